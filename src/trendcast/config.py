@@ -1,0 +1,21 @@
+"""One settings object, built in entry points and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """trendcast settings; every field can be set as ``TRENDCAST_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="TRENDCAST_", extra="ignore")
+
+    db: str = Field(
+        default="trendcast.duckdb",
+        description="DuckDB file path, ':memory:', or a postgresql:// URL.",
+    )
+    out_dir: Path = Field(default=Path("trendcast_out"), description="Where reports go.")
+    n_jobs: int = Field(default=-1, description="Worker processes for statistical models.")

@@ -1,0 +1,159 @@
+"""Table definitions and schema migrations of the workspace database.
+
+Each migration is a list of SQL statements that moves the schema one version up; a store
+applies the ones it has not seen yet, inside one transaction, so an old workspace is migrated
+rather than broken. Add a migration to change a table; never edit a released one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: its columns (name -> SQL type) and the key that identifies a row."""
+
+    name: str
+    columns: dict[str, str]
+    key: tuple[str, ...]
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c not in self.key)
+
+    def create_sql(self) -> str:
+        cols = ",\n  ".join(f'"{c}" {t}' for c, t in self.columns.items())
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols}\n)"
+
+
+PRODUCTS = Table(
+    "products",
+    {
+        "unique_id": "VARCHAR NOT NULL",
+        "title": "VARCHAR",
+        "category": "VARCHAR",
+        "department": "VARCHAR",
+        "brand": "VARCHAR",
+        "store": "VARCHAR",
+        "launch_date": "DATE",
+        "list_price": "DOUBLE",
+    },
+    ("unique_id",),
+)
+SALES = Table(
+    "sales",
+    {
+        "unique_id": "VARCHAR NOT NULL",
+        "ds": "DATE NOT NULL",
+        "y": "DOUBLE NOT NULL",
+        "price": "DOUBLE",
+        "promo": "DOUBLE",
+    },
+    ("unique_id", "ds"),
+)
+ORDERS = Table(
+    "orders",
+    {
+        "order_id": "VARCHAR NOT NULL",
+        "unique_id": "VARCHAR NOT NULL",
+        "user_id": "VARCHAR",
+        "ts": "TIMESTAMP NOT NULL",
+        "quantity": "DOUBLE NOT NULL",
+        "unit_price": "DOUBLE",
+    },
+    ("order_id", "unique_id"),
+)
+EVENTS = Table(
+    "events",
+    {
+        "user_id": "VARCHAR NOT NULL",
+        "item_id": "VARCHAR NOT NULL",
+        "category_id": "VARCHAR",
+        "event_type": "VARCHAR NOT NULL",
+        "ts": "TIMESTAMP NOT NULL",
+    },
+    ("user_id", "item_id", "event_type", "ts"),
+)
+REVIEWS = Table(
+    "reviews",
+    {
+        "review_id": "VARCHAR NOT NULL",
+        "unique_id": "VARCHAR NOT NULL",
+        "ts": "TIMESTAMP NOT NULL",
+        "rating": "DOUBLE",
+        "text": "VARCHAR",
+        "language": "VARCHAR",
+    },
+    ("review_id",),
+)
+CALENDAR = Table(
+    "calendar_events",
+    {
+        "ds": "DATE NOT NULL",
+        "name": "VARCHAR NOT NULL",
+        "kind": "VARCHAR",
+        "region": "VARCHAR NOT NULL",
+        "source": "VARCHAR",
+    },
+    ("ds", "name", "region"),
+)
+MACRO = Table(
+    "macro",
+    {"name": "VARCHAR NOT NULL", "ds": "DATE NOT NULL", "value": "DOUBLE"},
+    ("name", "ds"),
+)
+RUNS = Table(
+    "runs",
+    {
+        "run_id": "VARCHAR NOT NULL",
+        "kind": "VARCHAR NOT NULL",
+        "created_at": "TIMESTAMP NOT NULL",
+        "models": "VARCHAR",
+        "horizon": "INTEGER",
+        "freq": "VARCHAR",
+        "quantiles": "VARCHAR",
+        "params": "VARCHAR",
+        "n_series": "INTEGER",
+        "notes": "VARCHAR",
+    },
+    ("run_id",),
+)
+# Forecasts and backtests in long form: one row per (run, model, series, date, cutoff,
+# quantile); quantile NULL is the point forecast. Readers pivot to `<alias>-q-<level>` columns.
+FORECASTS = Table(
+    "forecasts",
+    {
+        "run_id": "VARCHAR NOT NULL",
+        "model": "VARCHAR NOT NULL",
+        "unique_id": "VARCHAR NOT NULL",
+        "ds": "TIMESTAMP NOT NULL",
+        "cutoff": "TIMESTAMP",
+        "quantile": "DOUBLE",
+        "value": "DOUBLE",
+    },
+    ("run_id", "model", "unique_id", "ds", "cutoff", "quantile"),
+)
+METRICS = Table(
+    "metrics",
+    {
+        "run_id": "VARCHAR NOT NULL",
+        "model": "VARCHAR NOT NULL",
+        "metric": "VARCHAR NOT NULL",
+        "unique_id": "VARCHAR",
+        "value": "DOUBLE",
+    },
+    ("run_id", "model", "metric", "unique_id"),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (PRODUCTS, SALES, ORDERS, EVENTS, REVIEWS, CALENDAR, MACRO, RUNS, FORECASTS, METRICS)
+}
+
+# Version N is reached by applying MIGRATIONS[N - 1]. Append, never edit.
+MIGRATIONS: list[list[str]] = [
+    [t.create_sql() for t in TABLES.values()],
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,56 @@
+"""Rolling-origin backtests for any Forecaster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from trendcast.errors import ModelError
+from trendcast.models.base import Forecaster, check_horizon
+from trendcast.models.statistical import infer_freq
+
+
+def cutoffs_for(df: pd.DataFrame, h: int, n_windows: int, step: int | None = None) -> list[pd.Timestamp]:
+    """The last ``n_windows`` forecast origins, ``step`` periods apart, leaving ``h`` to score."""
+    check_horizon(h)
+    if n_windows < 1:
+        raise ModelError(f"n_windows must be >= 1, got {n_windows}")
+    step = step or h
+    freq = pd.tseries.frequencies.to_offset(infer_freq(df))
+    end = df["ds"].max()
+    last = end - h * freq
+    cuts = [last - k * step * freq for k in range(n_windows)]
+    if cuts[-1] <= df["ds"].min():
+        raise ModelError(
+            f"not enough history for {n_windows} window(s) of {h} steps (step {step}); "
+            f"data runs {df['ds'].min().date()}..{end.date()}"
+        )
+    return sorted(cuts)
+
+
+def backtest(
+    make_model: Callable[[], Forecaster],
+    df: pd.DataFrame,
+    *,
+    h: int,
+    n_windows: int = 2,
+    step: int | None = None,
+    quantiles: Sequence[float] | None = None,
+    on_window: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Refit at each cutoff and forecast ``h`` steps; returns the forecasts with ``cutoff``
+    and the actual ``y`` (dates past the end of a series are dropped)."""
+    parts = []
+    cuts = cutoffs_for(df, h, n_windows, step)
+    for i, cutoff in enumerate(cuts):
+        train = df[df["ds"] <= cutoff]
+        model = make_model().fit(train)
+        fc = model.predict(h, quantiles=quantiles)
+        fc["cutoff"] = cutoff
+        parts.append(fc)
+        if on_window:
+            on_window(i + 1, len(cuts))
+    out = pd.concat(parts, ignore_index=True)
+    actual = df[["unique_id", "ds", "y"]]
+    return out.merge(actual, on=["unique_id", "ds"], how="inner")

@@ -1,0 +1,74 @@
+"""Forecast accuracy metrics over a backtest frame (``unique_id, ds, cutoff, y, <models>``).
+
+Metrics are pooled over every series, date and cutoff, so large sellers weigh as they do in
+revenue (WAPE, WQL) while MASE scales each series by its own in-sample seasonal naive error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from trendcast.schema import quantile_column
+
+
+def mase_scale(train: pd.DataFrame, season_length: int) -> pd.Series:
+    """Mean absolute seasonal-naive error per series in ``train`` (the MASE denominator)."""
+    tr = train.sort_values(["unique_id", "ds"])
+    diff = tr.groupby("unique_id")["y"].diff(season_length).abs()
+    scale = diff.groupby(tr["unique_id"]).mean()
+    return scale.where(scale > 0)
+
+
+def pinball(y: np.ndarray, q_pred: np.ndarray, q: float) -> np.ndarray:
+    """Quantile (pinball) loss per point."""
+    diff = y - q_pred
+    return np.maximum(q * diff, (q - 1) * diff)
+
+
+def score(
+    cv: pd.DataFrame,
+    models: Sequence[str],
+    *,
+    train: pd.DataFrame,
+    season_length: int,
+    quantiles: Sequence[float] = (),
+) -> pd.DataFrame:
+    """One row per model: MAE, RMSE, MASE, WAPE, WQL and the central-interval coverage.
+
+    Args:
+        cv: backtest frame with actuals ``y`` and one column per model (and quantiles).
+        models: model aliases to score.
+        train: history before the first cutoff, for the MASE scale.
+        season_length: seasonal period for MASE.
+        quantiles: quantile levels present as ``<model>-q-<level>`` columns.
+    """
+    scale = mase_scale(train, season_length)
+    y = cv["y"].to_numpy(dtype=float)
+    denom = cv["unique_id"].map(scale).to_numpy(dtype=float)
+    abs_y = np.abs(y).sum()
+    qs = sorted(quantiles)
+    rows = []
+    for m in models:
+        pred = cv[m].to_numpy(dtype=float)
+        err = y - pred
+        ok = np.isfinite(denom)
+        row: dict[str, float | str] = {
+            "model": m,
+            "MAE": float(np.mean(np.abs(err))),
+            "RMSE": float(np.sqrt(np.mean(err**2))),
+            "MASE": float(np.mean(np.abs(err[ok]) / denom[ok])) if ok.any() else np.nan,
+            "WAPE": float(np.abs(err).sum() / abs_y) if abs_y else np.nan,
+        }
+        qcols = [quantile_column(m, q) for q in qs]
+        if qs and all(c in cv.columns for c in qcols):
+            losses = [pinball(y, cv[c].to_numpy(dtype=float), q).sum() for c, q in zip(qcols, qs, strict=True)]
+            row["WQL"] = float(2 * np.mean(losses) / abs_y) if abs_y else np.nan
+            lo, hi = qs[0], qs[-1]
+            if lo < 0.5 < hi:
+                inside = (y >= cv[qcols[0]].to_numpy()) & (y <= cv[qcols[-1]].to_numpy())
+                row[f"coverage_{round((hi - lo) * 100):d}"] = float(inside.mean())
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,192 @@
+"""One test per kind of bad input, plus the file formats and atomicity/idempotency."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_sales
+
+from trendcast.errors import DataValidationError, InputFileError
+from trendcast.services.ingest import ingest_file
+from trendcast.services.info import workspace_info
+
+
+def write_csv(path, df):
+    df.to_csv(path, index=False, date_format="%Y-%m-%d")
+    return path
+
+
+@pytest.fixture
+def good_csv(tmp_path):
+    return write_csv(tmp_path / "sales.csv", make_sales(n_series=5, n_days=150))
+
+
+def test_good_file_twice_changes_nothing(store, good_csv):
+    first = ingest_file(store, good_csv, "sales")
+    assert first.writes[-1].inserted == 750
+    info_before = workspace_info(store)
+    second = ingest_file(store, good_csv, "sales")
+    assert second.writes[-1].inserted == 0 and second.writes[-1].unchanged == 750
+    assert workspace_info(store)["tables"] == info_before["tables"]
+
+
+def test_unparseable_date_in_row_500_names_row_and_column_and_stores_nothing(store, good_csv, tmp_path):
+    ingest_file(store, good_csv, "sales")
+    before = store.read("sales")
+    df = make_sales(n_series=5, n_days=150, seed=1)
+    df["ds"] = df["ds"].dt.strftime("%Y-%m-%d")
+    df.loc[499, "ds"] = "2024-02-30"  # data row 500
+    bad = write_csv(tmp_path / "bad.csv", df)
+    with pytest.raises(DataValidationError, match=r"bad\.csv: row 500 \(line 501\), column 'ds': got '2024-02-30'") as err:
+        ingest_file(store, bad, "sales")
+    assert err.value.problems[0]["row"] == 500 and err.value.problems[0]["column"] == "ds"
+    pd.testing.assert_frame_equal(store.read("sales"), before)
+
+
+def test_missing_required_column(store, tmp_path):
+    path = write_csv(tmp_path / "s.csv", make_sales().drop(columns="y"))
+    with pytest.raises(DataValidationError, match=r"(?s)missing required column\(s\) 'y'.*--map y="):
+        ingest_file(store, path, "sales")
+
+
+def test_non_numeric_quantity(store, tmp_path):
+    df = make_sales().astype({"y": object})
+    df.loc[6, "y"] = "seven"
+    path = write_csv(tmp_path / "s.csv", df)
+    with pytest.raises(DataValidationError, match=r"row 7 \(line 8\), column 'y': got 'seven', expected a number >= 0"):
+        ingest_file(store, path, "sales")
+
+
+def test_negative_quantity(store, tmp_path):
+    df = make_sales()
+    df.loc[2, "y"] = -3
+    path = write_csv(tmp_path / "s.csv", df)
+    with pytest.raises(DataValidationError, match=r"row 3 \(line 4\), column 'y': got '-3.0', expected a number >= 0"):
+        ingest_file(store, path, "sales")
+
+
+def test_exact_duplicate_rows_are_dropped_and_counted(store, tmp_path):
+    df = make_sales()
+    df = pd.concat([df, df.iloc[[10, 11]]], ignore_index=True)
+    path = write_csv(tmp_path / "s.csv", df)
+    report = ingest_file(store, path, "sales")
+    assert store.count("sales") == len(df) - 2
+    assert any("2 exact duplicate row(s)" in n for n in report.notes)
+
+
+def test_duplicate_keys_name_both_rows(store, tmp_path):
+    df = make_sales()
+    df = pd.concat([df, df.iloc[[10]].assign(y=123.0)], ignore_index=True)
+    path = write_csv(tmp_path / "s.csv", df)
+    n = len(df)
+    with pytest.raises(DataValidationError, match=rf"(?s)row {n} \(line {n + 1}\), column 'unique_id \+ ds'.*row 11 \(line 12\) has the same key"):
+        ingest_file(store, path, "sales")
+
+
+def test_unknown_products_in_reviews(store, tmp_path, good_csv):
+    ingest_file(store, good_csv, "sales")
+    reviews = pd.DataFrame({"unique_id": ["P000", "GHOST"], "ts": ["2024-03-01 10:00", "2024-03-02 11:00"],
+                            "rating": [5, 1], "text": ["great", "bad"]})
+    path = write_csv(tmp_path / "r.csv", reviews)
+    with pytest.raises(DataValidationError, match=r"(?s)row 2 \(line 3\), column 'unique_id': got 'GHOST'.*--add-products"):
+        ingest_file(store, path, "reviews")
+    assert store.count("reviews") == 0
+    report = ingest_file(store, path, "reviews", add_products=True)
+    assert store.count("reviews") == 2 and "registered 1 new product" in report.notes[0]
+
+
+def test_undecodable_text_names_row_and_column(store, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"unique_id,ts,text\nP1,2024-01-01,fine\nP1,2024-01-02,caf\xe9 latin-1\n")
+    with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'text'.*not valid UTF-8"):
+        ingest_file(store, path, "reviews", add_products=True)
+
+
+def test_unparseable_timestamp_in_orders(store, tmp_path):
+    orders = pd.DataFrame({"order_id": ["o1", "o2"], "unique_id": ["A", "B"],
+                           "ts": ["2024-01-01 09:00", "yesterday"], "quantity": [1, 2]})
+    path = write_csv(tmp_path / "o.csv", orders)
+    with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'ts': got 'yesterday'"):
+        ingest_file(store, path, "orders", add_products=True)
+
+
+def test_bad_event_type_lists_allowed_values(store, tmp_path):
+    ev = pd.DataFrame({"user_id": ["u"], "item_id": ["i"], "event_type": ["wishlist"],
+                       "ts": ["2024-01-01 00:00:01"]})
+    path = write_csv(tmp_path / "e.csv", ev)
+    with pytest.raises(DataValidationError, match="one of view, cart, fav, buy"):
+        ingest_file(store, path, "events")
+
+
+def test_unsupported_file_type(store, tmp_path):
+    path = tmp_path / "x.pdf"
+    path.write_text("nope")
+    with pytest.raises(InputFileError, match="unsupported file type"):
+        ingest_file(store, path, "sales")
+
+
+@pytest.mark.parametrize("suffix", ["csv.gz", "parquet", "xlsx", "tsv"])
+def test_other_formats_load_the_same_rows(store, tmp_path, suffix):
+    df = make_sales(n_series=2, n_days=30)
+    path = tmp_path / f"sales.{suffix}"
+    if suffix == "csv.gz":
+        with gzip.open(path, "wt") as fh:
+            df.to_csv(fh, index=False)
+    elif suffix == "parquet":
+        df.to_parquet(path)
+    elif suffix == "xlsx":
+        df.to_excel(path, index=False)
+    else:
+        df.to_csv(path, index=False, sep="\t")
+    ingest_file(store, path, "sales")
+    stored = store.read("sales")
+    assert len(stored) == 60
+    np.testing.assert_allclose(stored["y"].to_numpy(), df.sort_values(["unique_id", "ds"])["y"].to_numpy())
+
+
+def test_column_mapping(store, tmp_path):
+    df = make_sales(n_series=1, n_days=10).rename(columns={"unique_id": "sku", "ds": "date", "y": "units"})
+    path = write_csv(tmp_path / "s.csv", df)
+    ingest_file(store, path, "sales", mapping={"sku": "unique_id", "date": "ds", "units": "y"})
+    assert store.count("sales") == 10
+    with pytest.raises(DataValidationError, match="does not have"):
+        ingest_file(store, path, "sales", mapping={"nope": "y"})
+
+
+def test_orders_aggregate_into_daily_and_weekly_sales(store, tmp_path):
+    orders = pd.DataFrame({
+        "order_id": ["1", "2", "3", "4"], "unique_id": ["A", "A", "A", "B"],
+        "ts": ["2024-01-01 10:00", "2024-01-01 18:30", "2024-01-03 09:00", "2024-01-02 12:00"],
+        "quantity": [1, 2, 4, 1], "unit_price": [10, 10, 7, 3],
+    })
+    path = write_csv(tmp_path / "o.csv", orders)
+    ingest_file(store, path, "orders", add_products=True, aggregate="D")
+    sales = store.read("sales")
+    a = sales[sales["unique_id"] == "A"].set_index("ds")["y"]
+    assert a.to_dict() == {pd.Timestamp("2024-01-01"): 3.0, pd.Timestamp("2024-01-02"): 0.0,
+                           pd.Timestamp("2024-01-03"): 4.0}
+    assert sales.loc[sales["unique_id"] == "A", "price"].iloc[2] == 7.0
+
+    from trendcast.data.aggregate import orders_to_sales
+    weekly = orders_to_sales(orders.assign(ts=pd.to_datetime(orders["ts"]), quantity=orders["quantity"].astype(float)), "W")
+    assert weekly.groupby("unique_id")["y"].sum().to_dict() == {"A": 7.0, "B": 1.0}
+    assert (weekly["ds"].dt.dayofweek == 0).all()
+
+
+def test_macro_wide_table_becomes_long(store, tmp_path):
+    wide = pd.DataFrame({"ds": ["2024-01-01", "2024-02-01"], "cpi": [1.0, 1.1], "confidence": [90, 92]})
+    path = write_csv(tmp_path / "m.csv", wide)
+    ingest_file(store, path, "macro")
+    stored = store.read("macro")
+    assert set(stored["name"]) == {"cpi", "confidence"} and len(stored) == 4
+
+
+def test_user_calendar_events(store, tmp_path):
+    cal = pd.DataFrame({"ds": ["2024-09-09"], "name": ["Shop anniversary sale"]})
+    path = write_csv(tmp_path / "c.csv", cal)
+    ingest_file(store, path, "calendar")
+    stored = store.read("calendar_events")
+    assert stored.iloc[0]["name"] == "Shop anniversary sale" and stored.iloc[0]["kind"] == "custom"

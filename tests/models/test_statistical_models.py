@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_sales
+
+from trendcast.errors import ModelError, NotFittedError
+from trendcast.models.base import quantiles_to_levels
+from trendcast.models.registry import MODELS, make_model
+from trendcast.models.statistical import infer_freq
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_contract_shapes_quantiles_and_reproducibility(name):
+    df = make_sales(n_series=3, n_days=90)
+    qs = [0.1, 0.5, 0.9]
+    fc = make_model(name).fit(df).predict(14, quantiles=qs)
+    alias = make_model(name).alias
+    assert list(fc.columns) == ["unique_id", "ds", alias] + [f"{alias}-q-{q}" for q in qs]
+    assert len(fc) == 3 * 14
+    assert not fc.isna().any().any()
+    lo, mid, hi = (fc[f"{alias}-q-{q}"].to_numpy() for q in qs)
+    assert (lo <= mid + 1e-9).all() and (mid <= hi + 1e-9).all()
+    # forecasts start the day after each series ends
+    assert (fc.groupby("unique_id")["ds"].min() == pd.Timestamp("2024-03-31")).all()
+    again = make_model(name).fit(df).predict(14, quantiles=qs)
+    pd.testing.assert_frame_equal(fc, again)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_predict_before_fit_raises(name):
+    with pytest.raises(NotFittedError, match="call fit"):
+        make_model(name).predict(7)
+
+
+@pytest.mark.parametrize("h", [0, -3, 2.5])
+def test_bad_horizon(h):
+    model = make_model("SeasonalNaive").fit(make_sales(n_series=1, n_days=30))
+    with pytest.raises(ModelError, match="horizon"):
+        model.predict(h)
+
+
+@pytest.mark.parametrize("qs", [[0.0, 0.5], [0.5, 1.2], [-0.1]])
+def test_bad_quantiles(qs):
+    model = make_model("SeasonalNaive").fit(make_sales(n_series=1, n_days=30))
+    with pytest.raises(ModelError, match="between 0 and 1"):
+        model.predict(7, quantiles=qs)
+
+
+def test_seasonal_naive_repeats_last_week():
+    df = make_sales(n_series=1, n_days=35)
+    fc = make_model("SeasonalNaive").fit(df).predict(7)
+    np.testing.assert_array_equal(fc["SeasonalNaive"].to_numpy(), df["y"].to_numpy()[-7:])
+
+
+def test_short_series_fall_back_and_are_listed():
+    long = make_sales(n_series=2, n_days=60)
+    short = make_sales(n_series=1, n_days=10, seed=5).assign(unique_id="SHORT")
+    model = make_model("AutoETS").fit(pd.concat([long, short]))
+    assert model.fallback_ids_ == ["SHORT"]
+    fc = model.predict(7)
+    got = fc.loc[fc["unique_id"] == "SHORT", "AutoETS"].to_numpy()
+    np.testing.assert_array_equal(got, short["y"].to_numpy()[-7:])
+
+
+def test_unknown_model_name():
+    with pytest.raises(ModelError, match="unknown model 'Prophet'"):
+        make_model("Prophet")
+
+
+def test_freq_inference_and_levels():
+    daily = make_sales(n_series=1, n_days=20)
+    assert infer_freq(daily) == "D"
+    weekly = daily.iloc[::7].copy()
+    assert infer_freq(weekly).startswith("W-")
+    assert quantiles_to_levels([0.1, 0.5, 0.9]) == [80]
+    assert quantiles_to_levels([0.025, 0.25, 0.75, 0.975]) == [50, 95]

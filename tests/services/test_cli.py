@@ -1,0 +1,95 @@
+"""The command line end to end, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import make_sales
+
+
+def tc(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "trendcast.cli", *args], capture_output=True,
+                          text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"trendcast {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    db, out = root / "demo.duckdb", root / "out"
+    proc = tc("demo", "--db", str(db), "--out", str(out), "--products", "30", "--jobs", "1")
+    return db, out, proc
+
+
+def test_demo_runs_end_to_end(demo_run):
+    db, out, proc = demo_run
+    assert "report:" in proc.stdout and "done in" in proc.stdout
+    html = (out / "report.html").read_text(encoding="utf-8")
+    # plotly.js is embedded, nothing is loaded from a CDN
+    assert "Plotly.newPlot" in html and len(html) > 3_000_000
+    assert '<script src="http' not in html and "<script src='http" not in html
+    assert "Backtest leaderboard" in html and "AutoETS" in html
+    info = json.loads(tc("info", "--db", str(db), "--json").stdout)
+    tables = info["tables"]
+    assert tables["products"]["rows"] == 30 and tables["sales"]["series"] == 30
+    for name in ("orders", "events", "reviews", "calendar_events", "macro", "forecasts", "metrics"):
+        assert tables[name]["rows"] > 0, name
+    assert {r["kind"] for r in info["runs"]} == {"forecast", "backtest"}
+    assert (out / "demo_truth" / "products.csv").exists()
+
+
+def test_report_in_chinese(demo_run, tmp_path):
+    db, _, _ = demo_run
+    tc("report", "--db", str(db), "--out", str(tmp_path), "--lang", "zh")
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "销售预测报告" in html and 'lang="zh"' in html
+
+
+def test_forecast_json_output(demo_run, tmp_path):
+    db, _, _ = demo_run
+    proc = tc("forecast", "--db", str(db), "--horizon", "7", "--model", "SeasonalNaive",
+              "--json", "--jobs", "1")
+    payload = json.loads(proc.stdout)
+    assert payload["run_id"].startswith("fo-")
+    rows = payload["forecasts"]
+    assert len(rows) == 30 * 7 and "SeasonalNaive-q-0.9" in rows[0]
+
+
+def test_bad_file_fails_with_one_line_and_changes_nothing(tmp_path):
+    db = tmp_path / "w.duckdb"
+    good = tmp_path / "good.csv"
+    make_sales(n_series=5, n_days=150).to_csv(good, index=False, date_format="%Y-%m-%d")
+    first = tc("ingest", str(good), "--db", str(db))
+    assert "750 new" in first.stdout
+    before = tc("info", "--db", str(db), "--json").stdout
+
+    df = make_sales(n_series=5, n_days=150, seed=2)
+    df["ds"] = df["ds"].dt.strftime("%Y-%m-%d")
+    df.loc[499, "ds"] = "not-a-date"
+    bad = tmp_path / "bad.csv"
+    df.to_csv(bad, index=False)
+    proc = tc("ingest", str(bad), "--db", str(db), check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "row 500 (line 501), column 'ds': got 'not-a-date'" in proc.stderr.replace("\n", " ") or \
+        "row 500 (line 501), column 'ds'" in proc.stderr
+    assert tc("info", "--db", str(db), "--json").stdout == before
+
+    second = tc("ingest", str(good), "--db", str(db))
+    assert "0 new, 0 updated, 750 unchanged" in second.stdout.replace("\n", " ")
+    assert tc("info", "--db", str(db), "--json").stdout == before
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    proc = tc("forecast", "--db", str(db), "--horizon", "7", check=False)
+    assert proc.returncode == 2 and "no sales" in proc.stderr and "Traceback" not in proc.stderr
+    proc = tc("ingest", str(tmp_path / "missing.csv"), "--db", str(db), check=False)
+    assert proc.returncode == 2 and "no such file" in proc.stderr
+    proc = tc("forecast", "--db", str(db), "--horizon", "0", check=False)
+    assert proc.returncode == 2 and "horizon" in proc.stderr

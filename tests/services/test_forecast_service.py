@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import make_sales
+
+from trendcast.errors import NotFoundError
+from trendcast.services.forecast import load_series, read_run, run_backtest, run_forecast
+
+
+def test_forecast_run_is_stored_and_read_back(store):
+    store.upsert("sales", make_sales(n_series=3, n_days=90))
+    result = run_forecast(store, horizon=7, models=["SeasonalNaive"], quantiles=[0.1, 0.5, 0.9])
+    back = read_run(store, result.run_id)
+    cols = ["unique_id", "ds", "SeasonalNaive", "SeasonalNaive-q-0.1", "SeasonalNaive-q-0.5",
+            "SeasonalNaive-q-0.9"]
+    pd.testing.assert_frame_equal(back.forecasts[cols], result.forecasts[cols], check_dtype=False)
+    assert read_run(store).run_id == result.run_id
+    assert (result.forecasts.drop(columns=["unique_id", "ds"]) >= 0).all().all()
+
+
+def test_gaps_are_filled_with_zero_and_said(store):
+    df = make_sales(n_series=1, n_days=60)
+    df = df.drop(index=[20, 21, 22])
+    store.upsert("sales", df)
+    series = load_series(store)
+    assert len(series) == 60 and series.attrs["gaps_filled"] == 3
+    result = run_forecast(store, horizon=7, models=["SeasonalNaive"])
+    assert any("3 missing dates" in n for n in result.notes)
+
+
+def test_backtest_leaderboard_is_stored(store):
+    store.upsert("sales", make_sales(n_series=3, n_days=120))
+    result = run_backtest(store, horizon=14, n_windows=2, models=["SeasonalNaive", "AutoETS"])
+    board = result.metrics
+    assert set(board["model"]) == {"SeasonalNaive", "AutoETS"}
+    assert {"MAE", "RMSE", "MASE", "WAPE", "WQL", "coverage_80"} <= set(board.columns)
+    stored = read_run(store, result.run_id).metrics
+    assert set(stored["model"]) == {"SeasonalNaive", "AutoETS"}
+    assert result.forecasts["cutoff"].nunique() == 2
+
+
+def test_empty_store_and_unknown_run(store):
+    with pytest.raises(NotFoundError, match="no sales"):
+        run_forecast(store, horizon=7)
+    with pytest.raises(NotFoundError, match="no run 'nope'"):
+        read_run(store, "nope")
