@@ -190,3 +190,16 @@ def test_user_calendar_events(store, tmp_path):
     ingest_file(store, path, "calendar")
     stored = store.read("calendar_events")
     assert stored.iloc[0]["name"] == "Shop anniversary sale" and stored.iloc[0]["kind"] == "custom"
+
+
+def test_calendar_ranges_expand_and_bad_end_names_file_and_row(store, tmp_path):
+    cal = pd.DataFrame({"ds": ["2024-09-09", "2024-10-01"], "name": ["Anniversary", "Golden week sale"],
+                        "end": ["", "2024-10-07"]})
+    path = write_csv(tmp_path / "c.csv", cal)
+    ingest_file(store, path, "calendar")
+    stored = store.read("calendar_events")
+    assert (stored["name"] == "Golden week sale").sum() == 7 and len(stored) == 8
+    bad = write_csv(tmp_path / "bad.csv", cal.assign(end=["", "2024-09-01"]))
+    with pytest.raises(DataValidationError, match=r"bad\.csv: .*row 2, column 'end'"):
+        ingest_file(store, bad, "calendar")
+    assert store.count("calendar_events") == 8

@@ -143,6 +143,15 @@ def normalise(df: pd.DataFrame, kind: str, *, tz: str | None = None,
             df["review_id"] = _review_ids(df)
         if "language" not in df.columns and "text" in df.columns:
             df["language"] = language or detect_language(df["text"])
+    if kind == "calendar" and "end" in df.columns:
+        from trendcast.data.calendar import user_events
+
+        source = str(attrs.get("source", "<frame>"))
+        try:
+            df = user_events(df, source="user")
+        except DataValidationError as exc:
+            raise DataValidationError(f"{source}: {exc}", exc.problems) from None
+        attrs["header"] = False  # rows were expanded: positions no longer match file lines
     if kind == "calendar":
         for col, default in (("kind", "custom"), ("region", ""), ("source", "user")):
             if col not in df.columns:
