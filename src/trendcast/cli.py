@@ -134,6 +134,23 @@ def ingest(
 
 
 @app.command()
+def festivals(
+    start: Annotated[str | None, typer.Option(help="First day (default: first sales day).")] = None,
+    end: Annotated[str | None, typer.Option(
+        help="Last day (default: a year after the last sales day).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Store Chinese public holidays, the Spring Festival period and shopping festivals
+    (618, Double 11, Double 12, Black Friday, ...) for a date range."""
+    from trendcast.data.store import open_store
+    from trendcast.services.ingest import ingest_festivals
+
+    with open_store(_db(db)) as store:
+        report = ingest_festivals(store, start=start, end=end)
+    out.print(escape(report.summary()))
+
+
+@app.command()
 def forecast(
     horizon: Annotated[int, typer.Option(help="Steps (days) to forecast.")] = 28,
     model: Annotated[list[str] | None, typer.Option(

@@ -7,11 +7,11 @@ import gzip
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_sales
 
+from conftest import make_sales
 from trendcast.errors import DataValidationError, InputFileError
-from trendcast.services.ingest import ingest_file
 from trendcast.services.info import workspace_info
+from trendcast.services.ingest import ingest_file
 
 
 def write_csv(path, df):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED_DATA, m5_folder
 
+from conftest import SHARED_DATA, m5_folder
 from trendcast.services.info import workspace_info
 from trendcast.services.ingest import ingest_file, ingest_m5
 

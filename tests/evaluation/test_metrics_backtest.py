@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_sales
 
+from conftest import make_sales
 from trendcast.errors import ModelError
 from trendcast.evaluation.backtest import backtest, cutoffs_for
 from trendcast.evaluation.metrics import mase_scale, score

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_sales
 
+from conftest import make_sales
 from trendcast.errors import ModelError, NotFittedError
 from trendcast.models.base import quantiles_to_levels
 from trendcast.models.registry import MODELS, make_model

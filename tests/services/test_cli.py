@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import make_sales
 
 
@@ -93,3 +94,17 @@ def test_cli_errors_are_one_line(tmp_path):
     assert proc.returncode == 2 and "no such file" in proc.stderr
     proc = tc("forecast", "--db", str(db), "--horizon", "0", check=False)
     assert proc.returncode == 2 and "horizon" in proc.stderr
+
+
+def test_db_from_environment_and_festivals(tmp_path, monkeypatch):
+    db = tmp_path / "env.duckdb"
+    good = tmp_path / "good.csv"
+    make_sales(n_series=2, n_days=30).to_csv(good, index=False, date_format="%Y-%m-%d")
+    monkeypatch.setenv("TRENDCAST_DB", str(db))
+    tc("ingest", str(good))
+    assert db.exists()
+    proc = tc("festivals", "--start", "2024-01-01", "--end", "2024-12-31")
+    assert "calendar_events" in proc.stdout
+    info = json.loads(tc("info", "--json").stdout)
+    assert info["location"] == str(db)
+    assert info["tables"]["calendar_events"]["rows"] > 30

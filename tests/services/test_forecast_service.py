@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import make_sales
 
+from conftest import make_sales
 from trendcast.errors import NotFoundError
 from trendcast.services.forecast import load_series, read_run, run_backtest, run_forecast
 

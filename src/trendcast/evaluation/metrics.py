@@ -64,7 +64,8 @@ def score(
         }
         qcols = [quantile_column(m, q) for q in qs]
         if qs and all(c in cv.columns for c in qcols):
-            losses = [pinball(y, cv[c].to_numpy(dtype=float), q).sum() for c, q in zip(qcols, qs, strict=True)]
+            losses = [pinball(y, cv[c].to_numpy(dtype=float), q).sum()
+                      for c, q in zip(qcols, qs, strict=True)]
             row["WQL"] = float(2 * np.mean(losses) / abs_y) if abs_y else np.nan
             lo, hi = qs[0], qs[-1]
             if lo < 0.5 < hi:

@@ -121,7 +121,8 @@ def write_report(
     page = f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{t['title']}</title>
 <style>body{{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-table.board{{border-collapse:collapse}} .board td,.board th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}</style>
+table.board{{border-collapse:collapse}}
+.board td,.board th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}</style>
 </head><body>
 <h1>{t['title']}</h1>
 <p>{t['run']}: <code>{html.escape(run_id)}</code> · {html.escape(summary)}</p>

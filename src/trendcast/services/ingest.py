@@ -182,3 +182,18 @@ def ingest_frames(store: Store, frames: Mapping[str, pd.DataFrame], *, source: s
     report.writes = write_frames(store, validated)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def ingest_festivals(store: Store, *, start: str | None = None, end: str | None = None) -> IngestReport:
+    """Store the festival calendar; the range defaults to the sales history plus one year."""
+    from trendcast.data.calendar import festival_calendar
+    from trendcast.errors import NotFoundError
+
+    if start is None or end is None:
+        span = store.sql("SELECT min(ds) AS lo, max(ds) AS hi FROM sales").iloc[0]
+        if pd.isna(span["lo"]):
+            raise NotFoundError("no sales to take dates from; pass --start and --end")
+        start = start or str(span["lo"].date())
+        end = end or str((span["hi"] + pd.DateOffset(years=1)).date())
+    return ingest_frames(store, {"calendar_events": festival_calendar(start, end)},
+                         source=f"festivals {start}..{end}")
