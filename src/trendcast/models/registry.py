@@ -1,17 +1,41 @@
-"""Model names -> classes, so CLI and API can build models from text."""
+"""Model names -> classes, so CLI, API and benchmarks can build models from text.
+
+Each family module (baseline, statistical, intermittent, boosting, ensemble, ...) exposes a
+``MODELS`` dict; the registry merges them. Importing a family imports only light modules;
+heavy libraries load inside ``fit``.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from trendcast.errors import ModelError
 from trendcast.models.base import Forecaster
-from trendcast.models.statistical import AutoETS, SeasonalNaive
 
-MODELS: dict[str, type[Forecaster]] = {
-    "SeasonalNaive": SeasonalNaive,
-    "AutoETS": AutoETS,
-}
+FAMILY_MODULES = (
+    "trendcast.models.baseline",
+    "trendcast.models.statistical",
+    "trendcast.models.intermittent",
+    "trendcast.models.boosting",
+    "trendcast.models.ensemble",
+)
+
+
+def _collect() -> dict[str, type[Forecaster]]:
+    models: dict[str, type[Forecaster]] = {}
+    for name in FAMILY_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # family not written yet
+                continue
+            raise
+        models.update(getattr(module, "MODELS", {}))
+    return models
+
+
+MODELS: dict[str, type[Forecaster]] = _collect()
 
 
 def make_model(name: str, **params: Any) -> Forecaster:
@@ -19,5 +43,5 @@ def make_model(name: str, **params: Any) -> Forecaster:
     lookup = {k.lower(): v for k, v in MODELS.items()}
     cls = lookup.get(name.lower())
     if cls is None:
-        raise ModelError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+        raise ModelError(f"unknown model {name!r}; available: {', '.join(sorted(MODELS))}")
     return cls(**params)

@@ -146,3 +146,9 @@ def clip_negative(fc: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in fc.columns if c not in ("unique_id", "ds", "cutoff", "y")]
     fc[cols] = np.maximum(fc[cols].to_numpy(dtype=float), 0.0)
     return fc
+
+
+MODELS: dict[str, type[Forecaster]] = {
+    "SeasonalNaive": SeasonalNaive,
+    "AutoETS": AutoETS,
+}

@@ -1,0 +1,36 @@
+"""The contract every registered model meets: shapes, columns, no NaN, ordered quantiles,
+fit-before-predict error, reproducibility. A new model only has to be registered."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import make_sales
+from trendcast.errors import NotFittedError
+from trendcast.models.registry import MODELS, make_model
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_contract_shapes_quantiles_and_reproducibility(name):
+    df = make_sales(n_series=3, n_days=90)
+    qs = [0.1, 0.5, 0.9]
+    fc = make_model(name).fit(df).predict(14, quantiles=qs)
+    alias = make_model(name).alias
+    assert list(fc.columns) == ["unique_id", "ds", alias] + [f"{alias}-q-{q}" for q in qs]
+    assert len(fc) == 3 * 14
+    assert not fc.isna().any().any()
+    lo, mid, hi = (fc[f"{alias}-q-{q}"].to_numpy() for q in qs)
+    assert (lo <= mid + 1e-9).all() and (mid <= hi + 1e-9).all()
+    # forecasts start the day after each series ends
+    assert (fc.groupby("unique_id")["ds"].min() == pd.Timestamp("2024-03-31")).all()
+    again = make_model(name).fit(df).predict(14, quantiles=qs)
+    pd.testing.assert_frame_equal(fc, again)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_predict_before_fit_raises(name):
+    with pytest.raises(NotFittedError, match="call fit"):
+        make_model(name).predict(7)
+
+
