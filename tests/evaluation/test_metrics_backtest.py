@@ -7,7 +7,7 @@ import pytest
 from conftest import make_sales
 from trendcast.errors import ModelError
 from trendcast.evaluation.backtest import backtest, cutoffs_for
-from trendcast.evaluation.metrics import mase_scale, score
+from trendcast.evaluation.metrics import mase_scale, score, score_by
 from trendcast.models.registry import make_model
 
 
@@ -53,3 +53,22 @@ def test_too_little_history_for_windows():
     df = make_sales(n_series=1, n_days=20)
     with pytest.raises(ModelError, match="not enough history"):
         cutoffs_for(df, h=7, n_windows=5)
+
+
+def test_rmsse_smape_and_grouped_scores():
+    cv = pd.DataFrame({"unique_id": ["a", "a", "b", "b"],
+                       "ds": pd.to_datetime(["2024-01-04", "2024-01-05"] * 2),
+                       "y": [2.0, 0.0, 4.0, 4.0], "m": [1.0, 0.0, 4.0, 2.0]})
+    train = pd.DataFrame({"unique_id": ["a"] * 3 + ["b"] * 3,
+                          "ds": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"] * 2),
+                          "y": [0.0, 2.0, 4.0, 1.0, 3.0, 1.0]})
+    row = score(cv, ["m"], train=train, season_length=1).iloc[0]
+    # scales from first non-zero: a -> diffs [2] -> 4 ; b -> diffs [2, -2] -> 4
+    # a: sqrt(mean(1, 0)/4) = sqrt(1/8); b: sqrt(mean(0, 4)/4) = sqrt(1/2)
+    assert row["RMSSE"] == pytest.approx((np.sqrt(1 / 8) + np.sqrt(1 / 2)) / 2)
+    # sMAPE terms: 2*1/3, 0 (both zero), 0, 2*2/6
+    assert row["sMAPE"] == pytest.approx((2 / 3 + 0 + 0 + 2 / 3) / 4)
+    by_series = score_by(cv, ["m"], by="unique_id", train=train, season_length=1)
+    assert by_series.set_index("group")["MAE"].to_dict() == pytest.approx({"a": 0.5, "b": 1.0})
+    by_cat = score_by(cv, ["m"], by=pd.Series({"a": "X", "b": "X"}), train=train, season_length=1)
+    assert by_cat["MAE"].iloc[0] == pytest.approx(0.75)

@@ -15,7 +15,10 @@ from trendcast.models.registry import MODELS, make_model
 def test_contract_shapes_quantiles_and_reproducibility(name):
     df = make_sales(n_series=3, n_days=90)
     qs = [0.1, 0.5, 0.9]
-    fc = make_model(name).fit(df).predict(14, quantiles=qs)
+    # future covariates for models that use them (others ignore X_df)
+    future = make_sales(n_series=3, n_days=104).groupby("unique_id").tail(14)
+    X_df = future.drop(columns="y")
+    fc = make_model(name).fit(df).predict(14, X_df=X_df, quantiles=qs)
     alias = make_model(name).alias
     assert list(fc.columns) == ["unique_id", "ds", alias] + [f"{alias}-q-{q}" for q in qs]
     assert len(fc) == 3 * 14
@@ -24,7 +27,7 @@ def test_contract_shapes_quantiles_and_reproducibility(name):
     assert (lo <= mid + 1e-9).all() and (mid <= hi + 1e-9).all()
     # forecasts start the day after each series ends
     assert (fc.groupby("unique_id")["ds"].min() == pd.Timestamp("2024-03-31")).all()
-    again = make_model(name).fit(df).predict(14, quantiles=qs)
+    again = make_model(name).fit(df).predict(14, X_df=X_df, quantiles=qs)
     pd.testing.assert_frame_equal(fc, again)
 
 

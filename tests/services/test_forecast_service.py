@@ -45,3 +45,18 @@ def test_empty_store_and_unknown_run(store):
         run_forecast(store, horizon=7)
     with pytest.raises(NotFoundError, match="no run 'nope'"):
         read_run(store, "nope")
+
+
+def test_lightgbm_forecast_and_backtest_use_covariates(store):
+    from trendcast.data.simulate import simulate_shop
+    from trendcast.services.ingest import ingest_frames
+
+    shop = simulate_shop(n_products=12, start="2024-01-01", end="2025-06-30", seed=3)
+    ingest_frames(store, {"products": shop.products, "sales": shop.sales,
+                          "calendar_events": shop.calendar}, source="shop")
+    result = run_forecast(store, horizon=14, models=["LightGBM"], quantiles=[0.1, 0.5, 0.9])
+    fc = result.forecasts
+    assert len(fc) == 12 * 14 and not fc.isna().any().any()
+    assert any("last price" in n for n in result.notes)
+    bt = run_backtest(store, horizon=14, n_windows=1, models=["LightGBM", "SeasonalNaive"])
+    assert set(bt.metrics["model"]) == {"LightGBM", "SeasonalNaive"}

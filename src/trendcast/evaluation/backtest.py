@@ -40,13 +40,20 @@ def backtest(
     on_window: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Refit at each cutoff and forecast ``h`` steps; returns the forecasts with ``cutoff``
-    and the actual ``y`` (dates past the end of a series are dropped)."""
+    and the actual ``y`` (dates past the end of a series are dropped).
+
+    Covariate columns of ``df`` after the cutoff are passed as ``X_df``: prices, promotions
+    and calendar flags are treated as planned, known in advance."""
     parts = []
     cuts = cutoffs_for(df, h, n_windows, step)
+    freq = pd.tseries.frequencies.to_offset(infer_freq(df))
+    covariates = [c for c in df.columns if c != "y"]
     for i, cutoff in enumerate(cuts):
         train = df[df["ds"] <= cutoff]
+        ahead = df[(df["ds"] > cutoff) & (df["ds"] <= cutoff + h * freq)]
         model = make_model().fit(train)
-        fc = model.predict(h, quantiles=quantiles)
+        X_df = ahead[covariates] if len(covariates) > 2 else None
+        fc = model.predict(h, X_df=X_df, quantiles=quantiles)
         fc["cutoff"] = cutoff
         parts.append(fc)
         if on_window:

@@ -14,6 +14,16 @@ import pandas as pd
 from trendcast.schema import quantile_column
 
 
+def rmsse_scale(train: pd.DataFrame) -> pd.Series:
+    """Mean squared one-step error per series from its first non-zero value (as M5 scales)."""
+    tr = train.sort_values(["unique_id", "ds"])
+    started = tr.groupby("unique_id")["y"].cumsum() > 0
+    tr = tr[started]
+    diff = tr.groupby("unique_id")["y"].diff() ** 2
+    scale = diff.groupby(tr["unique_id"]).mean()
+    return scale.where(scale > 0)
+
+
 def mase_scale(train: pd.DataFrame, season_length: int) -> pd.Series:
     """Mean absolute seasonal-naive error per series in ``train`` (the MASE denominator)."""
     tr = train.sort_values(["unique_id", "ds"])
@@ -36,7 +46,10 @@ def score(
     season_length: int,
     quantiles: Sequence[float] = (),
 ) -> pd.DataFrame:
-    """One row per model: MAE, RMSE, MASE, WAPE, WQL and the central-interval coverage.
+    """One row per model: MAE, RMSE, MASE, RMSSE, WAPE, sMAPE, WQL and interval coverage.
+
+    RMSSE is the mean over series (and cutoffs) of each series' root mean squared scaled
+    error; sMAPE counts 0 where both actual and forecast are 0.
 
     Args:
         cv: backtest frame with actuals ``y`` and one column per model (and quantiles).
@@ -46,6 +59,7 @@ def score(
         quantiles: quantile levels present as ``<model>-q-<level>`` columns.
     """
     scale = mase_scale(train, season_length)
+    rmsse = cv["unique_id"].map(rmsse_scale(train)).to_numpy(dtype=float)
     y = cv["y"].to_numpy(dtype=float)
     denom = cv["unique_id"].map(scale).to_numpy(dtype=float)
     abs_y = np.abs(y).sum()
@@ -55,12 +69,16 @@ def score(
         pred = cv[m].to_numpy(dtype=float)
         err = y - pred
         ok = np.isfinite(denom)
+        sm_den = np.abs(y) + np.abs(pred)
+        sm = np.where(sm_den > 0, 2 * np.abs(err) / np.where(sm_den > 0, sm_den, 1), 0.0)
         row: dict[str, float | str] = {
             "model": m,
             "MAE": float(np.mean(np.abs(err))),
             "RMSE": float(np.sqrt(np.mean(err**2))),
             "MASE": float(np.mean(np.abs(err[ok]) / denom[ok])) if ok.any() else np.nan,
+            "RMSSE": _rmsse(cv, err, rmsse),
             "WAPE": float(np.abs(err).sum() / abs_y) if abs_y else np.nan,
+            "sMAPE": float(np.mean(sm)),
         }
         qcols = [quantile_column(m, q) for q in qs]
         if qs and all(c in cv.columns for c in qcols):
@@ -73,3 +91,36 @@ def score(
                 row[f"coverage_{round((hi - lo) * 100):d}"] = float(inside.mean())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _rmsse(cv: pd.DataFrame, err: np.ndarray, scale: np.ndarray) -> float:
+    ok = np.isfinite(scale)
+    if not ok.any():
+        return float("nan")
+    keys = cv.loc[ok, ["unique_id"] + (["cutoff"] if "cutoff" in cv.columns else [])]
+    sq = pd.Series(err[ok] ** 2 / scale[ok], index=keys.index)
+    per = sq.groupby([keys[c] for c in keys.columns]).mean()
+    return float(np.sqrt(per).mean())
+
+
+def score_by(
+    cv: pd.DataFrame,
+    models: Sequence[str],
+    *,
+    by: str | pd.Series,
+    train: pd.DataFrame,
+    season_length: int,
+    quantiles: Sequence[float] = (),
+) -> pd.DataFrame:
+    """:func:`score` per group: per series (``by="unique_id"``) or per hierarchy level value
+    (``by`` a Series mapping unique_id to, say, category). Errors of a group are scored on the
+    group's items, not on the aggregated series."""
+    keys = cv["unique_id"] if isinstance(by, str) and by == "unique_id" else cv["unique_id"].map(by)
+    rows = []
+    for key, part in cv.groupby(keys.to_numpy()):
+        ids = set(part["unique_id"])
+        res = score(part, models, train=train[train["unique_id"].isin(ids)],
+                    season_length=season_length, quantiles=quantiles)
+        res.insert(0, "group", key)
+        rows.append(res)
+    return pd.concat(rows, ignore_index=True)

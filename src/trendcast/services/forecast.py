@@ -111,14 +111,17 @@ def run_forecast(
     qs = check_quantiles(quantiles)
     df = load_series(store, ids)
     notes = _gap_notes(df)
+    exog_df, X_df = _covariates(store, df, horizon, models, notes)
     merged: pd.DataFrame | None = None
     for i, name in enumerate(models):
-        model = make_model(name, n_jobs=n_jobs).fit(df)
+        model = make_model(name, n_jobs=n_jobs)
+        use_exog = model.supports_exog and exog_df is not None
+        model.fit(exog_df if use_exog else df)
         fallback = getattr(model, "fallback_ids_", [])
         if fallback:
             notes.append(f"{model.alias}: {len(fallback)} series too short, seasonal naive used "
                          f"instead ({', '.join(fallback[:5])}{'...' if len(fallback) > 5 else ''})")
-        fc = clip_negative(model.predict(horizon, quantiles=qs))
+        fc = clip_negative(model.predict(horizon, X_df=X_df if use_exog else None, quantiles=qs))
         merged = fc if merged is None else merged.merge(fc, on=["unique_id", "ds"])
         if progress:
             progress(f"forecast {name}", i + 1, len(models))
@@ -158,7 +161,11 @@ def run_backtest(
             if progress:
                 progress(f"backtest {name} window {i}/{n}", done, total)
 
-        cv = backtest(lambda name=name: make_model(name, n_jobs=n_jobs), df, h=horizon,
+        probe = make_model(name, n_jobs=n_jobs)
+        data = df
+        if probe.supports_exog:
+            data = _covariates(store, df, horizon, [name], notes)[0]
+        cv = backtest(lambda name=name: make_model(name, n_jobs=n_jobs), data, h=horizon,
                       n_windows=n_windows, step=step, quantiles=qs, on_window=tick)
         cv = clip_negative(cv)
         merged = cv if merged is None else merged.merge(
@@ -178,6 +185,19 @@ def run_backtest(
               n_series=df["unique_id"].nunique(), notes=notes,
               long=_to_long(merged, run_id, models, qs), metrics=metrics)
     return RunResult(run_id, "backtest", list(models), merged, leaderboard, notes)
+
+
+def _covariates(store: Store, df: pd.DataFrame, horizon: int, models: Sequence[str],
+                notes: list[str]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Training frame with covariates and their future values, when a model uses them."""
+    from trendcast.features.exog import add_covariates, future_covariates
+
+    if not any(make_model(m).supports_exog for m in models):
+        return None, None
+    exog = add_covariates(store, df, horizon=horizon)
+    future, future_notes = future_covariates(exog, horizon, df.attrs["freq"])
+    notes.extend(future_notes)
+    return exog, future
 
 
 def _gap_notes(df: pd.DataFrame) -> list[str]:

@@ -1,0 +1,64 @@
+"""Covariates for models that use them: price and promotion from the sales table, calendar
+flags from the stored events, and the product hierarchy as static columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from trendcast.data.store import Store
+from trendcast.features.calendar import event_features
+
+STATIC = ("category", "department")
+
+
+def add_covariates(store: Store, series: pd.DataFrame, *, horizon: int = 0) -> pd.DataFrame:
+    """``series`` (unique_id, ds, y) plus price, promo, calendar flags and hierarchy columns.
+
+    Calendar flags are computed ``horizon`` days past the end so future rows can reuse them.
+    """
+    ids = series["unique_id"].unique().tolist()
+    marks = ",".join("?" * len(ids))
+    extra = store.sql(f"SELECT unique_id, ds, price, promo FROM sales WHERE unique_id IN ({marks})",
+                      ids)
+    df = series.merge(extra, on=["unique_id", "ds"], how="left")
+    df["promo"] = df["promo"].fillna(0.0)
+    if df["price"].isna().all():
+        df = df.drop(columns="price")
+    events = store.read("calendar_events")
+    end = df["ds"].max() + pd.Timedelta(days=horizon)
+    feats = event_features(pd.date_range(df["ds"].min(), end, freq="D"), events)
+    df = df.merge(feats, on="ds", how="left")
+    products = store.read("products", columns=["unique_id", *STATIC])
+    df = df.merge(products, on="unique_id", how="left")
+    for col in STATIC:
+        df[col] = df[col].fillna("unknown")
+    df.attrs.update(series.attrs)
+    df.attrs["calendar"] = feats
+    return df
+
+
+def future_covariates(df: pd.DataFrame, horizon: int, freq: str) -> tuple[pd.DataFrame, list[str]]:
+    """Future rows for every series: calendar flags as scheduled, price held at its last value
+    and no promotion (planned prices and promotions can replace them). Returns notes."""
+    step = pd.tseries.frequencies.to_offset(freq)
+    last = df.groupby("unique_id")["ds"].max()
+    future = pd.DataFrame({
+        "unique_id": np.repeat(last.index.to_numpy(), horizon),
+        "ds": np.concatenate([pd.date_range(d + step, periods=horizon, freq=freq).to_numpy()
+                              for d in last.to_numpy()]),
+    })
+    notes = []
+    if "price" in df.columns:
+        last_price = df.dropna(subset=["price"]).groupby("unique_id")["price"].last()
+        future["price"] = future["unique_id"].map(last_price)
+        notes.append("future prices held at each product's last price")
+    if "promo" in df.columns:
+        future["promo"] = 0.0
+        notes.append("no promotions assumed in the forecast horizon")
+    feats = df.attrs.get("calendar")
+    if feats is not None:
+        future = future.merge(feats, on="ds", how="left")
+        cal_cols = [c for c in feats.columns if c != "ds"]
+        future[cal_cols] = future[cal_cols].fillna(0.0)
+    return future, notes
