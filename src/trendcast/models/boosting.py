@@ -131,7 +131,7 @@ class LightGBMGlobal(Forecaster):
         reserved = {"unique_id", "ds", "y", *static}
         dynamic = [c for c in df.columns if c not in reserved
                    and pd.api.types.is_numeric_dtype(df[c])]
-        data = self._with_price_features(df, None)
+        data = self._with_price_features(df.reset_index(drop=True), None)
         if "price" in dynamic:
             dynamic += list(PRICE_FEATURES)
         self.static_ = static

@@ -4,10 +4,16 @@ Quantiles come from statsforecast's prediction intervals: quantile q is the lowe
 the (1 - 2q) interval for q < 0.5 and the upper bound of the (2q - 1) interval above; the
 median is the point forecast. Series too short for a model get the seasonal naive forecast
 instead, and ``fallback_ids_`` lists them so callers can say so.
+
+Models without native intervals (``native_intervals = False``: window averages, the
+intermittent family) get conformal intervals (statsforecast ``ConformalIntervals``, method
+``conformal_distribution``) from the absolute errors of rolling-origin refits on the end of
+each series; see :func:`conformal_windows` for how the number of windows adapts to length.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
@@ -48,28 +54,78 @@ def default_season_length(freq: str) -> int:
     return 1
 
 
+def conformal_windows(n: int, h: int, min_train: int, max_windows: int) -> tuple[int, int]:
+    """``(h, n_windows)`` for a series of ``n`` points, for ``ConformalIntervals``.
+
+    Each calibration refit must keep at least ``min_train`` points, so a series gets
+    ``min((n - min_train) // h, max_windows)`` windows of ``h`` steps (one error per step
+    and window, widths grow with the horizon). Series too short for two such windows are
+    calibrated on one-step errors instead, ``min(n - min_train, max_windows * h)`` windows
+    of one step, giving the same width at every step. The fallback rule guarantees
+    ``n >= min_train + 2``, so there are always at least two windows.
+    """
+    full = min((n - min_train) // h, max_windows)
+    if full >= 2:
+        return h, full
+    return 1, max(2, min(n - min_train, max_windows * h))
+
+
+Variant = tuple[tuple[str, Any], ...]
+
+
 class StatsForecastModel(Forecaster):
     """A statsforecast model; subclasses name the class and its arguments."""
 
     family: ClassVar[str] = "statistical"
     supports_quantiles: ClassVar[bool] = True
     min_seasons: ClassVar[int] = 2  # fewer seasons of history -> seasonal naive fallback
+    native_intervals: ClassVar[bool] = True  # False -> conformal intervals
+    conformal_max_windows: ClassVar[int] = 5
+    ignored_warnings: ClassVar[tuple[str, ...]] = ()  # regexes of known-harmless warnings
 
     def __init__(self, *, season_length: int | None = None, alias: str | None = None,
                  n_jobs: int = 1, **params: Any) -> None:
         super().__init__(alias=alias, season_length=season_length, n_jobs=n_jobs, **params)
 
-    def _make(self, season_length: int) -> Any:
+    def _make(self, season_length: int, **kwargs: Any) -> Any:
         raise NotImplementedError
+
+    def _min_train(self, season_length: int) -> int:
+        """Fewest points the statsforecast model needs for a finite forecast."""
+        return self.min_seasons * season_length + 1
+
+    def _min_length(self, season_length: int) -> int:
+        """Shorter series fall back to seasonal naive (conformal models need 2 more points)."""
+        return self._min_train(season_length) + (0 if self.native_intervals else 2)
+
+    def _variant(self, n: int, h: int, intervals: bool) -> Variant:
+        """Hashable per-series settings; series sharing one share a statsforecast call."""
+        if intervals and not self.native_intervals:
+            return (("conformal", conformal_windows(n, h, self._min_train(self.season_length_),
+                                                    self.conformal_max_windows)),)
+        return ()
+
+    def _build(self, variant: Variant) -> Any:
+        kwargs = dict(variant)
+        conformal = kwargs.pop("conformal", None)
+        if conformal is not None:
+            from statsforecast.utils import ConformalIntervals
+
+            kwargs["prediction_intervals"] = ConformalIntervals(h=conformal[0], n_windows=conformal[1])
+        return self._make(self.season_length_, **kwargs)
+
+    def _season_length(self) -> int:
+        return self.params["season_length"] or default_season_length(self.freq_)
 
     def fit(self, df: pd.DataFrame) -> Self:
         self.freq_ = infer_freq(df)
-        season = self.params["season_length"] or default_season_length(self.freq_)
+        season = self._season_length()
         self.season_length_ = season
         data = df[["unique_id", "ds", "y"]].sort_values(["unique_id", "ds"])
-        sizes = data.groupby("unique_id").size()
-        short = sizes.index[sizes < self.min_seasons * season + 1]
+        sizes = data.groupby("unique_id", observed=True).size()
+        short = sizes.index[sizes < self._min_length(season)]
         self.fallback_ids_ = sorted(map(str, short))
+        self.sizes_ = sizes
         self.train_ = data
         self.is_fitted_ = True
         return self
@@ -83,16 +139,24 @@ class StatsForecastModel(Forecaster):
         h = check_horizon(h)
         qs = check_quantiles(quantiles)
         levels = quantiles_to_levels(qs)
-        short = self.train_["unique_id"].isin(self.fallback_ids_)
+        ids = self.train_["unique_id"]
+        short = ids.astype(str).isin(self.fallback_ids_)
+        sizes = self.sizes_[~self.sizes_.index.astype(str).isin(self.fallback_ids_)]
+        groups: dict[Variant, list[Any]] = {}
+        for uid, n in sizes.items():
+            groups.setdefault(self._variant(int(n), h, bool(levels)), []).append(uid)
+        jobs = [(self.train_[ids.isin(members)], self._build(variant))
+                for variant, members in sorted(groups.items(), key=lambda kv: repr(kv[0]))]
+        jobs.append((self.train_[short], SeasonalNaive(season_length=self.season_length_)))
         parts = []
-        for subset, model in (
-            (self.train_[~short], self._make(self.season_length_)),
-            (self.train_[short], SeasonalNaive(season_length=self.season_length_)),
-        ):
+        for subset, model in jobs:
             if subset.empty:
                 continue
             sf = StatsForecast(models=[model], freq=self.freq_, n_jobs=self.params["n_jobs"])
-            out = sf.forecast(df=subset, h=h, level=levels or None)
+            with warnings.catch_warnings():
+                for message in self.ignored_warnings:
+                    warnings.filterwarnings("ignore", message=message)
+                out = sf.forecast(df=subset, h=h, level=levels or None)
             parts.append(_rename(out, str(model), self.alias, qs))
         fc = pd.concat(parts, ignore_index=True)
         return fc.sort_values(["unique_id", "ds"], ignore_index=True)
@@ -114,15 +178,19 @@ def _rename(out: pd.DataFrame, name: str, alias: str, qs: list[float]) -> pd.Dat
 
 
 class SeasonalNaive(StatsForecastModel):
-    """The value one season ago (last week's same weekday for daily data)."""
+    """The value one season ago (last week's same weekday for daily data).
+
+    Registered in :mod:`trendcast.models.baseline`; defined here because it is also the
+    fallback of every statsforecast model.
+    """
 
     family = "baseline"
     min_seasons = 1
 
-    def _make(self, season_length: int) -> Any:
+    def _make(self, season_length: int, **kwargs: Any) -> Any:
         from statsforecast.models import SeasonalNaive as _SN
 
-        return _SN(season_length=season_length)
+        return _SN(season_length=season_length, **kwargs)
 
 
 class AutoETS(StatsForecastModel):
@@ -134,11 +202,92 @@ class AutoETS(StatsForecastModel):
         super().__init__(season_length=season_length, alias=alias, n_jobs=n_jobs,
                          model=model, damped=damped)
 
-    def _make(self, season_length: int) -> Any:
+    def _make(self, season_length: int, **kwargs: Any) -> Any:
         from statsforecast.models import AutoETS as _ETS
 
         return _ETS(season_length=season_length, model=self.params["model"],
-                    damped=self.params["damped"])
+                    damped=self.params["damped"], **kwargs)
+
+
+class AutoARIMA(StatsForecastModel):
+    """Seasonal ARIMA with orders chosen stepwise by AICc (Hyndman-Khandakar).
+
+    ``approximation=None`` follows R's rule: the order search uses the fast CSS likelihood
+    when the series is longer than 150 points or the season longer than 12, then the chosen
+    model is refitted exactly (a 2-year daily series: ~0.7 s instead of ~4 s). The search's
+    "possible convergence problem" warnings are silenced.
+    """
+
+    ignored_warnings = ("possible convergence problem",)
+
+    def __init__(self, *, stepwise: bool = True, approximation: bool | None = None,
+                 season_length: int | None = None, alias: str | None = None,
+                 n_jobs: int = 1) -> None:
+        super().__init__(season_length=season_length, alias=alias, n_jobs=n_jobs,
+                         stepwise=stepwise, approximation=approximation)
+
+    def _make(self, season_length: int, **kwargs: Any) -> Any:
+        from statsforecast.models import AutoARIMA as _ARIMA
+
+        return _ARIMA(season_length=season_length, stepwise=self.params["stepwise"],
+                      approximation=self.params["approximation"], **kwargs)
+
+
+class AutoTheta(StatsForecastModel):
+    """Theta model (standard, optimised or dynamic) chosen by in-sample MSE.
+
+    statsforecast deseasonalises first when a seasonality test says so; multiplicative
+    decomposition switches to additive on series with zeros.
+    """
+
+    def __init__(self, *, decomposition_type: str = "multiplicative", model: str | None = None,
+                 season_length: int | None = None, alias: str | None = None,
+                 n_jobs: int = 1) -> None:
+        super().__init__(season_length=season_length, alias=alias, n_jobs=n_jobs,
+                         decomposition_type=decomposition_type, model=model)
+
+    def _make(self, season_length: int, **kwargs: Any) -> Any:
+        from statsforecast.models import AutoTheta as _Theta
+
+        return _Theta(season_length=season_length, model=self.params["model"],
+                      decomposition_type=self.params["decomposition_type"], **kwargs)
+
+
+class MSTL(StatsForecastModel):
+    """Multiple seasonal-trend decomposition (STL per season), trend by AutoETS(model="ZZN").
+
+    ``season_lengths`` defaults to ``(7, 365)`` for daily data (else the frequency's season).
+    Each series keeps only the seasons it has ``min_seasons`` (2) full cycles of, so a daily
+    series shorter than 731 points is decomposed on the weekly season alone. Intervals come
+    from the trend model's native intervals plus the extrapolated seasonal components.
+    """
+
+    def __init__(self, *, season_lengths: Sequence[int] | None = None, alias: str | None = None,
+                 n_jobs: int = 1) -> None:
+        seasons = tuple(sorted(int(s) for s in season_lengths)) if season_lengths else None
+        super().__init__(season_length=seasons[0] if seasons else None, alias=alias,
+                         n_jobs=n_jobs, season_lengths=seasons)
+
+    def _candidate_seasons(self) -> tuple[int, ...]:
+        if self.params["season_lengths"]:
+            return self.params["season_lengths"]
+        return (7, 365) if self.freq_ == "D" else (default_season_length(self.freq_),)
+
+    def _season_length(self) -> int:
+        return self._candidate_seasons()[0]
+
+    def _variant(self, n: int, h: int, intervals: bool) -> Variant:
+        fits = tuple(s for s in self._candidate_seasons() if n >= self.min_seasons * s + 1)
+        return (("seasons", fits or (self.season_length_,)),)
+
+    def _make(self, season_length: int, **kwargs: Any) -> Any:
+        from statsforecast.models import MSTL as _MSTL
+        from statsforecast.models import AutoETS as _ETS
+
+        seasons = list(kwargs.pop("seasons", (season_length,)))
+        # a fresh trend model: statsforecast's default argument is one shared instance
+        return _MSTL(season_length=seasons if len(seasons) > 1 else seasons[0],
+                     trend_forecaster=_ETS(model="ZZN"), **kwargs)
 
 
 def clip_negative(fc: pd.DataFrame) -> pd.DataFrame:
@@ -149,6 +298,8 @@ def clip_negative(fc: pd.DataFrame) -> pd.DataFrame:
 
 
 MODELS: dict[str, type[Forecaster]] = {
-    "SeasonalNaive": SeasonalNaive,
     "AutoETS": AutoETS,
+    "AutoARIMA": AutoARIMA,
+    "AutoTheta": AutoTheta,
+    "MSTL": MSTL,
 }

@@ -1,0 +1,260 @@
+"""M5 accuracy benchmark on one store: WRMSSE (store, category, department, item), SPL,
+wall time and peak memory, trendcast's models beside the libraries used directly.
+
+    python benchmarks/m5.py --data ../shared/data/m5_ca1 --store CA_1 --json out.json
+
+Protocol: train on d_1..d_1941, forecast d_1942..d_1969 (the official 28-day test). Known
+future covariates are the ones M5 allows: sell prices and the calendar (events, SNAP days).
+trendcast's recommended configuration ("best") is chosen among its candidates by the mean
+WRMSSE of two backtest windows that end before d_1942 (cutoffs d_1885 and d_1913); the test
+window is never looked at for that choice. Each model runs in its own forked process, so its
+peak memory (max RSS, which includes the loaded data) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from trendcast.data.m5 import find_m5_files, read_m5  # noqa: E402
+from trendcast.evaluation.wrmsse import spl, wrmsse  # noqa: E402
+from trendcast.features.calendar import event_features  # noqa: E402
+from trendcast.models.registry import make_model  # noqa: E402
+from trendcast.schema import quantile_column  # noqa: E402
+
+H = 28
+M5_QUANTILES = (0.005, 0.025, 0.165, 0.25, 0.5, 0.75, 0.835, 0.975, 0.995)
+
+
+# Data ------------------------------------------------------------------------------------
+
+def load(data: Path, store: str) -> dict[str, pd.DataFrame]:
+    """Train frame with covariates, products, test actuals and future covariates."""
+    m5 = read_m5(data)
+    products = m5.products[m5.products["store"] == store].reset_index(drop=True)
+    if products.empty:
+        raise SystemExit(f"store {store!r} is not in {data}; stores: {sorted(m5.products['store'].unique())}")
+    ids = set(products["unique_id"])
+    sales = m5.sales[m5.sales["unique_id"].isin(ids)].reset_index(drop=True)
+    files = find_m5_files(data)
+    test_path = sorted(Path(data).glob("sales_test_evaluation*.csv*"))
+    if not test_path:
+        raise SystemExit(f"{data}: no sales_test_evaluation*.csv with the d_1942..d_1969 actuals")
+    raw = pd.read_csv(test_path[0])
+    raw = raw[raw["store_id"] == store]
+    days = [c for c in raw.columns if c.startswith("d_")]
+    cal = pd.read_csv(files["calendar"], parse_dates=["date"]).set_index("d")
+    dates = cal.loc[days, "date"].to_numpy()
+    test = pd.DataFrame({
+        "unique_id": np.repeat((raw["item_id"] + "_" + raw["store_id"]).to_numpy(), len(days)),
+        "ds": np.tile(dates, len(raw)),
+        "y": raw[days].to_numpy(dtype=float).ravel(),
+    })
+    # daily prices over the test window from the weekly price file
+    prices = pd.read_csv(files["prices"])
+    prices = prices[prices["store_id"] == store]
+    weeks = cal.loc[days, ["date", "wm_yr_wk"]]
+    fut_prices = weeks.merge(prices, on="wm_yr_wk")
+    fut_prices["unique_id"] = fut_prices["item_id"] + "_" + fut_prices["store_id"]
+    fut_prices = fut_prices.rename(columns={"date": "ds", "sell_price": "price"})
+    feats = event_features(pd.date_range(sales["ds"].min(), test["ds"].max()), m5.calendar)
+    train = sales.merge(feats, on="ds", how="left")
+    train = train.merge(products[["unique_id", "category", "department"]], on="unique_id")
+    future = test[["unique_id", "ds"]].merge(fut_prices[["unique_id", "ds", "price"]],
+                                             on=["unique_id", "ds"], how="left")
+    future = future.merge(feats, on="ds", how="left")
+    return {"train": train, "products": products, "test": test, "future": future}
+
+
+def window(d: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """A backtest window inside the training data: train up to cutoff, the next H days as test."""
+    tr = d["train"]
+    end = cutoff + pd.Timedelta(days=H)
+    test = tr[(tr["ds"] > cutoff) & (tr["ds"] <= end)]
+    future = test.drop(columns=["y", "category", "department", "promo"], errors="ignore")
+    return {"train": tr[tr["ds"] <= cutoff], "products": d["products"],
+            "test": test[["unique_id", "ds", "y"]], "future": future}
+
+
+# Models ------------------------------------------------------------------------------------
+
+def sf_model(kind: str) -> Callable[[dict], pd.DataFrame]:
+    """statsforecast used directly, as a peer."""
+    def run(d: dict) -> pd.DataFrame:
+        from statsforecast import StatsForecast
+        from statsforecast.models import AutoETS, SeasonalNaive
+
+        model = SeasonalNaive(season_length=7) if kind == "SeasonalNaive" else AutoETS(season_length=7)
+        sf = StatsForecast(models=[model], freq="D", n_jobs=2)
+        levels = sorted({round(abs(1 - 2 * q) * 100, 1) for q in M5_QUANTILES})
+        fc = sf.forecast(df=d["train"][["unique_id", "ds", "y"]], h=H, level=levels)
+        name = str(model)
+        out = fc[["unique_id", "ds"]].copy()
+        out["yhat"] = fc[name].clip(lower=0).to_numpy()
+        for q in M5_QUANTILES:
+            lv = round(abs(1 - 2 * q) * 100, 1)
+            lv_txt = int(lv) if float(lv).is_integer() else lv
+            col = name if abs(q - 0.5) < 1e-9 else f"{name}-{'lo' if q < 0.5 else 'hi'}-{lv_txt}"
+            out[quantile_column("yhat", q)] = fc[col].clip(lower=0).to_numpy()
+        return out
+    return run
+
+
+def mlf_plain(d: dict) -> pd.DataFrame:
+    """A plain mlforecast LightGBM (tweedie, lags 7/14/28, no covariates), as a peer."""
+    import lightgbm as lgb
+    from mlforecast import MLForecast
+
+    mlf = MLForecast(models={"yhat": lgb.LGBMRegressor(objective="tweedie", n_estimators=200,
+                                                       verbose=-1, n_jobs=2, random_state=0)},
+                     freq="D", lags=[7, 14, 28], date_features=["dayofweek", "month"],
+                     num_threads=2)
+    mlf.fit(d["train"][["unique_id", "ds", "y"]])
+    fc = mlf.predict(H)
+    fc["yhat"] = fc["yhat"].clip(lower=0)
+    return fc
+
+
+def tc_model(name: str, **params) -> Callable[[dict], pd.DataFrame]:
+    """A trendcast model through its public interface."""
+    def run(d: dict) -> pd.DataFrame:
+        model = make_model(name, alias="yhat", n_jobs=2, **params)
+        train = d["train"]
+        if not model.supports_exog:
+            train = train[["unique_id", "ds", "y"]]
+        model.fit(train)
+        return model.predict(H, X_df=d["future"], quantiles=list(M5_QUANTILES))
+    return run
+
+
+def blend(*parts: tuple[str, Callable[[dict], pd.DataFrame], float]) -> Callable[[dict], pd.DataFrame]:
+    """Weighted average of models' points and quantiles."""
+    def run(d: dict) -> pd.DataFrame:
+        total = None
+        for _, fn, w in parts:
+            fc = fn(d).set_index(["unique_id", "ds"]).sort_index()
+            total = fc * w if total is None else total + fc * w
+        assert total is not None
+        return total.reset_index()
+    return run
+
+
+FAMILY = {"baseline": "baseline", "statistical": "statistical", "intermittent": "intermittent",
+          "boosting": "boosting", "ensemble": "ensemble"}
+
+PEERS: dict[str, tuple[str, Callable[[dict], pd.DataFrame]]] = {
+    "statsforecast.SeasonalNaive": ("baseline", sf_model("SeasonalNaive")),
+    "statsforecast.AutoETS": ("statistical", sf_model("AutoETS")),
+    "mlforecast.LightGBM": ("boosting", mlf_plain),
+}
+
+CANDIDATES: dict[str, tuple[str, Callable[[dict], pd.DataFrame]]] = {
+    "trendcast.SeasonalNaive": ("baseline", tc_model("SeasonalNaive")),
+    "trendcast.SeasonalWindowAverage": ("baseline", tc_model("SeasonalWindowAverage")),
+    "trendcast.LightGBM": ("boosting", tc_model("LightGBM")),
+    "trendcast.LightGBM+SWA": ("ensemble", blend(("lgb", tc_model("LightGBM"), 0.8),
+                                                 ("swa", tc_model("SeasonalWindowAverage"), 0.2))),
+}
+
+
+# Running -------------------------------------------------------------------------------------
+
+def _child(fn, d, conn) -> None:  # type: ignore[no-untyped-def]
+    try:
+        start = time.perf_counter()
+        fc = fn(d)
+        secs = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        conn.send(("ok", fc, secs, peak))
+    except Exception as exc:  # report any failure to the parent, which prints it
+        conn.send(("error", f"{type(exc).__name__}: {exc}", 0.0, 0.0))
+    finally:
+        conn.close()
+
+
+def run_isolated(fn: Callable[[dict], pd.DataFrame], d: dict) -> tuple[pd.DataFrame, float, float]:
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(fn, d, child))
+    proc.start()
+    status, payload, secs, peak = parent.recv()
+    proc.join()
+    if status != "ok":
+        raise RuntimeError(payload)
+    return payload, secs, peak
+
+
+def score(d: dict, fc: pd.DataFrame) -> dict:
+    train = d["train"][["unique_id", "ds", "y", "price"]]
+    acc = wrmsse(train, d["test"], fc, d["products"], model="yhat")
+    out = {"wrmsse": round(acc.total, 4), "levels": {k: round(v, 4) for k, v in acc.levels.items()}}
+    if all(quantile_column("yhat", q) in fc.columns for q in M5_QUANTILES):
+        unc = spl(train, d["test"], fc, d["products"], model="yhat", quantiles=M5_QUANTILES)
+        out["spl"] = round(unc.total, 4)
+    else:
+        out["spl"] = None
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--store", default="CA_1")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--skip", nargs="*", default=[], help="model names to skip")
+    opts = parser.parse_args()
+
+    t0 = time.perf_counter()
+    d = load(opts.data, opts.store)
+    print(f"loaded {d['train']['unique_id'].nunique()} series in {time.perf_counter() - t0:.1f}s",
+          file=sys.stderr)
+
+    # 1. choose trendcast's configuration on windows before the test
+    last = d["train"]["ds"].max()
+    cutoffs = [last - pd.Timedelta(days=2 * H), last - pd.Timedelta(days=H)]
+    validation: dict[str, list[float]] = {}
+    for name, (_, fn) in CANDIDATES.items():
+        if name in opts.skip:
+            continue
+        for cut in cutoffs:
+            w = window(d, cut)
+            fc, _, _ = run_isolated(fn, w)
+            validation.setdefault(name, []).append(
+                wrmsse(w["train"][["unique_id", "ds", "y", "price"]], w["test"], fc,
+                       w["products"], model="yhat").total)
+        print(f"validation {name}: {np.round(validation[name], 4).tolist()}", file=sys.stderr)
+    best = min(validation, key=lambda k: float(np.mean(validation[k])))
+
+    # 2. the official test for every model
+    results: dict[str, object] = {}
+    for name, (family, fn) in {**PEERS, **CANDIDATES}.items():
+        if name in opts.skip:
+            continue
+        fc, secs, peak = run_isolated(fn, d)
+        entry = {"family": family, **score(d, fc), "seconds": round(secs, 1),
+                 "peak_mb": round(peak)}
+        if name in validation:
+            entry["validation_wrmsse"] = [round(v, 4) for v in validation[name]]
+        results[name] = entry
+        print(f"{name}: {json.dumps(entry)}", file=sys.stderr)
+    results["best"] = best
+    text = json.dumps(results, indent=2)
+    print(text)
+    if opts.json:
+        opts.json.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

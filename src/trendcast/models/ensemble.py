@@ -1,0 +1,355 @@
+"""Combinations of registered models: median, backtest-weighted average, per-series selection.
+
+Members are registry names, built with ``make_model(name, n_jobs=n_jobs)`` and fitted on the
+same frame. ``WeightedEnsemble`` and ``AutoSelect`` learn from rolling-origin backtests that run
+*inside* the training frame (the last window ends on the last training date), so nothing after
+the training end is used. The registry imports this module, so it is imported lazily here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from trendcast.errors import ModelError
+from trendcast.models.base import Forecaster, check_horizon, check_quantiles
+from trendcast.schema import quantile_column
+
+KEY = ["unique_id", "ds"]
+
+
+def _registry() -> Any:
+    from trendcast.models import registry  # lazy: the registry imports this module
+
+    return registry
+
+
+class _Ensemble(Forecaster):
+    """Shared member handling: build, fit, predict and align member forecasts."""
+
+    family: ClassVar[str] = "ensemble"
+    supports_quantiles: ClassVar[bool] = True
+    _too_short: ClassVar[str] = ""  # what fit does when the history is too short to validate
+
+    def __init__(self, *, members: Sequence[str] = ("SeasonalNaive", "AutoETS"),
+                 alias: str | None = None, n_jobs: int = 1, **params: Any) -> None:
+        if isinstance(members, str):
+            members = (members,)
+        members = tuple(members)
+        if not members:
+            raise ModelError(f"{type(self).__name__} needs at least one member model")
+        lowered = [m.lower() for m in members]
+        dupes = sorted({m for m in members if lowered.count(m.lower()) > 1})
+        if dupes:
+            raise ModelError(f"ensemble members must be distinct, got duplicates {dupes}")
+        known = {k.lower() for k in _registry().MODELS}
+        unknown = [m for m in members if m.lower() not in known]
+        if unknown:
+            raise ModelError(
+                f"unknown ensemble member(s) {unknown}; available: "
+                f"{', '.join(sorted(_registry().MODELS))}"
+            )
+        super().__init__(alias=alias, members=members, n_jobs=n_jobs, **params)
+
+    # -- members ---------------------------------------------------------------------------
+    def _build(self, name: str) -> Forecaster:
+        return _registry().make_model(name, n_jobs=self.params["n_jobs"])
+
+    def _fit_members(self, df: pd.DataFrame, names: Sequence[str]) -> dict[str, Forecaster]:
+        """Fit the named members on ``df``; keyed by member alias (the forecast column)."""
+        fitted = {}
+        for name in names:
+            model = self._build(name).fit(df)
+            fitted[model.alias] = model
+        return fitted
+
+    def _member_forecasts(self, h: int, X_df: pd.DataFrame | None,
+                          qs: list[float]) -> pd.DataFrame:
+        """One frame: ``unique_id, ds`` and each member's point and quantile columns."""
+        merged: pd.DataFrame | None = None
+        for alias, model in self.models_.items():
+            kwargs: dict[str, Any] = {"quantiles": qs or None}
+            if model.supports_exog and X_df is not None:
+                kwargs["X_df"] = X_df
+            fc = model.predict(h, **kwargs)
+            fc["unique_id"] = fc["unique_id"].astype(str)
+            keep = KEY + [alias] + [quantile_column(alias, q) for q in qs
+                                    if quantile_column(alias, q) in fc.columns]
+            fc = fc[keep]
+            if merged is None:
+                merged = fc
+                continue
+            n = len(merged)
+            merged = merged.merge(fc, on=KEY, how="inner")
+            if len(merged) != n or len(fc) != n:
+                raise ModelError(
+                    f"ensemble member {alias} forecast different series or dates than the "
+                    f"other members ({len(fc)} rows vs {n}); members must cover the same rows"
+                )
+        assert merged is not None
+        return merged.sort_values(KEY, ignore_index=True)
+
+    def _quantile_sources(self, fc: pd.DataFrame, q: float, aliases: Sequence[str]) -> list[str]:
+        have = [a for a in aliases if quantile_column(a, q) in fc.columns]
+        if not have:
+            raise ModelError(
+                f"{self.alias}: quantiles requested but no member produces them "
+                f"(members: {', '.join(aliases)})"
+            )
+        return have
+
+    def _output(self, fc: pd.DataFrame, point: np.ndarray,
+                quants: dict[float, np.ndarray]) -> pd.DataFrame:
+        out = pd.DataFrame({"unique_id": fc["unique_id"].to_numpy(), "ds": fc["ds"].to_numpy(),
+                            self.alias: point})
+        for q, values in quants.items():
+            out[quantile_column(self.alias, q)] = values
+        return out
+
+    def _start_predict(self, h: int, quantiles: Sequence[float] | None) -> tuple[int, list[float]]:
+        self._check_fitted()
+        return check_horizon(h), check_quantiles(quantiles)
+
+    # -- internal validation -----------------------------------------------------------------
+    def _validation_h(self, df: pd.DataFrame) -> int:
+        """``validation_h`` shrunk so the held-out windows take at most half the history."""
+        n_periods = df["ds"].nunique()
+        n_windows = self.params["n_windows"]
+        cap = n_periods // (2 * n_windows)
+        return max(1, min(int(self.params["validation_h"]), cap))
+
+    def _validate(self, df: pd.DataFrame) -> pd.DataFrame | None:
+        """Backtest every member on windows ending at the last training date.
+
+        Returns ``unique_id, ds, cutoff, y`` plus one column per member alias, or None (with
+        a warning) when the history is too short for even one window.
+        """
+        from trendcast.evaluation.backtest import backtest
+
+        n_windows = int(self.params["n_windows"])
+        if n_windows < 1:
+            raise ModelError(f"n_windows must be >= 1, got {n_windows}")
+        h_val = self._validation_h(df)
+        self.validation_h_ = h_val
+        merged: pd.DataFrame | None = None
+        for name in self.params["members"]:
+            alias = self._build(name).alias
+            try:
+                cv = backtest(lambda name=name: self._build(name), df, h=h_val,
+                              n_windows=n_windows, step=h_val)
+            except ModelError as exc:
+                if "not enough history" not in str(exc):
+                    raise
+                warnings.warn(f"{self.alias}: {exc}; {self._too_short}", stacklevel=3)
+                return None
+            cv = cv[KEY + ["cutoff", "y", alias]].assign(unique_id=lambda d: d["unique_id"].astype(str))
+            merged = cv if merged is None else merged.merge(
+                cv, on=KEY + ["cutoff", "y"], how="inner")
+        assert merged is not None
+        self.validation_cutoffs_ = sorted(pd.to_datetime(merged["cutoff"].unique()))
+        return merged.sort_values(["unique_id", "cutoff", "ds"], ignore_index=True)
+
+
+class MedianEnsemble(_Ensemble):
+    """Point and each quantile = the median over members (robust to one bad member)."""
+
+    def __init__(self, *, members: Sequence[str] = ("SeasonalNaive", "AutoETS"),
+                 alias: str | None = None, n_jobs: int = 1) -> None:
+        super().__init__(members=members, alias=alias, n_jobs=n_jobs)
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        self.models_ = self._fit_members(df, self.params["members"])
+        self.is_fitted_ = True
+        return self
+
+    def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
+                quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+        h, qs = self._start_predict(h, quantiles)
+        fc = self._member_forecasts(h, X_df, qs)
+        aliases = list(self.models_)
+        point = np.median(fc[aliases].to_numpy(dtype=float), axis=1)
+        quants = {}
+        for q in qs:
+            cols = [quantile_column(a, q) for a in self._quantile_sources(fc, q, aliases)]
+            quants[q] = np.median(fc[cols].to_numpy(dtype=float), axis=1)
+        return self._output(fc, point, quants)
+
+
+class WeightedEnsemble(_Ensemble):
+    """Weighted average of members, weights proportional to 1 / MAE^2 on internal backtests.
+
+    The backtest runs on the training frame only: ``n_windows`` windows of ``validation_h``
+    steps whose last window ends on the last training date (``validation_h`` shrinks so the
+    windows take at most half the history). Weights are global, or per series with
+    ``per_series=True`` (series the backtest could not score get the global weights).
+    ``weights_`` holds ``model, mae, weight`` (plus ``unique_id`` per series).
+
+    Quantiles are the same weighted average of the members' quantiles. This is a heuristic
+    (quantile averaging keeps the quantiles ordered but is not calibrated for the combination);
+    check coverage in a backtest before relying on the intervals.
+    """
+
+    _too_short = "members are weighted equally"
+
+    def __init__(self, *, members: Sequence[str] = ("SeasonalNaive", "AutoETS"),
+                 validation_h: int = 28, n_windows: int = 1, per_series: bool = False,
+                 alias: str | None = None, n_jobs: int = 1) -> None:
+        check_horizon(validation_h)
+        super().__init__(members=members, alias=alias, n_jobs=n_jobs,
+                         validation_h=validation_h, n_windows=n_windows,
+                         per_series=per_series)
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        cv = self._validate(df)
+        self.models_ = self._fit_members(df, self.params["members"])
+        aliases = list(self.models_)
+        if cv is None:
+            glob = pd.DataFrame({"model": aliases, "mae": np.nan,
+                                 "weight": 1.0 / len(aliases)})
+        else:
+            glob = _inverse_mse_weights(cv, aliases)
+        self.global_weights_ = glob
+        if self.params["per_series"]:
+            ids = sorted(df["unique_id"].astype(str).unique())
+            parts = [] if cv is None else [
+                _inverse_mse_weights(g, aliases).assign(unique_id=uid)
+                for uid, g in cv.groupby("unique_id", sort=True)]
+            seen = {p["unique_id"].iloc[0] for p in parts}
+            parts += [glob.assign(unique_id=u) for u in ids if u not in seen]  # global weights
+            per = pd.concat(parts, ignore_index=True)
+            self.weights_ = (per[["unique_id", "model", "mae", "weight"]]
+                             .sort_values(["unique_id"], kind="stable", ignore_index=True))
+        else:
+            self.weights_ = glob
+        self.is_fitted_ = True
+        return self
+
+    def _weight_matrix(self, fc: pd.DataFrame, aliases: list[str]) -> np.ndarray:
+        """Rows of ``fc`` x members."""
+        if not self.params["per_series"]:
+            w = self.weights_.set_index("model")["weight"].reindex(aliases).to_numpy(dtype=float)
+            return np.tile(w, (len(fc), 1))
+        wide = self.weights_.pivot(index="unique_id", columns="model", values="weight")
+        glob = self.global_weights_.set_index("model")["weight"].reindex(aliases)
+        wide = wide.reindex(columns=aliases)
+        rows = wide.reindex(fc["unique_id"].to_numpy())
+        rows = rows.fillna(glob)  # series unseen at fit: global weights
+        return rows.to_numpy(dtype=float)
+
+    def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
+                quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+        h, qs = self._start_predict(h, quantiles)
+        fc = self._member_forecasts(h, X_df, qs)
+        aliases = list(self.models_)
+        w = self._weight_matrix(fc, aliases)
+        point = (fc[aliases].to_numpy(dtype=float) * w).sum(axis=1)
+        quants = {}
+        for q in qs:
+            have = self._quantile_sources(fc, q, aliases)
+            idx = [aliases.index(a) for a in have]
+            wq = w[:, idx]
+            wq = wq / wq.sum(axis=1, keepdims=True)
+            vals = fc[[quantile_column(a, q) for a in have]].to_numpy(dtype=float)
+            quants[q] = (vals * wq).sum(axis=1)
+        return self._output(fc, point, quants)
+
+
+def _inverse_mse_weights(cv: pd.DataFrame, aliases: list[str]) -> pd.DataFrame:
+    """Weights proportional to 1/MAE^2, normalised; a perfect member takes all the weight."""
+    y = cv["y"].to_numpy(dtype=float)
+    mae = np.array([np.mean(np.abs(y - cv[a].to_numpy(dtype=float))) for a in aliases])
+    finite = np.isfinite(mae)
+    if not finite.any():
+        w = np.full(len(aliases), 1.0 / len(aliases))
+    else:
+        eps = 1e-12 * (1.0 + float(np.nanmean(np.abs(y))))
+        inv = np.where(finite, 1.0 / np.maximum(np.where(finite, mae, 1.0), eps) ** 2, 0.0)
+        w = inv / inv.sum()
+    return pd.DataFrame({"model": aliases, "mae": mae, "weight": w})
+
+
+class AutoSelect(_Ensemble):
+    """Per series, the member with the lowest MASE on internal backtest windows.
+
+    Windows are as in ``WeightedEnsemble``. MASE scales each series by its in-sample
+    seasonal-naive error before the first window (season from the data's frequency unless
+    ``season_length`` is given); per series this ranks members exactly as MAE does, so series
+    whose scale is zero (constant history) are still ranked, with ``score`` NaN. Ties go to the
+    earlier member. Series the backtest could not score get the member with the lowest mean
+    score. ``choice_`` holds ``unique_id, model, score``.
+    """
+
+    _too_short = "every series gets the first member"
+
+    def __init__(self, *, members: Sequence[str] = ("SeasonalNaive", "AutoETS"),
+                 validation_h: int = 28, n_windows: int = 1, season_length: int | None = None,
+                 alias: str | None = None, n_jobs: int = 1) -> None:
+        check_horizon(validation_h)
+        super().__init__(members=members, alias=alias, n_jobs=n_jobs,
+                         validation_h=validation_h, n_windows=n_windows,
+                         season_length=season_length)
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        from trendcast.evaluation.metrics import mase_scale
+        from trendcast.models.statistical import default_season_length, infer_freq
+
+        data = df.assign(unique_id=df["unique_id"].astype(str))
+        season = self.params["season_length"] or default_season_length(infer_freq(data))
+        self.season_length_ = season
+        aliases = [self._build(n).alias for n in self.params["members"]]
+        ids = sorted(data["unique_id"].unique())
+        cv = self._validate(data)
+        rows = []
+        if cv is not None:
+            first = min(self.validation_cutoffs_)
+            scale = mase_scale(data[data["ds"] <= first], season)
+            y = cv["y"].to_numpy(dtype=float)
+            err = pd.DataFrame({a: np.abs(y - cv[a].to_numpy(dtype=float)) for a in aliases})
+            mae = err.groupby(cv["unique_id"].to_numpy()).mean()  # series x members
+            for uid, row in mae.iterrows():
+                best = aliases[int(np.argmin(row.to_numpy()))]  # first minimum: earlier member
+                rows.append({"unique_id": uid, "model": best,
+                             "score": float(row[best] / scale.get(uid, np.nan))})
+            mase = mae.div(scale.reindex(mae.index), axis=0)
+            fallback = aliases[int(np.argmin(mase.mean().fillna(np.inf).to_numpy()))]
+        else:
+            fallback = aliases[0]
+        done = {r["unique_id"] for r in rows}
+        rows += [{"unique_id": u, "model": fallback, "score": np.nan} for u in ids if u not in done]
+        self.choice_ = pd.DataFrame(rows, columns=["unique_id", "model", "score"]).sort_values(
+            "unique_id", ignore_index=True)
+        chosen = [n for n, a in zip(self.params["members"], aliases, strict=True)
+                  if a in set(self.choice_["model"])]
+        self.models_ = self._fit_members(data, chosen)
+        self.is_fitted_ = True
+        return self
+
+    def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
+                quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+        h, qs = self._start_predict(h, quantiles)
+        fc = self._member_forecasts(h, X_df, qs)
+        choice = self.choice_.set_index("unique_id")["model"]
+        pick = fc["unique_id"].map(choice).fillna(next(iter(self.models_))).to_numpy()
+        point = np.full(len(fc), np.nan)
+        quants = {q: np.full(len(fc), np.nan) for q in qs}
+        for alias in self.models_:
+            rows = pick == alias
+            point[rows] = fc.loc[rows, alias].to_numpy(dtype=float)
+            for q in qs:
+                col = quantile_column(alias, q)
+                if rows.any() and col not in fc.columns:
+                    raise ModelError(f"{self.alias}: member {alias} does not produce quantiles")
+                if rows.any():
+                    quants[q][rows] = fc.loc[rows, col].to_numpy(dtype=float)
+        return self._output(fc, point, quants)
+
+
+MODELS: dict[str, type[Forecaster]] = {
+    "MedianEnsemble": MedianEnsemble,
+    "WeightedEnsemble": WeightedEnsemble,
+    "AutoSelect": AutoSelect,
+}
