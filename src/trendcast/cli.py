@@ -154,7 +154,7 @@ def festivals(
 def forecast(
     horizon: Annotated[int, typer.Option(help="Steps (days) to forecast.")] = 28,
     model: Annotated[list[str] | None, typer.Option(
-        help="Model name (repeatable); default SeasonalNaive and AutoETS.")] = None,
+        help="Model name (repeatable), or auto; default SeasonalNaive and AutoETS.")] = None,
     quantiles: Annotated[str, typer.Option(help="Comma-separated quantile levels.")] = "0.1,0.5,0.9",
     ids: Annotated[list[str] | None, typer.Option("--id", help="Only these series.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,

@@ -60,3 +60,10 @@ def test_lightgbm_forecast_and_backtest_use_covariates(store):
     assert any("last price" in n for n in result.notes)
     bt = run_backtest(store, horizon=14, n_windows=1, models=["LightGBM", "SeasonalNaive"])
     assert set(bt.metrics["model"]) == {"LightGBM", "SeasonalNaive"}
+
+
+def test_model_auto_chooses_per_series_and_says_so(store):
+    store.upsert("sales", make_sales(n_series=3, n_days=150))
+    result = run_forecast(store, horizon=7, models=["auto"], quantiles=[0.1, 0.9])
+    assert "AutoSelect" in result.forecasts.columns
+    assert any("chose per series by backtest" in n for n in result.notes)

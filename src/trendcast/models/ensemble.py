@@ -55,6 +55,12 @@ class _Ensemble(Forecaster):
             )
         super().__init__(alias=alias, members=members, n_jobs=n_jobs, **params)
 
+    @property
+    def supports_exog(self) -> bool:  # type: ignore[override]
+        """True when any member uses covariates (it then gets them; the others ignore them)."""
+        models = {k.lower(): v for k, v in _registry().MODELS.items()}
+        return any(models[m.lower()].supports_exog for m in self.params["members"])
+
     # -- members ---------------------------------------------------------------------------
     def _build(self, name: str) -> Forecaster:
         return _registry().make_model(name, n_jobs=self.params["n_jobs"])

@@ -37,9 +37,16 @@ def _collect() -> dict[str, type[Forecaster]]:
 
 MODELS: dict[str, type[Forecaster]] = _collect()
 
+# `--model auto`: per-series choice by backtest among these (see ensemble.AutoSelect).
+AUTO_MEMBERS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "CrostonOptimized",
+                "LightGBM")
+
 
 def make_model(name: str, **params: Any) -> Forecaster:
     """Build a registered model by name (case-insensitive)."""
+    if name.lower() == "auto":
+        members = [m for m in AUTO_MEMBERS if m in MODELS]
+        return MODELS["AutoSelect"](members=params.pop("members", members), **params)
     lookup = {k.lower(): v for k, v in MODELS.items()}
     cls = lookup.get(name.lower())
     if cls is None:

@@ -113,25 +113,32 @@ def run_forecast(
     notes = _gap_notes(df)
     exog_df, X_df = _covariates(store, df, horizon, models, notes)
     merged: pd.DataFrame | None = None
+    aliases: list[str] = []
     for i, name in enumerate(models):
         model = make_model(name, n_jobs=n_jobs)
+        aliases.append(model.alias)
         use_exog = model.supports_exog and exog_df is not None
         model.fit(exog_df if use_exog else df)
         fallback = getattr(model, "fallback_ids_", [])
         if fallback:
             notes.append(f"{model.alias}: {len(fallback)} series too short, seasonal naive used "
                          f"instead ({', '.join(fallback[:5])}{'...' if len(fallback) > 5 else ''})")
+        choice = getattr(model, "choice_", None)
+        if choice is not None:
+            counts = choice["model"].value_counts()
+            notes.append(f"{model.alias} chose per series by backtest: "
+                         + ", ".join(f"{m} {n}" for m, n in counts.items()))
         fc = clip_negative(model.predict(horizon, X_df=X_df if use_exog else None, quantiles=qs))
         merged = fc if merged is None else merged.merge(fc, on=["unique_id", "ds"])
         if progress:
             progress(f"forecast {name}", i + 1, len(models))
     assert merged is not None
     run_id = _new_run_id("forecast")
-    long = _to_long(merged, run_id, models, qs)
-    _save_run(store, run_id=run_id, kind="forecast", models=models, horizon=horizon,
+    long = _to_long(merged, run_id, aliases, qs)
+    _save_run(store, run_id=run_id, kind="forecast", models=aliases, horizon=horizon,
               freq=df.attrs["freq"], qs=qs, params={"n_jobs": n_jobs}, n_series=df["unique_id"].nunique(),
               notes=notes, long=long)
-    return RunResult(run_id, "forecast", list(models), merged, notes=notes)
+    return RunResult(run_id, "forecast", aliases, merged, notes=notes)
 
 
 def run_backtest(
@@ -154,6 +161,7 @@ def run_backtest(
     merged: pd.DataFrame | None = None
     total = len(models) * n_windows
     done = 0
+    aliases: list[str] = []
     for name in models:
         def tick(i: int, n: int, name: str = name) -> None:
             nonlocal done
@@ -162,6 +170,7 @@ def run_backtest(
                 progress(f"backtest {name} window {i}/{n}", done, total)
 
         probe = make_model(name, n_jobs=n_jobs)
+        aliases.append(probe.alias)
         data = df
         if probe.supports_exog:
             data = _covariates(store, df, horizon, [name], notes)[0]
@@ -173,18 +182,18 @@ def run_backtest(
     assert merged is not None
     first_cut = merged["cutoff"].min()
     freq = df.attrs["freq"]
-    leaderboard = score(merged, list(models), train=df[df["ds"] <= first_cut],
+    leaderboard = score(merged, aliases, train=df[df["ds"] <= first_cut],
                         season_length=default_season_length(freq), quantiles=qs)
     leaderboard = leaderboard.sort_values("MASE", ignore_index=True)
     run_id = _new_run_id("backtest")
     metrics = leaderboard.melt(id_vars="model", var_name="metric", value_name="value")
     metrics.insert(0, "run_id", run_id)
     metrics["unique_id"] = None
-    _save_run(store, run_id=run_id, kind="backtest", models=models, horizon=horizon, freq=freq,
+    _save_run(store, run_id=run_id, kind="backtest", models=aliases, horizon=horizon, freq=freq,
               qs=qs, params={"n_windows": n_windows, "step": step or horizon},
               n_series=df["unique_id"].nunique(), notes=notes,
-              long=_to_long(merged, run_id, models, qs), metrics=metrics)
-    return RunResult(run_id, "backtest", list(models), merged, leaderboard, notes)
+              long=_to_long(merged, run_id, aliases, qs), metrics=metrics)
+    return RunResult(run_id, "backtest", aliases, merged, leaderboard, notes)
 
 
 def _covariates(store: Store, df: pd.DataFrame, horizon: int, models: Sequence[str],
