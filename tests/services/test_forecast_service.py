@@ -67,3 +67,21 @@ def test_model_auto_chooses_per_series_and_says_so(store):
     result = run_forecast(store, horizon=7, models=["auto"], quantiles=[0.1, 0.9])
     assert "AutoSelect" in result.forecasts.columns
     assert any("chose per series by backtest" in n for n in result.notes)
+
+
+def test_mixed_frequencies_are_refused(store):
+    from trendcast.errors import DataValidationError
+
+    daily = make_sales(n_series=3, n_days=60)
+    weekly = make_sales(n_series=1, n_days=60, seed=4).iloc[::7].assign(unique_id="W1")
+    odd = make_sales(n_series=1, n_days=40, seed=5).iloc[::2].assign(unique_id="X")
+    store.upsert("sales", pd.concat([daily, weekly]))
+    with pytest.raises(DataValidationError, match=r"mix frequencies.*'W1'"):
+        run_forecast(store, horizon=7)
+    store.execute("DELETE FROM sales WHERE unique_id = 'W1'")
+    store.upsert("sales", odd)  # recorded every other day: filling would invent zero days
+    with pytest.raises(DataValidationError, match=r"'X'"):
+        run_forecast(store, horizon=7)
+    store.execute("DELETE FROM sales WHERE unique_id = 'X'")
+    store.execute("DELETE FROM sales WHERE unique_id = 'P000' AND ds = '2024-01-10'")  # a gap is fine
+    assert run_forecast(store, horizon=7, models=["SeasonalNaive"]).forecasts["unique_id"].nunique() == 3

@@ -52,11 +52,35 @@ def load_series(store: Store, ids: Sequence[str] | None = None) -> pd.DataFrame:
             + "; ingest some first (trendcast ingest FILE --kind sales, or trendcast demo)"
         )
     freq = infer_freq(df)
+    check_frequency(df, freq)
     filled = fill_gaps(df, freq=freq, start="per_serie", end="per_serie")
     filled["y"] = filled["y"].fillna(0.0)
     filled.attrs["gaps_filled"] = int(len(filled) - len(df))
     filled.attrs["freq"] = freq
     return filled
+
+
+def check_frequency(df: pd.DataFrame, freq: str) -> None:
+    """Every series must step by whole multiples of ``freq`` (gaps are fine, a daily series
+    among weekly ones or dates at odd offsets are not: filling them would invent data)."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    step = pd.Timedelta(days=7) if freq.startswith("W") else pd.Timedelta(offset)
+    ordered = df.sort_values(["unique_id", "ds"])
+    diffs = ordered.groupby("unique_id")["ds"].diff().dropna()
+    uid = ordered.loc[diffs.index, "unique_id"]
+    typical = diffs.groupby(uid).agg(lambda d: d.mode().iloc[0])
+    odd_series = set(typical.index[typical != step])
+    bad = diffs[(diffs % step != pd.Timedelta(0)) | (diffs < step) | uid.isin(odd_series)]
+    if bad.empty:
+        return
+    ids = ordered.loc[bad.index, "unique_id"].unique()
+    row = ordered.loc[bad.index[0]]
+    raise DataValidationError(
+        f"the sales mix frequencies: most series are {freq!r} but {len(ids)} series "
+        f"({', '.join(map(str, ids[:5]))}) have dates {bad.iloc[0]} apart, e.g. "
+        f"{row['unique_id']!r} at {row['ds'].date()}; keep one frequency per workspace "
+        "(aggregate with `trendcast ingest --kind orders --aggregate W`, or use separate --db files)"
+    )
 
 
 def _new_run_id(kind: str) -> str:
