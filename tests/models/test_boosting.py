@@ -70,3 +70,13 @@ def test_event_features_flag_days_and_lookahead():
     assert feats.loc["2024-11-01", "ev_snap"] == 1 and feats.loc["2024-11-01", "event_any"] == 0
     assert feats.loc["2024-11-08":"2024-11-10", "event_soon"].tolist() == [1.0, 1.0, 1.0]
     assert feats.loc["2024-11-07", "event_soon"] == 0 and feats.loc["2024-11-11", "event_soon"] == 0
+
+
+def test_direct_variant_refuses_horizons_past_its_shortest_lag():
+    from trendcast.models.boosting import LightGBMDirect
+
+    df = promo_shop(n_series=2, n_days=200)
+    model = LightGBMDirect(n_estimators=20).fit(df.drop(columns=["price", "festival"]))
+    assert len(model.predict(28)) == 2 * 28
+    with pytest.raises(ModelError, match="at most 28 steps"):
+        model.predict(35)

@@ -234,4 +234,28 @@ class LightGBMGlobal(Forecaster):
         return fut[["unique_id", "ds", *self.dynamic_]]
 
 
-MODELS: dict[str, type[Forecaster]] = {"LightGBM": LightGBMGlobal}
+class LightGBMDirect(LightGBMGlobal):
+    """LightGBM whose lags all reach past a 28-day horizon (28, 35, 42, 49 and rolling means
+    at lag 28), so no forecast is fed back: errors do not compound, but the most recent
+    four weeks are seen only through the calendar and covariates. Averaging it with the
+    recursive model reduces the variance of either (see docs/benchmarks.md)."""
+
+    def __init__(self, *, lags: Sequence[int] = (28, 35, 42, 49),
+                 rolling: dict[int, Sequence[int]] | None = None, alias: str | None = None,
+                 **params: Any) -> None:
+        super().__init__(lags=lags, rolling=rolling or {28: (7, 28, 84)}, alias=alias, **params)
+
+    @property
+    def alias(self) -> str:
+        return self._alias or "LightGBMDirect"
+
+    def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
+                quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+        if h > min(self.params["lags"]):
+            raise ModelError(f"{self.alias} forecasts at most {min(self.params['lags'])} steps "
+                             f"without feeding predictions back; asked for {h}. Use LightGBM "
+                             "for longer horizons")
+        return super().predict(h, X_df=X_df, quantiles=quantiles)
+
+
+MODELS: dict[str, type[Forecaster]] = {"LightGBM": LightGBMGlobal, "LightGBMDirect": LightGBMDirect}
