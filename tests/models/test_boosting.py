@@ -80,3 +80,16 @@ def test_direct_variant_refuses_horizons_past_its_shortest_lag():
     assert len(model.predict(28)) == 2 * 28
     with pytest.raises(ModelError, match="at most 28 steps"):
         model.predict(35)
+
+
+def test_conformal_quantiles_option():
+    df = promo_shop(n_series=4, n_days=300).drop(columns=["price", "festival"])
+    model = LightGBMGlobal(n_estimators=40, quantile_method="conformal", conformal_windows=3,
+                           conformal_h=14).fit(df)
+    fc = model.predict(14, quantiles=[0.1, 0.5, 0.9])
+    assert (fc["LightGBM-q-0.1"] <= fc["LightGBM-q-0.5"]).all()
+    assert (fc["LightGBM-q-0.9"] > fc["LightGBM-q-0.1"]).mean() > 0.9
+    with pytest.raises(ModelError, match="calibrated for 14 steps"):
+        model.predict(21, quantiles=[0.9])
+    with pytest.raises(ModelError, match="quantile_method"):
+        LightGBMGlobal(quantile_method="bootstrap")

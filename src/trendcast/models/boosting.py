@@ -6,10 +6,14 @@ the training frame whose future values come in ``X_df``) and static hierarchy co
 categorical features. Forecasts are recursive (mlforecast feeds predictions back for lags
 shorter than the horizon).
 
-Quantiles: sales are counts, so each forecast is treated as the mean of a negative binomial
-whose dispersion is estimated per series from the model's in-sample errors over the last
-``dispersion_days`` (shrunk toward the pooled value so sparse series stay sane). No refit is
-needed, unlike conformal intervals, which for a 28-day horizon need several extra fits.
+Quantiles, two methods (``quantile_method``):
+- ``"negbin"`` (default): sales are counts, so each forecast is treated as the mean of a
+  negative binomial whose dispersion is estimated per series from the model's in-sample
+  errors over the last ``dispersion_days`` (shrunk toward the pooled value so sparse series
+  stay sane). No refit is needed.
+- ``"conformal"``: mlforecast's conformal prediction intervals from ``conformal_windows``
+  backtest windows of ``conformal_h`` steps (one extra fit per window); distribution-free,
+  but each step's interval rests on only ``conformal_windows`` errors per series.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ class LightGBMGlobal(Forecaster):
         min_child_samples: int = 100,
         history_days: int | None = 730,
         dispersion_days: int = 112,
+        quantile_method: str = "negbin",
+        conformal_windows: int = 3,
+        conformal_h: int = 28,
         seed: int = 0,
         n_jobs: int = 1,
         alias: str | None = None,
@@ -60,8 +67,11 @@ class LightGBMGlobal(Forecaster):
             tweedie_variance_power=tweedie_variance_power, learning_rate=learning_rate,
             num_leaves=num_leaves, n_estimators=n_estimators,
             min_child_samples=min_child_samples, history_days=history_days,
-            dispersion_days=dispersion_days, seed=seed, n_jobs=n_jobs,
+            dispersion_days=dispersion_days, quantile_method=quantile_method,
+            conformal_windows=conformal_windows, conformal_h=conformal_h, seed=seed, n_jobs=n_jobs,
         )
+        if quantile_method not in ("negbin", "conformal"):
+            raise ModelError(f"quantile_method must be 'negbin' or 'conformal', got {quantile_method!r}")
 
     @property
     def alias(self) -> str:
@@ -153,7 +163,14 @@ class LightGBMGlobal(Forecaster):
         train = train[started | ~train["unique_id"].isin(first_sale.index)]
         cols = ["unique_id", "ds", "y", *static, *dynamic]
         self.mlf_ = self._make_mlf()
-        self.mlf_.fit(train[cols], static_features=static, fitted=True)
+        intervals = None
+        if p["quantile_method"] == "conformal":
+            from mlforecast.utils import PredictionIntervals
+
+            intervals = PredictionIntervals(n_windows=p["conformal_windows"], h=p["conformal_h"],
+                                            method="conformal_distribution")
+        self.mlf_.fit(train[cols], static_features=static, fitted=True,
+                      prediction_intervals=intervals)
         self.dispersion_ = self._dispersion(self.mlf_.forecast_fitted_values())
         self.ids_ = sorted(keep_ids)
         self.is_fitted_ = True
@@ -180,11 +197,29 @@ class LightGBMGlobal(Forecaster):
         h = check_horizon(h)
         qs = check_quantiles(quantiles)
         future = self._future(h, X_df)
-        fc = self.mlf_.predict(h, X_df=future)
+        conformal = bool(qs) and self.params["quantile_method"] == "conformal"
+        if conformal and h > self.params["conformal_h"]:
+            raise ModelError(f"conformal intervals were calibrated for {self.params['conformal_h']} "
+                             f"steps; asked for {h}. Refit with conformal_h={h}")
+        levels = sorted({round(abs(1 - 2 * q) * 100, 6) for q in qs if abs(q - 0.5) > 1e-9})
+        levels = [int(lv) if float(lv).is_integer() else lv for lv in levels]
+        fc = self.mlf_.predict(h, X_df=future, level=levels if conformal and levels else None)
         fc[self.alias] = fc[self.alias].clip(lower=0.0)
         fc["unique_id"] = fc["unique_id"].astype(str)
         out = fc[["unique_id", "ds", self.alias]].copy()
-        if qs:
+        if conformal:
+            for q in qs:
+                if abs(q - 0.5) < 1e-9:
+                    col = fc[self.alias]
+                else:
+                    lv = round(abs(1 - 2 * q) * 100, 6)
+                    lv_txt = int(lv) if float(lv).is_integer() else lv
+                    col = fc[f"{self.alias}-{'lo' if q < 0.5 else 'hi'}-{lv_txt}"]
+                out[quantile_column(self.alias, q)] = col.clip(lower=0.0).to_numpy()
+            # per-step conformal bands can cross when errors are few: sort to keep order
+            qcols = [quantile_column(self.alias, q) for q in qs]
+            out[qcols] = np.sort(out[qcols].to_numpy(), axis=1)
+        elif qs:
             from scipy.stats import nbinom
 
             mu = out[self.alias].to_numpy(dtype=float)
