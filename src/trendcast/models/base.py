@@ -78,3 +78,13 @@ def quantiles_to_levels(quantiles: Sequence[float]) -> list[int | float]:
     """Central prediction-interval levels (in %) whose bounds are the given quantiles."""
     levels = {round(abs(1 - 2 * q) * 100, 6) for q in quantiles if abs(q - 0.5) > 1e-9}
     return sorted(int(lv) if float(lv).is_integer() else lv for lv in levels)
+
+
+def interval_column(name: str, q: float) -> str:
+    """The Nixtla column holding quantile ``q`` of model ``name``: the point column for the
+    median, ``<name>-lo-<level>`` below it and ``<name>-hi-<level>`` above."""
+    if abs(q - 0.5) < 1e-9:
+        return name
+    level = round(abs(1 - 2 * q) * 100, 6)
+    text = int(level) if float(level).is_integer() else level
+    return f"{name}-{'lo' if q < 0.5 else 'hi'}-{text}"

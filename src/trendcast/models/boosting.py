@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError
-from trendcast.models.base import Forecaster, check_horizon, check_quantiles
+from trendcast.models.base import Forecaster, check_horizon, check_quantiles, interval_column
 from trendcast.schema import quantile_column
 
 DEFAULT_ROLLING: dict[int, tuple[int, ...]] = {7: (7, 28), 28: (7, 28, 84)}
@@ -209,12 +209,7 @@ class LightGBMGlobal(Forecaster):
         out = fc[["unique_id", "ds", self.alias]].copy()
         if conformal:
             for q in qs:
-                if abs(q - 0.5) < 1e-9:
-                    col = fc[self.alias]
-                else:
-                    lv = round(abs(1 - 2 * q) * 100, 6)
-                    lv_txt = int(lv) if float(lv).is_integer() else lv
-                    col = fc[f"{self.alias}-{'lo' if q < 0.5 else 'hi'}-{lv_txt}"]
+                col = fc[interval_column(self.alias, q)]
                 out[quantile_column(self.alias, q)] = col.clip(lower=0.0).to_numpy()
             # per-step conformal bands can cross when errors are few: sort to keep order
             qcols = [quantile_column(self.alias, q) for q in qs]

@@ -24,6 +24,7 @@ from trendcast.models.base import (
     Forecaster,
     check_horizon,
     check_quantiles,
+    interval_column,
     quantiles_to_levels,
 )
 from trendcast.schema import quantile_column
@@ -167,13 +168,7 @@ def _rename(out: pd.DataFrame, name: str, alias: str, qs: list[float]) -> pd.Dat
     res = pd.DataFrame({"unique_id": out["unique_id"].astype(str), "ds": out["ds"],
                         alias: out[name].to_numpy(dtype=float)})
     for q in qs:
-        if abs(q - 0.5) < 1e-9:
-            col = out[name]
-        else:
-            level = abs(1 - 2 * q) * 100
-            lv = int(level) if float(round(level, 6)).is_integer() else round(level, 6)
-            col = out[f"{name}-{'lo' if q < 0.5 else 'hi'}-{lv}"]
-        res[quantile_column(alias, q)] = col.to_numpy(dtype=float)
+        res[quantile_column(alias, q)] = out[interval_column(name, q)].to_numpy(dtype=float)
     return res
 
 
