@@ -69,7 +69,7 @@ def load(data: Path, store: str) -> dict[str, pd.DataFrame]:
     fut_prices["unique_id"] = fut_prices["item_id"] + "_" + fut_prices["store_id"]
     fut_prices = fut_prices.rename(columns={"date": "ds", "sell_price": "price"})
     feats = event_features(pd.date_range(sales["ds"].min(), test["ds"].max()), m5.calendar)
-    train = sales.merge(feats, on="ds", how="left")
+    train = sales.drop(columns="promo").merge(feats, on="ds", how="left")  # M5 has no promo data
     train = train.merge(products[["unique_id", "category", "department"]], on="unique_id")
     future = test[["unique_id", "ds"]].merge(fut_prices[["unique_id", "ds", "price"]],
                                              on=["unique_id", "ds"], how="left")

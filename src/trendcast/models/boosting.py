@@ -139,8 +139,9 @@ class LightGBMGlobal(Forecaster):
         p = self.params
         static = [c for c in p["static_features"] if c in df.columns]
         reserved = {"unique_id", "ds", "y", *static}
+        # a column with no values at all (M5 has no promotions) carries no information
         dynamic = [c for c in df.columns if c not in reserved
-                   and pd.api.types.is_numeric_dtype(df[c])]
+                   and pd.api.types.is_numeric_dtype(df[c]) and df[c].notna().any()]
         data = self._with_price_features(df.reset_index(drop=True), None)
         if "price" in dynamic:
             dynamic += list(PRICE_FEATURES)
