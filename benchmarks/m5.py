@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from trendcast.data.m5 import find_m5_files, read_m5  # noqa: E402
 from trendcast.evaluation.wrmsse import spl, wrmsse  # noqa: E402
 from trendcast.features.calendar import event_features  # noqa: E402
+from trendcast.models.base import interval_column  # noqa: E402
 from trendcast.models.registry import make_model  # noqa: E402
 from trendcast.schema import quantile_column  # noqa: E402
 
@@ -97,16 +98,14 @@ def sf_model(kind: str) -> Callable[[dict], pd.DataFrame]:
 
         model = SeasonalNaive(season_length=7) if kind == "SeasonalNaive" else AutoETS(season_length=7)
         sf = StatsForecast(models=[model], freq="D", n_jobs=2)
-        levels = sorted({round(abs(1 - 2 * q) * 100, 1) for q in M5_QUANTILES})
+        levels = sorted({round(abs(1 - 2 * q) * 100, 6) for q in M5_QUANTILES if q != 0.5})
+        levels = [int(lv) if float(lv).is_integer() else lv for lv in levels]
         fc = sf.forecast(df=d["train"][["unique_id", "ds", "y"]], h=H, level=levels)
         name = str(model)
         out = fc[["unique_id", "ds"]].copy()
         out["yhat"] = fc[name].clip(lower=0).to_numpy()
         for q in M5_QUANTILES:
-            lv = round(abs(1 - 2 * q) * 100, 1)
-            lv_txt = int(lv) if float(lv).is_integer() else lv
-            col = name if abs(q - 0.5) < 1e-9 else f"{name}-{'lo' if q < 0.5 else 'hi'}-{lv_txt}"
-            out[quantile_column("yhat", q)] = fc[col].clip(lower=0).to_numpy()
+            out[quantile_column("yhat", q)] = fc[interval_column(name, q)].clip(lower=0).to_numpy()
         return out
     return run
 
@@ -209,6 +208,8 @@ def main() -> None:
     parser.add_argument("--store", default="CA_1")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--skip", nargs="*", default=[], help="model names to skip")
+    parser.add_argument("--validation-cache", type=Path, default=None,
+                        help="JSON file of validation scores: read if present, else written")
     opts = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -220,9 +221,12 @@ def main() -> None:
     last = d["train"]["ds"].max()
     cutoffs = [last - pd.Timedelta(days=2 * H), last - pd.Timedelta(days=H)]
     validation: dict[str, list[float]] = {}
+    if opts.validation_cache and opts.validation_cache.exists():
+        validation = json.loads(opts.validation_cache.read_text())
+        print(f"validation scores read from {opts.validation_cache}", file=sys.stderr)
     cached: dict[tuple[str, pd.Timestamp], pd.DataFrame] = {}
     for name, (_, fn) in CANDIDATES.items():
-        if name in opts.skip:
+        if name in opts.skip or name in validation:
             continue
         for cut in cutoffs:
             w = window(d, cut)
@@ -237,6 +241,8 @@ def main() -> None:
                 wrmsse(w["train"][["unique_id", "ds", "y", "price"]], w["test"], fc,
                        w["products"], model="yhat").total)
         print(f"validation {name}: {np.round(validation[name], 4).tolist()}", file=sys.stderr)
+    if opts.validation_cache:
+        opts.validation_cache.write_text(json.dumps(validation, indent=2))
     best = min(validation, key=lambda k: float(np.mean(validation[k])))
 
     # 2. the official test for every model
