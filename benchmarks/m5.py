@@ -32,6 +32,7 @@ from trendcast.evaluation.wrmsse import spl, wrmsse  # noqa: E402
 from trendcast.features.calendar import event_features  # noqa: E402
 from trendcast.models.base import interval_column  # noqa: E402
 from trendcast.models.registry import make_model  # noqa: E402
+from trendcast.models.statistical import clip_negative  # noqa: E402
 from trendcast.schema import quantile_column  # noqa: E402
 
 H = 28
@@ -133,7 +134,8 @@ def tc_model(name: str, **params) -> Callable[[dict], pd.DataFrame]:
         if not model.supports_exog:
             train = train[["unique_id", "ds", "y"]]
         model.fit(train)
-        return model.predict(H, X_df=d["future"], quantiles=list(M5_QUANTILES))
+        fc = model.predict(H, X_df=d["future"], quantiles=list(M5_QUANTILES))
+        return clip_negative(fc)  # as trendcast's services do: sales are never negative
     return run
 
 
