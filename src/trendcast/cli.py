@@ -94,8 +94,9 @@ def demo(
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(help="A file, or an M5 folder with --format m5.")],
-    kind: Annotated[str, typer.Option(
-        help="sales, products, orders, events, reviews, calendar or macro.")] = "sales",
+    kind: Annotated[str | None, typer.Option(
+        help="sales (default), products, orders, events, reviews, calendar or macro; "
+             "a --format preset implies its own.")] = None,
     fmt: Annotated[str | None, typer.Option(
         "--format", help="Known layout: m5 (folder), taobao, amazon-reviews.")] = None,
     mapping: Annotated[list[str] | None, typer.Option(
@@ -109,7 +110,7 @@ def ingest(
     db: DbOption = None,
 ) -> None:
     """Validate a file and store it; a file with any bad row stores nothing."""
-    from trendcast.data.ingest import parse_mapping
+    from trendcast.data.ingest import PRESETS, parse_mapping
     from trendcast.data.store import open_store
     from trendcast.services.ingest import ingest_file, ingest_m5
 
@@ -118,10 +119,8 @@ def ingest(
         if fmt == "m5":
             report = ingest_m5(store, path)
         else:
-            if fmt and fmt in ("taobao",) and kind == "sales":
-                kind = "events"
-            if fmt == "amazon-reviews" and kind == "sales":
-                kind = "reviews"
+            preset = PRESETS.get(fmt or "")
+            kind = kind or (preset.kind if preset else "sales")
             if aggregate not in (None, "D", "W"):
                 raise typer.BadParameter("--aggregate takes D or W")
             report = ingest_file(store, path, kind, fmt=fmt, mapping=parse_mapping(mapping),

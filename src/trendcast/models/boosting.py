@@ -248,10 +248,9 @@ class LightGBMGlobal(Forecaster):
                                   for d in last.to_numpy()]),
         })
         fut = want.merge(X_df[["unique_id", "ds", *dynamic]], on=["unique_id", "ds"], how="left")
-        gaps = fut[dynamic].isna().any(axis=1)
-        if "price" in dynamic:
-            gaps = fut[[c for c in dynamic if c != "price"]].isna().any(axis=1) if len(dynamic) > 1 \
-                else pd.Series(False, index=fut.index)
+        # a missing future price is filled with the last known one; anything else must be given
+        required = [c for c in dynamic if c != "price"]
+        gaps = fut[required].isna().any(axis=1)
         if gaps.any():
             row = fut[gaps].iloc[0]
             raise ModelError(

@@ -182,6 +182,9 @@ def run_backtest(
     qs = check_quantiles(quantiles)
     df = load_series(store, ids)
     notes = _gap_notes(df)
+    # Backtests feed each window the covariates that actually happened, so the notes about
+    # assumed future prices do not apply here: build the covariates once, keep no notes.
+    exog_df = _covariates(store, df, horizon, models, [])[0]
     merged: pd.DataFrame | None = None
     total = len(models) * n_windows
     done = 0
@@ -195,9 +198,7 @@ def run_backtest(
 
         probe = make_model(name, n_jobs=n_jobs)
         aliases.append(probe.alias)
-        data = df
-        if probe.supports_exog:
-            data = _covariates(store, df, horizon, [name], notes)[0]
+        data = exog_df if probe.supports_exog and exog_df is not None else df
         cv = backtest(lambda name=name: make_model(name, n_jobs=n_jobs), data, h=horizon,
                       n_windows=n_windows, step=step, quantiles=qs, on_window=tick)
         cv = clip_negative(cv)
