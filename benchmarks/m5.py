@@ -2,6 +2,7 @@
 wall time and peak memory, trendcast's models beside the libraries used directly.
 
     python benchmarks/m5.py --data ../shared/data/m5_ca1 --store CA_1 --json out.json
+    python benchmarks/m5.py --data ../shared/data/m5_ca1 --only trendcast.Fracast --json fm.json
 
 Protocol: train on d_1..d_1941, forecast d_1942..d_1969 (the official 28-day test). Known
 future covariates are the ones M5 allows: sell prices and the calendar (events, SNAP days).
@@ -164,6 +165,56 @@ EXTRA: dict[str, tuple[str, Callable[[dict], pd.DataFrame]]] = {
 }
 
 
+# Foundation and deep models (run them with --only; not part of the choice of "best") -----------
+
+# Fracast's head predicts 0.1..0.9; the M5 levels 0.005/0.025/0.975/0.995 need its tails
+# extrapolated (two-piece normal, trendcast.models.quantile_map), an assumption stated in the docs.
+FRACAST_TUNE = {"fine_tune_steps": 150, "fine_tune_lr": 1e-4, "fine_tune_batch_size": 16,
+                "fine_tune_horizon": H}
+CHRONOS_PATHS: dict[str, str | None] = {"trendcast.ChronosBolt": None, "trendcast.Chronos2": None}
+
+
+def tc_pretrained(name: str, **params) -> Callable[[dict], pd.DataFrame]:
+    """A trendcast foundation model; its fine-tuning report (if any) rides in ``fc.attrs``."""
+    def run(d: dict) -> pd.DataFrame:
+        model = make_model(name, alias="yhat", n_jobs=2, tails="normal", **params)
+        train = d["train"] if model.supports_exog else d["train"][["unique_id", "ds", "y"]]
+        model.fit(train)
+        fc = clip_negative(model.predict(H, X_df=d["future"], quantiles=list(M5_QUANTILES)))
+        if model.fine_tune_report_:
+            fc.attrs["fine_tune"] = model.fine_tune_report_
+        return fc
+    return run
+
+
+def chronos(name: str, model: str) -> Callable[[dict], pd.DataFrame]:
+    def run(d: dict) -> pd.DataFrame:
+        return tc_pretrained(model, model_path=CHRONOS_PATHS[name])(d)
+    return run
+
+
+def mean_of(*fns: Callable[[dict], pd.DataFrame]) -> Callable[[dict], pd.DataFrame]:
+    """Point and quantiles averaged: for two members, MedianEnsemble's median is their mean."""
+    def run(d: dict) -> pd.DataFrame:
+        parts = [fn(d).set_index(["unique_id", "ds"]).sort_index() for fn in fns]
+        cols = [c for c in parts[0].columns if all(c in p.columns for p in parts)]
+        return (sum(p[cols] for p in parts) / len(parts)).reset_index()
+    return run
+
+
+FOUNDATION: dict[str, tuple[str, Callable[[dict], pd.DataFrame]]] = {
+    "trendcast.Fracast": ("foundation", tc_pretrained("Fracast")),
+    "trendcast.Fracast+LightGBM": ("foundation", mean_of(tc_pretrained("Fracast"), tc_model("LightGBM"))),
+    "trendcast.Fracast(fine-tuned)": ("foundation", tc_pretrained("Fracast", **FRACAST_TUNE)),
+    "trendcast.Fracast(fine-tuned)+LightGBM": (
+        "foundation", mean_of(tc_pretrained("Fracast", **FRACAST_TUNE), tc_model("LightGBM"))),
+    "trendcast.NHITS": ("deep", tc_model("NHITS")),
+    "trendcast.PatchTST": ("deep", tc_model("PatchTST")),
+    "trendcast.ChronosBolt": ("foundation", chronos("trendcast.ChronosBolt", "ChronosBolt")),
+    "trendcast.Chronos2": ("foundation", chronos("trendcast.Chronos2", "Chronos2")),
+}
+
+
 # Running -------------------------------------------------------------------------------------
 
 def _child(fn, d, conn) -> None:  # type: ignore[no-untyped-def]
@@ -212,7 +263,17 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], help="model names to skip")
     parser.add_argument("--validation-cache", type=Path, default=None,
                         help="JSON file of validation scores: read if present, else written")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="run only these models (no choice of best); --json is then merged into")
+    parser.add_argument("--chronos-bolt-path", default=None, help="local Chronos-Bolt weights folder")
+    parser.add_argument("--chronos2-path", default=None, help="local Chronos-2 weights folder")
     opts = parser.parse_args()
+    CHRONOS_PATHS.update({"trendcast.ChronosBolt": opts.chronos_bolt_path,
+                          "trendcast.Chronos2": opts.chronos2_path})
+    every = {**PEERS, **CANDIDATES, **EXTRA, **FOUNDATION}
+    unknown = sorted(set(opts.only or []) - set(every))
+    if unknown:
+        raise SystemExit(f"unknown model(s) {unknown}; known: {sorted(every)}")
 
     t0 = time.perf_counter()
     d = load(opts.data, opts.store)
@@ -228,7 +289,7 @@ def main() -> None:
         print(f"validation scores read from {opts.validation_cache}", file=sys.stderr)
     cached: dict[tuple[str, pd.Timestamp], pd.DataFrame] = {}
     for name, (_, fn) in CANDIDATES.items():
-        if name in opts.skip or name in validation:
+        if name in opts.skip or name in validation or (opts.only is not None and name not in opts.only):
             continue
         for cut in cutoffs:
             w = window(d, cut)
@@ -245,21 +306,33 @@ def main() -> None:
         print(f"validation {name}: {np.round(validation[name], 4).tolist()}", file=sys.stderr)
     if opts.validation_cache:
         opts.validation_cache.write_text(json.dumps(validation, indent=2))
-    best = min(validation, key=lambda k: float(np.mean(validation[k])))
+    best = min(validation, key=lambda k: float(np.mean(validation[k]))) if validation else None
 
     # 2. the official test for every model
     results: dict[str, object] = {}
-    for name, (family, fn) in {**PEERS, **CANDIDATES, **EXTRA}.items():
-        if name in opts.skip:
+    for name, (family, fn) in every.items():
+        if name in opts.skip or (opts.only is not None and name not in opts.only):
+            continue
+        if opts.only is None and name in FOUNDATION:
+            continue
+        if name in CHRONOS_PATHS and not CHRONOS_PATHS[name]:
+            results[name] = {"family": family, "skipped": "no local weights (pass --chronos-bolt-path / "
+                             "--chronos2-path; this machine has no network to download them)"}
+            print(f"{name}: {json.dumps(results[name])}", file=sys.stderr)
             continue
         fc, secs, peak = run_isolated(fn, d)
         entry = {"family": family, **score(d, fc), "seconds": round(secs, 1),
                  "peak_mb": round(peak)}
+        if fc.attrs.get("fine_tune"):
+            entry["fine_tune"] = fc.attrs["fine_tune"]
         if name in validation:
             entry["validation_wrmsse"] = [round(v, 4) for v in validation[name]]
         results[name] = entry
         print(f"{name}: {json.dumps(entry)}", file=sys.stderr)
-    results["best"] = best
+    if opts.only is None:
+        results["best"] = best
+    elif opts.json and opts.json.exists():  # --only runs add to (or replace in) an earlier file
+        results = {**json.loads(opts.json.read_text()), **results}
     text = json.dumps(results, indent=2)
     print(text)
     if opts.json:

@@ -88,6 +88,9 @@ def demo(
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     out.print(f"forecast run {result.forecast_run}; backtest run {result.backtest_run}")
     out.print(escape(f"report: {result.report}"))
+    pdf = result.report.with_suffix(".pdf")
+    out.print(escape(f"pdf: {pdf}") if pdf.exists() else
+              "pdf: not written (no Chromium found; install chromium for report.pdf)")
     out.print(f"done in {time.perf_counter() - start:.1f}s ({steps})")
 
 
@@ -107,6 +110,9 @@ def ingest(
         "--add-products", help="Register unknown product ids of orders/reviews.")] = False,
     aggregate: Annotated[str | None, typer.Option(
         help="For orders: also build sales series, D (daily) or W (weekly).")] = None,
+    keep_user_ids: Annotated[bool, typer.Option(
+        "--keep-user-ids", help="Store user ids of orders/events as given, not as workspace "
+                                "pseudonyms.")] = False,
     db: DbOption = None,
 ) -> None:
     """Validate a file and store it; a file with any bad row stores nothing."""
@@ -125,7 +131,8 @@ def ingest(
                 raise typer.BadParameter("--aggregate takes D or W")
             report = ingest_file(store, path, kind, fmt=fmt, mapping=parse_mapping(mapping),
                                  tz=tz, sheet=sheet, add_products=add_products,
-                                 aggregate=aggregate)  # type: ignore[arg-type]
+                                 aggregate=aggregate,  # type: ignore[arg-type]
+                                 pseudonymise=not keep_user_ids)
         progress(f"ingest {path.name}", 1, 1)
     out.print(escape(report.summary() + f" in {report.seconds:.1f}s"))
     for note in report.notes:
@@ -157,6 +164,13 @@ def forecast(
     quantiles: Annotated[str, typer.Option(help="Comma-separated quantile levels.")] = "0.1,0.5,0.9",
     ids: Annotated[list[str] | None, typer.Option("--id", help="Only these series.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
+    model_path: Annotated[str | None, typer.Option(
+        "--model-path", help="Weights folder or hub id for Fracast, ChronosBolt, Chronos2.")] = None,
+    engine: Annotated[str | None, typer.Option(
+        "--engine", envvar="TRENDCAST_ENGINE", help="Run on: local (this process) or ray.")] = None,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", envvar="TRENDCAST_RAY_ADDRESS",
+        help="Ray cluster to join (host:port); unset starts a local Ray.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -164,16 +178,19 @@ def forecast(
     from trendcast.data.store import open_store
     from trendcast.services.forecast import DEFAULT_MODELS, run_forecast
 
-    with open_store(_db(db)) as store, _progress(not as_json) as progress:
+    with open_store(_db(db)) as store, _progress(not as_json) as progress, \
+            _engine(engine, ray_address, jobs) as runner:
         result = run_forecast(store, horizon=horizon, models=model or list(DEFAULT_MODELS),
                               quantiles=_parse_quantiles(quantiles), ids=ids, n_jobs=jobs,
-                              progress=progress)
+                              progress=progress,
+                              model_params={"model_path": model_path} if model_path else None,
+                              engine=runner, collect=as_json)
     if as_json:
         fc = result.forecasts.assign(ds=result.forecasts["ds"].dt.strftime("%Y-%m-%d"))
         print(json.dumps({"run_id": result.run_id, "notes": result.notes,
                           "forecasts": fc.to_dict(orient="records")}))
         return
-    n = result.forecasts["unique_id"].nunique()
+    n = result.n_series or 0
     out.print(f"run {result.run_id}: {n:,} series x {horizon} steps, models {', '.join(result.models)}")
     for note in result.notes:
         out.print(escape(f"note: {note}"))
@@ -188,6 +205,11 @@ def backtest(
     quantiles: Annotated[str, typer.Option(help="Comma-separated quantile levels.")] = "0.1,0.5,0.9",
     ids: Annotated[list[str] | None, typer.Option("--id", help="Only these series.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
+    engine: Annotated[str | None, typer.Option(
+        "--engine", envvar="TRENDCAST_ENGINE", help="Run on: local (this process) or ray.")] = None,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", envvar="TRENDCAST_RAY_ADDRESS",
+        help="Ray cluster to join (host:port); unset starts a local Ray.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the leaderboard as JSON.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -195,11 +217,12 @@ def backtest(
     from trendcast.data.store import open_store
     from trendcast.services.forecast import DEFAULT_MODELS, run_backtest
 
-    with open_store(_db(db)) as store, _progress(not as_json) as progress:
+    with open_store(_db(db)) as store, _progress(not as_json) as progress, \
+            _engine(engine, ray_address, jobs) as runner:
         result = run_backtest(store, horizon=horizon, n_windows=windows, step=step,
                               models=model or list(DEFAULT_MODELS),
                               quantiles=_parse_quantiles(quantiles), ids=ids, n_jobs=jobs,
-                              progress=progress)
+                              progress=progress, engine=runner)
     if as_json:
         assert result.metrics is not None
         print(json.dumps({"run_id": result.run_id,
@@ -211,20 +234,29 @@ def backtest(
 
 @app.command()
 def report(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html.")] = Path("trendcast_out"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html and report.pdf.")] = Path(
+        "trendcast_out"),
     lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
     run: Annotated[str | None, typer.Option(help="Forecast run id (default the latest).")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print report.pdf (needs Chromium).")] = True,
+    explain: Annotated[int, typer.Option(help="Explain the forecasts of this many best sellers.")] = 3,
+    alerts: Annotated[str, typer.Option(help="Sentiment alerts from: model (review text), rating, off.")] = "model",
     db: DbOption = None,
 ) -> None:
-    """Write the HTML report of a forecast run."""
+    """Write the trend report of a forecast run: HTML (charts embedded, opens offline) and PDF."""
     from trendcast.data.store import open_store
     from trendcast.services.report import build_report
 
     if lang not in ("en", "zh"):
         raise typer.BadParameter("--lang takes en or zh")
-    with open_store(_db(db)) as store:
-        path = build_report(store, out_dir, run_id=run, lang=lang)
+    if alerts not in ("model", "rating", "off"):
+        raise typer.BadParameter("--alerts takes model, rating or off")
+    with open_store(_db(db)) as store, _progress() as progress:
+        path = build_report(store, out_dir, run_id=run, lang=lang, pdf=pdf, explain=explain,
+                            alerts_source=alerts, progress=progress)
     out.print(escape(f"report: {path}"))
+    if pdf:
+        out.print(escape(f"pdf: {path.with_suffix('.pdf')}"))
 
 
 @app.command()
@@ -252,6 +284,414 @@ def info(
         table.add_row(name, f"{entry['rows']:,}", str(entry.get("start") or "")[:10],
                       str(entry.get("end") or "")[:10], detail)
     out.print(table)
+
+
+@app.command()
+def propensity(
+    days: Annotated[int, typer.Option(help="Predict purchases in the next this-many days.")] = 3,
+    level: Annotated[str, typer.Option(help="item (user x item) or category (user x category).")] = "item",
+    top: Annotated[int, typer.Option(help="Pairs to print.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Who is likely to buy what: purchase propensity from views, carts, favourites and buys."""
+    from trendcast.data.store import open_store
+    from trendcast.services.propensity import run_propensity
+
+    if level not in ("item", "category"):
+        raise typer.BadParameter("--level takes item or category")
+    with open_store(_db(db)) as store:
+        result = run_propensity(store, days=days, level=level, top=top)  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps(result.as_dict(), default=str, ensure_ascii=False))
+        return
+    key = "item_id" if level == "item" else "category_id"
+    table = Table(title=f"purchase propensity, next {days} days ({level} level)")
+    for col in ("user_id", key, "probability", "basis"):
+        table.add_column(col)
+    for row in result.scores.itertuples(index=False):
+        table.add_row(str(row.user_id), str(getattr(row, key)), f"{row.probability:.3f}", str(row.basis))
+    out.print(table)
+    for name, m in result.holdout.items():
+        out.print(f"holdout AUC {name}: {m['auc']:.3f} (AP {m['ap']:.3f}, precision@100 {m['p@100']:.2f})")
+    out.print(f"base rate for pairs without recent activity: {result.base_rate:.4f}")
+    for note in result.notes:
+        out.print(escape(f"note: {note}"))
+
+
+@app.command()
+def explain(
+    product: Annotated[str, typer.Option("--id", help="Product (series) id to explain.")],
+    model: Annotated[str, typer.Option(help="Model to fit and explain.")] = "LightGBM",
+    days: Annotated[int, typer.Option(help="Days to forecast.")] = 7,
+    lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    by: Annotated[str | None, typer.Option(
+        help="day or week (default: day up to 14 days, else week).")] = None,
+    top: Annotated[int, typer.Option(help="Drivers per period in the sentences.")] = 4,
+    jobs: Annotated[int, typer.Option("--jobs", help="Worker threads.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Why the forecast of one product is what it is: top drivers per day or week, in words."""
+    from trendcast.data.store import open_store
+    from trendcast.services.explain import explain_forecast
+
+    if lang not in ("en", "zh"):
+        raise typer.BadParameter("--lang takes en or zh")
+    by = by or ("day" if days <= 14 else "week")
+    if by not in ("day", "week"):
+        raise typer.BadParameter("--by takes day or week")
+    with open_store(_db(db)) as store:
+        result = explain_forecast(store, product, model=model, days=days, n_jobs=jobs)
+    if as_json:
+        print(json.dumps(result.as_dict(lang, by=by, top=top), default=str, ensure_ascii=False))
+        return
+    for line in result.sentences(lang, by=by, top=top):
+        out.print(escape(line))
+    periods = result.periods(by)
+    wide = periods.pivot_table(index=["period", "forecast"], columns="driver", values="effect")
+    short = {"recent_sales": "recent", "product_group": "group", "promotion": "promo",
+             "other_covariates": "other cov"}
+    table = Table(title=f"{result.model} drivers of {product} ({result.method}), effect in %")
+    for col in ("period", "units", *wide.columns):
+        table.add_column(short.get(str(col), str(col)))
+    for (period, total), row in wide.iterrows():
+        table.add_row(f"{period:%m-%d}", f"{total:.1f}", *[f"{v:+.0%}" for v in row])
+    out.print(table)
+    for note in result.notes:
+        out.print(escape(f"note: {note}"))
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    max_upload_mb: Annotated[int, typer.Option(help="Largest upload accepted, in MB.")] = 50,
+    workers: Annotated[int, typer.Option(help="Threads running forecast/backtest jobs.")] = 2,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the REST API (/api, docs at /docs) and the dashboard (/) with uvicorn."""
+    import uvicorn
+
+    from trendcast.api.app import create_app
+
+    location = _db(db)
+    application = create_app(location, max_upload_mb=max_upload_mb, workers=workers)
+    # Job threads compute while request threads wait for the GIL: hand it over every 1 ms
+    # (default 5 ms), which keeps read latency low while forecasts run.
+    sys.setswitchinterval(0.001)
+    console.print(escape(f"serving workspace {location} at http://{host}:{port}/ "
+                         f"(API docs at http://{host}:{port}/docs); Ctrl+C stops"), highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level=log_level)
+
+
+keys_app = typer.Typer(help="Create, list and revoke API keys (roles: viewer < analyst < admin).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="viewer (read), analyst (upload, jobs) or admin (keys).")],
+    name: Annotated[str | None, typer.Option(help="A label, e.g. who uses the key.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create a key and print it once to stdout (only its hash is stored)."""
+    from trendcast.data.store import open_store
+    from trendcast.services.keys import create_key
+
+    with open_store(_db(db)) as store:
+        key = create_key(store, role, name)
+    print(key)
+    console.print(f"created {role} key {key.split('_')[1]}; keep it now, it cannot be shown again",
+                  highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """List keys: id, name, role, created, revoked (never the secret)."""
+    from trendcast.data.store import open_store
+    from trendcast.services.keys import list_keys
+
+    with open_store(_db(db)) as store:
+        keys = list_keys(store)
+    if as_json:
+        print(json.dumps(keys, indent=2))
+        return
+    table = Table(title="API keys")
+    for col in ("key id", "name", "role", "created", "revoked"):
+        table.add_column(col)
+    for k in keys:
+        table.add_row(k["key_id"], escape(k["name"] or ""), k["role"], k["created_at"] or "",
+                      k["revoked_at"] or "")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (the part after tc_).")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a key: requests with it are refused from now on."""
+    from trendcast.data.store import open_store
+    from trendcast.services.keys import revoke_key
+
+    with open_store(_db(db)) as store:
+        info = revoke_key(store, key_id)
+    out.print(f"revoked key {info['key_id']} ({info['role']}) at {info['revoked_at']}")
+
+
+@app.command()
+def trends(
+    level: Annotated[str, typer.Option(help="product, brand or category.")] = "product",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the calls as a JSON list.")] = False,
+    top: Annotated[int | None, typer.Option(help="Only the top N calls of each class.")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the reasons: en or zh.")] = "en",
+    run: Annotated[str | None, typer.Option(help="Forecast run id (default the latest, if any).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Which products (brands, categories) are rising, declining, emerging, heading into a
+    seasonal peak or steady, with a confidence and a reason for each."""
+    from trendcast.data.store import open_store
+    from trendcast.insights.trends import CLASSES
+    from trendcast.services.trends import calls_records, trend_calls
+
+    if level not in ("product", "brand", "category"):
+        raise typer.BadParameter("--level takes product, brand or category")
+    if lang not in ("en", "zh"):
+        raise typer.BadParameter("--lang takes en or zh")
+    if top is not None and top < 1:
+        raise typer.BadParameter("--top takes a number >= 1")
+    with open_store(_db(db)) as store:
+        calls = trend_calls(store, level=level, run_id=run, lang=lang)  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps(calls_records(calls, top=top), ensure_ascii=False))
+        return
+    key = "unique_id" if level == "product" else level
+    shown = calls if top is None else calls[calls["rank"] <= top]
+    for cls in CLASSES:
+        part = shown[shown["trend"] == cls]
+        if part.empty:
+            continue
+        n_all = int((calls["trend"] == cls).sum())
+        noun = {"product": "products", "brand": "brands", "category": "categories"}[level]
+        table = Table(title=f"{cls} ({n_all} {noun})", title_justify="left")
+        for col in ("rank", key, "confidence", "reason"):
+            table.add_column(col, overflow="fold")
+        for row in part.itertuples(index=False):
+            table.add_row(str(row.rank), escape(str(getattr(row, key))), f"{row.confidence:.2f}",
+                          escape(str(row.reason)))
+        out.print(table)
+    for note in calls.attrs.get("notes", []):
+        out.print(escape(f"note: {note}"))
+
+
+@app.command()
+def inventory(
+    lead_time: Annotated[int, typer.Option(
+        help="Days from order to delivery (if the stock file has none).")] = 7,
+    review: Annotated[int, typer.Option(help="Days between orders (if the stock file has none).")] = 7,
+    stock: Annotated[Path | None, typer.Option(
+        help="CSV unique_id,on_hand[,on_order,lead_time_days,review_days,unit_cost].")] = None,
+    service_level: Annotated[float | None, typer.Option(
+        help="Chance of no stock-out per cycle, e.g. 0.95 (default: from price and cost).")] = None,
+    holding_cost: Annotated[float, typer.Option(
+        help="Yearly holding cost as a share of unit cost.")] = 0.25,
+    cost_share: Annotated[float, typer.Option(help="Unit cost as a share of price when unknown.")] = 0.6,
+    run: Annotated[str | None, typer.Option(help="Forecast run id (default the latest).")] = None,
+    model: Annotated[str | None, typer.Option(
+        help="Model of the run (default the first with quantiles).")] = None,
+    top: Annotated[int, typer.Option(help="Products to show, most urgent first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """What to order now: order-up-to level, reorder point, order quantity and stock-out risk
+    per product, from the quantile forecasts of the latest run."""
+    from trendcast.data.store import open_store
+    from trendcast.services.inventory import inventory_actions
+
+    if top < 1:
+        raise typer.BadParameter("--top takes a number >= 1")
+    with open_store(_db(db)) as store:
+        result = inventory_actions(store, run_id=run, model=model, lead_time=lead_time, review=review,
+                                   service_level=service_level, holding_cost_rate=holding_cost,
+                                   cost_share=cost_share, stock=stock)
+    if as_json:
+        print(json.dumps(result.as_dict(top), ensure_ascii=False))
+        return
+    t = result.table.head(top)
+    table = Table(title=f"inventory from run {result.run_id} ({result.model}), most urgent first")
+    for col in ("product", "on hand", "stock-out risk", "reorder point", "order up to", "order",
+                "demand L+R", "service level", "notes"):
+        table.add_column(col, overflow="fold")
+
+    def num(v: object, fmt: str = "{:,.0f}") -> str:
+        return "-" if v is None or v != v else fmt.format(v)
+
+    # notes every shown product shares are printed once, below the table
+    split = [[n for n in str(text).split("; ") if n] for text in t["notes"]]
+    common = [n for n in split[0] if all(n in s for s in split)] if split else []
+    for r, own in zip(t.itertuples(index=False), split, strict=True):
+        table.add_row(escape(str(r.unique_id)), num(r.on_hand), num(r.stockout_risk, "{:.0%}"),
+                      num(r.reorder_point), num(r.order_up_to), num(r.order_qty),
+                      f"{r.demand_mean:,.1f} ± {r.demand_std:,.1f}", f"{r.service_level:.1%}",
+                      escape("; ".join(n for n in own if n not in common)))
+    out.print(table)
+    if common:
+        out.print(escape(f"note: for every product shown: {'; '.join(common)}"))
+    for note in result.notes:
+        out.print(escape(f"note: {note}"))
+
+
+def _parse_bounds(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"--bounds takes two factors like 0.8,1.2, got {text!r}") from None
+    return lo, hi
+
+
+@app.command()
+def pricing(
+    ids: Annotated[list[str] | None, typer.Option("--id", help="Only these products (repeatable).")] = None,
+    change: Annotated[float | None, typer.Option(
+        help="What-if relative price change, e.g. -0.1 for 10% off.")] = None,
+    bounds: Annotated[str, typer.Option(
+        help="Lowest,highest suggested price as factors of the current price.")] = "0.8,1.2",
+    objective: Annotated[str, typer.Option(help="revenue, or profit (cost from --cost-share).")] = "revenue",
+    cost_share: Annotated[float, typer.Option(help="Unit cost as a share of price (profit only).")] = 0.6,
+    top: Annotated[int, typer.Option(help="Products to show, largest gain first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Price elasticity per product (with a 95% interval, pooled where prices barely moved),
+    and demand and revenue at the current, a what-if and a suggested price."""
+    from trendcast.data.store import open_store
+    from trendcast.services.pricing import price_report
+
+    if top < 1:
+        raise typer.BadParameter("--top takes a number >= 1")
+    with open_store(_db(db)) as store:
+        result = price_report(store, ids=ids, change=change, bounds=_parse_bounds(bounds),
+                              objective=objective, cost_share=cost_share)
+    if as_json:
+        print(json.dumps(result.as_dict(top), ensure_ascii=False))
+        return
+    t = result.table.head(top)
+    table = Table(title=f"price elasticity and suggested price (max {objective}, bounds {bounds})")
+    cols = ["product", "price", "units/day", "elasticity (95% CI)", "estimate"]
+    cols += [f"{change:+.0%}: units, revenue"] if change is not None else []
+    cols += ["suggested", "units, revenue", "note"]
+    for col in cols:
+        table.add_column(col, overflow="fold")
+
+    def num(v: object, fmt: str = "{:,.2f}") -> str:
+        return "-" if v is None or v != v else fmt.format(v)
+
+    for r in t.itertuples(index=False):
+        row = [escape(str(r.unique_id)), num(r.price), num(r.base_demand),
+               f"{num(r.elasticity)} ({num(r.ci_low)}, {num(r.ci_high)})", str(r.estimate)]
+        if change is not None:
+            row.append(f"{num(r.change_demand)}, {num(r.change_revenue)}")
+        row += [num(r.suggested_price), f"{num(r.suggested_demand)}, {num(r.suggested_revenue)}",
+                escape(str(r.note))]
+        table.add_row(*row)
+    out.print(table)
+    for note in result.notes:
+        out.print(escape(f"note: {note}"))
+
+
+@app.command()
+def alerts(
+    lang: Annotated[str, typer.Option(help="Language of the reasons: en or zh.")] = "en",
+    source: Annotated[str, typer.Option(
+        help="Sentiment from the review text (model) or from star ratings (rating).")] = "model",
+    since: Annotated[str | None, typer.Option(help="Only alerts active on or after this date.")] = None,
+    threads: Annotated[int, typer.Option(help="Encoder threads.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Negative-sentiment alerts: products whose share of negative reviews jumped, with the
+    keywords of the complaints."""
+    from trendcast.data.store import open_store
+    from trendcast.services.sentiment import alert_reason, sentiment_alerts
+
+    if lang not in ("en", "zh"):
+        raise typer.BadParameter("--lang takes en or zh")
+    if source not in ("model", "rating"):
+        raise typer.BadParameter("--source takes model or rating")
+    with open_store(_db(db)) as store, _progress(not as_json) as progress:
+        result = sentiment_alerts(store, source=source, since=since, n_threads=threads,  # type: ignore[arg-type]
+                                  progress=progress)
+    if as_json:
+        print(json.dumps(result.as_dict(lang), default=str, ensure_ascii=False))
+        return
+    recent = int(result.assumptions.get("recent", 7))
+    table = Table(title="negative-sentiment alerts")
+    for col in ("product", "from", "to", "negative", "reason"):
+        table.add_column(col, overflow="fold")
+    for a in result.alerts.to_dict(orient="records"):
+        table.add_row(escape(str(a["unique_id"])), f"{a['start']:%Y-%m-%d}", f"{a['end']:%Y-%m-%d}",
+                      f"{a['k_recent']}/{a['n_recent']}", escape(alert_reason(a, lang, recent=recent)))
+    out.print(table)
+    for note in result.notes:
+        out.print(escape(f"note: {note}"))
+
+
+@app.command()
+def sentiment(
+    product: Annotated[str | None, typer.Option("--id", help="One product (default all).")] = None,
+    source: Annotated[str, typer.Option(
+        help="Sentiment from the review text (model) or from star ratings (rating).")] = "model",
+    top: Annotated[int, typer.Option(help="Products to show, most negative first.")] = 20,
+    threads: Annotated[int, typer.Option(help="Encoder threads.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Review sentiment per product: volume, mean sentiment, share negative (all time and last
+    28 days) and the keywords of the negative reviews."""
+    from trendcast.data.store import open_store
+    from trendcast.services.sentiment import product_sentiment
+
+    if source not in ("model", "rating"):
+        raise typer.BadParameter("--source takes model or rating")
+    if top < 1:
+        raise typer.BadParameter("--top takes a number >= 1")
+    with open_store(_db(db)) as store, _progress(not as_json) as progress:
+        table_df = product_sentiment(store, unique_id=product, source=source,  # type: ignore[arg-type]
+                                     n_threads=threads, progress=progress)
+    if as_json:
+        frame = table_df.assign(last_review=table_df["last_review"].dt.strftime("%Y-%m-%d"))
+        records = json.loads(frame.to_json(orient="records", force_ascii=False))
+        print(json.dumps({"products": records, "notes": table_df.attrs.get("notes", [])},
+                         ensure_ascii=False))
+        return
+    table = Table(title="review sentiment" + (f" of {product}" if product else ", most negative first"))
+    for col in ("product", "reviews", "sentiment", "negative", "negative 28d", "keywords"):
+        table.add_column(col, overflow="fold")
+    for r in table_df.head(top).itertuples(index=False):
+        share28 = "" if r.neg_share_28d != r.neg_share_28d else f"{r.neg_share_28d:.0%} of {r.reviews_28d}"
+        table.add_row(escape(str(r.unique_id)), f"{r.reviews:,}", f"{r.sentiment:.2f}", f"{r.neg_share:.0%}",
+                      share28, escape(", ".join(r.keywords)))
+    out.print(table)
+    for note in table_df.attrs.get("notes", []):
+        out.print(escape(f"note: {note}"))
+
+
+@contextlib.contextmanager
+def _engine(name: str | None, ray_address: str | None, jobs: int) -> Iterator[object]:
+    """The engine of --engine / --ray-address (default: settings), released afterwards."""
+    from trendcast.engine import make_engine
+
+    engine = make_engine(name, ray_address=ray_address, n_jobs=jobs)
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
 def _print_board(board: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,3 +20,12 @@ class Settings(BaseSettings):
     )
     out_dir: Path = Field(default=Path("trendcast_out"), description="Where reports go.")
     n_jobs: int = Field(default=-1, description="Worker processes for statistical models.")
+    engine: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where forecasts and backtests run: this process, or Ray tasks (trendcast.engine).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster to join (host:port or ray://host:10001); unset starts a local Ray.",
+    )
+    partition_size: int = Field(default=1000, ge=1, description="Series per partition (task).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,9 +12,9 @@ import pytest
 from conftest import make_sales
 
 
-def tc(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def tc(*args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([sys.executable, "-m", "trendcast.cli", *args], capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, env={**os.environ, **env} if env else None)
     if check and proc.returncode != 0:
         raise AssertionError(f"trendcast {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -44,11 +45,37 @@ def test_demo_runs_end_to_end(demo_run):
     assert (out / "demo_truth" / "products.csv").exists()
 
 
-def test_report_in_chinese(demo_run, tmp_path):
+def test_report_in_chinese_with_every_section(demo_run, tmp_path):
     db, _, _ = demo_run
-    tc("report", "--db", str(db), "--out", str(tmp_path), "--lang", "zh")
+    tc("report", "--db", str(db), "--out", str(tmp_path), "--lang", "zh", "--no-pdf", "--alerts", "rating")
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "销售预测报告" in html and 'lang="zh"' in html
+    assert "趋势报告" in html and 'lang="zh"' in html
+    for heading in ("市场概览", "品类趋势", "涨跌榜", "负面舆情预警", "库存建议", "预测依据", "回测排行榜"):
+        assert f"<h2>{heading}</h2>" in html, heading
+    # the sections hold computed content: trend reasons, inventory figures, explanation sentences
+    assert "安全库存" in html and "再订货点" in html
+    assert html.count("<li>") >= 3
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def test_report_pdf_needs_a_browser_and_says_so(demo_run, tmp_path):
+    db, _, _ = demo_run
+    env_missing = tc("report", "--db", str(db), "--out", str(tmp_path / "a"), "--alerts", "off",
+                     "--explain", "0", check=False, env={"TRENDCAST_CHROMIUM": str(tmp_path / "nope")})
+    assert env_missing.returncode == 2 and "--no-pdf" in env_missing.stderr
+
+
+def test_report_prints_a_pdf(demo_run, tmp_path):
+    from trendcast.insights.pdf import find_browser
+
+    if find_browser() is None:
+        pytest.skip("no Chromium on this machine (CI installs it: .ci/run)")
+    db, _, _ = demo_run
+    tc("report", "--db", str(db), "--out", str(tmp_path), "--lang", "en", "--alerts", "off", "--explain", "1")
+    pdf = (tmp_path / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 50_000
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Market overview" in html and "Inventory actions" in html
 
 
 def test_forecast_json_output(demo_run, tmp_path):

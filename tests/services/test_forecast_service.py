@@ -57,7 +57,7 @@ def test_lightgbm_forecast_and_backtest_use_covariates(store):
     result = run_forecast(store, horizon=14, models=["LightGBM"], quantiles=[0.1, 0.5, 0.9])
     fc = result.forecasts
     assert len(fc) == 12 * 14 and not fc.isna().any().any()
-    assert any("last price" in n for n in result.notes)
+    assert any("last regular (non-promotion) price" in n for n in result.notes)
     bt = run_backtest(store, horizon=14, n_windows=1, models=["LightGBM", "SeasonalNaive"])
     assert set(bt.metrics["model"]) == {"LightGBM", "SeasonalNaive"}
 

@@ -38,13 +38,16 @@ def _read_bytes(path: Path) -> bytes:
         except (OSError, EOFError) as exc:
             raise InputFileError(f"{path}: damaged gzip file ({exc})") from exc
     if raw[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            members = [n for n in zf.namelist() if not n.endswith("/")]
-            if len(members) != 1:
-                raise InputFileError(
-                    f"{path}: a zip must hold exactly one data file, found {members}"
-                )
-            return zf.read(members[0])
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+                members = [n for n in zf.namelist() if not n.endswith("/")]
+                if len(members) != 1:
+                    raise InputFileError(
+                        f"{path}: a zip must hold exactly one data file, found {members}"
+                    )
+                return zf.read(members[0])
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
+            raise InputFileError(f"{path}: damaged or unsupported zip file ({exc})") from exc
     return raw
 
 
@@ -94,7 +97,10 @@ def read_frame(
     ext = _suffixes(p)
     source = str(p)
     if ext == ".parquet":
-        df = pd.read_parquet(p)
+        try:
+            df = pd.read_parquet(p)
+        except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise InputFileError(f"{p}: cannot read as Parquet ({exc})") from exc
     elif ext in (".xlsx", ".xls", ".xlsm"):
         try:
             df = pd.read_excel(

@@ -286,6 +286,19 @@ class DuckDBStore(Store):
         with contextlib.suppress(Exception):
             self._con.close()
 
+    def cursor(self) -> DuckDBStore:
+        """Another store on the same open database, for another thread.
+
+        A DuckDB connection must not be shared between threads; cursors of one connection
+        may each be used by one thread, with their own transactions.
+        """
+        sibling = object.__new__(DuckDBStore)
+        sibling.location = self.location
+        sibling._con = self._con.cursor()
+        sibling._depth = 0
+        sibling._read_only = self._read_only
+        return sibling
+
 
 def open_store(location: str | Path | None = None, *, read_only: bool = False) -> Store:
     """Open the workspace at ``location``: a DuckDB path, ``:memory:`` or a postgresql:// URL.

@@ -146,14 +146,74 @@ METRICS = Table(
     ("run_id", "model", "metric", "unique_id"),
 )
 
-TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (PRODUCTS, SALES, ORDERS, EVENTS, REVIEWS, CALENDAR, MACRO, RUNS, FORECASTS, METRICS)
-}
+# API keys: only a salted hash of each key's secret is kept; a key is `tc_<key_id>_<secret>`.
+API_KEYS = Table(
+    "api_keys",
+    {
+        "key_id": "VARCHAR NOT NULL",
+        "name": "VARCHAR",
+        "role": "VARCHAR NOT NULL",
+        "salt": "VARCHAR NOT NULL",
+        "secret_hash": "VARCHAR NOT NULL",
+        "created_at": "TIMESTAMP NOT NULL",
+        "revoked_at": "TIMESTAMP",
+    },
+    ("key_id",),
+)
+# Background jobs of the REST API (forecast, backtest): their state, progress and outcome.
+JOBS = Table(
+    "jobs",
+    {
+        "job_id": "VARCHAR NOT NULL",
+        "kind": "VARCHAR NOT NULL",
+        "status": "VARCHAR NOT NULL",
+        "params": "VARCHAR",
+        "progress": "DOUBLE",
+        "label": "VARCHAR",
+        "run_id": "VARCHAR",
+        "error": "VARCHAR",
+        "key_id": "VARCHAR",
+        "created_at": "TIMESTAMP NOT NULL",
+        "started_at": "TIMESTAMP",
+        "finished_at": "TIMESTAMP",
+    },
+    ("job_id",),
+)
+
+_V1_TABLES = (PRODUCTS, SALES, ORDERS, EVENTS, REVIEWS, CALENDAR, MACRO, RUNS, FORECASTS, METRICS)
+TABLES: dict[str, Table] = {t.name: t for t in (*_V1_TABLES, API_KEYS, JOBS)}
 
 # Version N is reached by applying MIGRATIONS[N - 1]. Append, never edit.
 MIGRATIONS: list[list[str]] = [
-    [t.create_sql() for t in TABLES.values()],
+    # v1: the data, runs and metrics tables.
+    [t.create_sql() for t in _V1_TABLES],
+    # v2: API keys and job records of the REST API (literal SQL, so later edits of the
+    # Table specs above cannot change what this migration did).
+    [
+        """CREATE TABLE IF NOT EXISTS api_keys (
+  "key_id" VARCHAR NOT NULL,
+  "name" VARCHAR,
+  "role" VARCHAR NOT NULL,
+  "salt" VARCHAR NOT NULL,
+  "secret_hash" VARCHAR NOT NULL,
+  "created_at" TIMESTAMP NOT NULL,
+  "revoked_at" TIMESTAMP
+)""",
+        """CREATE TABLE IF NOT EXISTS jobs (
+  "job_id" VARCHAR NOT NULL,
+  "kind" VARCHAR NOT NULL,
+  "status" VARCHAR NOT NULL,
+  "params" VARCHAR,
+  "progress" DOUBLE,
+  "label" VARCHAR,
+  "run_id" VARCHAR,
+  "error" VARCHAR,
+  "key_id" VARCHAR,
+  "created_at" TIMESTAMP NOT NULL,
+  "started_at" TIMESTAMP,
+  "finished_at" TIMESTAMP
+)""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,18 +13,24 @@ from trendcast.models.statistical import infer_freq
 
 def cutoffs_for(df: pd.DataFrame, h: int, n_windows: int, step: int | None = None) -> list[pd.Timestamp]:
     """The last ``n_windows`` forecast origins, ``step`` periods apart, leaving ``h`` to score."""
+    return cutoffs_between(df["ds"].min(), df["ds"].max(), infer_freq(df), h, n_windows, step)
+
+
+def cutoffs_between(start: pd.Timestamp, end: pd.Timestamp, freq: str, h: int, n_windows: int,
+                    step: int | None = None) -> list[pd.Timestamp]:
+    """:func:`cutoffs_for` from the data's first and last date and frequency, so a catalogue
+    backtested partition by partition uses one set of cutoffs."""
     check_horizon(h)
     if n_windows < 1:
         raise ModelError(f"n_windows must be >= 1, got {n_windows}")
     step = step or h
-    freq = pd.tseries.frequencies.to_offset(infer_freq(df))
-    end = df["ds"].max()
-    last = end - h * freq
-    cuts = [last - k * step * freq for k in range(n_windows)]
-    if cuts[-1] <= df["ds"].min():
+    offset = pd.tseries.frequencies.to_offset(freq)
+    last = end - h * offset
+    cuts = [last - k * step * offset for k in range(n_windows)]
+    if cuts[-1] <= start:
         raise ModelError(
             f"not enough history for {n_windows} window(s) of {h} steps (step {step}); "
-            f"data runs {df['ds'].min().date()}..{end.date()}"
+            f"data runs {start.date()}..{end.date()}"
         )
     return sorted(cuts)
 
@@ -38,14 +44,17 @@ def backtest(
     step: int | None = None,
     quantiles: Sequence[float] | None = None,
     on_window: Callable[[int, int], None] | None = None,
+    cutoffs: Sequence[pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
     """Refit at each cutoff and forecast ``h`` steps; returns the forecasts with ``cutoff``
     and the actual ``y`` (dates past the end of a series are dropped).
 
     Covariate columns of ``df`` after the cutoff are passed as ``X_df``: prices, promotions
-    and calendar flags are treated as planned, known in advance."""
+    and calendar flags are treated as planned, known in advance. ``cutoffs`` replaces the
+    origins ``cutoffs_for(df, ...)`` would choose (a partition of a catalogue uses the
+    catalogue's)."""
     parts = []
-    cuts = cutoffs_for(df, h, n_windows, step)
+    cuts = list(cutoffs) if cutoffs is not None else cutoffs_for(df, h, n_windows, step)
     freq = pd.tseries.frequencies.to_offset(infer_freq(df))
     covariates = [c for c in df.columns if c != "y"]
     for i, cutoff in enumerate(cuts):

@@ -42,9 +42,10 @@ def score(
     cv: pd.DataFrame,
     models: Sequence[str],
     *,
-    train: pd.DataFrame,
+    train: pd.DataFrame | None,
     season_length: int,
     quantiles: Sequence[float] = (),
+    scales: tuple[pd.Series, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """One row per model: MAE, RMSE, MASE, RMSSE, WAPE, sMAPE, WQL and interval coverage.
 
@@ -57,9 +58,15 @@ def score(
         train: history before the first cutoff, for the MASE scale.
         season_length: seasonal period for MASE.
         quantiles: quantile levels present as ``<model>-q-<level>`` columns.
+        scales: ``(mase_scale, rmsse_scale)`` per series, computed beforehand (partition by
+            partition for a large catalogue); ``train`` is then not needed.
     """
-    scale = mase_scale(train, season_length)
-    rmsse = cv["unique_id"].map(rmsse_scale(train)).to_numpy(dtype=float)
+    if scales is None:
+        if train is None:
+            raise ValueError("score needs the training history `train` or precomputed `scales`")
+        scales = (mase_scale(train, season_length), rmsse_scale(train))
+    scale = scales[0]
+    rmsse = cv["unique_id"].map(scales[1]).to_numpy(dtype=float)
     y = cv["y"].to_numpy(dtype=float)
     denom = cv["unique_id"].map(scale).to_numpy(dtype=float)
     abs_y = np.abs(y).sum()

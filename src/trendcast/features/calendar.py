@@ -1,12 +1,17 @@
 """Calendar covariates: one flag per kind of event (holiday, festival, presale, snap, ...),
-whether any event falls on the day, and whether one comes within the next three days
-(shoppers buy ahead of festivals)."""
+one flag per major shopping festival (their effects differ too much to share a flag: Double
+11 lifts demand several-fold while the Spring Festival period depresses it), whether any event
+falls on the day, and whether one comes within the next three days (shoppers buy ahead of
+festivals)."""
 
 from __future__ import annotations
 
 import re
 
 import pandas as pd
+
+# Named events that get their own flag ``fest_<slug>`` when the calendar holds them.
+MAJOR_FESTIVALS = ("Double 11", "618", "Double 12", "Spring Festival period", "Black Friday")
 
 
 def _slug(kind: str) -> str:
@@ -30,7 +35,12 @@ def event_features(dates: pd.DatetimeIndex | pd.Series, events: pd.DataFrame,
         flags = pd.crosstab(ev["ds"], ev["kind"]).clip(upper=1)
         flags.columns = [f"ev_{c}" for c in flags.columns]
         out = out.join(flags).fillna(0.0)
-        non_snap = [c for c in out.columns if c != "ev_snap"]
+        major = ev[ev["name"].isin(MAJOR_FESTIVALS)] if "name" in ev.columns else ev.iloc[:0]
+        if not major.empty:
+            named = pd.crosstab(major["ds"], major["name"].map(_slug)).clip(upper=1)
+            named.columns = [f"fest_{c}" for c in named.columns]
+            out = out.join(named).fillna(0.0)
+        non_snap = [c for c in out.columns if c.startswith("ev_") and c != "ev_snap"]
         out["event_any"] = out[non_snap].max(axis=1) if non_snap else 0.0
     else:
         out["event_any"] = 0.0

@@ -39,8 +39,9 @@ def add_covariates(store: Store, series: pd.DataFrame, *, horizon: int = 0) -> p
 
 
 def future_covariates(df: pd.DataFrame, horizon: int, freq: str) -> tuple[pd.DataFrame, list[str]]:
-    """Future rows for every series: calendar flags as scheduled, price held at its last value
-    and no promotion (planned prices and promotions can replace them). Returns notes."""
+    """Future rows for every series: calendar flags as scheduled, price held at its last
+    regular (non-promotion) value and no promotion (planned prices and promotions can replace
+    them). Returns notes."""
     step = pd.tseries.frequencies.to_offset(freq)
     last = df.groupby("unique_id")["ds"].max()
     future = pd.DataFrame({
@@ -50,9 +51,13 @@ def future_covariates(df: pd.DataFrame, horizon: int, freq: str) -> tuple[pd.Dat
     })
     notes = []
     if "price" in df.columns:
-        last_price = df.dropna(subset=["price"]).groupby("unique_id")["price"].last()
+        priced = df.dropna(subset=["price"])
+        last_price = priced.groupby("unique_id")["price"].last()
+        if "promo" in priced.columns:  # a promotion price would otherwise run on for the horizon
+            regular = priced[priced["promo"].fillna(0) <= 0].groupby("unique_id")["price"].last()
+            last_price = regular.combine_first(last_price)
         future["price"] = future["unique_id"].map(last_price)
-        notes.append("future prices held at each product's last price")
+        notes.append("future prices held at each product's last regular (non-promotion) price")
     if "promo" in df.columns:
         future["promo"] = 0.0
         notes.append("no promotions assumed in the forecast horizon")

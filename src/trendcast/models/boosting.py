@@ -48,9 +48,9 @@ class LightGBMGlobal(Forecaster):
         static_features: Sequence[str] = ("category", "department"),
         objective: str = "tweedie",
         tweedie_variance_power: float = 1.1,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.1,
         num_leaves: int = 63,
-        n_estimators: int = 400,
+        n_estimators: int = 200,
         min_child_samples: int = 100,
         history_days: int | None = 730,
         dispersion_days: int = 112,
@@ -142,53 +142,120 @@ class LightGBMGlobal(Forecaster):
         # a column with no values at all (M5 has no promotions) carries no information
         dynamic = [c for c in df.columns if c not in reserved
                    and pd.api.types.is_numeric_dtype(df[c]) and df[c].notna().any()]
-        data = self._with_price_features(df.reset_index(drop=True), None)
         if "price" in dynamic:
             dynamic += list(PRICE_FEATURES)
         self.static_ = static
         self.dynamic_ = dynamic
-        self.categories_ = {c: pd.Index(sorted(data[c].dropna().astype(str).unique())) for c in static}
-        for c in static:
-            data[c] = self.categories_[c].get_indexer(data[c].astype(str))
-        for c in dynamic:
-            data[c] = data[c].astype(float).fillna(0.0)
-        self.history_ = data[["unique_id", "ds", "y"] + (["price"] if "price" in data else [])]
-        train = data
-        if p["history_days"]:
-            start = data["ds"].max() - pd.Timedelta(days=int(p["history_days"]))
-            train = train[train["ds"] > start]
-        # Rows before a product's first sale teach the model nothing about demand.
-        first_sale = data[data["y"] > 0].groupby("unique_id")["ds"].min()
-        started = train["ds"] >= train["unique_id"].map(first_sale).fillna(train["ds"].max())
-        keep_ids = set(train["unique_id"])
-        train = train[started | ~train["unique_id"].isin(first_sale.index)]
-        cols = ["unique_id", "ds", "y", *static, *dynamic]
+        self.end_ = df["ds"].max()
+        train = self._training_frame(df, learn=True)
         self.mlf_ = self._make_mlf()
-        intervals = None
         if p["quantile_method"] == "conformal":
             from mlforecast.utils import PredictionIntervals
 
             intervals = PredictionIntervals(n_windows=p["conformal_windows"], h=p["conformal_h"],
                                             method="conformal_distribution")
-        self.mlf_.fit(train[cols], static_features=static, fitted=True,
-                      prediction_intervals=intervals)
-        self.dispersion_ = self._dispersion(self.mlf_.forecast_fitted_values())
-        self.ids_ = sorted(keep_ids)
+            self.mlf_.fit(train, static_features=static, prediction_intervals=intervals)
+            self.dispersion_ = pd.Series(dtype=float)
+        else:
+            # mlforecast's documented manual path: build the features once, train on them,
+            # and predict in-sample only the recent rows the dispersion needs.
+            prep = self.mlf_.preprocess(train, static_features=static)
+            del train
+            # One float32 copy of the features, and the float64 frame dropped before training:
+            # the catalogue's feature matrix is never held twice.
+            X = _feature_matrix(prep)
+            prep = prep[["unique_id", "ds", "y"]]
+            self.mlf_.fit_models(X, prep["y"].to_numpy())
+            self.dispersion_end_ = prep["ds"].max()
+            recent = self._recent(prep)
+            fitted = prep.loc[recent].reset_index(drop=True)
+            fitted[self.alias] = self.mlf_.models_[self.alias].predict(X[recent])
+            del prep, X
+            mu2, excess = _dispersion_terms(fitted, self.alias)
+            # pooled terms kept so `for_series` shrinks any subset of series exactly as here
+            self.dispersion_pool_ = (max(excess.sum(), 1e-9) / max(mu2.sum(), 1e-9), mu2.median())
+            self.dispersion_ = self._dispersion(mu2, excess)
         self.is_fitted_ = True
         return self
 
-    def _dispersion(self, fitted: pd.DataFrame) -> pd.Series:
-        """Negative-binomial size k per series from in-sample errors: var = mu + mu^2 / k."""
-        days = self.params["dispersion_days"]
-        recent = fitted[fitted["ds"] > fitted["ds"].max() - pd.Timedelta(days=days)]
-        mu = recent[self.alias].clip(lower=1e-6)
-        excess = (recent["y"] - mu) ** 2 - mu
-        g = pd.DataFrame({"unique_id": recent["unique_id"], "mu2": mu**2, "excess": excess})
-        agg = g.groupby("unique_id")[["mu2", "excess"]].sum()
-        pooled = max(agg["excess"].sum(), 1e-9) / max(agg["mu2"].sum(), 1e-9)
+    def for_series(self, df: pd.DataFrame) -> Self:
+        """A copy of this fitted model that forecasts the series of ``df`` (same columns as
+        the training frame), which need not have been in training: the trained booster and
+        the pooled dispersion are shared, each series' recent history, mean price and
+        dispersion come from ``df``. For series that were in training, ``for_series(part)``
+        forecasts exactly what the model itself forecasts for them, so a catalogue can be
+        predicted partition by partition (see ``trendcast.engine``)."""
+        import copy
+
+        self._check_fitted()
+        if self.params["quantile_method"] == "conformal":
+            raise ModelError(f"{self.alias}: conformal quantiles are calibrated on the training "
+                             "series only; use quantile_method='negbin' to forecast other series")
+        needed = [c for c in [*self.static_, *self.dynamic_] if c not in PRICE_FEATURES]
+        if "price" in self.dynamic_ and "price" not in df.columns:
+            df = df.assign(price=np.nan)  # a partition whose products have no price at all
+        missing = [c for c in needed if c not in df.columns]
+        if missing:
+            raise ModelError(f"{self.alias} was trained with {missing}; the frame has {list(df.columns)}")
+        new = copy.copy(self)
+        frame = new._training_frame(df, learn=False)
+        new.mlf_ = new._make_mlf()
+        prep = new.mlf_.preprocess(frame, static_features=self.static_)
+        del frame
+        new.mlf_.models_ = self.mlf_.models_
+        recent = new._recent(prep)
+        fitted = prep.loc[recent, ["unique_id", "ds", "y"]].reset_index(drop=True)
+        fitted[self.alias] = self.mlf_.models_[self.alias].predict(_feature_matrix(prep, recent))
+        new.dispersion_ = new._dispersion(*_dispersion_terms(fitted, self.alias))
+        return new
+
+    def _training_frame(self, df: pd.DataFrame, *, learn: bool) -> pd.DataFrame:
+        """``df`` cut to the training window with price features, encoded static and float
+        dynamic columns, each product from its first sale; sets ``history_``, ``ids_``,
+        ``mean_price_`` (and ``categories_`` when ``learn``)."""
+        p = self.params
+        # Rows before a product's first sale teach the model nothing about demand.
+        first_sale = df.loc[df["y"] > 0].groupby("unique_id")["ds"].min()
+        self.ids_ = sorted(df["unique_id"].unique())
+        data = df
+        if p["history_days"]:
+            # the training window plus enough earlier days for the longest lag feature
+            step = pd.tseries.frequencies.to_offset(self.freq_)
+            start = self.end_ - pd.Timedelta(days=int(p["history_days"]))
+            data = df[df["ds"] > start - self._lookback() * step]
+        data = self._with_price_features(data.reset_index(drop=True), None)
+        static, dynamic = self.static_, self.dynamic_
+        if learn:
+            self.categories_ = {c: pd.Index(sorted(data[c].dropna().astype(str).unique()))
+                                for c in static}
+        for c in static:
+            data[c] = self.categories_[c].get_indexer(data[c].astype(str))
+        for c in dynamic:
+            data[c] = data[c].astype(np.float32).fillna(0.0)
+        keep = ["unique_id", "ds", "y"] + (["price"] if "price" in data else [])
+        self.history_ = data.loc[data["ds"] > self.end_ - pd.Timedelta(days=28), keep]
+        started = data["ds"] >= data["unique_id"].map(first_sale).fillna(self.end_)
+        return data.loc[started | ~data["unique_id"].isin(first_sale.index),
+                        ["unique_id", "ds", "y", *static, *dynamic]]
+
+    def _recent(self, prep: pd.DataFrame) -> np.ndarray:
+        """Rows of the preprocessed frame inside the dispersion window."""
+        start = self.dispersion_end_ - pd.Timedelta(days=self.params["dispersion_days"])
+        return (prep["ds"] > start).to_numpy()
+
+    def _lookback(self) -> int:
+        """Steps of history the longest lag or rolling feature reaches back."""
+        p = self.params
+        rolling = p["rolling"] if p["rolling"] is not None else DEFAULT_ROLLING
+        reach = [lag + max(ws) for lag, ws in rolling.items()] + list(p["lags"])
+        return int(max(reach))
+
+    def _dispersion(self, mu2: pd.Series, excess: pd.Series) -> pd.Series:
+        """Negative-binomial size k per series from recent in-sample errors: var = mu + mu^2 / k."""
+        pooled, median = self.dispersion_pool_
         # Shrink each series' overdispersion 1/k toward the pooled value (weight by evidence).
-        weight = agg["mu2"] / (agg["mu2"] + agg["mu2"].median() + 1e-9)
-        inv_k = (weight * (agg["excess"].clip(lower=0) / agg["mu2"].clip(lower=1e-9))
+        weight = mu2 / (mu2 + median + 1e-9)
+        inv_k = (weight * (excess.clip(lower=0) / mu2.clip(lower=1e-9))
                  + (1 - weight) * pooled).clip(lower=1e-3, upper=50)
         return 1.0 / inv_k
 
@@ -225,6 +292,55 @@ class LightGBMGlobal(Forecaster):
             for q in qs:
                 val = nbinom.ppf(q, k, prob)
                 out[quantile_column(self.alias, q)] = np.where(mu > 1e-9, val, 0.0).astype(float)
+        return out.sort_values(["unique_id", "ds"], ignore_index=True)
+
+    def predict_features(self, h: int, *, X_df: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The exact rows the booster scores at each forecast step (recursive lags hold earlier
+        predictions): ``unique_id, ds``, the features in training order, and the unclipped
+        point forecast ``<alias>``. For explanations (SHAP); ``predict`` is unchanged."""
+        self._check_fitted()
+        h = check_horizon(h)
+        steps: list[pd.DataFrame] = []
+
+        def capture(x: pd.DataFrame) -> pd.DataFrame:
+            steps.append(x.copy())
+            return x
+
+        fc = self.mlf_.predict(h, X_df=self._future(h, X_df), before_predict_callback=capture)
+        n = len(steps[0])
+        # predictions are series-major (each series' h steps in a row); step k's rows are in
+        # series order, so row i of step k is prediction i * h + k
+        pos = np.arange(n)[None, :] * h + np.arange(h)[:, None]
+        rows = pd.concat(steps, ignore_index=True)
+        picked = fc.iloc[pos.ravel()].reset_index(drop=True)
+        rows.insert(0, "ds", picked["ds"].to_numpy())
+        rows.insert(0, "unique_id", picked["unique_id"].astype(str).to_numpy())
+        rows[self.alias] = picked[self.alias].to_numpy()
+        return rows.sort_values(["unique_id", "ds"], ignore_index=True)
+
+    def features_in_sample(self, df: pd.DataFrame, *, last: int = 28) -> pd.DataFrame:
+        """Feature rows of each series' last ``last`` rows of ``df`` (the training frame, or
+        some of its series), built as ``fit`` builds them; the fitted model is not changed."""
+        self._check_fitted()
+        mean_price = getattr(self, "mean_price_", None)
+        try:
+            data = self._with_price_features(df.reset_index(drop=True), None)
+        finally:  # the helper re-learns mean prices from `df`; keep the fitted ones
+            if mean_price is not None:
+                self.mean_price_ = mean_price
+        if "price" in data.columns and mean_price is not None:
+            data["price_rel"] = data["price"] / data["unique_id"].map(mean_price)
+        for c in self.static_:
+            data[c] = self.categories_[c].get_indexer(data[c].astype(str))
+        for c in self.dynamic_:
+            data[c] = data[c].astype(float).fillna(0.0)
+        cols = ["unique_id", "ds", "y", *self.static_, *self.dynamic_]
+        feats = self._make_mlf().preprocess(data[cols], static_features=self.static_, dropna=False)
+        feats = feats.groupby("unique_id", sort=False).tail(last)
+        order = list(self.mlf_.ts.features_order_)
+        out = feats[["unique_id", "ds", *order]].copy()
+        out["unique_id"] = out["unique_id"].astype(str)
+        out[self.alias] = self.mlf_.models_[self.alias].predict(out[order])
         return out.sort_values(["unique_id", "ds"], ignore_index=True)
 
     def _future(self, h: int, X_df: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -286,6 +402,29 @@ class LightGBMDirect(LightGBMGlobal):
                              f"without feeding predictions back; asked for {h}. Use LightGBM "
                              "for longer horizons")
         return super().predict(h, X_df=X_df, quantiles=quantiles)
+
+
+
+def _feature_matrix(prep: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The feature columns of a preprocessed frame (optionally some rows) as one float32 block,
+    filled column by column, so no float64 or per-dtype copy of the whole matrix is made and
+    LightGBM reads it without copying again."""
+    features = [c for c in prep.columns if c not in ("unique_id", "ds", "y")]
+    n = len(prep) if rows is None else int(rows.sum())
+    values = np.empty((len(features), n), dtype=np.float32)
+    for j, c in enumerate(features):
+        col = prep[c].to_numpy()
+        values[j] = col if rows is None else col[rows]
+    return pd.DataFrame(values.T, columns=features, copy=False)
+
+
+def _dispersion_terms(fitted: pd.DataFrame, alias: str) -> tuple[pd.Series, pd.Series]:
+    """Per series: sum of mu^2 and of the excess variance (y - mu)^2 - mu over in-sample rows."""
+    mu = fitted[alias].clip(lower=1e-6)
+    excess = (fitted["y"] - mu) ** 2 - mu
+    g = pd.DataFrame({"unique_id": fitted["unique_id"], "mu2": mu**2, "excess": excess})
+    agg = g.groupby("unique_id")[["mu2", "excess"]].sum()
+    return agg["mu2"], agg["excess"]
 
 
 MODELS: dict[str, type[Forecaster]] = {"LightGBM": LightGBMGlobal, "LightGBMDirect": LightGBMDirect}

@@ -172,6 +172,21 @@ class MedianEnsemble(_Ensemble):
         self.is_fitted_ = True
         return self
 
+    def for_series(self, df: pd.DataFrame) -> Self:
+        """A copy that forecasts the series of ``df``: members with ``for_series`` (global
+        models) keep what they learned and are applied to them, the others are refitted on
+        them (a per-series model forecasts a series the same whatever else is in the frame).
+        Lets ``trendcast.engine`` fit the ensemble once and forecast partition by partition."""
+        import copy
+
+        self._check_fitted()
+        new = copy.copy(self)
+        new.models_ = {}
+        for name, (alias, model) in zip(self.params["members"], self.models_.items(), strict=True):
+            adapt = getattr(model, "for_series", None)
+            new.models_[alias] = adapt(df) if adapt is not None else self._build(name).fit(df)
+        return new
+
     def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
                 quantiles: Sequence[float] | None = None) -> pd.DataFrame:
         h, qs = self._start_predict(h, quantiles)

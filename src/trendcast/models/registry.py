@@ -19,6 +19,8 @@ FAMILY_MODULES = (
     "trendcast.models.intermittent",
     "trendcast.models.boosting",
     "trendcast.models.ensemble",
+    "trendcast.models.foundation",
+    "trendcast.models.deep",
 )
 
 

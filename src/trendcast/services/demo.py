@@ -74,7 +74,10 @@ def run_demo(
         progress("backtest", 4, 5)
 
     t0 = time.perf_counter()
-    report = build_report(store, out, run_id=fc.run_id, lang=lang)
+    from trendcast.insights.pdf import find_browser
+
+    # the PDF needs a Chromium; without one the demo still writes the HTML and says so
+    report = build_report(store, out, run_id=fc.run_id, lang=lang, pdf=find_browser() is not None)
     timings["report"] = time.perf_counter() - t0
     if progress:
         progress("report", 5, 5)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from trendcast.data.store import Store
-from trendcast.errors import DataValidationError, NotFoundError
-from trendcast.evaluation.backtest import backtest
-from trendcast.evaluation.metrics import score
+from trendcast.engine.base import Engine
+from trendcast.errors import DataValidationError, ModelError, NotFoundError
 from trendcast.models.base import check_horizon, check_quantiles
-from trendcast.models.registry import make_model
-from trendcast.models.statistical import clip_negative, default_season_length, infer_freq
+from trendcast.models.statistical import infer_freq
 from trendcast.schema import format_quantile
 
 Progress = Callable[[str, int, int], None]
@@ -35,10 +35,14 @@ class RunResult:
     forecasts: pd.DataFrame
     metrics: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    n_series: int | None = None
 
 
-def load_series(store: Store, ids: Sequence[str] | None = None) -> pd.DataFrame:
-    """Sales as a gap-free long frame; missing days inside a series count as zero sales."""
+def load_series(store: Store, ids: Sequence[str] | None = None, *,
+                freq: str | None = None) -> pd.DataFrame:
+    """Sales as a gap-free long frame; missing days inside a series count as zero sales.
+
+    ``freq`` (the whole catalogue's, when loading part of it) replaces the inferred one."""
     from utilsforecast.preprocessing import fill_gaps
 
     where, params = None, None
@@ -51,7 +55,7 @@ def load_series(store: Store, ids: Sequence[str] | None = None) -> pd.DataFrame:
             "the store has no sales" + (f" for {list(ids)[:5]}" if ids else "")
             + "; ingest some first (trendcast ingest FILE --kind sales, or trendcast demo)"
         )
-    freq = infer_freq(df)
+    freq = freq or infer_freq(df)
     check_frequency(df, freq)
     filled = fill_gaps(df, freq=freq, start="per_serie", end="per_serie")
     filled["y"] = filled["y"].fillna(0.0)
@@ -104,22 +108,6 @@ def _to_long(fc: pd.DataFrame, run_id: str, models: Sequence[str], qs: Sequence[
     return pd.concat(parts, ignore_index=True)
 
 
-def _save_run(store: Store, *, run_id: str, kind: str, models: Sequence[str], horizon: int,
-              freq: str, qs: Sequence[float], params: dict, n_series: int, notes: list[str],
-              long: pd.DataFrame, metrics: pd.DataFrame | None = None) -> None:
-    run = pd.DataFrame([{
-        "run_id": run_id, "kind": kind, "created_at": pd.Timestamp.now(),
-        "models": json.dumps(list(models)), "horizon": horizon, "freq": freq,
-        "quantiles": json.dumps(list(qs)), "params": json.dumps(params),
-        "n_series": n_series, "notes": json.dumps(notes, ensure_ascii=False),
-    }])
-    with store.transaction():
-        store.append("runs", run)
-        store.append("forecasts", long)
-        if metrics is not None and not metrics.empty:
-            store.append("metrics", metrics)
-
-
 def run_forecast(
     store: Store,
     *,
@@ -129,40 +117,37 @@ def run_forecast(
     ids: Sequence[str] | None = None,
     n_jobs: int = 1,
     progress: Progress | None = None,
+    model_params: Mapping[str, Any] | None = None,
+    engine: Engine | str | None = None,
+    partition_size: int | None = None,
+    train_series: int | None = None,
+    collect: bool = True,
 ) -> RunResult:
-    """Fit each model on the stored sales, forecast ``horizon`` steps, store the run."""
+    """Fit each model on the stored sales, forecast ``horizon`` steps, store the run.
+
+    ``model_params`` (e.g. ``{"model_path": DIR}``) go to every model whose constructor takes
+    them; models trained for a fixed horizon (``horizon`` parameter) get the run's horizon.
+
+    The run executes on ``engine`` (``"local"``, ``"ray"`` or one from
+    :func:`trendcast.engine.make_engine`; default ``TRENDCAST_ENGINE``, else local),
+    ``partition_size`` series at a time (default ``TRENDCAST_PARTITION_SIZE``, 1,000), each
+    partition's forecasts stored as it finishes (see :mod:`trendcast.services.partitioned`).
+    Global models (LightGBM) train once, on a seeded sample of ``train_series`` series when
+    set. ``collect=False`` leaves ``forecasts`` empty (read them back with :func:`read_run`) so
+    memory does not grow with the catalogue.
+    """
+    from trendcast.services.partitioned import RunOptions, forecast_run
+
     horizon = check_horizon(horizon)
     qs = check_quantiles(quantiles)
-    df = load_series(store, ids)
-    notes = _gap_notes(df)
-    exog_df, X_df = _covariates(store, df, horizon, models, notes)
-    merged: pd.DataFrame | None = None
-    aliases: list[str] = []
-    for i, name in enumerate(models):
-        model = make_model(name, n_jobs=n_jobs)
-        aliases.append(model.alias)
-        use_exog = model.supports_exog and exog_df is not None
-        model.fit(exog_df if use_exog else df)
-        fallback = getattr(model, "fallback_ids_", [])
-        if fallback:
-            notes.append(f"{model.alias}: {len(fallback)} series too short, seasonal naive used "
-                         f"instead ({', '.join(fallback[:5])}{'...' if len(fallback) > 5 else ''})")
-        choice = getattr(model, "choice_", None)
-        if choice is not None:
-            counts = choice["model"].value_counts()
-            notes.append(f"{model.alias} chose per series by backtest: "
-                         + ", ".join(f"{m} {n}" for m, n in counts.items()))
-        fc = clip_negative(model.predict(horizon, X_df=X_df if use_exog else None, quantiles=qs))
-        merged = fc if merged is None else merged.merge(fc, on=["unique_id", "ds"])
-        if progress:
-            progress(f"forecast {name}", i + 1, len(models))
-    assert merged is not None
+    kwargs = _model_kwargs(models, model_params or {}, horizon)
     run_id = _new_run_id("forecast")
-    long = _to_long(merged, run_id, aliases, qs)
-    _save_run(store, run_id=run_id, kind="forecast", models=aliases, horizon=horizon,
-              freq=df.attrs["freq"], qs=qs, params={"n_jobs": n_jobs}, n_series=df["unique_id"].nunique(),
-              notes=notes, long=long)
-    return RunResult(run_id, "forecast", aliases, merged, notes=notes)
+    params = {"n_jobs": n_jobs, **({"model_params": dict(model_params)} if model_params else {})}
+    opts = RunOptions(engine, n_jobs, partition_size, train_series, collect, progress)
+    aliases, wide, notes, n_series = forecast_run(
+        store, run_id=run_id, horizon=horizon, qs=qs, models=models, kwargs=kwargs, ids=ids,
+        opts=opts, params=params)
+    return RunResult(run_id, "forecast", aliases, wide, notes=notes, n_series=n_series)
 
 
 def run_backtest(
@@ -176,67 +161,76 @@ def run_backtest(
     ids: Sequence[str] | None = None,
     n_jobs: int = 1,
     progress: Progress | None = None,
+    model_params: Mapping[str, Any] | None = None,
+    engine: Engine | str | None = None,
+    partition_size: int | None = None,
+    train_series: int | None = None,
 ) -> RunResult:
-    """Rolling-origin backtest of each model; stores forecasts and a metrics leaderboard."""
+    """Rolling-origin backtest of each model; stores forecasts and a metrics leaderboard.
+
+    Cutoffs are the catalogue's; ``engine``, ``partition_size``, ``train_series`` and
+    ``model_params`` as in :func:`run_forecast`. The scored rows are returned (the
+    leaderboard is computed from them), the sales history is not kept.
+    """
+    from trendcast.services.partitioned import RunOptions, backtest_run
+
     horizon = check_horizon(horizon)
     qs = check_quantiles(quantiles)
-    df = load_series(store, ids)
-    notes = _gap_notes(df)
-    # Backtests feed each window the covariates that actually happened, so the notes about
-    # assumed future prices do not apply here: build the covariates once, keep no notes.
-    exog_df = _covariates(store, df, horizon, models, [])[0]
-    merged: pd.DataFrame | None = None
-    total = len(models) * n_windows
-    done = 0
-    aliases: list[str] = []
-    for name in models:
-        def tick(i: int, n: int, name: str = name) -> None:
-            nonlocal done
-            done += 1
-            if progress:
-                progress(f"backtest {name} window {i}/{n}", done, total)
-
-        probe = make_model(name, n_jobs=n_jobs)
-        aliases.append(probe.alias)
-        data = exog_df if probe.supports_exog and exog_df is not None else df
-        cv = backtest(lambda name=name: make_model(name, n_jobs=n_jobs), data, h=horizon,
-                      n_windows=n_windows, step=step, quantiles=qs, on_window=tick)
-        cv = clip_negative(cv)
-        merged = cv if merged is None else merged.merge(
-            cv.drop(columns="y"), on=["unique_id", "ds", "cutoff"])
-    assert merged is not None
-    first_cut = merged["cutoff"].min()
-    freq = df.attrs["freq"]
-    leaderboard = score(merged, aliases, train=df[df["ds"] <= first_cut],
-                        season_length=default_season_length(freq), quantiles=qs)
-    leaderboard = leaderboard.sort_values("MASE", ignore_index=True)
+    kwargs = _model_kwargs(models, model_params or {}, horizon)
     run_id = _new_run_id("backtest")
-    metrics = leaderboard.melt(id_vars="model", var_name="metric", value_name="value")
-    metrics.insert(0, "run_id", run_id)
-    metrics["unique_id"] = None
-    _save_run(store, run_id=run_id, kind="backtest", models=aliases, horizon=horizon, freq=freq,
-              qs=qs, params={"n_windows": n_windows, "step": step or horizon},
-              n_series=df["unique_id"].nunique(), notes=notes,
-              long=_to_long(merged, run_id, aliases, qs), metrics=metrics)
-    return RunResult(run_id, "backtest", aliases, merged, leaderboard, notes)
+    params = {"n_windows": n_windows, "step": step or horizon,
+              **({"model_params": dict(model_params)} if model_params else {})}
+    opts = RunOptions(engine, n_jobs, partition_size, train_series, True, progress)
+    aliases, merged, board, notes = backtest_run(
+        store, run_id=run_id, horizon=horizon, n_windows=n_windows, step=step, qs=qs,
+        models=models, kwargs=kwargs, ids=ids, opts=opts, params=params)
+    return RunResult(run_id, "backtest", aliases, merged, board, notes,
+                     n_series=int(merged["unique_id"].nunique()))
 
 
-def _covariates(store: Store, df: pd.DataFrame, horizon: int, models: Sequence[str],
-                notes: list[str]) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Training frame with covariates and their future values, when a model uses them."""
-    from trendcast.features.exog import add_covariates, future_covariates
+def _model_kwargs(models: Sequence[str], params: Mapping[str, Any],
+                  horizon: int) -> dict[str, dict[str, Any]]:
+    """Per model, the ``params`` its constructor takes (plus ``horizon`` where it takes one);
+    a parameter no model takes is an error rather than silently ignored."""
+    from trendcast.models.registry import MODELS
 
-    if not any(make_model(m).supports_exog for m in models):
-        return None, None
-    exog = add_covariates(store, df, horizon=horizon)
-    future, future_notes = future_covariates(exog, horizon, df.attrs["freq"])
-    notes.extend(future_notes)
-    return exog, future
+    lookup = {k.lower(): v for k, v in MODELS.items()}
+    out: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
+    for name in models:
+        cls = lookup.get(name.lower())
+        taken = {k: v for k, v in params.items() if cls is not None and _accepts(cls, k)}
+        if cls is not None and _accepts(cls, "horizon") and "horizon" not in taken:
+            taken["horizon"] = horizon
+        used.update(k for k in params if k in taken)
+        out[name] = taken
+    takers = [name for name in models if "model_path" in out[name]]
+    if len(takers) > 1:
+        raise ModelError(f"--model-path names the weights of one model at a time, but {takers} all "
+                         "take one; run them separately")
+    unused = sorted(set(params) - used)
+    if unused:
+        raise ModelError(f"no model of {list(models)} takes {unused}; e.g. --model-path is for "
+                         "Fracast, ChronosBolt and Chronos2")
+    return out
 
 
-def _gap_notes(df: pd.DataFrame) -> list[str]:
-    gaps = df.attrs.get("gaps_filled", 0)
-    return [f"{gaps:,} missing dates inside series filled with zero sales"] if gaps else []
+def _accepts(cls: type, key: str) -> bool:
+    """Whether ``cls(key=...)`` is a declared parameter of the model (not swallowed by the base)."""
+    from trendcast.models.base import Forecaster
+
+    for klass in cls.__mro__:
+        if klass is Forecaster or klass is object:
+            return False
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters
+        if key in params:
+            return True
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return False
+    return False
 
 
 def read_run(store: Store, run_id: str | None = None, *, kind: str = "forecast") -> RunResult:

@@ -98,6 +98,7 @@ def ingest_file(
     sheet: str | int | None = None,
     add_products: bool = False,
     aggregate: Freq | None = None,
+    pseudonymise: bool = True,
 ) -> IngestReport:
     """Validate one file and store it; on any problem nothing is stored.
 
@@ -111,6 +112,8 @@ def ingest_file(
         sheet: Excel sheet.
         add_products: register unknown product ids of orders/reviews as new products.
         aggregate: for orders, also write daily ('D') or weekly ('W') sales series.
+        pseudonymise: replace the user ids of orders and events by workspace pseudonyms
+            (see ``data.pseudonym``); False keeps the raw ids.
     """
     start = time.perf_counter()
     if kind not in TABLE_OF:
@@ -140,6 +143,7 @@ def ingest_file(
             frames["products"] = new
             report.notes.append(f"{len(new):,} series had no catalogue entry; added as products")
     frames[TABLE_OF[kind]] = df
+    _pseudonymise(store, frames, report, pseudonymise)
     if kind == "orders" and aggregate:
         sales = orders_to_sales(df, aggregate)
         frames["sales"] = _keep_stored_values(store, "sales", sales.drop(columns=["promo"]))
@@ -150,6 +154,25 @@ def ingest_file(
     report.writes = write_frames(store, frames)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _pseudonymise(store: Store, frames: dict[str, pd.DataFrame], report: IngestReport,
+                  enabled: bool) -> None:
+    """Replace user ids in ``frames`` in place (orders, events) and say so in the notes."""
+    from trendcast.data.pseudonym import USER_COLUMNS, pseudonymise_frame, workspace_salt
+
+    tables = [t for t in frames if t in USER_COLUMNS]
+    if not tables:
+        return
+    if not enabled:
+        report.notes.append(f"user ids of {', '.join(tables)} kept as given (pseudonymisation off)")
+        return
+    salt = workspace_salt(store)
+    for table in tables:
+        frames[table], n = pseudonymise_frame(table, frames[table], salt)
+        if n:
+            report.notes.append(f"{table}: user ids of {n:,} row(s) replaced by workspace pseudonyms "
+                                "(keep them with --keep-user-ids / pseudonymise=False)")
 
 
 def ingest_m5(store: Store, folder: str | Path) -> IngestReport:
@@ -167,8 +190,13 @@ def ingest_m5(store: Store, folder: str | Path) -> IngestReport:
     return report
 
 
-def ingest_frames(store: Store, frames: Mapping[str, pd.DataFrame], *, source: str) -> IngestReport:
-    """Validate and store frames built in code (the simulated shop), in one transaction."""
+def ingest_frames(store: Store, frames: Mapping[str, pd.DataFrame], *, source: str,
+                  pseudonymise: bool = True) -> IngestReport:
+    """Validate and store frames built in code (the simulated shop), in one transaction.
+
+    User ids of orders and events are replaced by workspace pseudonyms unless
+    ``pseudonymise`` is False.
+    """
     from trendcast.data.validation import validate
 
     start = time.perf_counter()
@@ -179,6 +207,7 @@ def ingest_frames(store: Store, frames: Mapping[str, pd.DataFrame], *, source: s
         validated[table] = validate(frame, kind_of[table], source=f"{source}:{table}")
         rows += len(frame)
     report = IngestReport(source, "+".join(kind_of[t] for t in frames), rows)
+    _pseudonymise(store, validated, report, pseudonymise)
     report.writes = write_frames(store, validated)
     report.seconds = time.perf_counter() - start
     return report

@@ -1,19 +1,46 @@
-"""Report use case: the latest (or a given) forecast run as an HTML report."""
+"""Report use case: the trend report of the latest (or a given) forecast run, as HTML and PDF.
+
+Each optional section (trends, sentiment alerts, inventory, explanations) is computed from
+the workspace; when one cannot be (no reviews, no quantiles, ...) the report says why in that
+section and in its notes, and the others still render.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from trendcast.data.store import Store
-from trendcast.errors import NotFoundError
-from trendcast.insights.report import write_report
+from trendcast.errors import NotFoundError, TrendcastError
+from trendcast.insights.report import ReportSections, top_products, write_report
 from trendcast.services.forecast import load_series, read_run
+
+Progress = Callable[[str, int, int], None]
 
 
 def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None,
-                 lang: str = "en", model: str | None = None, n_products: int = 6) -> Path:
-    """Write report.html for a forecast run, with the latest backtest's leaderboard."""
+                 lang: str = "en", model: str | None = None, n_products: int = 6,
+                 pdf: bool = False, explain: int = 3, alerts_source: str = "model",
+                 progress: Progress | None = None) -> Path:
+    """Write report.html (and report.pdf with ``pdf``) for a forecast run; returns the HTML path.
+
+    Args:
+        store: the workspace.
+        out_dir: folder for the files.
+        run_id: forecast run (default the latest).
+        lang: ``en`` or ``zh``.
+        model: model of the run to chart (default the run's last).
+        n_products: fan charts for this many best sellers.
+        pdf: also print the page to PDF with a headless Chromium.
+        explain: explain the forecasts of this many top sellers (0: none).
+        alerts_source: ``model`` (review text through the sentiment model), ``rating`` (stars)
+            or ``off``.
+        progress: ``(label, done, total)`` callback.
+    """
+    tick = progress or (lambda label, done, total: None)
+    steps = 6 + int(pdf)
+    tick("reading the run", 0, steps)
     run = read_run(store, run_id, kind="forecast")
     if model is None:
         model = run.models[-1]
@@ -28,6 +55,84 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
     if not backtests.empty:
         board = read_run(store, str(backtests["run_id"].iloc[0]), kind="backtest").metrics
     products = store.read("products")
-    return write_report(out_dir, history=history, forecast=run.forecasts, model=model,
+    sections = ReportSections()
+    notes = list(run.notes)
+
+    tick("trend calls", 1, steps)
+    _trends(store, run.run_id, lang, sections, notes)
+    tick("sentiment alerts", 2, steps)
+    _alerts(store, alerts_source, sections, notes)
+    tick("inventory actions", 3, steps)
+    _inventory(store, run.run_id, model, sections, notes)
+    tick("explanations", 4, steps)
+    if explain > 0:
+        _explanations(store, top_products(history, explain), model, sections, notes)
+    else:
+        sections.missing["explanations"] = "not requested"
+    tick("writing the report", 5, steps)
+    path = write_report(out_dir, history=history, forecast=run.forecasts, model=model,
                         quantiles=quantiles, run_id=run.run_id, products=products,
-                        leaderboard=board, notes=run.notes, lang=lang, n_products=n_products)
+                        leaderboard=board, notes=notes, lang=lang, n_products=n_products,
+                        sections=sections)
+    if pdf:
+        from trendcast.insights.pdf import html_to_pdf
+
+        tick("printing the PDF", 6, steps)
+        html_to_pdf(path)
+    tick("done", steps, steps)
+    return path
+
+
+def _trends(store: Store, run_id: str, lang: str, sections: ReportSections, notes: list[str]) -> None:
+    from trendcast.services.trends import trend_calls
+
+    sections.trends = trend_calls(store, level="product", run_id=run_id, lang=lang)  # type: ignore[arg-type]
+    notes.extend(sections.trends.attrs.get("notes", []))
+    products = store.read("products", columns=["unique_id", "category"])
+    if products["category"].notna().any():
+        sections.category_trends = trend_calls(store, level="category", run_id=run_id, lang=lang)  # type: ignore[arg-type]
+    else:
+        sections.missing["category_trends"] = "the products have no category"
+
+
+def _alerts(store: Store, source: str, sections: ReportSections, notes: list[str]) -> None:
+    if source == "off":
+        sections.missing["alerts"] = "not requested"
+        return
+    if store.count("reviews") == 0:
+        sections.missing["alerts"] = "the workspace has no reviews (trendcast ingest FILE --kind reviews)"
+        return
+    from trendcast.services.sentiment import sentiment_alerts
+
+    result = sentiment_alerts(store, source=source)  # type: ignore[arg-type]
+    sections.alerts = result.alerts
+    notes.extend(result.notes)
+
+
+def _inventory(store: Store, run_id: str, model: str, sections: ReportSections, notes: list[str]) -> None:
+    from trendcast.services.inventory import inventory_actions
+
+    try:
+        result = inventory_actions(store, run_id=run_id, model=model)
+    except TrendcastError as exc:  # e.g. a run without quantiles: say so in the section
+        sections.missing["inventory"] = str(exc)
+        return
+    sections.inventory = result.table
+    notes.extend(result.notes)
+    lead, review = result.assumptions.get("lead_time_days"), result.assumptions.get("review_days")
+    notes.append(f"inventory: lead time {lead} days and review period {review} days unless a stock "
+                 "file gives others (trendcast inventory --stock FILE)")
+
+
+def _explanations(store: Store, ids: list[str], model: str, sections: ReportSections,
+                  notes: list[str]) -> None:
+    from trendcast.services.explain import explain_many
+
+    base = model.split("(")[0]
+    try:
+        sections.explanations = explain_many(store, ids, model=base, days=7)
+    except TrendcastError as exc:
+        sections.missing["explanations"] = str(exc)
+        return
+    for ex in sections.explanations:
+        notes.extend(f"{ex.unique_id}: {n}" for n in ex.notes)

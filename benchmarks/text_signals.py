@@ -1,0 +1,256 @@
+"""Review signals: negative-sentiment alerts against the simulated shop's quality incidents, and
+review signals as LightGBM covariates (simulated shop sales; Amazon review volume).
+
+    python benchmarks/text_signals.py --json out.json [--cache /tmp/e5cache]
+
+Alerts: the default AlertRule (thresholds chosen on shop seed 7, not reported) on shops with
+seeds --seeds, sentiment from star ratings; and on --model-seed with sentiment from the
+packaged head on the review text. An alert hits when it starts between an incident's start
+and 14 days after its end (also reported: strictly inside the incident).
+
+Covariates: LightGBMGlobal (defaults, 2 threads) with and without the text covariates
+(``txt_reviews_7d``, ``txt_neg_share_28d`` from trendcast.text.covariates), each window refit
+at its cutoff and scored on the next h=28 days. Two ways to make the covariates known at
+forecast time: lag 28 (every value needed is already known), and lag 1 with the origin's
+value carried forward over the horizon. Simulated shop (--model-seed, model sentiment): one
+window per incident, cutoff 7 days after the start, for the 3 incidents with the most
+reviews among those with a year of history and a full horizon before the end; metrics over
+all products and over the incident products. Amazon (All_Beauty_5 + AMAZON_FASHION_5 read
+with the amazon-reviews preset, asins with >= 50 reviews, daily review counts from 2013):
+the last 3 windows, sentiment from the head and from ratings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from trendcast.data.simulate import simulate_shop  # noqa: E402
+from trendcast.evaluation.backtest import backtest  # noqa: E402
+from trendcast.evaluation.metrics import score  # noqa: E402
+from trendcast.models.boosting import LightGBMGlobal  # noqa: E402
+from trendcast.text.alerts import match_incidents, sentiment_alerts  # noqa: E402
+from trendcast.text.covariates import add_text_covariates  # noqa: E402
+from trendcast.text.sentiment import SentimentModel  # noqa: E402
+from trendcast.text.signals import daily_signals, rating_sentiment  # noqa: E402
+
+H = 28
+# mlforecast warns about empty lag features at the start of short series; LightGBM handles them
+warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
+DATA = ROOT.parent / "shared" / "data"
+VARIANTS = {"none": None, "lag28": {"lag": 28}, "lag1_persist": {"lag": 1}}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Scorer:
+    """The packaged head, with an optional on-disk embedding cache keyed by text hash."""
+
+    def __init__(self, cache: Path | None) -> None:
+        self.model = SentimentModel.pretrained(n_threads=2)
+        cfg = self.model.encoder.config()
+        self.path = cache / f"e5_{cfg['prefix']}_{cfg['max_chars']}.npz" if cache else None
+        self.store: dict[str, np.ndarray] = {}
+        if self.path and self.path.exists():
+            data = np.load(self.path)
+            self.store = dict(zip(data["keys"].tolist(), data["values"], strict=True))
+
+    def __call__(self, texts: pd.Series) -> np.ndarray:
+        texts = texts.fillna("").astype(str)
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self.store}.items())
+        start = time.perf_counter()
+        for i in range(0, len(todo), 512):
+            chunk = todo[i:i + 512]
+            vecs = self.model.embed([t for _, t in chunk])
+            self.store.update(zip([k for k, _ in chunk], vecs, strict=True))
+            done = i + len(chunk)
+            log(f"  embedded {done}/{len(todo)} ({done / (time.perf_counter() - start):.1f}/s)")
+            if self.path:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                ks = list(self.store)
+                np.savez(self.path, keys=np.array(ks), values=np.stack([self.store[k] for k in ks]))
+        emb = np.stack([self.store[k] for k in keys])
+        return self.model.predict_proba_embeddings(emb)[:, 1]
+
+
+def alert_figures(reviews: pd.DataFrame, incidents: pd.DataFrame, end: pd.Timestamp) -> dict[str, float]:
+    sig = daily_signals(reviews, end=end)
+    alerts = sentiment_alerts(sig, None)
+    out = match_incidents(alerts, incidents)
+    strict = match_incidents(alerts, incidents, grace_days=0)
+    out["precision_strict"], out["recall_strict"] = strict["precision"], strict["recall"]
+    return out
+
+
+def shop_frame(shop) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Sales with price, promo, calendar flags and hierarchy, as the forecast service builds it."""
+    from trendcast.data.store import open_store
+    from trendcast.features.exog import add_covariates
+    from trendcast.services.ingest import ingest_frames
+
+    store = open_store(":memory:")
+    ingest_frames(store, {"products": shop.products, "sales": shop.sales, "calendar_events": shop.calendar},
+                  source="simulated shop")
+    series = shop.sales[["unique_id", "ds", "y"]].copy()
+    series.attrs["freq"] = "D"
+    df = add_covariates(store, series)
+    store.close()
+    return df.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def run_windows(df: pd.DataFrame, signals: pd.DataFrame | None, cutoffs: list[pd.Timestamp],
+                make, variant: dict | None) -> pd.DataFrame:  # type: ignore[no-untyped-def,type-arg]
+    parts = []
+    for cutoff in cutoffs:
+        frame = df[df["ds"] <= cutoff + pd.Timedelta(days=H)]
+        if variant is not None:
+            frame = add_text_covariates(frame, signals, until=cutoff, **variant)
+        cv = backtest(make, frame, h=H, n_windows=1)
+        assert cv["cutoff"].iloc[0] == cutoff
+        parts.append(cv)
+    return pd.concat(parts, ignore_index=True)
+
+
+def compare(df: pd.DataFrame, signals: pd.DataFrame, cutoffs: list[pd.Timestamp], make,  # type: ignore[no-untyped-def]
+            focus: dict[str, list[str]] | None = None) -> dict[str, dict[str, float]]:
+    train = df[df["ds"] <= min(cutoffs)][["unique_id", "ds", "y"]]
+    out: dict[str, dict[str, float]] = {}
+    for name, variant in VARIANTS.items():
+        t = time.perf_counter()
+        cv = run_windows(df, signals, cutoffs, make, variant)
+        row = score(cv, ["LightGBM"], train=train, season_length=7).iloc[0]
+        res = {k: round(float(row[k]), 4) for k in ("MAE", "WAPE", "MASE")}
+        if focus:
+            keep = np.zeros(len(cv), dtype=bool)
+            for uid, cut in focus.items():
+                keep |= (cv["unique_id"] == uid) & cv["cutoff"].isin(pd.to_datetime(cut))
+            sub = score(cv[keep], ["LightGBM"], train=train, season_length=7).iloc[0]
+            res.update({f"{k}_incident_products": round(float(sub[k]), 4) for k in ("MAE", "WAPE", "MASE")})
+        res["seconds"] = round(time.perf_counter() - t, 1)
+        out[name] = res
+        log(f"  {name}: {res}")
+    return out
+
+
+def pick_incidents(shop, reviews: pd.DataFrame, k: int = 3) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    inc = shop.truth.incidents.copy()
+    first, last = shop.sales["ds"].min(), shop.sales["ds"].max()
+    inc["cutoff"] = inc["start"] + pd.Timedelta(days=7)
+    inc = inc[(inc["cutoff"] >= first + pd.Timedelta(days=365))
+              & (inc["cutoff"] + pd.Timedelta(days=H) <= last)]
+    day = reviews["ts"].dt.normalize()
+    inc["reviews"] = [int(((reviews["unique_id"] == r.unique_id) & (day >= r.start)
+                           & (day <= r.end)).sum()) for r in inc.itertuples()]
+    return inc.sort_values("reviews", ascending=False).head(k).sort_values("cutoff")
+
+
+def amazon_frame(folder: Path, scorer: Scorer) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    from trendcast.data.ingest import load_file
+
+    reviews = pd.concat([load_file(folder / f, "reviews", fmt="amazon-reviews")
+                         for f in ("All_Beauty_5.json", "AMAZON_FASHION_5.json")], ignore_index=True)
+    reviews = reviews[reviews["ts"] >= "2013-01-01"]
+    counts = reviews.groupby("unique_id").size()
+    reviews = reviews[reviews["unique_id"].isin(counts[counts >= 50].index)].reset_index(drop=True)
+    day = reviews["ts"].dt.normalize()
+    y = reviews.assign(ds=day).groupby(["unique_id", "ds"]).size().rename("y").reset_index()
+    grid = []
+    end = day.max()
+    for uid, first in y.groupby("unique_id")["ds"].min().items():
+        grid.append(pd.DataFrame({"unique_id": uid, "ds": pd.date_range(first, end, freq="D")}))
+    df = pd.concat(grid).merge(y, on=["unique_id", "ds"], how="left").fillna({"y": 0.0})
+    by_model = reviews.assign(sentiment=scorer(reviews["text"]))
+    by_rating = reviews.assign(sentiment=rating_sentiment(reviews["rating"]))
+    return df.sort_values(["unique_id", "ds"], ignore_index=True), by_model, by_rating
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    ap.add_argument("--model-seed", type=int, default=1)
+    ap.add_argument("--amazon", type=Path, default=DATA / "amazon_reviews_en")
+    ap.add_argument("--cache", type=Path, default=None)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    result: dict[str, object] = {}
+
+    # 1. alerts vs incidents
+    per_seed = {}
+    for seed in args.seeds:
+        shop = simulate_shop(seed=seed)
+        r = shop.reviews.assign(sentiment=rating_sentiment(shop.reviews["rating"]))
+        per_seed[seed] = alert_figures(r, shop.truth.incidents, shop.sales["ds"].max())
+        log(f"alerts seed {seed} (ratings): {per_seed[seed]}")
+    keys = ("alerts", "incidents", "hits", "found")
+    pooled = {k: sum(v[k] for v in per_seed.values()) for k in keys}
+    pooled["precision"] = pooled["hits"] / pooled["alerts"] if pooled["alerts"] else float("nan")
+    pooled["recall"] = pooled["found"] / pooled["incidents"]
+    scorer = Scorer(args.cache)
+    shop = simulate_shop(seed=args.model_seed)
+    log(f"scoring {shop.reviews['text'].nunique():,} distinct review texts of shop seed {args.model_seed}")
+    t = time.perf_counter()
+    scored = shop.reviews.assign(sentiment=scorer(shop.reviews["text"]))
+    score_seconds = time.perf_counter() - t
+    agree = float(((scored["sentiment"] < 0.5) == (scored["rating"] <= 2)).mean())
+    model_alerts = alert_figures(scored, shop.truth.incidents, shop.sales["ds"].max())
+    log(f"alerts seed {args.model_seed} (model): {model_alerts}")
+    result["alerts"] = {"ratings_by_seed": per_seed, "ratings_pooled": pooled,
+                        f"model_seed_{args.model_seed}": model_alerts,
+                        "model_negative_agrees_with_rating_le_2": round(agree, 4),
+                        "model_scoring_seconds": round(score_seconds, 1)}
+
+    # 2. covariates on the simulated shop
+    incidents = pick_incidents(shop, scored)
+    cutoffs = sorted(incidents["cutoff"].tolist())
+    log(f"covariate windows (cutoffs): {[str(c.date()) for c in cutoffs]}")
+    df = shop_frame(shop)
+    signals = daily_signals(scored, end=shop.sales["ds"].max())
+
+    def make() -> LightGBMGlobal:
+        return LightGBMGlobal(n_jobs=2)
+
+    focus = {r.unique_id: [r.cutoff] for r in incidents.itertuples()}
+    result["shop_covariates"] = {
+        "seed": args.model_seed, "cutoffs": [str(c.date()) for c in cutoffs],
+        "incidents": [{"unique_id": r.unique_id, "start": str(r.start.date()), "end": str(r.end.date()),
+                       "reviews_during": r.reviews} for r in incidents.itertuples()],
+        "results": compare(df, signals, cutoffs, make, focus)}
+
+    # 3. Amazon review volume
+    am, am_model, am_rating = amazon_frame(args.amazon, scorer)
+    last = am["ds"].max()
+    am_cutoffs = [last - pd.Timedelta(days=H * k) for k in (3, 2, 1)]
+
+    def make_am() -> LightGBMGlobal:
+        return LightGBMGlobal(n_jobs=2, static_features=(), min_child_samples=20)
+
+    am_res = {}
+    for name, rev in (("model", am_model), ("rating", am_rating)):
+        log(f"amazon, sentiment from {name}")
+        am_res[f"sentiment_{name}"] = compare(am, daily_signals(rev, end=last), am_cutoffs, make_am)
+    result["amazon_volume"] = {"series": int(am["unique_id"].nunique()), "days": int(am["ds"].nunique()),
+                               "reviews": int(am["y"].sum()),
+                               "cutoffs": [str(c.date()) for c in am_cutoffs], "results": am_res}
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    print(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

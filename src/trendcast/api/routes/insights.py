@@ -1,0 +1,149 @@
+"""Insight endpoints over the insight services: trend calls, sentiment alerts, inventory
+actions, pricing.
+
+Each result is computed once per parameters and state of the data (``api.cache``), then
+served from memory; the first call takes seconds on a shop of a few hundred products.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from trendcast.api.deps import StoreDep, Viewer
+from trendcast.insights.trend_rules import CLASSES
+from trendcast.services.inventory import inventory_actions
+from trendcast.services.inventory import records as table_records
+from trendcast.services.pricing import price_report
+from trendcast.services.sentiment import sentiment_alerts
+from trendcast.services.trends import calls_records, trend_calls
+
+router = APIRouter(tags=["insights"])
+
+RunId = Annotated[str | None, Query(max_length=100, description="Forecast run (default the latest).")]
+Top = Annotated[int, Query(ge=1, le=10_000, description="Rows to return (most important first).")]
+
+
+class InsightTable(BaseModel):
+    """Rows of an insight, with what was assumed to compute them."""
+
+    run_id: str | None = Field(None, description="The forecast run used, if any.")
+    model: str | None = Field(None, description="The model of that run used, if any.")
+    total: int = Field(description="Rows before `top` and filters were applied.")
+    notes: list[str]
+    assumptions: dict[str, Any]
+    items: list[dict[str, Any]]
+
+
+def jsonable(value: Any) -> Any:
+    """NaN/inf -> None, numpy scalars -> Python, dates -> ISO text, recursively."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
+@router.get("/trends", response_model=InsightTable)
+def trends(
+    request: Request,
+    store: StoreDep,
+    _: Viewer,
+    level: Annotated[Literal["product", "brand", "category"], Query()] = "product",
+    trend: Annotated[Literal[CLASSES] | None, Query(description="Only this class.")] = None,  # type: ignore[valid-type]
+    top: Annotated[int | None, Query(ge=1, le=10_000, description="The top N calls of each class.")] = None,
+    lang: Annotated[Literal["en", "zh"], Query(description="Language of the reasons.")] = "en",
+    run_id: RunId = None,
+) -> InsightTable:
+    """Every product (or brand / category) called emerging, rising, seasonal_peak_ahead,
+    declining or steady, ranked within its class, with the reason and the signals."""
+    calls = request.app.state.results.get(
+        ("trends", level, lang, run_id), lambda: trend_calls(store, level=level, run_id=run_id, lang=lang))
+    rows = calls if trend is None else calls[calls["trend"] == trend]
+    assumptions = calls.attrs.get("assumptions", {})
+    return InsightTable(run_id=assumptions.get("forecast_run"), model=assumptions.get("forecast_col"),
+                        total=len(calls), notes=calls.attrs.get("notes", []),
+                        assumptions=jsonable(assumptions), items=jsonable(calls_records(rows, top=top)))
+
+
+@router.get("/alerts", response_model=InsightTable)
+def alerts(
+    request: Request,
+    store: StoreDep,
+    _: Viewer,
+    source: Annotated[Literal["model", "rating"], Query(
+        description="Sentiment from the review text (model) or from the stars (rating).")] = "model",
+    since: Annotated[date | None, Query(description="Only alerts active on or after this day.")] = None,
+    lang: Annotated[Literal["en", "zh"], Query(description="Language of the reasons.")] = "en",
+    top: Top = 100,
+) -> InsightTable:
+    """Negative-sentiment alerts: products whose share of negative reviews jumped above their
+    own past, with the reason and the keywords of the complaints."""
+    result = request.app.state.results.get(
+        ("alerts", source, since), lambda: sentiment_alerts(
+            store, source=source, since=None if since is None else since.isoformat()))
+    return InsightTable(run_id=None, model=None, total=len(result.alerts), notes=result.notes,
+                        assumptions=jsonable(result.assumptions),
+                        items=jsonable(result.records(lang)[:top]))
+
+
+@router.get("/inventory", response_model=InsightTable)
+def inventory(
+    request: Request,
+    store: StoreDep,
+    _: Viewer,
+    lead_time: Annotated[int, Query(ge=0, le=365, description="Days from order to delivery.")] = 7,
+    review: Annotated[int, Query(ge=1, le=365, description="Days between orders.")] = 7,
+    service_level: Annotated[float | None, Query(gt=0, lt=1, description=(
+        "Target chance of no stock-out per cycle; default from price and cost."))] = None,
+    model: Annotated[str | None, Query(max_length=100, description="Model of the run to use.")] = None,
+    run_id: RunId = None,
+    top: Top = 50,
+) -> InsightTable:
+    """Order-up-to levels and reorder points per product from the forecast's quantiles, most
+    urgent first. Order quantities and stock-out risks need on-hand stock, which the API does
+    not take yet (use `trendcast inventory --stock FILE`)."""
+    result = request.app.state.results.get(
+        ("inventory", lead_time, review, service_level, model, run_id),
+        lambda: inventory_actions(store, run_id=run_id, model=model, lead_time=lead_time,
+                                  review=review, service_level=service_level))
+    return InsightTable(run_id=result.run_id, model=result.model, total=len(result.table),
+                        notes=result.notes, assumptions=jsonable(result.assumptions),
+                        items=jsonable(table_records(result.table.head(top))))
+
+
+@router.get("/pricing", response_model=InsightTable)
+def pricing(
+    request: Request,
+    store: StoreDep,
+    _: Viewer,
+    ids: Annotated[list[str] | None, Query(alias="id", max_length=1000,
+                                           description="Only these products (repeat id=...).")] = None,
+    change: Annotated[float | None, Query(gt=-1, le=10, description=(
+        "Relative price change for the what-if, e.g. -0.1 for 10% off."))] = None,
+    objective: Annotated[Literal["revenue", "profit"], Query()] = "revenue",
+    low: Annotated[float, Query(gt=0, le=1, description="Lowest suggested price / current.")] = 0.8,
+    high: Annotated[float, Query(ge=1, le=10, description="Highest suggested price / current.")] = 1.2,
+    top: Top = 50,
+) -> InsightTable:
+    """Price elasticity per product, demand and revenue now, after a price change, and at the
+    suggested price within [low, high] x the current price; biggest gain first."""
+    key = ("pricing", tuple(sorted(ids or [])), change, objective, low, high)
+    result = request.app.state.results.get(
+        key, lambda: price_report(store, ids=ids, change=change, bounds=(low, high), objective=objective))
+    return InsightTable(run_id=None, model=None, total=len(result.table), notes=result.notes,
+                        assumptions=jsonable(result.assumptions),
+                        items=jsonable(table_records(result.table.head(top))))

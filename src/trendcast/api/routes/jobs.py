@@ -1,0 +1,73 @@
+"""Forecast and backtest jobs: submit, follow, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from starlette.concurrency import run_in_threadpool
+
+from trendcast.api.deps import Analyst, JobsDep, StoreDep
+from trendcast.api.errors import ApiError
+from trendcast.api.schemas import BacktestJobIn, ForecastJobIn, Job, JobPage, JobStatus
+from trendcast.data.store import Store
+from trendcast.errors import DataValidationError
+from trendcast.services.forecast import validate_ids
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+JobId = Annotated[str, Path(max_length=64, description="A job id from POST /api/jobs/...")]
+
+
+def _check_data(store: Store, ids: list[str] | None) -> None:
+    """Refuse a job that cannot start: no sales, or ids without sales (422 now, not a failed job)."""
+    if store.sql("SELECT count(*) AS n FROM (SELECT 1 FROM sales LIMIT 1)")["n"].iloc[0] == 0:
+        raise ApiError(409, "no_sales", "the workspace has no sales; upload some first "
+                       "(POST /api/uploads?kind=sales)")
+    if ids:
+        try:
+            validate_ids(store, ids)
+        except DataValidationError as exc:
+            raise ApiError(422, "invalid_input", f"{exc}; GET /api/series lists the series",
+                           field="ids") from None
+
+
+@router.post("/forecast", response_model=Job, status_code=202)
+async def forecast(body: ForecastJobIn, store: StoreDep, jobs: JobsDep, principal: Analyst) -> Job:
+    """Start a forecast in the background; follow it with GET /api/jobs/{job_id}."""
+    await run_in_threadpool(_check_data, store, body.ids)
+    job = await run_in_threadpool(jobs.submit, "forecast", body.model_dump(), key_id=principal.key_id)
+    return Job(**job)
+
+
+@router.post("/backtest", response_model=Job, status_code=202)
+async def backtest(body: BacktestJobIn, store: StoreDep, jobs: JobsDep, principal: Analyst) -> Job:
+    """Start a rolling-origin backtest in the background; its run holds the leaderboard."""
+    await run_in_threadpool(_check_data, store, body.ids)
+    job = await run_in_threadpool(jobs.submit, "backtest", body.model_dump(), key_id=principal.key_id)
+    return Job(**job)
+
+
+@router.get("", response_model=JobPage)
+def list_jobs(
+    jobs: JobsDep,
+    _: Analyst,
+    status: Annotated[JobStatus | None, Query(description="Only jobs in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> JobPage:
+    """Jobs, newest first."""
+    total, items = jobs.list_jobs(status=status, limit=limit, offset=offset)
+    return JobPage(total=total, limit=limit, offset=offset, items=[Job(**j) for j in items])
+
+
+@router.get("/{job_id}", response_model=Job)
+def get_job(job_id: JobId, jobs: JobsDep, _: Analyst) -> Job:
+    """A job's status (queued, running, done, failed, cancelled), progress, run id or error."""
+    return Job(**jobs.get(job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=Job)
+def cancel_job(job_id: JobId, jobs: JobsDep, _: Analyst) -> Job:
+    """Cancel: a queued job at once; a running one at its next step, storing nothing."""
+    return Job(**jobs.cancel(job_id))

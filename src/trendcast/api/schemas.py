@@ -1,0 +1,265 @@
+"""Request and response bodies of the REST API (separate from the store's tables)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from trendcast.services.forecast import DEFAULT_MODELS, DEFAULT_QUANTILES
+
+
+def _aware(value: datetime) -> datetime:
+    """The store keeps local wall-clock times; the API states their UTC offset (RFC 3339)."""
+    return value if value.tzinfo else value.astimezone()
+
+
+Instant = Annotated[datetime, AfterValidator(_aware)]
+Role = Literal["viewer", "analyst", "admin"]
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class UploadKind(StrEnum):
+    sales = "sales"
+    products = "products"
+    orders = "orders"
+    events = "events"
+    reviews = "reviews"
+    calendar = "calendar"
+    macro = "macro"
+
+
+class UploadFormat(StrEnum):
+    taobao = "taobao"
+    amazon_reviews = "amazon-reviews"
+
+
+class Problem(BaseModel):
+    """One bad value found by the validator."""
+
+    model_config = ConfigDict(extra="allow")
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | int | float | bool | None = None
+    expected: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. not_found, invalid_input.")
+    message: str = Field(description="What is wrong and what to do about it.")
+    field: str | None = Field(None, description="The parameter or column at fault, when known.")
+    problems: list[Problem] | None = Field(None, description="Rows the validator rejected.")
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx response has this body."""
+
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    schema_version: int
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=300, description="An API key tc_<id>_<secret>.")
+
+
+class PrincipalOut(BaseModel):
+    key_id: str
+    role: Role
+
+
+class TableWrite(BaseModel):
+    table: str
+    inserted: int = Field(description="Rows new to the table.")
+    updated: int = Field(description="Rows whose stored values changed.")
+    unchanged: int = Field(description="Rows already stored with the same values.")
+
+
+class UploadResult(BaseModel):
+    file: str
+    kind: UploadKind
+    rows_read: int
+    tables: list[TableWrite]
+    notes: list[str]
+    seconds: float
+
+
+def _check_models(models: list[str]) -> list[str]:
+    from trendcast.models.registry import MODELS
+
+    known = {m.lower(): m for m in MODELS} | {"auto": "auto"}
+    out = []
+    for name in models:
+        if name.lower() not in known:
+            raise ValueError(f"unknown model {name!r}; available: {', '.join(sorted(MODELS))}, auto")
+        out.append(known[name.lower()])
+    if len(set(out)) != len(out):
+        raise ValueError(f"models repeat a name: {models}")
+    return out
+
+
+def _check_quantiles(qs: list[float]) -> list[float]:
+    bad = [q for q in qs if not 0.0 < q < 1.0]
+    if bad:
+        raise ValueError(f"quantiles must lie strictly between 0 and 1, got {bad}")
+    return qs
+
+
+class _JobIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    horizon: int = Field(28, ge=1, le=1000, description="Steps (days) to forecast.")
+    models: list[str] = Field(list(DEFAULT_MODELS), min_length=1, max_length=8,
+                              description="Registry model names, or 'auto'.")
+    quantiles: list[float] = Field(list(DEFAULT_QUANTILES), max_length=19,
+                                   description="Quantile levels strictly between 0 and 1.")
+    ids: list[str] | None = Field(None, min_length=1, max_length=10_000,
+                                  description="Only these series (default all).")
+
+    check_models = field_validator("models")(_check_models)
+    check_quantiles = field_validator("quantiles")(_check_quantiles)
+
+
+class ForecastJobIn(_JobIn):
+    """A forecast job: fit each model on the stored sales and forecast ``horizon`` steps."""
+
+
+class BacktestJobIn(_JobIn):
+    """A rolling-origin backtest job: ``windows`` cutoffs ``step`` steps apart."""
+
+    windows: int = Field(2, ge=1, le=20, description="Rolling-origin windows.")
+    step: int | None = Field(None, ge=1, le=1000, description="Steps between cutoffs (default horizon).")
+
+
+class Job(BaseModel):
+    job_id: str
+    kind: Literal["forecast", "backtest"]
+    status: JobStatus
+    params: dict[str, Any]
+    progress: float = Field(ge=0.0, le=1.0)
+    label: str | None = Field(None, description="What the job is doing, from the service's progress.")
+    run_id: str | None = Field(None, description="The stored run, once done.")
+    error: str | None = None
+    created_at: Instant
+    started_at: Instant | None = None
+    finished_at: Instant | None = None
+
+
+class JobPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[Job]
+
+
+class SeriesItem(BaseModel):
+    unique_id: str
+    title: str | None = None
+    category: str | None = None
+    rows: int
+    start: date
+    end: date
+    total_sales: float
+
+
+class SeriesPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[SeriesItem]
+
+
+class Product(BaseModel):
+    unique_id: str
+    title: str | None = None
+    category: str | None = None
+    department: str | None = None
+    brand: str | None = None
+    store: str | None = None
+    launch_date: date | None = None
+    list_price: float | None = None
+
+
+class HistoryPoint(BaseModel):
+    ds: date
+    y: float
+    price: float | None = None
+    promo: float | None = None
+
+
+class SeriesHistory(BaseModel):
+    unique_id: str
+    product: Product
+    history: list[HistoryPoint]
+
+
+class Run(BaseModel):
+    run_id: str
+    kind: str
+    created_at: Instant
+    models: list[str]
+    horizon: int | None = None
+    freq: str | None = None
+    quantiles: list[float]
+    n_series: int | None = None
+    notes: list[str]
+    params: dict[str, Any]
+
+
+class RunPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[Run]
+
+
+class ForecastRow(BaseModel):
+    unique_id: str
+    ds: date
+    cutoff: date | None = Field(None, description="Backtest window cutoff (backtests only).")
+    values: dict[str, float | None] = Field(
+        description="Column -> value: '<Model>' is the point forecast, '<Model>-q-<level>' a quantile.")
+
+
+class RunForecasts(BaseModel):
+    run: Run
+    total_series: int
+    limit: int
+    offset: int
+    items: list[ForecastRow]
+
+
+class LeaderboardRow(BaseModel):
+    model: str
+    metrics: dict[str, float | None]
+
+
+class Leaderboard(BaseModel):
+    run: Run
+    rows: list[LeaderboardRow] = Field(description="Models, best (lowest MASE) first.")
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    name: str | None = Field(None, max_length=200)
+
+
+class KeyInfo(BaseModel):
+    key_id: str
+    name: str | None = None
+    role: Role
+    created_at: Instant
+    revoked_at: Instant | None = None
+    active: bool
+
+
+class KeyCreated(KeyInfo):
+    key: str = Field(description="The key itself: shown only now, store it safely.")

@@ -1,0 +1,203 @@
+"""Receive one uploaded file from a multipart body, streamed to a temporary file.
+
+The body is parsed as it arrives (python-multipart's streaming parser), so an upload larger
+than the limit is refused as soon as the limit is passed, without reading the rest; a
+``Content-Length`` already over the limit is refused before reading anything. The file's name
+and declared type are checked (415) before its bytes are written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
+
+from trendcast.api.errors import ApiError
+
+FIELD = "file"
+OVERHEAD = 64 * 1024  # multipart headers and boundaries allowed beyond the file's own bytes
+SUFFIXES = (".csv.gz", ".tsv.gz", ".txt.gz", ".json.gz", ".jsonl.gz", ".csv", ".tsv", ".txt",
+            ".json", ".jsonl", ".parquet", ".xlsx", ".xls", ".xlsm", ".zip")
+CONTENT_TYPES = frozenset({
+    "", "application/octet-stream", "text/csv", "text/plain", "text/tab-separated-values",
+    "text/x-csv", "application/csv", "application/x-csv", "application/json", "application/x-ndjson",
+    "application/jsonl", "application/x-jsonlines", "application/gzip", "application/x-gzip",
+    "application/zip", "application/x-zip-compressed", "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-excel.sheet.macroenabled.12", "application/vnd.apache.parquet",
+    "application/x-parquet", "application/parquet",
+})
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+
+# How the multipart body is described in the OpenAPI schema.
+OPENAPI_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object",
+            "required": [FIELD],
+            "properties": {FIELD: {"type": "string", "format": "binary",
+                                   "description": "The data file: " + ", ".join(SUFFIXES)}},
+        }}},
+    }
+}
+
+
+@dataclass
+class ReceivedFile:
+    """The uploaded file on disk, with the (sanitised) name and type the client gave."""
+
+    path: Path
+    filename: str
+    content_type: str
+    size: int
+
+
+def safe_filename(name: str) -> str:
+    """The base name without folders or unusual characters (kept for messages and suffix)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return _UNSAFE.sub("_", base)[-120:]
+
+
+def suffix_of(name: str) -> str | None:
+    lower = name.lower()
+    return next((s for s in SUFFIXES if lower.endswith(s) and len(lower) > len(s)), None)
+
+
+def _too_large(limit: int) -> ApiError:
+    mb = limit / 1024 / 1024
+    return ApiError(413, "too_large",
+                    f"the upload is larger than the limit of {mb:g} MB; split the file or start "
+                    "the server with a higher --max-upload-mb", field=FIELD)
+
+
+class _Receiver:
+    """Callbacks of the streaming parser: keeps the one file part, skips other parts."""
+
+    def __init__(self, folder: Path, limit: int) -> None:
+        self.folder = folder
+        self.limit = limit
+        self.header_name = b""
+        self.header_value = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.out: IO[bytes] | None = None
+        self.file: ReceivedFile | None = None
+        self.in_file = False
+        self.other_bytes = 0
+        self.ended = False
+
+    def on_part_begin(self) -> None:
+        self.headers = {}
+        self.in_file = False
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[self.header_name.strip().lower()] = self.header_value.strip()
+        self.header_name = self.header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
+        if options.get(b"name", b"").decode("utf-8", "replace") != FIELD:
+            return
+        if self.file is not None:
+            raise ApiError(422, "invalid_input", "send one file per upload (one part named 'file')",
+                           field=FIELD)
+        if b"filename" not in options:
+            raise ApiError(422, "invalid_input", "the 'file' part must be a file (with a filename), "
+                           "e.g. curl -F file=@sales.csv", field=FIELD)
+        filename = safe_filename(options[b"filename"].decode("utf-8", "replace"))
+        suffix = suffix_of(filename)
+        if suffix is None:
+            raise ApiError(415, "unsupported_type",
+                           f"file {filename!r}: trendcast reads {', '.join(SUFFIXES)}; rename or "
+                           "convert the file (the name's ending picks the reader)", field=FIELD)
+        ctype = parse_options_header(self.headers.get(b"content-type", b""))[0].decode("latin-1").lower()
+        if ctype not in CONTENT_TYPES:
+            raise ApiError(415, "unsupported_type",
+                           f"file {filename!r} was sent as {ctype!r}, which is not a data file; send "
+                           "CSV/TSV/JSON lines/Parquet/Excel (or application/octet-stream)", field=FIELD)
+        path = self.folder / f"upload{suffix}"
+        self.out = path.open("wb")
+        self.file = ReceivedFile(path, filename, ctype, 0)
+        self.in_file = True
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        n = end - start
+        if not self.in_file:
+            self.other_bytes += n
+            if self.other_bytes > OVERHEAD:
+                raise ApiError(413, "too_large", "form fields besides 'file' exceed 64 KB; send only "
+                               "the file (options go in the query string)")
+            return
+        assert self.file is not None and self.out is not None
+        self.file.size += n
+        if self.file.size > self.limit:
+            raise _too_large(self.limit)
+        self.out.write(data[start:end])
+
+    def on_part_end(self) -> None:
+        if self.in_file and self.out is not None:
+            self.out.close()
+        self.in_file = False
+
+    def on_end(self) -> None:
+        self.ended = True
+
+    def close(self) -> None:
+        if self.out is not None and not self.out.closed:
+            self.out.close()
+
+
+async def receive_file(request: Request, folder: Path, *, limit: int) -> ReceivedFile:
+    """Stream the request's multipart 'file' part into ``folder``; raise ApiError on any problem."""
+    ctype, params = parse_options_header(request.headers.get("content-type"))
+    if ctype != b"multipart/form-data":
+        shown = ctype.decode("latin-1") or "no Content-Type"
+        raise ApiError(415, "unsupported_type",
+                       f"uploads are multipart/form-data with a part named 'file', not {shown}; "
+                       "e.g. curl -F file=@sales.csv")
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise ApiError(400, "bad_multipart", "the multipart Content-Type has no boundary")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + OVERHEAD:
+        raise _too_large(limit)
+    receiver = _Receiver(folder, limit)
+    callbacks: Any = {name: getattr(receiver, name) for name in (
+        "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value",
+        "on_header_end", "on_headers_finished", "on_end")}
+    received = 0
+    try:
+        parser = MultipartParser(boundary, callbacks)
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit + OVERHEAD:
+                raise _too_large(limit)
+            parser.write(chunk)
+            if receiver.ended:
+                break
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise ApiError(400, "bad_multipart", f"the multipart body is malformed ({exc})") from None
+    except ClientDisconnect:
+        raise ApiError(400, "client_disconnected", "the client went away before the upload ended; "
+                       "nothing was stored") from None
+    finally:
+        receiver.close()
+    if receiver.file is None:
+        raise ApiError(422, "invalid_input", "the request has no part named 'file'; send the data "
+                       "file as multipart field 'file' (curl -F file=@sales.csv)", field=FIELD)
+    if not receiver.ended:
+        raise ApiError(400, "bad_multipart", "the multipart body ended before its closing boundary")
+    return receiver.file

@@ -1,0 +1,1 @@
+"""Server-rendered web dashboard, served by the API app (see ``routes.router``)."""

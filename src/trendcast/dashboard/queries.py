@@ -1,0 +1,127 @@
+"""What the pages show, read from the workspace: totals, movers, one product, reviews, runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trendcast.data.store import Store
+from trendcast.errors import NotFoundError
+from trendcast.services import browse
+from trendcast.services.browse import RunInfo
+
+WINDOW_DAYS = 28
+
+
+@dataclass
+class Overview:
+    """Headline figures of the workspace."""
+
+    totals: pd.DataFrame  # ds, y: units per day over all products
+    units_recent: float
+    units_before: float
+    n_products: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    movers: pd.DataFrame  # unique_id, title, category, recent, before, change
+
+
+def has_sales(store: Store) -> bool:
+    return store.count("sales") > 0
+
+
+def overview(store: Store, *, n_movers: int = 8) -> Overview:
+    """Daily totals, the last 28 days against the 28 before, and the biggest movers."""
+    totals = store.sql("SELECT ds, sum(y) AS y FROM sales GROUP BY ds ORDER BY ds")
+    if totals.empty:
+        raise NotFoundError("the workspace has no sales; upload a sales file first")
+    end = totals["ds"].max()
+    recent_from = end - pd.Timedelta(days=WINDOW_DAYS - 1)
+    before_from = recent_from - pd.Timedelta(days=WINDOW_DAYS)
+    per = store.sql(
+        """
+        SELECT s.unique_id, any_value(p.title) AS title, any_value(p.category) AS category,
+               sum(CASE WHEN s.ds >= ? THEN s.y ELSE 0 END) AS recent,
+               sum(CASE WHEN s.ds < ? THEN s.y ELSE 0 END) AS before
+        FROM sales s LEFT JOIN products p USING (unique_id)
+        WHERE s.ds >= ?
+        GROUP BY s.unique_id
+        """,
+        [recent_from.date(), recent_from.date(), before_from.date()],
+    )
+    per["change"] = per["recent"] - per["before"]
+    n_products = int(store.sql("SELECT count(DISTINCT unique_id) AS n FROM sales")["n"].iloc[0])
+    return Overview(totals=totals, units_recent=float(per["recent"].sum()),
+                    units_before=float(per["before"].sum()), n_products=n_products,
+                    start=totals["ds"].min(), end=end, movers=top_movers(per, n_movers))
+
+
+def top_movers(per: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` largest rises then the ``n`` largest falls in units (ties broken by id)."""
+    ordered = per.sort_values(["change", "unique_id"], ascending=[False, True])
+    up = ordered[ordered["change"] > 0].head(n).assign(direction="up")
+    down = ordered[ordered["change"] < 0].iloc[::-1].head(n).assign(direction="down")
+    return pd.concat([up, down], ignore_index=True)
+
+
+@dataclass
+class ProductView:
+    """One product: catalogue row, history, and the forecast of a stored run if it covers it."""
+
+    uid: str
+    info: dict[str, object]
+    history: pd.DataFrame  # ds, y
+    run: RunInfo | None = None
+    forecast: pd.DataFrame | None = None  # the run's rows for this product
+    reviews: pd.DataFrame | None = None
+
+
+def product(store: Store, uid: str, *, run_id: str | None = None, n_reviews: int = 10) -> ProductView:
+    """Everything the product page needs; ``run_id`` None means the latest forecast run that
+    covers the product."""
+    info = store.read("products", where="unique_id = ?", params=[uid])
+    history = store.read("sales", columns=["ds", "y"], where="unique_id = ?", params=[uid],
+                         order_by=["ds"])
+    if info.empty and history.empty:
+        raise NotFoundError(f"no product {uid!r} in this workspace; the overview lists products")
+    row = info.iloc[0].to_dict() if not info.empty else {"unique_id": uid}
+    view = ProductView(uid=uid, info=row, history=history)
+    if run_id is None:
+        runs = store.sql(
+            "SELECT r.run_id FROM runs r WHERE r.kind = 'forecast' AND EXISTS (SELECT 1 FROM forecasts f "
+            "WHERE f.run_id = r.run_id AND f.unique_id = ?) ORDER BY r.created_at DESC LIMIT 1", [uid])
+        run_id = None if runs.empty else str(runs["run_id"].iloc[0])
+    if run_id is not None:
+        view.run = browse.get_run(store, run_id)  # NotFoundError for an unknown id
+        covered = store.sql("SELECT count(*) AS n FROM forecasts WHERE run_id = ? AND unique_id = ?",
+                            [run_id, uid])["n"].iloc[0]
+        if covered:
+            view.forecast = browse.run_forecasts(store, run_id, ids=[uid])[2]
+    view.reviews = store.sql(
+        "SELECT ts, rating, text, language FROM reviews WHERE unique_id = ? ORDER BY ts DESC LIMIT ?",
+        [uid, n_reviews])
+    return view
+
+
+def latest_run_id(store: Store, kind: str = "forecast") -> str | None:
+    try:
+        return browse.latest_run(store, kind).run_id
+    except NotFoundError:
+        return None
+
+
+def forecast_totals(store: Store, run_id: str) -> tuple[str, pd.DataFrame]:
+    """Point forecasts of a run's first model summed over products: (model, frame ds, y)."""
+    model = browse.get_run(store, run_id).models[0]
+    totals = store.sql(
+        "SELECT ds, sum(value) AS y FROM forecasts WHERE run_id = ? AND model = ? AND quantile IS NULL "
+        "GROUP BY ds ORDER BY ds", [run_id, model])
+    return model, totals
+
+
+def leaderboard(store: Store) -> tuple[RunInfo, pd.DataFrame] | None:
+    """The latest backtest and its metrics per model (best MASE first); None when there is none."""
+    if latest_run_id(store, "backtest") is None:
+        return None
+    return browse.leaderboard(store)

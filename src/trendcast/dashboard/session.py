@@ -1,0 +1,76 @@
+"""Sign-in for the pages and the workspace they read.
+
+The API key lives in the HttpOnly, SameSite=Strict cookie ``trendcast_key`` (set and cleared
+with the API's own helpers); keys are checked by ``services.keys.authenticate``, as the API's
+``require`` does, so a key that the API refuses never opens a page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from trendcast.api.auth import KEY_COOKIE, clear_key_cookie, set_key_cookie
+from trendcast.data.store import Store, open_store
+from trendcast.services.keys import InvalidKeyError, Principal, authenticate
+
+WRITE_ROLES = ("analyst", "admin")
+
+
+@contextlib.contextmanager
+def workspace(request: Request) -> Iterator[Store]:
+    """The app's shared, thread-safe store (``app.state.store``, set by ``create_app``); an app
+    that only sets ``app.state.db`` gets a store opened for this request and closed after."""
+    shared = getattr(request.app.state, "store", None)
+    if shared is not None:
+        yield shared
+        return
+    store = open_store(request.app.state.db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def check_key(request: Request, key: str) -> Principal | None:
+    """The principal of ``key``, or None when the key is malformed, unknown or revoked."""
+    with workspace(request) as store:
+        try:
+            return authenticate(store, key)
+        except InvalidKeyError:
+            return None
+
+
+def current(request: Request) -> Principal | None:
+    """Who is signed in through the cookie (None: send them to /login)."""
+    key = request.cookies.get(KEY_COOKIE)
+    return check_key(request, key) if key else None
+
+
+def can_write(principal: Principal) -> bool:
+    return principal.role in WRITE_ROLES
+
+
+def set_cookie(request: Request, response: Response, key: str) -> None:
+    set_key_cookie(response, key, secure=request.url.scheme == "https")
+
+
+def clear_cookie(response: Response) -> None:
+    clear_key_cookie(response)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: ``/x`` yes; ``//evil``, ``https://evil``, ``/\\evil`` no."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if any(ch in target for ch in "\r\n\t\\"):
+        return "/"
+    return target
+
+
+def quote_next(target: str) -> str:
+    return quote(target, safe="")

@@ -1,0 +1,219 @@
+/* trendcast dashboard: draws the charts embedded as JSON, sends uploads and forecast jobs to
+   the REST API (same origin; the sign-in cookie authenticates), polls jobs. No framework. */
+(function () {
+  "use strict";
+
+  var T = JSON.parse(document.getElementById("tc-text").textContent);
+  var PLOT_CONFIG = { responsive: true, displaylogo: false };
+
+  function drawCharts(root) {
+    var divs = (root || document).querySelectorAll("div.chart[data-figure]");
+    for (var i = 0; i < divs.length; i++) {
+      var fig = JSON.parse(document.getElementById(divs[i].getAttribute("data-figure")).textContent);
+      Plotly.newPlot(divs[i], fig.data, fig.layout, PLOT_CONFIG);
+    }
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /* The API answers every error with {"error": {"code", "message", "field"?}}. */
+  function errorText(status, body) {
+    if (body && body.error && body.error.message) return body.error.message;
+    return T.js_request_failed + " " + status;
+  }
+
+  /* fetch JSON; on an HTTP error throw an Error carrying the server's message. */
+  function api(url, options) {
+    var opts = Object.assign({ credentials: "same-origin" }, options || {});
+    opts.headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
+    return fetch(url, opts).then(function (resp) {
+      return resp.text().then(function (text) {
+        var body = null;
+        try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+        if (!resp.ok) throw new Error(errorText(resp.status, body));
+        return body;
+      });
+    });
+  }
+
+  function show(box, cls, text) {
+    box.textContent = "";
+    box.appendChild(el("p", { "class": cls, role: cls === "error" ? "alert" : "status" }, text));
+  }
+
+  /* ---------------------------------------------------------------- upload page */
+  function describeUpload(body) {
+    var lines = [body.rows_read + " " + T.js_rows];
+    body.tables.forEach(function (w) {
+      lines.push(w.table + ": " + w.inserted + " " + T.js_new + ", " + w.updated + " " + T.js_updated +
+                 ", " + w.unchanged + " " + T.js_unchanged);
+    });
+    body.notes.forEach(function (n) { lines.push(n); });
+    return lines;
+  }
+
+  function initUpload() {
+    var form = document.getElementById("upload-form");
+    if (!form) return;
+    var box = document.getElementById("upload-result");
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var input = document.getElementById("upload-file");
+      if (!input.files.length) { show(box, "error", T.js_choose_file); return; }
+      var data = new FormData();
+      data.append("file", input.files[0]);
+      var kind = document.getElementById("upload-kind").value;
+      var button = document.getElementById("upload-submit");
+      button.disabled = true;
+      show(box, "muted", T.js_uploading);
+      api("/api/uploads?kind=" + encodeURIComponent(kind), { method: "POST", body: data })
+        .then(function (body) {
+          box.textContent = "";
+          var ok = el("div", { "class": "ok", role: "status", "data-kind": kind });
+          ok.appendChild(el("strong", {}, T.js_uploaded + " " + input.files[0].name));
+          var ul = el("ul");
+          describeUpload(body).forEach(function (line) { ul.appendChild(el("li", {}, line)); });
+          ok.appendChild(ul);
+          box.appendChild(ok);
+        })
+        .catch(function (err) { show(box, "error", T.js_upload_failed + " " + err.message); })
+        .then(function () { button.disabled = false; });
+    });
+  }
+
+  /* -------------------------------------------------------------- forecast page */
+  function quantileColumn(model, q) {
+    var text = q.toFixed(6).replace(/0+$/, "").replace(/\.$/, "");
+    return model + "-q-" + text;
+  }
+
+  /* A fan chart drawn from GET /api/series/{id} and GET /api/runs/{run}/forecasts?id=... */
+  function drawJobChart(div, series, forecast, uid) {
+    var points = series.history.slice(-Math.max(90, 5 * forecast.items.length));
+    var rows = forecast.items;
+    var model = forecast.run.models[0];
+    var quantiles = forecast.run.quantiles || [];
+    var x = rows.map(function (r) { return r.ds; });
+    var col = function (name) { return rows.map(function (r) { return r.values[name]; }); };
+    var traces = [];
+    var lo = quantiles.filter(function (q) { return q < 0.5; });
+    var hi = quantiles.filter(function (q) { return q > 0.5; });
+    if (lo.length && hi.length) {
+      var qlo = Math.min.apply(null, lo), qhi = Math.max.apply(null, hi);
+      traces.push({ type: "scatter", x: x, y: col(quantileColumn(model, qhi)), mode: "lines", line: { width: 0 },
+                    showlegend: false, hoverinfo: "skip" });
+      traces.push({ type: "scatter", x: x, y: col(quantileColumn(model, qlo)), mode: "lines", line: { width: 0 },
+                    fill: "tonexty", fillcolor: "rgba(31,119,180,0.25)", name: qlo + "–" + qhi });
+    }
+    traces.push({ type: "scatter", x: points.map(function (r) { return r.ds; }),
+                  y: points.map(function (r) { return r.y; }), mode: "lines", name: uid,
+                  line: { color: "#444", width: 1.2 } });
+    traces.push({ type: "scatter", x: x, y: col(model), mode: "lines", name: model,
+                  line: { color: "#1f77b4", width: 2 } });
+    var font = getComputedStyle(document.body).fontFamily;
+    var title = uid + (series.product && series.product.title ? " — " + series.product.title : "");
+    Plotly.newPlot(div, traces, { height: 380, margin: { l: 50, r: 10, t: 40, b: 40 }, font: { family: font },
+                                  template: "plotly_white", legend: { orientation: "h" }, title: { text: title } },
+                   PLOT_CONFIG);
+  }
+
+  function initForecast() {
+    var form = document.getElementById("forecast-form");
+    if (!form) return;
+    var panel = document.getElementById("job");
+    var bar = document.getElementById("job-progress");
+    var label = document.getElementById("job-label");
+    var result = document.getElementById("job-result");
+    var chartDiv = document.getElementById("job-chart");
+    var button = document.getElementById("forecast-submit");
+
+    function finish() { button.disabled = false; }
+
+    function done(job, uid) {
+      bar.value = bar.max;
+      var runId = job.run_id;
+      result.textContent = "";
+      var p = el("p", { "class": "ok", role: "status", id: "job-done" }, T.js_job_done + " " + runId + ". ");
+      if (uid) {
+        var a = el("a", { href: "/products/" + encodeURIComponent(uid) + "?run=" + encodeURIComponent(runId),
+                          id: "job-product-link" }, T.js_open_product + " " + uid);
+        p.appendChild(a);
+      }
+      result.appendChild(p);
+      if (!uid) { finish(); return; }
+      Promise.all([
+        api("/api/series/" + encodeURIComponent(uid)),
+        api("/api/runs/" + encodeURIComponent(runId) + "/forecasts?id=" + encodeURIComponent(uid))
+      ]).then(function (res) { drawJobChart(chartDiv, res[0], res[1], uid); })
+        .catch(function (err) { show(result, "error", err.message); })
+        .then(finish);
+    }
+
+    function poll(jobId, uid) {
+      api("/api/jobs/" + encodeURIComponent(jobId)).then(function (job) {
+        if (job.progress !== undefined && job.progress !== null) bar.value = Math.max(0, Math.min(1, job.progress));
+        label.textContent = job.label || job.status || "";
+        if (job.status === "done") {
+          done(job, uid);
+        } else if (job.status === "failed" || job.status === "cancelled") {
+          show(result, "error", T.js_job_failed + " " + (job.error || job.status));
+          finish();
+        } else {
+          setTimeout(function () { poll(jobId, uid); }, 500);
+        }
+      }).catch(function (err) { show(result, "error", err.message); finish(); });
+    }
+
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var models = Array.prototype.map.call(form.querySelectorAll("input[name=models]:checked"),
+                                            function (b) { return b.value; });
+      var quantiles = document.getElementById("quantiles").value.split(",")
+        .map(function (s) { return s.trim(); }).filter(function (s) { return s; }).map(Number);
+      var payload = { horizon: Number(document.getElementById("horizon").value), models: models,
+                      quantiles: quantiles };
+      var uid = document.getElementById("show-product").value;
+      panel.hidden = false;
+      bar.removeAttribute("value");
+      result.textContent = "";
+      label.textContent = T.js_starting;
+      button.disabled = true;
+      api("/api/jobs/forecast", { method: "POST", headers: { "Content-Type": "application/json" },
+                                  body: JSON.stringify(payload) })
+        .then(function (job) { bar.value = 0; poll(job.job_id, uid); })
+        .catch(function (err) { show(result, "error", err.message); finish(); });
+    });
+  }
+
+  /* ----------------------------------------------------- product page: drivers */
+  function initDrivers() {
+    var button = document.getElementById("drivers-load");
+    if (!button) return;
+    var box = document.getElementById("drivers-body");
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      show(box, "muted", T.js_computing);
+      fetch(button.getAttribute("data-url"), { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (resp) {
+          return resp.text().then(function (text) {
+            /* The fragment is server-rendered with every value escaped (same origin). */
+            box.innerHTML = text;
+            drawCharts(box);
+            if (resp.ok) button.hidden = true;
+          });
+        })
+        .catch(function (err) { show(box, "error", err.message); })
+        .then(function () { button.disabled = false; });
+    });
+  }
+
+  drawCharts(document);
+  initUpload();
+  initForecast();
+  initDrivers();
+})();

@@ -1,0 +1,360 @@
+"""Trend signals on weekly sums, computed for many series at once.
+
+Sales (daily or weekly, long format) become a products x weeks matrix of weekly sums whose
+last week ends on the last date of the data; weeks before a product's first sale are NaN.
+On that matrix, all vectorised over series: Theil-Sen slopes, the Mann-Kendall test,
+year-over-year growth, a yearly-seasonality fit and last year's same-season profile.
+Change points use ``ruptures`` once per series (its C implementation of Pelt, fast).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from trendcast.errors import DataValidationError, TrendcastError
+
+WEEKS_PER_YEAR = 52
+_YEAR_WEEKS = 365.25 / 7
+
+
+@dataclass(frozen=True)
+class WeeklyPanel:
+    """Weekly sums: ``values[i, j]`` is series ``ids[i]`` in the week ending ``week_end[j]``.
+
+    Weeks run oldest to newest; NaN marks weeks before the series' first sale. A week is
+    only used when it lies entirely after the first sale (no partial launch week).
+    """
+
+    ids: np.ndarray
+    values: np.ndarray
+    week_end: pd.DatetimeIndex
+    first_sale: pd.Series  # per id; NaT when a series never sold
+    last_row: pd.Series  # per id: last date with a row in the input
+    step_days: int  # 1 for daily input, 7 for weekly
+    first_date: pd.Timestamp  # first date of the whole input
+    price: np.ndarray | None = None  # mean price of the rows in each week, when prices are given
+
+
+def weekly_panel(history: pd.DataFrame, *, id_col: str = "unique_id", time_col: str = "ds",
+                 target_col: str = "y", price_col: str | None = None) -> WeeklyPanel:
+    """Sum long daily or weekly sales into a series x weeks matrix (see :class:`WeeklyPanel`).
+
+    Days without a row inside a series (and after its last row, up to the end of the data)
+    count as zero sales, as in ``services.forecast.load_series``. With ``price_col``, the
+    mean price of each week's rows is kept too (NaN where a week has no priced row).
+
+    Raises:
+        DataValidationError: missing columns, no rows, unparseable dates or quantities, or a
+            frequency other than daily or weekly.
+    """
+    missing = [c for c in (id_col, time_col, target_col) if c not in history.columns]
+    if missing:
+        raise DataValidationError(f"sales frame has no column(s) {missing}; it needs {id_col}, {time_col}, "
+                                  f"{target_col} (long format, one row per series and date)")
+    if history.empty:
+        raise DataValidationError("sales frame is empty; pass at least one series with dates and sales")
+    ds = pd.to_datetime(history[time_col], errors="coerce")
+    y = pd.to_numeric(history[target_col], errors="coerce")
+    bad = ds.isna() | y.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataValidationError(f"sales row {row}: {time_col}={history[time_col].iloc[row]!r}, "
+                                  f"{target_col}={history[target_col].iloc[row]!r}; expected a date and "
+                                  "a number; drop or fix such rows first")
+    if (y < 0).any():
+        row = int(np.flatnonzero((y < 0).to_numpy())[0])
+        raise DataValidationError(f"sales row {row}: {target_col}={y.iloc[row]!r} is negative; trend "
+                                  "detection needs units sold >= 0 (net returns out first)")
+    if ds.dt.tz is not None:
+        ds = ds.dt.tz_localize(None)
+    codes, ids = pd.factorize(history[id_col].astype(str), sort=True)
+    ids = np.asarray(ids, dtype=object)
+    day = ds.dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64)  # days since 1970
+    sales = y.to_numpy(dtype=float)
+    step = _step_days(codes, day, ids)
+    n = len(ids)
+    first_day, end_day = int(day.min()), int(day.max())
+    big = np.iinfo(np.int64).max
+    first_sale = np.full(n, big)
+    np.minimum.at(first_sale, codes[sales > 0], day[sales > 0])
+    first_row = np.full(n, big)
+    np.minimum.at(first_row, codes, day)
+    last_row = np.full(n, first_day)
+    np.maximum.at(last_row, codes, day)
+    never = first_sale == big
+    age_days = end_day - np.where(never, first_row, first_sale)
+    # Index of the oldest usable week, counted back from the last week (0 = the last week).
+    k_max = (age_days - 6) // 7 if step == 1 else age_days // 7
+    k = (end_day - day) // 7
+    n_weeks = int(max(k_max.max(), 0)) + 1
+    use = k <= k_max[codes]
+    cell = codes[use] * n_weeks + (n_weeks - 1 - k[use])
+    values = np.bincount(cell, weights=sales[use], minlength=n * n_weeks).reshape(n, n_weeks)
+    before = (n_weeks - 1 - np.arange(n_weeks))[None, :] > k_max[:, None]
+    values[before] = np.nan
+    end = pd.Timestamp(np.datetime64(end_day, "D"))
+    week_end = pd.DatetimeIndex(end - pd.to_timedelta(7 * np.arange(n_weeks)[::-1], unit="D"))
+    price = None
+    if price_col is not None:
+        amount = pd.to_numeric(history[price_col], errors="coerce").to_numpy(dtype=float)
+        priced = use & ~np.isnan(amount)
+        priced_cell = codes[priced] * n_weeks + (n_weeks - 1 - k[priced])
+        total = np.bincount(priced_cell, weights=amount[priced], minlength=n * n_weeks).reshape(n, n_weeks)
+        count = np.bincount(priced_cell, minlength=n * n_weeks).reshape(n, n_weeks)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            price = np.where(count > 0, total / count, np.nan)
+
+    def dates(days: np.ndarray) -> pd.Series:
+        return pd.Series(days.astype("datetime64[D]").astype("datetime64[ns]"), index=ids)
+
+    return WeeklyPanel(ids, values, week_end, dates(first_sale).where(~never), dates(last_row), step,
+                       pd.Timestamp(np.datetime64(first_day, "D")), price)
+
+
+def _step_days(codes: np.ndarray, day: np.ndarray, ids: np.ndarray) -> int:
+    """Most common gap in days between consecutive dates of a series; must be 1 or 7.
+
+    Raises on a series with two rows for one day (summing them would count sales twice).
+    """
+    order = np.lexsort((day, codes))
+    same = np.diff(codes[order]) == 0
+    gaps = np.diff(day[order])
+    twice = np.flatnonzero(same & (gaps == 0))
+    if twice.size:
+        at = order[twice[0] + 1]
+        raise DataValidationError(f"sales have {twice.size:,} duplicate (series, day) rows, e.g. "
+                                  f"{ids[codes[at]]!r} on {np.datetime64(int(day[at]), 'D')}; keep one row "
+                                  "per series and day (sum or drop the duplicates first)")
+    gaps = gaps[same]
+    gaps = gaps[gaps > 0]
+    if gaps.size == 0:
+        return 1
+    step = int(np.bincount(np.minimum(gaps, 10_000)).argmax())
+    if step not in (1, 7):
+        raise DataValidationError(f"trend detection reads daily or weekly sales; these dates are mostly "
+                                  f"{step} days apart; aggregate them to days or weeks first")
+    return step
+
+
+def theil_sen(values: np.ndarray) -> np.ndarray:
+    """Theil-Sen slope per row (median of pairwise slopes, as ``scipy.stats.theilslopes``).
+
+    NaN entries are skipped; rows with fewer than 3 numbers get NaN.
+    """
+    i, j = np.triu_indices(values.shape[1], k=1)
+    slopes = (values[:, j] - values[:, i]) / (j - i)
+    enough = np.sum(~np.isnan(values), axis=1) >= 3
+    out = np.full(len(values), np.nan)
+    if enough.any():
+        out[enough] = np.nanmedian(slopes[enough], axis=1)
+    return out
+
+
+def mann_kendall(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mann-Kendall trend test per row against time: (S statistic, two-sided p-value).
+
+    The variance has the usual correction for tied values and no continuity correction, so
+    the p-value equals ``scipy.stats.kendalltau(time, y, method="asymptotic")``. NaN entries
+    are skipped; rows with fewer than 3 numbers or all values tied get p = NaN.
+    """
+    s, var, n = _mk_parts(values)
+    return s, _mk_pvalue(s, var, (n >= 3) & (var > 0))
+
+
+def yoy_sign_test(values: np.ndarray, *, max_weeks: int = WEEKS_PER_YEAR, min_pairs: int = 8
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year-over-year growth and its seasonal Mann-Kendall test, per row.
+
+    Each of the last ``m`` weeks is compared with the same week a year before (``m`` is
+    ``max_weeks``, or fewer when the series is younger), so a yearly pattern cannot look like
+    a trend. This is the seasonal Kendall test (Hirsch et al. 1982) on two years: S is the
+    number of weeks above last year minus those below, its variance the number of untied
+    pairs. Returns (growth = sum of the m weeks / sum of the same weeks a year before - 1,
+    two-sided p-value, m); NaN and m = 0 with fewer than ``min_pairs`` pairs.
+    """
+    n, n_weeks = values.shape
+    m_cols = min(max_weeks, n_weeks - WEEKS_PER_YEAR)
+    nan = np.full(n, np.nan)
+    if m_cols < min_pairs:
+        return nan, nan.copy(), np.zeros(n, dtype=int)
+    now = values[:, n_weeks - m_cols:]
+    before = values[:, n_weeks - m_cols - WEEKS_PER_YEAR:n_weeks - WEEKS_PER_YEAR]
+    pair = ~np.isnan(now) & ~np.isnan(before)
+    m = pair.sum(axis=1)
+    s = np.where(pair, np.sign(now - before), 0.0).sum(axis=1)
+    untied = (pair & (now != before)).sum(axis=1)
+    now_sum = np.where(pair, now, 0.0).sum(axis=1)
+    before_sum = np.where(pair, before, 0.0).sum(axis=1)
+    ok = m >= min_pairs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(ok & (before_sum > 0), now_sum / before_sum - 1, np.nan)
+    p = _mk_pvalue(s, untied.astype(float), ok & (untied > 0))
+    p = np.where(ok & (untied == 0), 1.0, p)  # every week equal to last year's: no trend
+    return growth, p, np.where(ok, m, 0)
+
+
+def _mk_parts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mann-Kendall S, its tie-corrected variance and the count of numbers, per row."""
+    i, j = np.triu_indices(values.shape[1], k=1)
+    s = np.nansum(np.sign(values[:, j] - values[:, i]), axis=1)
+    valid = ~np.isnan(values)
+    n = valid.sum(axis=1).astype(float)
+    same = (values[:, :, None] == values[:, None, :]).sum(axis=2).astype(float)  # tie size per value
+    ties = np.where(valid, (same - 1) * (2 * same + 5), 0.0).sum(axis=1)
+    return s, (n * (n - 1) * (2 * n + 5) - ties) / 18, n
+
+
+def _mk_pvalue(s: np.ndarray, var: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = s / np.sqrt(var)
+    return np.where(ok, 2 * stats.norm.sf(np.abs(z)), np.nan)
+
+
+def yoy_mean_change(values: np.ndarray, weeks: np.ndarray) -> np.ndarray:
+    """Mean of each row's last ``weeks[i]`` columns over the same columns a year before, - 1.
+
+    For prices: the relative price change over the weeks the year-over-year test compared.
+    """
+    n, n_weeks = values.shape
+    m_cols = min(WEEKS_PER_YEAR, n_weeks - WEEKS_PER_YEAR)
+    if m_cols < 1:
+        return np.full(n, np.nan)
+    now = values[:, n_weeks - m_cols:]
+    before = values[:, n_weeks - m_cols - WEEKS_PER_YEAR:n_weeks - WEEKS_PER_YEAR]
+    keep = np.arange(m_cols)[None, :] >= m_cols - np.asarray(weeks)[:, None]
+    keep &= ~np.isnan(now) & ~np.isnan(before)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        now_mean = np.where(keep, now, 0.0).sum(axis=1) / keep.sum(axis=1)
+        before_mean = np.where(keep, before, 0.0).sum(axis=1) / keep.sum(axis=1)
+        return np.where(keep.any(axis=1) & (before_mean > 0), now_mean / before_mean - 1, np.nan)
+
+
+def ratio_growth(values: np.ndarray, weeks: int, lag: int = WEEKS_PER_YEAR) -> np.ndarray:
+    """Sum of the last ``weeks`` over the same weeks ``lag`` weeks earlier, minus 1, per row.
+
+    NaN when either period is not fully observed or the earlier period sold nothing.
+    """
+    n_weeks = values.shape[1]
+    if n_weeks < weeks + lag:
+        return np.full(len(values), np.nan)
+    now = values[:, n_weeks - weeks:]
+    before = values[:, n_weeks - weeks - lag:n_weeks - lag]
+    now_sum, before_sum = now.sum(axis=1), before.sum(axis=1)  # NaN if any week is missing
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(before_sum > 0, now_sum / before_sum - 1, np.nan)
+
+
+@dataclass(frozen=True)
+class YearlyFit:
+    """Per-row fit of ``log1p(weekly) ~ a + b t + yearly harmonic`` over the last up to 3 years.
+
+    ``amplitude`` is the harmonic's half peak-to-trough range in log units (0.7 means the
+    peak is e^1.4 = 4x the trough); ``r2`` is the share of the variance left after the linear
+    trend that the yearly harmonic explains; ``ahead`` is the harmonic's factor of the next
+    ``ahead_weeks`` over the last ``recent_weeks``; ``peak_in`` is the number of weeks from the
+    last week to the harmonic's next peak. All NaN for rows with fewer than ``min_weeks``.
+    """
+
+    amplitude: np.ndarray
+    r2: np.ndarray
+    ahead: np.ndarray
+    peak_in: np.ndarray
+
+
+def yearly_fit(values: np.ndarray, *, recent_weeks: int, ahead_weeks: int, min_weeks: int = 60,
+               max_weeks: int = 156) -> YearlyFit:
+    """Fit a linear trend plus one yearly harmonic per row (see :class:`YearlyFit`).
+
+    Rows are fitted in batches of equal length (one least-squares solve per batch).
+    """
+    n, n_weeks = values.shape
+    amplitude, r2, ahead, peak_in = (np.full(n, np.nan) for _ in range(4))
+    cols = min(n_weeks, max_weeks)
+    z = np.log1p(values[:, n_weeks - cols:])
+    t = np.arange(cols, dtype=float) - (cols - 1)  # 0 = the last week
+    angle = 2 * np.pi * t / _YEAR_WEEKS
+    design = np.column_stack([np.ones(cols), t / _YEAR_WEEKS, np.cos(angle), np.sin(angle)])
+    recent = 2 * np.pi * np.arange(-recent_weeks + 1, 1) / _YEAR_WEEKS
+    future = 2 * np.pi * np.arange(1, ahead_weeks + 1) / _YEAR_WEEKS
+    lengths = (~np.isnan(z)).sum(axis=1)
+    for length in np.unique(lengths[lengths >= min_weeks]):
+        rows = np.flatnonzero(lengths == length)
+        x = design[cols - length:]
+        target = z[rows][:, cols - length:].T  # (length, rows); NaN only before the start
+        coef = np.linalg.lstsq(x, target, rcond=None)[0]
+        trend_only = target - x[:, :2] @ np.linalg.lstsq(x[:, :2], target, rcond=None)[0]
+        sse_trend = (trend_only ** 2).sum(axis=0)
+        sse = ((target - x @ coef) ** 2).sum(axis=0)
+        r2[rows] = np.where(sse_trend > 0, 1 - sse / np.where(sse_trend > 0, sse_trend, 1), 0.0)
+        cos_c, sin_c = coef[2], coef[3]
+        amplitude[rows] = np.hypot(cos_c, sin_c)
+        ahead[rows] = _season(future, cos_c, sin_c) / _season(recent, cos_c, sin_c)
+        peak_in[rows] = (np.arctan2(sin_c, cos_c) * _YEAR_WEEKS / (2 * np.pi)) % _YEAR_WEEKS
+    return YearlyFit(amplitude, r2, ahead, peak_in)
+
+
+def _season(angles: np.ndarray, cos_c: np.ndarray, sin_c: np.ndarray) -> np.ndarray:
+    """Mean yearly factor exp(harmonic) over ``angles``, per fitted row."""
+    return np.exp(np.outer(np.cos(angles), cos_c) + np.outer(np.sin(angles), sin_c)).mean(axis=0)
+
+
+def last_year_ahead(values: np.ndarray, *, recent_weeks: int, ahead_weeks: int, block: int = 4
+                    ) -> np.ndarray:
+    """Last year's same-season profile: best ``block``-week mean in the ``ahead_weeks`` after
+    this date a year ago, over the median of the ``recent_weeks`` up to it, per row."""
+    n_weeks = values.shape[1]
+    anchor = n_weeks - 1 - WEEKS_PER_YEAR  # this week, one year ago
+    if anchor - recent_weeks + 1 < 0 or anchor + ahead_weeks >= n_weeks:
+        return np.full(len(values), np.nan)
+    before = np.median(values[:, anchor - recent_weeks + 1:anchor + 1], axis=1)
+    after = values[:, anchor + 1:anchor + 1 + ahead_weeks]
+    best = np.lib.stride_tricks.sliding_window_view(after, block, axis=1).mean(axis=2).max(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(before > 0, best / before, np.nan)
+
+
+def change_points(values: np.ndarray, *, penalty: float = 3.0, min_size: int = 8, smooth: int = 5
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Last change point in the level of each row and the level ratio after / before it.
+
+    Each row (NaN before its start dropped) is put on a square-root scale, passed through a
+    centred running median of ``smooth`` weeks (so one festival week is not a new level),
+    divided by its noise scale (median absolute week-to-week difference), and segmented with
+    ruptures' Pelt search on the l2 cost (``KernelCPD(kernel="linear")``, the C
+    implementation) with penalty ``penalty * log(n)`` and segments of at least ``min_size``
+    weeks. Returns the column index of the first week after the last change (-1 when there
+    is none) and mean(after) / mean(before) of the adjacent segments of the weekly sums (NaN
+    when there is none, inf when nothing sold before).
+    """
+    try:
+        import ruptures as rpt
+    except ImportError as exc:  # an optional extra: say how to get it
+        raise TrendcastError("change points need the ruptures package; install trendcast[insights]"
+                             ) from exc
+    n_weeks = values.shape[1]
+    where = np.full(len(values), -1)
+    ratio = np.full(len(values), np.nan)
+    smoothed = pd.DataFrame(np.sqrt(values).T).rolling(smooth, center=True, min_periods=1).median()
+    smoothed = smoothed.to_numpy().T
+    for r, row in enumerate(values):
+        keep = ~np.isnan(row)
+        y = row[keep]
+        if len(y) < 2 * min_size:
+            continue
+        scale = np.median(np.abs(np.diff(np.sqrt(y)))) / (0.6745 * np.sqrt(2))
+        if not scale > 0:
+            scale = max(float(np.std(np.sqrt(y))), 1e-9)
+        bkps = rpt.KernelCPD(kernel="linear", min_size=min_size).fit(
+            (smoothed[r, keep] / scale)[:, None]).predict(pen=penalty * np.log(len(y)))
+        bkps = [int(b) for b in bkps]
+        if len(bkps) < 2:
+            continue
+        last, prev = bkps[-2], (bkps[-3] if len(bkps) > 2 else 0)
+        before, after = y[prev:last].mean(), y[last:].mean()
+        where[r] = n_weeks - len(y) + last
+        ratio[r] = after / before if before > 0 else np.inf
+    return where, ratio

@@ -1,0 +1,134 @@
+"""Short plain-language reasons for trend calls, in English or Chinese."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PRICE_NOTE = 0.05  # a year-over-year price change at least this large is named in the reason
+
+TEXT = {
+    "en": {
+        "short": "too short: {weeks} complete week(s) of sales, {need} needed for a call",
+        "never": "no sales at all in the data",
+        "dead": "no sales in the last {window} weeks",
+        "new": "new: first sale {first} ({age} weeks ago), growing {slope:+.1f}%/week ({p})",
+        "yoy": "{annual:+.0%} on the same {m} weeks a year ago ({p})",
+        "yoy8": "last {k} weeks {yoy8:+.0%} on a year ago",
+        "price": "price {price:+.0%} over the same weeks",
+        "slope": "{slope:+.1f}%/week over {n} weeks ({p})",
+        "no_yoy": "no year-ago comparison yet",
+        "cp": "level x{ratio:.2f} since {date}",
+        "season": "yearly pattern explains {r2:.0%} of the variation",
+        "last_year": "last year the next {ahead} weeks reached {ratio:.1f}x the weeks before",
+        "peak": "next peak around {date}",
+        "forecast": "forecast {fc:+.0%} on the recent level",
+        "steady": "no clear trend",
+        "mixed": "mixed signals",
+        "mk": "MK",
+        "sk": "seasonal Kendall",
+        "sep": "; ",
+        "colon": ": ",
+    },
+    "zh": {
+        "short": "数据太短：仅 {weeks} 个完整周，至少需要 {need} 周",
+        "never": "数据中没有任何销量",
+        "dead": "近 {window} 周无销量",
+        "new": "新品：{first} 首次销售（{age} 周前），每周增长 {slope:+.1f}%（{p}）",
+        "yoy": "较去年同期 {m} 周 {annual:+.0%}（{p}）",
+        "yoy8": "近 {k} 周同比 {yoy8:+.0%}",
+        "price": "同期价格 {price:+.0%}",
+        "slope": "近 {n} 周每周 {slope:+.1f}%（{p}）",
+        "no_yoy": "尚无去年同期可比",
+        "cp": "自 {date} 起水平为之前的 {ratio:.2f} 倍",
+        "season": "年度季节性解释了 {r2:.0%} 的波动",
+        "last_year": "去年此后 {ahead} 周达到此前的 {ratio:.1f} 倍",
+        "peak": "下次高峰约在 {date}",
+        "forecast": "预测较近期水平 {fc:+.0%}",
+        "steady": "无明显趋势",
+        "mixed": "信号不一致",
+        "mk": "MK 检验",
+        "sk": "季节性 Kendall 检验",
+        "sep": "；",
+        "colon": "：",
+    },
+}
+
+
+def reasons(table: pd.DataFrame, th: Any, lang: str, end: pd.Timestamp, *, never_sold: np.ndarray,
+            contradicted: np.ndarray) -> list[str]:
+    """One reason per row of the calls table built by ``trends._table`` (data end ``end``)."""
+    t = TEXT[lang]
+    year_ago = end - pd.Timedelta(weeks=52)
+    rows = table.to_dict(orient="records")
+    return [_reason(r, th, t, year_ago, bool(n), bool(c)) for r, n, c in zip(rows, never_sold, contradicted,
+                                                                             strict=True)]
+
+
+def _ok(x: Any) -> bool:
+    return x is not None and x is not pd.NaT and not (isinstance(x, float) and math.isnan(x))
+
+
+def _p(p: float, test: str) -> str:
+    if not _ok(p):
+        return f"{test} p n/a"
+    return f"{test} p<0.001" if p < 0.001 else f"{test} p={p:.3f}"
+
+
+def _date(x: Any) -> str:
+    return str(pd.Timestamp(x).date())
+
+
+def _reason(r: dict[str, Any], th: Any, t: dict[str, str], year_ago: pd.Timestamp, never_sold: bool,
+            contradicted: bool) -> str:
+    if never_sold:
+        return t["never"]
+    if r["too_short"]:
+        return t["short"].format(weeks=r["weeks"], need=th.min_weeks)
+    if r["trend"] == "declining" and r["level"] == 0:
+        return t["dead"].format(window=min(th.window, r["weeks"]))
+    slope = None
+    if _ok(r["slope_pct_per_week"]):
+        slope = t["slope"].format(slope=r["slope_pct_per_week"], n=min(th.window, r["weeks"]),
+                                  p=_p(r["mk_pvalue"], t["mk"]))
+    parts: list[str] = []
+    if r["trend"] == "emerging":
+        parts.append(t["new"].format(first=_date(r["first_sale"]), age=int(r["age_weeks"]),
+                                     slope=r["slope_pct_per_week"], p=_p(r["mk_pvalue"], t["mk"])))
+    elif r["trend"] == "seasonal_peak_ahead":
+        parts.append(t["season"].format(r2=r["seasonality"]))
+        if _ok(r["peak_ahead_ratio"]):
+            parts.append(t["last_year"].format(ahead=th.ahead_weeks, ratio=r["peak_ahead_ratio"]))
+        parts.append(t["peak"].format(date=_date(r["next_peak"])))
+    else:
+        parts.extend(_trend_parts(r, th, t, slope, year_ago))
+        if r["trend"] == "steady":
+            parts[0] = (t["mixed"] if contradicted else t["steady"]) + t["colon"] + parts[0]
+        if r["seasonal"] and _ok(r["next_peak"]):
+            parts.append(t["season"].format(r2=r["seasonality"]))
+            parts.append(t["peak"].format(date=_date(r["next_peak"])))
+    if _ok(r["forecast_change"]):
+        parts.append(t["forecast"].format(fc=r["forecast_change"]))
+    return t["sep"].join(parts)
+
+
+def _trend_parts(r: dict[str, Any], th: Any, t: dict[str, str], slope: str | None,
+                 year_ago: pd.Timestamp) -> list[str]:
+    parts = []
+    if r["basis"] == "yoy" and _ok(r["annual_growth"]):
+        parts.append(t["yoy"].format(annual=r["annual_growth"], m=r["annual_weeks"],
+                                     p=_p(r["yoy_pvalue"], t["sk"])))
+        if _ok(r["yoy_growth"]):
+            parts.append(t["yoy8"].format(k=th.yoy_weeks, yoy8=r["yoy_growth"]))
+        if _ok(r["price_change"]) and abs(r["price_change"]) >= PRICE_NOTE:
+            parts.append(t["price"].format(price=r["price_change"]))
+        if slope and not r["seasonal"]:
+            parts.append(slope)
+    else:
+        parts.extend([slope, t["no_yoy"]] if slope else [t["no_yoy"]])
+    if _ok(r["change_point"]) and r["change_point"] >= year_ago and not r["seasonal"]:
+        parts.append(t["cp"].format(ratio=r["change_ratio"], date=_date(r["change_point"])))
+    return parts

@@ -1,0 +1,171 @@
+"""Inventory actions from the stored forecast run: what to order now, and which products are
+about to run out (see ``trendcast.insights.inventory`` for the method)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trendcast.data.store import Store
+from trendcast.errors import DataValidationError, InputFileError, ModelError, NotFoundError
+from trendcast.insights.inventory import (
+    PRODUCT_INPUTS,
+    InventoryDefaults,
+    inventory_policy,
+    quantile_levels,
+)
+from trendcast.services.forecast import read_run
+
+STOCK_COLUMNS = tuple(c for c in PRODUCT_INPUTS if c != "price")
+
+
+@dataclass
+class InventoryResult:
+    """Per-product policy (most urgent first), the run and model it used, and what was assumed."""
+
+    run_id: str
+    model: str
+    table: pd.DataFrame
+    assumptions: dict[str, object]
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self, top: int | None = None) -> dict[str, object]:
+        table = self.table if top is None else self.table.head(top)
+        return {"run_id": self.run_id, "model": self.model, "assumptions": self.assumptions,
+                "notes": self.notes, "products": records(table)}
+
+
+def read_stock(path: str | Path) -> pd.DataFrame:
+    """A stock file: ``unique_id, on_hand`` and optionally on_order, lead_time_days,
+    review_days, unit_cost, holding_cost_rate (CSV, or Parquet by extension)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"stock file {path} does not exist")
+    try:
+        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InputFileError(f"cannot read stock file {path}: {exc}") from exc
+    missing = [c for c in ("unique_id", "on_hand") if c not in df.columns]
+    if missing:
+        raise DataValidationError(f"{path}: missing column(s) {missing}; a stock file has "
+                                  f"unique_id,on_hand[,{','.join(STOCK_COLUMNS[2:])}]")
+    df["unique_id"] = df["unique_id"].astype(str)
+    for col in [c for c in STOCK_COLUMNS if c in df.columns]:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = (values.isna() & df[col].notna()) | (values < 0)
+        if col == "on_hand":
+            bad |= values.isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataValidationError(
+                f"{path}: row {row + 1} (line {row + 2}), column {col!r}: got {df[col].iloc[row]!r}, "
+                "expected a number >= 0")
+        df[col] = values.astype(float)
+    dup = df["unique_id"][df["unique_id"].duplicated()]
+    if not dup.empty:
+        raise DataValidationError(f"{path}: product {dup.iloc[0]!r} appears more than once; "
+                                  "give one row per product")
+    df.attrs["ignored_columns"] = [c for c in df.columns if c not in ("unique_id", *STOCK_COLUMNS)]
+    return df[["unique_id", *[c for c in STOCK_COLUMNS if c in df.columns]]]
+
+
+def latest_prices(store: Store) -> pd.DataFrame:
+    """``unique_id, price``: each product's most recent known price in the sales table."""
+    return store.sql("SELECT unique_id, arg_max(price, ds) AS price FROM sales "
+                     "WHERE price IS NOT NULL GROUP BY unique_id")
+
+
+def _pick_model(models: list[str], forecasts: pd.DataFrame, model: str | None) -> str:
+    with_q = [m for m in models if len(quantile_levels(forecasts, m)) >= 2]
+    if model is not None:
+        if model not in models:
+            raise NotFoundError(f"model {model!r} is not in the run; it has {models}")
+        if model not in with_q:
+            raise ModelError(f"{model} has no quantile forecasts in this run; rerun `trendcast "
+                             f"forecast --model {model} --quantiles 0.05,0.1,0.25,0.5,0.75,0.9,0.95`")
+        return model
+    if not with_q:
+        raise ModelError("the forecast run has no quantile forecasts (inventory needs the spread, "
+                         "not only the mean); rerun `trendcast forecast --quantiles "
+                         "0.05,0.1,0.25,0.5,0.75,0.9,0.95`")
+    return with_q[0]
+
+
+def inventory_actions(
+    store: Store,
+    *,
+    run_id: str | None = None,
+    model: str | None = None,
+    lead_time: int = 7,
+    review: int = 7,
+    service_level: float | None = None,
+    holding_cost_rate: float = 0.25,
+    cost_share: float = 0.6,
+    stock: str | Path | pd.DataFrame | None = None,
+    method: str = "nbinom",
+) -> InventoryResult:
+    """Order-up-to levels, order quantities and stock-out risks for every forecast product.
+
+    Args:
+        store: the workspace.
+        run_id: forecast run (default the latest).
+        model: model of the run to use (default the first with quantiles).
+        lead_time: days from order to delivery, for products the stock file gives none.
+        review: days between orders, likewise.
+        service_level: target chance of no stock-out per cycle; None derives it from price
+            and cost (newsvendor critical fractile).
+        holding_cost_rate: yearly holding cost as a share of unit cost.
+        cost_share: unit cost as a share of price where the cost is unknown.
+        stock: a stock file (see ``read_stock``) or frame; without it there is no order
+            quantity and no stock-out risk.
+        method: "nbinom" or "sample" (see trendcast.insights.inventory).
+    """
+    if lead_time < 0 or review < 1:
+        raise DataValidationError(f"lead time must be >= 0 and review >= 1 days; got {lead_time}, {review}")
+    run = read_run(store, run_id, kind="forecast")
+    chosen = _pick_model(run.models, run.forecasts, model)
+    notes: list[str] = []
+    if model is None and len(run.models) > 1:
+        notes.append(f"used model {chosen} of {', '.join(run.models)} (choose with --model)")
+    last_sale = store.sql("SELECT max(ds) AS ds FROM sales")["ds"].iloc[0]
+    first_fc = run.forecasts["ds"].min()
+    if pd.notna(last_sale) and first_fc <= pd.Timestamp(last_sale):
+        notes.append(f"run {run.run_id} starts on {first_fc.date()}, not after the latest sales "
+                     f"({pd.Timestamp(last_sale).date()}): rerun `trendcast forecast` for current advice")
+    inputs = latest_prices(store)
+    if stock is not None:
+        frame = stock if isinstance(stock, pd.DataFrame) else read_stock(stock)
+        ignored = frame.attrs.get("ignored_columns", [])
+        if ignored:
+            notes.append(f"stock file columns ignored: {ignored}")
+        unknown = sorted(set(frame["unique_id"]) - set(run.forecasts["unique_id"]))
+        if unknown:
+            notes.append(f"{len(unknown)} stock row(s) have no forecast in run {run.run_id} and were "
+                         f"left out: {', '.join(unknown[:5])}{'...' if len(unknown) > 5 else ''}")
+        inputs = inputs.merge(frame, on="unique_id", how="outer")
+    defaults = InventoryDefaults(lead_time_days=lead_time, review_days=review,
+                                 holding_cost_rate=holding_cost_rate, cost_share=cost_share)
+    qcols = [c for c in run.forecasts.columns if c.startswith(f"{chosen}-q-")]
+    fc = run.forecasts[["unique_id", "ds", chosen, *qcols]]
+    table = inventory_policy(fc, model=chosen, products=inputs, service_level=service_level,
+                             defaults=defaults, method=method)
+    if stock is None:
+        notes.append("no stock file: order quantities and stock-out risks need on-hand stock "
+                     "(--stock FILE with unique_id,on_hand)")
+    return InventoryResult(run.run_id, chosen, table, table.attrs["assumptions"], notes)
+
+
+def records(df: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as JSON-safe dicts: NaN, infinities and missing values become None."""
+    clean = df.astype(object).where(df.notna(), None)
+    rows = clean.to_dict(orient="records")
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, float) and not np.isfinite(value):
+                row[key] = None
+            elif isinstance(value, np.generic):
+                row[key] = value.item()
+    return rows

@@ -1,0 +1,192 @@
+"""Review sentiment use cases: score the stored reviews, summarise them per product, raise
+negative-sentiment alerts.
+
+Scores are computed on the fly and not stored (storing them would need a schema migration);
+identical texts are embedded once, so templated or repeated reviews cost little.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from trendcast.data.store import Store
+from trendcast.errors import DataValidationError, NotFoundError
+
+Progress = Callable[[str, int, int], None]
+Source = Literal["model", "rating"]
+
+
+def _read_reviews(store: Store, ids: Sequence[str] | None) -> pd.DataFrame:
+    where, params = None, None
+    if ids:
+        where = "unique_id IN (" + ",".join("?" * len(ids)) + ")"
+        params = list(ids)
+    reviews = store.read("reviews", where=where, params=params, order_by=["unique_id", "ts", "review_id"])
+    if reviews.empty:
+        what = f" for product(s) {list(ids)[:5]}" if ids else ""
+        raise NotFoundError(f"the workspace has no reviews{what}; ingest some first (trendcast ingest "
+                            "FILE --kind reviews, --format amazon-reviews, or trendcast demo)")
+    return reviews
+
+
+def score_reviews(store: Store, *, ids: Sequence[str] | None = None, source: Source = "model",
+                  n_threads: int = 2, progress: Progress | None = None, model: Any = None) -> pd.DataFrame:
+    """The stored reviews with ``sentiment`` (P(positive), 0..1) and ``negative`` (< 0.5).
+
+    Args:
+        store: the workspace.
+        ids: only these products (default all).
+        source: ``model`` (the packaged sentiment head on the review text) or ``rating``
+            (stars: (rating - 1) / 4).
+        n_threads: encoder threads.
+        progress: ``(label, done, total)`` callback while embedding.
+        model: a fitted :class:`trendcast.text.sentiment.SentimentModel` (default the packaged one).
+
+    Returns:
+        The ``reviews`` columns plus ``sentiment`` and ``negative``; reviews without text (or
+        rating, for ``rating``) get NaN sentiment. ``attrs["notes"]`` says what was done.
+    """
+    from trendcast.text.signals import rating_sentiment
+
+    if source not in ("model", "rating"):
+        raise DataValidationError(f"source must be 'model' or 'rating', got {source!r}")
+    reviews = _read_reviews(store, ids)
+    notes: list[str] = []
+    if source == "rating":
+        reviews["sentiment"] = rating_sentiment(reviews["rating"])
+        notes.append("sentiment from star ratings: (rating - 1) / 4, 1-2 stars negative")
+    else:
+        from trendcast.text.sentiment import SentimentModel
+
+        model = model or SentimentModel.pretrained(n_threads=n_threads)
+        has_text = reviews["text"].notna() & (reviews["text"].astype(str).str.strip() != "")
+        texts = reviews.loc[has_text, "text"].astype(str).tolist()
+        scores = np.full(len(reviews), np.nan)
+        if texts:
+            scores[has_text.to_numpy()] = model.predict_proba(texts, progress=progress)[:, 1]
+        reviews["sentiment"] = scores
+        enc = model.encoder.config()
+        notes.append(f"sentiment from the review text: {enc['name']} ({enc['prefix']}: prefix, first "
+                     f"{enc['max_chars']} characters) + a logistic head trained on {model.n_train_:,} "
+                     "reviews; "
+                     f"{len(set(texts)):,} distinct texts embedded, not stored")
+    missing = int(reviews["sentiment"].isna().sum())
+    if missing:
+        notes.append(f"{missing:,} review(s) without {'text' if source == 'model' else 'rating'}: "
+                     "counted in volume, not in sentiment")
+    reviews["negative"] = reviews["sentiment"] < 0.5
+    reviews.attrs["notes"] = notes
+    reviews.attrs["assumptions"] = {"source": source, "negative_below": 0.5}
+    return reviews
+
+
+@dataclass
+class AlertsResult:
+    """Negative-sentiment alerts and how they were found."""
+
+    alerts: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    assumptions: dict[str, Any] = field(default_factory=dict)
+
+    def records(self, lang: str = "en") -> list[dict[str, Any]]:
+        rows = []
+        for a in self.alerts.itertuples(index=False):
+            rec = {k: (v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) else v)
+                   for k, v in a._asdict().items()}
+            rec["reason"] = alert_reason(a._asdict(), lang, recent=int(self.assumptions.get("recent", 7)))
+            rows.append(rec)
+        return rows
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {"alerts": self.records(lang), "notes": self.notes, "assumptions": self.assumptions}
+
+
+def alert_reason(alert: dict[str, Any], lang: str = "en", *, recent: int = 7) -> str:
+    """One sentence on why an alert fired, in English or Chinese."""
+    peak = pd.Timestamp(alert["peak"]).strftime("%Y-%m-%d")
+    k, n, share, p0 = alert["k_recent"], alert["n_recent"], alert["share_recent"], alert["p0"]
+    words = list(alert.get("keywords_zh") or []) + list(alert.get("keywords_en") or [])
+    if lang == "zh":
+        text = f"截至{peak}的{recent}天内{n}条评价中{k}条为负面（{share:.0%}），此前约{p0:.0%}"
+        return text + (f"；关键词：{'、'.join(words)}" if words else "")
+    text = f"{k} of {n} reviews negative in the {recent} days to {peak} ({share:.0%}), vs {p0:.0%} before"
+    return text + (f"; keywords: {', '.join(words)}" if words else "")
+
+
+def sentiment_alerts(store: Store, *, source: Source = "model", since: str | None = None,
+                     n_threads: int = 2, progress: Progress | None = None, model: Any = None,
+                     rule: Any = None) -> AlertsResult:
+    """Negative-sentiment alerts over the stored reviews (every alert since ``since``).
+
+    Args:
+        store: the workspace.
+        source: ``model`` (text sentiment) or ``rating`` (stars).
+        since: only alerts whose last alert day is on or after this date.
+        n_threads: encoder threads.
+        progress: embedding progress callback.
+        model: a fitted SentimentModel (default the packaged head).
+        rule: an :class:`trendcast.text.alerts.AlertRule` (default thresholds otherwise).
+    """
+    from trendcast.text.alerts import AlertRule
+    from trendcast.text.alerts import sentiment_alerts as find_alerts
+    from trendcast.text.signals import daily_signals
+
+    rule = rule or AlertRule()
+    reviews = score_reviews(store, source=source, n_threads=n_threads, progress=progress, model=model)
+    signals = daily_signals(reviews)
+    alerts = find_alerts(signals, reviews, rule=rule)
+    notes = list(reviews.attrs["notes"])
+    if since is not None:
+        try:
+            cut = pd.Timestamp(since)
+        except ValueError:
+            raise DataValidationError(f"since must be a date like 2025-01-31, got {since!r}") from None
+        alerts = alerts[alerts["end"] >= cut].reset_index(drop=True)
+        notes.append(f"alerts active on or after {cut.date()}")
+    last = signals["ds"].max()
+    notes.append(f"{len(alerts)} alert(s); reviews up to {last.date()}")
+    assumptions = {**reviews.attrs["assumptions"], **alerts.attrs.get("assumptions", {})}
+    return AlertsResult(alerts, notes, assumptions)
+
+
+def product_sentiment(store: Store, *, unique_id: str | None = None, source: Source = "model",
+                      top: int = 5, n_threads: int = 2, progress: Progress | None = None,
+                      model: Any = None) -> pd.DataFrame:
+    """Per product: reviews, mean sentiment, share negative (all time and last 28 days) and the
+    top keywords of its negative reviews; one product with ``unique_id``.
+
+    Returns:
+        ``unique_id, reviews, sentiment, neg_share, reviews_28d, neg_share_28d, last_review,
+        keywords`` sorted by ``neg_share_28d`` (worst first); ``attrs["notes"]``.
+    """
+    from trendcast.text.keywords import negative_keywords
+
+    reviews = score_reviews(store, ids=[unique_id] if unique_id else None, source=source,
+                            n_threads=n_threads, progress=progress, model=model)
+    day = pd.to_datetime(reviews["ts"]).dt.normalize()
+    recent = day > day.max() - pd.Timedelta(days=28)
+    scored = reviews["sentiment"].notna()
+    g = reviews.assign(recent_n=(recent & scored).astype(int),
+                       recent_neg=(recent & reviews["negative"]).astype(int),
+                       neg=reviews["negative"].astype(int), scored=scored.astype(int), day=day)
+    out = g.groupby("unique_id").agg(reviews=("review_id", "size"), sentiment=("sentiment", "mean"),
+                                     neg=("neg", "sum"), scored=("scored", "sum"),
+                                     reviews_28d=("recent_n", "sum"), neg_28d=("recent_neg", "sum"),
+                                     last_review=("day", "max")).reset_index()
+    out["neg_share"] = out["neg"] / out["scored"].where(out["scored"] > 0)
+    out["neg_share_28d"] = out["neg_28d"] / out["reviews_28d"].where(out["reviews_28d"] > 0)
+    kw = negative_keywords(reviews, top=top)
+    words = kw.groupby("unique_id")["keyword"].agg(list) if len(kw) else pd.Series(dtype=object)
+    out["keywords"] = out["unique_id"].map(words).apply(lambda v: v if isinstance(v, list) else [])
+    out = out[["unique_id", "reviews", "sentiment", "neg_share", "reviews_28d", "neg_share_28d",
+               "last_review", "keywords"]]
+    out = out.sort_values(["neg_share_28d", "neg_share"], ascending=False, na_position="last",
+                          ignore_index=True)
+    out.attrs["notes"] = list(reviews.attrs["notes"]) + [
+        f"last 28 days = the 28 days to {day.max().date()} (the last review day)"]
+    return out

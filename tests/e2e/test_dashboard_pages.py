@@ -1,0 +1,157 @@
+"""The dashboard's pages over HTTP (no browser): sign-in, redirects, escaping, languages."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import make_sales
+from trendcast.dashboard.i18n import TEXT
+from trendcast.dashboard.session import safe_next
+
+PAGES = ["/", "/products/P000", "/trends", "/inventory", "/leaderboard", "/upload", "/forecast"]
+EVIL_TITLE = '<script>alert("x")</script> & "quoted"'
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A workspace with sales, a product with a hostile title, one forecast run and keys."""
+    from trendcast.data.store import open_store
+    from trendcast.services.forecast import run_forecast
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.keys import create_key
+
+    db = tmp_path_factory.mktemp("dashboard") / "dash.duckdb"
+    with open_store(db) as store:
+        sales = make_sales(n_series=3, n_days=120)
+        products = pd.DataFrame({"unique_id": ["P000", "P001", "P002"],
+                                 "title": [EVIL_TITLE, "Teapot 茶壶", "Cup"],
+                                 "category": ["Home", "Home", "Kitchen"]})
+        ingest_frames(store, {"products": products, "sales": sales}, source="test")
+        run = run_forecast(store, horizon=7, models=["SeasonalNaive"])
+        keys = {role: create_key(store, role) for role in ("viewer", "analyst")}
+    return db, keys, run.run_id
+
+
+@pytest.fixture
+def client(workspace):
+    from starlette.testclient import TestClient
+
+    from trendcast.api.app import create_app
+
+    db, keys, run_id = workspace
+    with TestClient(create_app(db, workers=1), base_url="http://testserver") as c:
+        c.keys, c.run_id = keys, run_id
+        yield c
+
+
+def _sign_in(client, role: str = "analyst") -> None:
+    r = client.post("/login", data={"key": client.keys[role], "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_send_anonymous_visitors_to_login(client, path):
+    r = client.get(path, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login?next=%2F")
+
+
+def test_login_sets_a_strict_httponly_cookie_and_refuses_bad_keys(client):
+    r = client.post("/login", data={"key": "tc_0123456789ab_wrongwrongwrongwrongwrong", "next": "/"})
+    assert r.status_code == 401 and "not valid" in r.text
+    assert "trendcast_key" not in client.cookies
+    r = client.post("/login", data={"key": client.keys["viewer"], "next": "/trends"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/trends"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    assert client.get("/", follow_redirects=False).status_code == 200
+    r = client.post("/logout", follow_redirects=False)
+    assert r.status_code == 303 and 'trendcast_key=""' in r.headers["set-cookie"]
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/products/P1?lang=zh", "/products/P1?lang=zh"), ("//evil.example/x", "/"),
+    ("https://evil.example/", "/"), ("/\\evil.example", "/"), ("", "/"), ("/ok\r\nSet-Cookie: x", "/"),
+])
+def test_next_only_allows_local_paths(target, expected):
+    assert safe_next(target) == expected
+
+
+def test_every_label_exists_in_both_languages():
+    assert set(TEXT["en"]) == set(TEXT["zh"])
+    for key in TEXT["en"]:
+        assert re.findall(r"{(\w+)", TEXT["en"][key]) == re.findall(r"{(\w+)", TEXT["zh"][key]), key
+
+
+def test_product_page_escapes_data_and_draws_the_run(client):
+    _sign_in(client)
+    r = client.get("/products/P000")
+    assert r.status_code == 200
+    assert EVIL_TITLE not in r.text and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in r.text
+    assert "<script>alert" not in r.text
+    assert client.run_id in r.text
+    assert "script-src 'self';" in r.headers["content-security-policy"]  # no inline scripts run
+    figures = re.findall(r'<script type="application/json" id="fig-\d+">(.*?)</script>', r.text, re.S)
+    assert len(figures) == 1
+    fig = json.loads(figures[0])
+    assert [t.get("fill") for t in fig["data"]] == [None, "tonexty", None, None]  # band, history, forecast
+    y = fig["data"][3]["y"]  # plotly >= 6 writes numbers as base64 typed arrays
+    assert (len(base64.b64decode(y["bdata"])) // 8 if isinstance(y, dict) else len(y)) == 7
+    assert client.get("/products/NOPE").status_code == 404
+
+
+def test_language_from_query_is_remembered_and_the_switch_keeps_the_page(client):
+    _sign_in(client)
+    r = client.get("/products/P001?run=" + client.run_id + "&lang=zh")
+    assert "历史与预测" in r.text and '<html lang="zh-CN">' in r.text
+    assert "trendcast_lang=zh" in r.headers["set-cookie"]
+    switch = re.search(r'id="lang-switch" href="([^"]+)"', r.text).group(1)
+    assert switch == f"/products/P001?run={client.run_id}&amp;lang=en"
+    assert "总览" in client.get("/leaderboard").text  # cookie remembered without ?lang
+    assert "Overview" in client.get("/leaderboard?lang=en").text
+
+
+def test_viewer_cannot_use_the_write_forms(client):
+    _sign_in(client, "viewer")
+    for path in ("/upload", "/forecast"):
+        text = client.get(path).text
+        assert "role viewer" in text and 'id="upload-form"' not in text and 'id="forecast-form"' not in text
+
+
+def test_plotly_js_comes_from_the_installed_package(client):
+    import plotly
+
+    r = client.get("/static/plotly.min.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    assert r.content == bundled.read_bytes()
+    assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_leaderboard_without_backtest_says_how_to_get_one(client):
+    _sign_in(client)
+    assert "trendcast backtest" in client.get("/leaderboard?lang=en").text
+
+
+def test_inventory_page_uses_the_stock_file_and_reports_bad_input(client):
+    pytest.importorskip("trendcast.services.inventory", reason="no inventory service in this installation")
+    _sign_in(client)
+    # The run forecasts 7 days; the default lead time + review (14 days) does not fit.
+    assert "--horizon 14" in client.get("/inventory?lang=en").text
+    stock = b"unique_id,on_hand\nP000,0\nP001,500\n"
+    r = client.post("/inventory?lang=en", data={"lead_time": "3", "review": "4", "service_level": "0.9"},
+                    files={"stock": ("my_stock.csv", stock, "text/csv")})
+    assert r.status_code == 200 and "Order now" in r.text and 'class="error"' not in r.text
+    rows = re.findall(r'<tr><td class=""><a href="/products/(P\d+)">', r.text)
+    assert rows[0] == "P000"  # nothing on hand: the most urgent
+    r = client.post("/inventory?lang=en", files={"stock": ("my_stock.csv", b"unique_id,on_hand\nP000,-1\n",
+                                                            "text/csv")})
+    assert "my_stock.csv: row 1" in r.text and "on_hand" in r.text
+    assert "must be a number" in client.post("/inventory?lang=en", data={"review": "soon"}).text

@@ -1,0 +1,215 @@
+"""Forecast explanations: SHAP drivers of LightGBM, decomposition for other models, texts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_sales
+from trendcast.errors import ModelError, NotFoundError
+from trendcast.features.calendar import event_features
+from trendcast.insights.explain import (
+    explain_boosting,
+    explain_decomposition,
+    feature_group,
+    shap_values,
+)
+from trendcast.models.boosting import LightGBMGlobal
+
+N_DAYS, H = 420, 14
+START = pd.Timestamp("2023-01-01")
+FEST_STEP = 6  # the festival falls on forecast day 7
+
+
+def calendar() -> pd.DataFrame:
+    # Irregular gaps (15-26 days), so no lag of the model lines up with the previous festival.
+    gaps = np.random.default_rng(5).integers(15, 27, N_DAYS // 15)
+    days = [d for d in N_DAYS + FEST_STEP - np.concatenate([[0], np.cumsum(gaps)]) if d >= 0]
+    return pd.DataFrame({"ds": START + pd.to_timedelta(sorted(days), unit="D"),
+                         "name": "Mega Sale", "kind": "festival"})
+
+
+def panel(n_series: int = 12, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Demand = level x (price / list price) ** -2 x 3 on festival days x weekday; prices
+    move between levels every 10-20 days. Returns (train frame, future X_df) where
+    S00 gets a 25% price cut and S01 a 25% rise from forecast day 3."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(START, periods=N_DAYS + H, freq="D")
+    flags = event_features(dates, calendar())
+    frames = []
+    for i in range(n_series):
+        p0 = rng.uniform(20, 80)
+        # a new price level every 10-20 days, so demand follows price and not only the lags
+        starts = np.cumsum(rng.integers(10, 21, len(dates) // 10))
+        level = p0 * rng.choice([0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3], len(starts) + 1)
+        price = level[np.searchsorted(starts, np.arange(len(dates)), side="right")]
+        if i in (0, 1):
+            price[N_DAYS + 2:] = price[N_DAYS - 1] * (0.75 if i == 0 else 1.25)
+        fest = flags["ev_festival"].to_numpy()
+        weekly = 1 + 0.3 * (dates.dayofweek >= 5)
+        lam = (8 + 2 * i) * (price / p0) ** -2.0 * (1 + 2 * fest) * weekly
+        frames.append(pd.DataFrame({"unique_id": f"S{i:02d}", "ds": dates, "y": rng.poisson(lam).astype(float),
+                                    "price": np.round(price, 2), "promo": 0.0,
+                                    "category": "A" if i % 2 else "B"}))
+    df = pd.concat(frames, ignore_index=True).merge(flags, on="ds")
+    train = df[df["ds"] < START + pd.Timedelta(days=N_DAYS)].reset_index(drop=True)
+    future = df[df["ds"] >= START + pd.Timedelta(days=N_DAYS)].drop(columns=["y", "category"])
+    return train, future.reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    train, future = panel()
+    model = LightGBMGlobal(n_estimators=200, min_child_samples=20, static_features=("category",))
+    return model.fit(train), train, future
+
+
+def test_feature_groups():
+    assert feature_group("lag7") == "recent_sales"
+    assert feature_group("rolling_mean_lag7_window_size28_min_samples1") == "recent_sales"
+    assert feature_group("dayofweek") == feature_group("month") == "season"
+    assert feature_group("ev_festival") == feature_group("event_soon") == "events"
+    assert {feature_group(c) for c in ("price", "price_rel", "price_chg")} == {"price"}
+    assert feature_group("promo") == "promotion"
+    assert feature_group("department") == "product_group"
+
+
+def test_predict_features_are_the_rows_the_booster_scored(fitted):
+    model, _, future = fitted
+    rows = model.predict_features(H, X_df=future)
+    fc = model.predict(H, X_df=future)
+    both = rows.merge(fc, on=["unique_id", "ds"], suffixes=("_raw", ""))
+    assert len(both) == len(fc) == 12 * H
+    np.testing.assert_allclose(both["LightGBM_raw"].clip(lower=0), both["LightGBM"], rtol=1e-9)
+
+
+def test_shap_values_add_up_to_the_raw_prediction(fitted):
+    model, _, future = fitted
+    rows = model.predict_features(H, X_df=future)
+    values, expected = shap_values(model, rows)
+    booster = model.mlf_.models_[model.alias]
+    raw = booster.predict(rows[booster.feature_name_], raw_score=True)
+    np.testing.assert_allclose(expected + values.sum(axis=1), raw, atol=1e-6)
+    np.testing.assert_allclose(np.exp(raw), rows["LightGBM"], rtol=1e-6)  # tweedie: log link
+
+
+@pytest.mark.parametrize("reference", ["recent", "average"])
+def test_driver_factors_multiply_to_the_forecast(fitted, reference):
+    model, train, future = fitted
+    ex = explain_boosting(model, "S00", H, X_df=future, train_df=train, calendar=calendar(),
+                          reference=reference)
+    product = ex.drivers.groupby("ds")["log"].sum().sort_index()
+    np.testing.assert_allclose(ex.reference * np.exp(product.to_numpy()),
+                               ex.forecast.sort_values("ds")["forecast"], rtol=1e-6)
+    assert any(reference in n or "average" in n for n in ex.notes)
+
+
+def test_price_and_festival_drivers_have_the_right_sign(fitted):
+    model, train, future = fitted
+    cut = explain_boosting(model, "S00", H, X_df=future, train_df=train, calendar=calendar())
+    rise = explain_boosting(model, "S01", H, X_df=future, train_df=train, calendar=calendar())
+    first = START + pd.Timedelta(days=N_DAYS)
+    after = pd.date_range(first + pd.Timedelta(days=3), periods=H - 3)
+    fest_day = first + pd.Timedelta(days=FEST_STEP)
+
+    def effect(ex, driver, days):
+        d = ex.drivers
+        return d[(d["driver"] == driver) & d["ds"].isin(days)]["effect"]
+
+    # Price changes act through price_chg (7-day change) and price_rel; after a week the
+    # recursive lags carry part of the new level, so the sign is checked everywhere and the
+    # size in the first week.
+    week = after[:5]
+    assert (effect(cut, "price", after) > 0).all() and (effect(cut, "price", week) > 0.1).all()
+    assert (effect(rise, "price", after) < 0).all() and (effect(rise, "price", week) < -0.1).all()
+    fest = effect(cut, "events", [fest_day]).iloc[0]
+    others = effect(cut, "events", after.drop(fest_day))
+    assert fest > 0.3 and fest > others.max() + 0.3
+
+
+def test_sentences_name_the_event_and_the_price_change(fitted):
+    model, train, future = fitted
+    ex = explain_boosting(model, "S00", H, X_df=future, train_df=train, calendar=calendar())
+    fest_day = START + pd.Timedelta(days=N_DAYS + FEST_STEP)
+    en = ex.sentences("en")
+    zh = ex.sentences("zh")
+    assert len(en) == len(zh) == H
+    line = next(s for s in en if s.startswith(f"{fest_day:%Y-%m-%d}"))
+    assert "from festival / events (Mega Sale on" in line and "+" in line
+    cut_day = START + pd.Timedelta(days=N_DAYS + 2)
+    assert any(f"price (cut of 25% on {cut_day.day} {cut_day:%b})" in s for s in en)
+    assert any("节日/活动（" in s and "Mega Sale" in s for s in zh)
+    assert any(f"{cut_day.month}月{cut_day.day}日降价25%" in s for s in zh)
+    weeks = ex.sentences("en", by="week")
+    assert len(weeks) == 2 and "+6d" in weeks[0]
+    week_of_fest = ex.periods("week").query("driver == 'events'")["detail_en"].iloc[0]
+    assert week_of_fest == "Mega Sale"  # a week names its events once, without dates
+    payload = json.loads(json.dumps(ex.as_dict("zh", by="week"), default=str, ensure_ascii=False))
+    assert payload["method"] == "shap" and payload["sentences"][0].startswith(f"{START + pd.Timedelta(days=N_DAYS):%Y-%m-%d}")
+    with pytest.raises(ModelError, match="lang"):
+        ex.sentences("fr")
+
+
+def test_unknown_series_is_not_found(fitted):
+    model, train, future = fitted
+    with pytest.raises(NotFoundError, match="NOPE"):
+        explain_boosting(model, "NOPE", H, X_df=future, train_df=train)
+
+
+def test_decomposition_measures_the_festival_from_past_years():
+    rng = np.random.default_rng(3)
+    ds = pd.date_range("2022-01-01", "2024-11-04", freq="D")
+    cal = pd.DataFrame({"ds": pd.to_datetime(["2022-11-11", "2023-11-11", "2024-11-11"]),
+                        "name": "Double 11", "kind": "festival"})
+    lam = 20 * (1 + 0.3 * (ds.dayofweek >= 5)) * np.where(ds.isin(cal["ds"]), 4.0, 1.0)
+    hist = pd.DataFrame({"ds": ds, "y": rng.poisson(lam).astype(float)})
+    fut = pd.date_range("2024-11-05", periods=10, freq="D")
+    fc = pd.DataFrame({"ds": fut, "forecast": 21.0})
+    ex = explain_decomposition(hist, fc, unique_id="P1", model="Flat", calendar=cal)
+    d = ex.drivers.set_index(["ds", "driver"])
+    fest = d.loc[(pd.Timestamp("2024-11-11"), "events")]
+    assert fest["units"] == pytest.approx(60, rel=0.25)  # three times the level of ~20
+    assert d.loc[(pd.Timestamp("2024-11-12"), "events"), "units"] == 0
+    sat = d.loc[(pd.Timestamp("2024-11-09"), "weekly"), "units"]
+    tue = d.loc[(pd.Timestamp("2024-11-12"), "weekly"), "units"]
+    assert sat > tue + 3
+    total = ex.drivers.groupby("ds")["units"].sum()
+    np.testing.assert_allclose(total + ex.reference, 21.0)
+    en = ex.sentences("en")
+    assert any("from festival / events (Double 11 on 11 Nov)" in s for s in en)
+    assert any("双11" in s for s in ex.sentences("zh"))
+
+
+def test_service_and_command(store, db_path):
+    from typer.testing import CliRunner
+
+    from trendcast.cli import app
+    from trendcast.data.store import open_store
+    from trendcast.services.explain import explain_forecast
+    from trendcast.services.ingest import ingest_frames
+
+    sales = make_sales(n_series=4, n_days=200)
+    cal = calendar().assign(ds=lambda f: f["ds"] + (pd.Timestamp("2024-01-01") - START), region="CN",
+                            source="test")
+    frames = {"sales": sales, "calendar_events": cal}
+    ingest_frames(store, frames, source="test")
+    with pytest.raises(NotFoundError, match="no sales for product 'NOPE'"):
+        explain_forecast(store, "NOPE")
+    ex = explain_forecast(store, "P001", model="LightGBM", days=7)
+    assert ex.method == "shap" and len(ex.forecast) == 7
+    assert any("future prices held" in n for n in ex.notes)
+    naive = explain_forecast(store, "P001", model="SeasonalNaive", days=7)
+    assert naive.method == "decomposition" and naive.model == "SeasonalNaive"
+    with open_store(db_path) as s:
+        ingest_frames(s, frames, source="test")
+    res = CliRunner().invoke(app, ["explain", "--db", str(db_path), "--id", "P002", "--model",
+                                   "SeasonalNaive", "--lang", "zh", "--json"])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert payload["unique_id"] == "P002" and "预计" in payload["sentences"][0]
+    res = CliRunner().invoke(app, ["explain", "--db", str(db_path), "--id", "P002", "--model",
+                                   "SeasonalNaive"])
+    assert res.exit_code == 0 and "vs the recent level" in res.stdout
