@@ -61,8 +61,8 @@ def simulated(seed: int) -> list[dict[str, object]]:
                                                          est["elasticity_item"] + 1.96 * est["se_item"])})
         if name == "trendcast":
             rows.append({"seed": seed, "estimator": name, "estimates": "final (shrunk to department)",
-                         "seconds": round(secs, 1), **scores(est["elasticity"], truth, est["ci_low"],
-                                                             est["ci_high"])})
+                         "seconds": round(secs, 1), "promo_effect": round(est.attrs["promo_effect"], 3),
+                         **scores(est["elasticity"], truth, est["ci_low"], est["ci_high"])})
     # the pooled path: hide the price variation of a random quarter of the products
     rng = np.random.default_rng(seed)
     ids = shop.products["unique_id"].to_numpy()
@@ -126,6 +126,8 @@ def render(payload: dict) -> str:
         maes = " / ".join(f"{r['mae']:.3f}" for r in rs)
         lines.append(f"| {est} | {kind} | {maes} | {mean('median_ae')} | {mean('bias')} | "
                      f"{mean('corr')} | {mean('within_0.3')} | {mean('ci95_coverage')} |")
+    lifts = [str(r["promo_effect"]) for r in sim if "promo_effect" in r]
+    lines += ["", f"Shared promotion lift estimated (log scale; the simulator's is 0.1): {' / '.join(lifts)}"]
     if "m5" in payload:
         lines += ["", "| category | items | own estimate (>= 4 price changes) | pooled | median | IQR | "
                   "share < 0 | 95% CI below 0 | 95% CI above 0 | median of own estimates | "

@@ -4,7 +4,7 @@ review signals as LightGBM covariates (simulated shop sales; Amazon review volum
     python benchmarks/text_signals.py --json out.json [--cache /tmp/e5cache]
 
 Alerts: the default AlertRule (thresholds chosen on shop seed 7, not reported) on shops with
-seeds --seeds, sentiment from star ratings; and on --model-seed with sentiment from the
+seeds --seeds, sentiment from star ratings; and on --model-seeds with sentiment from the
 packaged head on the review text. An alert hits when it starts between an incident's start
 and 14 days after its end (also reported: strictly inside the incident).
 
@@ -12,12 +12,14 @@ Covariates: LightGBMGlobal (defaults, 2 threads) with and without the text covar
 (``txt_reviews_7d``, ``txt_neg_share_28d`` from trendcast.text.covariates), each window refit
 at its cutoff and scored on the next h=28 days. Two ways to make the covariates known at
 forecast time: lag 28 (every value needed is already known), and lag 1 with the origin's
-value carried forward over the horizon. Simulated shop (--model-seed, model sentiment): one
-window per incident, cutoff 7 days after the start, for the 3 incidents with the most
-reviews among those with a year of history and a full horizon before the end; metrics over
-all products and over the incident products. Amazon (All_Beauty_5 + AMAZON_FASHION_5 read
-with the amazon-reviews preset, asins with >= 50 reviews, daily review counts from 2013):
-the last 3 windows, sentiment from the head and from ratings.
+value carried forward over the horizon; and lag 28 with the negative share alone (no review
+counts: on the Amazon series they would repeat the target). Simulated shop (first
+--model-seeds, model sentiment): one window per incident, cutoff 7 days after the start, for
+the 3 incidents with the most reviews among those with a year of history and a full horizon
+before the end; metrics over all products and over the incident products. Amazon
+(All_Beauty_5 + AMAZON_FASHION_5 read with the amazon-reviews preset, asins with >= 50
+reviews, daily review counts from 2013): the last 3 windows, sentiment from the head and from
+ratings.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 import warnings
@@ -40,7 +43,7 @@ from trendcast.data.simulate import simulate_shop  # noqa: E402
 from trendcast.evaluation.backtest import backtest  # noqa: E402
 from trendcast.evaluation.metrics import score  # noqa: E402
 from trendcast.models.boosting import LightGBMGlobal  # noqa: E402
-from trendcast.text.alerts import match_incidents, sentiment_alerts  # noqa: E402
+from trendcast.text.alerts import AlertRule, match_incidents, sentiment_alerts  # noqa: E402
 from trendcast.text.covariates import add_text_covariates  # noqa: E402
 from trendcast.text.sentiment import SentimentModel  # noqa: E402
 from trendcast.text.signals import daily_signals, rating_sentiment  # noqa: E402
@@ -49,7 +52,8 @@ H = 28
 # mlforecast warns about empty lag features at the start of short series; LightGBM handles them
 warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
 DATA = ROOT.parent / "shared" / "data"
-VARIANTS = {"none": None, "lag28": {"lag": 28}, "lag1_persist": {"lag": 1}}
+VARIANTS = {"none": None, "lag28": {"lag": 28}, "lag28_share_only": {"lag": 28, "volume_windows": ()},
+            "lag1_persist": {"lag": 1}}
 
 
 def log(msg: str) -> None:
@@ -82,7 +86,9 @@ class Scorer:
             if self.path:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 ks = list(self.store)
-                np.savez(self.path, keys=np.array(ks), values=np.stack([self.store[k] for k in ks]))
+                tmp = self.path.with_suffix(".tmp.npz")
+                np.savez(tmp, keys=np.array(ks), values=np.stack([self.store[k] for k in ks]))
+                os.replace(tmp, self.path)  # a killed run never leaves a broken cache
         emb = np.stack([self.store[k] for k in keys])
         return self.model.predict_proba_embeddings(emb)[:, 1]
 
@@ -93,6 +99,29 @@ def alert_figures(reviews: pd.DataFrame, incidents: pd.DataFrame, end: pd.Timest
     out = match_incidents(alerts, incidents)
     strict = match_incidents(alerts, incidents, grace_days=0)
     out["precision_strict"], out["recall_strict"] = strict["precision"], strict["recall"]
+    # incidents with at least min_negative negative reviews in their window: the ones a count
+    # test can see at all
+    day = reviews["ts"].dt.normalize()
+    neg = reviews["sentiment"] < 0.5
+    visible = [i for i, r in enumerate(incidents.itertuples())
+               if int(((reviews["unique_id"] == r.unique_id) & neg & (day >= r.start)
+                       & (day <= r.end + pd.Timedelta(days=14))).sum()) >= AlertRule().min_negative]
+    found = match_incidents(alerts, incidents.iloc[visible]) if visible else {"found": 0.0}
+    out["incidents_with_enough_negatives"] = float(len(visible))
+    out["recall_of_those"] = found["found"] / len(visible) if visible else float("nan")
+    return out
+
+
+def pool(per_seed: dict[int, dict[str, float]]) -> dict[str, float]:
+    """Alert figures summed over seeds."""
+    if not per_seed:
+        return {}
+    out = {k: sum(v[k] for v in per_seed.values())
+           for k in ("alerts", "incidents", "hits", "found", "incidents_with_enough_negatives")}
+    out["precision"] = out["hits"] / out["alerts"] if out["alerts"] else float("nan")
+    out["recall"] = out["found"] / out["incidents"]
+    out["recall_of_those"] = sum(v["recall_of_those"] * v["incidents_with_enough_negatives"]
+                                 for v in per_seed.values()) / out["incidents_with_enough_negatives"]
     return out
 
 
@@ -182,7 +211,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
-    ap.add_argument("--model-seed", type=int, default=1)
+    ap.add_argument("--model-seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--amazon", type=Path, default=DATA / "amazon_reviews_en")
     ap.add_argument("--cache", type=Path, default=None)
     args = ap.parse_args()
@@ -196,25 +225,31 @@ def main() -> None:
         r = shop.reviews.assign(sentiment=rating_sentiment(shop.reviews["rating"]))
         per_seed[seed] = alert_figures(r, shop.truth.incidents, shop.sales["ds"].max())
         log(f"alerts seed {seed} (ratings): {per_seed[seed]}")
-    keys = ("alerts", "incidents", "hits", "found")
-    pooled = {k: sum(v[k] for v in per_seed.values()) for k in keys}
-    pooled["precision"] = pooled["hits"] / pooled["alerts"] if pooled["alerts"] else float("nan")
-    pooled["recall"] = pooled["found"] / pooled["incidents"]
     scorer = Scorer(args.cache)
-    shop = simulate_shop(seed=args.model_seed)
-    log(f"scoring {shop.reviews['text'].nunique():,} distinct review texts of shop seed {args.model_seed}")
-    t = time.perf_counter()
-    scored = shop.reviews.assign(sentiment=scorer(shop.reviews["text"]))
-    score_seconds = time.perf_counter() - t
-    agree = float(((scored["sentiment"] < 0.5) == (scored["rating"] <= 2)).mean())
-    model_alerts = alert_figures(scored, shop.truth.incidents, shop.sales["ds"].max())
-    log(f"alerts seed {args.model_seed} (model): {model_alerts}")
-    result["alerts"] = {"ratings_by_seed": per_seed, "ratings_pooled": pooled,
-                        f"model_seed_{args.model_seed}": model_alerts,
-                        "model_negative_agrees_with_rating_le_2": round(agree, 4),
-                        "model_scoring_seconds": round(score_seconds, 1)}
+    by_model, diagnostics, scored_shops = {}, {}, {}
+    for seed in args.model_seeds:
+        shop = simulate_shop(seed=seed)
+        log(f"scoring {shop.reviews['text'].nunique():,} distinct review texts of shop seed {seed}")
+        t = time.perf_counter()
+        scored = shop.reviews.assign(sentiment=scorer(shop.reviews["text"]))
+        neg, stars = scored["sentiment"] < 0.5, scored["rating"]
+        diagnostics[seed] = {"scoring_seconds": round(time.perf_counter() - t, 1),
+                             "negative_share_model": round(float(neg.mean()), 4),
+                             "negative_share_rating_le_2": round(float((stars <= 2).mean()), 4),
+                             "model_negative_among_4_5_stars": round(float(neg[stars >= 4].mean()), 4),
+                             "model_negative_among_3_stars": round(float(neg[stars == 3].mean()), 4),
+                             "model_negative_among_1_2_stars": round(float(neg[stars <= 2].mean()), 4)}
+        by_model[seed] = alert_figures(scored, shop.truth.incidents, shop.sales["ds"].max())
+        scored_shops[seed] = (shop, scored)
+        log(f"alerts seed {seed} (model): {by_model[seed]}")
+    result["alerts"] = {"ratings_by_seed": per_seed, "ratings_pooled": pool(per_seed),
+                        "ratings_pooled_on_model_seeds": pool({k: per_seed[k] for k in args.model_seeds
+                                                               if k in per_seed}),
+                        "model_by_seed": by_model, "model_pooled": pool(by_model),
+                        "model_diagnostics": diagnostics}
 
     # 2. covariates on the simulated shop
+    shop, scored = scored_shops[args.model_seeds[0]]
     incidents = pick_incidents(shop, scored)
     cutoffs = sorted(incidents["cutoff"].tolist())
     log(f"covariate windows (cutoffs): {[str(c.date()) for c in cutoffs]}")
@@ -226,7 +261,7 @@ def main() -> None:
 
     focus = {r.unique_id: [r.cutoff] for r in incidents.itertuples()}
     result["shop_covariates"] = {
-        "seed": args.model_seed, "cutoffs": [str(c.date()) for c in cutoffs],
+        "seed": args.model_seeds[0], "cutoffs": [str(c.date()) for c in cutoffs],
         "incidents": [{"unique_id": r.unique_id, "start": str(r.start.date()), "end": str(r.end.date()),
                        "reviews_during": r.reviews} for r in incidents.itertuples()],
         "results": compare(df, signals, cutoffs, make, focus)}

@@ -238,9 +238,11 @@ def report(
         "trendcast_out"),
     lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
     run: Annotated[str | None, typer.Option(help="Forecast run id (default the latest).")] = None,
-    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print report.pdf (needs Chromium).")] = True,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf",
+                                      help="Also print report.pdf (needs Chromium).")] = True,
     explain: Annotated[int, typer.Option(help="Explain the forecasts of this many best sellers.")] = 3,
-    alerts: Annotated[str, typer.Option(help="Sentiment alerts from: model (review text), rating, off.")] = "model",
+    alerts: Annotated[str, typer.Option(
+        help="Sentiment alerts from: model (review text), rating, off.")] = "model",
     db: DbOption = None,
 ) -> None:
     """Write the trend report of a forecast run: HTML (charts embedded, opens offline) and PDF."""
@@ -624,7 +626,7 @@ def alerts(
         raise typer.BadParameter("--lang takes en or zh")
     if source not in ("model", "rating"):
         raise typer.BadParameter("--source takes model or rating")
-    with open_store(_db(db)) as store, _progress(not as_json) as progress:
+    with open_store(_db(db)) as store, _progress(not as_json and source == "model") as progress:
         result = sentiment_alerts(store, source=source, since=since, n_threads=threads,  # type: ignore[arg-type]
                                   progress=progress)
     if as_json:
@@ -661,7 +663,7 @@ def sentiment(
         raise typer.BadParameter("--source takes model or rating")
     if top < 1:
         raise typer.BadParameter("--top takes a number >= 1")
-    with open_store(_db(db)) as store, _progress(not as_json) as progress:
+    with open_store(_db(db)) as store, _progress(not as_json and source == "model") as progress:
         table_df = product_sentiment(store, unique_id=product, source=source,  # type: ignore[arg-type]
                                      n_threads=threads, progress=progress)
     if as_json:
@@ -670,7 +672,8 @@ def sentiment(
         print(json.dumps({"products": records, "notes": table_df.attrs.get("notes", [])},
                          ensure_ascii=False))
         return
-    table = Table(title="review sentiment" + (f" of {product}" if product else ", most negative first"))
+    table = Table(title="review sentiment" + (
+        f" of {product}" if product else ", most negative reviews in the last 28 days first"))
     for col in ("product", "reviews", "sentiment", "negative", "negative 28d", "keywords"):
         table.add_column(col, overflow="fold")
     for r in table_df.head(top).itertuples(index=False):

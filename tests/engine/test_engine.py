@@ -24,14 +24,16 @@ SMALL_LGBM = {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 5}
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    """A local Ray with 2 worker CPUs for this module; test functions travel by value."""
+    """A local Ray with 2 worker CPUs for this module, started by the engine itself
+    (``ray.init(address="local", num_cpus=2, include_dashboard=False)``); test functions
+    travel to the workers by value."""
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    if started:
-        ray.shutdown()
+    engine = make_engine("ray", n_jobs=2)
+    assert ray.cluster_resources().get("CPU") == 2
+    yield engine
+    started = engine._started
+    engine.close()
+    assert not (started and ray.is_initialized())  # the engine shuts down the Ray it started
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def shop_store(tmp_path_factory):
     from trendcast.services.ingest import ingest_frames
 
     store = open_store(tmp_path_factory.mktemp("engine") / "shop.duckdb")
-    shop = simulate_shop(n_products=9, start="2024-06-01", end="2025-06-30", seed=5)
+    shop = simulate_shop(n_products=9, start="2024-09-01", end="2025-06-30", seed=5)
     ingest_frames(store, {"products": shop.products, "sales": shop.sales,
                           "calendar_events": shop.calendar}, source="shop")
     yield store
@@ -82,17 +84,16 @@ def test_ray_backtest_equals_the_local_engine(ray_cluster, sales_store):
     pd.testing.assert_frame_equal(remote.metrics, local.metrics)
 
 
+@pytest.mark.slow  # ~15 s: LightGBM's first import in this process and in each Ray worker
 def test_global_model_is_fitted_once_and_predicted_per_partition(ray_cluster, shop_store):
-    params = {"model_params": SMALL_LGBM}
-    whole = run_forecast(shop_store, horizon=7, models=["LightGBM", "SeasonalNaive"], n_jobs=2,
-                         engine="local", partition_size=1000, **params)
-    local = run_forecast(shop_store, horizon=7, models=["LightGBM", "SeasonalNaive"], n_jobs=2,
-                         engine="local", partition_size=4, **params)
-    remote = run_forecast(shop_store, horizon=7, models=["LightGBM", "SeasonalNaive"], n_jobs=2,
-                          engine=make_engine("ray"), partition_size=4, **params)
-    pd.testing.assert_frame_equal(local.forecasts, whole.forecasts)
+    ticks: list[str] = []
+    whole = run_forecast(shop_store, horizon=7, models=["LightGBM"], n_jobs=2, engine="local",
+                         partition_size=1000, model_params=SMALL_LGBM)
+    remote = run_forecast(shop_store, horizon=7, models=["LightGBM"], n_jobs=2, engine=make_engine("ray"),
+                          partition_size=4, model_params=SMALL_LGBM, progress=lambda *a: ticks.append(a[0]))
     pd.testing.assert_frame_equal(remote.forecasts, whole.forecasts)
     assert "LightGBM-q-0.9" in whole.forecasts and len(whole.forecasts) == 9 * 7
+    assert ticks == ["fit global models"] + ["forecast LightGBM"] * 3  # one fit, 3 partitions
 
 
 def test_for_series_forecasts_what_the_fitted_model_forecasts(shop_store):
@@ -109,6 +110,27 @@ def test_for_series_forecasts_what_the_fitted_model_forecasts(shop_store):
     part = model.for_series(exog[exog["unique_id"].isin(ids)]).predict(
         7, X_df=future[future["unique_id"].isin(ids)], quantiles=[0.1, 0.9])
     pd.testing.assert_frame_equal(part, full[full["unique_id"].isin(ids)].reset_index(drop=True))
+
+
+def test_a_block_is_prepared_in_its_task_as_from_the_workspace(shop_store):
+    from trendcast.engine.tasks import SHARED_TABLES, Prep, _StagedStore, prepare
+    from trendcast.features.exog import add_covariates, future_covariates
+    from trendcast.services.forecast import load_series
+    from trendcast.services.partitioned import read_block
+
+    ids = sorted(shop_store.sql("SELECT DISTINCT unique_id FROM sales")["unique_id"])[3:7]
+    series = load_series(shop_store, ids)
+    exog = add_covariates(shop_store, series, horizon=7)
+    future, notes = future_covariates(exog, 7, "D")
+    prep = Prep("D", 7, True, True, {t: shop_store.read(t) for t in SHARED_TABLES})
+    got = prepare(read_block(shop_store, ids), prep)
+    pd.testing.assert_frame_equal(got.part.series, series)
+    pd.testing.assert_frame_equal(got.part.exog, exog)
+    pd.testing.assert_frame_equal(got.part.future, future)
+    assert got.notes == notes and got.n_series == 4
+    staged = _StagedStore()
+    with pytest.raises(TrendcastError, match=r"read table\(s\) \['reviews'\].*SHARED_TABLES"):
+        staged.sql("SELECT count(*) FROM reviews")  # a covariate from a table no block carries
 
 
 def test_partitions_give_the_single_partition_result_locally(sales_store):
@@ -174,6 +196,8 @@ def test_ray_address_pointing_nowhere_fails_clearly():
         check_reachable("127.0.0.1:9")
     with pytest.raises(TrendcastError, match="not host:port"):
         make_engine("ray", ray_address="no-port-here")
+    with pytest.raises(TrendcastError, match="cannot reach a Ray cluster at 'ray://127.0.0.1:9'"):
+        make_engine("ray", ray_address="ray://127.0.0.1:9")
 
 
 def test_engine_comes_from_settings(monkeypatch):

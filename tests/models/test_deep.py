@@ -25,7 +25,8 @@ def test_deep_model_quantiles_in_order(name):
     assert list(fc.columns) == ["unique_id", "ds", name] + cols
     assert len(fc) == 4 * 14 and not fc.isna().any().any()
     assert (np.diff(fc[cols].to_numpy(), axis=1) >= -1e-9).all()
-    np.testing.assert_allclose(fc[name], fc[f"{name}-q-0.5"])
+    # the point is the grid's mean, inside the outer quantiles
+    assert ((fc[name] >= fc[cols[0]] - 1e-6) & (fc[name] <= fc[cols[-1]] + 1e-6)).all()
     # 150 days leave a 14-day validation window after 42 input days: early stopping is on
     assert 1 <= model.steps_ <= 12
     # the level of each series is learnt (series i has mean ~5 + 3 i)
@@ -43,6 +44,10 @@ def test_deep_model_guards():
         model.predict(20)
     with pytest.raises(ModelError, match="0.001 outside it"):
         model.predict(7, quantiles=[0.001])
+    median = make_model("NHITS", **{**TINY, "max_steps": 3}, point="median").fit(df).predict(7, quantiles=[0.5])
+    np.testing.assert_allclose(median["NHITS"], median["NHITS-q-0.5"])
+    with pytest.raises(ModelError, match="point must be one of"):
+        make_model("NHITS", point="mode")
     with pytest.raises(ModelError, match="must include the median"):
         make_model("NHITS", train_quantiles=[0.1, 0.9])
     with pytest.raises(ModelError, match="missing values"):

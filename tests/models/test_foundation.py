@@ -14,7 +14,7 @@ from chronos_tiny import GRID_BOLT, GRID_C2, build_bolt, build_chronos2
 
 from conftest import SHARED_DATA, make_sales
 from trendcast.errors import DataValidationError, ModelError
-from trendcast.models.quantile_map import map_quantiles
+from trendcast.models.quantile_map import grid_mean, map_quantiles
 from trendcast.models.registry import MODELS, make_model
 
 QS = [0.1, 0.5, 0.9]
@@ -37,8 +37,9 @@ def check_forecast(fc: pd.DataFrame, alias: str, n: int, h: int, qs=QS) -> None:
     assert len(fc) == n * h and not fc.isna().any().any()
     q = fc[[f"{alias}-q-{q}" for q in qs]].to_numpy()
     assert (np.diff(q, axis=1) >= -1e-9).all()
-    if 0.5 in qs:
-        np.testing.assert_allclose(fc[alias], fc[f"{alias}-q-0.5"])
+    # the point forecast is the grid's mean: a weighted average of the native quantiles
+    if qs == QS:
+        assert ((fc[alias] >= q[:, 0] - 1e-6) & (fc[alias] <= q[:, -1] + 1e-6)).all()
 
 
 def test_registered_with_families():
@@ -62,6 +63,21 @@ def test_map_quantiles_interpolates_inside_and_guards_tails():
     assert tails[4] - tails[2] > tails[2] - tails[0]
     # crossing heads are sorted before use
     np.testing.assert_allclose(map_quantiles(np.array([[7.0, 3.0, 1.0]]), grid, [0.5]), [[3.0]])
+    # the mean of a grid: trapezoid masses (0.1..0.9 equally spaced -> the plain average)
+    nine = np.arange(1.0, 10.0)[None]
+    np.testing.assert_allclose(grid_mean(nine, np.arange(1, 10) / 10), [5.0])
+    np.testing.assert_allclose(grid_mean(vals, grid), [(0.25 * 1 + 0.4 * 3 + 0.25 * 7) / 0.9])
+
+
+def test_window_sampler_skips_constant_contexts():
+    from trendcast.models.finetune import WindowSampler
+
+    flat = np.zeros(200, dtype=np.float32)
+    lively = np.tile(np.array([0.0, 3.0, 1.0, 5.0], dtype=np.float32), 50)
+    sampler = WindowSampler([flat, lively], context_length=32, horizon=8, min_past=8, seed=0)
+    context, target = sampler.batch(50)
+    assert context.shape == (50, 32) and target.shape == (50, 8)
+    assert (np.nanmax(context, axis=1) > np.nanmin(context, axis=1)).all()
 
 
 # -- Fracast (bundled weights, no network) ----------------------------------------------------
@@ -73,6 +89,9 @@ def test_fracast_forecasts_offline_and_chunks_do_not_change_results():
     check_forecast(fc, "Fracast", 3, 60)
     all_at_once = make_model("Fracast").fit(df).predict(60, quantiles=QS)
     pd.testing.assert_frame_equal(fc, all_at_once, atol=1e-5)
+    median = make_model("Fracast", point="median").fit(df).predict(60, quantiles=QS)
+    np.testing.assert_allclose(median["Fracast"], median["Fracast-q-0.5"])
+    assert not np.allclose(median["Fracast"], fc["Fracast"])
     # the level of each series is followed (series i has mean ~5 + 3 i)
     means = fc.groupby("unique_id")["Fracast"].mean().to_numpy()
     assert (np.diff(means) > 1.5).all()

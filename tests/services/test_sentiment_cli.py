@@ -32,7 +32,7 @@ def test_alerts_cli_json_from_ratings(shop_db):
     res = runner.invoke(app, ["alerts", "--db", str(path), "--source", "rating", "--json", "--lang", "zh"])
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout)
-    assert body["assumptions"]["source"] == "rating" and body["assumptions"]["min_negative"] == 4
+    assert body["assumptions"]["source"] == "rating" and body["assumptions"]["min_negative"] == 5
     assert body["alerts"], "the shop's incidents should raise at least one alert"
     inc = shop.truth.incidents.set_index("unique_id")
     first = body["alerts"][0]
@@ -47,7 +47,7 @@ def test_alerts_and_sentiment_tables_print(shop_db):
     res = runner.invoke(app, ["alerts", "--db", str(path), "--source", "rating"])
     assert res.exit_code == 0 and "negative-sentiment alerts" in res.stdout and "keywords" in res.stdout
     res = runner.invoke(app, ["sentiment", "--db", str(path), "--source", "rating", "--top", "3"])
-    assert res.exit_code == 0 and "most negative first" in res.stdout
+    assert res.exit_code == 0 and "most negative reviews in the last 28 days first" in res.stdout
     bad = runner.invoke(app, ["alerts", "--db", str(path), "--source", "stars"])
     assert bad.exit_code != 0
 

@@ -102,3 +102,25 @@ def test_negative_keywords_per_product():
     assert kw.iloc[0]["keyword"] == "拉链" and (kw["n_negative"] == 2).all()
     with pytest.raises(DataValidationError, match="score them first"):
         negative_keywords(reviews.drop(columns="sentiment"))
+
+
+def test_text_covariates_feed_lightgbm_with_known_future_values():
+    from conftest import make_sales
+    from trendcast.models.boosting import LightGBMGlobal
+
+    sales = make_sales(n_series=4, n_days=120).drop(columns=["price", "promo"])
+    rng = np.random.default_rng(0)
+    rows = sales[rng.random(len(sales)) < 0.3]
+    reviews = pd.DataFrame({"unique_id": rows["unique_id"], "ts": rows["ds"] + pd.Timedelta(hours=9),
+                            "sentiment": rng.random(len(rows))})
+    cutoff = sales["ds"].max() - pd.Timedelta(days=7)
+    frame = add_text_covariates(sales, daily_signals(reviews), lag=1, until=cutoff)
+    assert frame.attrs["text_covariates"]["future"].startswith("values needing reviews after the origin")
+    train, future = frame[frame["ds"] <= cutoff], frame[frame["ds"] > cutoff]
+    # nothing after the origin leaks in: every future value equals the one on the day after it
+    first = future.groupby("unique_id").head(1).set_index("unique_id")["txt_neg_share_28d"]
+    assert (future["txt_neg_share_28d"] == future["unique_id"].map(first)).all()
+    model = LightGBMGlobal(n_estimators=20, min_child_samples=5, static_features=()).fit(train)
+    assert {"txt_reviews_7d", "txt_neg_share_28d"} <= set(model.dynamic_)
+    fc = model.predict(7, X_df=future.drop(columns="y"))
+    assert len(fc) == 28 and fc["LightGBM"].notna().all()

@@ -7,6 +7,7 @@ through the services, and the browser calls the REST API for uploads and forecas
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from trendcast.dashboard import insight_pages, pages, queries, session
 from trendcast.dashboard.i18n import LANG_COOKIE, lang_from_query, pick_lang, tr
 from trendcast.dashboard.layout import error_box, page
+from trendcast.data.store import Store
 from trendcast.errors import InputFileError, NotFoundError, TrendcastError
 from trendcast.services.keys import Principal
 
@@ -114,15 +116,21 @@ def _render(request: Request, who: Principal, lang: str, title: str, body: str, 
     return _html(request, lang, page(request, lang, title, body, principal=who, active=active), status=status)
 
 
-@router.get("/", response_class=HTMLResponse)
-def overview(request: Request) -> Response:
+def _store_page(request: Request, title_key: str, active: str,
+                body: Callable[[Store, str], str]) -> Response:
+    """A signed-in page whose body is built from the workspace in the chosen language."""
     who = session.current(request)
     if who is None:
         return _to_login(request)
     lang = pick_lang(request)
     with session.workspace(request) as store:
-        body = pages.overview_body(store, lang)
-    return _render(request, who, lang, tr(lang, "overview_title"), body, active="/")
+        html_body = body(store, lang)
+    return _render(request, who, lang, tr(lang, title_key), html_body, active=active)
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request) -> Response:
+    return _store_page(request, "overview_title", "/", pages.overview_body)
 
 
 @router.get("/products/{uid}", response_class=HTMLResponse)
@@ -239,13 +247,7 @@ def _inventory_page(request: Request, who: Principal, form: insight_pages.Invent
 
 @router.get("/leaderboard", response_class=HTMLResponse)
 def leaderboard(request: Request) -> Response:
-    who = session.current(request)
-    if who is None:
-        return _to_login(request)
-    lang = pick_lang(request)
-    with session.workspace(request) as store:
-        body = pages.leaderboard_body(store, lang)
-    return _render(request, who, lang, tr(lang, "leaderboard_title"), body, active="/leaderboard")
+    return _store_page(request, "leaderboard_title", "/leaderboard", pages.leaderboard_body)
 
 
 @router.get("/upload", response_class=HTMLResponse)

@@ -21,11 +21,16 @@ How each model is split (:func:`strategy`):
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
 import pandas as pd
 
+from trendcast.data.store import DuckDBStore
+from trendcast.data.tables import TABLES
+from trendcast.errors import TrendcastError
 from trendcast.models.base import Forecaster
 from trendcast.models.registry import make_model
 from trendcast.models.statistical import clip_negative
@@ -33,6 +38,10 @@ from trendcast.models.statistical import clip_negative
 Strategy = Literal["per_series", "global", "whole"]
 PER_SERIES_FAMILIES = frozenset({"baseline", "statistical", "intermittent"})
 KEY = ["unique_id", "ds"]
+# What load_series and add_covariates read: per-series tables are copied for a block's ids,
+# shared ones whole. A query on any other table inside a task fails loudly (see _StagedStore).
+BLOCK_TABLES = ("sales", "products")
+SHARED_TABLES = ("calendar_events",)
 
 
 def strategy(model: Forecaster) -> Strategy:
@@ -64,6 +73,44 @@ class ModelSpec:
 
 
 @dataclass
+class RawBlock:
+    """Some series as stored (the rows of ``BLOCK_TABLES`` for ``ids``): what the driver reads,
+    one query per table; the task turns it into model frames with :func:`prepare`."""
+
+    ids: list[str]
+    tables: dict[str, pd.DataFrame]
+
+
+@dataclass
+class Prep:
+    """How every block of a run becomes model frames."""
+
+    freq: str  # the catalogue's
+    horizon: int
+    exog: bool  # covariates, when some model of the task uses them
+    future: bool  # their values over the horizon (forecasts; backtests use the actual ones)
+    shared: dict[str, pd.DataFrame]  # the SHARED_TABLES
+
+
+class _StagedStore(DuckDBStore):
+    """An in-memory workspace holding one block; refuses tables that were not copied in."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:")
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        staged = (*BLOCK_TABLES, *SHARED_TABLES)
+        missing = [t for t in TABLES if t not in staged and re.search(rf"\b{t}\b", query)]
+        if missing:
+            raise TrendcastError(
+                f"preparing a partition read table(s) {missing}, which trendcast.engine does not "
+                "copy into partitions; add them to BLOCK_TABLES or SHARED_TABLES in "
+                "trendcast/engine/tasks.py"
+            )
+        return super().sql(query, params)
+
+
+@dataclass
 class Partition:
     """Some series: the gap-free sales and, when a model uses them, covariates."""
 
@@ -79,6 +126,38 @@ class Partition:
 
 
 @dataclass
+class Prepared:
+    """A block's model frames and what the run's notes need from it."""
+
+    part: Partition
+    gaps: int = 0
+    n_series: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(block: RawBlock, prep: Prep) -> Prepared:
+    """The block's model frames, built exactly as from the workspace: its rows are copied into
+    an in-memory workspace and read with the same ``load_series`` and ``add_covariates``."""
+    from trendcast.features.exog import add_covariates, future_covariates
+    from trendcast.services.forecast import load_series
+
+    store = _StagedStore()
+    try:
+        for name, frame in {**block.tables, **prep.shared}.items():
+            store.append(name, frame)
+        series = load_series(store, freq=prep.freq)
+        out = Prepared(Partition(series), int(series.attrs.get("gaps_filled", 0)),
+                       int(series["unique_id"].nunique()))
+        if prep.exog:
+            out.part.exog = add_covariates(store, series, horizon=prep.horizon)
+            if prep.future:
+                out.part.future, out.notes = future_covariates(out.part.exog, prep.horizon, prep.freq)
+        return out
+    finally:
+        store.close()
+
+
+@dataclass
 class FitItem:
     """One global model to fit on the shared training partition (up to ``cutoff``)."""
 
@@ -87,10 +166,11 @@ class FitItem:
     cutoff: pd.Timestamp | None = None
 
 
-def fit_global(item: FitItem, train: Partition) -> Forecaster:
-    """Fit a global model once; partitions then forecast with its ``for_series``."""
+def fit_global(item: FitItem, train: tuple[RawBlock, Prep]) -> Forecaster:
+    """Fit a global model once on the training block; partitions then forecast with its
+    ``for_series``."""
     model = item.spec.build(item.n_jobs)
-    data = train.data_for(model)
+    data = prepare(*train).part.data_for(model)
     if item.cutoff is not None:
         data = data[data["ds"] <= item.cutoff]
     return model.fit(data)
@@ -105,6 +185,7 @@ class ForecastJob:
     quantiles: list[float]
     models: list[tuple[ModelSpec, Forecaster | None]]
     n_jobs: int
+    prep: Prep
 
 
 @dataclass
@@ -112,15 +193,20 @@ class PartitionForecast:
     """One partition's wide forecasts and what the run's notes need."""
 
     forecasts: pd.DataFrame
+    gaps: int = 0
+    n_series: int = 0
+    covariate_notes: list[str] = field(default_factory=list)
     fallback: dict[str, list[str]] = field(default_factory=dict)
     choices: dict[str, pd.Series] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
 
 
-def forecast_partition(part: Partition, job: ForecastJob) -> PartitionForecast:
-    """Forecast the partition's series with every model of the job; columns as run_forecast."""
+def forecast_partition(block: RawBlock, job: ForecastJob) -> PartitionForecast:
+    """Forecast the block's series with every model of the job; columns as run_forecast."""
+    prepared = prepare(block, job.prep)
+    part = prepared.part
     merged: pd.DataFrame | None = None
-    out = PartitionForecast(pd.DataFrame())
+    out = PartitionForecast(pd.DataFrame(), prepared.gaps, prepared.n_series, prepared.notes)
     for spec, fitted in job.models:
         if fitted is None:
             model = spec.build(job.n_jobs)
@@ -131,8 +217,8 @@ def forecast_partition(part: Partition, job: ForecastJob) -> PartitionForecast:
         choice = getattr(model, "choice_", None)
         if choice is not None:
             out.choices[spec.alias] = choice["model"].value_counts()
-        out.notes[spec.alias] = list(getattr(model, "notes_", []))
         fc = model.predict(job.horizon, X_df=part.future_for(model), quantiles=job.quantiles)
+        out.notes[spec.alias] = list(getattr(model, "notes_", []))  # some models note at predict
         fc = clip_negative(fc)
         merged = fc if merged is None else merged.merge(fc, on=KEY)
     assert merged is not None
@@ -150,6 +236,7 @@ class BacktestJob:
     models: list[tuple[ModelSpec, dict[pd.Timestamp, Forecaster] | None]]
     n_jobs: int
     season_length: int
+    prep: Prep
 
 
 @dataclass
@@ -159,6 +246,8 @@ class PartitionBacktest:
     cv: pd.DataFrame
     mase_scale: pd.Series
     rmsse_scale: pd.Series
+    gaps: int = 0
+    n_series: int = 0
 
 
 class _ForSeries(Forecaster):
@@ -179,13 +268,16 @@ class _ForSeries(Forecaster):
         return self.model_.predict(h, X_df=X_df, quantiles=quantiles)
 
 
-def backtest_partition(part: Partition, job: BacktestJob) -> PartitionBacktest:
-    """Backtest the partition's series at the catalogue's cutoffs; frame as run_backtest."""
+def backtest_partition(block: RawBlock, job: BacktestJob) -> PartitionBacktest:
+    """Backtest the block's series at the catalogue's cutoffs; frame as run_backtest."""
     from trendcast.evaluation.backtest import backtest
     from trendcast.evaluation.metrics import mase_scale, rmsse_scale
 
+    prepared = prepare(block, job.prep)
+    part = prepared.part
     first = part.series[part.series["ds"] <= job.cutoffs[0]]
-    scales = mase_scale(first, job.season_length), rmsse_scale(first)
+    scales = (mase_scale(first, job.season_length), rmsse_scale(first), prepared.gaps,
+              prepared.n_series)
     merged: pd.DataFrame | None = None
     for spec, fitted in job.models:
         probe = spec.build(job.n_jobs)

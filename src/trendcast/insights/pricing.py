@@ -59,6 +59,8 @@ def event_controls(dates: pd.DatetimeIndex | pd.Series, events: pd.DataFrame | N
     """``ds, event_soon, ev_<name>...``: one flag per event *name* (see the module docstring)."""
     if events is None or events.empty:
         return event_features(dates, pd.DataFrame(columns=["ds", "kind"]))[["ds", "event_soon"]]
+    if "name" not in events.columns:  # only kinds known: flags per kind
+        return event_features(dates, events).drop(columns="event_any")
     by_name = events.assign(kind=events["name"].fillna(events.get("kind", "custom")))
     feats = event_features(dates, by_name)
     return feats.drop(columns="event_any")
@@ -231,7 +233,9 @@ def elasticities(
 
     Returns:
         ``unique_id, elasticity, se, ci_low, ci_high, estimate (item / pooled / none),
-        pooled_from, n_days, n_changes, price_min, price_max, elasticity_item, se_item, note``.
+        weight_own, pooled_from, n_days, n_changes, price_min, price_max, elasticity_item,
+        se_item, note``; ``attrs['promo_effect']`` is the shared promotion lift (log scale, None
+        without promotions).
     """
     missing = [c for c in ("unique_id", "ds", "y", "price") if c not in sales.columns]
     if missing:

@@ -185,6 +185,10 @@ def _alerts(t: dict[str, str], alerts: pd.DataFrame | None, why: str | None) -> 
 def _inventory(t: dict[str, str], inv: pd.DataFrame | None, why: str | None) -> str:
     if inv is None or inv.empty:
         return _empty(t, why)
+    if "stockout_risk" in inv.columns and inv["stockout_risk"].isna().all() and "demand_mean" in inv.columns:
+        inv = inv.sort_values("demand_mean", ascending=False)  # no stock given: biggest sellers first
+    if "service_level" in inv.columns:
+        inv = inv.assign(service_level=inv["service_level"].map(lambda v: f"{v:.1%}" if pd.notna(v) else ""))
     cols = {"unique_id": t["product"], "order_up_to": t["order_up_to"],
             "reorder_point": t["reorder_point"], "safety_stock": t["safety_stock"],
             "order_qty": t["order_qty"], "stockout_risk": t["stockout_risk"],
@@ -268,10 +272,11 @@ def write_report(
     note_html = "".join(f"<li>{html.escape(n)}</li>" for n in all_notes)
     page = f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{t['title']}</title>
-<style>body{{font-family:system-ui,'Noto Sans CJK SC','Noto Sans SC','PingFang SC','Microsoft YaHei',sans-serif;
-max-width:1100px;margin:2em auto;color:#222;padding:0 1em}}
+<style>body{{font-family:system-ui,'Noto Sans CJK SC','Noto Sans SC','PingFang SC','Microsoft YaHei',
+sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}}
 table.board{{border-collapse:collapse;margin:.5em 0 1em}}
-.board td,.board th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;font-size:14px}}
+.board td,.board th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;font-size:14px;
+white-space:nowrap}}.board td:last-child{{white-space:normal}}
 .kpis{{display:flex;gap:12px;flex-wrap:wrap}}.kpi{{border:1px solid #ddd;border-radius:6px;padding:8px 14px}}
 .kpi b{{display:block;font-size:22px}}.kpi span{{color:#666;font-size:13px}}.muted{{color:#777}}
 h2{{border-bottom:2px solid #1f77b4;padding-bottom:4px;margin-top:1.6em}}

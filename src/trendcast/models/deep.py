@@ -4,7 +4,8 @@ The network is trained for a fixed ``horizon`` (default 28): ``predict(h)`` retu
 ``h`` steps and refuses ``h > horizon``. The loss is neuralforecast's ``MQLoss`` on the grid
 ``train_quantiles`` (default the nine M5 levels plus 0.1 and 0.9); other requested levels are
 interpolated inside the grid and refused outside it unless ``tails="normal"`` (see
-:mod:`trendcast.models.quantile_map`). Early stopping watches the multi-quantile loss on the
+:mod:`trendcast.models.quantile_map`). The point forecast is the mean implied by the grid
+(``point="mean"``, the default) or its median (``point="median"``). Early stopping watches the multi-quantile loss on the
 last ``horizon`` points of every series (``val_check_steps``, ``early_stop_patience_steps``,
 at most ``max_steps``); when a series is too short to spare them, training runs without a
 validation window and the notes say so. The trainer is CPU only and quiet (no progress bar,
@@ -26,7 +27,7 @@ import pandas as pd
 from trendcast.errors import ModelError
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.models.pretrained import check_frame, check_regular, torch_threads
-from trendcast.models.quantile_map import check_tails, map_quantiles
+from trendcast.models.quantile_map import check_point, check_tails, grid_mean, map_quantiles
 from trendcast.models.statistical import infer_freq
 from trendcast.schema import quantile_column
 
@@ -62,10 +63,11 @@ class _NeuralForecastModel(Forecaster):
                  val_check_steps: int = 50, early_stop_patience_steps: int = 3,
                  learning_rate: float = 1e-3, batch_size: int = 32, windows_batch_size: int = 256,
                  scaler_type: str = "standard", train_quantiles: Sequence[float] = TRAIN_QUANTILES,
-                 tails: str = "error", random_seed: int = 0, n_jobs: int = 1, alias: str | None = None,
-                 **model_kwargs: Any) -> None:
+                 point: str = "mean", tails: str = "error", random_seed: int = 0, n_jobs: int = 1,
+                 alias: str | None = None, **model_kwargs: Any) -> None:
         check_horizon(horizon)
         check_tails(tails)
+        check_point(point)
         grid = check_quantiles(train_quantiles)
         if 0.5 not in grid:
             raise ModelError(f"train_quantiles must include the median 0.5, got {list(train_quantiles)}")
@@ -76,14 +78,14 @@ class _NeuralForecastModel(Forecaster):
                          early_stop_patience_steps=int(early_stop_patience_steps),
                          learning_rate=float(learning_rate), batch_size=int(batch_size),
                          windows_batch_size=int(windows_batch_size), scaler_type=scaler_type,
-                         train_quantiles=tuple(grid), tails=tails, random_seed=int(random_seed),
+                         train_quantiles=tuple(grid), point=point, tails=tails, random_seed=int(random_seed),
                          n_jobs=int(n_jobs), **model_kwargs)
 
     def _model_kwargs(self) -> dict[str, Any]:
         """Architecture arguments beyond the shared ones (subclasses add defaults)."""
         shared = {"horizon", "input_size", "max_steps", "val_check_steps", "early_stop_patience_steps",
                   "learning_rate", "batch_size", "windows_batch_size", "scaler_type",
-                  "train_quantiles", "tails", "random_seed", "n_jobs"}
+                  "train_quantiles", "point", "tails", "random_seed", "n_jobs"}
         return {k: v for k, v in self.params.items() if k not in shared}
 
     def fit(self, df: pd.DataFrame) -> Self:
@@ -150,6 +152,8 @@ class _NeuralForecastModel(Forecaster):
         fc = fc[fc.groupby("unique_id").cumcount() < h].reset_index(drop=True)
         native = fc[self.columns_].to_numpy(dtype=float)
         values = map_quantiles(native, self.grid_, [0.5, *qs], tails=self.params["tails"], model=self.alias)
+        if self.params["point"] == "mean":
+            values[:, 0] = grid_mean(native, self.grid_)
         out = pd.DataFrame({"unique_id": fc["unique_id"].astype(str).to_numpy(), "ds": fc["ds"].to_numpy(),
                             self.alias: values[:, 0]})
         for j, q in enumerate(qs):

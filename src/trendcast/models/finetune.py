@@ -19,7 +19,9 @@ class WindowSampler:
     """Random (context, target) windows: a series uniformly at random, then a cutoff uniformly
     among those leaving ``min_past`` points before it and ``horizon`` after it. Contexts are
     the last ``context_length`` points before the cutoff, left-padded with NaN to the
-    longest context of the batch."""
+    longest context of the batch. A constant context (a product not yet selling) is drawn
+    again: the models scale targets by the context's spread, so its targets would be
+    divided by ~1e-5 and swamp the loss."""
 
     def __init__(self, series: Sequence[np.ndarray], *, context_length: int, horizon: int,
                  min_past: int, seed: int = 0) -> None:
@@ -38,9 +40,14 @@ class WindowSampler:
         picks = self.rng.integers(len(self.series), size=size)
         contexts, targets = [], []
         for i in picks:
-            s = self.series[i]
-            end = int(self.rng.integers(self.min_past, len(s) - self.horizon + 1))
-            contexts.append(s[max(0, end - self.context_length):end])
+            for _ in range(20):  # then accept whatever was drawn last
+                s = self.series[i]
+                end = int(self.rng.integers(self.min_past, len(s) - self.horizon + 1))
+                context = s[max(0, end - self.context_length):end]
+                if np.nanmax(context) > np.nanmin(context):
+                    break
+                i = int(self.rng.integers(len(self.series)))
+            contexts.append(context)
             targets.append(s[end:end + self.horizon])
         return left_pad(contexts), np.stack(targets).astype(np.float32)
 

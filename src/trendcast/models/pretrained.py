@@ -5,6 +5,11 @@ Subclasses load a model (``_load``) and forecast a chunk of contexts on the mode
 quantile grid (``_forecast_chunk``); this base turns that into trendcast's output frame.
 Nothing is learned in ``fit`` unless fine-tuning is asked for: zero-shot models only keep
 the history and load the weights (so missing weights fail at ``fit``, not at ``predict``).
+
+The point forecast is, by default (``point="mean"``), the mean implied by the native quantile
+grid (:func:`trendcast.models.quantile_map.grid_mean`), not the median: sums of item forecasts
+(category and store totals, stock) need means, and the median of an intermittent series is
+often zero. ``point="median"`` gives the model's median instead.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
-from trendcast.models.quantile_map import check_tails, map_quantiles
+from trendcast.models.quantile_map import check_point, check_tails, grid_mean, map_quantiles
 from trendcast.models.statistical import infer_freq
 from trendcast.schema import quantile_column
 
@@ -49,12 +54,13 @@ class PretrainedForecaster(Forecaster):
     default_lr: ClassVar[float] = 1e-5
 
     def __init__(self, *, model_path: str | Path | None = None, context_length: int | None = None,
-                 batch_size: int = 100, n_jobs: int = 1, tails: str = "error",
+                 batch_size: int = 100, n_jobs: int = 1, point: str = "mean", tails: str = "error",
                  fine_tune_steps: int = 0, fine_tune_lr: float | None = None,
                  fine_tune_batch_size: int = 16, fine_tune_horizon: int | None = None,
                  random_seed: int = 0, progress: Progress | None = None,
                  alias: str | None = None, **params: Any) -> None:
         check_tails(tails)
+        check_point(point)
         if int(batch_size) < 1:
             raise ModelError(f"batch_size must be >= 1, got {batch_size!r}")
         if int(fine_tune_steps) < 0:
@@ -63,7 +69,7 @@ class PretrainedForecaster(Forecaster):
             raise ModelError(f"context_length must be >= 1, got {context_length!r}")
         super().__init__(alias=alias, model_path=None if model_path is None else str(model_path),
                          context_length=context_length, batch_size=int(batch_size),
-                         n_jobs=int(n_jobs), tails=tails, fine_tune_steps=int(fine_tune_steps),
+                         n_jobs=int(n_jobs), point=point, tails=tails, fine_tune_steps=int(fine_tune_steps),
                          fine_tune_lr=fine_tune_lr, fine_tune_batch_size=int(fine_tune_batch_size),
                          fine_tune_horizon=fine_tune_horizon, random_seed=int(random_seed),
                          progress=progress, **params)
@@ -203,8 +209,10 @@ class PretrainedForecaster(Forecaster):
                 part = rows[k * bs:(k + 1) * bs]
                 contexts = [self.series_[i][-ctx_len:] for i in part]
                 native = self._forecast_chunk(contexts, h, part, X_df)
-                out[k * bs:k * bs + len(part)] = map_quantiles(
-                    native, grid, wanted, tails=self.params["tails"], model=self.alias)
+                block = map_quantiles(native, grid, wanted, tails=self.params["tails"], model=self.alias)
+                if self.params["point"] == "mean":
+                    block[..., 0] = grid_mean(native, grid)
+                out[k * bs:k * bs + len(part)] = block
                 if progress:
                     progress(f"{self.alias} chunk {k + 1}/{n_chunks}", k + 1, n_chunks)
         frame = self._frame(rows, h, out, qs)

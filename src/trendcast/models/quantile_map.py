@@ -25,6 +25,28 @@ import numpy as np
 from trendcast.errors import ModelError
 
 TAILS = ("error", "normal")
+POINTS = ("mean", "median")
+
+
+def check_point(point: str) -> str:
+    """``point`` must be one of :data:`POINTS`."""
+    if point not in POINTS:
+        raise ModelError(f"point must be one of {POINTS}, got {point!r}")
+    return point
+
+
+def grid_mean(values: np.ndarray, grid: Sequence[float]) -> np.ndarray:
+    """The mean implied by a quantile grid: each (sorted) quantile weighs the probability
+    mass around its level, ``(tau_{k+1} - tau_{k-1}) / 2`` with 0 and 1 as outer bounds,
+    normalised (the trapezoid rule Chronos-2 uses; for 0.1, ..., 0.9 it is the plain average).
+    Mass beyond the outer levels is not modelled, so a long right tail is under-weighted."""
+    grid_arr = np.asarray(grid, dtype=float)
+    order = np.argsort(grid_arr)
+    grid_arr = grid_arr[order]
+    vals = np.sort(np.asarray(values, dtype=float)[..., order], axis=-1)
+    bounds = np.concatenate([[0.0], grid_arr, [1.0]])
+    mass = (bounds[2:] - bounds[:-2]) / 2
+    return vals @ (mass / mass.sum())
 
 
 def check_tails(tails: str) -> str:

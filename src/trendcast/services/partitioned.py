@@ -1,10 +1,12 @@
 """Forecast and backtest runs partition by partition on an engine, streamed to the store.
 
 The catalogue's series ids are sorted and cut into contiguous blocks of ``partition_size``.
-The driver loads one block at a time from the store (sales, gaps filled, covariates), the
-engine runs it (:mod:`trendcast.engine.tasks`), and each finished block's forecasts are
+The driver reads one block at a time from the store (its rows as stored, one query per
+table), the engine runs it (:mod:`trendcast.engine.tasks`: gaps filled, covariates built,
+models fitted or applied, all inside the task), and each finished block's forecasts are
 appended to the run inside one transaction and dropped: memory is bounded by the blocks in
-flight, and a failed run stores nothing. Global models are fitted once first (on all series,
+flight, the driver's share of the work is only reading and writing, and a failed run stores
+nothing. Global models are fitted once first (on all series,
 or on a seeded sample of ``train_series``). Backtests keep the scored rows (not the history)
 for the leaderboard.
 """
@@ -22,11 +24,14 @@ import pandas as pd
 from trendcast.data.store import Store
 from trendcast.engine import Engine, make_engine, resolve_jobs
 from trendcast.engine.tasks import (
+    BLOCK_TABLES,
+    SHARED_TABLES,
     BacktestJob,
     FitItem,
     ForecastJob,
     ModelSpec,
-    Partition,
+    Prep,
+    RawBlock,
     backtest_partition,
     fit_global,
     forecast_partition,
@@ -67,7 +72,12 @@ class _Tally:
     def add_notes(self, notes: Sequence[str]) -> None:
         self.covariate_notes += [n for n in notes if n not in self.covariate_notes]
 
+    def add_counts(self, res: Any) -> None:
+        self.gaps += res.gaps
+        self.n_series += res.n_series
+
     def add_forecast(self, res: Any) -> None:
+        self.add_notes(res.covariate_notes)
         for alias, ids in res.fallback.items():
             self.fallback.setdefault(alias, []).extend(ids)
         for alias, counts in res.choices.items():
@@ -159,33 +169,19 @@ def training_ids(ids: Sequence[str], train_series: int | None) -> list[str]:
     return [ids[i] for i in pick]
 
 
-def load_partition(store: Store, ids: Sequence[str], freq: str, *, horizon: int, exog: bool,
-                   future: bool, tally: _Tally | None = None, count: bool = True) -> Partition:
-    """One block's gap-free sales, and covariates (with their future values) when needed;
-    ``tally`` gathers covariate notes, and gaps and series when ``count``."""
-    from trendcast.features.exog import add_covariates, future_covariates
-    from trendcast.services.forecast import load_series
-
-    series = load_series(store, ids, freq=freq)
-    if tally is not None and count:
-        tally.gaps += int(series.attrs.get("gaps_filled", 0))
-        tally.n_series += int(series["unique_id"].nunique())
-    if not exog:
-        return Partition(series)
-    covs = add_covariates(store, series, horizon=horizon)
-    if not future:
-        return Partition(series, covs)
-    ahead, notes = future_covariates(covs, horizon, freq)
-    if tally is not None:
-        tally.add_notes(notes)
-    return Partition(series, covs, ahead)
+def read_block(store: Store, ids: Sequence[str]) -> RawBlock:
+    """The rows of ``ids`` in the per-series tables, as stored (one query per table)."""
+    where, params = _where(ids)
+    return RawBlock(list(ids), {t: store.sql(f"SELECT * FROM {t} {where}", params) for t in BLOCK_TABLES})
 
 
-def _partitions(store: Store, blocks: Sequence[Sequence[str]], freq: str, *, horizon: int,
-                exog: bool, future: bool, tally: _Tally, count: bool) -> Iterator[Partition]:
+def _blocks(store: Store, blocks: Sequence[Sequence[str]]) -> Iterator[RawBlock]:
     for ids in blocks:  # lazily: the engine asks for the next block when one is done
-        yield load_partition(store, ids, freq, horizon=horizon, exog=exog, future=future,
-                             tally=tally, count=count)
+        yield read_block(store, ids)
+
+
+def _prep(store: Store, freq: str, *, horizon: int, exog: bool, future: bool) -> Prep:
+    return Prep(freq, horizon, exog, future, {t: store.read(t) for t in SHARED_TABLES})
 
 
 # Runs ---------------------------------------------------------------------------------
@@ -224,8 +220,8 @@ def _fit_globals(store: Store, engine: Engine, specs: Sequence[ModelSpec], ids: 
     glob = [s for s in specs if s.strategy == "global"]
     if not glob:
         return {}
-    train = load_partition(store, training_ids(ids, opts.train_series), freq, horizon=horizon,
-                           exog=_uses_exog(glob), future=False)
+    train = (read_block(store, training_ids(ids, opts.train_series)),
+             _prep(store, freq, horizon=horizon, exog=_uses_exog(glob), future=False))
     cpus = resolve_jobs(opts.n_jobs)
     items = [FitItem(s, engine.task_jobs(cpus), c) for s in glob for c in cutoffs]
     fitted: dict[str, dict[Any, Forecaster]] = {s.alias: {} for s in glob}
@@ -308,14 +304,16 @@ def forecast_run(store: Store, *, run_id: str, horizon: int, qs: list[float], mo
             groups += [([s], [all_ids], engine.task_jobs(cpus), cpus)
                        for s in specs if s.strategy == "whole"]
             for k, (group, parts, jobs, task_cpus) in enumerate(groups):
-                job = ForecastJob(horizon, qs, [(s, fitted.get(s.alias, {}).get(None)) for s in group], jobs)
-                loader = _partitions(store, parts, freq, horizon=horizon, exog=_uses_exog(group),
-                                     future=True, tally=tally, count=k == 0)
+                prep = _prep(store, freq, horizon=horizon, exog=_uses_exog(group), future=True)
+                job = ForecastJob(horizon, qs, [(s, fitted.get(s.alias, {}).get(None)) for s in group],
+                                  jobs, prep)
                 label = f"forecast {', '.join(s.alias for s in group)}"
-                for _, res in engine.map_partitions(forecast_partition, loader, shared=job,
+                for _, res in engine.map_partitions(forecast_partition, _blocks(store, parts), shared=job,
                                                     total=len(parts), cpus=task_cpus,
                                                     progress=_tick(opts.progress, label)):
                     tally.add_forecast(res)
+                    if k == 0:
+                        tally.add_counts(res)
                     store.append("forecasts", _to_long(res.forecasts, run_id, [s.alias for s in group], qs))
                     if opts.collect:
                         frames.append(res.forecasts)
@@ -390,15 +388,15 @@ def backtest_run(store: Store, *, run_id: str, horizon: int, n_windows: int, ste
             groups += [([s], [all_ids], engine.task_jobs(cpus), cpus)
                        for s in specs if s.strategy == "whole"]
             for k, (group, parts, jobs, task_cpus) in enumerate(groups):
+                prep = _prep(store, freq, horizon=horizon, exog=_uses_exog(group), future=False)
                 job = BacktestJob(horizon, qs, cuts, [(s, fitted.get(s.alias)) for s in group],
-                                  jobs, season)
-                loader = _partitions(store, parts, freq, horizon=horizon, exog=_uses_exog(group),
-                                     future=False, tally=tally, count=k == 0)
+                                  jobs, season, prep)
                 label = f"backtest {', '.join(s.alias for s in group)}"
-                for _, res in engine.map_partitions(backtest_partition, loader, shared=job,
+                for _, res in engine.map_partitions(backtest_partition, _blocks(store, parts), shared=job,
                                                     total=len(parts), cpus=task_cpus,
                                                     progress=_tick(opts.progress, label)):
                     if k == 0:
+                        tally.add_counts(res)
                         mase.append(res.mase_scale)
                         rmsse.append(res.rmsse_scale)
                     if not res.cv.empty:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from trendcast.data.store import Store
@@ -19,6 +18,9 @@ from trendcast.errors import DataValidationError, NotFoundError
 
 Progress = Callable[[str, int, int], None]
 Source = Literal["model", "rating"]
+
+_SCORES: dict[str, float] = {}  # review text -> P(positive) from the packaged head
+_CACHE_MAX = 500_000
 
 
 def _read_reviews(store: Store, ids: Sequence[str] | None) -> pd.DataFrame:
@@ -63,18 +65,24 @@ def score_reviews(store: Store, *, ids: Sequence[str] | None = None, source: Sou
     else:
         from trendcast.text.sentiment import SentimentModel
 
+        packaged = model is None
         model = model or SentimentModel.pretrained(n_threads=n_threads)
         has_text = reviews["text"].notna() & (reviews["text"].astype(str).str.strip() != "")
-        texts = reviews.loc[has_text, "text"].astype(str).tolist()
-        scores = np.full(len(reviews), np.nan)
-        if texts:
-            scores[has_text.to_numpy()] = model.predict_proba(texts, progress=progress)[:, 1]
-        reviews["sentiment"] = scores
+        texts = reviews.loc[has_text, "text"].astype(str)
+        # the packaged head's scores are remembered for the life of the process (API, dashboard)
+        cache = _SCORES if packaged else {}
+        todo = [t for t in texts.unique() if t not in cache]
+        if todo:
+            fresh = model.predict_proba(todo, progress=progress)[:, 1]
+            if packaged and len(_SCORES) + len(todo) > _CACHE_MAX:
+                _SCORES.clear()
+            cache.update(zip(todo, fresh.tolist(), strict=True))
+        reviews["sentiment"] = texts.map(cache).reindex(reviews.index).astype(float)
         enc = model.encoder.config()
         notes.append(f"sentiment from the review text: {enc['name']} ({enc['prefix']}: prefix, first "
                      f"{enc['max_chars']} characters) + a logistic head trained on {model.n_train_:,} "
-                     "reviews; "
-                     f"{len(set(texts)):,} distinct texts embedded, not stored")
+                     f"reviews; {len(todo):,} distinct texts embedded now, "
+                     f"{texts.nunique() - len(todo):,} scored earlier in this process; scores are not stored")
     missing = int(reviews["sentiment"].isna().sum())
     if missing:
         notes.append(f"{missing:,} review(s) without {'text' if source == 'model' else 'rating'}: "
@@ -161,8 +169,9 @@ def product_sentiment(store: Store, *, unique_id: str | None = None, source: Sou
     top keywords of its negative reviews; one product with ``unique_id``.
 
     Returns:
-        ``unique_id, reviews, sentiment, neg_share, reviews_28d, neg_share_28d, last_review,
-        keywords`` sorted by ``neg_share_28d`` (worst first); ``attrs["notes"]``.
+        ``unique_id, reviews, sentiment, neg_share, reviews_28d, neg_28d, neg_share_28d,
+        last_review, keywords``, most negative reviews in the last 28 days first (then the
+        highest share negative); ``attrs["notes"]``.
     """
     from trendcast.text.keywords import negative_keywords
 
@@ -183,10 +192,9 @@ def product_sentiment(store: Store, *, unique_id: str | None = None, source: Sou
     kw = negative_keywords(reviews, top=top)
     words = kw.groupby("unique_id")["keyword"].agg(list) if len(kw) else pd.Series(dtype=object)
     out["keywords"] = out["unique_id"].map(words).apply(lambda v: v if isinstance(v, list) else [])
-    out = out[["unique_id", "reviews", "sentiment", "neg_share", "reviews_28d", "neg_share_28d",
+    out = out.sort_values(["neg_28d", "neg_share"], ascending=False, na_position="last", ignore_index=True)
+    out = out[["unique_id", "reviews", "sentiment", "neg_share", "reviews_28d", "neg_28d", "neg_share_28d",
                "last_review", "keywords"]]
-    out = out.sort_values(["neg_share_28d", "neg_share"], ascending=False, na_position="last",
-                          ignore_index=True)
     out.attrs["notes"] = list(reviews.attrs["notes"]) + [
         f"last 28 days = the 28 days to {day.max().date()} (the last review day)"]
     return out
