@@ -284,37 +284,42 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def extrapolate(results: dict[str, Any], n: int = 1_000_000, fit_cores: int = 16,
-                fit_efficiency: float = 0.7, workers: tuple[int, ...] = (16, 64, 128, 256)) -> str:
+                fit_efficiency: float = 0.7, workers: tuple[int, ...] = (4, 8, 16, 32, 64)) -> str:
     """Run time of ``n`` series on a Ray cluster from the largest measured size (``--table``).
 
-    T = start + fit + max(n * d, n * c / W): the fit of the global model on ``train_series``
-    series runs once on one node; the partitions are spread over W worker CPUs, but the driver
-    reads and writes every block itself (d seconds per series), so W beyond c / d does not help."""
+    T = start + fit + max(n * d, n * c / W): the global model is fitted once, on
+    ``train_series`` series, on one node; the partitions are spread over W worker CPUs at c
+    CPU seconds per series, but the driver reads, ships and writes every block itself (d
+    seconds per series), so W beyond c / d does not help. c is bracketed: low = the local
+    run's CPU seconds per series in the partition phase (driver work taken out), high = the
+    Ray run's partition-phase wall time x its CPUs per series (worker start-up, imports,
+    serialisation and idle CPUs included)."""
     runs = {(r["engine"], r["size"]): r for r in results["runs"] if r.get("ok")}
     size = max((s for e, s in runs if e == "local" and ("ray", s) in runs), default=None)
     if size is None:
         return "(needs a local and a ray run of the same size)"
-    loc, ray_run = runs[("local", size)], runs[("ray", size)]
+    loc, rr = runs[("local", size)], runs[("ray", size)]
     train = min(size, results["config"]["train_series"] or size)
-    ph = loc["phases"]
-    fit_cpu = ph["fit_done_cpu_s"] / train  # CPU s per training series (LightGBM threads included)
-    drv_local = loc["driver_s"]["read"] + loc["driver_s"]["append"]
-    part_cpu = (ph["forecast_done_cpu_s"] - ph["fit_done_cpu_s"] - drv_local) / size
-    d = (ray_run["driver_s"]["read"] + ray_run["driver_s"]["append"]) / (size + train)
+    lp, rp = loc["phases"], rr["phases"]
+    fit_cpu = lp["fit_done_cpu_s"] / train
+    c_lo = (lp["forecast_done_cpu_s"] - lp["fit_done_cpu_s"]
+            - loc["driver_s"]["read"] - loc["driver_s"]["append"]) / size
+    c_hi = (rp["forecast_done_s"] - rp["fit_done_s"]) * results["config"]["jobs"] / size
+    d = (rp["forecast_done_cpu_s"] - rp["fit_done_cpu_s"]) / size  # Ray driver CPU, partition phase
     big_train = min(n, results["config"]["train_series"] or n)
     fit_s = fit_cpu * big_train / (fit_cores * fit_efficiency)
-    start = ray_run["engine_start_s"]
-    lines = [f"from {size:,} series (local CPU: fit {fit_cpu * 1000:.0f} ms per training series, "
-             f"partitions {part_cpu * 1000:.1f} ms per series; Ray driver {d * 1000:.2f} ms per series "
-             f"read + written):",
-             f"- fit on {big_train:,} series with {fit_cores} cores at {fit_efficiency:.0%} efficiency: "
+    start = rr["engine_start_s"]
+    lines = [f"constants from {size:,} series: fit {fit_cpu * 1000:.0f} CPU ms per training series; "
+             f"partitions c = {c_lo * 1000:.1f}-{c_hi * 1000:.1f} CPU ms per series; Ray driver "
+             f"d = {d * 1000:.2f} CPU ms per series",
+             f"- fit on {big_train:,} series, {fit_cores} cores at {fit_efficiency:.0%} efficiency: "
              f"{fit_s / 60:.1f} min",
-             f"- driver floor for {n:,} series: {n * d / 60:.1f} min; more than {part_cpu / d:.0f} worker "
-             "CPUs cannot shorten the partition phase"]
+             f"- driver floor for {n:,} series: {n * d / 60:.1f} min; the partition phase stops "
+             f"shrinking beyond {c_lo / d:.0f}-{c_hi / d:.0f} worker CPUs"]
     for w in workers:
-        part = max(n * d, n * part_cpu / w)
-        lines.append(f"- {w} worker CPUs: partitions {part / 60:.1f} min, total "
-                     f"{(start + fit_s + part) / 60:.1f} min")
+        lo, hi = max(n * d, n * c_lo / w), max(n * d, n * c_hi / w)
+        lines.append(f"- {w} worker CPUs: partitions {lo / 60:.0f}-{hi / 60:.0f} min, total "
+                     f"{(start + fit_s + lo) / 60:.0f}-{(start + fit_s + hi) / 60:.0f} min")
     return "\n".join(lines)
 
 
