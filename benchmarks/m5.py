@@ -265,6 +265,9 @@ def main() -> None:
                         help="JSON file of validation scores: read if present, else written")
     parser.add_argument("--only", nargs="*", default=None,
                         help="run only these models (no choice of best); --json is then merged into")
+    parser.add_argument("--validate", action="store_true",
+                        help="with --only, also score the chosen foundation/deep models on the two "
+                             "validation windows (as the candidates are)")
     parser.add_argument("--chronos-bolt-path", default=None, help="local Chronos-Bolt weights folder")
     parser.add_argument("--chronos2-path", default=None, help="local Chronos-2 weights folder")
     opts = parser.parse_args()
@@ -288,7 +291,8 @@ def main() -> None:
         validation = json.loads(opts.validation_cache.read_text())
         print(f"validation scores read from {opts.validation_cache}", file=sys.stderr)
     cached: dict[tuple[str, pd.Timestamp], pd.DataFrame] = {}
-    for name, (_, fn) in CANDIDATES.items():
+    extra = {k: v for k, v in FOUNDATION.items() if opts.validate and k in (opts.only or [])}
+    for name, (_, fn) in {**CANDIDATES, **extra}.items():
         if name in opts.skip or name in validation or (opts.only is not None and name not in opts.only):
             continue
         for cut in cutoffs:
@@ -305,8 +309,10 @@ def main() -> None:
                        w["products"], model="yhat").total)
         print(f"validation {name}: {np.round(validation[name], 4).tolist()}", file=sys.stderr)
     if opts.validation_cache:
-        opts.validation_cache.write_text(json.dumps(validation, indent=2))
-    best = min(validation, key=lambda k: float(np.mean(validation[k]))) if validation else None
+        opts.validation_cache.write_text(json.dumps({k: v for k, v in validation.items()
+                                                     if k in CANDIDATES}, indent=2))
+    chosen = {k: v for k, v in validation.items() if k in CANDIDATES}
+    best = min(chosen, key=lambda k: float(np.mean(chosen[k]))) if chosen else None
 
     # 2. the official test for every model
     results: dict[str, object] = {}

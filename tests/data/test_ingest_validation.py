@@ -147,6 +147,38 @@ def test_other_formats_load_the_same_rows(store, tmp_path, suffix):
     np.testing.assert_allclose(stored["y"].to_numpy(), df.sort_values(["unique_id", "ds"])["y"].to_numpy())
 
 
+@pytest.mark.parametrize("kind", ["gz", "zip"])
+def test_archive_that_unpacks_past_the_limit_is_refused_and_stores_nothing(store, tmp_path, monkeypatch,
+                                                                           good_csv, kind):
+    import zipfile
+    ingest_file(store, good_csv, "sales")
+    before = store.read("sales")
+    monkeypatch.setenv("TRENDCAST_MAX_UNPACKED_MB", "1")
+    text = make_sales(n_series=1, n_days=10).to_csv(index=False)
+    padded = text + "\n" * (3 * 1024 * 1024)  # ~3 MB that compresses to a few KB
+    path = tmp_path / f"bomb.csv.{kind}"
+    if kind == "gz":
+        path.write_bytes(gzip.compress(padded.encode()))
+    else:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("bomb.csv", padded)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(InputFileError, match=r"bomb\.csv\..*unpacks to more than 1 MB.*TRENDCAST_MAX_UNPACKED_MB"):
+        ingest_file(store, path, "sales")
+    pd.testing.assert_frame_equal(store.read("sales"), before)
+
+
+def test_multi_member_gzip_reads_every_member(store, tmp_path):
+    df = make_sales(n_series=2, n_days=30)
+    text = df.to_csv(index=False)
+    head, rest = text.split("\n", 1)
+    cut = rest.index("\n", len(rest) // 2) + 1
+    path = tmp_path / "sales.csv.gz"
+    path.write_bytes(gzip.compress((head + "\n" + rest[:cut]).encode()) + gzip.compress(rest[cut:].encode()))
+    ingest_file(store, path, "sales")
+    assert store.count("sales") == 60
+
+
 def test_column_mapping(store, tmp_path):
     df = make_sales(n_series=1, n_days=10).rename(columns={"unique_id": "sku", "ds": "date", "y": "units"})
     path = write_csv(tmp_path / "s.csv", df)

@@ -8,9 +8,10 @@ the data, so errors can name rows as a person counts them.
 
 from __future__ import annotations
 
-import gzip
 import io
+import os
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,46 @@ from trendcast.errors import DataValidationError, InputFileError
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 SUPPORTED = ".csv, .csv.gz, .tsv, .txt, .json/.jsonl (JSON lines), .parquet, .xlsx, .xls, .zip"
+DEFAULT_MAX_UNPACKED_MB = 1024
+_CHUNK = 1 << 20
+
+
+def max_unpacked_bytes() -> int:
+    """Largest size a .gz or .zip may unpack to: ``TRENDCAST_MAX_UNPACKED_MB`` (default 1024)."""
+    raw = os.environ.get("TRENDCAST_MAX_UNPACKED_MB", str(DEFAULT_MAX_UNPACKED_MB))
+    try:
+        mb = int(raw)
+    except ValueError:
+        raise InputFileError(f"TRENDCAST_MAX_UNPACKED_MB must be a whole number of MB, got {raw!r}") from None
+    if mb < 1:
+        raise InputFileError(f"TRENDCAST_MAX_UNPACKED_MB must be >= 1, got {mb}")
+    return mb * 1024 * 1024
+
+
+def _too_big(path: Path, limit: int) -> InputFileError:
+    return InputFileError(
+        f"{path}: unpacks to more than {limit // (1024 * 1024)} MB; split the file, or raise "
+        "TRENDCAST_MAX_UNPACKED_MB if the size is expected"
+    )
+
+
+def _gunzip(path: Path, raw: bytes, limit: int) -> bytes:
+    """Decompress every gzip member, stopping as soon as the output passes ``limit``."""
+    out = bytearray()
+    data = raw
+    while data:
+        d = zlib.decompressobj(wbits=31)
+        while data:
+            out += d.decompress(data, _CHUNK)
+            if len(out) > limit:
+                raise _too_big(path, limit)
+            data = d.unconsumed_tail
+            if d.eof:
+                break
+        if not d.eof:
+            raise OSError("compressed file ended before the end-of-stream marker")
+        data = d.unused_data.lstrip(b"\x00")
+    return bytes(out)
 
 
 def _suffixes(path: Path) -> str:
@@ -34,8 +75,8 @@ def _read_bytes(path: Path) -> bytes:
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+            return _gunzip(path, raw, max_unpacked_bytes())
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputFileError(f"{path}: damaged gzip file ({exc})") from exc
     if raw[:4] == b"PK\x03\x04":
         try:
@@ -45,7 +86,14 @@ def _read_bytes(path: Path) -> bytes:
                     raise InputFileError(
                         f"{path}: a zip must hold exactly one data file, found {members}"
                     )
-                return zf.read(members[0])
+                limit = max_unpacked_bytes()
+                if zf.getinfo(members[0]).file_size > limit:
+                    raise _too_big(path, limit)
+                with zf.open(members[0]) as member:  # the header's size can lie: read at most limit+1
+                    data = member.read(limit + 1)
+                if len(data) > limit:
+                    raise _too_big(path, limit)
+                return data
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
             raise InputFileError(f"{path}: damaged or unsupported zip file ({exc})") from exc
     return raw

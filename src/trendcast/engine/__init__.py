@@ -27,7 +27,8 @@ def make_engine(name: str | None = None, *, ray_address: str | None = None, n_jo
         try:
             from trendcast.engine.ray_engine import RayEngine
         except ModuleNotFoundError as exc:
-            raise TrendcastError("the ray engine needs the `ray` package: pip install 'ray>=2.40'") from exc
+            raise TrendcastError(
+                "the ray engine needs the `ray` package: pip install 'trendcast[ray]'") from exc
         return RayEngine(ray_address or settings.ray_address or None, num_cpus=resolve_jobs(n_jobs),
                          max_retries=max_retries)
     raise TrendcastError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

@@ -1,7 +1,8 @@
 """What runs inside an engine task: fit a global model, forecast or backtest one partition.
 
-Worker side only: no store access; a task gets its partition's frames and the run's shared
-job (models, horizon, quantiles, fitted global models).
+Worker side only: no access to the workspace; a task gets its block's rows as stored and the
+run's shared job (models, horizon, quantiles, fitted global models), builds the model frames
+(:func:`prepare`) and runs the models.
 
 How each model is split (:func:`strategy`):
 
