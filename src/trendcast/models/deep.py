@@ -6,8 +6,8 @@ The network is trained for a fixed ``horizon`` (default 28): ``predict(h)`` retu
 interpolated inside the grid and refused outside it unless ``tails="normal"`` (see
 :mod:`trendcast.models.quantile_map`). The point forecast is the mean implied by the grid
 (``point="mean"``, the default) or its median (``point="median"``). Early stopping watches the
-multi-quantile loss on the last ``horizon`` points of every series (``val_check_steps``, ``early_stop_patience_steps``,
-at most ``max_steps``); when a series is too short to spare them, training runs without a
+multi-quantile loss on the last ``horizon`` points of every series (``val_check_steps``,
+``early_stop_patience_steps``, at most ``max_steps``); when a series is too short to spare them, training runs without a
 validation window and the notes say so. The trainer is CPU only and quiet (no progress bar,
 logger or checkpoints); ``n_jobs`` sets torch's threads; ``random_seed`` makes runs repeatable.
 Importing neuralforecast takes ~15 s (it imports ray); its Auto* models are not used.
