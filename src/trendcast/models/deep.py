@@ -7,10 +7,11 @@ interpolated inside the grid and refused outside it unless ``tails="normal"`` (s
 :mod:`trendcast.models.quantile_map`). The point forecast is the mean implied by the grid
 (``point="mean"``, the default) or its median (``point="median"``). Early stopping watches the
 multi-quantile loss on the last ``horizon`` points of every series (``val_check_steps``,
-``early_stop_patience_steps``, at most ``max_steps``); when a series is too short to spare them, training runs without a
-validation window and the notes say so. The trainer is CPU only and quiet (no progress bar,
-logger or checkpoints); ``n_jobs`` sets torch's threads; ``random_seed`` makes runs repeatable.
-Importing neuralforecast takes ~15 s (it imports ray); its Auto* models are not used.
+``early_stop_patience_steps``, at most ``max_steps``); when a series is too short to spare
+them, training runs without a validation window and the notes say so. The trainer is CPU only
+and quiet (no progress bar, logger or checkpoints); ``n_jobs`` sets torch's threads;
+``random_seed`` makes runs repeatable. Importing neuralforecast takes ~15 s (it imports ray);
+its Auto* models are not used.
 """
 
 from __future__ import annotations
