@@ -3,12 +3,16 @@ wall time and peak memory, trendcast's models beside the libraries used directly
 
     python benchmarks/m5.py --data ../shared/data/m5_ca1 --store CA_1 --json out.json
     python benchmarks/m5.py --data ../shared/data/m5_ca1 --only trendcast.Fracast --json fm.json
+    python benchmarks/m5.py --data ../shared/data/m5_ca1 --validate --json fm.json --only \
+        trendcast.Fracast "trendcast.MedianEnsemble(LightGBM,LightGBMDirect,Fracast)"
 
 Protocol: train on d_1..d_1941, forecast d_1942..d_1969 (the official 28-day test). Known
 future covariates are the ones M5 allows: sell prices and the calendar (events, SNAP days).
 trendcast's recommended configuration ("best") is chosen among its candidates by the mean
 WRMSSE of two backtest windows that end before d_1942 (cutoffs d_1885 and d_1913); the test
-window is never looked at for that choice. Each model runs in its own forked process, so its
+window is never looked at for that choice. Foundation and deep models and the ensembles that
+include them (FOUNDATION, COMBOS) run only when named in ``--only``; ``--validate`` scores them
+on the same two windows. Each model runs in its own forked process, so its
 peak memory (max RSS, which includes the loaded data) is its own.
 """
 
@@ -171,7 +175,9 @@ EXTRA: dict[str, tuple[str, Callable[[dict], pd.DataFrame]]] = {
 # extrapolated (two-piece normal, trendcast.models.quantile_map), an assumption stated in the docs.
 FRACAST_TUNE = {"fine_tune_steps": 150, "fine_tune_lr": 1e-4, "fine_tune_batch_size": 16,
                 "fine_tune_horizon": H}
-CHRONOS_PATHS: dict[str, str | None] = {"trendcast.ChronosBolt": None, "trendcast.Chronos2": None}
+# local weights folders (no network here); a model without one is skipped
+WEIGHT_PATHS: dict[str, str | None] = {"trendcast.ChronosBolt": None, "trendcast.Chronos2": None,
+                                       "trendcast.TimesFM": None}
 
 
 def tc_pretrained(name: str, **params) -> Callable[[dict], pd.DataFrame]:
@@ -187,32 +193,41 @@ def tc_pretrained(name: str, **params) -> Callable[[dict], pd.DataFrame]:
     return run
 
 
-def chronos(name: str, model: str) -> Callable[[dict], pd.DataFrame]:
+def with_weights(name: str, model: str) -> Callable[[dict], pd.DataFrame]:
     def run(d: dict) -> pd.DataFrame:
-        return tc_pretrained(model, model_path=CHRONOS_PATHS[name])(d)
-    return run
-
-
-def mean_of(*fns: Callable[[dict], pd.DataFrame]) -> Callable[[dict], pd.DataFrame]:
-    """Point and quantiles averaged: for two members, MedianEnsemble's median is their mean."""
-    def run(d: dict) -> pd.DataFrame:
-        parts = [fn(d).set_index(["unique_id", "ds"]).sort_index() for fn in fns]
-        cols = [c for c in parts[0].columns if all(c in p.columns for p in parts)]
-        return (sum(p[cols] for p in parts) / len(parts)).reset_index()
+        return tc_pretrained(model, model_path=WEIGHT_PATHS[name])(d)
     return run
 
 
 FOUNDATION: dict[str, tuple[str, Callable[[dict], pd.DataFrame]]] = {
     "trendcast.Fracast": ("foundation", tc_pretrained("Fracast")),
-    "trendcast.Fracast+LightGBM": ("foundation", mean_of(tc_pretrained("Fracast"), tc_model("LightGBM"))),
     "trendcast.Fracast(fine-tuned)": ("foundation", tc_pretrained("Fracast", **FRACAST_TUNE)),
-    "trendcast.Fracast(fine-tuned)+LightGBM": (
-        "foundation", mean_of(tc_pretrained("Fracast", **FRACAST_TUNE), tc_model("LightGBM"))),
     "trendcast.NHITS": ("deep", tc_model("NHITS")),
     "trendcast.PatchTST": ("deep", tc_model("PatchTST")),
-    "trendcast.ChronosBolt": ("foundation", chronos("trendcast.ChronosBolt", "ChronosBolt")),
-    "trendcast.Chronos2": ("foundation", chronos("trendcast.Chronos2", "Chronos2")),
+    "trendcast.ChronosBolt": ("foundation", with_weights("trendcast.ChronosBolt", "ChronosBolt")),
+    "trendcast.Chronos2": ("foundation", with_weights("trendcast.Chronos2", "Chronos2")),
+    "trendcast.TimesFM": ("foundation", with_weights("trendcast.TimesFM", "TimesFM")),
 }
+# Ensembles with a foundation model: point and each quantile are the median over the members'
+# forecasts, which is what trendcast's MedianEnsemble computes. Each member runs once (in its
+# own process) and its forecast is reused, so an ensemble's seconds are the sum of its members'
+# seconds and its peak MB the largest member's.
+COMBOS: dict[str, tuple[str, ...]] = {
+    "trendcast.MedianEnsemble(LightGBM,LightGBMDirect,Fracast)": (
+        "trendcast.LightGBM", "trendcast.LightGBMDirect", "trendcast.Fracast"),
+    "trendcast.MedianEnsemble(LightGBM,LightGBMDirect,Fracast(fine-tuned))": (
+        "trendcast.LightGBM", "trendcast.LightGBMDirect", "trendcast.Fracast(fine-tuned)"),
+    "trendcast.MedianEnsemble(LightGBMDirect,Fracast(fine-tuned))": (
+        "trendcast.LightGBMDirect", "trendcast.Fracast(fine-tuned)"),
+}
+
+
+def median_of(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Column-wise median of the members' forecasts (point and every shared quantile)."""
+    frames = [p.set_index(["unique_id", "ds"]).sort_index() for p in parts]
+    cols = [c for c in frames[0].columns if all(c in f.columns for f in frames)]
+    stacked = np.stack([f[cols].to_numpy(dtype=float) for f in frames])
+    return pd.DataFrame(np.median(stacked, axis=0), index=frames[0].index, columns=cols).reset_index()
 
 
 # Running -------------------------------------------------------------------------------------
@@ -270,10 +285,12 @@ def main() -> None:
                              "validation windows (as the candidates are)")
     parser.add_argument("--chronos-bolt-path", default=None, help="local Chronos-Bolt weights folder")
     parser.add_argument("--chronos2-path", default=None, help="local Chronos-2 weights folder")
+    parser.add_argument("--timesfm-path", default=None, help="local TimesFM 2.5 (200M) weights folder")
     opts = parser.parse_args()
-    CHRONOS_PATHS.update({"trendcast.ChronosBolt": opts.chronos_bolt_path,
-                          "trendcast.Chronos2": opts.chronos2_path})
-    every = {**PEERS, **CANDIDATES, **EXTRA, **FOUNDATION}
+    WEIGHT_PATHS.update({"trendcast.ChronosBolt": opts.chronos_bolt_path,
+                         "trendcast.Chronos2": opts.chronos2_path, "trendcast.TimesFM": opts.timesfm_path})
+    every = {**PEERS, **CANDIDATES, **EXTRA, **FOUNDATION,
+             **{name: ("ensemble", None) for name in COMBOS}}
     unknown = sorted(set(opts.only or []) - set(every))
     if unknown:
         raise SystemExit(f"unknown model(s) {unknown}; known: {sorted(every)}")
@@ -290,20 +307,33 @@ def main() -> None:
     if opts.validation_cache and opts.validation_cache.exists():
         validation = json.loads(opts.validation_cache.read_text())
         print(f"validation scores read from {opts.validation_cache}", file=sys.stderr)
-    cached: dict[tuple[str, pd.Timestamp], pd.DataFrame] = {}
-    extra = {k: v for k, v in FOUNDATION.items() if opts.validate and k in (opts.only or [])}
-    for name, (_, fn) in {**CANDIDATES, **extra}.items():
+    memo: dict[tuple[str, object], tuple[pd.DataFrame, float, float]] = {}
+
+    def forecast(name: str, w: dict, key: object) -> tuple[pd.DataFrame, float, float]:
+        """A model's forecast on window ``w`` (run once per key; ensembles from their members)."""
+        if (name, key) not in memo:
+            if name in COMBOS:
+                runs = [forecast(m, w, key) for m in COMBOS[name]]
+                memo[(name, key)] = (median_of([r[0] for r in runs]), sum(r[1] for r in runs),
+                                     max(r[2] for r in runs))
+            elif key != "test" and name in VALIDATION_FROM_MEMBERS:
+                parts = [forecast(m, w, key)[0].set_index(["unique_id", "ds"])["yhat"]
+                         for m in VALIDATION_FROM_MEMBERS[name]]
+                memo[(name, key)] = ((sum(parts) / len(parts)).rename("yhat").reset_index(), 0.0, 0.0)
+            else:
+                memo[(name, key)] = run_isolated(every[name][1], w)
+        return memo[(name, key)]
+
+    wanted = set(opts.only or [])
+    extra = [k for k in (*FOUNDATION, *COMBOS) if opts.validate and k in wanted]
+    for name in [*CANDIDATES, *extra]:
         if name in opts.skip or name in validation or (opts.only is not None and name not in opts.only):
+            continue
+        if name in WEIGHT_PATHS and not WEIGHT_PATHS[name]:
             continue
         for cut in cutoffs:
             w = window(d, cut)
-            if name in VALIDATION_FROM_MEMBERS:
-                parts = [cached[(m, cut)].set_index(["unique_id", "ds"])["yhat"]
-                         for m in VALIDATION_FROM_MEMBERS[name]]
-                fc = (sum(parts) / len(parts)).rename("yhat").reset_index()
-            else:
-                fc, _, _ = run_isolated(fn, w)
-                cached[(name, cut)] = fc
+            fc = forecast(name, w, cut)[0]
             validation.setdefault(name, []).append(
                 wrmsse(w["train"][["unique_id", "ds", "y", "price"]], w["test"], fc,
                        w["products"], model="yhat").total)
@@ -316,19 +346,22 @@ def main() -> None:
 
     # 2. the official test for every model
     results: dict[str, object] = {}
-    for name, (family, fn) in every.items():
+    for name, (family, _) in every.items():
         if name in opts.skip or (opts.only is not None and name not in opts.only):
             continue
-        if opts.only is None and name in FOUNDATION:
+        if opts.only is None and (name in FOUNDATION or name in COMBOS):
             continue
-        if name in CHRONOS_PATHS and not CHRONOS_PATHS[name]:
+        if name in WEIGHT_PATHS and not WEIGHT_PATHS[name]:
             results[name] = {"family": family, "skipped": "no local weights (pass --chronos-bolt-path / "
-                             "--chronos2-path; this machine has no network to download them)"}
+                             "--chronos2-path / --timesfm-path; this machine has no network to "
+                             "download them)"}
             print(f"{name}: {json.dumps(results[name])}", file=sys.stderr)
             continue
-        fc, secs, peak = run_isolated(fn, d)
+        fc, secs, peak = forecast(name, d, "test")
         entry = {"family": family, **score(d, fc), "seconds": round(secs, 1),
                  "peak_mb": round(peak)}
+        if name in COMBOS:
+            entry["members"] = list(COMBOS[name])
         if fc.attrs.get("fine_tune"):
             entry["fine_tune"] = fc.attrs["fine_tune"]
         if name in validation:

@@ -165,7 +165,7 @@ def forecast(
     ids: Annotated[list[str] | None, typer.Option("--id", help="Only these series.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
     model_path: Annotated[str | None, typer.Option(
-        "--model-path", help="Weights folder or hub id for Fracast, ChronosBolt, Chronos2.")] = None,
+        "--model-path", help="Weights folder or hub id for Fracast, ChronosBolt, Chronos2, TimesFM.")] = None,
     engine: Annotated[str | None, typer.Option(
         "--engine", envvar="TRENDCAST_ENGINE", help="Run on: local (this process) or ray.")] = None,
     ray_address: Annotated[str | None, typer.Option(
@@ -242,7 +242,8 @@ def report(
                                       help="Also print report.pdf (needs Chromium).")] = True,
     explain: Annotated[int, typer.Option(help="Explain the forecasts of this many best sellers.")] = 3,
     alerts: Annotated[str, typer.Option(
-        help="Sentiment alerts from: model (review text), rating, off.")] = "model",
+        help="Sentiment alerts from: auto (stars if 80% of reviews have them, else text), model "
+             "(review text), rating, off.")] = "auto",
     db: DbOption = None,
 ) -> None:
     """Write the trend report of a forecast run: HTML (charts embedded, opens offline) and PDF."""
@@ -251,8 +252,8 @@ def report(
 
     if lang not in ("en", "zh"):
         raise typer.BadParameter("--lang takes en or zh")
-    if alerts not in ("model", "rating", "off"):
-        raise typer.BadParameter("--alerts takes model, rating or off")
+    if alerts not in ("auto", "model", "rating", "off"):
+        raise typer.BadParameter("--alerts takes auto, model, rating or off")
     with open_store(_db(db)) as store, _progress() as progress:
         path = build_report(store, out_dir, run_id=run, lang=lang, pdf=pdf, explain=explain,
                             alerts_source=alerts, progress=progress)
@@ -611,7 +612,8 @@ def pricing(
 def alerts(
     lang: Annotated[str, typer.Option(help="Language of the reasons: en or zh.")] = "en",
     source: Annotated[str, typer.Option(
-        help="Sentiment from the review text (model) or from star ratings (rating).")] = "model",
+        help="Sentiment from star ratings where 80% of reviews have them, else the text (auto), "
+             "from the review text (model) or from star ratings (rating).")] = "auto",
     since: Annotated[str | None, typer.Option(help="Only alerts active on or after this date.")] = None,
     threads: Annotated[int, typer.Option(help="Encoder threads.")] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -624,9 +626,9 @@ def alerts(
 
     if lang not in ("en", "zh"):
         raise typer.BadParameter("--lang takes en or zh")
-    if source not in ("model", "rating"):
-        raise typer.BadParameter("--source takes model or rating")
-    with open_store(_db(db)) as store, _progress(not as_json and source == "model") as progress:
+    if source not in ("auto", "model", "rating"):
+        raise typer.BadParameter("--source takes auto, model or rating")
+    with open_store(_db(db)) as store, _progress(not as_json and source != "rating") as progress:
         result = sentiment_alerts(store, source=source, since=since, n_threads=threads,  # type: ignore[arg-type]
                                   progress=progress)
     if as_json:

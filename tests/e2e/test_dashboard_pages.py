@@ -155,3 +155,25 @@ def test_inventory_page_uses_the_stock_file_and_reports_bad_input(client):
                                                             "text/csv")})
     assert "my_stock.csv: row 1" in r.text and "on_hand" in r.text
     assert "must be a number" in client.post("/inventory?lang=en", data={"review": "soon"}).text
+
+
+def test_trends_page_reuses_the_calls_until_the_data_changes(client, monkeypatch):
+    from trendcast.services import trends as trends_service
+
+    calls = []
+    real = trends_service.trend_calls
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trends_service, "trend_calls", counting)
+    _sign_in(client)
+    first = client.get("/trends?lang=en")
+    assert first.status_code == 200 and 'data-trend="' in first.text
+    sections = re.findall(r'data-trend="(\w+)"', first.text)
+    assert re.findall(r'data-trend="(\w+)"', client.get("/trends?lang=en").text) == sections
+    assert len(calls) == 1  # the second visit came from the cache
+    client.app.state.data_version.bump()  # what an upload or a finished job does
+    client.get("/trends?lang=en")
+    assert len(calls) == 2

@@ -12,7 +12,9 @@ from trendcast.models.registry import MODELS, make_model
 
 # Heavy models meet the same contract with small settings: the deep models train a few steps,
 # and Chronos loads tiny randomly initialised weights built offline (real ones need a download).
+# TimesFM's size is fixed, so it loads randomly initialised full-size (200M) weights.
 SMALL = {"NHITS": {"max_steps": 5}, "PatchTST": {"max_steps": 5}}
+HEAVY = {"TimesFM"}
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +26,27 @@ def tiny_chronos(tmp_path_factory):
             "Chronos2": {"model_path": str(build_chronos2(root / "chronos2"))}}
 
 
+@pytest.fixture(scope="module")
+def timesfm_weights(tmp_path_factory):
+    timesfm = pytest.importorskip("timesfm")
+    import torch
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("timesfm")
+    timesfm.TimesFM_2p5_200M_torch(torch_compile=False).save_pretrained(folder)
+    return {"model_path": str(folder)}
+
+
 def _small(name, request):
     if name in ("ChronosBolt", "Chronos2"):
         return request.getfixturevalue("tiny_chronos")[name]
+    if name == "TimesFM":
+        return request.getfixturevalue("timesfm_weights")
     return SMALL.get(name, {})
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n
+                                  for n in sorted(MODELS)])
 def test_contract_shapes_quantiles_and_reproducibility(name, request):
     df = make_sales(n_series=3, n_days=90)
     qs = [0.1, 0.5, 0.9]

@@ -83,3 +83,25 @@ def test_service_alerts_match_the_simulated_incidents(shop_db):
     starts = result.alerts.merge(shop.truth.incidents, on="unique_id", suffixes=("", "_inc"))
     hit = (starts["start"] >= starts["start_inc"]) & (starts["start"] <= starts["end_inc"] + pd.Timedelta(days=14))
     assert hit.sum() >= 1
+
+
+def test_auto_source_uses_stars_when_most_reviews_have_them_else_the_text(shop_db, tmp_path):
+    from trendcast.services.sentiment import resolve_source
+
+    path, _ = shop_db
+    with open_store(path, read_only=True) as store:
+        auto = score_reviews(store, source="auto")
+        rated = score_reviews(store, source="rating")
+    assert auto.attrs["assumptions"]["source"] == "rating"
+    pd.testing.assert_series_equal(auto["sentiment"], rated["sentiment"])
+    assert any("source auto" in n and "star ratings" in n for n in auto.attrs["notes"])
+    res = runner.invoke(app, ["alerts", "--db", str(path), "--json"])  # the default is auto
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["assumptions"]["source"] == "rating"
+
+    few_stars = pd.DataFrame({"rating": [5.0] + [None] * 4})
+    assert resolve_source(few_stars, "auto") == "model"
+    assert resolve_source(pd.DataFrame({"rating": [5.0] * 4 + [None]}), "auto") == "rating"
+    assert resolve_source(few_stars, "rating") == "rating"
+    with pytest.raises(Exception, match="source must be"):
+        resolve_source(few_stars, "stars")  # type: ignore[arg-type]

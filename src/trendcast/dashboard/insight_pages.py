@@ -8,6 +8,7 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -67,8 +68,12 @@ def _assumptions(values: dict[str, object], lang: str) -> str:
 
 # Trends ---------------------------------------------------------------------------------------
 
-def trends_body(store: Store, lang: str, *, level: str = "product", top: int | None = 20) -> str:
-    """Trend calls per class, best ranked first (``top`` rows per class, None for all)."""
+def trends_body(store: Store, lang: str, *, level: str = "product", top: int | None = 20,
+                cache: Any = None) -> str:
+    """Trend calls per class, best ranked first (``top`` rows per class, None for all).
+
+    ``cache`` (the app's :class:`trendcast.api.cache.ResultCache`) keeps the calls until the
+    workspace's data changes; it is shared with ``GET /api/trends``."""
     mod = service("trends")
     if mod is None:
         return unavailable(lang, "trends")
@@ -78,7 +83,10 @@ def trends_body(store: Store, lang: str, *, level: str = "product", top: int | N
     if not has_sales(store):
         return no_sales_body(lang)
     level = level if level in TREND_LEVELS else "product"
-    calls = mod.trend_calls(store, level=level, lang=lang)
+    def compute() -> Any:
+        return mod.trend_calls(store, level=level, lang=lang)
+
+    calls = compute() if cache is None else cache.get(("trends", level, lang, None), compute)
     key = "unique_id" if level == "product" else level
     if level == "product":
         titles = store.read("products", columns=["unique_id", "title"])

@@ -177,7 +177,8 @@ def trends(request: Request, level: str = "product", all: bool = False) -> Respo
     lang = pick_lang(request)
     with session.workspace(request) as store:
         try:
-            body = insight_pages.trends_body(store, lang, level=level, top=None if all else TREND_ROWS)
+            body = insight_pages.trends_body(store, lang, level=level, top=None if all else TREND_ROWS,
+                                             cache=getattr(request.app.state, "results", None))
         except TrendcastError as exc:
             body = _section_error(lang, exc)
     return _render(request, who, lang, tr(lang, "trends_title"), body, active="/trends")

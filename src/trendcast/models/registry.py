@@ -20,6 +20,7 @@ FAMILY_MODULES = (
     "trendcast.models.boosting",
     "trendcast.models.ensemble",
     "trendcast.models.foundation",
+    "trendcast.models.timesfm_model",
     "trendcast.models.deep",
 )
 

@@ -211,7 +211,7 @@ def _model_kwargs(models: Sequence[str], params: Mapping[str, Any],
     unused = sorted(set(params) - used)
     if unused:
         raise ModelError(f"no model of {list(models)} takes {unused}; e.g. --model-path is for "
-                         "Fracast, ChronosBolt and Chronos2")
+                         "Fracast, ChronosBolt, Chronos2 and TimesFM")
     return out
 
 

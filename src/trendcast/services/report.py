@@ -21,7 +21,7 @@ Progress = Callable[[str, int, int], None]
 
 def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None,
                  lang: str = "en", model: str | None = None, n_products: int = 6,
-                 pdf: bool = False, explain: int = 3, alerts_source: str = "model",
+                 pdf: bool = False, explain: int = 3, alerts_source: str = "auto",
                  progress: Progress | None = None) -> Path:
     """Write report.html (and report.pdf with ``pdf``) for a forecast run; returns the HTML path.
 
@@ -34,8 +34,8 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
         n_products: fan charts for this many best sellers.
         pdf: also print the page to PDF with a headless Chromium.
         explain: explain the forecasts of this many top sellers (0: none).
-        alerts_source: ``model`` (review text through the sentiment model), ``rating`` (stars)
-            or ``off``.
+        alerts_source: ``auto`` (stars when most reviews have them, else the text), ``model``
+            (review text through the sentiment model), ``rating`` (stars) or ``off``.
         progress: ``(label, done, total)`` callback.
     """
     tick = progress or (lambda label, done, total: None)

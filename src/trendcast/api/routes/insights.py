@@ -84,8 +84,9 @@ def alerts(
     request: Request,
     store: StoreDep,
     _: Viewer,
-    source: Annotated[Literal["model", "rating"], Query(
-        description="Sentiment from the review text (model) or from the stars (rating).")] = "model",
+    source: Annotated[Literal["auto", "model", "rating"], Query(
+        description="Sentiment from the stars where 80% of reviews have them, else the text (auto), "
+                    "from the review text (model) or from the stars (rating).")] = "auto",
     since: Annotated[date | None, Query(description="Only alerts active on or after this day.")] = None,
     lang: Annotated[Literal["en", "zh"], Query(description="Language of the reasons.")] = "en",
     top: Top = 100,
