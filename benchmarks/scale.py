@@ -18,7 +18,7 @@ is larger, and each partition of ``--partition-size`` series is forecast with th
 
 Each (size, engine) runs in a fresh spawned process. Reported per run: wall seconds (engine
 start excluded and reported apart), series per second, the driver's peak RSS (exact,
-``ru_maxrss``) and the peak of the summed PSS of the driver and every process it started
+``VmHWM``) and the peak of the summed PSS of the driver and every process it started
 (Ray's GCS, raylet and workers; sampled every 0.5 s, shared pages counted once). When both
 engines ran on a size, their stored forecasts are compared value by value.
 """
@@ -137,11 +137,21 @@ def _child(db: str, engine_name: str, jobs: int, partition_size: int, train_seri
         conn.send({"ok": True, "run_id": run.run_id, "n_series": run.n_series, "seconds": seconds,
                    "engine_start_s": start, "phases": phases, "notes": run.notes,
                    "driver_s": {k: round(v, 1) for k, v in driver.items()},
-                   "driver_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+                   "driver_maxrss_mb": _own_peak_rss_mb()})
     except Exception as exc:  # report to the parent rather than dying silently
         import traceback
 
         conn.send({"ok": False, "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()})
+
+
+def _own_peak_rss_mb() -> float:
+    """This process's peak RSS since it was started (VmHWM). Not ``ru_maxrss``: Linux keeps that
+    across fork + exec, so a spawned child would report the parent's RSS at spawn time (the
+    parent that built a 100k-series workspace) instead of its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cpu_seconds() -> float:
