@@ -25,9 +25,7 @@ ratings.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import sys
 import time
 import warnings
@@ -48,6 +46,9 @@ from trendcast.text.covariates import add_text_covariates  # noqa: E402
 from trendcast.text.sentiment import SentimentModel  # noqa: E402
 from trendcast.text.signals import daily_signals, rating_sentiment  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sentiment import EmbeddingCache  # noqa: E402  (benchmarks/sentiment.py)
+
 H = 28
 # mlforecast warns about empty lag features at the start of short series; LightGBM handles them
 warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
@@ -61,35 +62,15 @@ def log(msg: str) -> None:
 
 
 class Scorer:
-    """The packaged head, with an optional on-disk embedding cache keyed by text hash."""
+    """The packaged head, with an optional on-disk embedding cache keyed by text hash (the same
+    cache as benchmarks/sentiment.py)."""
 
     def __init__(self, cache: Path | None) -> None:
         self.model = SentimentModel.pretrained(n_threads=2)
-        cfg = self.model.encoder.config()
-        self.path = cache / f"e5_{cfg['prefix']}_{cfg['max_chars']}.npz" if cache else None
-        self.store: dict[str, np.ndarray] = {}
-        if self.path and self.path.exists():
-            data = np.load(self.path)
-            self.store = dict(zip(data["keys"].tolist(), data["values"], strict=True))
+        self.cache = EmbeddingCache(cache, self.model)
 
     def __call__(self, texts: pd.Series) -> np.ndarray:
-        texts = texts.fillna("").astype(str)
-        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-        todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self.store}.items())
-        start = time.perf_counter()
-        for i in range(0, len(todo), 512):
-            chunk = todo[i:i + 512]
-            vecs = self.model.embed([t for _, t in chunk])
-            self.store.update(zip([k for k, _ in chunk], vecs, strict=True))
-            done = i + len(chunk)
-            log(f"  embedded {done}/{len(todo)} ({done / (time.perf_counter() - start):.1f}/s)")
-            if self.path:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                ks = list(self.store)
-                tmp = self.path.with_suffix(".tmp.npz")
-                np.savez(tmp, keys=np.array(ks), values=np.stack([self.store[k] for k in ks]))
-                os.replace(tmp, self.path)  # a killed run never leaves a broken cache
-        emb = np.stack([self.store[k] for k in keys])
+        emb = self.cache.embed(texts.fillna("").astype(str).tolist(), "reviews")
         return self.model.predict_proba_embeddings(emb)[:, 1]
 
 

@@ -171,17 +171,14 @@ def product_drivers(request: Request, uid: str, model: str,
 
 @router.get("/trends", response_class=HTMLResponse)
 def trends(request: Request, level: str = "product", all: bool = False) -> Response:  # noqa: A002
-    who = session.current(request)
-    if who is None:
-        return _to_login(request)
-    lang = pick_lang(request)
-    with session.workspace(request) as store:
+    def body(store: Store, lang: str) -> str:
         try:
-            body = insight_pages.trends_body(store, lang, level=level, top=None if all else TREND_ROWS,
+            return insight_pages.trends_body(store, lang, level=level, top=None if all else TREND_ROWS,
                                              cache=getattr(request.app.state, "results", None))
         except TrendcastError as exc:
-            body = _section_error(lang, exc)
-    return _render(request, who, lang, tr(lang, "trends_title"), body, active="/trends")
+            return _section_error(lang, exc)
+
+    return _store_page(request, "trends_title", "/trends", body)
 
 
 @router.get("/inventory", response_class=HTMLResponse)

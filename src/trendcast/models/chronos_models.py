@@ -60,33 +60,48 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def load_chronos(source: str, *, expected: str, hub_id: str, name: str) -> Any:
-    """A Chronos pipeline of class ``expected`` from a folder or hub id, or one ModelError."""
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` forbids downloads."""
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def weights_source(source: str, *, marker: str, what: str, hub_id: str, name: str) -> str:
+    """``source`` as a folder holding ``marker`` or as a hub id, or one ModelError saying how to
+    get the weights."""
     folder = Path(source).expanduser()
     if folder.exists():
-        if not (folder / "config.json").is_file():
-            raise ModelError(f"{name}: {folder} has no config.json, so it is not a saved Chronos model. "
+        if not (folder / marker).is_file():
+            raise ModelError(f"{name}: {folder} has no {marker}, so it holds no {what}. "
                              + how_to_get(hub_id, name))
-        target = str(folder)
-    elif HUB_ID.fullmatch(source) and not source.startswith((".", "~")):
-        target = source
+        return str(folder)
+    if HUB_ID.fullmatch(source) and not source.startswith((".", "~")):
+        return source
+    raise ModelError(f"{name}: model_path {source!r} is not an existing folder nor a hub id like "
+                     f"{hub_id!r}. " + how_to_get(hub_id, name))
+
+
+def load_error(exc: Exception, source: str, *, what: str, hub_id: str, name: str) -> ModelError:
+    """The one ModelError for weights that failed to load, with how to get them."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if Path(source).expanduser().exists():
+        where = f"could not be read as {what}"
     else:
-        raise ModelError(f"{name}: model_path {source!r} is not an existing folder nor a hub id like "
-                         f"{hub_id!r}. " + how_to_get(hub_id, name))
+        where = "is not in the local Hugging Face cache" + (
+            " and HF_HUB_OFFLINE=1 forbids downloading" if hub_offline() else " and could not be downloaded")
+    return ModelError(f"{name}: weights {source!r} {where} ({first}). " + how_to_get(hub_id, name))
+
+
+def load_chronos(source: str, *, expected: str, hub_id: str, name: str) -> Any:
+    """A Chronos pipeline of class ``expected`` from a folder or hub id, or one ModelError."""
+    target = weights_source(source, marker="config.json", what="saved Chronos model", hub_id=hub_id,
+                            name=name)
     from chronos import BaseChronosPipeline
 
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     try:
         with _quiet_transformers():
             pipe = BaseChronosPipeline.from_pretrained(target, device_map="cpu")
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = "is not in the local Hugging Face cache" + (" and HF_HUB_OFFLINE=1 forbids downloading"
-                                                            if offline else " and could not be downloaded")
-        if folder.exists():
-            where = "could not be read as a Chronos model"
-        raise ModelError(f"{name}: weights {source!r} {where} ({first}). "
-                         + how_to_get(hub_id, name)) from exc
+        raise load_error(exc, source, what="a Chronos model", hub_id=hub_id, name=name) from exc
     if type(pipe).__name__ != expected:
         raise ModelError(f"{name}: {source!r} holds a {type(pipe).__name__}, not a {expected}; "
                          "use the matching trendcast model (ChronosBolt or Chronos2)")

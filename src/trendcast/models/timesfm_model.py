@@ -18,9 +18,7 @@ cannot be fine-tuned here.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -28,7 +26,7 @@ import pandas as pd
 
 from trendcast.errors import ModelError
 from trendcast.models.base import Forecaster
-from trendcast.models.chronos_models import HUB_ID, how_to_get
+from trendcast.models.chronos_models import hub_offline, load_error, weights_source
 from trendcast.models.pretrained import PretrainedForecaster, Progress
 
 WEIGHTS = "model.safetensors"
@@ -41,36 +39,18 @@ def _round_up(n: int, step: int) -> int:
 def load_timesfm(source: str, *, hub_id: str, name: str) -> Any:
     """A TimesFM 2.5 model from a folder holding ``model.safetensors`` or a hub id, or one
     ModelError saying how to get the weights."""
-    folder = Path(source).expanduser()
-    if folder.exists():
-        if not (folder / WEIGHTS).is_file():
-            raise ModelError(f"{name}: {folder} has no {WEIGHTS}, so it holds no TimesFM 2.5 weights. "
-                             + how_to_get(hub_id, name))
-        target = str(folder)
-    elif HUB_ID.fullmatch(source) and not source.startswith((".", "~")):
-        target = source
-    else:
-        raise ModelError(f"{name}: model_path {source!r} is not an existing folder nor a hub id like "
-                         f"{hub_id!r}. " + how_to_get(hub_id, name))
+    target = weights_source(source, marker=WEIGHTS, what="TimesFM 2.5 weights", hub_id=hub_id, name=name)
     try:
         import timesfm
     except ImportError as exc:
         raise ModelError(f"{name} needs the timesfm package ({exc}); install it with "
                          "`pip install 'trendcast[foundation]'`") from exc
-
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     try:
         # local_files_only: huggingface_hub reads HF_HUB_OFFLINE once, at import
         return timesfm.TimesFM_2p5_200M_torch.from_pretrained(target, torch_compile=False,
-                                                              local_files_only=offline)
+                                                              local_files_only=hub_offline())
     except (OSError, ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = "is not in the local Hugging Face cache" + (" and HF_HUB_OFFLINE=1 forbids downloading"
-                                                            if offline else " and could not be downloaded")
-        if folder.exists():
-            where = "could not be read as a TimesFM 2.5 (200M) model"
-        raise ModelError(f"{name}: weights {source!r} {where} ({first}). "
-                         + how_to_get(hub_id, name)) from exc
+        raise load_error(exc, source, what="a TimesFM 2.5 (200M) model", hub_id=hub_id, name=name) from exc
 
 
 class TimesFM(PretrainedForecaster):
