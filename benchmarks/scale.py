@@ -91,13 +91,20 @@ def build_workspace(path: Path, n_series: int, m5: Path, days: int, seed: int = 
     if replica > 1:
         # cluster the rows by series id, as an M5 or per-product ingest leaves them: DuckDB then
         # skips the row groups of other blocks when a partition is read (see docs/scale.md)
-        store.execute("CREATE TEMP TABLE sorted_sales AS SELECT * FROM sales ORDER BY unique_id, ds")
-        with store.transaction():
-            store.execute("DELETE FROM sales")
-            store.execute("INSERT INTO sales SELECT * FROM sorted_sales")
-        store.execute("DROP TABLE sorted_sales")
-    rows = store.count("sales")
-    store.close()
+        rows = store.count("sales")
+        store.close()
+        import duckdb
+
+        con = duckdb.connect(str(path))
+        con.execute("CREATE TEMP TABLE sorted_sales AS SELECT * FROM sales ORDER BY unique_id, ds")
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM sales")
+        con.execute("INSERT INTO sales SELECT * FROM sorted_sales")
+        con.execute("COMMIT")
+        con.close()
+    else:
+        rows = store.count("sales")
+        store.close()
     info = {"series": n_series, "days": n_days, "rows": rows, "replicas": replica,
             "build_seconds": round(time.perf_counter() - t0, 1)}
     done.write_text(json.dumps(info))
@@ -155,39 +162,47 @@ def _own_peak_rss_mb() -> float:
 
 
 def _cpu_seconds() -> float:
-    """CPU seconds (user + system) of this process and its threads so far: with the local
-    engine, all the work of the run; with Ray, the driver's share."""
+    """CPU seconds (user + system) of this process, its threads and the local engine's live
+    worker processes so far: with the local engine, all the work of the run; with Ray, the
+    driver's share (Ray's workers are not its children)."""
+    import psutil
+
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    total = usage.ru_utime + usage.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "ray" in " ".join(child.cmdline()).lower():
+                continue
+            times = child.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
 
 
 def _instrument_driver() -> dict[str, float]:
-    """Seconds the driver spends reading blocks of rows from the store and appending results:
-    the serial part of a run, which more workers do not shorten."""
-    from trendcast.data.store import DuckDBStore
-    from trendcast.services import partitioned
+    """Seconds the driver spends on the serial part of a run, which more workers do not
+    shorten: the snapshot of the workspace, reading each block from it, and the final write."""
+    from trendcast.data.snapshot import Snapshot
+    from trendcast.data.store import Store
 
-    spent = {"read": 0.0, "append": 0.0}
-    read, append = partitioned.read_block, DuckDBStore.append
+    spent = {"snapshot": 0.0, "read": 0.0, "write": 0.0}
 
-    def timed_read(*args: Any, **kwargs: Any) -> Any:
-        t = time.perf_counter()
-        try:
-            return read(*args, **kwargs)
-        finally:
-            spent["read"] += time.perf_counter() - t
+    def timed(owner: Any, name: str, key: str) -> None:
+        real = getattr(owner, name)
 
-    def timed_append(self: Any, table: str, df: pd.DataFrame) -> int:
-        if self.location == ":memory:":  # a task staging its block, not the driver writing
-            return append(self, table, df)
-        t = time.perf_counter()
-        try:
-            return append(self, table, df)
-        finally:
-            spent["append"] += time.perf_counter() - t
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - t
 
-    partitioned.read_block = timed_read
-    DuckDBStore.append = timed_append  # type: ignore[method-assign]
+        setattr(owner, name, wrapper)
+
+    timed(Store, "snapshot", "snapshot")
+    timed(Snapshot, "block", "read")
+    timed(Store, "save_run", "write")
     return spent
 
 
@@ -246,18 +261,14 @@ def compare_runs(db: Path, a: str, b: str) -> dict[str, Any]:
     """Value-by-value comparison of two stored runs of the same workspace."""
     from trendcast.data.store import open_store
 
-    store = open_store(db, read_only=True)
-    row = store.sql(
-        "SELECT count(*) AS n, max(abs(x.value - y.value)) AS max_abs_diff, "
-        "sum(CASE WHEN x.value IS DISTINCT FROM y.value THEN 1 ELSE 0 END) AS n_different "
-        "FROM forecasts x JOIN forecasts y ON x.model = y.model AND x.unique_id = y.unique_id "
-        "AND x.ds = y.ds AND x.quantile IS NOT DISTINCT FROM y.quantile "
-        "WHERE x.run_id = ? AND y.run_id = ?", [a, b]).iloc[0]
-    sizes = store.sql("SELECT run_id, count(*) AS n FROM forecasts WHERE run_id IN (?, ?) GROUP BY run_id",
-                      [a, b])
-    store.close()
-    return {"matched_values": int(row["n"]), "rows_per_run": sizes.set_index("run_id")["n"].to_dict(),
-            "max_abs_diff": float(row["max_abs_diff"] or 0.0), "n_different": int(row["n_different"] or 0)}
+    with open_store(db, read_only=True) as store:
+        x, y = store.run_forecasts(a), store.run_forecasts(b)
+    keys = ["model", "unique_id", "ds", "quantile"]
+    both = x.merge(y, on=keys, suffixes=("_a", "_b"))
+    diff = (both["value_a"] - both["value_b"]).abs()
+    differ = ~((both["value_a"] == both["value_b"]) | (both["value_a"].isna() & both["value_b"].isna()))
+    return {"matched_values": len(both), "rows_per_run": {a: len(x), b: len(y)},
+            "max_abs_diff": float(diff.max() if len(diff) else 0.0), "n_different": int(differ.sum())}
 
 
 def _cpu(ph: dict[str, Any]) -> str:
@@ -269,8 +280,8 @@ def _cpu(ph: dict[str, Any]) -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     """The docs table of a results file (``--table``)."""
-    lines = ["| series | engine | wall s (fit / forecast) | series/s | engine start s | driver read / "
-             "append s | driver CPU s (fit / forecast) | driver peak RSS MB | total peak PSS MB | load avg "
+    lines = ["| series | engine | wall s (fit / forecast) | series/s | engine start s | driver snapshot / "
+             "read / write s | CPU s (fit / forecast) | driver peak RSS MB | total peak PSS MB | load avg "
              "| same as local |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     eq = results.get("equality", {})
@@ -287,8 +298,8 @@ def markdown(results: dict[str, Any]) -> str:
                     f"(max abs diff {e['max_abs_diff']:g})")
         lines.append(
             f"| {r['size']:,} | {r['engine']} | {r['seconds']:.0f} ({fit:.0f} / {r['seconds'] - fit:.0f}) "
-            f"| {r['series_per_s']:.2f} | {r['engine_start_s']:.1f} | {drv.get('read', 0):.1f} / "
-            f"{drv.get('append', 0):.1f} | {_cpu(ph)} | {r['driver_maxrss_mb']:,} "
+            f"| {r['series_per_s']:.2f} | {r['engine_start_s']:.1f} | {drv.get('snapshot', 0):.1f} / "
+            f"{drv.get('read', 0):.1f} / {drv.get('write', 0):.1f} | {_cpu(ph)} | {r['driver_maxrss_mb']:,} "
             f"| {r['peak_total_pss_mb']:,} | {r['load_before']}-{r['load_after']} | {same} |")
     return "\n".join(lines)
 
@@ -313,7 +324,7 @@ def extrapolate(results: dict[str, Any], n: int = 1_000_000, fit_cores: int = 16
     lp, rp = loc["phases"], rr["phases"]
     fit_cpu = lp["fit_done_cpu_s"] / train
     c_lo = (lp["forecast_done_cpu_s"] - lp["fit_done_cpu_s"]
-            - loc["driver_s"]["read"] - loc["driver_s"]["append"]) / size
+            - loc["driver_s"]["read"] - loc["driver_s"]["write"] - loc["driver_s"]["snapshot"]) / size
     c_hi = (rp["forecast_done_s"] - rp["fit_done_s"]) * results["config"]["jobs"] / size
     d = (rp["forecast_done_cpu_s"] - rp["fit_done_cpu_s"]) / size  # Ray driver CPU, partition phase
     big_train = min(n, results["config"]["train_series"] or n)

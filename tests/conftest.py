@@ -14,13 +14,73 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session")
+def pg_base_url():
+    """A PostgreSQL server for the session (see tests/pgserver.py); skips when none can run."""
+    import shutil
+    import tempfile
+
+    from pgserver import NoServer, postgres_server
+
+    # not under pytest's 0700 temp root: the server runs as the postgres user
+    folder = Path(tempfile.mkdtemp(prefix="trendcast-pg-"))
+    folder.chmod(0o755)
+    try:
+        with postgres_server(folder / "cluster") as url:
+            yield url
+    except NoServer as exc:
+        pytest.skip(f"PostgreSQL backend not tested: {exc}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
-def store(tmp_path):
+def pg_url(pg_base_url):
+    """A fresh workspace schema on the test server."""
+    from pgserver import fresh_schema_url
+
+    return fresh_schema_url(pg_base_url)
+
+
+BACKENDS = ("duckdb", "postgres")
+
+
+@pytest.fixture
+def workspace_url(request, backend, tmp_path) -> str:
+    """A new, empty workspace location: a DuckDB file path, or (parametrised in the data,
+    services and API tests) a PostgreSQL URL."""
+    if backend == "postgres":
+        return request.getfixturevalue("pg_url")
+    return str(tmp_path / "test.duckdb")
+
+
+# The store, ingest, services and API tests run on every backend; the others on DuckDB.
+EVERY_BACKEND_DIRS = ("data", "services", "api")
+
+
+def pytest_generate_tests(metafunc):
+    folder = Path(str(metafunc.definition.fspath)).parent.name
+    if "backend" in metafunc.fixturenames and folder in EVERY_BACKEND_DIRS:
+        metafunc.parametrize("backend", BACKENDS)
+
+
+@pytest.fixture
+def backend(request) -> str:
+    return getattr(request, "param", "duckdb")
+
+
+@pytest.fixture
+def store(request, backend, tmp_path):
+    """A new workspace: a DuckDB file, and in the data, services and API tests also a
+    PostgreSQL schema."""
     from trendcast.data.store import open_store
 
-    s = open_store(tmp_path / "test.duckdb")
+    location = request.getfixturevalue("pg_url") if backend == "postgres" else tmp_path / "test.duckdb"
+    s = open_store(location)
     yield s
     s.close()
+
+
 
 
 @pytest.fixture

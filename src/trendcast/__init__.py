@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from trendcast.version import __version__
 
 if TYPE_CHECKING:
+    from trendcast.data.duckdb_store import DuckDBStore
+    from trendcast.data.postgres_store import PostgresStore
     from trendcast.data.simulate import ShopData, simulate_shop
-    from trendcast.data.store import DuckDBStore, Store, open_store
+    from trendcast.data.store import Store, open_store
+    from trendcast.engine.runner import FrameSource, Runner
     from trendcast.models.base import Forecaster
     from trendcast.services.forecast import read_run, run_backtest, run_forecast
     from trendcast.services.ingest import ingest_file, ingest_m5
@@ -20,7 +23,10 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "open_store": "trendcast.data.store",
     "Store": "trendcast.data.store",
-    "DuckDBStore": "trendcast.data.store",
+    "DuckDBStore": "trendcast.data.duckdb_store",
+    "PostgresStore": "trendcast.data.postgres_store",
+    "Runner": "trendcast.engine.runner",
+    "FrameSource": "trendcast.engine.runner",
     "simulate_shop": "trendcast.data.simulate",
     "ShopData": "trendcast.data.simulate",
     "Forecaster": "trendcast.models.base",

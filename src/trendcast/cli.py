@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from trendcast.errors import TrendcastError
+
+if TYPE_CHECKING:
+    from trendcast.config import Settings
+    from trendcast.data.store import Store
 
 app = typer.Typer(
     help="Forecast e-commerce sales and trends. Start with `trendcast demo`.",
@@ -31,14 +35,34 @@ out = Console(highlight=False)
 DbOption = Annotated[
     str | None,
     typer.Option("--db", envvar="TRENDCAST_DB",
-                 help="Workspace: a DuckDB file (default ./trendcast.duckdb) or ':memory:'."),
+                 help="Workspace: a DuckDB file (default ./trendcast.duckdb), ':memory:', or a "
+                      "postgresql://user:pass@host:port/db[?schema=NAME] URL."),
 ]
 
 
-def _db(db: str | None) -> str:
-    from trendcast.config import Settings
+_SETTINGS: Settings | None = None
 
-    return db or Settings().db
+
+def _settings() -> Settings:
+    """The one Settings of this process (environment and defaults), built on first use."""
+    global _SETTINGS
+    if _SETTINGS is None:
+        from trendcast.config import Settings
+
+        _SETTINGS = Settings()
+    return _SETTINGS
+
+
+def _db(db: str | None) -> str:
+    return db or _settings().db
+
+
+def _open(db: str | None, *, read_only: bool = False) -> Store:
+    """The workspace of --db / TRENDCAST_DB; read-only commands open it read-only, so they run
+    while another process computes a forecast."""
+    from trendcast.data.store import open_store
+
+    return open_store(_db(db), read_only=read_only, settings=_settings())
 
 
 @contextlib.contextmanager
@@ -73,7 +97,6 @@ def demo(
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
 ) -> None:
     """Simulate a shop, ingest it, forecast, backtest and write an HTML report."""
-    from trendcast.data.store import open_store
     from trendcast.services.demo import run_demo
 
     start = time.perf_counter()
@@ -81,7 +104,7 @@ def demo(
     out_dir.mkdir(parents=True, exist_ok=True)
     if location != ":memory:":
         Path(location).parent.mkdir(parents=True, exist_ok=True)
-    with open_store(location) as store, _progress() as progress:
+    with _open(location) as store, _progress() as progress:
         result = run_demo(store, out_dir, n_products=products, seed=seed, horizon=horizon,
                           lang=lang, n_jobs=jobs, progress=progress)
     _print_board(result.leaderboard)
@@ -117,10 +140,9 @@ def ingest(
 ) -> None:
     """Validate a file and store it; a file with any bad row stores nothing."""
     from trendcast.data.ingest import PRESETS, parse_mapping
-    from trendcast.data.store import open_store
     from trendcast.services.ingest import ingest_file, ingest_m5
 
-    with open_store(_db(db)) as store, _progress() as progress:
+    with _open(db) as store, _progress() as progress:
         progress(f"ingest {path.name}", 0, 1)
         if fmt == "m5":
             report = ingest_m5(store, path)
@@ -148,10 +170,9 @@ def festivals(
 ) -> None:
     """Store Chinese public holidays, the Spring Festival period and shopping festivals
     (618, Double 11, Double 12, Black Friday, ...) for a date range."""
-    from trendcast.data.store import open_store
     from trendcast.services.ingest import ingest_festivals
 
-    with open_store(_db(db)) as store:
+    with _open(db) as store:
         report = ingest_festivals(store, start=start, end=end)
     out.print(escape(report.summary()))
 
@@ -175,16 +196,16 @@ def forecast(
     db: DbOption = None,
 ) -> None:
     """Forecast every stored series and store the run."""
-    from trendcast.data.store import open_store
     from trendcast.services.forecast import DEFAULT_MODELS, run_forecast
 
-    with open_store(_db(db)) as store, _progress(not as_json) as progress, \
+    with _open(db) as store, _progress(not as_json) as progress, \
             _engine(engine, ray_address, jobs) as runner:
         result = run_forecast(store, horizon=horizon, models=model or list(DEFAULT_MODELS),
                               quantiles=_parse_quantiles(quantiles), ids=ids, n_jobs=jobs,
                               progress=progress,
                               model_params={"model_path": model_path} if model_path else None,
-                              engine=runner, collect=as_json)
+                              engine=runner, collect=as_json,
+                              partition_size=_settings().partition_size)
     if as_json:
         fc = result.forecasts.assign(ds=result.forecasts["ds"].dt.strftime("%Y-%m-%d"))
         print(json.dumps({"run_id": result.run_id, "notes": result.notes,
@@ -214,15 +235,15 @@ def backtest(
     db: DbOption = None,
 ) -> None:
     """Rolling-origin backtest; prints and stores the leaderboard."""
-    from trendcast.data.store import open_store
     from trendcast.services.forecast import DEFAULT_MODELS, run_backtest
 
-    with open_store(_db(db)) as store, _progress(not as_json) as progress, \
+    with _open(db) as store, _progress(not as_json) as progress, \
             _engine(engine, ray_address, jobs) as runner:
         result = run_backtest(store, horizon=horizon, n_windows=windows, step=step,
                               models=model or list(DEFAULT_MODELS),
                               quantiles=_parse_quantiles(quantiles), ids=ids, n_jobs=jobs,
-                              progress=progress, engine=runner)
+                              progress=progress, engine=runner,
+                              partition_size=_settings().partition_size)
     if as_json:
         assert result.metrics is not None
         print(json.dumps({"run_id": result.run_id,
@@ -247,14 +268,13 @@ def report(
     db: DbOption = None,
 ) -> None:
     """Write the trend report of a forecast run: HTML (charts embedded, opens offline) and PDF."""
-    from trendcast.data.store import open_store
     from trendcast.services.report import build_report
 
     if lang not in ("en", "zh"):
         raise typer.BadParameter("--lang takes en or zh")
     if alerts not in ("auto", "model", "rating", "off"):
         raise typer.BadParameter("--alerts takes auto, model, rating or off")
-    with open_store(_db(db)) as store, _progress() as progress:
+    with _open(db) as store, _progress() as progress:
         path = build_report(store, out_dir, run_id=run, lang=lang, pdf=pdf, explain=explain,
                             alerts_source=alerts, progress=progress)
     out.print(escape(f"report: {path}"))
@@ -268,10 +288,9 @@ def info(
     db: DbOption = None,
 ) -> None:
     """What the workspace holds: rows, series and date ranges per table, and stored runs."""
-    from trendcast.data.store import open_store
     from trendcast.services.info import workspace_info
 
-    with open_store(_db(db)) as store:
+    with _open(db, read_only=True) as store:
         summary = workspace_info(store)
     if as_json:
         print(json.dumps(summary, indent=2))
@@ -298,12 +317,11 @@ def propensity(
     db: DbOption = None,
 ) -> None:
     """Who is likely to buy what: purchase propensity from views, carts, favourites and buys."""
-    from trendcast.data.store import open_store
     from trendcast.services.propensity import run_propensity
 
     if level not in ("item", "category"):
         raise typer.BadParameter("--level takes item or category")
-    with open_store(_db(db)) as store:
+    with _open(db, read_only=True) as store:
         result = run_propensity(store, days=days, level=level, top=top)  # type: ignore[arg-type]
     if as_json:
         print(json.dumps(result.as_dict(), default=str, ensure_ascii=False))
@@ -336,7 +354,6 @@ def explain(
     db: DbOption = None,
 ) -> None:
     """Why the forecast of one product is what it is: top drivers per day or week, in words."""
-    from trendcast.data.store import open_store
     from trendcast.services.explain import explain_forecast
 
     if lang not in ("en", "zh"):
@@ -344,7 +361,7 @@ def explain(
     by = by or ("day" if days <= 14 else "week")
     if by not in ("day", "week"):
         raise typer.BadParameter("--by takes day or week")
-    with open_store(_db(db)) as store:
+    with _open(db, read_only=True) as store:
         result = explain_forecast(store, product, model=model, days=days, n_jobs=jobs)
     if as_json:
         print(json.dumps(result.as_dict(lang, by=by, top=top), default=str, ensure_ascii=False))
@@ -380,7 +397,8 @@ def serve(
     from trendcast.api.app import create_app
 
     location = _db(db)
-    application = create_app(location, max_upload_mb=max_upload_mb, workers=workers)
+    application = create_app(location, max_upload_mb=max_upload_mb, workers=workers,
+                             settings=_settings())
     # Job threads compute while request threads wait for the GIL: hand it over every 1 ms
     # (default 5 ms), which keeps read latency low while forecasts run.
     sys.setswitchinterval(0.001)
@@ -401,10 +419,9 @@ def keys_create(
     db: DbOption = None,
 ) -> None:
     """Create a key and print it once to stdout (only its hash is stored)."""
-    from trendcast.data.store import open_store
     from trendcast.services.keys import create_key
 
-    with open_store(_db(db)) as store:
+    with _open(db) as store:
         key = create_key(store, role, name)
     print(key)
     console.print(f"created {role} key {key.split('_')[1]}; keep it now, it cannot be shown again",
@@ -417,10 +434,9 @@ def keys_list(
     db: DbOption = None,
 ) -> None:
     """List keys: id, name, role, created, revoked (never the secret)."""
-    from trendcast.data.store import open_store
     from trendcast.services.keys import list_keys
 
-    with open_store(_db(db)) as store:
+    with _open(db, read_only=True) as store:
         keys = list_keys(store)
     if as_json:
         print(json.dumps(keys, indent=2))
@@ -440,10 +456,9 @@ def keys_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke a key: requests with it are refused from now on."""
-    from trendcast.data.store import open_store
     from trendcast.services.keys import revoke_key
 
-    with open_store(_db(db)) as store:
+    with _open(db) as store:
         info = revoke_key(store, key_id)
     out.print(f"revoked key {info['key_id']} ({info['role']}) at {info['revoked_at']}")
 
@@ -459,7 +474,6 @@ def trends(
 ) -> None:
     """Which products (brands, categories) are rising, declining, emerging, heading into a
     seasonal peak or steady, with a confidence and a reason for each."""
-    from trendcast.data.store import open_store
     from trendcast.insights.trends import CLASSES
     from trendcast.services.trends import calls_records, trend_calls
 
@@ -469,7 +483,7 @@ def trends(
         raise typer.BadParameter("--lang takes en or zh")
     if top is not None and top < 1:
         raise typer.BadParameter("--top takes a number >= 1")
-    with open_store(_db(db)) as store:
+    with _open(db, read_only=True) as store:
         calls = trend_calls(store, level=level, run_id=run, lang=lang)  # type: ignore[arg-type]
     if as_json:
         print(json.dumps(calls_records(calls, top=top), ensure_ascii=False))
@@ -514,12 +528,11 @@ def inventory(
 ) -> None:
     """What to order now: order-up-to level, reorder point, order quantity and stock-out risk
     per product, from the quantile forecasts of the latest run."""
-    from trendcast.data.store import open_store
     from trendcast.services.inventory import inventory_actions
 
     if top < 1:
         raise typer.BadParameter("--top takes a number >= 1")
-    with open_store(_db(db)) as store:
+    with _open(db, read_only=True) as store:
         result = inventory_actions(store, run_id=run, model=model, lead_time=lead_time, review=review,
                                    service_level=service_level, holding_cost_rate=holding_cost,
                                    cost_share=cost_share, stock=stock)
@@ -573,12 +586,11 @@ def pricing(
 ) -> None:
     """Price elasticity per product (with a 95% interval, pooled where prices barely moved),
     and demand and revenue at the current, a what-if and a suggested price."""
-    from trendcast.data.store import open_store
     from trendcast.services.pricing import price_report
 
     if top < 1:
         raise typer.BadParameter("--top takes a number >= 1")
-    with open_store(_db(db)) as store:
+    with _open(db, read_only=True) as store:
         result = price_report(store, ids=ids, change=change, bounds=_parse_bounds(bounds),
                               objective=objective, cost_share=cost_share)
     if as_json:
@@ -621,14 +633,13 @@ def alerts(
 ) -> None:
     """Negative-sentiment alerts: products whose share of negative reviews jumped, with the
     keywords of the complaints."""
-    from trendcast.data.store import open_store
     from trendcast.services.sentiment import alert_reason, sentiment_alerts
 
     if lang not in ("en", "zh"):
         raise typer.BadParameter("--lang takes en or zh")
     if source not in ("auto", "model", "rating"):
         raise typer.BadParameter("--source takes auto, model or rating")
-    with open_store(_db(db)) as store, _progress(not as_json and source != "rating") as progress:
+    with _open(db, read_only=True) as store, _progress(not as_json and source != "rating") as progress:
         result = sentiment_alerts(store, source=source, since=since, n_threads=threads,  # type: ignore[arg-type]
                                   progress=progress)
     if as_json:
@@ -658,14 +669,13 @@ def sentiment(
 ) -> None:
     """Review sentiment per product: volume, mean sentiment, share negative (all time and last
     28 days) and the keywords of the negative reviews."""
-    from trendcast.data.store import open_store
     from trendcast.services.sentiment import product_sentiment
 
     if source not in ("model", "rating"):
         raise typer.BadParameter("--source takes model or rating")
     if top < 1:
         raise typer.BadParameter("--top takes a number >= 1")
-    with open_store(_db(db)) as store, _progress(not as_json and source == "model") as progress:
+    with _open(db, read_only=True) as store, _progress(not as_json and source == "model") as progress:
         table_df = product_sentiment(store, unique_id=product, source=source,  # type: ignore[arg-type]
                                      n_threads=threads, progress=progress)
     if as_json:
@@ -692,7 +702,9 @@ def _engine(name: str | None, ray_address: str | None, jobs: int) -> Iterator[ob
     """The engine of --engine / --ray-address (default: settings), released afterwards."""
     from trendcast.engine import make_engine
 
-    engine = make_engine(name, ray_address=ray_address, n_jobs=jobs)
+    settings = _settings()
+    engine = make_engine(name or settings.engine, ray_address=ray_address or settings.ray_address,
+                         n_jobs=jobs)
     try:
         yield engine
     finally:

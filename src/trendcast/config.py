@@ -29,3 +29,8 @@ class Settings(BaseSettings):
         description="Ray cluster to join (host:port or ray://host:10001); unset starts a local Ray.",
     )
     partition_size: int = Field(default=1000, ge=1, description="Series per partition (task).")
+    lock_timeout: float = Field(
+        default=60.0, gt=0,
+        description="Seconds a command waits for a DuckDB workspace that another process is "
+                    "writing to before it gives up.",
+    )

@@ -13,7 +13,7 @@ from trendcast.data.store import open_store
 from trendcast.services.keys import create_key
 
 
-def make_keys(db: Path) -> dict[str, str]:
+def make_keys(db: str | Path) -> dict[str, str]:
     """One key per role, created before the app opens the workspace."""
     with open_store(db) as store:
         return {role: create_key(store, role, f"test {role}") for role in ("viewer", "analyst", "admin")}
@@ -29,7 +29,7 @@ def sales_csv(n_series: int = 4, n_days: int = 120, seed: int = 0) -> bytes:
     return buf.getvalue().encode()
 
 
-def seed_sales(db: Path, n_series: int = 4, n_days: int = 120) -> pd.DataFrame:
+def seed_sales(db: str | Path, n_series: int = 4, n_days: int = 120) -> pd.DataFrame:
     from trendcast.services.ingest import ingest_frames
 
     df = make_sales(n_series=n_series, n_days=n_days)

@@ -94,4 +94,4 @@ def test_file_ingest_and_cli_flag(tmp_path):
     assert res.exit_code == 0, res.output
     with open_store(other) as s:
         assert set(s.read("events")["user_id"]) == {RAW_USERS[0], RAW_USERS[1]}
-        assert s.sql("SELECT count(*) AS n FROM trendcast_meta WHERE key = ?", [SALT_KEY])["n"].iloc[0] == 0
+        assert s.meta(SALT_KEY) is None

@@ -18,7 +18,7 @@ def test_m5_ca1_loads_3049_series_of_1941_days_with_prices_and_calendar(store):
     assert info["sales"]["rows_with_price"] > 4_000_000
     assert info["products"]["rows"] == 3049 and info["products"]["categories"] == 3
     assert info["calendar_events"]["rows"] > 100
-    total = store.sql("SELECT sum(y) AS s FROM sales")["s"].iloc[0]
+    total = store.sales_totals()["y"].sum()
     assert total == 7_832_248  # PROVENANCE.md: total units d_1..d_1941
     names = set(store.read("calendar_events")["name"])
     assert {"SuperBowl", "SNAP_CA", "Christmas"} <= names

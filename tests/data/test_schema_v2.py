@@ -23,6 +23,6 @@ def test_schema_v2_adds_key_and_job_tables_without_touching_v1(tmp_path):
         assert s.schema_version == len(MIGRATIONS) >= 2
         assert s.count("runs") == 1
         for name in ("api_keys", "jobs"):
-            cols = s.sql(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{name}' "
+            cols = s._fetch(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{name}' "
                          "ORDER BY ordinal_position")["column_name"].tolist()
             assert cols == list(TABLES[name].columns), name

@@ -94,7 +94,8 @@ def test_product_page_escapes_data_and_draws_the_run(client):
     _sign_in(client)
     r = client.get("/products/P000")
     assert r.status_code == 200
-    assert EVIL_TITLE not in r.text and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in r.text
+    # Jinja2 autoescaping (markupsafe) writes quotes as &#34;
+    assert EVIL_TITLE not in r.text and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp;" in r.text
     assert "<script>alert" not in r.text
     assert client.run_id in r.text
     assert "script-src 'self';" in r.headers["content-security-policy"]  # no inline scripts run

@@ -72,8 +72,8 @@ def test_ray_engine_forecasts_equal_the_local_engine(ray_cluster, sales_store):
     assert [t[1:] for t in ticks] == [(1, 3), (2, 3), (3, 3)]  # one report per partition
     stored = read_run(sales_store, remote.run_id).forecasts
     pd.testing.assert_frame_equal(stored[local.forecasts.columns], local.forecasts, check_dtype=False)
-    params = sales_store.sql("SELECT params FROM runs WHERE run_id = ?", [remote.run_id])["params"][0]
-    assert '"engine": "ray"' in params and '"partitions": 3' in params
+    params = sales_store.run_row(remote.run_id)["params"]
+    assert params["engine"] == "ray" and params["partitions"] == 3
 
 
 def test_ray_backtest_equals_the_local_engine(ray_cluster, sales_store):
@@ -102,7 +102,8 @@ def test_for_series_forecasts_what_the_fitted_model_forecasts(shop_store):
     from trendcast.services.forecast import load_series
 
     df = load_series(shop_store)
-    exog = add_covariates(shop_store, df, horizon=7)
+    exog = add_covariates(df, sales=shop_store.sales(), calendar=shop_store.calendar(),
+                          products=shop_store.products(), horizon=7)
     future = future_covariates(exog, 7, "D")[0]
     model = make_model("MedianEnsemble", members=["LightGBM", "SeasonalNaive"]).fit(exog)
     full = model.predict(7, X_df=future, quantiles=[0.1, 0.9])
@@ -112,25 +113,24 @@ def test_for_series_forecasts_what_the_fitted_model_forecasts(shop_store):
     pd.testing.assert_frame_equal(part, full[full["unique_id"].isin(ids)].reset_index(drop=True))
 
 
-def test_a_block_is_prepared_in_its_task_as_from_the_workspace(shop_store):
-    from trendcast.engine.tasks import SHARED_TABLES, Prep, _StagedStore, prepare
+def test_a_block_of_the_snapshot_is_prepared_as_from_the_workspace(shop_store, tmp_path):
+    from trendcast.engine.runner import _load
+    from trendcast.engine.tasks import Prep, prepare
     from trendcast.features.exog import add_covariates, future_covariates
     from trendcast.services.forecast import load_series
-    from trendcast.services.partitioned import read_block
 
-    ids = sorted(shop_store.sql("SELECT DISTINCT unique_id FROM sales")["unique_id"])[3:7]
+    ids = shop_store.series_ids()[3:7]
     series = load_series(shop_store, ids)
-    exog = add_covariates(shop_store, series, horizon=7)
+    exog = add_covariates(series, sales=shop_store.sales(ids), calendar=shop_store.calendar(),
+                          products=shop_store.products(), horizon=7)
     future, notes = future_covariates(exog, 7, "D")
-    prep = Prep("D", 7, True, True, {t: shop_store.read(t) for t in SHARED_TABLES})
-    got = prepare(read_block(shop_store, ids), prep)
+    snap = shop_store.snapshot(tmp_path / "snap")
+    assert snap.ids == shop_store.series_ids() and snap.freq == "D"
+    got = prepare(_load(snap, ids), Prep("D", 7, True, True, snap.calendar()))
     pd.testing.assert_frame_equal(got.part.series, series)
     pd.testing.assert_frame_equal(got.part.exog, exog)
     pd.testing.assert_frame_equal(got.part.future, future)
     assert got.notes == notes and got.n_series == 4
-    staged = _StagedStore()
-    with pytest.raises(TrendcastError, match=r"read table\(s\) \['reviews'\].*SHARED_TABLES"):
-        staged.sql("SELECT count(*) FROM reviews")  # a covariate from a table no block carries
 
 
 def test_partitions_give_the_single_partition_result_locally(sales_store):
@@ -180,13 +180,34 @@ def test_a_failed_task_is_retried_and_bad_input_is_not(ray_cluster, tmp_path):
     assert (tmp_path / "bad").read_text() == "x"  # one attempt only
 
 
-def test_local_engine_reports_progress_and_uses_all_cores():
-    engine = LocalEngine(-1)
+def _times_and_pid(part: int, shared: int) -> tuple[int, int]:
+    import time
+
+    time.sleep(0.3)  # long enough that both workers get a partition
+    return part * shared, os.getpid()
+
+
+def test_local_engine_runs_partitions_in_worker_processes():
+    engine = LocalEngine(2)
     seen: list[tuple[int, int | None]] = []
-    out = list(engine.map_partitions(lambda p, s: p * s, [1, 2, 3], shared=10, total=3,
-                                     progress=lambda d, t: seen.append((d, t))))
-    assert out == [(0, 10), (1, 20), (2, 30)] and seen == [(1, 3), (2, 3), (3, 3)]
-    assert engine.task_jobs() == (os.cpu_count() or 1)
+    try:
+        out = list(engine.map_partitions(_times_and_pid, [1, 2, 3, 4], shared=10, total=4,
+                                         progress=lambda d, t: seen.append((d, t))))
+    finally:
+        engine.close()
+    assert sorted((i, v) for i, (v, _) in out) == [(0, 10), (1, 20), (2, 30), (3, 40)]
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    pids = {pid for _, (_, pid) in out}
+    assert len(pids) == 2 and os.getpid() not in pids  # every core, none of them the driver's
+    assert engine.task_jobs(1, partitions=4) == 1 and engine.task_jobs(2) == 2
+
+
+def test_local_engine_runs_a_lone_or_multi_core_task_in_process():
+    engine = LocalEngine(2)
+    out = list(engine.map_partitions(lambda p, s: (p * s, os.getpid()), [1], shared=10, total=1))
+    assert out == [(0, (10, os.getpid()))] and engine.task_jobs(1, partitions=1) == 2
+    out = list(engine.map_partitions(lambda p, s: os.getpid(), [1, 2], shared=None, total=2, cpus=2))
+    assert [pid for _, pid in out] == [os.getpid()] * 2
 
 
 def test_ray_address_pointing_nowhere_fails_clearly():
@@ -200,11 +221,12 @@ def test_ray_address_pointing_nowhere_fails_clearly():
         make_engine("ray", ray_address="ray://127.0.0.1:9")
 
 
-def test_engine_comes_from_settings(monkeypatch):
-    monkeypatch.setenv("TRENDCAST_ENGINE", "local")
+def test_engine_names_and_settings(monkeypatch):
+    from trendcast.config import Settings
+
     assert make_engine().name == "local"
     with pytest.raises(TrendcastError, match="unknown engine 'spark'"):
         make_engine("spark")
     monkeypatch.setenv("TRENDCAST_ENGINE", "spark")
     with pytest.raises(ValueError, match="engine"):
-        make_engine()
+        Settings()

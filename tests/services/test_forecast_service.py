@@ -78,10 +78,10 @@ def test_mixed_frequencies_are_refused(store):
     store.upsert("sales", pd.concat([daily, weekly]))
     with pytest.raises(DataValidationError, match=r"mix frequencies.*'W1'"):
         run_forecast(store, horizon=7)
-    store.execute("DELETE FROM sales WHERE unique_id = 'W1'")
+    store.delete_sales(["W1"])
     store.upsert("sales", odd)  # recorded every other day: filling would invent zero days
     with pytest.raises(DataValidationError, match=r"'X'"):
         run_forecast(store, horizon=7)
-    store.execute("DELETE FROM sales WHERE unique_id = 'X'")
-    store.execute("DELETE FROM sales WHERE unique_id = 'P000' AND ds = '2024-01-10'")  # a gap is fine
+    store.delete_sales(["X"])
+    assert store.delete_sales(["P000"], start="2024-01-10", end="2024-01-10") == 1  # a gap is fine
     assert run_forecast(store, horizon=7, models=["SeasonalNaive"]).forecasts["unique_id"].nunique() == 3

@@ -1,5 +1,7 @@
 """The FastAPI application: ``create_app(db)`` opens the workspace and wires the routers, the
-job pool, the JSON error handlers and (when present) the web dashboard."""
+job pool, the JSON error handlers and (when present) the web dashboard. The app factory is
+an entry point: it builds the one ``Settings`` of the app (unless given one) and passes it
+down."""
 
 from __future__ import annotations
 
@@ -13,16 +15,16 @@ import anyio
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-import trendcast
 from trendcast.api.auth import KeyCache
 from trendcast.api.cache import DataVersion, ResultCache
 from trendcast.api.errors import install_error_handlers
 from trendcast.api.jobs import JobManager
 from trendcast.api.routes import data, insights, jobs, keys, reports, system, uploads
 from trendcast.api.schemas import ErrorBody
-from trendcast.api.stores import ThreadLocalStore, WriteLocks
-from trendcast.data.store import DuckDBStore, open_store
-from trendcast.errors import StoreError
+from trendcast.api.stores import WriteLocks
+from trendcast.config import Settings
+from trendcast.data.store import open_store
+from trendcast.version import __version__
 
 log = logging.getLogger("trendcast.api")
 
@@ -46,14 +48,18 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorBody, "description": text[c]} for c in codes}
 
 
-def create_app(db: str | Path, *, max_upload_mb: int = 50, workers: int = 2) -> FastAPI:
-    """Build the API over the workspace at ``db`` (a DuckDB file).
+def create_app(db: str | Path | None = None, *, max_upload_mb: int = 50, workers: int = 2,
+               settings: Settings | None = None) -> FastAPI:
+    """Build the API over the workspace at ``db`` (a DuckDB file or a postgresql:// URL).
 
     Args:
-        db: the workspace; opened now, closed when the app shuts down.
+        db: the workspace (default ``settings.db``); opened now, closed when the app shuts down.
         max_upload_mb: largest accepted upload, in MB (413 beyond it).
         workers: threads running forecast and backtest jobs.
+        settings: the app's settings (default: built from the environment).
     """
+    settings = settings or Settings()
+    db = str(db) if db is not None else settings.db
     if max_upload_mb < 1:
         raise ValueError(f"max_upload_mb must be >= 1, got {max_upload_mb}")
     if workers < 1:
@@ -65,10 +71,7 @@ def create_app(db: str | Path, *, max_upload_mb: int = 50, workers: int = 2) -> 
         """Open the workspace and the job pool (again, after a lifespan shutdown)."""
         if getattr(app.state, "store", None) is not None:
             return
-        base = open_store(db)
-        if not isinstance(base, DuckDBStore):  # pragma: no cover - only DuckDB exists today
-            raise StoreError("the API needs a DuckDB workspace")
-        store = ThreadLocalStore(base)
+        store = open_store(db, settings=settings)
         app.state.store = store
         app.state.jobs = JobManager(store, locks.jobs, workers=workers, on_done=version.bump)
 
@@ -87,9 +90,10 @@ def create_app(db: str | Path, *, max_upload_mb: int = 50, workers: int = 2) -> 
         yield
         await anyio.to_thread.run_sync(stop, app)
 
-    app = FastAPI(title="trendcast", version=trendcast.__version__, description=DESCRIPTION,
+    app = FastAPI(title="trendcast", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.db = str(db)
+    app.state.settings = settings
     app.state.locks = locks
     app.state.max_upload_bytes = max_upload_mb * 1024 * 1024
     app.state.data_version = version
@@ -126,6 +130,6 @@ def _include_dashboard(app: FastAPI) -> None:
     router = getattr(dashboard, "router", None)
     if isinstance(router, APIRouter):
         app.include_router(router)
-    static = Path(trendcast.__file__).resolve().parent / "dashboard" / "static"
+    static = Path(__file__).resolve().parents[1] / "dashboard" / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")

@@ -14,12 +14,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Request, Response, Security
+from fastapi import Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from trendcast.api.errors import ApiError
 from trendcast.api.stores import store_of
+from trendcast.dashboard.session import KEY_COOKIE, clear_key_cookie, set_key_cookie
 from trendcast.services.keys import (
     ROLES,
     InvalidKeyError,
@@ -32,8 +33,6 @@ from trendcast.services.keys import (
 )
 
 KEY_HEADER = "X-API-Key"
-KEY_COOKIE = "trendcast_key"
-COOKIE_MAX_AGE = 7 * 24 * 3600  # a signed-in browser keeps the key a week
 
 _header = APIKeyHeader(name=KEY_HEADER, auto_error=False, scheme_name="ApiKeyHeader",
                        description="An API key, e.g. from `trendcast keys create --role analyst`.")
@@ -119,17 +118,6 @@ def require(role: str) -> Callable[..., Awaitable[Principal]]:
 
     dependency.__name__ = f"require_{role}"
     return dependency
-
-
-def set_key_cookie(response: Response, key: str, *, secure: bool = False) -> None:
-    """Sign a browser in: the key goes in an HttpOnly, SameSite=Strict cookie."""
-    response.set_cookie(KEY_COOKIE, key, max_age=COOKIE_MAX_AGE, path="/", httponly=True,
-                        samesite="strict", secure=secure)
-
-
-def clear_key_cookie(response: Response) -> None:
-    """Sign a browser out."""
-    response.delete_cookie(KEY_COOKIE, path="/", httponly=True, samesite="strict")
 
 
 __all__ = ["KEY_COOKIE", "KEY_HEADER", "ROLES", "InvalidKeyError", "KeyCache", "Principal", "authenticate",

@@ -14,7 +14,7 @@ from trendcast.services.keys import Principal
 
 
 async def get_store(request: Request) -> Store:
-    """The app's workspace; safe to use from any thread (one cursor per thread)."""
+    """The app's workspace; safe to use from any thread."""
     return store_of(request)
 
 

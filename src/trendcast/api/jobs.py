@@ -76,19 +76,15 @@ class JobManager:
     def _recover(self) -> None:
         """Jobs left queued or running by a previous server process will never finish."""
         with self._lock:
-            self._store.execute(
-                "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? "
-                "WHERE status IN ('queued', 'running')",
-                [pd.Timestamp.now().to_pydatetime(),
-                 "the server stopped before this job finished; submit it again"],
-            )
+            self._store.update_jobs_with_status(
+                ("queued", "running"), status="failed", finished_at=pd.Timestamp.now(),
+                error="the server stopped before this job finished; submit it again")
 
     # Records ------------------------------------------------------------------------
 
     def _set(self, job_id: str, **fields: Any) -> None:
-        sets = ", ".join(f"{k} = ?" for k in fields)
         with self._lock:
-            self._store.execute(f"UPDATE jobs SET {sets} WHERE job_id = ?", [*fields.values(), job_id])
+            self._store.update_job(job_id, **fields)
 
     @staticmethod
     def _record(row: dict[str, Any]) -> dict[str, Any]:
@@ -99,20 +95,16 @@ class JobManager:
 
     def get(self, job_id: str) -> dict[str, Any]:
         """A job's record; NotFoundError if there is none."""
-        rows = self._store.sql("SELECT * FROM jobs WHERE job_id = ?", [job_id])
-        if rows.empty:
+        row = self._store.job_row(job_id)
+        if row is None:
             raise NotFoundError(f"no job {job_id!r}; GET /api/jobs lists them")
-        return self._record(rows.iloc[0].to_dict())
+        return self._record(row)
 
     def list_jobs(self, *, status: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
         """Jobs, newest first."""
-        where, params = ("WHERE status = ?", [status]) if status else ("", [])
-        total = int(self._store.sql(f"SELECT count(*) AS n FROM jobs {where}", params)["n"].iloc[0])
-        rows = self._store.sql(
-            f"SELECT * FROM jobs {where} ORDER BY created_at DESC, job_id LIMIT ? OFFSET ?",
-            [*params, limit, offset])
-        return total, [self._record(r) for r in rows.to_dict(orient="records")]
+        total, rows = self._store.job_rows(status=status, limit=limit, offset=offset)
+        return total, [self._record(r) for r in rows]
 
     # Lifecycle ----------------------------------------------------------------------
 
@@ -146,12 +138,10 @@ class JobManager:
             if event is not None:
                 event.set()
             if status == "queued":
-                self._store.execute(
-                    "UPDATE jobs SET status = 'cancelled', label = 'cancelled before it started', "
-                    "finished_at = ? WHERE job_id = ?", [pd.Timestamp.now().to_pydatetime(), job_id])
+                self._store.update_job(job_id, status="cancelled", label="cancelled before it started",
+                                       finished_at=pd.Timestamp.now())
             else:
-                self._store.execute("UPDATE jobs SET label = ? WHERE job_id = ?",
-                                    ["cancel requested; stopping at the next step", job_id])
+                self._store.update_job(job_id, label="cancel requested; stopping at the next step")
         return self.get(job_id)
 
     def _run(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
@@ -160,9 +150,8 @@ class JobManager:
             with self._lock:
                 if self.get(job_id)["status"] != "queued":  # cancelled while waiting
                     return
-                self._store.execute(
-                    "UPDATE jobs SET status = 'running', label = 'starting', started_at = ? "
-                    "WHERE job_id = ?", [pd.Timestamp.now().to_pydatetime(), job_id])
+                self._store.update_job(job_id, status="running", label="starting",
+                                       started_at=pd.Timestamp.now())
 
             def progress(label: str, done: int, total: int) -> None:
                 if cancel.is_set():
@@ -202,7 +191,6 @@ class JobManager:
                 event.set()
         self._pool.shutdown(wait=wait, cancel_futures=True)
         with self._lock:
-            self._store.execute(
-                "UPDATE jobs SET status = 'cancelled', label = 'cancelled: the server shut down', "
-                "finished_at = ? WHERE status IN ('queued', 'running')",
-                [pd.Timestamp.now().to_pydatetime()])
+            self._store.update_jobs_with_status(
+                ("queued", "running"), status="cancelled", label="cancelled: the server shut down",
+                finished_at=pd.Timestamp.now())

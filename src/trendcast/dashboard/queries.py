@@ -28,30 +28,20 @@ class Overview:
 
 
 def has_sales(store: Store) -> bool:
-    return store.count("sales") > 0
+    return store.has_sales()
 
 
 def overview(store: Store, *, n_movers: int = 8) -> Overview:
     """Daily totals, the last 28 days against the 28 before, and the biggest movers."""
-    totals = store.sql("SELECT ds, sum(y) AS y FROM sales GROUP BY ds ORDER BY ds")
+    totals = store.sales_totals()
     if totals.empty:
         raise NotFoundError("the workspace has no sales; upload a sales file first")
     end = totals["ds"].max()
     recent_from = end - pd.Timedelta(days=WINDOW_DAYS - 1)
     before_from = recent_from - pd.Timedelta(days=WINDOW_DAYS)
-    per = store.sql(
-        """
-        SELECT s.unique_id, any_value(p.title) AS title, any_value(p.category) AS category,
-               sum(CASE WHEN s.ds >= ? THEN s.y ELSE 0 END) AS recent,
-               sum(CASE WHEN s.ds < ? THEN s.y ELSE 0 END) AS before
-        FROM sales s LEFT JOIN products p USING (unique_id)
-        WHERE s.ds >= ?
-        GROUP BY s.unique_id
-        """,
-        [recent_from.date(), recent_from.date(), before_from.date()],
-    )
+    per = store.window_sales(recent_from, before_from)
     per["change"] = per["recent"] - per["before"]
-    n_products = int(store.sql("SELECT count(DISTINCT unique_id) AS n FROM sales")["n"].iloc[0])
+    n_products = store.distinct_count("sales", "unique_id")
     return Overview(totals=totals, units_recent=float(per["recent"].sum()),
                     units_before=float(per["before"].sum()), n_products=n_products,
                     start=totals["ds"].min(), end=end, movers=top_movers(per, n_movers))
@@ -80,27 +70,20 @@ class ProductView:
 def product(store: Store, uid: str, *, run_id: str | None = None, n_reviews: int = 10) -> ProductView:
     """Everything the product page needs; ``run_id`` None means the latest forecast run that
     covers the product."""
-    info = store.read("products", where="unique_id = ?", params=[uid])
-    history = store.read("sales", columns=["ds", "y"], where="unique_id = ?", params=[uid],
-                         order_by=["ds"])
+    info = store.products([uid])
+    history = store.sales([uid], columns=["ds", "y"])
     if info.empty and history.empty:
         raise NotFoundError(f"no product {uid!r} in this workspace; the overview lists products")
     row = info.iloc[0].to_dict() if not info.empty else {"unique_id": uid}
     view = ProductView(uid=uid, info=row, history=history)
     if run_id is None:
-        runs = store.sql(
-            "SELECT r.run_id FROM runs r WHERE r.kind = 'forecast' AND EXISTS (SELECT 1 FROM forecasts f "
-            "WHERE f.run_id = r.run_id AND f.unique_id = ?) ORDER BY r.created_at DESC LIMIT 1", [uid])
-        run_id = None if runs.empty else str(runs["run_id"].iloc[0])
+        covering = store.latest_run_row("forecast", covering=uid)
+        run_id = None if covering is None else str(covering["run_id"])
     if run_id is not None:
         view.run = browse.get_run(store, run_id)  # NotFoundError for an unknown id
-        covered = store.sql("SELECT count(*) AS n FROM forecasts WHERE run_id = ? AND unique_id = ?",
-                            [run_id, uid])["n"].iloc[0]
-        if covered:
+        if store.run_covers(run_id, uid):
             view.forecast = browse.run_forecasts(store, run_id, ids=[uid])[2]
-    view.reviews = store.sql(
-        "SELECT ts, rating, text, language FROM reviews WHERE unique_id = ? ORDER BY ts DESC LIMIT ?",
-        [uid, n_reviews])
+    view.reviews = store.latest_reviews(uid, n_reviews)
     return view
 
 
@@ -114,9 +97,7 @@ def latest_run_id(store: Store, kind: str = "forecast") -> str | None:
 def forecast_totals(store: Store, run_id: str) -> tuple[str, pd.DataFrame]:
     """Point forecasts of a run's first model summed over products: (model, frame ds, y)."""
     model = browse.get_run(store, run_id).models[0]
-    totals = store.sql(
-        "SELECT ds, sum(value) AS y FROM forecasts WHERE run_id = ? AND model = ? AND quantile IS NULL "
-        "GROUP BY ds ORDER BY ds", [run_id, model])
+    totals = store.forecast_totals(run_id, model)
     return model, totals
 
 

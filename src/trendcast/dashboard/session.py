@@ -1,8 +1,9 @@
 """Sign-in for the pages and the workspace they read.
 
-The API key lives in the HttpOnly, SameSite=Strict cookie ``trendcast_key`` (set and cleared
-with the API's own helpers); keys are checked by ``services.keys.authenticate``, as the API's
-``require`` does, so a key that the API refuses never opens a page.
+The API key lives in the HttpOnly, SameSite=Strict cookie ``trendcast_key``, set and cleared
+here for the pages and for the API's ``POST /api/session``; keys are checked by
+``services.keys.authenticate``, as the API's ``require`` does, so a key that the API refuses
+never opens a page.
 """
 
 from __future__ import annotations
@@ -14,11 +15,23 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from trendcast.api.auth import KEY_COOKIE, clear_key_cookie, set_key_cookie
 from trendcast.data.store import Store, open_store
 from trendcast.services.keys import InvalidKeyError, Principal, authenticate
 
 WRITE_ROLES = ("analyst", "admin")
+KEY_COOKIE = "trendcast_key"
+COOKIE_MAX_AGE = 7 * 24 * 3600  # a signed-in browser keeps the key a week
+
+
+def set_key_cookie(response: Response, key: str, *, secure: bool = False) -> None:
+    """Sign a browser in: the key goes in an HttpOnly, SameSite=Strict cookie."""
+    response.set_cookie(KEY_COOKIE, key, max_age=COOKIE_MAX_AGE, path="/", httponly=True,
+                        samesite="strict", secure=secure)
+
+
+def clear_key_cookie(response: Response) -> None:
+    """Sign a browser out."""
+    response.delete_cookie(KEY_COOKIE, path="/", httponly=True, samesite="strict")
 
 
 @contextlib.contextmanager
@@ -29,7 +42,7 @@ def workspace(request: Request) -> Iterator[Store]:
     if shared is not None:
         yield shared
         return
-    store = open_store(request.app.state.db)
+    store = open_store(request.app.state.db, settings=getattr(request.app.state, "settings", None))
     try:
         yield store
     finally:

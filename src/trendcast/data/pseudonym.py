@@ -24,12 +24,10 @@ USER_COLUMNS: dict[str, tuple[str, ...]] = {"orders": ("user_id",), "events": ("
 
 def workspace_salt(store: Store) -> bytes:
     """The workspace's pseudonym salt, created (32 random bytes) on first use."""
-    found = store.sql("SELECT value FROM trendcast_meta WHERE key = ?", [SALT_KEY])
-    if found.empty:
-        store.execute("INSERT OR IGNORE INTO trendcast_meta VALUES (?, ?)",
-                      [SALT_KEY, secrets.token_hex(32)])
-        found = store.sql("SELECT value FROM trendcast_meta WHERE key = ?", [SALT_KEY])
-    return bytes.fromhex(str(found["value"].iloc[0]))
+    found = store.meta(SALT_KEY)
+    if found is None:
+        found = store.meta_setdefault(SALT_KEY, secrets.token_hex(32))
+    return bytes.fromhex(found)
 
 
 def pseudonymise_ids(values: pd.Series, salt: bytes) -> pd.Series:

@@ -11,14 +11,11 @@ __all__ = ["ENGINES", "Engine", "PartitionProgress", "make_engine", "resolve_job
 
 def make_engine(name: str | None = None, *, ray_address: str | None = None, n_jobs: int = -1,
                 max_retries: int = 2) -> Engine:
-    """The engine called ``name`` (default: ``TRENDCAST_ENGINE``, else ``local``).
-
-    For ``ray``, ``ray_address`` (default ``TRENDCAST_RAY_ADDRESS``) joins an existing cluster;
-    without one a local Ray is started with ``n_jobs`` CPUs (all cores when < 1)."""
-    from trendcast.config import Settings
-
-    settings = Settings()
-    name = (name or settings.engine).lower()
+    """The engine called ``name`` (``local`` when None): ``local`` runs on this machine's
+    cores; for ``ray``, ``ray_address`` joins an existing cluster and without one a local
+    Ray is started with ``n_jobs`` CPUs (all cores when < 1). Entry points pass the values
+    of their ``Settings`` (``TRENDCAST_ENGINE``, ``TRENDCAST_RAY_ADDRESS``)."""
+    name = (name or "local").lower()
     if name == "local":
         from trendcast.engine.local import LocalEngine
 
@@ -29,6 +26,6 @@ def make_engine(name: str | None = None, *, ray_address: str | None = None, n_jo
         except ModuleNotFoundError as exc:
             raise TrendcastError(
                 "the ray engine needs the `ray` package: pip install 'trendcast[ray]'") from exc
-        return RayEngine(ray_address or settings.ray_address or None, num_cpus=resolve_jobs(n_jobs),
+        return RayEngine(ray_address or None, num_cpus=resolve_jobs(n_jobs),
                          max_retries=max_retries)
     raise TrendcastError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

@@ -28,8 +28,9 @@ class Engine(Protocol):
 
     name: str
 
-    def task_jobs(self, cpus: int = 1) -> int:
-        """``n_jobs`` for the models inside one task that was given ``cpus`` CPUs."""
+    def task_jobs(self, cpus: int = 1, partitions: int | None = None) -> int:
+        """``n_jobs`` for the models inside one task that was given ``cpus`` CPUs, in a map
+        over ``partitions`` partitions."""
         ...
 
     def map_partitions(

@@ -57,7 +57,7 @@ class RayEngine:
         self.max_in_flight = max_in_flight or 2 * self.cluster_cpus
         self._remote = ray.remote(max_retries=max_retries, retry_exceptions=True)(_call)
 
-    def task_jobs(self, cpus: int = 1) -> int:
+    def task_jobs(self, cpus: int = 1, partitions: int | None = None) -> int:
         return max(1, min(cpus, self.node_cpus))
 
     def map_partitions(

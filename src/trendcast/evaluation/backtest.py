@@ -1,72 +1,8 @@
-"""Rolling-origin backtests for any Forecaster."""
+"""Rolling-origin backtests for any Forecaster (written once in
+:mod:`trendcast.models.validation`, where models that validate themselves use it too)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from trendcast.models.validation import backtest, cutoffs_between, cutoffs_for
 
-import pandas as pd
-
-from trendcast.errors import ModelError
-from trendcast.models.base import Forecaster, check_horizon
-from trendcast.models.statistical import infer_freq
-
-
-def cutoffs_for(df: pd.DataFrame, h: int, n_windows: int, step: int | None = None) -> list[pd.Timestamp]:
-    """The last ``n_windows`` forecast origins, ``step`` periods apart, leaving ``h`` to score."""
-    return cutoffs_between(df["ds"].min(), df["ds"].max(), infer_freq(df), h, n_windows, step)
-
-
-def cutoffs_between(start: pd.Timestamp, end: pd.Timestamp, freq: str, h: int, n_windows: int,
-                    step: int | None = None) -> list[pd.Timestamp]:
-    """:func:`cutoffs_for` from the data's first and last date and frequency, so a catalogue
-    backtested partition by partition uses one set of cutoffs."""
-    check_horizon(h)
-    if n_windows < 1:
-        raise ModelError(f"n_windows must be >= 1, got {n_windows}")
-    step = step or h
-    offset = pd.tseries.frequencies.to_offset(freq)
-    last = end - h * offset
-    cuts = [last - k * step * offset for k in range(n_windows)]
-    if cuts[-1] <= start:
-        raise ModelError(
-            f"not enough history for {n_windows} window(s) of {h} steps (step {step}); "
-            f"data runs {start.date()}..{end.date()}"
-        )
-    return sorted(cuts)
-
-
-def backtest(
-    make_model: Callable[[], Forecaster],
-    df: pd.DataFrame,
-    *,
-    h: int,
-    n_windows: int = 2,
-    step: int | None = None,
-    quantiles: Sequence[float] | None = None,
-    on_window: Callable[[int, int], None] | None = None,
-    cutoffs: Sequence[pd.Timestamp] | None = None,
-) -> pd.DataFrame:
-    """Refit at each cutoff and forecast ``h`` steps; returns the forecasts with ``cutoff``
-    and the actual ``y`` (dates past the end of a series are dropped).
-
-    Covariate columns of ``df`` after the cutoff are passed as ``X_df``: prices, promotions
-    and calendar flags are treated as planned, known in advance. ``cutoffs`` replaces the
-    origins ``cutoffs_for(df, ...)`` would choose (a partition of a catalogue uses the
-    catalogue's)."""
-    parts = []
-    cuts = list(cutoffs) if cutoffs is not None else cutoffs_for(df, h, n_windows, step)
-    freq = pd.tseries.frequencies.to_offset(infer_freq(df))
-    covariates = [c for c in df.columns if c != "y"]
-    for i, cutoff in enumerate(cuts):
-        train = df[df["ds"] <= cutoff]
-        ahead = df[(df["ds"] > cutoff) & (df["ds"] <= cutoff + h * freq)]
-        model = make_model().fit(train)
-        X_df = ahead[covariates] if len(covariates) > 2 else None
-        fc = model.predict(h, X_df=X_df, quantiles=quantiles)
-        fc["cutoff"] = cutoff
-        parts.append(fc)
-        if on_window:
-            on_window(i + 1, len(cuts))
-    out = pd.concat(parts, ignore_index=True)
-    actual = df[["unique_id", "ds", "y"]]
-    return out.merge(actual, on=["unique_id", "ds"], how="inner")
+__all__ = ["backtest", "cutoffs_between", "cutoffs_for"]

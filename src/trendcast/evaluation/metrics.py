@@ -11,25 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from trendcast.models.validation import mase_scale, rmsse_scale
 from trendcast.schema import quantile_column
 
-
-def rmsse_scale(train: pd.DataFrame) -> pd.Series:
-    """Mean squared one-step error per series from its first non-zero value (as M5 scales)."""
-    tr = train.sort_values(["unique_id", "ds"])
-    started = tr.groupby("unique_id")["y"].cumsum() > 0
-    tr = tr[started]
-    diff = tr.groupby("unique_id")["y"].diff() ** 2
-    scale = diff.groupby(tr["unique_id"]).mean()
-    return scale.where(scale > 0)
-
-
-def mase_scale(train: pd.DataFrame, season_length: int) -> pd.Series:
-    """Mean absolute seasonal-naive error per series in ``train`` (the MASE denominator)."""
-    tr = train.sort_values(["unique_id", "ds"])
-    diff = tr.groupby("unique_id")["y"].diff(season_length).abs()
-    scale = diff.groupby(tr["unique_id"]).mean()
-    return scale.where(scale > 0)
+__all__ = ["mase_scale", "pinball", "rmsse_scale", "score", "score_by"]
 
 
 def pinball(y: np.ndarray, q_pred: np.ndarray, q: float) -> np.ndarray:

@@ -1,36 +1,39 @@
-"""Covariates for models that use them: price and promotion from the sales table, calendar
-flags from the stored events, and the product hierarchy as static columns."""
+"""Covariates for models that use them: price and promotion from the sales rows, calendar
+flags from the calendar events, and the product hierarchy as static columns. Frames in,
+frames out: the caller reads them from the workspace (or a run's snapshot)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from trendcast.data.store import Store
 from trendcast.features.calendar import event_features
 
 STATIC = ("category", "department")
 
 
-def add_covariates(store: Store, series: pd.DataFrame, *, horizon: int = 0) -> pd.DataFrame:
+def add_covariates(series: pd.DataFrame, *, sales: pd.DataFrame, calendar: pd.DataFrame,
+                   products: pd.DataFrame, horizon: int = 0) -> pd.DataFrame:
     """``series`` (unique_id, ds, y) plus price, promo, calendar flags and hierarchy columns.
 
-    Calendar flags are computed ``horizon`` days past the end so future rows can reuse them.
+    Args:
+        series: the gap-free frame (:func:`trendcast.features.series.fill_series`).
+        sales: the stored sales rows of these series (``price`` and ``promo`` are used).
+        calendar: the calendar events.
+        products: catalogue rows (``category``, ``department``).
+        horizon: calendar flags are computed this many days past the end, so future rows
+            can reuse them.
     """
-    ids = series["unique_id"].unique().tolist()
-    marks = ",".join("?" * len(ids))
-    extra = store.sql(f"SELECT unique_id, ds, price, promo FROM sales WHERE unique_id IN ({marks})",
-                      ids)
+    ids = set(series["unique_id"].unique())
+    extra = sales.loc[sales["unique_id"].isin(ids), ["unique_id", "ds", "price", "promo"]]
     df = series.merge(extra, on=["unique_id", "ds"], how="left")
     df["promo"] = df["promo"].fillna(0.0)
     if df["price"].isna().all():
         df = df.drop(columns="price")
-    events = store.read("calendar_events")
     end = df["ds"].max() + pd.Timedelta(days=horizon)
-    feats = event_features(pd.date_range(df["ds"].min(), end, freq="D"), events)
+    feats = event_features(pd.date_range(df["ds"].min(), end, freq="D"), calendar)
     df = df.merge(feats, on="ds", how="left")
-    products = store.read("products", columns=["unique_id", *STATIC])
-    df = df.merge(products, on="unique_id", how="left")
+    df = df.merge(products[["unique_id", *STATIC]], on="unique_id", how="left")
     for col in STATIC:
         df[col] = df[col].fillna("unknown")
     df.attrs.update(series.attrs)

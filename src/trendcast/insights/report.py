@@ -4,16 +4,20 @@ fan charts, sentiment alerts, inventory actions and explanations, in English or 
 plotly.js is embedded in the file (no CDN), so the report opens offline; ``insights.pdf``
 prints the same file to PDF. Every section but the overview and the fan charts is optional:
 a section whose input is missing says why instead of disappearing silently.
+
+The page is ``templates/report.html.j2``, rendered by a Jinja2 environment that autoescapes
+every value; this module only prepares the data (tables as formatted text) and the charts.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from trendcast.insights.report_text import TEXT, trend_label
 from trendcast.schema import quantile_column
@@ -125,37 +129,46 @@ def market_kpis(history: pd.DataFrame, forecast: pd.DataFrame, model: str) -> di
             "forecast_days": h, "forecast_vs_recent": fc_total / recent_h - 1 if recent_h else float("nan")}
 
 
+@cache
+def environment() -> Environment:
+    """The report's Jinja2 environment, built on first use (autoescaping on: every template is
+    HTML, so product titles, ids, reasons and notes are escaped wherever they are printed)."""
+    return Environment(loader=PackageLoader("trendcast.insights", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for ``report_macros.html.j2``: headings and rows of cell text (no markup)."""
+
+    headers: list[str]
+    rows: list[list[str]]
+
+
 def _pct(v: float) -> str:
     return "–" if pd.isna(v) else f"{v:+.0%}"
 
 
-def _table(df: pd.DataFrame, columns: dict[str, str], *, floats: str = "{:.2f}") -> str:
-    """An HTML table of ``columns`` (source -> heading) that exist in ``df``, escaped."""
+def _text(v: object, floats: str, na: str) -> str:
+    if isinstance(v, float):
+        return na if pd.isna(v) else floats.format(v)
+    if isinstance(v, pd.Timestamp):
+        return str(v.date())
+    return "" if v is None else str(v)
+
+
+def _table(df: pd.DataFrame, columns: dict[str, str], *, floats: str = "{:.2f}", na: str = "") -> Table:
+    """The ``columns`` (source -> heading) that exist in ``df``, formatted as text."""
     cols = [c for c in columns if c in df.columns]
-    head = "".join(f"<th>{html.escape(columns[c])}</th>" for c in cols)
-    rows = []
-    for rec in df[cols].itertuples(index=False):
-        cells = []
-        for v in rec:
-            if isinstance(v, float):
-                text = "" if pd.isna(v) else floats.format(v)
-            elif isinstance(v, pd.Timestamp):
-                text = str(v.date())
-            else:
-                text = "" if v is None else str(v)
-            cells.append(f"<td>{html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table class='board'><tr>{head}</tr>{''.join(rows)}</table>"
-
-
-def _empty(t: dict[str, str], why: str | None) -> str:
-    return f"<p class='muted'>{html.escape(why or t['none'])}</p>"
+    rows = [[_text(v, floats, na) for v in rec] for rec in df[cols].itertuples(index=False)]
+    return Table([columns[c] for c in cols], rows)
 
 
 def _movers(t: dict[str, str], lang: str, calls: pd.DataFrame | None, titles: dict[str, str],
-            why: str | None, n: int = 5) -> str:
+            n: int = 5) -> list[tuple[str, Table]] | None:
+    """(trend label, table) per moving class; None when there are no calls at all."""
     if calls is None or calls.empty:
-        return _empty(t, why)
+        return None
     parts = []
     key = "unique_id" if "unique_id" in calls.columns else calls.columns[0]
     for cls in ("rising", "emerging", "seasonal_peak_ahead", "declining"):
@@ -164,17 +177,24 @@ def _movers(t: dict[str, str], lang: str, calls: pd.DataFrame | None, titles: di
             continue
         part = part.assign(title=part[key].astype(str).map(titles).fillna(""),
                            confidence=part["confidence"].astype(float))
-        parts.append(f"<h3>{html.escape(trend_label(cls, lang))}</h3>" + _table(
+        parts.append((trend_label(cls, lang), _table(
             part, {key: t["product"], "title": t["title_col"], "confidence": t["confidence"],
-                   "reason": t["reason"]}))
-    return "".join(parts) or _empty(t, t["no_movers"])
+                   "reason": t["reason"]})))
+    return parts
 
 
-def _alerts(t: dict[str, str], alerts: pd.DataFrame | None, why: str | None) -> str:
+def _category_trends(t: dict[str, str], lang: str, trends: pd.DataFrame | None) -> Table | None:
+    if trends is None or trends.empty:
+        return None
+    ct = trends.assign(trend=trends["trend"].map(lambda c: trend_label(c, lang)))
+    key = ct.columns[0] if "unique_id" not in ct.columns else "unique_id"
+    return _table(ct, {key: t["category"], "trend": t["trend"], "confidence": t["confidence"],
+                       "yoy_growth": t["yoy"], "reason": t["reason"]})
+
+
+def _alerts(t: dict[str, str], alerts: pd.DataFrame | None) -> Table | None:
     if alerts is None:
-        return _empty(t, why)
-    if alerts.empty:
-        return f"<p>{html.escape(t['no_alerts'])}</p>"
+        return None
     latest = alerts.sort_values("end", ascending=False) if "end" in alerts.columns else alerts
     kw = "keywords_zh" if t is TEXT["zh"] else "keywords_en"
     return _table(latest.head(15), {"unique_id": t["product"], "start": t["alert_start"],
@@ -182,9 +202,9 @@ def _alerts(t: dict[str, str], alerts: pd.DataFrame | None, why: str | None) -> 
                                     "p0": t["alert_base"], kw: t["alert_keywords"]})
 
 
-def _inventory(t: dict[str, str], inv: pd.DataFrame | None, why: str | None) -> str:
+def _inventory(t: dict[str, str], inv: pd.DataFrame | None) -> Table | None:
     if inv is None or inv.empty:
-        return _empty(t, why)
+        return None
     if "stockout_risk" in inv.columns and inv["stockout_risk"].isna().all() and "demand_mean" in inv.columns:
         inv = inv.sort_values("demand_mean", ascending=False)  # no stock given: biggest sellers first
     if "service_level" in inv.columns:
@@ -196,15 +216,15 @@ def _inventory(t: dict[str, str], inv: pd.DataFrame | None, why: str | None) -> 
     return _table(inv.head(12), cols, floats="{:.1f}")
 
 
-def _explanations(t: dict[str, str], lang: str, explanations: list[Any], why: str | None) -> str:
-    if not explanations:
-        return _empty(t, why)
-    blocks = []
-    for ex in explanations:
-        lines = ex.sentences(lang, by="week", top=3)
-        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-        blocks.append(f"<h3>{html.escape(ex.unique_id)} ({html.escape(ex.model)})</h3><ul>{items}</ul>")
-    return "".join(blocks)
+def _explanations(lang: str, explanations: list[Any]) -> list[dict[str, Any]]:
+    return [{"unique_id": ex.unique_id, "model": ex.model, "lines": ex.sentences(lang, by="week", top=3)}
+            for ex in explanations]
+
+
+def _leaderboard(board: pd.DataFrame | None) -> Table | None:
+    if board is None or board.empty:
+        return None
+    return _table(board, {str(c): str(c) for c in board.columns}, floats="{:.3f}", na="NaN")
 
 
 def write_report(
@@ -241,69 +261,27 @@ def write_report(
     fans = [fan_chart(history, forecast, uid, model, quantiles, lang=lang,
                       title=f"{uid} — {titles.get(uid, '')}".strip(" —"))
             for uid in top_products(history, n_products)]
-    html_charts = [pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0),
-                               config={"displaylogo": False})
+    # plotly's own markup (plotly.js once, then a div and a script per figure)
+    html_charts = [pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
                    for i, fig in enumerate(charts + fans)]
-    overview_html, category_html = html_charts[0], "".join(html_charts[1:len(charts)])
-    fan_html = "".join(html_charts[len(charts):])
 
     k = market_kpis(history, forecast, model)
-    kpis = "".join(f"<div class='kpi'><b>{html.escape(v)}</b><span>{html.escape(label)}</span></div>"
-                   for label, v in [
-                       (t["kpi_units"], f"{k['units_28d']:,.0f}"), (t["kpi_prev"], _pct(k["vs_prev"])),
-                       (t["kpi_year"], _pct(k["vs_year"])),
-                       (t["kpi_forecast"].format(h=k["forecast_days"]), f"{k['forecast_total']:,.0f}"),
-                       (t["kpi_fc_change"].format(h=k["forecast_days"]), _pct(k["forecast_vs_recent"]))])
+    kpis = [(t["kpi_units"], f"{k['units_28d']:,.0f}"), (t["kpi_prev"], _pct(k["vs_prev"])),
+            (t["kpi_year"], _pct(k["vs_year"])),
+            (t["kpi_forecast"].format(h=k["forecast_days"]), f"{k['forecast_total']:,.0f}"),
+            (t["kpi_fc_change"].format(h=k["forecast_days"]), _pct(k["forecast_vs_recent"]))]
     summary = t["summary"].format(
         n=history["unique_id"].nunique(), start=history["ds"].min().date(),
         end=history["ds"].max().date(), h=int(forecast.groupby("unique_id").size().max()), unit="d")
-    cat_table = _empty(t, sec.missing.get("category_trends"))
-    if sec.category_trends is not None and not sec.category_trends.empty:
-        ct = sec.category_trends.assign(trend=sec.category_trends["trend"].map(
-            lambda c: trend_label(c, lang)))
-        key = ct.columns[0] if "unique_id" not in ct.columns else "unique_id"
-        cat_table = _table(ct, {key: t["category"], "trend": t["trend"], "confidence": t["confidence"],
-                                "yoy_growth": t["yoy"], "reason": t["reason"]})
-    board = _empty(t, t["no_backtest"])
-    if leaderboard is not None and not leaderboard.empty:
-        board = leaderboard.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0,
-                                    classes="board")
     all_notes = list(notes or []) + [f"{t['section_' + s]}: {why}" for s, why in sec.missing.items()]
-    note_html = "".join(f"<li>{html.escape(n)}</li>" for n in all_notes)
-    page = f"""<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><title>{t['title']}</title>
-<style>body{{font-family:system-ui,'Noto Sans CJK SC','Noto Sans SC','PingFang SC','Microsoft YaHei',
-sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}}
-table.board{{border-collapse:collapse;margin:.5em 0 1em}}
-.board td,.board th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;font-size:14px;
-white-space:nowrap}}.board td:last-child{{white-space:normal}}
-.kpis{{display:flex;gap:12px;flex-wrap:wrap}}.kpi{{border:1px solid #ddd;border-radius:6px;padding:8px 14px}}
-.kpi b{{display:block;font-size:22px}}.kpi span{{color:#666;font-size:13px}}.muted{{color:#777}}
-h2{{border-bottom:2px solid #1f77b4;padding-bottom:4px;margin-top:1.6em}}
-@media print{{h2{{break-before:auto}} .plotly-graph-div{{break-inside:avoid}}}}</style>
-</head><body>
-<h1>{t['title']}</h1>
-<p>{t['run']}: <code>{html.escape(run_id)}</code> · {html.escape(summary)}</p>
-<h2>{t['section_overview']}</h2>
-<div class="kpis">{kpis}</div>
-{overview_html}
-<h2>{t['section_category_trends']}</h2>
-{cat_table}
-{category_html}
-<h2>{t['section_movers']}</h2>
-{_movers(t, lang, sec.trends, titles, sec.missing.get("trends"))}
-<h2>{t['section_forecasts']}</h2>
-{fan_html}
-<h2>{t['section_alerts']}</h2>
-{_alerts(t, sec.alerts, sec.missing.get("alerts"))}
-<h2>{t['section_inventory']}</h2>
-{_inventory(t, sec.inventory, sec.missing.get("inventory"))}
-<h2>{t['section_explanations']}</h2>
-{_explanations(t, lang, sec.explanations, sec.missing.get("explanations"))}
-<h2>{t['leaderboard']}</h2>
-{board}
-<h2>{t['notes']}</h2><ul>{note_html}</ul>
-</body></html>"""
+    page = environment().get_template("report.html.j2").render(
+        lang=lang, t=t, run_id=run_id, summary=summary, kpis=kpis, why=sec.missing,
+        overview_html=html_charts[0], category_html="".join(html_charts[1:len(charts)]),
+        fan_html="".join(html_charts[len(charts):]),
+        category_trends=_category_trends(t, lang, sec.category_trends),
+        movers=_movers(t, lang, sec.trends, titles), alerts=_alerts(t, sec.alerts),
+        inventory=_inventory(t, sec.inventory), explanations=_explanations(lang, sec.explanations),
+        leaderboard=_leaderboard(leaderboard), notes=all_notes)
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

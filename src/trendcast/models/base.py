@@ -4,17 +4,29 @@
 model; ``predict(h, X_df=None, quantiles=None)`` returns ``unique_id, ds, <alias>`` and one
 ``<alias>-q-<level>`` column per quantile. ``__init__`` only stores hyperparameters; learned
 state ends in ``_``.
+
+Capability flags tell an orchestrator (:class:`trendcast.engine.runner.Runner`) how it may
+split a catalogue across partitions (:attr:`Forecaster.strategy`):
+
+- ``per_series = True``: each series' forecast depends on that series only, so fitting
+  partition by partition gives exactly the forecasts of one fit on the whole catalogue;
+- ``transferable = True``: the model learns across series, is fitted once, and a fitted
+  model forecasts any series with :meth:`Forecaster.for_series` (global models);
+- neither: the model must see every series in one task (``whole``).
 """
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import pandas as pd
 
 from trendcast.errors import ModelError, NotFittedError
+
+Strategy = Literal["per_series", "global", "whole"]
 
 
 class Forecaster(ABC):
@@ -23,6 +35,8 @@ class Forecaster(ABC):
     family: ClassVar[str] = "baseline"
     supports_exog: ClassVar[bool] = False
     supports_quantiles: ClassVar[bool] = False
+    per_series: ClassVar[bool] = False
+    transferable: ClassVar[bool] = False
 
     def __init__(self, *, alias: str | None = None, **params: Any) -> None:
         self._alias = alias
@@ -46,6 +60,28 @@ class Forecaster(ABC):
         quantiles: Sequence[float] | None = None,
     ) -> pd.DataFrame:
         """Forecast ``h`` steps past the end of each series."""
+
+    @property
+    def strategy(self) -> Strategy:
+        """How an orchestrator may split this model across partitions (module docstring)."""
+        if self.per_series:
+            return "per_series"
+        return "global" if self.transferable else "whole"
+
+    def for_series(self, df: pd.DataFrame) -> Self:
+        """A copy of this fitted model that forecasts the series of ``df`` (transferable
+        models only)."""
+        raise ModelError(f"{self.alias} cannot forecast series it was not fitted on; fit it on them")
+
+    def clone(self, *, n_jobs: int | None = None) -> Self:
+        """An unfitted copy with the same hyperparameters (``n_jobs`` changed when given and
+        the model takes it)."""
+        new = copy.copy(self)
+        new.__dict__ = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+        new.params = copy.deepcopy(self.params)
+        if n_jobs is not None and "n_jobs" in new.params:
+            new.params["n_jobs"] = n_jobs
+        return new
 
     def _check_fitted(self) -> None:
         if not getattr(self, "is_fitted_", False):

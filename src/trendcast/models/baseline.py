@@ -94,6 +94,7 @@ class LinearTrend(Forecaster):
     """
 
     family: ClassVar[str] = "baseline"
+    per_series: ClassVar[bool] = True
     supports_quantiles: ClassVar[bool] = True
 
     def __init__(self, *, window: int | None = None, alias: str | None = None,

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError
-from trendcast.models.base import Forecaster, check_horizon, check_quantiles, interval_column
+from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles, interval_column
 from trendcast.schema import quantile_column
 
 DEFAULT_ROLLING: dict[int, tuple[int, ...]] = {7: (7, 28), 28: (7, 28, 84)}
@@ -38,6 +38,7 @@ class LightGBMGlobal(Forecaster):
     family: ClassVar[str] = "boosting"
     supports_exog: ClassVar[bool] = True
     supports_quantiles: ClassVar[bool] = True
+    transferable: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -76,6 +77,11 @@ class LightGBMGlobal(Forecaster):
     @property
     def alias(self) -> str:
         return self._alias or "LightGBM"
+
+    @property
+    def strategy(self) -> Strategy:
+        # conformal quantiles are calibrated on the training series only
+        return "whole" if self.params["quantile_method"] == "conformal" else "global"
 
     # Feature preparation --------------------------------------------------------------
 

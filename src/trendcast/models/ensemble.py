@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import ModelError
-from trendcast.models.base import Forecaster, check_horizon, check_quantiles
+from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles
 from trendcast.schema import quantile_column
 
 KEY = ["unique_id", "ds"]
@@ -134,7 +134,7 @@ class _Ensemble(Forecaster):
         Returns ``unique_id, ds, cutoff, y`` plus one column per member alias, or None (with
         a warning) when the history is too short for even one window.
         """
-        from trendcast.evaluation.backtest import backtest
+        from trendcast.models.validation import backtest
 
         n_windows = int(self.params["n_windows"])
         if n_windows < 1:
@@ -167,6 +167,15 @@ class MedianEnsemble(_Ensemble):
                  alias: str | None = None, n_jobs: int = 1) -> None:
         super().__init__(members=members, alias=alias, n_jobs=n_jobs)
 
+    @property
+    def strategy(self) -> Strategy:
+        """Per series when every member is; whole when some member must see every series;
+        else global (fitted once, applied to each partition with :meth:`for_series`)."""
+        kinds = {self._build(m).strategy for m in self.params["members"]}
+        if kinds == {"per_series"}:
+            return "per_series"
+        return "whole" if "whole" in kinds else "global"
+
     def fit(self, df: pd.DataFrame) -> Self:
         self.models_ = self._fit_members(df, self.params["members"])
         self.is_fitted_ = True
@@ -183,8 +192,8 @@ class MedianEnsemble(_Ensemble):
         new = copy.copy(self)
         new.models_ = {}
         for name, (alias, model) in zip(self.params["members"], self.models_.items(), strict=True):
-            adapt = getattr(model, "for_series", None)
-            new.models_[alias] = adapt(df) if adapt is not None else self._build(name).fit(df)
+            new.models_[alias] = (model.for_series(df) if model.strategy == "global"
+                                  else self._build(name).fit(df))
         return new
 
     def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
@@ -315,8 +324,8 @@ class AutoSelect(_Ensemble):
                          season_length=season_length)
 
     def fit(self, df: pd.DataFrame) -> Self:
-        from trendcast.evaluation.metrics import mase_scale
         from trendcast.models.statistical import default_season_length, infer_freq
+        from trendcast.models.validation import mase_scale
 
         data = df.assign(unique_id=df["unique_id"].astype(str))
         season = self.params["season_length"] or default_season_length(infer_freq(data))

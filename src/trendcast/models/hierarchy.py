@@ -219,7 +219,7 @@ def _check_inputs(forecasts: pd.DataFrame, history: pd.DataFrame, products: pd.D
 def _holdout_residuals(y_df: pd.DataFrame, make_base: Callable[[], Forecaster], h: int,
                        model: str) -> tuple[pd.DataFrame | None, str]:
     """Actuals and base forecasts of every node over the last ``min(h, n/3)`` periods."""
-    from trendcast.evaluation.backtest import backtest
+    from trendcast.models.validation import backtest
 
     n = y_df["ds"].nunique()
     h_val = min(h, n // 3)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from trendcast.features.frequency import default_season_length, infer_freq
 from trendcast.models.base import (
     Forecaster,
     check_horizon,
@@ -29,30 +30,7 @@ from trendcast.models.base import (
 )
 from trendcast.schema import quantile_column
 
-
-def infer_freq(df: pd.DataFrame) -> str:
-    """'D' for daily data, 'W-<day>' for weekly, else the pandas alias of the modal step."""
-    ds = df.sort_values(["unique_id", "ds"])
-    steps = ds.groupby("unique_id")["ds"].diff().dropna()
-    if steps.empty:
-        return "D"
-    step = steps.mode().iloc[0]
-    if step == pd.Timedelta(days=1):
-        return "D"
-    if step == pd.Timedelta(days=7):
-        return "W-" + ds["ds"].iloc[0].day_name()[:3].upper()
-    return pd.tseries.frequencies.to_offset(step).freqstr
-
-
-def default_season_length(freq: str) -> int:
-    """7 for daily data, 52 for weekly, 12 for monthly, else 1."""
-    if freq == "D":
-        return 7
-    if freq.startswith("W"):
-        return 52
-    if freq.startswith(("M", "MS", "ME")):
-        return 12
-    return 1
+__all__ = ["default_season_length", "infer_freq"]  # re-exported for callers of this module
 
 
 def conformal_windows(n: int, h: int, min_train: int, max_windows: int) -> tuple[int, int]:
@@ -79,6 +57,7 @@ class StatsForecastModel(Forecaster):
 
     family: ClassVar[str] = "statistical"
     supports_quantiles: ClassVar[bool] = True
+    per_series: ClassVar[bool] = True
     min_seasons: ClassVar[int] = 2  # fewer seasons of history -> seasonal naive fallback
     native_intervals: ClassVar[bool] = True  # False -> conformal intervals
     conformal_max_windows: ClassVar[int] = 5

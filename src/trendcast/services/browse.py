@@ -3,7 +3,6 @@ forecasts for some series, and backtest leaderboards, paginated in SQL."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ import pandas as pd
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
 from trendcast.schema import format_quantile
+from trendcast.services.forecast import wide_forecasts
 
 RUN_KINDS = ("forecast", "backtest")
 
@@ -45,10 +45,7 @@ class RunInfo:
 def series_stats(store: Store) -> pd.DataFrame:
     """One row per series with sales: id, title, category, rows, first and last day, total
     units, in id order."""
-    return store.sql(
-        'SELECT s.unique_id, any_value(p.title) AS title, any_value(p.category) AS category, '
-        'count(*) AS rows, min(s.ds) AS start, max(s.ds) AS "end", sum(s.y) AS total_sales '
-        "FROM sales s LEFT JOIN products p USING (unique_id) GROUP BY s.unique_id ORDER BY s.unique_id")
+    return store.series_stats()
 
 
 def page_series(stats: pd.DataFrame, *, limit: int = 100, offset: int = 0, q: str | None = None,
@@ -74,9 +71,8 @@ def list_series(store: Store, *, limit: int = 100, offset: int = 0, q: str | Non
 
 def series_history(store: Store, unique_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
     """A series' catalogue entry and its stored sales (ds, y, price, promo), by date."""
-    history = store.read("sales", columns=["ds", "y", "price", "promo"], where="unique_id = ?",
-                         params=[unique_id], order_by=["ds"])
-    product = store.read("products", where="unique_id = ?", params=[unique_id])
+    history = store.sales([unique_id], columns=["ds", "y", "price", "promo"])
+    product = store.products([unique_id])
     if history.empty:
         hint = " (it is in the catalogue but has no sales)" if len(product) else ""
         raise NotFoundError(f"no series {unique_id!r}{hint}; GET /api/series lists them")
@@ -84,43 +80,36 @@ def series_history(store: Store, unique_id: str) -> tuple[dict[str, Any], pd.Dat
     return entry, history
 
 
-def _run_info(row: Any) -> RunInfo:
-    def loads(text: Any, default: Any) -> Any:
-        return default if text is None or (isinstance(text, float) and np.isnan(text)) else json.loads(text)
-
+def _run_info(row: dict[str, Any]) -> RunInfo:
     return RunInfo(
-        run_id=str(row.run_id), kind=str(row.kind), created_at=row.created_at,
-        models=loads(row.models, []), horizon=None if pd.isna(row.horizon) else int(row.horizon),
-        freq=None if pd.isna(row.freq) else str(row.freq), quantiles=loads(row.quantiles, []),
-        n_series=None if pd.isna(row.n_series) else int(row.n_series),
-        notes=loads(row.notes, []), params=loads(row.params, {}),
+        run_id=str(row["run_id"]), kind=str(row["kind"]), created_at=row["created_at"],
+        models=row["models"], horizon=row["horizon"], freq=row["freq"],
+        quantiles=row["quantiles"], n_series=row["n_series"], notes=row["notes"],
+        params=row["params"],
     )
 
 
 def list_runs(store: Store, *, kind: str | None = None, limit: int = 50,
               offset: int = 0) -> tuple[int, list[RunInfo]]:
     """Stored runs, newest first, optionally of one kind."""
-    where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
-    total = store.sql(f"SELECT count(*) AS n FROM runs {where}", params)["n"].iloc[0]
-    rows = store.sql(f"SELECT * FROM runs {where} ORDER BY created_at DESC, run_id LIMIT ? OFFSET ?",
-                     [*params, limit, offset])
-    return int(total), [_run_info(r) for r in rows.itertuples()]
+    total, rows = store.run_rows(kind=kind, limit=limit, offset=offset)
+    return total, [_run_info(r) for r in rows]
 
 
 def get_run(store: Store, run_id: str) -> RunInfo:
     """One run's metadata; NotFoundError if there is none."""
-    rows = store.sql("SELECT * FROM runs WHERE run_id = ?", [run_id])
-    if rows.empty:
+    row = store.run_row(run_id)
+    if row is None:
         raise NotFoundError(f"no run {run_id!r}; GET /api/runs lists the stored runs")
-    return _run_info(next(rows.itertuples()))
+    return _run_info(row)
 
 
 def latest_run(store: Store, kind: str) -> RunInfo:
     """The newest run of ``kind``."""
-    rows = store.sql("SELECT * FROM runs WHERE kind = ? ORDER BY created_at DESC LIMIT 1", [kind])
-    if rows.empty:
+    row = store.latest_run_row(kind)
+    if row is None:
         raise NotFoundError(f"no {kind} run stored yet; start one with POST /api/jobs/{kind}")
-    return _run_info(next(rows.itertuples()))
+    return _run_info(row)
 
 
 def run_forecasts(store: Store, run_id: str, *, ids: Sequence[str] | None = None, limit: int = 100,
@@ -132,7 +121,7 @@ def run_forecasts(store: Store, run_id: str, *, ids: Sequence[str] | None = None
     selected before paging, and the rows.
     """
     run, total, long = _forecast_rows(store, run_id, ids, limit, offset)
-    return run, total, _wide(long) if len(long) else pd.DataFrame(columns=["unique_id", "ds"])
+    return run, total, wide_forecasts(long) if len(long) else pd.DataFrame(columns=["unique_id", "ds"])
 
 
 def run_forecast_records(store: Store, run_id: str, *, ids: Sequence[str] | None = None,
@@ -162,33 +151,14 @@ def _forecast_rows(store: Store, run_id: str, ids: Sequence[str] | None, limit: 
         wanted = sorted(dict.fromkeys(ids))
         total, selected = len(wanted), wanted[offset:offset + limit]
     else:
-        ids_all = store.sql("SELECT DISTINCT unique_id FROM forecasts WHERE run_id = ? ORDER BY 1",
-                            [run_id])["unique_id"].tolist()
+        ids_all = store.run_series(run_id)
         total, selected = len(ids_all), ids_all[offset:offset + limit]
-    columns = "model, unique_id, ds, cutoff, quantile, value"
-    if not selected:
-        return run, total, store.sql(f"SELECT {columns} FROM forecasts LIMIT 0")
-    marks = ",".join("?" * len(selected))
-    long = store.sql(f"SELECT {columns} FROM forecasts WHERE run_id = ? AND unique_id IN ({marks})",
-                     [run_id, *selected])
+    long = store.run_forecasts(run_id, selected)
     if ids:
         missing = sorted(set(selected) - set(long["unique_id"]))
         if missing:
             raise NotFoundError(f"run {run_id} has no forecasts for {missing[:10]}")
     return run, total, long
-
-
-def _wide(long: pd.DataFrame) -> pd.DataFrame:
-    labels = {q: format_quantile(q) for q in long["quantile"].dropna().unique()}
-    column = [m if pd.isna(q) else f"{m}-q-{labels[q]}"
-              for m, q in zip(long["model"].tolist(), long["quantile"].tolist(), strict=True)]
-    index = ["unique_id", "ds"] + (["cutoff"] if long["cutoff"].notna().any() else [])
-    # Rows are unique per (series, date, cutoff, model, quantile), so a plain pivot will do;
-    # it returns the index sorted.
-    wide = long.assign(column=column).pivot(index=index, columns="column", values="value")
-    wide = wide.reset_index()
-    wide.columns.name = None
-    return wide
 
 
 def leaderboard(store: Store, run_id: str | None = None) -> tuple[RunInfo, pd.DataFrame]:
@@ -197,8 +167,7 @@ def leaderboard(store: Store, run_id: str | None = None) -> tuple[RunInfo, pd.Da
     if run.kind != "backtest":
         raise NotFoundError(f"run {run.run_id} is a {run.kind} run; leaderboards come from "
                             "backtest runs (GET /api/runs?kind=backtest)")
-    metrics = store.sql("SELECT model, metric, value FROM metrics WHERE run_id = ? "
-                        "AND unique_id IS NULL", [run.run_id])
+    metrics = store.run_metrics(run.run_id)
     if metrics.empty:
         return run, pd.DataFrame(columns=["model"])
     board = metrics.pivot_table(index="model", columns="metric", values="value").reset_index()

@@ -1,9 +1,17 @@
-"""Forecast and backtest use cases: read sales, run models, store the run."""
+"""Forecast and backtest use cases: snapshot the workspace, run the models, store the run.
+
+A run reads its input once, in one short read (:meth:`Store.snapshot` to Parquet), computes
+on the :class:`~trendcast.engine.runner.Runner` without holding the workspace, and writes its
+forecasts, metrics and run row in one transaction at the end: other commands keep reading
+(and, on PostgreSQL, writing) the workspace while it computes, and a failed run stores
+nothing.
+"""
 
 from __future__ import annotations
 
 import inspect
 import json
+import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,11 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trendcast.data.queries import no_sales
 from trendcast.data.store import Store
 from trendcast.engine.base import Engine
+from trendcast.engine.runner import DEFAULT_PARTITION_SIZE, Runner, RunOutput
 from trendcast.errors import DataValidationError, ModelError, NotFoundError
-from trendcast.models.base import check_horizon, check_quantiles
-from trendcast.models.statistical import infer_freq
+from trendcast.features.series import fill_series
+from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.schema import format_quantile
 
 Progress = Callable[[str, int, int], None]
@@ -43,55 +53,17 @@ def load_series(store: Store, ids: Sequence[str] | None = None, *,
     """Sales as a gap-free long frame; missing days inside a series count as zero sales.
 
     ``freq`` (the whole catalogue's, when loading part of it) replaces the inferred one."""
-    from utilsforecast.preprocessing import fill_gaps
-
-    where, params = None, None
-    if ids:
-        where = "unique_id IN (" + ",".join("?" * len(ids)) + ")"
-        params = list(ids)
-    df = store.read("sales", columns=["unique_id", "ds", "y"], where=where, params=params)
-    if df.empty:
-        raise NotFoundError(
-            "the store has no sales" + (f" for {list(ids)[:5]}" if ids else "")
-            + "; ingest some first (trendcast ingest FILE --kind sales, or trendcast demo)"
-        )
-    freq = freq or infer_freq(df)
-    check_frequency(df, freq)
-    filled = fill_gaps(df, freq=freq, start="per_serie", end="per_serie")
-    filled["y"] = filled["y"].fillna(0.0)
-    filled.attrs["gaps_filled"] = int(len(filled) - len(df))
-    filled.attrs["freq"] = freq
-    return filled
-
-
-def check_frequency(df: pd.DataFrame, freq: str) -> None:
-    """Every series must step by whole multiples of ``freq`` (gaps are fine, a daily series
-    among weekly ones or dates at odd offsets are not: filling them would invent data)."""
-    offset = pd.tseries.frequencies.to_offset(freq)
-    step = pd.Timedelta(days=7) if freq.startswith("W") else pd.Timedelta(offset)
-    ordered = df.sort_values(["unique_id", "ds"])
-    diffs = ordered.groupby("unique_id")["ds"].diff().dropna()
-    uid = ordered.loc[diffs.index, "unique_id"]
-    typical = diffs.groupby(uid).agg(lambda d: d.mode().iloc[0])
-    odd_series = set(typical.index[typical != step])
-    bad = diffs[(diffs % step != pd.Timedelta(0)) | (diffs < step) | uid.isin(odd_series)]
-    if bad.empty:
-        return
-    ids = ordered.loc[bad.index, "unique_id"].unique()
-    row = ordered.loc[bad.index[0]]
-    raise DataValidationError(
-        f"the sales mix frequencies: most series are {freq!r} but {len(ids)} series "
-        f"({', '.join(map(str, ids[:5]))}) have dates {bad.iloc[0]} apart, e.g. "
-        f"{row['unique_id']!r} at {row['ds'].date()}; keep one frequency per workspace "
-        "(aggregate with `trendcast ingest --kind orders --aggregate W`, or use separate --db files)"
-    )
+    sales = store.sales(ids, columns=["unique_id", "ds", "y"])
+    if sales.empty:
+        raise no_sales(ids)
+    return fill_series(sales, freq)
 
 
 def _new_run_id(kind: str) -> str:
     return f"{kind[:2]}-{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def _to_long(fc: pd.DataFrame, run_id: str, models: Sequence[str], qs: Sequence[float]) -> pd.DataFrame:
+def to_long(fc: pd.DataFrame, run_id: str, models: Sequence[str], qs: Sequence[float]) -> pd.DataFrame:
     """Wide forecast columns -> (run_id, model, unique_id, ds, cutoff, quantile, value) rows."""
     parts = []
     cutoff = fc["cutoff"] if "cutoff" in fc.columns else pd.Series(pd.NaT, index=fc.index)
@@ -106,6 +78,33 @@ def _to_long(fc: pd.DataFrame, run_id: str, models: Sequence[str], qs: Sequence[
                 "quantile": np.nan if q is None else q, "value": fc[col].to_numpy(dtype=float),
             }))
     return pd.concat(parts, ignore_index=True)
+
+
+def build_models(models: Sequence[str], model_params: Mapping[str, Any] | None,
+                 horizon: int) -> list[Forecaster]:
+    """Each named model built once, with the ``model_params`` its constructor takes."""
+    from trendcast.models.registry import make_model
+
+    kwargs = _model_kwargs(models, model_params or {}, horizon)
+    return [make_model(name, **kwargs[name]) for name in models]
+
+
+def _runner(built: list[Forecaster], *, engine: Engine | str | None, n_jobs: int,
+            partition_size: int | None, train_series: int | None,
+            progress: Progress | None) -> Runner:
+    return Runner(built, engine=engine, n_jobs=n_jobs,
+                  partition_size=partition_size or DEFAULT_PARTITION_SIZE,
+                  train_series=train_series, progress=progress)
+
+
+def _run_row(run_id: str, kind: str, out: RunOutput, horizon: int, qs: Sequence[float],
+             params: dict[str, Any], n_series: int) -> dict[str, Any]:
+    return {
+        "run_id": run_id, "kind": kind, "created_at": pd.Timestamp.now(),
+        "models": json.dumps(out.aliases), "horizon": horizon, "freq": out.freq,
+        "quantiles": json.dumps(list(qs)), "params": json.dumps({**params, **out.execution}),
+        "n_series": n_series, "notes": json.dumps(out.notes, ensure_ascii=False),
+    }
 
 
 def run_forecast(
@@ -127,27 +126,24 @@ def run_forecast(
 
     ``model_params`` (e.g. ``{"model_path": DIR}``) go to every model whose constructor takes
     them; models trained for a fixed horizon (``horizon`` parameter) get the run's horizon.
-
-    The run executes on ``engine`` (``"local"``, ``"ray"`` or one from
-    :func:`trendcast.engine.make_engine`; default ``TRENDCAST_ENGINE``, else local),
-    ``partition_size`` series at a time (default ``TRENDCAST_PARTITION_SIZE``, 1,000), each
-    partition's forecasts stored as it finishes (see :mod:`trendcast.services.partitioned`).
-    Global models (LightGBM) train once, on a seeded sample of ``train_series`` series when
-    set. ``collect=False`` leaves ``forecasts`` empty (read them back with :func:`read_run`) so
-    memory does not grow with the catalogue.
+    ``engine`` (``"local"``, ``"ray"`` or one from :func:`trendcast.engine.make_engine`),
+    ``partition_size`` (series per partition, default 1,000) and ``train_series`` (fit global
+    models on a seeded sample) say how the :class:`Runner` executes. ``collect=False`` leaves
+    ``forecasts`` empty (read them back with :func:`read_run`).
     """
-    from trendcast.services.partitioned import RunOptions, forecast_run
-
     horizon = check_horizon(horizon)
     qs = check_quantiles(quantiles)
-    kwargs = _model_kwargs(models, model_params or {}, horizon)
-    run_id = _new_run_id("forecast")
+    built = build_models(models, model_params, horizon)
     params = {"n_jobs": n_jobs, **({"model_params": dict(model_params)} if model_params else {})}
-    opts = RunOptions(engine, n_jobs, partition_size, train_series, collect, progress)
-    aliases, wide, notes, n_series = forecast_run(
-        store, run_id=run_id, horizon=horizon, qs=qs, models=models, kwargs=kwargs, ids=ids,
-        opts=opts, params=params)
-    return RunResult(run_id, "forecast", aliases, wide, notes=notes, n_series=n_series)
+    runner = _runner(built, engine=engine, n_jobs=n_jobs, partition_size=partition_size,
+                     train_series=train_series, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
+        out = runner.forecast(store.snapshot(tmp, ids), horizon, quantiles=qs)
+    run_id = _new_run_id("forecast")
+    store.save_run(_run_row(run_id, "forecast", out, horizon, qs, params, out.n_series),
+                   to_long(out.forecasts, run_id, out.aliases, qs))
+    wide = out.forecasts if collect else pd.DataFrame()
+    return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series)
 
 
 def run_backtest(
@@ -172,19 +168,29 @@ def run_backtest(
     ``model_params`` as in :func:`run_forecast`. The scored rows are returned (the
     leaderboard is computed from them), the sales history is not kept.
     """
-    from trendcast.services.partitioned import RunOptions, backtest_run
+    from trendcast.evaluation.metrics import score
 
     horizon = check_horizon(horizon)
     qs = check_quantiles(quantiles)
-    kwargs = _model_kwargs(models, model_params or {}, horizon)
-    run_id = _new_run_id("backtest")
+    built = build_models(models, model_params, horizon)
     params = {"n_windows": n_windows, "step": step or horizon,
               **({"model_params": dict(model_params)} if model_params else {})}
-    opts = RunOptions(engine, n_jobs, partition_size, train_series, True, progress)
-    aliases, merged, board, notes = backtest_run(
-        store, run_id=run_id, horizon=horizon, n_windows=n_windows, step=step, qs=qs,
-        models=models, kwargs=kwargs, ids=ids, opts=opts, params=params)
-    return RunResult(run_id, "backtest", aliases, merged, board, notes,
+    runner = _runner(built, engine=engine, n_jobs=n_jobs, partition_size=partition_size,
+                     train_series=train_series, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
+        out = runner.cross_validation(store.snapshot(tmp, ids), horizon, n_windows=n_windows,
+                                      step=step, quantiles=qs)
+    merged = out.forecasts
+    board = score(merged, out.aliases, train=None, season_length=out.season_length, quantiles=qs,
+                  scales=out.scales)
+    board = board.sort_values("MASE", ignore_index=True)
+    run_id = _new_run_id("backtest")
+    metrics = board.melt(id_vars="model", var_name="metric", value_name="value")
+    metrics.insert(0, "run_id", run_id)
+    metrics["unique_id"] = None
+    store.save_run(_run_row(run_id, "backtest", out, horizon, qs, params, out.n_series),
+                   to_long(merged, run_id, out.aliases, qs), metrics)
+    return RunResult(run_id, "backtest", out.aliases, merged, board, out.notes,
                      n_series=int(merged["unique_id"].nunique()))
 
 
@@ -217,8 +223,6 @@ def _model_kwargs(models: Sequence[str], params: Mapping[str, Any],
 
 def _accepts(cls: type, key: str) -> bool:
     """Whether ``cls(key=...)`` is a declared parameter of the model (not swallowed by the base)."""
-    from trendcast.models.base import Forecaster
-
     for klass in cls.__mro__:
         if klass is Forecaster or klass is object:
             return False
@@ -233,38 +237,40 @@ def _accepts(cls: type, key: str) -> bool:
     return False
 
 
-def read_run(store: Store, run_id: str | None = None, *, kind: str = "forecast") -> RunResult:
-    """A stored run (the latest of ``kind`` when ``run_id`` is None) as a wide frame."""
-    if run_id is None:
-        runs = store.sql("SELECT run_id FROM runs WHERE kind = ? ORDER BY created_at DESC LIMIT 1",
-                         [kind])
-        if runs.empty:
-            raise NotFoundError(f"no {kind} run stored yet; run `trendcast {kind}` first")
-        run_id = str(runs["run_id"].iloc[0])
-    meta = store.read("runs", where="run_id = ?", params=[run_id])
-    if meta.empty:
-        raise NotFoundError(f"no run {run_id!r}; `trendcast info` lists the stored runs")
-    long = store.read("forecasts", where="run_id = ?", params=[run_id], order_by=[])
-    long["column"] = np.where(long["quantile"].isna(), long["model"],
-                              long["model"] + "-q-" + long["quantile"].map(
-                                  lambda q: "" if pd.isna(q) else format_quantile(q)))
+def wide_forecasts(long: pd.DataFrame) -> pd.DataFrame:
+    """Long stored rows -> ``unique_id, ds[, cutoff], <model>, <model>-q-<q>`` (one row per
+    series, date and cutoff, sorted)."""
+    labels = {q: format_quantile(q) for q in long["quantile"].dropna().unique()}
+    column = [m if pd.isna(q) else f"{m}-q-{labels[q]}"
+              for m, q in zip(long["model"].tolist(), long["quantile"].tolist(), strict=True)]
     index = ["unique_id", "ds"] + (["cutoff"] if long["cutoff"].notna().any() else [])
-    wide = long.pivot_table(index=index, columns="column", values="value", aggfunc="first")
+    # rows are unique per (series, date, cutoff, model, quantile): a plain pivot will do
+    wide = long.assign(column=column).pivot(index=index, columns="column", values="value")
     wide = wide.reset_index()
     wide.columns.name = None
-    metrics = store.read("metrics", where="run_id = ?", params=[run_id], order_by=[])
+    return wide
+
+
+def read_run(store: Store, run_id: str | None = None, *, kind: str = "forecast") -> RunResult:
+    """A stored run (the latest of ``kind`` when ``run_id`` is None) as a wide frame."""
+    meta = store.latest_run_row(kind) if run_id is None else store.run_row(run_id)
+    if meta is None:
+        if run_id is None:
+            raise NotFoundError(f"no {kind} run stored yet; run `trendcast {kind}` first")
+        raise NotFoundError(f"no run {run_id!r}; `trendcast info` lists the stored runs")
+    long = store.run_forecasts(meta["run_id"])
+    wide = wide_forecasts(long) if len(long) else pd.DataFrame(columns=["unique_id", "ds"])
+    metrics = store.run_metrics(meta["run_id"])
     board = None
     if not metrics.empty:
         board = metrics.pivot_table(index="model", columns="metric", values="value").reset_index()
         board.columns.name = None
-    row = meta.iloc[0]
-    return RunResult(run_id, str(row["kind"]), json.loads(row["models"]), wide, board,
-                     json.loads(row["notes"] or "[]"))
+    return RunResult(meta["run_id"], str(meta["kind"]), meta["models"], wide, board, meta["notes"])
 
 
 def validate_ids(store: Store, ids: Sequence[str]) -> None:
     """Raise for product ids with no sales."""
-    known = set(store.sql("SELECT DISTINCT unique_id FROM sales")["unique_id"])
+    known = set(store.series_ids(ids))
     missing = [i for i in ids if i not in known]
     if missing:
         raise DataValidationError(f"no sales for product id(s) {missing[:10]}")

@@ -48,8 +48,7 @@ class IngestReport:
 
 def known_products(store: Store) -> set[str]:
     """Product ids in the catalogue or with sales."""
-    ids = store.sql("SELECT unique_id FROM products UNION SELECT DISTINCT unique_id FROM sales")
-    return set(ids["unique_id"].astype(str))
+    return store.product_ids()
 
 
 def _new_products(store: Store, ids: pd.Series) -> pd.DataFrame:
@@ -68,10 +67,7 @@ def _keep_stored_values(store: Store, table: str, df: pd.DataFrame) -> pd.DataFr
         df[c] = None
     if not absent or store.count(table) == 0:
         return df
-    keys = df[list(spec.key)].drop_duplicates()
-    stored = store.sql(
-        f"SELECT {', '.join(spec.key)}, {', '.join(absent)} FROM {table}"
-    ).merge(keys, on=list(spec.key))
+    stored = store.stored_values(table, df, absent)
     if stored.empty:
         return df
     merged = df.drop(columns=absent).merge(stored, on=list(spec.key), how="left")
@@ -219,10 +215,10 @@ def ingest_festivals(store: Store, *, start: str | None = None, end: str | None 
     from trendcast.errors import NotFoundError
 
     if start is None or end is None:
-        span = store.sql("SELECT min(ds) AS lo, max(ds) AS hi FROM sales").iloc[0]
-        if pd.isna(span["lo"]):
+        span = store.sales_span()
+        if span is None:
             raise NotFoundError("no sales to take dates from; pass --start and --end")
-        start = start or str(span["lo"].date())
-        end = end or str((span["hi"] + pd.DateOffset(years=1)).date())
+        start = start or str(span[0].date())
+        end = end or str((span[1] + pd.DateOffset(years=1)).date())
     return ingest_frames(store, {"calendar_events": festival_calendar(start, end)},
                          source=f"festivals {start}..{end}")

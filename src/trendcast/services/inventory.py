@@ -74,8 +74,7 @@ def read_stock(path: str | Path) -> pd.DataFrame:
 
 def latest_prices(store: Store) -> pd.DataFrame:
     """``unique_id, price``: each product's most recent known price in the sales table."""
-    return store.sql("SELECT unique_id, arg_max(price, ds) AS price FROM sales "
-                     "WHERE price IS NOT NULL GROUP BY unique_id")
+    return store.last_prices()
 
 
 def _pick_model(models: list[str], forecasts: pd.DataFrame, model: str | None) -> str:
@@ -130,7 +129,8 @@ def inventory_actions(
     notes: list[str] = []
     if model is None and len(run.models) > 1:
         notes.append(f"used model {chosen} of {', '.join(run.models)} (choose with --model)")
-    last_sale = store.sql("SELECT max(ds) AS ds FROM sales")["ds"].iloc[0]
+    span = store.sales_span()
+    last_sale = span[1] if span else pd.NaT
     first_fc = run.forecasts["ds"].min()
     if pd.notna(last_sale) and first_fc <= pd.Timestamp(last_sale):
         notes.append(f"run {run.run_id} starts on {first_fc.date()}, not after the latest sales "

@@ -69,8 +69,7 @@ def create_key(store: Store, role: str, name: str | None = None) -> str:
 
 def list_keys(store: Store) -> list[dict[str, Any]]:
     """Every key's id, name, role, creation and revocation time (never the hash)."""
-    rows = store.sql("SELECT key_id, name, role, created_at, revoked_at FROM api_keys "
-                     "ORDER BY created_at, key_id")
+    rows = store.key_rows()
     return [
         {"key_id": r.key_id, "name": None if pd.isna(r.name) else r.name, "role": r.role,
          "created_at": _dt(r.created_at), "revoked_at": _dt(r.revoked_at),
@@ -81,12 +80,9 @@ def list_keys(store: Store) -> list[dict[str, Any]]:
 
 def revoke_key(store: Store, key_id: str) -> dict[str, Any]:
     """Revoke a key (it stays listed, marked revoked); returns its record."""
-    found = store.sql("SELECT key_id, revoked_at FROM api_keys WHERE key_id = ?", [key_id])
-    if found.empty:
+    if store.key_row(key_id) is None:
         raise NotFoundError(f"no API key with id {key_id!r}; `trendcast keys list` shows them")
-    if pd.isna(found["revoked_at"].iloc[0]):
-        store.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?",
-                      [datetime.now(), key_id])
+    store.revoke_key(key_id, datetime.now())
     return next(k for k in list_keys(store) if k["key_id"] == key_id)
 
 
@@ -96,15 +92,13 @@ def authenticate(store: Store, key: str) -> Principal:
     if not match:
         raise InvalidKeyError("the API key is malformed; keys look like tc_<12 hex>_<secret>")
     key_id, secret = match.groups()
-    row = store.sql("SELECT role, salt, secret_hash, revoked_at FROM api_keys WHERE key_id = ?",
-                    [key_id])
-    if row.empty or not hmac.compare_digest(_hash(row["salt"].iloc[0], secret),
-                                            str(row["secret_hash"].iloc[0])):
+    row = store.key_row(key_id)
+    if row is None or not hmac.compare_digest(_hash(row["salt"], secret), str(row["secret_hash"])):
         raise InvalidKeyError("the API key is not valid; check it or create one with "
                               "`trendcast keys create --role analyst`")
-    if not pd.isna(row["revoked_at"].iloc[0]):
+    if not pd.isna(row["revoked_at"]):
         raise InvalidKeyError(f"the API key {key_id} was revoked; ask an admin for a new one")
-    return Principal(key_id, str(row["role"].iloc[0]))
+    return Principal(key_id, str(row["role"]))
 
 
 def _dt(value: Any) -> str | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from trendcast.data.queries import no_sales
 from trendcast.data.store import Store
 from trendcast.errors import DataValidationError, NotFoundError
 from trendcast.insights.pricing import (
@@ -40,11 +41,11 @@ def _scope(store: Store, ids: Sequence[str] | None, groups: Sequence[str]) -> li
     """The products to estimate: ``ids`` and every product sharing a pooling group with them."""
     if not ids:
         return None
-    known = set(store.sql("SELECT DISTINCT unique_id FROM sales")["unique_id"])
+    known = set(store.series_ids(ids))
     missing = [i for i in ids if i not in known]
     if missing:
         raise NotFoundError(f"no sales for product id(s) {missing[:10]}; `trendcast info` lists the data")
-    products = store.read("products")
+    products = store.products()
     scope = set(ids)
     for level in groups:
         if level in products.columns:
@@ -83,18 +84,13 @@ def price_report(
         raise DataValidationError(f"a price change must be > -100%, got {change:+.0%}")
     groups = ("department", "category")
     scope = _scope(store, ids, groups)
-    where = params = None
-    if scope is not None:
-        where, params = "unique_id IN (" + ",".join("?" * len(scope)) + ")", scope
-    sales = store.read("sales", columns=["unique_id", "ds", "y", "price", "promo"], where=where,
-                       params=params)
+    sales = store.sales(scope)
     if sales.empty:
-        raise NotFoundError("the store has no sales; ingest some first (trendcast ingest FILE, "
-                            "or trendcast demo)")
+        raise no_sales()
     if sales["price"].isna().all():
         raise DataValidationError("the sales have no prices; elasticities need a 'price' column "
                                   "(trendcast ingest sales.csv with unique_id,ds,y,price)")
-    est = elasticities(sales, events=store.read("calendar_events"), products=store.read("products"),
+    est = elasticities(sales, events=store.calendar(), products=store.products(),
                        groups=groups, options=options)
     promo_effect = est.attrs.get("promo_effect")
     if ids:

@@ -51,7 +51,7 @@ def run_propensity(store: Store, *, days: int = 3, level: Level = "item", top: i
     whose label window the data covers; the scores come from a model refit on all of those
     cutoffs, applied at the midnight after the last event.
     """
-    raw = store.read("events", order_by=[])
+    raw = store.events()
     if raw.empty:
         raise NotFoundError("the workspace has no behaviour events; ingest some first "
                             "(trendcast ingest FILE --kind events, --format taobao, or trendcast demo)")

@@ -7,7 +7,6 @@ section and in its notes, and the others still render.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,15 +45,16 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
         model = run.models[-1]
     if model not in run.models:
         raise NotFoundError(f"run {run.run_id} has no model {model!r}; it has {run.models}")
-    meta = store.read("runs", where="run_id = ?", params=[run.run_id]).iloc[0]
-    quantiles = json.loads(meta["quantiles"])
+    meta = store.run_row(run.run_id)
+    assert meta is not None
+    quantiles = meta["quantiles"]
     ids = sorted(run.forecasts["unique_id"].unique())
     history = load_series(store, ids)
     board = None
-    backtests = store.sql("SELECT run_id FROM runs WHERE kind='backtest' ORDER BY created_at DESC LIMIT 1")
-    if not backtests.empty:
-        board = read_run(store, str(backtests["run_id"].iloc[0]), kind="backtest").metrics
-    products = store.read("products")
+    backtest = store.latest_run_row("backtest")
+    if backtest is not None:
+        board = read_run(store, backtest["run_id"], kind="backtest").metrics
+    products = store.products()
     sections = ReportSections()
     notes = list(run.notes)
 
@@ -88,7 +88,7 @@ def _trends(store: Store, run_id: str, lang: str, sections: ReportSections, note
 
     sections.trends = trend_calls(store, level="product", run_id=run_id, lang=lang)  # type: ignore[arg-type]
     notes.extend(sections.trends.attrs.get("notes", []))
-    products = store.read("products", columns=["unique_id", "category"])
+    products = store.products(columns=["unique_id", "category"])
     if products["category"].notna().any():
         sections.category_trends = trend_calls(store, level="category", run_id=run_id, lang=lang)  # type: ignore[arg-type]
     else:

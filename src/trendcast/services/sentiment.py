@@ -25,11 +25,7 @@ _CACHE_MAX = 500_000
 
 
 def _read_reviews(store: Store, ids: Sequence[str] | None) -> pd.DataFrame:
-    where, params = None, None
-    if ids:
-        where = "unique_id IN (" + ",".join("?" * len(ids)) + ")"
-        params = list(ids)
-    reviews = store.read("reviews", where=where, params=params, order_by=["unique_id", "ts", "review_id"])
+    reviews = store.reviews(list(ids) if ids else None)
     if reviews.empty:
         what = f" for product(s) {list(ids)[:5]}" if ids else ""
         raise NotFoundError(f"the workspace has no reviews{what}; ingest some first (trendcast ingest "

@@ -36,11 +36,10 @@ def trend_calls(store: Store, *, level: Level = "product", run_id: str | None = 
     history = load_series(store)
     notes = [f"{history.attrs['gaps_filled']:,} missing dates inside series counted as zero sales"
              ] if history.attrs.get("gaps_filled") else []
-    prices = store.read("sales", columns=["unique_id", "ds", "price"], where="price IS NOT NULL",
-                        order_by=[])
+    prices = store.sales(columns=["unique_id", "ds", "price"], priced=True)
     if not prices.empty:
         history = history.merge(prices, on=["unique_id", "ds"], how="left")
-    products = store.read("products") if level != "product" else None
+    products = store.products() if level != "product" else None
     forecast, column = None, None
     try:
         run = read_run(store, run_id, kind="forecast")

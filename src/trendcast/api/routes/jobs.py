@@ -21,7 +21,7 @@ JobId = Annotated[str, Path(max_length=64, description="A job id from POST /api/
 
 def _check_data(store: Store, ids: list[str] | None) -> None:
     """Refuse a job that cannot start: no sales, or ids without sales (422 now, not a failed job)."""
-    if store.sql("SELECT count(*) AS n FROM (SELECT 1 FROM sales LIMIT 1)")["n"].iloc[0] == 0:
+    if not store.has_sales():
         raise ApiError(409, "no_sales", "the workspace has no sales; upload some first "
                        "(POST /api/uploads?kind=sales)")
     if ids:

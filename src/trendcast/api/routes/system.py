@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-import trendcast
 from trendcast.api.auth import clear_key_cookie, set_key_cookie
 from trendcast.api.deps import StoreDep, Viewer
 from trendcast.api.errors import ApiError
 from trendcast.api.schemas import Health, PrincipalOut, SessionIn
 from trendcast.services.keys import InvalidKeyError, authenticate
+from trendcast.version import __version__
 
 router = APIRouter(tags=["system"])
 
@@ -17,7 +17,7 @@ router = APIRouter(tags=["system"])
 @router.get("/health", response_model=Health)
 def health(store: StoreDep) -> Health:
     """Liveness: the package version and the workspace's schema version. No key needed."""
-    return Health(status="ok", version=trendcast.__version__, schema_version=store.schema_version)
+    return Health(status="ok", version=__version__, schema_version=store.schema_version)
 
 
 @router.post("/session", response_model=PrincipalOut)

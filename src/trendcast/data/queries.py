@@ -1,0 +1,461 @@
+"""The typed methods of :class:`trendcast.data.store.Store`: every question the layers above
+ask the workspace, each one query written once in the SQL both backends share.
+
+Frames come back with the tables' column names, dates as ``datetime64[ns]``, and in a
+stated order, so callers never depend on a backend's row order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from trendcast.data.tables import TABLES
+from trendcast.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from trendcast.data.snapshot import Snapshot
+
+SALES_COLUMNS = ("unique_id", "ds", "y", "price", "promo")
+TIME_COLUMN = {
+    "sales": "ds", "orders": "ts", "events": "ts", "reviews": "ts", "calendar_events": "ds",
+    "macro": "ds", "runs": "created_at", "forecasts": "ds",
+}
+NO_SALES_HINT = "; ingest some first (trendcast ingest FILE --kind sales, or trendcast demo)"
+
+
+def no_sales(ids: Sequence[str] | None = None) -> NotFoundError:
+    """The one "the store has no sales" error."""
+    return NotFoundError("the store has no sales" + (f" for {list(ids)[:5]}" if ids else "")
+                         + NO_SALES_HINT)
+
+
+def marks(values: Sequence[Any]) -> str:
+    """``?, ?, ?`` for an IN list of ``values``."""
+    return ", ".join("?" * len(values))
+
+
+def _quoted(columns: Sequence[str]) -> str:
+    for c in columns:
+        if not c.replace("_", "").isalnum():
+            raise NotFoundError(f"no column named {c!r}")
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _ids_clause(ids: Sequence[str] | None, column: str = "unique_id") -> tuple[str, list[Any]]:
+    if ids is None:
+        return "TRUE", []
+    if not len(ids):
+        return "FALSE", []
+    return f"{column} IN ({marks(ids)})", [str(i) for i in ids]
+
+
+def _json(text: Any, default: Any) -> Any:
+    return default if text is None or (isinstance(text, float) and text != text) else json.loads(text)
+
+
+class StoreQueries(ABC):
+    """Typed reads and writes over the backend primitives of ``Store``."""
+
+    location: str
+
+    @abstractmethod
+    def _fetch(self, query: str, params: Sequence[Any] | None = None) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def _run(self, statement: str, params: Sequence[Any] | None = None) -> None: ...
+
+    @abstractmethod
+    def _copy_to_parquet(self, query: str, params: Sequence[Any] | None, path: Path) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
+
+    @abstractmethod
+    def _count(self, query: str, params: Sequence[Any] | None = None) -> int: ...
+
+    @abstractmethod
+    def _writable(self) -> None: ...
+
+    @abstractmethod
+    def append(self, table: str, df: pd.DataFrame) -> int: ...
+
+    # Whole tables ----------------------------------------------------------------------
+
+    def read(self, table: str, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """A whole table (optionally some columns), ordered by its key."""
+        spec = TABLES.get(table)
+        if spec is None:
+            raise NotFoundError(f"no table named {table!r}; tables are: {', '.join(sorted(TABLES))}")
+        cols = _quoted(columns or list(spec.columns))
+        order = f" ORDER BY {_quoted(spec.key)}" if spec.key else ""
+        return self._fetch(f"SELECT {cols} FROM {spec.name}{order}")
+
+    def count(self, table: str) -> int:
+        """Number of rows in a table."""
+        if table not in TABLES:
+            raise NotFoundError(f"no table named {table!r}; tables are: {', '.join(sorted(TABLES))}")
+        return self._count(f"SELECT count(*) AS n FROM {table}")
+
+    def calendar(self) -> pd.DataFrame:
+        """The stored calendar events, by date, name and region."""
+        return self.read("calendar_events")
+
+    # Sales and catalogue ---------------------------------------------------------------
+
+    def sales(self, ids: Sequence[str] | None = None, *, columns: Sequence[str] = SALES_COLUMNS,
+              start: Any = None, end: Any = None, priced: bool = False) -> pd.DataFrame:
+        """Sales rows (of ``ids``; from ``start``/to ``end`` inclusive; only rows with a price
+        when ``priced``), ordered by series and date."""
+        where, params = _ids_clause(ids)
+        if start is not None:
+            where += " AND ds >= ?"
+            params.append(pd.Timestamp(start).date())
+        if end is not None:
+            where += " AND ds <= ?"
+            params.append(pd.Timestamp(end).date())
+        if priced:
+            where += " AND price IS NOT NULL"
+        return self._fetch(f"SELECT {_quoted(columns)} FROM sales WHERE {where} ORDER BY unique_id, ds",
+                           params)
+
+    def delete_sales(self, ids: Sequence[str], *, start: Any = None, end: Any = None) -> int:
+        """Delete the sales rows of ``ids`` (from ``start``/to ``end`` inclusive); returns the
+        number of rows deleted."""
+        self._writable()
+        where, params = _ids_clause(ids)
+        if start is not None:
+            where += " AND ds >= ?"
+            params.append(pd.Timestamp(start).date())
+        if end is not None:
+            where += " AND ds <= ?"
+            params.append(pd.Timestamp(end).date())
+        with self.transaction():
+            self._lock_for_write("sales")
+            n = self._count(f"SELECT count(*) AS n FROM sales WHERE {where}", params)
+            self._run(f"DELETE FROM sales WHERE {where}", params)
+        return n
+
+    def has_sales(self) -> bool:
+        """Whether any sales are stored."""
+        return self._count("SELECT count(*) AS n FROM (SELECT 1 AS one FROM sales LIMIT 1) AS s") > 0
+
+    def series_ids(self, ids: Sequence[str] | None = None) -> list[str]:
+        """Sorted ids of the series with sales (of ``ids`` when given)."""
+        where, params = _ids_clause(ids)
+        found = self._fetch(f"SELECT DISTINCT unique_id FROM sales WHERE {where} ORDER BY unique_id",
+                            params)
+        return found["unique_id"].astype(str).tolist()
+
+    def require_series(self, ids: Sequence[str] | None = None) -> list[str]:
+        """:meth:`series_ids`, raising the "no sales" error when there are none."""
+        found = self.series_ids(ids)
+        if not found:
+            raise no_sales(ids)
+        return found
+
+    def sales_span(self, ids: Sequence[str] | None = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """First and last sales date (of ``ids``); None without sales."""
+        where, params = _ids_clause(ids)
+        row = self._fetch(f"SELECT min(ds) AS lo, max(ds) AS hi FROM sales WHERE {where}", params).iloc[0]
+        if pd.isna(row["lo"]):
+            return None
+        return pd.Timestamp(row["lo"]).as_unit("ns"), pd.Timestamp(row["hi"]).as_unit("ns")
+
+    def series_stats(self) -> pd.DataFrame:
+        """One row per series with sales: id, title, category, rows, first and last day, total
+        units, in id order."""
+        return self._fetch(
+            'SELECT s.unique_id, min(p.title) AS title, min(p.category) AS category, '
+            'count(*) AS "rows", min(s.ds) AS start, max(s.ds) AS "end", sum(s.y) AS total_sales '
+            "FROM sales s LEFT JOIN products p ON p.unique_id = s.unique_id "
+            "GROUP BY s.unique_id ORDER BY s.unique_id")
+
+    def sales_totals(self) -> pd.DataFrame:
+        """Units summed over products per date (``ds, y``), by date."""
+        return self._fetch("SELECT ds, sum(y) AS y FROM sales GROUP BY ds ORDER BY ds")
+
+    def window_sales(self, recent_from: Any, before_from: Any) -> pd.DataFrame:
+        """Per product with sales since ``before_from``: title, category, units since
+        ``recent_from`` (``recent``) and in ``[before_from, recent_from)`` (``before``)."""
+        recent, before = pd.Timestamp(recent_from).date(), pd.Timestamp(before_from).date()
+        return self._fetch(
+            "SELECT s.unique_id, min(p.title) AS title, min(p.category) AS category, "
+            "sum(CASE WHEN s.ds >= ? THEN s.y ELSE 0 END) AS recent, "
+            "sum(CASE WHEN s.ds < ? THEN s.y ELSE 0 END) AS before "
+            "FROM sales s LEFT JOIN products p ON p.unique_id = s.unique_id "
+            "WHERE s.ds >= ? GROUP BY s.unique_id ORDER BY s.unique_id", [recent, recent, before])
+
+    def top_sellers(self, days: int, limit: int) -> pd.DataFrame:
+        """The ``limit`` best-selling products (``unique_id, title, y``) over the last ``days``
+        days of sales, best first (ties by id)."""
+        span = self.sales_span()
+        if span is None:
+            return pd.DataFrame(columns=["unique_id", "title", "y"])
+        since = (span[1] - pd.Timedelta(days=days)).date()
+        return self._fetch(
+            "SELECT s.unique_id, min(p.title) AS title, sum(s.y) AS y FROM sales s "
+            "LEFT JOIN products p ON p.unique_id = s.unique_id WHERE s.ds > ? "
+            f"GROUP BY s.unique_id ORDER BY y DESC, s.unique_id LIMIT {int(limit)}", [since])
+
+    def last_prices(self) -> pd.DataFrame:
+        """Each product's most recent stored price (``unique_id, price``), by id."""
+        return self._fetch(
+            "SELECT unique_id, price FROM (SELECT unique_id, price, row_number() OVER "
+            "(PARTITION BY unique_id ORDER BY ds DESC) AS rn FROM sales WHERE price IS NOT NULL) "
+            "AS p WHERE rn = 1 ORDER BY unique_id")
+
+    def products(self, ids: Sequence[str] | None = None, *,
+                 columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Catalogue rows (of ``ids``), by id."""
+        where, params = _ids_clause(ids)
+        cols = _quoted(columns or list(TABLES["products"].columns))
+        return self._fetch(f"SELECT {cols} FROM products WHERE {where} ORDER BY unique_id", params)
+
+    def product_ids(self) -> set[str]:
+        """Ids in the catalogue or with sales."""
+        ids = self._fetch("SELECT unique_id FROM products UNION SELECT DISTINCT unique_id FROM sales")
+        return set(ids["unique_id"].astype(str))
+
+    def stored_values(self, table: str, keys: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+        """The stored ``columns`` of ``table`` for the rows whose key is in ``keys``."""
+        spec = TABLES[table]
+        key = list(spec.key)
+        stored = self._fetch(f"SELECT {_quoted([*key, *columns])} FROM {spec.name}")
+        return stored.merge(keys[key].drop_duplicates(), on=key)
+
+    def reviews(self, ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Reviews (of ``ids``), by product, time and review id."""
+        where, params = _ids_clause(ids)
+        return self._fetch("SELECT * FROM reviews WHERE " + where
+                           + " ORDER BY unique_id, ts, review_id", params)
+
+    def latest_reviews(self, unique_id: str, limit: int) -> pd.DataFrame:
+        """A product's ``limit`` newest reviews (ts, rating, text, language)."""
+        return self._fetch("SELECT ts, rating, text, language FROM reviews WHERE unique_id = ? "
+                           "ORDER BY ts DESC LIMIT ?", [unique_id, int(limit)])
+
+    def events(self) -> pd.DataFrame:
+        """Behaviour events as stored (no order promised beyond the key's)."""
+        return self._fetch("SELECT * FROM events")
+
+    # Workspace summary -----------------------------------------------------------------
+
+    def table_summary(self) -> dict[str, dict[str, Any]]:
+        """Per table: rows, and the first and last time stamp where the table has one."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in TABLES:
+            entry: dict[str, Any] = {"rows": self.count(name)}
+            col = TIME_COLUMN.get(name)
+            if col and entry["rows"]:
+                row = self._fetch(f"SELECT min({col}) AS lo, max({col}) AS hi FROM {name}").iloc[0]
+                entry["start"], entry["end"] = row["lo"], row["hi"]
+            out[name] = entry
+        return out
+
+    def sales_summary(self) -> dict[str, Any]:
+        """Series count, min/max rows per series, rows with a price."""
+        row = self._fetch(
+            "SELECT count(*) AS series, min(n) AS min_days, max(n) AS max_days, "
+            "sum(n_price) AS priced_rows FROM (SELECT unique_id, count(*) AS n, count(price) AS n_price "
+            "FROM sales GROUP BY unique_id) AS per").iloc[0]
+        return {k: (None if pd.isna(v) else int(v)) for k, v in row.items()}
+
+    def distinct_count(self, table: str, column: str) -> int:
+        """Distinct non-null values of one column."""
+        if table not in TABLES or column not in TABLES[table].columns:
+            raise NotFoundError(f"no column {table}.{column}")
+        return self._count(f'SELECT count(DISTINCT "{column}") AS n FROM {table}')
+
+    # Runs ------------------------------------------------------------------------------
+
+    def save_run(self, run: dict[str, Any], forecasts: pd.DataFrame,
+                 metrics: pd.DataFrame | None = None) -> None:
+        """Store a run's row, its forecasts (long rows) and metrics in one transaction."""
+        self._writable()
+        with self.transaction():
+            self.append("forecasts", forecasts)
+            if metrics is not None and len(metrics):
+                self.append("metrics", metrics)
+            self.append("runs", pd.DataFrame([run]))
+
+    def run_row(self, run_id: str) -> dict[str, Any] | None:
+        """A run's row with JSON fields decoded; None if there is none."""
+        rows = self._fetch("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        return _run_record(rows.iloc[0]) if len(rows) else None
+
+    def latest_run_row(self, kind: str, *, covering: str | None = None) -> dict[str, Any] | None:
+        """The newest run of ``kind`` (that has forecasts for product ``covering``)."""
+        if covering is None:
+            rows = self._fetch("SELECT * FROM runs WHERE kind = ? ORDER BY created_at DESC, run_id "
+                               "LIMIT 1", [kind])
+        else:
+            rows = self._fetch(
+                "SELECT * FROM runs r WHERE r.kind = ? AND EXISTS (SELECT 1 FROM forecasts f "
+                "WHERE f.run_id = r.run_id AND f.unique_id = ?) ORDER BY r.created_at DESC, r.run_id "
+                "LIMIT 1", [kind, covering])
+        return _run_record(rows.iloc[0]) if len(rows) else None
+
+    def run_rows(self, *, kind: str | None = None, limit: int | None = None,
+                 offset: int = 0, newest_first: bool = True) -> tuple[int, list[dict[str, Any]]]:
+        """Runs (of ``kind``), newest first, one page; and the total count."""
+        where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        total = self._count(f"SELECT count(*) AS n FROM runs {where}", params)
+        order = "created_at DESC, run_id" if newest_first else "created_at, run_id"
+        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        rows = self._fetch(f"SELECT * FROM runs {where} ORDER BY {order}{page}", params)
+        return total, [_run_record(r) for _, r in rows.iterrows()]
+
+    def run_series(self, run_id: str) -> list[str]:
+        """Sorted ids of the series a run has forecasts for."""
+        found = self._fetch("SELECT DISTINCT unique_id FROM forecasts WHERE run_id = ? "
+                            "ORDER BY unique_id", [run_id])
+        return found["unique_id"].astype(str).tolist()
+
+    def run_covers(self, run_id: str, unique_id: str) -> bool:
+        """Whether a run has forecasts for one product."""
+        return self._count("SELECT count(*) AS n FROM (SELECT 1 AS one FROM forecasts WHERE run_id = ? "
+                           "AND unique_id = ? LIMIT 1) AS f", [run_id, unique_id]) > 0
+
+    def run_forecasts(self, run_id: str, ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """A run's long forecast rows (model, unique_id, ds, cutoff, quantile, value), by
+        series, cutoff, date, model and quantile (point first)."""
+        where, params = _ids_clause(ids)
+        return self._fetch(
+            "SELECT model, unique_id, ds, cutoff, quantile, value FROM forecasts "
+            f"WHERE run_id = ? AND {where} "
+            "ORDER BY unique_id, cutoff NULLS FIRST, ds, model, quantile NULLS FIRST", [run_id, *params])
+
+    def forecast_totals(self, run_id: str, model: str) -> pd.DataFrame:
+        """A model's point forecasts of a run summed over products per date (``ds, y``)."""
+        return self._fetch(
+            "SELECT ds, sum(value) AS y FROM forecasts WHERE run_id = ? AND model = ? "
+            "AND quantile IS NULL GROUP BY ds ORDER BY ds", [run_id, model])
+
+    def run_metrics(self, run_id: str, *, overall: bool = True) -> pd.DataFrame:
+        """A run's metrics (model, metric, value[, unique_id]); only the catalogue-wide ones
+        when ``overall``."""
+        if overall:
+            return self._fetch("SELECT model, metric, value FROM metrics WHERE run_id = ? "
+                               "AND unique_id IS NULL ORDER BY model, metric", [run_id])
+        return self._fetch("SELECT * FROM metrics WHERE run_id = ? ORDER BY model, metric, unique_id",
+                           [run_id])
+
+    # API keys --------------------------------------------------------------------------
+
+    def key_rows(self) -> pd.DataFrame:
+        """Every key's id, name, role, creation and revocation time, oldest first."""
+        return self._fetch("SELECT key_id, name, role, created_at, revoked_at FROM api_keys "
+                           "ORDER BY created_at, key_id")
+
+    def key_row(self, key_id: str) -> dict[str, Any] | None:
+        """One key's stored row (with its salt and hash); None if there is none."""
+        rows = self._fetch("SELECT * FROM api_keys WHERE key_id = ?", [key_id])
+        return rows.iloc[0].to_dict() if len(rows) else None
+
+    def revoke_key(self, key_id: str, at: Any) -> None:
+        """Mark a key revoked at ``at`` (once)."""
+        self._writable()
+        self._run("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                  [pd.Timestamp(at).to_pydatetime(), key_id])
+
+    # Jobs ------------------------------------------------------------------------------
+
+    def job_row(self, job_id: str) -> dict[str, Any] | None:
+        rows = self._fetch("SELECT * FROM jobs WHERE job_id = ?", [job_id])
+        return rows.iloc[0].to_dict() if len(rows) else None
+
+    def job_rows(self, *, status: str | None = None, limit: int = 50,
+                 offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        """Jobs (with ``status``), newest first, one page; and the total count."""
+        where, params = ("WHERE status = ?", [status]) if status else ("", [])
+        total = self._count(f"SELECT count(*) AS n FROM jobs {where}", params)
+        rows = self._fetch(f"SELECT * FROM jobs {where} ORDER BY created_at DESC, job_id "
+                           f"LIMIT {int(limit)} OFFSET {int(offset)}", params)
+        return total, rows.to_dict(orient="records")
+
+    def update_job(self, job_id: str, *, only_if_status: Sequence[str] | None = None,
+                   **fields: Any) -> None:
+        """Set some fields of a job's row (when its status is one of ``only_if_status``)."""
+        self._update_jobs(fields, "job_id = ?", [job_id], only_if_status)
+
+    def update_jobs_with_status(self, statuses: Sequence[str], **fields: Any) -> None:
+        """Set some fields of every job whose status is one of ``statuses``."""
+        self._update_jobs(fields, "TRUE", [], statuses)
+
+    def _update_jobs(self, fields: dict[str, Any], where: str, params: list[Any],
+                     statuses: Sequence[str] | None) -> None:
+        self._writable()
+        allowed = TABLES["jobs"].value_columns
+        bad = [k for k in fields if k not in allowed]
+        if bad:
+            raise NotFoundError(f"jobs has no column(s) {bad}")
+        sets = ", ".join(f'"{k}" = ?' for k in fields)
+        values = [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in fields.values()]
+        if statuses:
+            where += f" AND status IN ({marks(statuses)})"
+            params = [*params, *statuses]
+        self._run(f"UPDATE jobs SET {sets} WHERE {where}", [*values, *params])
+
+    # Workspace metadata ----------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        """A workspace setting (``trendcast_meta``); None when unset."""
+        found = self._fetch("SELECT value FROM trendcast_meta WHERE key = ?", [key])
+        return None if found.empty else str(found["value"].iloc[0])
+
+    def meta_setdefault(self, key: str, value: str) -> str:
+        """The setting ``key``, stored as ``value`` first when unset (atomically)."""
+        self._writable()
+        with self.transaction():
+            self._lock_for_write("trendcast_meta")
+            found = self.meta(key)
+            if found is not None:
+                return found
+            self._run("INSERT INTO trendcast_meta VALUES (?, ?)", [key, value])
+            return value
+
+    def _lock_for_write(self, table: str) -> None:  # noqa: B027 - a hook, empty on DuckDB
+        """Serialise writers of ``table`` until the transaction ends (PostgreSQL); DuckDB
+        admits one writing process at a time anyway."""
+
+    # Snapshots for runs ----------------------------------------------------------------
+
+    def snapshot(self, folder: str | Path, ids: Sequence[str] | None = None) -> Snapshot:
+        """Copy what a forecast run reads (sales of ``ids`` or all, the catalogue, the
+        calendar) to Parquet files in ``folder``, from one consistent read, so the run can
+        compute without holding the workspace. NotFoundError without sales."""
+        from trendcast.data.snapshot import Snapshot
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        where, params = _ids_clause(ids)
+        with self.transaction():
+            self._copy_to_parquet(f"SELECT {_quoted(SALES_COLUMNS)} FROM sales WHERE {where} "
+                                  "ORDER BY unique_id, ds", params, folder / "sales.parquet")
+            self._copy_to_parquet(f"SELECT * FROM products WHERE {where} ORDER BY unique_id", params,
+                                  folder / "products.parquet")
+            self._copy_to_parquet("SELECT * FROM calendar_events ORDER BY ds, name, region", [],
+                                  folder / "calendar_events.parquet")
+        snap = Snapshot(folder)
+        if not snap.ids:
+            raise no_sales(ids)
+        return snap
+
+
+def _run_record(row: pd.Series) -> dict[str, Any]:
+    out = row.to_dict()
+    out["models"] = _json(out.get("models"), [])
+    out["quantiles"] = _json(out.get("quantiles"), [])
+    out["params"] = _json(out.get("params"), {})
+    out["notes"] = _json(out.get("notes"), [])
+    for k in ("horizon", "n_series"):
+        out[k] = None if pd.isna(out.get(k)) else int(out[k])
+    out["freq"] = None if pd.isna(out.get("freq")) else str(out["freq"])
+    return out

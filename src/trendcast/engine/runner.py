@@ -1,0 +1,431 @@
+"""One orchestrator over frames: fit models on a catalogue, forecast it, cross-validate it.
+
+In the manner of statsforecast's ``StatsForecast`` and mlforecast's ``MLForecast``::
+
+    runner = Runner([make_model("SeasonalNaive"), make_model("LightGBM")], n_jobs=2)
+    out = runner.forecast(FrameSource(sales, products, calendar), h=28, quantiles=[0.1, 0.9])
+    cv = runner.cross_validation(source, h=28, n_windows=2)
+
+Data comes from a :class:`SeriesSource`: frames in memory (:class:`FrameSource`) or a run's
+snapshot of the workspace (:class:`trendcast.data.snapshot.Snapshot`), read block by block.
+The catalogue's sorted ids are cut into contiguous blocks of ``partition_size``; the engine
+runs each block (:mod:`trendcast.engine.tasks`): gaps filled, covariates built, models
+fitted or applied. How a model is split follows its declared
+:attr:`~trendcast.models.base.Forecaster.strategy`; global models are fitted once first (on
+every series, or on a seeded sample of ``train_series``). ``forecast`` and
+``cross_validation`` share one internal ``_run``; each model is built once, by the caller,
+and cloned per task. The runner reads and writes no workspace: services do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from trendcast.engine import Engine, make_engine, resolve_jobs
+from trendcast.engine.tasks import (
+    BacktestJob,
+    Block,
+    FitItem,
+    ForecastJob,
+    Prep,
+    backtest_partition,
+    fit_global,
+    forecast_partition,
+    prepare,
+)
+from trendcast.errors import ModelError
+from trendcast.features.frequency import default_season_length
+from trendcast.models.base import Forecaster, check_horizon, check_quantiles
+from trendcast.models.validation import cutoffs_between
+from trendcast.schema import quantile_column
+
+Progress = Callable[[str, int, int], None]
+TRAIN_SEED = 0
+DEFAULT_PARTITION_SIZE = 1000
+
+
+class SeriesSource(Protocol):
+    """Where a run's series come from."""
+
+    @property
+    def ids(self) -> list[str]:
+        """Sorted series ids."""
+        ...
+
+    @property
+    def freq(self) -> str:
+        """The catalogue's frequency (pandas alias)."""
+        ...
+
+    @property
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last date over every series."""
+        ...
+
+    def block(self, ids: Sequence[str]) -> dict[str, pd.DataFrame]:
+        """``{"sales": rows of ids by series and date, "products": their catalogue rows}``."""
+        ...
+
+    def calendar(self) -> pd.DataFrame:
+        """Calendar events (``ds, name, kind, region, source``)."""
+        ...
+
+
+class FrameSource:
+    """Frames in memory as a :class:`SeriesSource`: stored-shape sales rows (``unique_id,
+    ds, y`` and optionally ``price, promo``), catalogue rows and calendar events."""
+
+    def __init__(self, sales: pd.DataFrame, products: pd.DataFrame | None = None,
+                 calendar: pd.DataFrame | None = None, *, freq: str | None = None) -> None:
+        from trendcast.features.frequency import infer_freq
+
+        missing = [c for c in ("unique_id", "ds", "y") if c not in sales.columns]
+        if missing:
+            raise ModelError(f"sales frame lacks columns {missing}")
+        frame = sales.assign(unique_id=sales["unique_id"].astype(str))
+        for col in ("price", "promo"):
+            if col not in frame.columns:
+                frame[col] = np.nan
+        self._sales = frame.sort_values(["unique_id", "ds"], ignore_index=True)
+        self._products = (products if products is not None
+                          else pd.DataFrame({"unique_id": pd.Series(dtype=object),
+                                             "category": pd.Series(dtype=object),
+                                             "department": pd.Series(dtype=object)}))
+        self._calendar = calendar if calendar is not None else pd.DataFrame(
+            {"ds": pd.Series(dtype="datetime64[ns]"), "name": pd.Series(dtype=object),
+             "kind": pd.Series(dtype=object)})
+        self._freq = freq or infer_freq(self._sales)
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted(self._sales["unique_id"].unique().tolist())
+
+    @property
+    def freq(self) -> str:
+        return self._freq
+
+    @property
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return pd.Timestamp(self._sales["ds"].min()), pd.Timestamp(self._sales["ds"].max())
+
+    def block(self, ids: Sequence[str]) -> dict[str, pd.DataFrame]:
+        keep = set(ids)
+        return {"sales": self._sales[self._sales["unique_id"].isin(keep)].reset_index(drop=True),
+                "products": self._products[self._products["unique_id"].astype(str).isin(keep)]}
+
+    def calendar(self) -> pd.DataFrame:
+        return self._calendar
+
+
+@dataclass
+class RunOutput:
+    """What a run computed: aliases in run order, the wide forecasts (``unique_id, ds
+    [, cutoff, y], <alias>, <alias>-q-<q>``), notes, the number of series, how it ran."""
+
+    aliases: list[str]
+    forecasts: pd.DataFrame
+    notes: list[str]
+    n_series: int
+    freq: str
+    execution: dict[str, Any]
+    cutoffs: list[pd.Timestamp] = field(default_factory=list)
+    season_length: int = 1
+    scales: tuple[pd.Series, pd.Series] | None = None  # MASE and RMSSE scales (backtests)
+
+
+@dataclass
+class Fitted:
+    """A model fitted on a catalogue, with the frames it saw (for explanations)."""
+
+    model: Forecaster
+    history: pd.DataFrame  # gap-free series (with covariates when the model uses them)
+    future: pd.DataFrame | None  # covariates over the horizon
+    notes: list[str]
+    freq: str
+
+
+@dataclass
+class _Tally:
+    """What the run's notes need, gathered over partitions."""
+
+    gaps: int = 0
+    n_series: int = 0
+    covariate_notes: list[str] = field(default_factory=list)
+    fallback: dict[str, list[str]] = field(default_factory=dict)
+    choices: dict[str, pd.Series] = field(default_factory=dict)
+    model_notes: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_notes(self, notes: Sequence[str]) -> None:
+        self.covariate_notes += [n for n in notes if n not in self.covariate_notes]
+
+    def add_counts(self, res: Any) -> None:
+        self.gaps += res.gaps
+        self.n_series += res.n_series
+
+    def add_forecast(self, res: Any) -> None:
+        self.add_notes(res.covariate_notes)
+        for alias, ids in res.fallback.items():
+            self.fallback.setdefault(alias, []).extend(ids)
+        for alias, counts in res.choices.items():
+            prev = self.choices.get(alias)
+            self.choices[alias] = counts if prev is None else prev.add(counts, fill_value=0)
+        for alias, notes in res.notes.items():
+            have = self.model_notes.setdefault(alias, [])
+            have += [n for n in notes if n not in have]
+
+    def notes(self, aliases: Sequence[str]) -> list[str]:
+        """Gaps, covariates, then per model its fallback, choice and own notes."""
+        out = [f"{self.gaps:,} missing dates inside series filled with zero sales"] if self.gaps else []
+        out += self.covariate_notes
+        for alias in aliases:
+            fallback = sorted(set(self.fallback.get(alias, [])))
+            if fallback:
+                out.append(f"{alias}: {len(fallback)} series too short, seasonal naive used "
+                           f"instead ({', '.join(fallback[:5])}{'...' if len(fallback) > 5 else ''})")
+            counts = self.choices.get(alias)
+            if counts is not None:
+                counts = counts.astype(int).sort_values(ascending=False, kind="stable")
+                out.append(f"{alias} chose per series by backtest: "
+                           + ", ".join(f"{m} {n}" for m, n in counts.items()))
+            out += self.model_notes.get(alias, [])
+        return out
+
+
+def plan_partitions(ids: Sequence[str], size: int) -> list[list[str]]:
+    """Contiguous blocks of at most ``size`` sorted ids."""
+    if size < 1:
+        raise ModelError(f"partition_size must be >= 1, got {size}")
+    return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
+
+
+def training_ids(ids: Sequence[str], train_series: int | None) -> list[str]:
+    """All ids, or a seeded sample of ``train_series`` of them (sorted) for global models."""
+    if train_series is not None and train_series < 1:
+        raise ModelError(f"train_series must be >= 1 or None, got {train_series}")
+    if not train_series or len(ids) <= train_series:
+        return list(ids)
+    pick = np.sort(np.random.default_rng(TRAIN_SEED).choice(len(ids), train_series, replace=False))
+    return [ids[i] for i in pick]
+
+
+def _load(source: SeriesSource, ids: Sequence[str]) -> Block:
+    frames = source.block(ids)
+    return Block(list(ids), frames["sales"], frames["products"])
+
+
+def _blocks(source: SeriesSource, blocks: Sequence[Sequence[str]]) -> Iterator[Block]:
+    for ids in blocks:  # lazily: the engine asks for the next block when one is done
+        yield _load(source, ids)
+
+
+def _columns(frame: pd.DataFrame, aliases: Sequence[str], qs: Sequence[float],
+             middle: Sequence[str] = ()) -> list[str]:
+    """Keys, the first model, ``middle`` (cutoff, y), the other models."""
+    cols = ["unique_id", "ds"]
+    for i, alias in enumerate(aliases):
+        cols += [c for c in [alias, *(quantile_column(alias, q) for q in qs)] if c in frame.columns]
+        if i == 0:
+            cols += [c for c in middle if c in frame.columns]
+    return cols
+
+
+def _gather(frames: list[pd.DataFrame], aliases: Sequence[str], qs: Sequence[float], *,
+            keys: list[str], middle: Sequence[str] = ()) -> pd.DataFrame:
+    """Partition frames (one group of models each) -> one wide frame in run order."""
+    groups: dict[tuple[str, ...], list[pd.DataFrame]] = {}
+    for f in frames:
+        groups.setdefault(tuple(c for c in f.columns if c not in keys), []).append(f)
+    merged: pd.DataFrame | None = None
+    for parts in groups.values():
+        block = pd.concat(parts, ignore_index=True)
+        if merged is None:
+            merged = block
+        else:
+            extra = [c for c in middle if c in block.columns and c not in keys]
+            merged = merged.merge(block.drop(columns=extra), on=keys)
+    assert merged is not None
+    merged = merged.sort_values(["cutoff", "unique_id", "ds"] if "cutoff" in keys
+                                else ["unique_id", "ds"], ignore_index=True)
+    return merged[_columns(merged, aliases, qs, middle)]
+
+
+class Runner:
+    """Fits ``models`` on a catalogue and forecasts or cross-validates it on an engine.
+
+    Args:
+        models: model objects (built once, e.g. with ``make_model``); cloned per task.
+        engine: ``"local"`` (default), ``"ray"``, or an engine from
+            :func:`trendcast.engine.make_engine` (then the caller closes it).
+        n_jobs: cores to use (< 1: all).
+        partition_size: series per partition.
+        train_series: fit global models on a seeded sample of this many series.
+        progress: called with ``(label, done, total)``.
+    """
+
+    def __init__(self, models: Sequence[Forecaster], *, engine: Engine | str | None = None,
+                 n_jobs: int = 1, partition_size: int = DEFAULT_PARTITION_SIZE,
+                 train_series: int | None = None, progress: Progress | None = None) -> None:
+        if not models:
+            raise ModelError("a run needs at least one model")
+        aliases = [m.alias for m in models]
+        dupes = sorted({a for a in aliases if aliases.count(a) > 1})
+        if dupes:
+            raise ModelError(f"models must have distinct aliases, got {dupes} twice")
+        self.models = list(models)
+        self.engine = engine
+        self.n_jobs = n_jobs
+        self.partition_size = partition_size
+        self.train_series = train_series
+        self.progress = progress
+
+    @property
+    def aliases(self) -> list[str]:
+        return [m.alias for m in self.models]
+
+    # Public API -----------------------------------------------------------------------
+
+    def forecast(self, data: SeriesSource, h: int, *,
+                 quantiles: Sequence[float] | None = None) -> RunOutput:
+        """Forecast ``h`` steps past each series' end."""
+        return self._run(data, check_horizon(h), check_quantiles(quantiles), cutoffs=None)
+
+    def cross_validation(self, data: SeriesSource, h: int, *, n_windows: int = 1,
+                         step: int | None = None, quantiles: Sequence[float] | None = None,
+                         cutoffs: Sequence[pd.Timestamp] | None = None) -> RunOutput:
+        """Rolling-origin backtest: refit at each cutoff (the catalogue's last ``n_windows``
+        origins, ``step`` periods apart, unless ``cutoffs`` are given) and forecast ``h``
+        steps; rows carry ``cutoff`` and the actual ``y``."""
+        h = check_horizon(h)
+        cuts = list(cutoffs) if cutoffs is not None else cutoffs_between(
+            *data.span, data.freq, h, n_windows, step)
+        return self._run(data, h, check_quantiles(quantiles), cutoffs=cuts)
+
+    def fit(self, data: SeriesSource, h: int, *, ids: Sequence[str] | None = None) -> Fitted:
+        """Fit the first model as a forecast would (on every series for a model that uses
+        covariates, else on ``ids``) and keep the frames it saw."""
+        model = self.models[0]
+        h = check_horizon(h)
+        on = data.ids if ids is None or model.supports_exog else sorted(ids)
+        prep = Prep(data.freq, h, model.supports_exog, True, data.calendar())
+        prepared = prepare(_load(data, on), prep)
+        fitted = model.clone(n_jobs=resolve_jobs(self.n_jobs)).fit(prepared.part.data_for(model))
+        return Fitted(fitted, prepared.part.data_for(model), prepared.part.future_for(model),
+                      prepared.notes, data.freq)
+
+    # The one run path -----------------------------------------------------------------
+
+    def _open(self) -> tuple[Engine, bool]:
+        if self.engine is None or isinstance(self.engine, str):
+            return make_engine(self.engine, n_jobs=self.n_jobs), True
+        return self.engine, False
+
+    def _tick(self, label: str) -> Callable[[int, int | None], None] | None:
+        progress = self.progress
+        if progress is None:
+            return None
+        return lambda done, total: progress(label, done, total or done)
+
+    def _run(self, data: SeriesSource, h: int, qs: list[float], *,
+             cutoffs: list[pd.Timestamp] | None) -> RunOutput:
+        backtesting = cutoffs is not None
+        engine, own = self._open()
+        try:
+            ids, freq = data.ids, data.freq
+            if not ids:
+                raise ModelError("the source has no series")
+            blocks = plan_partitions(ids, self.partition_size)
+            season = default_season_length(freq)
+            calendar = data.calendar()
+            fitted = self._fit_globals(engine, data, ids, freq, h, calendar,
+                                       cutoffs if backtesting else [None])
+            cpus = resolve_jobs(self.n_jobs)
+            split = [m for m in self.models if m.strategy != "whole"]
+            groups = [(split, blocks, 1)] if split else []
+            groups += [([m], [ids], cpus) for m in self.models if m.strategy == "whole"]
+            tally = _Tally()
+            frames: list[pd.DataFrame] = []
+            mase: list[pd.Series] = []
+            rmsse: list[pd.Series] = []
+            for k, (group, parts, task_cpus) in enumerate(groups):
+                prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar)
+                jobs = engine.task_jobs(task_cpus, len(parts))
+                names = ", ".join(m.alias for m in group)
+                if backtesting:
+                    job: Any = BacktestJob(h, qs, cutoffs, [(m, fitted.get(m.alias)) for m in group],
+                                           jobs, season, prep)
+                    task: Any = backtest_partition
+                    label = f"backtest {names}"
+                else:
+                    job = ForecastJob(h, qs, [(m, fitted.get(m.alias, {}).get(None)) for m in group],
+                                      jobs, prep)
+                    task, label = forecast_partition, f"forecast {names}"
+                for _, res in engine.map_partitions(task, _blocks(data, parts), shared=job,
+                                                    total=len(parts), cpus=task_cpus,
+                                                    progress=self._tick(label)):
+                    if k == 0:
+                        tally.add_counts(res)
+                    if backtesting:
+                        if k == 0:
+                            mase.append(res.mase_scale)
+                            rmsse.append(res.rmsse_scale)
+                        if not res.cv.empty:
+                            frames.append(res.cv)
+                    else:
+                        tally.add_forecast(res)
+                        frames.append(res.forecasts)
+                    del res
+            execution = {"engine": engine.name, "partition_size": self.partition_size,
+                         "partitions": len(blocks), "train_series": self.train_series}
+            notes = (tally.notes([] if backtesting else self.aliases) + self._sample_note(len(ids))
+                     + self._whole_note(len(blocks)))
+            if backtesting:
+                if not frames:
+                    raise ModelError("the backtest produced no forecasts: no series has history "
+                                     f"before the first cutoff {cutoffs[0].date()}")
+                wide = _gather(frames, self.aliases, qs, keys=["unique_id", "ds", "cutoff"],
+                               middle=["cutoff", "y"])
+                return RunOutput(self.aliases, wide, notes, len(ids), freq, execution, list(cutoffs),
+                                 season, (pd.concat(mase), pd.concat(rmsse)))
+            wide = _gather(frames, self.aliases, qs, keys=["unique_id", "ds"])
+            return RunOutput(self.aliases, wide, notes, tally.n_series, freq, execution,
+                             season_length=season)
+        finally:
+            if own:
+                engine.close()
+
+    def _fit_globals(self, engine: Engine, data: SeriesSource, ids: Sequence[str], freq: str,
+                     h: int, calendar: pd.DataFrame,
+                     cutoffs: Sequence[pd.Timestamp | None]) -> dict[str, dict[Any, Forecaster]]:
+        """Fit each global model once per cutoff (None: on all data) on the training series."""
+        glob = [m for m in self.models if m.strategy == "global"]
+        if not glob:
+            return {}
+        train = (_load(data, training_ids(ids, self.train_series)),
+                 Prep(freq, h, any(m.supports_exog for m in glob), False, calendar))
+        cpus = resolve_jobs(self.n_jobs)
+        items = [FitItem(m, engine.task_jobs(cpus), c) for m in glob for c in cutoffs]
+        fitted: dict[str, dict[Any, Forecaster]] = {m.alias: {} for m in glob}
+        for index, model in engine.map_partitions(fit_global, items, shared=train, total=len(items),
+                                                  progress=self._tick("fit global models"), cpus=cpus):
+            fitted[items[index].model.alias][items[index].cutoff] = model
+        return fitted
+
+    def _sample_note(self, n_ids: int) -> list[str]:
+        glob = [m.alias for m in self.models if m.strategy == "global"]
+        if not glob or not self.train_series or n_ids <= self.train_series:
+            return []
+        return [f"{', '.join(glob)} trained on a seeded sample of {self.train_series:,} of {n_ids:,} "
+                "series (train_series) and forecast for all of them"]
+
+    def _whole_note(self, n_parts: int) -> list[str]:
+        whole = [m.alias for m in self.models if m.strategy == "whole"]
+        if not whole or n_parts < 2:
+            return []
+        return [f"{', '.join(whole)} learn(s) across series and ran on all series in one task, "
+                "not partition by partition"]
+
