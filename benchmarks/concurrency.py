@@ -139,7 +139,8 @@ def postgres(base: str, seconds: float, readers: int) -> dict:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         threads = [threading.Thread(target=reader) for _ in range(readers)]
-        threads += [threading.Thread(target=uploader), threading.Thread(target=cli_ingests, args=(Path(tmp),))]
+        threads += [threading.Thread(target=uploader),
+                    threading.Thread(target=cli_ingests, args=(Path(tmp),))]
         for t in threads:
             t.start()
         job = httpx.post(f"{api}/api/jobs/forecast", headers=headers, timeout=30,
@@ -189,7 +190,8 @@ def duckdb_readers(workdir: Path) -> dict:
         run_forecast(store, horizon=7, models=["SeasonalNaive"])
     t0 = time.perf_counter()
     forecast = subprocess.Popen([*CLI, "forecast", "--model", "AutoETS", "--model", "AutoARIMA", "--jobs",
-                                 "1", "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 "1", "--db", str(db)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(5)
     rows = []
     for name, args in [("info", ["info", "--json"]),

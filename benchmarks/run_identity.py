@@ -36,8 +36,10 @@ def _open(db: str | None, case: str, tmp: Path):  # noqa: ANN202 - returns a Sto
     if db is None:
         return open_store(tmp / f"{case}.duckdb")
     if db.startswith(("postgresql://", "postgres://")):
+        import uuid
+
         sep = "&" if "?" in db else "?"
-        return open_store(f"{db}{sep}options=-csearch_path%3Didentity_{case}", fresh=True)
+        return open_store(f"{db}{sep}schema=identity_{case}_{uuid.uuid4().hex[:6]}")
     return open_store(Path(db) / f"{case}.duckdb")
 
 

@@ -106,7 +106,7 @@ def demo(
         Path(location).parent.mkdir(parents=True, exist_ok=True)
     with _open(location) as store, _progress() as progress:
         result = run_demo(store, out_dir, n_products=products, seed=seed, horizon=horizon,
-                          lang=lang, n_jobs=jobs, progress=progress)
+                          lang=lang, n_jobs=jobs, progress=progress, browser=_settings().chromium)
     _print_board(result.leaderboard)
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     out.print(f"forecast run {result.forecast_run}; backtest run {result.backtest_run}")
@@ -154,7 +154,8 @@ def ingest(
             report = ingest_file(store, path, kind, fmt=fmt, mapping=parse_mapping(mapping),
                                  tz=tz, sheet=sheet, add_products=add_products,
                                  aggregate=aggregate,  # type: ignore[arg-type]
-                                 pseudonymise=not keep_user_ids)
+                                 pseudonymise=not keep_user_ids,
+                                 max_unpacked_mb=_settings().max_unpacked_mb)
         progress(f"ingest {path.name}", 1, 1)
     out.print(escape(report.summary() + f" in {report.seconds:.1f}s"))
     for note in report.notes:
@@ -274,8 +275,9 @@ def report(
         raise typer.BadParameter("--lang takes en or zh")
     if alerts not in ("auto", "model", "rating", "off"):
         raise typer.BadParameter("--alerts takes auto, model, rating or off")
-    with _open(db) as store, _progress() as progress:
+    with _open(db, read_only=True) as store, _progress() as progress:
         path = build_report(store, out_dir, run_id=run, lang=lang, pdf=pdf, explain=explain,
+                            browser=_settings().chromium,
                             alerts_source=alerts, progress=progress)
     out.print(escape(f"report: {path}"))
     if pdf:

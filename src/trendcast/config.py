@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         description="Ray cluster to join (host:port or ray://host:10001); unset starts a local Ray.",
     )
     partition_size: int = Field(default=1000, ge=1, description="Series per partition (task).")
+    max_unpacked_mb: int = Field(
+        default=1024, ge=1, description="Largest size a .gz or .zip upload may unpack to, in MB.")
+    chromium: str | None = Field(
+        default=None, description="Chromium or Chrome binary that prints PDFs (default: the first "
+                                  "on the PATH).")
     lock_timeout: float = Field(
         default=60.0, gt=0,
         description="Seconds a command waits for a DuckDB workspace that another process is "

@@ -153,7 +153,6 @@ def test_archive_that_unpacks_past_the_limit_is_refused_and_stores_nothing(store
     import zipfile
     ingest_file(store, good_csv, "sales")
     before = store.read("sales")
-    monkeypatch.setenv("TRENDCAST_MAX_UNPACKED_MB", "1")
     text = make_sales(n_series=1, n_days=10).to_csv(index=False)
     padded = text + "\n" * (3 * 1024 * 1024)  # ~3 MB that compresses to a few KB
     path = tmp_path / f"bomb.csv.{kind}"
@@ -164,7 +163,7 @@ def test_archive_that_unpacks_past_the_limit_is_refused_and_stores_nothing(store
             zf.writestr("bomb.csv", padded)
     assert path.stat().st_size < 100_000
     with pytest.raises(InputFileError, match=r"bomb\.csv\..*unpacks to more than 1 MB.*TRENDCAST_MAX_UNPACKED_MB"):
-        ingest_file(store, path, "sales")
+        ingest_file(store, path, "sales", max_unpacked_mb=1)
     pd.testing.assert_frame_equal(store.read("sales"), before)
 
 

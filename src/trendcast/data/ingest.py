@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trendcast.data.readers import read_frame
+from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB, read_frame
 from trendcast.data.validation import SPECS, validate
 from trendcast.errors import DataValidationError, InputFileError
 
@@ -81,6 +81,7 @@ def load_file(
     mapping: Mapping[str, str] | None = None,
     tz: str | None = None,
     sheet: str | int | None = None,
+    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
 ) -> pd.DataFrame:
     """Read, normalise and validate one file of ``kind``; raise on any bad row.
 
@@ -91,6 +92,7 @@ def load_file(
         mapping: {column in file: trendcast column}, applied before validation.
         tz: time zone of Unix timestamps (naive local times are stored).
         sheet: Excel sheet.
+        max_unpacked_mb: largest size a .gz or .zip may unpack to.
     """
     preset = PRESETS.get(fmt or "")
     if fmt and preset is None:
@@ -106,6 +108,7 @@ def load_file(
         header=preset.header if preset else True,
         names=preset.names if preset else None,
         sheet=sheet,
+        max_unpacked_mb=max_unpacked_mb,
     )
     rename = dict(preset.rename) if preset else {}
     rename.update(mapping or {})

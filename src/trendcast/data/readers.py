@@ -9,7 +9,6 @@ the data, so errors can name rows as a person counts them.
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -25,13 +24,9 @@ DEFAULT_MAX_UNPACKED_MB = 1024
 _CHUNK = 1 << 20
 
 
-def max_unpacked_bytes() -> int:
-    """Largest size a .gz or .zip may unpack to: ``TRENDCAST_MAX_UNPACKED_MB`` (default 1024)."""
-    raw = os.environ.get("TRENDCAST_MAX_UNPACKED_MB", str(DEFAULT_MAX_UNPACKED_MB))
-    try:
-        mb = int(raw)
-    except ValueError:
-        raise InputFileError(f"TRENDCAST_MAX_UNPACKED_MB must be a whole number of MB, got {raw!r}") from None
+def max_unpacked_bytes(mb: int = DEFAULT_MAX_UNPACKED_MB) -> int:
+    """Largest size a .gz or .zip may unpack to, in bytes (``Settings.max_unpacked_mb``,
+    ``TRENDCAST_MAX_UNPACKED_MB``, default 1024 MB)."""
     if mb < 1:
         raise InputFileError(f"TRENDCAST_MAX_UNPACKED_MB must be >= 1, got {mb}")
     return mb * 1024 * 1024
@@ -71,11 +66,11 @@ def _suffixes(path: Path) -> str:
     return path.suffix.lower()
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, limit: int) -> bytes:
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
-            return _gunzip(path, raw, max_unpacked_bytes())
+            return _gunzip(path, raw, limit)
         except (OSError, EOFError, zlib.error) as exc:
             raise InputFileError(f"{path}: damaged gzip file ({exc})") from exc
     if raw[:4] == b"PK\x03\x04":
@@ -86,7 +81,6 @@ def _read_bytes(path: Path) -> bytes:
                     raise InputFileError(
                         f"{path}: a zip must hold exactly one data file, found {members}"
                     )
-                limit = max_unpacked_bytes()
                 if zf.getinfo(members[0]).file_size > limit:
                     raise _too_big(path, limit)
                 with zf.open(members[0]) as member:  # the header's size can lie: read at most limit+1
@@ -127,6 +121,7 @@ def read_frame(
     header: bool = True,
     names: Sequence[str] | None = None,
     sheet: str | int | None = None,
+    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
 ) -> pd.DataFrame:
     """Read one file into a frame of text columns (Parquet keeps its types).
 
@@ -136,8 +131,10 @@ def read_frame(
         header: whether the first line holds column names.
         names: column names to use when the file has no header.
         sheet: Excel sheet name or index (default the first).
+        max_unpacked_mb: largest size a .gz or .zip may unpack to.
     """
     p = Path(path)
+    limit = max_unpacked_bytes(max_unpacked_mb)
     if not p.exists():
         raise InputFileError(f"{p}: no such file")
     if p.is_dir():
@@ -157,14 +154,14 @@ def read_frame(
         except (ValueError, OSError, KeyError) as exc:
             raise InputFileError(f"{p}: cannot read as Excel ({exc})") from exc
     elif ext in (".json", ".jsonl", ".json.gz", ".jsonl.gz"):
-        text = decode_text(_read_bytes(p), source, header=False)
+        text = decode_text(_read_bytes(p, limit), source, header=False)
         try:
             df = pd.read_json(io.StringIO(text), lines=True, dtype=False)
         except ValueError as exc:
             raise InputFileError(f"{p}: not JSON lines (one object per line): {exc}") from exc
     elif ext in (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".zip"):
         delimiter = sep or ("\t" if ext.startswith(".tsv") else ",")
-        text = decode_text(_read_bytes(p), source, sep=delimiter, header=header)
+        text = decode_text(_read_bytes(p, limit), source, sep=delimiter, header=header)
         try:
             df = pd.read_csv(
                 io.StringIO(text),

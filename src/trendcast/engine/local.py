@@ -12,8 +12,8 @@ exits, so a run does not pay the workers' start-up again.
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing as mp
+import multiprocessing.util
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -56,7 +56,10 @@ def shutdown_pools() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-atexit.register(shutdown_pools)
+# Before multiprocessing joins this process's children at exit (also in a process that is
+# itself a multiprocessing child, where atexit handlers never run): idle workers would wait
+# for work forever and the join with them.
+multiprocessing.util.Finalize(None, shutdown_pools, exitpriority=100)
 
 
 class LocalEngine:

@@ -3,7 +3,6 @@ plotly.js); no browser is downloaded: the system's Chromium or Chrome is used.""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -17,11 +16,11 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
          "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000")
 
 
-def find_browser() -> str | None:
-    """``TRENDCAST_CHROMIUM`` if set, else the first Chromium or Chrome on the PATH."""
-    env = os.environ.get("TRENDCAST_CHROMIUM")
-    if env:
-        return env if Path(env).exists() else None
+def find_browser(configured: str | None = None) -> str | None:
+    """``configured`` (``Settings.chromium``, ``TRENDCAST_CHROMIUM``) if set, else the first
+    Chromium or Chrome on the PATH."""
+    if configured:
+        return configured if Path(configured).exists() else None
     for name in BROWSERS:
         found = shutil.which(name)
         if found:
@@ -29,11 +28,13 @@ def find_browser() -> str | None:
     return None
 
 
-def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *, timeout: float = 120) -> Path:
-    """Write ``pdf_path`` (default: beside the HTML) and return it."""
+def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *, timeout: float = 120,
+                browser: str | None = None) -> Path:
+    """Write ``pdf_path`` (default: beside the HTML) and return it; ``browser`` as in
+    :func:`find_browser`."""
     src = Path(html_path).resolve()
     dest = Path(pdf_path) if pdf_path else src.with_suffix(".pdf")
-    browser = find_browser()
+    browser = find_browser(browser)
     if browser is None:
         raise TrendcastError(
             "PDF output needs Chromium or Chrome (none found on the PATH or in TRENDCAST_CHROMIUM); "

@@ -34,6 +34,7 @@ def run_demo(
     lang: str = "en",
     n_jobs: int = 1,
     progress: Progress | None = None,
+    browser: str | None = None,
 ) -> DemoResult:
     """Run the whole job on the built-in simulated shop."""
     from trendcast.data.simulate import simulate_shop
@@ -77,7 +78,8 @@ def run_demo(
     from trendcast.insights.pdf import find_browser
 
     # the PDF needs a Chromium; without one the demo still writes the HTML and says so
-    report = build_report(store, out, run_id=fc.run_id, lang=lang, pdf=find_browser() is not None)
+    report = build_report(store, out, run_id=fc.run_id, lang=lang, pdf=find_browser(browser) is not None,
+                          browser=browser)
     timings["report"] = time.perf_counter() - t0
     if progress:
         progress("report", 5, 5)

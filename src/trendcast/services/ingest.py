@@ -11,6 +11,7 @@ import pandas as pd
 
 from trendcast.data.aggregate import Freq, orders_to_sales
 from trendcast.data.ingest import check_known_products, load_file
+from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB
 from trendcast.data.store import Store, WriteResult
 from trendcast.data.tables import TABLES
 from trendcast.errors import InputFileError
@@ -95,6 +96,7 @@ def ingest_file(
     add_products: bool = False,
     aggregate: Freq | None = None,
     pseudonymise: bool = True,
+    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
 ) -> IngestReport:
     """Validate one file and store it; on any problem nothing is stored.
 
@@ -110,11 +112,13 @@ def ingest_file(
         aggregate: for orders, also write daily ('D') or weekly ('W') sales series.
         pseudonymise: replace the user ids of orders and events by workspace pseudonyms
             (see ``data.pseudonym``); False keeps the raw ids.
+        max_unpacked_mb: largest size a .gz or .zip may unpack to (``Settings``).
     """
     start = time.perf_counter()
     if kind not in TABLE_OF:
         raise InputFileError(f"unknown kind {kind!r}; choose one of {', '.join(TABLE_OF)}")
-    df = load_file(path, kind, fmt=fmt, mapping=mapping, tz=tz, sheet=sheet)
+    df = load_file(path, kind, fmt=fmt, mapping=mapping, tz=tz, sheet=sheet,
+                   max_unpacked_mb=max_unpacked_mb)
     report = IngestReport(str(path), kind, len(df))
     dropped = df.attrs.get("exact_duplicates_dropped", 0)
     if dropped:

@@ -21,7 +21,7 @@ Progress = Callable[[str, int, int], None]
 def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None,
                  lang: str = "en", model: str | None = None, n_products: int = 6,
                  pdf: bool = False, explain: int = 3, alerts_source: str = "auto",
-                 progress: Progress | None = None) -> Path:
+                 progress: Progress | None = None, browser: str | None = None) -> Path:
     """Write report.html (and report.pdf with ``pdf``) for a forecast run; returns the HTML path.
 
     Args:
@@ -36,6 +36,7 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
         alerts_source: ``auto`` (stars when most reviews have them, else the text), ``model``
             (review text through the sentiment model), ``rating`` (stars) or ``off``.
         progress: ``(label, done, total)`` callback.
+        browser: the Chromium that prints the PDF (``Settings.chromium``; default: the PATH's).
     """
     tick = progress or (lambda label, done, total: None)
     steps = 6 + int(pdf)
@@ -78,7 +79,7 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
         from trendcast.insights.pdf import html_to_pdf
 
         tick("printing the PDF", 6, steps)
-        html_to_pdf(path)
+        html_to_pdf(path, browser=browser)
     tick("done", steps, steps)
     return path
 

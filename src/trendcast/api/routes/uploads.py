@@ -48,7 +48,8 @@ async def upload(
             with locks.ingest:
                 report = ingest_file(store, received.path, kind.value,
                                      fmt=fmt.value if fmt else None, add_products=add_products,
-                                     aggregate=aggregate, pseudonymise=not keep_user_ids)
+                                     aggregate=aggregate, pseudonymise=not keep_user_ids,
+                                     max_unpacked_mb=request.app.state.settings.max_unpacked_mb)
                 if any(w.inserted or w.updated for w in report.writes):
                     request.app.state.data_version.bump()
             return UploadResult(
