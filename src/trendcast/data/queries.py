@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -275,12 +275,15 @@ class StoreQueries(ABC):
 
     # Runs ------------------------------------------------------------------------------
 
-    def save_run(self, run: dict[str, Any], forecasts: pd.DataFrame,
+    def save_run(self, run: dict[str, Any], forecasts: pd.DataFrame | Iterable[pd.DataFrame],
                  metrics: pd.DataFrame | None = None) -> None:
-        """Store a run's row, its forecasts (long rows) and metrics in one transaction."""
+        """Store a run's row, its forecasts (long rows; a frame or chunks of them) and metrics
+        in one transaction."""
         self._writable()
+        chunks = [forecasts] if isinstance(forecasts, pd.DataFrame) else forecasts
         with self.transaction():
-            self.append("forecasts", forecasts)
+            for chunk in chunks:
+                self.append("forecasts", chunk)
             if metrics is not None and len(metrics):
                 self.append("metrics", metrics)
             self.append("runs", pd.DataFrame([run]))

@@ -13,7 +13,7 @@ import inspect
 import json
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,6 +61,13 @@ def load_series(store: Store, ids: Sequence[str] | None = None, *,
 
 def _new_run_id(kind: str) -> str:
     return f"{kind[:2]}-{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def long_chunks(fc: pd.DataFrame, run_id: str, models: Sequence[str], qs: Sequence[float],
+                rows: int = 250_000) -> Iterator[pd.DataFrame]:
+    """:func:`to_long` of ``rows`` wide rows at a time (memory stays bounded by one chunk)."""
+    for start in range(0, len(fc), rows):
+        yield to_long(fc.iloc[start:start + rows], run_id, models, qs)
 
 
 def to_long(fc: pd.DataFrame, run_id: str, models: Sequence[str], qs: Sequence[float]) -> pd.DataFrame:
@@ -141,7 +148,7 @@ def run_forecast(
         out = runner.forecast(store.snapshot(tmp, ids), horizon, quantiles=qs)
     run_id = _new_run_id("forecast")
     store.save_run(_run_row(run_id, "forecast", out, horizon, qs, params, out.n_series),
-                   to_long(out.forecasts, run_id, out.aliases, qs))
+                   long_chunks(out.forecasts, run_id, out.aliases, qs))
     wide = out.forecasts if collect else pd.DataFrame()
     return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series)
 
@@ -189,7 +196,7 @@ def run_backtest(
     metrics.insert(0, "run_id", run_id)
     metrics["unique_id"] = None
     store.save_run(_run_row(run_id, "backtest", out, horizon, qs, params, out.n_series),
-                   to_long(merged, run_id, out.aliases, qs), metrics)
+                   long_chunks(merged, run_id, out.aliases, qs), metrics)
     return RunResult(run_id, "backtest", out.aliases, merged, board, out.notes,
                      n_series=int(merged["unique_id"].nunique()))
 
