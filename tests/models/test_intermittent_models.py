@@ -65,12 +65,12 @@ def test_conformal_quantiles_are_ordered_and_zero_series_stay_zero(name):
     np.testing.assert_array_equal(fc.loc[~live, [name, f"{name}-q-0.1", f"{name}-q-0.9"]], 0.0)
 
 
-def test_short_series_fall_back_to_seasonal_naive():
+def test_short_series_fall_back_to_a_window_average():
     short = np.array([0, 2, 0, 0, 1, 0, 3, 0, 0], dtype=float)  # < 7 + 3 days
     model = make_model("CrostonOptimized").fit(frame({"A": sparse(), "S": short}))
-    assert model.fallback_ids_ == ["S"]
+    assert model.fallback_ == {"S": "window average"}
     fc = model.predict(7, quantiles=QS)
-    np.testing.assert_array_equal(fc.loc[fc["unique_id"] == "S", "CrostonOptimized"], short[-7:])
+    np.testing.assert_allclose(fc.loc[fc["unique_id"] == "S", "CrostonOptimized"], short.mean())
 
 
 def test_tsb_smoothing_constants_are_checked():

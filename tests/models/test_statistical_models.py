@@ -31,14 +31,30 @@ def test_seasonal_naive_repeats_last_week():
     np.testing.assert_array_equal(fc["SeasonalNaive"].to_numpy(), df["y"].to_numpy()[-7:])
 
 
-def test_short_series_fall_back_and_are_listed():
+def test_short_series_go_down_the_fallback_chain_and_are_listed():
     long = make_sales(n_series=2, n_days=60)
-    short = make_sales(n_series=1, n_days=10, seed=5).assign(unique_id="SHORT")
-    model = make_model("AutoETS").fit(pd.concat([long, short]))
-    assert model.fallback_ids_ == ["SHORT"]
-    fc = model.predict(7)
-    got = fc.loc[fc["unique_id"] == "SHORT", "AutoETS"].to_numpy()
-    np.testing.assert_array_equal(got, short["y"].to_numpy()[-7:])
+    short = make_sales(n_series=1, n_days=10, seed=5).assign(unique_id="SHORT")  # < 2 weeks + 1
+    one = make_sales(n_series=1, n_days=1, seed=6).assign(unique_id="ONE")
+    zero = make_sales(n_series=1, n_days=5, seed=7).assign(unique_id="ZERO", y=0.0)
+    model = make_model("AutoETS").fit(pd.concat([long, short, one, zero]))
+    assert model.fallback_ == {"SHORT": "non-seasonal", "ONE": "naive", "ZERO": "zero"}
+    fc = model.predict(7, quantiles=[0.1, 0.9])
+    assert np.isfinite(fc.drop(columns=["unique_id", "ds"]).to_numpy()).all()
+    by = fc.set_index("unique_id")
+    expected = make_model("AutoETS", season_length=1).fit(short).predict(7)["AutoETS"].to_numpy()
+    np.testing.assert_allclose(by.loc["SHORT", "AutoETS"].to_numpy(), expected)
+    np.testing.assert_array_equal(by.loc["ONE", "AutoETS"].to_numpy(), one["y"].iloc[0])
+    np.testing.assert_array_equal(by.loc["ZERO", ["AutoETS", "AutoETS-q-0.9"]].to_numpy(), 0.0)
+
+
+def test_weekly_series_shorter_than_two_years_get_a_non_seasonal_forecast():
+    weekly = pd.DataFrame({"unique_id": "W", "ds": pd.date_range("2024-01-05", periods=30, freq="W-FRI"),
+                           "y": np.arange(30.0)})
+    for name in ("AutoETS", "AutoARIMA", "SeasonalNaive"):
+        model = make_model(name).fit(weekly)
+        fc = model.predict(4, quantiles=[0.1, 0.9])
+        assert model.fallback_ == {"W": "non-seasonal"}, name
+        assert np.isfinite(fc.drop(columns=["unique_id", "ds"]).to_numpy()).all(), name
 
 
 def test_unknown_model_name():

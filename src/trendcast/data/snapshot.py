@@ -68,20 +68,35 @@ class Snapshot:
 
     @cached_property
     def freq(self) -> str:
-        """The catalogue's frequency: the modal step between consecutive dates of a series."""
-        modal = self._query(
-            "SELECT step, count(*) AS n FROM (SELECT ds - lag(ds) OVER (PARTITION BY unique_id "
-            "ORDER BY ds) AS step FROM SALES) AS d WHERE step IS NOT NULL GROUP BY step "
-            "ORDER BY n DESC, step LIMIT 1")
-        if modal.empty:
-            return "D"
-        step = int(modal["step"].iloc[0])
-        if step == 1:
-            return "D"
-        if step == 7:
-            first = self._query("SELECT ds FROM SALES ORDER BY unique_id, ds LIMIT 1")
-            return "W-" + pd.Timestamp(first["ds"].iloc[0]).day_name()[:3].upper()
-        return pd.tseries.frequencies.to_offset(pd.Timedelta(days=step)).freqstr
+        """The catalogue's frequency (:func:`trendcast.features.frequency.freq_from_stats`),
+        from statistics computed in DuckDB over the file."""
+        from math import gcd
+
+        from trendcast.features.frequency import DateStats, freq_from_stats
+
+        row = self._query(
+            "SELECT count(*) AS n, bool_and(day(ds) = 1) AS all_first, "
+            "bool_and(ds = last_day(ds)) AS all_end, min(month(ds)) AS first_month, "
+            "count(DISTINCT month(ds)) AS months, count(DISTINCT (month(ds) - 1) % 3) AS mod3, "
+            "count(DISTINCT dayofweek(ds)) AS weekdays, min(isodow(ds)) - 1 AS weekday FROM SALES").iloc[0]
+        steps = self._query(
+            "SELECT kind, step, count(*) AS n FROM (SELECT 'day' AS kind, ds - lag(ds) OVER w AS step "
+            "FROM SALES WINDOW w AS (PARTITION BY unique_id ORDER BY ds) UNION ALL SELECT 'month', "
+            "(year(ds) * 12 + month(ds)) - lag(year(ds) * 12 + month(ds)) OVER w FROM SALES "
+            "WINDOW w AS (PARTITION BY unique_id ORDER BY ds)) AS s WHERE step > 0 "
+            "GROUP BY kind, step ORDER BY kind, n DESC, step")
+        day = steps[steps["kind"] == "day"]["step"].astype(int).tolist()
+        month = steps[steps["kind"] == "month"]["step"].astype(int).tolist()
+        n = int(row["n"])
+        stats = DateStats(
+            n=n, has_time=False, all_first=bool(row["all_first"]) if n else False,
+            all_month_end=bool(row["all_end"]) if n else False,
+            first_month=int(row["first_month"]) if n else 1, months=int(row["months"]),
+            month_mod3=int(row["mod3"]), weekdays=int(row["weekdays"]),
+            weekday=int(row["weekday"]) if n else 0,
+            modal_month_step=month[0] if month else None,
+            day_step_gcd=gcd(*day) if day else None)
+        return freq_from_stats(stats)
 
     def block(self, ids: Sequence[str]) -> dict[str, pd.DataFrame]:
         """The rows of ``ids`` in the per-series tables (sales by id and date; products)."""

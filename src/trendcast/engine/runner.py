@@ -39,7 +39,7 @@ from trendcast.engine.tasks import (
     prepare,
 )
 from trendcast.errors import ModelError
-from trendcast.features.frequency import default_season_length
+from trendcast.features.frequency import coarser, default_season_length, describe, is_coarser, period_labels
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.models.validation import cutoffs_between
 from trendcast.schema import quantile_column
@@ -156,9 +156,11 @@ class _Tally:
     gaps: int = 0
     n_series: int = 0
     covariate_notes: list[str] = field(default_factory=list)
-    fallback: dict[str, list[str]] = field(default_factory=dict)
+    fallback: dict[str, dict[str, str]] = field(default_factory=dict)
     choices: dict[str, pd.Series] = field(default_factory=dict)
     model_notes: dict[str, list[str]] = field(default_factory=dict)
+    crossed: dict[str, int] = field(default_factory=dict)
+    ended: list[str] = field(default_factory=list)
 
     def add_notes(self, notes: Sequence[str]) -> None:
         self.covariate_notes += [n for n in notes if n not in self.covariate_notes]
@@ -166,11 +168,14 @@ class _Tally:
     def add_counts(self, res: Any) -> None:
         self.gaps += res.gaps
         self.n_series += res.n_series
+        self.ended += getattr(res, "ended", [])
 
     def add_forecast(self, res: Any) -> None:
         self.add_notes(res.covariate_notes)
-        for alias, ids in res.fallback.items():
-            self.fallback.setdefault(alias, []).extend(ids)
+        for alias, tiers in res.fallback.items():
+            self.fallback.setdefault(alias, {}).update(tiers)
+        for alias, n in res.crossed.items():
+            self.crossed[alias] = self.crossed.get(alias, 0) + n
         for alias, counts in res.choices.items():
             prev = self.choices.get(alias)
             self.choices[alias] = counts if prev is None else prev.add(counts, fill_value=0)
@@ -178,15 +183,23 @@ class _Tally:
             have = self.model_notes.setdefault(alias, [])
             have += [n for n in notes if n not in have]
 
-    def notes(self, aliases: Sequence[str]) -> list[str]:
-        """Gaps, covariates, then per model its fallback, choice and own notes."""
+    def notes(self, aliases: Sequence[str], ended_since: pd.Timestamp | None = None) -> list[str]:
+        """Gaps, ended series, covariates, then per model its fallbacks, choice and own notes."""
         out = [f"{self.gaps:,} missing dates inside series filled with zero sales"] if self.gaps else []
+        if self.ended:
+            ended = sorted(self.ended)
+            since = f" since {ended_since.date()}" if ended_since is not None else ""
+            out.append(f"{len(ended):,} series ended (no sales{since}) and were not forecast: "
+                       f"{_some(ended)} (ended_after sets how long a silence ends a series)")
         out += self.covariate_notes
         for alias in aliases:
-            fallback = sorted(set(self.fallback.get(alias, [])))
-            if fallback:
-                out.append(f"{alias}: {len(fallback)} series too short, seasonal naive used "
-                           f"instead ({', '.join(fallback[:5])}{'...' if len(fallback) > 5 else ''})")
+            tiers = self.fallback.get(alias, {})
+            for tier in ("non-seasonal", "window average", "naive", "zero"):
+                ids = sorted(u for u, t in tiers.items() if t == tier)
+                if ids:
+                    out.append(f"{alias}: {len(ids)} series got the {_TIER_TEXT[tier]} ({_some(ids)})")
+            if self.crossed.get(alias):
+                out.append(f"{alias}: quantiles crossed on {self.crossed[alias]:,} rows and were sorted")
             counts = self.choices.get(alias)
             if counts is not None:
                 counts = counts.astype(int).sort_values(ascending=False, kind="stable")
@@ -194,6 +207,18 @@ class _Tally:
                            + ", ".join(f"{m} {n}" for m, n in counts.items()))
             out += self.model_notes.get(alias, [])
         return out
+
+
+_TIER_TEXT = {
+    "non-seasonal": "non-seasonal version of the model (shorter than two seasons)",
+    "window average": "window average (too short for the model, or no finite forecast)",
+    "naive": "last value (a single observation)",
+    "zero": "zero forecast (no sales at all)",
+}
+
+
+def _some(ids: Sequence[str], n: int = 5) -> str:
+    return ", ".join(ids[:n]) + ("..." if len(ids) > n else "")
 
 
 def plan_partitions(ids: Sequence[str], size: int) -> list[list[str]]:
@@ -211,6 +236,17 @@ def training_ids(ids: Sequence[str], train_series: int | None) -> list[str]:
         return list(ids)
     pick = np.sort(np.random.default_rng(TRAIN_SEED).choice(len(ids), train_series, replace=False))
     return [ids[i] for i in pick]
+
+
+def _with_zero_rows(wide: pd.DataFrame, ended: list[str], data: SeriesSource, freq: str,
+                    h: int) -> pd.DataFrame:
+    """``wide`` plus zero forecasts from the catalogue's end for the ``ended`` series."""
+    end = period_labels(pd.Series([data.span[1]]), freq).iloc[0]
+    dates = pd.date_range(pd.Timestamp(end), periods=h + 1, freq=freq)[1:]
+    zeros = pd.DataFrame({"unique_id": np.repeat(ended, h), "ds": np.tile(dates, len(ended))})
+    for col in wide.columns[2:]:
+        zeros[col] = 0.0
+    return pd.concat([wide, zeros], ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
 
 
 def _load(source: SeriesSource, ids: Sequence[str]) -> Block:
@@ -265,11 +301,19 @@ class Runner:
         partition_size: series per partition.
         train_series: fit global models on a seeded sample of this many series.
         progress: called with ``(label, done, total)``.
+        freq: run at this frequency instead of the catalogue's: a coarser one (``W``, ``M``,
+            ``Q``, ``Y`` or a pandas alias such as ``W-FRI``); sales are summed, prices
+            averaged and calendar flags carried by the periods that contain them.
+        ended: what a forecast does with a series whose last date lies more than
+            ``ended_after`` periods (default: the horizon) before the catalogue's last date:
+            ``skip`` it (default), forecast ``zero`` from the catalogue's end, or ``forecast``
+            it from its own last date anyway. Every such series is listed in the notes.
     """
 
     def __init__(self, models: Sequence[Forecaster], *, engine: Engine | str | None = None,
                  n_jobs: int = 1, partition_size: int = DEFAULT_PARTITION_SIZE,
-                 train_series: int | None = None, progress: Progress | None = None) -> None:
+                 train_series: int | None = None, progress: Progress | None = None,
+                 freq: str | None = None, ended: str = "skip", ended_after: int | None = None) -> None:
         if not models:
             raise ModelError("a run needs at least one model")
         aliases = [m.alias for m in models]
@@ -282,6 +326,13 @@ class Runner:
         self.partition_size = partition_size
         self.train_series = train_series
         self.progress = progress
+        if ended not in ("skip", "zero", "forecast"):
+            raise ModelError(f"ended must be 'skip', 'zero' or 'forecast', got {ended!r}")
+        if ended_after is not None and ended_after < 1:
+            raise ModelError(f"ended_after must be >= 1 period, got {ended_after}")
+        self.freq = freq
+        self.ended = ended
+        self.ended_after = ended_after
 
     @property
     def aliases(self) -> list[str]:
@@ -301,8 +352,13 @@ class Runner:
         origins, ``step`` periods apart, unless ``cutoffs`` are given) and forecast ``h``
         steps; rows carry ``cutoff`` and the actual ``y``."""
         h = check_horizon(h)
+        freq, _ = self.run_freq(data)
+        first, last = data.span
+        if freq != data.freq:
+            first = period_labels(pd.Series([first]), freq).iloc[0]
+            last = self._last_complete(data, freq)
         cuts = list(cutoffs) if cutoffs is not None else cutoffs_between(
-            *data.span, data.freq, h, n_windows, step)
+            pd.Timestamp(first), pd.Timestamp(last), freq, h, n_windows, step)
         return self._run(data, h, check_quantiles(quantiles), cutoffs=cuts)
 
     def fit(self, data: SeriesSource, h: int, *, ids: Sequence[str] | None = None) -> Fitted:
@@ -330,19 +386,55 @@ class Runner:
             return None
         return lambda done, total: progress(label, done, total or done)
 
+    def run_freq(self, data: SeriesSource) -> tuple[str, bool]:
+        """The run's frequency and whether the stored rows are aggregated to it."""
+        base = data.freq
+        if self.freq is None:
+            return base, False
+        target = coarser(self.freq)
+        try:
+            pd.tseries.frequencies.to_offset(target)
+        except ValueError:
+            raise ModelError(f"unknown frequency {self.freq!r}; use W, M, Q or Y") from None
+        if target == base:
+            return base, False
+        if not is_coarser(target, base):
+            raise ModelError(f"cannot forecast {describe(target)} from {describe(base)} sales: "
+                             "--freq aggregates to a coarser frequency only (W, M, Q, Y)")
+        return target, True
+
+    @staticmethod
+    def _last_complete(data: SeriesSource, freq: str) -> pd.Timestamp:
+        """The label of the last period of ``freq`` that the data covers to its last day."""
+        end = pd.Timestamp(data.span[1])
+        label = pd.Timestamp(period_labels(pd.Series([end]), freq).iloc[0])
+        offset = pd.tseries.frequencies.to_offset(freq)
+        starts_labelled = not (freq.startswith("W") or freq[1:2] == "E")
+        period_end = (label + offset - pd.Timedelta(days=1)) if starts_labelled else label
+        return label if end >= period_end else pd.Timestamp(label - offset)
+
+    def _alive_from(self, data: SeriesSource, freq: str, h: int) -> pd.Timestamp | None:
+        if self.ended == "forecast":
+            return None
+        end = self._last_complete(data, freq) if freq != data.freq else data.span[1]
+        return pd.Timestamp(end) - (self.ended_after or h) * pd.tseries.frequencies.to_offset(freq)
+
     def _run(self, data: SeriesSource, h: int, qs: list[float], *,
              cutoffs: list[pd.Timestamp] | None) -> RunOutput:
         backtesting = cutoffs is not None
         engine, own = self._open()
         try:
-            ids, freq = data.ids, data.freq
+            ids = data.ids
+            freq, resample = self.run_freq(data)
             if not ids:
                 raise ModelError("the source has no series")
+            until = self._last_complete(data, freq) if resample else None
+            alive_from = None if backtesting else self._alive_from(data, freq, h)
             blocks = plan_partitions(ids, self.partition_size)
             season = default_season_length(freq)
             calendar = data.calendar()
             fitted = self._fit_globals(engine, data, ids, freq, h, calendar,
-                                       cutoffs if backtesting else [None])
+                                       cutoffs if backtesting else [None], resample)
             cpus = resolve_jobs(self.n_jobs)
             split = [m for m in self.models if m.strategy != "whole"]
             groups = [(split, blocks, 1)] if split else []
@@ -352,7 +444,8 @@ class Runner:
             mase: list[pd.Series] = []
             rmsse: list[pd.Series] = []
             for k, (group, parts, task_cpus) in enumerate(groups):
-                prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar)
+                prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
+                            resample, alive_from, until)
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:
@@ -381,8 +474,14 @@ class Runner:
                     del res
             execution = {"engine": engine.name, "partition_size": self.partition_size,
                          "partitions": len(blocks), "train_series": self.train_series}
-            notes = (tally.notes([] if backtesting else self.aliases) + self._sample_note(len(ids))
-                     + self._whole_note(len(blocks)))
+            notes = (tally.notes([] if backtesting else self.aliases, alive_from)
+                     + self._sample_note(len(ids)) + self._whole_note(len(blocks)))
+            if resample:
+                notes.insert(0, f"stored {describe(data.freq)} sales aggregated to {describe(freq)} "
+                                "periods (units summed, prices averaged)"
+                             + (f"; the last, incomplete period after {until.date()} was left out"
+                                if until is not None and until < period_labels(
+                                    pd.Series([data.span[1]]), freq).iloc[0] else ""))
             if backtesting:
                 if not frames:
                     raise ModelError("the backtest produced no forecasts: no series has history "
@@ -391,7 +490,13 @@ class Runner:
                                middle=["cutoff", "y"])
                 return RunOutput(self.aliases, wide, notes, len(ids), freq, execution, list(cutoffs),
                                  season, (pd.concat(mase), pd.concat(rmsse)))
+            if not frames:
+                raise ModelError("no series left to forecast: every series ended more than "
+                                 f"{self.ended_after or h} periods before the last date; pass "
+                                 "ended='forecast' (--ended forecast) to forecast them anyway")
             wide = _gather(frames, self.aliases, qs, keys=["unique_id", "ds"])
+            if self.ended == "zero" and tally.ended:
+                wide = _with_zero_rows(wide, sorted(tally.ended), data, freq, h)
             return RunOutput(self.aliases, wide, notes, tally.n_series, freq, execution,
                              season_length=season)
         finally:
@@ -399,14 +504,15 @@ class Runner:
                 engine.close()
 
     def _fit_globals(self, engine: Engine, data: SeriesSource, ids: Sequence[str], freq: str,
-                     h: int, calendar: pd.DataFrame,
-                     cutoffs: Sequence[pd.Timestamp | None]) -> dict[str, dict[Any, Forecaster]]:
+                     h: int, calendar: pd.DataFrame, cutoffs: Sequence[pd.Timestamp | None],
+                     resample: bool = False) -> dict[str, dict[Any, Forecaster]]:
         """Fit each global model once per cutoff (None: on all data) on the training series."""
         glob = [m for m in self.models if m.strategy == "global"]
         if not glob:
             return {}
         train = (_load(data, training_ids(ids, self.train_series)),
-                 Prep(freq, h, any(m.supports_exog for m in glob), False, calendar))
+                 Prep(freq, h, any(m.supports_exog for m in glob), False, calendar, resample,
+                      until=self._last_complete(data, freq) if resample else None))
         cpus = resolve_jobs(self.n_jobs)
         items = [FitItem(m, engine.task_jobs(cpus), c) for m in glob for c in cutoffs]
         fitted: dict[str, dict[Any, Forecaster]] = {m.alias: {} for m in glob}

@@ -19,8 +19,9 @@ from typing import Any, Self
 import pandas as pd
 
 from trendcast.features.exog import add_covariates, future_covariates
-from trendcast.features.series import fill_series
+from trendcast.features.series import fill_series, resample_sales
 from trendcast.models.base import Forecaster
+from trendcast.models.fallback import guard
 from trendcast.models.statistical import clip_negative
 from trendcast.models.validation import backtest, mase_scale, rmsse_scale
 
@@ -41,11 +42,14 @@ class Block:
 class Prep:
     """How every block of a run becomes model frames."""
 
-    freq: str  # the catalogue's
+    freq: str  # the run's: the catalogue's, or a coarser one it is aggregated to
     horizon: int
     exog: bool  # covariates, when some model of the task uses them
     future: bool  # their values over the horizon (forecasts; backtests use the actual ones)
     calendar: pd.DataFrame
+    resample: bool = False  # aggregate the stored rows to ``freq`` first
+    alive_from: pd.Timestamp | None = None  # series whose last date is earlier have ended
+    until: pd.Timestamp | None = None  # drop aggregated periods after this (incomplete)
 
 
 @dataclass
@@ -71,16 +75,35 @@ class Prepared:
     gaps: int = 0
     n_series: int = 0
     notes: list[str] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)  # series left out: no sales for too long
+
+    @property
+    def empty(self) -> bool:
+        return self.part.series.empty
 
 
 def prepare(block: Block, prep: Prep) -> Prepared:
-    """The block's model frames: gaps filled at the catalogue's frequency, covariates from
-    the block's own sales and catalogue rows and the run's calendar."""
-    series = fill_series(block.sales, prep.freq)
+    """The block's model frames: rows aggregated to the run's frequency (when coarser),
+    ended series left out, gaps filled, covariates from the block's own sales and catalogue
+    rows and the run's calendar."""
+    sales = resample_sales(block.sales, prep.freq) if prep.resample else block.sales
+    if prep.until is not None:
+        sales = sales[sales["ds"] <= prep.until]
+    ended: list[str] = []
+    if prep.alive_from is not None and len(sales):
+        last = sales.groupby("unique_id")["ds"].max()
+        ended = sorted(map(str, last.index[last < prep.alive_from]))
+        if ended:
+            sales = sales[~sales["unique_id"].astype(str).isin(ended)]
+    if sales.empty:
+        empty = pd.DataFrame({"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype="datetime64[ns]"),
+                              "y": pd.Series(dtype=float)})
+        return Prepared(Partition(empty), ended=ended)
+    series = fill_series(sales, prep.freq)
     out = Prepared(Partition(series), int(series.attrs.get("gaps_filled", 0)),
-                   int(series["unique_id"].nunique()))
+                   int(series["unique_id"].nunique()), ended=ended)
     if prep.exog:
-        out.part.exog = add_covariates(series, sales=block.sales, calendar=prep.calendar,
+        out.part.exog = add_covariates(series, sales=sales, calendar=prep.calendar,
                                        products=block.products, horizon=prep.horizon)
         if prep.future:
             out.part.future, out.notes = future_covariates(out.part.exog, prep.horizon, prep.freq)
@@ -126,29 +149,40 @@ class PartitionForecast:
     gaps: int = 0
     n_series: int = 0
     covariate_notes: list[str] = field(default_factory=list)
-    fallback: dict[str, list[str]] = field(default_factory=dict)
+    fallback: dict[str, dict[str, str]] = field(default_factory=dict)  # alias -> id -> tier
     choices: dict[str, pd.Series] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    crossed: dict[str, int] = field(default_factory=dict)  # alias -> rows with quantiles sorted
+    ended: list[str] = field(default_factory=list)
 
 
 def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
-    """Forecast the block's series with every model of the job (columns in run order)."""
+    """Forecast the block's series with every model of the job (columns in run order).
+
+    Every live series gets finite forecasts and ordered quantiles from every model: what a
+    model leaves missing or infinite goes down the fallback chain (:func:`fallback.guard`)."""
     prepared = prepare(block, job.prep)
     part = prepared.part
     merged: pd.DataFrame | None = None
-    out = PartitionForecast(pd.DataFrame(), prepared.gaps, prepared.n_series, prepared.notes)
+    out = PartitionForecast(pd.DataFrame(), prepared.gaps, prepared.n_series, prepared.notes,
+                            ended=prepared.ended)
+    if prepared.empty:
+        return out
     for proto, fitted in job.models:
         if fitted is None:
             model = proto.clone(n_jobs=job.n_jobs)
             model.fit(part.data_for(model))
         else:
             model = fitted.for_series(part.data_for(fitted))
-        out.fallback[proto.alias] = list(getattr(model, "fallback_ids_", []))
+        tiers = dict(getattr(model, "fallback_", {}))
         choice = getattr(model, "choice_", None)
         if choice is not None:
             out.choices[proto.alias] = choice["model"].value_counts()
         fc = model.predict(job.horizon, X_df=part.future_for(model), quantiles=job.quantiles)
         out.notes[proto.alias] = list(getattr(model, "notes_", []))  # some models note at predict
+        fc, guarded, out.crossed[proto.alias] = guard(fc, part.series, job.horizon, job.prep.freq,
+                                                      job.quantiles, proto.alias)
+        out.fallback[proto.alias] = {**tiers, **guarded}
         fc = clip_negative(fc)
         merged = fc if merged is None else merged.merge(fc, on=KEY)
     assert merged is not None

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.features.calendar import event_features
+from trendcast.features.frequency import period_labels
 
 STATIC = ("category", "department")
 
@@ -30,8 +31,12 @@ def add_covariates(series: pd.DataFrame, *, sales: pd.DataFrame, calendar: pd.Da
     df["promo"] = df["promo"].fillna(0.0)
     if df["price"].isna().all():
         df = df.drop(columns="price")
-    end = df["ds"].max() + pd.Timedelta(days=horizon)
-    feats = event_features(pd.date_range(df["ds"].min(), end, freq="D"), calendar)
+    freq = series.attrs.get("freq", "D")
+    if freq == "D":
+        end = df["ds"].max() + pd.Timedelta(days=horizon)
+        feats = event_features(pd.date_range(df["ds"].min(), end, freq="D"), calendar)
+    else:
+        feats = period_flags(df["ds"].min(), df["ds"].max(), freq, horizon, calendar)
     df = df.merge(feats, on="ds", how="left")
     df = df.merge(products[["unique_id", *STATIC]], on="unique_id", how="left")
     for col in STATIC:
@@ -39,6 +44,20 @@ def add_covariates(series: pd.DataFrame, *, sales: pd.DataFrame, calendar: pd.Da
     df.attrs.update(series.attrs)
     df.attrs["calendar"] = feats
     return df
+
+
+def period_flags(start: pd.Timestamp, end: pd.Timestamp, freq: str, horizon: int,
+                 calendar: pd.DataFrame) -> pd.DataFrame:
+    """Calendar flags per period of ``freq`` from ``start`` to ``horizon`` periods past ``end``:
+    a period carries a flag when any of its days does (a month containing Double 11 is a
+    Double 11 month)."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    first = offset.rollback(start) - offset if not freq.startswith("W") else start - pd.Timedelta(days=6)
+    last = end + (horizon + 1) * offset
+    days = pd.date_range(first, last, freq="D")
+    daily = event_features(days, calendar)
+    daily["ds"] = period_labels(daily["ds"], freq).to_numpy()
+    return daily.groupby("ds", as_index=False).max()
 
 
 def future_covariates(df: pd.DataFrame, horizon: int, freq: str) -> tuple[pd.DataFrame, list[str]]:

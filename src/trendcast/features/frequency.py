@@ -1,55 +1,210 @@
-"""A catalogue's frequency and season length, from the dates of its series."""
+"""A catalogue's frequency, season length and calendar grid, from the dates of its series.
+
+Frequencies are pandas aliases: ``D`` (daily), ``W-<DAY>`` (weekly, any anchor day), ``MS`` /
+``ME`` (monthly, dated at the start or the end of the month), ``QS-<MON>`` / ``QE-<MON>``
+(quarterly) and ``YS`` / ``YE`` (yearly). A catalogue's frequency is read from how its dates
+sit on the calendar (all on the 1st, all on month ends, all on one weekday, ...) and from the
+usual step inside its series, so missing periods inside a series are gaps, not another
+frequency.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import reduce
+from math import gcd
+
+import numpy as np
 import pandas as pd
 
 from trendcast.errors import DataValidationError
 
+COARSER = {"W": "W-SUN", "M": "MS", "Q": "QS-JAN", "Y": "YS"}  # --freq names -> aliases
+
+
+def _month_index(ds: pd.Series) -> pd.Series:
+    return ds.dt.year * 12 + ds.dt.month - 1
+
+
+def _series_steps(df: pd.DataFrame, values: pd.Series) -> np.ndarray:
+    """Positive differences of ``values`` between consecutive dates of each series."""
+    order = np.lexsort((df["ds"].to_numpy(), df["unique_id"].astype(str).to_numpy()))
+    ids = df["unique_id"].astype(str).to_numpy()[order]
+    vals = values.to_numpy()[order]
+    same = ids[1:] == ids[:-1]
+    steps = (vals[1:] - vals[:-1])[same]
+    return steps[steps > 0]
+
+
+def _modal(steps: np.ndarray) -> int | None:
+    if not len(steps):
+        return None
+    values, counts = np.unique(steps, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+@dataclass(frozen=True)
+class DateStats:
+    """What decides a catalogue's frequency: where its dates sit on the calendar and the
+    usual steps inside its series (from frames here, or computed in SQL over a snapshot)."""
+
+    n: int
+    has_time: bool  # some date has a time of day
+    all_first: bool  # every date is the 1st of a month
+    all_month_end: bool  # every date is the last day of a month
+    first_month: int  # month of one date (the anchor of quarterly or yearly data)
+    months: int  # distinct months of the year
+    month_mod3: int  # distinct (month - 1) % 3
+    weekdays: int  # distinct weekdays
+    weekday: int  # weekday of one date (0 = Monday)
+    modal_month_step: int | None  # most common step between a series' dates, in months
+    day_step_gcd: int | None  # greatest common divisor of the steps, in days
+
+
+def date_stats(df: pd.DataFrame) -> DateStats:
+    """:class:`DateStats` of the ``unique_id, ds`` rows of ``df``."""
+    ds = pd.to_datetime(df["ds"])
+    months = _month_index(ds)
+    day_steps = _series_steps(df, (ds - pd.Timestamp("1970-01-01")).dt.days)
+    return DateStats(
+        n=len(ds), has_time=bool((ds != ds.dt.normalize()).any()),
+        all_first=bool((ds.dt.day == 1).all()), all_month_end=bool(ds.dt.is_month_end.all()),
+        first_month=int(ds.dt.month.iloc[0]) if len(ds) else 1, months=int(ds.dt.month.nunique()),
+        month_mod3=int(((ds.dt.month - 1) % 3).nunique()), weekdays=int(ds.dt.dayofweek.nunique()),
+        weekday=int(ds.dt.dayofweek.iloc[0]) if len(ds) else 0,
+        modal_month_step=_modal(_series_steps(df, months)),
+        day_step_gcd=int(reduce(gcd, day_steps.tolist())) if len(day_steps) else None,
+    )
+
+
+def freq_from_stats(st: DateStats) -> str:
+    """The frequency :class:`DateStats` describe; 'D' when undecidable."""
+    if st.n == 0 or st.has_time:
+        return "D"  # times of day: daily at the coarsest
+    if st.all_first or st.all_month_end:
+        edge = "S" if st.all_first else "E"
+        modal = st.modal_month_step or 1
+        # the anchor month: any month of the grid names the same quarters (or years)
+        month = pd.Timestamp(2000, st.first_month, 1).strftime("%b").upper()
+        if modal % 12 == 0 and st.months == 1:
+            return f"Y{edge}-{month}"
+        if modal % 3 == 0 and st.month_mod3 == 1:
+            return f"Q{edge}-{month}"
+        return f"M{edge}"
+    if st.weekdays == 1 and st.day_step_gcd is not None and st.day_step_gcd % 7 == 0:
+        return "W-" + ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"][st.weekday]
+    return "D"
+
 
 def infer_freq(df: pd.DataFrame) -> str:
-    """'D' for daily data, 'W-<day>' for weekly, else the pandas alias of the modal step."""
-    ds = df.sort_values(["unique_id", "ds"])
-    steps = ds.groupby("unique_id")["ds"].diff().dropna()
-    if steps.empty:
-        return "D"
-    step = steps.mode().iloc[0]
-    if step == pd.Timedelta(days=1):
-        return "D"
-    if step == pd.Timedelta(days=7):
-        return "W-" + ds["ds"].iloc[0].day_name()[:3].upper()
-    return pd.tseries.frequencies.to_offset(step).freqstr
+    """The frequency of the series in ``df`` (``unique_id``, ``ds``); 'D' when undecidable."""
+    return freq_from_stats(date_stats(df)) if len(df) else "D"
 
 
 def default_season_length(freq: str) -> int:
-    """7 for daily data, 52 for weekly, 12 for monthly, else 1."""
+    """7 for daily data, 52 for weekly, 12 for monthly, 4 for quarterly, else 1."""
     if freq == "D":
         return 7
     if freq.startswith("W"):
         return 52
-    if freq.startswith(("M", "MS", "ME")):
+    if freq.startswith(("MS", "ME", "M")) and not freq.startswith("MIN"):
         return 12
+    if freq.startswith("Q"):
+        return 4
     return 1
 
 
-def check_frequency(df: pd.DataFrame, freq: str) -> None:
-    """Every series must step by whole multiples of ``freq`` (gaps are fine, a daily series
-    among weekly ones or dates at odd offsets are not: filling them would invent data)."""
+def period_days(freq: str) -> float:
+    """The typical length of one period in days (for windows given in days)."""
+    if freq == "D":
+        return 1.0
+    if freq.startswith("W"):
+        return 7.0
+    if freq.startswith("M"):
+        return 30.4
+    if freq.startswith("Q"):
+        return 91.3
+    if freq.startswith("Y"):
+        return 365.25
+    return float(pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).days or 1)
+
+
+def describe(freq: str) -> str:
+    """'daily', 'weekly (Fridays)', 'monthly (month starts)', ..."""
+    if freq == "D":
+        return "daily"
+    if freq.startswith("W-"):
+        day = {"MON": "Mondays", "TUE": "Tuesdays", "WED": "Wednesdays", "THU": "Thursdays",
+               "FRI": "Fridays", "SAT": "Saturdays", "SUN": "Sundays"}.get(freq[2:], freq[2:])
+        return f"weekly ({day})"
+    kind = {"M": "monthly", "Q": "quarterly", "Y": "yearly"}.get(freq[0], freq)
+    edge = "starts" if freq[1:2] == "S" else "ends"
+    return f"{kind} (period {edge})"
+
+
+def on_grid(ds: pd.Series, freq: str) -> pd.Series:
+    """Whether each date lies on the calendar grid of ``freq``."""
+    if freq == "D":
+        return ds == ds.dt.normalize()
+    if freq.startswith("W-"):
+        day = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"].index(freq[2:])
+        return (ds.dt.dayofweek == day) & (ds == ds.dt.normalize())
     offset = pd.tseries.frequencies.to_offset(freq)
-    step = pd.Timedelta(days=7) if freq.startswith("W") else pd.Timedelta(offset)
-    ordered = df.sort_values(["unique_id", "ds"])
-    diffs = ordered.groupby("unique_id")["ds"].diff().dropna()
-    uid = ordered.loc[diffs.index, "unique_id"]
-    typical = diffs.groupby(uid).agg(lambda d: d.mode().iloc[0])
-    odd_series = set(typical.index[typical != step])
-    bad = diffs[(diffs % step != pd.Timedelta(0)) | (diffs < step) | uid.isin(odd_series)]
-    if bad.empty:
+    days = pd.Series(pd.unique(ds))
+    ok = {d: offset.is_on_offset(d) and d == d.normalize() for d in days}
+    return ds.map(ok).astype(bool)
+
+
+def check_frequency(df: pd.DataFrame, freq: str) -> None:
+    """Every date must lie on ``freq``'s grid (gaps inside a series are fine; a daily series
+    among weekly ones, or dates at odd offsets, are not: filling them would invent data)."""
+    ds = pd.to_datetime(df["ds"]).reset_index(drop=True)
+    ok = on_grid(ds, freq).to_numpy()
+    if ok.all() and freq == "D":
+        # on the daily grid, but a series whose every date falls on one weekday (or the 1st
+        # of a month) is weekly (monthly) data: zero-filling its other days would invent sales
+        frame = pd.DataFrame({"unique_id": df["unique_id"].to_numpy(), "ds": ds})
+        per = frame.groupby("unique_id")["ds"].agg(
+            n="size", weekdays=lambda d: d.dt.dayofweek.nunique(), firsts=lambda d: (d.dt.day == 1).all())
+        coarse = per[(per["n"] >= 4) & ((per["weekdays"] == 1) | per["firsts"])]
+        ok = ~frame["unique_id"].isin(coarse.index).to_numpy()
+    if ok.all():
         return
-    ids = ordered.loc[bad.index, "unique_id"].unique()
-    row = ordered.loc[bad.index[0]]
+    bad = df.reset_index(drop=True).loc[~ok]
+    ids = bad["unique_id"].astype(str).unique()
+    row = bad.iloc[0]
     raise DataValidationError(
-        f"the sales mix frequencies: most series are {freq!r} but {len(ids)} series "
-        f"({', '.join(map(str, ids[:5]))}) have dates {bad.iloc[0]} apart, e.g. "
-        f"{row['unique_id']!r} at {row['ds'].date()}; keep one frequency per workspace "
-        "(aggregate with `trendcast ingest --kind orders --aggregate W`, or use separate --db files)"
+        f"the sales mix frequencies: the catalogue is {describe(freq)} ({freq!r}) but {len(ids)} "
+        f"series ({', '.join(ids[:5])}) are on another calendar, e.g. {row['unique_id']!r} "
+        f"at {pd.Timestamp(row['ds']).date()}; keep one frequency per workspace (aggregate with "
+        "`trendcast ingest --kind orders --aggregate W`, forecast at a coarser level with "
+        "`--freq W|M|Q`, or use separate --db files)"
     )
+
+
+def period_labels(days: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
+    """The period of ``freq`` each day belongs to, labelled as ``freq`` dates its periods: the
+    period's end for end-anchored aliases (``W-FRI``: the Friday ending the week; ``ME``,
+    ``QE-*``, ``YE-*``), its start for the others (``MS``, ``QS-*``, ``YS-*``)."""
+    days = pd.Series(pd.to_datetime(days)).dt.normalize()
+    if freq == "D" or days.empty:
+        return days
+    offset = pd.tseries.frequencies.to_offset(freq)
+    lo, hi = days.min(), days.max()
+    grid = pd.date_range(offset.rollback(lo) - offset, offset.rollforward(hi) + offset, freq=freq)
+    values = grid.to_numpy()
+    if freq.startswith("W") or freq[1:2] == "E":
+        idx = np.searchsorted(values, days.to_numpy(), side="left")
+    else:
+        idx = np.searchsorted(values, days.to_numpy(), side="right") - 1
+    return pd.Series(values[idx], index=days.index)
+
+
+def coarser(freq: str) -> str:
+    """The alias of a ``--freq`` name (W, M, Q, Y) or an alias given as is."""
+    return COARSER.get(freq.upper(), freq)
+
+
+def is_coarser(target: str, base: str) -> bool:
+    """Whether periods of ``target`` are at least as long as those of ``base``."""
+    return period_days(target) >= period_days(base)

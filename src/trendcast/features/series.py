@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trendcast.features.frequency import check_frequency, infer_freq
+from trendcast.features.frequency import check_frequency, infer_freq, period_labels
+
+
+def resample_sales(sales: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Stored sales rows at a coarser ``freq``: units summed, price averaged over the days
+    that had one, promotion the share of promoted days; one row per series and period."""
+    frame = sales.assign(ds=period_labels(sales["ds"], freq).to_numpy())
+    agg: dict[str, tuple[str, str]] = {"y": ("y", "sum")}
+    for col in ("price", "promo"):
+        if col in frame.columns:
+            agg[col] = (col, "mean")
+    out = frame.groupby(["unique_id", "ds"], as_index=False, sort=True).agg(**agg)
+    return out
 
 
 def fill_series(sales: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:

@@ -29,6 +29,25 @@ from trendcast.models.base import Forecaster, Strategy, check_horizon, check_qua
 from trendcast.schema import quantile_column
 
 DEFAULT_ROLLING: dict[int, tuple[int, ...]] = {7: (7, 28), 28: (7, 28, 84)}
+# Features by frequency (the first letter of the alias) when the caller gives none: lags of
+# one season and of the recent periods, rolling means over a season and a quarter of it.
+PROFILES: dict[str, dict[str, Any]] = {
+    "D": {"lags": (7, 14, 21, 28), "rolling": DEFAULT_ROLLING,
+          "date_features": ("dayofweek", "month", "day")},
+    "W": {"lags": (1, 2, 3, 4, 52), "rolling": {1: (4, 13)}, "date_features": ("month",)},
+    "M": {"lags": (1, 2, 3, 12), "rolling": {1: (3, 12)}, "date_features": ("month",)},
+    "Q": {"lags": (1, 2, 4), "rolling": {1: (4,)}, "date_features": ("quarter",)},
+    "Y": {"lags": (1, 2), "rolling": {1: (3,)}, "date_features": ()},
+}
+# LightGBMDirect: every lag at least the longest horizon it forecasts.
+DIRECT_PROFILES: dict[str, dict[str, Any]] = {
+    "D": {"lags": (28, 35, 42, 49), "rolling": {28: (7, 28, 84)}},
+    "W": {"lags": (13, 14, 15, 26, 52), "rolling": {13: (4, 13)}},
+    "M": {"lags": (12, 13, 14, 24), "rolling": {12: (3, 12)}},
+    "Q": {"lags": (4, 5, 8), "rolling": {4: (4,)}},
+    "Y": {"lags": (2, 3), "rolling": {2: (2,)}},
+}
+MIN_TRAIN_ROWS = 50  # fewer complete feature rows: train on rows with missing lags too
 PRICE_FEATURES = ("price_rel", "price_chg")
 
 
@@ -43,9 +62,9 @@ class LightGBMGlobal(Forecaster):
     def __init__(
         self,
         *,
-        lags: Sequence[int] = (7, 14, 21, 28),
+        lags: Sequence[int] | None = None,
         rolling: dict[int, Sequence[int]] | None = None,
-        date_features: Sequence[str] = ("dayofweek", "month", "day"),
+        date_features: Sequence[str] | None = None,
         static_features: Sequence[str] = ("category", "department"),
         objective: str = "tweedie",
         tweedie_variance_power: float = 1.1,
@@ -63,7 +82,8 @@ class LightGBMGlobal(Forecaster):
         alias: str | None = None,
     ) -> None:
         super().__init__(
-            alias=alias, lags=tuple(lags), rolling=rolling, date_features=tuple(date_features),
+            alias=alias, lags=tuple(lags) if lags is not None else None, rolling=rolling,
+            date_features=tuple(date_features) if date_features is not None else None,
             static_features=tuple(static_features), objective=objective,
             tweedie_variance_power=tweedie_variance_power, learning_rate=learning_rate,
             num_leaves=num_leaves, n_estimators=n_estimators,
@@ -98,11 +118,11 @@ class LightGBMGlobal(Forecaster):
         else:
             last = history.groupby("unique_id")["price"].last()
             df["price"] = df["price"].fillna(df["unique_id"].map(last))
-            tail = history[history["ds"] > history["ds"].max() - pd.Timedelta(days=7)]
+            tail = history[history["ds"] > history["ds"].max() - self._span(7)]
             base = pd.concat([tail[["unique_id", "ds", "price"]], df], ignore_index=True)
             base = base.sort_values(["unique_id", "ds"])
         df["price_rel"] = df["price"] / df["unique_id"].map(self.mean_price_)
-        prev = base.groupby("unique_id")["price"].shift(7)
+        prev = base.groupby("unique_id")["price"].shift(7 if self.freq_ == "D" else 1)
         chg = (base["price"] / prev - 1).fillna(0.0)
         chg.index = base.index
         if history is None:
@@ -119,10 +139,9 @@ class LightGBMGlobal(Forecaster):
         from mlforecast import MLForecast
         from mlforecast.lag_transforms import RollingMean
 
-        p = self.params
-        rolling = p["rolling"] if p["rolling"] is not None else DEFAULT_ROLLING
+        p, f = self.params, self._features()
         lag_transforms = {lag: [RollingMean(window_size=w, min_samples=1) for w in ws]
-                          for lag, ws in rolling.items()}
+                          for lag, ws in f["rolling"].items()}
         model = lgb.LGBMRegressor(
             objective=p["objective"], tweedie_variance_power=p["tweedie_variance_power"],
             learning_rate=p["learning_rate"], num_leaves=p["num_leaves"],
@@ -130,8 +149,8 @@ class LightGBMGlobal(Forecaster):
             subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=p["seed"],
             n_jobs=max(1, p["n_jobs"]), verbose=-1, deterministic=True, force_row_wise=True,
         )
-        return MLForecast(models={self.alias: model}, freq=self.freq_, lags=list(p["lags"]),
-                          lag_transforms=lag_transforms, date_features=list(p["date_features"]),
+        return MLForecast(models={self.alias: model}, freq=self.freq_, lags=list(f["lags"]),
+                          lag_transforms=lag_transforms, date_features=list(f["date_features"]),
                           num_threads=max(1, p["n_jobs"]))
 
     # Interface --------------------------------------------------------------------------
@@ -141,7 +160,7 @@ class LightGBMGlobal(Forecaster):
 
         if "y" not in df.columns:
             raise DataValidationError("training frame needs a 'y' column")
-        self.freq_ = infer_freq(df)
+        self.freq_ = df.attrs.get("freq") or infer_freq(df)
         p = self.params
         static = [c for c in p["static_features"] if c in df.columns]
         reserved = {"unique_id", "ds", "y", *static}
@@ -166,6 +185,11 @@ class LightGBMGlobal(Forecaster):
             # mlforecast's documented manual path: build the features once, train on them,
             # and predict in-sample only the recent rows the dispersion needs.
             prep = self.mlf_.preprocess(train, static_features=static)
+            # short histories (a few months or quarters) leave no row with every lag: train on
+            # the rows with missing lags too (LightGBM splits on missing values)
+            self.dropna_ = len(prep) >= MIN_TRAIN_ROWS
+            if not self.dropna_:
+                prep = self.mlf_.preprocess(train, static_features=static, dropna=False)
             del train
             # One float32 copy of the features, and the float64 frame dropped before training:
             # the catalogue's feature matrix is never held twice.
@@ -206,7 +230,8 @@ class LightGBMGlobal(Forecaster):
         new = copy.copy(self)
         frame = new._training_frame(df, learn=False)
         new.mlf_ = new._make_mlf()
-        prep = new.mlf_.preprocess(frame, static_features=self.static_)
+        prep = new.mlf_.preprocess(frame, static_features=self.static_,
+                                   dropna=getattr(self, "dropna_", True))
         del frame
         new.mlf_.models_ = self.mlf_.models_
         recent = new._recent(prep)
@@ -227,7 +252,7 @@ class LightGBMGlobal(Forecaster):
         if p["history_days"]:
             # the training window plus enough earlier days for the longest lag feature
             step = pd.tseries.frequencies.to_offset(self.freq_)
-            start = self.end_ - pd.Timedelta(days=int(p["history_days"]))
+            start = self.end_ - self._span(int(p["history_days"]), periods=3 * self._season())
             data = df[df["ds"] > start - self._lookback() * step]
         data = self._with_price_features(data.reset_index(drop=True), None)
         static, dynamic = self.static_, self.dynamic_
@@ -239,22 +264,45 @@ class LightGBMGlobal(Forecaster):
         for c in dynamic:
             data[c] = data[c].astype(np.float32).fillna(0.0)
         keep = ["unique_id", "ds", "y"] + (["price"] if "price" in data else [])
-        self.history_ = data.loc[data["ds"] > self.end_ - pd.Timedelta(days=28), keep]
+        self.history_ = data.loc[data["ds"] > self.end_ - self._span(28), keep]
         started = data["ds"] >= data["unique_id"].map(first_sale).fillna(self.end_)
         return data.loc[started | ~data["unique_id"].isin(first_sale.index),
                         ["unique_id", "ds", "y", *static, *dynamic]]
 
     def _recent(self, prep: pd.DataFrame) -> np.ndarray:
         """Rows of the preprocessed frame inside the dispersion window."""
-        start = self.dispersion_end_ - pd.Timedelta(days=self.params["dispersion_days"])
+        start = self.dispersion_end_ - self._span(self.params["dispersion_days"], periods=8)
         return (prep["ds"] > start).to_numpy()
 
     def _lookback(self) -> int:
         """Steps of history the longest lag or rolling feature reaches back."""
-        p = self.params
-        rolling = p["rolling"] if p["rolling"] is not None else DEFAULT_ROLLING
-        reach = [lag + max(ws) for lag, ws in rolling.items()] + list(p["lags"])
+        p = self._features()
+        reach = [lag + max(ws) for lag, ws in p["rolling"].items()] + list(p["lags"])
         return int(max(reach))
+
+    _profiles: ClassVar[dict[str, dict[str, Any]]] = PROFILES
+
+    def _features(self) -> dict[str, Any]:
+        """Lags, rolling windows and date features: the given ones, else the frequency's."""
+        profile = _profile(self._profiles, self.freq_)
+        p = self.params
+        return {"lags": p["lags"] if p["lags"] is not None else profile["lags"],
+                "rolling": p["rolling"] if p["rolling"] is not None else profile["rolling"],
+                "date_features": (p["date_features"] if p["date_features"] is not None
+                                  else _profile(PROFILES, self.freq_)["date_features"])}
+
+    def _season(self) -> int:
+        from trendcast.features.frequency import default_season_length
+
+        return default_season_length(self.freq_)
+
+    def _span(self, days: int, *, periods: int = 0) -> pd.Timedelta:
+        """A window given in days, at least ``periods`` periods long at a coarser frequency."""
+        if self.freq_ == "D":
+            return pd.Timedelta(days=days)
+        from trendcast.features.frequency import period_days
+
+        return pd.Timedelta(days=max(days, periods * period_days(self.freq_) + 1))
 
     def _dispersion(self, mu2: pd.Series, excess: pd.Series) -> pd.Series:
         """Negative-binomial size k per series from recent in-sample errors: var = mu + mu^2 / k."""
@@ -392,10 +440,12 @@ class LightGBMDirect(LightGBMGlobal):
     four weeks are seen only through the calendar and covariates. Averaging it with the
     recursive model reduces the variance of either (see docs/benchmarks.md)."""
 
-    def __init__(self, *, lags: Sequence[int] = (28, 35, 42, 49),
+    _profiles = DIRECT_PROFILES
+
+    def __init__(self, *, lags: Sequence[int] | None = None,
                  rolling: dict[int, Sequence[int]] | None = None, alias: str | None = None,
                  **params: Any) -> None:
-        super().__init__(lags=lags, rolling=rolling or {28: (7, 28, 84)}, alias=alias, **params)
+        super().__init__(lags=lags, rolling=rolling, alias=alias, **params)
 
     @property
     def alias(self) -> str:
@@ -403,12 +453,18 @@ class LightGBMDirect(LightGBMGlobal):
 
     def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
                 quantiles: Sequence[float] | None = None) -> pd.DataFrame:
-        if h > min(self.params["lags"]):
-            raise ModelError(f"{self.alias} forecasts at most {min(self.params['lags'])} steps "
+        self._check_fitted()
+        lags = self._features()["lags"]
+        if h > min(lags):
+            raise ModelError(f"{self.alias} forecasts at most {min(lags)} steps "
                              f"without feeding predictions back; asked for {h}. Use LightGBM "
                              "for longer horizons")
         return super().predict(h, X_df=X_df, quantiles=quantiles)
 
+
+
+def _profile(profiles: dict[str, dict[str, Any]], freq: str) -> dict[str, Any]:
+    return profiles.get(freq[:1], profiles["D"])
 
 
 def _feature_matrix(prep: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:

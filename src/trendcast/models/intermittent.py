@@ -22,6 +22,7 @@ class IntermittentModel(StatsForecastModel):
     family: ClassVar[str] = "intermittent"
     min_seasons: ClassVar[int] = 1
     native_intervals: ClassVar[bool] = False
+    nonseasonal_fallback: ClassVar[bool] = False  # no season to drop: short series -> window average
     sf_name: ClassVar[str] = ""
 
     def __init__(self, *, alias: str | None = None, n_jobs: int = 1, **params: Any) -> None:

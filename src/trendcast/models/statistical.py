@@ -3,7 +3,10 @@
 Quantiles come from statsforecast's prediction intervals: quantile q is the lower bound of
 the (1 - 2q) interval for q < 0.5 and the upper bound of the (2q - 1) interval above; the
 median is the point forecast. Series too short for a model get the seasonal naive forecast
-instead, and ``fallback_ids_`` lists them so callers can say so.
+a shorter chain instead (:mod:`trendcast.models.fallback`): the same model without a
+season when the series is shorter than two seasons, then a window average, the last value,
+or zeros for a series that never sold. ``fallback_`` names each such series' tier so callers
+can say so.
 
 Models without native intervals (``native_intervals = False``: window averages, the
 intermittent family) get conformal intervals (statsforecast ``ConformalIntervals``, method
@@ -58,7 +61,8 @@ class StatsForecastModel(Forecaster):
     family: ClassVar[str] = "statistical"
     supports_quantiles: ClassVar[bool] = True
     per_series: ClassVar[bool] = True
-    min_seasons: ClassVar[int] = 2  # fewer seasons of history -> seasonal naive fallback
+    min_seasons: ClassVar[int] = 2  # fewer seasons of history -> the fallback chain
+    nonseasonal_fallback: ClassVar[bool] = True  # tier 2: the model with season_length 1
     native_intervals: ClassVar[bool] = True  # False -> conformal intervals
     conformal_max_windows: ClassVar[int] = 5
     ignored_warnings: ClassVar[tuple[str, ...]] = ()  # regexes of known-harmless warnings
@@ -78,21 +82,22 @@ class StatsForecastModel(Forecaster):
         """Shorter series fall back to seasonal naive (conformal models need 2 more points)."""
         return self._min_train(season_length) + (0 if self.native_intervals else 2)
 
-    def _variant(self, n: int, h: int, intervals: bool) -> Variant:
+    def _variant(self, n: int, h: int, intervals: bool, season: int | None = None) -> Variant:
         """Hashable per-series settings; series sharing one share a statsforecast call."""
+        season = self.season_length_ if season is None else season
         if intervals and not self.native_intervals:
-            return (("conformal", conformal_windows(n, h, self._min_train(self.season_length_),
+            return (("conformal", conformal_windows(n, h, self._min_train(season),
                                                     self.conformal_max_windows)),)
         return ()
 
-    def _build(self, variant: Variant) -> Any:
+    def _build(self, variant: Variant, season: int | None = None) -> Any:
         kwargs = dict(variant)
         conformal = kwargs.pop("conformal", None)
         if conformal is not None:
             from statsforecast.utils import ConformalIntervals
 
             kwargs["prediction_intervals"] = ConformalIntervals(h=conformal[0], n_windows=conformal[1])
-        return self._make(self.season_length_, **kwargs)
+        return self._make(self.season_length_ if season is None else season, **kwargs)
 
     def _season_length(self) -> int:
         return self.params["season_length"] or default_season_length(self.freq_)
@@ -103,8 +108,15 @@ class StatsForecastModel(Forecaster):
         self.season_length_ = season
         data = df[["unique_id", "ds", "y"]].sort_values(["unique_id", "ds"])
         sizes = data.groupby("unique_id", observed=True).size()
-        short = sizes.index[sizes < self._min_length(season)]
-        self.fallback_ids_ = sorted(map(str, short))
+        zero = data.groupby("unique_id", observed=True)["y"].apply(lambda y: not y.any())
+        self.fallback_ = {}
+        for uid in sizes.index[sizes < self._min_length(season)]:
+            n = int(sizes[uid])
+            if self.nonseasonal_fallback and season > 1 and n >= self._min_length(1) and not zero[uid]:
+                self.fallback_[str(uid)] = "non-seasonal"
+            else:
+                self.fallback_[str(uid)] = "zero" if zero[uid] else ("naive" if n == 1 else "window average")
+        self.fallback_ids_ = sorted(self.fallback_)
         self.sizes_ = sizes
         self.train_ = data
         self.is_fitted_ = True
@@ -112,34 +124,54 @@ class StatsForecastModel(Forecaster):
 
     def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
                 quantiles: Sequence[float] | None = None) -> pd.DataFrame:
-        from statsforecast import StatsForecast
-        from statsforecast.models import SeasonalNaive
+        from trendcast.models.fallback import simple_forecast
 
         self._check_fitted()
         h = check_horizon(h)
         qs = check_quantiles(quantiles)
         levels = quantiles_to_levels(qs)
         ids = self.train_["unique_id"]
-        short = ids.astype(str).isin(self.fallback_ids_)
-        sizes = self.sizes_[~self.sizes_.index.astype(str).isin(self.fallback_ids_)]
-        groups: dict[Variant, list[Any]] = {}
-        for uid, n in sizes.items():
-            groups.setdefault(self._variant(int(n), h, bool(levels)), []).append(uid)
-        jobs = [(self.train_[ids.isin(members)], self._build(variant))
-                for variant, members in sorted(groups.items(), key=lambda kv: repr(kv[0]))]
-        jobs.append((self.train_[short], SeasonalNaive(season_length=self.season_length_)))
+        tiers = {uid: self.fallback_.get(str(uid)) for uid in self.sizes_.index}
+        groups: dict[tuple[int | None, Variant], list[Any]] = {}
+        for uid, n in self.sizes_.items():
+            if tiers[uid] is None:
+                groups.setdefault((None, self._variant(int(n), h, bool(levels))), []).append(uid)
+            elif tiers[uid] == "non-seasonal":
+                groups.setdefault((1, self._variant(int(n), h, bool(levels), 1)), []).append(uid)
+        jobs = [(self.train_[ids.isin(members)], self._build(variant, season))
+                for (season, variant), members in sorted(groups.items(), key=lambda kv: repr(kv[0]))]
+        simple = [uid for uid, t in tiers.items() if t is not None and t != "non-seasonal"]
         parts = []
+        if simple:
+            parts.append(simple_forecast(self.train_[ids.isin(simple)], h, self.freq_, qs, self.alias)[0])
         for subset, model in jobs:
             if subset.empty:
                 continue
-            sf = StatsForecast(models=[model], freq=self.freq_, n_jobs=self.params["n_jobs"])
-            with warnings.catch_warnings():
-                for message in self.ignored_warnings:
-                    warnings.filterwarnings("ignore", message=message)
-                out = sf.forecast(df=subset, h=h, level=levels or None)
-            parts.append(_rename(out, str(model), self.alias, qs))
+            try:
+                parts.append(self._forecast(subset, model, h, levels, qs))
+            except Exception:  # noqa: BLE001 - statsforecast raises bare errors on odd series
+                # one series can fail a whole call: retry them one by one, and hand those that
+                # still fail down the fallback chain (named in fallback_)
+                for _, one in subset.groupby("unique_id", sort=True):
+                    try:
+                        parts.append(self._forecast(one, model, h, levels, qs))
+                    except Exception:  # noqa: BLE001
+                        simple, tier = simple_forecast(one, h, self.freq_, qs, self.alias)
+                        parts.append(simple)
+                        self.fallback_.update(tier)
         fc = pd.concat(parts, ignore_index=True)
         return fc.sort_values(["unique_id", "ds"], ignore_index=True)
+
+    def _forecast(self, subset: pd.DataFrame, model: Any, h: int, levels: list[int | float],
+                  qs: list[float]) -> pd.DataFrame:
+        from statsforecast import StatsForecast
+
+        sf = StatsForecast(models=[model], freq=self.freq_, n_jobs=self.params["n_jobs"])
+        with warnings.catch_warnings():
+            for message in self.ignored_warnings:
+                warnings.filterwarnings("ignore", message=message)
+            out = sf.forecast(df=subset, h=h, level=levels or None)
+        return _rename(out, str(model), self.alias, qs)
 
 
 def _rename(out: pd.DataFrame, name: str, alias: str, qs: list[float]) -> pd.DataFrame:
@@ -242,6 +274,8 @@ class MSTL(StatsForecastModel):
         super().__init__(season_length=seasons[0] if seasons else None, alias=alias,
                          n_jobs=n_jobs, season_lengths=seasons)
 
+    nonseasonal_fallback = False  # MSTL without a season is its trend model: use the chain's end
+
     def _candidate_seasons(self) -> tuple[int, ...]:
         if self.params["season_lengths"]:
             return self.params["season_lengths"]
@@ -250,7 +284,7 @@ class MSTL(StatsForecastModel):
     def _season_length(self) -> int:
         return self._candidate_seasons()[0]
 
-    def _variant(self, n: int, h: int, intervals: bool) -> Variant:
+    def _variant(self, n: int, h: int, intervals: bool, season: int | None = None) -> Variant:
         fits = tuple(s for s in self._candidate_seasons() if n >= self.min_seasons * s + 1)
         return (("seasons", fits or (self.season_length_,)),)
 

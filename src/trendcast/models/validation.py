@@ -13,7 +13,7 @@ import pandas as pd
 
 from trendcast.errors import ModelError
 from trendcast.features.frequency import infer_freq
-from trendcast.models.base import Forecaster, check_horizon
+from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 
 
 def cutoffs_for(df: pd.DataFrame, h: int, n_windows: int, step: int | None = None) -> list[pd.Timestamp]:
@@ -58,16 +58,22 @@ def backtest(
     and calendar flags are treated as planned, known in advance. ``cutoffs`` replaces the
     origins ``cutoffs_for(df, ...)`` would choose (a partition of a catalogue uses the
     catalogue's)."""
+    from trendcast.models.fallback import guard
+
     parts = []
     cuts = list(cutoffs) if cutoffs is not None else cutoffs_for(df, h, n_windows, step)
-    freq = pd.tseries.frequencies.to_offset(infer_freq(df))
+    alias = df.attrs.get("freq") or infer_freq(df)
+    freq = pd.tseries.frequencies.to_offset(alias)
+    qs = check_quantiles(quantiles)
     covariates = [c for c in df.columns if c != "y"]
     for i, cutoff in enumerate(cuts):
         train = df[df["ds"] <= cutoff]
         ahead = df[(df["ds"] > cutoff) & (df["ds"] <= cutoff + h * freq)]
         model = make_model().fit(train)
-        X_df = ahead[covariates] if len(covariates) > 2 else None
-        fc = model.predict(h, X_df=X_df, quantiles=quantiles)
+        X_df = _future_rows(train, ahead[covariates], h, alias) if len(covariates) > 2 else None
+        fc = model.predict(h, X_df=X_df, quantiles=qs or None)
+        fc, _, _ = guard(fc, train[["unique_id", "ds", "y"]], h, alias, qs, model.alias)
+        fc = fc[fc["ds"] > cutoff]  # a series that ended before the cutoff has nothing to score
         fc["cutoff"] = cutoff
         parts.append(fc)
         if on_window:
@@ -75,6 +81,28 @@ def backtest(
     out = pd.concat(parts, ignore_index=True)
     actual = df[["unique_id", "ds", "y"]]
     return out.merge(actual, on=["unique_id", "ds"], how="inner")
+
+
+def _future_rows(train: pd.DataFrame, ahead: pd.DataFrame, h: int, freq: str) -> pd.DataFrame:
+    """The covariates of the ``h`` periods after each training series' end: the actual ones
+    where the frame has them (prices, promotions and calendar flags are taken as planned),
+    and for series with no rows there (ended before the window) the values a forecast would
+    assume (:func:`trendcast.features.exog.future_covariates`)."""
+    from trendcast.features.exog import future_covariates
+
+    last = train.groupby("unique_id")["ds"].max()
+    have = ahead.groupby("unique_id").size()
+    short = [u for u in last.index if have.get(u, 0) < h]
+    if not short:
+        return ahead
+    part = train[train["unique_id"].isin(short)]
+    part.attrs = dict(train.attrs)
+    assumed, _ = future_covariates(part, h, freq)
+    assumed = assumed.reindex(columns=ahead.columns)
+    keys = ["unique_id", "ds"]
+    extra = assumed.merge(ahead[keys], on=keys, how="left", indicator=True)
+    extra = extra[extra["_merge"] == "left_only"].drop(columns="_merge")
+    return pd.concat([ahead, extra], ignore_index=True).sort_values(keys, ignore_index=True)
 
 
 def rmsse_scale(train: pd.DataFrame) -> pd.Series:

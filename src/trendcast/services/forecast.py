@@ -98,10 +98,10 @@ def build_models(models: Sequence[str], model_params: Mapping[str, Any] | None,
 
 def _runner(built: list[Forecaster], *, engine: Engine | str | None, n_jobs: int,
             partition_size: int | None, train_series: int | None,
-            progress: Progress | None) -> Runner:
+            progress: Progress | None, **options: Any) -> Runner:
     return Runner(built, engine=engine, n_jobs=n_jobs,
                   partition_size=partition_size or DEFAULT_PARTITION_SIZE,
-                  train_series=train_series, progress=progress)
+                  train_series=train_series, progress=progress, **options)
 
 
 def _run_row(run_id: str, kind: str, out: RunOutput, horizon: int, qs: Sequence[float],
@@ -128,6 +128,9 @@ def run_forecast(
     partition_size: int | None = None,
     train_series: int | None = None,
     collect: bool = True,
+    freq: str | None = None,
+    ended: str = "skip",
+    ended_after: int | None = None,
 ) -> RunResult:
     """Fit each model on the stored sales, forecast ``horizon`` steps, store the run.
 
@@ -136,14 +139,19 @@ def run_forecast(
     ``engine`` (``"local"``, ``"ray"`` or one from :func:`trendcast.engine.make_engine`),
     ``partition_size`` (series per partition, default 1,000) and ``train_series`` (fit global
     models on a seeded sample) say how the :class:`Runner` executes. ``collect=False`` leaves
-    ``forecasts`` empty (read them back with :func:`read_run`).
+    ``forecasts`` empty (read them back with :func:`read_run`). ``freq`` forecasts at a
+    coarser frequency than the stored one (``W``, ``M``, ``Q``); ``ended`` / ``ended_after``
+    say what happens to series that stopped selling (see :class:`Runner`).
     """
     horizon = check_horizon(horizon)
     qs = check_quantiles(quantiles)
     built = build_models(models, model_params, horizon)
-    params = {"n_jobs": n_jobs, **({"model_params": dict(model_params)} if model_params else {})}
+    params = {"n_jobs": n_jobs, **({"model_params": dict(model_params)} if model_params else {}),
+              **({"freq": freq} if freq else {}), "ended": ended,
+              **({"ended_after": ended_after} if ended_after else {})}
     runner = _runner(built, engine=engine, n_jobs=n_jobs, partition_size=partition_size,
-                     train_series=train_series, progress=progress)
+                     train_series=train_series, progress=progress, freq=freq, ended=ended,
+                     ended_after=ended_after)
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
         out = runner.forecast(store.snapshot(tmp, ids), horizon, quantiles=qs)
     run_id = _new_run_id("forecast")
@@ -168,6 +176,7 @@ def run_backtest(
     engine: Engine | str | None = None,
     partition_size: int | None = None,
     train_series: int | None = None,
+    freq: str | None = None,
 ) -> RunResult:
     """Rolling-origin backtest of each model; stores forecasts and a metrics leaderboard.
 
@@ -181,9 +190,10 @@ def run_backtest(
     qs = check_quantiles(quantiles)
     built = build_models(models, model_params, horizon)
     params = {"n_windows": n_windows, "step": step or horizon,
-              **({"model_params": dict(model_params)} if model_params else {})}
+              **({"model_params": dict(model_params)} if model_params else {}),
+              **({"freq": freq} if freq else {})}
     runner = _runner(built, engine=engine, n_jobs=n_jobs, partition_size=partition_size,
-                     train_series=train_series, progress=progress)
+                     train_series=train_series, progress=progress, freq=freq)
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
         out = runner.cross_validation(store.snapshot(tmp, ids), horizon, n_windows=n_windows,
                                       step=step, quantiles=qs)
