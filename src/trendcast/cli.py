@@ -167,20 +167,33 @@ def festivals(
     start: Annotated[str | None, typer.Option(help="First day (default: first sales day).")] = None,
     end: Annotated[str | None, typer.Option(
         help="Last day (default: a year after the last sales day).")] = None,
+    country: Annotated[str, typer.Option(
+        help="ISO country code of the public holidays (CN, US, EC, DE, ...); CN also adds the "
+             "Spring Festival period and the shopping festivals.")] = "CN",
+    subdiv: Annotated[str | None, typer.Option(
+        help="Subdivision for regional holidays, e.g. CA (California) with --country US.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Store Chinese public holidays, the Spring Festival period and shopping festivals
-    (618, Double 11, Double 12, Black Friday, ...) for a date range."""
+    """Store public holidays and shopping festivals for a date range: for China (the default)
+    its holidays, the Spring Festival period, 618, Double 11, Double 12; for any country its
+    holidays from the `holidays` package; Black Friday and Cyber Monday for all."""
     from trendcast.services.ingest import ingest_festivals
 
     with _open(db) as store:
-        report = ingest_festivals(store, start=start, end=end)
+        report = ingest_festivals(store, start=start, end=end, country=country, subdiv=subdiv)
     out.print(escape(report.summary()))
+
+
+FreqOption = Annotated[str | None, typer.Option(
+    "--freq", help="Forecast at a coarser frequency than the stored sales: W, M, Q or Y "
+                   "(sales summed, prices averaged, calendar flags per period).")]
 
 
 @app.command()
 def forecast(
-    horizon: Annotated[int, typer.Option(help="Steps (days) to forecast.")] = 28,
+    horizon: Annotated[int, typer.Option(
+        help="Steps to forecast, in periods of the workspace's frequency (days for daily sales, "
+             "weeks for weekly, ...) or of --freq.")] = 28,
     model: Annotated[list[str] | None, typer.Option(
         help="Model name (repeatable), or auto; default SeasonalNaive and AutoETS.")] = None,
     quantiles: Annotated[str, typer.Option(help="Comma-separated quantile levels.")] = "0.1,0.5,0.9",
@@ -193,6 +206,12 @@ def forecast(
     ray_address: Annotated[str | None, typer.Option(
         "--ray-address", envvar="TRENDCAST_RAY_ADDRESS",
         help="Ray cluster to join (host:port); unset starts a local Ray.")] = None,
+    freq: FreqOption = None,
+    ended: Annotated[str, typer.Option(
+        help="Series with no sales for the last --ended-after periods: skip (listed in the notes), "
+             "zero (forecast zeros) or forecast (from their own last date).")] = "skip",
+    ended_after: Annotated[int | None, typer.Option(
+        help="Periods without sales that end a series (default: the horizon).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -206,7 +225,8 @@ def forecast(
                               progress=progress,
                               model_params={"model_path": model_path} if model_path else None,
                               engine=runner, collect=as_json,
-                              partition_size=_settings().partition_size)
+                              partition_size=_settings().partition_size, freq=freq,
+                              ended=ended, ended_after=ended_after)
     if as_json:
         fc = result.forecasts.assign(ds=result.forecasts["ds"].dt.strftime("%Y-%m-%d"))
         print(json.dumps({"run_id": result.run_id, "notes": result.notes,
@@ -220,7 +240,8 @@ def forecast(
 
 @app.command()
 def backtest(
-    horizon: Annotated[int, typer.Option(help="Steps (days) per window.")] = 28,
+    horizon: Annotated[int, typer.Option(
+        help="Steps per window, in periods of the workspace's frequency or of --freq.")] = 28,
     windows: Annotated[int, typer.Option(help="Rolling-origin windows.")] = 2,
     step: Annotated[int | None, typer.Option(help="Steps between cutoffs (default horizon).")] = None,
     model: Annotated[list[str] | None, typer.Option(help="Model name (repeatable).")] = None,
@@ -232,6 +253,7 @@ def backtest(
     ray_address: Annotated[str | None, typer.Option(
         "--ray-address", envvar="TRENDCAST_RAY_ADDRESS",
         help="Ray cluster to join (host:port); unset starts a local Ray.")] = None,
+    freq: FreqOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the leaderboard as JSON.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -244,7 +266,7 @@ def backtest(
                               models=model or list(DEFAULT_MODELS),
                               quantiles=_parse_quantiles(quantiles), ids=ids, n_jobs=jobs,
                               progress=progress, engine=runner,
-                              partition_size=_settings().partition_size)
+                              partition_size=_settings().partition_size, freq=freq)
     if as_json:
         assert result.metrics is not None
         print(json.dumps({"run_id": result.run_id,
@@ -290,6 +312,7 @@ def info(
     db: DbOption = None,
 ) -> None:
     """What the workspace holds: rows, series and date ranges per table, and stored runs."""
+    from trendcast.features.frequency import describe
     from trendcast.services.info import workspace_info
 
     with _open(db, read_only=True) as store:
@@ -297,7 +320,8 @@ def info(
     if as_json:
         print(json.dumps(summary, indent=2))
         return
-    table = Table(title=f"workspace {summary['location']} (schema v{summary['schema_version']})")
+    freq = f", {describe(summary['freq'])} sales" if summary.get("freq") else ""
+    table = Table(title=f"workspace {summary['location']} (schema v{summary['schema_version']}{freq})")
     for col in ("table", "rows", "from", "to", "detail"):
         table.add_column(col)
     for name, entry in summary["tables"].items():

@@ -74,7 +74,7 @@ def test_mixed_frequencies_are_refused(store):
 
     daily = make_sales(n_series=3, n_days=60)
     weekly = make_sales(n_series=1, n_days=60, seed=4).iloc[::7].assign(unique_id="W1")
-    odd = make_sales(n_series=1, n_days=40, seed=5).iloc[::2].assign(unique_id="X")
+    odd = make_sales(n_series=1, n_days=60, seed=5).iloc[::2].assign(unique_id="X")
     store.upsert("sales", pd.concat([daily, weekly]))
     with pytest.raises(DataValidationError, match=r"mix frequencies.*'W1'"):
         run_forecast(store, horizon=7)

@@ -35,14 +35,22 @@ DateLike = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
 
 
 def festival_calendar(
-    start: DateLike, end: DateLike, *, include_public_holidays: bool = True
+    start: DateLike, end: DateLike, *, include_public_holidays: bool = True,
+    country: str = "CN", subdiv: str | None = None,
 ) -> pd.DataFrame:
-    """Chinese public holidays and e-commerce festivals between two dates (inclusive).
+    """Public holidays and e-commerce festivals between two dates (inclusive).
+
+    China (the default) gets its public holidays, the Spring Festival period and the
+    shopping festivals (618, Double 11, Double 12 and their pre-sales); every country gets
+    its public holidays from the ``holidays`` package (with ``subdiv``, e.g. a state) and
+    Black Friday and Cyber Monday.
 
     Args:
         start: First day, anything ``pd.Timestamp`` accepts.
         end: Last day (inclusive).
-        include_public_holidays: Add Chinese public holidays from the ``holidays`` package.
+        include_public_holidays: Add public holidays from the ``holidays`` package.
+        country: ISO 3166 code (``CN``, ``US``, ``EC``, ``DE``, ...).
+        subdiv: A subdivision the ``holidays`` package knows (``CA`` for California, ...).
 
     Returns:
         Frame with columns ``ds, name, kind, region, source``, one row per (ds, name),
@@ -61,8 +69,22 @@ def festival_calendar(
               "expected": f"<= {last.date()}"}],
         )
     years = list(range(first.year, last.year + 1))
-    cn = _china_holidays(years)
+    country = country.upper()
     records: list[tuple[pd.Timestamp, str, str, str, str]] = []
+    if country != "CN":
+        if include_public_holidays:
+            region = country if subdiv is None else f"{country}-{subdiv.upper()}"
+            for day, names in _country_holidays(country, subdiv, years).items():
+                records.extend((day, name, "holiday", region, "holidays") for name in names)
+        for year in years:
+            black_friday = _black_friday(year)
+            records.append((black_friday, "Black Friday", "festival", "US", "trendcast"))
+            records.append((black_friday + pd.Timedelta(days=3), "Cyber Monday", "festival", "US",
+                            "trendcast"))
+        frame = _frame(records)
+        frame = frame[(frame["ds"] >= first) & (frame["ds"] <= last)]
+        return _tidy(frame, ["ds", "name"])
+    cn = _china_holidays(years, subdiv)
     if include_public_holidays:
         for day, names in cn.items():
             records.extend((day, name, "holiday", "CN", "holidays") for name in names)
@@ -183,15 +205,25 @@ def _to_day(value: Any, label: str) -> pd.Timestamp:
     return stamp.normalize()
 
 
-def _china_holidays(years: list[int]) -> dict[pd.Timestamp, list[str]]:
+def _china_holidays(years: list[int], subdiv: str | None = None) -> dict[pd.Timestamp, list[str]]:
+    return _country_holidays("CN", subdiv, years)
+
+
+def _country_holidays(country: str, subdiv: str | None,
+                      years: list[int]) -> dict[pd.Timestamp, list[str]]:
     import holidays
 
     try:
-        cn = holidays.country_holidays("CN", years=years, language="en_US")
-    except (NotImplementedError, ValueError, TypeError):  # very old `holidays` releases
-        cn = holidays.country_holidays("CN", years=years)
+        found = holidays.country_holidays(country, subdiv=subdiv, years=years, language="en_US")
+    except NotImplementedError:
+        raise DataValidationError(
+            f"no holiday calendar for country {country!r}"
+            + (f" and subdivision {subdiv!r}" if subdiv else "")
+            + "; use an ISO 3166 code the `holidays` package knows (CN, US, EC, DE, ...)") from None
+    except (ValueError, TypeError):  # no English names, or an old `holidays` release
+        found = holidays.country_holidays(country, subdiv=subdiv, years=years)
     # Several holidays can share a day; get_list splits them instead of "a; b".
-    return {pd.Timestamp(day): cn.get_list(day) for day in sorted(cn)}
+    return {pd.Timestamp(day): found.get_list(day) for day in sorted(found)}
 
 
 def _chinese_new_years(cn: dict[pd.Timestamp, list[str]]) -> list[pd.Timestamp]:

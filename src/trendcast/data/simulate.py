@@ -231,7 +231,8 @@ def simulate_shop(
     dates = pd.date_range(first, last, freq="D")
     # One independent stream per component, so changing one part leaves the others' draws alone.
     rng = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
-    calendar = festival_calendar(first, last)
+    # the shop's calendar runs a year past its sales, so forecasts know the festivals ahead
+    calendar = festival_calendar(first, last + pd.DateOffset(years=1))
     cat = _catalogue(rng[0], n_products, dates)
     par = _parameters(rng[1], cat)
     macro, confidence = _macro(rng[2], dates)

@@ -238,6 +238,19 @@ def training_ids(ids: Sequence[str], train_series: int | None) -> list[str]:
     return [ids[i] for i in pick]
 
 
+def _calendar_notes(calendar: pd.DataFrame, end: pd.Timestamp, h: int, freq: str) -> list[str]:
+    """A warning when the calendar stops before the forecast does (its flags are then 0)."""
+    last_day = pd.Timestamp(end) + h * pd.tseries.frequencies.to_offset(freq)
+    if calendar.empty:
+        return ["the workspace has no calendar events: holidays and festivals are not known to the "
+                "models (run `trendcast festivals`, with --country for a shop outside China)"]
+    covered = pd.Timestamp(calendar["ds"].max())
+    if covered < last_day:
+        return [f"the calendar ends on {covered.date()} but the forecast runs to {last_day.date()}: "
+                "holidays and festivals after it count as none (run `trendcast festivals --end ...`)"]
+    return []
+
+
 def _with_zero_rows(wide: pd.DataFrame, ended: list[str], data: SeriesSource, freq: str,
                     h: int) -> pd.DataFrame:
     """``wide`` plus zero forecasts from the catalogue's end for the ``ended`` series."""
@@ -476,6 +489,8 @@ class Runner:
                          "partitions": len(blocks), "train_series": self.train_series}
             notes = (tally.notes([] if backtesting else self.aliases, alive_from)
                      + self._sample_note(len(ids)) + self._whole_note(len(blocks)))
+            if not backtesting and any(m.supports_exog for m in self.models):
+                notes += _calendar_notes(calendar, data.span[1], h, freq)
             if resample:
                 notes.insert(0, f"stored {describe(data.freq)} sales aggregated to {describe(freq)} "
                                 "periods (units summed, prices averaged)"

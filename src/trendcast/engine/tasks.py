@@ -12,6 +12,7 @@ series.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -82,6 +83,53 @@ class Prepared:
         return self.part.series.empty
 
 
+class Clipped(Forecaster):
+    """A model that cannot take negative sales (returns), fitted on a copy clipped at zero;
+    its forecasts are compared with the real values in backtests."""
+
+    def __init__(self, model: Forecaster, negatives: int) -> None:
+        super().__init__(alias=model.alias)
+        self.model = model
+        self.negatives = negatives
+        self.supports_exog = model.supports_exog  # type: ignore[misc]
+        self.supports_quantiles = model.supports_quantiles  # type: ignore[misc]
+
+    @property
+    def strategy(self) -> Any:
+        return self.model.strategy
+
+    @property
+    def note(self) -> str:
+        return (f"{self.alias}: fitted on sales clipped at zero ({self.negatives:,} negative "
+                "values, e.g. returns, that its loss cannot take)")
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        self.model_ = self.model.fit(df.assign(y=df["y"].clip(lower=0)))
+        self.is_fitted_ = True
+        return self
+
+    def for_series(self, df: pd.DataFrame) -> Self:
+        new = copy.copy(self)
+        new.model_ = self.model_.for_series(df.assign(y=df["y"].clip(lower=0)))
+        return new
+
+    def predict(self, h: int, *, X_df: pd.DataFrame | None = None, quantiles: Any = None) -> pd.DataFrame:
+        return self.model_.predict(h, X_df=X_df, quantiles=quantiles)
+
+    def __getattr__(self, name: str) -> Any:  # fallback_, choice_, notes_ of the fitted model
+        if name.endswith("_") and not name.startswith("__") and "model_" in self.__dict__:
+            return getattr(self.__dict__["model_"], name)
+        raise AttributeError(name)
+
+
+def ready(model: Forecaster, data: pd.DataFrame) -> Forecaster:
+    """``model``, wrapped in :class:`Clipped` when ``data`` has negative sales it cannot take."""
+    if model.supports_negative or "y" not in data.columns:
+        return model
+    negatives = int((data["y"] < 0).sum())
+    return Clipped(model, negatives) if negatives else model
+
+
 def prepare(block: Block, prep: Prep) -> Prepared:
     """The block's model frames: rows aggregated to the run's frequency (when coarser),
     ended series left out, gaps filled, covariates from the block's own sales and catalogue
@@ -126,7 +174,7 @@ def fit_global(item: FitItem, train: tuple[Block, Prep]) -> Forecaster:
     data = prepare(*train).part.data_for(model)
     if item.cutoff is not None:
         data = data[data["ds"] <= item.cutoff]
-    return model.fit(data)
+    return ready(model, data).fit(data)
 
 
 @dataclass
@@ -170,8 +218,9 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
         return out
     for proto, fitted in job.models:
         if fitted is None:
-            model = proto.clone(n_jobs=job.n_jobs)
-            model.fit(part.data_for(model))
+            data = part.data_for(proto)
+            model = ready(proto.clone(n_jobs=job.n_jobs), data)
+            model.fit(data)
         else:
             model = fitted.for_series(part.data_for(fitted))
         tiers = dict(getattr(model, "fallback_", {}))
@@ -180,6 +229,8 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
             out.choices[proto.alias] = choice["model"].value_counts()
         fc = model.predict(job.horizon, X_df=part.future_for(model), quantiles=job.quantiles)
         out.notes[proto.alias] = list(getattr(model, "notes_", []))  # some models note at predict
+        if isinstance(model, Clipped):
+            out.notes[proto.alias].append(model.note)
         fc, guarded, out.crossed[proto.alias] = guard(fc, part.series, job.horizon, job.prep.freq,
                                                       job.quantiles, proto.alias)
         out.fallback[proto.alias] = {**tiers, **guarded}
@@ -247,8 +298,8 @@ def backtest_partition(block: Block, job: BacktestJob) -> PartitionBacktest:
         if not cuts:
             return PartitionBacktest(pd.DataFrame(), *scales)
         if fitted is None:
-            cv = backtest(lambda proto=proto: proto.clone(n_jobs=job.n_jobs), data, h=job.horizon,
-                          quantiles=job.quantiles, cutoffs=cuts)
+            cv = backtest(lambda proto=proto, data=data: ready(proto.clone(n_jobs=job.n_jobs), data), data,
+                          h=job.horizon, quantiles=job.quantiles, cutoffs=cuts)
         else:
             cv = pd.concat([backtest(lambda m=fitted[c]: _ForSeries(m), data, h=job.horizon,
                                      quantiles=job.quantiles, cutoffs=[c]) for c in cuts],

@@ -161,12 +161,18 @@ def check_frequency(df: pd.DataFrame, freq: str) -> None:
     ds = pd.to_datetime(df["ds"]).reset_index(drop=True)
     ok = on_grid(ds, freq).to_numpy()
     if ok.all() and freq == "D":
-        # on the daily grid, but a series whose every date falls on one weekday (or the 1st
-        # of a month) is weekly (monthly) data: zero-filling its other days would invent sales
-        frame = pd.DataFrame({"unique_id": df["unique_id"].to_numpy(), "ds": ds})
-        per = frame.groupby("unique_id")["ds"].agg(
-            n="size", weekdays=lambda d: d.dt.dayofweek.nunique(), firsts=lambda d: (d.dt.day == 1).all())
-        coarse = per[(per["n"] >= 4) & ((per["weekdays"] == 1) | per["firsts"])]
+        # on the daily grid, but a series whose dates are all k > 1 days apart (weekly, every
+        # other day) or all on the 1st of a month is on a coarser calendar: zero-filling its
+        # other days would invent sales. Sparse daily sellers have irregular steps.
+        frame = pd.DataFrame({"unique_id": df["unique_id"].to_numpy(), "ds": ds}).sort_values(
+            ["unique_id", "ds"])
+        days = (frame["ds"] - pd.Timestamp("1970-01-01")).dt.days
+        steps = days.groupby(frame["unique_id"]).diff()
+        step_gcd = steps.dropna().astype(int).groupby(frame["unique_id"]).agg(
+            lambda s: reduce(gcd, s.tolist()) if len(s) else 1)
+        per = frame.groupby("unique_id")["ds"].agg(n="size", firsts=lambda d: (d.dt.day == 1).all())
+        per["gcd"] = step_gcd.reindex(per.index).fillna(1)
+        coarse = per[(per["n"] >= 4) & ((per["gcd"] > 1) | per["firsts"])]
         ok = ~frame["unique_id"].isin(coarse.index).to_numpy()
     if ok.all():
         return

@@ -13,6 +13,9 @@ split a catalogue across partitions (:attr:`Forecaster.strategy`):
 - ``transferable = True``: the model learns across series, is fitted once, and a fitted
   model forecasts any series with :meth:`Forecaster.for_series` (global models);
 - neither: the model must see every series in one task (``whole``).
+
+``supports_negative = False`` marks models whose loss or transform cannot take negative
+sales (returns): the runner fits them on a copy clipped at zero and says so.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Forecaster(ABC):
     supports_quantiles: ClassVar[bool] = False
     per_series: ClassVar[bool] = False
     transferable: ClassVar[bool] = False
+    supports_negative: ClassVar[bool] = True
 
     def __init__(self, *, alias: str | None = None, **params: Any) -> None:
         self._alias = alias

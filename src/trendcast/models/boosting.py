@@ -99,6 +99,11 @@ class LightGBMGlobal(Forecaster):
         return self._alias or "LightGBM"
 
     @property
+    def supports_negative(self) -> bool:  # type: ignore[override]
+        """Tweedie, Poisson and gamma losses need sales >= 0."""
+        return self.params["objective"] not in ("tweedie", "poisson", "gamma")
+
+    @property
     def strategy(self) -> Strategy:
         # conformal quantiles are calibrated on the training series only
         return "whole" if self.params["quantile_method"] == "conformal" else "global"
@@ -172,7 +177,11 @@ class LightGBMGlobal(Forecaster):
         self.static_ = static
         self.dynamic_ = dynamic
         self.end_ = df["ds"].max()
+        self.series_end_ = df.groupby("unique_id")["ds"].max()
+        self.untrained_ = False
         train = self._training_frame(df, learn=True)
+        if not self._learnable(train):
+            return self._untrained()
         self.mlf_ = self._make_mlf()
         if p["quantile_method"] == "conformal":
             from mlforecast.utils import PredictionIntervals
@@ -191,6 +200,8 @@ class LightGBMGlobal(Forecaster):
             if not self.dropna_:
                 prep = self.mlf_.preprocess(train, static_features=static, dropna=False)
             del train
+            if not self._learnable(prep):
+                return self._untrained()
             # One float32 copy of the features, and the float64 frame dropped before training:
             # the catalogue's feature matrix is never held twice.
             X = _feature_matrix(prep)
@@ -218,6 +229,10 @@ class LightGBMGlobal(Forecaster):
         import copy
 
         self._check_fitted()
+        if self.untrained_:
+            new = copy.copy(self)
+            new.series_end_ = df.groupby("unique_id")["ds"].max()
+            return new
         if self.params["quantile_method"] == "conformal":
             raise ModelError(f"{self.alias}: conformal quantiles are calibrated on the training "
                              "series only; use quantile_method='negbin' to forecast other series")
@@ -291,6 +306,30 @@ class LightGBMGlobal(Forecaster):
                 "date_features": (p["date_features"] if p["date_features"] is not None
                                   else _profile(PROFILES, self.freq_)["date_features"])}
 
+    def _learnable(self, frame: pd.DataFrame) -> bool:
+        """Rows to learn from: at least two, and a sale for the count losses (tweedie, ...)."""
+        counts = self.params["objective"] in ("tweedie", "poisson", "gamma")
+        return len(frame) >= 2 and not (counts and not (frame["y"] > 0).any())
+
+    def _untrained(self) -> Self:
+        """Nothing to learn from: forecasts are missing, and the run's fallback chain
+        (:mod:`trendcast.models.fallback`) gives the series a window average or zeros, named
+        in its notes."""
+        self.untrained_ = True
+        self.is_fitted_ = True
+        return self
+
+    def _missing(self, h: int, qs: Sequence[float]) -> pd.DataFrame:
+        """Missing forecasts (NaN) for every series: what an untrained model can say."""
+        ends = self.series_end_
+        frames = [pd.DataFrame({"unique_id": str(uid),
+                                "ds": pd.date_range(end, periods=h + 1, freq=self.freq_)[1:]})
+                  for uid, end in ends.items()]
+        out = pd.concat(frames, ignore_index=True)
+        for col in [self.alias, *(quantile_column(self.alias, q) for q in qs)]:
+            out[col] = np.nan
+        return out
+
     def _season(self) -> int:
         from trendcast.features.frequency import default_season_length
 
@@ -318,6 +357,8 @@ class LightGBMGlobal(Forecaster):
         self._check_fitted()
         h = check_horizon(h)
         qs = check_quantiles(quantiles)
+        if self.untrained_:
+            return self._missing(h, qs)
         future = self._future(h, X_df)
         conformal = bool(qs) and self.params["quantile_method"] == "conformal"
         if conformal and h > self.params["conformal_h"]:

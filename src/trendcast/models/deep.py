@@ -124,8 +124,22 @@ class _NeuralForecastModel(Forecaster):
                         accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
                         enable_checkpointing=False, enable_model_summary=False, **self._model_kwargs())
         self.nf_ = NeuralForecast(models=[model], freq=self.freq_)
-        with torch_threads(p["n_jobs"]), _quiet():
-            self.nf_.fit(data, val_size=val_size)
+        self.series_end_ = data.groupby("unique_id")["ds"].max()
+        self.untrained_ = False
+        try:
+            with torch_threads(p["n_jobs"]), _quiet():
+                self.nf_.fit(data, val_size=val_size)
+        except Exception as exc:  # noqa: BLE001 - neuralforecast raises a bare Exception here
+            if "No windows available" not in str(exc):
+                raise
+            # every series is too short for one training window: forecasts are missing, and
+            # the run's fallback chain gives a window average, named in its notes
+            self.notes_.append(f"{self.alias}: no series is long enough for one training window; "
+                               "not trained")
+            self.untrained_ = True
+            self.grid_ = grid
+            self.is_fitted_ = True
+            return self
         self.columns_ = [_NF_ALIAS + name for name in model.loss.output_names]
         self.grid_ = grid
         trajectory = getattr(self.nf_.models[0], "train_trajectories", None) or [(-1, None)]
@@ -146,6 +160,14 @@ class _NeuralForecastModel(Forecaster):
                              f"Refit with horizon={h}")
         map_quantiles(np.zeros((1, len(self.grid_))), self.grid_, [0.5, *qs], tails=self.params["tails"],
                       model=self.alias)  # refuse levels outside the grid before predicting
+        if self.untrained_:
+            frames = [pd.DataFrame({"unique_id": str(uid),
+                                    "ds": pd.date_range(end, periods=h + 1, freq=self.freq_)[1:]})
+                      for uid, end in self.series_end_.items()]
+            out = pd.concat(frames, ignore_index=True)
+            for col in [self.alias, *(quantile_column(self.alias, q) for q in qs)]:
+                out[col] = np.nan
+            return out
         with torch_threads(self.params["n_jobs"]), _quiet():
             fc = self.nf_.predict()
         fc = fc.reset_index() if "unique_id" not in fc.columns else fc

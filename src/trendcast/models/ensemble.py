@@ -46,8 +46,12 @@ class _Ensemble(Forecaster):
         dupes = sorted({m for m in members if lowered.count(m.lower()) > 1})
         if dupes:
             raise ModelError(f"ensemble members must be distinct, got duplicates {dupes}")
-        known = {k.lower() for k in _registry().MODELS}
-        unknown = [m for m in members if m.lower() not in known]
+        unknown = []
+        for m in members:
+            try:
+                _registry().model_class(m)
+            except ModelError:
+                unknown.append(m)
         if unknown:
             raise ModelError(
                 f"unknown ensemble member(s) {unknown}; available: "
@@ -58,8 +62,12 @@ class _Ensemble(Forecaster):
     @property
     def supports_exog(self) -> bool:  # type: ignore[override]
         """True when any member uses covariates (it then gets them; the others ignore them)."""
-        models = {k.lower(): v for k, v in _registry().MODELS.items()}
-        return any(models[m.lower()].supports_exog for m in self.params["members"])
+        return any(self._build(m).supports_exog for m in self.params["members"])
+
+    @property
+    def supports_negative(self) -> bool:  # type: ignore[override]
+        """False when some member needs sales >= 0 (the whole ensemble then gets clipped sales)."""
+        return all(self._build(m).supports_negative for m in self.params["members"])
 
     # -- members ---------------------------------------------------------------------------
     def _build(self, name: str) -> Forecaster:
@@ -378,8 +386,72 @@ class AutoSelect(_Ensemble):
         return self._output(fc, point, quants)
 
 
+class Recommended(AutoSelect):
+    """One configuration for the whole catalogue: the member with the lowest pooled WAPE
+    (sum of absolute errors over sum of actuals, so best sellers count as they do in units
+    and revenue) on ``n_windows`` internal backtest windows of ``validation_h`` steps that end
+    on the last training date; then only that member is fitted on all the data.
+
+    ``--model recommended`` (members ``RECOMMENDED_MEMBERS`` in the registry): so a weekly
+    catalogue where seasonal naive wins gets seasonal naive, and M5 gets the LightGBM
+    ensemble. ``scores_`` holds each member's validation WAPE; ``notes_`` says what won.
+    """
+
+    _too_short = "the first member is used"
+
+    def __init__(self, *, members: Sequence[str] = ("SeasonalNaive", "AutoETS"),
+                 validation_h: int = 28, n_windows: int = 2, season_length: int | None = None,
+                 alias: str | None = None, n_jobs: int = 1, horizon: int | None = None) -> None:
+        super().__init__(members=members, validation_h=horizon or validation_h, n_windows=n_windows,
+                         season_length=season_length, alias=alias, n_jobs=n_jobs)
+        self.params["horizon"] = horizon
+
+    @property
+    def alias(self) -> str:
+        return self._alias or "Recommended"
+
+    @property
+    def strategy(self) -> Strategy:
+        return "whole"  # one choice from every series' errors
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        data = df.assign(unique_id=df["unique_id"].astype(str))
+        names = list(self.params["members"])
+        aliases = [self._build(n).alias for n in names]
+        cv = self._validate(data)
+        if cv is None:
+            best = names[0]
+            self.scores_ = pd.Series(np.nan, index=aliases)
+            self.notes_ = [f"{self.alias}: too little history to compare members; used {aliases[0]}"]
+        else:
+            y = cv["y"].to_numpy(dtype=float)
+            total = float(np.abs(y).sum()) or 1.0
+            self.scores_ = pd.Series({a: float(np.abs(y - cv[a].to_numpy(dtype=float)).sum()) / total
+                                      for a in aliases})
+            best = names[int(np.argmin(self.scores_.fillna(np.inf).to_numpy()))]
+            ranking = ", ".join(f"{a} {s:.3f}" for a, s in self.scores_.sort_values().items())
+            self.notes_ = [f"{self.alias}: chose {self._build(best).alias} by validation WAPE over "
+                           f"{len(self.validation_cutoffs_)} window(s) of {self.validation_h_} steps "
+                           f"({ranking})"]
+        self.chosen_ = self._build(best).alias
+        self.models_ = self._fit_members(data, [best])
+        self.is_fitted_ = True
+        return self
+
+    def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
+                quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+        h, qs = self._start_predict(h, quantiles)
+        fc = self._member_forecasts(h, X_df, qs)
+        quants = {q: fc[quantile_column(self.chosen_, q)].to_numpy(dtype=float) for q in qs
+                  if quantile_column(self.chosen_, q) in fc.columns}
+        if len(quants) < len(qs):
+            raise ModelError(f"{self.alias}: the chosen {self.chosen_} does not produce quantiles")
+        return self._output(fc, fc[self.chosen_].to_numpy(dtype=float), quants)
+
+
 MODELS: dict[str, type[Forecaster]] = {
     "MedianEnsemble": MedianEnsemble,
     "WeightedEnsemble": WeightedEnsemble,
     "AutoSelect": AutoSelect,
+    "Recommended": Recommended,
 }

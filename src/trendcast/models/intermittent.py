@@ -23,6 +23,7 @@ class IntermittentModel(StatsForecastModel):
     min_seasons: ClassVar[int] = 1
     native_intervals: ClassVar[bool] = False
     nonseasonal_fallback: ClassVar[bool] = False  # no season to drop: short series -> window average
+    supports_negative: ClassVar[bool] = False  # demand sizes and intervals between sales
     sf_name: ClassVar[str] = ""
 
     def __init__(self, *, alias: str | None = None, n_jobs: int = 1, **params: Any) -> None:

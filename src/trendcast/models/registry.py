@@ -45,13 +45,47 @@ AUTO_MEMBERS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "CrostonOpt
                 "LightGBM")
 
 
-def make_model(name: str, **params: Any) -> Forecaster:
-    """Build a registered model by name (case-insensitive)."""
-    if name.lower() == "auto":
-        members = [m for m in AUTO_MEMBERS if m in MODELS]
-        return MODELS["AutoSelect"](members=params.pop("members", members), **params)
-    lookup = {k.lower(): v for k, v in MODELS.items()}
-    cls = lookup.get(name.lower())
+# `--model recommended`: the catalogue-wide choice by validation among these (ensemble.Recommended).
+RECOMMENDED_MEMBERS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS",
+                       "MedianEnsemble(LightGBM,LightGBMDirect)")
+
+
+def parse_spec(name: str) -> tuple[str, list[str] | None]:
+    """``"MedianEnsemble(LightGBM,LightGBMDirect)"`` -> ``("MedianEnsemble", ["LightGBM",
+    "LightGBMDirect"])``; a plain name -> ``(name, None)``."""
+    text = name.strip()
+    if "(" not in text:
+        return text, None
+    if not text.endswith(")"):
+        raise ModelError(f"model {name!r}: expected NAME(MEMBER,MEMBER,...)")
+    base, inner = text[:-1].split("(", 1)
+    members = [m.strip() for m in inner.split(",") if m.strip()]
+    if not members:
+        raise ModelError(f"model {name!r} names no members")
+    return base.strip(), members
+
+
+def model_class(name: str) -> type[Forecaster]:
+    """The class of a registered model name or spec (case-insensitive)."""
+    base, _ = parse_spec(name)
+    if base.lower() in ("auto", "recommended"):
+        base = "AutoSelect" if base.lower() == "auto" else "Recommended"
+    cls = {k.lower(): v for k, v in MODELS.items()}.get(base.lower())
     if cls is None:
-        raise ModelError(f"unknown model {name!r}; available: {', '.join(sorted(MODELS))}")
+        raise ModelError(f"unknown model {name!r}; available: {', '.join(sorted(MODELS))}, auto, "
+                         "recommended, or an ensemble spec like MedianEnsemble(LightGBM,AutoETS)")
+    return cls
+
+
+def make_model(name: str, **params: Any) -> Forecaster:
+    """Build a registered model by name (case-insensitive) or spec
+    (``MedianEnsemble(LightGBM,LightGBMDirect)``: an ensemble of those members)."""
+    base, members = parse_spec(name)
+    if base.lower() == "auto" and members is None:
+        members = [m for m in AUTO_MEMBERS if m in MODELS]
+    if base.lower() == "recommended" and members is None:
+        members = list(RECOMMENDED_MEMBERS)
+    cls = model_class(name)
+    if members is not None:
+        params = {**params, "members": params.pop("members", members)}
     return cls(**params)

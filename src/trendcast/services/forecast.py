@@ -215,13 +215,15 @@ def _model_kwargs(models: Sequence[str], params: Mapping[str, Any],
                   horizon: int) -> dict[str, dict[str, Any]]:
     """Per model, the ``params`` its constructor takes (plus ``horizon`` where it takes one);
     a parameter no model takes is an error rather than silently ignored."""
-    from trendcast.models.registry import MODELS
+    from trendcast.models.registry import model_class
 
-    lookup = {k.lower(): v for k, v in MODELS.items()}
     out: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
     for name in models:
-        cls = lookup.get(name.lower())
+        try:
+            cls: type | None = model_class(name)
+        except ModelError:
+            cls = None
         taken = {k: v for k, v in params.items() if cls is not None and _accepts(cls, k)}
         if cls is not None and _accepts(cls, "horizon") and "horizon" not in taken:
             taken["horizon"] = horizon

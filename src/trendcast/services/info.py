@@ -31,6 +31,7 @@ def workspace_info(store: Store) -> dict[str, Any]:
     return {
         "location": store.location,
         "schema_version": store.schema_version,
+        "freq": store.meta("freq"),
         "tables": tables,
         "runs": [
             {"run_id": r["run_id"], "kind": r["kind"], "created_at": _iso(r["created_at"]),

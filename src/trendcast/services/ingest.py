@@ -76,11 +76,20 @@ def _keep_stored_values(store: Store, table: str, df: pd.DataFrame) -> pd.DataFr
 
 
 def write_frames(store: Store, frames: Mapping[str, pd.DataFrame]) -> list[WriteResult]:
-    """Upsert validated frames (table name -> frame) in one transaction."""
+    """Upsert validated frames (table name -> frame) in one transaction; the first sales whose
+    frequency can be read set the workspace's (``trendcast info`` shows it)."""
     results = []
     with store.transaction():
         for table, frame in frames.items():
             results.append(store.upsert(table, frame))
+        sales = frames.get("sales")
+        if sales is not None and len(sales) and store.meta("freq") is None:
+            from trendcast.features.frequency import date_stats, freq_from_stats
+
+            ids = pd.unique(sales["unique_id"])[:200]  # a sample decides, without sorting millions
+            stats = date_stats(sales[sales["unique_id"].isin(ids)])
+            if stats.day_step_gcd is not None:  # some series has two dates: decidable
+                store.meta_setdefault("freq", freq_from_stats(stats))
     return results
 
 
@@ -213,8 +222,10 @@ def ingest_frames(store: Store, frames: Mapping[str, pd.DataFrame], *, source: s
     return report
 
 
-def ingest_festivals(store: Store, *, start: str | None = None, end: str | None = None) -> IngestReport:
-    """Store the festival calendar; the range defaults to the sales history plus one year."""
+def ingest_festivals(store: Store, *, start: str | None = None, end: str | None = None,
+                     country: str = "CN", subdiv: str | None = None) -> IngestReport:
+    """Store the holiday and festival calendar of ``country`` (and ``subdiv``); the range
+    defaults to the sales history plus one year."""
     from trendcast.data.calendar import festival_calendar
     from trendcast.errors import NotFoundError
 
@@ -224,5 +235,6 @@ def ingest_festivals(store: Store, *, start: str | None = None, end: str | None 
             raise NotFoundError("no sales to take dates from; pass --start and --end")
         start = start or str(span[0].date())
         end = end or str((span[1] + pd.DateOffset(years=1)).date())
-    return ingest_frames(store, {"calendar_events": festival_calendar(start, end)},
-                         source=f"festivals {start}..{end}")
+    return ingest_frames(store, {"calendar_events": festival_calendar(start, end, country=country,
+                                                                      subdiv=subdiv)},
+                         source=f"festivals {country}{'-' + subdiv if subdiv else ''} {start}..{end}")
