@@ -20,7 +20,7 @@ from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB, read_frame
 from trendcast.data.validation import SPECS, validate
 from trendcast.errors import DataValidationError, InputFileError
 
-KINDS = ("sales", "products", "orders", "events", "reviews", "calendar", "macro")
+KINDS = ("sales", "products", "orders", "events", "reviews", "calendar", "macro", "stock")
 
 EVENT_ALIASES = {
     "pv": "view", "view": "view", "click": "view", "browse": "view",

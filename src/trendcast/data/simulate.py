@@ -357,7 +357,7 @@ def _macro(rng: np.random.Generator, dates: pd.DatetimeIndex) -> tuple[pd.DataFr
 
 def _festival_effects(calendar: pd.DataFrame, dates: pd.DatetimeIndex
                       ) -> tuple[np.ndarray, np.ndarray]:
-    rows = calendar[calendar["source"] == "trendcast"]
+    rows = calendar[(calendar["source"] == "trendcast") & calendar["ds"].isin(dates)]
     day = dates.get_indexer(rows["ds"])
     lift = np.zeros(len(dates))
     np.add.at(lift, day, np.log(rows["name"].map(_FESTIVAL_LIFT).fillna(1.0).to_numpy()))

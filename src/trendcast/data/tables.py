@@ -186,8 +186,28 @@ JOBS = Table(
     ("job_id",),
 )
 
+# Stock on hand per product and day (ingest kind "stock"): days at zero are stock-outs.
+STOCK = Table(
+    "stock_history",
+    {"unique_id": "VARCHAR NOT NULL", "ds": "DATE NOT NULL", "on_hand": "DOUBLE"},
+    ("unique_id", "ds"),
+)
+# What cleaning changed in a run's model inputs (the stored sales are never changed).
+CLEANING = Table(
+    "cleaning",
+    {
+        "run_id": "VARCHAR NOT NULL",
+        "unique_id": "VARCHAR NOT NULL",
+        "ds": "DATE NOT NULL",
+        "before": "DOUBLE",
+        "after": "DOUBLE",
+        "reason": "VARCHAR",
+    },
+    ("run_id", "unique_id", "ds"),
+)
+
 _V1_TABLES = (PRODUCTS, SALES, ORDERS, EVENTS, REVIEWS, CALENDAR, MACRO, RUNS, FORECASTS, METRICS)
-TABLES: dict[str, Table] = {t.name: t for t in (*_V1_TABLES, API_KEYS, JOBS)}
+TABLES: dict[str, Table] = {t.name: t for t in (*_V1_TABLES, API_KEYS, JOBS, STOCK, CLEANING)}
 
 
 @dataclass(frozen=True)
@@ -239,6 +259,23 @@ MIGRATIONS: list[list[str | Only]] = [
         Only("postgres", 'CREATE INDEX IF NOT EXISTS reviews_product ON reviews ("unique_id", "ts")'),
         Only("postgres", 'CREATE INDEX IF NOT EXISTS jobs_key ON jobs ("job_id")'),
         Only("postgres", 'CREATE INDEX IF NOT EXISTS api_keys_key ON api_keys ("key_id")'),
+    ],
+    # v4: stock history (stock-outs for cleaning) and the changes cleaning made to a run's inputs
+    [
+        """CREATE TABLE IF NOT EXISTS stock_history (
+  "unique_id" VARCHAR NOT NULL,
+  "ds" DATE NOT NULL,
+  "on_hand" DOUBLE
+)""",
+        """CREATE TABLE IF NOT EXISTS cleaning (
+  "run_id" VARCHAR NOT NULL,
+  "unique_id" VARCHAR NOT NULL,
+  "ds" DATE NOT NULL,
+  "before" DOUBLE,
+  "after" DOUBLE,
+  "reason" VARCHAR
+)""",
+        Only("postgres", 'CREATE INDEX IF NOT EXISTS cleaning_run ON cleaning ("run_id")'),
     ],
 ]
 

@@ -126,6 +126,12 @@ SPECS: dict[str, FrameSpec] = {
         {"name": Col("str"), "ds": Col("date"), "value": Col("number", nullable=True)},
         ("name", "ds"),
     ),
+    # units on hand at the end of each day: days at zero are stock-outs (cleaning)
+    "stock": FrameSpec(
+        "stock",
+        {"unique_id": Col("str"), "ds": Col("date"), "on_hand": Col("nonneg")},
+        ("unique_id", "ds"),
+    ),
 }
 
 

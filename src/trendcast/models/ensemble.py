@@ -33,7 +33,8 @@ class _Ensemble(Forecaster):
 
     family: ClassVar[str] = "ensemble"
     supports_quantiles: ClassVar[bool] = True
-    _too_short: ClassVar[str] = ""  # what fit does when the history is too short to validate
+    _too_short: ClassVar[str] = ""
+    _skips_unfit: ClassVar[bool] = False  # a member that cannot run here is left out (noted)
 
     def __init__(self, *, members: Sequence[str] = ("SeasonalNaive", "AutoETS"),
                  alias: str | None = None, n_jobs: int = 1, **params: Any) -> None:
@@ -149,6 +150,7 @@ class _Ensemble(Forecaster):
             raise ModelError(f"n_windows must be >= 1, got {n_windows}")
         h_val = self._validation_h(df)
         self.validation_h_ = h_val
+        self.skipped_: dict[str, str] = {}
         merged: pd.DataFrame | None = None
         for name in self.params["members"]:
             alias = self._build(name).alias
@@ -156,6 +158,9 @@ class _Ensemble(Forecaster):
                 cv = backtest(lambda name=name: self._build(name), df, h=h_val,
                               n_windows=n_windows, step=h_val)
             except ModelError as exc:
+                if self._skips_unfit and "not enough history" not in str(exc):
+                    self.skipped_[name] = str(exc)  # e.g. a direct model's horizon is too short
+                    continue
                 if "not enough history" not in str(exc):
                     raise
                 warnings.warn(f"{self.alias}: {exc}; {self._too_short}", stacklevel=3)
@@ -398,6 +403,7 @@ class Recommended(AutoSelect):
     """
 
     _too_short = "the first member is used"
+    _skips_unfit = True
 
     def __init__(self, *, members: Sequence[str] = ("SeasonalNaive", "AutoETS"),
                  validation_h: int = 28, n_windows: int = 2, season_length: int | None = None,
@@ -416,9 +422,9 @@ class Recommended(AutoSelect):
 
     def fit(self, df: pd.DataFrame) -> Self:
         data = df.assign(unique_id=df["unique_id"].astype(str))
-        names = list(self.params["members"])
-        aliases = [self._build(n).alias for n in names]
         cv = self._validate(data)
+        names = [n for n in self.params["members"] if n not in getattr(self, "skipped_", {})]
+        aliases = [self._build(n).alias for n in names]
         if cv is None:
             best = names[0]
             self.scores_ = pd.Series(np.nan, index=aliases)
@@ -433,6 +439,7 @@ class Recommended(AutoSelect):
             self.notes_ = [f"{self.alias}: chose {self._build(best).alias} by validation WAPE over "
                            f"{len(self.validation_cutoffs_)} window(s) of {self.validation_h_} steps "
                            f"({ranking})"]
+        self.notes_ += [f"{self.alias}: left out {name} ({why})" for name, why in self.skipped_.items()]
         self.chosen_ = self._build(best).alias
         self.models_ = self._fit_members(data, [best])
         self.is_fitted_ = True

@@ -46,7 +46,7 @@ AUTO_MEMBERS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "CrostonOpt
 
 
 # `--model recommended`: the catalogue-wide choice by validation among these (ensemble.Recommended).
-RECOMMENDED_MEMBERS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS",
+RECOMMENDED_MEMBERS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "LinearTrend",
                        "MedianEnsemble(LightGBM,LightGBMDirect)")
 
 

@@ -63,14 +63,12 @@ def backtest(
     parts = []
     cuts = list(cutoffs) if cutoffs is not None else cutoffs_for(df, h, n_windows, step)
     alias = df.attrs.get("freq") or infer_freq(df)
-    freq = pd.tseries.frequencies.to_offset(alias)
     qs = check_quantiles(quantiles)
     covariates = [c for c in df.columns if c != "y"]
     for i, cutoff in enumerate(cuts):
         train = df[df["ds"] <= cutoff]
-        ahead = df[(df["ds"] > cutoff) & (df["ds"] <= cutoff + h * freq)]
         model = make_model().fit(train)
-        X_df = _future_rows(train, ahead[covariates], h, alias) if len(covariates) > 2 else None
+        X_df = _future_rows(train, df[covariates], h, alias) if len(covariates) > 2 else None
         fc = model.predict(h, X_df=X_df, quantiles=qs or None)
         fc, _, _ = guard(fc, train[["unique_id", "ds", "y"]], h, alias, qs, model.alias)
         fc = fc[fc["ds"] > cutoff]  # a series that ended before the cutoff has nothing to score
@@ -83,26 +81,24 @@ def backtest(
     return out.merge(actual, on=["unique_id", "ds"], how="inner")
 
 
-def _future_rows(train: pd.DataFrame, ahead: pd.DataFrame, h: int, freq: str) -> pd.DataFrame:
-    """The covariates of the ``h`` periods after each training series' end: the actual ones
-    where the frame has them (prices, promotions and calendar flags are taken as planned),
-    and for series with no rows there (ended before the window) the values a forecast would
-    assume (:func:`trendcast.features.exog.future_covariates`)."""
+def _future_rows(train: pd.DataFrame, frame: pd.DataFrame, h: int, freq: str) -> pd.DataFrame:
+    """The covariates of the ``h`` periods after each training series' own last date: the
+    frame's values where it has them (prices, promotions and calendar flags are taken as
+    planned), else those a forecast would assume (:func:`~trendcast.features.exog.future_covariates`:
+    a series that ended or paused before the window)."""
     from trendcast.features.exog import future_covariates
 
-    last = train.groupby("unique_id")["ds"].max()
-    have = ahead.groupby("unique_id").size()
-    short = [u for u in last.index if have.get(u, 0) < h]
-    if not short:
-        return ahead
-    part = train[train["unique_id"].isin(short)]
+    part = train.copy()
     part.attrs = dict(train.attrs)
     assumed, _ = future_covariates(part, h, freq)
-    assumed = assumed.reindex(columns=ahead.columns)
     keys = ["unique_id", "ds"]
-    extra = assumed.merge(ahead[keys], on=keys, how="left", indicator=True)
-    extra = extra[extra["_merge"] == "left_only"].drop(columns="_merge")
-    return pd.concat([ahead, extra], ignore_index=True).sort_values(keys, ignore_index=True)
+    assumed = assumed.reindex(columns=frame.columns)
+    known = assumed[keys].merge(frame, on=keys, how="inner")
+    if len(known) == len(assumed):
+        return known.sort_values(keys, ignore_index=True)
+    rest = assumed.merge(known[keys], on=keys, how="left", indicator=True)
+    rest = rest[rest["_merge"] == "left_only"].drop(columns="_merge")
+    return pd.concat([known, rest], ignore_index=True).sort_values(keys, ignore_index=True)
 
 
 def rmsse_scale(train: pd.DataFrame) -> pd.Series:

@@ -25,6 +25,7 @@ TABLE_OF = {
     "reviews": "reviews",
     "calendar": "calendar_events",
     "macro": "macro",
+    "stock": "stock_history",
 }
 
 
