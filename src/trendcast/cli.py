@@ -184,6 +184,9 @@ def festivals(
     out.print(escape(report.summary()))
 
 
+CleanOption = Annotated[bool, typer.Option(
+    "--clean", help="Fit the models on cleaned inputs: stock-out days as missing demand, outliers "
+                    "replaced (stored sales unchanged; `trendcast clean` previews the changes).")]
 FreqOption = Annotated[str | None, typer.Option(
     "--freq", help="Forecast at a coarser frequency than the stored sales: W, M, Q or Y "
                    "(sales summed, prices averaged, calendar flags per period).")]
@@ -212,6 +215,7 @@ def forecast(
              "zero (forecast zeros) or forecast (from their own last date).")] = "skip",
     ended_after: Annotated[int | None, typer.Option(
         help="Periods without sales that end a series (default: the horizon).")] = None,
+    clean: CleanOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -226,7 +230,7 @@ def forecast(
                               model_params={"model_path": model_path} if model_path else None,
                               engine=runner, collect=as_json,
                               partition_size=_settings().partition_size, freq=freq,
-                              ended=ended, ended_after=ended_after)
+                              ended=ended, ended_after=ended_after, clean=clean)
     if as_json:
         fc = result.forecasts.assign(ds=result.forecasts["ds"].dt.strftime("%Y-%m-%d"))
         print(json.dumps({"run_id": result.run_id, "notes": result.notes,
@@ -254,6 +258,7 @@ def backtest(
         "--ray-address", envvar="TRENDCAST_RAY_ADDRESS",
         help="Ray cluster to join (host:port); unset starts a local Ray.")] = None,
     freq: FreqOption = None,
+    clean: CleanOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the leaderboard as JSON.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -266,7 +271,7 @@ def backtest(
                               models=model or list(DEFAULT_MODELS),
                               quantiles=_parse_quantiles(quantiles), ids=ids, n_jobs=jobs,
                               progress=progress, engine=runner,
-                              partition_size=_settings().partition_size, freq=freq)
+                              partition_size=_settings().partition_size, freq=freq, clean=clean)
     if as_json:
         assert result.metrics is not None
         print(json.dumps({"run_id": result.run_id,
@@ -274,6 +279,37 @@ def backtest(
         return
     _print_board(result.metrics)
     out.print(f"run {result.run_id}")
+
+
+@app.command()
+def clean(
+    run: Annotated[str | None, typer.Option(
+        help="Show what a `forecast --clean` run changed (default: preview the workspace).")] = None,
+    ids: Annotated[list[str] | None, typer.Option("--id", help="Only these series.")] = None,
+    top: Annotated[int, typer.Option(help="Changes to print (all with --json).")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Stock-out days (from the stock history, or inferred from zero runs in fast movers) and
+    outliers that `forecast --clean` replaces in the models' inputs; the stored sales are never
+    changed."""
+    from trendcast.services.cleaning import preview_cleaning, run_cleaning
+
+    with _open(db, read_only=True) as store:
+        changes = run_cleaning(store, run) if run else preview_cleaning(store, ids)
+    if as_json:
+        print(changes.assign(ds=changes["ds"].astype(str)).to_json(orient="records"))
+        return
+    counts = changes["reason"].value_counts() if len(changes) else {}
+    what = "changed in run " + run if run else "would change"
+    out.print(f"cleaning {what}: " + (", ".join(f"{n:,} {r} day(s)" for r, n in counts.items())
+                                       or "nothing") + f" on {changes['unique_id'].nunique():,} series")
+    table = Table()
+    for col in ("product", "date", "sales", "cleaned", "reason"):
+        table.add_column(col)
+    for r in changes.head(top).itertuples():
+        table.add_row(escape(str(r.unique_id)), str(r.ds)[:10], f"{r.before:g}", f"{r.after:.1f}", r.reason)
+    out.print(table)
 
 
 @app.command()

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 SALES_COLUMNS = ("unique_id", "ds", "y", "price", "promo")
 TIME_COLUMN = {
     "sales": "ds", "orders": "ts", "events": "ts", "reviews": "ts", "calendar_events": "ds",
-    "macro": "ds", "runs": "created_at", "forecasts": "ds",
+    "macro": "ds", "runs": "created_at", "forecasts": "ds", "stock_history": "ds",
 }
 NO_SALES_HINT = "; ingest some first (trendcast ingest FILE --kind sales, or trendcast demo)"
 
@@ -276,14 +276,16 @@ class StoreQueries(ABC):
     # Runs ------------------------------------------------------------------------------
 
     def save_run(self, run: dict[str, Any], forecasts: pd.DataFrame | Iterable[pd.DataFrame],
-                 metrics: pd.DataFrame | None = None) -> None:
-        """Store a run's row, its forecasts (long rows; a frame or chunks of them) and metrics
-        in one transaction."""
+                 metrics: pd.DataFrame | None = None, cleaning: pd.DataFrame | None = None) -> None:
+        """Store a run's row, its forecasts (long rows; a frame or chunks of them), metrics and
+        the changes cleaning made to its inputs, in one transaction."""
         self._writable()
         chunks = [forecasts] if isinstance(forecasts, pd.DataFrame) else forecasts
         with self.transaction():
             for chunk in chunks:
                 self.append("forecasts", chunk)
+            if cleaning is not None and len(cleaning):
+                self.append("cleaning", cleaning.assign(run_id=run["run_id"]))
             if metrics is not None and len(metrics):
                 self.append("metrics", metrics)
             self.append("runs", pd.DataFrame([run]))
@@ -334,6 +336,11 @@ class StoreQueries(ABC):
             "SELECT model, unique_id, ds, cutoff, quantile, value FROM forecasts "
             f"WHERE run_id = ? AND {where} "
             "ORDER BY unique_id, cutoff NULLS FIRST, ds, model, quantile NULLS FIRST", [run_id, *params])
+
+    def run_cleaning(self, run_id: str) -> pd.DataFrame:
+        """What cleaning changed in a run's inputs (unique_id, ds, before, after, reason)."""
+        return self._fetch('SELECT unique_id, ds, "before", "after", reason FROM cleaning '
+                           "WHERE run_id = ? ORDER BY unique_id, ds", [run_id])
 
     def forecast_totals(self, run_id: str, model: str) -> pd.DataFrame:
         """A model's point forecasts of a run summed over products per date (``ds, y``)."""
@@ -446,6 +453,8 @@ class StoreQueries(ABC):
                                   folder / "products.parquet")
             self._copy_to_parquet("SELECT * FROM calendar_events ORDER BY ds, name, region", [],
                                   folder / "calendar_events.parquet")
+            self._copy_to_parquet(f"SELECT * FROM stock_history WHERE {where} ORDER BY unique_id, ds",
+                                  params, folder / "stock_history.parquet")
         snap = Snapshot(folder)
         if not snap.ids:
             raise no_sales(ids)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from trendcast.data.store import normalise_datetimes
 
-BLOCK_TABLES = ("sales", "products")
+BLOCK_TABLES = ("sales", "products", "stock_history")
 
 
 def _read(path: Path, ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -99,8 +99,9 @@ class Snapshot:
         return freq_from_stats(stats)
 
     def block(self, ids: Sequence[str]) -> dict[str, pd.DataFrame]:
-        """The rows of ``ids`` in the per-series tables (sales by id and date; products)."""
-        return {t: _read(self._path(t), ids) for t in BLOCK_TABLES}
+        """The rows of ``ids`` in the per-series tables (sales by id and date; products; stock
+        history, when the snapshot has one)."""
+        return {t: _read(self._path(t), ids) for t in BLOCK_TABLES if self._path(t).exists()}
 
     def calendar(self) -> pd.DataFrame:
         """The calendar events."""

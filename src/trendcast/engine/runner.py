@@ -39,6 +39,7 @@ from trendcast.engine.tasks import (
     prepare,
 )
 from trendcast.errors import ModelError
+from trendcast.features.cleaning import CleaningOptions
 from trendcast.features.frequency import coarser, default_season_length, describe, is_coarser, period_labels
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.models.validation import cutoffs_between
@@ -81,7 +82,8 @@ class FrameSource:
     ds, y`` and optionally ``price, promo``), catalogue rows and calendar events."""
 
     def __init__(self, sales: pd.DataFrame, products: pd.DataFrame | None = None,
-                 calendar: pd.DataFrame | None = None, *, freq: str | None = None) -> None:
+                 calendar: pd.DataFrame | None = None, *, freq: str | None = None,
+                 stock: pd.DataFrame | None = None) -> None:
         from trendcast.features.frequency import infer_freq
 
         missing = [c for c in ("unique_id", "ds", "y") if c not in sales.columns]
@@ -100,6 +102,7 @@ class FrameSource:
             {"ds": pd.Series(dtype="datetime64[ns]"), "name": pd.Series(dtype=object),
              "kind": pd.Series(dtype=object)})
         self._freq = freq or infer_freq(self._sales)
+        self._stock = stock
 
     @property
     def ids(self) -> list[str]:
@@ -115,8 +118,11 @@ class FrameSource:
 
     def block(self, ids: Sequence[str]) -> dict[str, pd.DataFrame]:
         keep = set(ids)
-        return {"sales": self._sales[self._sales["unique_id"].isin(keep)].reset_index(drop=True),
-                "products": self._products[self._products["unique_id"].astype(str).isin(keep)]}
+        out = {"sales": self._sales[self._sales["unique_id"].isin(keep)].reset_index(drop=True),
+               "products": self._products[self._products["unique_id"].astype(str).isin(keep)]}
+        if self._stock is not None:
+            out["stock_history"] = self._stock[self._stock["unique_id"].astype(str).isin(keep)]
+        return out
 
     def calendar(self) -> pd.DataFrame:
         return self._calendar
@@ -136,6 +142,7 @@ class RunOutput:
     cutoffs: list[pd.Timestamp] = field(default_factory=list)
     season_length: int = 1
     scales: tuple[pd.Series, pd.Series] | None = None  # MASE and RMSSE scales (backtests)
+    cleaning: pd.DataFrame | None = None  # what cleaning changed (unique_id, ds, before, after, reason)
 
 
 @dataclass
@@ -161,6 +168,7 @@ class _Tally:
     model_notes: dict[str, list[str]] = field(default_factory=dict)
     crossed: dict[str, int] = field(default_factory=dict)
     ended: list[str] = field(default_factory=list)
+    changes: list[pd.DataFrame] = field(default_factory=list)
 
     def add_notes(self, notes: Sequence[str]) -> None:
         self.covariate_notes += [n for n in notes if n not in self.covariate_notes]
@@ -176,6 +184,7 @@ class _Tally:
             self.fallback.setdefault(alias, {}).update(tiers)
         for alias, n in res.crossed.items():
             self.crossed[alias] = self.crossed.get(alias, 0) + n
+        self.changes += [c for c in res.changes if len(c)]
         for alias, counts in res.choices.items():
             prev = self.choices.get(alias)
             self.choices[alias] = counts if prev is None else prev.add(counts, fill_value=0)
@@ -238,6 +247,25 @@ def training_ids(ids: Sequence[str], train_series: int | None) -> list[str]:
     return [ids[i] for i in pick]
 
 
+def _changes(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Cleaning changes of every model and partition, one row per series and date."""
+    columns = ["unique_id", "ds", "before", "after", "reason"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True)[columns]
+    return out.drop_duplicates(["unique_id", "ds"]).sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def _cleaning_note(changes: pd.DataFrame) -> str:
+    if changes.empty:
+        return "cleaning: no stock-out days or outliers found; the models saw the sales as stored"
+    counts = changes["reason"].value_counts()
+    parts = [f"{n:,} {reason} day(s)" for reason, n in counts.items()]
+    return (f"cleaning: {', '.join(parts)} on {changes['unique_id'].nunique():,} series replaced in "
+            "the models' inputs (stock-outs by the demand around them, outliers by the rolling "
+            "median); the stored sales are unchanged and `trendcast clean --run RUN` lists each change")
+
+
 def _calendar_notes(calendar: pd.DataFrame, end: pd.Timestamp, h: int, freq: str) -> list[str]:
     """A warning when the calendar stops before the forecast does (its flags are then 0)."""
     last_day = pd.Timestamp(end) + h * pd.tseries.frequencies.to_offset(freq)
@@ -264,7 +292,7 @@ def _with_zero_rows(wide: pd.DataFrame, ended: list[str], data: SeriesSource, fr
 
 def _load(source: SeriesSource, ids: Sequence[str]) -> Block:
     frames = source.block(ids)
-    return Block(list(ids), frames["sales"], frames["products"])
+    return Block(list(ids), frames["sales"], frames["products"], frames.get("stock_history"))
 
 
 def _blocks(source: SeriesSource, blocks: Sequence[Sequence[str]]) -> Iterator[Block]:
@@ -321,12 +349,17 @@ class Runner:
             ``ended_after`` periods (default: the horizon) before the catalogue's last date:
             ``skip`` it (default), forecast ``zero`` from the catalogue's end, or ``forecast``
             it from its own last date anyway. Every such series is listed in the notes.
+        clean: fit every model on cleaned inputs (:mod:`trendcast.features.cleaning`:
+            stock-out days treated as missing demand, outliers replaced; ``True`` for the
+            default thresholds). Raw sales are never changed; ``RunOutput.cleaning`` lists
+            every change of a forecast.
     """
 
     def __init__(self, models: Sequence[Forecaster], *, engine: Engine | str | None = None,
                  n_jobs: int = 1, partition_size: int = DEFAULT_PARTITION_SIZE,
                  train_series: int | None = None, progress: Progress | None = None,
-                 freq: str | None = None, ended: str = "skip", ended_after: int | None = None) -> None:
+                 freq: str | None = None, ended: str = "skip", ended_after: int | None = None,
+                 clean: CleaningOptions | bool | None = None) -> None:
         if not models:
             raise ModelError("a run needs at least one model")
         aliases = [m.alias for m in models]
@@ -346,6 +379,7 @@ class Runner:
         self.freq = freq
         self.ended = ended
         self.ended_after = ended_after
+        self.clean = CleaningOptions() if clean is True else (clean or None)
 
     @property
     def aliases(self) -> list[str]:
@@ -458,7 +492,7 @@ class Runner:
             rmsse: list[pd.Series] = []
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
-                            resample, alive_from, until)
+                            resample, alive_from, until, self.clean)
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:
@@ -512,8 +546,11 @@ class Runner:
             wide = _gather(frames, self.aliases, qs, keys=["unique_id", "ds"])
             if self.ended == "zero" and tally.ended:
                 wide = _with_zero_rows(wide, sorted(tally.ended), data, freq, h)
+            cleaning = _changes(tally.changes)
+            if self.clean is not None:
+                notes.append(_cleaning_note(cleaning))
             return RunOutput(self.aliases, wide, notes, tally.n_series, freq, execution,
-                             season_length=season)
+                             season_length=season, cleaning=cleaning)
         finally:
             if own:
                 engine.close()
@@ -527,7 +564,7 @@ class Runner:
             return {}
         train = (_load(data, training_ids(ids, self.train_series)),
                  Prep(freq, h, any(m.supports_exog for m in glob), False, calendar, resample,
-                      until=self._last_complete(data, freq) if resample else None))
+                      until=self._last_complete(data, freq) if resample else None, clean=self.clean))
         cpus = resolve_jobs(self.n_jobs)
         items = [FitItem(m, engine.task_jobs(cpus), c) for m in glob for c in cutoffs]
         fitted: dict[str, dict[Any, Forecaster]] = {m.alias: {} for m in glob}

@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import pandas as pd
 
+from trendcast.features.cleaning import CleaningOptions, clean_series
 from trendcast.features.exog import add_covariates, future_covariates
 from trendcast.features.series import fill_series, resample_sales
 from trendcast.models.base import Forecaster
@@ -37,6 +38,7 @@ class Block:
     ids: list[str]
     sales: pd.DataFrame
     products: pd.DataFrame
+    stock: pd.DataFrame | None = None  # stock on hand (unique_id, ds, on_hand), when kept
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Prep:
     resample: bool = False  # aggregate the stored rows to ``freq`` first
     alive_from: pd.Timestamp | None = None  # series whose last date is earlier have ended
     until: pd.Timestamp | None = None  # drop aggregated periods after this (incomplete)
+    clean: CleaningOptions | None = None  # clean each model's inputs (stock-outs, outliers)
 
 
 @dataclass
@@ -122,12 +125,65 @@ class Clipped(Forecaster):
         raise AttributeError(name)
 
 
-def ready(model: Forecaster, data: pd.DataFrame) -> Forecaster:
-    """``model``, wrapped in :class:`Clipped` when ``data`` has negative sales it cannot take."""
-    if model.supports_negative or "y" not in data.columns:
-        return model
-    negatives = int((data["y"] < 0).sum())
-    return Clipped(model, negatives) if negatives else model
+class Cleaned(Forecaster):
+    """A model fitted on cleaned inputs (:func:`trendcast.features.cleaning.clean_series`):
+    whatever it is fitted on is cleaned first, so a backtest cleans only the history before
+    each cutoff and scores against the real sales. ``changes_`` lists what was changed."""
+
+    def __init__(self, model: Forecaster, options: CleaningOptions, calendar: pd.DataFrame,
+                 stock: pd.DataFrame | None) -> None:
+        super().__init__(alias=model.alias)
+        self.model = model
+        self.options = options
+        self.calendar = calendar
+        self.stock = stock
+        self.supports_exog = model.supports_exog  # type: ignore[misc]
+        self.supports_quantiles = model.supports_quantiles  # type: ignore[misc]
+
+    @property
+    def strategy(self) -> Any:
+        return self.model.strategy
+
+    def _clean(self, df: pd.DataFrame) -> pd.DataFrame:
+        cleaned, self.changes_ = clean_series(df, calendar=self.calendar, stock=self.stock,
+                                              options=self.options)
+        return cleaned
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        self.model_ = self.model.fit(self._clean(df))
+        self.is_fitted_ = True
+        return self
+
+    def for_series(self, df: pd.DataFrame) -> Self:
+        new = copy.copy(self)
+        new.model_ = self.model_.for_series(new._clean(df))
+        return new
+
+    def predict(self, h: int, *, X_df: pd.DataFrame | None = None, quantiles: Any = None) -> pd.DataFrame:
+        return self.model_.predict(h, X_df=X_df, quantiles=quantiles)
+
+    def __getattr__(self, name: str) -> Any:  # fallback_, choice_, notes_ of the fitted model
+        if name.endswith("_") and not name.startswith("__") and "model_" in self.__dict__:
+            return getattr(self.__dict__["model_"], name)
+        raise AttributeError(name)
+
+
+def _stock(block: Block, prep: Prep) -> pd.DataFrame | None:
+    """The block's stock history when cleaning uses it (daily runs only: stock is per day)."""
+    return block.stock if prep.clean is not None and not prep.resample else None
+
+
+def ready(model: Forecaster, data: pd.DataFrame, prep: Prep | None = None,
+          stock: pd.DataFrame | None = None) -> Forecaster:
+    """``model``, wrapped in :class:`Clipped` when ``data`` has negative sales it cannot take,
+    and in :class:`Cleaned` when the run cleans its inputs."""
+    if not model.supports_negative and "y" in data.columns:
+        negatives = int((data["y"] < 0).sum())
+        if negatives:
+            model = Clipped(model, negatives)
+    if prep is not None and prep.clean is not None:
+        model = Cleaned(model, prep.clean, prep.calendar, stock)
+    return model
 
 
 def prepare(block: Block, prep: Prep) -> Prepared:
@@ -174,7 +230,8 @@ def fit_global(item: FitItem, train: tuple[Block, Prep]) -> Forecaster:
     data = prepare(*train).part.data_for(model)
     if item.cutoff is not None:
         data = data[data["ds"] <= item.cutoff]
-    return ready(model, data).fit(data)
+    block, prep = train
+    return ready(model, data, prep, _stock(block, prep)).fit(data)
 
 
 @dataclass
@@ -202,6 +259,7 @@ class PartitionForecast:
     notes: dict[str, list[str]] = field(default_factory=dict)
     crossed: dict[str, int] = field(default_factory=dict)  # alias -> rows with quantiles sorted
     ended: list[str] = field(default_factory=list)
+    changes: list[pd.DataFrame] = field(default_factory=list)  # what cleaning changed
 
 
 def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
@@ -219,10 +277,12 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
     for proto, fitted in job.models:
         if fitted is None:
             data = part.data_for(proto)
-            model = ready(proto.clone(n_jobs=job.n_jobs), data)
+            model = ready(proto.clone(n_jobs=job.n_jobs), data, job.prep, _stock(block, job.prep))
             model.fit(data)
         else:
             model = fitted.for_series(part.data_for(fitted))
+        if isinstance(model, Cleaned):
+            out.changes.append(model.changes_)
         tiers = dict(getattr(model, "fallback_", {}))
         choice = getattr(model, "choice_", None)
         if choice is not None:
@@ -298,8 +358,10 @@ def backtest_partition(block: Block, job: BacktestJob) -> PartitionBacktest:
         if not cuts:
             return PartitionBacktest(pd.DataFrame(), *scales)
         if fitted is None:
-            cv = backtest(lambda proto=proto, data=data: ready(proto.clone(n_jobs=job.n_jobs), data), data,
-                          h=job.horizon, quantiles=job.quantiles, cutoffs=cuts)
+            stock = _stock(block, job.prep)
+            cv = backtest(lambda proto=proto, data=data, stock=stock: ready(
+                              proto.clone(n_jobs=job.n_jobs), data, job.prep, stock),
+                          data, h=job.horizon, quantiles=job.quantiles, cutoffs=cuts)
         else:
             cv = pd.concat([backtest(lambda m=fitted[c]: _ForSeries(m), data, h=job.horizon,
                                      quantiles=job.quantiles, cutoffs=[c]) for c in cuts],

@@ -243,6 +243,7 @@ class LightGBMGlobal(Forecaster):
         if missing:
             raise ModelError(f"{self.alias} was trained with {missing}; the frame has {list(df.columns)}")
         new = copy.copy(self)
+        new.series_end_ = df.groupby("unique_id")["ds"].max()
         frame = new._training_frame(df, learn=False)
         new.mlf_ = new._make_mlf()
         prep = new.mlf_.preprocess(frame, static_features=self.static_,
@@ -279,7 +280,9 @@ class LightGBMGlobal(Forecaster):
         for c in dynamic:
             data[c] = data[c].astype(np.float32).fillna(0.0)
         keep = ["unique_id", "ds", "y"] + (["price"] if "price" in data else [])
-        self.history_ = data.loc[data["ds"] > self.end_ - self._span(28), keep]
+        # the recent rows of each series, up to its own last date (a series may end early)
+        ends = data["unique_id"].map(data.groupby("unique_id")["ds"].max())
+        self.history_ = data.loc[data["ds"] > ends - self._span(28), keep]
         started = data["ds"] >= data["unique_id"].map(first_sale).fillna(self.end_)
         return data.loc[started | ~data["unique_id"].isin(first_sale.index),
                         ["unique_id", "ds", "y", *static, *dynamic]]
@@ -451,7 +454,7 @@ class LightGBMGlobal(Forecaster):
         if missing:
             raise ModelError(f"X_df lacks covariate column(s) {missing} that {self.alias} was "
                              f"trained with; it has {list(X_df.columns)}")
-        last = self.history_.groupby("unique_id")["ds"].max()
+        last = self.series_end_
         step = pd.tseries.frequencies.to_offset(self.freq_)
         want = pd.DataFrame({
             "unique_id": np.repeat(last.index.to_numpy(), h),

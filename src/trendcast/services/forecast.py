@@ -131,6 +131,7 @@ def run_forecast(
     freq: str | None = None,
     ended: str = "skip",
     ended_after: int | None = None,
+    clean: bool = False,
 ) -> RunResult:
     """Fit each model on the stored sales, forecast ``horizon`` steps, store the run.
 
@@ -141,22 +142,23 @@ def run_forecast(
     models on a seeded sample) say how the :class:`Runner` executes. ``collect=False`` leaves
     ``forecasts`` empty (read them back with :func:`read_run`). ``freq`` forecasts at a
     coarser frequency than the stored one (``W``, ``M``, ``Q``); ``ended`` / ``ended_after``
-    say what happens to series that stopped selling (see :class:`Runner`).
+    say what happens to series that stopped selling (see :class:`Runner`); ``clean`` fits the
+    models on cleaned inputs and stores every change with the run (``Store.run_cleaning``).
     """
     horizon = check_horizon(horizon)
     qs = check_quantiles(quantiles)
     built = build_models(models, model_params, horizon)
     params = {"n_jobs": n_jobs, **({"model_params": dict(model_params)} if model_params else {}),
               **({"freq": freq} if freq else {}), "ended": ended,
-              **({"ended_after": ended_after} if ended_after else {})}
+              **({"ended_after": ended_after} if ended_after else {}), "clean": clean}
     runner = _runner(built, engine=engine, n_jobs=n_jobs, partition_size=partition_size,
                      train_series=train_series, progress=progress, freq=freq, ended=ended,
-                     ended_after=ended_after)
+                     ended_after=ended_after, clean=clean)
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
         out = runner.forecast(store.snapshot(tmp, ids), horizon, quantiles=qs)
     run_id = _new_run_id("forecast")
     store.save_run(_run_row(run_id, "forecast", out, horizon, qs, params, out.n_series),
-                   long_chunks(out.forecasts, run_id, out.aliases, qs))
+                   long_chunks(out.forecasts, run_id, out.aliases, qs), cleaning=out.cleaning)
     wide = out.forecasts if collect else pd.DataFrame()
     return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series)
 
@@ -177,6 +179,7 @@ def run_backtest(
     partition_size: int | None = None,
     train_series: int | None = None,
     freq: str | None = None,
+    clean: bool = False,
 ) -> RunResult:
     """Rolling-origin backtest of each model; stores forecasts and a metrics leaderboard.
 
@@ -191,9 +194,9 @@ def run_backtest(
     built = build_models(models, model_params, horizon)
     params = {"n_windows": n_windows, "step": step or horizon,
               **({"model_params": dict(model_params)} if model_params else {}),
-              **({"freq": freq} if freq else {})}
+              **({"freq": freq} if freq else {}), "clean": clean}
     runner = _runner(built, engine=engine, n_jobs=n_jobs, partition_size=partition_size,
-                     train_series=train_series, progress=progress, freq=freq)
+                     train_series=train_series, progress=progress, freq=freq, clean=clean)
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
         out = runner.cross_validation(store.snapshot(tmp, ids), horizon, n_windows=n_windows,
                                       step=step, quantiles=qs)
