@@ -135,3 +135,27 @@ def test_db_from_environment_and_festivals(tmp_path, monkeypatch):
     info = json.loads(tc("info", "--json").stdout)
     assert info["location"] == str(db)
     assert info["tables"]["calendar_events"]["rows"] > 30
+
+
+def test_catalogue_commands_monthly_forecast_cleaning_stock_and_country_calendar(tmp_path):
+    db = str(tmp_path / "cat.duckdb")
+    sales = make_sales(n_series=2, n_days=200)
+    sales.loc[(sales["unique_id"] == "P001") & sales["ds"].between("2024-03-01", "2024-03-07"), "y"] = 0.0
+    path = tmp_path / "sales.csv"
+    sales.to_csv(path, index=False, date_format="%Y-%m-%d")
+    stock = tmp_path / "stock.csv"
+    stock.write_text("unique_id,ds,on_hand\nP000,2024-04-02,0\nP000,2024-04-03,12\n")
+    tc("ingest", str(path), "--db", db)
+    assert "stock_history: 2 new" in tc("ingest", str(stock), "--kind", "stock", "--db", db).stdout
+    assert "daily sales" in tc("info", "--db", db).stdout
+    assert json.loads(tc("info", "--db", db, "--json").stdout)["freq"] == "D"
+    assert "US" in tc("festivals", "--country", "US", "--db", db).stdout
+    preview = json.loads(tc("clean", "--json", "--db", db).stdout)
+    reasons = {(r["unique_id"], r["reason"]) for r in preview}
+    assert ("P001", "stock-out (inferred)") in reasons and ("P000", "stock-out (stock history)") in reasons
+    run = tc("forecast", "--model", "SeasonalNaive", "--horizon", "2", "--freq", "M", "--clean", "--db", db)
+    assert "aggregated to monthly" in run.stdout and "cleaning:" in run.stdout
+    out = tc("forecast", "--model", "SeasonalNaive", "--horizon", "7", "--clean", "--json", "--db", db)
+    run_id = json.loads(out.stdout)["run_id"]
+    shown = tc("clean", "--run", run_id, "--db", db).stdout
+    assert "changed in run" in shown and "P001" in shown

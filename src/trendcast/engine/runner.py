@@ -274,8 +274,9 @@ def _calendar_notes(calendar: pd.DataFrame, end: pd.Timestamp, h: int, freq: str
                 "models (run `trendcast festivals`, with --country for a shop outside China)"]
     covered = pd.Timestamp(calendar["ds"].max())
     if covered < last_day:
-        return [f"the calendar ends on {covered.date()} but the forecast runs to {last_day.date()}: "
-                "holidays and festivals after it count as none (run `trendcast festivals --end ...`)"]
+        return [f"the calendar's last event is on {covered.date()} but the forecast runs to "
+                f"{last_day.date()}: holidays and festivals after it count as none (run "
+                "`trendcast festivals --end ...`)"]
     return []
 
 

@@ -1,0 +1,153 @@
+"""The run path on catalogues that are not M5: coarser frequencies, series that ended,
+weekly series with gaps and covariates, returns, the fallback chain, the catalogue-wide
+recommended choice, cleaning and calendar coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trendcast.data.calendar import festival_calendar
+from trendcast.engine.runner import FrameSource, Runner
+from trendcast.errors import ModelError
+from trendcast.models.base import Forecaster
+from trendcast.models.registry import make_model, parse_spec
+from trendcast.schema import quantile_column
+
+
+def daily(n_series=3, days=400, seed=0, start="2024-01-01"):
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range(start, periods=days)
+    frames = [pd.DataFrame({"unique_id": f"P{i}", "ds": ds,
+                            "y": rng.poisson(5 + 2 * np.sin(2 * np.pi * np.arange(days) / 7)).astype(float)})
+              for i in range(n_series)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def weekly_with_gaps_and_an_early_end():
+    weeks = pd.date_range("2010-02-05", periods=143, freq="W-FRI")
+    rng = np.random.default_rng(1)
+    full = pd.DataFrame({"unique_id": "1_1", "ds": weeks, "y": rng.gamma(5, 1000, 143)})
+    gappy = full.assign(unique_id="1_2").drop(index=[20, 21, 22, 60, 61])
+    ended = full.assign(unique_id="11_78").iloc[:120]  # stops 23 weeks before the end
+    late = full.assign(unique_id="3_9").iloc[90:]
+    return pd.concat([full, gappy, ended, late], ignore_index=True)
+
+
+def test_forecast_monthly_from_daily_sales():
+    out = Runner([make_model("SeasonalNaive"), make_model("AutoETS")], freq="M").forecast(
+        FrameSource(daily(days=800)), 3, quantiles=[0.1, 0.9])
+    fc = out.forecasts
+    assert out.freq == "MS" and set(fc["ds"].dt.day) == {1}
+    assert fc.groupby("unique_id").size().eq(3).all()
+    assert any("aggregated to monthly" in n and "incomplete period" in n for n in out.notes)
+    assert fc["AutoETS"].between(100, 250).all()  # about 30 days x 5 units
+
+
+def test_weekly_catalogue_with_gaps_and_an_ended_series_forecasts_and_backtests():
+    src = FrameSource(weekly_with_gaps_and_an_early_end(),
+                      calendar=festival_calendar("2010-01-01", "2013-06-30", country="US"))
+    models = [make_model("SeasonalNaive"), make_model("AutoETS"), make_model("LightGBM")]
+    out = Runner(models).forecast(src, 8, quantiles=[0.1, 0.9])
+    assert set(out.forecasts["unique_id"]) == {"1_1", "1_2", "3_9"}
+    assert (out.forecasts["ds"] > pd.Timestamp("2012-10-26")).all()  # never from a series' own old end
+    assert any("1 series ended" in n and "11_78" in n for n in out.notes)
+    assert np.isfinite(out.forecasts.drop(columns=["unique_id", "ds"]).to_numpy()).all()
+    cv = Runner(models).cross_validation(src, 13, n_windows=3)
+    assert len(cv.cutoffs) == 3 and not cv.forecasts.isna().any().any()
+    zero = Runner([make_model("SeasonalNaive")], ended="zero").forecast(src, 8)
+    assert (zero.forecasts.loc[zero.forecasts["unique_id"] == "11_78", "SeasonalNaive"] == 0).all()
+    kept = Runner([make_model("SeasonalNaive")], ended="forecast").forecast(src, 8)
+    assert kept.forecasts.loc[kept.forecasts["unique_id"] == "11_78", "ds"].max() < pd.Timestamp("2012-10-26")
+    with pytest.raises(ModelError, match="coarser frequency only"):
+        Runner([make_model("Naive")], freq="D").forecast(src, 2)
+
+
+def test_returns_are_clipped_for_models_that_cannot_take_them_and_scored_as_they_are():
+    df = daily(days=200)
+    df.loc[df.index % 17 == 0, "y"] = -2.0  # returns
+    src = FrameSource(df)
+    out = Runner([make_model("LightGBM")]).forecast(src, 7)
+    assert any("clipped at zero" in n and "negative" in n for n in out.notes)
+    cv = Runner([make_model("LightGBM"), make_model("SeasonalNaive")]).cross_validation(src, 7, n_windows=1)
+    assert (cv.forecasts["y"] < 0).any()  # backtests score against the real values
+
+
+class _Broken(Forecaster):
+    """Forecasts NaN for one series and crossed quantiles for the others."""
+
+    def fit(self, df):
+        self.last_ = df.groupby("unique_id")["ds"].max()
+        self.is_fitted_ = True
+        return self
+
+    def predict(self, h, *, X_df=None, quantiles=None):
+        rows = []
+        for uid, end in self.last_.items():
+            ds = pd.date_range(end, periods=h + 1)[1:]
+            value = np.nan if uid == "P0" else 5.0
+            frame = pd.DataFrame({"unique_id": uid, "ds": ds, self.alias: value})
+            for q in quantiles or []:
+                frame[quantile_column(self.alias, q)] = 10.0 - 10 * q  # crossed
+            rows.append(frame)
+        return pd.concat(rows, ignore_index=True)
+
+
+def test_a_missing_forecast_goes_down_the_chain_and_crossed_quantiles_are_sorted():
+    out = Runner([_Broken(alias="Broken")]).forecast(FrameSource(daily()), 5, quantiles=[0.1, 0.9])
+    fc = out.forecasts
+    assert np.isfinite(fc["Broken"]).all()
+    assert (fc["Broken-q-0.1"] <= fc["Broken-q-0.9"]).all()
+    assert any("1 series got the window average" in n and "P0" in n for n in out.notes)
+    assert any("quantiles crossed" in n for n in out.notes)
+
+
+def test_recommended_picks_one_configuration_per_catalogue_by_validation():
+    rng = np.random.default_rng(3)
+    weeks = pd.date_range("2015-01-02", periods=260, freq="W-FRI")
+    season = 100 + 80 * np.sin(2 * np.pi * np.arange(260) / 52)
+    df = pd.concat([pd.DataFrame({"unique_id": f"S{i}", "ds": weeks, "y": season + rng.normal(0, 2, 260)})
+                    for i in range(4)])
+    model = make_model("recommended", members=["Naive", "SeasonalNaive", "WindowAverage"], horizon=8)
+    out = Runner([model]).forecast(FrameSource(df), 8, quantiles=[0.1, 0.9])
+    assert any("chose SeasonalNaive by validation WAPE" in n for n in out.notes), out.notes
+    assert parse_spec("MedianEnsemble(LightGBM, LightGBMDirect)") == ("MedianEnsemble", ["LightGBM", "LightGBMDirect"])
+    assert make_model("MedianEnsemble(SeasonalNaive,Naive)").params["members"] == ("SeasonalNaive", "Naive")
+    with pytest.raises(ModelError, match="unknown ensemble member"):
+        make_model("MedianEnsemble(Prophet)")
+
+
+def test_cleaning_replaces_an_injected_stock_out_and_lists_it():
+    df = daily(n_series=2, days=200, seed=4)
+    out_days = (df["unique_id"] == "P0") & df["ds"].between("2024-05-01", "2024-05-08")
+    df.loc[out_days, "y"] = 0.0
+    stock = pd.DataFrame({"unique_id": "P1", "ds": pd.to_datetime(["2024-06-02"]), "on_hand": [0.0]})
+    out = Runner([make_model("SeasonalNaive")], clean=True).forecast(FrameSource(df, stock=stock), 7)
+    changes = out.cleaning
+    inferred = changes[changes["reason"] == "stock-out (inferred)"]
+    assert set(inferred["unique_id"]) == {"P0"} and inferred["ds"].between("2024-05-01", "2024-05-08").all()
+    assert len(inferred) == 8 and (inferred["after"] > 2).all()
+    known = changes[changes["reason"] == "stock-out (stock history)"]
+    assert known[["unique_id", "ds"]].astype(str).values.tolist() == [["P1", "2024-06-02"]]
+    assert any(n.startswith("cleaning:") for n in out.notes)
+    plain = Runner([make_model("SeasonalNaive")]).forecast(FrameSource(df), 7)
+    assert plain.cleaning is not None and plain.cleaning.empty
+
+
+def test_the_calendar_must_cover_the_horizon_or_the_notes_say_so():
+    df = daily(days=100)
+    short = festival_calendar("2024-01-01", "2024-04-20")
+    out = Runner([make_model("LightGBM")]).forecast(FrameSource(df, calendar=short), 28)
+    last_event = short["ds"].max().date()
+    assert any(f"the calendar's last event is on {last_event}" in n for n in out.notes), out.notes
+    covered = festival_calendar("2024-01-01", "2024-12-31")
+    out = Runner([make_model("LightGBM")]).forecast(FrameSource(df, calendar=covered), 28)
+    assert not any("last event" in n for n in out.notes)
+
+
+def test_holidays_of_any_country():
+    us = festival_calendar("2024-01-01", "2024-12-31", country="US", subdiv="CA")
+    assert {"Independence Day", "Black Friday"} <= set(us["name"]) and "Double 11" not in set(us["name"])
+    ec = festival_calendar("2024-01-01", "2024-12-31", country="EC")
+    assert "Carnival" in set(ec["name"]) and (ec.loc[ec["kind"] == "holiday", "region"] == "EC").all()
