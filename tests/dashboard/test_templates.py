@@ -63,3 +63,15 @@ def test_the_shell_escapes_a_plain_text_body_and_prints_rendered_markup():
 def test_error_box_escapes_its_message():
     html = error_box(EVIL)
     assert str(html) == '<p class="error" role="alert">&lt;script&gt;alert(1)&lt;/script&gt;</p>'
+
+
+def test_every_upload_kind_and_text_key_is_translated_in_every_language():
+    from trendcast.dashboard.i18n import TEXT
+    from trendcast.dashboard.pages import upload_body
+    from trendcast.services.ingest import TABLE_OF
+
+    for lang in TEXT:
+        assert set(TEXT[lang]) == set(TEXT["en"]), lang
+        body = str(upload_body(lang, can_write=True, role="analyst"))
+        for kind in TABLE_OF:
+            assert f'<option value="{kind}">' in body, (lang, kind)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trendcast.engine.runner import FrameSource, Runner
-from trendcast.features.frequency import default_season_length
+from trendcast.features.frequency import default_season_length, on_grid
 from trendcast.models.registry import MODELS, make_model
 from trendcast.schema import quantile_column
 
@@ -99,6 +99,10 @@ def _check(name: str, data: tuple[pd.DataFrame, str, set[str]]) -> None:
     alias = model.alias
     assert set(fc["unique_id"]) == live, (name, freq, out.notes)
     assert (fc.groupby("unique_id").size() == H).all()
+    # on the catalogue's calendar, after each series' last date
+    assert on_grid(fc["ds"], freq).all(), (name, freq, fc["ds"].head())
+    last = df.groupby("unique_id")["ds"].max()
+    assert (fc.groupby("unique_id")["ds"].min() > last.reindex(sorted(live))).all(), (name, freq)
     cols = [alias, *(quantile_column(alias, q) for q in QS)]
     values = fc[cols].to_numpy(dtype=float)
     assert np.isfinite(values).all(), (name, fc[~np.isfinite(values).all(axis=1)])

@@ -84,3 +84,10 @@ def test_daily_sales_aggregate_to_months_and_a_double_11_month_carries_the_flag(
                          festival_calendar("2024-08-01", "2025-03-31")).set_index("ds")
     assert flags.loc["2024-11-01", "fest_double_11"] == 1.0 and flags.loc["2024-10-01", "fest_double_11"] == 0.0
     assert flags.loc["2025-01-01":"2025-02-01", "fest_spring_festival_period"].max() == 1.0  # the horizon too
+
+
+def test_a_frame_that_carries_the_run_frequency_is_not_second_guessed():
+    one = pd.DataFrame({"unique_id": ["a"], "ds": [pd.Timestamp("2025-12-31")], "y": [3.0]})
+    assert infer_freq(one) == "ME"  # a lone month end looks monthly ...
+    one.attrs["freq"] = "D"
+    assert infer_freq(one) == "D"  # ... but the run said daily

@@ -68,11 +68,11 @@ class Snapshot:
 
     @cached_property
     def freq(self) -> str:
-        """The catalogue's frequency (:func:`trendcast.features.frequency.freq_from_stats`),
+        """The catalogue's frequency (:func:`trendcast.data.dates.freq_from_stats`),
         from statistics computed in DuckDB over the file."""
         from math import gcd
 
-        from trendcast.features.frequency import DateStats, freq_from_stats
+        from trendcast.data.dates import DateStats, freq_from_stats
 
         row = self._query(
             "SELECT count(*) AS n, bool_and(day(ds) = 1) AS all_first, "

@@ -12,8 +12,10 @@ exits, so a run does not pay the workers' start-up again.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import multiprocessing.util
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -27,6 +29,31 @@ _POOLS: dict[int, ProcessPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
+def _pause() -> None:
+    """A first task per worker: while it runs the pool starts another worker."""
+    import time
+
+    time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Start workers without making them re-run the caller's script: multiprocessing imports
+    the parent's ``__main__`` file in every new process, so a script without an
+    ``if __name__ == "__main__":`` guard would run again in each worker. The tasks live in
+    trendcast modules, so workers never need ``__main__``."""
+    main = sys.modules.get("__main__")
+    saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if hasattr(main, k)}
+    if "__file__" in saved:
+        delattr(main, "__file__")
+    main.__spec__ = None  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(main, k, v)
+
+
 def _shared_pool(workers: int) -> ProcessPoolExecutor:
     """The process's pool of ``workers`` worker processes, started on first use."""
     with _POOLS_LOCK:
@@ -35,6 +62,9 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(["trendcast.engine.tasks"])
             pool = _POOLS[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            with _main_hidden():  # every worker (and the fork server) starts here
+                for future in [pool.submit(_pause) for _ in range(workers)]:
+                    future.result()
         return pool
 
 

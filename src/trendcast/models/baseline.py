@@ -16,7 +16,13 @@ import pandas as pd
 
 from trendcast.errors import ModelError
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
-from trendcast.models.statistical import SeasonalNaive, StatsForecastModel, infer_freq
+from trendcast.models.statistical import (
+    SeasonalNaive,
+    StatsForecastModel,
+    Variant,
+    conformal_windows,
+    infer_freq,
+)
 from trendcast.schema import quantile_column
 
 __all__ = ["MODELS", "LinearTrend", "Naive", "SeasonalNaive", "SeasonalWindowAverage",
@@ -58,7 +64,9 @@ class WindowAverage(StatsForecastModel):
 
 
 class SeasonalWindowAverage(StatsForecastModel):
-    """Per season position, the mean over the last ``n_seasons`` seasons (default 4).
+    """Per season position, the mean over the last ``n_seasons`` seasons (default 4), or over
+    as many whole seasons as a series has when that is fewer (a weekly series of 2.7 years:
+    the same week of the last two years).
 
     For daily data: each weekday's mean over the last four weeks. Conformal intervals.
     """
@@ -74,12 +82,26 @@ class SeasonalWindowAverage(StatsForecastModel):
             raise ModelError(f"SeasonalWindowAverage n_seasons must be >= 1, got {n_seasons!r}")
 
     def _min_train(self, season_length: int) -> int:
-        return self.params["n_seasons"] * season_length
+        return season_length  # one whole season at least
+
+    def _seasons(self, n: int, season_length: int) -> int:
+        """Whole seasons a series of ``n`` points averages over (the calibration of its
+        conformal intervals keeps two points aside)."""
+        return max(1, min(self.params["n_seasons"], (n - 2) // max(season_length, 1)))
+
+    def _variant(self, n: int, h: int, intervals: bool, season: int | None = None) -> Variant:
+        season = self.season_length_ if season is None else season
+        k = self._seasons(n, season)
+        base = super()._variant(n, h, intervals, season)
+        if intervals:  # calibration refits need k seasons of history
+            base = (("conformal", conformal_windows(n, h, k * season, self.conformal_max_windows)),)
+        return (("seasons", k), *base)
 
     def _make(self, season_length: int, **kwargs: Any) -> Any:
         from statsforecast.models import SeasonalWindowAverage as _SWA
 
-        return _SWA(season_length=season_length, window_size=self.params["n_seasons"], **kwargs)
+        k = kwargs.pop("seasons", self.params["n_seasons"])
+        return _SWA(season_length=season_length, window_size=k, **kwargs)
 
 
 class LinearTrend(Forecaster):

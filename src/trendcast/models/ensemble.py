@@ -397,6 +397,13 @@ class Recommended(AutoSelect):
     and revenue) on ``n_windows`` internal backtest windows of ``validation_h`` steps that end
     on the last training date; then only that member is fitted on all the data.
 
+    Members within ``tolerance`` (relative, default 1%) of the best score count as tied and
+    the earlier member wins: the default list puts combinations first, since a combination
+    that validates as well as a single model is the safer bet out of sample. Statistical
+    models that fit a long season state by state (AutoETS, AutoARIMA, AutoTheta) are left out
+    when the season is longer than ``max_slow_season`` periods (weekly data: 52), where they
+    take minutes per window and rarely win; the notes say so.
+
     ``--model recommended`` (members ``RECOMMENDED_MEMBERS`` in the registry): so a weekly
     catalogue where seasonal naive wins gets seasonal naive, and M5 gets the LightGBM
     ensemble. ``scores_`` holds each member's validation WAPE; ``notes_`` says what won.
@@ -404,13 +411,15 @@ class Recommended(AutoSelect):
 
     _too_short = "the first member is used"
     _skips_unfit = True
+    slow_for_long_seasons: ClassVar[frozenset[str]] = frozenset({"autoets", "autoarima", "autotheta"})
 
     def __init__(self, *, members: Sequence[str] = ("SeasonalNaive", "AutoETS"),
                  validation_h: int = 28, n_windows: int = 2, season_length: int | None = None,
-                 alias: str | None = None, n_jobs: int = 1, horizon: int | None = None) -> None:
+                 alias: str | None = None, n_jobs: int = 1, horizon: int | None = None,
+                 tolerance: float = 0.01, max_slow_season: int = 24) -> None:
         super().__init__(members=members, validation_h=horizon or validation_h, n_windows=n_windows,
                          season_length=season_length, alias=alias, n_jobs=n_jobs)
-        self.params["horizon"] = horizon
+        self.params.update(horizon=horizon, tolerance=tolerance, max_slow_season=max_slow_season)
 
     @property
     def alias(self) -> str:
@@ -421,8 +430,22 @@ class Recommended(AutoSelect):
         return "whole"  # one choice from every series' errors
 
     def fit(self, df: pd.DataFrame) -> Self:
+        from trendcast.models.statistical import default_season_length, infer_freq
+
         data = df.assign(unique_id=df["unique_id"].astype(str))
-        cv = self._validate(data)
+        freq = df.attrs.get("freq") or infer_freq(data)
+        season = self.params["season_length"] or default_season_length(freq)
+        members = list(self.params["members"])
+        slow = [m for m in members if m.lower() in self.slow_for_long_seasons]
+        if season > self.params["max_slow_season"] and slow and len(slow) < len(members):
+            self.params["members"] = tuple(m for m in members if m not in slow)
+        try:
+            cv = self._validate(data)
+        finally:
+            self.params["members"] = tuple(members)
+        if season > self.params["max_slow_season"]:
+            self.skipped_.update({m: f"a season of {season} periods makes it slow; run it with "
+                                     f"--model {m} to compare" for m in slow if len(slow) < len(members)})
         names = [n for n in self.params["members"] if n not in getattr(self, "skipped_", {})]
         aliases = [self._build(n).alias for n in names]
         if cv is None:
@@ -434,7 +457,9 @@ class Recommended(AutoSelect):
             total = float(np.abs(y).sum()) or 1.0
             self.scores_ = pd.Series({a: float(np.abs(y - cv[a].to_numpy(dtype=float)).sum()) / total
                                       for a in aliases})
-            best = names[int(np.argmin(self.scores_.fillna(np.inf).to_numpy()))]
+            scores = self.scores_.fillna(np.inf).to_numpy()
+            tied = np.flatnonzero(scores <= scores.min() * (1 + self.params["tolerance"]))
+            best = names[int(tied[0])]  # the earliest member among the tied
             ranking = ", ".join(f"{a} {s:.3f}" for a, s in self.scores_.sort_values().items())
             self.notes_ = [f"{self.alias}: chose {self._build(best).alias} by validation WAPE over "
                            f"{len(self.validation_cutoffs_)} window(s) of {self.validation_h_} steps "

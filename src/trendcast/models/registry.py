@@ -46,8 +46,10 @@ AUTO_MEMBERS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "CrostonOpt
 
 
 # `--model recommended`: the catalogue-wide choice by validation among these (ensemble.Recommended).
-RECOMMENDED_MEMBERS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "LinearTrend",
-                       "MedianEnsemble(LightGBM,LightGBMDirect)")
+# Combinations first: ties (within Recommended's tolerance) go to the earlier member.
+RECOMMENDED_MEMBERS = ("MedianEnsemble(SeasonalNaive,LightGBM,LightGBMDirect)",
+                       "MedianEnsemble(LightGBM,LightGBMDirect)", "AutoETS", "SeasonalWindowAverage",
+                       "SeasonalNaive", "LinearTrend")
 
 
 def parse_spec(name: str) -> tuple[str, list[str] | None]:
@@ -79,7 +81,8 @@ def model_class(name: str) -> type[Forecaster]:
 
 def make_model(name: str, **params: Any) -> Forecaster:
     """Build a registered model by name (case-insensitive) or spec
-    (``MedianEnsemble(LightGBM,LightGBMDirect)``: an ensemble of those members)."""
+    (``MedianEnsemble(LightGBM,LightGBMDirect)``: an ensemble of those members, whose
+    forecast column is named by the spec)."""
     base, members = parse_spec(name)
     if base.lower() == "auto" and members is None:
         members = [m for m in AUTO_MEMBERS if m in MODELS]
@@ -87,5 +90,7 @@ def make_model(name: str, **params: Any) -> Forecaster:
         members = list(RECOMMENDED_MEMBERS)
     cls = model_class(name)
     if members is not None:
+        if "(" in name and "alias" not in params:  # a spec names its own column
+            params = {**params, "alias": f"{base}({','.join(members)})"}
         params = {**params, "members": params.pop("members", members)}
     return cls(**params)

@@ -85,7 +85,7 @@ def write_frames(store: Store, frames: Mapping[str, pd.DataFrame]) -> list[Write
             results.append(store.upsert(table, frame))
         sales = frames.get("sales")
         if sales is not None and len(sales) and store.meta("freq") is None:
-            from trendcast.features.frequency import date_stats, freq_from_stats
+            from trendcast.data.dates import date_stats, freq_from_stats
 
             ids = pd.unique(sales["unique_id"])[:200]  # a sample decides, without sorting millions
             stats = date_stats(sales[sales["unique_id"].isin(ids)])
