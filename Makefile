@@ -12,7 +12,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,boosting,hierarchy,insights,api,foundation,text,ray,postgres]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,boosting,hierarchy,insights,api,foundation,text,ray,postgres,schedule]"
 	touch $@
 
 demo: install

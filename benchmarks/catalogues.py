@@ -119,7 +119,7 @@ def _row(name: str, cv: pd.DataFrame, seconds: float, **extra: float) -> dict:
 # Walmart -------------------------------------------------------------------------------------
 
 
-def walmart(negatives: str, n_jobs: int) -> dict:
+def walmart(negatives: str, n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST) -> dict:
     from trendcast.data.calendar import festival_calendar
     from trendcast.engine.runner import FrameSource
     from trendcast.features.series import fill_series
@@ -142,21 +142,48 @@ def walmart(negatives: str, n_jobs: int) -> dict:
     source = FrameSource(sales, calendar=calendar)
     h, windows, season = 13, 3, 52
     weights = raw.set_index(["unique_id", "ds"])["IsHoliday"]
-    rows, notes = [], {}
     filled = fill_series(sales, source.freq)
-    for name in TRENDCAST:
-        cv, secs, run_notes = _runner_cv(name, source, h, windows, n_jobs)
-        rows.append(_row(f"trendcast {name}", cv, secs, WMAE=_wmae(cv, weights),
-                         MASE=_mase(cv, filled, season), coverage80=_coverage(cv)))
-        notes[name] = run_notes
-        print(rows[-1], flush=True)
-    for peer in ("SeasonalNaive", "AutoETS"):
-        cv, secs = _peer_cv(peer, filled, source.freq, season, h, windows, n_jobs)
-        rows.append(_row(f"statsforecast {peer}(52)", cv, secs, WMAE=_wmae(cv, weights),
-                         MASE=_mase(cv, filled, season), coverage80=_coverage(cv)))
-        print(rows[-1], flush=True)
+    cvs, secs, notes = _all_cv(source, filled, source.freq, season, h, windows, n_jobs, trendcast)
+
+    def score(cv: pd.DataFrame) -> dict[str, float]:
+        return {"WMAE": _wmae(cv, weights), "MASE": _mase(cv, filled, season), "coverage80": _coverage(cv)}
+
     return {"freq": source.freq, "series": len(source.ids), "negative_weeks": n_negative,
-            "negatives": negatives, "h": h, "windows": windows, "rows": rows, "notes": notes}
+            "negatives": negatives, "h": h, "windows": windows, **_score_all(cvs, secs, score),
+            "notes": notes}
+
+
+def _all_cv(source: object, filled: pd.DataFrame, freq: str, season: int, h: int, windows: int,
+            n_jobs: int, trendcast: tuple[str, ...]) -> tuple[dict, dict, dict]:
+    """Cross-validation of trendcast's models through the run path and of the peers called
+    directly: frames, seconds and run notes by row label."""
+    cvs, secs, notes = {}, {}, {}
+    for name in trendcast:
+        label = f"trendcast {name}"
+        cvs[label], secs[label], notes[name] = _runner_cv(name, source, h, windows, n_jobs)
+        print(label, f"{secs[label]:.0f} s", flush=True)
+    for peer in ("SeasonalNaive", "AutoETS"):
+        label = f"statsforecast {peer}({season})"
+        cvs[label], secs[label] = _peer_cv(peer, filled, freq, season, h, windows, n_jobs)
+        print(label, f"{secs[label]:.0f} s", flush=True)
+    return cvs, secs, notes
+
+
+def _score_all(cvs: dict, secs: dict, score: object) -> dict:
+    """Each model scored on its own rows, and every model on the rows all of them forecast
+    (statsforecast leaves out series too short for its windows; trendcast forecasts them)."""
+    key = ["unique_id", "ds", "cutoff"]
+    common = None
+    for cv in cvs.values():
+        keys = cv[key].drop_duplicates()
+        common = keys if common is None else common.merge(keys, on=key)
+    rows, rows_common = [], []
+    for label, cv in cvs.items():
+        rows.append(_row(label, cv, secs[label], **score(cv)))
+        shared = cv.merge(common, on=key)
+        rows_common.append(_row(label, shared, secs[label], **score(shared)))
+        print(rows[-1], rows_common[-1], flush=True)
+    return {"rows": rows, "rows_common": rows_common}
 
 
 def _wmae(cv: pd.DataFrame, holiday: pd.Series) -> float:
@@ -167,7 +194,7 @@ def _wmae(cv: pd.DataFrame, holiday: pd.Series) -> float:
 # Favorita ------------------------------------------------------------------------------------
 
 
-def favorita(n_jobs: int) -> dict:
+def favorita(n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST) -> dict:
     from trendcast.data.calendar import festival_calendar
     from trendcast.engine.runner import FrameSource
     from trendcast.features.series import fill_series
@@ -179,19 +206,13 @@ def favorita(n_jobs: int) -> dict:
     source = FrameSource(sales, calendar=calendar)
     h, windows, season = 28, 3, 7
     filled = fill_series(sales, "D")
-    rows, notes = [], {}
-    for name in TRENDCAST:
-        cv, secs, run_notes = _runner_cv(name, source, h, windows, n_jobs)
-        rows.append(_row(f"trendcast {name}", cv, secs, MASE=_mase(cv, filled, season), WAPE=_wape(cv),
-                         coverage80=_coverage(cv)))
-        notes[name] = run_notes
-        print(rows[-1], flush=True)
-    for peer in ("SeasonalNaive", "AutoETS"):
-        cv, secs = _peer_cv(peer, filled, "D", season, h, windows, n_jobs)
-        rows.append(_row(f"statsforecast {peer}(7)", cv, secs, MASE=_mase(cv, filled, season), WAPE=_wape(cv),
-                         coverage80=_coverage(cv)))
-        print(rows[-1], flush=True)
-    return {"series": len(source.ids), "h": h, "windows": windows, "rows": rows, "notes": notes}
+    cvs, secs, notes = _all_cv(source, filled, "D", season, h, windows, n_jobs, trendcast)
+
+    def score(cv: pd.DataFrame) -> dict[str, float]:
+        return {"MASE": _mase(cv, filled, season), "WAPE": _wape(cv), "coverage80": _coverage(cv)}
+
+    return {"series": len(source.ids), "h": h, "windows": windows, **_score_all(cvs, secs, score),
+            "notes": notes}
 
 
 # Monthly and quarterly -----------------------------------------------------------------------
@@ -250,6 +271,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--negatives", choices=["keep", "clip"], default="keep")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--models", nargs="+", default=list(TRENDCAST),
+                        help="trendcast models for the walmart and favorita sections")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -261,9 +284,9 @@ def main() -> None:
     if "monthly" in args.only:
         results["periodic"] = periodic(args.jobs)
     if "favorita" in args.only:
-        results["favorita"] = favorita(args.jobs)
+        results["favorita"] = favorita(args.jobs, tuple(args.models))
     if "walmart" in args.only:
-        results["walmart"] = walmart(args.negatives, args.jobs)
+        results["walmart"] = walmart(args.negatives, args.jobs, tuple(args.models))
     if "cleaning" in args.only:
         from cleaning_bench import cleaning  # noqa: PLC0415 - beside this script
 

@@ -35,10 +35,12 @@ def pg_base_url():
 
 
 @pytest.fixture
-def pg_url(pg_base_url):
-    """A fresh workspace schema on the test server."""
+def pg_url(pg_base_url, tmp_path, monkeypatch):
+    """A fresh workspace schema on the test server (with a pseudonym key file, which a
+    PostgreSQL workspace needs outside the database)."""
     from pgserver import fresh_schema_url
 
+    monkeypatch.setenv("TRENDCAST_PSEUDONYM_KEY_FILE", str(tmp_path / "pg.pseudonym-key"))
     return fresh_schema_url(pg_base_url)
 
 

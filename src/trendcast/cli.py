@@ -126,8 +126,29 @@ def ingest(
     fmt: Annotated[str | None, typer.Option(
         "--format", help="Known layout: m5 (folder), taobao, amazon-reviews.")] = None,
     mapping: Annotated[list[str] | None, typer.Option(
-        "--map", help="Column mapping TARGET=SOURCE, e.g. --map y=units (repeatable).")] = None,
-    tz: Annotated[str | None, typer.Option(help="Time zone of Unix timestamps.")] = None,
+        "--map", help="Column mapping TARGET=SOURCE, e.g. --map y=units (repeatable); "
+                      "SOURCE A+B joins columns into one key: --map unique_id=Store+Dept.")] = None,
+    constants: Annotated[list[str] | None, typer.Option(
+        "--set", help="A column with one value for every row, COLUMN=VALUE, e.g. --set "
+                      "kind=holiday or --set unique_id=waimai (repeatable).")] = None,
+    drop: Annotated[list[str] | None, typer.Option(
+        "--drop", help="Leave out a column of the file (repeatable), e.g. a flag column of a "
+                       "wide macro table.")] = None,
+    tz: Annotated[str | None, typer.Option(
+        help="Zone of naive date-times in the file (default: the workspace's zone, which the "
+             "first ingest sets from this or TRENDCAST_TZ, default Asia/Shanghai). Times with "
+             "an offset and Unix times are converted to the workspace's zone.")] = None,
+    date_format: Annotated[str | None, typer.Option(
+        "--date-format", help="strftime format of the dates, e.g. %m/%d/%y or %d-%b-%y; also "
+                              "lets partial dates through (%Y-%m).")] = None,
+    negatives: Annotated[str, typer.Option(
+        help="Negative quantities (returns): reject (default), keep, clip or zero (clip and "
+             "zero both set them to 0); the count and examples are printed.")] = "reject",
+    rating_scale: Annotated[str | None, typer.Option(
+        "--rating-scale", help="Lowest-highest rating of reviews, default 1-5.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="Text encoding (default: detected: UTF-8 with or without BOM, UTF-16, GB18030/GBK, "
+             "...).")] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name.")] = None,
     add_products: Annotated[bool, typer.Option(
         "--add-products", help="Register unknown product ids of orders/reviews.")] = False,
@@ -136,26 +157,35 @@ def ingest(
     keep_user_ids: Annotated[bool, typer.Option(
         "--keep-user-ids", help="Store user ids of orders/events as given, not as workspace "
                                 "pseudonyms.")] = False,
+    scrub: Annotated[bool, typer.Option(
+        "--scrub", help="For reviews: replace phone numbers and e-mail addresses in the text by "
+                        "[phone] and [email] (the count is printed).")] = False,
     db: DbOption = None,
 ) -> None:
-    """Validate a file and store it; a file with any bad row stores nothing."""
-    from trendcast.data.ingest import PRESETS, parse_mapping
+    """Validate a file and store it as one batch (`trendcast undo BATCH` reverts it); a file
+    with any bad row stores nothing."""
+    from trendcast.data.ingest import PRESETS, make_options
+    from trendcast.data.readers import Limits
     from trendcast.services.ingest import ingest_file, ingest_m5
 
     with _open(db) as store, _progress() as progress:
         progress(f"ingest {path.name}", 0, 1)
         if fmt == "m5":
-            report = ingest_m5(store, path)
+            report = ingest_m5(store, path, actor=_actor())
         else:
             preset = PRESETS.get(fmt or "")
             kind = kind or (preset.kind if preset else "sales")
             if aggregate not in (None, "D", "W"):
                 raise typer.BadParameter("--aggregate takes D or W")
-            report = ingest_file(store, path, kind, fmt=fmt, mapping=parse_mapping(mapping),
-                                 tz=tz, sheet=sheet, add_products=add_products,
+            options = make_options(
+                fmt=fmt, mapping=mapping, constants=constants, drop=drop, tz=tz,
+                workspace_tz=_settings().tz, date_format=date_format, negatives=negatives,
+                rating_scale=rating_scale, encoding=encoding, sheet=sheet,
+                limits=Limits.from_settings(_settings()))
+            report = ingest_file(store, path, kind, add_products=add_products,
                                  aggregate=aggregate,  # type: ignore[arg-type]
                                  pseudonymise=not keep_user_ids,
-                                 max_unpacked_mb=_settings().max_unpacked_mb)
+                                 scrub=scrub, actor=_actor(), options=options)
         progress(f"ingest {path.name}", 1, 1)
     out.print(escape(report.summary() + f" in {report.seconds:.1f}s"))
     for note in report.notes:
@@ -182,6 +212,75 @@ def festivals(
     with _open(db) as store:
         report = ingest_festivals(store, start=start, end=end, country=country, subdiv=subdiv)
     out.print(escape(report.summary()))
+
+
+def _actor() -> str:
+    from trendcast.services.batches import cli_actor
+
+    return cli_actor()
+
+
+@app.command()
+def batches(
+    status: Annotated[str | None, typer.Option(help="Only applied or undone batches.")] = None,
+    limit: Annotated[int, typer.Option(help="Batches to show, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Every ingest and deletion, newest first: id, kind, file, rows added / replaced /
+    deleted, when, who, and whether it was undone."""
+    from trendcast.services.batches import list_batches
+
+    if limit < 1:
+        raise typer.BadParameter("--limit takes a number >= 1")
+    with _open(db, read_only=True) as store:
+        total, rows = list_batches(store, limit=limit, status=status)
+    if as_json:
+        print(json.dumps({"total": total, "batches": rows}, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"batches ({total:,}; newest first)")
+    table.add_column("batch", no_wrap=True)
+    for col in ("kind", "file", "added", "replaced", "deleted", "when", "who", "status"):
+        table.add_column(col, overflow="fold")
+    for b in rows:
+        state = (b["status"] if b["status"] == "applied"
+                 else f"undone {b['undone_at']} by {b['undone_by'] or '-'}")
+        table.add_row(b["batch_id"], escape(b["kind"]), escape(b["source"] or ""), f"{b['rows_added']:,}",
+                      f"{b['rows_replaced']:,}", f"{b['rows_deleted']:,}", b["created_at"] or "",
+                      escape(b["actor"] or ""), escape(state))
+    out.print(table)
+
+
+@app.command()
+def undo(
+    batch_id: Annotated[str, typer.Argument(help="A batch id from `trendcast batches`.")],
+    db: DbOption = None,
+) -> None:
+    """Undo a batch: remove the rows it added and restore the rows it replaced or deleted.
+    Refused while a later batch changed the same rows (undo that one first)."""
+    from trendcast.services.batches import undo_batch
+
+    with _open(db) as store:
+        result = undo_batch(store, batch_id, actor=_actor())
+    out.print(escape(result.summary()))
+
+
+@app.command()
+def delete(
+    ids: Annotated[list[str] | None, typer.Option(
+        "--id", help="Product id (item id for events, name for calendar and macro); repeatable.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First date, YYYY-MM-DD (inclusive).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last date, YYYY-MM-DD (inclusive).")] = None,
+    kind: Annotated[str, typer.Option(
+        help="sales (default), products, orders, events, reviews, calendar, macro or stock.")] = "sales",
+    db: DbOption = None,
+) -> None:
+    """Delete rows by id and date range; recorded as a batch, so `trendcast undo` restores them."""
+    from trendcast.services.batches import delete_rows
+
+    with _open(db) as store:
+        result = delete_rows(store, kind, ids=ids, start=start, end=end, actor=_actor())
+    out.print(escape(result.summary()))
 
 
 CleanOption = Annotated[bool, typer.Option(
@@ -216,21 +315,39 @@ def forecast(
     ended_after: Annotated[int | None, typer.Option(
         help="Periods without sales that end a series (default: the horizon).")] = None,
     clean: CleanOption = False,
+    cold_start: Annotated[bool, typer.Option(
+        "--cold-start/--no-cold-start",
+        help="Forecast new products (not launched yet, or launched under 7 days ago) from their "
+             "category's launch curve and price band (listed in the notes).")] = True,
+    from_model: Annotated[str | None, typer.Option(
+        "--from-model", help="Forecast from a saved model version without refitting "
+                             "(`trendcast train`); alone: the promoted version.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     db: DbOption = None,
 ) -> None:
     """Forecast every stored series and store the run."""
     from trendcast.services.forecast import DEFAULT_MODELS, run_forecast
+    from trendcast.services.versions import forecast_from_version
 
     with _open(db) as store, _progress(not as_json) as progress, \
             _engine(engine, ray_address, jobs) as runner:
-        result = run_forecast(store, horizon=horizon, models=model or list(DEFAULT_MODELS),
-                              quantiles=_parse_quantiles(quantiles), ids=ids, n_jobs=jobs,
-                              progress=progress,
-                              model_params={"model_path": model_path} if model_path else None,
-                              engine=runner, collect=as_json,
-                              partition_size=_settings().partition_size, freq=freq,
-                              ended=ended, ended_after=ended_after, clean=clean)
+        if from_model is not None:
+            if model or model_path or freq or clean or ids:
+                raise typer.BadParameter("--from-model forecasts with the version's own models and "
+                                         "settings: drop --model, --model-path, --freq, --clean, --id")
+            result = forecast_from_version(
+                store, None if from_model == PROMOTED else from_model, horizon=horizon,
+                quantiles=_parse_quantiles(quantiles), n_jobs=jobs, progress=progress,
+                engine=runner, partition_size=_settings().partition_size, collect=as_json)
+        else:
+            result = run_forecast(store, horizon=horizon, models=model or list(DEFAULT_MODELS),
+                                  quantiles=_parse_quantiles(quantiles), ids=ids, n_jobs=jobs,
+                                  progress=progress,
+                                  model_params={"model_path": model_path} if model_path else None,
+                                  engine=runner, collect=as_json,
+                                  partition_size=_settings().partition_size, freq=freq,
+                                  ended=ended, ended_after=ended_after, clean=clean,
+                                  cold_start=cold_start)
     if as_json:
         fc = result.forecasts.assign(ds=result.forecasts["ds"].dt.strftime("%Y-%m-%d"))
         print(json.dumps({"run_id": result.run_id, "notes": result.notes,
@@ -452,6 +569,9 @@ def serve(
     max_upload_mb: Annotated[int, typer.Option(help="Largest upload accepted, in MB.")] = 50,
     workers: Annotated[int, typer.Option(help="Threads running forecast/backtest jobs.")] = 2,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    schedule: Annotated[str | None, typer.Option(
+        help="Also run `trendcast update --refit auto` (no new files: score, refit when due, "
+             "forecast) on this cron schedule, e.g. '0 6 * * *' (APScheduler).")] = None,
 ) -> None:
     """Serve the REST API (/api, docs at /docs) and the dashboard (/) with uvicorn."""
     import uvicorn
@@ -466,7 +586,216 @@ def serve(
     sys.setswitchinterval(0.001)
     console.print(escape(f"serving workspace {location} at http://{host}:{port}/ "
                          f"(API docs at http://{host}:{port}/docs); Ctrl+C stops"), highlight=False)
-    uvicorn.run(application, host=host, port=port, log_level=log_level)
+    scheduler = _schedule_updates(location, schedule) if schedule else None
+    try:
+        uvicorn.run(application, host=host, port=port, log_level=log_level)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+def _schedule_updates(location: str, cron: str) -> object:
+    """A background APScheduler running the update job on ``cron`` (one at a time)."""
+    try:
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.cron import CronTrigger
+    except ImportError:
+        raise typer.BadParameter("--schedule needs APScheduler: pip install 'trendcast[schedule]'") from None
+    try:
+        trigger = CronTrigger.from_crontab(cron)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--schedule {cron!r}: {exc}; e.g. '0 6 * * *'") from None
+
+    def job() -> None:
+        from trendcast.data.store import open_store
+        from trendcast.services.update import run_update
+
+        try:
+            with open_store(location, settings=_settings()) as store:
+                result = run_update(store, [], refit="auto", n_jobs=_settings().n_jobs,
+                                    partition_size=_settings().partition_size)
+            console.print(escape(result.summary()), highlight=False)
+        except TrendcastError as exc:
+            console.print(escape(f"scheduled update failed: {exc}"), highlight=False)
+
+    scheduler = BackgroundScheduler()
+    scheduler.add_job(job, trigger, id="update", max_instances=1, coalesce=True)
+    scheduler.start()
+    console.print(escape(f"scheduled `update --refit auto` at {cron!r}"), highlight=False)
+    return scheduler
+
+
+PROMOTED = "promoted"  # `--from-model` given without a version
+
+
+@app.command()
+def train(
+    horizon: Annotated[int, typer.Option(help="Steps the version forecasts (and is validated on).")] = 28,
+    model: Annotated[list[str] | None, typer.Option(
+        help="Model name (repeatable), auto or recommended; default SeasonalNaive and AutoETS.")] = None,
+    quantiles: Annotated[str, typer.Option(help="Comma-separated quantile levels.")] = "0.1,0.5,0.9",
+    jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
+    model_path: Annotated[str | None, typer.Option(
+        "--model-path", help="Weights folder or hub id for Fracast, ChronosBolt, Chronos2, TimesFM.")] = None,
+    freq: FreqOption = None,
+    ended: Annotated[str, typer.Option(help="As for `forecast`: skip, zero or forecast.")] = "skip",
+    ended_after: Annotated[int | None, typer.Option(help="As for `forecast`.")] = None,
+    clean: CleanOption = False,
+    validate: Annotated[bool, typer.Option(
+        help="Score the configuration on the last --horizon periods (stored as a backtest run; "
+             "monitoring and drift alerts compare live errors with it).")] = True,
+    promote: Annotated[bool | None, typer.Option(
+        "--promote/--no-promote", help="Promote the new version (default: only if none is).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Fit a configuration on every stored series and save it as a model version."""
+    from trendcast.services.forecast import DEFAULT_MODELS
+    from trendcast.services.versions import train_version
+
+    with _open(db) as store, _progress() as progress:
+        info = train_version(store, horizon=horizon, models=model or list(DEFAULT_MODELS),
+                             quantiles=_parse_quantiles(quantiles), n_jobs=jobs, progress=progress,
+                             model_params={"model_path": model_path} if model_path else None,
+                             partition_size=_settings().partition_size, freq=freq, ended=ended,
+                             ended_after=ended_after, clean=clean, validate=validate, promote=promote)
+    _print_board(info.scores)
+    state = "promoted" if info.promoted else "not promoted (`trendcast models promote` it)"
+    out.print(escape(f"version {info.version_id}: {', '.join(info.models)} on {info.n_series:,} series "
+                     f"to {info.data_end.date()}, {state}, saved at {info.location} in "
+                     f"{info.seconds:.1f}s"))
+    for note in info.notes:
+        out.print(escape(f"note: {note}"))
+
+
+models_app = typer.Typer(help="Saved model versions: list, show, promote, delete.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Every saved version, newest first (the promoted one is what `update` uses)."""
+    from trendcast.services.versions import list_versions
+
+    with _open(db, read_only=True) as store:
+        table_df = list_versions(store)
+    if as_json:
+        print(table_df.to_json(orient="records", date_format="iso"))
+        return
+    table = Table(title="model versions")
+    for col in table_df.columns:
+        table.add_column(col)
+    for row in table_df.itertuples(index=False):
+        table.add_row(*[escape("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v))
+                        for v in row])
+    out.print(table)
+
+
+@models_app.command("show")
+def models_show(
+    version: Annotated[str | None, typer.Argument(help="Version id (default: the promoted one).")] = None,
+    db: DbOption = None,
+) -> None:
+    """A version's metadata: models, settings, data window, fingerprint, packages, scores."""
+    from trendcast.services.versions import show_version
+
+    with _open(db, read_only=True) as store:
+        row = show_version(store, version)
+    spec = dict(row.get("spec") or {})
+    series = spec.pop("series", [])
+    show = {**{k: row[k] for k in ("version_id", "status", "created_at", "promoted_at", "models",
+                                   "horizon", "freq", "data_start", "data_end", "n_series",
+                                   "fingerprint", "location", "bytes", "sha256", "validation_run")},
+            "settings": spec, "series_known": len(series), "packages": row.get("packages"),
+            "requires": row.get("requires"), "scores": row.get("scores"), "loadable": row["loadable"],
+            "notes": row.get("notes")}
+    print(json.dumps(show, indent=2, default=str, ensure_ascii=False))
+
+
+@models_app.command("promote")
+def models_promote(version: Annotated[str, typer.Argument(help="Version id.")], db: DbOption = None) -> None:
+    """Make VERSION the one `forecast --from-model` and `update` use."""
+    from trendcast.services.versions import promote_version
+
+    with _open(db) as store:
+        promote_version(store, version)
+    out.print(escape(f"promoted {version}"))
+
+
+@models_app.command("delete")
+def models_delete(version: Annotated[str, typer.Argument(help="Version id.")], db: DbOption = None) -> None:
+    """Delete a version and its artefact."""
+    from trendcast.services.versions import delete_version
+
+    with _open(db) as store:
+        delete_version(store, version)
+    out.print(escape(f"deleted {version}"))
+
+
+@app.command()
+def update(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="New sales files (any format `ingest` reads).")] = None,
+    refit: Annotated[str, typer.Option(
+        help="auto (when the version is old, drifted or the catalogue grew), always or never.")] = "auto",
+    kind: Annotated[str, typer.Option(help="Kind of the files (as for `ingest`).")] = "sales",
+    jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
+    db: DbOption = None,
+) -> None:
+    """The daily job: ingest FILES (all or nothing), score past forecasts, refit the promoted
+    version when the policy says so (promoted only if not worse on the latest window), and
+    forecast from the promoted version. For cron: `trendcast update /data/today/*.csv`."""
+    from trendcast.services.update import run_update
+
+    with _open(db) as store, _progress() as progress:
+        result = run_update(store, [str(p) for p in paths or []], refit=refit, kind=kind, n_jobs=jobs,
+                            progress=progress, partition_size=_settings().partition_size,
+                            ingest_options={"max_unpacked_mb": _settings().max_unpacked_mb})
+    out.print(escape(result.summary()), soft_wrap=True)
+
+
+@app.command()
+def monitor(
+    level: Annotated[str, typer.Option(
+        help="Pool errors per run, step, product, category, week or category-week.")] = "run",
+    model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
+    alerts: Annotated[bool, typer.Option("--alerts/--no-alerts", help="Also list drift alerts.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Accuracy of stored forecasts as their actuals arrive, against the backtest's
+    expectation; drift alerts per product and category (CUSUM on standardised errors)."""
+    from trendcast.services.monitor import accuracy, drift_alerts
+
+    with _open(db) as store:
+        board = accuracy(store, level=level, model=model)
+        found = drift_alerts(store, model=model, score=False) if alerts else None
+    if as_json:
+        payload = {"accuracy": json.loads(board.to_json(orient="records", date_format="iso"))}
+        if found is not None:
+            payload["alerts"] = json.loads(found.to_json(orient="records", date_format="iso"))
+        print(json.dumps(payload))
+        return
+    if board.empty:
+        out.print("no forecast has actuals yet: forecast, then ingest (or `update`) the days it covers")
+        return
+    table = Table(title=f"accuracy per {level} (expected: the latest backtest)")
+    for col in board.columns:
+        table.add_column(col)
+    for row in board.itertuples(index=False):
+        table.add_row(*[escape("" if v is None else f"{v:.3f}" if isinstance(v, float)
+                               else f"{v:%Y-%m-%d}" if hasattr(v, "strftime") else str(v)) for v in row])
+    out.print(table)
+    if found is not None and len(found):
+        for a in found.head(20).itertuples(index=False):
+            out.print(escape(f"drift: {a.level} {a.name} ({a.model}) since {a.started:%Y-%m-%d}, detected "
+                             f"{a.detected:%Y-%m-%d}: sales {'above' if a.direction == 'up' else 'below'} "
+                             f"forecast by {abs(a.size):.1f} expected errors a day, errors {a.ratio:.1f}x "
+                             "the backtest's"))
+    elif found is not None:
+        out.print("no drift alerts")
 
 
 keys_app = typer.Typer(help="Create, list and revoke API keys (roles: viewer < analyst < admin).",
@@ -510,6 +839,27 @@ def keys_list(
         table.add_row(k["key_id"], escape(k["name"] or ""), k["role"], k["created_at"] or "",
                       k["revoked_at"] or "")
     out.print(table)
+
+
+@keys_app.command("rotate-pseudonym")
+def keys_rotate_pseudonym(
+    yes: Annotated[bool, typer.Option("--yes", help="Do it (without: only say what happens).")] = False,
+    db: DbOption = None,
+) -> None:
+    """New key for user-id pseudonyms: stored pseudonyms are re-keyed (they keep joining each
+    other, and the old key no longer links them to raw ids) but no longer match pseudonyms of
+    the same users ingested afterwards, since raw ids are not kept."""
+    from trendcast.services.privacy import rotate_pseudonym_key
+
+    if not yes:
+        out.print("this gives the workspace a new pseudonym key and re-keys every stored pseudonym; "
+                  "users ingested afterwards get pseudonyms that do not match their earlier ones. "
+                  "Run again with --yes to do it.")
+        return
+    with _open(db) as store:
+        info = rotate_pseudonym_key(store)
+    out.print(escape(f"new pseudonym key in {info['key_from']}; {info['rekeyed']:,} stored "
+                     "pseudonym(s) re-keyed"))
 
 
 @keys_app.command("revoke")
@@ -786,10 +1136,21 @@ def _print_board(board: object) -> None:
     out.print(table)
 
 
+def _optional_from_model(argv: list[str]) -> list[str]:
+    """``--from-model`` with no version after it (end of line or another option) means the
+    promoted version: typer has no options with an optional value."""
+    args = list(argv)
+    for i, arg in enumerate(args):
+        if arg == "--from-model" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            args.insert(i + 1, PROMOTED)
+            break
+    return args
+
+
 def main() -> None:
     """Entry point: typed errors become one line on stderr and exit code 2."""
     try:
-        app()
+        app(args=_optional_from_model(sys.argv[1:]))
     except TrendcastError as exc:
         if os.environ.get("TRENDCAST_DEBUG"):
             raise

@@ -17,13 +17,26 @@ class DataValidationError(TrendcastError, ValueError):
         super().__init__(message)
         self.problems = problems or []
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]  # keep problems across processes
+        return (type(self), (str(self), self.problems))
+
 
 class InputFileError(TrendcastError, ValueError):
     """A file is missing, unreadable or in a format trendcast does not read."""
 
 
+class LimitError(InputFileError):
+    """A file is over a reading limit (unpacked size, rows, columns, field length); the API
+    answers 413."""
+
+
 class StoreError(TrendcastError):
     """The workspace database cannot be opened, migrated or written."""
+
+
+class ConflictError(TrendcastError):
+    """The request conflicts with the workspace's current state (e.g. undoing a batch whose
+    rows a later batch changed); the message says what to do first."""
 
 
 class NotFittedError(TrendcastError, AttributeError):

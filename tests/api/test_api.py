@@ -169,14 +169,14 @@ def test_oversized_upload_is_413_and_stores_nothing(env):
     assert client.app.state.store.count("sales") == 0
 
 
-def test_compressed_upload_that_unpacks_too_far_is_422_and_stores_nothing(env, monkeypatch):
+def test_compressed_upload_that_unpacks_too_far_is_413_and_stores_nothing(env, monkeypatch):
     import gzip
     client, keys, _ = env
     monkeypatch.setattr(client.app.state.settings, "max_unpacked_mb", 2)  # TRENDCAST_MAX_UNPACKED_MB
     bomb = gzip.compress(sales_csv() + b"\n" * (5 * 1024 * 1024))
     assert len(bomb) < 1024 * 1024  # under the upload limit, over the unpacked one
     resp = upload(client, keys["analyst"], bomb, name="sales.csv.gz", ctype="application/gzip")
-    assert resp.status_code == 422
+    assert resp.status_code == 413
     message = error_of(resp)["message"]
     assert "sales.csv.gz" in message and "unpacks to more than 2 MB" in message
     assert client.app.state.store.count("sales") == 0

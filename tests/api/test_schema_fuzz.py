@@ -22,6 +22,7 @@ from schemathesis.checks import positive_data_acceptance
 from conftest import make_sales
 from trendcast.api import jobs as jobs_module
 from trendcast.api.app import create_app
+from trendcast.config import Settings
 from trendcast.data.store import open_store
 from trendcast.services.forecast import run_backtest, run_forecast
 from trendcast.services.ingest import ingest_frames
@@ -29,7 +30,9 @@ from trendcast.services.keys import create_key
 
 _FOLDER = tempfile.TemporaryDirectory(prefix="trendcast-fuzz-")  # removed at interpreter exit
 DB = Path(_FOLDER.name) / "fuzz.duckdb"
-APP = create_app(DB, max_upload_mb=1, workers=1)
+# schemathesis sends many invalid keys on purpose: lift the failed-key limit (tested in
+# test_api_security.py), or its auth checks would meet 429s
+APP = create_app(DB, max_upload_mb=1, workers=1, settings=Settings(auth_max_failures=10**9))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP).include(path_regex=r"^/api/")
 
 

@@ -125,6 +125,11 @@ def test_sign_in_upload_forecast_chart_and_language(app_and_key, shop_files, tmp
         assert "总览" in page.inner_text("header nav")
         page.wait_for_selector("main .chart .main-svg")
 
+        # Accuracy over time, from the navigation: nothing is scored yet, and the page says so.
+        page.click("header nav a[href='/accuracy']")
+        assert "还没有已评分的预测" in page.inner_text("#accuracy-empty")
+        assert page.get_attribute("header nav a[href='/accuracy']", "aria-current") == "page"
+
     # Chromium logs every 4xx answer: the wrong key's 401 and the bad upload's 422 are the
     # expected ones, each once; nothing else may be logged (no script errors, no 404s).
     expected = ["status of 401 (Unauthorized)", "status of 422 (Unprocessable"]

@@ -14,7 +14,8 @@ from conftest import make_sales
 from trendcast.dashboard.i18n import TEXT
 from trendcast.dashboard.session import safe_next
 
-PAGES = ["/", "/products/P000", "/trends", "/inventory", "/leaderboard", "/upload", "/forecast"]
+PAGES = ["/", "/products/P000", "/trends", "/inventory", "/leaderboard", "/accuracy", "/upload",
+         "/forecast"]
 EVIL_TITLE = '<script>alert("x")</script> & "quoted"'
 
 

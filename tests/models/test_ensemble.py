@@ -238,3 +238,38 @@ def test_autoselect_ties_go_to_the_earlier_member(stubs):
     finally:
         del registry.MODELS["Plus1b"]
     assert tie.choice_["model"].tolist() == ["Plus1b"]
+
+
+def test_calibration_factor_shrinks_a_band_twice_too_wide_and_widens_one_too_narrow():
+    from trendcast.models.ensemble import calibration_factors
+
+    rng = np.random.default_rng(3)
+    y = rng.normal(0.0, 1.0, 4000)
+    z90 = 1.2815515655446004
+    cv = pd.DataFrame({"y": y, "M": 0.0, quantile_column("M", 0.5): 0.0,
+                       quantile_column("M", 0.1): -2 * z90, quantile_column("M", 0.9): 2 * z90,
+                       quantile_column("M", 0.8): 0.5 * 0.8416212335729143})
+    f = calibration_factors(cv, "M", [0.1, 0.8, 0.9])
+    assert f[0.1] == pytest.approx(0.5, abs=0.05) and f[0.9] == pytest.approx(0.5, abs=0.05)
+    assert f[0.8] == pytest.approx(2.0, abs=0.2)
+
+
+def test_recommended_quantiles_cover_their_level_on_the_validation_data():
+    """A member whose 80% band is far too wide (SeasonalNaive on white noise around a level
+    shift-free series): Recommended's calibrated band covers close to 80% on later data."""
+    from trendcast.models.ensemble import Recommended
+
+    rng = np.random.default_rng(5)
+    n = 400
+    frames = [pd.DataFrame({"unique_id": f"s{i}", "ds": pd.date_range("2024-01-01", periods=n),
+                            "y": 50 + rng.normal(0, 5, n)}) for i in range(8)]
+    df = pd.concat(frames, ignore_index=True)
+    train, test = df[df["ds"] < df["ds"].max() - pd.Timedelta(days=27)], df[df["ds"] > df["ds"].max() - pd.Timedelta(days=28)]
+    cover = {}
+    for calibrate in (False, True):
+        model = Recommended(members=["SeasonalNaive"], horizon=28, calibrate=calibrate).fit(train)
+        fc = model.predict(28, quantiles=[0.1, 0.9]).merge(test, on=["unique_id", "ds"])
+        cover[calibrate] = float(((fc["y"] >= fc[quantile_column(model.alias, 0.1)])
+                                  & (fc["y"] <= fc[quantile_column(model.alias, 0.9)])).mean())
+    assert cover[False] > 0.9  # seasonal naive's band assumes a random walk: far too wide
+    assert 0.7 <= cover[True] <= 0.9

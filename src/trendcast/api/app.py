@@ -19,11 +19,13 @@ from trendcast.api.auth import KeyCache
 from trendcast.api.cache import DataVersion, ResultCache
 from trendcast.api.errors import install_error_handlers
 from trendcast.api.jobs import JobManager
-from trendcast.api.routes import data, insights, jobs, keys, reports, system, uploads
+from trendcast.api.routes import accuracy, batches, data, insights, jobs, keys, reports, system, uploads
 from trendcast.api.schemas import ErrorBody
+from trendcast.api.security import SecurityHeaders, install_docs
 from trendcast.api.stores import WriteLocks
 from trendcast.config import Settings
 from trendcast.data.store import open_store
+from trendcast.services.ratelimit import FailureLimiter
 from trendcast.version import __version__
 
 log = logging.getLogger("trendcast.api")
@@ -44,6 +46,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
             404: "Unknown endpoint or id", 409: "Conflicts with the current state",
             413: "Upload over the size limit", 415: "Unsupported file or content type",
             422: "Invalid input (the message says what to fix)",
+            429: "Too many invalid API keys from this client; retry after Retry-After seconds",
             503: "Workspace unavailable or server shutting down"}
     return {c: {"model": ErrorBody, "description": text[c]} for c in codes}
 
@@ -90,8 +93,10 @@ def create_app(db: str | Path | None = None, *, max_upload_mb: int = 50, workers
         yield
         await anyio.to_thread.run_sync(stop, app)
 
+    # /docs is served from this server's files (api.security), never from a CDN; no ReDoc
     app = FastAPI(title="trendcast", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(SecurityHeaders)  # a CSP on every HTML response
     app.state.db = str(db)
     app.state.settings = settings
     app.state.locks = locks
@@ -99,19 +104,23 @@ def create_app(db: str | Path | None = None, *, max_upload_mb: int = 50, workers
     app.state.data_version = version
     app.state.results = ResultCache(version)
     app.state.key_cache = KeyCache()
+    app.state.auth_limiter = FailureLimiter(settings.auth_max_failures, settings.auth_failure_window)
     start(app)  # usable at once; errors opening the workspace surface here
     install_error_handlers(app)
 
     api = APIRouter(prefix="/api", responses=_errors(400, 404, 422))
-    protected = _errors(401, 403)
+    protected = _errors(401, 403, 429)
     api.include_router(system.router, responses=_errors(401))
     api.include_router(uploads.router, responses={**protected, **_errors(413, 415)})
+    api.include_router(batches.router, responses={**protected, **_errors(409)})
     api.include_router(jobs.router, responses={**protected, **_errors(409, 503)})
     api.include_router(data.router, responses=protected)
     api.include_router(reports.router, responses=protected)
     api.include_router(keys.router, responses=protected)
     api.include_router(insights.router, responses=protected)
+    api.include_router(accuracy.router, responses=protected)
     app.include_router(api)
+    install_docs(app)
     _include_dashboard(app)
     return app
 

@@ -2,7 +2,9 @@
 
 A key is read from the ``X-API-Key`` header, ``Authorization: Bearer <key>``, or the
 ``trendcast_key`` cookie that the dashboard sets at sign-in (HttpOnly, SameSite=Strict), in
-that order. Missing or invalid key -> 401; a role below the one required -> 403. Roles:
+that order. Missing or invalid key -> 401; a role below the one required -> 403; too many
+invalid keys from one client -> 429 (``services.ratelimit``, shared with the dashboard's
+sign-in). Roles:
 viewer < analyst < admin. Key storage lives in ``services.keys`` (hashed, never plain).
 """
 
@@ -20,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trendcast.api.errors import ApiError
 from trendcast.api.stores import store_of
-from trendcast.dashboard.session import KEY_COOKIE, clear_key_cookie, set_key_cookie
+from trendcast.dashboard.session import KEY_COOKIE, clear_key_cookie, client_address, set_key_cookie
 from trendcast.services.keys import (
     ROLES,
     InvalidKeyError,
@@ -103,9 +105,15 @@ def require(role: str) -> Callable[..., Awaitable[Principal]]:
         cache: KeyCache | None = getattr(request.app.state, "key_cache", None)
         principal = cache.get(key) if cache else None
         if principal is None:
+            limiter = getattr(request.app.state, "auth_limiter", None)
+            client = client_address(request)
+            if limiter is not None:
+                limiter.check(client)  # 429 while this client is over its failed attempts
             try:
                 principal = await run_in_threadpool(authenticate, store_of(request), key)
             except InvalidKeyError as exc:
+                if limiter is not None:
+                    limiter.failed(client)
                 raise ApiError(401, "invalid_key", str(exc), headers=_CHALLENGE) from None
             if cache:
                 cache.put(key, principal)

@@ -16,19 +16,22 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trendcast.errors import (
+    ConflictError,
     DataValidationError,
     InputFileError,
+    LimitError,
     ModelError,
     NotFoundError,
     StoreError,
     TrendcastError,
 )
+from trendcast.services.ratelimit import TooManyFailures
 
 log = logging.getLogger("trendcast.api")
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
-          422: "invalid_input", 500: "internal_error", 503: "unavailable"}
+          422: "invalid_input", 429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
 
 
 class ApiError(Exception):
@@ -82,12 +85,19 @@ def domain_error(exc: TrendcastError) -> ApiError:
         problems = problems_of(exc)
         field = str(problems[0]["column"]) if problems and problems[0].get("column") else None
         return ApiError(422, "invalid_data", message, field=field, extra={"problems": problems or None})
+    if isinstance(exc, LimitError):
+        return ApiError(413, "too_large", message)
     if isinstance(exc, InputFileError):
         return ApiError(422, "bad_file", message)
     if isinstance(exc, ModelError):
         return ApiError(422, "invalid_model_input", message)
     if isinstance(exc, NotFoundError):
         return ApiError(404, "not_found", message)
+    if isinstance(exc, TooManyFailures):
+        return ApiError(429, "too_many_requests", message,
+                        headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, ConflictError):
+        return ApiError(409, "conflict", message)
     if isinstance(exc, StoreError):
         return ApiError(503, "store_unavailable", message)
     return ApiError(400, "bad_request", message)

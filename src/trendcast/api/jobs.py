@@ -1,20 +1,32 @@
-"""Background forecast and backtest jobs: a thread pool, job records in the ``jobs`` table,
-progress from the services' callbacks, and cooperative cancellation.
+"""Background forecast and backtest jobs: worker threads, job records in the ``jobs`` table,
+progress from the runner's callbacks, cooperative cancellation and a prompt shutdown.
 
 Cancelling a running job sets a flag; the job's progress callback raises ``JobCancelled`` at
-the service's next progress report, before the run is saved, so no half-done run is stored.
+the runner's next progress report, before the run is saved, so no half-done run is stored.
 A job whose last step already started finishes as ``done``. All writes to ``jobs`` go
-through one lock, so concurrent updates of a job's row never conflict.
+through one lock, so this server's updates of a job's row never conflict with each other
+(and the DuckDB store retries a write that meets another transaction's).
+
+Progress is real: a job's series are cut into about ``PROGRESS_STEPS`` partitions, and each
+finished partition updates the record (``forecast SeasonalNaive, AutoETS (3/10)``, 0.3).
+
+Shutting down (SIGTERM to ``trendcast serve``) takes at most ``grace`` seconds: queued jobs
+are cancelled at once, running ones are asked to stop, and those still computing when the
+grace period ends are recorded as cancelled and left behind: the worker threads are daemon
+threads, so they do not keep the process alive, and the workspace is closed under them, so
+they cannot store a run afterwards.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -28,21 +40,34 @@ log = logging.getLogger("trendcast.api.jobs")
 
 KINDS = ("forecast", "backtest")
 FINAL = ("done", "failed", "cancelled")
+PROGRESS_STEPS = 10  # partitions a job's series are cut into, so progress moves while it computes
+MAX_PARTITION = 1000
+DEFAULT_GRACE = 3.0
 
 
 class JobCancelled(Exception):
     """Raised in a job's progress callback after a cancel request."""
 
 
+def partition_size(n_series: int, steps: int = PROGRESS_STEPS) -> int:
+    """Series per partition so that a job of ``n_series`` reports about ``steps`` times."""
+    return max(1, min(MAX_PARTITION, math.ceil(max(n_series, 1) / steps)))
+
+
+def _size(store: Store, p: dict[str, Any]) -> int:
+    return partition_size(len(store.series_ids(p.get("ids"))))
+
+
 def _forecast(store: Store, p: dict[str, Any], progress: Progress) -> str:
     return run_forecast(store, horizon=p["horizon"], models=p["models"], quantiles=p["quantiles"],
-                        ids=p.get("ids"), n_jobs=1, progress=progress).run_id
+                        ids=p.get("ids"), n_jobs=1, progress=progress,
+                        partition_size=_size(store, p)).run_id
 
 
 def _backtest(store: Store, p: dict[str, Any], progress: Progress) -> str:
     return run_backtest(store, horizon=p["horizon"], n_windows=p["windows"], step=p.get("step"),
                         models=p["models"], quantiles=p["quantiles"], ids=p.get("ids"), n_jobs=1,
-                        progress=progress).run_id
+                        progress=progress, partition_size=_size(store, p)).run_id
 
 
 RUNNERS: dict[str, Callable[[Store, dict[str, Any], Progress], str]] = {
@@ -58,20 +83,29 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _now() -> Any:
+    return pd.Timestamp.now().to_pydatetime()
+
+
 class JobManager:
-    """Runs jobs on ``workers`` threads and keeps their records in the store."""
+    """Runs jobs on ``workers`` daemon threads and keeps their records in the store."""
 
     def __init__(self, store: Store, lock: threading.Lock, *, workers: int = 2,
-                 on_done: Callable[[], None] | None = None) -> None:
+                 on_done: Callable[[], None] | None = None, grace: float = DEFAULT_GRACE) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self._store = store
         self._lock = lock
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trendcast-job")
-        self._cancel: dict[str, threading.Event] = {}
+        self._grace = grace
+        self._queue: queue.Queue[tuple[str, str, dict[str, Any]] | None] = queue.Queue()
+        self._cancel: dict[str, threading.Event] = {}  # jobs of this manager not yet final
         self._closed = False
         self._on_done = on_done  # called after a job stored its run
         self._recover()
+        self._threads = [threading.Thread(target=self._work, name=f"trendcast-job-{i}", daemon=True)
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
 
     def _recover(self) -> None:
         """Jobs left queued or running by a previous server process will never finish."""
@@ -82,9 +116,10 @@ class JobManager:
 
     # Records ------------------------------------------------------------------------
 
-    def _set(self, job_id: str, **fields: Any) -> None:
+    def _set(self, job_id: str, *, only_if_status: tuple[str, ...] | None = None,
+             **fields: Any) -> None:
         with self._lock:
-            self._store.update_job(job_id, **fields)
+            self._store.update_job(job_id, only_if_status=only_if_status, **fields)
 
     @staticmethod
     def _record(row: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +136,7 @@ class JobManager:
         return self._record(row)
 
     def list_jobs(self, *, status: str | None = None, limit: int = 50,
-             offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+                  offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
         """Jobs, newest first."""
         total, rows = self._store.job_rows(status=status, limit=limit, offset=offset)
         return total, [self._record(r) for r in rows]
@@ -123,7 +158,7 @@ class JobManager:
         with self._lock:
             self._store.append("jobs", row)
             self._cancel[job_id] = threading.Event()
-        self._pool.submit(self._run, job_id, kind, params)
+        self._queue.put((job_id, kind, params))
         return self.get(job_id)
 
     def cancel(self, job_id: str) -> dict[str, Any]:
@@ -139,25 +174,38 @@ class JobManager:
                 event.set()
             if status == "queued":
                 self._store.update_job(job_id, status="cancelled", label="cancelled before it started",
-                                       finished_at=pd.Timestamp.now())
+                                       finished_at=pd.Timestamp.now(), only_if_status=("queued",))
             else:
-                self._store.update_job(job_id, label="cancel requested; stopping at the next step")
+                self._store.update_job(job_id, label="cancel requested; stopping at the next step",
+                                       only_if_status=("running",))
         return self.get(job_id)
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            try:
+                self._run(*item)
+            except Exception:  # a job thread must survive anything a job does
+                if not self._closed:
+                    log.exception("job %s: unexpected error in the job runner", item[0])
 
     def _run(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
         cancel = self._cancel.get(job_id) or threading.Event()
         try:
             with self._lock:
-                if self.get(job_id)["status"] != "queued":  # cancelled while waiting
+                if self._closed or self.get(job_id)["status"] != "queued":  # cancelled meanwhile
                     return
-                self._store.update_job(job_id, status="running", label="starting",
-                                       started_at=pd.Timestamp.now())
+                self._store.update_job(job_id, status="running", progress=0.0,
+                                       label="reading the workspace", started_at=pd.Timestamp.now())
 
             def progress(label: str, done: int, total: int) -> None:
                 if cancel.is_set():
                     raise JobCancelled(job_id)
                 share = min(max(done / total, 0.0), 1.0) if total else 0.0
-                self._set(job_id, progress=share, label=label)
+                self._set(job_id, progress=share, label=f"{label} ({done}/{total})" if total else label,
+                          only_if_status=("running",))
 
             self._execute(job_id, kind, params, progress)
         finally:
@@ -165,32 +213,51 @@ class JobManager:
                 self._cancel.pop(job_id, None)
 
     def _execute(self, job_id: str, kind: str, params: dict[str, Any], progress: Progress) -> None:
-        now = lambda: pd.Timestamp.now().to_pydatetime()  # noqa: E731
+        running = ("running",)  # a job the shutdown already recorded as cancelled stays so
         try:
             run_id = RUNNERS[kind](self._store, params, progress)
         except JobCancelled:
             self._set(job_id, status="cancelled", label="cancelled; nothing was stored",
-                      finished_at=now())
+                      finished_at=_now(), only_if_status=running)
         except TrendcastError as exc:
-            self._set(job_id, status="failed", label="failed", error=str(exc), finished_at=now())
+            if self._closed:  # the server stopped under it: already recorded as cancelled
+                return
+            self._set(job_id, status="failed", label="failed", error=str(exc), finished_at=_now(),
+                      only_if_status=running)
         except Exception as exc:  # a bug: keep the server up, record and log it
             log.exception("job %s failed unexpectedly", job_id)
-            self._set(job_id, status="failed", label="failed", finished_at=now(),
-                      error=f"internal error ({type(exc).__name__}: {exc}); the server log has details")
+            self._set(job_id, status="failed", label="failed", finished_at=_now(),
+                      error=f"internal error ({type(exc).__name__}: {exc}); the server log has details",
+                      only_if_status=running)
         else:
             if self._on_done is not None:
                 self._on_done()
             self._set(job_id, status="done", progress=1.0, label="done", run_id=run_id,
-                      finished_at=now())
+                      finished_at=_now(), only_if_status=running)
 
-    def shutdown(self, *, wait: bool = True) -> None:
-        """Stop taking jobs, ask running ones to stop, wait for the threads."""
+    def shutdown(self, *, grace: float | None = None) -> None:
+        """Stop within ``grace`` seconds: refuse new jobs, cancel queued ones at once, ask
+        running ones to stop, and record those still running after ``grace`` as cancelled."""
+        grace = self._grace if grace is None else grace
         with self._lock:
             self._closed = True
+            mine = list(self._cancel)
             for event in self._cancel.values():
                 event.set()
-        self._pool.shutdown(wait=wait, cancel_futures=True)
-        with self._lock:
-            self._store.update_jobs_with_status(
-                ("queued", "running"), status="cancelled", label="cancelled: the server shut down",
-                finished_at=pd.Timestamp.now())
+        while True:  # the queue's jobs never start
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self._set(item[0], status="cancelled", finished_at=_now(), only_if_status=("queued",),
+                          label="cancelled: the server shut down before it started")
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + max(grace, 0.0)
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        for job_id in mine:  # still running (or queued, if a worker never took it)
+            self._set(job_id, status="cancelled", finished_at=_now(),
+                      only_if_status=("queued", "running"),
+                      label="cancelled: the server shut down")

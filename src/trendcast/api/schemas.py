@@ -29,6 +29,7 @@ class UploadKind(StrEnum):
     reviews = "reviews"
     calendar = "calendar"
     macro = "macro"
+    stock = "stock"
 
 
 class UploadFormat(StrEnum):
@@ -90,6 +91,8 @@ class UploadResult(BaseModel):
     tables: list[TableWrite]
     notes: list[str]
     seconds: float
+    batch_id: str | None = Field(default=None, description="The batch this upload is; "
+                                 "DELETE /api/batches/{batch_id} undoes it.")
 
 
 def _check_models(models: list[str]) -> list[str]:
@@ -263,3 +266,35 @@ class KeyInfo(BaseModel):
 
 class KeyCreated(KeyInfo):
     key: str = Field(description="The key itself: shown only now, store it safely.")
+
+
+class Batch(BaseModel):
+    """One ingest or deletion, as `trendcast batches` lists it."""
+
+    batch_id: str
+    kind: str = Field(description="The ingest kind (sales, orders, m5, ...) or delete.")
+    source: str | None = Field(description="The file, folder or rows it covers.")
+    actor: str | None = Field(description="Who: cli:<user> or key:<key id>.")
+    created_at: Instant
+    tables: list[str]
+    rows_added: int
+    rows_replaced: int
+    rows_deleted: int
+    status: Literal["applied", "undone"]
+    undone_at: Instant | None = None
+    undone_by: str | None = None
+
+
+class BatchPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[Batch]
+
+
+class UndoOut(BaseModel):
+    """What undoing a batch did, per table."""
+
+    batch: Batch
+    removed: dict[str, int] = Field(description="Rows the batch had added, now removed.")
+    restored: dict[str, int] = Field(description="Rows it had replaced or deleted, now back.")

@@ -9,7 +9,7 @@ and declared type are checked (415) before its bytes are written.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,6 +57,7 @@ class ReceivedFile:
     filename: str
     content_type: str
     size: int
+    fields: dict[str, list[str]] = field(default_factory=dict)  # the form's other parts
 
 
 def safe_filename(name: str) -> str:
@@ -91,10 +92,15 @@ class _Receiver:
         self.in_file = False
         self.other_bytes = 0
         self.ended = False
+        self.fields: dict[str, list[str]] = {}
+        self.field_name: str | None = None
+        self.field_value = bytearray()
 
     def on_part_begin(self) -> None:
         self.headers = {}
         self.in_file = False
+        self.field_name = None
+        self.field_value = bytearray()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.header_name += data[start:end]
@@ -108,7 +114,9 @@ class _Receiver:
 
     def on_headers_finished(self) -> None:
         _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
-        if options.get(b"name", b"").decode("utf-8", "replace") != FIELD:
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if name != FIELD:
+            self.field_name = name  # an option (kind, map, date_format, ...) as a form field
             return
         if self.file is not None:
             raise ApiError(422, "invalid_input", "send one file per upload (one part named 'file')",
@@ -138,7 +146,9 @@ class _Receiver:
             self.other_bytes += n
             if self.other_bytes > OVERHEAD:
                 raise ApiError(413, "too_large", "form fields besides 'file' exceed 64 KB; send only "
-                               "the file (options go in the query string)")
+                               "the file and its options")
+            if self.field_name is not None:
+                self.field_value += data[start:end]
             return
         assert self.file is not None and self.out is not None
         self.file.size += n
@@ -149,7 +159,15 @@ class _Receiver:
     def on_part_end(self) -> None:
         if self.in_file and self.out is not None:
             self.out.close()
+        elif self.field_name is not None:
+            try:
+                value = self.field_value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ApiError(422, "invalid_input", f"form field {self.field_name!r} is not UTF-8 "
+                               "text", field=self.field_name) from None
+            self.fields.setdefault(self.field_name, []).append(value)
         self.in_file = False
+        self.field_name = None
 
     def on_end(self) -> None:
         self.ended = True
@@ -200,4 +218,94 @@ async def receive_file(request: Request, folder: Path, *, limit: int) -> Receive
                        "file as multipart field 'file' (curl -F file=@sales.csv)", field=FIELD)
     if not receiver.ended:
         raise ApiError(400, "bad_multipart", "the multipart body ended before its closing boundary")
+    receiver.file.fields = receiver.fields
     return receiver.file
+
+
+# -- the ingest options of an upload: query parameters or form fields, as on `trendcast ingest` --
+
+LIST_OPTIONS = ("map", "set", "drop")
+SCALAR_OPTIONS = ("kind", "format", "tz", "date_format", "negatives", "rating_scale", "encoding",
+                  "sheet", "aggregate")
+FLAG_OPTIONS = ("add_products", "keep_user_ids", "scrub")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+@dataclass
+class UploadOptions:
+    """Everything an upload asks for besides the file."""
+
+    kind: str
+    options: Any  # trendcast.data.ingest.IngestOptions
+    add_products: bool = False
+    aggregate: str | None = None
+    keep_user_ids: bool = False
+    scrub: bool = False
+
+
+def upload_options(query: dict[str, Any], fields: dict[str, list[str]], *, workspace_tz: str,
+                   limits: Any) -> UploadOptions:
+    """Merge query parameters and form fields (lists: both; single values: the query's, else
+    the form's) and check them as ``trendcast ingest`` checks its options."""
+    from trendcast.data.ingest import KINDS, PRESETS, make_options
+    from trendcast.errors import InputFileError
+
+    known = set(LIST_OPTIONS) | set(SCALAR_OPTIONS) | set(FLAG_OPTIONS)
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ApiError(422, "invalid_input", f"unknown form field(s) {unknown}; the options are "
+                       f"{', '.join(sorted(known))} (as on `trendcast ingest`)", field=unknown[0])
+
+    def one(name: str) -> str | None:
+        if query.get(name) is not None:
+            return str(query[name])
+        values = fields.get(name) or []
+        if len(values) > 1:
+            raise ApiError(422, "invalid_input", f"form field {name!r} given {len(values)} times; "
+                           "give it once", field=name)
+        return values[0] if values else None
+
+    def flag(name: str) -> bool:
+        if query.get(name):
+            return True
+        values = fields.get(name) or []
+        if len(values) > 1:
+            raise ApiError(422, "invalid_input", f"form field {name!r} given {len(values)} times; "
+                           "give it once", field=name)
+        value = values[0] if values else None
+        if value is None:
+            return False
+        if value.strip().lower() in _TRUE:
+            return True
+        if value.strip().lower() in _FALSE:
+            return False
+        raise ApiError(422, "invalid_input", f"{name}={value!r}: expected true or false", field=name)
+
+    fmt = one("format")
+    if fmt is not None and fmt not in PRESETS:
+        raise ApiError(422, "invalid_input", f"format {fmt!r}: known layouts are "
+                       f"{', '.join(sorted(PRESETS))}", field="format")
+    kind = one("kind") or (PRESETS[fmt].kind if fmt else None)
+    if kind is None:
+        raise ApiError(422, "invalid_input", "say what the file holds: kind=sales (or products, "
+                       "orders, events, reviews, calendar, macro, stock), as a query parameter or "
+                       "form field", field="kind")
+    if kind not in KINDS:
+        raise ApiError(422, "invalid_input", f"kind {kind!r}: choose one of {', '.join(KINDS)}",
+                       field="kind")
+    aggregate = one("aggregate")
+    if aggregate not in (None, "D", "W"):
+        raise ApiError(422, "invalid_input", f"aggregate={aggregate!r}: D or W", field="aggregate")
+    lists = {n: [*(query.get(n) or []), *(fields.get(n) or [])] for n in LIST_OPTIONS}
+    try:
+        options = make_options(
+            fmt=fmt, mapping=lists["map"], constants=lists["set"], drop=lists["drop"],
+            tz=one("tz"), workspace_tz=workspace_tz, date_format=one("date_format"),
+            negatives=one("negatives"), rating_scale=one("rating_scale"),
+            encoding=one("encoding"), sheet=one("sheet"), limits=limits)
+    except InputFileError as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    return UploadOptions(kind=kind, options=options, add_products=flag("add_products"),
+                         aggregate=aggregate, keep_user_ids=flag("keep_user_ids"),
+                         scrub=flag("scrub"))

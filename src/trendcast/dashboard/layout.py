@@ -21,6 +21,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/trends", "nav_trends"),
     ("/inventory", "nav_inventory"),
     ("/leaderboard", "nav_leaderboard"),
+    ("/accuracy", "nav_accuracy"),
     ("/upload", "nav_upload"),
     ("/forecast", "nav_forecast"),
 )

@@ -16,7 +16,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from trendcast.dashboard import insight_pages, pages, queries, session
+from trendcast.dashboard import accuracy_page, insight_pages, pages, queries, session
 from trendcast.dashboard.i18n import LANG_COOKIE, lang_from_query, pick_lang, tr
 from trendcast.dashboard.layout import error_box, page
 from trendcast.data.store import Store
@@ -246,6 +246,18 @@ def _inventory_page(request: Request, who: Principal, form: insight_pages.Invent
 @router.get("/leaderboard", response_class=HTMLResponse)
 def leaderboard(request: Request) -> Response:
     return _store_page(request, "leaderboard_title", "/leaderboard", pages.leaderboard_body)
+
+
+@router.get("/accuracy", response_class=HTMLResponse)
+def accuracy(request: Request, model: str | None = None) -> Response:
+    """Live forecast accuracy per category and week, and the drift alerts."""
+    def body(store: Store, lang: str) -> str:
+        try:
+            return accuracy_page.accuracy_body(store, lang, model=model)
+        except TrendcastError as exc:
+            return _section_error(lang, exc)
+
+    return _store_page(request, "accuracy_title", "/accuracy", body)
 
 
 @router.get("/upload", response_class=HTMLResponse)

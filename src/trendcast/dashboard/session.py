@@ -49,12 +49,23 @@ def workspace(request: Request) -> Iterator[Store]:
         store.close()
 
 
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (what failed sign-ins are counted by)."""
+    return request.client.host if request.client else "unknown"
+
+
 def check_key(request: Request, key: str) -> Principal | None:
-    """The principal of ``key``, or None when the key is malformed, unknown or revoked."""
+    """The principal of ``key``, or None when the key is malformed, unknown or revoked.
+    TooManyFailures (429) while this client is over its failed attempts (``app.state.auth_limiter``)."""
+    limiter = getattr(request.app.state, "auth_limiter", None)
+    if limiter is not None:
+        limiter.check(client_address(request))
     with workspace(request) as store:
         try:
             return authenticate(store, key)
         except InvalidKeyError:
+            if limiter is not None:
+                limiter.failed(client_address(request))
             return None
 
 

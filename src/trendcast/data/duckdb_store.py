@@ -31,6 +31,12 @@ from trendcast.errors import StoreError
 DEFAULT_LOCK_TIMEOUT = 60.0
 DEFAULT_LINGER = 0.2
 _LOCK_ERROR = re.compile(r"could not set lock|conflicting lock", re.IGNORECASE)
+_CONFLICT = re.compile(r"Conflict on (update|tuple deletion)", re.IGNORECASE)
+
+
+def _conflict_pause(attempt: int) -> None:
+    """Wait before retrying a statement that met another transaction's uncommitted write."""
+    time.sleep(min(0.005 * 2 ** attempt, 0.2))
 
 
 class _File:
@@ -237,8 +243,29 @@ class DuckDBStore(Store):
             return normalise_datetimes(cursor.execute(query, list(params or [])).df())
 
     def _run(self, statement: str, params: Sequence[Any] | None = None) -> None:
-        with self._cursor() as cursor:
-            cursor.execute(statement, list(params or []))
+        # A statement on its own (not inside this thread's transaction) that meets another
+        # thread's uncommitted write of the same row ("Conflict on update!") is retried until
+        # that transaction ends, up to the lock timeout; inside a transaction the conflict
+        # aborts it, so it is raised (the caller's transaction rolls back).
+        import duckdb
+
+        alone = getattr(self._local, "cursor", None) is None
+        deadline = time.monotonic() + self.lock_timeout
+        attempt = 0
+        while True:
+            try:
+                with self._cursor() as cursor:
+                    cursor.execute(statement, list(params or []))
+                return
+            except duckdb.TransactionException as exc:
+                if not alone or not _CONFLICT.search(str(exc)):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreError(f"workspace {self.location}: a write kept conflicting with "
+                                     f"another transaction for {self.lock_timeout:.0f}s ({exc}); "
+                                     "try again") from exc
+                _conflict_pause(attempt)
+                attempt += 1
 
     def _stage(self, spec: Table, df: pd.DataFrame, *, into: str | None = None) -> str:
         missing = [c for c in spec.columns if c not in df.columns]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB, read_frame
+from trendcast.data.contract import DEFAULT_RATING_SCALE, DEFAULT_TZ, NEGATIVES, Found, Rules, to_datetime
+from trendcast.data.readers import Limits, max_unpacked_bytes, read_frame
 from trendcast.data.validation import SPECS, validate
 from trendcast.errors import DataValidationError, InputFileError
 
@@ -38,17 +39,16 @@ class Preset:
     header: bool = True
     names: tuple[str, ...] | None = None
     rename: Mapping[str, str] = field(default_factory=dict)
-    tz: str | None = None
     language: str | None = None
 
 
 PRESETS: dict[str, Preset] = {
-    # Alibaba Tianchi UserBehavior: no header; Unix seconds, China time.
+    # Alibaba Tianchi UserBehavior: no header; Unix seconds (stored in the workspace's zone,
+    # China time by default).
     "taobao": Preset(
         "events",
         header=False,
         names=("user_id", "item_id", "category_id", "event_type", "ts"),
-        tz="Asia/Shanghai",
     ),
     # Amazon Review Data (2018) JSON lines.
     "amazon-reviews": Preset(
@@ -60,17 +60,107 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """How to read one file: the same options on ``trendcast ingest`` and ``POST /api/uploads``.
+
+    Attributes:
+        fmt: a preset layout (``taobao``, ``amazon-reviews``).
+        mapping: (target, source) pairs from ``--map TARGET=SOURCE``; a source ``A+B`` joins
+            columns A and B with ``_`` into one key (``--map unique_id=Store+Dept``).
+        constants: (column, value) pairs from ``--set COLUMN=VALUE``: a column with one value.
+        drop: columns to leave out (``--drop``), e.g. a flag column in a wide macro table.
+        rules: how values are read (time zones, date format, negatives, rating scale).
+        encoding: the text encoding (default: detected).
+        sheet: Excel sheet.
+        limits: what reading may cost.
+    """
+
+    fmt: str | None = None
+    mapping: tuple[tuple[str, str], ...] = ()
+    constants: tuple[tuple[str, str], ...] = ()
+    drop: tuple[str, ...] = ()
+    rules: Rules = field(default_factory=Rules)
+    encoding: str | None = None
+    sheet: str | int | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+def _pairs(values: list[str] | None, option: str, example: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for pair in values or []:
+        if "=" not in pair:
+            raise InputFileError(f"{option} {pair!r}: expected NAME=VALUE, for example {option} {example}")
+        left, right = (p.strip() for p in pair.split("=", 1))
+        if not left or not right:
+            raise InputFileError(f"{option} {pair!r}: both sides of '=' are needed, for example "
+                                 f"{option} {example}")
+        out.append((left, right))
+    targets = [t for t, _ in out]
+    repeated = sorted({t for t in targets if targets.count(t) > 1})
+    if repeated:
+        raise InputFileError(f"{option} names {repeated} more than once")
+    return tuple(out)
+
+
+def make_options(
+    *,
+    fmt: str | None = None,
+    mapping: list[str] | None = None,
+    constants: list[str] | None = None,
+    drop: list[str] | None = None,
+    tz: str | None = None,
+    workspace_tz: str = DEFAULT_TZ,
+    date_format: str | None = None,
+    negatives: str | None = None,
+    rating_scale: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    limits: Limits | None = None,
+) -> IngestOptions:
+    """Check option strings as a user types them and build :class:`IngestOptions`."""
+    for zone, option in ((tz, "--tz"), (workspace_tz, "the workspace time zone")):
+        if zone is not None:
+            _check_zone(zone, option)
+    if negatives is not None and negatives not in NEGATIVES:
+        raise InputFileError(f"--negatives {negatives!r}: choose one of {', '.join(NEGATIVES)}")
+    if date_format is not None and "%" not in date_format:
+        raise InputFileError(f"--date-format {date_format!r}: expected a strftime format such as "
+                             "%m/%d/%y, %d-%b-%y or %Y-%m")
+    scale = DEFAULT_RATING_SCALE
+    if rating_scale:
+        try:
+            low, high = (float(x) for x in rating_scale.replace(",", "-").split("-", 1))
+        except ValueError:
+            raise InputFileError(f"--rating-scale {rating_scale!r}: expected LOW-HIGH, e.g. 1-5 "
+                                 "or 0-10") from None
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise InputFileError(f"--rating-scale {rating_scale!r}: LOW must be below HIGH")
+        scale = (low, high)
+    rules = Rules(workspace_tz=workspace_tz, tz=tz, date_format=date_format or None,
+                  negatives=negatives or "reject", rating_scale=scale)
+    return IngestOptions(
+        fmt=fmt or None,
+        mapping=_pairs(mapping, "--map", "y=units_sold"),
+        constants=_pairs(constants, "--set", "kind=holiday"),
+        drop=tuple(d.strip() for d in drop or [] if d.strip()),
+        rules=rules, encoding=encoding or None, sheet=sheet, limits=limits or Limits(),
+    )
+
+
+def _check_zone(zone: str, option: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputFileError(f"{option} {zone!r} is not a time zone; use an IANA name such as "
+                             "Asia/Shanghai, Europe/Berlin or UTC") from None
+
+
 def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
     """Parse ``--map target=source`` options into {source: target}."""
-    mapping: dict[str, str] = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise InputFileError(
-                f"--map {pair!r}: expected TARGET=SOURCE, for example --map y=units_sold"
-            )
-        target, source = (p.strip() for p in pair.split("=", 1))
-        mapping[source] = target
-    return mapping
+    return {source: target for target, source in _pairs(pairs, "--map", "y=units_sold")}
 
 
 def load_file(
@@ -81,19 +171,35 @@ def load_file(
     mapping: Mapping[str, str] | None = None,
     tz: str | None = None,
     sheet: str | int | None = None,
-    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
+    max_unpacked_mb: int | None = None,
+    options: IngestOptions | None = None,
+    now: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Read, normalise and validate one file of ``kind``; raise on any bad row.
+
+    The frame's ``attrs['notes']`` says what was detected or changed (encoding, extra
+    columns, negatives, generated review ids, ingest-time timestamps).
 
     Args:
         path: the file (CSV, CSV.gz, TSV, JSON lines, Parquet or Excel).
         kind: one of ``KINDS``.
         fmt: a preset layout name (``taobao``, ``amazon-reviews``), or None.
         mapping: {column in file: trendcast column}, applied before validation.
-        tz: time zone of Unix timestamps (naive local times are stored).
+        tz: the zone of naive date-times in the file (default: the workspace's).
         sheet: Excel sheet.
         max_unpacked_mb: largest size a .gz or .zip may unpack to.
+        options: every option at once (the ones above override it when given).
+        now: the ingest time (workspace-local), for reviews without timestamps.
     """
+    opts = options or IngestOptions()
+    if fmt or mapping or tz or sheet is not None or max_unpacked_mb is not None:
+        extra = tuple((t, s) for s, t in (mapping or {}).items())
+        limits = opts.limits if max_unpacked_mb is None else replace(
+            opts.limits, max_unpacked_bytes=max_unpacked_bytes(max_unpacked_mb))
+        opts = replace(opts, fmt=fmt or opts.fmt, mapping=opts.mapping + extra,
+                       rules=replace(opts.rules, tz=tz or opts.rules.tz),
+                       sheet=sheet if sheet is not None else opts.sheet, limits=limits)
+    fmt = opts.fmt
     preset = PRESETS.get(fmt or "")
     if fmt and preset is None:
         raise InputFileError(
@@ -107,95 +213,208 @@ def load_file(
         path,
         header=preset.header if preset else True,
         names=preset.names if preset else None,
-        sheet=sheet,
-        max_unpacked_mb=max_unpacked_mb,
+        sheet=opts.sheet,
+        limits=opts.limits,
+        encoding=opts.encoding,
     )
-    rename = dict(preset.rename) if preset else {}
-    rename.update(mapping or {})
-    unknown = [s for s in (mapping or {}) if s not in raw.columns]
+    source = str(path)
+    notes: list[str] = []
+    if raw.attrs.get("encoding"):
+        notes.append(f"read as {raw.attrs['encoding']} text"
+                     + (" (detected)" if not opts.encoding else " (--encoding)"))
+    raw = _apply_columns(raw, preset, opts, source)
+    raw.attrs["notes"] = notes
+    rules = opts.rules
+    raw = normalise(raw, kind, rules=rules, language=preset.language if preset else None,
+                    now=now, notes=notes)
+    spec = SPECS[kind]
+    used = set(spec.columns) | {"end"}
+    used |= set(raw.attrs.get("_keys", []))
+    extra = [c for c in raw.columns if c not in used and not str(c).startswith("_")]
+    if extra:
+        notes.append(f"extra column(s) not stored: {', '.join(map(str, extra[:20]))}"
+                     + (f" and {len(extra) - 20} more" if len(extra) > 20 else "")
+                     + " (map one with --map TARGET=COLUMN)")
+    out = validate(raw, kind, source=source, rules=rules)
+    out.attrs["notes"] = notes + [n for n in out.attrs.get("notes", []) if n not in notes]
+    out.attrs["ts_from_ingest"] = bool(raw.attrs.get("ts_from_ingest"))
+    return out
+
+
+def _apply_columns(raw: pd.DataFrame, preset: Preset | None, opts: IngestOptions,
+                   source: str) -> pd.DataFrame:
+    """Presets' renames, then --map (with A+B keys), --set and --drop."""
+    attrs = dict(raw.attrs)
+    columns = list(raw.columns)
+    unknown = [c for c in opts.drop if c not in columns]
     if unknown:
-        raise DataValidationError(
-            f"{path}: --map names column(s) {unknown} that the file does not have; "
-            f"its columns are {list(raw.columns)}"
-        )
-    raw = raw.rename(columns=rename)
-    raw = normalise(raw, kind, tz=tz or (preset.tz if preset else None),
-                    language=preset.language if preset else None)
-    return validate(raw, kind, source=str(path))
+        raise InputFileError(f"{source}: --drop names column(s) {unknown} that the file does not "
+                             f"have; its columns are {columns}")
+    raw = raw.drop(columns=list(opts.drop))
+    if preset and preset.rename:
+        raw = raw.rename(columns={k: v for k, v in preset.rename.items() if k in raw.columns})
+    out = raw.copy()
+    mapped_sources: set[str] = set()
+    used: set[str] = set()
+    targets = [t for t, _ in opts.mapping]
+    for target, expr in opts.mapping:
+        if expr in raw.columns:
+            out[target] = raw[expr]
+            mapped_sources.add(expr)
+            continue
+        parts = [p.strip() for p in expr.split("+")]
+        missing = [p for p in parts if p not in raw.columns]
+        if len(parts) < 2 or missing:
+            raise DataValidationError(
+                f"{source}: --map {target}={expr} names column(s) {missing or [expr]} that the "
+                f"file does not have; its columns are {list(raw.columns)}"
+                + ("; join columns into one key with +, e.g. --map unique_id=Store+Dept"
+                   if len(parts) < 2 else ""))
+        used.update(parts)
+        texts = [_key_text(raw[p]) for p in parts]
+        joined = texts[0]
+        for t in texts[1:]:
+            joined = joined + "_" + t
+        out[target] = joined.where(pd.concat(texts, axis=1).notna().all(axis=1)).astype(object)
+    # A renamed column leaves; the file's own column of a mapped name would be ambiguous.
+    for target, expr in opts.mapping:
+        if target in raw.columns and target not in mapped_sources and target != expr:
+            raise DataValidationError(
+                f"{source}: --map {target}={expr}, but the file already has a column {target!r}; "
+                f"rename or --drop one of them")
+    gone = [s for s in mapped_sources if s not in targets]
+    out = out.drop(columns=gone)
+    for name, value in opts.constants:
+        if name in out.columns:
+            raise DataValidationError(f"{source}: --set {name}={value}, but the file already has "
+                                      f"a column {name!r}; --drop it first or leave out --set")
+        out[name] = value
+    out.attrs.update(attrs)
+    out.attrs["_keys"] = sorted(used)
+    return out
 
 
-def normalise(df: pd.DataFrame, kind: str, *, tz: str | None = None,
-              language: str | None = None) -> pd.DataFrame:
+def _key_text(values: pd.Series) -> pd.Series:
+    """A key part as text: 1.0 from a numeric column stays '1'."""
+    if pd.api.types.is_float_dtype(values) and values.dropna().map(float.is_integer).all():
+        values = values.astype("Int64")
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
+              language: str | None = None, now: pd.Timestamp | None = None,
+              notes: list[str] | None = None) -> pd.DataFrame:
     """Kind-specific clean-ups that come before validation (row order is kept)."""
+    rules = rules or Rules()
+    notes = notes if notes is not None else []
     attrs = dict(df.attrs)
     df = df.copy()
-    if kind == "macro" and "name" not in df.columns and "ds" in df.columns:
-        df = _macro_wide_to_long(df)
-    for col in ("ts",):
-        if col in df.columns:
-            df[col] = _unix_to_local(df[col], tz)
+    source = str(attrs.get("source", "<frame>"))
+    if kind == "macro" and "value" not in df.columns and "ds" in df.columns:
+        df = _macro_wide_to_long(df, source, notes)
+        attrs["_rows"] = df.index.to_numpy()
     if kind == "events" and "event_type" in df.columns:
-        text = df["event_type"].astype("string").str.strip().str.lower()
-        df["event_type"] = text.map(EVENT_ALIASES).fillna(text).astype(object)
+        text = df["event_type"].map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+        df["event_type"] = text.map(lambda v: EVENT_ALIASES.get(v, v) if isinstance(v, str) else v)
     if kind == "reviews":
         if "text" in df.columns and "summary" in df.columns:
             # Amazon keeps a headline apart from the body; both carry sentiment.
-            df["text"] = (df["summary"].fillna("").astype(str) + ". "
-                          + df["text"].fillna("").astype(str)).str.strip(". ")
-        if "review_id" not in df.columns and {"unique_id", "ts"} <= set(df.columns):
-            df["review_id"] = _review_ids(df)
+            summary = df["summary"].map(lambda v: v if isinstance(v, str) else "")
+            body = df["text"].map(lambda v: v if isinstance(v, str) else "")
+            nested = df["text"].map(lambda v: not isinstance(v, str) and v is not None
+                                    and not (isinstance(v, float) and np.isnan(v)))
+            df["text"] = (summary + ". " + body).str.strip(". ").where(~nested, df["text"])
+            df = df.drop(columns=["summary"])
+        if "ts" not in df.columns and "unique_id" in df.columns:
+            stamp = now if now is not None else pd.Timestamp.now(tz=rules.workspace_tz).tz_localize(None)
+            df["ts"] = stamp.floor("s")
+            attrs["ts_from_ingest"] = True
+            notes.append(f"no review timestamps in the file: ts set to the ingest time "
+                         f"{stamp:%Y-%m-%d %H:%M:%S} ({rules.workspace_tz}); re-ingesting keeps it")
+        if "review_id" not in df.columns and "unique_id" in df.columns:
+            df["review_id"] = _review_ids(df, with_time=not attrs.get("ts_from_ingest"))
+            notes.append("no review ids in the file: made from a stable hash of product, time, "
+                         "text, rating and reviewer (identical reviews numbered in file order)")
         if "language" not in df.columns and "text" in df.columns:
             df["language"] = language or detect_language(df["text"])
     if kind == "calendar" and "end" in df.columns:
-        from trendcast.data.calendar import user_events
-
-        source = str(attrs.get("source", "<frame>"))
-        try:
-            df = user_events(df, source="user")
-        except DataValidationError as exc:
-            raise DataValidationError(f"{source}: {exc}", exc.problems) from None
+        df = _calendar_ranges(df, rules, source)
         attrs["header"] = False  # rows were expanded: positions no longer match file lines
     if kind == "calendar":
         for col, default in (("kind", "custom"), ("region", ""), ("source", "user")):
             if col not in df.columns:
                 df[col] = default
-        df["region"] = df["region"].fillna("")
+        df["region"] = df["region"].where(df["region"].notna(), "")
     df.attrs.update(attrs)
     return df
 
 
-def _macro_wide_to_long(df: pd.DataFrame) -> pd.DataFrame:
-    """A table with `ds` and one column per indicator becomes (name, ds, value) rows."""
-    values = [c for c in df.columns if c != "ds"]
-    df = df.reset_index(names="_row")
-    long = df.melt(id_vars=["_row", "ds"], value_vars=values, var_name="name",
-                   value_name="value")
-    long = long.sort_values(["_row", "name"], kind="stable").set_index("_row")
-    long.index.name = None
-    return long[["name", "ds", "value"]]
+MAX_EVENT_DAYS = 366
 
 
-def _unix_to_local(values: pd.Series, tz: str | None) -> pd.Series:
-    """Unix seconds (or milliseconds) become naive local time stamps; other text is kept."""
-    text = values.astype("string").str.strip()
-    is_unix = text.str.fullmatch(r"\d{9,13}").fillna(False)
-    if not is_unix.any() or pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    if not is_unix.all():
-        return values  # mixed: validation reports the rows that are not dates
-    numbers = pd.to_numeric(text)
-    unit = "ms" if numbers.max() > 1e11 else "s"
-    stamps = pd.to_datetime(numbers, unit=unit, utc=True)
-    if tz:
-        stamps = stamps.dt.tz_convert(tz)
-    return stamps.dt.tz_localize(None)
+def _calendar_ranges(df: pd.DataFrame, rules: Rules, source: str) -> pd.DataFrame:
+    """Events with an ``end`` day: dates checked by the contract, then one row per day."""
+    from trendcast.data.calendar import user_events
+    from trendcast.data.validation import Problems
+
+    problems = Problems(df.reset_index(drop=True), source)
+    frame = df.reset_index(drop=True).copy()
+    for col in ("ds", "end"):
+        found = Found()
+        frame[col] = to_datetime(frame[col], rules, found, date_only=True)
+        problems.add_found(col, found, df[col].reset_index(drop=True))
+    days = (frame["end"] - frame["ds"]).dt.days.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        problems.add("end", days >= MAX_EVENT_DAYS,
+                     f"an end within {MAX_EVENT_DAYS} days of ds (one event lasts at most a year)")
+    if problems:
+        raise problems.error("calendar")
+    try:
+        return user_events(frame, source="user")
+    except DataValidationError as exc:
+        raise DataValidationError(f"{source}: {exc}", exc.problems) from None
 
 
-def _review_ids(df: pd.DataFrame) -> pd.Series:
-    parts = df["unique_id"].astype(str) + "|" + df["ts"].astype(str)
-    for extra in ("reviewerID", "user_id", "text"):
-        if extra in df.columns:
-            parts = parts + "|" + df[extra].astype(str)
+def _macro_wide_to_long(df: pd.DataFrame, source: str, notes: list[str]) -> pd.DataFrame:
+    """A table with `ds` and one column per indicator becomes (name, ds, value) rows; a
+    `name` column (e.g. --map name=Store) becomes a prefix: ``Temperature:1``."""
+    keyed = "name" in df.columns
+    values = [c for c in df.columns if c not in ("ds", "name") and not str(c).startswith("_")]
+    if not values:
+        raise DataValidationError(
+            f"{source}: a macro file needs 'name', 'ds' and 'value' columns, or 'ds' and one "
+            f"column per indicator (e.g. date,dcoilwtico with --map ds=date); it has "
+            f"{list(df.columns)}")
+    frame = df.reset_index(drop=True)
+    parts = []
+    for col in values:
+        names = (pd.Series(str(col), index=frame.index, dtype=object) if not keyed else
+                 _key_text(frame["name"]).map(lambda k, c=str(col): f"{c}:{k}", na_action="ignore")
+                 .astype(object))
+        parts.append(pd.DataFrame({"name": names, "ds": frame["ds"], "value": frame[col]},
+                                  index=frame.index))
+    long = pd.concat(parts)
+    long = long.sort_index(kind="stable")
+    notes.append(f"wide macro table: {len(values)} indicator column(s) "
+                 f"({', '.join(map(str, values[:10]))}) read as name/ds/value rows"
+                 + (", named INDICATOR:KEY" if keyed else ""))
+    return long
+
+
+def _review_ids(df: pd.DataFrame, *, with_time: bool) -> pd.Series:
+    """Stable ids from the review's content; identical reviews get 1, 2, ... in file order."""
+    def text(col: str) -> pd.Series:
+        return df[col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                           else str(v))
+
+    parts = text("unique_id")
+    cols = ["ts"] if with_time else []
+    cols += [c for c in ("reviewerID", "user_id", "rating", "text") if c in df.columns]
+    for col in cols:
+        parts = parts + "\x1f" + text(col)
+    nth = parts.groupby(parts, sort=False).cumcount().astype(str)
+    parts = parts + "\x1f" + nth
     return parts.map(lambda s: hashlib.sha1(s.encode("utf-8")).hexdigest()[:16])
 
 
@@ -229,5 +448,5 @@ def check_known_products(df: pd.DataFrame, known: set[str], *, column: str, sour
     )
 
 
-__all__ = ["KINDS", "PRESETS", "SPECS", "check_known_products", "load_file", "normalise",
-           "parse_mapping"]
+__all__ = ["KINDS", "PRESETS", "SPECS", "IngestOptions", "check_known_products", "load_file",
+           "make_options", "normalise", "parse_mapping"]

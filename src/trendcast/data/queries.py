@@ -248,13 +248,15 @@ class StoreQueries(ABC):
     # Workspace summary -----------------------------------------------------------------
 
     def table_summary(self) -> dict[str, dict[str, Any]]:
-        """Per table: rows, and the first and last time stamp where the table has one."""
+        """Per table: rows, and the first and last time stamp where the table has one (as
+        text, so that a date outside pandas' range, 1677-2262, is shown rather than fatal)."""
         out: dict[str, dict[str, Any]] = {}
         for name in TABLES:
             entry: dict[str, Any] = {"rows": self.count(name)}
             col = TIME_COLUMN.get(name)
             if col and entry["rows"]:
-                row = self._fetch(f"SELECT min({col}) AS lo, max({col}) AS hi FROM {name}").iloc[0]
+                row = self._fetch(f"SELECT CAST(min({col}) AS VARCHAR) AS lo, "
+                                  f"CAST(max({col}) AS VARCHAR) AS hi FROM {name}").iloc[0]
                 entry["start"], entry["end"] = row["lo"], row["hi"]
             out[name] = entry
         return out
@@ -430,6 +432,19 @@ class StoreQueries(ABC):
                 return found
             self._run("INSERT INTO trendcast_meta VALUES (?, ?)", [key, value])
             return value
+
+    def meta_set(self, key: str, value: str) -> None:
+        """Store the setting ``key`` (replacing its value)."""
+        self._writable()
+        with self.transaction():
+            self._lock_for_write("trendcast_meta")
+            self._run("DELETE FROM trendcast_meta WHERE key = ?", [key])
+            self._run("INSERT INTO trendcast_meta VALUES (?, ?)", [key, value])
+
+    def meta_delete(self, key: str) -> None:
+        """Remove the setting ``key`` (if set)."""
+        self._writable()
+        self._run("DELETE FROM trendcast_meta WHERE key = ?", [key])
 
     def _lock_for_write(self, table: str) -> None:  # noqa: B027 - a hook, empty on DuckDB
         """Serialise writers of ``table`` until the transaction ends (PostgreSQL); DuckDB

@@ -1,27 +1,89 @@
-"""Read tabular files (CSV, CSV.gz, TSV, JSON lines, Parquet, Excel) into pandas frames.
+"""Read tabular files (CSV, CSV.gz, TSV, JSON lines, Parquet, Excel, a zip of one of them)
+into pandas frames, within limits, and refuse malformed layouts before any value is read.
 
-Text files are decoded up front so an undecodable byte is reported with its row and column,
-and every value is read as text: validation then reports the original bad value, not a
-half-parsed one. ``df.attrs`` carries the source file name and whether a header line precedes
-the data, so errors can name rows as a person counts them.
+Text files are decoded up front (UTF-8 with or without BOM, UTF-16, GB18030/GBK and a few
+others, detected; the encoding is reported) and every value is read as text, so validation
+reports the original bad value. JSON lines keep their Python values (numbers, booleans, lists)
+so the value contract can refuse what is not a single value. Parquet keeps its types.
+
+Limits (:class:`Limits`, from ``Settings``) are checked while the bytes stream in: the size a
+.gz/.zip/.xlsx unpacks to (absolute, and relative to the packed size), rows, columns and the
+length of one field. A broken limit raises :class:`~trendcast.errors.LimitError`.
+
+``df.attrs`` carries the source file name, whether a header line precedes the data (so errors
+name rows as a person counts them) and the encoding that was read.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
+import json
 import zipfile
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from trendcast.errors import DataValidationError, InputFileError
+from trendcast.errors import DataValidationError, InputFileError, LimitError
+
+if TYPE_CHECKING:
+    from trendcast.config import Settings
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
-SUPPORTED = ".csv, .csv.gz, .tsv, .txt, .json/.jsonl (JSON lines), .parquet, .xlsx, .xls, .zip"
+SUPPORTED = ".csv, .csv.gz, .tsv, .txt, .json/.jsonl (JSON lines), .parquet, .xlsx, .zip"
 DEFAULT_MAX_UNPACKED_MB = 1024
+UPLOAD_FACTOR = 10  # an upload may unpack to at most 10x the upload limit
 _CHUNK = 1 << 20
+_MB = 1024 * 1024
+# Encodings accepted from detection (GB2312/GBK are read as their superset GB18030).
+_ACCEPTED = {"utf_8": "utf-8", "utf_16": "utf-16", "utf_16_le": "utf-16-le",
+             "utf_16_be": "utf-16-be", "gb18030": "gb18030", "gbk": "gb18030",
+             "gb2312": "gb18030", "big5": "big5", "cp1252": "cp1252", "latin_1": "latin-1",
+             "iso8859_1": "latin-1", "shift_jis": "shift_jis", "cp932": "cp932",
+             "euc_kr": "euc_kr"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file may cost to read.
+
+    Attributes:
+        max_unpacked_bytes: largest size a .gz/.zip/.xlsx/.parquet may unpack to.
+        max_ratio: largest unpacked/packed size ratio once past ``ratio_floor_bytes``
+            (real exports compress 3-15x; a bomb 1,000x).
+        ratio_floor_bytes: unpacked size below which the ratio is not checked.
+        max_rows: data rows.
+        max_columns: columns (fields of the header line; keys of JSON lines).
+        max_field_chars: characters in one field.
+    """
+
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_MB * _MB
+    max_ratio: float = 50.0
+    ratio_floor_bytes: int = 16 * _MB
+    max_rows: int = 10_000_000
+    max_columns: int = 1_000
+    max_field_chars: int = 1_000_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, upload_bytes: int | None = None) -> Limits:
+        """The limits of ``Settings``; for an upload, the unpacked size is also capped at
+        ``UPLOAD_FACTOR`` times the upload limit."""
+        unpacked = settings.max_unpacked_mb * _MB
+        if upload_bytes is not None:
+            unpacked = min(unpacked, UPLOAD_FACTOR * upload_bytes)
+        return cls(max_unpacked_bytes=unpacked, max_ratio=settings.max_unpack_ratio,
+                   max_rows=settings.max_rows, max_columns=settings.max_columns,
+                   max_field_chars=settings.max_field_chars)
+
+    def unpacked_limit(self, packed: int) -> int:
+        """Bytes a file of ``packed`` bytes may unpack to."""
+        return int(min(self.max_unpacked_bytes, max(self.ratio_floor_bytes, self.max_ratio * packed)))
 
 
 def max_unpacked_bytes(mb: int = DEFAULT_MAX_UNPACKED_MB) -> int:
@@ -29,18 +91,25 @@ def max_unpacked_bytes(mb: int = DEFAULT_MAX_UNPACKED_MB) -> int:
     ``TRENDCAST_MAX_UNPACKED_MB``, default 1024 MB)."""
     if mb < 1:
         raise InputFileError(f"TRENDCAST_MAX_UNPACKED_MB must be >= 1, got {mb}")
-    return mb * 1024 * 1024
+    return mb * _MB
 
 
-def _too_big(path: Path, limit: int) -> InputFileError:
-    return InputFileError(
-        f"{path}: unpacks to more than {limit // (1024 * 1024)} MB; split the file, or raise "
+def _too_big(path: Path, limit: int, packed: int, limits: Limits) -> LimitError:
+    if limit < limits.max_unpacked_bytes:
+        return LimitError(
+            f"{path}: unpacks to more than {limit / _MB:.0f} MB from {packed / _MB:.2f} MB "
+            f"(over {limits.max_ratio:g} times its packed size, which real exports never are: "
+            "refused as a possible zip bomb); unpack it yourself and send the plain file"
+        )
+    return LimitError(
+        f"{path}: unpacks to more than {limit // _MB} MB; split the file, or raise "
         "TRENDCAST_MAX_UNPACKED_MB if the size is expected"
     )
 
 
-def _gunzip(path: Path, raw: bytes, limit: int) -> bytes:
-    """Decompress every gzip member, stopping as soon as the output passes ``limit``."""
+def _gunzip(path: Path, raw: bytes, limits: Limits) -> bytes:
+    """Decompress every gzip member, stopping as soon as the output passes the limit."""
+    limit = limits.unpacked_limit(len(raw))
     out = bytearray()
     data = raw
     while data:
@@ -48,7 +117,7 @@ def _gunzip(path: Path, raw: bytes, limit: int) -> bytes:
         while data:
             out += d.decompress(data, _CHUNK)
             if len(out) > limit:
-                raise _too_big(path, limit)
+                raise _too_big(path, limit, len(raw), limits)
             data = d.unconsumed_tail
             if d.eof:
                 break
@@ -58,60 +127,425 @@ def _gunzip(path: Path, raw: bytes, limit: int) -> bytes:
     return bytes(out)
 
 
-def _suffixes(path: Path) -> str:
-    name = path.name.lower()
+def _suffixes(path: Path | str) -> str:
+    name = str(path).lower()
     for ext in (".csv.gz", ".tsv.gz", ".txt.gz", ".json.gz", ".jsonl.gz"):
         if name.endswith(ext):
             return ext
-    return path.suffix.lower()
+    return Path(name).suffix
 
 
-def _read_bytes(path: Path, limit: int) -> bytes:
+def _unzip(path: Path, raw: bytes, limits: Limits) -> tuple[bytes, str]:
+    """The one data file of a zip (bytes, its name), read at most up to the limit."""
+    limit = limits.unpacked_limit(len(raw))
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            infos = [i for i in zf.infolist() if not i.filename.endswith("/")
+                     and not i.filename.startswith("__MACOSX/")]
+            if len(infos) != 1:
+                raise InputFileError(f"{path}: a zip must hold exactly one data file, found "
+                                     f"{[i.filename for i in infos][:10]}")
+            info = infos[0]
+            if info.flag_bits & 0x1:
+                raise InputFileError(f"{path}: the zip is encrypted (password-protected); "
+                                     "unzip it yourself and send the plain file")
+            if info.file_size > limit:
+                raise _too_big(path, limit, len(raw), limits)
+            out = bytearray()
+            with zf.open(info) as member:  # the header's size can lie: stop past the limit
+                while chunk := member.read(_CHUNK):
+                    out += chunk
+                    if len(out) > limit:
+                        raise _too_big(path, limit, len(raw), limits)
+            return bytes(out), info.filename
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError,
+            zlib.error, RuntimeError) as exc:
+        raise InputFileError(f"{path}: damaged or unsupported zip file ({exc})") from exc
+
+
+def _unpacked(path: Path, limits: Limits) -> tuple[bytes, str]:
+    """The file's bytes, gunzipped or unzipped; and the suffix that picks the reader."""
     raw = path.read_bytes()
+    ext = _suffixes(path)
     if raw[:2] == b"\x1f\x8b":
         try:
-            return _gunzip(path, raw, limit)
+            data = _gunzip(path, raw, limits)
         except (OSError, EOFError, zlib.error) as exc:
             raise InputFileError(f"{path}: damaged gzip file ({exc})") from exc
-    if raw[:4] == b"PK\x03\x04":
+        return data, ext.removesuffix(".gz") if ext.endswith(".gz") else ext
+    if raw[:4] == b"PK\x03\x04" and ext not in (".xlsx", ".xlsm"):
+        data, inner = _unzip(path, raw, limits)
+        inner_ext = _suffixes(inner)
+        if inner_ext in (".xlsx", ".xls", ".xlsm", ".parquet", ".zip") or inner_ext.endswith(".gz"):
+            raise InputFileError(f"{path}: holds {inner!r}; unzip it and send that file itself")
+        return data, inner_ext if inner_ext in (".csv", ".tsv", ".txt", ".json", ".jsonl") else ".csv"
+    return raw, ext.removesuffix(".gz") if ext.endswith(".gz") else ext
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def detect_encoding(raw: bytes, forced: str | None = None) -> tuple[str, int]:
+    """The encoding of ``raw`` and the length of its byte-order mark."""
+    if forced:
         try:
-            with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-                members = [n for n in zf.namelist() if not n.endswith("/")]
-                if len(members) != 1:
-                    raise InputFileError(
-                        f"{path}: a zip must hold exactly one data file, found {members}"
-                    )
-                if zf.getinfo(members[0]).file_size > limit:
-                    raise _too_big(path, limit)
-                with zf.open(members[0]) as member:  # the header's size can lie: read at most limit+1
-                    data = member.read(limit + 1)
-                if len(data) > limit:
-                    raise _too_big(path, limit)
-                return data
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
-            raise InputFileError(f"{path}: damaged or unsupported zip file ({exc})") from exc
-    return raw
+            name = codecs.lookup(forced).name
+        except LookupError:
+            raise InputFileError(f"--encoding {forced!r} is not an encoding Python knows "
+                                 "(try utf-8, utf-16, gb18030, big5, cp1252)") from None
+        bom = 3 if name == "utf-8" and raw.startswith(codecs.BOM_UTF8) else 0
+        return name, bom
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8", 3
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", 0  # the codec reads and drops the BOM
+    sample = raw[:65536]
+    # UTF-16 without BOM: every other byte of ASCII text is zero.
+    if len(sample) >= 4 and sample[1::2].count(0) > 0.4 * len(sample) / 2 and sample[0] != 0:
+        return "utf-16-le", 0
+    if len(sample) >= 4 and sample[0::2].count(0) > 0.4 * len(sample) / 2 and sample[1] != 0:
+        return "utf-16-be", 0
+    try:
+        raw.decode("utf-8")
+        return "utf-8", 0
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a dependency of the project
+        return "utf-8", 0
+    best = from_bytes(raw[:1_000_000]).best()
+    name = _ACCEPTED.get(codecs.lookup(best.encoding).name.replace("-", "_")) if best else None
+    return name or "utf-8", 0
+
+
+def _decode_error(raw: bytes, exc: UnicodeDecodeError, source: str, encoding: str, sep: str,
+                  header: bool) -> DataValidationError:
+    line_start = raw.rfind(b"\n", 0, exc.start) + 1
+    line_no = raw.count(b"\n", 0, exc.start) + 1
+    field = raw[line_start : exc.start].count(sep.encode())
+    first_line = raw[: raw.find(b"\n")].decode("utf-8", errors="replace").strip()
+    names = first_line.split(sep) if header else []
+    column = names[field].strip().strip('"').lstrip("\ufeff") if field < len(names) else f"#{field + 1}"
+    row = line_no - 1 if header else line_no
+    bad = raw[exc.start : exc.start + 4]
+    where = f"row {row} (line {line_no})" if header else f"row {row}"
+    return DataValidationError(
+        f"{source}: {where}, column {column!r}: bytes {bad!r} are not valid {encoding}; "
+        "expected UTF-8 text (re-save the file as UTF-8, or name its encoding with "
+        "--encoding, e.g. --encoding gb18030)",
+        [{"file": source, "row": row, "column": column, "value": repr(bad),
+          "expected": f"valid {encoding} text"}],
+    )
+
+
+def decode(raw: bytes, source: str, *, sep: str = ",", header: bool = True,
+           encoding: str | None = None) -> tuple[bytes, str]:
+    """UTF-8 bytes of the file (without BOM) and the encoding it was read in."""
+    name, bom = detect_encoding(raw, encoding)
+    if name == "utf-8":
+        try:
+            raw[bom:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _decode_error(raw, exc, source, "UTF-8", sep, header) from None
+        return raw[bom:], ("UTF-8 with BOM" if bom else "UTF-8")
+    try:
+        text = raw.decode(name)
+    except UnicodeDecodeError as exc:
+        raise _decode_error(raw, exc, source, name, sep, header) from None
+    return text.lstrip("\ufeff").encode("utf-8"), name.upper()
 
 
 def decode_text(raw: bytes, source: str, *, sep: str = ",", header: bool = True) -> str:
     """Decode UTF-8 (with or without BOM); name row and column of the first bad byte."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        line_no = raw.count(b"\n", 0, exc.start) + 1
-        field = raw[line_start : exc.start].count(sep.encode())
-        first_line = raw[: raw.find(b"\n")].decode("utf-8", errors="replace").strip()
-        names = first_line.split(sep) if header else []
-        column = names[field].strip().strip('"') if field < len(names) else f"#{field + 1}"
-        row = line_no - 1 if header else line_no
-        bad = raw[exc.start : exc.start + 4]
+    data, _ = decode(raw, source, sep=sep, header=header, encoding="utf-8")
+    return data.decode("utf-8")
+
+
+def _line_of(data: bytes, pos: int) -> tuple[int, int]:
+    """1-based line number of byte ``pos`` and the field number (by commas, approximate)."""
+    start = max(data.rfind(b"\n", 0, pos), data.rfind(b"\r", 0, pos)) + 1
+    return data.count(b"\n", 0, pos) + 1 or data.count(b"\r", 0, pos) + 1, start
+
+
+def _check_nul(data: bytes, source: str, sep: str, names: list[str], header: bool) -> None:
+    pos = data.find(b"\x00")
+    if pos < 0:
+        return
+    line, start = _line_of(data, pos)
+    field = data[start:pos].count(sep.encode())
+    column = names[field] if field < len(names) else f"#{field + 1}"
+    row = line - 1 if header else line
+    where = f"row {row} (line {line})" if header else f"row {row}"
+    raise DataValidationError(
+        f"{source}: {where}, column {column!r}: a NUL byte (\\x00) inside a value; expected "
+        "text without control characters (the file may be binary or damaged)",
+        [{"file": source, "row": row, "column": column, "value": "\\x00",
+          "expected": "text without control characters"}])
+
+
+def _first_line(data: bytes) -> bytes:
+    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    return data[: min(ends)] if ends else data
+
+
+def check_header(names: Sequence[object], source: str) -> list[str]:
+    """Column names stripped; blank, repeated or odd names refused with their positions."""
+    out: list[str] = []
+    problems = []
+    for i, name in enumerate(names):
+        text = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
+        if i == 0:
+            text = text.lstrip("\ufeff")
+        if "\ufeff" in text:
+            problems.append((i, text, "a name without a byte-order mark (U+FEFF); the file looks "
+                                      "like two files joined"))
+        elif any(ord(c) < 32 or ord(c) == 127 for c in text):
+            problems.append((i, text, "a name without control characters"))
+        clean = text.strip()
+        if not clean:
+            problems.append((i, text, "a column name (a blank name: a trailing separator on the "
+                                      "header line, or a saved index column)"))
+        out.append(clean)
+    seen: dict[str, int] = {}
+    for i, clean in enumerate(out):
+        if clean and clean in seen:
+            problems.append((i, names[i], f"a name used once; column {seen[clean] + 1} is also "
+                                          f"named {clean!r}"))
+        seen.setdefault(clean, i)
+    if problems:
+        lines = [f"{source}: header, column {i + 1}: got {str(v)!r}, expected {e}"
+                 for i, v, e in problems[:10]]
         raise DataValidationError(
-            f"{source}: row {row} (line {line_no}), column {column!r}: bytes {bad!r} are not "
-            "valid UTF-8; expected UTF-8 text (re-save the file as UTF-8)",
-            [{"file": source, "row": row, "column": column, "value": repr(bad),
-              "expected": "UTF-8 text"}],
-        ) from None
+            f"{len(problems)} problem(s) in the header line, nothing was stored:\n" + "\n".join(lines),
+            [{"file": source, "row": 0, "column": f"#{i + 1}", "value": str(v), "expected": e}
+             for i, v, e in problems[:50]])
+    return out
+
+
+def _read_delimited(data: bytes, source: str, sep: str, header: bool,
+                    names: Sequence[str] | None, limits: Limits) -> pd.DataFrame:
+    first = _first_line(data).decode("utf-8", errors="replace")
+    try:
+        head = next(csv.reader([first], delimiter=sep), [])
+    except csv.Error:
+        head = first.split(sep)
+    if len(head) > limits.max_columns:
+        raise LimitError(f"{source}: line 1 has {len(head):,} fields; trendcast reads at most "
+                         f"{limits.max_columns:,} columns")
+    lines = max(data.count(b"\n"), data.count(b"\r"))
+    if lines > limits.max_rows + 1:
+        raise LimitError(f"{source}: about {lines:,} lines; trendcast reads at most "
+                         f"{limits.max_rows:,} rows per file (split it, or raise TRENDCAST_MAX_ROWS)")
+    shown_names = [h.strip().lstrip("\ufeff") for h in head] if header else list(names or [])
+    _check_nul(data, source, sep, shown_names, header)
+    try:
+        df = pd.read_csv(io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False,
+                         na_values=[""], header=None, encoding="utf-8", index_col=False,
+                         quoting=csv.QUOTE_MINIMAL, skip_blank_lines=True)
+    except pd.errors.EmptyDataError:
+        raise InputFileError(f"{source}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise _parser_error(exc, source, sep, header) from None
+    if header:
+        if df.empty:
+            raise InputFileError(f"{source}: the file is empty")
+        cols = check_header(list(df.iloc[0]), source)
+        df = df.iloc[1:].reset_index(drop=True)
+        df.columns = cols
+    else:
+        width = df.shape[1]
+        given = list(names or [])
+        if given and width > len(given):
+            raise DataValidationError(
+                f"{source}: rows have {width} fields but the layout has {len(given)} columns "
+                f"({', '.join(given)}); a trailing separator or an extra column shifts the values")
+        df.columns = given[:width] if given else [str(i) for i in range(width)]
+    return df
+
+
+def _parser_error(exc: Exception, source: str, sep: str, header: bool) -> Exception:
+    import re
+
+    text = str(exc)
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if not m:
+        return InputFileError(f"{source}: cannot parse as delimited text: {text}")
+    expected, line, saw = (int(g) for g in m.groups())
+    row = line - 1 if header else line
+    where = f"row {row} (line {line})" if header else f"row {row}"
+    shown = "tab" if sep == "\t" else repr(sep)
+    return DataValidationError(
+        f"{source}: {where}: {saw} fields where the header has {expected}; a trailing "
+        f"separator or an unquoted {shown} inside a value would shift every column after it. "
+        "Quote the value or remove the extra separator",
+        [{"file": source, "row": row, "column": None, "value": f"{saw} fields",
+          "expected": f"{expected} fields, as in the header"}])
+
+
+def _read_json_lines(data: bytes, source: str, limits: Limits) -> pd.DataFrame:
+    """JSON lines (or one JSON array of objects) into columns of Python values."""
+    text = data.decode("utf-8")
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            records = json.loads(stripped, parse_constant=str, object_pairs_hook=_no_repeats)
+        except _Repeated as exc:
+            raise DataValidationError(f"{source}: key {exc.args[0]!r} appears twice in one object; "
+                                      "expected each key once") from None
+        except (ValueError, RecursionError) as exc:
+            raise InputFileError(f"{source}: not valid JSON ({exc})") from None
+        if not isinstance(records, list):
+            raise InputFileError(f"{source}: expected JSON lines or an array of objects")
+        rows = [(i + 1, r) for i, r in enumerate(records)]
+    else:
+        rows = []
+        for i, line in enumerate(text.splitlines()):
+            if line.strip():
+                rows.append((i + 1, line))
+    if len(rows) > limits.max_rows:
+        raise LimitError(f"{source}: {len(rows):,} records; trendcast reads at most "
+                         f"{limits.max_rows:,} rows per file")
+    columns: dict[str, list] = {}
+    for n, (line_no, item) in enumerate(rows):
+        if isinstance(item, str):
+            try:
+                item = json.loads(item, parse_constant=str, object_pairs_hook=_no_repeats)
+            except _Repeated as exc:
+                raise DataValidationError(
+                    f"{source}: row {line_no}: key {exc.args[0]!r} appears twice in one object; "
+                    "expected each key once",
+                    [{"file": source, "row": line_no, "column": exc.args[0], "value": None,
+                      "expected": "each key once"}]) from None
+            except (ValueError, RecursionError) as exc:
+                raise DataValidationError(
+                    f"{source}: row {line_no}: not a JSON object ({str(exc)[:200]}); expected one "
+                    "JSON object per line",
+                    [{"file": source, "row": line_no, "column": None, "value": None,
+                      "expected": "a JSON object"}]) from None
+        if not isinstance(item, dict):
+            raise DataValidationError(
+                f"{source}: row {line_no}: got a JSON {type(item).__name__}, expected one JSON "
+                "object per line",
+                [{"file": source, "row": line_no, "column": None, "value": None,
+                  "expected": "a JSON object"}])
+        for key, value in item.items():
+            col = columns.get(key)
+            if col is None:
+                if len(columns) >= limits.max_columns:
+                    raise LimitError(f"{source}: more than {limits.max_columns:,} distinct keys; "
+                                     "trendcast reads at most that many columns")
+                col = columns[key] = [None] * n
+            col.append(value)
+        for col in columns.values():
+            if len(col) == n:
+                col.append(None)
+    if not columns:
+        raise InputFileError(f"{source}: the file has no JSON objects")
+    check_header(list(columns), source)
+    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
+
+
+class _Repeated(ValueError):
+    pass
+
+
+def _no_repeats(pairs: list[tuple[str, object]]) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Repeated(k)
+        out[k] = v
+    return out
+
+
+# -- binary formats ---------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path, source: str, limits: Limits) -> pd.DataFrame:
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if meta.num_rows > limits.max_rows:
+            raise LimitError(f"{source}: {meta.num_rows:,} rows; trendcast reads at most "
+                             f"{limits.max_rows:,} rows per file")
+        if meta.num_columns > limits.max_columns:
+            raise LimitError(f"{source}: {meta.num_columns:,} columns; trendcast reads at most "
+                             f"{limits.max_columns:,}")
+        limit = limits.unpacked_limit(path.stat().st_size)
+        if size > limit:
+            raise _too_big(path, limit, path.stat().st_size, limits)
+        table = pq.read_table(path)
+        names = check_header(table.column_names, source)
+        table = table.rename_columns([f"_c{i}" for i in range(len(names))])
+        df = table.to_pandas(timestamp_as_object=False, coerce_temporal_nanoseconds=False)
+    except (LimitError, DataValidationError):
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # pyarrow raises many types for damaged files
+        raise InputFileError(f"{path}: cannot read as Parquet ({type(exc).__name__}: "
+                             f"{str(exc)[:300]})") from None
+    df.columns = names
+    return df
+
+
+def _read_excel(path: Path, source: str, sheet: str | int | None, header: bool,
+                names: Sequence[str] | None, limits: Limits) -> pd.DataFrame:
+    packed = path.stat().st_size
+    limit = limits.unpacked_limit(packed)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+            if total > limit:
+                raise _too_big(path, limit, packed, limits)
+            bad = zf.testzip()
+            if bad is not None:
+                raise InputFileError(f"{path}: damaged Excel file (member {bad!r} is corrupt)")
+    except zipfile.BadZipFile:
+        if path.suffix.lower() != ".xls":
+            raise InputFileError(f"{path}: not an .xlsx workbook (damaged, truncated, or "
+                                 "password-protected); re-save it from Excel as .xlsx or CSV") from None
+    try:
+        df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, header=None,
+                           keep_default_na=False, na_values=[""])
+    except MemoryError:
+        raise
+    except Exception as exc:  # openpyxl/xlrd raise many types for damaged files
+        raise InputFileError(f"{path}: cannot read as Excel ({type(exc).__name__}: "
+                             f"{str(exc)[:300]}); re-save it as .xlsx or CSV") from None
+    if df.shape[1] > limits.max_columns:
+        raise LimitError(f"{source}: {df.shape[1]:,} columns; trendcast reads at most "
+                         f"{limits.max_columns:,}")
+    if header:
+        if df.empty:
+            raise InputFileError(f"{source}: the sheet is empty")
+        cols = check_header(list(df.iloc[0]), source)
+        df = df.iloc[1:].reset_index(drop=True)
+        df.columns = cols
+    else:
+        df.columns = list(names or [])[: df.shape[1]] or [str(i) for i in range(df.shape[1])]
+    return df
+
+
+def _check_fields(df: pd.DataFrame, source: str, limits: Limits, header: bool) -> None:
+    if len(df) > limits.max_rows:
+        raise LimitError(f"{source}: {len(df):,} rows; trendcast reads at most "
+                         f"{limits.max_rows:,} rows per file")
+    for name in df.columns:
+        col = df[name]
+        if col.dtype != object:
+            continue
+        lengths = col.map(lambda v: len(v) if isinstance(v, str) else 0, na_action="ignore")
+        if len(lengths) and lengths.max() > limits.max_field_chars:
+            pos = int(np.argmax(lengths.fillna(0).to_numpy()))
+            row = pos + 1
+            where = f"row {row} (line {row + 1})" if header else f"row {row}"
+            raise LimitError(f"{source}: {where}, column {name!r}: a value of "
+                             f"{int(lengths.iloc[pos]):,} characters; trendcast reads at most "
+                             f"{limits.max_field_chars:,} per field")
 
 
 def read_frame(
@@ -121,65 +555,60 @@ def read_frame(
     header: bool = True,
     names: Sequence[str] | None = None,
     sheet: str | int | None = None,
-    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
+    max_unpacked_mb: int | None = None,
+    limits: Limits | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
-    """Read one file into a frame of text columns (Parquet keeps its types).
+    """Read one file into a frame of text columns (JSON keeps Python values, Parquet types).
 
     Args:
-        path: the file; its ending picks the reader.
+        path: the file; its ending picks the reader (a .zip or .gz: the file inside).
         sep: field separator for text files (default: ',' or tab for .tsv).
         header: whether the first line holds column names.
         names: column names to use when the file has no header.
         sheet: Excel sheet name or index (default the first).
-        max_unpacked_mb: largest size a .gz or .zip may unpack to.
+        max_unpacked_mb: largest size a .gz or .zip may unpack to (overrides ``limits``).
+        limits: what reading may cost (:class:`Limits`).
+        encoding: the text encoding (default: detected).
     """
+    limits = limits or Limits()
+    if max_unpacked_mb is not None:
+        limits = replace(limits, max_unpacked_bytes=max_unpacked_bytes(max_unpacked_mb))
     p = Path(path)
-    limit = max_unpacked_bytes(max_unpacked_mb)
     if not p.exists():
         raise InputFileError(f"{p}: no such file")
     if p.is_dir():
         raise InputFileError(f"{p} is a folder; pass a file, or --format m5 for an M5 folder")
-    ext = _suffixes(p)
     source = str(p)
+    ext = _suffixes(p)
+    read_encoding = None
+    has_header = bool(header)
     if ext == ".parquet":
-        try:
-            df = pd.read_parquet(p)
-        except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-            raise InputFileError(f"{p}: cannot read as Parquet ({exc})") from exc
+        df = _read_parquet(p, source, limits)
+        has_header = False
     elif ext in (".xlsx", ".xls", ".xlsm"):
-        try:
-            df = pd.read_excel(
-                p, sheet_name=sheet or 0, dtype=str, header=0 if header else None, names=names
-            )
-        except (ValueError, OSError, KeyError) as exc:
-            raise InputFileError(f"{p}: cannot read as Excel ({exc})") from exc
-    elif ext in (".json", ".jsonl", ".json.gz", ".jsonl.gz"):
-        text = decode_text(_read_bytes(p, limit), source, header=False)
-        try:
-            df = pd.read_json(io.StringIO(text), lines=True, dtype=False)
-        except ValueError as exc:
-            raise InputFileError(f"{p}: not JSON lines (one object per line): {exc}") from exc
-    elif ext in (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".zip"):
-        delimiter = sep or ("\t" if ext.startswith(".tsv") else ",")
-        text = decode_text(_read_bytes(p, limit), source, sep=delimiter, header=header)
-        try:
-            df = pd.read_csv(
-                io.StringIO(text),
-                sep=delimiter,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                header=0 if header else None,
-                names=list(names) if names else None,
-            )
-        except pd.errors.ParserError as exc:
-            raise InputFileError(f"{p}: cannot parse as delimited text: {exc}") from exc
-        except pd.errors.EmptyDataError:
-            raise InputFileError(f"{p}: the file is empty") from None
+        df = _read_excel(p, source, sheet, header, names, limits)
+    elif ext in (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".csv", ".tsv", ".txt", ".csv.gz",
+                 ".tsv.gz", ".txt.gz", ".zip", ".gz"):
+        data, inner = _unpacked(p, limits)
+        if inner in (".json", ".jsonl"):
+            data, read_encoding = decode(data, source, header=False, encoding=encoding)
+            df = _read_json_lines(data, source, limits)
+            has_header = False
+        else:
+            delimiter = sep or ("\t" if inner == ".tsv" else ",")
+            data, read_encoding = decode(data, source, sep=delimiter, header=header,
+                                         encoding=encoding)
+            df = _read_delimited(data, source, delimiter, header, names, limits)
     else:
         raise InputFileError(f"{p}: unsupported file type {ext!r}; trendcast reads {SUPPORTED}")
-    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    _check_fields(df, source, limits, has_header)
     df = df.reset_index(drop=True)
     df.attrs["source"] = source
-    df.attrs["header"] = bool(header) and ext not in (".parquet", ".json", ".jsonl")
+    df.attrs["header"] = has_header
+    df.attrs["encoding"] = read_encoding
     return df
+
+
+__all__ = ["DEFAULT_MAX_UNPACKED_MB", "Limits", "check_header", "decode", "decode_text",
+           "detect_encoding", "max_unpacked_bytes", "read_frame"]

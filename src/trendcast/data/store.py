@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from trendcast.data.batches import BatchQueries
+from trendcast.data.model_queries import ModelQueries
 from trendcast.data.queries import StoreQueries
 from trendcast.data.tables import SCHEMA_VERSION, TABLES, Table, statements_for
 from trendcast.errors import NotFoundError, StoreError
@@ -61,12 +63,13 @@ def normalise_datetimes(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-class Store(StoreQueries):
+class Store(StoreQueries, BatchQueries, ModelQueries):
     """Repository over the workspace database (see the module docstring)."""
 
     location: str
     read_only: bool = False
     dialect: ClassVar[str]
+    pseudonym_keys: Any = None  # where the pseudonym key lives (data.pseudonym.KeySource)
 
     # Primitives each backend implements ------------------------------------------------
 
@@ -172,6 +175,7 @@ class Store(StoreQueries):
             self._lock_for_write(spec.name)
             if not self._count(f"SELECT count(*) AS n FROM (SELECT 1 AS one FROM {spec.name} LIMIT 1) AS t"):
                 self._stage(spec, df, into=spec.name)  # nothing to match: load straight in
+                self._batch_loaded(spec, len(df))
                 return WriteResult(spec.name, len(df), 0, 0)
             staged = self._stage(spec, df)
             # one join counts the incoming rows whose key is stored and those whose values
@@ -188,10 +192,12 @@ class Store(StoreQueries):
                 self._run("DROP TABLE IF EXISTS _changed")
                 self._run(f"CREATE TEMP TABLE _changed AS SELECT s.* FROM {staged} s "
                           f"JOIN {spec.name} t ON {key_match} WHERE {differs}")
+                self._batch_replacing(spec, "_changed", key_match, n_changed)
                 self._run(f"DELETE FROM {spec.name} t USING _changed s WHERE {key_match}")
                 self._run(f"INSERT INTO {spec.name} SELECT * FROM _changed")
                 self._run("DROP TABLE _changed")
             if n_matched < len(df):
+                self._batch_adding(spec, staged, key_match, len(df) - n_matched)
                 self._run(f"INSERT INTO {spec.name} SELECT * FROM {staged} s "
                           f"WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE {key_match})")
             self._run(f"DROP TABLE {staged}")
@@ -233,12 +239,47 @@ def open_store(location: str | Path | None = None, *, read_only: bool = False,
         location = settings.db
     text = str(location)
     lock_timeout = getattr(settings, "lock_timeout", None)
+    store: Store
     if is_postgres_url(text):
         from trendcast.data.postgres_store import PostgresStore
 
-        return PostgresStore(text, read_only=read_only)
-    from trendcast.data.duckdb_store import DuckDBStore
+        store = PostgresStore(text, read_only=read_only)
+    else:
+        from trendcast.data.duckdb_store import DuckDBStore
 
-    if lock_timeout is None:
-        return DuckDBStore(text, read_only=read_only)
-    return DuckDBStore(text, read_only=read_only, lock_timeout=float(lock_timeout))
+        store = (DuckDBStore(text, read_only=read_only) if lock_timeout is None
+                 else DuckDBStore(text, read_only=read_only, lock_timeout=float(lock_timeout)))
+    model_dir = getattr(settings, "model_dir", None)
+    if model_dir is not None:
+        store.model_dir = Path(model_dir)
+    try:
+        _attach_pseudonym_key(store, settings)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _attach_pseudonym_key(store: Store, settings: Any) -> None:
+    """Tell the store where its pseudonym key lives (``TRENDCAST_PSEUDONYM_KEY``, a key file),
+    and move a key an older trendcast kept in the database out of it (``data.pseudonym``)."""
+    from trendcast.data.pseudonym import LEGACY_SALT_KEY, KeySource, move_legacy_salt
+
+    if settings is None:
+        from trendcast.config import Settings
+
+        settings = Settings()
+    store.pseudonym_keys = KeySource.from_settings(settings)
+    if store.meta(LEGACY_SALT_KEY) is None:
+        return
+    if not store.read_only:
+        move_legacy_salt(store)
+    elif store.dialect == "duckdb":  # a short write, as a read-only open migrates the schema
+        from trendcast.data.duckdb_store import DuckDBStore
+
+        writer = DuckDBStore(store.location, linger=0)
+        try:
+            writer.pseudonym_keys = store.pseudonym_keys
+            move_legacy_salt(writer)
+        finally:
+            writer.close()

@@ -218,6 +218,174 @@ class Only:
     sql: str
 
 
+# Every ingest and every `trendcast delete` is a batch (issue 13): one row here, and in the
+# `batch_rows_<table>` table of each data table the key of every row the batch added and the
+# previous values of every row it replaced or deleted, so `trendcast undo` can put them back.
+BATCHES = Table(
+    "batches",
+    {
+        "batch_id": "VARCHAR NOT NULL",
+        "kind": "VARCHAR NOT NULL",
+        "source": "VARCHAR",
+        "actor": "VARCHAR",
+        "created_at": "TIMESTAMP NOT NULL",
+        "tables": "VARCHAR",
+        "rows_added": "INTEGER",
+        "rows_replaced": "INTEGER",
+        "rows_deleted": "INTEGER",
+        "status": "VARCHAR NOT NULL",
+        "undone_at": "TIMESTAMP",
+        "undone_by": "VARCHAR",
+    },
+    ("batch_id",),
+)
+TABLES[BATCHES.name] = BATCHES
+# The data tables whose writes batches record (each has a batch_rows_<name> table).
+BATCHED_TABLES = ("products", "sales", "orders", "events", "reviews", "calendar_events", "macro",
+                  "stock_history")
+
+# v5: ingest batches, so an ingest can be undone (issue 13). The batch_rows_<table> tables copy
+# their table's columns as they are at v5 (CREATE TABLE AS, without NOT NULL: rows a batch
+# added keep only their key); a later migration that adds a column to a data table adds it
+# to its batch_rows_<table> too.
+V5_BATCHES: list[str | Only] = [
+    """CREATE TABLE IF NOT EXISTS batches (
+  "batch_id" VARCHAR NOT NULL,
+  "kind" VARCHAR NOT NULL,
+  "source" VARCHAR,
+  "actor" VARCHAR,
+  "created_at" TIMESTAMP NOT NULL,
+  "tables" VARCHAR,
+  "rows_added" INTEGER,
+  "rows_replaced" INTEGER,
+  "rows_deleted" INTEGER,
+  "status" VARCHAR NOT NULL,
+  "undone_at" TIMESTAMP,
+  "undone_by" VARCHAR
+)""",
+    *[f"CREATE TABLE IF NOT EXISTS batch_rows_{name} AS SELECT CAST(NULL AS VARCHAR) AS batch_id, "
+      f"CAST(NULL AS VARCHAR) AS action, t.* FROM {name} AS t WHERE 1 = 0"
+      for name in ("products", "sales", "orders", "events", "reviews", "calendar_events", "macro",
+                   "stock_history")],
+    Only("postgres", 'CREATE INDEX IF NOT EXISTS batches_key ON batches ("batch_id")'),
+    *[Only("postgres", f'CREATE INDEX IF NOT EXISTS batch_rows_{name}_batch ON batch_rows_{name} '
+                       '("batch_id")')
+      for name in ("products", "sales", "orders", "events", "reviews", "calendar_events", "macro",
+                   "stock_history")],
+]
+# Saved model versions (issue 15): one row per `trendcast train`; JSON text in spec, packages,
+# requires, scores and notes. `status` is trained, promoted (at most one) or superseded. The
+# artefact is a file (`location` file:<path>, DuckDB workspaces and a configured model_dir)
+# or base64 chunks in model_artefacts (`location` table: PostgreSQL, in-memory DuckDB).
+MODEL_VERSIONS = Table(
+    "model_versions",
+    {
+        "version_id": "VARCHAR NOT NULL",
+        "created_at": "TIMESTAMP NOT NULL",
+        "status": "VARCHAR NOT NULL",
+        "promoted_at": "TIMESTAMP",
+        "models": "VARCHAR",
+        "spec": "VARCHAR",
+        "horizon": "INTEGER",
+        "freq": "VARCHAR",
+        "data_start": "TIMESTAMP",
+        "data_end": "TIMESTAMP",
+        "n_series": "INTEGER",
+        "fingerprint": "VARCHAR",
+        "packages": "VARCHAR",
+        "requires": "VARCHAR",
+        "format": "INTEGER",
+        "scores": "VARCHAR",
+        "validation_run": "VARCHAR",
+        "location": "VARCHAR",
+        "bytes": "INTEGER",
+        "sha256": "VARCHAR",
+        "notes": "VARCHAR",
+    },
+    ("version_id",),
+)
+MODEL_ARTEFACTS = Table(
+    "model_artefacts",
+    {"version_id": "VARCHAR NOT NULL", "part": "INTEGER NOT NULL", "data": "VARCHAR"},
+    ("version_id", "part"),
+)
+# Each stored forecast scored against the actuals that arrived later (trendcast monitor): one
+# row per run, model, series and date. `scale` is the series' MASE scale (in-sample seasonal
+# naive MAE before the forecast), `qloss` the mean pinball loss over the run's quantiles,
+# `covered` 1/0 when the actual fell inside the outermost interval (NULL: no interval).
+FORECAST_SCORES = Table(
+    "forecast_scores",
+    {
+        "run_id": "VARCHAR NOT NULL",
+        "model": "VARCHAR NOT NULL",
+        "unique_id": "VARCHAR NOT NULL",
+        "ds": "TIMESTAMP NOT NULL",
+        "origin": "TIMESTAMP",
+        "step": "INTEGER",
+        "y": "DOUBLE",
+        "forecast": "DOUBLE",
+        "scale": "DOUBLE",
+        "qloss": "DOUBLE",
+        "covered": "DOUBLE",
+        "scored_at": "TIMESTAMP",
+    },
+    ("run_id", "model", "unique_id", "ds"),
+)
+for _table in (MODEL_VERSIONS, MODEL_ARTEFACTS, FORECAST_SCORES):
+    TABLES[_table.name] = _table
+
+# v6: saved model versions and forecast accuracy as actuals arrive (issue 15). Literal SQL
+# (the specs above may grow; this migration must not change).
+V6_MODELS: list[str | Only] = [
+    """CREATE TABLE IF NOT EXISTS model_versions (
+  "version_id" VARCHAR NOT NULL,
+  "created_at" TIMESTAMP NOT NULL,
+  "status" VARCHAR NOT NULL,
+  "promoted_at" TIMESTAMP,
+  "models" VARCHAR,
+  "spec" VARCHAR,
+  "horizon" INTEGER,
+  "freq" VARCHAR,
+  "data_start" TIMESTAMP,
+  "data_end" TIMESTAMP,
+  "n_series" INTEGER,
+  "fingerprint" VARCHAR,
+  "packages" VARCHAR,
+  "requires" VARCHAR,
+  "format" INTEGER,
+  "scores" VARCHAR,
+  "validation_run" VARCHAR,
+  "location" VARCHAR,
+  "bytes" INTEGER,
+  "sha256" VARCHAR,
+  "notes" VARCHAR
+)""",
+    """CREATE TABLE IF NOT EXISTS model_artefacts (
+  "version_id" VARCHAR NOT NULL,
+  "part" INTEGER NOT NULL,
+  "data" VARCHAR
+)""",
+    """CREATE TABLE IF NOT EXISTS forecast_scores (
+  "run_id" VARCHAR NOT NULL,
+  "model" VARCHAR NOT NULL,
+  "unique_id" VARCHAR NOT NULL,
+  "ds" TIMESTAMP NOT NULL,
+  "origin" TIMESTAMP,
+  "step" INTEGER,
+  "y" DOUBLE,
+  "forecast" DOUBLE,
+  "scale" DOUBLE,
+  "qloss" DOUBLE,
+  "covered" DOUBLE,
+  "scored_at" TIMESTAMP
+)""",
+    Only("postgres", 'CREATE INDEX IF NOT EXISTS model_versions_key ON model_versions ("version_id")'),
+    Only("postgres", "CREATE INDEX IF NOT EXISTS model_artefacts_key ON model_artefacts "
+                     '("version_id", "part")'),
+    Only("postgres", "CREATE INDEX IF NOT EXISTS forecast_scores_run ON forecast_scores "
+                     '("run_id", "unique_id")'),
+]
+
 # Version N is reached by applying MIGRATIONS[N - 1]. Append, never edit.
 MIGRATIONS: list[list[str | Only]] = [
     # v1: the data, runs and metrics tables.
@@ -277,6 +445,8 @@ MIGRATIONS: list[list[str | Only]] = [
 )""",
         Only("postgres", 'CREATE INDEX IF NOT EXISTS cleaning_run ON cleaning ("run_id")'),
     ],
+    V5_BATCHES,
+    V6_MODELS,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,9 +1,12 @@
-"""Validate incoming frames with pandera and turn failures into messages people can act on.
+"""Validate incoming frames and turn failures into messages people can act on.
 
-Each kind of input (sales, products, orders, ...) has a :class:`FrameSpec`. Validation parses
-and checks every column at once (pandera, lazily) and raises one
-:class:`~trendcast.errors.DataValidationError` that names the file, the row, the column, the
-value and what was expected, for the first problems found.
+Each kind of input (sales, products, orders, ...) has a :class:`FrameSpec`. Validation reads
+every column through the value contract (:mod:`trendcast.data.contract`: finite numbers in
+their bounds, dates in the supported window, one time-zone policy, ids without control
+characters), checks required values and allowed values (pandera) and unique keys, and raises
+one :class:`~trendcast.errors.DataValidationError` whose message groups the problems by kind,
+with a count and the first rows of each, naming the file, row, column, value and what was
+expected.
 """
 
 from __future__ import annotations
@@ -14,19 +17,35 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from trendcast.data.contract import (
+    MAX_PRICE,
+    MAX_QUANTITY,
+    MAX_VALUE,
+    Found,
+    Rules,
+    check_bounds,
+    to_datetime,
+    to_number,
+    to_text,
+)
 from trendcast.errors import DataValidationError
 
-Kind = Literal["str", "date", "datetime", "number", "nonneg", "positive"]
+Kind = Literal["id", "str", "date", "datetime", "number", "nonneg", "quantity", "price", "rating"]
 
 EXPECTED: dict[str, str] = {
+    "id": "a non-empty text value",
     "str": "a non-empty text value",
     "date": "a date like 2024-06-18",
     "datetime": "a date-time like 2024-06-18 20:15:00",
     "number": "a number",
     "nonneg": "a number >= 0",
-    "positive": "a number > 0",
+    "quantity": "a number >= 0",
+    "price": "a number >= 0",
+    "rating": "a number (a rating)",
 }
-MAX_LISTED = 10
+MAX_LISTED = 10  # example rows shown in a message, over all groups
+PER_GROUP = 3  # example rows shown per kind of problem
+MAX_PROBLEMS = 50  # problems kept in DataValidationError.problems
 
 
 @dataclass(frozen=True)
@@ -38,6 +57,7 @@ class Col:
     nullable: bool = False
     allowed: tuple[str, ...] | None = None
     default: object = None  # fills missing values after validation
+    low_open: bool = False  # quantity must be > 0 (not >= 0)
 
 
 @dataclass(frozen=True)
@@ -53,10 +73,10 @@ SPECS: dict[str, FrameSpec] = {
     "sales": FrameSpec(
         "sales",
         {
-            "unique_id": Col("str"),
+            "unique_id": Col("id"),
             "ds": Col("date"),
-            "y": Col("nonneg"),
-            "price": Col("nonneg", required=False, nullable=True),
+            "y": Col("quantity"),
+            "price": Col("price", required=False, nullable=True),
             "promo": Col("nonneg", required=False, nullable=True),
         },
         ("unique_id", "ds"),
@@ -64,49 +84,49 @@ SPECS: dict[str, FrameSpec] = {
     "products": FrameSpec(
         "products",
         {
-            "unique_id": Col("str"),
+            "unique_id": Col("id"),
             "title": Col("str", required=False, nullable=True),
             "category": Col("str", required=False, nullable=True),
             "department": Col("str", required=False, nullable=True),
             "brand": Col("str", required=False, nullable=True),
             "store": Col("str", required=False, nullable=True),
             "launch_date": Col("date", required=False, nullable=True),
-            "list_price": Col("nonneg", required=False, nullable=True),
+            "list_price": Col("price", required=False, nullable=True),
         },
         ("unique_id",),
     ),
     "orders": FrameSpec(
         "orders",
         {
-            "order_id": Col("str"),
-            "unique_id": Col("str"),
+            "order_id": Col("id"),
+            "unique_id": Col("id"),
             "ts": Col("datetime"),
-            "quantity": Col("positive"),
-            "user_id": Col("str", required=False, nullable=True),
-            "unit_price": Col("nonneg", required=False, nullable=True),
+            "quantity": Col("quantity", low_open=True),
+            "user_id": Col("id", required=False, nullable=True),
+            "unit_price": Col("price", required=False, nullable=True),
         },
         ("order_id", "unique_id"),
     ),
     "events": FrameSpec(
         "events",
         {
-            "user_id": Col("str"),
-            "item_id": Col("str"),
-            "event_type": Col("str", allowed=("view", "cart", "fav", "buy")),
+            "user_id": Col("id"),
+            "item_id": Col("id"),
+            "event_type": Col("id", allowed=("view", "cart", "fav", "buy")),
             "ts": Col("datetime"),
-            "category_id": Col("str", required=False, nullable=True),
+            "category_id": Col("id", required=False, nullable=True),
         },
         ("user_id", "item_id", "event_type", "ts"),
     ),
     "reviews": FrameSpec(
         "reviews",
         {
-            "review_id": Col("str"),
-            "unique_id": Col("str"),
+            "review_id": Col("id"),
+            "unique_id": Col("id"),
             "ts": Col("datetime"),
             "text": Col("str", nullable=True),
-            "rating": Col("nonneg", required=False, nullable=True),
-            "language": Col("str", required=False, nullable=True),
+            "rating": Col("rating", required=False, nullable=True),
+            "language": Col("id", required=False, nullable=True),
         },
         ("review_id",),
     ),
@@ -114,7 +134,7 @@ SPECS: dict[str, FrameSpec] = {
         "calendar",
         {
             "ds": Col("date"),
-            "name": Col("str"),
+            "name": Col("id"),  # part of the key: no control characters
             "kind": Col("str", required=False, nullable=True),
             "region": Col("str", required=False, nullable=True, default=""),
             "source": Col("str", required=False, nullable=True),
@@ -123,49 +143,23 @@ SPECS: dict[str, FrameSpec] = {
     ),
     "macro": FrameSpec(
         "macro",
-        {"name": Col("str"), "ds": Col("date"), "value": Col("number", nullable=True)},
+        {"name": Col("id"), "ds": Col("date"), "value": Col("number", nullable=True)},
         ("name", "ds"),
     ),
     # units on hand at the end of each day: days at zero are stock-outs (cleaning)
     "stock": FrameSpec(
         "stock",
-        {"unique_id": Col("str"), "ds": Col("date"), "on_hand": Col("nonneg")},
+        {"unique_id": Col("id"), "ds": Col("date"), "on_hand": Col("quantity")},
         ("unique_id", "ds"),
     ),
 }
 
 
-def _dtype(kind: Kind) -> object:
-    return {"str": str, "date": "datetime64[ns]", "datetime": "datetime64[ns]"}.get(kind, float)
-
-
-def _schema(spec: FrameSpec, present: list[str]):  # type: ignore[no-untyped-def]
-    import pandera.pandas as pa
-
-    columns = {}
-    for name, col in spec.columns.items():
-        if name not in present:
-            continue
-        checks = []
-        if col.kind == "nonneg":
-            checks.append(pa.Check.ge(0))
-        elif col.kind == "positive":
-            checks.append(pa.Check.gt(0))
-        if col.allowed:
-            checks.append(pa.Check.isin(list(col.allowed)))
-        # Text is already cleaned by `validate` (stripped, '' -> missing): no coercion needed.
-        dtype = None if col.kind == "str" else _dtype(col.kind)
-        columns[name] = pa.Column(
-            dtype, checks=checks, coerce=dtype is not None, nullable=col.nullable
-        )
-    return pa.DataFrameSchema(columns, strict=False)
-
-
 def _row_label(df: pd.DataFrame, index: object) -> tuple[int | None, str]:
     """1-based data row as a person counts it, and a label that adds the file line.
 
-    ``index`` is a label of the frame's 0-based RangeIndex (set by ``validate``);
-    ``df.attrs['_rows']`` maps it to source rows when the frame was reshaped (wide macro).
+    ``index`` is a position in the frame (0-based); ``df.attrs['_rows']`` maps it to source
+    rows when the frame was reshaped (wide macro, dropped duplicates).
     """
     if index is None or (isinstance(index, float) and np.isnan(index)):
         return None, "?"
@@ -177,12 +171,77 @@ def _row_label(df: pd.DataFrame, index: object) -> tuple[int | None, str]:
     return row, f"row {row}"
 
 
-def _describe(check: str, kind: Kind, col: Col | None) -> str:
-    if check == "not_nullable":
-        return EXPECTED[kind] if kind == "str" else f"{EXPECTED[kind]}, not empty"
-    if check.startswith("isin") and col and col.allowed:
-        return "one of " + ", ".join(col.allowed)
-    return EXPECTED[kind]
+class Problems:
+    """Problems of one file, grouped by kind (column + what was expected)."""
+
+    def __init__(self, df: pd.DataFrame, source: str) -> None:
+        self.df = df
+        self.source = source
+        self.groups: dict[tuple[str, str], list] = {}  # key -> [count, [(pos, value, expected)]]
+
+    def add(self, column: str, mask: np.ndarray, expected: str, *, values: pd.Series | None = None,
+            group: str | None = None, detail: list[str] | None = None) -> None:
+        positions = np.flatnonzero(mask)
+        if not len(positions):
+            return
+        key = (column, group or expected)
+        entry = self.groups.setdefault(key, [0, []])
+        entry[0] += len(positions)
+        room = PER_GROUP * 4 - len(entry[1])
+        for i, pos in enumerate(positions[:max(room, 0)]):
+            value = values.iloc[pos] if values is not None else (
+                self.df[column].iloc[pos] if column in self.df.columns else None)
+            entry[1].append((int(pos), value, detail[i] if detail else expected))
+
+    def add_found(self, column: str, found: Found, raw: pd.Series) -> None:
+        for mask, expected in found.items:
+            self.add(column, mask, expected, values=raw)
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+    def error(self, spec_name: str) -> DataValidationError:
+        total = sum(count for count, _ in self.groups.values())
+        lines = [f"{total:,} problem(s) in {spec_name} data, nothing was stored:"]
+        problems: list[dict[str, object]] = []
+        groups = sorted(self.groups.items(), key=lambda kv: min(p for p, _, _ in kv[1][1]))
+        shown_total = 0
+        for (column, label), (count, examples) in groups:
+            lines.append(f"- column {column!r}: {count:,} row(s): expected {label}")
+            rows_seen: set[str] = set()
+            examples = [e for e in sorted(examples) if not (
+                _row_label(self.df, e[0])[1] in rows_seen or rows_seen.add(_row_label(self.df, e[0])[1]))]
+            room = max(1, min(PER_GROUP, MAX_LISTED - shown_total))
+            for pos, value, expected in examples[:room]:
+                row, where = _row_label(self.df, pos)
+                shown = "empty" if _missing(value) else repr(_plain(value))
+                lines.append(f"  {self.source}: {where}, column {column!r}: got {shown}, "
+                             f"expected {expected}")
+                shown_total += 1
+            if count > room:
+                lines.append(f"  ... and {count - room:,} more like this")
+            for pos, value, expected in examples:
+                if len(problems) < MAX_PROBLEMS:
+                    row, _ = _row_label(self.df, pos)
+                    problems.append({"file": self.source, "row": row, "column": column,
+                                     "value": _plain(value), "expected": expected,
+                                     "kind": label, "count": count})
+        return DataValidationError("\n".join(lines), problems)
+
+
+def _missing(value: object) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
 
 
 def check_required(df: pd.DataFrame, spec: FrameSpec, source: str) -> None:
@@ -198,53 +257,170 @@ def check_required(df: pd.DataFrame, spec: FrameSpec, source: str) -> None:
         )
 
 
-def validate(df: pd.DataFrame, kind: str, *, source: str | None = None) -> pd.DataFrame:
-    """Parse and check a frame of ``kind``; return it typed, or raise DataValidationError."""
-    import pandera.errors as pa_errors
+def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems,
+           notes: list[str], found: Found) -> pd.Series:
+    """One column through the value contract; problems recorded, bad cells missing."""
+    if col.kind in ("id", "str"):
+        out = to_text(raw, identifier=col.kind == "id", found=found)
+    elif col.kind in ("date", "datetime"):
+        out = to_datetime(raw, rules, found, date_only=col.kind == "date")
+    else:
+        out = to_number(raw, found, EXPECTED[col.kind])
+        if col.kind == "quantity":
+            out = _negatives(out, name, col, rules, found, raw, problems, notes)
+        elif col.kind == "price":
+            check_bounds(out, 0, MAX_PRICE, found)
+        elif col.kind == "nonneg":
+            check_bounds(out, 0, MAX_VALUE, found)
+        elif col.kind == "rating":
+            low, high = rules.rating_scale
+            check_bounds(out, low, high, found, what="a rating on the scale (--rating-scale)")
+        else:
+            check_bounds(out, -MAX_VALUE, MAX_VALUE, found, what="a finite number")
+    problems.add_found(name, found, raw)
+    if found.items:
+        bad = np.logical_or.reduce([m for m, _ in found.items])
+        out = out.mask(bad)
+    return out
 
+
+def _negatives(out: pd.Series, name: str, col: Col, rules: Rules, found: Found, raw: pd.Series,
+               problems: Problems, notes: list[str]) -> pd.Series:
+    """Quantities: bounds, and negative values by the --negatives policy."""
+    v = out.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        negative = v < 0
+    policy = rules.negatives
+    if policy == "reject" or not negative.any():
+        check_bounds(out, 0, MAX_QUANTITY, found, low_open=col.low_open,
+                     hint=" (returns? pass --negatives keep, clip or zero)" if negative.any() else "")
+        return out
+    rows = np.flatnonzero(negative)
+    examples = ", ".join(f"{_row_label(problems.df, p)[1]}: {v[p]:g}" for p in rows[:3])
+    if policy == "keep":
+        check_bounds(out, -MAX_QUANTITY, MAX_QUANTITY, found)
+        zero = (v == 0) if col.low_open else np.zeros(len(v), dtype=bool)
+        found.add(zero, "a number other than 0")
+        notes.append(f"{name}: {len(rows):,} negative value(s) kept as returns (--negatives keep), "
+                     f"e.g. {examples}")
+        return out
+    clipped = out.where(~negative, 0.0)
+    check_bounds(clipped, 0, MAX_QUANTITY, found)
+    notes.append(f"{name}: {len(rows):,} negative value(s) set to 0 (--negatives {policy}), "
+                 f"e.g. {examples}")
+    return clipped
+
+
+def _required_and_allowed(frame: pd.DataFrame, spec: FrameSpec, present: list[str],
+                          problems: Problems, given: dict[str, np.ndarray]) -> None:
+    """Missing required values and values outside an allowed set (pandera)."""
+    import pandera.errors as pa_errors
+    import pandera.pandas as pa
+
+    columns = {}
+    for name in present:
+        col = spec.columns[name]
+        checks = [pa.Check.isin(list(col.allowed))] if col.allowed else []
+        columns[name] = pa.Column(None, checks=checks, nullable=col.nullable)
+    try:
+        pa.DataFrameSchema(columns, strict=False).validate(frame, lazy=True)
+    except pa_errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        cases = cases[cases["index"].notna()]
+        for (name, check), group in cases.groupby(["column", "check"], sort=False):
+            col = spec.columns[str(name)]
+            mask = np.zeros(len(frame), dtype=bool)
+            mask[group["index"].to_numpy(dtype=np.int64)] = True
+            if check == "not_nullable":
+                mask &= ~given[str(name)]  # a present but bad cell was reported by the contract
+                expected = EXPECTED[col.kind] if col.kind in ("id", "str") else \
+                    f"{EXPECTED[col.kind]}, not empty"
+            elif str(check).startswith("isin") and col.allowed:
+                expected = "one of " + ", ".join(col.allowed)
+            else:
+                expected = str(check)
+            problems.add(str(name), mask, expected)
+
+
+def _duplicates(raw: pd.DataFrame, parsed: pd.DataFrame, spec: FrameSpec,
+                problems: Problems) -> None:
+    """Rows whose key repeats an earlier row's key (one problem per repeated row)."""
+    key = [c for c in spec.unique if c in parsed.columns]
+    if not key:
+        return
+    dup = parsed.duplicated(key, keep="first").to_numpy()
+    if not dup.any():
+        return
+    first = parsed.drop_duplicates(key, keep="first").reset_index()
+    positions = np.flatnonzero(dup)[: PER_GROUP * 4]
+    firsts = parsed.iloc[positions][key].merge(first, on=key, how="left")["index"].to_numpy()
+    values = pd.Series([", ".join(f"{c}={raw[c].iloc[p]!s}" for c in key) for p in positions],
+                       index=positions)
+    column = " + ".join(key)
+    details = [f"a unique key; {_row_label(raw, f)[1]} has the same key" for f in firsts]
+    full = pd.Series(None, index=range(len(parsed)), dtype=object)
+    full.iloc[positions] = values.to_numpy()
+    problems.add(column, dup, "a unique key (another row has the same key)", values=full,
+                 detail=details + [""] * max(0, int(dup.sum()) - len(details)))
+
+
+def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
+             rules: Rules | None = None) -> pd.DataFrame:
+    """Parse and check a frame of ``kind``; return it typed, or raise DataValidationError.
+
+    The returned frame's ``attrs['notes']`` lists what was changed on the way (negatives
+    kept or clipped); ``attrs['exact_duplicates_dropped']`` counts repeated rows kept once.
+    """
     spec = SPECS[kind]
+    rules = rules or Rules()
     source = source or str(df.attrs.get("source", "<frame>"))
     check_required(df, spec, source)
     if not isinstance(df.index, pd.RangeIndex) or df.index.start != 0 or df.index.step != 1:
         rows = df.index.to_numpy()
+        attrs = dict(df.attrs)
         df = df.reset_index(drop=True)
+        df.attrs.update(attrs)
+        if "_rows" in attrs and attrs["_rows"] is not None:
+            rows = np.asarray(attrs["_rows"])[rows]
         df.attrs["_rows"] = rows
     present = [c for c in spec.columns if c in df.columns]
-    frame = df[present].copy()
+    problems = Problems(df, source)
+    notes: list[str] = list(df.attrs.get("notes", []))
+    frame = pd.DataFrame(index=df.index)
+    given: dict[str, np.ndarray] = {}
     for name in present:
-        col = spec.columns[name]
-        if col.kind == "str":
-            # Text columns: strip spaces so ' A1' and 'A1' are one key; keep missing as NaN.
-            text = frame[name].astype("string").str.strip()
-            frame[name] = text.mask(text == "").astype(object)
-            frame.loc[frame[name].isna(), name] = np.nan
-        elif col.kind == "date" and not pd.api.types.is_datetime64_any_dtype(frame[name]):
-            frame[name] = _parse_datetime(frame[name]).dt.normalize()
-        elif col.kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(frame[name]):
-            frame[name] = _parse_datetime(frame[name])
-        elif col.kind in ("number", "nonneg", "positive"):
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
-    problems = _unparsed(df, frame, spec, source)
+        found = Found()
+        frame[name] = _parse(df[name], name, spec.columns[name], rules, problems, notes, found)
+        # cells the contract already reported are not reported again as empty
+        given[name] = (np.logical_or.reduce([m for m, _ in found.items]) if found.items
+                       else np.zeros(len(df), dtype=bool))
     # Rows identical in every column are one record exported twice: keep the first, say so.
     exact = frame.duplicated(keep="first").to_numpy() if spec.unique else None
     n_exact = int(exact.sum()) if exact is not None else 0
     if n_exact:
         keep = ~exact
-        frame = frame[keep]
-        df = df[keep]
-    problems += _duplicates(df, frame, spec, source)
-    try:
-        out = _schema(spec, present).validate(frame, lazy=True)
-    except pa_errors.SchemaErrors as exc:
-        problems += _problems(df, exc.failure_cases, spec, source)
-        out = None
+        kept_rows = np.flatnonzero(keep)
+        frame = frame[keep].reset_index(drop=True)
+        given = {k: v[keep] for k, v in given.items()}
+        attrs = dict(df.attrs)
+        rows = attrs.get("_rows")
+        df = df[keep].reset_index(drop=True)
+        df.attrs.update(attrs)
+        df.attrs["_rows"] = (np.asarray(rows)[kept_rows] if rows is not None else kept_rows)
+        old = problems
+        problems = Problems(df, source)
+        problems.groups = _reindex_groups(old.groups, kept_rows)
+    _required_and_allowed(frame, spec, present, problems, given)
+    _duplicates(df, frame, spec, problems)
     if problems:
-        raise _error(problems, spec, source)
-    assert out is not None
+        raise problems.error(spec.name)
+    out = frame
     for name in present:
         col = spec.columns[name]
         if col.kind in ("date", "datetime"):
             out[name] = out[name].astype("datetime64[ns]")
+        elif col.kind in ("id", "str"):
+            out[name] = out[name].astype(object)
         if col.default is not None:
             out[name] = out[name].fillna(col.default)
     for name, col in spec.columns.items():
@@ -252,106 +428,20 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None) -> pd.Da
             out[name] = col.default
     out = out.reset_index(drop=True)
     out.attrs["exact_duplicates_dropped"] = n_exact
+    out.attrs["notes"] = notes
     return out
 
 
-def _parse_datetime(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
-    try:
-        return pd.to_datetime(text, errors="coerce", format="ISO8601")
-    except (ValueError, TypeError):
-        return pd.to_datetime(text, errors="coerce", format="mixed")
-
-
-def _unparsed(raw: pd.DataFrame, parsed: pd.DataFrame, spec: FrameSpec, source: str) -> list[dict]:
-    """Values present in the file that did not parse as a date or number."""
-    out: list[dict] = []
-    for name in parsed.columns:
-        col = spec.columns[name]
-        if col.kind == "str":
-            continue
-        if not (raw[name].dtype == object or pd.api.types.is_string_dtype(raw[name])):
-            continue  # already typed (Parquet, a frame built in code): nothing to parse
-        bad = parsed[name].isna() & raw[name].notna()
-        bad &= raw[name].astype("string").str.strip().fillna("") != ""
-        for idx in np.flatnonzero(bad.to_numpy())[:MAX_LISTED]:
-            row, label = _row_label(raw, idx)
-            out.append({"file": source, "row": row, "label": label, "column": name,
-                        "value": raw[name].iloc[idx], "expected": EXPECTED[col.kind]})
-        out.extend({"hidden": True} for _ in range(max(0, int(bad.sum()) - MAX_LISTED)))
+def _reindex_groups(groups: dict, kept_rows: np.ndarray) -> dict:
+    """Problem positions after dropping exact duplicate rows (a dropped row's problems are
+    the same as its first copy's, so they are dropped too)."""
+    new_pos = {int(old): new for new, old in enumerate(kept_rows)}
+    out: dict = {}
+    for key, (count, examples) in groups.items():
+        kept = [(new_pos[p], v, e) for p, v, e in examples if p in new_pos]
+        if kept:
+            out[key] = [count - (len(examples) - len(kept)), kept]
     return out
 
 
-def _duplicates(raw: pd.DataFrame, parsed: pd.DataFrame, spec: FrameSpec, source: str) -> list[dict]:
-    """Rows whose key repeats an earlier row's key (one problem per repeated row)."""
-    key = [c for c in spec.unique if c in parsed.columns]
-    if not key:
-        return []
-    dup = parsed.duplicated(key, keep="first").to_numpy()
-    if not dup.any():
-        return []
-    first = parsed.drop_duplicates(key, keep="first").reset_index()
-    positions = np.flatnonzero(dup)[:MAX_LISTED]
-    listed = parsed.index[positions]
-    firsts = parsed.iloc[positions][key].merge(first, on=key, how="left")["index"].to_numpy()
-    out: list[dict] = []
-    label_col = " + ".join(key)
-    for idx, first_idx in zip(listed, firsts, strict=True):
-        row, label = _row_label(raw, idx)
-        _, first_label = _row_label(raw, first_idx)
-        value = ", ".join(f"{c}={raw[c].loc[idx]!s}" for c in key)
-        out.append({"file": source, "row": row, "label": label, "column": label_col,
-                    "value": value, "expected": f"a unique key; {first_label} has the same key"})
-    out.extend({"hidden": True} for _ in range(int(dup.sum()) - len(listed)))
-    return out
-
-
-def _problems(raw: pd.DataFrame, cases: pd.DataFrame, spec: FrameSpec, source: str) -> list[dict]:
-    out: list[dict] = []
-    cases = cases[cases["index"].notna()]
-    checks = cases["check"].astype(str)
-    cases = cases[~checks.str.startswith(("coerce_dtype", "dtype("))]
-    redundant = np.zeros(len(cases), dtype=bool)
-    for name in cases["column"].unique():
-        if name not in raw.columns:
-            continue
-        sel = (cases["column"] == name).to_numpy() & (cases["check"] == "not_nullable").to_numpy()
-        if sel.any():
-            vals = raw[name].loc[cases["index"].to_numpy()[sel].astype(int)]
-            redundant[sel] = (vals.notna() & (vals.astype("string").str.strip() != "")).to_numpy()
-    cases = cases[~redundant]
-    # A cell that did not parse was reported by _unparsed; pandera sees it as empty.
-    listed = cases.sort_values("index", kind="stable").head(5 * MAX_LISTED)
-    hidden = len(cases) - len(listed)
-    for _, case in listed.iterrows():
-        name = str(case["column"])
-        col = spec.columns.get(name)
-        check = str(case["check"])
-        if check.startswith(("coerce_dtype", "dtype(")):
-            continue
-        idx = case["index"]
-        value = raw[name].loc[int(idx)] if name in raw.columns else case["failure_case"]
-        row, label = _row_label(raw, idx)
-        kind: Kind = col.kind if col else "str"
-        out.append({"file": source, "row": row, "label": label, "column": name,
-                    "value": value, "expected": _describe(check, kind, col)})
-    out.extend({"hidden": True} for _ in range(min(hidden, 1_000_000)))
-    return out
-
-
-def _error(problems: list[dict], spec: FrameSpec, source: str) -> DataValidationError:
-    total = len(problems)
-    problems = [p for p in problems if not p.get("hidden")]
-    problems = sorted(problems, key=lambda p: (p["row"] is None, p["row"] or 0))
-    lines = []
-    for p in problems[:MAX_LISTED]:
-        value = "empty" if pd.isna(p["value"]) else repr(p["value"])
-        lines.append(f"{source}: {p['label']}, column {p['column']!r}: got {value}, "
-                     f"expected {p['expected']}")
-    more = total - min(len(problems), MAX_LISTED)
-    tail = f"\n... and {more} more problem(s)" if more > 0 else ""
-    head = f"{total} problem(s) in {spec.name} data, nothing was stored:\n"
-    for p in problems:
-        p.pop("label", None)
-        p.pop("n", None)
-    return DataValidationError(head + "\n".join(lines) + tail, problems)
+__all__ = ["EXPECTED", "SPECS", "Col", "FrameSpec", "Problems", "check_required", "validate"]

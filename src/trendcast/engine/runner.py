@@ -33,10 +33,13 @@ from trendcast.engine.tasks import (
     FitItem,
     ForecastJob,
     Prep,
+    TrainJob,
     backtest_partition,
     fit_global,
+    fit_partition,
     forecast_partition,
     prepare,
+    unwrap,
 )
 from trendcast.errors import ModelError
 from trendcast.features.cleaning import CleaningOptions
@@ -154,6 +157,19 @@ class Fitted:
     future: pd.DataFrame | None  # covariates over the horizon
     notes: list[str]
     freq: str
+
+
+@dataclass
+class Trained:
+    """Every model of a run fitted on the whole catalogue and frozen (a saved version's
+    content): ``models`` by alias, forecast later with ``Runner.forecast(..., fitted=)``."""
+
+    models: dict[str, Forecaster]
+    freq: str
+    n_series: int
+    notes: list[str]
+    span: tuple[pd.Timestamp, pd.Timestamp]
+    series: list[str] = field(default_factory=list)  # the series the models were fitted on
 
 
 @dataclass
@@ -389,9 +405,71 @@ class Runner:
     # Public API -----------------------------------------------------------------------
 
     def forecast(self, data: SeriesSource, h: int, *,
-                 quantiles: Sequence[float] | None = None) -> RunOutput:
-        """Forecast ``h`` steps past each series' end."""
-        return self._run(data, check_horizon(h), check_quantiles(quantiles), cutoffs=None)
+                 quantiles: Sequence[float] | None = None,
+                 fitted: dict[str, Forecaster] | None = None) -> RunOutput:
+        """Forecast ``h`` steps past each series' end.
+
+        ``fitted`` (a :class:`Trained`'s models, e.g. a saved version) forecasts without
+        fitting: each model is moved forward to the source's latest history
+        (:meth:`Forecaster.forward`), partition by partition."""
+        if fitted is not None:
+            missing = [a for a in self.aliases if a not in fitted]
+            if missing:
+                raise ModelError(f"no fitted model for {missing}; the version holds {sorted(fitted)}")
+        return self._run(data, check_horizon(h), check_quantiles(quantiles), cutoffs=None,
+                         fitted=fitted)
+
+    def train(self, data: SeriesSource, h: int) -> Trained:
+        """Fit every model on every live series as :meth:`forecast` would and freeze it:
+        global models once, per-series models partition by partition (then merged), the
+        others on every series in one task."""
+        h = check_horizon(h)
+        engine, own = self._open()
+        try:
+            ids = data.ids
+            if not ids:
+                raise ModelError("the source has no series")
+            freq, resample = self.run_freq(data)
+            until = self._last_complete(data, freq) if resample else None
+            alive_from = self._alive_from(data, freq, h)
+            calendar = data.calendar()
+            models: dict[str, Forecaster] = {}
+            notes: list[str] = []
+            glob = self._fit_globals(engine, data, ids, freq, h, calendar, [None], resample)
+            for alias, by_cut in glob.items():
+                models[alias] = unwrap(by_cut[None]).freeze()
+            cpus = resolve_jobs(self.n_jobs)
+            split = [m for m in self.models if m.strategy == "per_series"]
+            groups = [(split, plan_partitions(ids, self.partition_size), 1)] if split else []
+            groups += [([m], [ids], cpus) for m in self.models if m.strategy == "whole"]
+            tally = _Tally()
+            for k, (group, parts, task_cpus) in enumerate(groups):
+                prep = Prep(freq, h, any(m.supports_exog for m in group), False, calendar,
+                            resample, alive_from, until, self.clean)
+                job = TrainJob(group, engine.task_jobs(task_cpus, len(parts)), prep)
+                names = ", ".join(m.alias for m in group)
+                pieces: dict[str, list[Forecaster]] = {m.alias: [] for m in group}
+                for _, res in engine.map_partitions(fit_partition, _blocks(data, parts), shared=job,
+                                                    total=len(parts), cpus=task_cpus,
+                                                    progress=self._tick(f"train {names}")):
+                    if k == 0:
+                        tally.add_counts(res)
+                    for alias, model in res.models.items():
+                        pieces[alias].append(model)
+                    for said in res.notes.values():
+                        notes += [f for f in said if f not in notes]
+                for alias, found in pieces.items():
+                    if not found:
+                        raise ModelError(f"{alias}: no series left to train on")
+                    models[alias] = found[0].merge(found[1:])
+            if not groups:
+                tally.n_series = len(ids)
+            notes = tally.notes([], alive_from) + notes + self._sample_note(len(ids))
+            return Trained({a: models[a] for a in self.aliases}, freq, tally.n_series, notes,
+                           (pd.Timestamp(data.span[0]), pd.Timestamp(data.span[1])), list(ids))
+        finally:
+            if own:
+                engine.close()
 
     def cross_validation(self, data: SeriesSource, h: int, *, n_windows: int = 1,
                          step: int | None = None, quantiles: Sequence[float] | None = None,
@@ -468,7 +546,8 @@ class Runner:
         return pd.Timestamp(end) - (self.ended_after or h) * pd.tseries.frequencies.to_offset(freq)
 
     def _run(self, data: SeriesSource, h: int, qs: list[float], *,
-             cutoffs: list[pd.Timestamp] | None) -> RunOutput:
+             cutoffs: list[pd.Timestamp] | None,
+             fitted: dict[str, Forecaster] | None = None) -> RunOutput:
         backtesting = cutoffs is not None
         engine, own = self._open()
         try:
@@ -481,12 +560,17 @@ class Runner:
             blocks = plan_partitions(ids, self.partition_size)
             season = default_season_length(freq)
             calendar = data.calendar()
-            fitted = self._fit_globals(engine, data, ids, freq, h, calendar,
-                                       cutoffs if backtesting else [None], resample)
+            saved = fitted
+            if saved is None:
+                fitted = self._fit_globals(engine, data, ids, freq, h, calendar,
+                                           cutoffs if backtesting else [None], resample)
+            else:  # a saved version: every model moves forward partition by partition
+                fitted = {alias: {None: model} for alias, model in saved.items()}
             cpus = resolve_jobs(self.n_jobs)
-            split = [m for m in self.models if m.strategy != "whole"]
+            split = [m for m in self.models if m.strategy != "whole" or saved is not None]
             groups = [(split, blocks, 1)] if split else []
-            groups += [([m], [ids], cpus) for m in self.models if m.strategy == "whole"]
+            groups += [([m], [ids], cpus) for m in self.models
+                       if m.strategy == "whole" and saved is None]
             tally = _Tally()
             frames: list[pd.DataFrame] = []
             mase: list[pd.Series] = []
@@ -503,7 +587,7 @@ class Runner:
                     label = f"backtest {names}"
                 else:
                     job = ForecastJob(h, qs, [(m, fitted.get(m.alias, {}).get(None)) for m in group],
-                                      jobs, prep)
+                                      jobs, prep, forward=saved is not None)
                     task, label = forecast_partition, f"forecast {names}"
                 for _, res in engine.map_partitions(task, _blocks(data, parts), shared=job,
                                                     total=len(parts), cpus=task_cpus,
@@ -523,7 +607,8 @@ class Runner:
             execution = {"engine": engine.name, "partition_size": self.partition_size,
                          "partitions": len(blocks), "train_series": self.train_series}
             notes = (tally.notes([] if backtesting else self.aliases, alive_from)
-                     + self._sample_note(len(ids)) + self._whole_note(len(blocks)))
+                     + self._sample_note(len(ids))
+                     + (self._whole_note(len(blocks)) if saved is None else []))
             if not backtesting and any(m.supports_exog for m in self.models):
                 notes += _calendar_notes(calendar, data.span[1], h, freq)
             if resample:

@@ -214,6 +214,64 @@ def prepare(block: Block, prep: Prep) -> Prepared:
     return out
 
 
+def unwrap(model: Forecaster) -> Forecaster:
+    """The fitted model inside the :class:`Clipped` / :class:`Cleaned` wrappers (a saved
+    version keeps the model; :func:`forward_ready` clips and cleans the new history)."""
+    while isinstance(model, Clipped | Cleaned):
+        model = model.model_
+    return model
+
+
+def forward_ready(fitted: Forecaster, data: pd.DataFrame, prep: Prep,
+                  stock: pd.DataFrame | None = None) -> tuple[Forecaster, pd.DataFrame | None, str | None]:
+    """``fitted.forward`` on ``data`` clipped and cleaned as :func:`ready` would for a fit;
+    returns the model, what cleaning changed and a note on clipping."""
+    note = changes = None
+    if not fitted.supports_negative and "y" in data.columns:
+        negatives = int((data["y"] < 0).sum())
+        if negatives:
+            data = data.assign(y=data["y"].clip(lower=0))
+            note = (f"{fitted.alias}: forecast from sales clipped at zero ({negatives:,} negative "
+                    "values, e.g. returns, that its loss cannot take)")
+    if prep.clean is not None:
+        data, changes = clean_series(data, calendar=prep.calendar, stock=stock, options=prep.clean)
+    return fitted.forward(data), changes, note
+
+
+@dataclass
+class TrainJob:
+    """What every training task shares: the models to fit on each partition and freeze."""
+
+    models: list[Forecaster]
+    n_jobs: int
+    prep: Prep
+
+
+@dataclass
+class PartitionFit:
+    """One partition's frozen fitted models (by alias) and what the notes need."""
+
+    models: dict[str, Forecaster]
+    gaps: int = 0
+    n_series: int = 0
+    ended: list[str] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def fit_partition(block: Block, job: TrainJob) -> PartitionFit:
+    """Fit each model of the job on the block's series as a forecast would, and freeze it."""
+    prepared = prepare(block, job.prep)
+    out = PartitionFit({}, prepared.gaps, prepared.n_series, prepared.ended)
+    if prepared.empty:
+        return out
+    for proto in job.models:
+        data = prepared.part.data_for(proto)
+        model = ready(proto.clone(n_jobs=job.n_jobs), data, job.prep, _stock(block, job.prep)).fit(data)
+        out.notes[proto.alias] = list(getattr(model, "notes_", []))
+        out.models[proto.alias] = unwrap(model).freeze()
+    return out
+
+
 @dataclass
 class FitItem:
     """One global model to fit on the shared training block (up to ``cutoff``)."""
@@ -244,6 +302,7 @@ class ForecastJob:
     models: list[tuple[Forecaster, Forecaster | None]]
     n_jobs: int
     prep: Prep
+    forward: bool = False  # the fitted models are a saved version: apply them to new history
 
 
 @dataclass
@@ -275,10 +334,16 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
     if prepared.empty:
         return out
     for proto, fitted in job.models:
+        clipped = None
         if fitted is None:
             data = part.data_for(proto)
             model = ready(proto.clone(n_jobs=job.n_jobs), data, job.prep, _stock(block, job.prep))
             model.fit(data)
+        elif job.forward:
+            model, changes, clipped = forward_ready(fitted, part.data_for(fitted), job.prep,
+                                                    _stock(block, job.prep))
+            if changes is not None and len(changes):
+                out.changes.append(changes)
         else:
             model = fitted.for_series(part.data_for(fitted))
         if isinstance(model, Cleaned):
@@ -291,6 +356,8 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
         out.notes[proto.alias] = list(getattr(model, "notes_", []))  # some models note at predict
         if isinstance(model, Clipped):
             out.notes[proto.alias].append(model.note)
+        if job.forward and clipped:
+            out.notes[proto.alias].append(clipped)
         fc, guarded, out.crossed[proto.alias] = guard(fc, part.series, job.horizon, job.prep.freq,
                                                       job.quantiles, proto.alias)
         out.fallback[proto.alias] = {**tiers, **guarded}

@@ -32,6 +32,9 @@ class ReportSections:
     alerts: pd.DataFrame | None = None  # negative-sentiment alerts
     inventory: pd.DataFrame | None = None  # insights.inventory policy table
     explanations: list[Any] = field(default_factory=list)  # insights.explain.Explanation
+    accuracy: pd.DataFrame | None = None  # live accuracy per category (services.monitor.accuracy)
+    accuracy_model: str | None = None  # the model those scores are of
+    drift: pd.DataFrame | None = None  # drift alerts (insights.drift.detect)
     missing: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
 
 
@@ -221,6 +224,35 @@ def _explanations(lang: str, explanations: list[Any]) -> list[dict[str, Any]]:
             for ex in explanations]
 
 
+def _share(v: Any, signed: bool = False) -> str:
+    if v is None or pd.isna(v):
+        return "–"
+    return f"{float(v):+.1%}" if signed else f"{float(v):.1%}"
+
+
+def _accuracy(t: dict[str, str], acc: pd.DataFrame | None) -> Table | None:
+    """Live accuracy per category: scored days, WAPE against the backtest's, bias, coverage."""
+    if acc is None or acc.empty:
+        return None
+    rows = [[str(r["category"]) if pd.notna(r["category"]) else "–", f"{int(r['n']):,}",
+             _share(r["WAPE"]), _share(r.get("expected_WAPE")), _share(r["bias"], signed=True),
+             _share(r["coverage"])]
+            for r in acc.sort_values("category", na_position="last").to_dict(orient="records")]
+    return Table([t["category"], t["acc_n"], t["acc_wape"], t["acc_expected"], t["acc_bias"],
+                  t["acc_coverage"]], rows)
+
+
+def _drift(t: dict[str, str], alerts: pd.DataFrame | None, n: int = 15) -> Table | None:
+    if alerts is None:
+        return None
+    rows = [[t.get("level_" + str(r["level"]), str(r["level"])), str(r["name"]),
+             str(pd.Timestamp(r["started"]).date()), str(pd.Timestamp(r["detected"]).date()),
+             t["dir_" + str(r["direction"])], f"{float(r['size']):+.1f}"]
+            for r in alerts.head(n).to_dict(orient="records")]
+    return Table([t["drift_level"], t["drift_name"], t["drift_started"], t["drift_detected"],
+                  t["drift_direction"], t["drift_size"]], rows)
+
+
 def _leaderboard(board: pd.DataFrame | None) -> Table | None:
     if board is None or board.empty:
         return None
@@ -281,6 +313,8 @@ def write_report(
         category_trends=_category_trends(t, lang, sec.category_trends),
         movers=_movers(t, lang, sec.trends, titles), alerts=_alerts(t, sec.alerts),
         inventory=_inventory(t, sec.inventory), explanations=_explanations(lang, sec.explanations),
+        accuracy=_accuracy(t, sec.accuracy), drift=_drift(t, sec.drift),
+        accuracy_intro=t["accuracy_intro"].format(model=sec.accuracy_model or model),
         leaderboard=_leaderboard(leaderboard), notes=all_notes)
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")

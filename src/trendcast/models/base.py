@@ -16,6 +16,14 @@ split a catalogue across partitions (:attr:`Forecaster.strategy`):
 
 ``supports_negative = False`` marks models whose loss or transform cannot take negative
 sales (returns): the runner fits them on a copy clipped at zero and says so.
+
+Saved versions (:mod:`trendcast.models.persistence`): ``freeze()`` keeps what a fitted model
+needs to forecast later and drops its training frames; ``forward(df)`` applies that state to
+newer history without re-estimating anything (global models recompute their lags,
+statistical models run their filter with the fitted parameters, pretrained models read the
+new context); ``merge(others)`` joins per-series states fitted partition by partition.
+Models with nothing worth keeping (``refit_on_forward = True``: window averages, naive,
+Croston) are simply fitted again on the new history, which costs what a forecast costs.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ class Forecaster(ABC):
     per_series: ClassVar[bool] = False
     transferable: ClassVar[bool] = False
     supports_negative: ClassVar[bool] = True
+    refit_on_forward: ClassVar[bool] = False  # no learned state worth keeping: forward refits
 
     def __init__(self, *, alias: str | None = None, **params: Any) -> None:
         self._alias = alias
@@ -76,6 +85,27 @@ class Forecaster(ABC):
         """A copy of this fitted model that forecasts the series of ``df`` (transferable
         models only)."""
         raise ModelError(f"{self.alias} cannot forecast series it was not fitted on; fit it on them")
+
+    def freeze(self) -> Self:
+        """Keep only what :meth:`forward` needs (drop training frames); before saving."""
+        return self
+
+    def forward(self, df: pd.DataFrame) -> Self:
+        """A copy of this fitted model that forecasts from the newer history ``df`` without
+        re-estimating its parameters (module docstring)."""
+        self._check_fitted()
+        if self.refit_on_forward:
+            return self.clone().fit(df)
+        if self.transferable:
+            return self.for_series(df)
+        raise ModelError(f"{self.alias} cannot forecast from a saved state; train a new version")
+
+    def merge(self, others: Sequence[Self]) -> Self:
+        """One fitted model holding this model's state and that of ``others``, fitted on
+        other series (per-series models trained partition by partition)."""
+        if not others or self.refit_on_forward:
+            return self
+        raise ModelError(f"{self.alias} fitted on several partitions cannot be merged")
 
     def clone(self, *, n_jobs: int | None = None) -> Self:
         """An unfitted copy with the same hyperparameters (``n_jobs`` changed when given and

@@ -118,6 +118,7 @@ class LinearTrend(Forecaster):
     family: ClassVar[str] = "baseline"
     per_series: ClassVar[bool] = True
     supports_quantiles: ClassVar[bool] = True
+    refit_on_forward: ClassVar[bool] = True  # an OLS line: refitting costs what a forecast does
 
     def __init__(self, *, window: int | None = None, alias: str | None = None,
                  n_jobs: int = 1) -> None:

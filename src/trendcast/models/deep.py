@@ -150,6 +150,18 @@ class _NeuralForecastModel(Forecaster):
         self.is_fitted_ = True
         return self
 
+    def forward(self, df: pd.DataFrame) -> Self:
+        """The trained network applied to newer history (its windows end on ``df``'s last dates)."""
+        import copy
+
+        self._check_fitted()
+        new = copy.copy(self)
+        data = check_frame(df, self.alias)[["unique_id", "ds", "y"]]
+        data["unique_id"] = data["unique_id"].astype(str)
+        new.series_end_ = data.groupby("unique_id")["ds"].max()
+        new.history_ = data
+        return new
+
     def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
                 quantiles: Sequence[float] | None = None) -> pd.DataFrame:
         self._check_fitted()
@@ -169,7 +181,7 @@ class _NeuralForecastModel(Forecaster):
                 out[col] = np.nan
             return out
         with torch_threads(self.params["n_jobs"]), _quiet():
-            fc = self.nf_.predict()
+            fc = self.nf_.predict(df=getattr(self, "history_", None))
         fc = fc.reset_index() if "unique_id" not in fc.columns else fc
         fc = fc.sort_values(["unique_id", "ds"], ignore_index=True)
         fc = fc[fc.groupby("unique_id").cumcount() < h].reset_index(drop=True)

@@ -70,6 +70,30 @@ class _Ensemble(Forecaster):
         """False when some member needs sales >= 0 (the whole ensemble then gets clipped sales)."""
         return all(self._build(m).supports_negative for m in self.params["members"])
 
+    # -- saved versions: what was learned (weights, choices) stays, members move forward ----
+    def freeze(self) -> Self:
+        self._check_fitted()
+        self.models_ = {alias: model.freeze() for alias, model in self.models_.items()}
+        return self
+
+    def forward(self, df: pd.DataFrame) -> Self:
+        import copy
+
+        self._check_fitted()
+        new = copy.copy(self)
+        new.models_ = {alias: model.forward(df) for alias, model in self.models_.items()}
+        return new
+
+    def merge(self, others: Sequence[Self]) -> Self:
+        import copy
+
+        if not others:
+            return self
+        new = copy.copy(self)
+        new.models_ = {alias: model.merge([o.models_[alias] for o in others])
+                       for alias, model in self.models_.items()}
+        return new
+
     # -- members ---------------------------------------------------------------------------
     def _build(self, name: str) -> Forecaster:
         return _registry().make_model(name, n_jobs=self.params["n_jobs"])
@@ -137,11 +161,13 @@ class _Ensemble(Forecaster):
         cap = n_periods // (2 * n_windows)
         return max(1, min(int(self.params["validation_h"]), cap))
 
-    def _validate(self, df: pd.DataFrame) -> pd.DataFrame | None:
+    def _validate(self, df: pd.DataFrame,
+                  quantiles: Sequence[float] | None = None) -> pd.DataFrame | None:
         """Backtest every member on windows ending at the last training date.
 
-        Returns ``unique_id, ds, cutoff, y`` plus one column per member alias, or None (with
-        a warning) when the history is too short for even one window.
+        Returns ``unique_id, ds, cutoff, y`` plus one column per member alias (and its
+        ``quantiles`` columns, when asked for and the member makes them), or None (with a
+        warning) when the history is too short for even one window.
         """
         from trendcast.models.validation import backtest
 
@@ -156,7 +182,7 @@ class _Ensemble(Forecaster):
             alias = self._build(name).alias
             try:
                 cv = backtest(lambda name=name: self._build(name), df, h=h_val,
-                              n_windows=n_windows, step=h_val)
+                              n_windows=n_windows, step=h_val, quantiles=quantiles)
             except ModelError as exc:
                 if self._skips_unfit and "not enough history" not in str(exc):
                     self.skipped_[name] = str(exc)  # e.g. a direct model's horizon is too short
@@ -165,7 +191,9 @@ class _Ensemble(Forecaster):
                     raise
                 warnings.warn(f"{self.alias}: {exc}; {self._too_short}", stacklevel=3)
                 return None
-            cv = cv[KEY + ["cutoff", "y", alias]].assign(unique_id=lambda d: d["unique_id"].astype(str))
+            qcols = [c for c in (quantile_column(alias, q) for q in quantiles or ()) if c in cv.columns]
+            cv = cv[KEY + ["cutoff", "y", alias, *qcols]]
+            cv = cv.assign(unique_id=cv["unique_id"].astype(str))
             merged = cv if merged is None else merged.merge(
                 cv, on=KEY + ["cutoff", "y"], how="inner")
         assert merged is not None
@@ -404,10 +432,20 @@ class Recommended(AutoSelect):
     when the season is longer than ``max_slow_season`` periods (weekly data: 52), where they
     take minutes per window and rarely win; the notes say so.
 
+    Its quantiles are calibrated on the same validation windows (``calibrate``, default on):
+    each quantile's distance from the median is scaled by the factor that makes the share of
+    validation actuals below it equal its level (split-conformal scaling; factors bounded to
+    0.25-4, levels between the grid's interpolated), so an 80% band covers about 80% on the
+    catalogue's own data, whatever the chosen member's own intervals assume.
+
     ``--model recommended`` (members ``RECOMMENDED_MEMBERS`` in the registry): so a weekly
     catalogue where seasonal naive wins gets seasonal naive, and M5 gets the LightGBM
-    ensemble. ``scores_`` holds each member's validation WAPE; ``notes_`` says what won.
+    ensemble. ``scores_`` holds each member's validation WAPE, ``calibration_`` the factor
+    per quantile level; ``notes_`` says what won.
     """
+
+    calibration_grid: ClassVar[tuple[float, ...]] = (0.025, 0.05, 0.1, 0.2, 0.3, 0.4,
+                                                     0.6, 0.7, 0.8, 0.9, 0.95, 0.975)
 
     _too_short = "the first member is used"
     _skips_unfit = True
@@ -416,10 +454,11 @@ class Recommended(AutoSelect):
     def __init__(self, *, members: Sequence[str] = ("SeasonalNaive", "AutoETS"),
                  validation_h: int = 28, n_windows: int = 2, season_length: int | None = None,
                  alias: str | None = None, n_jobs: int = 1, horizon: int | None = None,
-                 tolerance: float = 0.01, max_slow_season: int = 24) -> None:
+                 tolerance: float = 0.01, max_slow_season: int = 24, calibrate: bool = True) -> None:
         super().__init__(members=members, validation_h=horizon or validation_h, n_windows=n_windows,
                          season_length=season_length, alias=alias, n_jobs=n_jobs)
-        self.params.update(horizon=horizon, tolerance=tolerance, max_slow_season=max_slow_season)
+        self.params.update(horizon=horizon, tolerance=tolerance, max_slow_season=max_slow_season,
+                           calibrate=calibrate)
 
     @property
     def alias(self) -> str:
@@ -440,7 +479,7 @@ class Recommended(AutoSelect):
         if season > self.params["max_slow_season"] and slow and len(slow) < len(members):
             self.params["members"] = tuple(m for m in members if m not in slow)
         try:
-            cv = self._validate(data)
+            cv = self._validate(data, (*self.calibration_grid, 0.5) if self.params["calibrate"] else None)
         finally:
             self.params["members"] = tuple(members)
         if season > self.params["max_slow_season"]:
@@ -466,6 +505,12 @@ class Recommended(AutoSelect):
                            f"({ranking})"]
         self.notes_ += [f"{self.alias}: left out {name} ({why})" for name, why in self.skipped_.items()]
         self.chosen_ = self._build(best).alias
+        self.calibration_ = ({} if cv is None else
+                             calibration_factors(cv, self.chosen_, self.calibration_grid))
+        if self.calibration_:
+            band = (self.calibration_.get(0.1, 1.0) + self.calibration_.get(0.9, 1.0)) / 2
+            self.notes_.append(f"{self.alias}: quantiles calibrated on the validation windows "
+                               f"(80% band scaled x{band:.2f})")
         self.models_ = self._fit_members(data, [best])
         self.is_fitted_ = True
         return self
@@ -473,12 +518,53 @@ class Recommended(AutoSelect):
     def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
                 quantiles: Sequence[float] | None = None) -> pd.DataFrame:
         h, qs = self._start_predict(h, quantiles)
-        fc = self._member_forecasts(h, X_df, qs)
+        calibrated = bool(qs) and bool(getattr(self, "calibration_", None))
+        # calibration scales distances from the member's median, as it was validated
+        fc = self._member_forecasts(h, X_df, sorted({*qs, 0.5}) if calibrated else qs)
         quants = {q: fc[quantile_column(self.chosen_, q)].to_numpy(dtype=float) for q in qs
                   if quantile_column(self.chosen_, q) in fc.columns}
         if len(quants) < len(qs):
             raise ModelError(f"{self.alias}: the chosen {self.chosen_} does not produce quantiles")
-        return self._output(fc, fc[self.chosen_].to_numpy(dtype=float), quants)
+        point = fc[self.chosen_].to_numpy(dtype=float)
+        if calibrated:
+            mid = quantile_column(self.chosen_, 0.5)
+            median = fc[mid].to_numpy(dtype=float) if mid in fc.columns else point
+            quants = {q: median + _factor(self.calibration_, q) * (v - median) for q, v in quants.items()}
+        return self._output(fc, point, quants)
+
+
+def calibration_factors(cv: pd.DataFrame, alias: str, levels: Sequence[float]) -> dict[float, float]:
+    """For each quantile level ``q`` (not 0.5), the factor ``s`` by which the distance between
+    ``alias``'s ``q`` quantile and its median must be scaled so that a share ``q`` of the
+    validation actuals ``cv["y"]`` lies below it; bounded to 0.25-4. Levels the member did not
+    produce, or with fewer than 20 usable rows, are left out (factor 1)."""
+    y = cv["y"].to_numpy(dtype=float)
+    mid_col = quantile_column(alias, 0.5)
+    median = cv[mid_col].to_numpy(dtype=float) if mid_col in cv.columns else cv[alias].to_numpy(dtype=float)
+    out: dict[float, float] = {}
+    for q in levels:
+        col = quantile_column(alias, q)
+        if q == 0.5 or col not in cv.columns:
+            continue
+        d = cv[col].to_numpy(dtype=float) - median
+        ok = np.isfinite(d) & np.isfinite(y) & (np.abs(d) > 1e-12) & ((d > 0) == (q > 0.5))
+        if ok.sum() < 20:
+            continue
+        ratio = (y[ok] - median[ok]) / d[ok]
+        # above the median: y <= m + s*d  <=>  ratio <= s; below it (d < 0) the inequality flips
+        s = np.quantile(ratio, q if q > 0.5 else 1 - q)
+        out[float(q)] = float(np.clip(s, 0.25, 4.0))
+    return out
+
+
+def _factor(factors: dict[float, float], q: float) -> float:
+    """The factor for level ``q``: interpolated between the calibrated levels on its side of
+    the median (the nearest one beyond them), 1 when that side has none."""
+    side = sorted((lvl, f) for lvl, f in factors.items() if (lvl > 0.5) == (q > 0.5))
+    if q == 0.5 or not side:
+        return 1.0
+    levels, values = zip(*side, strict=True)
+    return float(np.interp(q, levels, values))
 
 
 MODELS: dict[str, type[Forecaster]] = {

@@ -107,7 +107,17 @@ class PretrainedForecaster(Forecaster):
         raise NotImplementedError
 
     # -- fit ---------------------------------------------------------------------------------
-    def fit(self, df: pd.DataFrame) -> Self:
+    def forward(self, df: pd.DataFrame) -> Self:
+        """The loaded (and fine-tuned) model reading ``df`` as its context: nothing is trained."""
+        import copy
+
+        self._check_fitted()
+        new = copy.copy(self)
+        new._read(df)
+        return new
+
+    def _read(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Keep ``df``'s series as the contexts to forecast from."""
         data = check_frame(df, self.alias)
         self.freq_ = infer_freq(data)
         check_regular(data, self.freq_, self.alias)
@@ -121,6 +131,10 @@ class PretrainedForecaster(Forecaster):
         self._fit_extra(data)
         finite = np.array([int(np.isfinite(s).sum()) for s in self.series_])
         self.short_ = finite < self.min_length
+        return data
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        self._read(df)
         self.notes_: list[str] = []
         self.model_ = self._load()
         self.fine_tune_report_: dict[str, Any] | None = None

@@ -12,6 +12,12 @@ Models without native intervals (``native_intervals = False``: window averages, 
 intermittent family) get conformal intervals (statsforecast ``ConformalIntervals``, method
 ``conformal_distribution``) from the absolute errors of rolling-origin refits on the end of
 each series; see :func:`conformal_windows` for how the number of windows adapts to length.
+
+Saved versions: ``freeze()`` estimates each series' model once and keeps the fitted
+statsforecast objects (``states_``, by series); ``forward(df)`` then forecasts from newer
+history with statsforecast's ``forward`` (the fitted parameters, the state re-filtered over
+the new data), so nothing is re-estimated. Models whose parameters are trivial (naive,
+window averages, Croston and friends: ``refit_on_forward``) are fitted again instead.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ class StatsForecastModel(Forecaster):
     native_intervals: ClassVar[bool] = True  # False -> conformal intervals
     conformal_max_windows: ClassVar[int] = 5
     ignored_warnings: ClassVar[tuple[str, ...]] = ()  # regexes of known-harmless warnings
+    refit_on_forward: ClassVar[bool] = True  # AutoETS, AutoARIMA, AutoTheta, MSTL keep a state
 
     def __init__(self, *, season_length: int | None = None, alias: str | None = None,
                  n_jobs: int = 1, **params: Any) -> None:
@@ -138,10 +145,19 @@ class StatsForecastModel(Forecaster):
                 groups.setdefault((None, self._variant(int(n), h, bool(levels))), []).append(uid)
             elif tiers[uid] == "non-seasonal":
                 groups.setdefault((1, self._variant(int(n), h, bool(levels), 1)), []).append(uid)
-        jobs = [(self.train_[ids.isin(members)], self._build(variant, season))
-                for (season, variant), members in sorted(groups.items(), key=lambda kv: repr(kv[0]))]
-        simple = [uid for uid, t in tiers.items() if t is not None and t != "non-seasonal"]
         parts = []
+        states = getattr(self, "states_", None)
+        if states:  # a saved version applied to newer history: no re-estimation
+            for key, members in groups.items():
+                kept = [u for u in members if states.get(str(u), (None,))[0] == key]
+                if kept:
+                    parts.append(self._forward_states(kept, h, levels, qs))
+                    done = set(kept)
+                    groups[key] = [u for u in members if u not in done]
+        jobs = [(self.train_[ids.isin(members)], self._build(variant, season))
+                for (season, variant), members in sorted(groups.items(), key=lambda kv: repr(kv[0]))
+                if members]
+        simple = [uid for uid, t in tiers.items() if t is not None and t != "non-seasonal"]
         if simple:
             parts.append(simple_forecast(self.train_[ids.isin(simple)], h, self.freq_, qs, self.alias)[0])
         for subset, model in jobs:
@@ -161,6 +177,92 @@ class StatsForecastModel(Forecaster):
                         self.fallback_.update(tier)
         fc = pd.concat(parts, ignore_index=True)
         return fc.sort_values(["unique_id", "ds"], ignore_index=True)
+
+    def _groups(self) -> dict[tuple[int | None, Variant], list[Any]]:
+        """Series that share one statsforecast model (fallback-chain series left out)."""
+        groups: dict[tuple[int | None, Variant], list[Any]] = {}
+        for uid, n in self.sizes_.items():
+            tier = self.fallback_.get(str(uid))
+            if tier is None:
+                groups.setdefault((None, self._variant(int(n), 1, True)), []).append(uid)
+            elif tier == "non-seasonal":
+                groups.setdefault((1, self._variant(int(n), 1, True, 1)), []).append(uid)
+        return groups
+
+    def freeze(self) -> Self:
+        """Estimate each series' model once and keep the fitted objects (``states_``); drop
+        the training frame. Series a model cannot fit keep no state (forward refits them)."""
+        from statsforecast import StatsForecast
+
+        self._check_fitted()
+        if not self.refit_on_forward:
+            states: dict[str, Any] = dict(getattr(self, "states_", {}))
+            ids = self.train_["unique_id"]
+            for (season, variant), members in self._groups().items():
+                subset = self.train_[ids.isin(members)]
+                chunks = [subset]
+                while chunks:
+                    chunk = chunks.pop()
+                    sf = StatsForecast(models=[self._build(variant, season)], freq=self.freq_,
+                                       n_jobs=self.params["n_jobs"])
+                    try:
+                        with warnings.catch_warnings():
+                            for message in self.ignored_warnings:
+                                warnings.filterwarnings("ignore", message=message)
+                            sf.fit(df=chunk)
+                    except Exception:  # noqa: BLE001 - one odd series fails the whole call
+                        if chunk["unique_id"].nunique() > 1:
+                            chunks += [one for _, one in chunk.groupby("unique_id", sort=True)]
+                        continue
+                    for i, uid in enumerate(sf.uids):
+                        states[str(uid)] = ((season, variant), sf.fitted_[i, 0])
+            self.states_ = states
+        for name in ("train_", "sizes_"):
+            self.__dict__.pop(name, None)
+        return self
+
+    def forward(self, df: pd.DataFrame) -> Self:
+        self._check_fitted()
+        new = self.clone().fit(df)
+        if not self.refit_on_forward:
+            new.states_ = getattr(self, "states_", {})
+        return new
+
+    def merge(self, others: Sequence[Self]) -> Self:
+        if self.refit_on_forward or not others:
+            return self
+        import copy
+
+        new = copy.copy(self)
+        new.states_ = dict(getattr(self, "states_", {}))
+        for other in others:
+            new.states_.update(getattr(other, "states_", {}))
+        return new
+
+    def _forward_states(self, members: list[Any], h: int, levels: list[int | float],
+                        qs: list[float]) -> pd.DataFrame:
+        """Forecasts of ``members`` from their saved fitted models over the current history."""
+        frames = []
+        data = self.train_[self.train_["unique_id"].isin(members)]
+        for uid, one in data.groupby("unique_id", sort=True):
+            _, fitted = self.states_[str(uid)]
+            y = one["y"].to_numpy(dtype=float)
+            try:
+                res = fitted.forward(y=y, h=h, level=levels or None)
+            except Exception:  # noqa: BLE001 - the saved model cannot take this history
+                res = None
+            dates = pd.date_range(one["ds"].iloc[-1], periods=h + 1, freq=self.freq_)[1:]
+            frame = pd.DataFrame({"unique_id": str(uid), "ds": dates})
+            if res is None or not np.all(np.isfinite(res["mean"])):
+                model = self._build(*reversed(self.states_[str(uid)][0]))
+                frames.append(self._forecast(one, model, h, levels, qs))
+                continue
+            frame[self.alias] = np.asarray(res["mean"], dtype=float)
+            for q in qs:
+                key = interval_column("", q)[1:] or "mean"  # "-lo-80" -> "lo-80"
+                frame[quantile_column(self.alias, q)] = np.asarray(res[key], dtype=float)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
 
     def _forecast(self, subset: pd.DataFrame, model: Any, h: int, levels: list[int | float],
                   qs: list[float]) -> pd.DataFrame:
@@ -202,6 +304,8 @@ class SeasonalNaive(StatsForecastModel):
 class AutoETS(StatsForecastModel):
     """Exponential smoothing with error, trend and season chosen by AICc."""
 
+    refit_on_forward = False
+
     def __init__(self, *, model: str = "ZZZ", damped: bool | None = None,
                  season_length: int | None = None, alias: str | None = None,
                  n_jobs: int = 1) -> None:
@@ -225,6 +329,7 @@ class AutoARIMA(StatsForecastModel):
     """
 
     ignored_warnings = ("possible convergence problem",)
+    refit_on_forward = False
 
     def __init__(self, *, stepwise: bool = True, approximation: bool | None = None,
                  season_length: int | None = None, alias: str | None = None,
@@ -245,6 +350,8 @@ class AutoTheta(StatsForecastModel):
     statsforecast deseasonalises first when a seasonality test says so; multiplicative
     decomposition switches to additive on series with zeros.
     """
+
+    refit_on_forward = False
 
     def __init__(self, *, decomposition_type: str = "multiplicative", model: str | None = None,
                  season_length: int | None = None, alias: str | None = None,
@@ -275,6 +382,7 @@ class MSTL(StatsForecastModel):
                          n_jobs=n_jobs, season_lengths=seasons)
 
     nonseasonal_fallback = False  # MSTL without a season is its trend model: use the chain's end
+    refit_on_forward = False
 
     def _candidate_seasons(self) -> tuple[int, ...]:
         if self.params["season_lengths"]:

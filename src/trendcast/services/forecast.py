@@ -132,6 +132,7 @@ def run_forecast(
     ended: str = "skip",
     ended_after: int | None = None,
     clean: bool = False,
+    cold_start: bool = True,
 ) -> RunResult:
     """Fit each model on the stored sales, forecast ``horizon`` steps, store the run.
 
@@ -144,6 +145,8 @@ def run_forecast(
     coarser frequency than the stored one (``W``, ``M``, ``Q``); ``ended`` / ``ended_after``
     say what happens to series that stopped selling (see :class:`Runner`); ``clean`` fits the
     models on cleaned inputs and stores every change with the run (``Store.run_cleaning``).
+    ``cold_start`` forecasts new catalogue products from their category's launch curve
+    (:mod:`trendcast.services.coldstart`; listed in the notes and ``params["cold_start"]``).
     """
     horizon = check_horizon(horizon)
     qs = check_quantiles(quantiles)
@@ -156,6 +159,12 @@ def run_forecast(
                      ended_after=ended_after, clean=clean)
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
         out = runner.forecast(store.snapshot(tmp, ids), horizon, quantiles=qs)
+    if cold_start:
+        from trendcast.services.coldstart import apply_cold_start
+
+        cold = apply_cold_start(store, out, horizon, qs, ids=ids)
+        if cold:
+            params["cold_start"] = cold
     run_id = _new_run_id("forecast")
     store.save_run(_run_row(run_id, "forecast", out, horizon, qs, params, out.n_series),
                    long_chunks(out.forecasts, run_id, out.aliases, qs), cleaning=out.cleaning)

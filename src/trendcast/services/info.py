@@ -5,11 +5,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pandas as pd
+
 from trendcast.data.store import Store
 
 
 def _iso(value: Any) -> str | None:
-    return None if value is None or value != value else str(value)[:19]
+    """A time stamp (or its text) as ``YYYY-MM-DD HH:MM:SS``; None when missing (None, NaN,
+    NaT or pd.NA, whose truth value is an error)."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return None
+    return str(value)[:19]
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None or bool(pd.isna(value)) else int(value)
 
 
 def workspace_info(store: Store) -> dict[str, Any]:
@@ -21,9 +31,9 @@ def workspace_info(store: Store) -> dict[str, Any]:
         tables[name] = entry
     sales = store.sales_summary()
     tables["sales"].update(
-        series=sales["series"] or 0,
-        days_per_series={"min": sales["min_days"], "max": sales["max_days"]},
-        rows_with_price=sales["priced_rows"],
+        series=_int(sales["series"]) or 0,
+        days_per_series={"min": _int(sales["min_days"]), "max": _int(sales["max_days"])},
+        rows_with_price=_int(sales["priced_rows"]),
     )
     tables["products"]["categories"] = store.distinct_count("products", "category")
     tables["events"]["users"] = store.distinct_count("events", "user_id")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from trendcast.data.aggregate import Freq, orders_to_sales
-from trendcast.data.ingest import check_known_products, load_file
+from trendcast.data.ingest import IngestOptions, check_known_products, load_file
 from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB
 from trendcast.data.store import Store, WriteResult
 from trendcast.data.tables import TABLES
@@ -39,13 +39,15 @@ class IngestReport:
     writes: list[WriteResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    batch_id: str | None = None  # undo it with `trendcast undo BATCH`
 
     def summary(self) -> str:
         parts = [
             f"{w.table}: {w.inserted:,} new, {w.updated:,} updated, {w.unchanged:,} unchanged"
             for w in self.writes
         ]
-        return f"{self.source} ({self.kind}, {self.rows_read:,} rows): " + "; ".join(parts)
+        batch = f" [batch {self.batch_id}]" if self.batch_id else " [nothing changed: no batch]"
+        return f"{self.source} ({self.kind}, {self.rows_read:,} rows): " + "; ".join(parts) + batch
 
 
 def known_products(store: Store) -> set[str]:
@@ -107,8 +109,14 @@ def ingest_file(
     aggregate: Freq | None = None,
     pseudonymise: bool = True,
     max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
+    scrub: bool = False,
+    actor: str | None = None,
+    source: str | None = None,
+    pseudonym_key: bytes | None = None,
+    options: IngestOptions | None = None,
+    parse: Callable[..., pd.DataFrame] | None = None,
 ) -> IngestReport:
-    """Validate one file and store it; on any problem nothing is stored.
+    """Validate one file and store it, as one batch; on any problem nothing is stored.
 
     Args:
         store: the workspace.
@@ -123,13 +131,29 @@ def ingest_file(
         pseudonymise: replace the user ids of orders and events by workspace pseudonyms
             (see ``data.pseudonym``); False keeps the raw ids.
         max_unpacked_mb: largest size a .gz or .zip may unpack to (``Settings``).
+        scrub: for reviews, replace phone numbers and e-mail addresses in the text.
+        actor: who ingests (recorded with the batch: the OS user, an API key id).
+        source: what the batch names as its file (default ``path``; an upload's own name).
+        pseudonym_key: the workspace's pseudonym key (default: found by
+            ``data.pseudonym.workspace_key``).
+        options: every reading option (``data.ingest.make_options``: --map with A+B keys,
+            --set, --drop, --tz, --date-format, --negatives, --rating-scale, --encoding,
+            limits); the keyword arguments above override it when given.
+        parse: runs ``data.ingest.load_file`` (the API passes one that parses in a worker
+            process); default: in this process.
     """
     start = time.perf_counter()
     if kind not in TABLE_OF:
         raise InputFileError(f"unknown kind {kind!r}; choose one of {', '.join(TABLE_OF)}")
-    df = load_file(path, kind, fmt=fmt, mapping=mapping, tz=tz, sheet=sheet,
-                   max_unpacked_mb=max_unpacked_mb)
+    opts, zone = _workspace_options(store, options, tz)
+    now = pd.Timestamp.now(tz=zone).tz_localize(None).floor("s")
+    df = (parse or load_file)(path, kind, fmt=fmt, mapping=mapping, sheet=sheet,
+                              max_unpacked_mb=None if options else max_unpacked_mb,
+                              options=opts, now=now)
     report = IngestReport(str(path), kind, len(df))
+    report.notes.extend(df.attrs.get("notes", []))
+    if df.attrs.get("ts_from_ingest"):
+        df = _keep_stored_ts(store, df)
     dropped = df.attrs.get("exact_duplicates_dropped", 0)
     if dropped:
         report.rows_read += dropped
@@ -152,8 +176,10 @@ def ingest_file(
         if len(new):
             frames["products"] = new
             report.notes.append(f"{len(new):,} series had no catalogue entry; added as products")
+    if kind == "reviews" and scrub:
+        df = _scrub(df, report)
     frames[TABLE_OF[kind]] = df
-    _pseudonymise(store, frames, report, pseudonymise)
+    _pseudonymise(store, frames, report, pseudonymise, pseudonym_key)
     if kind == "orders" and aggregate:
         sales = orders_to_sales(df, aggregate)
         frames["sales"] = _keep_stored_values(store, "sales", sales.drop(columns=["promo"]))
@@ -161,15 +187,55 @@ def ingest_file(
             f"aggregated into {sales['unique_id'].nunique():,} {'daily' if aggregate == 'D' else 'weekly'} "
             f"series ({len(sales):,} rows)"
         )
-    report.writes = write_frames(store, frames)
+    with store.batch(kind, source or str(path), actor=actor) as batch:
+        report.writes = write_frames(store, frames)
+    store.meta_setdefault("tz", zone)  # only once something was stored: a refused file leaves none
+    report.batch_id = batch.batch_id if batch.changed else None
     report.seconds = time.perf_counter() - start
     return report
 
 
+def _workspace_options(store: Store, options: IngestOptions | None,
+                       tz: str | None) -> tuple[IngestOptions, str]:
+    """The options with the workspace's time zone: the stored one, or on a new workspace
+    --tz or the proposed default (``Settings.tz``), which the first ingest stores."""
+    opts = options or IngestOptions()
+    file_tz = tz or opts.rules.tz
+    zone = store.meta("tz") or file_tz or opts.rules.workspace_tz
+    return replace(opts, rules=replace(opts.rules, workspace_tz=zone, tz=file_tz)), zone
+
+
+def _keep_stored_ts(store: Store, df: pd.DataFrame) -> pd.DataFrame:
+    """Reviews given the ingest time keep the time stored when they were first ingested."""
+    if store.count("reviews") == 0:
+        return df
+    stored = store.stored_values("reviews", df, ["ts"])
+    if stored.empty:
+        return df
+    merged = df.merge(stored.rename(columns={"ts": "_stored_ts"}), on="review_id", how="left")
+    merged["ts"] = pd.to_datetime(merged["_stored_ts"]).fillna(merged["ts"]).astype("datetime64[ns]")
+    out = merged.drop(columns=["_stored_ts"])
+    out.attrs.update(df.attrs)
+    return out
+
+
+def _scrub(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
+    """Review texts with phone numbers and e-mail addresses replaced; the count in the notes."""
+    from trendcast.data.pseudonym import scrub_contacts
+
+    if "text" not in df.columns:
+        return df
+    texts, counts = scrub_contacts(df["text"])
+    df = df.assign(text=texts)
+    report.notes.append(f"scrubbed {counts['email']:,} e-mail address(es) and {counts['phone']:,} "
+                        f"phone number(s) from {counts['rows']:,} review(s)")
+    return df
+
+
 def _pseudonymise(store: Store, frames: dict[str, pd.DataFrame], report: IngestReport,
-                  enabled: bool) -> None:
+                  enabled: bool, key: bytes | None = None) -> None:
     """Replace user ids in ``frames`` in place (orders, events) and say so in the notes."""
-    from trendcast.data.pseudonym import USER_COLUMNS, pseudonymise_frame, workspace_salt
+    from trendcast.data.pseudonym import USER_COLUMNS, pseudonymise_frame, workspace_key
 
     tables = [t for t in frames if t in USER_COLUMNS]
     if not tables:
@@ -177,32 +243,36 @@ def _pseudonymise(store: Store, frames: dict[str, pd.DataFrame], report: IngestR
     if not enabled:
         report.notes.append(f"user ids of {', '.join(tables)} kept as given (pseudonymisation off)")
         return
-    salt = workspace_salt(store)
+    key = key or workspace_key(store)
     for table in tables:
-        frames[table], n = pseudonymise_frame(table, frames[table], salt)
+        frames[table], n = pseudonymise_frame(table, frames[table], key)
         if n:
             report.notes.append(f"{table}: user ids of {n:,} row(s) replaced by workspace pseudonyms "
                                 "(keep them with --keep-user-ids / pseudonymise=False)")
 
 
-def ingest_m5(store: Store, folder: str | Path) -> IngestReport:
-    """Load an M5 folder: product hierarchy, daily sales with prices, events and SNAP days."""
+def ingest_m5(store: Store, folder: str | Path, *, actor: str | None = None) -> IngestReport:
+    """Load an M5 folder: product hierarchy, daily sales with prices, events and SNAP days
+    (one batch)."""
     from trendcast.data.m5 import read_m5
 
     start = time.perf_counter()
     data = read_m5(folder)
     report = IngestReport(str(folder), "m5", len(data.sales))
-    report.writes = write_frames(
-        store,
-        {"products": data.products, "sales": data.sales, "calendar_events": data.calendar},
-    )
+    with store.batch("m5", str(folder), actor=actor) as batch:
+        report.writes = write_frames(
+            store,
+            {"products": data.products, "sales": data.sales, "calendar_events": data.calendar},
+        )
+    report.batch_id = batch.batch_id if batch.changed else None
     report.seconds = time.perf_counter() - start
     return report
 
 
 def ingest_frames(store: Store, frames: Mapping[str, pd.DataFrame], *, source: str,
-                  pseudonymise: bool = True) -> IngestReport:
-    """Validate and store frames built in code (the simulated shop), in one transaction.
+                  pseudonymise: bool = True, actor: str | None = None) -> IngestReport:
+    """Validate and store frames built in code (the simulated shop), in one transaction and
+    one batch.
 
     User ids of orders and events are replaced by workspace pseudonyms unless
     ``pseudonymise`` is False.
@@ -218,7 +288,9 @@ def ingest_frames(store: Store, frames: Mapping[str, pd.DataFrame], *, source: s
         rows += len(frame)
     report = IngestReport(source, "+".join(kind_of[t] for t in frames), rows)
     _pseudonymise(store, validated, report, pseudonymise)
-    report.writes = write_frames(store, validated)
+    with store.batch(report.kind, source, actor=actor) as batch:
+        report.writes = write_frames(store, validated)
+    report.batch_id = batch.batch_id if batch.changed else None
     report.seconds = time.perf_counter() - start
     return report
 

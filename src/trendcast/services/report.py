@@ -65,6 +65,7 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
     _alerts(store, alerts_source, sections, notes)
     tick("inventory actions", 3, steps)
     _inventory(store, run.run_id, model, sections, notes)
+    _accuracy(store, model, sections)
     tick("explanations", 4, steps)
     if explain > 0:
         _explanations(store, top_products(history, explain), model, sections, notes)
@@ -123,6 +124,25 @@ def _inventory(store: Store, run_id: str, model: str, sections: ReportSections, 
     lead, review = result.assumptions.get("lead_time_days"), result.assumptions.get("review_days")
     notes.append(f"inventory: lead time {lead} days and review period {review} days unless a stock "
                  "file gives others (trendcast inventory --stock FILE)")
+
+
+def _accuracy(store: Store, model: str, sections: ReportSections) -> None:
+    """Live accuracy per category and drift alerts of ``model`` (else the model with the most
+    scored days). Reads the stored scores only (the report never writes): nothing scored yet
+    leaves the section to say so in one sentence."""
+    from trendcast.services.monitor import accuracy, drift_alerts
+
+    try:
+        board = accuracy(store, level="category", score=False)
+        if board.empty:
+            return
+        counts = board.groupby("model")["n"].sum().sort_values(ascending=False, kind="stable")
+        chosen = model if model in counts.index else str(counts.index[0])
+        sections.accuracy = board[board["model"] == chosen].reset_index(drop=True)
+        sections.accuracy_model = chosen
+        sections.drift = drift_alerts(store, model=chosen, score=False)
+    except TrendcastError as exc:
+        sections.missing["accuracy"] = str(exc)
 
 
 def _explanations(store: Store, ids: list[str], model: str, sections: ReportSections,

@@ -12,8 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from trendcast.api.deps import Analyst, LocksDep, StoreDep
 from trendcast.api.errors import domain_error
+from trendcast.api.parsing import parse_in_worker
 from trendcast.api.schemas import TableWrite, UploadFormat, UploadKind, UploadResult
-from trendcast.api.upload import OPENAPI_BODY, receive_file
+from trendcast.api.upload import OPENAPI_BODY, receive_file, upload_options
+from trendcast.data.readers import Limits
 from trendcast.errors import TrendcastError
 from trendcast.services.ingest import ingest_file
 
@@ -28,7 +30,8 @@ async def upload(
     store: StoreDep,
     locks: LocksDep,
     principal: Analyst,
-    kind: Annotated[UploadKind, Query(description="What the file holds.")],
+    kind: Annotated[UploadKind | None, Query(
+        description="What the file holds (here or as a form field).")] = None,
     fmt: Annotated[UploadFormat | None, Query(alias="format", description="A known layout.")] = None,
     add_products: Annotated[bool, Query(description="Register unknown product ids "
                                                     "(orders, reviews).")] = False,
@@ -36,27 +39,62 @@ async def upload(
         description="For orders: also build daily (D) or weekly (W) sales series.")] = None,
     keep_user_ids: Annotated[bool, Query(description="Store user ids as given instead of "
                                                      "workspace pseudonyms.")] = False,
+    mapping: Annotated[list[str] | None, Query(
+        alias="map", description="TARGET=SOURCE (repeatable); SOURCE A+B joins columns into one "
+                                 "key, e.g. unique_id=Store+Dept.")] = None,
+    constants: Annotated[list[str] | None, Query(
+        alias="set", description="COLUMN=VALUE: a column with one value (repeatable).")] = None,
+    drop: Annotated[list[str] | None, Query(description="A column to leave out (repeatable).")] = None,
+    tz: Annotated[str | None, Query(description="Zone of naive date-times in the file (default: "
+                                                "the workspace's).")] = None,
+    date_format: Annotated[str | None, Query(description="strftime format of the dates, e.g. "
+                                                         "%m/%d/%y.")] = None,
+    negatives: Annotated[Literal["reject", "keep", "clip", "zero"] | None, Query(
+        description="Negative quantities: reject (default), keep, clip or zero.")] = None,
+    rating_scale: Annotated[str | None, Query(description="Lowest-highest rating, default "
+                                                          "1-5.")] = None,
+    encoding: Annotated[str | None, Query(description="Text encoding (default: detected).")] = None,
+    sheet: Annotated[str | None, Query(description="Excel sheet name.")] = None,
+    scrub: Annotated[bool, Query(description="For reviews: replace phone numbers and e-mail "
+                                             "addresses in the text.")] = False,
 ) -> UploadResult:
     """Validate a file and store it. Any bad row stores nothing; the answer names the file,
-    row and column. Re-uploading the same file changes nothing (keyed upserts)."""
+    row and column. Re-uploading the same file changes nothing (keyed upserts). Every option
+    of `trendcast ingest` is accepted as a query parameter or as a form field beside `file`
+    (kind, format, map, set, drop, tz, date_format, negatives, rating_scale, encoding, sheet,
+    add_products, aggregate, keep_user_ids, scrub). The file is parsed in a worker process;
+    a file over a reading limit (unpacked size, rows, columns, field length) is answered 413."""
     limit = request.app.state.max_upload_bytes
+    settings = request.app.state.settings
     folder = Path(tempfile.mkdtemp(prefix="trendcast-upload-"))
     try:
         received = await receive_file(request, folder, limit=limit)
+        query = {"kind": kind.value if kind else None, "format": fmt.value if fmt else None,
+                 "add_products": add_products, "aggregate": aggregate,
+                 "keep_user_ids": keep_user_ids, "map": mapping, "set": constants, "drop": drop,
+                 "tz": tz, "date_format": date_format, "negatives": negatives,
+                 "rating_scale": rating_scale, "encoding": encoding, "sheet": sheet,
+                 "scrub": scrub}
+        asked = upload_options(query, received.fields, workspace_tz=settings.tz,
+                               limits=Limits.from_settings(settings, upload_bytes=limit))
 
         def work() -> UploadResult:
             with locks.ingest:
-                report = ingest_file(store, received.path, kind.value,
-                                     fmt=fmt.value if fmt else None, add_products=add_products,
-                                     aggregate=aggregate, pseudonymise=not keep_user_ids,
-                                     max_unpacked_mb=request.app.state.settings.max_unpacked_mb)
+                report = ingest_file(store, received.path, asked.kind,
+                                     add_products=asked.add_products,
+                                     aggregate=asked.aggregate,  # type: ignore[arg-type]
+                                     pseudonymise=not asked.keep_user_ids, scrub=asked.scrub,
+                                     options=asked.options, parse=parse_in_worker,
+                                     actor=f"key:{principal.key_id}",
+                                     source=f"upload {received.filename}")
                 if any(w.inserted or w.updated for w in report.writes):
                     request.app.state.data_version.bump()
             return UploadResult(
-                file=received.filename, kind=kind, rows_read=report.rows_read, seconds=report.seconds,
+                file=received.filename, kind=UploadKind(asked.kind), rows_read=report.rows_read,
+                seconds=report.seconds,
                 tables=[TableWrite(table=w.table, inserted=w.inserted, updated=w.updated,
                                    unchanged=w.unchanged) for w in report.writes],
-                notes=report.notes,
+                notes=report.notes, batch_id=report.batch_id,
             )
 
         try:

@@ -1,0 +1,73 @@
+"""The "accuracy over time" page: how stored forecasts fared once their sales arrived, per
+category and week, against what the backtest led us to expect, with the drift alerts.
+
+Reads the scores ``trendcast update`` and ``trendcast monitor`` store (``forecast_scores``);
+like ``GET /api/accuracy`` the page never writes, so a forecast whose actuals have just
+arrived shows up after the next update or monitor run.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pandas as pd
+from markupsafe import Markup
+
+from trendcast.dashboard import charts
+from trendcast.dashboard.i18n import tr
+from trendcast.dashboard.insight_pages import pct
+from trendcast.dashboard.layout import Column
+from trendcast.dashboard.pages import product_link
+from trendcast.dashboard.templating import fmt_number, render
+from trendcast.data.store import Store
+from trendcast.services.monitor import accuracy, drift_alerts
+
+UNKNOWN = "—"  # products without a category
+
+
+def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Markup:
+    """Per category: pooled live WAPE, bias and coverage against the backtest's WAPE, a chart
+    of WAPE and bias per week, and the drift alerts of ``model`` (default: the model with the
+    most scored rows). An empty state when nothing has been scored yet."""
+    overall = accuracy(store, level="category", score=False)
+    if overall.empty:
+        return render("accuracy.html.j2", lang=lang, empty=True)
+    counts = overall.groupby("model")["n"].sum().sort_values(ascending=False, kind="stable")
+    models = list(counts.index.astype(str))
+    chosen = model if model in models else models[0]
+    mine = overall[overall["model"] == chosen].assign(
+        category=lambda d: d["category"].fillna(UNKNOWN).astype(str))
+    weekly = accuracy(store, level="category-week", model=chosen, score=False)
+    weekly = weekly.assign(category=weekly["category"].fillna(UNKNOWN).astype(str))
+    figures = [{"category": cat, "figure": charts.accuracy_chart(
+                    part.sort_values("week"), lang,
+                    expected=_first(mine[mine["category"] == cat]["expected_WAPE"]))}
+               for cat, part in weekly.groupby("category", sort=True)]
+    cols = [Column(tr(lang, "col_category"), lambda r: r["category"]),
+            Column(tr(lang, "acc_n"), lambda r: fmt_number(r["n"]), numeric=True),
+            Column("WAPE", pct("WAPE"), numeric=True),
+            Column(tr(lang, "acc_expected"), pct("expected_WAPE"), numeric=True),
+            Column(tr(lang, "acc_bias"), lambda r: "" if pd.isna(r["bias"]) else f"{r['bias']:+.1%}",
+                   numeric=True),
+            Column(tr(lang, "acc_coverage"), pct("coverage"), numeric=True),
+            Column("MASE", lambda r: fmt_number(r["MASE"], 2), numeric=True)]
+    alerts = drift_alerts(store, model=chosen, score=False)
+    alert_cols = [
+        Column(tr(lang, "acc_alert_level"), lambda r: tr(lang, "level_" + r["level"])),
+        Column(tr(lang, "acc_alert_name"),
+               lambda r: product_link(r["name"]) if r["level"] == "product" else r["name"]),
+        Column(tr(lang, "acc_alert_started"), lambda r: pd.Timestamp(r["started"]).strftime("%Y-%m-%d")),
+        Column(tr(lang, "acc_alert_detected"), lambda r: pd.Timestamp(r["detected"]).strftime("%Y-%m-%d")),
+        Column(tr(lang, "acc_alert_direction"), lambda r: tr(lang, "acc_dir_" + r["direction"])),
+        Column(tr(lang, "acc_alert_size"), lambda r: fmt_number(r["size"], 1), numeric=True),
+    ]
+    links = [("?" + urlencode({"model": m, "lang": lang}), m, m == chosen) for m in models]
+    return render("accuracy.html.j2", lang=lang, empty=False, model=chosen, models=links,
+                  columns=cols, rows=mine.sort_values("category").to_dict(orient="records"),
+                  figures=figures, alert_columns=alert_cols, alerts=alerts.head(50).to_dict(orient="records"),
+                  n_alerts=len(alerts))
+
+
+def _first(values: pd.Series) -> float | None:
+    values = values.dropna()
+    return float(values.iloc[0]) if len(values) else None

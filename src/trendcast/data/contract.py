@@ -1,0 +1,328 @@
+"""The value contract every ingested value meets, whatever the file format or entry point.
+
+Readers hand over raw columns (text from CSV/TSV/Excel, Python values from JSON lines, typed
+arrays from Parquet); the functions here turn one column into typed values and a list of
+problems, with the same rules for every format:
+
+- numbers are finite and inside documented bounds (:data:`MAX_QUANTITY`, :data:`MAX_PRICE`,
+  :data:`MAX_VALUE`, the rating scale); booleans, lists and objects are not numbers;
+- dates lie in the supported window :data:`DATE_MIN` .. :data:`DATE_MAX`; partial dates
+  (``2024-01``, ``2024``) need an explicit ``--date-format``;
+- one time-zone policy: every stored time is naive local time in the workspace's zone;
+  times with an offset (text or Parquet) are converted to it, naive date-times are taken in
+  ``--tz`` (default: the workspace's zone), Unix times are UTC instants converted to it;
+- Unix times are read in one unit per column (seconds or milliseconds, from their digits);
+  a column that mixes units is refused;
+- ids carry no control characters (a NUL byte once merged two products); free text no NUL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DATE_MIN = pd.Timestamp("1970-01-01")
+DATE_MAX = pd.Timestamp("2200-12-31 23:59:59.999999")
+WINDOW = "a date between 1970-01-01 and 2200-12-31"
+MAX_QUANTITY = 1e9  # units per row (sales y, order quantity, stock on hand)
+MAX_PRICE = 1e9  # prices, in the shop's currency
+MAX_VALUE = 1e15  # macro indicators
+DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_RATING_SCALE = (1.0, 5.0)
+NEGATIVES = ("reject", "keep", "clip", "zero")
+# Cells of a number column that mean "no value" in common exports (R, Excel, databases).
+MISSING_MARKERS = ("NA", "N/A", "#N/A", "NaN", "nan", "null", "NULL", "None")
+# Unix times: digits -> unit. 9-10 digits are seconds (1973-2286), 12-13 milliseconds.
+_EPOCH_UNITS = {9: "s", 10: "s", 12: "ms", 13: "ms"}
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds"}
+
+_EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
+_FULL_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})-(\d{1,2})|(\d{2})(\d{2}))(?:[T ]\S.*)?$")
+_PARTIAL_DATE = re.compile(r"^\d{4}(?:-\d{1,2})?$")
+_OFFSET = re.compile(r"[T ]\d{1,2}:\d{2}.*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TEXT_CONTROL = re.compile(r"\x00")  # free text keeps other control bytes (real reviews have them)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How values are read for one file (the ingest options that touch values).
+
+    Attributes:
+        workspace_tz: the workspace's zone; stored times are naive local times in it.
+        tz: the zone of naive date-times in the file (default: ``workspace_tz``).
+        date_format: an explicit ``strftime`` format for every date column (``%m/%d/%y``);
+            also what lets partial dates (``%Y-%m``) through.
+        negatives: what to do with negative quantities: reject, keep, clip or zero
+            (clip and zero both set them to 0).
+        rating_scale: the lowest and highest rating.
+    """
+
+    workspace_tz: str = DEFAULT_TZ
+    tz: str | None = None
+    date_format: str | None = None
+    negatives: str = "reject"
+    rating_scale: tuple[float, float] = DEFAULT_RATING_SCALE
+
+    @property
+    def file_tz(self) -> str:
+        return self.tz or self.workspace_tz
+
+
+@dataclass
+class Found:
+    """Problems found in one column: boolean masks (by row position) and what was expected."""
+
+    items: list[tuple[np.ndarray, str]] = field(default_factory=list)
+
+    def add(self, mask: np.ndarray | pd.Series, expected: str) -> None:
+        m = np.asarray(mask, dtype=bool)
+        if m.any():
+            self.items.append((m, expected))
+
+
+def _is_nested(v: Any) -> bool:
+    return isinstance(v, list | dict | tuple | set | np.ndarray)
+
+
+def _types(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: type(v).__name__, na_action="ignore")
+
+
+def _given(values: pd.Series) -> np.ndarray:
+    """Cells that hold something (not missing, not blank text)."""
+    present = values.notna().to_numpy()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        blank = values.map(lambda v: isinstance(v, str) and not v.strip())
+        present &= ~blank.to_numpy(dtype=bool)
+    return present
+
+
+def _object_checks(values: pd.Series, found: Found, *, allow_bool: bool = False) -> pd.Series:
+    """Flag lists/objects, bytes and booleans held by a column of Python values; return the
+    remaining values (flagged ones missing)."""
+    if values.dtype != object:
+        return values
+    kinds = _types(values)
+    nested = values.map(_is_nested).astype(bool)
+    found.add(nested, "a single value, not a list or object")
+    raw_bytes = kinds.isin(["bytes", "bytearray", "memoryview"]).to_numpy()
+    found.add(raw_bytes, "text, not binary bytes")
+    bad = nested.to_numpy() | raw_bytes
+    if not allow_bool:
+        is_bool = kinds.isin(["bool", "bool_"]).to_numpy()
+        found.add(is_bool, "a number, not true/false")
+        bad |= is_bool
+    return values.mask(bad)
+
+
+def to_text(values: pd.Series, *, identifier: bool, found: Found) -> pd.Series:
+    """Text values, stripped, blank as missing; flags nested values and control characters."""
+    if values.dtype == bool or pd.api.types.is_bool_dtype(values):
+        found.add(values.notna(), "text, not true/false")
+        return pd.Series(np.nan, index=values.index, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        text = values.astype("string")
+    elif values.dtype == object:
+        kinds = _types(values)
+        values = _object_checks(values, found, allow_bool=False) if not kinds.eq("str").all() \
+            else values
+        text = values.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
+        text = text.astype("string")
+    else:
+        text = values.astype("string")
+    text = text.str.strip()
+    pattern = _ID_CONTROL if identifier else _TEXT_CONTROL
+    control = text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+    found.add(control, "text without control characters (NUL, tab, line breaks)" if identifier
+              else "text without NUL bytes (\\x00)")
+    text = text.mask(control | (text == "").fillna(False).to_numpy(dtype=bool))
+    return text.astype(object).where(text.notna(), np.nan)
+
+
+def to_number(values: pd.Series, found: Found, expected: str = "a number") -> pd.Series:
+    """Floats; flags booleans, nested values, unparseable text and non-finite numbers."""
+    if pd.api.types.is_bool_dtype(values):
+        found.add(values.notna(), "a number, not true/false")
+        return pd.Series(np.nan, index=values.index, dtype=float)
+    if pd.api.types.is_numeric_dtype(values):
+        out = values.astype(float)
+    else:
+        clean = _object_checks(values.astype(object), found) if values.dtype == object else values
+        text = clean.map(lambda v: v if isinstance(v, str) else repr(v) if isinstance(v, float)
+                         else str(v), na_action="ignore")
+        text = text.astype("string").str.strip()
+        text = text.mask(text.isin(MISSING_MARKERS) | (text == ""))
+        out = pd.to_numeric(text, errors="coerce").astype(float)
+        unparsed = out.isna().to_numpy() & text.notna().to_numpy()
+        found.add(unparsed, expected)
+    finite = np.isfinite(out.to_numpy(dtype=float, na_value=np.nan))
+    found.add(out.notna().to_numpy() & ~finite, "a finite number (not inf or NaN)")
+    return out.where(finite | out.isna(), np.nan)
+
+
+def check_bounds(values: pd.Series, low: float, high: float, found: Found, *,
+                 low_open: bool = False, what: str = "a number", hint: str = "") -> None:
+    """Values below ``low`` (``hint`` added to that message) or above ``high``."""
+    v = values.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        below = v <= low if low_open else v < low
+        above = v > high
+    lo = f"> {low:g}" if low_open else f">= {low:g}"
+    found.add(below, f"{what} {lo}{hint}")
+    found.add(above, f"{what} <= {high:g}" + (f" and {lo}" if "scale" in what else
+                                              " (the documented upper bound)"))
+
+
+def _epoch(text: pd.Series, given: np.ndarray, found: Found) -> pd.Series | None:
+    """Unix times in seconds or milliseconds -> UTC stamps; None when the column is not
+    Unix times. One unit per column; other digit counts are refused."""
+    is_num = text.str.fullmatch(_EPOCH).fillna(False).to_numpy(dtype=bool)
+    if not is_num[given].any():
+        return None
+    digits = text.str.split(".", n=1).str[0].str.len().fillna(0).astype(int).to_numpy()
+    numeric_given = given & is_num
+    units = pd.Series(digits).map(_EPOCH_UNITS).to_numpy(dtype=object)
+    odd = numeric_given & pd.isna(units)
+    found.add(odd, "Unix time in seconds (10 digits) or milliseconds (13 digits)")
+    known = numeric_given & ~pd.isna(units)
+    if not known.any():
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    seen = pd.Series(units[known]).value_counts()
+    unit = str(seen.index[0])
+    if len(seen) > 1:
+        other = known & (units != unit)
+        found.add(other, f"Unix time in {_UNIT_NAMES[unit]} like the rest of the column "
+                         "(one unit per file; it mixes seconds and milliseconds)")
+        known &= units == unit
+    numbers = pd.to_numeric(text.where(known), errors="coerce")
+    return pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce")
+
+
+def to_datetime(values: pd.Series, rules: Rules, found: Found, *, date_only: bool) -> pd.Series:
+    """Naive datetime64[ns] in the workspace's zone (dates normalised for ``date_only``)."""
+    ws = rules.workspace_tz
+    expected = "a date like 2024-06-18" if date_only else "a date-time like 2024-06-18 20:15:00"
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        out = _in_window(values.dt.tz_convert("UTC").astype("datetime64[us, UTC]"), found)
+        out = out.dt.tz_convert(ws).dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        out = _in_window(values, found)
+        if not date_only and rules.file_tz != ws:
+            out = _localise(out, rules.file_tz, ws, found)
+    elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        if date_only or pd.api.types.is_bool_dtype(values):
+            found.add(values.notna(), f"{expected} (the column holds {values.dtype} numbers, "
+                                      "not dates)")
+            return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+        return to_datetime(values.map(lambda v: f"{v:.0f}" if float(v).is_integer() else repr(v),
+                                      na_action="ignore").astype(object), rules, found,
+                           date_only=date_only)
+    else:
+        out = _text_dates(values, rules, found, date_only=date_only, expected=expected)
+    out = out.astype("datetime64[ns]")
+    return out.dt.normalize() if date_only else out
+
+
+def _in_window(values: pd.Series, found: Found) -> pd.Series:
+    """Stamps outside the supported window flagged and made missing (in their own unit, so
+    year 3000 in a Parquet file does not overflow nanoseconds)."""
+    tz = getattr(values.dtype, "tz", None)
+    low = DATE_MIN.tz_localize("UTC") if tz is not None else DATE_MIN
+    high = DATE_MAX.tz_localize("UTC") if tz is not None else DATE_MAX
+    outside = ((values < low) | (values > high)).fillna(False).to_numpy(dtype=bool)
+    found.add(outside, WINDOW)
+    kept = values.mask(outside)
+    if tz is not None:
+        return kept.astype("datetime64[ns, UTC]")
+    return kept.astype("datetime64[ns]")
+
+
+def _localise(naive: pd.Series, tz: str, ws: str, found: Found) -> pd.Series:
+    aware = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    lost = (aware.isna() & naive.notna()).to_numpy()
+    found.add(lost, f"a local time that exists once in {tz} (daylight-saving change)")
+    return aware.dt.tz_convert(ws).dt.tz_localize(None)
+
+
+def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: bool,
+                expected: str) -> pd.Series:
+    from datetime import date, datetime
+
+    if values.dtype == object:
+        values = _object_checks(values, found)
+        values = values.map(lambda v: v.isoformat() if isinstance(v, datetime | date) else
+                            (f"{v:.0f}" if isinstance(v, float) and v.is_integer() else str(v))
+                            if not isinstance(v, str) else v, na_action="ignore")
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    given = text.notna().to_numpy()
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    todo = given.copy()
+    if not date_only and rules.date_format is None:
+        stamps = _epoch(text, given, found)
+        if stamps is not None:
+            is_num = text.str.fullmatch(_EPOCH).fillna(False).to_numpy(dtype=bool)
+            mixed = given & ~is_num
+            found.add(mixed, f"{expected} or a Unix time, one kind per column (this column "
+                             "mixes Unix times and dates)")
+            local = _in_window(stamps, found).dt.tz_convert(rules.workspace_tz).dt.tz_localize(None)
+            return local.astype("datetime64[ns]")
+    elif date_only and rules.date_format is None:
+        digits = text.str.fullmatch(r"\d{9,}").fillna(False).to_numpy(dtype=bool)
+        found.add(digits, f"{expected} (a number is not a date)")
+        todo &= ~digits
+    if rules.date_format:
+        fmt = rules.date_format
+        aware = "%z" in fmt or "%Z" in fmt
+        parsed = pd.to_datetime(text.where(todo), format=fmt, errors="coerce", utc=aware)
+        if aware:
+            parsed = parsed.dt.tz_convert(rules.workspace_tz).dt.tz_localize(None)
+        bad = todo & parsed.isna().to_numpy()
+        found.add(bad, f"a date in the format {fmt} (--date-format)")
+        out = _window_naive(parsed, found)
+        if not date_only and not aware and rules.file_tz != rules.workspace_tz:
+            out = _localise(out, rules.file_tz, rules.workspace_tz, found)
+        return out
+    partial = todo & text.str.fullmatch(_PARTIAL_DATE).fillna(False).to_numpy(dtype=bool)
+    found.add(partial, f"{expected}; a partial date (year or month only) needs --date-format, "
+                       "e.g. --date-format %Y-%m")
+    todo &= ~partial
+    full = text.str.match(_FULL_DATE).fillna(False).to_numpy(dtype=bool)
+    found.add(todo & ~full, f"{expected} (or pass --date-format for another layout, e.g. "
+                            "--date-format %m/%d/%Y)")
+    todo &= full
+    with_offset = todo & text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
+    naive = todo & ~with_offset
+    if naive.any():
+        parsed = pd.to_datetime(text.where(naive), format="ISO8601", errors="coerce")
+        parsed = _window_naive(parsed, found)
+        if not date_only and rules.file_tz != rules.workspace_tz:
+            parsed = _localise(parsed, rules.file_tz, rules.workspace_tz, found)
+        out = out.where(~naive, parsed)
+    if with_offset.any():
+        parsed = pd.to_datetime(text.where(with_offset), format="ISO8601", errors="coerce", utc=True)
+        parsed = _in_window(parsed, found).dt.tz_convert(rules.workspace_tz).dt.tz_localize(None)
+        out = out.where(~with_offset, parsed.astype("datetime64[ns]"))
+    failed = todo & out.isna().to_numpy()
+    if failed.any():
+        years = pd.to_numeric(text.str.slice(0, 4), errors="coerce").to_numpy(dtype=float,
+                                                                              na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            outside = failed & ((years < DATE_MIN.year) | (years > DATE_MAX.year))
+        found.add(outside, WINDOW)
+        found.add(failed & ~outside, expected)
+    return out
+
+
+def _window_naive(parsed: pd.Series, found: Found) -> pd.Series:
+    return _in_window(parsed, found)
+
+
+__all__ = ["DATE_MAX", "DATE_MIN", "DEFAULT_RATING_SCALE", "DEFAULT_TZ", "MAX_PRICE",
+           "MAX_QUANTITY", "MAX_VALUE", "NEGATIVES", "WINDOW", "Found", "Rules", "check_bounds",
+           "to_datetime", "to_number", "to_text"]

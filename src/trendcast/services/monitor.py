@@ -1,0 +1,149 @@
+"""Accuracy monitoring and drift alerts over stored forecasts (``trendcast monitor``).
+
+``score_pending`` scores every stored forecast run whose actuals have arrived and that is
+not scored yet (``update`` calls it after each ingest; ``monitor`` and the API call it
+lazily), storing one row per model, series and date in ``forecast_scores``. ``accuracy``
+pools the scores (:mod:`trendcast.evaluation.monitor`) per run and model, horizon step,
+product, category or week, next to what the backtest expected. ``drift_alerts`` runs the
+CUSUM of :mod:`trendcast.insights.drift` per product and category.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trendcast.data.store import Store
+from trendcast.errors import NotFoundError
+from trendcast.evaluation.monitor import freshest, score_rows, summarise
+from trendcast.features.frequency import default_season_length
+from trendcast.features.series import fill_series
+from trendcast.insights.drift import DriftOptions, detect, standardised_errors
+
+LEVELS = {"run": ["origin", "run_id", "model"], "step": ["model", "step"],
+          "product": ["model", "unique_id"], "category": ["model", "category"],
+          "week": ["model", "week"], "category-week": ["model", "category", "week"]}
+
+
+def score_pending(store: Store, *, history_days: int = 365) -> int:
+    """Score the stored forecasts whose actuals have arrived; returns the rows scored."""
+    span = store.sales_span()
+    if span is None or store.read_only:
+        return 0
+    last = pd.Timestamp(span[1])
+    total = 0
+    for run in store.forecast_runs_to_score():
+        meta = store.run_row(run["run_id"]) or {}
+        long = store.run_forecasts(run["run_id"])
+        long = long[long["cutoff"].isna()]
+        if long.empty:
+            continue
+        ids = sorted(long["unique_id"].astype(str).unique())
+        first = pd.Timestamp(long["ds"].min())
+        freq = str(meta.get("freq") or "D")
+        origin = first - pd.tseries.frequencies.to_offset(freq)
+        actuals = store.sales(ids, columns=["unique_id", "ds", "y"], start=first, end=last)
+        history = store.sales(ids, columns=["unique_id", "ds", "y"],
+                              start=origin - pd.Timedelta(days=history_days), end=origin)
+        if len(history):
+            history = fill_series(history, freq)
+        rows = score_rows(long, actuals, history, run_id=run["run_id"],
+                          season_length=default_season_length(freq), last_date=last)
+        rows["scored_at"] = pd.Timestamp.now()
+        total += store.save_scores(rows)
+    return total
+
+
+def _with_week(scores: pd.DataFrame) -> pd.DataFrame:
+    return scores.assign(week=pd.to_datetime(scores["ds"]).dt.to_period("W-SUN").dt.start_time)
+
+
+def accuracy(store: Store, *, level: str = "run", model: str | None = None,
+             ids: Sequence[str] | None = None, score: bool = True) -> pd.DataFrame:
+    """Live accuracy pooled per ``level`` (run, step, product, category, week,
+    category-week), with the backtest's expectation (``expected_WAPE``, ``expected_MASE``)
+    of each model from the latest backtest before the forecast."""
+    if level not in LEVELS:
+        raise NotFoundError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    if score:
+        score_pending(store)
+    scores = store.scores(ids=ids)
+    if model is not None:
+        scores = scores[scores["model"] == model]
+    scores = _with_week(scores) if len(scores) else scores.assign(week=pd.Series(dtype="datetime64[ns]"))
+    board = summarise(scores, LEVELS[level])
+    expected = expectations(store)
+    if len(board) and len(expected):
+        board = board.merge(expected, on="model", how="left")
+    else:
+        board = board.assign(expected_WAPE=np.nan, expected_MASE=np.nan)
+    return board
+
+
+def expectations(store: Store) -> pd.DataFrame:
+    """Per model, the WAPE and MASE of its latest backtest (a version's validation window
+    or a `trendcast backtest` run): ``model, expected_WAPE, expected_MASE``."""
+    _, runs = store.run_rows(kind="backtest", limit=20)
+    seen: dict[str, dict[str, Any]] = {}
+    for run in runs:  # newest first
+        metrics = store.run_metrics(run["run_id"])
+        for name, part in metrics.groupby("model"):
+            if name in seen:
+                continue
+            values = part.set_index("metric")["value"]
+            seen[str(name)] = {"model": str(name), "expected_WAPE": values.get("WAPE", np.nan),
+                               "expected_MASE": values.get("MASE", np.nan)}
+    return pd.DataFrame(list(seen.values()), columns=["model", "expected_WAPE", "expected_MASE"])
+
+
+def series_expectations(store: Store, model: str) -> tuple[pd.Series | None, float]:
+    """Each series' validation MASE for ``model`` (the promoted version's validation run, else
+    the latest backtest) and the model's overall MASE as the fallback."""
+    run_id = None
+    with contextlib.suppress(NotFoundError):
+        run_id = store.model_version(None).get("validation_run")
+    if run_id is None:
+        latest = store.latest_run_row("backtest")
+        run_id = latest["run_id"] if latest else None
+    if run_id is None:
+        return None, 1.0
+    metrics = store.run_metrics(run_id, overall=False)
+    mine = metrics[(metrics["model"] == model) & (metrics["metric"] == "MASE")]
+    overall = mine[mine["unique_id"].isna()]["value"]
+    per = mine[mine["unique_id"].notna()].set_index("unique_id")["value"]
+    fallback = float(overall.iloc[0]) if len(overall) and np.isfinite(overall.iloc[0]) else 1.0
+    return (per if len(per) else None), fallback
+
+
+def drift_alerts(store: Store, *, model: str | None = None, level: str = "both",
+                 since: Any = None, options: DriftOptions | None = None,
+                 score: bool = True) -> pd.DataFrame:
+    """Drift alerts per product and/or category (``level``: product, category, both) for
+    ``model`` (default: the first model of the latest forecast run)."""
+    options = options or DriftOptions()
+    if score:
+        score_pending(store)
+    scores = store.scores()
+    if scores.empty:
+        return detect(scores)
+    if model is None:
+        latest = store.latest_run_row("forecast")
+        models = latest["models"] if latest else []
+        model = models[0] if models and models[0] in set(scores["model"]) else str(scores["model"].iloc[-1])
+    mine = freshest(scores[scores["model"] == model])
+    expected, fallback = series_expectations(store, model)
+    errors = standardised_errors(mine, expected, fallback)
+    errors["category"] = mine["category"].to_numpy()
+    parts = []
+    if level in ("product", "both"):
+        parts.append(detect(errors, level="product", options=options, since=since))
+    if level in ("category", "both"):
+        parts.append(detect(errors, level="category", options=options, since=since))
+    kept = [p for p in parts if len(p)]
+    out = pd.concat(kept, ignore_index=True) if kept else detect(errors.iloc[:0])
+    out.insert(0, "model", model)
+    return out

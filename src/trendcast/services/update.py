@@ -1,0 +1,239 @@
+"""The daily job: ingest new data, score past forecasts, refit when it pays, forecast.
+
+``run_update`` (``trendcast update FILES... --refit auto|always|never``):
+
+1. ingests every file as one batch: a bad row in any file stores nothing, and nothing else
+   runs;
+2. scores the stored forecasts whose actuals have just arrived (``forecast_scores``);
+3. decides whether to refit the promoted version: ``always``, ``never``, or ``auto`` when
+   the version is older than ``max_age`` periods of data, when drift alerts (CUSUM, see
+   :mod:`trendcast.insights.drift`) were raised since it was trained for at least
+   ``drift_share`` of its products or for any category, or when products it has never seen
+   make up more than ``new_share`` of the catalogue;
+4. a refit trains a new version on all the data and scores it on the latest backtest window
+   (the last ``horizon`` periods); the promoted version is scored on the same window (moved
+   forward to the window's origin, without refitting). The refit is promoted only if its
+   WAPE is not worse;
+5. forecasts from the promoted version and stores the run.
+
+Without a promoted version the first ``update`` trains one (unless ``--refit never``).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trendcast.data.store import Store
+from trendcast.engine.base import Engine
+from trendcast.engine.runner import FrameSource
+from trendcast.errors import ModelError, NotFoundError
+from trendcast.features.frequency import period_days
+from trendcast.services.monitor import drift_alerts, score_pending
+from trendcast.services.versions import (
+    _runner,
+    forecast_from_version,
+    load_version,
+    train_version,
+)
+
+Progress = Callable[[str, int, int], None]
+REFIT_POLICIES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class RefitPolicy:
+    """When ``--refit auto`` refits (module docstring)."""
+
+    max_age: int = 56  # periods of data since the version's last training date
+    drift_share: float = 0.05  # share of the version's products with a drift alert
+    new_share: float = 0.10  # share of the catalogue the version has never seen
+    tolerance: float = 0.0  # a refit is promoted when WAPE_new <= WAPE_old * (1 + tolerance)
+
+
+@dataclass
+class UpdateResult:
+    """What one update did; ``summary()`` is its one line."""
+
+    files: list[str]
+    rows: int
+    scored: int
+    refit: bool
+    reason: str
+    version_id: str
+    forecast_run: str
+    promoted: bool = False
+    new_version: str | None = None
+    wape_new: float | None = None
+    wape_old: float | None = None
+    alerts: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        refit = "no refit" if not self.refit else (
+            f"refit {self.new_version} {'promoted' if self.promoted else 'kept aside'}"
+            + (f" (WAPE {self.wape_new:.3f} vs {self.wape_old:.3f})"
+               if self.wape_new is not None and self.wape_old is not None else ""))
+        return (f"update: {self.rows:,} rows from {len(self.files)} file(s); {self.scored:,} forecasts "
+                f"scored; {self.alerts} drift alert(s); {refit} ({self.reason}); forecast "
+                f"{self.forecast_run} from {self.version_id}; {self.seconds:.1f}s, "
+                f"{self.cpu_seconds:.1f} CPU s")
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished worker processes."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def ingest_all(store: Store, paths: Sequence[str | Path], *, kind: str = "sales",
+               **options: Any) -> tuple[int, list[str]]:
+    """Ingest every file in one batch (all or nothing); returns rows read and notes."""
+    from trendcast.services.ingest import ingest_file
+
+    rows, notes = 0, []
+    if not paths:
+        return 0, []
+    with store.batch("update", ", ".join(str(p) for p in paths)):
+        for path in paths:
+            report = ingest_file(store, path, kind, **options)
+            rows += report.rows_read
+            notes += [f"{Path(path).name}: {n}" for n in report.notes]
+    return rows, notes
+
+
+def decide(store: Store, row: dict[str, Any], policy: RefitPolicy, refit: str) -> tuple[bool, str, int]:
+    """Whether to refit the version ``row``, why, and how many drift alerts count."""
+    if refit == "always":
+        return True, "policy always", 0
+    if refit == "never":
+        return False, "policy never", 0
+    span = store.sales_span()
+    assert span is not None
+    end = pd.Timestamp(row["data_end"])
+    age = (pd.Timestamp(span[1]) - end).days / period_days(str(row.get("freq") or "D"))
+    if age >= policy.max_age:
+        return True, f"version is {age:.0f} periods old (max {policy.max_age})", 0
+    known = set((row.get("spec") or {}).get("series", []))
+    current = store.series_ids()
+    if known and current:
+        new = len(set(current) - known) / len(current)
+        if new > policy.new_share:
+            return True, f"{new:.0%} of the catalogue is new to the version (max {policy.new_share:.0%})", 0
+    try:
+        alerts = drift_alerts(store, since=end + pd.Timedelta(days=1), score=False)
+    except (NotFoundError, ModelError):
+        alerts = pd.DataFrame(columns=["level", "name"])
+    products = alerts[alerts["level"] == "product"]["name"].nunique()
+    categories = alerts[alerts["level"] == "category"]["name"].nunique()
+    n_series = max(int(row.get("n_series") or 1), 1)
+    if categories or products / n_series >= policy.drift_share:
+        return True, (f"drift since {end.date()}: {categories} categor(y/ies), {products} product(s)"), \
+            int(products + categories)
+    return False, f"version {age:.0f} periods old, no drift beyond the thresholds", int(products + categories)
+
+
+def window_wape(store: Store, row: dict[str, Any], models: dict[str, Any], horizon: int, *,
+                n_jobs: int = 1, engine: Engine | str | None = None) -> float:
+    """WAPE of a saved version's first model on the last ``horizon`` periods: moved forward
+    to the window's origin (no refit) and compared with what then sold."""
+    span = store.sales_span()
+    assert span is not None
+    cutoff = pd.Timestamp(span[1]) - pd.Timedelta(days=horizon * period_days(str(row.get("freq") or "D")))
+    spec = row.get("spec") or {}
+    sales = store.sales()
+    source = FrameSource(sales[sales["ds"] <= cutoff], store.products(), store.calendar())
+    runner = _runner(list(models.values()), engine=engine, n_jobs=n_jobs, partition_size=None,
+                     train_series=None, progress=None, freq=spec.get("freq"),
+                     ended=spec.get("ended", "skip"), ended_after=spec.get("ended_after"),
+                     clean=bool(spec.get("clean")))
+    out = runner.forecast(source, horizon, quantiles=[], fitted=models)
+    alias = out.aliases[0]
+    actual = sales[(sales["ds"] > cutoff)][["unique_id", "ds", "y"]]
+    merged = out.forecasts[["unique_id", "ds", alias]].merge(actual, on=["unique_id", "ds"], how="left")
+    y = merged["y"].fillna(0.0).to_numpy(dtype=float)
+    denom = float(np.abs(y).sum())
+    return float(np.abs(y - merged[alias].to_numpy(dtype=float)).sum() / denom) if denom else float("nan")
+
+
+def run_update(
+    store: Store,
+    paths: Sequence[str | Path],
+    *,
+    refit: str = "auto",
+    kind: str = "sales",
+    policy: RefitPolicy = RefitPolicy(),
+    n_jobs: int = 1,
+    progress: Progress | None = None,
+    engine: Engine | str | None = None,
+    partition_size: int | None = None,
+    ingest_options: dict[str, Any] | None = None,
+    first_models: Sequence[str] = ("recommended",),
+    horizon: int = 28,
+) -> UpdateResult:
+    """The daily job (module docstring). ``first_models`` and ``horizon`` configure the
+    version trained when the workspace has none."""
+    if refit not in REFIT_POLICIES:
+        raise ModelError(f"--refit takes {', '.join(REFIT_POLICIES)}, got {refit!r}")
+    start, cpu0 = time.perf_counter(), cpu_seconds()
+    tick = progress or (lambda label, done, total: None)
+    tick("ingest", 0, 4)
+    rows, notes = ingest_all(store, paths, kind=kind, **(ingest_options or {}))
+    tick("score past forecasts", 1, 4)
+    scored = score_pending(store)
+    try:
+        row, models = load_version(store)
+    except NotFoundError:
+        if refit == "never":
+            raise
+        row, models = {}, {}
+    tick("refit decision", 2, 4)
+    result = UpdateResult([str(p) for p in paths], rows, scored, False, "", "", "", notes=notes)
+    if not row:
+        info = train_version(store, horizon=horizon, models=first_models, n_jobs=n_jobs,
+                             progress=progress, engine=engine, partition_size=partition_size,
+                             promote=True)
+        result.refit, result.reason, result.promoted = True, "no promoted version yet", True
+        result.new_version = info.version_id
+    else:
+        do, result.reason, result.alerts = decide(store, row, policy, refit)
+        if do:
+            spec = row.get("spec") or {}
+            h = int(row["horizon"])
+            info = train_version(
+                store, horizon=h, models=spec.get("models") or row["models"],
+                quantiles=spec.get("quantiles", (0.1, 0.5, 0.9)), n_jobs=n_jobs, progress=progress,
+                model_params=spec.get("model_params") or None, engine=engine,
+                partition_size=partition_size, train_series=spec.get("train_series"),
+                freq=spec.get("freq"), ended=spec.get("ended", "skip"),
+                ended_after=spec.get("ended_after"), clean=bool(spec.get("clean")), promote=False)
+            result.refit, result.new_version = True, info.version_id
+            if info.scores is not None and len(info.scores):
+                result.wape_new = float(info.scores["WAPE"].iloc[0])
+                result.wape_old = window_wape(store, row, models, h, n_jobs=n_jobs, engine=engine)
+            ok = (result.wape_new is not None and result.wape_old is not None
+                  and (not np.isfinite(result.wape_old)
+                       or result.wape_new <= result.wape_old * (1 + policy.tolerance)))
+            if ok:
+                store.promote_model_version(info.version_id)
+                result.promoted = True
+    tick("forecast", 3, 4)
+    run = forecast_from_version(store, n_jobs=n_jobs, progress=progress, engine=engine,
+                                partition_size=partition_size, collect=False)
+    result.forecast_run = run.run_id
+    result.version_id = store.model_version(None)["version_id"]
+    result.notes += run.notes
+    tick("done", 4, 4)
+    result.seconds = time.perf_counter() - start
+    result.cpu_seconds = cpu_seconds() - cpu0
+    return result

@@ -1,0 +1,89 @@
+"""The "accuracy over time" page: a chart per category once forecasts are scored, an empty
+state before, in both languages, linked from the navigation."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from conftest import make_sales
+
+CATEGORIES = {"P000": "Home", "P001": "Home", "P002": "Kitchen <b>"}
+
+
+def _workspace(db, *, scored: bool) -> dict[str, str]:
+    from trendcast.data.store import open_store
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.keys import create_key
+    from trendcast.services.monitor import score_pending
+    from trendcast.services.versions import forecast_from_version, train_version
+
+    sales = make_sales(n_series=3, n_days=120)
+    products = pd.DataFrame({"unique_id": list(CATEGORIES), "title": list(CATEGORIES),
+                             "category": list(CATEGORIES.values())})
+    with open_store(db) as store:
+        ingest_frames(store, {"products": products, "sales": sales[sales["ds"] <= "2024-04-08"]},
+                      source="test")
+        train_version(store, horizon=7, models=["SeasonalNaive"])
+        if scored:
+            for end in ("2024-04-15", "2024-04-22"):  # two weeks of forecasts, then their sales
+                forecast_from_version(store)
+                store.upsert("sales", sales[sales["ds"] <= end])
+            assert score_pending(store) == 2 * 3 * 7
+        return {"viewer": create_key(store, "viewer")}
+
+
+@pytest.fixture(scope="module", params=["scored", "empty"])
+def client(request, tmp_path_factory):
+    from starlette.testclient import TestClient
+
+    from trendcast.api.app import create_app
+
+    db = tmp_path_factory.mktemp("accuracy") / f"{request.param}.duckdb"
+    keys = _workspace(db, scored=request.param == "scored")
+    with TestClient(create_app(db, workers=1), base_url="http://testserver") as c:
+        r = c.post("/login", data={"key": keys["viewer"], "next": "/"}, follow_redirects=False)
+        assert r.status_code == 303
+        c.scored = request.param == "scored"
+        yield c
+
+
+def _figures(html: str) -> list[dict]:
+    return [json.loads(f) for f in re.findall(r'<script type="application/json" id="fig-\d+">(.*?)</script>',
+                                              html, re.S)]
+
+
+@pytest.mark.parametrize("lang, title, nav", [("en", "Accuracy over time", "Accuracy"),
+                                              ("zh", "预测准确度变化", "预测准确度")])
+def test_the_page_charts_each_category_or_says_nothing_is_scored(client, lang, title, nav):
+    r = client.get(f"/accuracy?lang={lang}")
+    assert r.status_code == 200
+    assert f"<h1>{title}</h1>" in r.text
+    assert f'<a href="/accuracy" aria-current=page>{nav}</a>' in r.text
+    figures = _figures(r.text)
+    if not client.scored:
+        assert 'id="accuracy-empty"' in r.text and "trendcast update" in r.text and figures == []
+        return
+    assert 'id="accuracy-empty"' not in r.text
+    # one chart per category, hostile category names printed as text
+    assert re.findall(r'data-category="([^"]+)"', r.text) == ["Home", "Kitchen &lt;b&gt;"]
+    assert "Kitchen <b>" not in r.text
+    assert len(figures) == 2
+    for fig in figures:
+        names = [t["name"] for t in fig["data"]]
+        assert names[0] == "WAPE" and len(names) == 3  # WAPE, bias, backtest WAPE (dashed)
+        assert fig["data"][2]["line"]["dash"] == "dash"
+    # the table: one row per category, scored days = products x days
+    table = r.text.split('id="accuracy-table"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r'<td class="num">([\d,]+)</td>', table)
+    assert cells[:2] == ["28", "14"]
+    assert "SeasonalNaive" in r.text
+
+
+def test_an_unknown_model_falls_back_to_a_scored_one(client):
+    r = client.get("/accuracy?model=Nope&lang=en")
+    assert r.status_code == 200
+    assert ("SeasonalNaive" in r.text) == client.scored

@@ -1,0 +1,142 @@
+"""Cold start: new products forecast from their category's launch curve and price band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trendcast.errors import ModelError, NotFittedError
+from trendcast.models.coldstart import ColdStart, cold_ids, first_sales
+
+START = pd.Timestamp("2024-01-01")
+END = pd.Timestamp("2024-12-31")
+PRICES = {"cheap": 5.0, "mid": 15.0, "dear": 50.0}
+LEVEL = {"cheap": 8.0, "mid": 4.0, "dear": 1.0}
+
+
+def ramp(age: np.ndarray) -> np.ndarray:
+    """Sales climb over the first two weeks after launch, then hold."""
+    return np.minimum(1.0, (age + 1) / 14)
+
+
+def catalogue(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Category "Tea": 30 products launched inside the year in three price bands, plus 6 that
+    sold from the start; category "Cups": 6 launches, flat sales."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(START, END)
+    products, frames = [], []
+    for i in range(36):
+        band = list(PRICES)[i % 3]
+        uid = f"T{i:02d}"
+        launch = START if i >= 30 else START + pd.Timedelta(days=40 + 8 * i)
+        age = np.asarray((days - launch).days)
+        lam = np.where(age >= 0, LEVEL[band] * ramp(np.maximum(age, 0)), 0.0)
+        frames.append(pd.DataFrame({"unique_id": uid, "ds": days, "y": rng.poisson(lam).astype(float),
+                                    "price": PRICES[band]}))
+        products.append({"unique_id": uid, "category": "Tea", "list_price": PRICES[band],
+                         "launch_date": launch})
+    for i in range(6):
+        uid, launch = f"C{i:02d}", START + pd.Timedelta(days=60 + 30 * i)
+        part = days[days >= launch]
+        frames.append(pd.DataFrame({"unique_id": uid, "ds": part, "y": rng.poisson(2.0, len(part)).astype(float),
+                                    "price": 9.0}))
+        products.append({"unique_id": uid, "category": "Cups", "list_price": 9.0, "launch_date": None})
+    return pd.DataFrame(products), pd.concat(frames, ignore_index=True)
+
+
+def test_a_new_product_gets_the_profile_shape_scaled_to_its_price_band():
+    products, sales = catalogue()
+    model = ColdStart().fit(sales, products)
+    new = pd.DataFrame({"unique_id": ["N-cheap", "N-mid", "N-dear"], "category": "Tea",
+                        "list_price": [PRICES["cheap"], PRICES["mid"], PRICES["dear"]], "launch_date": None})
+    fc = model.predict(28, new, None, origin=END, quantiles=[0.1, 0.5, 0.9])
+    assert list(fc.columns) == ["unique_id", "ds", "ColdStart", "ColdStart-q-0.1", "ColdStart-q-0.5",
+                                "ColdStart-q-0.9"]
+    assert fc["ds"].min() == END + pd.Timedelta(days=1) and len(fc) == 3 * 28
+    weekly = fc.assign(week=(fc["ds"] - fc["ds"].min()).dt.days // 7).groupby(
+        ["unique_id", "week"])["ColdStart"].mean().unstack()
+    for uid in new["unique_id"]:
+        first, later = weekly.loc[uid, 0], weekly.loc[uid, [2, 3]].mean()
+        assert later > 1.6 * first, uid  # the launch ramp, not a flat level
+        assert later == pytest.approx(LEVEL[uid.split("-")[1]], rel=0.35), uid
+    total = fc.groupby("unique_id")["ColdStart"].sum()
+    assert 1.5 < total["N-cheap"] / total["N-mid"] < 2.7 and 2.5 < total["N-mid"] / total["N-dear"] < 6
+    q = fc[["ColdStart-q-0.1", "ColdStart-q-0.5", "ColdStart-q-0.9"]].to_numpy()
+    assert (np.diff(q, axis=1) >= 0).all() and (q[:, 2] > q[:, 0]).any()
+    shape = model.profile("Tea")
+    assert shape["shape"].mean() == pytest.approx(1.0) and shape["units"].iloc[20] > 2 * shape["units"].iloc[0]
+
+
+def test_what_a_new_product_sold_so_far_moves_its_forecast():
+    products, sales = catalogue()
+    model = ColdStart().fit(sales, products)
+    launch = END - pd.Timedelta(days=4)
+    new = pd.DataFrame({"unique_id": ["fast", "usual"], "category": "Tea", "list_price": PRICES["mid"],
+                        "launch_date": launch})
+    days = pd.date_range(launch, END)
+    usual = LEVEL["mid"] * ramp(np.arange(len(days)))
+    history = pd.concat([pd.DataFrame({"unique_id": "fast", "ds": days, "y": np.round(4 * usual)}),
+                         pd.DataFrame({"unique_id": "usual", "ds": days, "y": np.round(usual)})])
+    fc = model.predict(14, new, history, origin=END).groupby("unique_id")["ColdStart"].sum()
+    assert fc["fast"] > 1.3 * fc["usual"]  # a tight prior here: launches in a band barely scatter
+
+
+def test_a_launch_date_ahead_gives_zeros_until_the_launch():
+    products, sales = catalogue()
+    model = ColdStart().fit(sales, products)
+    launch = END + pd.Timedelta(days=10)
+    fc = model.predict(28, pd.DataFrame({"unique_id": ["soon"], "category": ["Tea"], "list_price": [15.0],
+                                         "launch_date": [launch]}), None, origin=END)
+    assert (fc.loc[fc["ds"] < launch, "ColdStart"] == 0).all()
+    assert (fc.loc[fc["ds"] >= launch, "ColdStart"] > 0).all()
+
+
+def test_which_products_are_cold():
+    products, sales = catalogue()
+    products = pd.concat([products, pd.DataFrame({
+        "unique_id": ["listed", "dead", "yesterday", "bare"], "category": ["Tea", "Tea", "Tea", None],
+        "list_price": 15.0, "launch_date": [None, None, END, None]})], ignore_index=True)
+    sales = pd.concat([sales, pd.DataFrame({"unique_id": "dead", "ds": pd.date_range("2024-06-01", END),
+                                            "y": 0.0})])
+    first_row = sales.groupby("unique_id")["ds"].min()
+    cold = cold_ids(products, first_sales(sales), first_row, origin=END)
+    # launched yesterday, or listed in a category without any sale: cold; months of zero
+    # sales, a launch weeks ago: the product's own history (the models); an id without a
+    # category and no sales ("bare", e.g. registered from reviews): nothing to go on
+    assert cold == ["listed", "yesterday"]
+    assert cold_ids(products, first_sales(sales), first_row, origin=END, min_age=100) == \
+        ["T29", "listed", "yesterday"]
+
+
+def test_cold_start_needs_launches_and_a_fit():
+    products, sales = catalogue()
+    with pytest.raises(NotFittedError, match="fit"):
+        ColdStart().profile("Tea")
+    old = products[products["unique_id"] >= "T30"]
+    with pytest.raises(ModelError, match="no product launched inside the data"):
+        ColdStart().fit(sales[sales["unique_id"].isin(set(old["unique_id"]))], old)
+
+
+def test_the_forecast_service_uses_cold_start_for_new_products_only(store):
+    from trendcast.services.forecast import read_run, run_forecast
+    from trendcast.services.ingest import ingest_frames
+
+    products, sales = catalogue()
+    products = pd.concat([products, pd.DataFrame({"unique_id": ["NEW"], "category": ["Tea"],
+                                                  "list_price": [5.0], "launch_date": [pd.NaT]})],
+                         ignore_index=True)
+    ingest_frames(store, {"products": products, "sales": sales}, source="test")
+    run = run_forecast(store, horizon=14, models=["SeasonalNaive"])
+    assert any(n.startswith("cold start: 1 new product(s)") and "NEW" in n for n in run.notes)
+    assert store.run_row(run.run_id)["params"]["cold_start"] == ["NEW"]
+    fc = read_run(store, run.run_id).forecasts
+    new = fc[fc["unique_id"] == "NEW"]
+    assert len(new) == 14 and (new["SeasonalNaive"] > 0).all()
+    assert new["SeasonalNaive-q-0.9"].ge(new["SeasonalNaive-q-0.1"]).all()
+    # a product with a year of history keeps its own model: seasonal naive repeats its last week
+    old = fc[fc["unique_id"] == "T30"]["SeasonalNaive"].to_numpy()
+    last_week = sales[sales["unique_id"] == "T30"].tail(7)["y"].to_numpy()
+    np.testing.assert_allclose(old, np.tile(last_week, 2))
+    off = run_forecast(store, horizon=14, models=["SeasonalNaive"], cold_start=False)
+    assert "NEW" not in set(read_run(store, off.run_id).forecasts["unique_id"])

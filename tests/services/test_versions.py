@@ -1,0 +1,110 @@
+"""Model versions through the store (every backend): train, list, forecast from a version,
+promote, delete; `update` ingests all or nothing and forecasts from the promoted version."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import make_sales
+from trendcast.errors import DataValidationError, NotFoundError
+from trendcast.models.persistence import IncompatibleVersionError
+from trendcast.services.update import run_update
+from trendcast.services.versions import (
+    delete_version,
+    forecast_from_version,
+    list_versions,
+    promote_version,
+    show_version,
+    train_version,
+)
+
+MODELS = ["SeasonalNaive", "AutoETS", "LightGBM"]
+
+
+@pytest.fixture
+def trained(store):
+    sales = make_sales(n_series=3, n_days=120)
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-22"])
+    info = train_version(store, horizon=7, models=MODELS)
+    return store, sales, info
+
+
+def test_train_saves_a_promoted_version_with_metadata(trained):
+    store, _, info = trained
+    assert info.promoted and info.scores is not None and list(info.scores["model"]) == MODELS
+    row = show_version(store)
+    assert row["version_id"] == info.version_id and row["loadable"] == "yes"
+    assert row["data_end"] == pd.Timestamp("2024-04-22") and row["n_series"] == 3
+    assert "3 series" in row["fingerprint"] and row["packages"]["statsforecast"]
+    assert {"statsforecast", "lightgbm"} <= set(row["requires"])
+    assert row["validation_run"] and store.run_row(row["validation_run"])["kind"] == "backtest"
+    if store.dialect == "duckdb":
+        assert row["location"].startswith("file:") and ".models/" in row["location"]
+    else:
+        assert row["location"] == "table"
+    assert list(list_versions(store)["version_id"]) == [info.version_id]
+
+
+def test_forecast_from_version_uses_the_latest_data_without_refit(trained):
+    store, sales, info = trained
+    store.upsert("sales", sales)  # a week more
+    first = forecast_from_version(store)
+    again = forecast_from_version(store, info.version_id)
+    pd.testing.assert_frame_equal(first.forecasts, again.forecasts)
+    assert first.forecasts["ds"].min() == sales["ds"].max() + pd.Timedelta(days=1)
+    assert "not refitted" in first.notes[0]
+    assert store.run_row(first.run_id)["params"]["version"] == info.version_id
+
+
+def test_promote_and_delete(trained):
+    store, _, info = trained
+    second = train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
+    assert not second.promoted and store.model_version(None)["version_id"] == info.version_id
+    promote_version(store, second.version_id)
+    assert store.model_version(None)["version_id"] == second.version_id
+    assert store.model_version(info.version_id)["status"] == "superseded"
+    delete_version(store, info.version_id)
+    with pytest.raises(NotFoundError, match="no model version"):
+        store.model_version(info.version_id)
+    assert len(store.model_artefact(second.version_id)) > 0
+
+
+def test_version_saved_with_other_packages_is_refused(trained):
+    store, _, info = trained
+    rows = store.read("model_versions")
+    packages = json.loads(rows.loc[0, "packages"])
+    packages["statsforecast"] = "1.0.0"
+    store.upsert("model_versions", rows.assign(packages=json.dumps(packages)))
+    with pytest.raises(IncompatibleVersionError, match=r"statsforecast 1\.0\.0 \(installed"):
+        forecast_from_version(store)
+    assert show_version(store)["loadable"].startswith("no:")
+
+
+def test_update_with_bad_input_stores_nothing(trained, tmp_path):
+    store, sales, _ = trained
+    good = tmp_path / "good.csv"
+    sales[sales["ds"] > "2024-04-22"][["unique_id", "ds", "y"]].to_csv(good, index=False)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unique_id,ds,y\nP000,2024-05-01,3\nP001,2024-05-01,oops\n")
+    before = (store.count("sales"), store.count("runs"), len(store.model_versions()))
+    with pytest.raises(DataValidationError, match="oops"):
+        run_update(store, [good, bad], refit="always")
+    assert (store.count("sales"), store.count("runs"), len(store.model_versions())) == before
+
+
+def test_update_ingests_scores_and_forecasts(trained, tmp_path):
+    store, sales, info = trained
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-15"].iloc[:0])
+    forecast_from_version(store)  # a forecast whose actuals the update brings
+    new = tmp_path / "week.csv"
+    sales[sales["ds"] > "2024-04-22"][["unique_id", "ds", "y"]].to_csv(new, index=False)
+    result = run_update(store, [new], refit="never")
+    assert result.rows == 3 * 7 and result.scored == 3 * 7 * len(MODELS)
+    assert result.version_id == info.version_id and not result.refit
+    assert store.run_row(result.forecast_run)["params"]["version"] == info.version_id
+    assert "no refit (policy never)" in result.summary()
+    forced = run_update(store, [], refit="always")
+    assert forced.refit and forced.new_version and forced.wape_new is not None
