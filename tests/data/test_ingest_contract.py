@@ -403,3 +403,18 @@ def test_unknown_options_are_clear_errors():
         make_options(tz="Mars/Olympus")
     with pytest.raises(InputFileError, match="strftime"):
         make_options(date_format="mm/dd/yy")
+
+
+def test_overflowing_numbers_are_named_non_finite_and_a_row_counts_once(store, tmp_path):
+    err = refused(store, write(tmp_path / "o.csv", "unique_id,ds,y\nA,2024-01-01,1e999\nA,2024-01-02,-1e999\n"),
+                  match="finite", negatives="keep")
+    assert "expected a number >= 0" not in str(err)
+    # one row outside the date window is one problem, however many checks look at it
+    err = refused(store, write(tmp_path / "d.csv", "unique_id,ds,y\nP0001,2262-04-11,1\n"))
+    assert str(err).startswith("1 problem(s)") and "1 row(s)" in str(err)
+
+
+def test_problems_in_exact_duplicate_rows_are_counted_once(store, tmp_path):
+    text = "unique_id,ds,y\nA,2024-01-01,1\nA,2262-01-01,1\nA,2262-01-01,1\nB,2024-13-01,2\n"
+    err = refused(store, write(tmp_path / "dup.csv", text))
+    assert str(err).startswith("2 problem(s)"), str(err)

@@ -159,10 +159,20 @@ def to_number(values: pd.Series, found: Found, expected: str = "a number") -> pd
         text = text.mask(text.isin(MISSING_MARKERS) | (text == ""))
         out = pd.to_numeric(text, errors="coerce").astype(float)
         unparsed = out.isna().to_numpy() & text.notna().to_numpy()
-        found.add(unparsed, expected)
+        overflow = np.zeros(len(out), dtype=bool)  # '1e999': a number, but not a finite one
+        overflow[unparsed] = [_overflows(t) for t in text[unparsed]]
+        found.add(unparsed & ~overflow, expected)
+        found.add(overflow, "a finite number (not inf or NaN)")
     finite = np.isfinite(out.to_numpy(dtype=float, na_value=np.nan))
     found.add(out.notna().to_numpy() & ~finite, "a finite number (not inf or NaN)")
     return out.where(finite | out.isna(), np.nan)
+
+
+def _overflows(text: str) -> bool:
+    try:
+        return bool(np.isinf(float(text)))
+    except (TypeError, ValueError):
+        return False
 
 
 def check_bounds(values: pd.Series, low: float, high: float, found: Found, *,

@@ -177,7 +177,7 @@ class Problems:
     def __init__(self, df: pd.DataFrame, source: str) -> None:
         self.df = df
         self.source = source
-        self.groups: dict[tuple[str, str], list] = {}  # key -> [count, [(pos, value, expected)]]
+        self.groups: dict[tuple[str, str], list] = {}  # key -> [rows flagged, [(pos, value, expected)]]
 
     def add(self, column: str, mask: np.ndarray, expected: str, *, values: pd.Series | None = None,
             group: str | None = None, detail: list[str] | None = None) -> None:
@@ -185,8 +185,12 @@ class Problems:
         if not len(positions):
             return
         key = (column, group or expected)
-        entry = self.groups.setdefault(key, [0, []])
-        entry[0] += len(positions)
+        entry = self.groups.setdefault(key, [set(), []])
+        new = ~np.isin(positions, list(entry[0])) if entry[0] else np.ones(len(positions), bool)
+        if detail:
+            detail = [d for d, keep in zip(detail, new, strict=False) if keep]
+        positions = positions[new]  # a row two checks flag for the same thing counts once
+        entry[0].update(positions.tolist())
         room = PER_GROUP * 4 - len(entry[1])
         for i, pos in enumerate(positions[:max(room, 0)]):
             value = values.iloc[pos] if values is not None else (
@@ -201,12 +205,13 @@ class Problems:
         return bool(self.groups)
 
     def error(self, spec_name: str) -> DataValidationError:
-        total = sum(count for count, _ in self.groups.values())
+        total = sum(len(rows) for rows, _ in self.groups.values())
         lines = [f"{total:,} problem(s) in {spec_name} data, nothing was stored:"]
         problems: list[dict[str, object]] = []
         groups = sorted(self.groups.items(), key=lambda kv: min(p for p, _, _ in kv[1][1]))
         shown_total = 0
-        for (column, label), (count, examples) in groups:
+        for (column, label), (rows, examples) in groups:
+            count = len(rows)
             lines.append(f"- column {column!r}: {count:,} row(s): expected {label}")
             rows_seen: set[str] = set()
             examples = [e for e in sorted(examples) if not (
@@ -437,10 +442,10 @@ def _reindex_groups(groups: dict, kept_rows: np.ndarray) -> dict:
     the same as its first copy's, so they are dropped too)."""
     new_pos = {int(old): new for new, old in enumerate(kept_rows)}
     out: dict = {}
-    for key, (count, examples) in groups.items():
+    for key, (rows, examples) in groups.items():
         kept = [(new_pos[p], v, e) for p, v, e in examples if p in new_pos]
         if kept:
-            out[key] = [count - (len(examples) - len(kept)), kept]
+            out[key] = [{new_pos[p] for p in rows if p in new_pos}, kept]
     return out
 
 
