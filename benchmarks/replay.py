@@ -229,6 +229,8 @@ def main() -> None:
     parser.add_argument("--coldstart", action="store_true",
                         help="also the cold-start backtest on M5 products launched after d_1000")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="only the forecast from a saved version against a refit (no weekly replay)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     models = args.model or ["recommended"]
@@ -255,9 +257,9 @@ def main() -> None:
 
                 m5 = dataclasses.replace(m5, products=products, sales=sales.reset_index(drop=True))
                 report["items"] = len(products)
-                report["policies"] = [replay_policy(m5, p, weeks=args.weeks, models=models,
-                                                    jobs=args.jobs, folder=folder)
-                                      for p in args.policies]
+                report["policies"] = [] if args.timing_only else [
+                    replay_policy(m5, p, weeks=args.weeks, models=models, jobs=args.jobs, folder=folder)
+                    for p in args.policies]
                 report["saved_vs_refit"] = saved_vs_refit(m5, models, args.jobs, folder)
         if args.drift:
             report["drift"] = [drift_check(args.drift_products, args.jobs, folder, seed=seed,
