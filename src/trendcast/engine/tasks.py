@@ -86,86 +86,75 @@ class Prepared:
         return self.part.series.empty
 
 
-class Clipped(Forecaster):
-    """A model that cannot take negative sales (returns), fitted on a copy clipped at zero;
-    its forecasts are compared with the real values in backtests."""
+class _Prepared(Forecaster):
+    """A model fitted on a prepared copy of its inputs (:meth:`_prepare`); it forecasts and
+    exposes the fitted model's ``fallback_``, ``choice_``, ``notes_`` as its own."""
 
-    def __init__(self, model: Forecaster, negatives: int) -> None:
+    def __init__(self, model: Forecaster) -> None:
         super().__init__(alias=model.alias)
         self.model = model
-        self.negatives = negatives
         self.supports_exog = model.supports_exog  # type: ignore[misc]
         self.supports_quantiles = model.supports_quantiles  # type: ignore[misc]
 
     @property
     def strategy(self) -> Any:
         return self.model.strategy
+
+    def _prepare(self, df: pd.DataFrame) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        self.model_ = self.model.fit(self._prepare(df))
+        self.is_fitted_ = True
+        return self
+
+    def for_series(self, df: pd.DataFrame) -> Self:
+        new = copy.copy(self)
+        new.model_ = self.model_.for_series(new._prepare(df))
+        return new
+
+    def predict(self, h: int, *, X_df: pd.DataFrame | None = None, quantiles: Any = None) -> pd.DataFrame:
+        return self.model_.predict(h, X_df=X_df, quantiles=quantiles)
+
+    def __getattr__(self, name: str) -> Any:  # fallback_, choice_, notes_ of the fitted model
+        if name.endswith("_") and not name.startswith("__") and "model_" in self.__dict__:
+            return getattr(self.__dict__["model_"], name)
+        raise AttributeError(name)
+
+
+class Clipped(_Prepared):
+    """A model that cannot take negative sales (returns), fitted on a copy clipped at zero;
+    its forecasts are compared with the real values in backtests."""
+
+    def __init__(self, model: Forecaster, negatives: int) -> None:
+        super().__init__(model)
+        self.negatives = negatives
 
     @property
     def note(self) -> str:
         return (f"{self.alias}: fitted on sales clipped at zero ({self.negatives:,} negative "
                 "values, e.g. returns, that its loss cannot take)")
 
-    def fit(self, df: pd.DataFrame) -> Self:
-        self.model_ = self.model.fit(df.assign(y=df["y"].clip(lower=0)))
-        self.is_fitted_ = True
-        return self
-
-    def for_series(self, df: pd.DataFrame) -> Self:
-        new = copy.copy(self)
-        new.model_ = self.model_.for_series(df.assign(y=df["y"].clip(lower=0)))
-        return new
-
-    def predict(self, h: int, *, X_df: pd.DataFrame | None = None, quantiles: Any = None) -> pd.DataFrame:
-        return self.model_.predict(h, X_df=X_df, quantiles=quantiles)
-
-    def __getattr__(self, name: str) -> Any:  # fallback_, choice_, notes_ of the fitted model
-        if name.endswith("_") and not name.startswith("__") and "model_" in self.__dict__:
-            return getattr(self.__dict__["model_"], name)
-        raise AttributeError(name)
+    def _prepare(self, df: pd.DataFrame) -> pd.DataFrame:
+        return df.assign(y=df["y"].clip(lower=0))
 
 
-class Cleaned(Forecaster):
+class Cleaned(_Prepared):
     """A model fitted on cleaned inputs (:func:`trendcast.features.cleaning.clean_series`):
     whatever it is fitted on is cleaned first, so a backtest cleans only the history before
     each cutoff and scores against the real sales. ``changes_`` lists what was changed."""
 
     def __init__(self, model: Forecaster, options: CleaningOptions, calendar: pd.DataFrame,
                  stock: pd.DataFrame | None) -> None:
-        super().__init__(alias=model.alias)
-        self.model = model
+        super().__init__(model)
         self.options = options
         self.calendar = calendar
         self.stock = stock
-        self.supports_exog = model.supports_exog  # type: ignore[misc]
-        self.supports_quantiles = model.supports_quantiles  # type: ignore[misc]
 
-    @property
-    def strategy(self) -> Any:
-        return self.model.strategy
-
-    def _clean(self, df: pd.DataFrame) -> pd.DataFrame:
+    def _prepare(self, df: pd.DataFrame) -> pd.DataFrame:
         cleaned, self.changes_ = clean_series(df, calendar=self.calendar, stock=self.stock,
                                               options=self.options)
         return cleaned
-
-    def fit(self, df: pd.DataFrame) -> Self:
-        self.model_ = self.model.fit(self._clean(df))
-        self.is_fitted_ = True
-        return self
-
-    def for_series(self, df: pd.DataFrame) -> Self:
-        new = copy.copy(self)
-        new.model_ = self.model_.for_series(new._clean(df))
-        return new
-
-    def predict(self, h: int, *, X_df: pd.DataFrame | None = None, quantiles: Any = None) -> pd.DataFrame:
-        return self.model_.predict(h, X_df=X_df, quantiles=quantiles)
-
-    def __getattr__(self, name: str) -> Any:  # fallback_, choice_, notes_ of the fitted model
-        if name.endswith("_") and not name.startswith("__") and "model_" in self.__dict__:
-            return getattr(self.__dict__["model_"], name)
-        raise AttributeError(name)
 
 
 def _stock(block: Block, prep: Prep) -> pd.DataFrame | None:
