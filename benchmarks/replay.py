@@ -57,17 +57,36 @@ def day(n: int) -> pd.Timestamp:
     return M5_START + pd.Timedelta(days=n - 1)
 
 
-def replay_policy(m5, policy: str, *, weeks: int, models: list[str], jobs: int,
-                  folder: Path) -> dict:
-    """One policy's weekly replay; returns per-origin WRMSSE and CPU seconds."""
-    store = open_store(folder / f"{policy}.duckdb")
-    first_new = day(1773)
+def base_workspace(m5, models: list[str], jobs: int, folder: Path) -> dict:
+    """A workspace holding d_1..d_1772 and one promoted version of ``models``; every policy
+    starts from a copy of it (the same first version)."""
+    store = open_store(folder / "base.duckdb")
     store.upsert("products", m5.products)
     store.upsert("calendar_events", m5.calendar)
-    store.upsert("sales", m5.sales[m5.sales["ds"] < first_new])
+    store.upsert("sales", m5.sales[m5.sales["ds"] < day(1773)])
     t0, c0 = time.perf_counter(), cpu_seconds()
     info = train_version(store, horizon=H, models=models, n_jobs=jobs, promote=True)
-    train_cpu, train_wall = cpu_seconds() - c0, time.perf_counter() - t0
+    out = {"version": info.version_id, "train_cpu_s": round(cpu_seconds() - c0, 1),
+           "train_wall_s": round(time.perf_counter() - t0, 1), "notes": info.notes}
+    store.close()
+    return out
+
+
+def copy_workspace(folder: Path, name: str) -> Path:
+    """The base workspace (DuckDB file and its model artefacts) copied to ``name``."""
+    import shutil
+
+    target = folder / f"{name}.duckdb"
+    shutil.copyfile(folder / "base.duckdb", target)
+    if (folder / "base.models").exists():
+        shutil.copytree(folder / "base.models", folder / f"{name}.models")
+    return target
+
+
+def replay_policy(m5, policy: str, *, weeks: int, jobs: int, folder: Path, base: dict) -> dict:
+    """One policy's weekly replay from the base workspace; per-origin WRMSSE and CPU seconds."""
+    store = open_store(copy_workspace(folder, policy))
+    first_new = day(1773)
     updates = []
     for w in range(weeks):
         lo, hi = first_new + pd.Timedelta(days=7 * w), first_new + pd.Timedelta(days=7 * w + 6)
@@ -93,8 +112,7 @@ def replay_policy(m5, policy: str, *, weeks: int, models: list[str], jobs: int,
                                    model=alias).total, 4)
     store.close()
     scored = [u["wrmsse"] for u in updates if "wrmsse" in u]
-    return {"policy": policy, "train_cpu_s": round(train_cpu, 1), "train_wall_s": round(train_wall, 1),
-            "first_version": info.version_id, "updates": updates,
+    return {"policy": policy, "first_version": base["version"], "updates": updates,
             "mean_wrmsse": round(float(np.mean(scored)), 4) if scored else None,
             "mean_cpu_s": round(float(np.mean([u["cpu_s"] for u in updates])), 2),
             "refits": int(sum(u["refit"] for u in updates))}
@@ -217,7 +235,8 @@ def main() -> None:
     parser.add_argument("--model", action="append", help="models of the version (default recommended)")
     parser.add_argument("--policies", nargs="+", default=["always", "never", "auto"])
     parser.add_argument("--weeks", type=int, default=24)
-    parser.add_argument("--items", type=int, default=None, help="only the first N items")
+    parser.add_argument("--items", type=int, default=None,
+                        help="only N items, evenly spread over the id order (all departments)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-replay", action="store_true",
                         help="skip the M5 weekly replay (run only --drift and/or --coldstart)")
@@ -250,16 +269,20 @@ def main() -> None:
 
                 report["coldstart"] = coldstart_backtest(sales, products, first_launch=day(1001))
             if not args.no_replay:
-                if args.items:
-                    products = products.sort_values("unique_id").head(args.items).reset_index(drop=True)
+                if args.items:  # every k-th item in id order: every department keeps its share
+                    ordered = products.sort_values("unique_id").reset_index(drop=True)
+                    pick = np.unique(np.linspace(0, len(ordered) - 1, args.items).round().astype(int))
+                    products = ordered.iloc[pick].reset_index(drop=True)
                     sales = sales[sales["unique_id"].isin(set(products["unique_id"]))]
                 import dataclasses
 
                 m5 = dataclasses.replace(m5, products=products, sales=sales.reset_index(drop=True))
                 report["items"] = len(products)
-                report["policies"] = [] if args.timing_only else [
-                    replay_policy(m5, p, weeks=args.weeks, models=models, jobs=args.jobs, folder=folder)
-                    for p in args.policies]
+                if not args.timing_only:
+                    report["first_version"] = base = base_workspace(m5, models, args.jobs, folder)
+                    print(f"first version: {base}", flush=True)
+                    report["policies"] = [replay_policy(m5, p, weeks=args.weeks, jobs=args.jobs,
+                                                        folder=folder, base=base) for p in args.policies]
                 report["saved_vs_refit"] = saved_vs_refit(m5, models, args.jobs, folder)
         if args.drift:
             report["drift"] = [drift_check(args.drift_products, args.jobs, folder, seed=seed,

@@ -741,6 +741,9 @@ def update(
     refit: Annotated[str, typer.Option(
         help="auto (when the version is old, drifted or the catalogue grew), always or never.")] = "auto",
     kind: Annotated[str, typer.Option(help="Kind of the files (as for `ingest`).")] = "sales",
+    reselect: Annotated[bool, typer.Option(
+        help="A refit of a `recommended` version chooses its member again (slow: backtests every "
+             "candidate); by default it keeps the version's choice.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
     db: DbOption = None,
 ) -> None:
@@ -751,7 +754,7 @@ def update(
 
     with _open(db) as store, _progress() as progress:
         result = run_update(store, [str(p) for p in paths or []], refit=refit, kind=kind, n_jobs=jobs,
-                            progress=progress, partition_size=_settings().partition_size,
+                            reselect=reselect, progress=progress, partition_size=_settings().partition_size,
                             ingest_options={"max_unpacked_mb": _settings().max_unpacked_mb})
     out.print(escape(result.summary()), soft_wrap=True)
 

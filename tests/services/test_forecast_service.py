@@ -85,3 +85,12 @@ def test_mixed_frequencies_are_refused(store):
     store.delete_sales(["X"])
     assert store.delete_sales(["P000"], start="2024-01-10", end="2024-01-10") == 1  # a gap is fine
     assert run_forecast(store, horizon=7, models=["SeasonalNaive"]).forecasts["unique_id"].nunique() == 3
+
+
+def test_backtest_notes_say_what_recommended_chose_in_each_window(store):
+    store.upsert("sales", make_sales(n_series=3, n_days=150))
+    result = run_backtest(store, horizon=7, n_windows=2, models=["recommended"],
+                          model_params={"members": ["SeasonalNaive", "AutoETS"]})
+    windows = [n for n in result.notes if n.startswith("window from ")]
+    assert len(windows) == 2 and all(" chose " in n for n in windows)
+    assert windows[0][12:22] < windows[1][12:22]  # one note per origin, in order

@@ -108,3 +108,63 @@ def test_update_ingests_scores_and_forecasts(trained, tmp_path):
     assert "no refit (policy never)" in result.summary()
     forced = run_update(store, [], refit="always")
     assert forced.refit and forced.new_version and forced.wape_new is not None
+
+
+def test_recommended_version_is_validated_on_its_own_last_window(store):
+    """A `recommended` version reuses the chosen member's last validation window (its
+    forecasts equal a backtest of that member from the same origin) instead of repeating the
+    choice in a second backtest."""
+    from trendcast.services.forecast import run_backtest
+
+    sales = make_sales(n_series=4, n_days=140)
+    store.upsert("sales", sales)
+    info = train_version(store, horizon=7, models=["recommended"],
+                         model_params={"members": ["SeasonalNaive", "AutoETS"]})
+    row = show_version(store)
+    assert any("own last validation window" in n for n in row["notes"])
+    chosen = next(n.split("chose ")[1].split(" by")[0] for n in row["notes"] if "chose " in n)
+    own = store.run_forecasts(row["validation_run"])
+    assert own["ds"].min() == sales["ds"].max() - pd.Timedelta(days=6)
+    member = run_backtest(store, horizon=7, n_windows=1, models=[chosen])
+    want = member.forecasts.sort_values(["unique_id", "ds"])[chosen].to_numpy()
+    got = own[(own["model"] == "Recommended") & own["quantile"].isna()].sort_values(["unique_id", "ds"])
+    assert len(got) == 4 * 7
+    assert got["value"].to_numpy() == pytest.approx(want, rel=1e-6)
+    assert info.scores is not None and list(info.scores["model"]) == ["Recommended"]
+
+
+def test_update_refit_keeps_the_recommended_choice_unless_reselect(store, tmp_path):
+    sales = make_sales(n_series=3, n_days=140)
+    store.upsert("sales", sales[sales["ds"] <= sales["ds"].max() - pd.Timedelta(days=7)])
+    train_version(store, horizon=7, models=["recommended"],
+                  model_params={"members": ["SeasonalNaive", "AutoETS"]})
+    week = tmp_path / "week.csv"
+    sales[sales["ds"] > sales["ds"].max() - pd.Timedelta(days=7)][["unique_id", "ds", "y"]].to_csv(
+        week, index=False)
+    kept = run_update(store, [week], refit="always")
+    spec = store.model_version(kept.new_version)["spec"]
+    assert kept.refit and len(spec["model_params"]["members"]) == 1
+    assert spec["model_params"]["n_windows"] == 1
+    assert any("keeps the version's choice" in n for n in kept.notes)
+    again = run_update(store, [], refit="always", reselect=True)
+    assert "members" not in store.model_version(again.new_version)["spec"]["model_params"]
+
+
+def test_refit_comparison_scores_only_dates_the_promoted_version_never_saw(trained):
+    """The promoted version is trained through 2024-04-22; on a 14-day window from 04-15 it
+    would be scored partly in-sample, so only 04-23..04-29 count (SeasonalNaive moved forward
+    to 04-15 forecasts each day as the same weekday two weeks earlier)."""
+    from trendcast.services.update import window_wape
+    from trendcast.services.versions import load_version
+
+    store, sales, _ = trained
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-29"])
+    row, models = load_version(store)
+    got = window_wape(store, row, models, 14, since=pd.Timestamp("2024-04-22"))
+    s = sales.set_index(["unique_id", "ds"])["y"]
+    days = pd.date_range("2024-04-23", "2024-04-29")
+    ids = sorted(sales["unique_id"].unique())
+    err = sum(abs(s[(u, d)] - s[(u, d - pd.Timedelta(days=14))]) for u in ids for d in days)
+    assert got == pytest.approx(err / sum(abs(s[(u, d)]) for u in ids for d in days))
+    whole = window_wape(store, row, models, 14)
+    assert whole != pytest.approx(got)

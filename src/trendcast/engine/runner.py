@@ -575,6 +575,7 @@ class Runner:
             frames: list[pd.DataFrame] = []
             mase: list[pd.Series] = []
             rmsse: list[pd.Series] = []
+            window_notes: list[str] = []
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
                             resample, alive_from, until, self.clean)
@@ -598,6 +599,7 @@ class Runner:
                         if k == 0:
                             mase.append(res.mase_scale)
                             rmsse.append(res.rmsse_scale)
+                        window_notes += [n for n in res.notes if n not in window_notes]
                         if not res.cv.empty:
                             frames.append(res.cv)
                     else:
@@ -609,6 +611,7 @@ class Runner:
             notes = (tally.notes([] if backtesting else self.aliases, alive_from)
                      + self._sample_note(len(ids))
                      + (self._whole_note(len(blocks)) if saved is None else []))
+            notes += window_notes
             if not backtesting and any(m.supports_exog for m in self.models):
                 notes += _calendar_notes(calendar, data.span[1], h, freq)
             if resample:

@@ -379,6 +379,7 @@ class PartitionBacktest:
     rmsse_scale: pd.Series
     gaps: int = 0
     n_series: int = 0
+    notes: list[str] = field(default_factory=list)  # per window: what self-choosing models chose
 
 
 class _ForSeries(Forecaster):
@@ -407,6 +408,7 @@ def backtest_partition(block: Block, job: BacktestJob) -> PartitionBacktest:
     scales = (mase_scale(first, job.season_length), rmsse_scale(first), prepared.gaps,
               prepared.n_series)
     merged: pd.DataFrame | None = None
+    notes: list[str] = []
     for proto, fitted in job.models:
         data = part.data_for(proto)
         # a cutoff before every series of this partition starts has nothing to train on
@@ -417,7 +419,8 @@ def backtest_partition(block: Block, job: BacktestJob) -> PartitionBacktest:
             stock = _stock(block, job.prep)
             cv = backtest(lambda proto=proto, data=data, stock=stock: ready(
                               proto.clone(n_jobs=job.n_jobs), data, job.prep, stock),
-                          data, h=job.horizon, quantiles=job.quantiles, cutoffs=cuts)
+                          data, h=job.horizon, quantiles=job.quantiles, cutoffs=cuts,
+                          on_fit=lambda cut, model: notes.extend(_choice_notes(cut, model)))
         else:
             cv = pd.concat([backtest(lambda m=fitted[c]: _ForSeries(m), data, h=job.horizon,
                                      quantiles=job.quantiles, cutoffs=[c]) for c in cuts],
@@ -426,7 +429,16 @@ def backtest_partition(block: Block, job: BacktestJob) -> PartitionBacktest:
         merged = cv if merged is None else merged.merge(
             cv.drop(columns="y"), on=[*KEY, "cutoff"])
     assert merged is not None
-    return PartitionBacktest(merged, *scales)
+    return PartitionBacktest(merged, *scales, notes=notes)
+
+
+def _choice_notes(cutoff: pd.Timestamp, model: Forecaster) -> list[str]:
+    """What a model that chooses among members (``Recommended``) chose at a backtest origin."""
+    inner = unwrap(model)
+    if getattr(inner, "chosen_", None) is None:
+        return []
+    return [f"window from {pd.Timestamp(cutoff).date()}: {n}" for n in getattr(inner, "notes_", [])
+            if " chose " in n]
 
 
 def frames_of(models: Sequence[Forecaster]) -> bool:

@@ -511,9 +511,30 @@ class Recommended(AutoSelect):
             band = (self.calibration_.get(0.1, 1.0) + self.calibration_.get(0.9, 1.0)) / 2
             self.notes_.append(f"{self.alias}: quantiles calibrated on the validation windows "
                                f"(80% band scaled x{band:.2f})")
+        self.chosen_name_ = best
+        self.validation_ = None if cv is None else self._chosen_validation(cv)
         self.models_ = self._fit_members(data, [best])
         self.is_fitted_ = True
         return self
+
+    def _chosen_validation(self, cv: pd.DataFrame) -> pd.DataFrame:
+        """The chosen member's forecasts on the last validation window, under this model's
+        alias and with its calibrated quantiles: ``unique_id, ds, cutoff, y, <alias>,
+        <alias>-q-<q>``. A version's validation score reuses it instead of validating again."""
+        last = cv[cv["cutoff"] == cv["cutoff"].max()]
+        mid_col = quantile_column(self.chosen_, 0.5)
+        point = last[self.chosen_].to_numpy(dtype=float)
+        median = last[mid_col].to_numpy(dtype=float) if mid_col in last.columns else point
+        out = last[["unique_id", "ds", "cutoff", "y"]].reset_index(drop=True)
+        out[self.alias] = point
+        for q in self.calibration_grid:
+            col = quantile_column(self.chosen_, q)
+            if col in last.columns:
+                d = last[col].to_numpy(dtype=float) - median
+                out[quantile_column(self.alias, q)] = median + _factor(self.calibration_, q) * d
+        if mid_col in last.columns:
+            out[quantile_column(self.alias, 0.5)] = median
+        return out
 
     def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
                 quantiles: Sequence[float] | None = None) -> pd.DataFrame:

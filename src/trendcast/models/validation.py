@@ -50,6 +50,7 @@ def backtest(
     quantiles: Sequence[float] | None = None,
     on_window: Callable[[int, int], None] | None = None,
     cutoffs: Sequence[pd.Timestamp] | None = None,
+    on_fit: Callable[[pd.Timestamp, Forecaster], None] | None = None,
 ) -> pd.DataFrame:
     """Refit at each cutoff and forecast ``h`` steps; returns the forecasts with ``cutoff``
     and the actual ``y`` (dates past the end of a series are dropped).
@@ -57,7 +58,8 @@ def backtest(
     Covariate columns of ``df`` after the cutoff are passed as ``X_df``: prices, promotions
     and calendar flags are treated as planned, known in advance. ``cutoffs`` replaces the
     origins ``cutoffs_for(df, ...)`` would choose (a partition of a catalogue uses the
-    catalogue's)."""
+    catalogue's). ``on_fit(cutoff, model)`` sees each window's fitted model (e.g. to report
+    what a self-choosing model chose)."""
     from trendcast.models.fallback import guard
 
     parts = []
@@ -68,6 +70,8 @@ def backtest(
     for i, cutoff in enumerate(cuts):
         train = df[df["ds"] <= cutoff]
         model = make_model().fit(train)
+        if on_fit:
+            on_fit(cutoff, model)
         X_df = _future_rows(train, df[covariates], h, alias) if len(covariates) > 2 else None
         fc = model.predict(h, X_df=X_df, quantiles=qs or None)
         fc, _, _ = guard(fc, train[["unique_id", "ds", "y"]], h, alias, qs, model.alias)

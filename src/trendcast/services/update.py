@@ -12,8 +12,9 @@
    make up more than ``new_share`` of the catalogue;
 4. a refit trains a new version on all the data and scores it on the latest backtest window
    (the last ``horizon`` periods); the promoted version is scored on the same window (moved
-   forward to the window's origin, without refitting). The refit is promoted only if its
-   WAPE is not worse;
+   forward to the window's origin, without refitting). Both are scored only on the dates
+   after the promoted version's training data (inside the window it would be scored
+   in-sample). The refit is promoted only if its WAPE is not worse;
 5. forecasts from the promoted version and stores the run.
 
 Without a promoted version the first ``update`` trains one (unless ``--refit never``).
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ import pandas as pd
 from trendcast.data.store import Store
 from trendcast.engine.base import Engine
 from trendcast.engine.runner import FrameSource
+from trendcast.engine.tasks import unwrap
 from trendcast.errors import ModelError, NotFoundError
 from trendcast.features.frequency import period_days
 from trendcast.services.monitor import drift_alerts, score_pending
@@ -143,10 +145,50 @@ def decide(store: Store, row: dict[str, Any], policy: RefitPolicy, refit: str) -
     return False, f"version {age:.0f} periods old, no drift beyond the thresholds", int(products + categories)
 
 
+def refit_models(names: Sequence[str], params: dict[str, Any], fitted: Mapping[str, Any],
+                 reselect: bool) -> tuple[list[str], dict[str, Any]]:
+    """Models and parameters of a refit. A ``recommended`` version is refitted on the member
+    it chose (one validation window, for its calibration) unless ``reselect``: choosing again
+    backtests every candidate, which the daily job should not pay for every week."""
+    names = list(names)
+    if reselect or len(names) != 1 or names[0].lower() != "recommended" or len(fitted) != 1:
+        if reselect:
+            params.pop("members", None)
+            params.pop("n_windows", None)
+        return names, params
+    chosen = getattr(unwrap(next(iter(fitted.values()))), "chosen_name_", None)
+    if chosen is None:  # saved before the choice was recorded
+        return names, params
+    return names, {**params, "members": [chosen], "n_windows": 1}
+
+
+def wape(forecast: np.ndarray, actual: np.ndarray) -> float:
+    """Sum of absolute errors over sum of absolute actuals (NaN without actuals)."""
+    denom = float(np.abs(actual).sum())
+    return float(np.abs(actual - forecast).sum() / denom) if denom else float("nan")
+
+
+def run_wape(store: Store, run_id: str, since: pd.Timestamp | None = None) -> float:
+    """WAPE of a stored backtest run's first model (point forecasts) on dates after ``since``."""
+    rows = store.run_forecasts(run_id)
+    if not len(rows):
+        return float("nan")
+    rows = rows[(rows["model"] == rows["model"].iloc[0]) & rows["quantile"].isna()]
+    rows = rows.assign(unique_id=rows["unique_id"].astype(str), ds=pd.to_datetime(rows["ds"]))
+    if since is not None:
+        rows = rows[rows["ds"] > since]
+    sales = store.sales()[["unique_id", "ds", "y"]]
+    merged = rows.merge(sales.assign(unique_id=sales["unique_id"].astype(str)),
+                        on=["unique_id", "ds"], how="left")
+    return wape(merged["value"].to_numpy(dtype=float), merged["y"].fillna(0.0).to_numpy(dtype=float))
+
+
 def window_wape(store: Store, row: dict[str, Any], models: dict[str, Any], horizon: int, *,
-                n_jobs: int = 1, engine: Engine | str | None = None) -> float:
-    """WAPE of a saved version's first model on the last ``horizon`` periods: moved forward
-    to the window's origin (no refit) and compared with what then sold."""
+                n_jobs: int = 1, engine: Engine | str | None = None,
+                since: pd.Timestamp | None = None) -> float:
+    """WAPE of a saved version's first model on the last ``horizon`` periods (only the dates
+    after ``since``, when given): moved forward to the window's origin (no refit) and
+    compared with what then sold."""
     span = store.sales_span()
     assert span is not None
     cutoff = pd.Timestamp(span[1]) - pd.Timedelta(days=horizon * period_days(str(row.get("freq") or "D")))
@@ -160,10 +202,11 @@ def window_wape(store: Store, row: dict[str, Any], models: dict[str, Any], horiz
     out = runner.forecast(source, horizon, quantiles=[], fitted=models)
     alias = out.aliases[0]
     actual = sales[(sales["ds"] > cutoff)][["unique_id", "ds", "y"]]
-    merged = out.forecasts[["unique_id", "ds", alias]].merge(actual, on=["unique_id", "ds"], how="left")
-    y = merged["y"].fillna(0.0).to_numpy(dtype=float)
-    denom = float(np.abs(y).sum())
-    return float(np.abs(y - merged[alias].to_numpy(dtype=float)).sum() / denom) if denom else float("nan")
+    fc = out.forecasts[["unique_id", "ds", alias]]
+    if since is not None:
+        fc = fc[fc["ds"] > since]
+    merged = fc.merge(actual, on=["unique_id", "ds"], how="left")
+    return wape(merged[alias].to_numpy(dtype=float), merged["y"].fillna(0.0).to_numpy(dtype=float))
 
 
 def run_update(
@@ -180,9 +223,11 @@ def run_update(
     ingest_options: dict[str, Any] | None = None,
     first_models: Sequence[str] = ("recommended",),
     horizon: int = 28,
+    reselect: bool = False,
 ) -> UpdateResult:
     """The daily job (module docstring). ``first_models`` and ``horizon`` configure the
-    version trained when the workspace has none."""
+    version trained when the workspace has none; ``reselect`` lets a refit of a
+    ``recommended`` version choose its member again (by default it keeps the choice)."""
     if refit not in REFIT_POLICIES:
         raise ModelError(f"--refit takes {', '.join(REFIT_POLICIES)}, got {refit!r}")
     start, cpu0 = time.perf_counter(), cpu_seconds()
@@ -210,18 +255,31 @@ def run_update(
         if do:
             spec = row.get("spec") or {}
             h = int(row["horizon"])
+            names, params = refit_models(spec.get("models") or row["models"],
+                                         dict(spec.get("model_params") or {}), models, reselect)
+            if params.get("members") and not reselect:
+                result.notes.append(f"refit keeps the version's choice {params['members'][0]} "
+                                    "(--reselect chooses again)")
             info = train_version(
-                store, horizon=h, models=spec.get("models") or row["models"],
+                store, horizon=h, models=names,
                 quantiles=spec.get("quantiles", (0.1, 0.5, 0.9)), n_jobs=n_jobs, progress=progress,
-                model_params=spec.get("model_params") or None, engine=engine,
+                model_params=params or None, engine=engine,
                 partition_size=partition_size, train_series=spec.get("train_series"),
                 freq=spec.get("freq"), ended=spec.get("ended", "skip"),
                 ended_after=spec.get("ended_after"), clean=bool(spec.get("clean")), promote=False)
             result.refit, result.new_version = True, info.version_id
-            if info.scores is not None and len(info.scores):
-                result.wape_new = float(info.scores["WAPE"].iloc[0])
-                result.wape_old = window_wape(store, row, models, h, n_jobs=n_jobs, engine=engine)
+            if info.validation_run is not None:
+                # both on the dates the promoted version never saw (it may have been trained
+                # inside the window): otherwise it is scored in-sample and always "wins"
+                since = pd.Timestamp(row["data_end"])
+                result.wape_new = run_wape(store, info.validation_run, since)
+                result.wape_old = window_wape(store, row, models, h, n_jobs=n_jobs, engine=engine,
+                                              since=since)
+                if not np.isfinite(result.wape_new):
+                    result.notes.append("no sales since the promoted version was trained: the refit "
+                                        "is kept aside")
             ok = (result.wape_new is not None and result.wape_old is not None
+                  and np.isfinite(result.wape_new)
                   and (not np.isfinite(result.wape_old)
                        or result.wape_new <= result.wape_old * (1 + policy.tolerance)))
             if ok:

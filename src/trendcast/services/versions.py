@@ -25,10 +25,11 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.engine.base import Engine
-from trendcast.engine.runner import Trained
+from trendcast.engine.runner import RunOutput, Trained
 from trendcast.errors import ModelError
 from trendcast.models import persistence
 from trendcast.models.base import check_horizon, check_quantiles
+from trendcast.schema import quantile_column
 from trendcast.services.forecast import (
     DEFAULT_MODELS,
     DEFAULT_QUANTILES,
@@ -104,16 +105,26 @@ def train_version(
     with tempfile.TemporaryDirectory(prefix="trendcast-train-") as tmp:
         snap = store.snapshot(tmp)
         trained: Trained = runner.train(snap, horizon)
-        if validate:
+        own = _own_validation(store, trained, horizon, qs) if validate and freq is None else None
+        for model in trained.models.values():  # not part of the artefact
+            if getattr(model, "validation_", None) is not None:
+                model.validation_ = None
+        if own is not None:
+            cv = own
+            trained.notes.append(f"validation: {own.aliases[0]}'s own last validation window "
+                                 "(the choice is not repeated)")
+        elif validate:
             try:
                 cv = runner.cross_validation(snap, horizon, n_windows=1, quantiles=qs)
             except ModelError as exc:  # too short for one window: the version is still usable
                 trained.notes.append(f"not validated: {exc}")
                 cv = None
-            if cv is not None:
-                board = score(cv.forecasts, cv.aliases, train=None, season_length=cv.season_length,
-                              quantiles=qs, scales=cv.scales)
-                validation_run = _save_validation(store, cv, horizon, qs, version_id)
+        else:
+            cv = None
+        if cv is not None:
+            board = score(cv.forecasts, cv.aliases, train=None, season_length=cv.season_length,
+                          quantiles=qs, scales=cv.scales)
+            validation_run = _save_validation(store, cv, horizon, qs, version_id)
     spec["series"] = trained.series
     data, meta = persistence.dumps(trained.models)
     row = {
@@ -133,6 +144,36 @@ def train_version(
     return VersionInfo(version_id, list(trained.models), horizon, trained.n_series, trained.span[1],
                        board, bool(promote), location, time.perf_counter() - start, validation_run,
                        trained.notes)
+
+
+def _own_validation(store: Store, trained: Trained, horizon: int, qs: list[float]) -> RunOutput | None:
+    """A model that chose itself on validation windows ending at the last training date
+    (``Recommended``) already forecast the last ``horizon`` periods from their origin: its
+    ``validation_`` frame is the version's one-window backtest, scored against the stored
+    sales, so the version is not validated a second time (which would repeat the whole
+    choice). None when the version is not a single such model or the window differs."""
+    from trendcast.models.statistical import default_season_length
+    from trendcast.models.validation import mase_scale, rmsse_scale
+
+    if len(trained.models) != 1:
+        return None
+    alias, model = next(iter(trained.models.items()))
+    frame = getattr(model, "validation_", None)
+    if frame is None or not len(frame) or frame["ds"].nunique() != horizon:
+        return None
+    cutoff = pd.Timestamp(frame["cutoff"].max())
+    sales = store.sales()
+    actual = sales[sales["ds"] > cutoff][["unique_id", "ds", "y"]].astype({"unique_id": str})
+    out = frame.rename(columns={"y": "y_run"}).merge(actual, on=["unique_id", "ds"], how="left")
+    out["y"] = out["y"].fillna(out["y_run"])  # a gap the run filled
+    keep = ["unique_id", "ds", "cutoff", "y", alias, *[quantile_column(alias, q) for q in qs]]
+    if any(c not in out.columns for c in keep):
+        return None
+    season = default_season_length(trained.freq)
+    train = sales[sales["ds"] <= cutoff].astype({"unique_id": str})
+    return RunOutput([alias], out[keep], [], trained.n_series, trained.freq,
+                     {"validation": "the model's own last window"}, [cutoff], season,
+                     (mase_scale(train, season), rmsse_scale(train)))
 
 
 def _fingerprint(store: Store, end: pd.Timestamp) -> str:
