@@ -53,6 +53,19 @@ NOTES = [
     "01/04/2026)",
     "P1: a feature that does not change (the product group) can still move through its "
     "interactions with the others",
+    "AutoETS: 3 series got the non-seasonal version of the model (shorter than two seasons) (P1, P2, P3)",
+    "AutoETS: 2 series got the window average (too short for the model, or no finite forecast) (P1, P2)",
+    "SeasonalNaive: 1 series got the zero forecast (no sales at all) (P3)",
+    "4 series ended (no sales since 2025-10-01) and were not forecast: P1, P2, P3 ... (ended_after sets "
+    "how long a silence ends a series)",
+    "LightGBM trained on a seeded sample of 1,000 of 30,490 series (train_series) and forecast for all of them",
+    "forecast from saved model version mv-20260101-000000-abcdef (trained on data to 2025-12-31; models "
+    "moved forward to the latest data, not refitted)",
+    "the calendar's last event is on 2026-01-31 but the forecast runs to 2026-02-28: holidays and festivals "
+    "after it count as none (run `trendcast festivals --end ...`)",
+    "cold start: 3 new product(s) (not launched yet, or launched fewer than 28 days before 2025-12-31) "
+    "forecast by every model from their category's launch curve, price band and weekday profile, not from "
+    "their own history: P1, P2, P3; learnt from 25 launches inside the data",
     "the products have no category",
     "not requested",
     "the workspace has no reviews (trendcast ingest FILE --kind reviews)",
@@ -152,7 +165,7 @@ def test_the_page_prints_on_a4_without_the_plotly_toolbar(tmp_path):
 def test_negative_numbers_get_a_minus_sign_but_dates_ranges_and_ids_keep_hyphens():
     from trendcast.insights.report import minus_signs
 
-    assert minus_signs("近 8 周同比 -10%；斜率 -0.3%") == "近 8 周同比 −10%；斜率 −0.3%"
+    assert minus_signs("近 8 周同比 -10%；斜率 -0.3%；预测 -0%") == "近 8 周同比 −10%；斜率 −0.3%；预测 0%"
     assert minus_signs("自 2025-10-16 起，1-2 星，fo-2026，P-1") == "自 2025-10-16 起，1-2 星，fo-2026，P-1"
 
 
@@ -162,3 +175,11 @@ def test_names_the_libraries_write_in_english_read_in_chinese():
     line = "节日/活动（元旦, Day off (substituted from 01/04/2026)） +9%"
     assert localize_text(line, "zh") == "节日/活动（元旦、调休（由 2026-01-04 调来）） +9%"
     assert localize_text(line, "en") == line
+
+
+def test_changes_read_as_people_read_them():
+    from trendcast.insights.report import _pct, _units
+
+    assert [_pct(v) for v in (0.42, -0.08, -0.004, 0.0, float("nan"))] == ["+42%", "−8%", "0%", "0%", "–"]
+    assert [_units(v) for v in (3029.4, 12345678.0, 22.7, 4.0, float("nan"))] == \
+        ["3,029", "12,345,678", "22.7", "4", "–"]

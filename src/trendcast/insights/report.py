@@ -178,7 +178,9 @@ class Table:
 
 def _pct(v: float) -> str:
     """A change as people read it: +42%, −8% (a true minus sign), – when unknown."""
-    return "–" if v is None or pd.isna(v) else f"{float(v):+.0%}".replace("-", "−")
+    if v is None or pd.isna(v):
+        return "–"
+    return "0%" if round(float(v) * 100) == 0 else f"{float(v):+.0%}".replace("-", "−")
 
 
 _MINUS = re.compile(r"(?<![\w.])-(?=\d)")
@@ -187,7 +189,7 @@ _MINUS = re.compile(r"(?<![\w.])-(?=\d)")
 def minus_signs(text: str) -> str:
     """Negative numbers in running text with a true minus sign, as the report's own figures
     (−8%); dates (2025-10-16), ranges (7-14) and ids (fo-2026...) keep their hyphens."""
-    return _MINUS.sub("−", text)
+    return _MINUS.sub("−", text).replace("−0%", "0%")
 
 
 def _share_text(v: object) -> str:

@@ -92,6 +92,35 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     (r"no promotions assumed in the forecast horizon", "假设预测期内没有促销"),
     (r"(\S+): quantiles crossed on ([\d,]+) rows and were sorted", r"\1：\2 行分位数交叉，已排序"),
     (r"(\S+) chose per series by backtest: (.*)", r"\1 按回测为每个序列选择模型：\2"),
+    (r"(\S+): ([\d,]+) series got the non-seasonal version of the model .*\((.*)\)",
+     r"\1：\2 个序列不足两个季节周期，改用该模型的非季节版本（\3）"),
+    (r"(\S+): ([\d,]+) series got the window average .*\((.*)\)",
+     r"\1：\2 个序列太短或没有有限的预测，改用窗口平均（\3）"),
+    (r"(\S+): ([\d,]+) series got the last value .*\((.*)\)",
+     r"\1：\2 个序列只有一个观测，改用最后一个值（\3）"),
+    (r"(\S+): ([\d,]+) series got the zero forecast .*\((.*)\)",
+     r"\1：\2 个序列完全没有销量，预测为零（\3）"),
+    (rf"{_N} series ended \(no sales(?: since (\S+))?\) and were not forecast: (.*) \(ended_after .*\)",
+     lambda m: f"{m[1]} 个序列已停售" + (f"（{m[2]} 起无销量）" if m[2] else "") + f"，未做预测：{m[3]}"),
+    (r"(.+) trained on a seeded sample of ([\d,]+) of ([\d,]+) series \(train_series\) and forecast for all "
+     r"of them", r"\1 在 \3 个序列中随机抽取的 \2 个上训练，并为全部序列预测"),
+    (r"(.+) learn\(s\) across series and ran on all series in one task, not partition by partition",
+     r"\1 跨序列学习，在一个任务中处理全部序列"),
+    (r"forecast from saved model version (\S+) \(trained on data to (\S+); models moved forward to the "
+     r"latest data, not refitted\)",
+     r"使用已保存的模型版本 `\1` 预测（训练数据截至 \2；模型前推到最新数据，未重新训练）"),
+    (rf"{_N} series were not in the version \((.*)\): per-series models were fitted on them now, global "
+     r"models applied to them",
+     r"\1 个序列不在该版本中（\2）：已为其拟合单序列模型，全局模型直接应用"),
+    (r"the calendar's last event is on (\S+) but the forecast runs to (\S+): .*",
+     r"日历的最后一个事件在 \1，而预测到 \2：之后的节假日按无计（运行 `trendcast festivals --end ...`）"),
+    (r"cold start: ([\d,]+) new product\(s\) \(not launched yet, or launched fewer than (\d+) days before "
+     r"(\S+)\) forecast by every model from their category's launch curve, price band and weekday profile, "
+     r"not from their own history: (.*); learnt from ([\d,]+) launches inside the data",
+     r"冷启动：\1 个新品（尚未上市，或在 \3 前上市不足 \2 天）按所属品类的上市曲线、价格带和星期规律预测，"
+     r"而非自身历史：\4；从数据中的 \5 次上市学习"),
+    (r"cold start: ([\d,]+) new product\(s\) \((.*)\) keep the models' forecasts: no launch curve could be "
+     r"learnt .*", r"冷启动：\1 个新品（\2）沿用模型预测：无法学习上市曲线"),
     (r"cleaning: no stock-out days or outliers found; the models saw the sales as stored",
      "清洗：未发现缺货日或异常值，模型使用原始销量"),
     (r"the workspace has no calendar events: .*",
