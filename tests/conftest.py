@@ -114,3 +114,16 @@ def m5_folder() -> Path:
     if not folder.exists():
         pytest.skip(f"real M5 data not found at {folder} (../shared/data beside the repo)")
     return folder
+
+
+def visible_words(page: str, allowed: set[str]) -> list[str]:
+    """English words a reader sees on an HTML ``page``: text outside scripts, styles, the
+    title and <code> (commands), minus ``allowed`` names and the report's kept words."""
+    import html
+    import re
+
+    from trendcast.insights.report_notes import KEEP_WORDS
+
+    text = re.sub(r"<(script|style|code|title)\b.*?</\1>", " ", page, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z_']+", text) if w not in allowed and w not in KEEP_WORDS]

@@ -65,9 +65,56 @@ def _open(db: str | None, *, read_only: bool = False) -> Store:
     return open_store(_db(db), read_only=read_only, settings=_settings())
 
 
+def _print_table(table: Table) -> None:
+    """Print ``table`` so that it fits the terminal (80 columns too) without cutting a word:
+    the first column (names: models, products) keeps its longest entry whole, the others fold
+    long words onto a second line instead of ending them in "…"."""
+    from rich import box
+    from rich.measure import Measurement
+
+    need = 0
+    for i, column in enumerate(table.columns):
+        column.overflow = "fold"  # a header or a long text folds, never ends in "…"
+        longest = max((Measurement.get(out, out.options, c).maximum for c in column.cells), default=0)
+        words = all(" " not in str(c) for c in column.cells)
+        if i == 0 or longest <= 14 or (words and longest <= 24):  # names, numbers, labels stay whole
+            column.no_wrap = True
+            column.min_width = min(max(longest, len(str(column.header))), 32)
+        need += column.min_width or 8
+    if need + 3 * len(table.columns) + 1 > out.width:  # no room for the frame: a plain one
+        table.box, table.padding = box.SIMPLE_HEAD, (0, 1, 0, 0)
+        table.pad_edge = table.show_edge = False
+    out.print(table)
+
+
+PLAIN_EVERY = 5.0  # seconds between two plain progress lines of the same step
+
+
+class _PlainProgress:
+    """Progress as plain lines on stderr, for output that is not a terminal (a log file, a
+    pipe, `make demo > log`): a line when the step changes, else at most every few seconds."""
+
+    def __init__(self, every: float = PLAIN_EVERY) -> None:
+        self.every = every
+        self.start = self.last = time.monotonic()
+        self.label: str | None = None
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if label == self.label and now - self.last < self.every and not (total and done >= total):
+            return
+        self.label, self.last = label, now
+        count = f"[{done}/{total}] " if total else ""
+        print(f"{count}{label} ... ({now - self.start:.0f}s)", file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
 def _progress(enabled: bool = True) -> Iterator[callable]:  # type: ignore[valid-type]
-    """A rich progress bar fed by the services' (label, done, total) callbacks."""
+    """A rich progress bar fed by the services' (label, done, total) callbacks; plain lines
+    when stderr is not a terminal (a bar there shows nothing until the very end)."""
+    if enabled and not console.is_terminal:
+        yield _PlainProgress()
+        return
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   console=console, transient=False, disable=not enabled) as bar:
@@ -248,7 +295,7 @@ def batches(
         table.add_row(b["batch_id"], escape(b["kind"]), escape(b["source"] or ""), f"{b['rows_added']:,}",
                       f"{b['rows_replaced']:,}", f"{b['rows_deleted']:,}", b["created_at"] or "",
                       escape(b["actor"] or ""), escape(state))
-    out.print(table)
+    _print_table(table)
 
 
 @app.command()
@@ -426,7 +473,7 @@ def clean(
         table.add_column(col)
     for r in changes.head(top).itertuples():
         table.add_row(escape(str(r.unique_id)), str(r.ds)[:10], f"{r.before:g}", f"{r.after:.1f}", r.reason)
-    out.print(table)
+    _print_table(table)
 
 
 @app.command()
@@ -484,7 +531,7 @@ def info(
             detail = f"{entry['series']:,} series, {d['min']}-{d['max']} days each"
         table.add_row(name, f"{entry['rows']:,}", str(entry.get("start") or "")[:10],
                       str(entry.get("end") or "")[:10], detail)
-    out.print(table)
+    _print_table(table)
 
 
 @app.command()
@@ -511,7 +558,7 @@ def propensity(
         table.add_column(col)
     for row in result.scores.itertuples(index=False):
         table.add_row(str(row.user_id), str(getattr(row, key)), f"{row.probability:.3f}", str(row.basis))
-    out.print(table)
+    _print_table(table)
     for name, m in result.holdout.items():
         out.print(f"holdout AUC {name}: {m['auc']:.3f} (AP {m['ap']:.3f}, precision@100 {m['p@100']:.2f})")
     out.print(f"base rate for pairs without recent activity: {result.base_rate:.4f}")
@@ -556,7 +603,7 @@ def explain(
         table.add_column(short.get(str(col), str(col)))
     for (period, total), row in wide.iterrows():
         table.add_row(f"{period:%m-%d}", f"{total:.1f}", *[f"{v:+.0%}" for v in row])
-    out.print(table)
+    _print_table(table)
     for note in result.notes:
         out.print(escape(f"note: {note}"))
 
@@ -690,7 +737,7 @@ def models_list(
     for row in table_df.itertuples(index=False):
         table.add_row(*[escape("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v))
                         for v in row])
-    out.print(table)
+    _print_table(table)
 
 
 @models_app.command("show")
@@ -790,7 +837,7 @@ def monitor(
     for row in board.itertuples(index=False):
         table.add_row(*[escape("" if v is None else f"{v:.3f}" if isinstance(v, float)
                                else f"{v:%Y-%m-%d}" if hasattr(v, "strftime") else str(v)) for v in row])
-    out.print(table)
+    _print_table(table)
     if found is not None and len(found):
         for a in found.head(20).itertuples(index=False):
             out.print(escape(f"drift: {a.level} {a.name} ({a.model}) since {a.started:%Y-%m-%d}, detected "
@@ -841,7 +888,7 @@ def keys_list(
     for k in keys:
         table.add_row(k["key_id"], escape(k["name"] or ""), k["role"], k["created_at"] or "",
                       k["revoked_at"] or "")
-    out.print(table)
+    _print_table(table)
 
 
 @keys_app.command("rotate-pseudonym")
@@ -917,7 +964,7 @@ def trends(
         for row in part.itertuples(index=False):
             table.add_row(str(row.rank), escape(str(getattr(row, key))), f"{row.confidence:.2f}",
                           escape(str(row.reason)))
-        out.print(table)
+        _print_table(table)
     for note in calls.attrs.get("notes", []):
         out.print(escape(f"note: {note}"))
 
@@ -971,7 +1018,7 @@ def inventory(
                       num(r.reorder_point), num(r.order_up_to), num(r.order_qty),
                       f"{r.demand_mean:,.1f} ± {r.demand_std:,.1f}", f"{r.service_level:.1%}",
                       escape("; ".join(n for n in own if n not in common)))
-    out.print(table)
+    _print_table(table)
     if common:
         out.print(escape(f"note: for every product shown: {'; '.join(common)}"))
     for note in result.notes:
@@ -1030,7 +1077,7 @@ def pricing(
         row += [num(r.suggested_price), f"{num(r.suggested_demand)}, {num(r.suggested_revenue)}",
                 escape(str(r.note))]
         table.add_row(*row)
-    out.print(table)
+    _print_table(table)
     for note in result.notes:
         out.print(escape(f"note: {note}"))
 
@@ -1067,7 +1114,7 @@ def alerts(
     for a in result.alerts.to_dict(orient="records"):
         table.add_row(escape(str(a["unique_id"])), f"{a['start']:%Y-%m-%d}", f"{a['end']:%Y-%m-%d}",
                       f"{a['k_recent']}/{a['n_recent']}", escape(alert_reason(a, lang, recent=recent)))
-    out.print(table)
+    _print_table(table)
     for note in result.notes:
         out.print(escape(f"note: {note}"))
 
@@ -1107,7 +1154,7 @@ def sentiment(
         share28 = "" if r.neg_share_28d != r.neg_share_28d else f"{r.neg_share_28d:.0%} of {r.reviews_28d}"
         table.add_row(escape(str(r.unique_id)), f"{r.reviews:,}", f"{r.sentiment:.2f}", f"{r.neg_share:.0%}",
                       share28, escape(", ".join(r.keywords)))
-    out.print(table)
+    _print_table(table)
     for note in table_df.attrs.get("notes", []):
         out.print(escape(f"note: {note}"))
 
@@ -1132,11 +1179,18 @@ def _print_board(board: object) -> None:
     if not isinstance(board, pd.DataFrame) or board.empty:
         return
     table = Table(title="backtest leaderboard")
-    for col in board.columns:
-        table.add_column(str(col))
+    legend = []
+    for col in map(str, board.columns):
+        if col.startswith("coverage_"):  # short enough for 80 columns, explained below
+            level = col.removeprefix("coverage_")
+            legend.append(f"cov{level}: share of actual values inside the {level}% interval")
+            col = f"cov{level}"
+        table.add_column(col)
     for row in board.itertuples(index=False):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
-    out.print(table)
+    _print_table(table)
+    for line in legend:
+        out.print(line)
 
 
 def _optional_from_model(argv: list[str]) -> list[str]:

@@ -41,7 +41,7 @@ def test_the_section_shows_accuracy_per_category_and_alerts(tmp_path, lang, head
     rows = re.findall(r"<tr>(<td>.*?)</tr>", part)
     assert rows[0] == ("<td>&lt;b&gt;Toys&lt;/b&gt;</td><td>70</td><td>50.0%</td><td>30.0%</td>"
                        "<td>+20.0%</td><td>60.0%</td>")
-    assert rows[1].startswith("<td>Home</td><td>140</td><td>25.0%</td><td>20.0%</td><td>-10.0%</td>")
+    assert rows[1].startswith("<td>Home</td><td>140</td><td>25.0%</td><td>20.0%</td><td>−10.0%</td>")
     assert f"<td>{alert}</td>" in part and "<td>2024-03-01</td><td>2024-03-05</td>" in part
     assert "<b>Toys</b>" not in html
 

@@ -58,6 +58,55 @@ def test_report_in_chinese_with_every_section(demo_run, tmp_path):
     assert not (tmp_path / "report.pdf").exists()
 
 
+def test_the_chinese_report_has_no_english_left(demo_run, tmp_path):
+    """Every word a reader sees is Chinese but names: model and metric names, product ids,
+    and the shop's own titles and categories (data, printed as the shop wrote them)."""
+    import re
+
+    from conftest import visible_words
+    from trendcast.data.store import open_store
+
+    db, _, _ = demo_run
+    proc = tc("report", "--db", str(db), "--out", str(tmp_path), "--lang", "zh", "--no-pdf", "--alerts", "rating")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    with open_store(str(db), read_only=True) as store:
+        products = store.products()
+    allowed = set(products["unique_id"].astype(str))
+    for col in ("title", "category", "brand"):
+        allowed |= {w for v in products[col].dropna().astype(str) for w in re.findall(r"[A-Za-z][A-Za-z_']+", v)}
+    assert visible_words(page, allowed) == []
+    assert "（英文原文）" not in page
+    # not a terminal: progress comes as plain lines, one per step
+    assert "[1/6] trend calls" in proc.stderr and "[5/6] writing the report" in proc.stderr
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_pdf_is_a4_and_nothing_runs_past_the_right_margin(demo_run, tmp_path, lang):
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from trendcast.insights.pdf import find_browser
+
+    if find_browser() is None or shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None:
+        pytest.skip("needs Chromium and poppler-utils (pdftoppm, pdfinfo)")
+    db, _, _ = demo_run
+    tc("report", "--db", str(db), "--out", str(tmp_path), "--lang", lang, "--alerts", "rating")
+    pdf = tmp_path / "report.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    w, h = (float(v) for v in info.split("Page size:")[1].split("pts")[0].split(" x "))
+    assert abs(w - 595.3) < 1.5 and abs(h - 841.9) < 1.5, info  # A4 in points
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) == int(info.split("Pages:")[1].split()[0]) >= 4
+    for png in pages:
+        ink = np.asarray(Image.open(png).convert("L")) < 200
+        margin = round(10 / 25.4 * 40)  # the outer 10 mm of the 12 mm side margins
+        assert not ink[:, -margin:].any(), f"{png.name}: ink in the right margin (overflow)"
+        assert ink.any(), f"{png.name}: blank page"
+
+
 def test_report_pdf_needs_a_browser_and_says_so(demo_run, tmp_path):
     db, _, _ = demo_run
     env_missing = tc("report", "--db", str(db), "--out", str(tmp_path / "a"), "--alerts", "off",

@@ -154,7 +154,8 @@ def _phrase(effect: float, driver: str, detail: str, lang: str) -> str:
 
 
 def _headline(period: pd.Timestamp, days: int, total: float, lang: str, ex: Explanation) -> str:
-    when = f"{period:%Y-%m-%d}" + (f" +{days - 1}d" if days > 1 else "")
+    span = (f" +{days - 1}d" if lang == "en" else f" 起 {days} 天") if days > 1 else ""
+    when = f"{period:%Y-%m-%d}{span}"
     ref = ex.reference * days
     if ex.method == "shap":
         if lang == "en":

@@ -13,7 +13,10 @@ from trendcast.errors import TrendcastError
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-pdf-header-footer",
-         "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000")
+         "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000",
+         # the page is laid out (and plotly sizes its charts) at the width of an A4 page's
+         # printable box (210 mm - 2 x 12 mm at 96 px/in), so nothing runs past the right margin
+         "--window-size=703,1000")
 
 
 def find_browser(configured: str | None = None) -> str | None:

@@ -11,6 +11,7 @@ every value; this module only prepares the data (tables as formatted text) and t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -18,8 +19,10 @@ from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
-from trendcast.insights.report_text import TEXT, trend_label
+from trendcast.insights.report_notes import localize_note, localize_reason, localize_text
+from trendcast.insights.report_text import METRIC_HEADERS, TEXT, trend_label
 from trendcast.schema import quantile_column
 
 
@@ -42,6 +45,20 @@ def top_products(history: pd.DataFrame, n: int = 6, days: int = 28) -> list[str]
     """Ids of the ``n`` best sellers over the last ``days`` of history."""
     recent = history[history["ds"] > history["ds"].max() - pd.Timedelta(days=days)]
     return list(recent.groupby("unique_id")["y"].sum().nlargest(n).index.astype(str))
+
+
+# plotly writes month names in English ("Jan 2025"); a Chinese report gets numeric dates
+_ZH_DATES = [{"dtickrange": [None, "M1"], "value": "%m-%d"},
+             {"dtickrange": ["M1", "M12"], "value": "%Y-%m"},
+             {"dtickrange": ["M12", None], "value": "%Y"}]
+
+
+def _style(fig, lang: str):  # type: ignore[no-untyped-def]
+    """The layout every report chart shares: sized by its container, dates readable in ``lang``."""
+    fig.update_layout(autosize=True, font={"family": "Noto Sans CJK SC, Noto Sans SC, sans-serif"})
+    if lang == "zh":
+        fig.update_xaxes(tickformatstops=_ZH_DATES, hoverformat="%Y-%m-%d")
+    return fig
 
 
 def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, uid: str, model: str,
@@ -68,9 +85,9 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, uid: str, model: st
                              line={"color": "#444"}))
     fig.add_trace(go.Scatter(x=fc["ds"], y=fc[model], mode="lines",
                              name=f"{t['forecast']} ({model})", line={"color": "#1f77b4"}))
-    fig.update_layout(title=title or uid, height=340, margin={"l": 40, "r": 10, "t": 40, "b": 30},
+    fig.update_layout(title=title or uid, height=310, margin={"l": 40, "r": 10, "t": 40, "b": 30},
                       yaxis_title=t["units"], legend={"orientation": "h"})
-    return fig
+    return _style(fig, lang)
 
 
 def market_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str, *, lang: str = "en",
@@ -88,7 +105,7 @@ def market_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str, *, l
                              name=f"{t['forecast']} ({model})", line={"color": "#1f77b4"}))
     fig.update_layout(title=t["market_chart"], height=320, legend={"orientation": "h"},
                       margin={"l": 40, "r": 10, "t": 40, "b": 30}, yaxis_title=t["units"])
-    return fig
+    return _style(fig, lang)
 
 
 def category_chart(history: pd.DataFrame, products: pd.DataFrame, *, lang: str = "en",
@@ -108,7 +125,7 @@ def category_chart(history: pd.DataFrame, products: pd.DataFrame, *, lang: str =
         fig.add_trace(go.Scatter(x=part["week"], y=part["y"], mode="lines", name=str(cat)))
     fig.update_layout(title=t["category_chart"], height=340, legend={"orientation": "h"},
                       margin={"l": 40, "r": 10, "t": 40, "b": 30}, yaxis_title=t["units_week"])
-    return fig
+    return _style(fig, lang)
 
 
 def market_kpis(history: pd.DataFrame, forecast: pd.DataFrame, model: str) -> dict[str, float]:
@@ -136,8 +153,19 @@ def market_kpis(history: pd.DataFrame, forecast: pd.DataFrame, model: str) -> di
 def environment() -> Environment:
     """The report's Jinja2 environment, built on first use (autoescaping on: every template is
     HTML, so product titles, ids, reasons and notes are escaped wherever they are printed)."""
-    return Environment(loader=PackageLoader("trendcast.insights", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("trendcast.insights", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["codes"] = code_spans
+    return env
+
+
+def code_spans(text: object) -> Markup:
+    """``text`` escaped, with each `backticked` part set as <code> (commands a reader types)."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: print it as it is
+        return Markup(escape(str(text)))
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p)
+                           for i, p in enumerate(parts))
 
 
 @dataclass(frozen=True)
@@ -149,10 +177,53 @@ class Table:
 
 
 def _pct(v: float) -> str:
-    return "–" if pd.isna(v) else f"{v:+.0%}"
+    """A change as people read it: +42%, −8% (a true minus sign), – when unknown."""
+    if v is None or pd.isna(v):
+        return "–"
+    return "0%" if round(float(v) * 100) == 0 else f"{float(v):+.0%}".replace("-", "−")
+
+
+_MINUS = re.compile(r"(?<![\w.])-(?=\d)")
+
+
+def minus_signs(text: str) -> str:
+    """Negative numbers in running text with a true minus sign, as the report's own figures
+    (−8%); dates (2025-10-16), ranges (7-14) and ids (fo-2026...) keep their hyphens."""
+    return _MINUS.sub("−", text).replace("−0%", "0%")
+
+
+def _share_text(v: object) -> str:
+    """A share or probability as a whole percentage: 88%."""
+    return "–" if v is None or pd.isna(v) else f"{float(v):.0%}"  # type: ignore[call-overload]
+
+
+def _units(v: object) -> str:
+    """A quantity of units with thousands separators: whole units from 100 up, else one decimal."""
+    if v is None or pd.isna(v):  # type: ignore[call-overload]
+        return "–"
+    x = float(v)  # type: ignore[arg-type]
+    return f"{x:,.0f}" if abs(x) >= 100 or x == int(x) else f"{x:,.1f}"
+
+
+def _words(v: object, lang: str) -> str:
+    """Keywords as a list a reader reads ("失望、异味"), never Python's ``['a', 'b']``."""
+    import ast
+
+    import numpy as np
+
+    if isinstance(v, str) and v.startswith("[") and v.endswith("]"):
+        try:
+            v = ast.literal_eval(v)
+        except (ValueError, SyntaxError):
+            return v
+    if isinstance(v, list | tuple | np.ndarray):
+        return ("、" if lang == "zh" else ", ").join(str(w) for w in v)
+    return "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
 
 
 def _text(v: object, floats: str, na: str) -> str:
+    if isinstance(v, str):
+        return v
     if isinstance(v, float):
         return na if pd.isna(v) else floats.format(v)
     if isinstance(v, pd.Timestamp):
@@ -160,7 +231,7 @@ def _text(v: object, floats: str, na: str) -> str:
     return "" if v is None else str(v)
 
 
-def _table(df: pd.DataFrame, columns: dict[str, str], *, floats: str = "{:.2f}", na: str = "") -> Table:
+def _table(df: pd.DataFrame, columns: dict[str, str], *, floats: str = "{:,.2f}", na: str = "") -> Table:
     """The ``columns`` (source -> heading) that exist in ``df``, formatted as text."""
     cols = [c for c in columns if c in df.columns]
     rows = [[_text(v, floats, na) for v in rec] for rec in df[cols].itertuples(index=False)]
@@ -179,7 +250,8 @@ def _movers(t: dict[str, str], lang: str, calls: pd.DataFrame | None, titles: di
         if part.empty:
             continue
         part = part.assign(title=part[key].astype(str).map(titles).fillna(""),
-                           confidence=part["confidence"].astype(float))
+                           confidence=part["confidence"].map(_share_text),
+                           reason=part["reason"].astype(str).map(minus_signs))
         parts.append((trend_label(cls, lang), _table(
             part, {key: t["product"], "title": t["title_col"], "confidence": t["confidence"],
                    "reason": t["reason"]})))
@@ -190,37 +262,60 @@ def _category_trends(t: dict[str, str], lang: str, trends: pd.DataFrame | None) 
     if trends is None or trends.empty:
         return None
     ct = trends.assign(trend=trends["trend"].map(lambda c: trend_label(c, lang)))
+    if "confidence" in ct.columns:
+        ct["confidence"] = ct["confidence"].map(_share_text)
+    if "yoy_growth" in ct.columns:
+        ct["yoy_growth"] = ct["yoy_growth"].map(_pct)
+    if "reason" in ct.columns:
+        ct["reason"] = ct["reason"].astype(str).map(minus_signs)
     key = ct.columns[0] if "unique_id" not in ct.columns else "unique_id"
     return _table(ct, {key: t["category"], "trend": t["trend"], "confidence": t["confidence"],
                        "yoy_growth": t["yoy"], "reason": t["reason"]})
 
 
-def _alerts(t: dict[str, str], alerts: pd.DataFrame | None) -> Table | None:
+def _alerts(t: dict[str, str], lang: str, alerts: pd.DataFrame | None) -> Table | None:
     if alerts is None:
         return None
     latest = alerts.sort_values("end", ascending=False) if "end" in alerts.columns else alerts
-    kw = "keywords_zh" if t is TEXT["zh"] else "keywords_en"
-    return _table(latest.head(15), {"unique_id": t["product"], "start": t["alert_start"],
+    kw = "keywords_zh" if lang == "zh" else "keywords_en"
+    latest = latest.head(15).copy()
+    for col in ("share_recent", "p0"):
+        if col in latest.columns:
+            latest[col] = latest[col].map(_share_text)
+    if kw in latest.columns:
+        latest[kw] = latest[kw].map(lambda v: _words(v, lang))
+    return _table(latest, {"unique_id": t["product"], "start": t["alert_start"],
                                     "end": t["alert_end"], "share_recent": t["alert_share"],
                                     "p0": t["alert_base"], kw: t["alert_keywords"]})
 
 
-def _inventory(t: dict[str, str], inv: pd.DataFrame | None) -> Table | None:
+def _inventory(t: dict[str, str], inv: pd.DataFrame | None) -> tuple[Table | None, str | None]:
+    """The policy table, and (without on-hand stock) one line on how to get the columns that
+    need it; columns without a single value are left out rather than printed empty."""
     if inv is None or inv.empty:
-        return None
-    if "stockout_risk" in inv.columns and inv["stockout_risk"].isna().all() and "demand_mean" in inv.columns:
+        return None, None
+    needs_stock = [c for c in ("order_qty", "stockout_risk") if c in inv.columns]
+    no_stock = bool(needs_stock) and all(inv[c].isna().all() for c in needs_stock)
+    if no_stock and "demand_mean" in inv.columns:
         inv = inv.sort_values("demand_mean", ascending=False)  # no stock given: biggest sellers first
-    if "service_level" in inv.columns:
-        inv = inv.assign(service_level=inv["service_level"].map(lambda v: f"{v:.1%}" if pd.notna(v) else ""))
+    inv = inv.head(12).copy()
+    for col in ("order_up_to", "reorder_point", "safety_stock", "order_qty"):
+        if col in inv.columns:
+            inv[col] = inv[col].map(lambda v: "" if pd.isna(v) else _units(v))
+    for col in ("stockout_risk", "service_level"):
+        if col in inv.columns:
+            inv[col] = inv[col].map(lambda v: "" if pd.isna(v) else f"{float(v):.1%}")
     cols = {"unique_id": t["product"], "order_up_to": t["order_up_to"],
             "reorder_point": t["reorder_point"], "safety_stock": t["safety_stock"],
             "order_qty": t["order_qty"], "stockout_risk": t["stockout_risk"],
             "service_level": t["service_level"]}
-    return _table(inv.head(12), cols, floats="{:.1f}")
+    cols = {c: h for c, h in cols.items() if c in inv.columns and (inv[c] != "").any()}
+    return _table(inv, cols), (t["stock_hint"] if no_stock else None)
 
 
 def _explanations(lang: str, explanations: list[Any]) -> list[dict[str, Any]]:
-    return [{"unique_id": ex.unique_id, "model": ex.model, "lines": ex.sentences(lang, by="week", top=3)}
+    return [{"unique_id": ex.unique_id, "model": ex.model,
+             "lines": [minus_signs(localize_text(s, lang)) for s in ex.sentences(lang, by="week", top=3)]}
             for ex in explanations]
 
 
@@ -235,8 +330,8 @@ def _accuracy(t: dict[str, str], acc: pd.DataFrame | None) -> Table | None:
     if acc is None or acc.empty:
         return None
     rows = [[str(r["category"]) if pd.notna(r["category"]) else "–", f"{int(r['n']):,}",
-             _share(r["WAPE"]), _share(r.get("expected_WAPE")), _share(r["bias"], signed=True),
-             _share(r["coverage"])]
+             _share(r["WAPE"]), _share(r.get("expected_WAPE")),
+             _share(r["bias"], signed=True).replace("-", "−"), _share(r["coverage"])]
             for r in acc.sort_values("category", na_position="last").to_dict(orient="records")]
     return Table([t["category"], t["acc_n"], t["acc_wape"], t["acc_expected"], t["acc_bias"],
                   t["acc_coverage"]], rows)
@@ -247,16 +342,26 @@ def _drift(t: dict[str, str], alerts: pd.DataFrame | None, n: int = 15) -> Table
         return None
     rows = [[t.get("level_" + str(r["level"]), str(r["level"])), str(r["name"]),
              str(pd.Timestamp(r["started"]).date()), str(pd.Timestamp(r["detected"]).date()),
-             t["dir_" + str(r["direction"])], f"{float(r['size']):+.1f}"]
+             t["dir_" + str(r["direction"])], f"{float(r['size']):+.1f}".replace("-", "−")]
             for r in alerts.head(n).to_dict(orient="records")]
     return Table([t["drift_level"], t["drift_name"], t["drift_started"], t["drift_detected"],
                   t["drift_direction"], t["drift_size"]], rows)
 
 
-def _leaderboard(board: pd.DataFrame | None) -> Table | None:
+def _leaderboard(board: pd.DataFrame | None, lang: str) -> Table | None:
+    """Metric columns keep their names (MASE, WAPE: what the docs explain); the others get
+    the reader's words."""
     if board is None or board.empty:
         return None
-    return _table(board, {str(c): str(c) for c in board.columns}, floats="{:.3f}", na="NaN")
+    heads = METRIC_HEADERS[lang]
+
+    def head(c: object) -> str:
+        c = str(c)
+        if c.startswith("coverage_"):
+            return heads["coverage"].format(level=c.removeprefix("coverage_"))
+        return heads.get(c, c)
+
+    return _table(board, {str(c): head(c) for c in board.columns}, floats="{:,.3f}", na="–")
 
 
 def write_report(
@@ -294,28 +399,36 @@ def write_report(
                       title=f"{uid} — {titles.get(uid, '')}".strip(" —"))
             for uid in top_products(history, n_products)]
     # plotly's own markup (plotly.js once, then a div and a script per figure)
-    html_charts = [pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+    # no mode bar: its icons would be printed in the PDF, and a report is read, not explored
+    html_charts = [pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), default_width="100%",
+                               config={"displaylogo": False, "displayModeBar": False, "responsive": True})
                    for i, fig in enumerate(charts + fans)]
 
     k = market_kpis(history, forecast, model)
-    kpis = [(t["kpi_units"], f"{k['units_28d']:,.0f}"), (t["kpi_prev"], _pct(k["vs_prev"])),
+    kpis = [(t["kpi_units"], _units(k["units_28d"])), (t["kpi_prev"], _pct(k["vs_prev"])),
             (t["kpi_year"], _pct(k["vs_year"])),
-            (t["kpi_forecast"].format(h=k["forecast_days"]), f"{k['forecast_total']:,.0f}"),
+            (t["kpi_forecast"].format(h=k["forecast_days"]), _units(k["forecast_total"])),
             (t["kpi_fc_change"].format(h=k["forecast_days"]), _pct(k["forecast_vs_recent"]))]
     summary = t["summary"].format(
         n=history["unique_id"].nunique(), start=history["ds"].min().date(),
-        end=history["ds"].max().date(), h=int(forecast.groupby("unique_id").size().max()), unit="d")
-    all_notes = list(notes or []) + [f"{t['section_' + s]}: {why}" for s, why in sec.missing.items()]
+        end=history["ds"].max().date(), h=int(forecast.groupby("unique_id").size().max()), unit=t["days"])
+    all_notes = [minus_signs(localize_note(n, lang)) for n in notes or []]
+    all_notes += [localize_reason(t["section_" + s], why, lang) for s, why in sec.missing.items()]
+    why = {s: localize_note(r, lang) for s, r in sec.missing.items()}
+    inventory, stock_hint = _inventory(t, sec.inventory)
+    if stock_hint:  # the inventory section already says how to get the stock columns
+        all_notes = [n for n, raw in zip(all_notes, notes or [], strict=False)
+                     if not raw.startswith("no stock file:")] + all_notes[len(notes or []):]
     page = environment().get_template("report.html.j2").render(
-        lang=lang, t=t, run_id=run_id, summary=summary, kpis=kpis, why=sec.missing,
+        lang=lang, t=t, run_id=run_id, summary=summary, kpis=kpis, why=why,
         overview_html=html_charts[0], category_html="".join(html_charts[1:len(charts)]),
         fan_html="".join(html_charts[len(charts):]),
         category_trends=_category_trends(t, lang, sec.category_trends),
-        movers=_movers(t, lang, sec.trends, titles), alerts=_alerts(t, sec.alerts),
-        inventory=_inventory(t, sec.inventory), explanations=_explanations(lang, sec.explanations),
+        movers=_movers(t, lang, sec.trends, titles), alerts=_alerts(t, lang, sec.alerts),
+        inventory=inventory, stock_hint=stock_hint, explanations=_explanations(lang, sec.explanations),
         accuracy=_accuracy(t, sec.accuracy), drift=_drift(t, sec.drift),
         accuracy_intro=t["accuracy_intro"].format(model=sec.accuracy_model or model),
-        leaderboard=_leaderboard(leaderboard), notes=all_notes)
+        leaderboard=_leaderboard(leaderboard, lang), notes=all_notes)
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

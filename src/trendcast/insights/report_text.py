@@ -8,6 +8,11 @@ TEXT: dict[str, dict[str, str]] = {
         "run": "Forecast run",
         "summary": "{n} series, history {start} .. {end}, horizon {h} {unit}",
         "history": "history",
+        "days": "days",
+        "colon": ": ",
+        "stock_hint": "Order quantities and stock-out risks need the units on hand: "
+                      "`trendcast inventory --stock on_hand.csv` (columns `unique_id`, `on_hand`) "
+                      "prints them.",
         "forecast": "forecast",
         "band": "{lo:.0%}-{hi:.0%} interval",
         "units": "units",
@@ -40,10 +45,10 @@ TEXT: dict[str, dict[str, str]] = {
         "confidence": "confidence",
         "yoy": "growth vs last year",
         "reason": "why",
-        "order_up_to": "order-up-to level",
-        "reorder_point": "reorder point",
-        "safety_stock": "safety stock",
-        "order_qty": "order now",
+        "order_up_to": "order-up-to level (units)",
+        "reorder_point": "reorder point (units)",
+        "safety_stock": "safety stock (units)",
+        "order_qty": "order now (units)",
         "stockout_risk": "stock-out risk",
         "service_level": "service level",
         "alert_start": "from",
@@ -81,6 +86,10 @@ TEXT: dict[str, dict[str, str]] = {
         "run": "预测批次",
         "summary": "{n} 个序列，历史 {start} 至 {end}，预测 {h} {unit}",
         "history": "历史销量",
+        "days": "天",
+        "colon": "：",
+        "stock_hint": "建议订货量和缺货风险需要现有库存：运行 "
+                      "`trendcast inventory --stock on_hand.csv`（列 `unique_id`、`on_hand`）即可得到。",
         "forecast": "预测",
         "band": "{lo:.0%}-{hi:.0%} 预测区间",
         "units": "件",
@@ -113,10 +122,10 @@ TEXT: dict[str, dict[str, str]] = {
         "confidence": "置信度",
         "yoy": "同比增长",
         "reason": "依据",
-        "order_up_to": "目标库存",
-        "reorder_point": "再订货点",
-        "safety_stock": "安全库存",
-        "order_qty": "建议订货",
+        "order_up_to": "目标库存（件）",
+        "reorder_point": "再订货点（件）",
+        "safety_stock": "安全库存（件）",
+        "order_qty": "建议订货（件）",
         "stockout_risk": "缺货风险",
         "service_level": "服务水平",
         "alert_start": "开始",
@@ -147,6 +156,14 @@ TEXT: dict[str, dict[str, str]] = {
         "level_product": "商品",
         "level_category": "品类",
     },
+}
+
+# Leaderboard headings: metric names stay (docs/metrics explain them), the rest is translated.
+METRIC_HEADERS: dict[str, dict[str, str]] = {
+    "en": {"model": "model", "coverage": "{level}% interval coverage", "rank": "rank",
+           "n_series": "series", "cutoffs": "windows"},
+    "zh": {"model": "模型", "coverage": "{level}% 区间覆盖率", "rank": "排名", "n_series": "序列数",
+           "cutoffs": "回测窗口"},
 }
 
 TREND_LABELS = {

@@ -1,0 +1,194 @@
+"""The report's notes in the reader's language.
+
+Models, services and the run record write their notes in English (the record is shared by the
+CLI, the API and the logs); the report translates the ones it prints, pattern by pattern, so a
+Chinese report reads in Chinese without changing what the models say. A note no pattern knows
+is printed as written, marked as the original text (a test runs the demo workspace through the
+Chinese report and fails on any English left over).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# English words and symbols that stay as they are in a Chinese report: model and metric names,
+# test names, units and the names of the tools the reader types (commands sit in <code>).
+KEEP_WORDS = frozenset({
+    "trendcast", "MSTL", "STL", "MK", "Kendall", "WAPE", "MAE", "RMSE", "MASE", "RMSSE", "sMAPE", "WQL",
+    "LightGBM", "AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive", "Naive", "SeasonalWindowAverage",
+    "CrostonOptimized", "DynamicOptimizedTheta", "Recommended", "Fracast", "Chronos", "SHAP", "PDF",
+})
+
+Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
+
+
+def _holiday(m: re.Match[str]) -> str:
+    month, day, year = m.group(1).split("/")
+    return f"调休（由 {year}-{month}-{day} 调来）"
+
+
+# Names the `holidays` package writes in English into a Chinese calendar.
+_NAMES: list[Rule] = [
+    (re.compile(r"Day off \(substituted from (\d{2}/\d{2}/\d{4})\)"), _holiday),
+    (re.compile(r"(?<=[^\x00-\x7f]), (?=[^\x00-\x7f])"), "、"),  # 元旦, 调休 -> 元旦、调休
+]
+
+_N = r"([\d,]+)"
+_ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
+    # trends
+    (rf"{_N} missing dates inside series counted as zero sales", r"序列内部缺失的 \1 个日期按零销量计"),
+    (rf"{_N} missing dates inside series filled with zero sales", r"序列内部缺失的 \1 个日期已按零销量补齐"),
+    (r"no forecast run stored: calls use the history only .*", "尚无预测批次：趋势判断只用历史数据"
+                                                                 "（运行 `trendcast forecast` 加入预测）"),
+    (r"forecast run (\S+), model (\S+)", r"预测批次 `\1`，模型 \2"),
+    (r"forecast: mean of (\d+) complete week\(s\) ahead against the median of the last (\d+) weeks",
+     r"预测：未来 \1 个完整周的周均销量，与最近 \2 周的中位数对比"),
+    (r"forecast: no complete week after (\S+) for any series; not used",
+     r"预测：\1 之后没有完整的一周，未使用预测"),
+    (r"forecast: used the point column '(.+)' \(the last of .*\); pass forecast_col to choose another",
+     r"预测：使用点预测列 \1"),
+    (rf"{_N} series have less than a year \+ (\d+) weeks of history: yoy_growth is NaN and, without an "
+     r"earlier year to compare, calls rest on the slope",
+     r"\1 个序列的历史不足一年又 \2 周：没有同比增长，趋势判断只依据斜率"),
+    (rf"{_N} series have fewer than (\d+) complete weeks of sales \(or none\): called steady with "
+     r"confidence 0 \(too_short\)", r"\1 个序列的完整销售周少于 \2 周（或没有销量）：记为平稳，置信度 0"),
+    (r"every series starts selling in the data's first week, so none can be told apart as new .*",
+     "所有序列都从数据的第一周开始销售，无法识别新品（新兴需要在数据期内首次销售）"),
+    (rf"{_N} series have no rows in their last days \(up to (\S+)\); those days count as zero sales",
+     r"\1 个序列在最后几天（至 \2）没有记录，这些天按零销量计"),
+    (rf"{_N} product\(s\) without a (\w+) are summed into the group 'unknown'",
+     r"\1 个商品没有品类等归属，合并为“未知”组"),
+    # sentiment
+    (r"sentiment from star ratings: \(rating - 1\) / 4, 1-2 stars negative",
+     "情感取自星级评分：(评分 − 1) / 4，1–2 星为差评"),
+    (r"source auto: (\d+%) of the reviews have stars, so sentiment comes from the star ratings .*",
+     r"自动选择：\1 的评论有星级，情感取自星级评分"),
+    (r"source auto: (\d+%) of the reviews have stars, so sentiment comes from the review text .*",
+     r"自动选择：\1 的评论有星级，情感取自评论文本"),
+    (r"sentiment from the review text: .* trained on ([\d,]+) reviews; .*",
+     r"情感取自评论文本：多语言文本向量模型加逻辑回归（以 \1 条评论训练），评分不保存"),
+    (rf"{_N} review\(s\) without text: counted in volume, not in sentiment",
+     r"\1 条评论没有文本：计入评论量，不计入情感"),
+    (rf"{_N} review\(s\) without rating: counted in volume, not in sentiment",
+     r"\1 条评论没有星级：计入评论量，不计入情感"),
+    (r"alerts active on or after (\S+)", r"\1 及之后仍有效的预警"),
+    (rf"{_N} alert\(s\); reviews up to (\S+)", r"共 \1 条预警；评论截至 \2"),
+    # inventory
+    (r"no stock file: order quantities and stock-out risks need on-hand stock .*",
+     "未提供库存文件：建议订货量和缺货风险需要现有库存（`trendcast inventory --stock FILE`，"
+     "列 `unique_id,on_hand`）"),
+    (r"inventory: lead time (\S+) days and review period (\S+) days unless a stock file gives others .*",
+     r"库存：除非库存文件另有指定，到货周期按 \1 天、盘点周期按 \2 天计算"),
+    (r"used model (\S+) of .* \(choose with --model\)", r"库存建议使用模型 \1（可用 `--model` 选择）"),
+    (r"run (\S+) starts on (\S+), not after the latest sales \((\S+)\): rerun .*",
+     r"预测批次 `\1` 从 \2 开始，早于最新销量日期 \3：请重新运行 `trendcast forecast` 以获得最新建议"),
+    (r"stock file columns ignored: (.*)", r"库存文件中未使用的列：\1"),
+    (rf"{_N} stock row\(s\) have no forecast in run (\S+) and were left out: (.*)",
+     r"\1 行库存在预测批次 `\2` 中没有预测，已略去：\3"),
+    # forecast run
+    (r"future prices held at each product's last regular \(non-promotion\) price",
+     "预测期内价格按各商品最近一次常规（非促销）价格计"),
+    (r"no promotions assumed in the forecast horizon", "假设预测期内没有促销"),
+    (r"(\S+): quantiles crossed on ([\d,]+) rows and were sorted", r"\1：\2 行分位数交叉，已排序"),
+    (r"(\S+) chose per series by backtest: (.*)", r"\1 按回测为每个序列选择模型：\2"),
+    (r"(\S+): ([\d,]+) series got the non-seasonal version of the model .*\((.*)\)",
+     r"\1：\2 个序列不足两个季节周期，改用该模型的非季节版本（\3）"),
+    (r"(\S+): ([\d,]+) series got the window average .*\((.*)\)",
+     r"\1：\2 个序列太短或没有有限的预测，改用窗口平均（\3）"),
+    (r"(\S+): ([\d,]+) series got the last value .*\((.*)\)",
+     r"\1：\2 个序列只有一个观测，改用最后一个值（\3）"),
+    (r"(\S+): ([\d,]+) series got the zero forecast .*\((.*)\)",
+     r"\1：\2 个序列完全没有销量，预测为零（\3）"),
+    (rf"{_N} series ended \(no sales(?: since (\S+))?\) and were not forecast: (.*) \(ended_after .*\)",
+     lambda m: f"{m[1]} 个序列已停售" + (f"（{m[2]} 起无销量）" if m[2] else "") + f"，未做预测：{m[3]}"),
+    (r"(.+) trained on a seeded sample of ([\d,]+) of ([\d,]+) series \(train_series\) and forecast for all "
+     r"of them", r"\1 在 \3 个序列中随机抽取的 \2 个上训练，并为全部序列预测"),
+    (r"(.+) learn\(s\) across series and ran on all series in one task, not partition by partition",
+     r"\1 跨序列学习，在一个任务中处理全部序列"),
+    (r"forecast from saved model version (\S+) \(trained on data to (\S+); models moved forward to the "
+     r"latest data, not refitted\)",
+     r"使用已保存的模型版本 `\1` 预测（训练数据截至 \2；模型前推到最新数据，未重新训练）"),
+    (rf"{_N} series were not in the version \((.*)\): per-series models were fitted on them now, global "
+     r"models applied to them",
+     r"\1 个序列不在该版本中（\2）：已为其拟合单序列模型，全局模型直接应用"),
+    (r"the calendar's last event is on (\S+) but the forecast runs to (\S+): .*",
+     r"日历的最后一个事件在 \1，而预测到 \2：之后的节假日按无计（运行 `trendcast festivals --end ...`）"),
+    (r"cold start: ([\d,]+) new product\(s\) \(not launched yet, or launched fewer than (\d+) days before "
+     r"(\S+)\) forecast by every model from their category's launch curve, price band and weekday profile, "
+     r"not from their own history: (.*); learnt from ([\d,]+) launches inside the data",
+     r"冷启动：\1 个新品（尚未上市，或在 \3 前上市不足 \2 天）按所属品类的上市曲线、价格带和星期规律预测，"
+     r"而非自身历史：\4；从数据中的 \5 次上市学习"),
+    (r"cold start: ([\d,]+) new product\(s\) \((.*)\) keep the models' forecasts: no launch curve could be "
+     r"learnt .*", r"冷启动：\1 个新品（\2）沿用模型预测：无法学习上市曲线"),
+    (r"cleaning: no stock-out days or outliers found; the models saw the sales as stored",
+     "清洗：未发现缺货日或异常值，模型使用原始销量"),
+    (r"the workspace has no calendar events: .*",
+     "工作区没有日历事件，模型不知道节假日（运行 `trendcast festivals`）"),
+    # explanations
+    (r"(?P<id>[^:]+): effects are shares of the recent (\d+)-day level ([\d.,]+) units/day; they add up "
+     r"to the forecast's change against it",
+     r"\g<id>：各项影响为最近 \2 天平均水平（每天 \3 件）的百分比，相加即预测相对该水平的变化"),
+    (r"(?P<id>[^:]+): decomposition: (MSTL|STL) with periods \(([\d, ]+)\) after masking (\d+) "
+     r"calendar-event days; trend continued at the last (\d+) days' slope \(([-+][\d.]+) units/day\)",
+     r"\g<id>：分解方法 \2（周期 \3），已剔除 \4 个日历事件日；趋势按最近 \5 天的斜率（每天 \6 件）延续"),
+    (r"(?P<id>[^:]+): festival effects are mean residuals on past days of the same event; 'other' is "
+     r"what (\S+) adds beyond these components",
+     r"\g<id>：节日影响为以往同一节日当天的平均残差；“其他”为 \2 在这些成分之外的部分"),
+    (r"(?P<id>[^:]+): on (\S+) the history shows ([-+−]\d+%) for the event, but (\S+)'s forecast does not "
+     r"carry it \('other' ([-+−]\d+%)\)",
+     r"\g<id>：\2 历史上该节日带来 \3，但 \4 的预测没有体现（“其他” \5）"),
+    (r"(?P<id>[^:]+): no past occurrence in the history to measure \(counted as 0\): (.*)",
+     r"\g<id>：历史中没有可衡量的往期（按 0 计）：\2"),
+    (r"(?P<id>[^:]+): effects are factors against the model's typical recent day for \S+ \(([\d.,]+) units: "
+     r"the geometric mean of its in-sample predictions over the last (\d+) training days\); they "
+     r"multiply to the forecast",
+     r"\g<id>：各项影响为相对模型近期典型一天（\2 件，最近 \3 个训练日样本内预测的几何平均）"
+     r"的倍数，相乘即预测"),
+    (r"(?P<id>[^:]+): a feature that does not change \(the product group\) can still move through its "
+     r"interactions with the others", r"\g<id>：不变的特征（商品组）仍可能通过与其他特征的交互产生影响"),
+    (r"(?P<id>[^:]+): effects are factors on the model's average prediction ([\d.,]+) units \(an average "
+     r"product-day in training\); they multiply to the forecast",
+     r"\g<id>：各项影响为相对模型平均预测（\2 件，训练集中平均每商品每天）的倍数，相乘即预测"),
+    # why a section is empty (services.report)
+    (r"the products have no category", "商品没有品类信息"),
+    (r"not requested", "未要求生成"),
+    (r"the workspace has no reviews .*", "工作区没有评论（`trendcast ingest FILE --kind reviews`）"),
+]]
+
+
+def _names(text: str, lang: str) -> str:
+    if lang != "zh":
+        return text
+    for pattern, repl in _NAMES:
+        text = pattern.sub(repl, text)  # type: ignore[arg-type]
+    return text
+
+
+def localize_note(note: str, lang: str) -> str:
+    """``note`` in ``lang``: English notes are returned as they are; for ``zh`` the known
+    patterns are translated, and an unknown note is kept, marked as the original English."""
+    if lang != "zh":
+        return note
+    note = _names(note.strip(), lang)
+    for pattern, repl in _ZH:
+        if pattern.match(note):
+            return pattern.sub(repl, note)  # type: ignore[arg-type]
+    return f"（英文原文）{note}"
+
+
+def localize_reason(section_label: str, reason: str, lang: str) -> str:
+    """The note that a section is empty: its label, then the reason in ``lang``."""
+    sep = "：" if lang == "zh" else ": "
+    return f"{section_label}{sep}{localize_note(reason, lang)}"
+
+
+def localize_text(text: str, lang: str) -> str:
+    """Running text written in ``lang`` that may carry names the libraries wrote in English."""
+    return _names(text, lang)
+
+
+def known(note: str) -> bool:
+    """Whether a Chinese pattern knows ``note``."""
+    note = _names(note.strip(), "zh")
+    return any(p.match(note) for p, _ in _ZH)

@@ -1,0 +1,185 @@
+"""The Chinese report reads in Chinese (notes, units, headings), numbers read as people read
+them (+42%, 1,234, keywords as a list), columns that need a stock file are left out with one
+line on how to get them, and the page prints on A4 without the plotly toolbar."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import visible_words
+from trendcast.insights.report import ReportSections, code_spans, write_report
+from trendcast.insights.report_notes import known, localize_note
+
+# One English note of each kind the report prints (services, insights, engine), as written there.
+NOTES = [
+    "1,234 missing dates inside series counted as zero sales",
+    "12 missing dates inside series filled with zero sales",
+    "forecast run fo-20260101-000000-abcdef, model AutoETS",
+    "forecast: mean of 4 complete week(s) ahead against the median of the last 8 weeks",
+    "forecast: no complete week after 2025-12-31 for any series; not used",
+    "3 series have less than a year + 8 weeks of history: yoy_growth is NaN and, without an earlier "
+    "year to compare, calls rest on the slope",
+    "2 series have fewer than 12 complete weeks of sales (or none): called steady with confidence 0 "
+    "(too_short)",
+    "every series starts selling in the data's first week, so none can be told apart as new "
+    "(emerging needs a first sale inside the data)",
+    "5 series have no rows in their last days (up to 2025-12-31); those days count as zero sales",
+    "sentiment from star ratings: (rating - 1) / 4, 1-2 stars negative",
+    "source auto: 80% of the reviews have stars, so sentiment comes from the star ratings "
+    "(--source model|rating to choose)",
+    "7 review(s) without rating: counted in volume, not in sentiment",
+    "alerts active on or after 2025-06-01",
+    "1 alert(s); reviews up to 2025-12-31",
+    "no stock file: order quantities and stock-out risks need on-hand stock (--stock FILE with "
+    "unique_id,on_hand)",
+    "inventory: lead time 7 days and review period 7 days unless a stock file gives others "
+    "(trendcast inventory --stock FILE)",
+    "used model AutoETS of SeasonalNaive, AutoETS (choose with --model)",
+    "future prices held at each product's last regular (non-promotion) price",
+    "no promotions assumed in the forecast horizon",
+    "P0023: effects are shares of the recent 28-day level 10.61 units/day; they add up to the "
+    "forecast's change against it",
+    "P0023: decomposition: MSTL with periods (7, 365) after masking 145 calendar-event days; trend "
+    "continued at the last 28 days' slope (+0.006 units/day)",
+    "P0023: festival effects are mean residuals on past days of the same event; 'other' is what "
+    "AutoETS adds beyond these components",
+    "P0030: on 2026-01-01 the history shows +15% for the event, but AutoETS's forecast does not "
+    "carry it ('other' -47%)",
+    "P0023: no past occurrence in the history to measure (counted as 0): Day off (substituted from "
+    "01/04/2026)",
+    "P1: a feature that does not change (the product group) can still move through its "
+    "interactions with the others",
+    "AutoETS: 3 series got the non-seasonal version of the model (shorter than two seasons) (P1, P2, P3)",
+    "AutoETS: 2 series got the window average (too short for the model, or no finite forecast) (P1, P2)",
+    "SeasonalNaive: 1 series got the zero forecast (no sales at all) (P3)",
+    "4 series ended (no sales since 2025-10-01) and were not forecast: P1, P2, P3 ... (ended_after sets "
+    "how long a silence ends a series)",
+    "LightGBM trained on a seeded sample of 1,000 of 30,490 series (train_series) and forecast for all of them",
+    "forecast from saved model version mv-20260101-000000-abcdef (trained on data to 2025-12-31; models "
+    "moved forward to the latest data, not refitted)",
+    "the calendar's last event is on 2026-01-31 but the forecast runs to 2026-02-28: holidays and festivals "
+    "after it count as none (run `trendcast festivals --end ...`)",
+    "cold start: 3 new product(s) (not launched yet, or launched fewer than 28 days before 2025-12-31) "
+    "forecast by every model from their category's launch curve, price band and weekday profile, not from "
+    "their own history: P1, P2, P3; learnt from 25 launches inside the data",
+    "the products have no category",
+    "not requested",
+    "the workspace has no reviews (trendcast ingest FILE --kind reviews)",
+]
+
+
+@pytest.mark.parametrize("note", NOTES)
+def test_every_known_note_reads_in_chinese(note):
+    zh = localize_note(note, "zh")
+    assert known(note), note
+    page = str(code_spans(zh))
+    assert visible_words(page, {"P0023", "P0030", "P1"}) == [], zh
+    assert localize_note(note, "en") == note  # the English report prints the note as written
+    # the numbers of the note survive the translation
+    for number in re.findall(r"\d[\d,.]*\d|\d", note.split(":")[-1]):
+        if number not in ("1", "4", "0", "2"):  # small words ("1-2 stars", "/ 4") are rephrased
+            assert number.replace("01/04/2026", "2026-01-04") in zh or number in zh.replace(" ", ""), (number, zh)
+
+
+def test_an_unknown_note_is_kept_and_marked():
+    assert localize_note("something new happened", "zh") == "（英文原文）something new happened"
+    assert not known("something new happened")
+
+
+def test_code_spans_escape_and_mark_commands():
+    assert str(code_spans("run `a <b>` now")) == "run <code>a &lt;b&gt;</code> now"
+    assert str(code_spans("one ` tick <i>")) == "one ` tick &lt;i&gt;"
+
+
+def _inputs(keywords: object) -> dict:
+    ds = pd.date_range("2024-01-01", periods=420, freq="D")
+    ids = ["P1", "P2"]
+    rng = np.random.default_rng(0)
+    history = pd.concat([pd.DataFrame({"unique_id": uid, "ds": ds, "y": rng.poisson(50 + 30 * i, len(ds))
+                                       .astype(float)}) for i, uid in enumerate(ids)], ignore_index=True)
+    fds = pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=7, freq="D")
+    forecast = pd.concat([pd.DataFrame({"unique_id": uid, "ds": fds, "Naive": 60.0, "Naive-q-0.1": 30.0,
+                                        "Naive-q-0.9": 90.0}) for uid in ids], ignore_index=True)
+    products = pd.DataFrame({"unique_id": ids, "title": ["茶杯", "茶壶"], "category": ["家居", "家居"]})
+    sections = ReportSections(
+        trends=pd.DataFrame({"unique_id": ids, "trend": ["rising", "declining"], "score": [2.0, 1.0],
+                             "confidence": [0.875, 0.5], "reason": ["较去年 +42%", "下降"]}),
+        category_trends=pd.DataFrame({"category": ["家居"], "trend": ["rising"], "confidence": [0.7],
+                                      "yoy_growth": [0.42], "reason": ["上升"]}),
+        alerts=pd.DataFrame({"unique_id": ["P1"], "start": [ds[-10]], "end": [ds[-1]], "share_recent": [0.71],
+                             "p0": [0.03], "keywords_en": [["smells", "rubber"]], "keywords_zh": [keywords]}),
+        inventory=pd.DataFrame({"unique_id": ids, "order_up_to": [1234.4, 5.25], "reorder_point": [600.0, 3.0],
+                                "safety_stock": [20.5, 1.0], "order_qty": [np.nan, np.nan],
+                                "stockout_risk": [np.nan, np.nan], "service_level": [0.95, 0.95],
+                                "demand_mean": [6.0, 3.0]}),
+    )
+    board = pd.DataFrame({"model": ["Naive", "AutoETS"], "MASE": [0.9, 1.1], "coverage_80": [0.8, 0.7]})
+    return {"history": history, "forecast": forecast, "model": "Naive", "quantiles": [0.1, 0.9],
+            "run_id": "fo-1", "products": products, "leaderboard": board, "sections": sections,
+            "notes": ["forecast run fo-1, model Naive", "no promotions assumed in the forecast horizon",
+                      "no stock file: order quantities and stock-out risks need on-hand stock "
+                      "(--stock FILE with unique_id,on_hand)"]}
+
+
+@pytest.mark.parametrize("keywords", [["异味", "失望"], "['异味', '失望']", np.array(["异味", "失望"])])
+def test_the_chinese_report_formats_numbers_and_words_for_its_reader(tmp_path, keywords):
+    page = write_report(tmp_path, lang="zh", **_inputs(keywords)).read_text(encoding="utf-8")
+    assert visible_words(page, {"P1", "P2", "fo"}) == []
+    assert "预测 7 天" in page and "28 d" not in page
+    assert "<td>+42%</td>" in page and "<td>0.42</td>" not in page  # growth vs last year
+    assert "<td>88%</td>" in page and "<td>70%</td>" in page  # confidence as a percentage
+    assert "<td>异味、失望</td>" in page and "[" not in re.sub(r"<(script|style)\b.*?</\1>", "", page, flags=re.S)
+    assert "<td>71%</td><td>3%</td>" in page  # negative shares
+    # inventory: units with thousands separators, no empty stock columns, one line on how to get them
+    assert "<td>1,234</td>" in page and "<td>5.2</td>" in page
+    assert "建议订货（件）" not in page and "缺货风险</th>" not in page
+    assert "<code>trendcast inventory --stock on_hand.csv</code>" in page
+    assert page.count("建议订货量和缺货风险需要现有库存") == 1  # the note is not repeated below
+    assert "<th>模型</th>" in page and "<th>80% 区间覆盖率</th>" in page
+    assert "预测期内没有促销" in page
+
+
+def test_the_english_report_keeps_its_words_and_shows_stock_columns_when_given(tmp_path):
+    inputs = _inputs(["a"])
+    inv = inputs["sections"].inventory
+    inputs["sections"].inventory = inv.assign(order_qty=[12.0, 0.0], stockout_risk=[0.25, 0.01])
+    page = write_report(tmp_path, lang="en", **inputs).read_text(encoding="utf-8")
+    assert "horizon 7 days" in page and "<td>+42%</td>" in page
+    assert "order now (units)" in page and "<td>25.0%</td>" in page
+    assert "Order quantities and stock-out risks need" not in page
+    assert "no promotions assumed in the forecast horizon" in page
+
+
+def test_the_page_prints_on_a4_without_the_plotly_toolbar(tmp_path):
+    page = write_report(tmp_path, lang="en", **_inputs(["a"])).read_text(encoding="utf-8")
+    assert "@page{size:A4" in page
+    assert '"displayModeBar": false' in page and '"displaylogo": false' in page
+    assert "break-after:avoid" in page and "break-inside:avoid" in page
+    assert "<thead>" in page  # a table split over two pages repeats its headings
+
+
+def test_negative_numbers_get_a_minus_sign_but_dates_ranges_and_ids_keep_hyphens():
+    from trendcast.insights.report import minus_signs
+
+    assert minus_signs("近 8 周同比 -10%；斜率 -0.3%；预测 -0%") == "近 8 周同比 −10%；斜率 −0.3%；预测 0%"
+    assert minus_signs("自 2025-10-16 起，1-2 星，fo-2026，P-1") == "自 2025-10-16 起，1-2 星，fo-2026，P-1"
+
+
+def test_names_the_libraries_write_in_english_read_in_chinese():
+    from trendcast.insights.report_notes import localize_text
+
+    line = "节日/活动（元旦, Day off (substituted from 01/04/2026)） +9%"
+    assert localize_text(line, "zh") == "节日/活动（元旦、调休（由 2026-01-04 调来）） +9%"
+    assert localize_text(line, "en") == line
+
+
+def test_changes_read_as_people_read_them():
+    from trendcast.insights.report import _pct, _units
+
+    assert [_pct(v) for v in (0.42, -0.08, -0.004, 0.0, float("nan"))] == ["+42%", "−8%", "0%", "0%", "–"]
+    assert [_units(v) for v in (3029.4, 12345678.0, 22.7, 4.0, float("nan"))] == \
+        ["3,029", "12,345,678", "22.7", "4", "–"]
