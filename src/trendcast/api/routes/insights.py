@@ -135,16 +135,27 @@ def pricing(
                                            description="Only these products (repeat id=...).")] = None,
     change: Annotated[float | None, Query(gt=-1, le=10, description=(
         "Relative price change for the what-if, e.g. -0.1 for 10% off."))] = None,
-    objective: Annotated[Literal["revenue", "profit"], Query()] = "revenue",
+    objective: Annotated[Literal["margin", "revenue", "units", "profit"], Query(
+        description="What the suggested price maximises (profit: same as margin).")] = "margin",
     low: Annotated[float, Query(gt=0, le=1, description="Lowest suggested price / current.")] = 0.8,
     high: Annotated[float, Query(ge=1, le=10, description="Highest suggested price / current.")] = 1.2,
+    cost_share: Annotated[float, Query(ge=0, lt=1, description=(
+        "Unit cost / current price for products without a catalogue unit_cost."))] = 0.6,
+    min_margin: Annotated[float | None, Query(ge=0, lt=1, description=(
+        "Lowest (price - cost) / price a suggested price may have."))] = None,
+    horizon: Annotated[int, Query(ge=1, le=365, description=(
+        "Days a new price holds; a cut may not sell more than the stock on hand in them."))] = 28,
     top: Top = 50,
 ) -> InsightTable:
-    """Price elasticity per product, demand and revenue now, after a price change, and at the
-    suggested price within [low, high] x the current price; biggest gain first."""
-    key = ("pricing", tuple(sorted(ids or [])), change, objective, low, high)
+    """Price elasticity per product (own / shrunk / pooled), demand, revenue and margin now,
+    after a price change, and at the price that maximises the objective within [low, high] x
+    the current price, the minimum margin and the stock; `decision` change / keep and `reason`.
+    Suggested changes first, biggest gain first."""
+    key = ("pricing", tuple(sorted(ids or [])), change, objective, low, high, cost_share, min_margin,
+           horizon)
     result = request.app.state.results.get(
-        key, lambda: price_report(store, ids=ids, change=change, bounds=(low, high), objective=objective))
+        key, lambda: price_report(store, ids=ids, change=change, bounds=(low, high), objective=objective,
+                                  cost_share=cost_share, min_margin=min_margin, horizon_days=horizon))
     return InsightTable(run_id=None, model=None, total=len(result.table), notes=result.notes,
                         assumptions=jsonable(result.assumptions),
                         items=jsonable(table_records(result.table.head(top))))
