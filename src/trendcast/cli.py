@@ -492,29 +492,55 @@ def propensity(
     days: Annotated[int, typer.Option(help="Predict purchases in the next this-many days.")] = 3,
     level: Annotated[str, typer.Option(help="item (user x item) or category (user x category).")] = "item",
     top: Annotated[int, typer.Option(help="Pairs to print.")] = 20,
+    k: Annotated[int, typer.Option(
+        "--k", help="Length of the contact list: precision@k chooses the model.")] = 100,
+    pairs: Annotated[Path | None, typer.Option(
+        help="CSV of pairs to score (user_id and item_id or category_id); default: active pairs.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Who is likely to buy what: purchase propensity from views, carts, favourites and buys."""
+    """Who is likely to buy what: purchase propensity from views, carts, favourites and buys,
+    from LightGBM or a recency-frequency baseline, whichever ranks buyers better on a
+    validation cutoff (AP and precision@k); calibrated probabilities."""
+    import pandas as pd
+
     from trendcast.services.propensity import run_propensity
 
     if level not in ("item", "category"):
         raise typer.BadParameter("--level takes item or category")
+    if k < 1:
+        raise typer.BadParameter("--k takes a number >= 1")
+    key = "item_id" if level == "item" else "category_id"
+    wanted = None
+    if pairs is not None:
+        try:
+            wanted = pd.read_csv(pairs, dtype=str)
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(f"--pairs {pairs}: cannot read it as CSV ({exc})") from None
+        missing = [c for c in ("user_id", key) if c not in wanted.columns]
+        if missing:
+            raise typer.BadParameter(f"--pairs {pairs}: missing column(s) {missing}; "
+                                     f"got {list(wanted.columns)}")
     with _open(db, read_only=True) as store:
-        result = run_propensity(store, days=days, level=level, top=top)  # type: ignore[arg-type]
+        result = run_propensity(store, days=days, level=level, top=top, k=k,  # type: ignore[arg-type]
+                                pairs=wanted)
     if as_json:
         print(json.dumps(result.as_dict(), default=str, ensure_ascii=False))
         return
-    key = "item_id" if level == "item" else "category_id"
-    table = Table(title=f"purchase propensity, next {days} days ({level} level)")
-    for col in ("user_id", key, "probability", "basis"):
+    table = Table(title=f"purchase propensity, next {days} days ({level} level, model {result.model})")
+    for col in ("user_id", key, "probability", "basis", "cold"):
         table.add_column(col)
     for row in result.scores.itertuples(index=False):
-        table.add_row(str(row.user_id), str(getattr(row, key)), f"{row.probability:.3f}", str(row.basis))
+        table.add_row(str(row.user_id), str(getattr(row, key)), f"{row.probability:.4f}", str(row.basis),
+                      "yes" if row.cold else "")
     out.print(table)
     for name, m in result.holdout.items():
-        out.print(f"holdout AUC {name}: {m['auc']:.3f} (AP {m['ap']:.3f}, precision@100 {m['p@100']:.2f})")
-    out.print(f"base rate for pairs without recent activity: {result.base_rate:.4f}")
+        out.print(f"holdout {name}: AP {m['ap']:.3f}, precision@{k} {m[f'p@{k}']:.2f}, AUC {m['auc']:.3f}")
+    cal = result.calibration["shipped"]
+    out.print(f"holdout calibration: mean predicted {cal['mean_predicted']:.4f}, observed "
+              f"{cal['observed_rate']:.4f}, Brier {cal['brier']:.5f}")
+    for row in result.segments.itertuples(index=False):
+        out.print(f"cold pairs, users with {row.segment}: P(buy) {row.rate:.6f}")
     for note in result.notes:
         out.print(escape(f"note: {note}"))
 
