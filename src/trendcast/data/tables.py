@@ -204,7 +204,8 @@ CLEANING = Table(
     ("run_id", "unique_id", "ds"),
 )
 
-_V1_TABLES = (Table("products", _PRODUCTS_V1, ("unique_id",)), SALES, ORDERS, EVENTS, REVIEWS, CALENDAR, MACRO, RUNS, FORECASTS, METRICS)
+_V1_TABLES = (Table("products", _PRODUCTS_V1, ("unique_id",)),  # v1 as released: no unit_cost
+              SALES, ORDERS, EVENTS, REVIEWS, CALENDAR, MACRO, RUNS, FORECASTS, METRICS)
 TABLES: dict[str, Table] = {t.name: t for t in (*_V1_TABLES, API_KEYS, JOBS, STOCK, CLEANING)}
 TABLES[PRODUCTS.name] = PRODUCTS
 

@@ -1,5 +1,5 @@
 """Insight endpoints over the insight services: trend calls, sentiment alerts, inventory
-actions, pricing.
+actions, pricing, purchase propensity.
 
 Each result is computed once per parameters and state of the data (``api.cache``), then
 served from memory; the first call takes seconds on a shop of a few hundred products.
@@ -20,6 +20,7 @@ from trendcast.insights.trend_rules import CLASSES
 from trendcast.services.inventory import inventory_actions
 from trendcast.services.inventory import records as table_records
 from trendcast.services.pricing import price_report
+from trendcast.services.propensity import run_propensity
 from trendcast.services.sentiment import sentiment_alerts
 from trendcast.services.trends import calls_records, trend_calls
 
@@ -159,3 +160,31 @@ def pricing(
     return InsightTable(run_id=None, model=None, total=len(result.table), notes=result.notes,
                         assumptions=jsonable(result.assumptions),
                         items=jsonable(table_records(result.table.head(top))))
+
+
+@router.get("/propensity", response_model=InsightTable)
+def propensity(
+    request: Request,
+    store: StoreDep,
+    _: Viewer,
+    days: Annotated[int, Query(ge=1, le=60, description="Predict purchases in the next this-many days.")] = 3,
+    level: Annotated[Literal["item", "category"], Query(
+        description="user x item or user x category.")] = "item",
+    k: Annotated[int, Query(ge=1, le=100_000, description=(
+        "Length of the contact list: precision@k chooses the model."))] = 100,
+    top: Top = 50,
+) -> InsightTable:
+    """Who is likely to buy what: the pairs active now with their calibrated probability, from
+    LightGBM or the recency-frequency baseline (whichever ranked buyers better on a validation
+    cutoff: `model`, and why in the notes); holdout metrics, calibration and the rates given to
+    pairs without recent activity in `assumptions`."""
+    key = ("propensity", days, level, k, top)
+    result = request.app.state.results.get(
+        key, lambda: run_propensity(store, days=days, level=level, top=top, k=k))
+    assumptions = {"level": result.level, "days": result.days, "k": k, "selection": result.selection,
+                   "holdout": result.holdout, "calibration": result.calibration,
+                   "counts": result.counts, "split": result.split,
+                   "segments": result.segments.to_dict(orient="records")}
+    return InsightTable(run_id=None, model=result.model, total=len(result.scores), notes=result.notes,
+                        assumptions=jsonable(assumptions),
+                        items=jsonable(result.scores.to_dict(orient="records")))
