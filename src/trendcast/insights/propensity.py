@@ -409,8 +409,9 @@ def segment_rates(events: pd.DataFrame, cutoffs: Sequence[pd.Timestamp], days: i
         if level == "category":
             buys = buys[buys["category_id"] != ""]
         bought = buys[key].drop_duplicates().merge(active.assign(_a=1), on=key, how="left")
-        bought = bought[bought["_a"].isna()]
-        bought_band = bought["user_id"].map(bands).fillna(BANDS[0][0])
+        # users first seen after the cutoff have no denominator here: left out
+        bought = bought[bought["_a"].isna() & bought["user_id"].isin(bands.index)]
+        bought_band = bought["user_id"].map(bands)
         per_user_active = active.groupby("user_id").size()
         for name, _, _ in BANDS:
             users = bands.index[bands.to_numpy() == name]
@@ -631,7 +632,7 @@ def evaluate_propensity(
     max_train_cutoffs: int = 7,
     seed: int = 0,
 ) -> PropensityEvaluation:
-    """Select the model on a validation cutoff, train LightGBM and the baseline on the
+    """Choose the model on a validation cutoff, train LightGBM and the baseline on the
     training cutoffs, test both and the shipped (calibrated) one on the last cutoff.
 
     Args:
