@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -281,6 +282,16 @@ def test_propensity_command(db_path):
     assert payload["calibration"]["shipped"]["curve"] and payload["segments"]
     res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--top", "3", "--k", "20"])
     assert res.exit_code == 0 and "precision@20" in res.output
+    asked = db_path.parent / "pairs.csv"
+    asked.write_text("user_id,item_id\nSTRANGER,I3\n")
+    res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--pairs", str(asked), "--json"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)["scores"][0]
+    assert row["user_id"] == "STRANGER" and row["cold"] and row["basis"] == "segment: 0 purchases"
+    asked.write_text("user,item\nX,Y\n")
+    res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--pairs", str(asked)])
+    text = re.sub(r"[│╭╮╰╯─\s]+", " ", res.output)
+    assert res.exit_code == 2 and "missing column(s) ['user_id', 'item_id']" in text
     res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--days", "9"])
     assert res.exit_code != 0 and "too little behaviour data" in str(res.exception)
 
