@@ -539,29 +539,55 @@ def propensity(
     days: Annotated[int, typer.Option(help="Predict purchases in the next this-many days.")] = 3,
     level: Annotated[str, typer.Option(help="item (user x item) or category (user x category).")] = "item",
     top: Annotated[int, typer.Option(help="Pairs to print.")] = 20,
+    k: Annotated[int, typer.Option(
+        "--k", help="Length of the contact list: precision@k chooses the model.")] = 100,
+    pairs: Annotated[Path | None, typer.Option(
+        help="CSV of pairs to score (user_id and item_id or category_id); default: active pairs.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Who is likely to buy what: purchase propensity from views, carts, favourites and buys."""
+    """Who is likely to buy what: purchase propensity from views, carts, favourites and buys,
+    from LightGBM or a recency-frequency baseline, whichever ranks buyers better on a
+    validation cutoff (AP and precision@k); calibrated probabilities."""
+    import pandas as pd
+
     from trendcast.services.propensity import run_propensity
 
     if level not in ("item", "category"):
         raise typer.BadParameter("--level takes item or category")
+    if k < 1:
+        raise typer.BadParameter("--k takes a number >= 1")
+    key = "item_id" if level == "item" else "category_id"
+    wanted = None
+    if pairs is not None:
+        try:
+            wanted = pd.read_csv(pairs, dtype=str)
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(f"--pairs {pairs}: cannot read it as CSV ({exc})") from None
+        missing = [c for c in ("user_id", key) if c not in wanted.columns]
+        if missing:
+            raise typer.BadParameter(f"--pairs {pairs}: missing column(s) {missing}; "
+                                     f"got {list(wanted.columns)}")
     with _open(db, read_only=True) as store:
-        result = run_propensity(store, days=days, level=level, top=top)  # type: ignore[arg-type]
+        result = run_propensity(store, days=days, level=level, top=top, k=k,  # type: ignore[arg-type]
+                                pairs=wanted)
     if as_json:
         print(json.dumps(result.as_dict(), default=str, ensure_ascii=False))
         return
-    key = "item_id" if level == "item" else "category_id"
-    table = Table(title=f"purchase propensity, next {days} days ({level} level)")
-    for col in ("user_id", key, "probability", "basis"):
+    table = Table(title=f"purchase propensity, next {days} days ({level} level, model {result.model})")
+    for col in ("user_id", key, "probability", "basis", "cold"):
         table.add_column(col)
     for row in result.scores.itertuples(index=False):
-        table.add_row(str(row.user_id), str(getattr(row, key)), f"{row.probability:.3f}", str(row.basis))
+        table.add_row(str(row.user_id), str(getattr(row, key)), f"{row.probability:.4f}", str(row.basis),
+                      "yes" if row.cold else "")
     _print_table(table)
     for name, m in result.holdout.items():
-        out.print(f"holdout AUC {name}: {m['auc']:.3f} (AP {m['ap']:.3f}, precision@100 {m['p@100']:.2f})")
-    out.print(f"base rate for pairs without recent activity: {result.base_rate:.4f}")
+        out.print(f"holdout {name}: AP {m['ap']:.3f}, precision@{k} {m[f'p@{k}']:.2f}, AUC {m['auc']:.3f}")
+    cal = result.calibration["shipped"]
+    out.print(f"holdout calibration: mean predicted {cal['mean_predicted']:.4f}, observed "
+              f"{cal['observed_rate']:.4f}, Brier {cal['brier']:.5f}")
+    for row in result.segments.itertuples(index=False):
+        out.print(f"cold pairs, users with {row.segment}: P(buy) {row.rate:.6f}")
     for note in result.notes:
         out.print(escape(f"note: {note}"))
 
@@ -1040,29 +1066,42 @@ def pricing(
         help="What-if relative price change, e.g. -0.1 for 10% off.")] = None,
     bounds: Annotated[str, typer.Option(
         help="Lowest,highest suggested price as factors of the current price.")] = "0.8,1.2",
-    objective: Annotated[str, typer.Option(help="revenue, or profit (cost from --cost-share).")] = "revenue",
-    cost_share: Annotated[float, typer.Option(help="Unit cost as a share of price (profit only).")] = 0.6,
-    top: Annotated[int, typer.Option(help="Products to show, largest gain first.")] = 20,
+    objective: Annotated[str, typer.Option(
+        help="What the suggested price maximises: margin, revenue or units.")] = "margin",
+    cost_share: Annotated[float, typer.Option(
+        help="Unit cost as a share of the current price, for products without a catalogue "
+             "unit_cost.")] = 0.6,
+    min_margin: Annotated[float | None, typer.Option(
+        help="Lowest (price - cost) / price a suggested price may have, e.g. 0.2.")] = None,
+    horizon: Annotated[int, typer.Option(
+        help="Days a new price holds: a cut may not sell more than the stock on hand in them.")] = 28,
+    top: Annotated[int, typer.Option(
+        help="Products to show: suggested changes first, largest gain first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Price elasticity per product (with a 95% interval, pooled where prices barely moved),
-    and demand and revenue at the current, a what-if and a suggested price."""
+    """Price elasticity per product (own, shrunk toward its group, or pooled; 95% interval),
+    demand, revenue and margin now, after a what-if change, and at the price that maximises the
+    objective within the bounds, minimum margin and stock; change or keep, and why."""
     from trendcast.services.pricing import price_report
 
     if top < 1:
         raise typer.BadParameter("--top takes a number >= 1")
+    if objective not in ("margin", "revenue", "units", "profit"):
+        raise typer.BadParameter("--objective takes margin, revenue or units")
     with _open(db, read_only=True) as store:
         result = price_report(store, ids=ids, change=change, bounds=_parse_bounds(bounds),
-                              objective=objective, cost_share=cost_share)
+                              objective=objective, cost_share=cost_share, min_margin=min_margin,
+                              horizon_days=horizon)
     if as_json:
         print(json.dumps(result.as_dict(top), ensure_ascii=False))
         return
     t = result.table.head(top)
+    objective = str(result.assumptions["objective"])
     table = Table(title=f"price elasticity and suggested price (max {objective}, bounds {bounds})")
-    cols = ["product", "price", "units/day", "elasticity (95% CI)", "estimate"]
-    cols += [f"{change:+.0%}: units, revenue"] if change is not None else []
-    cols += ["suggested", "units, revenue", "note"]
+    cols = ["product", "price", "cost", "units/day", "elasticity (95% CI)", "estimate (own weight)"]
+    cols += [f"{change:+.0%}: units, margin"] if change is not None else []
+    cols += ["decision", "price to set", "units, revenue, margin /day", "reason"]
     for col in cols:
         table.add_column(col, overflow="fold")
 
@@ -1070,12 +1109,14 @@ def pricing(
         return "-" if v is None or v != v else fmt.format(v)
 
     for r in t.itertuples(index=False):
-        row = [escape(str(r.unique_id)), num(r.price), num(r.base_demand),
-               f"{num(r.elasticity)} ({num(r.ci_low)}, {num(r.ci_high)})", str(r.estimate)]
+        row = [escape(str(r.unique_id)), num(r.price), num(r.unit_cost), num(r.base_demand),
+               f"{num(r.elasticity)} ({num(r.ci_low)}, {num(r.ci_high)})",
+               f"{r.estimate} ({num(r.weight_own)})"]
         if change is not None:
-            row.append(f"{num(r.change_demand)}, {num(r.change_revenue)}")
-        row += [num(r.suggested_price), f"{num(r.suggested_demand)}, {num(r.suggested_revenue)}",
-                escape(str(r.note))]
+            row.append(f"{num(r.change_demand)}, {num(r.change_margin)}")
+        row += [str(r.decision), num(r.suggested_price),
+                f"{num(r.suggested_demand)}, {num(r.suggested_revenue)}, {num(r.suggested_margin)}",
+                escape(str(r.reason))]
         table.add_row(*row)
     _print_table(table)
     for note in result.notes:

@@ -26,6 +26,7 @@ PRODUCT_COLUMNS: Final = (
     "store",
     "launch_date",
     "list_price",
+    "unit_cost",
 )
 
 EVENT_TYPES: Final = ("view", "cart", "fav", "buy")

@@ -1,4 +1,5 @@
-"""Insight endpoints (trends, inventory, pricing) on a small simulated shop, and their cache."""
+"""Insight endpoints (trends, inventory, pricing, propensity) on a small simulated shop, and
+their cache."""
 
 from __future__ import annotations
 
@@ -58,7 +59,14 @@ def test_trends_inventory_and_pricing(shop_db):
 
         price = client.get("/api/pricing?change=-0.1&top=3", headers=h).json()
         assert len(price["items"]) == 3 and "elasticity" in price["items"][0]
-        assert price["assumptions"]["change"] == -0.1
+        assert price["assumptions"]["change"] == -0.1 and price["assumptions"]["objective"] == "margin"
+        assert {"decision", "reason", "estimate", "weight_own", "suggested_margin"} <= set(price["items"][0])
+        units = client.get("/api/pricing?objective=units&min_margin=0.3&top=12", headers=h).json()
+        assert units["assumptions"]["min_margin"] == 0.3
+        for row in units["items"]:
+            if row["decision"] == "change":
+                assert (row["suggested_price"] - row["unit_cost"]) / row["suggested_price"] >= 0.3 - 1e-9
+        assert client.get("/api/pricing?objective=volume", headers=h).status_code == 422
         assert client.get("/api/pricing?id=NOPE", headers=h).status_code == 404
 
 
@@ -84,3 +92,36 @@ def test_insights_are_cached_until_the_data_changes(shop_db, monkeypatch):
         assert resp.status_code == 201
         after = client.get("/api/trends", headers=h).json()
         assert len(calls) == 3 and after["total"] == first["total"] + 1  # the new series is called too
+
+
+def test_propensity_endpoint(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    db = tmp_path / "events.duckdb"
+    keys = make_keys(db)
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2024-03-01")
+    n = 6000
+    ts = start + pd.to_timedelta(rng.integers(0, 14 * 86400, n), unit="s")
+    users, items = rng.integers(0, 120, n), rng.integers(0, 40, n)
+    cart = rng.random(n) < 0.2
+    buy = rng.random(n) < np.where(cart, 0.5, 0.01)
+    frames = [pd.DataFrame({"u": users, "i": items, "t": "view", "ts": ts}),
+              pd.DataFrame({"u": users[cart], "i": items[cart], "t": "cart", "ts": ts[cart] + pd.Timedelta(minutes=5)}),
+              pd.DataFrame({"u": users[buy], "i": items[buy], "t": "buy", "ts": ts[buy] + pd.Timedelta(hours=20)})]
+    df = pd.concat(frames, ignore_index=True)
+    df = df[df["ts"] < start + pd.Timedelta(days=14)]
+    events = pd.DataFrame({"user_id": "U" + df["u"].astype(str), "item_id": "I" + df["i"].astype(str),
+                           "category_id": "C" + (df["i"] % 5).astype(str), "event_type": df["t"],
+                           "ts": df["ts"]}).drop_duplicates(["user_id", "item_id", "event_type", "ts"])
+    with open_store(db) as store:
+        ingest_frames(store, {"events": events}, source="test")
+    with TestClient(create_app(db)) as client:
+        h = auth(keys["viewer"])
+        body = client.get("/api/propensity?days=3&top=5&k=30", headers=h).json()
+        assert len(body["items"]) == 5 and body["model"] in ("lightgbm", "baseline")
+        assert body["assumptions"]["selection"]["chosen"] == body["model"]
+        assert "p@30" in body["assumptions"]["holdout"]["shipped"]
+        assert {"probability", "basis", "cold"} <= set(body["items"][0])
+        assert client.get("/api/propensity?level=brand", headers=h).status_code == 422

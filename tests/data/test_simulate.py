@@ -15,7 +15,8 @@ BEHAVIOUR_DAYS = 90
 
 COLUMNS = {
     "products": {"unique_id": "O", "title": "O", "category": "O", "department": "O",
-                 "brand": "O", "store": "O", "launch_date": "M", "list_price": "f"},
+                 "brand": "O", "store": "O", "launch_date": "M", "list_price": "f",
+                 "unit_cost": "f"},
     "sales": {"unique_id": "O", "ds": "M", "y": "f", "price": "f", "promo": "f"},
     "orders": {"order_id": "O", "unique_id": "O", "user_id": "O", "ts": "M", "quantity": "f",
                "unit_price": "f"},
@@ -78,6 +79,8 @@ def test_products(shop: ShopData) -> None:
     assert products.groupby("category")["brand"].nunique().min() >= 2
     assert (products["store"] == "online").all()
     assert (products["list_price"] > 0).all()
+    share = products["unit_cost"] / products["list_price"]
+    assert share.between(0.39, 0.76).all() and share.std() > 0.05  # a cost per product
     # Bilingual titles: Chinese characters and Latin words.
     assert products["title"].str.contains("[\u4e00-\u9fff]").all()
     assert products["title"].str.contains("[A-Za-z]{3}").all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -12,15 +13,22 @@ from conftest import SHARED_DATA
 from trendcast.errors import DataValidationError, NotFoundError
 from trendcast.insights.propensity import (
     KEY,
+    PlattCalibrator,
     PropensityModel,
+    add_labels,
     build_features,
     evaluate_propensity,
     make_dataset,
     precision_at_k,
     prepare_events,
+    purchase_band,
     ranking_metrics,
+    reliability,
     score_pairs,
+    segment_rates,
+    select_model,
     time_split,
+    user_bands,
 )
 
 TAOBAO = SHARED_DATA / "taobao_user_behavior_sample" / "UserBehavior_head.csv"
@@ -114,18 +122,98 @@ def test_time_split_never_leaks(events):
                                   build_features(events[events["ts"] <= c], c))
 
 
-def test_user_without_history_gets_the_base_rate(events):
+def test_cold_pairs_get_their_segment_rate_flagged(events):
     split = time_split(events, 3)
     train = make_dataset(events, split.train_cutoffs, 3)
     model = PropensityModel("lightgbm").fit(train, KEY["item"])
-    assert model.base_rate_ == pytest.approx(train["label"].mean())
+    segments = segment_rates(events, split.train_cutoffs, 3)
+    assert list(segments["segment"]) == ["0 purchases", "1 purchase", "2-4 purchases", "5+ purchases"]
+    # a cold pair's rate is tiny next to the active pairs' rate (the old base rate)
+    assert (segments["rate"] < model.base_rate_ / 2).all() and (segments["rate"] > 0).all()
+    bands = user_bands(events, split.test_cutoff)
     feats = build_features(events, split.test_cutoff)
     known = feats[list(KEY["item"])].iloc[[0]]
-    pairs = pd.concat([known, pd.DataFrame({"user_id": ["NEWCOMER"], "item_id": ["I1"]})])
-    out = score_pairs(model, feats, pairs=pairs).set_index("user_id")
-    assert out.loc["NEWCOMER", "probability"] == pytest.approx(model.base_rate_)
-    assert out.loc["NEWCOMER", "basis"] == "base_rate"
-    assert out.loc[known["user_id"].iloc[0], "basis"] == "model"
+    veteran = bands.index[bands.to_numpy() == "5+ purchases"][0]
+    active_items = set(feats.loc[feats["user_id"] == veteran, "item_id"])
+    idle_item = next(f"I{i}" for i in range(50) if f"I{i}" not in active_items)
+    pairs = pd.concat([known, pd.DataFrame({"user_id": ["NEWCOMER", veteran],
+                                            "item_id": ["I1", idle_item]})])
+    out = score_pairs(model, feats, pairs=pairs, segments=segments, bands=bands).set_index("user_id")
+    rate = segments.set_index("segment")["rate"]
+    assert out.loc["NEWCOMER", "probability"] == pytest.approx(rate["0 purchases"])
+    assert out.loc["NEWCOMER", "basis"] == "segment: 0 purchases" and out.loc["NEWCOMER", "cold"]
+    assert out.loc[veteran, "probability"] == pytest.approx(rate["5+ purchases"])
+    assert bool(out.loc[veteran, "cold"])
+    first = known["user_id"].iloc[0]
+    assert out.loc[first, "basis"] == "model" and not out.loc[first, "cold"]
+    # without segments: the old base rate, still flagged
+    plain = score_pairs(model, feats, pairs=pairs).set_index("user_id")
+    assert plain.loc["NEWCOMER", "probability"] == pytest.approx(model.base_rate_)
+    assert plain.loc["NEWCOMER", "basis"] == "base_rate" and plain.loc["NEWCOMER", "cold"]
+
+
+def test_segment_rate_by_hand():
+    t0 = pd.Timestamp("2024-01-01")
+    rows = [("A", "I1", "view", t0 + pd.Timedelta(hours=1)),   # A active on I1
+            ("A", "I2", "buy", t0 + pd.Timedelta(hours=2)),    # A: 1 purchase before the cutoff
+            ("B", "I1", "view", t0 + pd.Timedelta(hours=3)),
+            ("A", "I3", "buy", t0 + pd.Timedelta(days=1, hours=5)),  # cold pair bought after
+            ("B", "I1", "buy", t0 + pd.Timedelta(days=1, hours=6))]  # active pair: not counted
+    ev = prepare_events(pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "ts"]))
+    seg = segment_rates(ev, [t0 + pd.Timedelta(days=1)], 2).set_index("segment")
+    # targets: I1, I2 (events in the lookback); A has 2 active pairs, B 1
+    assert seg.loc["1 purchase", "users"] == 1 and seg.loc["1 purchase", "pairs"] == 0
+    assert seg.loc["0 purchases", "users"] == 1 and seg.loc["0 purchases", "pairs"] == 1
+    assert seg.loc["1 purchase", "bought"] == 1  # A's I3, cold
+    assert seg.loc["0 purchases", "bought"] == 0
+    assert list(purchase_band([0, 1, 3, 9])) == ["0 purchases", "1 purchase", "2-4 purchases",
+                                                 "5+ purchases"]
+
+
+def test_selection_reads_nothing_after_the_validation_cutoff(events):
+    split = time_split(events, 3)
+    sel = select_model(events, split, k=20)
+    val = split.test_cutoff - pd.Timedelta(days=3)
+    assert sel.validation_cutoff == val and sel.chosen in ("lightgbm", "baseline")
+    # the same choice and figures when the events after the validation window are gone
+    cut = select_model(events[events["ts"] <= split.test_cutoff], split, k=20)
+    assert cut.chosen == sel.chosen and cut.validation == sel.validation
+    # labels of the selection's training cutoffs stop at the validation cutoff
+    c = split.train_cutoffs[-1]
+    pairs = build_features(events, c)
+    capped = add_labels(pairs, events, c, 3, until=val)
+    assert capped["label"].sum() <= add_labels(pairs, events, c, 3)["label"].sum()
+    assert "precision@20" in sel.reason and "validation cutoff" in sel.reason
+
+
+def test_lightgbm_ships_when_carts_matter_and_baseline_when_it_cannot_win(events):
+    strong = evaluate_propensity(events, days=3, level="item", k=50)
+    assert strong.shipped == "lightgbm" and "LightGBM ships" in strong.notes[0]
+    assert strong.metrics["shipped"]["ap"] == pytest.approx(strong.metrics["lightgbm"]["ap"])
+    # carts say nothing: LightGBM has no edge to show and the baseline ships
+    flat = prepare_events(behaviour_log(p_buy_cart=0.03, p_buy_view=0.03, seed=4))
+    weak = evaluate_propensity(flat, days=3, level="item", k=50)
+    assert weak.shipped == "baseline" and "baseline ships" in weak.notes[0]
+    assert weak.metrics["shipped"]["ap"] == pytest.approx(weak.metrics["baseline"]["ap"])
+    assert "p@50" in weak.metrics["baseline"]
+
+
+def test_calibration_and_reliability():
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0.0, 0.2, 20000)
+    y = (rng.random(20000) < truth).astype(int)
+    over = np.clip(truth * 2.5, 0, 0.99)  # a model three times too sure of buyers
+    cal = PlattCalibrator().fit(over, y, train_rate=0.1)
+    fixed = cal.transform(over, 0.1)
+    assert abs(fixed.mean() - y.mean()) < 0.01 < abs(over.mean() - y.mean())
+    curve = reliability(y, fixed)
+    assert sum(r["pairs"] for r in curve) == 20000
+    for r in curve:
+        if r["pairs"] > 1000:
+            assert abs(r["predicted"] - r["observed"]) < 0.03
+    # order is kept: the ranking metrics of a calibrated model are its raw ones
+    assert ranking_metrics(y, fixed)["ap"] == pytest.approx(ranking_metrics(y, over)["ap"])
+    assert not PlattCalibrator().fit(over, np.zeros(20000, dtype=int), 0.1).fitted_
 
 
 def test_too_little_data_is_a_clear_error():
@@ -163,11 +251,18 @@ def test_service_scores_pairs_now(store):
     with pytest.raises(NotFoundError, match="no behaviour events"):
         run_propensity(store)
     ingest_frames(store, {"events": _stored_log(200)}, source="test")
-    run = run_propensity(store, days=3, top=5)
+    run = run_propensity(store, days=3, top=5, k=50)
     assert len(run.scores) == 5 and run.scores["probability"].is_monotonic_decreasing
-    assert run.holdout["lightgbm"]["auc"] > 0.7
+    assert run.holdout["lightgbm"]["auc"] > 0.7 and "p@50" in run.holdout["shipped"]
+    assert run.model in ("lightgbm", "baseline") and run.selection["chosen"] == run.model
     assert pd.Timestamp(run.split["now"]) == pd.Timestamp("2024-03-15")
-    assert any("base rate" in n for n in run.notes)
+    assert any("segment rate" in n for n in run.notes)
+    assert not run.scores["cold"].any()
+    asked = pd.DataFrame({"user_id": ["U1", "NOBODY"], "item_id": ["I1", "I2"]})
+    some = run_propensity(store, days=3, k=50, pairs=asked)
+    cold = some.scores.set_index("user_id")
+    assert bool(cold.loc["NOBODY", "cold"]) and cold.loc["NOBODY", "basis"] == "segment: 0 purchases"
+    assert cold.loc["NOBODY", "probability"] < 0.05
 
 
 def test_propensity_command(db_path):
@@ -182,7 +277,21 @@ def test_propensity_command(db_path):
     res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--top", "3", "--json"])
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
-    assert len(payload["scores"]) == 3 and set(payload["holdout"]) == {"lightgbm", "baseline"}
+    assert len(payload["scores"]) == 3 and set(payload["holdout"]) == {"lightgbm", "baseline", "shipped"}
+    assert payload["model"] == payload["selection"]["chosen"]
+    assert payload["calibration"]["shipped"]["curve"] and payload["segments"]
+    res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--top", "3", "--k", "20"])
+    assert res.exit_code == 0 and "precision@20" in res.output
+    asked = db_path.parent / "pairs.csv"
+    asked.write_text("user_id,item_id\nSTRANGER,I3\n")
+    res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--pairs", str(asked), "--json"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)["scores"][0]
+    assert row["user_id"] == "STRANGER" and row["cold"] and row["basis"] == "segment: 0 purchases"
+    asked.write_text("user,item\nX,Y\n")
+    res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--pairs", str(asked)])
+    text = re.sub(r"[│╭╮╰╯─\s]+", " ", res.output)
+    assert res.exit_code == 2 and "missing column(s) ['user_id', 'item_id']" in text
     res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--days", "9"])
     assert res.exit_code != 0 and "too little behaviour data" in str(res.exception)
 
@@ -197,3 +306,4 @@ def test_taobao_sample_lightgbm_beats_the_baseline():
     ev = ev[(ev["ts"] >= "2017-11-25") & (ev["ts"] < "2017-12-04")]
     result = evaluate_propensity(ev, days=3, level="item")
     assert result.metrics["lightgbm"]["auc"] > result.metrics["baseline"]["auc"]
+    assert result.selection.validation_cutoff == pd.Timestamp("2017-11-28")

@@ -188,6 +188,7 @@ class Product(BaseModel):
     store: str | None = None
     launch_date: date | None = None
     list_price: float | None = None
+    unit_cost: float | None = None
 
 
 class HistoryPoint(BaseModel):

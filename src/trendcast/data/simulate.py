@@ -9,7 +9,8 @@ effect. Units are negative-binomial draws (Poisson with gamma noise); stock-out 
 zeros. For the last ``behaviour_days`` the units are split into timestamped orders, and
 views/carts/favourites are generated mostly before each purchase, plus browsing that does not
 convert. Reviews follow sales; ratings and template texts (Chinese and English) depend on
-product quality and drop during incidents. ``ShopData.truth`` keeps the generator's
+product quality and drop during incidents. Each product has a unit cost (40-75% of its list
+price) in the catalogue. ``ShopData.truth`` keeps the generator's
 parameters so models can be checked against what is really in the data.
 """
 
@@ -230,10 +231,13 @@ def simulate_shop(
                                   f"{last.date()}; pass start <= end.")
     dates = pd.date_range(first, last, freq="D")
     # One independent stream per component, so changing one part leaves the others' draws alone.
-    rng = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
+    # (spawning more streams leaves the first ones' draws unchanged)
+    rng = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
     # the shop's calendar runs a year past its sales, so forecasts know the festivals ahead
     calendar = festival_calendar(first, last + pd.DateOffset(years=1))
     cat = _catalogue(rng[0], n_products, dates)
+    # unit cost: 40-75% of the list price, so the margin-maximising price differs by product
+    cat.frame["unit_cost"] = np.round(cat.list_price * rng[9].uniform(0.4, 0.75, n_products), 2)
     par = _parameters(rng[1], cat)
     macro, confidence = _macro(rng[2], dates)
     fest_log, fest_promo = _festival_effects(calendar, dates)

@@ -33,20 +33,18 @@ class Table:
         return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols}\n)"
 
 
-PRODUCTS = Table(
-    "products",
-    {
-        "unique_id": "VARCHAR NOT NULL",
-        "title": "VARCHAR",
-        "category": "VARCHAR",
-        "department": "VARCHAR",
-        "brand": "VARCHAR",
-        "store": "VARCHAR",
-        "launch_date": "DATE",
-        "list_price": "DOUBLE",
-    },
-    ("unique_id",),
-)
+_PRODUCTS_V1 = {
+    "unique_id": "VARCHAR NOT NULL",
+    "title": "VARCHAR",
+    "category": "VARCHAR",
+    "department": "VARCHAR",
+    "brand": "VARCHAR",
+    "store": "VARCHAR",
+    "launch_date": "DATE",
+    "list_price": "DOUBLE",
+}
+# unit_cost (v7, optional): what one unit costs the shop; pricing's margin objective uses it.
+PRODUCTS = Table("products", {**_PRODUCTS_V1, "unit_cost": "DOUBLE"}, ("unique_id",))
 SALES = Table(
     "sales",
     {
@@ -206,8 +204,10 @@ CLEANING = Table(
     ("run_id", "unique_id", "ds"),
 )
 
-_V1_TABLES = (PRODUCTS, SALES, ORDERS, EVENTS, REVIEWS, CALENDAR, MACRO, RUNS, FORECASTS, METRICS)
+_V1_TABLES = (Table("products", _PRODUCTS_V1, ("unique_id",)),  # v1 as released: no unit_cost
+              SALES, ORDERS, EVENTS, REVIEWS, CALENDAR, MACRO, RUNS, FORECASTS, METRICS)
 TABLES: dict[str, Table] = {t.name: t for t in (*_V1_TABLES, API_KEYS, JOBS, STOCK, CLEANING)}
+TABLES[PRODUCTS.name] = PRODUCTS
 
 
 @dataclass(frozen=True)
@@ -447,6 +447,12 @@ MIGRATIONS: list[list[str | Only]] = [
     ],
     V5_BATCHES,
     V6_MODELS,
+    # v7: an optional unit cost per product (issue 17: pricing for margin), in the catalogue
+    # and in the copy of replaced catalogue rows that `trendcast undo` restores.
+    [
+        'ALTER TABLE products ADD COLUMN IF NOT EXISTS "unit_cost" DOUBLE',
+        'ALTER TABLE batch_rows_products ADD COLUMN IF NOT EXISTS "unit_cost" DOUBLE',
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

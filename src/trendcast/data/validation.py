@@ -92,6 +92,7 @@ SPECS: dict[str, FrameSpec] = {
             "store": Col("str", required=False, nullable=True),
             "launch_date": Col("date", required=False, nullable=True),
             "list_price": Col("price", required=False, nullable=True),
+            "unit_cost": Col("price", required=False, nullable=True),
         },
         ("unique_id",),
     ),

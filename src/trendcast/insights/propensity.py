@@ -160,12 +160,14 @@ def build_features(
 
 
 def add_labels(pairs: pd.DataFrame, events: pd.DataFrame, cutoff: pd.Timestamp, days: int,
-               *, level: Level = "item") -> pd.DataFrame:
-    """``pairs`` plus ``label``: 1 when the pair has a buy in (cutoff, cutoff + days]."""
+               *, level: Level = "item", until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """``pairs`` plus ``label``: 1 when the pair has a buy in (cutoff, cutoff + days], the
+    window cut at ``until`` when given (a validation split reads nothing after its cutoff)."""
     key = list(KEY[level])
     cutoff = pd.Timestamp(cutoff)
+    end = cutoff + days * _DAY if until is None else min(cutoff + days * _DAY, pd.Timestamp(until))
     buys = events[(events["event_type"] == "buy") & (events["ts"] > cutoff)
-                  & (events["ts"] <= cutoff + days * _DAY)]
+                  & (events["ts"] <= end)]
     bought = buys[key].drop_duplicates().assign(label=1.0)
     out = pairs.merge(bought, on=key, how="left")
     out["label"] = out["label"].fillna(0.0)
@@ -174,13 +176,15 @@ def add_labels(pairs: pd.DataFrame, events: pd.DataFrame, cutoff: pd.Timestamp, 
 
 def make_dataset(events: pd.DataFrame, cutoffs: Sequence[pd.Timestamp], days: int, *,
                  level: Level = "item", windows: Sequence[int] = WINDOWS,
-                 lookback_days: int | None = None) -> pd.DataFrame:
-    """Features and labels of every candidate pair at each cutoff, with a ``cutoff`` column."""
+                 lookback_days: int | None = None, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Features and labels of every candidate pair at each cutoff, with a ``cutoff`` column
+    (label windows cut at ``until`` when given)."""
     parts = []
     for c in cutoffs:
         f = build_features(events, c, level=level, windows=windows, lookback_days=lookback_days)
         if len(f):
-            parts.append(add_labels(f, events, c, days, level=level).assign(cutoff=pd.Timestamp(c)))
+            parts.append(add_labels(f, events, c, days, level=level, until=until)
+                         .assign(cutoff=pd.Timestamp(c)))
     if not parts:
         return pd.DataFrame(columns=[*KEY[level], "label", "cutoff"])
     return pd.concat(parts, ignore_index=True)
@@ -294,24 +298,167 @@ class PropensityModel:
         return self.estimator_.predict_proba(_baseline_matrix(frame, self.windows))[:, 1]
 
 
-def score_pairs(model: PropensityModel, features: pd.DataFrame, *, level: Level = "item",
-                pairs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Probabilities for candidate pairs (or for the given ``pairs``).
+# Calibration ---------------------------------------------------------------------------
 
-    Pairs absent from ``features`` (a user with no activity in the lookback) get the model's
-    base rate and ``basis = "base_rate"``; the others ``basis = "model"``.
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+@dataclass
+class PlattCalibrator:
+    """Platt scaling of a model's scores, fitted on a later, held-out cutoff.
+
+    The input is the score's log-odds minus the log-odds of the model's training positive
+    rate, so a calibrator fitted on one fit of a model transfers to a refit on more cutoffs
+    (whose scores sit higher or lower with its training rate)."""
+
+    coef_: float = 1.0
+    intercept_: float = 0.0
+    fitted_: bool = False
+
+    def _x(self, p: np.ndarray, train_rate: float) -> np.ndarray:
+        return (_logit(p) - float(_logit(np.array([train_rate]))[0]))[:, None]
+
+    def fit(self, p: np.ndarray, y: np.ndarray, train_rate: float) -> PlattCalibrator:
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.asarray(y, dtype=int)
+        if 0 < y.sum() < len(y):
+            lr = LogisticRegression(C=1e4, max_iter=1000).fit(self._x(p, train_rate), y)
+            self.coef_, self.intercept_ = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+            self.fitted_ = True
+        return self
+
+    def transform(self, p: np.ndarray, train_rate: float) -> np.ndarray:
+        if not self.fitted_:
+            return np.asarray(p, dtype=float)
+        z = self.coef_ * self._x(p, train_rate)[:, 0] + self.intercept_
+        return 1 / (1 + np.exp(-z))
+
+
+def reliability(y: np.ndarray, p: np.ndarray, edges: Sequence[float] = (
+        0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)) -> list[dict[str, float]]:
+    """Reliability curve: per bin of predicted probability, pairs, mean predicted and the
+    observed purchase rate."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, len(edges) - 2)
+    rows = []
+    for b in range(len(edges) - 1):
+        m = which == b
+        if m.any():
+            rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "pairs": float(m.sum()),
+                         "predicted": float(p[m].mean()), "observed": float(y[m].mean())})
+    return rows
+
+
+def calibration_scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """Brier score, log loss and mean predicted against observed rate."""
+    from sklearn.metrics import brier_score_loss, log_loss
+
+    y = np.asarray(y, dtype=int)
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return {"brier": float(brier_score_loss(y, p)), "log_loss": float(log_loss(y, p, labels=[0, 1])),
+            "mean_predicted": float(p.mean()), "observed_rate": float(y.mean())}
+
+
+# Users without recent activity ---------------------------------------------------------
+
+BANDS: tuple[tuple[str, int, float], ...] = (("0 purchases", 0, 0), ("1 purchase", 1, 1),
+                                            ("2-4 purchases", 2, 4), ("5+ purchases", 5, np.inf))
+
+
+def purchase_band(n_buys: np.ndarray | pd.Series) -> np.ndarray:
+    """The segment of a user by purchases before the cutoff: 0, 1, 2-4, 5+."""
+    n = np.asarray(n_buys, dtype=float)
+    out = np.full(len(n), BANDS[0][0], dtype=object)
+    for name, lo, hi in BANDS:
+        out[(n >= lo) & (n <= hi)] = name
+    return out
+
+
+def user_bands(events: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
+    """Each user seen before ``cutoff`` and their purchase band over all history before it."""
+    before = events[events["ts"] <= pd.Timestamp(cutoff)]
+    buys = before.loc[before["event_type"] == "buy"].groupby("user_id").size()
+    users = pd.Index(before["user_id"].unique())
+    return pd.Series(purchase_band(buys.reindex(users, fill_value=0).to_numpy()), index=users)
+
+
+def segment_rates(events: pd.DataFrame, cutoffs: Sequence[pd.Timestamp], days: int, *,
+                  level: Level = "item", lookback_days: int = max(WINDOWS)) -> pd.DataFrame:
+    """P(buy) of a pair without activity in the lookback, per purchase band of its user.
+
+    At each cutoff, a user of band b has ``targets`` possible items (categories: those with
+    any event in the lookback) they had no recent action with; the rate is the purchases of
+    such pairs in the label window over users x targets, summed over the cutoffs.
+    Returns ``segment, users, pairs, bought, rate`` (one row per band)."""
+    key = list(KEY[level])
+    target = key[1]
+    acc = {name: [0.0, 0.0, 0.0] for name, _, _ in BANDS}
+    for c in cutoffs:
+        c = pd.Timestamp(c)
+        bands = user_bands(events, c)
+        recent = events[(events["ts"] <= c) & (events["ts"] > c - lookback_days * _DAY)]
+        if level == "category":
+            recent = recent[recent["category_id"] != ""]
+        n_targets = recent[target].nunique()
+        active = recent[key].drop_duplicates()
+        buys = events[(events["event_type"] == "buy") & (events["ts"] > c)
+                      & (events["ts"] <= c + days * _DAY)]
+        if level == "category":
+            buys = buys[buys["category_id"] != ""]
+        bought = buys[key].drop_duplicates().merge(active.assign(_a=1), on=key, how="left")
+        # users first seen after the cutoff have no denominator here: left out
+        bought = bought[bought["_a"].isna() & bought["user_id"].isin(bands.index)]
+        bought_band = bought["user_id"].map(bands)
+        per_user_active = active.groupby("user_id").size()
+        for name, _, _ in BANDS:
+            users = bands.index[bands.to_numpy() == name]
+            acc[name][0] += len(users)
+            acc[name][1] += len(users) * n_targets - per_user_active.reindex(users, fill_value=0).sum()
+            acc[name][2] += float((bought_band == name).sum())
+    rows = [{"segment": name, "users": u, "pairs": n, "bought": b,
+             "rate": b / n if n > 0 else float("nan")} for name, (u, n, b) in acc.items()]
+    out = pd.DataFrame(rows)
+    overall = out["bought"].sum() / out["pairs"].sum() if out["pairs"].sum() > 0 else 0.0
+    out["rate"] = out["rate"].fillna(overall)  # a band never seen: the rate of all bands
+    return out
+
+
+def score_pairs(model: PropensityModel, features: pd.DataFrame, *, level: Level = "item",
+                pairs: pd.DataFrame | None = None, calibrator: PlattCalibrator | None = None,
+                segments: pd.DataFrame | None = None, bands: pd.Series | None = None) -> pd.DataFrame:
+    """Probabilities for candidate pairs (or for the given ``pairs``), with ``cold``.
+
+    Pairs absent from ``features`` (no activity with the item or category in the lookback)
+    are ``cold``: they get their user's segment rate from ``segments`` (by the purchase band
+    in ``bands``; a user not in ``bands`` is in the 0-purchase band) and
+    ``basis = "segment: <band>"``; without ``segments``, the model's base rate and
+    ``basis = "base_rate"``. The others get the (calibrated) model and ``basis = "model"``.
     """
     key = list(KEY[level])
-    scored = features[key].assign(probability=model.predict_proba(features), basis="model")
+    p = model.predict_proba(features)
+    if calibrator is not None:
+        p = calibrator.transform(p, model.base_rate_)
+    scored = features[key].assign(probability=p, basis="model", cold=False)
     if pairs is None:
         return scored
     missing = [c for c in key if c not in pairs.columns]
     if missing:
         raise DataValidationError(f"pairs to score lack column(s) {missing}; they need {key}")
     out = pairs[key].astype(str).merge(scored, on=key, how="left")
-    cold = out["probability"].isna()
-    out.loc[cold, "probability"] = model.base_rate_
-    out.loc[cold, "basis"] = "base_rate"
+    cold = out["probability"].isna().to_numpy()
+    out["cold"] = cold
+    if segments is None:
+        out.loc[cold, "probability"] = model.base_rate_
+        out.loc[cold, "basis"] = "base_rate"
+        return out
+    band = out["user_id"].map(bands if bands is not None else pd.Series(dtype=object))
+    band = band.fillna(BANDS[0][0])
+    rate = band.map(segments.set_index("segment")["rate"])
+    out.loc[cold, "probability"] = rate[cold].to_numpy()
+    out.loc[cold, "basis"] = ("segment: " + band[cold]).to_numpy()
     return out
 
 
@@ -326,8 +473,8 @@ def precision_at_k(y: np.ndarray, score: np.ndarray, k: int) -> float:
     return float(np.asarray(y)[top].mean())
 
 
-def ranking_metrics(y: np.ndarray, score: np.ndarray) -> dict[str, float]:
-    """ROC AUC, average precision and precision@10, @100 and @1% of pairs."""
+def ranking_metrics(y: np.ndarray, score: np.ndarray, k: int | None = None) -> dict[str, float]:
+    """ROC AUC, average precision and precision@10, @100, @1% of pairs and @k (if given)."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     y = np.asarray(y, dtype=int)
@@ -340,14 +487,105 @@ def ranking_metrics(y: np.ndarray, score: np.ndarray) -> dict[str, float]:
         "p@100": precision_at_k(y, score, 100),
         "p@1%": precision_at_k(y, score, k1),
         "k_1pct": float(k1),
+        **({f"p@{int(k)}": precision_at_k(y, score, int(k))} if k is not None else {}),
     }
 
 
 # The whole evaluation ------------------------------------------------------------------
 
+def ap_difference_low(y: np.ndarray, a: np.ndarray, b: np.ndarray, *, n: int = 200, seed: int = 0,
+                      level: float = 0.9) -> float:
+    """Lower bound of a one-sided ``level`` paired-bootstrap interval of AP(a) - AP(b)."""
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n):
+        i = rng.integers(0, len(y), len(y))
+        if 0 < y[i].sum() < len(i):
+            diffs.append(average_precision_score(y[i], a[i]) - average_precision_score(y[i], b[i]))
+    return float(np.quantile(diffs, 1 - level)) if diffs else float("nan")
+
+
+@dataclass
+class Selection:
+    """Which model ships and why: both kinds measured on the latest validation cutoff before
+    the test cutoff (trained on earlier cutoffs, label windows cut at the validation cutoff)."""
+
+    chosen: str
+    reason: str
+    k: int
+    validation_cutoff: pd.Timestamp | None
+    validation: dict[str, dict[str, float]]
+    calibrator: PlattCalibrator
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"chosen": self.chosen, "reason": self.reason, "k": self.k,
+                "validation_cutoff": None if self.validation_cutoff is None else str(self.validation_cutoff),
+                "validation": self.validation,
+                "calibration": {"method": "Platt (logistic on log-odds) on the validation cutoff",
+                                "coef": self.calibrator.coef_, "intercept": self.calibrator.intercept_,
+                                "fitted": self.calibrator.fitted_}}
+
+
+def select_model(events: pd.DataFrame, split: TimeSplit, *, level: Level = "item", k: int = 100,
+                 windows: Sequence[int] = WINDOWS, seed: int = 0) -> Selection:
+    """Choose between LightGBM and the recency-frequency baseline by AP and precision@k on the
+    latest time split before ``split.test_cutoff``, and fit a Platt calibrator for the chosen
+    one there. LightGBM ships only when it is at least as good on both metrics and the lower
+    bound of a 90% paired-bootstrap interval of its AP lead is above 0; otherwise
+    the baseline (the simpler model) ships. Nothing after the validation cutoff
+    ``split.test_cutoff - days`` is read."""
+    days = split.days
+    val_cutoff = split.test_cutoff - days * _DAY
+    fit_cutoffs = [c for c in split.train_cutoffs if c < val_cutoff]
+    key = list(KEY[level])
+    empty = Selection("baseline", "", k, None, {}, PlattCalibrator())
+    if not fit_cutoffs:
+        empty.reason = (f"no cutoff before the validation cutoff {val_cutoff.date()} to train on: "
+                        "the baseline ships (LightGBM has not shown it ranks buyers better)")
+        return empty
+    visible = events[events["ts"] <= val_cutoff]
+    train = make_dataset(visible, fit_cutoffs, days, level=level, windows=windows, until=val_cutoff)
+    val = make_dataset(events[events["ts"] <= split.test_cutoff], [val_cutoff], days, level=level,
+                       windows=windows)
+    if train.empty or val.empty or not 0 < train["label"].sum() < len(train) or val["label"].sum() == 0:
+        empty.validation_cutoff = val_cutoff
+        empty.reason = (f"the validation cutoff {val_cutoff.date()} has too few purchases to compare "
+                        "the models: the baseline ships")
+        return empty
+    y = val["label"].to_numpy(dtype=int)
+    models, metrics, scores = {}, {}, {}
+    for kind in ("lightgbm", "baseline"):
+        models[kind] = PropensityModel(kind, tuple(windows), seed).fit(train, key)  # type: ignore[arg-type]
+        scores[kind] = models[kind].predict_proba(val)
+        metrics[kind] = ranking_metrics(y, scores[kind], k)
+    pk = f"p@{int(k)}"
+    lgb, base = metrics["lightgbm"], metrics["baseline"]
+    low = ap_difference_low(y, scores["lightgbm"], scores["baseline"], seed=seed)
+    metrics["lightgbm"]["ap_diff_low90"] = low
+    not_worse = lgb["ap"] >= base["ap"] and lgb[pk] >= base[pk]
+    better = not_worse and low > 0
+    chosen = "lightgbm" if better else "baseline"
+    figures = (f"AP {lgb['ap']:.3f} vs {base['ap']:.3f} (difference's 90% bootstrap lower bound "
+               f"{low:+.3f}), precision@{k} {lgb[pk]:.3f} vs {base[pk]:.3f} (LightGBM vs baseline, "
+               f"validation cutoff {val_cutoff.date()}, {int(y.sum())} buyers among {len(y):,} pairs)")
+    if better:
+        reason = f"LightGBM ships: it ranks buyers better at the top of the list: {figures}"
+    elif not_worse:
+        reason = (f"the recency-frequency baseline ships: LightGBM's lead is within the noise of "
+                  f"{int(y.sum())} buyers: {figures}")
+    else:
+        reason = (f"the recency-frequency baseline ships: LightGBM is not better on both "
+                  f"top-of-list metrics: {figures}")
+    calibrator = PlattCalibrator().fit(scores[chosen], y, models[chosen].base_rate_)
+    return Selection(chosen, reason, int(k), val_cutoff, metrics, calibrator)
+
+
 @dataclass
 class PropensityEvaluation:
-    """Holdout result of LightGBM and the baseline at one level, and the models behind it."""
+    """Holdout result of LightGBM, the baseline and the shipped (selected and calibrated)
+    model at one level, and the models behind it."""
 
     level: str
     split: TimeSplit
@@ -356,24 +594,27 @@ class PropensityEvaluation:
     models: dict[str, PropensityModel]
     test: pd.DataFrame
     notes: list[str]
+    selection: Selection
+    segments: pd.DataFrame
+    calibration: dict[str, Any]
     windows: tuple[int, ...] = WINDOWS
 
     @property
-    def base_rate(self) -> float:
-        """P(buy) given to pairs without recent activity (the training positive rate)."""
-        return self.models["lightgbm"].base_rate_
+    def shipped(self) -> str:
+        return self.selection.chosen
 
     def as_dict(self) -> dict[str, Any]:
-        notes = [*self.notes, base_rate_note(max(self.windows), self.base_rate)]
         return {"level": self.level, "split": self.split.as_dict(), "metrics": self.metrics,
-                "counts": self.counts, "base_rate": self.base_rate, "notes": notes}
+                "counts": self.counts, "selection": self.selection.as_dict(),
+                "calibration": self.calibration,
+                "segments": self.segments.to_dict(orient="records"), "notes": self.notes}
 
 
-def base_rate_note(lookback_days: int, rate: float) -> str:
+def cold_note(lookback_days: int) -> str:
     """How pairs without recent activity are scored (reported with every result)."""
-    return (f"pairs without activity in the last {lookback_days} days get the base rate {rate:.4f}: "
-            "the share of training pairs (pairs with recent activity) that bought; a pair with no "
-            "history at all probably buys less often than that")
+    return (f"pairs without activity in the last {lookback_days} days are flagged cold=True and get "
+            "their user's segment rate (purchase band before the cutoff: 0, 1, 2-4, 5+): the share "
+            "of such pairs that bought at the training cutoffs")
 
 
 def _check_level(level: str) -> None:
@@ -386,21 +627,26 @@ def evaluate_propensity(
     *,
     days: int = 3,
     level: Level = "item",
+    k: int = 100,
     windows: Sequence[int] = WINDOWS,
     max_train_cutoffs: int = 7,
     seed: int = 0,
 ) -> PropensityEvaluation:
-    """Train LightGBM and the baseline on earlier cutoffs, test both on the last one.
+    """Choose the model on a validation cutoff, train LightGBM and the baseline on the
+    training cutoffs, test both and the shipped (calibrated) one on the last cutoff.
 
     Args:
         events: a frame from :func:`prepare_events`.
         days: the label window N: bought in (cutoff, cutoff + N days].
         level: ``item`` or ``category``.
+        k: the list length a campaign contacts: precision@k selects the model.
         windows: count windows in days (the largest is also the candidate lookback).
         max_train_cutoffs: most recent training cutoffs to use.
         seed: LightGBM seed.
     """
     _check_level(level)
+    if k < 1:
+        raise ModelError(f"k must be >= 1, got {k}")
     split = time_split(events, days, max_train_cutoffs=max_train_cutoffs)
     key = list(KEY[level])
     train = make_dataset(events, split.train_cutoffs, days, level=level, windows=windows)
@@ -409,14 +655,26 @@ def evaluate_propensity(
         raise DataValidationError(
             f"the test window {split.test_cutoff} + {days} days has no purchase by a candidate "
             f"{level} pair ({len(test):,} pairs); ingest more behaviour data")
-    models = {kind: PropensityModel(kind, tuple(windows), seed).fit(train, key)
+    selection = select_model(events, split, level=level, k=k, windows=windows, seed=seed)
+    models = {kind: PropensityModel(kind, tuple(windows), seed).fit(train, key)  # type: ignore[arg-type]
               for kind in ("lightgbm", "baseline")}
     y = test["label"].to_numpy(dtype=int)
     metrics = {}
     for name, m in models.items():
         p = m.predict_proba(test)
         test[f"p_{name}"] = p
-        metrics[name] = ranking_metrics(y, p)
+        metrics[name] = ranking_metrics(y, p, k)
+    chosen = models[selection.chosen]
+    test["p_shipped"] = selection.calibrator.transform(test[f"p_{selection.chosen}"].to_numpy(),
+                                                       chosen.base_rate_)
+    metrics["shipped"] = ranking_metrics(y, test["p_shipped"].to_numpy(), k)
+    calibration = {
+        "raw": {**calibration_scores(y, test[f"p_{selection.chosen}"]),
+                "curve": reliability(y, test[f"p_{selection.chosen}"].to_numpy())},
+        "shipped": {**calibration_scores(y, test["p_shipped"]),
+                    "curve": reliability(y, test["p_shipped"].to_numpy())},
+    }
+    segments = segment_rates(events, split.train_cutoffs, days, level=level, lookback_days=max(windows))
     buys = events[(events["event_type"] == "buy") & (events["ts"] > split.test_cutoff)
                   & (events["ts"] <= split.test_cutoff + days * _DAY)]
     if level == "category":
@@ -432,11 +690,15 @@ def evaluate_propensity(
     }
     lookback = max(windows)
     notes = [
+        selection.reason,
         f"candidates: {level} pairs with activity in the {lookback} days before a cutoff; "
         f"{counts['test_coverage']:.1%} of the {bought_pairs:,} pairs bought in the test window "
         "had such activity (the rest cannot be ranked from behaviour)",
         f"train cutoffs {', '.join(str(c.date()) for c in split.train_cutoffs)}; test cutoff "
         f"{split.test_cutoff.date()} (labels up to {(split.test_cutoff + days * _DAY).date()})",
         "baseline: logistic regression on the pair's recency and frequency of any action",
+        "probabilities: the chosen model's scores, Platt-calibrated on the validation cutoff",
+        cold_note(lookback),
     ]
-    return PropensityEvaluation(level, split, metrics, counts, models, test, notes, tuple(windows))
+    return PropensityEvaluation(level, split, metrics, counts, models, test, notes, selection,
+                                segments, calibration, tuple(windows))

@@ -1,5 +1,5 @@
 """Insight endpoints over the insight services: trend calls, sentiment alerts, inventory
-actions, pricing.
+actions, pricing, purchase propensity.
 
 Each result is computed once per parameters and state of the data (``api.cache``), then
 served from memory; the first call takes seconds on a shop of a few hundred products.
@@ -20,6 +20,7 @@ from trendcast.insights.trend_rules import CLASSES
 from trendcast.services.inventory import inventory_actions
 from trendcast.services.inventory import records as table_records
 from trendcast.services.pricing import price_report
+from trendcast.services.propensity import run_propensity
 from trendcast.services.sentiment import sentiment_alerts
 from trendcast.services.trends import calls_records, trend_calls
 
@@ -135,16 +136,55 @@ def pricing(
                                            description="Only these products (repeat id=...).")] = None,
     change: Annotated[float | None, Query(gt=-1, le=10, description=(
         "Relative price change for the what-if, e.g. -0.1 for 10% off."))] = None,
-    objective: Annotated[Literal["revenue", "profit"], Query()] = "revenue",
+    objective: Annotated[Literal["margin", "revenue", "units", "profit"], Query(
+        description="What the suggested price maximises (profit: same as margin).")] = "margin",
     low: Annotated[float, Query(gt=0, le=1, description="Lowest suggested price / current.")] = 0.8,
     high: Annotated[float, Query(ge=1, le=10, description="Highest suggested price / current.")] = 1.2,
+    cost_share: Annotated[float, Query(ge=0, lt=1, description=(
+        "Unit cost / current price for products without a catalogue unit_cost."))] = 0.6,
+    min_margin: Annotated[float | None, Query(ge=0, lt=1, description=(
+        "Lowest (price - cost) / price a suggested price may have."))] = None,
+    horizon: Annotated[int, Query(ge=1, le=365, description=(
+        "Days a new price holds; a cut may not sell more than the stock on hand in them."))] = 28,
     top: Top = 50,
 ) -> InsightTable:
-    """Price elasticity per product, demand and revenue now, after a price change, and at the
-    suggested price within [low, high] x the current price; biggest gain first."""
-    key = ("pricing", tuple(sorted(ids or [])), change, objective, low, high)
+    """Price elasticity per product (own / shrunk / pooled), demand, revenue and margin now,
+    after a price change, and at the price that maximises the objective within [low, high] x
+    the current price, the minimum margin and the stock; `decision` change / keep and `reason`.
+    Suggested changes first, biggest gain first."""
+    key = ("pricing", tuple(sorted(ids or [])), change, objective, low, high, cost_share, min_margin,
+           horizon)
     result = request.app.state.results.get(
-        key, lambda: price_report(store, ids=ids, change=change, bounds=(low, high), objective=objective))
+        key, lambda: price_report(store, ids=ids, change=change, bounds=(low, high), objective=objective,
+                                  cost_share=cost_share, min_margin=min_margin, horizon_days=horizon))
     return InsightTable(run_id=None, model=None, total=len(result.table), notes=result.notes,
                         assumptions=jsonable(result.assumptions),
                         items=jsonable(table_records(result.table.head(top))))
+
+
+@router.get("/propensity", response_model=InsightTable)
+def propensity(
+    request: Request,
+    store: StoreDep,
+    _: Viewer,
+    days: Annotated[int, Query(ge=1, le=60, description="Predict purchases in the next this-many days.")] = 3,
+    level: Annotated[Literal["item", "category"], Query(
+        description="user x item or user x category.")] = "item",
+    k: Annotated[int, Query(ge=1, le=100_000, description=(
+        "Length of the contact list: precision@k chooses the model."))] = 100,
+    top: Top = 50,
+) -> InsightTable:
+    """Who is likely to buy what: the pairs active now with their calibrated probability, from
+    LightGBM or the recency-frequency baseline (whichever ranked buyers better on a validation
+    cutoff: `model`, and why in the notes); holdout metrics, calibration and the rates given to
+    pairs without recent activity in `assumptions`."""
+    key = ("propensity", days, level, k, top)
+    result = request.app.state.results.get(
+        key, lambda: run_propensity(store, days=days, level=level, top=top, k=k))
+    assumptions = {"level": result.level, "days": result.days, "k": k, "selection": result.selection,
+                   "holdout": result.holdout, "calibration": result.calibration,
+                   "counts": result.counts, "split": result.split,
+                   "segments": result.segments.to_dict(orient="records")}
+    return InsightTable(run_id=None, model=result.model, total=len(result.scores), notes=result.notes,
+                        assumptions=jsonable(assumptions),
+                        items=jsonable(result.scores.to_dict(orient="records")))
