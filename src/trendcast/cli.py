@@ -842,8 +842,9 @@ def monitor(
     db: DbOption = None,
 ) -> None:
     """Accuracy of stored forecasts as their actuals arrive, against the backtest's
-    expectation; drift alerts per product and category (CUSUM on standardised errors)."""
-    from trendcast.services.monitor import accuracy, drift_alerts
+    expectation; drift alerts per product and category (CUSUMs on standardised errors and, for
+    products, on complaints: 1-2 star reviews)."""
+    from trendcast.services.monitor import accuracy, drift_alerts, drift_line
 
     with _open(db) as store:
         board = accuracy(store, level=level, model=model)
@@ -866,10 +867,7 @@ def monitor(
     _print_table(table)
     if found is not None and len(found):
         for a in found.head(20).itertuples(index=False):
-            out.print(escape(f"drift: {a.level} {a.name} ({a.model}) since {a.started:%Y-%m-%d}, detected "
-                             f"{a.detected:%Y-%m-%d}: sales {'above' if a.direction == 'up' else 'below'} "
-                             f"forecast by {abs(a.size):.1f} expected errors a day, errors {a.ratio:.1f}x "
-                             "the backtest's"))
+            out.print(escape(drift_line(a._asdict())))
     elif found is not None:
         out.print("no drift alerts")
 

@@ -140,3 +140,40 @@ def test_the_forecast_service_uses_cold_start_for_new_products_only(store):
     np.testing.assert_allclose(old, np.tile(last_week, 2))
     off = run_forecast(store, horizon=14, models=["SeasonalNaive"], cold_start=False)
     assert "NEW" not in set(read_run(store, off.run_id).forecasts["unique_id"])
+
+
+def _launches(level: float, *, n: int = 40, zero_share: float = 0.0, seed: int = 0,
+              category: str = "Toys") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` products of ``category`` launched through the year selling ``level`` a day on
+    average, with gamma-distributed product levels and daily noise; ``zero_share`` of the days
+    sell nothing on top (a slow, patchy launch)."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(START, END)
+    products, frames = [], []
+    for i in range(n):
+        launch = START + pd.Timedelta(days=35 + 7 * i)
+        part = days[days >= launch]
+        lam = level * rng.gamma(2.0, 0.5) * rng.gamma(1.0, 1.0, len(part))
+        y = rng.poisson(lam) * (rng.random(len(part)) >= zero_share)
+        frames.append(pd.DataFrame({"unique_id": f"{category}{i:02d}", "ds": part, "y": y.astype(float)}))
+        products.append({"unique_id": f"{category}{i:02d}", "category": category, "launch_date": launch})
+    return pd.DataFrame(products), pd.concat(frames, ignore_index=True)
+
+
+def test_median_is_zero_for_a_slow_launch_and_positive_for_a_fast_one():
+    slow_p, slow_s = _launches(0.4, zero_share=0.3, category="Slow")
+    fast_p, fast_s = _launches(6.0, seed=1, category="Fast")
+    model = ColdStart().fit(pd.concat([slow_s, fast_s]), pd.concat([slow_p, fast_p]))
+    # single days scatter more than products' levels do: day-to-day noise on top
+    assert model.day_phi_["Slow"] > model.phi_["Slow"]
+    new = pd.DataFrame({"unique_id": ["new-slow", "new-fast"], "category": ["Slow", "Fast"],
+                        "launch_date": None})
+    fc = model.predict(28, new, None, origin=END, quantiles=[0.5]).set_index("unique_id")
+    slow, fast = fc.loc["new-slow"], fc.loc["new-fast"]
+    assert (slow["ColdStart-q-0.5"] == 0).all() and (slow["ColdStart"] > 0).all()  # the mean stays positive
+    assert (fast["ColdStart-q-0.5"] > 0).mean() > 0.9
+    # the median is what daily absolute error rewards: on fresh launches of the slow category
+    # it beats the mean forecast
+    test_p, test_s = _launches(0.4, zero_share=0.3, seed=9, category="Slow")
+    y = test_s.groupby("unique_id").head(28)["y"].to_numpy()
+    assert np.abs(y - slow["ColdStart-q-0.5"].iloc[0]).mean() < np.abs(y - slow["ColdStart"].mean()).mean()

@@ -58,8 +58,12 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
                lambda r: product_link(r["name"]) if r["level"] == "product" else r["name"]),
         Column(tr(lang, "acc_alert_started"), lambda r: pd.Timestamp(r["started"]).strftime("%Y-%m-%d")),
         Column(tr(lang, "acc_alert_detected"), lambda r: pd.Timestamp(r["detected"]).strftime("%Y-%m-%d")),
+        Column(tr(lang, "acc_alert_signal"), lambda r: tr(lang, "acc_sig_" + r["signal"])),
         Column(tr(lang, "acc_alert_direction"), lambda r: tr(lang, "acc_dir_" + r["direction"])),
         Column(tr(lang, "acc_alert_size"), lambda r: fmt_number(r["size"], 1), numeric=True),
+        Column(tr(lang, "acc_alert_complaints"),
+               lambda r: "" if r["level"] != "product" else
+               f"{fmt_number(r['complaints'], 0)} ({fmt_number(r['expected_complaints'], 1)})", numeric=True),
     ]
     links = [("?" + urlencode({"model": m, "lang": lang}), m, m == chosen) for m in models]
     return render("accuracy.html.j2", lang=lang, empty=False, model=chosen, models=links,

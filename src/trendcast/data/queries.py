@@ -236,6 +236,20 @@ class StoreQueries(ABC):
         return self._fetch("SELECT * FROM reviews WHERE " + where
                            + " ORDER BY unique_id, ts, review_id", params)
 
+    def review_days(self, *, max_rating: float = 2.0) -> pd.DataFrame:
+        """Reviews per product and day: ``unique_id, ds, reviews, low`` (rated at most
+        ``max_rating``), ``unrated`` (no rating), by product and day."""
+        return self._fetch(
+            "SELECT unique_id, CAST(ts AS DATE) AS ds, count(*) AS reviews, "
+            "sum(CASE WHEN rating <= ? THEN 1 ELSE 0 END) AS low, "
+            "sum(CASE WHEN rating IS NULL THEN 1 ELSE 0 END) AS unrated FROM reviews "
+            "GROUP BY unique_id, CAST(ts AS DATE) ORDER BY unique_id, ds", [float(max_rating)])
+
+    def unrated_reviews(self) -> pd.DataFrame:
+        """Reviews without a rating but with text: ``unique_id, ts, text``, by product and time."""
+        return self._fetch("SELECT unique_id, ts, text FROM reviews WHERE rating IS NULL AND text IS NOT "
+                           "NULL ORDER BY unique_id, ts, review_id")
+
     def latest_reviews(self, unique_id: str, limit: int) -> pd.DataFrame:
         """A product's ``limit`` newest reviews (ts, rating, text, language)."""
         return self._fetch("SELECT ts, rating, text, language FROM reviews WHERE unique_id = ? "

@@ -23,11 +23,18 @@ with a sale.
 - per category, how much single products scatter around that (gamma dispersion ``phi`` of
   their units over the curve's expectation, after Poisson noise).
 
-A cold product's expected units on a day are curve x band factor x weekday factor, times a
-gamma-Poisson posterior of its own level: prior Gamma(1/phi, 1/phi) (mean 1), updated with the
-units it sold since launch against what the curve expected, so a fast starter is scaled up
-after a few days and a slow one down. Quantiles are negative-binomial from the same
-posterior. A category with fewer than ``min_products`` launches uses the curve pooled over
+- per category, how much single days scatter around the curve (``day_phi``: the
+  maximum-likelihood dispersion of a negative binomial of each launched product's daily units
+  around its expectation; at least ``phi``).
+
+A cold product's expected units on a day (the point forecast, a mean: right for totals and
+stock) are curve x band factor x weekday factor, times a gamma-Poisson posterior of its own
+level: prior Gamma(1/phi, 1/phi) (mean 1), updated with the units it sold since launch against
+what the curve expected, so a fast starter is scaled up after a few days and a slow one down.
+Quantiles are negative-binomial around that mean with ``1 / size = 1 / alpha + (day_phi -
+phi)`` (the level's posterior spread plus the day-to-day spread), so the 0.5 quantile, the
+forecast that minimises daily absolute error, is 0 for a slow launch and positive for a fast
+one. A category with fewer than ``min_products`` launches uses the curve pooled over
 all categories.
 """
 
@@ -142,6 +149,7 @@ class ColdStart:
         self.dow_: dict[str, np.ndarray] = {}
         self.band_factor_: dict[str, dict[int, float]] = {}
         self.phi_: dict[str, float] = {}
+        self.day_phi_: dict[str, float] = {}
         for key, mask in groups.items():
             self._fit_group(key, matrix[mask], weekday[mask], bands[mask])
         self.launched_ = launched
@@ -207,6 +215,8 @@ class ColdStart:
         else:
             phi = 1.0
         self.phi_[key] = float(np.clip(phi, 0.05, 10.0))
+        self.day_phi_[key] = max(self.phi_[key], _daily_dispersion(
+            matrix, mu * np.array([factors.get(int(b), 1.0) for b in bands])[:, None]))
 
     # Predict --------------------------------------------------------------------------
 
@@ -271,15 +281,39 @@ class ColdStart:
             a0 = 1.0 / self.phi_[key]
             alpha, beta = a0 + max(units, 0.0), a0 + exposure
             mu = self._mu(key, bands[uid], start, dates)
-            out = {"unique_id": uid, "ds": dates, self.alias: mu * alpha / beta}
+            mean = mu * alpha / beta
+            out = {"unique_id": uid, "ds": dates, self.alias: mean}
+            # one day's units: the level's posterior spread plus the day-to-day spread on top
+            size = 1.0 / (1.0 / alpha + (self.day_phi_[key] - self.phi_[key]))
             for q in qs:
-                p = beta / (beta + np.maximum(mu, 1e-12))
-                out[quantile_column(self.alias, q)] = np.where(mu > 0, nbinom.ppf(q, alpha, p), 0.0)
+                p = size / (size + np.maximum(mean, 1e-12))
+                out[quantile_column(self.alias, q)] = np.where(mu > 0, nbinom.ppf(q, size, p), 0.0)
             frames.append(pd.DataFrame(out))
         cols = ["unique_id", "ds", self.alias, *(quantile_column(self.alias, q) for q in qs)]
         wide = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
         wide.attrs["age"] = ages
         return wide[cols]
+
+
+def _daily_dispersion(units: np.ndarray, mean: np.ndarray) -> float:
+    """Maximum-likelihood dispersion ``1 / size`` of a negative binomial of single days'
+    ``units`` (NaN: not observed) around their expected ``mean``: what the launch curve leaves
+    unexplained on a day, products' levels and daily noise together."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import gammaln
+
+    ok = np.isfinite(units) & (mean > 0)
+    y, m = units[ok], mean[ok]
+    if len(y) < 10:
+        return 1.0
+
+    def loss(log_phi: float) -> float:
+        size = np.exp(-log_phi)
+        return -float(np.sum(gammaln(y + size) - gammaln(size) + size * np.log(size / (size + m))
+                             + y * np.log(m / (size + m))))
+
+    best = minimize_scalar(loss, bounds=(np.log(0.01), np.log(50.0)), method="bounded")
+    return float(np.exp(best.x))
 
 
 def cold_ids(products: pd.DataFrame, first_sale: pd.Series, first_row: pd.Series, *,

@@ -5,7 +5,8 @@ not scored yet (``update`` calls it after each ingest; ``monitor`` and the API c
 lazily), storing one row per model, series and date in ``forecast_scores``. ``accuracy``
 pools the scores (:mod:`trendcast.evaluation.monitor`) per run and model, horizon step,
 product, category or week, next to what the backtest expected. ``drift_alerts`` runs the
-CUSUM of :mod:`trendcast.insights.drift` per product and category.
+CUSUMs of :mod:`trendcast.insights.drift` per product (sales errors and complaints: low-rated
+reviews) and category (sales errors).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from trendcast.errors import NotFoundError
 from trendcast.evaluation.monitor import freshest, score_rows, summarise
 from trendcast.features.frequency import default_season_length
 from trendcast.features.series import fill_series
-from trendcast.insights.drift import DriftOptions, detect, standardised_errors
+from trendcast.insights.drift import (
+    ALERT_COLUMNS,
+    DriftOptions,
+    complaint_expectation,
+    detect,
+    standardised_errors,
+)
 
 LEVELS = {"run": ["origin", "run_id", "model"], "step": ["model", "step"],
           "product": ["model", "unique_id"], "category": ["model", "category"],
@@ -119,17 +126,55 @@ def series_expectations(store: Store, model: str) -> tuple[pd.Series | None, flo
     return (per if len(per) else None), fallback
 
 
+FESTIVAL_KINDS = ("festival", "presale")
+AFTER_FESTIVAL_DAYS = 7  # a state-space model carries a festival's error for about a week
+
+
+def festival_days(store: Store, *, after: int = AFTER_FESTIVAL_DAYS) -> pd.DatetimeIndex:
+    """Days of the stored calendar's festivals and pre-sales and the ``after`` days that
+    follow each: the days the sales-error test skips."""
+    cal = store.calendar()
+    if cal.empty or "kind" not in cal:
+        return pd.DatetimeIndex([])
+    days = pd.to_datetime(cal.loc[cal["kind"].astype(str).str.lower().isin(FESTIVAL_KINDS), "ds"])
+    return pd.DatetimeIndex(sorted({d + pd.Timedelta(days=k) for d in days.unique()
+                                    for k in range(after + 1)}))
+
+
+def complaint_counts(store: Store, *, max_rating: float = 2.0) -> pd.DataFrame:
+    """Complaints per product and day: ``unique_id, ds, complaints``, the reviews rated at most
+    ``max_rating`` stars plus, for reviews without a rating, those the packaged sentiment
+    model reads as negative."""
+    days = store.review_days(max_rating=max_rating)
+    cols = ["unique_id", "ds", "complaints"]
+    if days.empty:
+        return pd.DataFrame(columns=cols)
+    out = days.assign(ds=pd.to_datetime(days["ds"]), complaints=days["low"].astype(float))[cols]
+    if float(days["unrated"].sum()) > 0:
+        from trendcast.services.sentiment import negative_texts
+
+        unrated = store.unrated_reviews()
+        if len(unrated):
+            neg = unrated.assign(ds=pd.to_datetime(unrated["ts"]).dt.tz_localize(None).dt.normalize(),
+                                 complaints=negative_texts(unrated["text"].astype(str)).astype(float))
+            out = pd.concat([out, neg[cols]]).groupby(["unique_id", "ds"], as_index=False)["complaints"].sum()
+    return out
+
+
 def drift_alerts(store: Store, *, model: str | None = None, level: str = "both",
                  since: Any = None, options: DriftOptions | None = None,
-                 score: bool = True) -> pd.DataFrame:
+                 score: bool = True, complaints: bool = True, skip_festivals: bool = True) -> pd.DataFrame:
     """Drift alerts per product and/or category (``level``: product, category, both) for
-    ``model`` (default: the first model of the latest forecast run)."""
+    ``model`` (default: the first model of the latest forecast run): ``model`` and
+    :data:`trendcast.insights.drift.ALERT_COLUMNS`. Product alerts also weigh the
+    ``complaints`` (low-rated reviews) when the workspace has reviews; ``skip_festivals``: the
+    sales-error test skips the calendar's festivals, pre-sales and the week after each."""
     options = options or DriftOptions()
     if score:
         score_pending(store)
     scores = store.scores()
     if scores.empty:
-        return detect(scores)
+        return pd.DataFrame(columns=["model", *ALERT_COLUMNS])
     if model is None:
         latest = store.latest_run_row("forecast")
         models = latest["models"] if latest else []
@@ -138,12 +183,47 @@ def drift_alerts(store: Store, *, model: str | None = None, level: str = "both",
     expected, fallback = series_expectations(store, model)
     errors = standardised_errors(mine, expected, fallback)
     errors["category"] = mine["category"].to_numpy()
+    errors["ds"] = pd.to_datetime(errors["ds"])
+    errors["skip"] = errors["ds"].isin(festival_days(store)) if skip_festivals else False
     parts = []
     if level in ("product", "both"):
-        parts.append(detect(errors, level="product", options=options, since=since))
+        found = _complaints(store, errors, options) if complaints else None
+        parts.append(detect(errors, level="product", options=options, since=since, complaints=found))
     if level in ("category", "both"):
         parts.append(detect(errors, level="category", options=options, since=since))
     kept = [p for p in parts if len(p)]
-    out = pd.concat(kept, ignore_index=True) if kept else detect(errors.iloc[:0])
+    out = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=ALERT_COLUMNS)
     out.insert(0, "model", model)
     return out
+
+
+def _complaints(store: Store, errors: pd.DataFrame, options: DriftOptions,
+                baseline_days: int = 365) -> pd.DataFrame | None:
+    """Complaints and their expectation over the monitored days (from the first scored day),
+    the baseline being the ``baseline_days`` before it; None when there are no reviews."""
+    counts = complaint_counts(store)
+    if counts.empty:
+        return None
+    start, end = errors["ds"].min(), errors["ds"].max()
+    ids = sorted(errors["unique_id"].unique())
+    sales = store.sales(ids, columns=["unique_id", "ds", "y"], start=start - pd.Timedelta(days=baseline_days),
+                        end=end)
+    found = complaint_expectation(counts[counts["unique_id"].isin(set(ids))], sales, start=start, end=end,
+                                  prior=options.prior)
+    first = errors.groupby("unique_id")["ds"].min()
+    return found[found["ds"] >= found["unique_id"].map(first)]
+
+
+def drift_line(alert: dict[str, Any]) -> str:
+    """One alert of :func:`drift_alerts` in words: level, name, which signal, start, size."""
+    head = (f"drift ({alert['signal']}): {alert['level']} {alert['name']} ({alert['model']}) since "
+            f"{pd.Timestamp(alert['started']):%Y-%m-%d}, detected {pd.Timestamp(alert['detected']):%Y-%m-%d}")
+    parts = []
+    if np.isfinite(alert["size"]):
+        side = "above" if alert["direction"] == "up" else "below"
+        parts.append(f"sales {side} forecast by {abs(alert['size']):.1f} expected errors a day, "
+                     f"errors {alert['ratio']:.1f}x the backtest's")
+    if "complaints" in alert["signal"]:
+        parts.append(f"{alert['complaints']:.0f} low-rated review(s) where "
+                     f"{alert['expected_complaints']:.1f} were expected")
+    return head + ": " + "; ".join(parts)

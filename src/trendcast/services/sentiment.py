@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from trendcast.data.store import Store
@@ -85,15 +86,8 @@ def score_reviews(store: Store, *, ids: Sequence[str] | None = None, source: Sou
         model = model or SentimentModel.pretrained(n_threads=n_threads)
         has_text = reviews["text"].notna() & (reviews["text"].astype(str).str.strip() != "")
         texts = reviews.loc[has_text, "text"].astype(str)
-        # the packaged head's scores are remembered for the life of the process (API, dashboard)
-        cache = _SCORES if packaged else {}
-        todo = [t for t in texts.unique() if t not in cache]
-        if todo:
-            fresh = model.predict_proba(todo, progress=progress)[:, 1]
-            if packaged and len(_SCORES) + len(todo) > _CACHE_MAX:
-                _SCORES.clear()
-            cache.update(zip(todo, fresh.tolist(), strict=True))
-        reviews["sentiment"] = texts.map(cache).reindex(reviews.index).astype(float)
+        scores, todo = _text_scores(texts, model, packaged=packaged, progress=progress)
+        reviews["sentiment"] = scores.reindex(reviews.index).astype(float)
         enc = model.encoder.config()
         notes.append(f"sentiment from the review text: {enc['name']} ({enc['prefix']}: prefix, first "
                      f"{enc['max_chars']} characters) + a logistic head trained on {model.n_train_:,} "
@@ -107,6 +101,33 @@ def score_reviews(store: Store, *, ids: Sequence[str] | None = None, source: Sou
     reviews.attrs["notes"] = notes
     reviews.attrs["assumptions"] = {"source": source, "negative_below": 0.5}
     return reviews
+
+
+def _text_scores(texts: pd.Series, model: Any, *, packaged: bool,
+                 progress: Progress | None = None) -> tuple[pd.Series, list[str]]:
+    """P(positive) of each text (same index) and the distinct texts embedded now."""
+    # the packaged head's scores are remembered for the life of the process (API, dashboard)
+    cache = _SCORES if packaged else {}
+    todo = [t for t in texts.unique() if t not in cache]
+    if todo:
+        fresh = model.predict_proba(todo, progress=progress)[:, 1]
+        if packaged and len(_SCORES) + len(todo) > _CACHE_MAX:
+            _SCORES.clear()
+        cache.update(zip(todo, fresh.tolist(), strict=True))
+    return texts.map(cache).astype(float), todo
+
+
+def negative_texts(texts: pd.Series, *, n_threads: int = 2) -> np.ndarray:
+    """Whether the packaged sentiment model reads each review text as negative (P(positive)
+    < 0.5; empty texts are not negative): the complaints of reviews without stars."""
+    from trendcast.text.sentiment import SentimentModel
+
+    texts = texts.fillna("").astype(str)
+    has_text = texts.str.strip() != ""
+    if not has_text.any():
+        return np.zeros(len(texts), dtype=bool)
+    scores, _ = _text_scores(texts[has_text], SentimentModel.pretrained(n_threads=n_threads), packaged=True)
+    return (scores.reindex(texts.index) < 0.5).to_numpy()
 
 
 @dataclass

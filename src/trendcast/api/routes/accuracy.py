@@ -25,7 +25,9 @@ class AccuracyTable(BaseModel):
     level: str
     items: list[dict[str, Any]] = Field(description="n, MAE, WAPE, MASE, bias, WQL, coverage, "
                                                     "expected_WAPE, expected_MASE per group.")
-    alerts: list[dict[str, Any]] = Field(description="Drift alerts (CUSUM), newest first.")
+    alerts: list[dict[str, Any]] = Field(description=(
+        "Drift alerts (CUSUMs on sales errors and, for products, complaints), newest first; "
+        "`signal` says which fired."))
 
 
 @router.get("/accuracy", response_model=AccuracyTable)
