@@ -96,7 +96,7 @@ def test_truth_tables(shop: ShopData) -> None:
     assert (tp.loc[tp["trend_class"] == "rising", "growth_rate"] >= 0.3).all()
     assert (tp.loc[tp["trend_class"] == "declining", "growth_rate"] <= -0.3).all()
     assert list(shop.truth.incidents.columns) == ["unique_id", "start", "end", "severity"]
-    assert list(shop.truth.stockouts.columns) == ["unique_id", "ds"]
+    assert list(shop.truth.stockouts.columns) == ["unique_id", "ds", "demand", "expected"]
     assert len(shop.truth.incidents) >= 3 and len(shop.truth.stockouts) > 0
     assert (shop.truth.incidents["start"] <= shop.truth.incidents["end"]).all()
 

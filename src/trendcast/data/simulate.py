@@ -179,7 +179,8 @@ _SENTIMENT_BY_RATING = np.array([[0, 0, .05, .95], [0, .05, .2, .75], [.05, .45,
 
 @dataclass(frozen=True, eq=False)
 class ShopTruth:
-    """Parameters the generator used: products, quality incidents and stock-out days."""
+    """Parameters the generator used: products, quality incidents and stock-out days (with
+    the units each hid, ``demand``, and their expected value, ``expected``)."""
 
     products: pd.DataFrame
     incidents: pd.DataFrame
@@ -452,9 +453,12 @@ def _sample_units(rng: np.random.Generator, lam: np.ndarray, cat: _Catalogue, pa
             length = int(rng.integers(3, 15))
             begin = int(rng.integers(cat.first[p], n_days - length))
             out[p, begin:begin + length] = True
-    y[out] = 0
     p_idx, t_idx = np.nonzero(out)
-    stockouts = pd.DataFrame({"unique_id": cat.ids[p_idx], "ds": dates.values[t_idx]})
+    # what the stock-out hid: the units that would have sold, and their expected value
+    stockouts = pd.DataFrame({"unique_id": cat.ids[p_idx], "ds": dates.values[t_idx],
+                              "demand": y[p_idx, t_idx].astype(float),
+                              "expected": np.round(lam[p_idx, t_idx], 4)})
+    y[out] = 0
     return y, stockouts
 
 

@@ -5,11 +5,20 @@ fits on, and returns every change (``unique_id, ds, before, after, reason``) so 
 store and show it.
 
 - **Stock-outs** come from the stock history (days with nothing on hand) when a product has
-  one, else they are inferred: a run of zero-sales days so long that the product's own record
-  around it makes it implausible (``p0 ** k < alpha``, with ``p0`` the share of zero days in
-  the four weeks on each side, smoothed, and ``k`` the run's length), for products selling at
-  least ``min_level`` units a day there. A stock-out day's sales are the demand that was
-  missed, so they are replaced by that local demand.
+  one, else they are inferred: a run of zero-sales days is a stock-out when it is too
+  unlikely under the product's own demand around it. Each day of the run expects
+  ``level x day factor`` units, where the level is the product's sales (per unit of day
+  factor) in the ``window`` periods on each side of the run, the lower side counting (a
+  stock-out sits between two selling stretches; a product that fades or starts selling does
+  not), and the day factor is the rest of the catalogue's sales that day against its usual
+  level (weekdays, festivals, the Spring Festival dip). The run's probability is the product
+  of the days' negative binomial zero probabilities, with the product's own dispersion; below
+  ``alpha`` it is a stock-out. Days the shop was closed (the rest of the catalogue sold under
+  ``closed`` of its usual; closures in the calendar) carry no evidence and are never flagged;
+  without enough other series for a day factor, the Spring Festival period counts as closed.
+  Two passes: the second leaves the first pass's stock-outs out of the levels and the
+  dispersion. A stock-out day's sales are the demand that was missed, so they are replaced
+  by the local level x the day factor.
 - **Outliers** are upward spikes beyond ``z`` robust standard deviations (MAD) of a centred
   rolling median, never on a known event day (a festival spike is demand the models should
   learn) nor next to one; they are replaced by the rolling median.
@@ -21,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import gamma
 
 STOCKOUT, STOCKOUT_INFERRED, OUTLIER = "stock-out (stock history)", "stock-out (inferred)", "outlier"
 
@@ -32,9 +42,10 @@ class CleaningOptions:
     stockouts: bool = True
     outliers: bool = True
     min_run: int = 3  # shortest zero run that can be an inferred stock-out (periods)
-    alpha: float = 3e-5  # probability (p0 ** k) below which a zero run is a stock-out
-    min_level: float = 0.5  # local demand a product needs for inference (units per period)
+    alpha: float = 3e-5  # probability of the zero run below which it is a stock-out
     window: int = 28  # periods on each side that give the local demand
+    min_catalogue: int = 10  # other series a day needs for the catalogue-wide day factor
+    closed: float = 0.1  # day factor under which the shop counts as closed
     z: float = 6.0  # robust z-score of an outlier
     median_window: int = 15  # centred rolling median for outliers (periods)
 
@@ -45,40 +56,97 @@ def _runs(zero: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def _around(y: np.ndarray, flagged: np.ndarray, start: int, end: int, window: int) -> np.ndarray:
-    """Values in the ``window`` periods on each side of ``[start, end)``, flagged days left out."""
-    lo, hi = max(0, start - window), end + window
-    values = np.concatenate([y[lo:start], y[end:hi]])
-    keep = ~np.concatenate([flagged[lo:start], flagged[end:hi]])
-    return values[keep]
+def _side(x: np.ndarray, use: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    lo, hi = max(lo, 0), max(min(hi, len(x)), 0)
+    return x[lo:hi][use[lo:hi]]
 
 
-def _stockouts(y: np.ndarray, known: np.ndarray, event: np.ndarray,
+def _size(y: np.ndarray, x: np.ndarray, factor: np.ndarray, use: np.ndarray, window: int) -> float:
+    """The negative binomial size (1 / overdispersion) of the product's sales around their
+    local level (method of moments; large for Poisson-like sales, small for lumpy ones)."""
+    level = pd.Series(np.where(use, x, np.nan)).rolling(window, center=True, min_periods=7).mean()
+    mu = level.to_numpy() * factor
+    ok = use & np.isfinite(mu)
+    if ok.sum() < 14 or mu[ok].sum() <= 0:
+        return 1.0
+    excess = float(np.sum((y[ok] - mu[ok]) ** 2) - np.sum(mu[ok]))
+    return float(np.clip(np.sum(mu[ok] ** 2) / max(excess, 1e-9), 0.2, 1e3))
+
+
+_LEVEL_QUANTILES = (np.arange(32) + 0.5) / 32
+
+
+def _log_p_zero(units: float, exposure: float, run_factor: np.ndarray, size: float) -> float:
+    """Log probability that the run's days all sell nothing, given a side of the run that sold
+    ``units`` over ``exposure`` (sum of day factors): the level is uncertain (gamma posterior,
+    widened by the overdispersion), each day's sales negative binomial around level x factor."""
+    rate = units / exposure
+    widen = 1.0 + rate * float(np.mean(run_factor)) / size
+    levels = gamma.ppf(_LEVEL_QUANTILES, (units + 0.5) / widen, scale=widen / exposure)
+    log_p = size * np.log(size / (size + levels[:, None] * run_factor[None, :])).sum(axis=1)
+    top = log_p.max()
+    return float(top + np.log(np.mean(np.exp(log_p - top))))
+
+
+def _stockouts(y: np.ndarray, known: np.ndarray, closed: np.ndarray, factor: np.ndarray,
                opts: CleaningOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stock-out days (known and inferred), their source (2 known, 1 inferred, 0 none) and the
-    demand to put there. A zero run that touches a closure (``event``: the Spring Festival's
-    standstill, a declared closure) is not inferred to be a stock-out."""
+    demand to put there (see the module docstring)."""
+    open_ = ~closed
+    x = np.where(open_, y / np.where(open_, factor, 1.0), 0.0)  # sales per unit of day factor
     inferred = np.zeros(len(y), dtype=bool)
+    cut = np.log(opts.alpha)
     if opts.stockouts:
-        for start, end in _runs((y == 0) & ~known):
-            k = end - start
-            if event[start:end].any():
-                continue
-            around = _around(y, known, start, end, opts.window)
-            if k < opts.min_run or len(around) < opts.min_run:
-                continue
-            level = float(np.mean(around))
-            # how often this product sells nothing on a day, near the run (overdispersion and
-            # weekly patterns included): a run of k such days has probability ~ p0 ** k
-            p0 = (float(np.sum(around == 0)) + 0.5) / (len(around) + 1.0)
-            if level >= opts.min_level and p0 ** k < opts.alpha:
-                inferred[start:end] = True
+        for _ in range(2):
+            use = open_ & ~known & ~inferred
+            size = _size(y, x, factor, use, opts.window)
+            found = np.zeros(len(y), dtype=bool)
+            for start, end in _runs((y == 0) & ~known):
+                days = open_[start:end]
+                if days.sum() < opts.min_run:
+                    continue
+                run_factor = factor[start:end][days]
+                sides = [(float(y[lo:hi][use[lo:hi]].sum()), float(factor[lo:hi][use[lo:hi]].sum()),
+                          int(use[lo:hi].sum()))
+                         for lo, hi in ((max(start - opts.window, 0), start), (end, end + opts.window))]
+                sides = [(u, e) for u, e, n in sides if n >= opts.min_run and e > 0]
+                if not sides:
+                    continue
+                # screen with the plug-in level (its probability is the lower one), then the
+                # side that makes the run least surprising decides
+                rate = min(u / e for u, e in sides)
+                if size * np.log(size / (size + rate * run_factor)).sum() >= cut:
+                    continue
+                if max(_log_p_zero(u, e, run_factor, size) for u, e in sides) < cut:
+                    found[start:end] = days
+            inferred = found
     flagged = known | inferred
+    use = open_ & ~flagged
     demand = np.zeros(len(y))
     for start, end in _runs(flagged):
-        around = _around(y, flagged, start, end, opts.window)
-        demand[start:end] = float(np.mean(around)) if len(around) else 0.0
+        around = np.concatenate([_side(x, use, start - opts.window, start),
+                                 _side(x, use, end, end + opts.window)])
+        demand[start:end] = (float(np.mean(around)) if len(around) else 0.0) * factor[start:end]
     return flagged, np.where(known, 2, np.where(inferred, 1, 0)), demand
+
+
+def _day_factors(frame: pd.DataFrame, opts: CleaningOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``frame``: the rest of the catalogue's sales that period against their usual
+    level (centred rolling median over ``2 * window + 1`` periods), and whether enough other
+    series (``min_catalogue``) sold then for it to mean anything (else 1)."""
+    wide = frame.pivot_table(index="ds", columns="unique_id", values="y", aggfunc="sum",
+                             dropna=False, observed=True)
+    present = wide.notna().to_numpy()
+    values = wide.clip(lower=0).fillna(0.0).to_numpy()
+    other = values.sum(axis=1, keepdims=True) - values
+    others = present.sum(axis=1, keepdims=True) - present
+    base = pd.DataFrame(other).rolling(2 * opts.window + 1, center=True, min_periods=opts.window).median()
+    base = base.to_numpy()
+    ok = (others >= opts.min_catalogue) & np.isfinite(base) & (base > 0)
+    factor = np.where(ok, other / np.where(ok, base, 1.0), 1.0)
+    rows = wide.index.get_indexer(frame["ds"])
+    cols = wide.columns.get_indexer(frame["unique_id"])
+    return np.clip(factor[rows, cols], 0.0, 10.0), ok[rows, cols]
 
 
 def clean_series(series: pd.DataFrame, *, calendar: pd.DataFrame | None = None,
@@ -92,11 +160,15 @@ def clean_series(series: pd.DataFrame, *, calendar: pd.DataFrame | None = None,
     out_days = _known_stockouts(stock)
     y_new = frame["y"].to_numpy(dtype=float).copy()
     reasons = np.full(len(frame), "", dtype=object)
+    factor, has_factor = _day_factors(frame, options) if len(frame) else (np.ones(0), np.zeros(0, bool))
+    closures = _closure_days(calendar)
     for _, idx in frame.groupby("unique_id", sort=False).indices.items():
         ds = frame["ds"].to_numpy()[idx]
         y = y_new[idx]
         known = np.isin(ds, out_days.get(frame["unique_id"].iloc[idx[0]], np.array([], dtype=ds.dtype)))
-        flagged, source, demand = _stockouts(y, known, np.isin(ds, dips), options)
+        closed = (np.isin(ds, closures) | (has_factor[idx] & (factor[idx] < options.closed))
+                  | (~has_factor[idx] & np.isin(ds, dips)))
+        flagged, source, demand = _stockouts(y, known, closed, factor[idx], options)
         reasons_i = np.where(source >= 2, STOCKOUT, np.where(source == 1, STOCKOUT_INFERRED, ""))
         fixed = np.where(flagged, demand, y)
         if options.outliers and len(y) >= options.median_window:
@@ -140,14 +212,23 @@ def _event_days(calendar: pd.DataFrame | None) -> np.ndarray:
 
 def _dip_days(calendar: pd.DataFrame | None) -> np.ndarray:
     """Days when logistics stop or the shop closes (the Spring Festival period, events of kind
-    ``closure``): zero sales then are no sign of a stock-out. Public holidays are not among
-    them: online shops sell through them."""
+    ``closure``): zero sales then are no sign of a stock-out, for a series without enough
+    other series to show how the shop sold those days. Public holidays are not among them:
+    online shops sell through them."""
     if calendar is None or calendar.empty:
         return np.array([], dtype="datetime64[ns]")
     kind = calendar["kind"].fillna("") if "kind" in calendar.columns else pd.Series("", index=calendar.index)
     name = calendar["name"].fillna("") if "name" in calendar.columns else pd.Series("", index=calendar.index)
     dips = calendar[(kind == "closure") | name.str.contains("Spring Festival", regex=False)]
     return pd.to_datetime(dips["ds"]).dt.normalize().unique().to_numpy(dtype="datetime64[ns]")
+
+
+def _closure_days(calendar: pd.DataFrame | None) -> np.ndarray:
+    """Days the calendar declares closed (events of kind ``closure``)."""
+    if calendar is None or calendar.empty or "kind" not in calendar.columns:
+        return np.array([], dtype="datetime64[ns]")
+    days = calendar.loc[calendar["kind"].fillna("") == "closure", "ds"]
+    return pd.to_datetime(days).dt.normalize().unique().to_numpy(dtype="datetime64[ns]")
 
 
 def _known_stockouts(stock: pd.DataFrame | None) -> dict[str, np.ndarray]:
