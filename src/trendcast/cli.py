@@ -547,8 +547,9 @@ def propensity(
     db: DbOption = None,
 ) -> None:
     """Who is likely to buy what: purchase propensity from views, carts, favourites and buys,
-    from LightGBM or a recency-frequency baseline, whichever ranks buyers better on a
-    validation cutoff (AP and precision@k); calibrated probabilities."""
+    from LightGBM, a recency-frequency baseline or their rank blend: a challenger ships only
+    when it beats the baseline on a validation cutoff (AP and precision@k) beyond the
+    bootstrap noise; calibrated probabilities."""
     import pandas as pd
 
     from trendcast.services.propensity import run_propensity

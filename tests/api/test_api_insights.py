@@ -120,7 +120,7 @@ def test_propensity_endpoint(tmp_path):
     with TestClient(create_app(db)) as client:
         h = auth(keys["viewer"])
         body = client.get("/api/propensity?days=3&top=5&k=30", headers=h).json()
-        assert len(body["items"]) == 5 and body["model"] in ("lightgbm", "baseline")
+        assert len(body["items"]) == 5 and body["model"] in ("lightgbm", "baseline", "blend")
         assert body["assumptions"]["selection"]["chosen"] == body["model"]
         assert "p@30" in body["assumptions"]["holdout"]["shipped"]
         assert {"probability", "basis", "cold"} <= set(body["items"][0])

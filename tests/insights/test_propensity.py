@@ -17,7 +17,9 @@ from trendcast.insights.propensity import (
     PropensityModel,
     add_labels,
     build_features,
+    choose_model,
     evaluate_propensity,
+    fit_models,
     make_dataset,
     precision_at_k,
     prepare_events,
@@ -198,6 +200,78 @@ def test_lightgbm_ships_when_carts_matter_and_baseline_when_it_cannot_win(events
     assert "p@50" in weak.metrics["baseline"]
 
 
+def _ranked(y: np.ndarray, top: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Scores that put the pairs ``top`` first (in order), then ``rest``, then the others."""
+    score = np.zeros(len(y))
+    order = np.concatenate([top, rest])
+    score[order] = np.linspace(1.0, 0.5, len(order))
+    return score
+
+
+def test_rule_ships_the_baseline_when_the_top_of_list_lead_is_noise():
+    # 80 buyers among 20,000 pairs; the challenger has 6 of them in its top 100, the baseline
+    # 5, and the challenger ranks the other buyers far better (a clear AP lead)
+    rng = np.random.default_rng(0)
+    y = np.zeros(20000, dtype=int)
+    buyers = rng.choice(20000, 80, replace=False)
+    y[buyers] = 1
+    others = np.setdiff1d(np.arange(20000), buyers)
+    fill = rng.permutation(others)
+    challenger = _ranked(y, np.concatenate([buyers[:6], fill[:94]]),
+                         np.concatenate([buyers[6:], fill[94:300]]))
+    baseline = _ranked(y, np.concatenate([buyers[:5], fill[300:395]]), rng.permutation(others)[:2000])
+    chosen, reason, m = choose_model(y, {"lightgbm": challenger, "baseline": baseline}, 100)
+    # the AP lead is clear and LightGBM is ahead on both: the old rule would have shipped it
+    assert m["lightgbm"]["ap"] > m["baseline"]["ap"] and m["lightgbm"]["ap_lead_low90"] > 0
+    assert m["lightgbm"]["p@100"] == 0.06 and m["baseline"]["p@100"] == 0.05
+    # one buyer more in the top 100 is within the noise: the baseline ships
+    assert m["lightgbm"]["pk_lead_low90"] <= 0
+    assert chosen == "baseline" and "no clear lead" in reason and "80 buyers" in reason
+    # the same lead with ten times the buyers at the top clears the noise
+    strong = _ranked(y, np.concatenate([buyers[:60], fill[:40]]), buyers[60:])
+    chosen, reason, m = choose_model(y, {"lightgbm": strong, "baseline": baseline}, 100)
+    assert chosen == "lightgbm" and m["lightgbm"]["pk_lead_low90"] > 0 and "LightGBM ships" in reason
+
+
+def test_rule_ships_the_blend_when_it_wins_validation():
+    rng = np.random.default_rng(1)
+    y = (rng.random(5000) < 0.05).astype(int)
+    noise = rng.normal(size=(3, 5000))
+    scores = {"baseline": y * 0.5 + noise[0], "lightgbm": y * 1.0 + noise[1],
+              "blend": y * 2.0 + noise[2]}
+    chosen, reason, m = choose_model(y, scores, 50)
+    assert chosen == "blend" and reason.startswith("the rank blend of LightGBM and the baseline ships")
+    assert m["lightgbm"]["pk_lead_low90"] > 0  # LightGBM also qualifies; the blend leads it
+    assert m["blend"]["ap"] > m["lightgbm"]["ap"]
+    # LightGBM beats the blend: LightGBM ships
+    chosen, _, _ = choose_model(y, {**scores, "blend": y * 0.6 + noise[2]}, 50)
+    assert chosen == "lightgbm"
+    with pytest.raises(Exception, match="baseline"):
+        choose_model(y, {"lightgbm": scores["lightgbm"]}, 50)
+
+
+def test_blend_scores_a_pair_alike_alone_or_in_a_list(events):
+    split = time_split(events, 3)
+    train = make_dataset(events, split.train_cutoffs, 3)
+    test = make_dataset(events, [split.test_cutoff], 3)
+    models = fit_models(train, KEY["item"])
+    blend = models["blend"]
+    p = blend.predict_proba(test)
+    assert ((p > 0) & (p < 1)).all()
+    assert blend.predict_proba(test.iloc[[7]])[0] == pytest.approx(p[7])
+    # a pair both models put above another is above it in the blend
+    a, b = models["lightgbm"].predict_proba(test), models["baseline"].predict_proba(test)
+    i, j = np.argmax(a + b), np.argmin(a + b)
+    assert a[i] > a[j] and b[i] > b[j] and p[i] > p[j]
+    # fitted on its own it is the same model
+    again = PropensityModel("blend").fit(train, KEY["item"]).predict_proba(test)
+    assert np.allclose(again, p)
+    # calibrated, it gives probabilities near the observed rate
+    y = test["label"].to_numpy(dtype=int)
+    cal = PlattCalibrator().fit(p, y, blend.base_rate_)
+    assert abs(cal.transform(p, blend.base_rate_).mean() - y.mean()) < 0.01
+
+
 def test_calibration_and_reliability():
     rng = np.random.default_rng(0)
     truth = rng.uniform(0.0, 0.2, 20000)
@@ -254,7 +328,7 @@ def test_service_scores_pairs_now(store):
     run = run_propensity(store, days=3, top=5, k=50)
     assert len(run.scores) == 5 and run.scores["probability"].is_monotonic_decreasing
     assert run.holdout["lightgbm"]["auc"] > 0.7 and "p@50" in run.holdout["shipped"]
-    assert run.model in ("lightgbm", "baseline") and run.selection["chosen"] == run.model
+    assert run.model in ("lightgbm", "baseline", "blend") and run.selection["chosen"] == run.model
     assert pd.Timestamp(run.split["now"]) == pd.Timestamp("2024-03-15")
     assert any("segment rate" in n for n in run.notes)
     assert not run.scores["cold"].any()
@@ -277,7 +351,7 @@ def test_propensity_command(db_path):
     res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--top", "3", "--json"])
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
-    assert len(payload["scores"]) == 3 and set(payload["holdout"]) == {"lightgbm", "baseline", "shipped"}
+    assert len(payload["scores"]) == 3 and set(payload["holdout"]) == {"lightgbm", "baseline", "blend", "shipped"}
     assert payload["model"] == payload["selection"]["chosen"]
     assert payload["calibration"]["shipped"]["curve"] and payload["segments"]
     res = CliRunner().invoke(app, ["propensity", "--db", str(db_path), "--top", "3", "--k", "20"])

@@ -250,16 +250,49 @@ def _baseline_matrix(df: pd.DataFrame, windows: Sequence[int]) -> np.ndarray:
     return np.column_stack(cols)
 
 
+Kind = Literal["lightgbm", "baseline", "blend"]
+KINDS: tuple[str, ...] = ("lightgbm", "baseline", "blend")
+NAMES = {"lightgbm": "LightGBM", "baseline": "the recency-frequency baseline",
+         "blend": "the rank blend of LightGBM and the baseline"}
+
+
+def _quantile(reference: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Count of ``reference`` (sorted) scores at or below each of ``p``, over len + 1: a rank
+    in [0, 1) that does not depend on which other pairs are scored with it."""
+    return np.searchsorted(reference, np.asarray(p, dtype=float), side="right") / (len(reference) + 1)
+
+
 @dataclass
 class PropensityModel:
-    """LightGBM on all features, or the recency-frequency logistic baseline."""
+    """LightGBM on all features, the recency-frequency logistic baseline, or their rank blend.
 
-    kind: Literal["lightgbm", "baseline"] = "lightgbm"
+    The blend's score is the mean of the two models' ranks, each rank being the share of the
+    training pairs that model scores at or below the pair (so a pair scores the same alone or
+    in a list). It is a ranking score in (0, 1], not a probability until calibrated."""
+
+    kind: Kind = "lightgbm"
     windows: tuple[int, ...] = WINDOWS
     seed: int = 0
     features_: list[str] = field(default_factory=list)
     base_rate_: float = float("nan")
     estimator_: Any = None
+    parts_: dict[str, PropensityModel] = field(default_factory=dict)
+    reference_: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def blend_of(cls, lightgbm: PropensityModel, baseline: PropensityModel,
+                 train: pd.DataFrame) -> PropensityModel:
+        """The rank blend of a fitted LightGBM and a fitted baseline (no refit), ranks taken
+        against their scores on ``train`` (the pairs they were fitted on)."""
+        if lightgbm.kind != "lightgbm" or baseline.kind != "baseline":
+            raise ModelError("blend_of needs a fitted LightGBM and a fitted baseline model")
+        m = cls("blend", lightgbm.windows, lightgbm.seed)
+        m.parts_ = {"lightgbm": lightgbm, "baseline": baseline}
+        m.base_rate_ = lightgbm.base_rate_
+        m.features_ = list(lightgbm.features_)
+        m.reference_ = {k: np.sort(part.predict_proba(train)) for k, part in m.parts_.items()}
+        m.estimator_ = "blend"
+        return m
 
     def fit(self, train: pd.DataFrame, key: Sequence[str]) -> PropensityModel:
         y = train["label"].to_numpy(dtype=int)
@@ -267,6 +300,14 @@ class PropensityModel:
             raise DataValidationError(
                 f"the training pairs ({len(y):,}) have {int(y.sum())} purchases: a model needs "
                 "both buyers and non-buyers; ingest more behaviour data or change --days")
+        if self.kind == "blend":
+            parts = [PropensityModel(k, self.windows, self.seed).fit(train, key)  # type: ignore[arg-type]
+                     for k in ("lightgbm", "baseline")]
+            fitted = PropensityModel.blend_of(*parts, train)
+            self.parts_, self.reference_ = fitted.parts_, fitted.reference_
+            self.base_rate_, self.features_, self.estimator_ = (fitted.base_rate_, fitted.features_,
+                                                                fitted.estimator_)
+            return self
         self.base_rate_ = float(y.mean())
         self.features_ = [c for c in train.columns if c not in (*key, "label", "cutoff")]
         if self.kind == "lightgbm":
@@ -278,24 +319,43 @@ class PropensityModel:
                 random_state=self.seed, n_jobs=1, verbose=-1, deterministic=True,
                 force_row_wise=True)
             self.estimator_.fit(train[self.features_], y)
-        else:
+        elif self.kind == "baseline":
             from sklearn.linear_model import LogisticRegression
             from sklearn.pipeline import make_pipeline
             from sklearn.preprocessing import StandardScaler
 
             self.estimator_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
             self.estimator_.fit(_baseline_matrix(train, self.windows), y)
+        else:
+            raise ModelError(f"propensity model kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         return self
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """P(buy) for each row of a feature frame from :func:`build_features`."""
+        """P(buy) for each row of a feature frame from :func:`build_features` (the blend: its
+        ranking score, see the class docstring)."""
         if self.estimator_ is None:
             raise ModelError("the propensity model is not fitted; call fit(train, key) first")
         if frame.empty:
             return np.zeros(0)
+        if self.kind == "blend":
+            raw = {k: part.predict_proba(frame) for k, part in self.parts_.items()}
+            rank = np.mean([_quantile(self.reference_[k], raw[k]) for k in raw], axis=0)
+            # equal mean ranks are ordered by the mean raw probability; the step added is
+            # below the smallest gap between distinct mean ranks, 1 / (2 (n + 1))
+            n = max(len(r) for r in self.reference_.values())
+            return rank + np.mean(list(raw.values()), axis=0) / (4 * (n + 1))
         if self.kind == "lightgbm":
             return self.estimator_.predict_proba(frame[self.features_])[:, 1]
         return self.estimator_.predict_proba(_baseline_matrix(frame, self.windows))[:, 1]
+
+
+def fit_models(train: pd.DataFrame, key: Sequence[str], *, windows: Sequence[int] = WINDOWS,
+               seed: int = 0) -> dict[str, PropensityModel]:
+    """LightGBM, the baseline and their rank blend, fitted on ``train``."""
+    models = {kind: PropensityModel(kind, tuple(windows), seed).fit(train, key)  # type: ignore[arg-type]
+              for kind in ("lightgbm", "baseline")}
+    models["blend"] = PropensityModel.blend_of(models["lightgbm"], models["baseline"], train)
+    return models
 
 
 # Calibration ---------------------------------------------------------------------------
@@ -493,23 +553,69 @@ def ranking_metrics(y: np.ndarray, score: np.ndarray, k: int | None = None) -> d
 
 # The whole evaluation ------------------------------------------------------------------
 
-def ap_difference_low(y: np.ndarray, a: np.ndarray, b: np.ndarray, *, n: int = 200, seed: int = 0,
-                      level: float = 0.9) -> float:
-    """Lower bound of a one-sided ``level`` paired-bootstrap interval of AP(a) - AP(b)."""
+def lead_lows(y: np.ndarray, a: np.ndarray, b: np.ndarray, k: int, *, n: int = 200, seed: int = 0,
+              level: float = 0.9) -> dict[str, float]:
+    """Lower bounds of one-sided ``level`` paired-bootstrap intervals of AP(a) - AP(b) and of
+    precision@k(a) - precision@k(b), from the same resamples of the pairs."""
     from sklearn.metrics import average_precision_score
 
+    y, a, b = np.asarray(y, dtype=int), np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     rng = np.random.default_rng(seed)
-    diffs = []
+    d_ap, d_pk = [], []
     for _ in range(n):
         i = rng.integers(0, len(y), len(y))
         if 0 < y[i].sum() < len(i):
-            diffs.append(average_precision_score(y[i], a[i]) - average_precision_score(y[i], b[i]))
-    return float(np.quantile(diffs, 1 - level)) if diffs else float("nan")
+            d_ap.append(average_precision_score(y[i], a[i]) - average_precision_score(y[i], b[i]))
+            d_pk.append(precision_at_k(y[i], a[i], k) - precision_at_k(y[i], b[i], k))
+    if not d_ap:
+        return {"ap": float("nan"), "pk": float("nan")}
+    return {"ap": float(np.quantile(d_ap, 1 - level)), "pk": float(np.quantile(d_pk, 1 - level))}
+
+
+def choose_model(y: np.ndarray, scores: dict[str, np.ndarray], k: int, *, seed: int = 0,
+                 where: str = "the validation cutoff") -> tuple[str, str, dict[str, dict[str, float]]]:
+    """The shipping rule, on one validation set's labels ``y`` and each candidate's ``scores``
+    (``baseline`` plus any of ``lightgbm``, ``blend``).
+
+    A candidate other than the baseline qualifies when, against the baseline, it is at least
+    as good on AP and on precision@k and the lower bound of a one-sided 90% paired-bootstrap
+    interval of its lead is above 0 on both metrics: a lead a campaign would see, not one the
+    validation's few buyers could produce by chance. Of the qualified candidates the one with
+    the higher AP (then precision@k) ships; when none qualifies the baseline, the simpler
+    model, ships. Returns the chosen kind, the reason and each candidate's figures (with
+    ``ap_lead_low90`` and ``pk_lead_low90`` for the challengers)."""
+    if "baseline" not in scores:
+        raise ModelError("choose_model needs the baseline's scores: it ships when no model beats it")
+    y = np.asarray(y, dtype=int)
+    pk = f"p@{int(k)}"
+    metrics = {kind: ranking_metrics(y, s, k) for kind, s in scores.items()}
+    base = metrics["baseline"]
+    qualified, parts = [], []
+    for kind in (c for c in KINDS if c in scores and c != "baseline"):
+        m = metrics[kind]
+        low = lead_lows(y, scores[kind], scores["baseline"], int(k), seed=seed)
+        m["ap_lead_low90"], m["pk_lead_low90"] = low["ap"], low["pk"]
+        ok = m["ap"] >= base["ap"] and m[pk] >= base[pk] and low["ap"] > 0 and low["pk"] > 0
+        if ok:
+            qualified.append(kind)
+        parts.append(f"{NAMES[kind]}: AP {m['ap']:.3f}, precision@{k} {m[pk]:.3f} (90% bootstrap "
+                     f"lower bounds of the lead {low['ap']:+.3f}, {low['pk']:+.3f})"
+                     f"{'' if ok else ', no clear lead'}")
+    figures = (f"baseline AP {base['ap']:.3f}, precision@{k} {base[pk]:.3f}; " + "; ".join(parts)
+               + f" ({where}, {int(y.sum())} buyers among {len(y):,} pairs)")
+    if qualified:
+        chosen = max(qualified, key=lambda c: (metrics[c]["ap"], metrics[c][pk]))
+        reason = f"{NAMES[chosen]} ships: it ranks buyers better at the top of the list: {figures}"
+    else:
+        chosen = "baseline"
+        reason = (f"the recency-frequency baseline ships: no model leads it on both AP and "
+                  f"precision@{k} beyond the bootstrap noise: {figures}")
+    return chosen, reason, metrics
 
 
 @dataclass
 class Selection:
-    """Which model ships and why: both kinds measured on the latest validation cutoff before
+    """Which model ships and why: every kind measured on the latest validation cutoff before
     the test cutoff (trained on earlier cutoffs, label windows cut at the validation cutoff)."""
 
     chosen: str
@@ -530,12 +636,10 @@ class Selection:
 
 def select_model(events: pd.DataFrame, split: TimeSplit, *, level: Level = "item", k: int = 100,
                  windows: Sequence[int] = WINDOWS, seed: int = 0) -> Selection:
-    """Choose between LightGBM and the recency-frequency baseline by AP and precision@k on the
-    latest time split before ``split.test_cutoff``, and fit a Platt calibrator for the chosen
-    one there. LightGBM ships only when it is at least as good on both metrics and the lower
-    bound of a 90% paired-bootstrap interval of its AP lead is above 0; otherwise
-    the baseline (the simpler model) ships. Nothing after the validation cutoff
-    ``split.test_cutoff - days`` is read."""
+    """Choose among LightGBM, the recency-frequency baseline and their rank blend by AP and
+    precision@k on the latest time split before ``split.test_cutoff`` (the rule:
+    :func:`choose_model`), and fit a Platt calibrator for the chosen one there. Nothing after
+    the validation cutoff ``split.test_cutoff - days`` is read."""
     days = split.days
     val_cutoff = split.test_cutoff - days * _DAY
     fit_cutoffs = [c for c in split.train_cutoffs if c < val_cutoff]
@@ -543,7 +647,7 @@ def select_model(events: pd.DataFrame, split: TimeSplit, *, level: Level = "item
     empty = Selection("baseline", "", k, None, {}, PlattCalibrator())
     if not fit_cutoffs:
         empty.reason = (f"no cutoff before the validation cutoff {val_cutoff.date()} to train on: "
-                        "the baseline ships (LightGBM has not shown it ranks buyers better)")
+                        "the baseline ships (no other model has shown it ranks buyers better)")
         return empty
     visible = events[events["ts"] <= val_cutoff]
     train = make_dataset(visible, fit_cutoffs, days, level=level, windows=windows, until=val_cutoff)
@@ -555,37 +659,18 @@ def select_model(events: pd.DataFrame, split: TimeSplit, *, level: Level = "item
                         "the models: the baseline ships")
         return empty
     y = val["label"].to_numpy(dtype=int)
-    models, metrics, scores = {}, {}, {}
-    for kind in ("lightgbm", "baseline"):
-        models[kind] = PropensityModel(kind, tuple(windows), seed).fit(train, key)  # type: ignore[arg-type]
-        scores[kind] = models[kind].predict_proba(val)
-        metrics[kind] = ranking_metrics(y, scores[kind], k)
-    pk = f"p@{int(k)}"
-    lgb, base = metrics["lightgbm"], metrics["baseline"]
-    low = ap_difference_low(y, scores["lightgbm"], scores["baseline"], seed=seed)
-    metrics["lightgbm"]["ap_diff_low90"] = low
-    not_worse = lgb["ap"] >= base["ap"] and lgb[pk] >= base[pk]
-    better = not_worse and low > 0
-    chosen = "lightgbm" if better else "baseline"
-    figures = (f"AP {lgb['ap']:.3f} vs {base['ap']:.3f} (difference's 90% bootstrap lower bound "
-               f"{low:+.3f}), precision@{k} {lgb[pk]:.3f} vs {base[pk]:.3f} (LightGBM vs baseline, "
-               f"validation cutoff {val_cutoff.date()}, {int(y.sum())} buyers among {len(y):,} pairs)")
-    if better:
-        reason = f"LightGBM ships: it ranks buyers better at the top of the list: {figures}"
-    elif not_worse:
-        reason = (f"the recency-frequency baseline ships: LightGBM's lead is within the noise of "
-                  f"{int(y.sum())} buyers: {figures}")
-    else:
-        reason = (f"the recency-frequency baseline ships: LightGBM is not better on both "
-                  f"top-of-list metrics: {figures}")
+    models = fit_models(train, key, windows=windows, seed=seed)
+    scores = {kind: m.predict_proba(val) for kind, m in models.items()}
+    chosen, reason, metrics = choose_model(y, scores, k, seed=seed,
+                                           where=f"validation cutoff {val_cutoff.date()}")
     calibrator = PlattCalibrator().fit(scores[chosen], y, models[chosen].base_rate_)
     return Selection(chosen, reason, int(k), val_cutoff, metrics, calibrator)
 
 
 @dataclass
 class PropensityEvaluation:
-    """Holdout result of LightGBM, the baseline and the shipped (selected and calibrated)
-    model at one level, and the models behind it."""
+    """Holdout result of LightGBM, the baseline, their rank blend and the shipped (selected
+    and calibrated) model at one level, and the models behind it."""
 
     level: str
     split: TimeSplit
@@ -632,8 +717,8 @@ def evaluate_propensity(
     max_train_cutoffs: int = 7,
     seed: int = 0,
 ) -> PropensityEvaluation:
-    """Choose the model on a validation cutoff, train LightGBM and the baseline on the
-    training cutoffs, test both and the shipped (calibrated) one on the last cutoff.
+    """Choose the model on a validation cutoff, train LightGBM, the baseline and their rank
+    blend on the training cutoffs, test them and the shipped (calibrated) one on the last cutoff.
 
     Args:
         events: a frame from :func:`prepare_events`.
@@ -656,8 +741,7 @@ def evaluate_propensity(
             f"the test window {split.test_cutoff} + {days} days has no purchase by a candidate "
             f"{level} pair ({len(test):,} pairs); ingest more behaviour data")
     selection = select_model(events, split, level=level, k=k, windows=windows, seed=seed)
-    models = {kind: PropensityModel(kind, tuple(windows), seed).fit(train, key)  # type: ignore[arg-type]
-              for kind in ("lightgbm", "baseline")}
+    models = fit_models(train, key, windows=windows, seed=seed)
     y = test["label"].to_numpy(dtype=int)
     metrics = {}
     for name, m in models.items():
@@ -696,7 +780,8 @@ def evaluate_propensity(
         "had such activity (the rest cannot be ranked from behaviour)",
         f"train cutoffs {', '.join(str(c.date()) for c in split.train_cutoffs)}; test cutoff "
         f"{split.test_cutoff.date()} (labels up to {(split.test_cutoff + days * _DAY).date()})",
-        "baseline: logistic regression on the pair's recency and frequency of any action",
+        "baseline: logistic regression on the pair's recency and frequency of any action; blend: "
+        "the mean of LightGBM's and the baseline's ranks among the training pairs",
         "probabilities: the chosen model's scores, Platt-calibrated on the validation cutoff",
         cold_note(lookback),
     ]

@@ -56,8 +56,9 @@ def run_propensity(store: Store, *, days: int = 3, level: Level = "item", top: i
                    seed: int = 0) -> PropensityRun:
     """Score who buys what in the next ``days`` days from the stored ``events`` table.
 
-    The model (LightGBM or the recency-frequency baseline) is chosen by average precision and
-    precision@``k`` on the latest validation cutoff before the holdout cutoff; the holdout
+    The model (LightGBM, the recency-frequency baseline or their rank blend) is chosen by
+    average precision and precision@``k`` on the latest validation cutoff before the holdout
+    cutoff (rule: :func:`trendcast.insights.propensity.choose_model`); the holdout
     figures come from models trained on earlier cutoffs. The scores come from the chosen kind
     refit on every cutoff whose label window the data covers, Platt-calibrated on the
     holdout cutoff and applied at the midnight after the last event. ``pairs`` (user_id plus

@@ -175,9 +175,9 @@ def propensity(
     top: Top = 50,
 ) -> InsightTable:
     """Who is likely to buy what: the pairs active now with their calibrated probability, from
-    LightGBM or the recency-frequency baseline (whichever ranked buyers better on a validation
-    cutoff: `model`, and why in the notes); holdout metrics, calibration and the rates given to
-    pairs without recent activity in `assumptions`."""
+    LightGBM, their rank blend or the recency-frequency baseline (a challenger only when its lead
+    on a validation cutoff clears the bootstrap noise: `model`, and why in the notes); holdout
+    metrics, calibration and the rates given to pairs without recent activity in `assumptions`."""
     key = ("propensity", days, level, k, top)
     result = request.app.state.results.get(
         key, lambda: run_propensity(store, days=days, level=level, top=top, k=k))
