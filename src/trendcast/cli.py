@@ -1051,7 +1051,10 @@ def alerts(
         raise typer.BadParameter("--lang takes en or zh")
     if source not in ("auto", "model", "rating"):
         raise typer.BadParameter("--source takes auto, model or rating")
-    with _open(db, read_only=True) as store, _progress(not as_json and source != "rating") as progress:
+    # the text model stores its scores for the next run (a short write at the end; the file is
+    # not held while the reviews are embedded); stars need no write
+    with _open(db, read_only=source == "rating") as store, \
+            _progress(not as_json and source != "rating") as progress:
         result = sentiment_alerts(store, source=source, since=since, n_threads=threads,  # type: ignore[arg-type]
                                   progress=progress)
     if as_json:
@@ -1087,7 +1090,8 @@ def sentiment(
         raise typer.BadParameter("--source takes model or rating")
     if top < 1:
         raise typer.BadParameter("--top takes a number >= 1")
-    with _open(db, read_only=True) as store, _progress(not as_json and source == "model") as progress:
+    with _open(db, read_only=source == "rating") as store, \
+            _progress(not as_json and source == "model") as progress:
         table_df = product_sentiment(store, unique_id=product, source=source,  # type: ignore[arg-type]
                                      n_threads=threads, progress=progress)
     if as_json:

@@ -67,6 +67,14 @@ TEXT: dict[str, dict[str, str]] = {
         "no_forecast": "No forecast run covers this product yet. Start one on the “Run forecast” page.",
         "model": "Model",
         "show": "Show",
+        "run": "Run",
+        "model_rule_backtest": "Model shown: {model}, the lowest MASE ({mase}) of this run's models "
+                               "in backtest {backtest}.",
+        "model_rule_default": "Model shown: {model}; no backtest scored this run's models and {model} "
+                              "is the default model.",
+        "model_rule_first": "Model shown: {model}, the run's first model; no backtest scored this "
+                            "run's models.",
+        "model_asked": "Model chosen by you; the run's own choice is {model}.",
         "drivers": "What drives the forecast",
         "reviews": "Recent reviews",
         "no_reviews": "No reviews for this product.",
@@ -241,6 +249,11 @@ TEXT: dict[str, dict[str, str]] = {
         "no_forecast": "还没有覆盖该商品的预测。请在“运行预测”页面启动一次预测。",
         "model": "模型",
         "show": "显示",
+        "run": "批次",
+        "model_rule_backtest": "显示模型：{model}，本批次模型中在回测 {backtest} 里 MASE 最低（{mase}）。",
+        "model_rule_default": "显示模型：{model}；尚无回测评估本批次的模型，{model} 为默认模型。",
+        "model_rule_first": "显示模型：{model}（本批次第一个模型）；尚无回测评估本批次的模型。",
+        "model_asked": "模型由您选择；本批次的默认模型为 {model}。",
         "drivers": "预测的驱动因素",
         "reviews": "最新评价",
         "no_reviews": "该商品暂无评价。",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
-from trendcast.services import browse
+from trendcast.services import browse, run_choice
 from trendcast.services.browse import RunInfo
+from trendcast.services.run_choice import RunChoice
 
 WINDOW_DAYS = 28
 
@@ -65,22 +66,30 @@ class ProductView:
     run: RunInfo | None = None
     forecast: pd.DataFrame | None = None  # the run's rows for this product
     reviews: pd.DataFrame | None = None
+    choice: RunChoice | None = None  # the model that represents the run (run_choice's rule)
+    runs: list[RunInfo] = field(default_factory=list)  # every run covering it, newest first
+    why_run: str = ""  # why this run is shown (the default) or "as asked"
 
 
 def product(store: Store, uid: str, *, run_id: str | None = None, n_reviews: int = 10) -> ProductView:
-    """Everything the product page needs; ``run_id`` None means the latest forecast run that
-    covers the product."""
+    """Everything the product page needs; ``run_id`` None means the run
+    :func:`trendcast.services.run_choice.product_run` picks (the newest covering run with the
+    best backtested model, not simply the newest job)."""
     info = store.products([uid])
     history = store.sales([uid], columns=["ds", "y"])
     if info.empty and history.empty:
         raise NotFoundError(f"no product {uid!r} in this workspace; the overview lists products")
     row = info.iloc[0].to_dict() if not info.empty else {"unique_id": uid}
     view = ProductView(uid=uid, info=row, history=history)
+    picked = run_choice.product_run(store, uid)
+    view.runs = picked.runs
     if run_id is None:
-        covering = store.latest_run_row("forecast", covering=uid)
-        run_id = None if covering is None else str(covering["run_id"])
+        run_id, view.why_run = picked.run_id, picked.reason
+    else:
+        view.why_run = "as asked"
     if run_id is not None:
         view.run = browse.get_run(store, run_id)  # NotFoundError for an unknown id
+        view.choice = run_choice.representative_model(store, run_id)
         if store.run_covers(run_id, uid):
             view.forecast = browse.run_forecasts(store, run_id, ids=[uid])[2]
     view.reviews = store.latest_reviews(uid, n_reviews)
@@ -95,8 +104,9 @@ def latest_run_id(store: Store, kind: str = "forecast") -> str | None:
 
 
 def forecast_totals(store: Store, run_id: str) -> tuple[str, pd.DataFrame]:
-    """Point forecasts of a run's first model summed over products: (model, frame ds, y)."""
-    model = browse.get_run(store, run_id).models[0]
+    """Point forecasts of a run's representative model (run_choice's rule) summed over
+    products: (model, frame ds, y)."""
+    model = run_choice.representative_model(store, run_id).model
     totals = store.forecast_totals(run_id, model)
     return model, totals
 

@@ -241,6 +241,44 @@ class StoreQueries(ABC):
         return self._fetch("SELECT ts, rating, text, language FROM reviews WHERE unique_id = ? "
                            "ORDER BY ts DESC LIMIT ?", [unique_id, int(limit)])
 
+    def review_scores(self, model_version: str) -> pd.DataFrame:
+        """Stored sentiment of one model version: ``review_id, text_hash, sentiment``, by
+        review id and text hash."""
+        return self._fetch("SELECT review_id, text_hash, sentiment FROM review_scores "
+                           "WHERE model_version = ? ORDER BY review_id, text_hash", [model_version])
+
+    def save_review_scores(self, scores: pd.DataFrame) -> int:
+        """Store review sentiment (``review_id, text_hash, model_version, sentiment[,
+        scored_at]``); returns the rows written.
+
+        A (review, text, version) already stored is skipped, so saving twice stores one row;
+        a review stored with another text under the same version (the text was edited) loses
+        its old row.
+        """
+        self._writable()
+        cols = list(TABLES["review_scores"].columns)
+        if scores.empty:
+            return 0
+        missing = sorted(set(cols) - {"scored_at"} - set(scores.columns))
+        if missing:
+            raise ValueError(f"review scores need the columns {missing}")
+        rows = scores.assign(scored_at=scores.get("scored_at", pd.Timestamp.now()))[cols]
+        rows = rows.drop_duplicates(["review_id", "text_hash", "model_version"])
+        written = 0
+        with self.transaction():
+            self._lock_for_write("review_scores")
+            for version, part in rows.groupby("model_version", sort=True):
+                have = self.review_scores(str(version))
+                key = part["review_id"].astype(str) + "\x1f" + part["text_hash"].astype(str)
+                part = part[~key.isin(set(have["review_id"].astype(str) + "\x1f" + have["text_hash"]))]
+                stale = sorted(set(part["review_id"].astype(str)) & set(have["review_id"].astype(str)))
+                for start in range(0, len(stale), 500):
+                    chunk = stale[start:start + 500]
+                    self._run(f"DELETE FROM review_scores WHERE model_version = ? AND review_id IN "
+                              f"({marks(chunk)})", [str(version), *chunk])
+                written += self.append("review_scores", part) if len(part) else 0
+        return written
+
     def events(self) -> pd.DataFrame:
         """Behaviour events as stored (no order promised beyond the key's)."""
         return self._fetch("SELECT * FROM events")
@@ -318,6 +356,15 @@ class StoreQueries(ABC):
         page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         rows = self._fetch(f"SELECT * FROM runs {where} ORDER BY {order}{page}", params)
         return total, [_run_record(r) for _, r in rows.iterrows()]
+
+    def runs_covering(self, unique_id: str, *, kind: str = "forecast",
+                      limit: int = 50) -> list[dict[str, Any]]:
+        """The ``limit`` newest runs of ``kind`` that have forecasts for product ``unique_id``."""
+        rows = self._fetch(
+            "SELECT * FROM runs r WHERE r.kind = ? AND EXISTS (SELECT 1 FROM forecasts f "
+            "WHERE f.run_id = r.run_id AND f.unique_id = ?) ORDER BY r.created_at DESC, r.run_id "
+            f"LIMIT {int(limit)}", [kind, unique_id])
+        return [_run_record(r) for _, r in rows.iterrows()]
 
     def run_series(self, run_id: str) -> list[str]:
         """Sorted ids of the series a run has forecasts for."""

@@ -113,7 +113,8 @@ def category_chart(history: pd.DataFrame, products: pd.DataFrame, *, lang: str =
 
 def market_kpis(history: pd.DataFrame, forecast: pd.DataFrame, model: str) -> dict[str, float]:
     """Units in the last 28 days, change against the 28 before and a year before, and the
-    forecast total against the same number of days just past."""
+    forecast total (of ``model``'s point forecast) against the same number of days just past;
+    ``repeats_history`` when that total is the past days' units exactly."""
     daily = history.groupby("ds")["y"].sum().sort_index()
     end = daily.index.max()
 
@@ -127,9 +128,13 @@ def market_kpis(history: pd.DataFrame, forecast: pd.DataFrame, model: str) -> di
     fc_total = float(forecast.groupby("ds")[model].sum().sum())
     h = int(forecast["ds"].nunique())
     recent_h = window(end, h)
+    # a seasonal window average over whole seasons sums to exactly the days just past: the KPI
+    # is then a copy of history, which the report says rather than presenting it as a forecast
+    repeats = bool(recent_h == recent_h and abs(fc_total - recent_h) <= 1e-6 * max(abs(recent_h), 1.0))
     return {"units_28d": last, "vs_prev": last / prev - 1 if prev else float("nan"),
             "vs_year": last / year - 1 if year else float("nan"), "forecast_total": fc_total,
-            "forecast_days": h, "forecast_vs_recent": fc_total / recent_h - 1 if recent_h else float("nan")}
+            "forecast_days": h, "forecast_vs_recent": fc_total / recent_h - 1 if recent_h else float("nan"),
+            "repeats_history": repeats}
 
 
 @cache
@@ -306,6 +311,10 @@ def write_report(
         n=history["unique_id"].nunique(), start=history["ds"].min().date(),
         end=history["ds"].max().date(), h=int(forecast.groupby("unique_id").size().max()), unit="d")
     all_notes = list(notes or []) + [f"{t['section_' + s]}: {why}" for s, why in sec.missing.items()]
+    if k["repeats_history"]:
+        all_notes.append(f"{model}: its {k['forecast_days']}-day forecast total equals the units of the "
+                         f"last {k['forecast_days']} days; the model repeats recent history, so the "
+                         "forecast figures above show no change by construction")
     page = environment().get_template("report.html.j2").render(
         lang=lang, t=t, run_id=run_id, summary=summary, kpis=kpis, why=sec.missing,
         overview_html=html_charts[0], category_html="".join(html_charts[1:len(charts)]),
