@@ -56,12 +56,14 @@ def overview_body(store: Store, lang: str) -> Markup:
         Column(tr(lang, "col_title"), lambda r: r["title"]),
         Column(tr(lang, "col_category"), lambda r: r["category"]),
         Column(tr(lang, "col_recent"), lambda r: fmt_number(r["recent"]), numeric=True),
-        Column(tr(lang, "col_before"), lambda r: fmt_number(r["before"]), numeric=True),
+        Column(tr(lang, "col_before_year" if ov.movers_basis == "year" else "col_before"),
+               lambda r: fmt_number(r["before"]), numeric=True),
         Column(tr(lang, "col_change"), numeric=True,
                cell=lambda r: change(fmt_number(r["change"]), _share(r["recent"], r["before"]))),
     ]
     return render("overview.html.j2", lang=lang, ov=ov, change=_share(ov.units_recent, ov.units_before),
                   run_id=run_id, figure=fig, columns=cols,
+                  movers_title=tr(lang, "top_movers_year" if ov.movers_basis == "year" else "top_movers"),
                   up=[r for r in movers if r["direction"] == "up"],
                   down=[r for r in movers if r["direction"] == "down"])
 

@@ -26,6 +26,9 @@ class Overview:
     start: pd.Timestamp
     end: pd.Timestamp
     movers: pd.DataFrame  # unique_id, title, category, recent, before, change
+    # what the movers' "before" is: the same 28 days a year earlier ("year") when the history
+    # reaches back that far, else the 28 days just before ("previous")
+    movers_basis: str = "previous"
 
 
 def has_sales(store: Store) -> bool:
@@ -33,7 +36,12 @@ def has_sales(store: Store) -> bool:
 
 
 def overview(store: Store, *, n_movers: int = 8) -> Overview:
-    """Daily totals, the last 28 days against the 28 before, and the biggest movers."""
+    """Daily totals, the last 28 days against the 28 before, and the biggest movers.
+
+    Movers compare like with like: the last 28 days against the same 28 days 52 weeks earlier
+    (same weekdays, same season: December is not compared with a November sales peak) when
+    the history reaches back that far; otherwise against the 28 days before, and
+    ``movers_basis`` says which."""
     totals = store.sales_totals()
     if totals.empty:
         raise NotFoundError("the workspace has no sales; upload a sales file first")
@@ -41,11 +49,18 @@ def overview(store: Store, *, n_movers: int = 8) -> Overview:
     recent_from = end - pd.Timedelta(days=WINDOW_DAYS - 1)
     before_from = recent_from - pd.Timedelta(days=WINDOW_DAYS)
     per = store.window_sales(recent_from, before_from)
-    per["change"] = per["recent"] - per["before"]
+    year_from = recent_from - pd.Timedelta(weeks=52)
+    if totals["ds"].min() <= year_from:
+        year_to = year_from + pd.Timedelta(days=WINDOW_DAYS)
+        movers, basis = store.window_sales(recent_from, year_from, year_to), "year"
+    else:
+        movers, basis = per, "previous"
+    movers["change"] = movers["recent"] - movers["before"]
     n_products = store.distinct_count("sales", "unique_id")
     return Overview(totals=totals, units_recent=float(per["recent"].sum()),
                     units_before=float(per["before"].sum()), n_products=n_products,
-                    start=totals["ds"].min(), end=end, movers=top_movers(per, n_movers))
+                    start=totals["ds"].min(), end=end, movers=top_movers(movers, n_movers),
+                    movers_basis=basis)
 
 
 def top_movers(per: pd.DataFrame, n: int) -> pd.DataFrame:

@@ -181,16 +181,19 @@ class StoreQueries(ABC):
         """Units summed over products per date (``ds, y``), by date."""
         return self._fetch("SELECT ds, sum(y) AS y FROM sales GROUP BY ds ORDER BY ds")
 
-    def window_sales(self, recent_from: Any, before_from: Any) -> pd.DataFrame:
-        """Per product with sales since ``before_from``: title, category, units since
-        ``recent_from`` (``recent``) and in ``[before_from, recent_from)`` (``before``)."""
+    def window_sales(self, recent_from: Any, before_from: Any, before_to: Any = None) -> pd.DataFrame:
+        """Per product with sales in either window: title, category, units since
+        ``recent_from`` (``recent``) and in ``[before_from, before_to)`` (``before``;
+        ``before_to`` defaults to ``recent_from``)."""
         recent, before = pd.Timestamp(recent_from).date(), pd.Timestamp(before_from).date()
+        until = recent if before_to is None else pd.Timestamp(before_to).date()
         return self._fetch(
             "SELECT s.unique_id, min(p.title) AS title, min(p.category) AS category, "
             "sum(CASE WHEN s.ds >= ? THEN s.y ELSE 0 END) AS recent, "
             "sum(CASE WHEN s.ds < ? THEN s.y ELSE 0 END) AS before "
             "FROM sales s LEFT JOIN products p ON p.unique_id = s.unique_id "
-            "WHERE s.ds >= ? GROUP BY s.unique_id ORDER BY s.unique_id", [recent, recent, before])
+            "WHERE s.ds >= ? OR (s.ds >= ? AND s.ds < ?) GROUP BY s.unique_id ORDER BY s.unique_id",
+            [recent, until, recent, before, until])
 
     def top_sellers(self, days: int, limit: int) -> pd.DataFrame:
         """The ``limit`` best-selling products (``unique_id, title, y``) over the last ``days``
