@@ -53,7 +53,7 @@ def trend_calls(store: Store, *, level: Level = "product", run_id: str | None = 
     else:
         choice = representative_model(store, run.run_id)
         forecast, column = run.forecasts, choice.model
-        notes.append(f"forecast run {run.run_id}, model {choice.reason}")
+        notes.append(f"forecast run {run.run_id}, model {column} ({choice.reason})")
     calls = detect_trends(history, forecast, products=products, level=level, forecast_col=column,
                           lang=lang)
     calls.attrs["notes"] = notes + calls.attrs.get("notes", [])
