@@ -64,7 +64,8 @@ def main() -> None:
             ingest_frames(store, {"products": shop.products, "reviews": shop.reviews}, source="demo shop")
         reviews = store.reviews()
     texts = reviews["text"].dropna().astype(str)
-    info = {"reviews": int(len(reviews)), "with_text": int(len(texts)), "distinct_texts": int(texts.nunique())}
+    info = {"reviews": int(len(reviews)), "with_text": int(len(texts)),
+            "distinct_texts": int(texts.nunique())}
     print(json.dumps(info), file=sys.stderr, flush=True)
 
     if args.stand_in:

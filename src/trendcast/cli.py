@@ -933,7 +933,8 @@ def inventory(
     cost_share: Annotated[float, typer.Option(help="Unit cost as a share of price when unknown.")] = 0.6,
     run: Annotated[str | None, typer.Option(help="Forecast run id (default the latest).")] = None,
     model: Annotated[str | None, typer.Option(
-        help="Model of the run (default the first with quantiles).")] = None,
+        help="Model of the run (default the run's representative model when it has quantiles, "
+             "else the first with quantiles).")] = None,
     top: Annotated[int, typer.Option(help="Products to show, most urgent first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,

@@ -1,10 +1,11 @@
 """Keywords of review texts: jieba TF-IDF for Chinese, a small tokenizer + TF-IDF for English.
 
 Chinese keywords are jieba's TF-IDF (``jieba.analyse.extract_tags``' weights: term frequency x
-jieba's IDF from a large general corpus), computed on the cached tokens. English keywords are term frequency in the texts x IDF over a
-background corpus (the texts themselves when none is given). With a ``background`` (say, the
-product's earlier reviews) candidates are re-ranked by how much more often they occur in the
-texts than there, so a complaint's new words (a defect) come before words every review uses.
+jieba's IDF from a large general corpus), computed on the cached tokens. English keywords are
+term frequency in the texts x IDF over a background corpus (the texts themselves when none is
+given). With a ``background`` (say, the product's earlier reviews) candidates are re-ranked by
+how much more often they occur in the texts than there, so a complaint's new words (a defect)
+come before words every review uses.
 """
 
 from __future__ import annotations
