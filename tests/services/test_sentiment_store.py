@@ -58,6 +58,12 @@ def test_second_run_reuses_stored_scores_and_embeds_nothing(workspace, monkeypat
         stored = store.review_scores("fake-1")
     assert len(stored) == 5  # one row per review with text; r4 has none
     assert set(stored["text_hash"]) == {text_hash(t) for t in ("很好", "太差", "good value")}
+    with open_store(workspace, read_only=True) as store:
+        one = store.review_scores("fake-1", ["A"])  # product A: r1, r3, r5 (r5 has text)
+        assert one["review_id"].tolist() == ["r1", "r3", "r5"]
+        model = CountingModel()
+        part = score_reviews(store, ids=["A"], model=model)
+        assert model.calls == [] and part["sentiment"].notna().sum() == 3
 
     monkeypatch.setattr(service, "_SCORES", {})  # a new process: only the workspace remembers
     again = CountingModel()

@@ -244,11 +244,17 @@ class StoreQueries(ABC):
         return self._fetch("SELECT ts, rating, text, language FROM reviews WHERE unique_id = ? "
                            "ORDER BY ts DESC LIMIT ?", [unique_id, int(limit)])
 
-    def review_scores(self, model_version: str) -> pd.DataFrame:
-        """Stored sentiment of one model version: ``review_id, text_hash, sentiment``, by
-        review id and text hash."""
-        return self._fetch("SELECT review_id, text_hash, sentiment FROM review_scores "
-                           "WHERE model_version = ? ORDER BY review_id, text_hash", [model_version])
+    def review_scores(self, model_version: str, ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Stored sentiment of one model version (of the reviews of products ``ids``):
+        ``review_id, text_hash, sentiment``, by review id and text hash."""
+        if ids is None:
+            return self._fetch("SELECT review_id, text_hash, sentiment FROM review_scores "
+                               "WHERE model_version = ? ORDER BY review_id, text_hash", [model_version])
+        where, params = _ids_clause(ids, "r.unique_id")
+        return self._fetch(
+            "SELECT s.review_id, s.text_hash, s.sentiment FROM review_scores s JOIN reviews r "
+            f"ON r.review_id = s.review_id WHERE s.model_version = ? AND {where} "
+            "ORDER BY s.review_id, s.text_hash", [model_version, *params])
 
     def save_review_scores(self, scores: pd.DataFrame) -> int:
         """Store review sentiment (``review_id, text_hash, model_version, sentiment[,

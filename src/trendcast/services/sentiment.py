@@ -82,7 +82,7 @@ def score_reviews(store: Store, *, ids: Sequence[str] | None = None, source: Sou
         reviews["sentiment"] = rating_sentiment(reviews["rating"])
         notes.append("sentiment from star ratings: (rating - 1) / 4, 1-2 stars negative")
     else:
-        reviews["sentiment"] = _model_sentiment(store, reviews, model, n_threads, progress, notes)
+        reviews["sentiment"] = _model_sentiment(store, reviews, ids, model, n_threads, progress, notes)
     missing = int(reviews["sentiment"].isna().sum())
     if missing:
         notes.append(f"{missing:,} review(s) without {'text' if source == 'model' else 'rating'}: "
@@ -98,8 +98,8 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _model_sentiment(store: Store, reviews: pd.DataFrame, model: Any, n_threads: int,
-                     progress: Progress | None, notes: list[str]) -> pd.Series:
+def _model_sentiment(store: Store, reviews: pd.DataFrame, ids: Sequence[str] | None, model: Any,
+                     n_threads: int, progress: Progress | None, notes: list[str]) -> pd.Series:
     """P(positive) of each review's text: stored scores of the model's version first, then
     the process's, then the model on the texts left (whose scores are stored)."""
     from trendcast.text.sentiment import SentimentModel
@@ -109,7 +109,7 @@ def _model_sentiment(store: Store, reviews: pd.DataFrame, model: Any, n_threads:
     has_text = reviews["text"].notna() & (reviews["text"].astype(str).str.strip() != "")
     texts = reviews.loc[has_text, "text"].astype(str)
     hashes = texts.map(text_hash)
-    stored = store.review_scores(version) if version else pd.DataFrame(
+    stored = store.review_scores(version, list(ids) if ids else None) if version else pd.DataFrame(
         columns=["review_id", "text_hash", "sentiment"])
     known: dict[str, float] = dict(zip(stored["text_hash"], stored["sentiment"].astype(float), strict=True))
     from_store = int(hashes.isin(known).sum())
