@@ -64,8 +64,8 @@ def main() -> None:
     ap.add_argument("--en", type=Path, default=DATA / "amazon_reviews_en")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--per-group", type=int, default=500, help="max zh reviews per group")
-    ap.add_argument("--n-en", type=int, default=3000, help="max en training reviews")
-    ap.add_argument("--n-en-test", type=int, default=1500, help="max en held-out reviews")
+    ap.add_argument("--n-en", type=int, default=1500, help="max en training reviews")
+    ap.add_argument("--n-en-test", type=int, default=500, help="max en held-out reviews")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=None, help="folder for an embedding cache")
     ap.add_argument("--save-head", action="store_true",
@@ -131,7 +131,7 @@ def main() -> None:
 
     if args.save_head:
         final.training_ = {
-            "command": "python benchmarks/sentiment_categories.py --json OUT --save-head",
+            "command": "python benchmarks/sentiment_categories.py " + " ".join(sys.argv[1:]),
             "data": "zh_review_sentiment (ChineseNlpCorpus): every group, at most "
                     f"{args.per_group} reviews each; amazon_reviews_en training side "
                     "(All_Beauty_5, Alexa devices but Show/Spot, UCI sentences)",
