@@ -417,6 +417,15 @@ class StoreQueries(ABC):
 
     # API keys --------------------------------------------------------------------------
 
+    def backtest_metrics(self, limit: int = 50) -> pd.DataFrame:
+        """Catalogue-wide metrics of the ``limit`` newest backtests: ``run_id, model, metric,
+        value``, newest backtest first (then model, metric)."""
+        return self._fetch(
+            "SELECT m.run_id, m.model, m.metric, m.value FROM metrics m JOIN "
+            "(SELECT run_id, created_at FROM runs WHERE kind = 'backtest' "
+            f"ORDER BY created_at DESC, run_id LIMIT {int(limit)}) r ON r.run_id = m.run_id "
+            "WHERE m.unique_id IS NULL ORDER BY r.created_at DESC, m.run_id, m.model, m.metric")
+
     def key_rows(self) -> pd.DataFrame:
         """Every key's id, name, role, creation and revocation time, oldest first."""
         return self._fetch("SELECT key_id, name, role, created_at, revoked_at FROM api_keys "

@@ -47,14 +47,18 @@ class RunChoice:
     mase: float | None = None  # the chosen model's MASE in that backtest (rule "backtest")
 
 
-def _boards(store: Store) -> list[tuple[RunInfo, pd.DataFrame]]:
-    """The newest backtests with metrics, newest first."""
-    _, rows = store.run_rows(kind="backtest", limit=_BACKTESTS_SEARCHED)
+def _boards(store: Store) -> list[tuple[str, pd.DataFrame]]:
+    """(run id, leaderboard: ``model`` + metric columns, best MASE first) of the newest
+    backtests with metrics, newest first; one query."""
+    rows = store.backtest_metrics(_BACKTESTS_SEARCHED)
     out = []
-    for row in rows:
-        info, board = browse.leaderboard(store, str(row["run_id"]))
-        if not board.empty:
-            out.append((info, board))
+    for run_id in dict.fromkeys(rows["run_id"].astype(str)):
+        part = rows[rows["run_id"] == run_id]
+        board = part.pivot_table(index="model", columns="metric", values="value").reset_index()
+        board.columns.name = None
+        if "MASE" in board.columns:
+            board = board.sort_values("MASE", ignore_index=True, na_position="last", kind="stable")
+        out.append((run_id, board))
     return out
 
 
@@ -64,20 +68,20 @@ def _with_row(board: pd.DataFrame, model: str) -> pd.DataFrame:
     return pd.concat([board, pd.DataFrame({"model": [model]})], ignore_index=True)
 
 
-def choose(run: RunInfo, boards: list[tuple[RunInfo, pd.DataFrame]]) -> RunChoice:
+def choose(run: RunInfo, boards: list[tuple[str, pd.DataFrame]]) -> RunChoice:
     """:func:`representative_model` over backtest leaderboards already read (newest first)."""
     if not run.models:
         raise ValueError(f"run {run.run_id} lists no models")
     if run.kind == "backtest":
-        boards = [(i, b) for i, b in boards if i.run_id == run.run_id] or boards
-    for info, board in boards:
+        boards = [(i, b) for i, b in boards if i == run.run_id] or boards
+    for backtest_id, board in boards:
         scored = board[board["model"].isin(run.models)]
         if "MASE" not in scored.columns or not scored["MASE"].notna().any():
             continue
         best = scored.sort_values("MASE", kind="stable").iloc[0]
         reason = (f"{best['model']}: the lowest MASE ({float(best['MASE']):.3f}) of this run's models "
-                  f"in backtest {info.run_id}")
-        return RunChoice(run.run_id, str(best["model"]), "backtest", reason, info.run_id, board,
+                  f"in backtest {backtest_id}")
+        return RunChoice(run.run_id, str(best["model"]), "backtest", reason, backtest_id, board,
                          float(best["MASE"]))
     latest = boards[0] if boards else None
     if DEFAULT_MODEL in run.models:
@@ -88,7 +92,7 @@ def choose(run: RunInfo, boards: list[tuple[RunInfo, pd.DataFrame]]) -> RunChoic
         reason = (f"no backtest scored this run's models and it has no {DEFAULT_MODEL}: its first "
                   f"model, {run.models[0]}")
     board = None if latest is None else _with_row(latest[1], model)
-    return RunChoice(run.run_id, model, rule, reason, None if latest is None else latest[0].run_id, board)
+    return RunChoice(run.run_id, model, rule, reason, None if latest is None else latest[0], board)
 
 
 def representative_model(store: Store, run_id: str) -> RunChoice:
@@ -100,9 +104,9 @@ def representative_model(store: Store, run_id: str) -> RunChoice:
     return choose(browse.get_run(store, run_id), _boards(store))
 
 
-def best_backtested_model(store: Store) -> str | None:
+def best_backtested_model(store: Store, boards: list[tuple[str, pd.DataFrame]] | None = None) -> str | None:
     """The newest backtest's winner (lowest MASE); None without a scored backtest."""
-    for _, board in _boards(store):
+    for _, board in _boards(store) if boards is None else boards:
         if "MASE" in board.columns and board["MASE"].notna().any():
             return str(board.sort_values("MASE", kind="stable").iloc[0]["model"])
     return None
@@ -123,7 +127,7 @@ def product_run(store: Store, unique_id: str) -> ProductRuns:
     if not runs:
         return ProductRuns(None, "no forecast run covers this product", [])
     boards = _boards(store)
-    best = best_backtested_model(store)
+    best = best_backtested_model(store, boards)
     if best is not None:
         for run in runs:
             if best in run.models:
