@@ -118,3 +118,20 @@ def test_review_scores_table_in_both_dialects():
     duck = " ".join(statements_for("duckdb", 6))
     assert "review_scores" in pg and '"sentiment" DOUBLE PRECISION' in pg
     assert '"sentiment" DOUBLE' in duck and "CREATE INDEX" not in duck
+
+
+def test_stored_scores_and_backtest_metrics_on_postgres(pg_url, monkeypatch):
+    monkeypatch.setattr(service, "_SCORES", {})
+    with open_store(pg_url) as store:
+        ingest_frames(store, {"products": pd.DataFrame({"unique_id": ["A", "B"]}),
+                              "reviews": _reviews(["很好", "太差", "很好", None])}, source="test")
+        first = CountingModel()
+        score_reviews(store, model=first)
+        assert sorted(first.calls[0]) == ["太差", "很好"]
+        assert len(store.review_scores("fake-1")) == 3
+        assert store.review_scores("fake-1", ["A"])["review_id"].tolist() == ["r1"]
+        monkeypatch.setattr(service, "_SCORES", {})
+        again = CountingModel()
+        score_reviews(store, model=again)
+        assert again.calls == []
+        assert store.backtest_metrics().empty
