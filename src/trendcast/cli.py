@@ -1008,7 +1008,8 @@ def inventory(
     cost_share: Annotated[float, typer.Option(help="Unit cost as a share of price when unknown.")] = 0.6,
     run: Annotated[str | None, typer.Option(help="Forecast run id (default the latest).")] = None,
     model: Annotated[str | None, typer.Option(
-        help="Model of the run (default the first with quantiles).")] = None,
+        help="Model of the run (default the run's representative model when it has quantiles, "
+             "else the first with quantiles).")] = None,
     top: Annotated[int, typer.Option(help="Products to show, most urgent first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
@@ -1141,7 +1142,10 @@ def alerts(
         raise typer.BadParameter("--lang takes en or zh")
     if source not in ("auto", "model", "rating"):
         raise typer.BadParameter("--source takes auto, model or rating")
-    with _open(db, read_only=True) as store, _progress(not as_json and source != "rating") as progress:
+    # the text model stores its scores for the next run (a short write at the end; the file is
+    # not held while the reviews are embedded); stars need no write
+    with _open(db, read_only=source == "rating") as store, \
+            _progress(not as_json and source != "rating") as progress:
         result = sentiment_alerts(store, source=source, since=since, n_threads=threads,  # type: ignore[arg-type]
                                   progress=progress)
     if as_json:
@@ -1177,7 +1181,8 @@ def sentiment(
         raise typer.BadParameter("--source takes model or rating")
     if top < 1:
         raise typer.BadParameter("--top takes a number >= 1")
-    with _open(db, read_only=True) as store, _progress(not as_json and source == "model") as progress:
+    with _open(db, read_only=source == "rating") as store, \
+            _progress(not as_json and source == "model") as progress:
         table_df = product_sentiment(store, unique_id=product, source=source,  # type: ignore[arg-type]
                                      n_threads=threads, progress=progress)
     if as_json:

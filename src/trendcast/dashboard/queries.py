@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
-from trendcast.services import browse
+from trendcast.services import browse, run_choice
 from trendcast.services.browse import RunInfo
+from trendcast.services.run_choice import RunChoice
 
 WINDOW_DAYS = 28
 
@@ -25,6 +26,9 @@ class Overview:
     start: pd.Timestamp
     end: pd.Timestamp
     movers: pd.DataFrame  # unique_id, title, category, recent, before, change
+    # what the movers' "before" is: the same 28 days a year earlier ("year") when the history
+    # reaches back that far, else the 28 days just before ("previous")
+    movers_basis: str = "previous"
 
 
 def has_sales(store: Store) -> bool:
@@ -32,7 +36,12 @@ def has_sales(store: Store) -> bool:
 
 
 def overview(store: Store, *, n_movers: int = 8) -> Overview:
-    """Daily totals, the last 28 days against the 28 before, and the biggest movers."""
+    """Daily totals, the last 28 days against the 28 before, and the biggest movers.
+
+    Movers compare like with like: the last 28 days against the same 28 days 52 weeks earlier
+    (same weekdays, same season: December is not compared with a November sales peak) when
+    the history reaches back that far; otherwise against the 28 days before, and
+    ``movers_basis`` says which."""
     totals = store.sales_totals()
     if totals.empty:
         raise NotFoundError("the workspace has no sales; upload a sales file first")
@@ -40,11 +49,18 @@ def overview(store: Store, *, n_movers: int = 8) -> Overview:
     recent_from = end - pd.Timedelta(days=WINDOW_DAYS - 1)
     before_from = recent_from - pd.Timedelta(days=WINDOW_DAYS)
     per = store.window_sales(recent_from, before_from)
-    per["change"] = per["recent"] - per["before"]
+    year_from = recent_from - pd.Timedelta(weeks=52)
+    if totals["ds"].min() <= year_from:
+        year_to = year_from + pd.Timedelta(days=WINDOW_DAYS)
+        movers, basis = store.window_sales(recent_from, year_from, year_to), "year"
+    else:
+        movers, basis = per, "previous"
+    movers["change"] = movers["recent"] - movers["before"]
     n_products = store.distinct_count("sales", "unique_id")
     return Overview(totals=totals, units_recent=float(per["recent"].sum()),
                     units_before=float(per["before"].sum()), n_products=n_products,
-                    start=totals["ds"].min(), end=end, movers=top_movers(per, n_movers))
+                    start=totals["ds"].min(), end=end, movers=top_movers(movers, n_movers),
+                    movers_basis=basis)
 
 
 def top_movers(per: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -65,22 +81,30 @@ class ProductView:
     run: RunInfo | None = None
     forecast: pd.DataFrame | None = None  # the run's rows for this product
     reviews: pd.DataFrame | None = None
+    choice: RunChoice | None = None  # the model that represents the run (run_choice's rule)
+    runs: list[RunInfo] = field(default_factory=list)  # every run covering it, newest first
+    why_run: str = ""  # why this run is shown (the default) or "as asked"
 
 
 def product(store: Store, uid: str, *, run_id: str | None = None, n_reviews: int = 10) -> ProductView:
-    """Everything the product page needs; ``run_id`` None means the latest forecast run that
-    covers the product."""
+    """Everything the product page needs; ``run_id`` None means the run
+    :func:`trendcast.services.run_choice.product_run` picks (the newest covering run with the
+    best backtested model, not simply the newest job)."""
     info = store.products([uid])
     history = store.sales([uid], columns=["ds", "y"])
     if info.empty and history.empty:
         raise NotFoundError(f"no product {uid!r} in this workspace; the overview lists products")
     row = info.iloc[0].to_dict() if not info.empty else {"unique_id": uid}
     view = ProductView(uid=uid, info=row, history=history)
+    picked = run_choice.product_run(store, uid)
+    view.runs = picked.runs
     if run_id is None:
-        covering = store.latest_run_row("forecast", covering=uid)
-        run_id = None if covering is None else str(covering["run_id"])
+        run_id, view.why_run = picked.run_id, picked.reason
+    else:
+        view.why_run = "as asked"
     if run_id is not None:
         view.run = browse.get_run(store, run_id)  # NotFoundError for an unknown id
+        view.choice = run_choice.representative_model(store, run_id)
         if store.run_covers(run_id, uid):
             view.forecast = browse.run_forecasts(store, run_id, ids=[uid])[2]
     view.reviews = store.latest_reviews(uid, n_reviews)
@@ -95,8 +119,9 @@ def latest_run_id(store: Store, kind: str = "forecast") -> str | None:
 
 
 def forecast_totals(store: Store, run_id: str) -> tuple[str, pd.DataFrame]:
-    """Point forecasts of a run's first model summed over products: (model, frame ds, y)."""
-    model = browse.get_run(store, run_id).models[0]
+    """Point forecasts of a run's representative model (run_choice's rule) summed over
+    products: (model, frame ds, y)."""
+    model = run_choice.representative_model(store, run_id).model
     totals = store.forecast_totals(run_id, model)
     return model, totals
 

@@ -146,7 +146,7 @@ def product(request: Request, uid: str, run: str | None = None, model: str | Non
             return _render(request, who, lang, tr(lang, "not_found_title"), error_box(str(exc)), status=404)
     chosen = None
     if view.run is not None and view.forecast is not None:
-        chosen = model if model in view.run.models else view.run.models[0]
+        chosen = model if model in view.run.models else view.choice.model if view.choice else None
     days = min(view.run.horizon or 7, 28) if view.run is not None else 7
     drivers = insight_pages.drivers_placeholder(uid, lang, model=chosen, days=days)
     body = pages.product_body(view, lang, model=chosen, drivers_html=drivers)

@@ -181,16 +181,19 @@ class StoreQueries(ABC):
         """Units summed over products per date (``ds, y``), by date."""
         return self._fetch("SELECT ds, sum(y) AS y FROM sales GROUP BY ds ORDER BY ds")
 
-    def window_sales(self, recent_from: Any, before_from: Any) -> pd.DataFrame:
-        """Per product with sales since ``before_from``: title, category, units since
-        ``recent_from`` (``recent``) and in ``[before_from, recent_from)`` (``before``)."""
+    def window_sales(self, recent_from: Any, before_from: Any, before_to: Any = None) -> pd.DataFrame:
+        """Per product with sales in either window: title, category, units since
+        ``recent_from`` (``recent``) and in ``[before_from, before_to)`` (``before``;
+        ``before_to`` defaults to ``recent_from``)."""
         recent, before = pd.Timestamp(recent_from).date(), pd.Timestamp(before_from).date()
+        until = recent if before_to is None else pd.Timestamp(before_to).date()
         return self._fetch(
             "SELECT s.unique_id, min(p.title) AS title, min(p.category) AS category, "
             "sum(CASE WHEN s.ds >= ? THEN s.y ELSE 0 END) AS recent, "
             "sum(CASE WHEN s.ds < ? THEN s.y ELSE 0 END) AS before "
             "FROM sales s LEFT JOIN products p ON p.unique_id = s.unique_id "
-            "WHERE s.ds >= ? GROUP BY s.unique_id ORDER BY s.unique_id", [recent, recent, before])
+            "WHERE s.ds >= ? OR (s.ds >= ? AND s.ds < ?) GROUP BY s.unique_id ORDER BY s.unique_id",
+            [recent, until, recent, before, until])
 
     def top_sellers(self, days: int, limit: int) -> pd.DataFrame:
         """The ``limit`` best-selling products (``unique_id, title, y``) over the last ``days``
@@ -254,6 +257,50 @@ class StoreQueries(ABC):
         """A product's ``limit`` newest reviews (ts, rating, text, language)."""
         return self._fetch("SELECT ts, rating, text, language FROM reviews WHERE unique_id = ? "
                            "ORDER BY ts DESC LIMIT ?", [unique_id, int(limit)])
+
+    def review_scores(self, model_version: str, ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Stored sentiment of one model version (of the reviews of products ``ids``):
+        ``review_id, text_hash, sentiment``, by review id and text hash."""
+        if ids is None:
+            return self._fetch("SELECT review_id, text_hash, sentiment FROM review_scores "
+                               "WHERE model_version = ? ORDER BY review_id, text_hash", [model_version])
+        where, params = _ids_clause(ids, "r.unique_id")
+        return self._fetch(
+            "SELECT s.review_id, s.text_hash, s.sentiment FROM review_scores s JOIN reviews r "
+            f"ON r.review_id = s.review_id WHERE s.model_version = ? AND {where} "
+            "ORDER BY s.review_id, s.text_hash", [model_version, *params])
+
+    def save_review_scores(self, scores: pd.DataFrame) -> int:
+        """Store review sentiment (``review_id, text_hash, model_version, sentiment[,
+        scored_at]``); returns the rows written.
+
+        A (review, text, version) already stored is skipped, so saving twice stores one row;
+        a review stored with another text under the same version (the text was edited) loses
+        its old row.
+        """
+        self._writable()
+        cols = list(TABLES["review_scores"].columns)
+        if scores.empty:
+            return 0
+        missing = sorted(set(cols) - {"scored_at"} - set(scores.columns))
+        if missing:
+            raise ValueError(f"review scores need the columns {missing}")
+        rows = scores.assign(scored_at=scores.get("scored_at", pd.Timestamp.now()))[cols]
+        rows = rows.drop_duplicates(["review_id", "text_hash", "model_version"])
+        written = 0
+        with self.transaction():
+            self._lock_for_write("review_scores")
+            for version, part in rows.groupby("model_version", sort=True):
+                have = self.review_scores(str(version))
+                key = part["review_id"].astype(str) + "\x1f" + part["text_hash"].astype(str)
+                part = part[~key.isin(set(have["review_id"].astype(str) + "\x1f" + have["text_hash"]))]
+                stale = sorted(set(part["review_id"].astype(str)) & set(have["review_id"].astype(str)))
+                for start in range(0, len(stale), 500):
+                    chunk = stale[start:start + 500]
+                    self._run(f"DELETE FROM review_scores WHERE model_version = ? AND review_id IN "
+                              f"({marks(chunk)})", [str(version), *chunk])
+                written += self.append("review_scores", part) if len(part) else 0
+        return written
 
     def events(self) -> pd.DataFrame:
         """Behaviour events as stored (no order promised beyond the key's)."""
@@ -333,6 +380,15 @@ class StoreQueries(ABC):
         rows = self._fetch(f"SELECT * FROM runs {where} ORDER BY {order}{page}", params)
         return total, [_run_record(r) for _, r in rows.iterrows()]
 
+    def runs_covering(self, unique_id: str, *, kind: str = "forecast",
+                      limit: int = 50) -> list[dict[str, Any]]:
+        """The ``limit`` newest runs of ``kind`` that have forecasts for product ``unique_id``."""
+        rows = self._fetch(
+            "SELECT * FROM runs r WHERE r.kind = ? AND EXISTS (SELECT 1 FROM forecasts f "
+            "WHERE f.run_id = r.run_id AND f.unique_id = ?) ORDER BY r.created_at DESC, r.run_id "
+            f"LIMIT {int(limit)}", [kind, unique_id])
+        return [_run_record(r) for _, r in rows.iterrows()]
+
     def run_series(self, run_id: str) -> list[str]:
         """Sorted ids of the series a run has forecasts for."""
         found = self._fetch("SELECT DISTINCT unique_id FROM forecasts WHERE run_id = ? "
@@ -374,6 +430,15 @@ class StoreQueries(ABC):
                            [run_id])
 
     # API keys --------------------------------------------------------------------------
+
+    def backtest_metrics(self, limit: int = 50) -> pd.DataFrame:
+        """Catalogue-wide metrics of the ``limit`` newest backtests: ``run_id, model, metric,
+        value``, newest backtest first (then model, metric)."""
+        return self._fetch(
+            "SELECT m.run_id, m.model, m.metric, m.value FROM metrics m JOIN "
+            "(SELECT run_id, created_at FROM runs WHERE kind = 'backtest' "
+            f"ORDER BY created_at DESC, run_id LIMIT {int(limit)}) r ON r.run_id = m.run_id "
+            "WHERE m.unique_id IS NULL ORDER BY r.created_at DESC, m.run_id, m.model, m.metric")
 
     def key_rows(self) -> pd.DataFrame:
         """Every key's id, name, role, creation and revocation time, oldest first."""

@@ -386,6 +386,35 @@ V6_MODELS: list[str | Only] = [
                      '("run_id", "unique_id")'),
 ]
 
+# Review sentiment scores (issue 17): one row per review, text and sentiment-model version, so
+# a second scoring of the same reviews embeds nothing. `text_hash` is the SHA-1 of the review
+# text (an edited text is scored again), `model_version` the head's content hash.
+REVIEW_SCORES = Table(
+    "review_scores",
+    {
+        "review_id": "VARCHAR NOT NULL",
+        "text_hash": "VARCHAR NOT NULL",
+        "model_version": "VARCHAR NOT NULL",
+        "sentiment": "DOUBLE",
+        "scored_at": "TIMESTAMP",
+    },
+    ("review_id", "text_hash", "model_version"),
+)
+TABLES[REVIEW_SCORES.name] = REVIEW_SCORES
+
+# v8: stored review sentiment (literal SQL, as above).
+V8_REVIEW_SCORES: list[str | Only] = [
+    """CREATE TABLE IF NOT EXISTS review_scores (
+  "review_id" VARCHAR NOT NULL,
+  "text_hash" VARCHAR NOT NULL,
+  "model_version" VARCHAR NOT NULL,
+  "sentiment" DOUBLE,
+  "scored_at" TIMESTAMP
+)""",
+    Only("postgres", "CREATE INDEX IF NOT EXISTS review_scores_key ON review_scores "
+                     '("model_version", "review_id")'),
+]
+
 # Version N is reached by applying MIGRATIONS[N - 1]. Append, never edit.
 MIGRATIONS: list[list[str | Only]] = [
     # v1: the data, runs and metrics tables.
@@ -453,6 +482,7 @@ MIGRATIONS: list[list[str | Only]] = [
         'ALTER TABLE products ADD COLUMN IF NOT EXISTS "unit_cost" DOUBLE',
         'ALTER TABLE batch_rows_products ADD COLUMN IF NOT EXISTS "unit_cost" DOUBLE',
     ],
+    V8_REVIEW_SCORES,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -130,7 +130,8 @@ def category_chart(history: pd.DataFrame, products: pd.DataFrame, *, lang: str =
 
 def market_kpis(history: pd.DataFrame, forecast: pd.DataFrame, model: str) -> dict[str, float]:
     """Units in the last 28 days, change against the 28 before and a year before, and the
-    forecast total against the same number of days just past."""
+    forecast total (of ``model``'s point forecast) against the same number of days just past;
+    ``repeats_history`` when that total is the past days' units exactly."""
     daily = history.groupby("ds")["y"].sum().sort_index()
     end = daily.index.max()
 
@@ -144,9 +145,13 @@ def market_kpis(history: pd.DataFrame, forecast: pd.DataFrame, model: str) -> di
     fc_total = float(forecast.groupby("ds")[model].sum().sum())
     h = int(forecast["ds"].nunique())
     recent_h = window(end, h)
+    # a seasonal window average over whole seasons sums to exactly the days just past: the KPI
+    # is then a copy of history, which the report says rather than presenting it as a forecast
+    repeats = bool(recent_h == recent_h and abs(fc_total - recent_h) <= 1e-6 * max(abs(recent_h), 1.0))
     return {"units_28d": last, "vs_prev": last / prev - 1 if prev else float("nan"),
             "vs_year": last / year - 1 if year else float("nan"), "forecast_total": fc_total,
-            "forecast_days": h, "forecast_vs_recent": fc_total / recent_h - 1 if recent_h else float("nan")}
+            "forecast_days": h, "forecast_vs_recent": fc_total / recent_h - 1 if recent_h else float("nan"),
+            "repeats_history": repeats}
 
 
 @cache
@@ -419,6 +424,14 @@ def write_report(
     if stock_hint:  # the inventory section already says how to get the stock columns
         all_notes = [n for n, raw in zip(all_notes, notes or [], strict=False)
                      if not raw.startswith("no stock file:")] + all_notes[len(notes or []):]
+    if k["repeats_history"]:
+        days = k["forecast_days"]
+        all_notes.append(
+            f"{model}：其 {days} 天预测总量等于最近 {days} 天的销量；"
+            "该模型重复近期历史，因此上方的预测数字按构造不变"
+            if lang == "zh" else
+            f"{model}: its {days}-day forecast total equals the units of the last {days} days; the model "
+            "repeats recent history, so the forecast figures above show no change by construction")
     page = environment().get_template("report.html.j2").render(
         lang=lang, t=t, run_id=run_id, summary=summary, kpis=kpis, why=why,
         overview_html=html_charts[0], category_html="".join(html_charts[1:len(charts)]),

@@ -171,7 +171,8 @@ class Calls:
     score: np.ndarray
     basis: np.ndarray  # "yoy" (year-over-year test) or "slope" (recent slope only)
     too_short: np.ndarray
-    contradicted: np.ndarray  # a yearly rise/fall the last yoy_weeks weeks contradict
+    contradicted: np.ndarray  # a rise/fall its recent weeks, level shift or forecast contradict
+    forecast_disagrees: np.ndarray  # an emerging series whose forecast falls
 
 
 def _vote(x: np.ndarray, up: np.ndarray, down: np.ndarray) -> np.ndarray:
@@ -216,7 +217,10 @@ def classify(s: Signals, th: TrendThresholds) -> Calls:
                         (slope >= th.min_slope_pct) & (mk_p <= th.alpha))
         fall = np.where(has_yoy, (growth <= -th.min_decline) & (p_main <= th.alpha),
                         (slope <= -th.min_slope_pct) & (mk_p <= th.alpha))
-        contradicted = (rise & (v_yoy8 == -1)) | (fall & (v_yoy8 == 1))
+        # A call must agree with its own numbers: a rise whose recent weeks, level shift (in the
+        # last year) or forecast point down is "mixed signals", and likewise for a fall.
+        contradicted = ((rise & ((v_yoy8 == -1) | (v_cp == -1) | (v_fc == -1)))
+                        | (fall & ((v_yoy8 == 1) | (v_cp == 1) | (v_fc == 1))))
         dead = (np.nan_to_num(s.level) == 0) & ~s.never_sold & (s.weeks > 0)
         emerging = ((s.age_weeks <= th.emerging_max_age_weeks) & ~s.censored
                     & (slope >= th.emerging_min_slope_pct) & (mk_p <= th.alpha))
@@ -241,6 +245,10 @@ def classify(s: Signals, th: TrendThresholds) -> Calls:
          1 - np.clip(log_g / np.log1p(th.min_growth), 0, 1), np.ones(len(trend))],
         1 - p_main)
     confidence = (0.5 * strength + 0.5 * agree) * np.where(has_yoy | dead, 1.0, 0.8)
+    # an emerging product whose forecast falls keeps its call (it rests on the sales so far),
+    # at half the confidence, and its reason says the forecast disagrees
+    disagrees = is_["emerging"] & (v_fc == -1)
+    confidence = np.where(disagrees, 0.5 * confidence, confidence)
     confidence *= np.clip(s.weeks / th.window, 0, 1)
     confidence = np.where(too_short, 0.0, np.clip(confidence, 0, 1))
     peak_size = np.log(np.clip(np.nan_to_num(np.fmax(s.peak_ratio, s.fc_change + 1), nan=1.0), 1, None))
@@ -249,4 +257,5 @@ def classify(s: Signals, th: TrendThresholds) -> Calls:
                      np.where(dead, np.log(100), log_g))
     return Calls(trend=trend.astype(object), confidence=np.round(confidence, 3),
                  score=np.round(confidence * size, 4), basis=np.where(has_yoy, "yoy", "slope"),
-                 too_short=too_short, contradicted=contradicted & is_["steady"])
+                 too_short=too_short, contradicted=contradicted & is_["steady"],
+                 forecast_disagrees=disagrees)

@@ -26,6 +26,8 @@ TEXT = {
         "last_year": "last year the next {ahead} weeks reached {ratio:.1f}x the weeks before",
         "peak": "next peak around {date}",
         "forecast": "forecast {fc:+.0%} on the recent level",
+        "fc_disagrees": "but the forecast is {fc:+.0%} on the recent level: the call rests on the sales "
+                        "so far, the forecast does not carry the growth on (half confidence)",
         "steady": "no clear trend",
         "mixed": "mixed signals",
         "mk": "MK",
@@ -48,6 +50,7 @@ TEXT = {
         "last_year": "去年此后 {ahead} 周达到此前的 {ratio:.1f} 倍",
         "peak": "下次高峰约在 {date}",
         "forecast": "预测较近期水平 {fc:+.0%}",
+        "fc_disagrees": "但预测较近期水平 {fc:+.0%}：判断依据是迄今的销量，预测并未延续增长（置信度减半）",
         "steady": "无明显趋势",
         "mixed": "信号不一致",
         "mk": "MK 检验",
@@ -111,7 +114,8 @@ def _reason(r: dict[str, Any], th: Any, t: dict[str, str], year_ago: pd.Timestam
             parts.append(t["season"].format(r2=r["seasonality"]))
             parts.append(t["peak"].format(date=_date(r["next_peak"])))
     if _ok(r["forecast_change"]):
-        parts.append(t["forecast"].format(fc=r["forecast_change"]))
+        key = "fc_disagrees" if r.get("forecast_disagrees") else "forecast"
+        parts.append(t[key].format(fc=r["forecast_change"]))
     return t["sep"].join(parts)
 
 

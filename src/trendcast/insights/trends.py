@@ -206,7 +206,7 @@ def _table(panel: sig.WeeklyPanel, s: Signals, c: Calls, th: TrendThresholds, ke
         "peak_ahead_ratio": np.round(s.peak_ratio, 3), "next_peak": next_peak.to_numpy(),
         "forecast_change": np.round(s.fc_change, 4), "first_sale": panel.first_sale.to_numpy(),
         "age_weeks": np.floor(s.age_weeks), "weeks": s.weeks, "level": np.round(s.level, 3),
-        "basis": c.basis, "too_short": c.too_short,
+        "basis": c.basis, "too_short": c.too_short, "forecast_disagrees": c.forecast_disagrees,
     })
     out["reason"] = reasons(out, th, lang, end, never_sold=s.never_sold, contradicted=c.contradicted)
     order = out["trend"].map({k: i for i, k in enumerate(CLASSES)})

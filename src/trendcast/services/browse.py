@@ -80,7 +80,8 @@ def series_history(store: Store, unique_id: str) -> tuple[dict[str, Any], pd.Dat
     return entry, history
 
 
-def _run_info(row: dict[str, Any]) -> RunInfo:
+def run_info(row: dict[str, Any]) -> RunInfo:
+    """A stored run row (``Store.run_row``) as :class:`RunInfo`."""
     return RunInfo(
         run_id=str(row["run_id"]), kind=str(row["kind"]), created_at=row["created_at"],
         models=row["models"], horizon=row["horizon"], freq=row["freq"],
@@ -93,7 +94,7 @@ def list_runs(store: Store, *, kind: str | None = None, limit: int = 50,
               offset: int = 0) -> tuple[int, list[RunInfo]]:
     """Stored runs, newest first, optionally of one kind."""
     total, rows = store.run_rows(kind=kind, limit=limit, offset=offset)
-    return total, [_run_info(r) for r in rows]
+    return total, [run_info(r) for r in rows]
 
 
 def get_run(store: Store, run_id: str) -> RunInfo:
@@ -101,7 +102,7 @@ def get_run(store: Store, run_id: str) -> RunInfo:
     row = store.run_row(run_id)
     if row is None:
         raise NotFoundError(f"no run {run_id!r}; GET /api/runs lists the stored runs")
-    return _run_info(row)
+    return run_info(row)
 
 
 def latest_run(store: Store, kind: str) -> RunInfo:
@@ -109,7 +110,7 @@ def latest_run(store: Store, kind: str) -> RunInfo:
     row = store.latest_run_row(kind)
     if row is None:
         raise NotFoundError(f"no {kind} run stored yet; start one with POST /api/jobs/{kind}")
-    return _run_info(row)
+    return run_info(row)
 
 
 def run_forecasts(store: Store, run_id: str, *, ids: Sequence[str] | None = None, limit: int = 100,

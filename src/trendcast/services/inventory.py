@@ -77,8 +77,11 @@ def latest_prices(store: Store) -> pd.DataFrame:
     return store.last_prices()
 
 
-def _pick_model(models: list[str], forecasts: pd.DataFrame, model: str | None) -> str:
+def _pick_model(models: list[str], forecasts: pd.DataFrame, model: str | None,
+                preferred: str | None = None) -> str:
     with_q = [m for m in models if len(quantile_levels(forecasts, m)) >= 2]
+    if model is None and preferred in with_q:
+        return str(preferred)
     if model is not None:
         if model not in models:
             raise NotFoundError(f"model {model!r} is not in the run; it has {models}")
@@ -111,7 +114,9 @@ def inventory_actions(
     Args:
         store: the workspace.
         run_id: forecast run (default the latest).
-        model: model of the run to use (default the first with quantiles).
+        model: model of the run to use (default the run's representative model,
+            :func:`trendcast.services.run_choice.representative_model`, when it has quantiles;
+            else the first with quantiles).
         lead_time: days from order to delivery, for products the stock file gives none.
         review: days between orders, likewise.
         service_level: target chance of no stock-out per cycle; None derives it from price
@@ -125,7 +130,10 @@ def inventory_actions(
     if lead_time < 0 or review < 1:
         raise DataValidationError(f"lead time must be >= 0 and review >= 1 days; got {lead_time}, {review}")
     run = read_run(store, run_id, kind="forecast")
-    chosen = _pick_model(run.models, run.forecasts, model)
+    from trendcast.services.run_choice import representative_model
+
+    preferred = representative_model(store, run.run_id).model if model is None else None
+    chosen = _pick_model(run.models, run.forecasts, model, preferred)
     notes: list[str] = []
     if model is None and len(run.models) > 1:
         notes.append(f"used model {chosen} of {', '.join(run.models)} (choose with --model)")

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError, TrendcastError
 from trendcast.insights.report import ReportSections, top_products, write_report
 from trendcast.services.forecast import load_series, read_run
+from trendcast.services.run_choice import representative_model
 
 Progress = Callable[[str, int, int], None]
 
@@ -29,7 +32,8 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
         out_dir: folder for the files.
         run_id: forecast run (default the latest).
         lang: ``en`` or ``zh``.
-        model: model of the run to chart (default the run's last).
+        model: model of the run to chart (default the run's representative model,
+            :func:`trendcast.services.run_choice.representative_model`).
         n_products: fan charts for this many best sellers.
         pdf: also print the page to PDF with a headless Chromium.
         explain: explain the forecasts of this many top sellers (0: none).
@@ -42,22 +46,27 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
     steps = 6 + int(pdf)
     tick("reading the run", 0, steps)
     run = read_run(store, run_id, kind="forecast")
+    choice = representative_model(store, run.run_id)
+    notes = list(run.notes)
     if model is None:
-        model = run.models[-1]
-    if model not in run.models:
+        model = choice.model
+        notes.append(f"model shown: {choice.reason} (--model to show another)")
+    elif model not in run.models:
         raise NotFoundError(f"run {run.run_id} has no model {model!r}; it has {run.models}")
+    else:
+        notes.append(f"model shown: {model}, as asked; the run's own choice is {choice.reason}")
     meta = store.run_row(run.run_id)
     assert meta is not None
     quantiles = meta["quantiles"]
     ids = sorted(run.forecasts["unique_id"].unique())
     history = load_series(store, ids)
-    board = None
-    backtest = store.latest_run_row("backtest")
-    if backtest is not None:
-        board = read_run(store, backtest["run_id"], kind="backtest").metrics
+    # the leaderboard of the backtest behind the choice; it always has a row for the shown model
+    board = None if choice.leaderboard is None else _with_model(choice.leaderboard, model)
+    if board is not None and choice.backtest_id:
+        notes.append(f"leaderboard: backtest {choice.backtest_id}; a model with no metrics there was "
+                     "not backtested")
     products = store.products()
     sections = ReportSections()
-    notes = list(run.notes)
 
     tick("trend calls", 1, steps)
     _trends(store, run.run_id, lang, sections, notes)
@@ -83,6 +92,12 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
         html_to_pdf(path, browser=browser)
     tick("done", steps, steps)
     return path
+
+
+def _with_model(board: pd.DataFrame, model: str) -> pd.DataFrame:
+    if model in set(board["model"]):
+        return board
+    return pd.concat([board, pd.DataFrame({"model": [model]})], ignore_index=True)
 
 
 def _trends(store: Store, run_id: str, lang: str, sections: ReportSections, notes: list[str]) -> None:

@@ -1,12 +1,15 @@
 """Review sentiment use cases: score the stored reviews, summarise them per product, raise
 negative-sentiment alerts.
 
-Scores are computed on the fly and not stored (storing them would need a schema migration);
-identical texts are embedded once, so templated or repeated reviews cost little.
+Text scores are stored per review (``review_scores``: review id, text hash, model version) and
+reused: a second run over the same reviews embeds nothing, a new or edited review is scored
+once, and a new sentiment head (another version) scores everything again. Identical texts are
+embedded once, so templated or repeated reviews cost little.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,13 +18,13 @@ import numpy as np
 import pandas as pd
 
 from trendcast.data.store import Store
-from trendcast.errors import DataValidationError, NotFoundError
+from trendcast.errors import DataValidationError, NotFoundError, StoreError
 
 Progress = Callable[[str, int, int], None]
 Source = Literal["auto", "model", "rating"]
 RATED_SHARE = 0.8  # ``auto`` uses the stars when at least this share of reviews has one
 
-_SCORES: dict[str, float] = {}  # review text -> P(positive) from the packaged head
+_SCORES: dict[tuple[str, str], float] = {}  # (model version, text hash) -> P(positive)
 _CACHE_MAX = 500_000
 
 
@@ -80,19 +83,7 @@ def score_reviews(store: Store, *, ids: Sequence[str] | None = None, source: Sou
         reviews["sentiment"] = rating_sentiment(reviews["rating"])
         notes.append("sentiment from star ratings: (rating - 1) / 4, 1-2 stars negative")
     else:
-        from trendcast.text.sentiment import SentimentModel
-
-        packaged = model is None
-        model = model or SentimentModel.pretrained(n_threads=n_threads)
-        has_text = reviews["text"].notna() & (reviews["text"].astype(str).str.strip() != "")
-        texts = reviews.loc[has_text, "text"].astype(str)
-        scores, todo = _text_scores(texts, model, packaged=packaged, progress=progress)
-        reviews["sentiment"] = scores.reindex(reviews.index).astype(float)
-        enc = model.encoder.config()
-        notes.append(f"sentiment from the review text: {enc['name']} ({enc['prefix']}: prefix, first "
-                     f"{enc['max_chars']} characters) + a logistic head trained on {model.n_train_:,} "
-                     f"reviews; {len(todo):,} distinct texts embedded now, "
-                     f"{texts.nunique() - len(todo):,} scored earlier in this process; scores are not stored")
+        reviews["sentiment"] = _model_sentiment(store, reviews, ids, model, n_threads, progress, notes)
     missing = int(reviews["sentiment"].isna().sum())
     if missing:
         notes.append(f"{missing:,} review(s) without {'text' if source == 'model' else 'rating'}: "
@@ -103,31 +94,68 @@ def score_reviews(store: Store, *, ids: Sequence[str] | None = None, source: Sou
     return reviews
 
 
-def _text_scores(texts: pd.Series, model: Any, *, packaged: bool,
-                 progress: Progress | None = None) -> tuple[pd.Series, list[str]]:
-    """P(positive) of each text (same index) and the distinct texts embedded now."""
-    # the packaged head's scores are remembered for the life of the process (API, dashboard)
-    cache = _SCORES if packaged else {}
-    todo = [t for t in texts.unique() if t not in cache]
-    if todo:
-        fresh = model.predict_proba(todo, progress=progress)[:, 1]
-        if packaged and len(_SCORES) + len(todo) > _CACHE_MAX:
-            _SCORES.clear()
-        cache.update(zip(todo, fresh.tolist(), strict=True))
-    return texts.map(cache).astype(float), todo
+def text_hash(text: str) -> str:
+    """SHA-1 of a review text (UTF-8): what a stored score is keyed by besides the review id."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def negative_texts(texts: pd.Series, *, n_threads: int = 2) -> np.ndarray:
-    """Whether the packaged sentiment model reads each review text as negative (P(positive)
-    < 0.5; empty texts are not negative): the complaints of reviews without stars."""
+def _model_sentiment(store: Store, reviews: pd.DataFrame, ids: Sequence[str] | None, model: Any,
+                     n_threads: int, progress: Progress | None, notes: list[str]) -> pd.Series:
+    """P(positive) of each review's text: stored scores of the model's version first, then
+    the process's, then the model on the texts left (whose scores are stored)."""
     from trendcast.text.sentiment import SentimentModel
 
-    texts = texts.fillna("").astype(str)
-    has_text = texts.str.strip() != ""
-    if not has_text.any():
-        return np.zeros(len(texts), dtype=bool)
-    scores, _ = _text_scores(texts[has_text], SentimentModel.pretrained(n_threads=n_threads), packaged=True)
-    return (scores.reindex(texts.index) < 0.5).to_numpy()
+    model = model or SentimentModel.pretrained(n_threads=n_threads)
+    version = getattr(model, "version", None)
+    has_text = reviews["text"].notna() & (reviews["text"].astype(str).str.strip() != "")
+    texts = reviews.loc[has_text, "text"].astype(str)
+    hashes = texts.map(text_hash)
+    stored = store.review_scores(version, list(ids) if ids else None) if version else pd.DataFrame(
+        columns=["review_id", "text_hash", "sentiment"])
+    known: dict[str, float] = dict(zip(stored["text_hash"], stored["sentiment"].astype(float), strict=True))
+    from_store = int(hashes.isin(known).sum())
+    if version:
+        for h in set(hashes) - set(known):
+            if (version, h) in _SCORES:
+                known[h] = _SCORES[(version, h)]
+    first = ~hashes.duplicated()
+    todo = texts[first & ~hashes.isin(known)]
+    if len(todo):
+        fresh = model.predict_proba(todo.tolist(), progress=progress)[:, 1]
+        known.update(zip(hashes[todo.index], fresh.tolist(), strict=True))
+        if version:
+            if len(_SCORES) + len(todo) > _CACHE_MAX:
+                _SCORES.clear()
+            _SCORES.update({(version, h): v for h, v in zip(hashes[todo.index], fresh.tolist(), strict=True)})
+    sentiment = hashes.map(known).reindex(reviews.index).astype(float)
+    enc = model.encoder.config()
+    note = (f"sentiment from the review text: {enc['name']} ({enc['prefix']}: prefix, first "
+            f"{enc['max_chars']} characters) + a logistic head trained on {model.n_train_:,} reviews "
+            f"(version {version or 'unversioned'}); {len(todo):,} distinct texts embedded now, "
+            f"{from_store:,} of {len(texts):,} reviews scored from stored scores")
+    notes.append(note + _store_scores(store, reviews, has_text, hashes, sentiment, version, stored))
+    return sentiment
+
+
+def _store_scores(store: Store, reviews: pd.DataFrame, has_text: pd.Series, hashes: pd.Series,
+                  sentiment: pd.Series, version: str | None, stored: pd.DataFrame) -> str:
+    """Save the scores of reviews not stored yet under ``version``; the note's ending."""
+    if not version:
+        return "; a model without a version: scores not stored"
+    rows = pd.DataFrame({"review_id": reviews.loc[has_text, "review_id"].astype(str),
+                         "text_hash": hashes, "model_version": version,
+                         "sentiment": sentiment[has_text]})
+    done = set(stored["review_id"].astype(str) + "\x1f" + stored["text_hash"])
+    rows = rows[~(rows["review_id"] + "\x1f" + rows["text_hash"]).isin(done)]
+    if rows.empty:
+        return ""
+    if getattr(store, "read_only", False):
+        return f"; {len(rows):,} new score(s) not stored (the workspace is open read-only)"
+    try:
+        saved = store.save_review_scores(rows)
+    except StoreError as exc:  # e.g. a lock held by another writer: the scores are still right
+        return f"; {len(rows):,} new score(s) not stored ({exc})"
+    return f"; {saved:,} review score(s) stored for the next run"
 
 
 @dataclass
@@ -236,3 +264,26 @@ def product_sentiment(store: Store, *, unique_id: str | None = None, source: Sou
     out.attrs["notes"] = list(reviews.attrs["notes"]) + [
         f"last 28 days = the 28 days to {day.max().date()} (the last review day)"]
     return out
+
+
+def negative_texts(texts: pd.Series, *, n_threads: int = 2) -> np.ndarray:
+    """Whether the packaged sentiment model reads each review text as negative (P(positive)
+    < 0.5; empty texts are not negative): the complaints of reviews without stars. Scores are
+    remembered for the life of the process under the model's version."""
+    from trendcast.text.sentiment import SentimentModel
+
+    texts = texts.fillna("").astype(str)
+    has_text = texts.str.strip() != ""
+    if not has_text.any():
+        return np.zeros(len(texts), dtype=bool)
+    model = SentimentModel.pretrained(n_threads=n_threads)
+    version = getattr(model, "version", None) or "unversioned"
+    hashes = texts[has_text].map(text_hash)
+    todo = texts[has_text][~hashes.duplicated() & ~hashes.map(lambda h: (version, h) in _SCORES)]
+    if len(todo):
+        fresh = model.predict_proba(todo.tolist())[:, 1]
+        if len(_SCORES) + len(todo) > _CACHE_MAX:
+            _SCORES.clear()
+        _SCORES.update({(version, h): v for h, v in zip(hashes[todo.index], fresh.tolist(), strict=True)})
+    scores = hashes.map(lambda h: _SCORES.get((version, h), np.nan)).astype(float)
+    return (scores.reindex(texts.index) < 0.5).to_numpy()

@@ -12,6 +12,7 @@ from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
 from trendcast.insights.trends import Level, detect_trends
 from trendcast.services.forecast import load_series, read_run
+from trendcast.services.run_choice import representative_model
 
 
 def trend_calls(store: Store, *, level: Level = "product", run_id: str | None = None,
@@ -22,7 +23,8 @@ def trend_calls(store: Store, *, level: Level = "product", run_id: str | None = 
     Args:
         store: the workspace.
         level: ``product``, ``brand`` or ``category``.
-        run_id: forecast run whose last model's point forecast is used; default the latest
+        run_id: forecast run whose representative model's point forecast is used
+            (:func:`trendcast.services.run_choice.representative_model`); default the latest
             run, and history alone when no forecast run is stored (the notes say so).
         lang: language of the reasons, ``en`` or ``zh``.
 
@@ -49,8 +51,9 @@ def trend_calls(store: Store, *, level: Level = "product", run_id: str | None = 
         notes.append("no forecast run stored: calls use the history only (run `trendcast forecast` "
                      "to add the forecast's view)")
     else:
-        forecast, column = run.forecasts, run.models[-1]
-        notes.append(f"forecast run {run.run_id}, model {column}")
+        choice = representative_model(store, run.run_id)
+        forecast, column = run.forecasts, choice.model
+        notes.append(f"forecast run {run.run_id}, model {column} ({choice.reason})")
     calls = detect_trends(history, forecast, products=products, level=level, forecast_col=column,
                           lang=lang)
     calls.attrs["notes"] = notes + calls.attrs.get("notes", [])

@@ -1,10 +1,11 @@
 """Keywords of review texts: jieba TF-IDF for Chinese, a small tokenizer + TF-IDF for English.
 
-Chinese keywords are ``jieba.analyse.extract_tags`` (term frequency x jieba's IDF from a
-large general corpus). English keywords are term frequency in the texts x IDF over a
-background corpus (the texts themselves when none is given). With a ``background`` (say, the
-product's earlier reviews) candidates are re-ranked by how much more often they occur in the
-texts than there, so a complaint's new words (a defect) come before words every review uses.
+Chinese keywords are jieba's TF-IDF (``jieba.analyse.extract_tags``' weights: term frequency x
+jieba's IDF from a large general corpus), computed on the cached tokens. English keywords are
+term frequency in the texts x IDF over a background corpus (the texts themselves when none is
+given). With a ``background`` (say, the product's earlier reviews) candidates are re-ranked by
+how much more often they occur in the texts than there, so a complaint's new words (a defect)
+come before words every review uses.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -47,11 +49,18 @@ def _jieba() -> Any:
 def tokenize(text: str, lang: str) -> list[str]:
     """Content words: jieba words with a Chinese character and at least 2 characters (zh), or
     lower-case words of 3+ letters that are not stop words (en)."""
+    if lang not in ("zh", "en"):
+        raise DataValidationError(f"lang must be 'zh' or 'en', got {lang!r}")
+    return list(_tokens(text, lang))
+
+
+@lru_cache(maxsize=50_000)
+def _tokens(text: str, lang: str) -> tuple[str, ...]:
+    """:func:`tokenize`, remembered: templated and repeated reviews are cut once per process
+    (a product's reviews are tokenized again as its background for every keyword call)."""
     if lang == "zh":
-        return [w for w in _jieba().lcut(text) if len(w) >= 2 and _CJK.search(w)]
-    if lang == "en":
-        return [w for w in _EN_TOKEN.findall(text.lower()) if len(w) >= 3 and w not in EN_STOPWORDS]
-    raise DataValidationError(f"lang must be 'zh' or 'en', got {lang!r}")
+        return tuple(w for w in _jieba().lcut(text) if len(w) >= 2 and _CJK.search(w))
+    return tuple(w for w in _EN_TOKEN.findall(text.lower()) if len(w) >= 3 and w not in EN_STOPWORDS)
 
 
 def _doc_share(docs: list[list[str]]) -> Counter[str]:
@@ -79,9 +88,13 @@ def keywords(texts: Sequence[str], lang: str, *, top: int = 5,
         return []
     docs = [tokenize(t, lang) for t in texts]
     if lang == "zh":
-        tags = _jieba().analyse.extract_tags("\n".join(texts), topK=top * 5, withWeight=True)
-        words = {w for d in docs for w in d}
-        candidates = [(w, float(s)) for w, s in tags if w in words]
+        # jieba's TF-IDF (extract_tags) on the tokens already cut: term frequency x jieba's IDF
+        tfidf = _jieba().analyse.default_tfidf
+        tf = Counter(w for d in docs for w in d if w.lower() not in tfidf.stop_words)
+        total = max(sum(tf.values()), 1)
+        candidates = [(w, c / total * tfidf.idf_freq.get(w, tfidf.median_idf)) for w, c in tf.items()]
+        candidates.sort(key=lambda x: -x[1])
+        candidates = candidates[: top * 5]
     else:
         tf = Counter(w for d in docs for w in d)
         ref = [tokenize(t, lang) for t in background] if background else docs

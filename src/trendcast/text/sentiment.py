@@ -10,6 +10,7 @@ trendcast ships one, trained on Chinese and English reviews (see ``assets/README
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from importlib import resources
@@ -99,6 +100,18 @@ class SentimentModel:
     def predict(self, texts: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
         """1 = positive, 0 = negative (P(positive) >= 0.5)."""
         return (self.predict_proba(texts, progress=progress)[:, 1] >= 0.5).astype(int)
+
+    @property
+    def version(self) -> str:
+        """Content hash of the head and its encoder settings (``head-`` + 16 hex digits): the
+        same head, saved and loaded again, has the same version; a retrained one another.
+        Stored review scores are keyed by it."""
+        self._check_fitted()
+        body = {"encoder": self.encoder.config(), "mean": _floats(self.mean_),
+                "scale": _floats(self.scale_), "coef": _floats(self.coef_),
+                "intercept": float(f"{self.intercept_:.7g}")}
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
+        return "head-" + digest[:16]
 
     # Persistence -----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from trendcast.api.deps import StoreDep, Viewer
 from trendcast.api.schemas import (
+    ChosenModel,
     ForecastRow,
     Leaderboard,
     LeaderboardRow,
@@ -21,7 +22,8 @@ from trendcast.api.schemas import (
     SeriesItem,
     SeriesPage,
 )
-from trendcast.services import browse
+from trendcast.data.store import Store
+from trendcast.services import browse, run_choice
 
 router = APIRouter(tags=["data"])
 
@@ -41,10 +43,15 @@ def _none(value: Any) -> Any:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
-def _run(info: browse.RunInfo) -> Run:
+def _run(info: browse.RunInfo, store: Store | None = None) -> Run:
+    """A run; with ``store``, a forecast run also says which model represents it."""
+    chosen = None
+    if store is not None and info.kind == "forecast" and info.models:
+        c = run_choice.representative_model(store, info.run_id)
+        chosen = ChosenModel(model=c.model, rule=c.rule, reason=c.reason, backtest_id=c.backtest_id)
     return Run(run_id=info.run_id, kind=info.kind, created_at=info.created_at.to_pydatetime(),
                models=info.models, horizon=info.horizon, freq=info.freq, quantiles=info.quantiles,
-               n_series=info.n_series, notes=info.notes, params=info.params)
+               n_series=info.n_series, notes=info.notes, params=info.params, chosen=chosen)
 
 
 @router.get("/series", response_model=SeriesPage)
@@ -99,8 +106,9 @@ def list_runs(
 
 @router.get("/runs/{run_id}", response_model=Run)
 def get_run(run_id: RunId, store: StoreDep, _: Viewer) -> Run:
-    """One run's metadata and notes."""
-    return _run(browse.get_run(store, run_id))
+    """One run's metadata and notes; a forecast run's ``chosen`` model (the one the report and
+    dashboard show for it)."""
+    return _run(browse.get_run(store, run_id), store)
 
 
 @router.get("/runs/{run_id}/forecasts", response_model=RunForecasts)
@@ -116,7 +124,7 @@ def run_forecasts(
     """A run's forecasts, one row per series and date (and cutoff, for backtests), with every
     model's point forecast and quantiles."""
     info, total, rows = browse.run_forecast_records(store, run_id, ids=ids, limit=limit, offset=offset)
-    return RunForecasts(run=_run(info), total_series=total, limit=limit, offset=offset,
+    return RunForecasts(run=_run(info, store), total_series=total, limit=limit, offset=offset,
                         items=[ForecastRow(**r) for r in rows])
 
 

@@ -96,7 +96,7 @@
   function drawJobChart(div, series, forecast, uid) {
     var points = series.history.slice(-Math.max(90, 5 * forecast.items.length));
     var rows = forecast.items;
-    var model = forecast.run.models[0];
+    var model = forecast.run.chosen ? forecast.run.chosen.model : forecast.run.models[0];
     var quantiles = forecast.run.quantiles || [];
     var x = rows.map(function (r) { return r.ds; });
     var col = function (name) { return rows.map(function (r) { return r.values[name]; }); };
