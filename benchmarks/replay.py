@@ -49,7 +49,7 @@ from trendcast.data.store import open_store  # noqa: E402
 from trendcast.evaluation.wrmsse import wrmsse  # noqa: E402
 from trendcast.insights.drift import DriftOptions  # noqa: E402
 from trendcast.services.forecast import read_run  # noqa: E402
-from trendcast.services.update import cpu_seconds, run_update  # noqa: E402
+from trendcast.services.update import RefitPolicy, cpu_seconds, run_update  # noqa: E402
 from trendcast.services.versions import forecast_from_version, train_version  # noqa: E402
 
 H = 28
@@ -96,7 +96,11 @@ def replay_policy(m5, policy: str, *, weeks: int, jobs: int, folder: Path, base:
         week = m5.sales[(m5.sales["ds"] >= lo) & (m5.sales["ds"] <= hi)]
         path = folder / f"{policy}-week{w:02d}.csv"
         week[["unique_id", "ds", "y", "price"]].to_csv(path, index=False)
-        result = run_update(store, [path], refit=policy, n_jobs=jobs)
+        if policy == "always-promote":  # refit every week and promote it whatever it scores
+            result = run_update(store, [path], refit="always", n_jobs=jobs,
+                                policy=RefitPolicy(tolerance=float("inf")))
+        else:
+            result = run_update(store, [path], refit=policy, n_jobs=jobs)
         updates.append({"week": w, "origin": str(hi.date()), "run": result.forecast_run,
                         "refit": result.refit, "promoted": result.promoted, "reason": result.reason,
                         "cpu_s": round(result.cpu_seconds, 2), "wall_s": round(result.seconds, 2)})
@@ -274,7 +278,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path,
                         default=Path(__file__).resolve().parents[2] / "shared/data/m5_ca1")
     parser.add_argument("--model", action="append", help="models of the version (default recommended)")
-    parser.add_argument("--policies", nargs="+", default=["always", "never", "auto"])
+    parser.add_argument("--policies", nargs="+", default=["always", "never", "auto"],
+                        help="refit policies; also always-promote (refit weekly, promote unconditionally)")
     parser.add_argument("--weeks", type=int, default=24)
     parser.add_argument("--items", type=int, default=None,
                         help="only N items, evenly spread over the id order (all departments)")
@@ -291,6 +296,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--timing-only", action="store_true",
                         help="only the forecast from a saved version against a refit (no weekly replay)")
+    parser.add_argument("--no-timing", action="store_true",
+                        help="skip the saved-version against refit timing")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     models = args.model or ["recommended"]
@@ -324,7 +331,8 @@ def main() -> None:
                     print(f"first version: {base}", flush=True)
                     report["policies"] = [replay_policy(m5, p, weeks=args.weeks, jobs=args.jobs,
                                                         folder=folder, base=base) for p in args.policies]
-                report["saved_vs_refit"] = saved_vs_refit(m5, models, args.jobs, folder)
+                if not args.no_timing:
+                    report["saved_vs_refit"] = saved_vs_refit(m5, models, args.jobs, folder)
         if args.drift:
             report["drift"] = [drift_check(args.drift_products, args.jobs, folder, seed=seed,
                                            model=args.drift_model) for seed in args.drift_seeds]
