@@ -183,3 +183,19 @@ def test_changes_read_as_people_read_them():
     assert [_pct(v) for v in (0.42, -0.08, -0.004, 0.0, float("nan"))] == ["+42%", "−8%", "0%", "0%", "–"]
     assert [_units(v) for v in (3029.4, 12345678.0, 22.7, 4.0, float("nan"))] == \
         ["3,029", "12,345,678", "22.7", "4", "–"]
+
+
+@pytest.mark.parametrize("note", [
+    "model shown: AutoETS: the lowest MASE (0.852) of this run's models in backtest ba-1 "
+    "(--model to show another)",
+    "model shown: LightGBM, as asked; the run's own choice is no backtest scored this run's models; "
+    "AutoETS is the default model",
+    "leaderboard: backtest ba-1; a model with no metrics there was not backtested",
+    "forecast run fo-1, model AutoETS (no backtest scored this run's models and it has no AutoETS: "
+    "its first model, SeasonalNaive)",
+])
+def test_run_choice_notes_read_in_chinese(note):
+    from trendcast.insights.report_notes import localize_note
+
+    zh = localize_note(note, "zh")
+    assert "英文原文" not in zh and "backtest" not in zh and "model" not in zh.replace("--model", "")

@@ -192,3 +192,33 @@ def known(note: str) -> bool:
     """Whether a Chinese pattern knows ``note``."""
     note = _names(note.strip(), "zh")
     return any(p.match(note) for p, _ in _ZH)
+
+
+# Which model represents a run (services.run_choice): its reason, then the notes that carry it.
+_REASONS: list[tuple[re.Pattern[str], str]] = [(re.compile("^" + p + "$"), r) for p, r in [
+    (r"(.+): the lowest MASE \(([\d.]+)\) of this run's models in backtest (\S+)",
+     r"\1：本批次模型在回测 `\3` 中 MASE 最低（\2）"),
+    (r"no backtest scored this run's models; (\S+) is the default model",
+     r"没有回测评估过本批次的模型；使用默认模型 \1"),
+    (r"no backtest scored this run's models and it has no (\S+): its first model, (.+)",
+     r"没有回测评估过本批次的模型，且本批次没有 \1：使用其第一个模型 \2"),
+]]
+
+
+def _reason_zh(reason: str) -> str:
+    for pattern, repl in _REASONS:
+        if pattern.match(reason):
+            return pattern.sub(repl, reason)
+    return f"（英文原文）{reason}"
+
+
+_ZH[:0] = [
+    (re.compile(r"^model shown: (.+) \(--model to show another\)$"),
+     lambda m: f"展示的模型：{_reason_zh(m.group(1))}（用 --model 展示其他模型）"),
+    (re.compile(r"^model shown: (\S+), as asked; the run's own choice is (.+)$"),
+     lambda m: f"展示的模型：{m.group(1)}（按要求）；本批次自己的选择是 {_reason_zh(m.group(2))}"),
+    (re.compile(r"^leaderboard: backtest (\S+); a model with no metrics there was not backtested$"),
+     r"排行榜：回测 `\1`；没有指标的模型未参加该回测"),
+    (re.compile(r"^forecast run (\S+), model (\S+) \((.+)\)$"),
+     lambda m: f"预测批次 `{m.group(1)}`，模型 {m.group(2)}（{_reason_zh(m.group(3))}）"),
+]
