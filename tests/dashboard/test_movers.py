@@ -46,3 +46,19 @@ def test_short_history_falls_back_to_the_28_days_before_and_says_so(tmp_path):
     movers = ov.movers.set_index("unique_id")
     assert movers.loc["SEASON", "direction"] == "down"  # after its November peak
     assert "last 28 days vs. the 28 before" in html
+
+
+def test_inventory_rows_most_urgent_first():
+    """With stock on hand the highest stock-out risk leads (ties: fewest days of cover);
+    without it, the largest expected daily sales value, never the product id."""
+    import pandas as pd
+
+    from trendcast.dashboard.insight_pages import sort_by_urgency
+
+    with_stock = pd.DataFrame({"unique_id": ["A", "B", "C", "D"], "on_hand": [5.0, 1.0, 9.0, 2.0],
+                               "stockout_risk": [0.1, 0.9, 0.1, 0.9], "days_of_cover": [3.0, 0.5, 9.0, 0.2],
+                               "demand_mean": [1.0, 1.0, 1.0, 1.0], "price": [1.0, 1.0, 1.0, 1.0]})
+    assert list(sort_by_urgency(with_stock)["unique_id"]) == ["D", "B", "A", "C"]
+    no_stock = with_stock.assign(on_hand=float("nan"), demand_mean=[1.0, 2.0, 3.0, 1.0],
+                                 price=[10.0, 1.0, 2.0, None])
+    assert list(sort_by_urgency(no_stock)["unique_id"]) == ["A", "C", "B", "D"]

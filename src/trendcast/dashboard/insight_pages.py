@@ -170,6 +170,17 @@ def parse_inventory_form(lang: str, lead_time: str, review: str, service_level: 
                          model=model.strip() or None)
 
 
+def sort_by_urgency(table: pd.DataFrame) -> pd.DataFrame:
+    """Inventory rows most urgent first: with stock on hand, the highest stock-out risk (then
+    the fewest days of cover); without it, the largest expected daily sales value."""
+    if table["on_hand"].notna().any():
+        return table.sort_values(["stockout_risk", "days_of_cover", "unique_id"],
+                                 ascending=[False, True, True], na_position="last", kind="stable")
+    value = table["demand_mean"] * table["price"].fillna(1.0)
+    return table.assign(_v=value).sort_values(["_v", "unique_id"], ascending=[False, True],
+                                              na_position="last", kind="stable").drop(columns="_v")
+
+
 def inventory_body(store: Store, lang: str, form: InventoryForm | None = None, *,
                    stock: pd.DataFrame | None = None, error: str | None = None, top: int = 100) -> Markup:
     """Order-up-to levels (and, with a stock file, what to order now), most urgent first."""
@@ -199,13 +210,16 @@ def inventory_body(store: Store, lang: str, form: InventoryForm | None = None, *
             Column(tr(lang, "col_safety"), num("safety_stock"), numeric=True),
             Column(tr(lang, "col_reorder_point"), num("reorder_point"), numeric=True),
             Column(tr(lang, "col_order_up_to"), num("order_up_to"), numeric=True)]
-    if table_df["on_hand"].notna().any():
+    urgent = bool(table_df["on_hand"].notna().any())
+    table_df = sort_by_urgency(table_df)
+    if urgent:
         cols += [Column(tr(lang, "col_on_hand"), num("on_hand"), numeric=True),
                  Column(tr(lang, "col_order_qty"), num("order_qty"), numeric=True),
                  Column(tr(lang, "col_risk"), pct("stockout_risk"), numeric=True),
                  Column(tr(lang, "col_cover"), num("days_of_cover", 1), numeric=True)]
     rows = table_df.head(top).to_dict(orient="records")
     intro = (tr(lang, "inv_run", run_id=result.run_id, model=result.model) + " "
+             + tr(lang, "inv_sorted_risk" if urgent else "inv_sorted_value") + " "
              + tr(lang, "showing_rows", k=len(rows), n=len(table_df)))
     return render("inventory.html.j2", lang=lang, form=form, models=models, error=None, intro=intro,
                   columns=cols, rows=rows, notes=result.notes, assumptions=result.assumptions)
