@@ -198,4 +198,4 @@ def test_run_choice_notes_read_in_chinese(note):
     from trendcast.insights.report_notes import localize_note
 
     zh = localize_note(note, "zh")
-    assert "英文原文" not in zh and "backtest" not in zh and "model" not in zh.replace("--model", "")
+    assert "英文原文" not in zh and "backtest" not in zh and "model" not in zh.replace("`--model`", "")

@@ -262,7 +262,7 @@ TEXT: dict[str, dict[str, str]] = {
         "model": "模型",
         "show": "显示",
         "run": "批次",
-        "model_rule_backtest": "显示模型：{model}，本批次模型中在回测 {backtest} 里 MASE 最低（{mase}）。",
+        "model_rule_backtest": "显示模型：{model}，MASE 为 {mase}，是本批次模型在回测 {backtest} 中最低的。",
         "model_rule_default": "显示模型：{model}；尚无回测评估本批次的模型，{model} 为默认模型。",
         "model_rule_first": "显示模型：{model}（本批次第一个模型）；尚无回测评估本批次的模型。",
         "model_asked": "模型由您选择；本批次的默认模型为 {model}。",

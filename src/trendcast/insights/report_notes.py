@@ -214,7 +214,7 @@ def _reason_zh(reason: str) -> str:
 
 _ZH[:0] = [
     (re.compile(r"^model shown: (.+) \(--model to show another\)$"),
-     lambda m: f"展示的模型：{_reason_zh(m.group(1))}（用 --model 展示其他模型）"),
+     lambda m: f"展示的模型：{_reason_zh(m.group(1))}（用 `--model` 展示其他模型）"),
     (re.compile(r"^model shown: (\S+), as asked; the run's own choice is (.+)$"),
      lambda m: f"展示的模型：{m.group(1)}（按要求）；本批次自己的选择是 {_reason_zh(m.group(2))}"),
     (re.compile(r"^leaderboard: backtest (\S+); a model with no metrics there was not backtested$"),
