@@ -177,7 +177,8 @@ def run_wape(store: Store, run_id: str, since: pd.Timestamp | None = None) -> fl
     rows = rows.assign(unique_id=rows["unique_id"].astype(str), ds=pd.to_datetime(rows["ds"]))
     if since is not None:
         rows = rows[rows["ds"] > since]
-    sales = store.sales()[["unique_id", "ds", "y"]]
+    first = None if since is None else since + pd.Timedelta(days=1)
+    sales = store.sales(columns=["unique_id", "ds", "y"], start=first)  # only the scored dates
     merged = rows.merge(sales.assign(unique_id=sales["unique_id"].astype(str)),
                         on=["unique_id", "ds"], how="left")
     return wape(merged["value"].to_numpy(dtype=float), merged["y"].fillna(0.0).to_numpy(dtype=float))

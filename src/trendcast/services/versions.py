@@ -162,7 +162,7 @@ def _own_validation(store: Store, trained: Trained, horizon: int, qs: list[float
     if frame is None or not len(frame) or frame["ds"].nunique() != horizon:
         return None
     cutoff = pd.Timestamp(frame["cutoff"].max())
-    sales = store.sales()
+    sales = store.sales(columns=["unique_id", "ds", "y"])
     actual = sales[sales["ds"] > cutoff][["unique_id", "ds", "y"]].astype({"unique_id": str})
     out = frame.rename(columns={"y": "y_run"}).merge(actual, on=["unique_id", "ds"], how="left")
     out["y"] = out["y"].fillna(out["y_run"])  # a gap the run filled
