@@ -234,3 +234,16 @@ def test_calendar_ranges_expand_and_bad_end_names_file_and_row(store, tmp_path):
     with pytest.raises(DataValidationError, match=r"bad\.csv: .*row 2, column 'end'"):
         ingest_file(store, bad, "calendar")
     assert store.count("calendar_events") == 8
+
+
+def test_unreadable_dates_are_not_reported_as_repeated_keys(store, tmp_path):
+    """Two rows of one product whose dates cannot be read share a missing key; the error is
+    the dates, not a duplicate key, and nothing is stored."""
+    path = tmp_path / "export.csv"
+    path.write_text("unique_id,ds,y\nA1,03/11/2025,4\nA1,04/11/2025,5\nA1,2025-11-06,6\n")
+    with pytest.raises(DataValidationError) as err:
+        ingest_file(store, path, "sales")
+    text = str(err.value)
+    assert "row 1 (line 2), column 'ds'" in text and "row 2 (line 3), column 'ds'" in text
+    assert "unique key" not in text
+    assert store.count("sales") == 0

@@ -350,14 +350,16 @@ def _required_and_allowed(frame: pd.DataFrame, spec: FrameSpec, present: list[st
 
 def _duplicates(raw: pd.DataFrame, parsed: pd.DataFrame, spec: FrameSpec,
                 problems: Problems) -> None:
-    """Rows whose key repeats an earlier row's key (one problem per repeated row)."""
+    """Rows whose key repeats an earlier row's key (one problem per repeated row). A key
+    with a missing or unreadable part is reported as that cell's problem, not as a repeat."""
     key = [c for c in spec.unique if c in parsed.columns]
     if not key:
         return
-    dup = parsed.duplicated(key, keep="first").to_numpy()
+    complete = parsed[key].notna().all(axis=1).to_numpy()
+    dup = parsed.duplicated(key, keep="first").to_numpy() & complete
     if not dup.any():
         return
-    first = parsed.drop_duplicates(key, keep="first").reset_index()
+    first = parsed[complete].drop_duplicates(key, keep="first").reset_index()
     positions = np.flatnonzero(dup)[: PER_GROUP * 4]
     firsts = parsed.iloc[positions][key].merge(first, on=key, how="left")["index"].to_numpy()
     values = pd.Series([", ".join(f"{c}={raw[c].iloc[p]!s}" for c in key) for p in positions],
