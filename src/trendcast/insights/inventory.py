@@ -16,7 +16,8 @@ Demand over the protection interval (lead time L + review period R) per product,
   for mean 0.3/day, k=2), hence not the default.
 
 Independence understates the spread of the sum when forecast errors persist over days (a
-level that is wrong all week); docs/benchmarks.md measures what that costs on M5.
+level that is wrong all week); docs/benchmarks.md measures what that costs on M5, and
+``inventory_calibration`` corrects the review-period distribution on backtest windows.
 
 From that distribution: the order-up-to level S is its quantile at the service level, the
 reorder point its lead-time analogue, safety stock S minus the mean demand, the order quantity

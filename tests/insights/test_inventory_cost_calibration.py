@@ -1,0 +1,123 @@
+"""Cost accounting of the stock simulation and the review-period calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import nbinom
+
+from trendcast.errors import DataValidationError
+from trendcast.insights.inventory_calibration import (
+    MAX_LEVEL,
+    Window,
+    calibrated_order_up_to,
+    conformal_level,
+    fit_review_calibration,
+    volume_band,
+)
+from trendcast.insights.inventory_sim import CostAssumptions, simulate_order_up_to
+
+LEVELS = np.array([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
+
+
+# Costs -------------------------------------------------------------------------------------
+
+def test_costs_of_a_hand_worked_case():
+    # S = 4, L = 1, R = 2, demand 3, 0, 5, 2; start with 4 on hand.
+    # day 0: review, order 4 - 4 = 0; sell 3 -> 1 held.  day 1: sell 0 -> 1 held.
+    # day 2: review, order 4 - 1 = 3 (arrives day 3); demand 5, sell 1, lose 4 -> 0 held.
+    # day 3: 3 arrive; sell 2 -> 1 held.  Held unit-days 1 + 1 + 0 + 1 = 3; lost 4.
+    # price 10, unit cost 60% = 6, holding 36.5%/year -> 6 x 0.365 / 365 = 0.006 per unit-day;
+    # a lost sale costs the margin 10 - 6 = 4.
+    res = simulate_order_up_to(np.array([[3.0, 0.0, 5.0, 2.0]]), np.array([4.0]), lead_time=1, review=2)
+    costs = CostAssumptions(holding_rate=0.365, cost_share=0.6)
+    item = res.with_costs(np.array([10.0]), costs).items.iloc[0]
+    assert item["held_unit_days"] == 3 and item["lost"] == 4 and item["sold"] == 6
+    assert item["holding_cost"] == pytest.approx(0.018)
+    assert item["lost_sales_cost"] == pytest.approx(16.0)
+    assert item["total_cost"] == pytest.approx(16.018)
+
+
+def test_cost_summary_sums_over_the_masked_items():
+    demand = np.array([[3.0, 0.0, 5.0, 2.0], [1.0, 1.0, 1.0, 1.0]])
+    res = simulate_order_up_to(demand, np.array([4.0, 2.0]), lead_time=1, review=2)
+    priced = res.with_costs(np.array([10.0, 2.0]), CostAssumptions(holding_rate=0.365, cost_share=0.6))
+    both, first = priced.summary(), priced.summary(np.array([True, False]))
+    assert first["total_cost"] == pytest.approx(16.018)
+    items = priced.items
+    assert both["holding_cost"] == pytest.approx(items["holding_cost"].sum())
+    assert both["total_cost"] == pytest.approx(both["holding_cost"] + both["lost_sales_cost"])
+    assert "total_cost" not in res.summary()  # no prices, no costs
+
+
+def test_cost_inputs_are_checked():
+    res = simulate_order_up_to(np.ones((2, 4)), np.array([2.0, 2.0]), lead_time=1, review=2)
+    with pytest.raises(DataValidationError, match="one value per item"):
+        res.with_costs(np.array([1.0]))
+    with pytest.raises(DataValidationError, match="sell price >= 0"):
+        res.with_costs(np.array([1.0, np.nan]))
+    with pytest.raises(DataValidationError, match="cost_share"):
+        CostAssumptions(cost_share=1.5)
+    with pytest.raises(DataValidationError, match="holding_rate"):
+        CostAssumptions(holding_rate=-0.1)
+
+
+# Calibration -------------------------------------------------------------------------------
+
+def test_conformal_level_by_hand():
+    scores = np.arange(1, 10) / 10  # 0.1 .. 0.9, n = 9
+    # rank ceil(0.8 x 10) = 8 -> just above the 8th smallest score, 0.8
+    level = conformal_level(scores, 0.8)
+    assert 0.8 < level < 0.8 + 1e-12
+    assert conformal_level(scores, 0.95) == MAX_LEVEL  # rank 10 > 9 cases
+
+
+def test_volume_bands():
+    assert volume_band(np.array([0.0, 0.2, 0.7, 1.0, 9.0]), (0.2, 0.5, 1.0)).tolist() == [0, 1, 2, 3, 3]
+
+
+def synthetic_window(rng: np.random.Generator, n: int, *, bias: float, days: int = 28) -> Window:
+    """Forecast: daily NB(mu, k=5) quantiles around a mean that is ``bias`` x the true rate
+    with item noise, while the recent rate is the true one; the truth has a persistent item
+    level (a month-long error the daily model cannot see)."""
+    rate = np.where(np.arange(n) < n // 2, 0.3, rng.uniform(2.0, 8.0, n))
+    noise = rng.lognormal(0.0, 0.4, n)
+    mean = np.repeat((rate * bias * noise)[:, None], days, axis=1)
+    q = nbinom.ppf(LEVELS[None, None, :], 5.0, 5.0 / (5.0 + mean[:, :, None]))
+    level = rng.gamma(4.0, 1 / 4.0, size=(n, 1))  # persistent multiplicative error, mean 1
+    actual = rng.poisson(rate[:, None] * level * np.ones((1, days))).astype(float)
+    return Window(mean=mean, quantiles=q, levels=LEVELS, recent_rate=rate, actual=actual)
+
+
+def test_calibration_reaches_the_target_where_the_raw_forecast_does_not():
+    rng = np.random.default_rng(0)
+    train = [synthetic_window(rng, 300, bias=0.8) for _ in range(3)]
+    cal = fit_review_calibration(train, targets=[0.9], lead=7, review=7, edges=(1.0,))
+    test = synthetic_window(rng, 1000, bias=0.8)
+    got = calibrated_order_up_to(cal, test, target=0.9, starts=[0, 7, 14])
+    truth = np.stack([test.actual[:, t:t + 14].sum(axis=1) for t in (0, 7, 14)], axis=1)
+    fast = test.recent_rate > 1
+    coverage = (truth <= got)[fast].mean()
+    assert coverage == pytest.approx(0.9, abs=0.03)
+    row = cal.table[(cal.table["band"] == 1)].iloc[0]
+    assert row["raw_coverage"] < 0.75  # the biased, too-narrow forecast alone
+    # the forecast is 20% low and the recent rate is right: the blend leans on the recent rate
+    assert row["weight"] < 0.5
+    assert got.shape == (1000, 3)
+
+
+def test_calibration_errors():
+    rng = np.random.default_rng(1)
+    w = synthetic_window(rng, 10, bias=1.0)
+    with pytest.raises(DataValidationError, match="realised sales"):
+        fit_review_calibration([Window(w.mean, w.quantiles, w.levels, w.recent_rate)], targets=[0.9],
+                               lead=7, review=7)
+    with pytest.raises(DataValidationError, match="at least one"):
+        fit_review_calibration([], targets=[0.9], lead=7, review=7)
+    cal = fit_review_calibration([w], targets=[0.9], lead=7, review=7)
+    with pytest.raises(DataValidationError, match="no calibration for target 0.95"):
+        calibrated_order_up_to(cal, w, target=0.95, starts=[0])
+    with pytest.raises(DataValidationError, match="needs 35 forecast days"):
+        calibrated_order_up_to(cal, w, target=0.9, starts=[21])
+    with pytest.raises(DataValidationError, match="quantiles must have shape"):
+        Window(w.mean, w.quantiles[:, :, :3], w.levels, w.recent_rate)
