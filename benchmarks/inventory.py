@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from m5 import load, window  # noqa: E402
 
-from trendcast.insights.inventory import inventory_policy  # noqa: E402
+from trendcast.insights.inventory import critical_fractile, inventory_policy  # noqa: E402
 from trendcast.insights.inventory_calibration import (  # noqa: E402
     VOLUME_BANDS,
     Window,
@@ -139,7 +139,8 @@ def render(payload: dict) -> str:
 
     c = payload["costs"]
     lines = [f"Costs: unit cost = {c['cost_share']:.0%} of the sell price, holding "
-             f"{c['holding_rate']:.0%} of unit cost per year, lost sale = the margin (price - unit cost).",
+             f"{c['holding_rate']:.0%} of unit cost per year, lost sale = the margin (price - unit cost); "
+             f"newsvendor fractile {c.get('critical_fractile', float('nan')):.4f}.",
              "", f"All {payload['n_items']:,} items:", "", *table("all items")]
     for subset in ("slow (< 1 unit/day)", "fast (>= 1 unit/day)"):
         lines += ["", f"{subset[0].upper()}{subset[1:]} ({payload['subsets'][subset]:,} items):", "",
@@ -239,6 +240,10 @@ def main() -> None:
                           "mae_last_28d": round(float(np.abs(hist[mask].sum(axis=1) - real).mean()), 2)}
         print(subset, json.dumps(totals[subset]), file=sys.stderr)
 
+    # the newsvendor fractile of these costs (the same for every item: costs scale with price)
+    fractile = round(float(critical_fractile(np.array([1.0]), np.array([costs.cost_share]),
+                                             np.array([costs.holding_rate]), np.array([review]))[0]), 4)
+    print(f"critical fractile of the costs: {fractile}", file=sys.stderr)
     calibration = None
     backs = [int(x) for x in opts.calibration_windows.split(",") if x.strip()]
     if backs:
@@ -254,7 +259,8 @@ def main() -> None:
             wids = ids[ids.isin(wfc["unique_id"].unique())]
             print(f"calibration window -{back} d: {len(wids):,} items", file=sys.stderr)
             windows.append(as_window(wfc, wids, matrix(before, wids), matrix(tr[tr["ds"] > cut], wids)))
-        calibration = fit_review_calibration(windows, targets=targets, lead=lead, review=review)
+        fit_targets = sorted({*targets, *([fractile] if fractile < max(targets) else [])})
+        calibration = fit_review_calibration(windows, targets=fit_targets, lead=lead, review=review)
         print(calibration.table.to_string(), file=sys.stderr)
     test_window = as_window(fc, ids, hist, None)
     starts = [t for t in range(0, H, review) if t + lead + review <= H]
@@ -269,6 +275,10 @@ def main() -> None:
         if calibration is not None:
             policies["trendcast (calibrated)"] = spread_levels(
                 calibrated_order_up_to(calibration, test_window, target=sl, starts=starts), review)
+            if fractile < sl:  # cost-aware: no more service than the costs justify
+                policies["trendcast (calibrated, cost cap)"] = spread_levels(
+                    calibrated_order_up_to(calibration, test_window, target=fractile, starts=starts),
+                    review)
         for name, levels in policies.items():
             result = simulate_order_up_to(actual, levels, lead_time=lead, review=review,
                                           ids=ids).with_costs(price, costs)
@@ -301,6 +311,7 @@ def main() -> None:
                                 "rule_total_cost": round(s["total_cost"], 4)})
     payload = {"lead_time": lead, "review": review, "n_items": len(ids),
                "costs": {"holding_rate": costs.holding_rate, "cost_share": costs.cost_share,
+                         "critical_fractile": fractile,
                          "price": "mean M5 sell price over d_1942..d_1969 (last known if none)"},
                "calibration_windows": backs, "volume_bands": list(VOLUME_BANDS),
                "subsets": {k: int(v.sum()) for k, v in subsets.items()}, "totals_28d": totals,

@@ -121,3 +121,23 @@ def test_calibration_errors():
         calibrated_order_up_to(cal, w, target=0.9, starts=[21])
     with pytest.raises(DataValidationError, match="quantiles must have shape"):
         Window(w.mean, w.quantiles[:, :, :3], w.levels, w.recent_rate)
+
+
+def test_a_band_without_cases_uses_the_forecast_as_is():
+    rng = np.random.default_rng(2)
+    w = synthetic_window(rng, 40, bias=1.0)
+    slow = w.recent_rate < 1
+    only_slow = Window(w.mean[slow], w.quantiles[slow], w.levels, w.recent_rate[slow], w.actual[slow])
+    cal = fit_review_calibration([only_slow], targets=[0.9], lead=7, review=7, edges=(1.0,))
+    assert cal.table["band"].tolist() == [0]
+    weights, widen, levels = cal.parameters(0.9)
+    assert (weights[1], widen[1], levels[1]) == (1.0, 1.0, 0.9)
+    got = calibrated_order_up_to(cal, w, target=0.9, starts=[0])[:, 0]
+    # fast items: the 0.9 quantile of NB(sum of the forecast, size of the independent sum)
+    m = w.mean[~slow, :14]
+    total = m.sum(axis=1)
+    from trendcast.insights.inventory import fit_nbinom_size
+
+    k = fit_nbinom_size(LEVELS, w.quantiles[~slow, :14], m)
+    size = total**2 / ((m**2).sum(axis=1) / k)
+    assert np.array_equal(got[~slow], nbinom.ppf(0.9, size, size / (size + total)))
