@@ -224,6 +224,32 @@ def read_plan(store: Store, plan: str | Path | pd.DataFrame, source: Any, horizo
                       last=last, series=source.ids)
 
 
+class _StoreSpan:
+    """What :func:`read_plan` needs of a run's source, read from the workspace (a check
+    before a job starts; the run checks again on its own snapshot)."""
+
+    def __init__(self, store: Store, ids: Sequence[str] | None) -> None:
+        from trendcast.features.frequency import infer_freq
+
+        span = store.sales_span(ids)
+        if span is None:
+            raise no_sales(ids)
+        self.span = span
+        self.ids = store.series_ids(ids)
+        self.freq = infer_freq(store.sales(self.ids[:3], columns=["unique_id", "ds", "y"]))
+        self._store = store
+
+    def calendar(self) -> pd.DataFrame:
+        return self._store.calendar()
+
+
+def check_plan(store: Store, plan: str | Path | pd.DataFrame, horizon: int,
+               ids: Sequence[str] | None = None) -> Plan:
+    """The plan checked against the workspace as a forecast of ``horizon`` would check it
+    (:func:`read_plan`): a refusal with file, row and column before any work starts."""
+    return read_plan(store, plan, _StoreSpan(store, ids), check_horizon(horizon))
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready rows (NaN as None)."""
     clean = frame.astype(object).where(frame.notna(), None)
