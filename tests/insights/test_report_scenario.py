@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import visible_words
 from test_report_i18n import _inputs
 
+from conftest import visible_words
 from trendcast.insights.report import write_report
 from trendcast.insights.report_notes import known, localize_note
 from trendcast.insights.scenario import compare
