@@ -47,26 +47,29 @@ def _top(sales: pd.DataFrame, last: pd.Timestamp, n: int) -> list[str]:
     return sorted(recent.sort_values(ascending=False).index[:n])
 
 
-def _forecast(shop, last: pd.Timestamp, plan: pd.DataFrame, jobs: int):  # type: ignore[no-untyped-def]
+def _forecast(shop, last: pd.Timestamp, plan: pd.DataFrame, jobs: int,  # type: ignore[no-untyped-def]
+              model: str = "LightGBM"):
     sales = shop.sales[shop.sales["ds"] <= last]
     with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "shop.duckdb") as store:
         ingest_frames(store, {"products": shop.products, "sales": sales,
                               "calendar_events": shop.calendar}, source="simulated shop")
-        return run_forecast(store, horizon=H, models=["LightGBM"], quantiles=[0.1, 0.5, 0.9],
+        return run_forecast(store, horizon=H, models=[model], quantiles=[0.1, 0.5, 0.9],
                             scenario=plan, n_jobs=jobs, cold_start=False)
 
 
-def uplift(seed: int, cutoff: pd.Timestamp, n_top: int, discount: float, jobs: int) -> dict:
+def uplift(seed: int, cutoff: pd.Timestamp, n_top: int, discount: float, jobs: int,
+           model: str = "LightGBM") -> dict:
     shop = simulate_shop(seed=seed)
     ids = _top(shop.sales[shop.sales["ds"] <= cutoff], cutoff, n_top)
     start, end = cutoff + pd.Timedelta(days=1), cutoff + pd.Timedelta(days=PLAN_DAYS)
     plan = pd.DataFrame({"unique_id": ids, "start": str(start.date()), "end": str(end.date()),
                          "discount": str(discount), "promo": "1"})
-    res = _forecast(shop, cutoff, plan, jobs)
+    res = _forecast(shop, cutoff, plan, jobs, model)
     keys = ["unique_id", "ds"]
     days = res.forecasts[(res.forecasts["ds"] >= start) & (res.forecasts["ds"] <= end)
-                         & res.forecasts["unique_id"].isin(ids)][keys + ["LightGBM"]]
-    scen = res.scenario_forecasts[keys + ["LightGBM"]].rename(columns={"LightGBM": "plan"})
+                         & res.forecasts["unique_id"].isin(ids)][keys + [model]]
+    days = days.rename(columns={model: "baseline"})
+    scen = res.scenario_forecasts[keys + [model]].rename(columns={model: "plan"})
     fc = days.merge(scen, on=keys)
     # the prices the forecast assumed (baseline) and planned, from the run's own comparison inputs
     cells = fc[keys].merge(res.scenario_prices[keys + ["base_price"]], on=keys)
@@ -77,14 +80,14 @@ def uplift(seed: int, cutoff: pd.Timestamp, n_top: int, discount: float, jobs: i
     true_plan = simulate_shop(seed=seed, plan=plan_cells).truth.planned
     truth = (true_plan.groupby("unique_id")["expected"].sum()
              / true_base.groupby("unique_id")["expected"].sum() - 1)
-    sums = fc.groupby("unique_id")[["LightGBM", "plan"]].sum()
-    forecast = sums["plan"] / sums["LightGBM"] - 1
+    sums = fc.groupby("unique_id")[["baseline", "plan"]].sum()
+    forecast = sums["plan"] / sums["baseline"] - 1
     table = pd.DataFrame({"true_uplift": truth, "forecast_uplift": forecast})
     el = shop.truth.products.set_index("unique_id")["elasticity"]
     table["elasticity"] = table.index.map(el)
     gap = (table["forecast_uplift"] - table["true_uplift"]).abs()
     table["abs_rel_error"] = gap / table["true_uplift"].abs()
-    return {"cutoff": str(cutoff.date()), "plan": f"{discount:g}% off + promotion, "
+    return {"model": model, "cutoff": str(cutoff.date()), "plan": f"{discount:g}% off + promotion, "
             f"{start.date()} .. {end.date()}", "products": len(ids),
             "median_abs_rel_error": round(float(table["abs_rel_error"].median()), 4),
             "median_true_uplift": round(float(table["true_uplift"].median()), 4),
@@ -94,7 +97,7 @@ def uplift(seed: int, cutoff: pd.Timestamp, n_top: int, discount: float, jobs: i
             "notes": res.notes}
 
 
-def double11(seed: int, n_top: int, jobs: int) -> dict:
+def double11(seed: int, n_top: int, jobs: int, model: str = "LightGBM") -> dict:
     shop = simulate_shop(seed=seed)
     ids = _top(shop.sales[shop.sales["ds"] <= DOUBLE11_LAST], DOUBLE11_LAST, n_top)
     window = shop.sales[(shop.sales["ds"] > DOUBLE11_LAST)
@@ -103,16 +106,16 @@ def double11(seed: int, n_top: int, jobs: int) -> dict:
     plan = pd.DataFrame({"unique_id": window["unique_id"], "start": window["ds"].dt.strftime("%Y-%m-%d"),
                          "price": window["price"].map("{:.2f}".format),
                          "promo": window["promo"].map("{:.0f}".format)})
-    res = _forecast(shop, DOUBLE11_LAST, plan, jobs)
+    res = _forecast(shop, DOUBLE11_LAST, plan, jobs, model)
     keys = ["unique_id", "ds"]
     base = res.forecasts[(res.forecasts["ds"] == DOUBLE11) & res.forecasts["unique_id"].isin(ids)]
     scen = res.scenario_forecasts[res.scenario_forecasts["ds"] == DOUBLE11]
     actual = window[window["ds"] == DOUBLE11]
-    t = (base[keys + ["LightGBM"]].rename(columns={"LightGBM": "baseline"})
-         .merge(scen[keys + ["LightGBM"]].rename(columns={"LightGBM": "with_plan"}), on=keys)
+    t = (base[keys + [model]].rename(columns={model: "baseline"})
+         .merge(scen[keys + [model]].rename(columns={model: "with_plan"}), on=keys)
          .merge(actual[keys + ["y", "promo"]], on=keys))
     med = {c: round(float(t[c].median()), 2) for c in ("baseline", "with_plan", "y")}
-    return {"day": str(DOUBLE11.date()), "products": len(t),
+    return {"model": model, "day": str(DOUBLE11.date()), "products": len(t),
             "median_forecast_without_plan": med["baseline"], "median_forecast_with_plan": med["with_plan"],
             "median_actual": med["y"],
             "median_vs_actual": round(med["with_plan"] / med["y"] - 1, 4),
@@ -129,12 +132,14 @@ def main() -> None:
     parser.add_argument("--cutoff", default="2025-09-14", help="last stored day (uplift test)")
     parser.add_argument("--discount", type=float, default=10.0, help="planned discount, percent")
     parser.add_argument("--jobs", type=int, default=1, help="LightGBM threads")
+    parser.add_argument("--model", default="LightGBM", help="a model that takes covariates")
     parser.add_argument("--skip-double11", action="store_true")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
-    res = {"uplift": uplift(args.seed, pd.Timestamp(args.cutoff), args.top, args.discount, args.jobs)}
+    res = {"uplift": uplift(args.seed, pd.Timestamp(args.cutoff), args.top, args.discount, args.jobs,
+                            args.model)}
     if not args.skip_double11:
-        res["double11"] = double11(args.seed, args.top, args.jobs)
+        res["double11"] = double11(args.seed, args.top, args.jobs, args.model)
     if args.json:
         args.json.write_text(json.dumps(res, indent=2, ensure_ascii=False, default=str))
     for name, part in res.items():

@@ -67,14 +67,26 @@ def test_plan_changes_the_covariate_model_only_and_compares_side_by_side(shop_st
     assert params["scenario"]["models"] == ["LightGBM"]
     assert params["scenario"]["plan"][0]["unique_id"] == uid
     assert len(params["scenario"]["compare"]) == 2
+    # the report of this run has the what-if section, in Chinese too
+    from trendcast.services.report import build_report
+
+    html = build_report(shop_store, tmp_path / "en", explain=0, alerts_source="off").read_text(encoding="utf-8")
+    assert "What-if plan against the baseline" in html and f"<td>{uid}</td>" in html
+    zh = build_report(shop_store, tmp_path / "zh", lang="zh", explain=0,
+                      alerts_source="off").read_text(encoding="utf-8")
+    assert "促销/价格计划与基线对比" in zh and "英文原文" not in zh
 
 
-def test_baseline_is_the_same_with_and_without_a_plan(shop_store):
+def test_baseline_is_the_same_with_and_without_a_plan(shop_store, tmp_path):
     uid = _top(shop_store.shop)
     plan = pd.DataFrame({"unique_id": [uid], "start": ["2025-07-02"], "promo": ["1"], "price": ["1.0"]})
     with_plan = run_forecast(shop_store, horizon=7, models=["LightGBM"], scenario=plan)
     without = run_forecast(shop_store, horizon=7, models=["LightGBM"])
     pd.testing.assert_frame_equal(with_plan.forecasts, without.forecasts)
+    from trendcast.services.report import build_report
+
+    html = build_report(shop_store, tmp_path, explain=0, alerts_source="off").read_text(encoding="utf-8")
+    assert "What-if plan" not in html  # the latest run has no plan
     assert not with_plan.scenario_forecasts.equals(
         without.forecasts[without.forecasts["unique_id"] == uid].reset_index(drop=True))
 
