@@ -295,7 +295,8 @@ def scenario(request: Request, run: str | None = None) -> Response:
     lang = pick_lang(request)
     from trendcast.models.registry import MODELS
 
-    models = [m for m in ("LightGBM", "Chronos2", "SeasonalNaive", "AutoETS") if m in MODELS]
+    models: list[str] = [m for m in ("LightGBM", "Chronos2", "SeasonalNaive", "AutoETS") if m in MODELS]
+    body: str
     with session.workspace(request) as store:
         try:
             body = pages.scenario_body(store, lang, can_write=session.can_write(who), role=who.role,

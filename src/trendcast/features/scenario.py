@@ -17,7 +17,7 @@ catalogue, the calendar and the horizon and names file, row and column of each p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,7 +117,7 @@ def parse_plan(raw: pd.DataFrame, *, products: pd.DataFrame, calendar: pd.DataFr
             if not ids:
                 known = ", ".join(sorted(map(str, by_category))[:8])
                 bad(row, "category", group, f"a catalogue category with forecast products ({known})")
-        dates = {}
+        dates: dict[str, pd.Timestamp | None] = {}
         for column in ("start", "end"):
             value = rec[column]
             if _blank(value):
@@ -167,7 +167,8 @@ def parse_plan(raw: pd.DataFrame, *, products: pd.DataFrame, calendar: pd.DataFr
     return Plan(days, df, src)
 
 
-def _number(value: object, row: int, column: str, bad, expected: str, ok) -> float:  # type: ignore[no-untyped-def]
+def _number(value: object, row: int, column: str, bad: Callable[[int, str, object, str], None],
+            expected: str, ok: Callable[[float], bool]) -> float:
     if _blank(value):
         return float("nan")
     try:

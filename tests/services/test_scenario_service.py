@@ -99,3 +99,36 @@ def test_bad_plans_are_refused_before_anything_is_stored(shop_store, tmp_path):
     assert shop_store.latest_run_row("forecast") is None
     with pytest.raises(ModelError, match="none of .* takes covariates"):
         run_forecast(shop_store, horizon=14, models=["SeasonalNaive"], scenario=plan)
+
+
+def test_cli_prints_baseline_and_plan_side_by_side_and_refuses_a_bad_plan(tmp_path):
+    from typer.testing import CliRunner
+
+    from trendcast.cli import app
+    from trendcast.data.simulate import simulate_shop
+    from trendcast.data.store import open_store
+    from trendcast.services.ingest import ingest_frames
+
+    db = tmp_path / "cli.duckdb"
+    shop = simulate_shop(n_products=4, start="2024-09-01", end="2025-06-30", seed=5)
+    with open_store(db) as s:
+        ingest_frames(s, {"products": shop.products, "sales": shop.sales,
+                          "calendar_events": shop.calendar}, source="shop")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unique_id,start,promo\nP0001,2026-07-01,1\n")
+    runner = CliRunner()
+    res = runner.invoke(app, ["forecast", "--db", str(db), "--horizon", "7", "--jobs", "1",
+                              "--scenario", str(bad)])
+    assert isinstance(res.exception, DataValidationError)  # `main` prints it as one line, exit 2
+    assert "bad.csv" in str(res.exception) and "row 1, column 'start'" in str(res.exception)
+    good = tmp_path / "plan.csv"
+    good.write_text("unique_id,start,end,discount,promo\nP0002,2025-07-01,2025-07-04,15,1\n")
+    res = runner.invoke(app, ["forecast", "--db", str(db), "--horizon", "7", "--jobs", "1",
+                              "--scenario", str(good), "--model", "LightGBM", "--model", "SeasonalNaive"])
+    assert res.exit_code == 0, res.output
+    assert "scenario vs baseline, LightGBM" in res.output and "TOTAL" in res.output and "P0002" in res.output
+    assert "SeasonalNaive take(s) no covariates" in res.output
+    res = runner.invoke(app, ["forecast", "--db", str(db), "--horizon", "7", "--jobs", "1",
+                              "--scenario", str(good), "--json"])
+    doc = json.loads(res.output)
+    assert {r["unique_id"] for r in doc["scenario"]} == {"P0002", "TOTAL"}
