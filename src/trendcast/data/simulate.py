@@ -185,7 +185,7 @@ class ShopTruth:
     products: pd.DataFrame
     incidents: pd.DataFrame
     stockouts: pd.DataFrame
-    # expected demand of the `plan` cells (unique_id, ds, price, promo, expected)
+    # expected demand of the `plan` cells (unique_id, ds, price, promo, expected); empty without one
     planned: pd.DataFrame | None = None
 
 
@@ -223,8 +223,9 @@ def simulate_shop(
         behaviour_days: Orders and events cover the last this-many days.
         seed: Seed; the same seed gives identical frames.
         plan: ``unique_id, ds, price, promo`` cells whose price and promotion replace the
-            generated ones before demand is computed (a what-if: every other draw is
-            unchanged); their expected demand is kept in ``truth.planned``.
+            generated ones before demand is computed (a what-if: every other factor of demand
+            is unchanged; unit draws may differ); their expected demand is kept in
+            ``truth.planned``.
 
     Returns:
         A frozen ``ShopData``.
@@ -267,7 +268,9 @@ def simulate_shop(
     orders, order_cells = _orders(rng[6], y, price, cat, dates, w0, n_users)
     events = _events(rng[7], order_cells, y, active, cat, dates, w0, n_users)
     reviews = _reviews(rng[8], y, incident, cat, par, dates)
-    planned = None
+    planned = pd.DataFrame({"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype="datetime64[ns]"),
+                            "price": pd.Series(dtype=float), "promo": pd.Series(dtype=float),
+                            "expected": pd.Series(dtype=float)})
     if plan is not None and cells is not None:
         planned = plan[["unique_id", "ds", "price", "promo"]].reset_index(drop=True).assign(
             expected=lam[cells])
