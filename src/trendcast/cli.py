@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,8 @@ from rich.table import Table
 from trendcast.errors import TrendcastError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from trendcast.config import Settings
     from trendcast.data.store import Store
 
@@ -369,16 +371,24 @@ def forecast(
     from_model: Annotated[str | None, typer.Option(
         "--from-model", help="Forecast from a saved model version without refitting "
                              "(`trendcast train`); alone: the promoted version.")] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        "--scenario", help="A what-if plan (CSV: unique_id or category, start, end, price or "
+                           "discount %, promo, event): baseline and scenario side by side; "
+                           "default model LightGBM.")] = None,
+    cost_share: Annotated[float, typer.Option(
+        help="With --scenario: unit cost as a share of price for products without unit_cost.")] = 0.6,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     db: DbOption = None,
 ) -> None:
     """Forecast every stored series and store the run."""
-    from trendcast.services.forecast import DEFAULT_MODELS, run_forecast
+    from trendcast.services.forecast import DEFAULT_MODELS, SCENARIO_MODELS, run_forecast
     from trendcast.services.versions import forecast_from_version
 
     with _open(db) as store, _progress(not as_json) as progress, \
             _engine(engine, ray_address, jobs) as runner:
         if from_model is not None:
+            if scenario is not None:
+                raise typer.BadParameter("--scenario refits the models: drop --from-model")
             if model or model_path or freq or clean or ids:
                 raise typer.BadParameter("--from-model forecasts with the version's own models and "
                                          "settings: drop --model, --model-path, --freq, --clean, --id")
@@ -387,23 +397,56 @@ def forecast(
                 quantiles=_parse_quantiles(quantiles), n_jobs=jobs, progress=progress,
                 engine=runner, partition_size=_settings().partition_size, collect=as_json)
         else:
-            result = run_forecast(store, horizon=horizon, models=model or list(DEFAULT_MODELS),
+            defaults = SCENARIO_MODELS if scenario is not None else DEFAULT_MODELS
+            result = run_forecast(store, horizon=horizon, models=model or list(defaults),
                                   quantiles=_parse_quantiles(quantiles), ids=ids, n_jobs=jobs,
                                   progress=progress,
                                   model_params={"model_path": model_path} if model_path else None,
                                   engine=runner, collect=as_json,
                                   partition_size=_settings().partition_size, freq=freq,
                                   ended=ended, ended_after=ended_after, clean=clean,
-                                  cold_start=cold_start)
+                                  cold_start=cold_start, scenario=scenario, cost_share=cost_share)
     if as_json:
         fc = result.forecasts.assign(ds=result.forecasts["ds"].dt.strftime("%Y-%m-%d"))
-        print(json.dumps({"run_id": result.run_id, "notes": result.notes,
-                          "forecasts": fc.to_dict(orient="records")}))
+        doc = {"run_id": result.run_id, "notes": result.notes, "forecasts": fc.to_dict(orient="records")}
+        if result.scenario is not None:
+            doc["scenario"] = json.loads(result.scenario.to_json(orient="records"))
+        print(json.dumps(doc))
         return
     n = result.n_series or 0
     out.print(f"run {result.run_id}: {n:,} series x {horizon} steps, models {', '.join(result.models)}")
+    if result.scenario is not None:
+        _print_scenario(result.scenario)
     for note in result.notes:
         out.print(escape(f"note: {note}"))
+
+
+def _print_scenario(table: pd.DataFrame) -> None:
+    """Baseline and scenario side by side, one table per model (interval in brackets)."""
+    import pandas as pd
+
+    def cell(r: Any, col: str) -> str:
+        v = r[col]
+        if pd.isna(v):
+            return "-"
+        lo, hi = r.get(f"{col}_lo"), r.get(f"{col}_hi")
+        band = f" [{lo:,.0f}-{hi:,.0f}]" if lo is not None and hi is not None and pd.notna(lo) else ""
+        return f"{v:,.1f}{band}"
+
+    for model, rows in table.groupby("model", sort=False):
+        t = Table(title=f"scenario vs baseline, {model} (horizon totals, interval in brackets)")
+        for head in ("product", "units base", "units plan", "revenue base", "revenue plan",
+                     "margin base", "margin plan", "units", "margin"):
+            t.add_column(head, justify="left" if head == "product" else "right")
+        for r in rows.to_dict(orient="records"):
+            t.add_row(escape(str(r["unique_id"])), cell(r, "base_units"), cell(r, "plan_units"),
+                      cell(r, "base_revenue"), cell(r, "plan_revenue"), cell(r, "base_margin"),
+                      cell(r, "plan_margin"), _signed(r["units_change"]), _signed(r["margin_change"]))
+        out.print(t)
+
+
+def _signed(v: float) -> str:
+    return "-" if v is None or v != v else f"{v:+.1%}"
 
 
 @app.command()

@@ -59,9 +59,20 @@ def _size(store: Store, p: dict[str, Any]) -> int:
 
 
 def _forecast(store: Store, p: dict[str, Any], progress: Progress) -> str:
+    plan = plan_frame(p["scenario"]) if p.get("scenario") else None
     return run_forecast(store, horizon=p["horizon"], models=p["models"], quantiles=p["quantiles"],
                         ids=p.get("ids"), n_jobs=1, progress=progress,
-                        partition_size=_size(store, p)).run_id
+                        partition_size=_size(store, p), scenario=plan,
+                        cost_share=p.get("cost_share", 0.6)).run_id
+
+
+def plan_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A plan sent as JSON rows, as the plan reader takes it (errors name "scenario" rows)."""
+    frame = pd.DataFrame(rows).astype(object)
+    if "promo" in frame.columns:
+        frame["promo"] = frame["promo"].map(lambda v: None if v is None else ("1" if v else "0"))
+    frame.attrs["source"] = "scenario"
+    return frame
 
 
 def _backtest(store: Store, p: dict[str, Any], progress: Progress) -> str:

@@ -130,8 +130,30 @@ class _JobIn(BaseModel):
     check_quantiles = field_validator("quantiles")(_check_quantiles)
 
 
+class PlanRowIn(BaseModel):
+    """One row of a what-if plan: a product or a category, days, and what is planned."""
+
+    model_config = ConfigDict(extra="forbid")
+    unique_id: str | None = Field(None, max_length=200, description="A product (or give category).")
+    category: str | None = Field(None, max_length=200, description="Every forecast product of it.")
+    start: str = Field(max_length=40, description="First planned day, e.g. 2025-11-11.")
+    end: str | None = Field(None, max_length=40, description="Last planned day (default start).")
+    price: float | None = Field(None, description="Planned price.")
+    discount: float | None = Field(None, description="Percent off the price the forecast assumes.")
+    promo: bool | None = Field(None, description="Run a promotion (true) or none (false).")
+    event: str | None = Field(None, max_length=200, description="A calendar event name, e.g. Double 11.")
+
+
 class ForecastJobIn(_JobIn):
-    """A forecast job: fit each model on the stored sales and forecast ``horizon`` steps."""
+    """A forecast job: fit each model on the stored sales and forecast ``horizon`` steps.
+
+    With ``scenario`` (a what-if plan) the planned products are also forecast with the plan's
+    prices, promotions and events; GET /api/runs/{run_id}/scenario compares the two."""
+
+    scenario: list[PlanRowIn] | None = Field(None, min_length=1, max_length=10_000,
+                                            description="A what-if plan (rows as in --scenario).")
+    cost_share: float = Field(0.6, ge=0, lt=1, description=(
+        "Unit cost / price for products without a catalogue unit_cost (scenario margins)."))
 
 
 class BacktestJobIn(_JobIn):
@@ -153,6 +175,26 @@ class Job(BaseModel):
     created_at: Instant
     started_at: Instant | None = None
     finished_at: Instant | None = None
+
+
+class ScenarioRow(BaseModel):
+    """Baseline and scenario over the horizon for one model and product (or ``TOTAL``);
+    ``_lo``/``_hi`` bound the interval, ``*_change`` is plan / base - 1."""
+
+    model: str
+    unique_id: str
+    values: dict[str, float | None]
+
+
+class Scenario(BaseModel):
+    run_id: str
+    source: str
+    models: list[str] = Field(description="Models the plan changes (they take covariates).")
+    unchanged: list[str] = Field(description="Models of the run that take no covariates: no scenario.")
+    cost_share: float
+    plan: list[dict[str, Any]]
+    rows: list[ScenarioRow]
+    notes: list[str]
 
 
 class JobPage(BaseModel):

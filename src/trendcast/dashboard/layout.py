@@ -24,6 +24,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/accuracy", "nav_accuracy"),
     ("/upload", "nav_upload"),
     ("/forecast", "nav_forecast"),
+    ("/scenario", "nav_scenario"),
 )
 
 

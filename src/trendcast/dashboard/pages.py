@@ -140,3 +140,64 @@ def top_products(store: Store, n: int = 50) -> list[tuple[str, str]]:
         return []
     top = store.top_sellers(28, n)
     return [(str(r.unique_id), "" if pd.isna(r.title) else str(r.title)) for r in top.itertuples()]
+
+
+SCENARIO_EXAMPLE = "unique_id,category,start,end,price,discount,promo,event\n"
+
+
+def scenario_body(store: Store, lang: str, *, can_write: bool, role: str, models: list[str],
+                  run_id: str | None = None) -> Markup:
+    """The what-if form (analysts) and a run's plan beside its baseline (default: the latest
+    forecast run)."""
+    from trendcast.errors import NotFoundError
+    from trendcast.insights.scenario import interval_levels
+    from trendcast.services import browse
+
+    result = None
+    message = None
+    try:
+        info, sc = browse.run_scenario(store, run_id)
+    except NotFoundError:
+        latest = run_id or queries.latest_run_id(store, "forecast")
+        message = tr(lang, "scenario_none", run_id=latest) if latest else tr(lang, "scenario_no_run")
+    else:
+        table = pd.DataFrame(sc["compare"])
+        model = sc["models"][0]
+        level = interval_levels(info.quantiles or [])
+        rows = table[table["model"] == model].to_dict(orient="records")
+        total = tr(lang, "scenario_total")
+        cols = [Column(tr(lang, "col_product"),
+                       lambda r: total if r["unique_id"] == "TOTAL" else product_link(r["unique_id"]))]
+        for m in ("units", "revenue", "margin"):
+            for side in ("base", "plan"):
+                cols.append(Column(tr(lang, f"col_{m}_{side}"), _band(f"{side}_{m}"), numeric=True))
+        cols += [Column(tr(lang, f"col_{m}_change"), _change(f"{m}_change"), numeric=True)
+                 for m in ("units", "margin")]
+        unchanged = [m for m in info.models if m not in sc["models"]]
+        result = {"title": tr(lang, "scenario_run", run_id=info.run_id, model=model, h=info.horizon,
+                              source=sc["source"], level=f"{level[1] - level[0]:.0%}" if level else "–"),
+                  "unchanged": (tr(lang, "scenario_unchanged", models=", ".join(unchanged))
+                                if unchanged else None),
+                  "columns": cols, "rows": rows}
+    return render("scenario.html.j2", lang=lang, can_write=can_write,
+                  needs=None if can_write else tr(lang, "needs_analyst", role=role), models=models,
+                  checked=("LightGBM",), example=SCENARIO_EXAMPLE, result=result, message=message)
+
+
+def _band(col: str) -> Callable[[dict], str]:
+    """A horizon total with its interval: ``123 [90–160]``."""
+    def cell(r: dict) -> str:
+        v, lo, hi = r.get(col), r.get(f"{col}_lo"), r.get(f"{col}_hi")
+        if v is None or pd.isna(v):
+            return ""
+        band = "" if lo is None or hi is None or pd.isna(lo) else f" [{fmt_number(lo)}–{fmt_number(hi)}]"
+        return f"{fmt_number(v)}{band}"
+    return cell
+
+
+def _change(col: str) -> Callable[[dict], str]:
+    def cell(r: dict) -> str:
+        v = r.get(col)
+        return "" if v is None or pd.isna(v) else f"{float(v):+.1%}"
+    return cell
+

@@ -286,5 +286,25 @@ def forecast(request: Request) -> Response:
     return _render(request, who, lang, tr(lang, "forecast_title"), body, active="/forecast")
 
 
+@router.get("/scenario", response_class=HTMLResponse)
+def scenario(request: Request, run: str | None = None) -> Response:
+    """The what-if form and a run's plan beside its baseline (the form posts to the API)."""
+    who = session.current(request)
+    if who is None:
+        return _to_login(request)
+    lang = pick_lang(request)
+    from trendcast.models.registry import MODELS
+
+    models: list[str] = [m for m in ("LightGBM", "Chronos2", "SeasonalNaive", "AutoETS") if m in MODELS]
+    body: str
+    with session.workspace(request) as store:
+        try:
+            body = pages.scenario_body(store, lang, can_write=session.can_write(who), role=who.role,
+                                       models=models, run_id=run)
+        except TrendcastError as exc:
+            body = _section_error(lang, exc)
+    return _render(request, who, lang, tr(lang, "scenario_title"), body, active="/scenario")
+
+
 def _status(exc: TrendcastError) -> int:
     return 404 if isinstance(exc, NotFoundError) else 422

@@ -185,6 +185,8 @@ class ShopTruth:
     products: pd.DataFrame
     incidents: pd.DataFrame
     stockouts: pd.DataFrame
+    # expected demand of the `plan` cells (unique_id, ds, price, promo, expected); empty without one
+    planned: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: comparing DataFrames with == is ambiguous
@@ -209,6 +211,7 @@ def simulate_shop(
     n_users: int = 2000,
     behaviour_days: int = 90,
     seed: int = 7,
+    plan: pd.DataFrame | None = None,
 ) -> ShopData:
     """Simulate a shop's catalogue, daily sales, orders, events, reviews and context.
 
@@ -219,6 +222,10 @@ def simulate_shop(
         n_users: Number of users placing orders and browsing.
         behaviour_days: Orders and events cover the last this-many days.
         seed: Seed; the same seed gives identical frames.
+        plan: ``unique_id, ds, price, promo`` cells whose price and promotion replace the
+            generated ones before demand is computed (a what-if: every other factor of demand
+            is unchanged; unit draws may differ); their expected demand is kept in
+            ``truth.planned``.
 
     Returns:
         A frozen ``ShopData``.
@@ -243,6 +250,12 @@ def simulate_shop(
     macro, confidence = _macro(rng[2], dates)
     fest_log, fest_promo = _festival_effects(calendar, dates)
     price, promo = _prices(rng[3], cat, fest_promo)
+    cells = None
+    if plan is not None:
+        cells = _plan_cells(plan, cat, dates)
+        price[cells] = plan["price"].to_numpy(dtype=float)
+        promo = promo.astype(float)
+        promo[cells] = plan["promo"].to_numpy(dtype=float)
     incidents, incident = _incidents(rng[4], cat, par, dates)
     lam = _expected_demand(cat, par, dates, fest_log, price, promo, incident, confidence)
     y, stockouts = _sample_units(rng[5], lam, cat, par, dates)
@@ -255,8 +268,24 @@ def simulate_shop(
     orders, order_cells = _orders(rng[6], y, price, cat, dates, w0, n_users)
     events = _events(rng[7], order_cells, y, active, cat, dates, w0, n_users)
     reviews = _reviews(rng[8], y, incident, cat, par, dates)
-    truth = ShopTruth(par.frame, incidents, stockouts)
+    planned = pd.DataFrame({"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype="datetime64[ns]"),
+                            "price": pd.Series(dtype=float), "promo": pd.Series(dtype=float),
+                            "expected": pd.Series(dtype=float)})
+    if plan is not None and cells is not None:
+        planned = plan[["unique_id", "ds", "price", "promo"]].reset_index(drop=True).assign(
+            expected=lam[cells])
+    truth = ShopTruth(par.frame, incidents, stockouts, planned)
     return ShopData(cat.frame, sales, orders, events, reviews, calendar, macro, truth)
+
+
+def _plan_cells(plan: pd.DataFrame, cat: _Catalogue, dates: pd.DatetimeIndex
+                ) -> tuple[np.ndarray, np.ndarray]:
+    rows = pd.Index(cat.ids).get_indexer(plan["unique_id"].astype(str))
+    cols = dates.get_indexer(pd.to_datetime(plan["ds"]))
+    if (rows < 0).any() or (cols < 0).any():
+        raise DataValidationError("simulate_shop: plan names products or days outside the shop "
+                                  f"({int((rows < 0).sum())} unknown products, {int((cols < 0).sum())} days)")
+    return rows, cols
 
 
 class _Catalogue(NamedTuple):

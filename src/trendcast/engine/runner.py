@@ -44,6 +44,7 @@ from trendcast.engine.tasks import (
 from trendcast.errors import ModelError
 from trendcast.features.cleaning import CleaningOptions
 from trendcast.features.frequency import coarser, default_season_length, describe, is_coarser, period_labels
+from trendcast.features.scenario import Plan, scenario_notes
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.models.validation import cutoffs_between
 from trendcast.schema import quantile_column
@@ -146,6 +147,9 @@ class RunOutput:
     season_length: int = 1
     scales: tuple[pd.Series, pd.Series] | None = None  # MASE and RMSSE scales (backtests)
     cleaning: pd.DataFrame | None = None  # what cleaning changed (unique_id, ds, before, after, reason)
+    scenario: pd.DataFrame | None = None  # planned series under a what-if plan (covariate models)
+    plan_prices: pd.DataFrame | None = None  # their assumed and planned prices (base_price, plan_price)
+    scenario_models: list[str] = field(default_factory=list)  # the models the plan can change
 
 
 @dataclass
@@ -406,18 +410,22 @@ class Runner:
 
     def forecast(self, data: SeriesSource, h: int, *,
                  quantiles: Sequence[float] | None = None,
-                 fitted: dict[str, Forecaster] | None = None) -> RunOutput:
+                 fitted: dict[str, Forecaster] | None = None,
+                 plan: Plan | None = None) -> RunOutput:
         """Forecast ``h`` steps past each series' end.
 
         ``fitted`` (a :class:`Trained`'s models, e.g. a saved version) forecasts without
         fitting: each model is moved forward to the source's latest history
-        (:meth:`Forecaster.forward`), partition by partition."""
+        (:meth:`Forecaster.forward`), partition by partition. ``plan``
+        (:func:`~trendcast.features.scenario.parse_plan`) also forecasts its products with the
+        plan's prices, promotions and events in place of the assumed ones, from the same fitted
+        models (``RunOutput.scenario``); models without covariates are named in the notes."""
         if fitted is not None:
             missing = [a for a in self.aliases if a not in fitted]
             if missing:
                 raise ModelError(f"no fitted model for {missing}; the version holds {sorted(fitted)}")
         return self._run(data, check_horizon(h), check_quantiles(quantiles), cutoffs=None,
-                         fitted=fitted)
+                         fitted=fitted, plan=plan)
 
     def train(self, data: SeriesSource, h: int) -> Trained:
         """Fit every model on every live series as :meth:`forecast` would and freeze it:
@@ -547,7 +555,7 @@ class Runner:
 
     def _run(self, data: SeriesSource, h: int, qs: list[float], *,
              cutoffs: list[pd.Timestamp] | None,
-             fitted: dict[str, Forecaster] | None = None) -> RunOutput:
+             fitted: dict[str, Forecaster] | None = None, plan: Plan | None = None) -> RunOutput:
         backtesting = cutoffs is not None
         engine, own = self._open()
         try:
@@ -573,12 +581,14 @@ class Runner:
                        if m.strategy == "whole" and saved is None]
             tally = _Tally()
             frames: list[pd.DataFrame] = []
+            planned: list[pd.DataFrame] = []
+            prices: list[pd.DataFrame] = []
             mase: list[pd.Series] = []
             rmsse: list[pd.Series] = []
             window_notes: list[str] = []
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
-                            resample, alive_from, until, self.clean)
+                            resample, alive_from, until, self.clean, plan)
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:
@@ -605,6 +615,10 @@ class Runner:
                     else:
                         tally.add_forecast(res)
                         frames.append(res.forecasts)
+                        if res.scenario is not None:
+                            planned.append(res.scenario)
+                        if res.prices is not None and k == 0:
+                            prices.append(res.prices)
                     del res
             execution = {"engine": engine.name, "partition_size": self.partition_size,
                          "partitions": len(blocks), "train_series": self.train_series}
@@ -638,11 +652,27 @@ class Runner:
             cleaning = _changes(tally.changes)
             if self.clean is not None:
                 notes.append(_cleaning_note(cleaning))
-            return RunOutput(self.aliases, wide, notes, tally.n_series, freq, execution,
-                             season_length=season, cleaning=cleaning)
+            out = RunOutput(self.aliases, wide, notes, tally.n_series, freq, execution,
+                            season_length=season, cleaning=cleaning)
+            if plan is not None:
+                self._add_scenario(out, plan, planned, prices, qs)
+            return out
         finally:
             if own:
                 engine.close()
+
+    def _add_scenario(self, out: RunOutput, plan: Plan, planned: list[pd.DataFrame],
+                      prices: list[pd.DataFrame], qs: list[float]) -> None:
+        with_exog = [m.alias for m in self.models if m.supports_exog]
+        out.notes += scenario_notes([m.alias for m in self.models if not m.supports_exog])
+        if not with_exog:
+            return
+        if not planned:
+            out.notes.append("the plan's products were not forecast (ended series?): no scenario")
+            return
+        out.scenario = _gather(planned, with_exog, qs, keys=["unique_id", "ds"])
+        out.plan_prices = (pd.concat(prices, ignore_index=True) if prices else None)
+        out.scenario_models = with_exog
 
     def _fit_globals(self, engine: Engine, data: SeriesSource, ids: Sequence[str], freq: str,
                      h: int, calendar: pd.DataFrame, cutoffs: Sequence[pd.Timestamp | None],

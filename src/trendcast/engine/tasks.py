@@ -21,6 +21,7 @@ import pandas as pd
 
 from trendcast.features.cleaning import CleaningOptions, clean_series
 from trendcast.features.exog import add_covariates, future_covariates
+from trendcast.features.scenario import Plan, apply_plan
 from trendcast.features.series import fill_series, resample_sales
 from trendcast.models.base import Forecaster
 from trendcast.models.fallback import guard
@@ -54,6 +55,7 @@ class Prep:
     alive_from: pd.Timestamp | None = None  # series whose last date is earlier have ended
     until: pd.Timestamp | None = None  # drop aggregated periods after this (incomplete)
     clean: CleaningOptions | None = None  # clean each model's inputs (stock-outs, outliers)
+    plan: Plan | None = None  # a what-if plan: its covariates replace the assumed future ones
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Partition:
     series: pd.DataFrame
     exog: pd.DataFrame | None = None
     future: pd.DataFrame | None = None  # covariates over the forecast horizon
+    planned: pd.DataFrame | None = None  # the same under a what-if plan (planned series only)
 
     def data_for(self, model: Forecaster) -> pd.DataFrame:
         return self.exog if model.supports_exog and self.exog is not None else self.series
@@ -200,7 +203,19 @@ def prepare(block: Block, prep: Prep) -> Prepared:
                                        products=block.products, horizon=prep.horizon)
         if prep.future:
             out.part.future, out.notes = future_covariates(out.part.exog, prep.horizon, prep.freq)
+            if prep.plan is not None:
+                out.part.planned, said = _planned(out.part.future, prep.plan, prep.calendar)
+                out.notes += [n for n in said if n not in out.notes]
     return out
+
+
+def _planned(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame
+             ) -> tuple[pd.DataFrame | None, list[str]]:
+    """The block's future covariates with the plan applied (None: no planned series here).
+    Every series is kept: a global model predicts the whole block at once."""
+    if not future["unique_id"].isin(set(plan.ids)).any():
+        return None, []
+    return apply_plan(future, plan, calendar)
 
 
 def unwrap(model: Forecaster) -> Forecaster:
@@ -308,6 +323,8 @@ class PartitionForecast:
     crossed: dict[str, int] = field(default_factory=dict)  # alias -> rows with quantiles sorted
     ended: list[str] = field(default_factory=list)
     changes: list[pd.DataFrame] = field(default_factory=list)  # what cleaning changed
+    scenario: pd.DataFrame | None = None  # planned series under the plan (models with covariates)
+    prices: pd.DataFrame | None = None  # their assumed and planned prices (unique_id, ds, base, plan)
 
 
 def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
@@ -352,8 +369,39 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
         out.fallback[proto.alias] = {**tiers, **guarded}
         fc = clip_negative(fc)
         merged = fc if merged is None else merged.merge(fc, on=KEY)
+        if part.planned is not None and model.supports_exog and part.exog is not None:
+            sc = _scenario(model, part, job, proto.alias)
+            out.scenario = sc if out.scenario is None else out.scenario.merge(sc, on=KEY)
     assert merged is not None
     out.forecasts = merged
+    if part.planned is not None and out.scenario is not None:
+        out.prices = _plan_prices(part, job.prep.plan.ids if job.prep.plan else [])
+    return out
+
+
+def _scenario(model: Forecaster, part: Partition, job: ForecastJob, alias: str) -> pd.DataFrame:
+    """The fitted ``model``'s forecast of the planned series with the plan's covariates
+    (the same model, fitted once: only the future inputs differ from the baseline)."""
+    assert part.planned is not None and job.prep.plan is not None
+    ids = set(job.prep.plan.ids)
+    series = part.series[part.series["unique_id"].isin(ids)]
+    fc = model.predict(job.horizon, X_df=part.planned, quantiles=job.quantiles)
+    fc = fc[fc["unique_id"].isin(ids)].reset_index(drop=True)
+    fc, _, _ = guard(fc, series, job.horizon, job.prep.freq, job.quantiles, alias)
+    return clip_negative(fc)
+
+
+def _plan_prices(part: Partition, ids_planned: list[str]) -> pd.DataFrame:
+    assert part.future is not None and part.planned is not None
+    cols = KEY + (["price"] if "price" in part.future.columns else [])
+    ids = set(ids_planned)
+    base = part.future.loc[part.future["unique_id"].isin(ids), cols]
+    base = base.rename(columns={"price": "base_price"})
+    plan = part.planned.loc[part.planned["unique_id"].isin(ids), cols].rename(columns={"price": "plan_price"})
+    out = base.merge(plan, on=KEY, how="inner")
+    for col in ("base_price", "plan_price"):
+        if col not in out.columns:
+            out[col] = float("nan")
     return out
 
 

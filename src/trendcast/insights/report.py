@@ -38,6 +38,8 @@ class ReportSections:
     accuracy: pd.DataFrame | None = None  # live accuracy per category (services.monitor.accuracy)
     accuracy_model: str | None = None  # the model those scores are of
     drift: pd.DataFrame | None = None  # drift alerts (insights.drift.detect)
+    scenario: pd.DataFrame | None = None  # a what-if plan against the baseline (insights.scenario.compare)
+    scenario_info: dict[str, Any] = field(default_factory=dict)  # model, source, horizon, level
     missing: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
 
 
@@ -330,6 +332,31 @@ def _share(v: Any, signed: bool = False) -> str:
     return f"{float(v):+.1%}" if signed else f"{float(v):.1%}"
 
 
+def _scenario(t: dict[str, str], sc: pd.DataFrame | None, info: dict[str, Any]
+              ) -> tuple[Table | None, str | None]:
+    """Baseline and plan side by side for one model (None: the run has no plan)."""
+    if sc is None or sc.empty:
+        return None, None
+
+    def band(r: dict[str, Any], col: str) -> str:
+        v, lo, hi = r.get(col), r.get(f"{col}_lo"), r.get(f"{col}_hi")
+        if v is None or pd.isna(v):
+            return ""
+        inner = f" [{lo:,.0f}–{hi:,.0f}]" if lo is not None and hi is not None and pd.notna(lo) else ""
+        return f"{v:,.1f}{inner}"
+
+    rows = []
+    for r in sc.to_dict(orient="records"):
+        uid = t["sc_total"] if r["unique_id"] == "TOTAL" else str(r["unique_id"])
+        rows.append([uid] + [band(r, f"{side}_{m}") for m in ("units", "revenue", "margin")
+                             for side in ("base", "plan")]
+                    + [_pct(r.get("units_change")), _pct(r.get("margin_change"))])
+    heads = [t["product"]] + [t[f"sc_{m}_{side}"] for m in ("units", "revenue", "margin")
+                              for side in ("base", "plan")] + [t["sc_units_change"], t["sc_margin_change"]]
+    intro = t["scenario_intro"].format(**info)
+    return Table(heads, rows), intro
+
+
 def _accuracy(t: dict[str, str], acc: pd.DataFrame | None) -> Table | None:
     """Live accuracy per category: scored days, WAPE against the backtest's, bias, coverage."""
     if acc is None or acc.empty:
@@ -421,6 +448,7 @@ def write_report(
     all_notes += [localize_reason(t["section_" + s], why, lang) for s, why in sec.missing.items()]
     why = {s: localize_note(r, lang) for s, r in sec.missing.items()}
     inventory, stock_hint = _inventory(t, sec.inventory)
+    scenario, scenario_intro = _scenario(t, sec.scenario, sec.scenario_info)
     if stock_hint:  # the inventory section already says how to get the stock columns
         all_notes = [n for n, raw in zip(all_notes, notes or [], strict=False)
                      if not raw.startswith("no stock file:")] + all_notes[len(notes or []):]
@@ -441,7 +469,8 @@ def write_report(
         inventory=inventory, stock_hint=stock_hint, explanations=_explanations(lang, sec.explanations),
         accuracy=_accuracy(t, sec.accuracy), drift=_drift(t, sec.drift),
         accuracy_intro=t["accuracy_intro"].format(model=sec.accuracy_model or model),
-        leaderboard=_leaderboard(leaderboard, lang), notes=all_notes)
+        leaderboard=_leaderboard(leaderboard, lang), notes=all_notes,
+        scenario=scenario, scenario_intro=scenario_intro)
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

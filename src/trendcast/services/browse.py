@@ -176,3 +176,16 @@ def leaderboard(store: Store, run_id: str | None = None) -> tuple[RunInfo, pd.Da
     if "MASE" in board.columns:
         board = board.sort_values("MASE", ignore_index=True, na_position="last")
     return run, board
+
+
+def run_scenario(store: Store, run_id: str | None = None) -> tuple[RunInfo, dict[str, Any]]:
+    """A forecast run's what-if plan and its comparison with the baseline (``params["scenario"]``:
+    source, models, cost_share, plan, compare), the latest forecast run when ``run_id`` is None;
+    NotFoundError if the run was made without a plan."""
+    info = get_run(store, run_id) if run_id is not None else latest_run(store, "forecast")
+    found = (info.params or {}).get("scenario")
+    if not found:
+        raise NotFoundError(f"run {info.run_id} was made without a plan; forecast with `trendcast "
+                            "forecast --scenario plan.csv` (or a scenario in POST /api/jobs/forecast)")
+    return info, found
+

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,12 +27,14 @@ from trendcast.data.store import Store
 from trendcast.engine.base import Engine
 from trendcast.engine.runner import DEFAULT_PARTITION_SIZE, Runner, RunOutput
 from trendcast.errors import DataValidationError, ModelError, NotFoundError
+from trendcast.features.scenario import Plan
 from trendcast.features.series import fill_series
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.schema import format_quantile
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_MODELS = ("SeasonalNaive", "AutoETS")
+SCENARIO_MODELS = ("LightGBM",)  # a plan changes covariates: the default models take none
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 
 
@@ -46,6 +49,9 @@ class RunResult:
     metrics: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     n_series: int | None = None
+    scenario: pd.DataFrame | None = None  # baseline vs plan per model and product (compare)
+    scenario_forecasts: pd.DataFrame | None = None  # the planned products' forecasts under the plan
+    scenario_prices: pd.DataFrame | None = None  # their assumed and planned prices (base_price, plan_price)
 
 
 def load_series(store: Store, ids: Sequence[str] | None = None, *,
@@ -133,6 +139,8 @@ def run_forecast(
     ended_after: int | None = None,
     clean: bool = False,
     cold_start: bool = True,
+    scenario: str | Path | pd.DataFrame | None = None,
+    cost_share: float = 0.6,
 ) -> RunResult:
     """Fit each model on the stored sales, forecast ``horizon`` steps, store the run.
 
@@ -147,10 +155,23 @@ def run_forecast(
     models on cleaned inputs and stores every change with the run (``Store.run_cleaning``).
     ``cold_start`` forecasts new catalogue products from their category's launch curve
     (:mod:`trendcast.services.coldstart`; listed in the notes and ``params["cold_start"]``).
+    ``scenario`` (a plan file or frame, :mod:`trendcast.features.scenario`) forecasts the
+    planned products a second time with the plan's prices, promotions and events, from the
+    same fitted models, and compares the two (``RunResult.scenario``, also kept in the run's
+    ``params["scenario"]``); ``cost_share`` prices the margin where ``unit_cost`` is unknown.
     """
     horizon = check_horizon(horizon)
     qs = check_quantiles(quantiles)
     built = build_models(models, model_params, horizon)
+    if scenario is not None:
+        if freq:
+            raise DataValidationError("a scenario plan is given by day: drop --freq (or plan on "
+                                      "the stored frequency)")
+        if not any(m.supports_exog for m in built):
+            raise ModelError(f"none of {list(models)} takes covariates, so a plan cannot change "
+                             "the forecast; add --model LightGBM (or Chronos2)")
+        if not 0 <= cost_share < 1:
+            raise DataValidationError(f"cost share must be in [0, 1), got {cost_share}")
     params = {"n_jobs": n_jobs, **({"model_params": dict(model_params)} if model_params else {}),
               **({"freq": freq} if freq else {}), "ended": ended,
               **({"ended_after": ended_after} if ended_after else {}), "clean": clean}
@@ -158,7 +179,19 @@ def run_forecast(
                      train_series=train_series, progress=progress, freq=freq, ended=ended,
                      ended_after=ended_after, clean=clean)
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
-        out = runner.forecast(store.snapshot(tmp, ids), horizon, quantiles=qs)
+        snap = store.snapshot(tmp, ids)
+        plan = None if scenario is None else read_plan(store, scenario, snap, horizon)
+        out = runner.forecast(snap, horizon, quantiles=qs, plan=plan)
+    compared = None
+    if plan is not None and out.scenario is not None:
+        from trendcast.insights.scenario import compare
+
+        with_plan = out.scenario_models
+        compared, said = compare(out.forecasts, out.scenario, out.plan_prices, with_plan, qs,
+                                 products=store.products(), cost_share=cost_share)
+        out.notes += said
+        params["scenario"] = {"source": plan.source, "models": with_plan, "cost_share": cost_share,
+                              "plan": _records(plan.rows), "compare": _records(compared)}
     if cold_start:
         from trendcast.services.coldstart import apply_cold_start
 
@@ -169,7 +202,59 @@ def run_forecast(
     store.save_run(_run_row(run_id, "forecast", out, horizon, qs, params, out.n_series),
                    long_chunks(out.forecasts, run_id, out.aliases, qs), cleaning=out.cleaning)
     wide = out.forecasts if collect else pd.DataFrame()
-    return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series)
+    return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series,
+                     scenario=compared, scenario_forecasts=out.scenario,
+                     scenario_prices=out.plan_prices)
+
+
+def read_plan(store: Store, plan: str | Path | pd.DataFrame, source: Any, horizon: int) -> Plan:
+    """A plan file or frame checked against the catalogue, calendar and horizon of
+    ``source`` (a run's snapshot): :func:`trendcast.features.scenario.parse_plan`."""
+    from trendcast.data.readers import read_frame
+    from trendcast.features.scenario import parse_plan
+
+    raw = plan if isinstance(plan, pd.DataFrame) else read_frame(plan)
+    last_day = pd.Timestamp(source.span[1])
+    step = pd.tseries.frequencies.to_offset(source.freq)
+    first = last_day + step
+    last = last_day + horizon * step
+    if source.freq != "D":  # a period's label may be its last day: allow the days it covers
+        first = last_day + pd.Timedelta(days=1)
+    return parse_plan(raw, products=store.products(), calendar=source.calendar(), first=first,
+                      last=last, series=source.ids)
+
+
+class _StoreSpan:
+    """What :func:`read_plan` needs of a run's source, read from the workspace (a check
+    before a job starts; the run checks again on its own snapshot)."""
+
+    def __init__(self, store: Store, ids: Sequence[str] | None) -> None:
+        from trendcast.features.frequency import infer_freq
+
+        span = store.sales_span(ids)
+        if span is None:
+            raise no_sales(ids)
+        self.span = span
+        self.ids = store.series_ids(ids)
+        self.freq = infer_freq(store.sales(self.ids[:3], columns=["unique_id", "ds", "y"]))
+        self._store = store
+
+    def calendar(self) -> pd.DataFrame:
+        return self._store.calendar()
+
+
+def check_plan(store: Store, plan: str | Path | pd.DataFrame, horizon: int,
+               ids: Sequence[str] | None = None) -> Plan:
+    """The plan checked against the workspace as a forecast of ``horizon`` would check it
+    (:func:`read_plan`): a refusal with file, row and column before any work starts."""
+    return read_plan(store, plan, _StoreSpan(store, ids), check_horizon(horizon))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows (NaN as None)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
+            for r in clean.to_dict(orient="records")]
 
 
 def run_backtest(

@@ -75,6 +75,7 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
     tick("inventory actions", 3, steps)
     _inventory(store, run.run_id, model, sections, notes)
     _accuracy(store, model, sections)
+    _scenario(meta, model, sections)
     tick("explanations", 4, steps)
     if explain > 0:
         _explanations(store, top_products(history, explain), model, sections, notes)
@@ -92,6 +93,23 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
         html_to_pdf(path, browser=browser)
     tick("done", steps, steps)
     return path
+
+
+def _scenario(meta: dict, model: str, sections: ReportSections) -> None:
+    """The run's what-if plan beside its baseline, for the shown model when the plan changes it
+    (else the first model it changes); nothing when the run has no plan."""
+    from trendcast.insights.scenario import interval_levels
+
+    params = meta.get("params") or {}
+    sc = params.get("scenario") if isinstance(params, dict) else None
+    if not sc:
+        return
+    table = pd.DataFrame(sc["compare"])
+    shown = model if model in sc["models"] else sc["models"][0]
+    level = interval_levels(meta["quantiles"] or [])
+    sections.scenario = table[table["model"] == shown].reset_index(drop=True)
+    sections.scenario_info = {"model": shown, "h": meta["horizon"], "source": f"`{sc['source']}`",
+                              "level": f"{level[1] - level[0]:.0%}" if level else "–"}
 
 
 def _with_model(board: pd.DataFrame, model: str) -> pd.DataFrame:

@@ -18,6 +18,8 @@ from trendcast.api.schemas import (
     Run,
     RunForecasts,
     RunPage,
+    Scenario,
+    ScenarioRow,
     SeriesHistory,
     SeriesItem,
     SeriesPage,
@@ -145,3 +147,20 @@ def run_leaderboard(run_id: RunId, store: StoreDep, _: Viewer) -> Leaderboard:
 def latest_leaderboard(store: StoreDep, _: Viewer) -> Leaderboard:
     """The leaderboard of the latest backtest."""
     return _board(*browse.leaderboard(store))
+
+
+@router.get("/runs/{run_id}/scenario", response_model=Scenario)
+def run_scenario(run_id: RunId, store: StoreDep, _: Viewer) -> Scenario:
+    """A forecast run's what-if plan beside its baseline: per model and planned product (and
+    ``TOTAL``) units, revenue and margin over the horizon, with intervals. 404 when the run
+    was made without a plan."""
+    info, sc = browse.run_scenario(store, run_id)
+    rows = [ScenarioRow(model=str(r["model"]), unique_id=str(r["unique_id"]),
+                        values={k: _num(v) for k, v in r.items() if k not in ("model", "unique_id")})
+            for r in sc["compare"]]
+    unchanged = [m for m in info.models if m not in sc["models"]]
+    notes = [n for n in info.notes if "intervals are" in n or "unit cost" in n or "no covariates" in n]
+    return Scenario(run_id=info.run_id, source=str(sc["source"]), models=list(sc["models"]),
+                    unchanged=unchanged, cost_share=float(sc["cost_share"]), plan=sc["plan"],
+                    rows=rows, notes=notes)
+

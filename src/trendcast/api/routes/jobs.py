@@ -12,7 +12,7 @@ from trendcast.api.errors import ApiError
 from trendcast.api.schemas import BacktestJobIn, ForecastJobIn, Job, JobPage, JobStatus
 from trendcast.data.store import Store
 from trendcast.errors import DataValidationError
-from trendcast.services.forecast import validate_ids
+from trendcast.services.forecast import check_plan, validate_ids
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -32,10 +32,25 @@ def _check_data(store: Store, ids: list[str] | None) -> None:
                            field="ids") from None
 
 
+def _check_plan(store: Store, body: ForecastJobIn) -> None:
+    """Refuse a plan that names unknown products or days outside the horizon (422 now)."""
+    if body.scenario is None:
+        return
+    from trendcast.api.jobs import plan_frame
+    from trendcast.models.registry import model_class
+
+    if not any(getattr(model_class(m), "supports_exog", False) for m in body.models if m != "auto"):
+        raise ApiError(422, "invalid_input", f"none of {body.models} takes covariates, so a plan "
+                       "cannot change the forecast; add LightGBM (or Chronos2) to models", field="models")
+    check_plan(store, plan_frame([r.model_dump() for r in body.scenario]), body.horizon, body.ids)
+
+
 @router.post("/forecast", response_model=Job, status_code=202)
 async def forecast(body: ForecastJobIn, store: StoreDep, jobs: JobsDep, principal: Analyst) -> Job:
-    """Start a forecast in the background; follow it with GET /api/jobs/{job_id}."""
+    """Start a forecast in the background; follow it with GET /api/jobs/{job_id}. A
+    ``scenario`` plan is checked first (422 naming its row and column)."""
     await run_in_threadpool(_check_data, store, body.ids)
+    await run_in_threadpool(_check_plan, store, body)
     job = await run_in_threadpool(jobs.submit, "forecast", body.model_dump(), key_id=principal.key_id)
     return Job(**job)
 

@@ -190,6 +190,69 @@
     });
   }
 
+  /* ----------------------------------------------------- what-if plan */
+  function planRows(text) {
+    /* A plain CSV (no quoted commas): the header names the columns of each row. */
+    var lines = text.split(/\r?\n/).map(function (l) { return l.trim(); }).filter(function (l) { return l; });
+    if (lines.length < 2) return [];
+    var head = lines[0].split(",").map(function (h) { return h.trim().toLowerCase(); });
+    return lines.slice(1).map(function (line) {
+      var cells = line.split(","), row = {};
+      head.forEach(function (h, i) {
+        var v = (cells[i] || "").trim();
+        if (!v) return;
+        if (h === "price" || h === "discount") row[h] = isNaN(Number(v)) ? v : Number(v);
+        else if (h === "promo") row[h] = /^(1|true|yes|y)$/i.test(v) ? true : (/^(0|false|no|n)$/i.test(v) ? false : v);
+        else row[h] = v;
+      });
+      return row;
+    });
+  }
+
+  function initScenario() {
+    var form = document.getElementById("scenario-form");
+    if (!form) return;
+    var panel = document.getElementById("job");
+    var bar = document.getElementById("job-progress");
+    var label = document.getElementById("job-label");
+    var result = document.getElementById("job-result");
+    var button = document.getElementById("scenario-submit");
+
+    function poll(jobId) {
+      api("/api/jobs/" + encodeURIComponent(jobId)).then(function (job) {
+        if (job.progress !== undefined && job.progress !== null) bar.value = Math.max(0, Math.min(1, job.progress));
+        label.textContent = job.label || job.status || "";
+        if (job.status === "done") {
+          window.location.assign("/scenario?run=" + encodeURIComponent(job.run_id));
+        } else if (job.status === "failed" || job.status === "cancelled") {
+          show(result, "error", T.js_job_failed + " " + (job.error || job.status));
+          button.disabled = false;
+        } else {
+          setTimeout(function () { poll(jobId); }, 500);
+        }
+      }).catch(function (err) { show(result, "error", err.message); button.disabled = false; });
+    }
+
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var rows = planRows(document.getElementById("plan").value);
+      panel.hidden = false;
+      result.textContent = "";
+      if (!rows.length) { show(result, "error", T.js_plan_empty); return; }
+      var models = Array.prototype.map.call(form.querySelectorAll("input[name=models]:checked"),
+                                            function (b) { return b.value; });
+      var payload = { horizon: Number(document.getElementById("horizon").value), models: models,
+                      scenario: rows };
+      bar.removeAttribute("value");
+      label.textContent = T.js_starting;
+      button.disabled = true;
+      api("/api/jobs/forecast", { method: "POST", headers: { "Content-Type": "application/json" },
+                                  body: JSON.stringify(payload) })
+        .then(function (job) { bar.value = 0; poll(job.job_id); })
+        .catch(function (err) { show(result, "error", err.message); button.disabled = false; });
+    });
+  }
+
   /* ----------------------------------------------------- product page: drivers */
   function initDrivers() {
     var button = document.getElementById("drivers-load");
@@ -215,5 +278,6 @@
   drawCharts(document);
   initUpload();
   initForecast();
+  initScenario();
   initDrivers();
 })();

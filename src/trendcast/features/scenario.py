@@ -1,0 +1,270 @@
+"""What-if plans: planned prices, discounts, promotions and extra events over the horizon.
+
+A plan is a small table, one row per decision::
+
+    unique_id,category,start,end,price,discount,promo,event
+    P0001,,2025-11-05,2025-11-18,,10,1,
+    ,Electronics,2025-11-11,2025-11-11,,,1,Double 11
+
+A row names a product (``unique_id``) or a ``category`` (every product of it), a date range
+(``start``, ``end``; ``end`` defaults to ``start``) and at least one of: a planned ``price``,
+a ``discount`` in percent off the price the forecast would otherwise assume, a ``promo``
+flag (1/0, yes/no) and an ``event`` (a calendar event name, e.g. ``Double 11``, whose flags
+the model then sees on those days). :func:`parse_plan` checks every cell against the
+catalogue, the calendar and the horizon and names file, row and column of each problem;
+:func:`apply_plan` replaces a forecast's assumed future covariates by the plan's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from trendcast.errors import DataValidationError
+from trendcast.features.calendar import event_features
+
+PLAN_COLUMNS = ("unique_id", "category", "start", "end", "price", "discount", "promo", "event")
+_ALIASES = {"product": "unique_id", "id": "unique_id", "sku": "unique_id", "from": "start",
+            "to": "end", "discount_pct": "discount", "promotion": "promo"}
+_TRUE = {"1", "1.0", "true", "yes", "y"}
+_FALSE = {"0", "0.0", "false", "no", "n"}
+MAX_PLAN_ROWS = 10_000
+
+
+@dataclass
+class Plan:
+    """A checked plan, expanded to one row per product and day (``unique_id, ds, price,
+    discount, promo, event, row``: NaN/None where the plan leaves the assumption alone)."""
+
+    days: pd.DataFrame
+    rows: pd.DataFrame  # the plan as given (normalised column names), for reports
+    source: str
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted(self.days["unique_id"].unique().tolist())
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+
+
+def parse_plan(raw: pd.DataFrame, *, products: pd.DataFrame, calendar: pd.DataFrame,
+               first: pd.Timestamp, last: pd.Timestamp, series: Sequence[str] | None = None,
+               source: str | None = None) -> Plan:
+    """Check a plan table and expand it to products and days.
+
+    Args:
+        raw: the plan rows (text cells as read by :func:`trendcast.data.readers.read_frame`,
+            or Python values from JSON).
+        products: catalogue rows (``unique_id``, ``category``).
+        calendar: calendar events (``ds, name, kind``): an ``event`` must be one of its names.
+        first, last: the forecast horizon's first and last day; every date must lie inside.
+        series: ids that are forecast (default: the catalogue's); products outside are refused.
+        source: the file name for messages (default ``raw.attrs["source"]`` or "plan").
+
+    Raises:
+        DataValidationError: naming file, row and column of every problem (at most 20 listed).
+    """
+    src = source or str(raw.attrs.get("source", "plan"))
+    cols = {str(c): _ALIASES.get(str(c).strip().lower(), str(c).strip().lower()) for c in raw.columns}
+    df = raw.rename(columns=cols)
+    problems: list[dict[str, object]] = []
+
+    def bad(row: int, column: str, value: object, expected: str) -> None:
+        problems.append({"file": src, "row": row, "column": column, "value": repr(value),
+                         "expected": expected})
+
+    unknown = [c for c in df.columns if c not in PLAN_COLUMNS]
+    repeated = list(df.columns[df.columns.duplicated()])
+    if unknown or repeated:
+        raise DataValidationError(
+            f"{src}: unknown or repeated plan column(s) {unknown or repeated}; "
+            f"a plan has the columns {', '.join(PLAN_COLUMNS)} (product may stand for unique_id)",
+            [{"file": src, "row": 0, "column": c, "value": c, "expected": ", ".join(PLAN_COLUMNS)}
+             for c in unknown])
+    if df.empty:
+        raise DataValidationError(f"{src}: the plan has no rows; add one row per planned change")
+    if len(df) > MAX_PLAN_ROWS:
+        raise DataValidationError(f"{src}: {len(df):,} plan rows; a plan holds at most "
+                                  f"{MAX_PLAN_ROWS:,} (name a category instead of its products)")
+    df = df.reindex(columns=list(PLAN_COLUMNS))
+    cat = products[["unique_id", "category"]].astype({"unique_id": str}) if len(products) else \
+        pd.DataFrame({"unique_id": pd.Series(dtype=object), "category": pd.Series(dtype=object)})
+    live = set(map(str, series)) if series is not None else set(cat["unique_id"])
+    by_category = cat[cat["unique_id"].isin(live)].groupby("category")["unique_id"].apply(list).to_dict()
+    names = set(calendar["name"].dropna().astype(str)) if "name" in calendar.columns else set()
+    first, last = pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize()
+    span = f"{first.date()} .. {last.date()}"
+    pieces: list[pd.DataFrame] = []
+    for i, rec in enumerate(df.to_dict(orient="records")):
+        row = i + 1  # rows counted as a person does: the first under the header is row 1
+        uid, group = rec["unique_id"], rec["category"]
+        ids: list[str] = []
+        if _blank(uid) == _blank(group):
+            bad(row, "unique_id/category", f"{'' if _blank(uid) else uid}/{'' if _blank(group) else group}",
+                "a product id or a category, exactly one of them")
+        elif not _blank(uid):
+            ids = [str(uid).strip()]
+            if ids[0] not in live:
+                bad(row, "unique_id", uid, "a product that is forecast (`trendcast series` lists them)")
+                ids = []
+        else:
+            ids = by_category.get(str(group).strip(), [])
+            if not ids:
+                known = ", ".join(sorted(map(str, by_category))[:8])
+                bad(row, "category", group, f"a catalogue category with forecast products ({known})")
+        dates: dict[str, pd.Timestamp | None] = {}
+        for column in ("start", "end"):
+            value = rec[column]
+            if _blank(value):
+                dates[column] = None
+                continue
+            day = pd.to_datetime(str(value).strip(), errors="coerce")
+            if pd.isna(day):
+                bad(row, column, value, "a date like 2025-11-11")
+            elif not first <= day.normalize() <= last:
+                bad(row, column, value, f"a date inside the forecast horizon {span}")
+            else:
+                dates[column] = day.normalize()
+        if "start" in dates and dates["start"] is None:
+            bad(row, "start", rec["start"], "a date like 2025-11-11")
+        start, end = dates.get("start"), dates.get("end") or dates.get("start")
+        if start is not None and end is not None and end < start:
+            bad(row, "end", rec["end"], f"a date on or after start {start.date()}")
+        price = _number(rec["price"], row, "price", bad, "a price > 0", lambda v: v > 0)
+        discount = _number(rec["discount"], row, "discount", bad,
+                           "a discount in percent, >= 0 and < 100 (10 means 10% off)",
+                           lambda v: 0 <= v < 100)
+        if not (np.isnan(price) or np.isnan(discount)):
+            bad(row, "discount", rec["discount"], "a price or a discount, not both")
+        promo = np.nan
+        if not _blank(rec["promo"]):
+            text = str(rec["promo"]).strip().lower()
+            promo = 1.0 if text in _TRUE else 0.0 if text in _FALSE else np.nan
+            if text not in _TRUE | _FALSE:
+                bad(row, "promo", rec["promo"], "1 or 0 (yes/no, true/false)")
+        event = None if _blank(rec["event"]) else str(rec["event"]).strip()
+        if event is not None and event not in names:
+            bad(row, "event", rec["event"], "a calendar event name (`trendcast calendar` lists them)")
+        if all(_blank(rec[c]) for c in ("price", "discount", "promo", "event")):
+            bad(row, "price/discount/promo/event", "", "at least one planned change")
+        if ids and start is not None and end is not None and end >= start:
+            days = pd.date_range(start, end, freq="D")
+            pieces.append(pd.DataFrame({
+                "unique_id": np.repeat(ids, len(days)), "ds": np.tile(days.to_numpy(), len(ids)),
+                "price": price, "discount": discount, "promo": promo, "event": event, "row": row}))
+    if problems:
+        raise _refusal(src, problems)
+    days = pd.concat(pieces, ignore_index=True)
+    _check_overlaps(days, src)
+    days = days.groupby(["unique_id", "ds"], as_index=False).agg(
+        price=("price", "max"), discount=("discount", "max"), promo=("promo", "max"),
+        event=("event", lambda s: next((v for v in s if v is not None), None)), row=("row", "min"))
+    return Plan(days, df, src)
+
+
+def _number(value: object, row: int, column: str, bad: Callable[[int, str, object, str], None],
+            expected: str, ok: Callable[[float], bool]) -> float:
+    if _blank(value):
+        return float("nan")
+    try:
+        number = float(str(value).strip().rstrip("%"))
+    except ValueError:
+        number = float("nan")
+    if np.isnan(number) or not np.isfinite(number) or not ok(number):
+        bad(row, column, value, expected)
+        return float("nan")
+    return number
+
+
+def _check_overlaps(days: pd.DataFrame, src: str) -> None:
+    """Two rows setting the same thing for the same product and day contradict each other."""
+    problems: list[dict[str, object]] = []
+    for column in ("price", "discount", "promo", "event"):
+        setting = days[days[column].notna()]
+        dup = setting[setting.duplicated(["unique_id", "ds"], keep=False)]
+        if dup.empty:
+            continue
+        first = dup.iloc[0]
+        rows = sorted(dup.loc[(dup["unique_id"] == first["unique_id"]) & (dup["ds"] == first["ds"]), "row"])
+        problems.append({"file": src, "row": rows[-1], "column": column,
+                         "value": f"{first['unique_id']} on {pd.Timestamp(first['ds']).date()}",
+                         "expected": f"one plan row per product and day for {column} (rows {rows} overlap)"})
+    setting = days[days["price"].notna() | days["discount"].notna()]
+    dup = setting[setting.duplicated(["unique_id", "ds"], keep=False)]
+    if not dup.empty and not problems:
+        first = dup.iloc[0]
+        problems.append({"file": src, "row": int(dup["row"].max()), "column": "price/discount",
+                         "value": f"{first['unique_id']} on {pd.Timestamp(first['ds']).date()}",
+                         "expected": "a price or a discount per product and day, not both"})
+    if problems:
+        raise _refusal(src, problems)
+
+
+def _refusal(src: str, problems: list[dict[str, object]]) -> DataValidationError:
+    shown = problems[:20]
+    lines = [f"row {p['row']}, column {p['column']!r}: {p['value']}, expected {p['expected']}"
+             for p in shown]
+    more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+    return DataValidationError(f"{src}: the plan was refused, {len(problems)} problem(s){more}: "
+                               + "; ".join(lines) + ". Fix the plan and run again.", problems)
+
+
+def event_flags(name: str, calendar: pd.DataFrame) -> dict[str, float]:
+    """The calendar flags (``ev_<kind>``, ``fest_<name>``, ``event_any``) the event ``name``
+    raises on its day, as :func:`~trendcast.features.calendar.event_features` builds them."""
+    rows = calendar[calendar["name"].astype(str) == name]
+    day = pd.Timestamp("2000-01-01")
+    one = rows.iloc[:1].assign(ds=day)
+    feats = event_features(pd.DatetimeIndex([day]), one).iloc[0]
+    return {c: 1.0 for c, v in feats.items() if c not in ("ds", "event_soon") and v > 0}
+
+
+def apply_plan(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame
+               ) -> tuple[pd.DataFrame, list[str]]:
+    """``future`` (the covariates a forecast assumes: :func:`~trendcast.features.exog.future_covariates`)
+    with the plan's prices, promotions and event flags on the planned products and days.
+
+    A discount is taken off the price the forecast assumed. Returns notes for what the plan
+    sets but these covariates cannot carry (no prices in the data, an event kind the model
+    never saw)."""
+    keys = ["unique_id", "ds"]
+    out = future.copy()
+    hit = out[keys].merge(plan.days, on=keys, how="left")
+    notes: list[str] = []
+    if "price" in out.columns:
+        planned = hit["price"].to_numpy(dtype=float)
+        off = out["price"].to_numpy(dtype=float) * (1 - hit["discount"].to_numpy(dtype=float) / 100)
+        new = np.where(~np.isnan(planned), planned, np.where(~np.isnan(off), off, out["price"]))
+        out["price"] = new
+    elif hit[["price", "discount"]].notna().any().any():
+        notes.append("the sales have no prices: the plan's prices and discounts cannot change the "
+                     "forecast (ingest sales with a price column)")
+    if "promo" in out.columns:
+        promo = hit["promo"].to_numpy(dtype=float)
+        out["promo"] = np.where(~np.isnan(promo), promo, out["promo"])
+    elif hit["promo"].notna().any():
+        notes.append("the sales have no promo column: the plan's promotions cannot change the forecast")
+    for name in hit["event"].dropna().unique():
+        mask = (hit["event"] == name).to_numpy()
+        flags = event_flags(str(name), calendar)
+        unseen = [c for c in flags if c not in out.columns]
+        for column in flags:
+            if column in out.columns:
+                out.loc[mask, column] = 1.0
+        if unseen:
+            notes.append(f"event {name!r}: its flag(s) {unseen} never occur in the history, so "
+                         "the model cannot use them")
+    return out, notes
+
+
+def scenario_notes(aliases_without: Sequence[str]) -> list[str]:
+    """The note that names models the plan cannot change."""
+    if not aliases_without:
+        return []
+    return [f"{', '.join(aliases_without)} take(s) no covariates: the plan cannot change "
+            "its forecast, so it has no scenario (use LightGBM or Chronos2 for scenarios)"]
