@@ -233,7 +233,8 @@ def window_from_frames(forecasts: pd.DataFrame, model: str, sales: pd.DataFrame,
 
     Args:
         forecasts: ``unique_id, ds, <model>, <model>-q-<level>...`` for the days after
-            ``cutoff``; items with fewer than ``days`` forecast days are left out.
+            ``cutoff``; items with fewer than ``days`` forecast days or with a missing value are
+            left out.
         model: the model whose columns to use.
         sales: long ``unique_id, ds, y``; days without a row count as zero sales.
         cutoff: the last day known when the forecast was made.
@@ -248,6 +249,9 @@ def window_from_frames(forecasts: pd.DataFrame, model: str, sales: pd.DataFrame,
     if len(qcols) < 2:
         raise DataValidationError(f"{model} needs at least two quantile columns; got {qcols}")
     fc = forecasts[forecasts["ds"] > cutoff].sort_values(["unique_id", "ds"])
+    # items with a missing value (a model that failed on them) give no case
+    missing = fc.loc[fc[[model, *qcols]].isna().any(axis=1), "unique_id"].unique()
+    fc = fc[~fc["unique_id"].isin(missing)]
     counts = fc.groupby("unique_id").size()
     days = int(counts.min()) if days is None and len(counts) else int(days or 0)
     ids = pd.Index(counts.index[counts >= days].astype(str), name="unique_id")

@@ -14,6 +14,7 @@ import pandas as pd
 from trendcast.data.store import Store
 from trendcast.errors import ModelError
 from trendcast.insights.inventory_calibration import (
+    RECENT_DAYS,
     ReviewCalibration,
     Window,
     calibrated_order_up_to,
@@ -109,7 +110,8 @@ def calibrate_levels(store: Store, table: pd.DataFrame, forecasts: pd.DataFrame,
     targets = _targets(sl)
     groups = sorted(set(zip(lead.tolist(), review.tolist(), strict=True)))
     ids = out["unique_id"].astype(str).to_numpy()
-    sales = None
+    sales: pd.DataFrame | None = None
+    sales_from = pd.Timestamp.max
     fc = forecasts.sort_values(["unique_id", "ds"])
     coverage_rows: list[pd.DataFrame] = []
     used_windows: set[str] = set()
@@ -137,8 +139,11 @@ def calibrate_levels(store: Store, table: pd.DataFrame, forecasts: pd.DataFrame,
         if late:
             notes.append(f"backtest cutoff(s) {', '.join(late)} left out of the calibration: their "
                          f"windows end on or after the forecast's first day {first_fc.date()}")
-        if sales is None:
-            sales = store.sales(columns=["unique_id", "ds", "y"])
+        # only the days the windows and the current recent rate read
+        start = min(c for c, _, _ in windows_src) - pd.Timedelta(days=RECENT_DAYS)
+        if sales is None or start < sales_from:
+            sales = store.sales(columns=["unique_id", "ds", "y"], start=start, end=cutoff_now)
+            sales_from = start
         windows: list[Window] = []
         for cutoff, _, part in windows_src:
             w, _ = window_from_frames(part, model, sales, cutoff=cutoff)
