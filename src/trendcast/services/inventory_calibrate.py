@@ -97,7 +97,8 @@ def calibrate_levels(store: Store, table: pd.DataFrame, forecasts: pd.DataFrame,
     where nothing can be calibrated is an error rather than a note.
     """
     out = table.copy()
-    out["policy"] = "nbinom"
+    order_up_to = out["order_up_to"].to_numpy(float).copy()
+    policy = np.full(len(out), "nbinom", dtype=object)
     first_fc = pd.Timestamp(forecasts["ds"].min())
     cutoff_now = first_fc - pd.Timedelta(days=1)
     span_info = store.sales_span()
@@ -165,20 +166,22 @@ def calibrate_levels(store: Store, table: pd.DataFrame, forecasts: pd.DataFrame,
             continue
         now, now_ids = window_from_frames(fc[fc["unique_id"].isin(ids[rows])], model, sales,
                                           cutoff=cutoff_now, days=span, with_actual=False)
-        band = pd.Series(volume_band(now.recent_rate, cal.edges), index=now_ids)
+        band = volume_band(now.recent_rate, cal.edges)
         position = pd.Series(np.arange(len(now_ids)), index=now_ids)
         for t in want:
             fitted = cal.table[np.isclose(cal.table["target"], t)]
             if fitted.empty:
                 continue
             levels = calibrated_order_up_to(cal, now, target=t, starts=[0])[:, 0]
-            for i in rows[np.isclose(targets[rows], t) & level_ok]:
-                uid = ids[i]
-                if uid not in band.index or band[uid] not in set(fitted["band"]):
-                    continue
-                out.iat[i, out.columns.get_loc("order_up_to")] = levels[position[uid]]
-                out.iat[i, out.columns.get_loc("policy")] = "calibrated"
+            sel = rows[np.isclose(targets[rows], t) & level_ok]
+            pos = position.reindex(ids[sel]).to_numpy()
+            known = ~np.isnan(pos)
+            sel, pos = sel[known], pos[known].astype(int)
+            ok = np.isin(band[pos], fitted["band"].to_numpy())  # bands with enough cases
+            order_up_to[sel[ok]] = levels[pos[ok]]
+            policy[sel[ok]] = "calibrated"
             coverage_rows.append(fitted.assign(lead=lt, review=rv))
+    out["order_up_to"], out["policy"] = order_up_to, policy
     calibrated = out["policy"] == "calibrated"
     if coverage_rows:
         fitted = pd.concat(coverage_rows, ignore_index=True)
