@@ -1054,11 +1054,16 @@ def inventory(
         help="Model of the run (default the run's representative model when it has quantiles, "
              "else the first with quantiles).")] = None,
     top: Annotated[int, typer.Option(help="Products to show, most urgent first.")] = 20,
+    calibrate: Annotated[bool | None, typer.Option(
+        "--calibrate/--no-calibrate",
+        help="Order-up-to levels calibrated on the stored backtests of the model (default: when "
+             "one fits; --calibrate makes a missing one an error).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
 ) -> None:
     """What to order now: order-up-to level, reorder point, order quantity and stock-out risk
-    per product, from the quantile forecasts of the latest run."""
+    per product, from the quantile forecasts of the latest run (levels calibrated on the
+    model's backtests when there is one: `trendcast backtest --windows 3 --horizon 28`)."""
     from trendcast.services.inventory import inventory_actions
 
     if top < 1:
@@ -1066,7 +1071,7 @@ def inventory(
     with _open(db, read_only=True) as store:
         result = inventory_actions(store, run_id=run, model=model, lead_time=lead_time, review=review,
                                    service_level=service_level, holding_cost_rate=holding_cost,
-                                   cost_share=cost_share, stock=stock)
+                                   cost_share=cost_share, stock=stock, calibrate=calibrate)
     if as_json:
         print(json.dumps(result.as_dict(top), ensure_ascii=False))
         return
@@ -1080,7 +1085,10 @@ def inventory(
         return "-" if v is None or v != v else fmt.format(v)
 
     # notes every shown product shares are printed once, below the table
-    split = [[n for n in str(text).split("; ") if n] for text in t["notes"]]
+    mixed = t["policy"].nunique() > 1
+    split = [[n for n in str(text).split("; ") if n]
+             + (["uncalibrated level"] if mixed and p == "nbinom" else [])
+             for text, p in zip(t["notes"], t["policy"], strict=True)]
     common = [n for n in split[0] if all(n in s for s in split)] if split else []
     for r, own in zip(t.itertuples(index=False), split, strict=True):
         table.add_row(escape(str(r.unique_id)), num(r.on_hand), num(r.stockout_risk, "{:.0%}"),

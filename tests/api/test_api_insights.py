@@ -47,6 +47,12 @@ def test_trends_inventory_and_pricing(shop_db):
         assert inv["run_id"] == run_id and inv["model"] == "SeasonalNaive"
         assert inv["total"] == 12 and len(inv["items"]) == 5
         assert any("stock" in n for n in inv["notes"])  # no on-hand stock given: said so
+        # no backtest stored: uncalibrated levels, said so, and calibrate=true refuses
+        assert inv["assumptions"]["calibration"]["cases"] == 0
+        assert any("trendcast backtest --model SeasonalNaive" in n for n in inv["notes"])
+        assert {i["policy"] for i in inv["items"]} == {"nbinom"}
+        refused = client.get("/api/inventory?calibrate=true", headers=h)
+        assert refused.status_code == 422 and "no backtest of SeasonalNaive" in refused.text
         assert client.get("/api/inventory?service_level=1.5", headers=h).status_code == 422
         assert client.get("/api/inventory?run_id=nope", headers=h).status_code == 404
 

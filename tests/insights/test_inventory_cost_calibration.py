@@ -141,3 +141,30 @@ def test_a_band_without_cases_uses_the_forecast_as_is():
     k = fit_nbinom_size(LEVELS, w.quantiles[~slow, :14], m)
     size = total**2 / ((m**2).sum(axis=1) / k)
     assert np.array_equal(got[~slow], nbinom.ppf(0.9, size, size / (size + total)))
+
+
+def test_window_from_frames_by_hand():
+    import pandas as pd
+
+    from trendcast.insights.inventory_calibration import window_from_frames
+
+    cutoff = pd.Timestamp("2025-03-31")
+    days = pd.date_range("2025-04-01", periods=3)
+    fc = pd.DataFrame({"unique_id": np.repeat(["A", "B", "C"], 3), "ds": np.tile(days, 3),
+                       "m": [1.0, 2, 3, 4, 5, 6, 7, np.nan, 9],
+                       "m-q-0.1": 0.0, "m-q-0.9": 10.0})
+    # A sold 28 units on its last day before the cutoff and 5 on the second forecast day; B sold
+    # nothing (no rows): a recent rate of 0 and zero actuals; C has a missing forecast: left out
+    sales = pd.DataFrame({"unique_id": ["A", "A", "A"], "ds": pd.to_datetime(
+        ["2025-03-03", "2025-03-31", "2025-04-02"]), "y": [100.0, 28.0, 5.0]})
+    w, ids = window_from_frames(fc, "m", sales, cutoff=cutoff)
+    assert list(ids) == ["A", "B"] and w.mean.tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert w.levels.tolist() == [0.1, 0.9] and w.quantiles[1, 2].tolist() == [0.0, 10.0]
+    # 2025-03-03 is 29 days before the cutoff: outside the 28-day recent window
+    assert w.recent_rate.tolist() == [1.0, 0.0]
+    assert w.actual.tolist() == [[0, 5, 0], [0, 0, 0]]
+    now, _ = window_from_frames(fc[fc["unique_id"] == "A"], "m", sales, cutoff=cutoff, days=2,
+                                with_actual=False)
+    assert now.actual is None and now.mean.tolist() == [[1, 2]]
+    with pytest.raises(DataValidationError, match="at least two quantile"):
+        window_from_frames(fc.drop(columns="m-q-0.9"), "m", sales, cutoff=cutoff)

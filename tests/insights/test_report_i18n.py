@@ -67,6 +67,28 @@ NOTES = [
     "forecast by every model from their category's launch curve, price band and weekday profile, not from "
     "their own history: P1, P2, P3; learnt from 25 launches inside the data",
     "the products have no category",
+    "order-up-to levels are uncalibrated (negative binomial of the forecast): no backtest of AutoETS with "
+    "quantiles is stored; to calibrate them on past forecast errors, run `trendcast backtest --model "
+    "AutoETS --windows 3 --horizon 28 --quantiles 0.05,0.1,0.25,0.5,0.75,0.9,0.95` and rerun inventory",
+    "order-up-to levels for lead time 20 + review 10 days are uncalibrated (negative binomial of the "
+    "forecast): backtest run(s) ba-1 (horizon 14) are shorter than lead time + review = 30 days and cannot "
+    "calibrate; to calibrate them on past forecast errors, run `trendcast backtest --model AutoETS "
+    "--windows 3 --horizon 30` and rerun inventory",
+    "order-up-to levels are uncalibrated (negative binomial of the forecast): every backtest window of "
+    "AutoETS ends on or after the forecast's first day 2025-12-01 (cutoffs 2025-11-05, 2025-12-03), so "
+    "none can be used; to calibrate them on past forecast errors, run `trendcast backtest --model AutoETS "
+    "--windows 3 --horizon 28` and rerun inventory",
+    "order-up-to levels are uncalibrated: 3 backtest window(s) of AutoETS give too few review cases per "
+    "sales-volume band for service level(s) 0.995 (up to 199 per band needed); run `trendcast backtest "
+    "--model AutoETS --windows 8 --horizon 28` for more cases",
+    "backtest cutoff(s) 2025-11-05, 2025-12-03 left out of the calibration: their windows end on or after "
+    "the forecast's first day 2025-12-01",
+    "order-up-to levels of 7 of 10 products calibrated on 3 backtest window(s) of AutoETS (cutoffs "
+    "2025-10-08, 2025-11-05, 2025-12-03; 69 review cases): on those cases they cover 94.2% of review "
+    "cycles without a stock-out for a target of 90.0% (the uncalibrated forecast 81.2%); fitted and "
+    "checked on the same cases, so a little optimistic",
+    "3 product(s) keep uncalibrated levels (policy 'nbinom'): too few backtest cases in their "
+    "sales-volume band for their service level, or a service level outside (0, 1)",
     "not requested",
     "the workspace has no reviews (trendcast ingest FILE --kind reviews)",
 ]

@@ -221,3 +221,52 @@ def calibrated_order_up_to(calibration: ReviewCalibration, window: Window, *, ta
     w, c, lv = weights[sums.band], widen[sums.band], levels[sums.band]
     stock = _quantile(w * sums.forecast + (1 - w) * sums.recent, sums.size / c, lv)
     return stock.reshape(len(starts), -1).T
+
+
+RECENT_DAYS = 28  # days of sales up to a cutoff that give an item's recent daily rate
+
+
+def window_from_frames(forecasts: pd.DataFrame, model: str, sales: pd.DataFrame, *,
+                       cutoff: pd.Timestamp, days: int | None = None,
+                       with_actual: bool = True) -> tuple[Window, pd.Index]:
+    """A :class:`Window` from one forecast made at ``cutoff`` and the sales frame.
+
+    Args:
+        forecasts: ``unique_id, ds, <model>, <model>-q-<level>...`` for the days after
+            ``cutoff``; items with fewer than ``days`` forecast days or with a missing value are
+            left out.
+        model: the model whose columns to use.
+        sales: long ``unique_id, ds, y``; days without a row count as zero sales.
+        cutoff: the last day known when the forecast was made.
+        days: forecast days to keep (default the shortest item's horizon).
+        with_actual: also take the realised sales of the forecast days.
+
+    Returns:
+        The window and its items, in the window's order.
+    """
+    qcols = sorted((c for c in forecasts.columns if c.startswith(f"{model}-q-")),
+                   key=lambda c: float(c.rsplit("-q-", 1)[1]))
+    if len(qcols) < 2:
+        raise DataValidationError(f"{model} needs at least two quantile columns; got {qcols}")
+    fc = forecasts[forecasts["ds"] > cutoff].sort_values(["unique_id", "ds"])
+    # items with a missing value (a model that failed on them) give no case
+    missing = fc.loc[fc[[model, *qcols]].isna().any(axis=1), "unique_id"].unique()
+    fc = fc[~fc["unique_id"].isin(missing)]
+    counts = fc.groupby("unique_id").size()
+    days = int(counts.min()) if days is None and len(counts) else int(days or 0)
+    ids = pd.Index(counts.index[counts >= days].astype(str), name="unique_id")
+    fc = fc[fc["unique_id"].isin(ids) & (fc.groupby("unique_id").cumcount() < days)]
+    n = len(ids)
+    levels = np.array([float(c.rsplit("-q-", 1)[1]) for c in qcols])
+    mean = fc[model].to_numpy(dtype=float).reshape(n, days)
+    quantiles = fc[qcols].to_numpy(dtype=float).reshape(n, days, len(qcols))
+    first = cutoff - pd.Timedelta(days=RECENT_DAYS - 1)
+    last = cutoff + pd.Timedelta(days=days)
+    grid = pd.date_range(first, last, freq="D")
+    part = sales[sales["unique_id"].isin(ids) & sales["ds"].between(first, last)]
+    y = (part.groupby(["unique_id", "ds"])["y"].sum().unstack("ds")
+         .reindex(index=ids, columns=grid).fillna(0.0).to_numpy(dtype=float)) if len(part) else \
+        np.zeros((n, len(grid)))
+    actual = y[:, RECENT_DAYS:RECENT_DAYS + days] if with_actual else None
+    return Window(mean=mean, quantiles=quantiles, levels=levels,
+                  recent_rate=y[:, :RECENT_DAYS].mean(axis=1), actual=actual), ids

@@ -84,6 +84,42 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     (r"run (\S+) starts on (\S+), not after the latest sales \((\S+)\): rerun .*",
      r"预测批次 `\1` 从 \2 开始，早于最新销量日期 \3：请重新运行 `trendcast forecast` 以获得最新建议"),
     (r"stock file columns ignored: (.*)", r"库存文件中未使用的列：\1"),
+    # inventory: order-up-to levels calibrated on backtests (services.inventory_calibrate)
+    (r"order-up-to levels(?: for lead time (\d+) \+ review (\d+) days)? are uncalibrated \(negative "
+     r"binomial of the forecast\): no backtest of (\S+) with quantiles is stored; to calibrate them on "
+     r"past forecast errors, run `(.+)` and rerun inventory",
+     r"订货上限未经校准（按预测自身的负二项分布）：尚无模型 `\3` 带分位数的回测；要用过去的预测误差"
+     r"校准，请运行 `\4` 后重新计算库存建议"),
+    (r"order-up-to levels(?: for lead time (\d+) \+ review (\d+) days)? are uncalibrated \(negative "
+     r"binomial of the forecast\): backtest run\(s\) (.+) are shorter than lead time \+ review = "
+     rf"{_N} days and cannot calibrate; to calibrate them on past forecast errors, run `(.+)` and "
+     r"rerun inventory",
+     r"订货上限未经校准（按预测自身的负二项分布）：回测 `\3` 短于到货周期加盘点周期（\4 天），无法校准；"
+     r"请运行 `\5` 后重新计算库存建议"),
+    (r"order-up-to levels(?: for lead time (\d+) \+ review (\d+) days)? are uncalibrated \(negative "
+     r"binomial of the forecast\): every backtest window of (\S+) ends on or after the forecast's "
+     r"first day (\S+) \(cutoffs (.+)\), so none can be used; to calibrate them on past forecast "
+     r"errors, run `(.+)` and rerun inventory",
+     r"订货上限未经校准（按预测自身的负二项分布）：模型 `\3` 的回测窗口（截点 \5）都在预测首日 \4 "
+     r"或之后结束，不能使用；请运行 `\6` 后重新计算库存建议"),
+    (r"order-up-to levels(?: for lead time (\d+) \+ review (\d+) days)? are uncalibrated: "
+     rf"{_N} backtest window\(s\) of (\S+) give too few review cases per sales-volume band for "
+     rf"service level\(s\) (.+) \(up to {_N} per band needed\); run `(.+)` for more cases",
+     r"订货上限未经校准：模型 `\4` 的 \3 个回测窗口在各销量档中的盘点样本太少，不足以校准服务水平 "
+     r"\5（每档最多需要 \6 个）；请运行 `\7` 以获得更多样本"),
+    (r"backtest cutoff\(s\) (.+) left out of the calibration: their windows end on or after the "
+     r"forecast's first day (\S+)",
+     r"回测截点 \1 未用于校准：其窗口在预测首日 \2 或之后结束"),
+    (rf"order-up-to levels of {_N} of {_N} products calibrated on {_N} backtest window\(s\) of (\S+) "
+     rf"\(cutoffs (.+); {_N} review cases\): on those cases they cover ([\d.]+%) of review cycles "
+     r"without a stock-out for (?:a target of|targets averaging) ([\d.]+%) \(the uncalibrated "
+     r"forecast ([\d.]+%)\); fitted and checked on the same cases, so a little optimistic",
+     r"\2 个商品中 \1 个的订货上限已用模型 `\4` 的 \3 个回测窗口（截点 \5；\6 个盘点样本）校准：在这些样本上"
+     r"有 \7 的盘点周期不缺货，目标为 \8（未校准的预测为 \9）；校准与检验用的是同一批样本，结果略偏乐观"),
+    (rf"{_N} product\(s\) keep uncalibrated levels \(policy 'nbinom'\): too few backtest cases in "
+     r"their sales-volume band for their service level, or a service level outside \(0, 1\)",
+     r"\1 个商品保留未校准的订货上限（`nbinom`）：其销量档的回测样本不足以校准其服务水平，"
+     r"或服务水平不在 (0, 1) 之内"),
     (rf"{_N} stock row\(s\) have no forecast in run (\S+) and were left out: (.*)",
      r"\1 行库存在预测批次 `\2` 中没有预测，已略去：\3"),
     # forecast run

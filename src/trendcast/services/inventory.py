@@ -108,6 +108,7 @@ def inventory_actions(
     cost_share: float = 0.6,
     stock: str | Path | pd.DataFrame | None = None,
     method: str = "nbinom",
+    calibrate: bool | None = None,
 ) -> InventoryResult:
     """Order-up-to levels, order quantities and stock-out risks for every forecast product.
 
@@ -126,6 +127,11 @@ def inventory_actions(
         stock: a stock file (see ``read_stock``) or frame; without it there is no order
             quantity and no stock-out risk.
         method: "nbinom" or "sample" (see trendcast.insights.inventory).
+        calibrate: order-up-to levels calibrated on the workspace's backtests of the model
+            (windows ending before the forecast starts; see
+            :mod:`trendcast.services.inventory_calibrate`). None calibrates when such a
+            backtest exists and otherwise notes how to get one; True makes a missing one an
+            error; False keeps the forecast's own distribution.
     """
     if lead_time < 0 or review < 1:
         raise DataValidationError(f"lead time must be >= 0 and review >= 1 days; got {lead_time}, {review}")
@@ -160,10 +166,25 @@ def inventory_actions(
     fc = run.forecasts[["unique_id", "ds", chosen, *qcols]]
     table = inventory_policy(fc, model=chosen, products=inputs, service_level=service_level,
                              defaults=defaults, method=method)
+    assumptions = dict(table.attrs["assumptions"])
+    if calibrate is not False:
+        from trendcast.services.inventory_calibrate import calibrate_levels
+
+        cal = calibrate_levels(store, table, fc, model=chosen, required=bool(calibrate))
+        table = cal.table
+        notes.extend(cal.notes)
+        assumptions["calibration"] = cal.summary
+        if cal.summary["cases"]:
+            assumptions["calibration_scope"] = ("order-up-to level, safety stock and order quantity; "
+                                                "reorder point and stock-out risk stay uncalibrated")
+    else:
+        table = table.assign(policy="nbinom")
+        assumptions["calibration"] = {"method": "nbinom (uncalibrated, --no-calibrate)",
+                                      "windows": [], "cases": 0}
     if stock is None:
         notes.append("no stock file: order quantities and stock-out risks need on-hand stock "
                      "(--stock FILE with unique_id,on_hand)")
-    return InventoryResult(run.run_id, chosen, table, table.attrs["assumptions"], notes)
+    return InventoryResult(run.run_id, chosen, table, assumptions, notes)
 
 
 def records(df: pd.DataFrame) -> list[dict[str, object]]:

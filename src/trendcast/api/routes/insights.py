@@ -114,14 +114,18 @@ def inventory(
     model: Annotated[str | None, Query(max_length=100, description="Model of the run to use.")] = None,
     run_id: RunId = None,
     top: Top = 50,
+    calibrate: Annotated[bool | None, Query(description=(
+        "Order-up-to levels calibrated on the stored backtests of the model; default when one "
+        "fits, true makes a missing one an error (422), false never."))] = None,
 ) -> InsightTable:
     """Order-up-to levels and reorder points per product from the forecast's quantiles, most
-    urgent first. Order quantities and stock-out risks need on-hand stock, which the API does
-    not take yet (use `trendcast inventory --stock FILE`)."""
+    urgent first (levels calibrated on the model's backtests when there is one; the notes and
+    ``assumptions.calibration`` say which). Order quantities and stock-out risks need on-hand
+    stock, which the API does not take yet (use `trendcast inventory --stock FILE`)."""
     result = request.app.state.results.get(
-        ("inventory", lead_time, review, service_level, model, run_id),
+        ("inventory", lead_time, review, service_level, model, run_id, calibrate),
         lambda: inventory_actions(store, run_id=run_id, model=model, lead_time=lead_time,
-                                  review=review, service_level=service_level))
+                                  review=review, service_level=service_level, calibrate=calibrate))
     return InsightTable(run_id=result.run_id, model=result.model, total=len(result.table),
                         notes=result.notes, assumptions=jsonable(result.assumptions),
                         items=jsonable(table_records(result.table.head(top))))
