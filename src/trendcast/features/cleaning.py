@@ -147,10 +147,10 @@ def _run_log_p(y: np.ndarray, factor: np.ndarray, open_: np.ndarray, use: np.nda
     if days.sum() < opts.min_run:
         return 0.0
     run_factor = factor[start:end][days]
-    sides = [(float(y[lo:hi][use[lo:hi]].sum()), float(factor[lo:hi][use[lo:hi]].sum()),
-              int(use[lo:hi].sum()))
-             for lo, hi in ((max(start - opts.window, 0), start), (end, end + opts.window))]
-    sides = [(u, e) for u, e, n in sides if n >= opts.min_run and e > 0]
+    counted = [(float(y[lo:hi][use[lo:hi]].sum()), float(factor[lo:hi][use[lo:hi]].sum()),
+                int(use[lo:hi].sum()))
+               for lo, hi in ((max(start - opts.window, 0), start), (end, end + opts.window))]
+    sides = [(u, e) for u, e, n in counted if n >= opts.min_run and e > 0]
     if not sides:
         return 0.0
     # screen with the plug-in level (its probability is the lower one)
@@ -229,9 +229,9 @@ def clean_series(series: pd.DataFrame, *, calendar: pd.DataFrame | None = None,
     not carry them; the cleaned frame keeps only the columns of ``series``."""
     frame = series.sort_values(["unique_id", "ds"]).reset_index(drop=True)
     driving = frame
-    extra = [c for c in ("price", "promo") if drivers is not None and c in drivers.columns
-             and c not in frame.columns]
-    if extra:
+    extra = [] if drivers is None else [c for c in ("price", "promo")
+                                        if c in drivers.columns and c not in frame.columns]
+    if drivers is not None and extra:
         driving = frame[["unique_id", "ds"]].merge(
             drivers[["unique_id", "ds", *extra]].drop_duplicates(["unique_id", "ds"]),
             on=["unique_id", "ds"], how="left")
