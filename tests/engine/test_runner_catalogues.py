@@ -135,6 +135,28 @@ def test_cleaning_replaces_an_injected_stock_out_and_lists_it():
     assert plain.cleaning is not None and plain.cleaning.empty
 
 
+def test_cleaning_fills_a_stock_out_with_the_products_promo_demand_for_a_model_without_covariates():
+    """SeasonalNaive is fitted on the sales alone; the cleaning still sees the stored promo
+    flags, so a stock-out's promo days are filled at promo demand."""
+    df = daily(n_series=12, days=240, seed=5)
+    promo = (np.arange(240) % 10 < 3).astype(float)
+    df["promo"] = np.where(df["unique_id"] == "P0", np.tile(promo, 12), 0.0)
+    boost = (df["unique_id"] == "P0") & (df["promo"] > 0)
+    df.loc[boost, "y"] = np.random.default_rng(5).poisson(15.0, int(boost.sum())).astype(float)
+    run = (df["unique_id"] == "P0") & df["ds"].between("2024-06-01", "2024-06-10")
+    df.loc[run, "y"] = 0.0
+    out = Runner([make_model("SeasonalNaive")], clean=True).forecast(FrameSource(df), 7)
+    filled = out.cleaning[out.cleaning["reason"] == "stock-out (inferred)"].merge(df[["unique_id", "ds", "promo"]])
+    assert set(filled["unique_id"]) == {"P0"} and len(filled) == 10
+    on, off = filled.loc[filled["promo"] > 0, "after"].mean(), filled.loc[filled["promo"] == 0, "after"].mean()
+    assert on > 2 * off
+    # a saved model moved forward on the new history cleans it the same way
+    runner = Runner([make_model("SeasonalNaive")], clean=True)
+    moved = runner.forecast(FrameSource(df), 7, fitted=runner.train(FrameSource(df), 7).models)
+    again = moved.cleaning[moved.cleaning["reason"] == "stock-out (inferred)"]
+    assert again[["ds", "after"]].reset_index(drop=True).equals(filled[["ds", "after"]])
+
+
 def test_the_calendar_must_cover_the_horizon_or_the_notes_say_so():
     df = daily(days=100)
     short = festival_calendar("2024-01-01", "2024-04-20")

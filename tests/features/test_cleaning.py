@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.data.calendar import festival_calendar
-from trendcast.features.cleaning import STOCKOUT_INFERRED, CleaningOptions, clean_series
+from trendcast.features.cleaning import OUTLIER, STOCKOUT_INFERRED, CleaningOptions, clean_series
 
 DAYS = pd.date_range("2024-01-01", periods=300, freq="D")
 WEEK = np.array([0.8, 0.8, 0.9, 0.9, 1.0, 1.4, 1.2])  # Mon..Sun
@@ -108,3 +108,76 @@ def test_a_stock_out_in_the_spring_festival_dip_is_found_when_the_catalogue_show
     # alone (no catalogue to show the dip), the Spring Festival period counts as closed
     alone = df[df["unique_id"] == "A"]
     assert inferred(clean_series(alone, calendar=calendar, options=NO_OUTLIERS)[1], "A").empty
+
+
+def test_a_weaker_run_counts_on_a_product_that_already_ran_out():
+    df = catalogue({"A": 2.5, "B": 2.5}, seed=4)
+    strong = (df["unique_id"] == "A") & df["ds"].between("2024-03-04", "2024-03-15")
+    weak = df["ds"].between("2024-08-05", "2024-08-08")  # Mon-Thu: about 8 units expected
+    df.loc[strong | weak & df["unique_id"].isin(["A", "B"]), "y"] = 0.0
+    _, changes = clean_series(df, options=NO_OUTLIERS)
+    four = pd.date_range("2024-08-05", "2024-08-08")
+    assert inferred(changes, "A").equals(pd.date_range("2024-03-04", "2024-03-15").append(four))
+    assert inferred(changes, "B").empty  # the same run alone is within chance
+    once = CleaningOptions(outliers=False, alpha_repeat=CleaningOptions().alpha)
+    assert not inferred(clean_series(df, options=once)[1], "A").isin(four).any()
+
+
+def promo_catalogue(seed: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Product A sells 4 a day and 3x on its promo days (every 10th day for 3 days); the
+    rest of the catalogue has no promos. Returns the sales and the drivers frame."""
+    df = catalogue({"A": 4.0}, seed=seed)
+    promo = (np.arange(len(DAYS)) % 10 < 3).astype(float)
+    df["promo"] = 0.0
+    is_a = df["unique_id"] == "A"
+    df.loc[is_a, "promo"] = promo
+    rng = np.random.default_rng(seed + 1)
+    mu = 4.0 * WEEK[DAYS.dayofweek] * np.where(promo > 0, 3.0, 1.0)
+    df.loc[is_a, "y"] = rng.poisson(mu).astype(float)
+    return df[["unique_id", "ds", "y"]], df[["unique_id", "ds", "promo"]]
+
+
+def test_a_stock_out_on_promo_days_is_filled_at_the_promo_demand():
+    sales, drivers = promo_catalogue()
+    run = pd.date_range("2024-06-18", "2024-06-27")  # 10 days, 3 of them on promo
+    sales.loc[(sales["unique_id"] == "A") & sales["ds"].isin(run), "y"] = 0.0
+    cleaned, changes = clean_series(sales, drivers=drivers, options=NO_OUTLIERS)
+    assert inferred(changes, "A").equals(run)
+    assert list(cleaned.columns) == ["unique_id", "ds", "y"]  # the drivers are not added
+    rows = cleaned[(cleaned["unique_id"] == "A") & cleaned["ds"].isin(run)].merge(drivers)
+    on, off = rows.loc[rows["promo"] > 0, "y"].mean(), rows.loc[rows["promo"] == 0, "y"].mean()
+    assert 2.0 < on / off < 4.5
+    # without the drivers the promo days are filled like the others
+    plain = clean_series(sales, options=NO_OUTLIERS)[0]
+    rows = plain[(plain["unique_id"] == "A") & plain["ds"].isin(run)].merge(drivers)
+    assert rows.loc[rows["promo"] > 0, "y"].mean() / rows.loc[rows["promo"] == 0, "y"].mean() < 1.6
+
+
+def outliers(changes: pd.DataFrame, uid: str) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(changes.loc[(changes["unique_id"] == uid) & (changes["reason"] == OUTLIER), "ds"])
+
+
+def test_promo_peaks_and_a_slow_movers_counts_are_not_outliers_a_real_spike_is():
+    sales, drivers = promo_catalogue()
+    slow = catalogue({"S": 1.5}, n_others=0, size=4.0, seed=8)
+    sales = pd.concat([sales, slow], ignore_index=True)
+    spike = (sales["unique_id"] == "O03") & (sales["ds"] == pd.Timestamp("2024-09-11"))
+    sales.loc[spike, "y"] = 60.0  # a bulk order: 15 times the usual 4
+    cleaned, changes = clean_series(sales, drivers=drivers, options=CleaningOptions(stockouts=False))
+    assert outliers(changes, "A").empty and outliers(changes, "S").empty
+    assert outliers(changes, "O03").equals(pd.DatetimeIndex(["2024-09-11"]))
+    assert changes["reason"].eq(OUTLIER).sum() == 1
+    assert 2.0 <= float(cleaned.loc[spike, "y"].iloc[0]) <= 7.0
+
+
+def test_a_rare_deep_promo_is_demand_not_an_outlier():
+    """One day in 25 sells 5x (a flash sale): the old rule (robust z over the rolling median,
+    MAD-scaled) cut each of them down to the median."""
+    df = catalogue({"P": 4.0}, seed=9)
+    promo = np.arange(len(DAYS)) % 25 == 12
+    is_p = df["unique_id"] == "P"
+    df.loc[is_p, "y"] += np.where(promo, np.random.default_rng(9).poisson(16.0, len(DAYS)), 0)
+    drivers = df.loc[is_p, ["unique_id", "ds"]].assign(promo=promo.astype(float))
+    for given in (drivers, None):
+        _, changes = clean_series(df, drivers=given, options=CleaningOptions(stockouts=False))
+        assert changes.empty

@@ -148,25 +148,31 @@ class Cleaned(_Prepared):
     each cutoff and scores against the real sales. ``changes_`` lists what was changed."""
 
     def __init__(self, model: Forecaster, options: CleaningOptions, calendar: pd.DataFrame,
-                 stock: pd.DataFrame | None) -> None:
+                 stock: pd.DataFrame | None, drivers: pd.DataFrame | None = None) -> None:
         super().__init__(model)
         self.options = options
         self.calendar = calendar
         self.stock = stock
+        self.drivers = drivers
 
     def _prepare(self, df: pd.DataFrame) -> pd.DataFrame:
         cleaned, self.changes_ = clean_series(df, calendar=self.calendar, stock=self.stock,
-                                              options=self.options)
+                                              drivers=self.drivers, options=self.options)
         return cleaned
 
 
-def _stock(block: Block, prep: Prep) -> pd.DataFrame | None:
-    """The block's stock history when cleaning uses it (daily runs only: stock is per day)."""
-    return block.stock if prep.clean is not None and not prep.resample else None
+def _stock(block: Block, prep: Prep) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The block's stock history and its price and promo by day, when cleaning uses them
+    (daily runs only: both are per day; the drivers reach cleaning even for a model that is
+    fitted on the sales alone)."""
+    if prep.clean is None or prep.resample:
+        return None, None
+    cols = [c for c in ("price", "promo") if c in block.sales.columns]
+    return block.stock, (block.sales[["unique_id", "ds", *cols]] if cols else None)
 
 
 def ready(model: Forecaster, data: pd.DataFrame, prep: Prep | None = None,
-          stock: pd.DataFrame | None = None) -> Forecaster:
+          stock: pd.DataFrame | None = None, drivers: pd.DataFrame | None = None) -> Forecaster:
     """``model``, wrapped in :class:`Clipped` when ``data`` has negative sales it cannot take,
     and in :class:`Cleaned` when the run cleans its inputs."""
     if not model.supports_negative and "y" in data.columns:
@@ -174,7 +180,7 @@ def ready(model: Forecaster, data: pd.DataFrame, prep: Prep | None = None,
         if negatives:
             model = Clipped(model, negatives)
     if prep is not None and prep.clean is not None:
-        model = Cleaned(model, prep.clean, prep.calendar, stock)
+        model = Cleaned(model, prep.clean, prep.calendar, stock, drivers)
     return model
 
 
@@ -226,8 +232,8 @@ def unwrap(model: Forecaster) -> Forecaster:
     return model
 
 
-def forward_ready(fitted: Forecaster, data: pd.DataFrame, prep: Prep,
-                  stock: pd.DataFrame | None = None) -> tuple[Forecaster, pd.DataFrame | None, str | None]:
+def forward_ready(fitted: Forecaster, data: pd.DataFrame, prep: Prep, stock: pd.DataFrame | None = None,
+                  drivers: pd.DataFrame | None = None) -> tuple[Forecaster, pd.DataFrame | None, str | None]:
     """``fitted.forward`` on ``data`` clipped and cleaned as :func:`ready` would for a fit;
     returns the model, what cleaning changed and a note on clipping."""
     note = changes = None
@@ -238,7 +244,8 @@ def forward_ready(fitted: Forecaster, data: pd.DataFrame, prep: Prep,
             note = (f"{fitted.alias}: forecast from sales clipped at zero ({negatives:,} negative "
                     "values, e.g. returns, that its loss cannot take)")
     if prep.clean is not None:
-        data, changes = clean_series(data, calendar=prep.calendar, stock=stock, options=prep.clean)
+        data, changes = clean_series(data, calendar=prep.calendar, stock=stock, drivers=drivers,
+                                     options=prep.clean)
     return fitted.forward(data), changes, note
 
 
@@ -270,7 +277,7 @@ def fit_partition(block: Block, job: TrainJob) -> PartitionFit:
         return out
     for proto in job.models:
         data = prepared.part.data_for(proto)
-        model = ready(proto.clone(n_jobs=job.n_jobs), data, job.prep, _stock(block, job.prep)).fit(data)
+        model = ready(proto.clone(n_jobs=job.n_jobs), data, job.prep, *_stock(block, job.prep)).fit(data)
         out.notes[proto.alias] = list(getattr(model, "notes_", []))
         out.models[proto.alias] = unwrap(model).freeze()
     return out
@@ -293,7 +300,7 @@ def fit_global(item: FitItem, train: tuple[Block, Prep]) -> Forecaster:
     if item.cutoff is not None:
         data = data[data["ds"] <= item.cutoff]
     block, prep = train
-    return ready(model, data, prep, _stock(block, prep)).fit(data)
+    return ready(model, data, prep, *_stock(block, prep)).fit(data)
 
 
 @dataclass
@@ -343,11 +350,11 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
         clipped = None
         if fitted is None:
             data = part.data_for(proto)
-            model = ready(proto.clone(n_jobs=job.n_jobs), data, job.prep, _stock(block, job.prep))
+            model = ready(proto.clone(n_jobs=job.n_jobs), data, job.prep, *_stock(block, job.prep))
             model.fit(data)
         elif job.forward:
             model, changes, clipped = forward_ready(fitted, part.data_for(fitted), job.prep,
-                                                    _stock(block, job.prep))
+                                                    *_stock(block, job.prep))
             if changes is not None and len(changes):
                 out.changes.append(changes)
         else:
@@ -464,9 +471,9 @@ def backtest_partition(block: Block, job: BacktestJob) -> PartitionBacktest:
         if not cuts:
             return PartitionBacktest(pd.DataFrame(), *scales)
         if fitted is None:
-            stock = _stock(block, job.prep)
-            cv = backtest(lambda proto=proto, data=data, stock=stock: ready(
-                              proto.clone(n_jobs=job.n_jobs), data, job.prep, stock),
+            stock, drivers = _stock(block, job.prep)
+            cv = backtest(lambda proto=proto, data=data, stock=stock, drivers=drivers: ready(
+                              proto.clone(n_jobs=job.n_jobs), data, job.prep, stock, drivers),
                           data, h=job.horizon, quantiles=job.quantiles, cutoffs=cuts,
                           on_fit=lambda cut, model: notes.extend(_choice_notes(cut, model)))
         else:

@@ -11,17 +11,23 @@ store and show it.
   factor) in the ``window`` periods on each side of the run, the lower side counting (a
   stock-out sits between two selling stretches; a product that fades or starts selling does
   not), and the day factor is the rest of the catalogue's sales that day against its usual
-  level (weekdays, festivals, the Spring Festival dip). The run's probability is the product
-  of the days' negative binomial zero probabilities, with the product's own dispersion; below
-  ``alpha`` it is a stock-out. Days the shop was closed (the rest of the catalogue sold under
+  level (weekdays, festivals, the Spring Festival dip), times the product's own price and
+  promo effect (a Poisson regression on its price against its usual price and its promo
+  flag, when the frame or ``drivers`` has them). The run's probability is the product of the
+  days' negative binomial zero probabilities, with the product's own dispersion; below
+  ``alpha`` it is a stock-out. Stock-outs recur on the products whose supply fails, so on a
+  product that has one (recorded, or a run below ``alpha``) its other runs need only
+  ``alpha_repeat``. Days the shop was closed (the rest of the catalogue sold under
   ``closed`` of its usual; closures in the calendar) carry no evidence and are never flagged;
   without enough other series for a day factor, the Spring Festival period counts as closed.
   Two passes: the second leaves the first pass's stock-outs out of the levels and the
   dispersion. A stock-out day's sales are the demand that was missed, so they are replaced
-  by the local level x the day factor.
-- **Outliers** are upward spikes beyond ``z`` robust standard deviations (MAD) of a centred
-  rolling median, never on a known event day (a festival spike is demand the models should
-  learn) nor next to one; they are replaced by the rolling median.
+  by the local level x the day factor (with the product's own price and promo effect).
+- **Outliers** are upward spikes beyond ``z`` standard deviations of a centred rolling median
+  (net of the product's own price and promo effect, then times it), the deviation being the
+  larger of the robust one (MAD) and the negative binomial count noise at that level; never
+  on a known event day (a festival spike is demand the models should learn) nor next to one;
+  they are replaced by that expected value.
 """
 
 from __future__ import annotations
@@ -42,7 +48,9 @@ class CleaningOptions:
     stockouts: bool = True
     outliers: bool = True
     min_run: int = 3  # shortest zero run that can be an inferred stock-out (periods)
-    alpha: float = 3e-5  # probability of the zero run below which it is a stock-out
+    alpha: float = 1e-5  # probability of the zero run below which it is a stock-out
+    alpha_repeat: float = 1e-3  # the same, on a product that already has a stock-out
+    own_drivers: bool = True  # the product's own price and promo in its expected demand
     window: int = 28  # periods on each side that give the local demand
     min_catalogue: int = 10  # other series a day needs for the catalogue-wide day factor
     closed: float = 0.1  # day factor under which the shop counts as closed
@@ -88,38 +96,100 @@ def _log_p_zero(units: float, exposure: float, run_factor: np.ndarray, size: flo
     return float(top + np.log(np.mean(np.exp(log_p - top))))
 
 
-def _stockouts(y: np.ndarray, known: np.ndarray, closed: np.ndarray, factor: np.ndarray,
-               opts: CleaningOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stock-out days (known and inferred), their source (2 known, 1 inferred, 0 none) and the
-    demand to put there (see the module docstring)."""
+def _drivers(frame: pd.DataFrame, idx: np.ndarray, window: int) -> np.ndarray | None:
+    """The product's own demand drivers, one column each: its price against its usual price
+    (log of price over the centred rolling median of ``2 * window + 1`` periods) and its promo
+    flag, where the frame has them and they vary; None when none do."""
+    cols = []
+    if "price" in frame.columns and pd.api.types.is_numeric_dtype(frame["price"]):
+        price = pd.Series(frame["price"].to_numpy(dtype=float)[idx]).where(lambda v: v > 0)
+        usual = price.rolling(2 * window + 1, center=True, min_periods=7).median()
+        cols.append(np.log(price / usual).fillna(0.0).clip(-1.5, 1.5).to_numpy())
+    if "promo" in frame.columns and pd.api.types.is_numeric_dtype(frame["promo"]):
+        cols.append(np.nan_to_num(frame["promo"].to_numpy(dtype=float)[idx]).clip(0.0, 1.0))
+    cols = [c for c in cols if np.ptp(c) > 0]
+    return np.column_stack(cols) if cols else None
+
+
+def _own_effect(y: np.ndarray, factor: np.ndarray, use: np.ndarray, drivers: np.ndarray | None,
+                window: int) -> np.ndarray:
+    """The multiplier of the product's expected sales from its own price and promo
+    (``exp(drivers @ beta)``): a Poisson regression on the days in ``use``, offset by the
+    local level x the day factor, refitted once with the level net of the effect."""
+    if drivers is None or use.sum() < 28:
+        return np.ones(len(y))
+    # an intercept, so the drivers' effect is not pulled towards the level they are offset by
+    X, beta = np.column_stack([np.ones(len(y)), drivers])[use], np.zeros(drivers.shape[1] + 1)
+    for _ in range(2):
+        own = np.exp(drivers @ beta[1:])
+        x = np.where(use, y / np.maximum(factor * own, 1e-9), np.nan)
+        level = pd.Series(x).rolling(2 * window + 1, center=True, min_periods=7).mean().to_numpy()
+        offset = (level * factor)[use]
+        ok = np.isfinite(offset) & (offset > 0)
+        if ok.sum() < 28 or y[use][ok].sum() <= 0:
+            return np.ones(len(y))
+        Xo, yo, oo = X[ok], y[use][ok], offset[ok]
+        beta[0] = 0.0
+        ridge = np.diag([0.0, *np.ones(len(beta) - 1)])  # lightly, for a driver that hardly varies
+        for _ in range(8):  # Newton steps
+            mu = oo * np.exp(Xo @ beta)
+            hess = Xo.T @ (Xo * mu[:, None]) + ridge + 1e-9 * np.eye(len(beta))
+            beta = np.clip(beta + np.linalg.solve(hess, Xo.T @ (yo - mu) - ridge @ beta), -5.0, 5.0)
+    return np.exp(np.clip(drivers @ beta[1:], -3.0, 3.0))
+
+
+def _run_log_p(y: np.ndarray, factor: np.ndarray, open_: np.ndarray, use: np.ndarray, size: float,
+               start: int, end: int, cut: float, opts: CleaningOptions) -> float:
+    """Log probability of the zero run ``start:end`` without a stock-out (0.0 when it cannot
+    be judged or is screened out as above ``cut``); the side of the run that makes it least
+    surprising decides."""
+    days = open_[start:end]
+    if days.sum() < opts.min_run:
+        return 0.0
+    run_factor = factor[start:end][days]
+    counted = [(float(y[lo:hi][use[lo:hi]].sum()), float(factor[lo:hi][use[lo:hi]].sum()),
+                int(use[lo:hi].sum()))
+               for lo, hi in ((max(start - opts.window, 0), start), (end, end + opts.window))]
+    sides = [(u, e) for u, e, n in counted if n >= opts.min_run and e > 0]
+    if not sides:
+        return 0.0
+    # screen with the plug-in level (its probability is the lower one)
+    rate = min(u / e for u, e in sides)
+    if size * np.log(size / (size + rate * run_factor)).sum() >= cut:
+        return 0.0
+    return max(_log_p_zero(u, e, run_factor, size) for u, e in sides)
+
+
+def _stockouts(y: np.ndarray, known: np.ndarray, closed: np.ndarray, shop_factor: np.ndarray,
+               opts: CleaningOptions, drivers: np.ndarray | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Stock-out days (known and inferred), their source (2 known, 1 inferred, 0 none), the
+    demand to put there (see the module docstring), the multiplier of its own price and promo
+    effect and its dispersion (negative binomial size)."""
     open_ = ~closed
+    own = _own_effect(y, shop_factor, open_ & ~known, drivers, opts.window)
+    factor = shop_factor * own
     x = np.where(open_, y / np.where(open_, factor, 1.0), 0.0)  # sales per unit of day factor
     inferred = np.zeros(len(y), dtype=bool)
-    cut = np.log(opts.alpha)
+    cut, cut_repeat = np.log(opts.alpha), np.log(max(opts.alpha_repeat, opts.alpha))
     if opts.stockouts:
         for _ in range(2):
             use = open_ & ~known & ~inferred
             size = _size(y, x, factor, use, opts.window)
+            runs = _runs((y == 0) & ~known)
+            log_p = np.array([_run_log_p(y, factor, open_, use, size, s, e, cut_repeat, opts)
+                              for s, e in runs])
+            # stock-outs recur on the products whose supply fails: once a product has one
+            # (recorded, or a run below alpha), its other runs need only alpha_repeat
+            repeat = known.any() or bool((log_p < cut).any())
             found = np.zeros(len(y), dtype=bool)
-            for start, end in _runs((y == 0) & ~known):
-                days = open_[start:end]
-                if days.sum() < opts.min_run:
-                    continue
-                run_factor = factor[start:end][days]
-                sides = [(float(y[lo:hi][use[lo:hi]].sum()), float(factor[lo:hi][use[lo:hi]].sum()),
-                          int(use[lo:hi].sum()))
-                         for lo, hi in ((max(start - opts.window, 0), start), (end, end + opts.window))]
-                sides = [(u, e) for u, e, n in sides if n >= opts.min_run and e > 0]
-                if not sides:
-                    continue
-                # screen with the plug-in level (its probability is the lower one), then the
-                # side that makes the run least surprising decides
-                rate = min(u / e for u, e in sides)
-                if size * np.log(size / (size + rate * run_factor)).sum() >= cut:
-                    continue
-                if max(_log_p_zero(u, e, run_factor, size) for u, e in sides) < cut:
-                    found[start:end] = days
+            for (start, end), lp in zip(runs, log_p, strict=True):
+                if lp < (cut_repeat if repeat else cut):
+                    found[start:end] = open_[start:end]
             inferred = found
+            own = _own_effect(y, shop_factor, open_ & ~known & ~inferred, drivers, opts.window)
+            factor = shop_factor * own
+            x = np.where(open_, y / np.where(open_, factor, 1.0), 0.0)
     flagged = known | inferred
     use = open_ & ~flagged
     demand = np.zeros(len(y))
@@ -127,7 +197,8 @@ def _stockouts(y: np.ndarray, known: np.ndarray, closed: np.ndarray, factor: np.
         around = np.concatenate([_side(x, use, start - opts.window, start),
                                  _side(x, use, end, end + opts.window)])
         demand[start:end] = (float(np.mean(around)) if len(around) else 0.0) * factor[start:end]
-    return flagged, np.where(known, 2, np.where(inferred, 1, 0)), demand
+    size = _size(y, x, factor, use, opts.window)
+    return flagged, np.where(known, 2, np.where(inferred, 1, 0)), demand, own, size
 
 
 def _day_factors(frame: pd.DataFrame, opts: CleaningOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -150,11 +221,20 @@ def _day_factors(frame: pd.DataFrame, opts: CleaningOptions) -> tuple[np.ndarray
 
 
 def clean_series(series: pd.DataFrame, *, calendar: pd.DataFrame | None = None,
-                 stock: pd.DataFrame | None = None,
+                 stock: pd.DataFrame | None = None, drivers: pd.DataFrame | None = None,
                  options: CleaningOptions = CleaningOptions()) -> tuple[pd.DataFrame, pd.DataFrame]:  # noqa: B008
     """The cleaned copy of ``series`` (``unique_id, ds, y`` and any covariates, gap-free)
-    and the changes (``unique_id, ds, before, after, reason``)."""
+    and the changes (``unique_id, ds, before, after, reason``). ``drivers`` (``unique_id, ds``
+    and ``price`` / ``promo``) gives the products' own demand drivers when ``series`` does
+    not carry them; the cleaned frame keeps only the columns of ``series``."""
     frame = series.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    driving = frame
+    extra = [] if drivers is None else [c for c in ("price", "promo")
+                                        if c in drivers.columns and c not in frame.columns]
+    if drivers is not None and extra:
+        driving = frame[["unique_id", "ds"]].merge(
+            drivers[["unique_id", "ds", *extra]].drop_duplicates(["unique_id", "ds"]),
+            on=["unique_id", "ds"], how="left")
     events = _event_days(calendar)
     dips = _dip_days(calendar)
     out_days = _known_stockouts(stock)
@@ -168,11 +248,13 @@ def clean_series(series: pd.DataFrame, *, calendar: pd.DataFrame | None = None,
         known = np.isin(ds, out_days.get(frame["unique_id"].iloc[idx[0]], np.array([], dtype=ds.dtype)))
         closed = (np.isin(ds, closures) | (has_factor[idx] & (factor[idx] < options.closed))
                   | (~has_factor[idx] & np.isin(ds, dips)))
-        flagged, source, demand = _stockouts(y, known, closed, factor[idx], options)
+        own_drivers = _drivers(driving, idx, options.window) if options.own_drivers else None
+        flagged, source, demand, own, size = _stockouts(y, known, closed, factor[idx], options,
+                                                        own_drivers)
         reasons_i = np.where(source >= 2, STOCKOUT, np.where(source == 1, STOCKOUT_INFERRED, ""))
         fixed = np.where(flagged, demand, y)
         if options.outliers and len(y) >= options.median_window:
-            spike, median = _outliers(fixed, ds, events, flagged, options)
+            spike, median = _outliers(fixed, ds, events, flagged, options, own, size)
             fixed = np.where(spike, median, fixed)
             reasons_i = np.where(spike, OUTLIER, reasons_i)
         y_new[idx] = fixed
@@ -188,16 +270,27 @@ def clean_series(series: pd.DataFrame, *, calendar: pd.DataFrame | None = None,
 
 
 def _outliers(y: np.ndarray, ds: np.ndarray, events: np.ndarray, skip: np.ndarray,
-              opts: CleaningOptions) -> tuple[np.ndarray, np.ndarray]:
-    values = pd.Series(y)
-    median = values.rolling(opts.median_window, center=True, min_periods=opts.median_window // 2).median()
-    mad = (values - median).abs().rolling(opts.median_window * 4, center=True,
-                                         min_periods=opts.median_window).median()
-    scale = 1.4826 * mad.clip(lower=1.0)
-    z = (values - median) / scale
+              opts: CleaningOptions, own: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Upward spikes and what to put there. The expected value is the centred rolling median of
+    the sales net of the product's own price and promo effect (``own``), times that effect (a
+    price cut's peak is demand); the scale is the larger of the robust spread (MAD) and the
+    count noise a negative binomial of the product's dispersion has at that value, so a slow
+    mover's ordinary 9 after a run of 1s and 2s is not an outlier."""
+    net = pd.Series(y / own)
+    median = net.rolling(opts.median_window, center=True, min_periods=opts.median_window // 2).median()
+    mad = (net - median).abs().rolling(opts.median_window * 4, center=True,
+                                      min_periods=opts.median_window).median()
+    expected = (median * own).to_numpy()
+    # the noise at the mean, not the median: counts are skewed, a median of 2 hides a mean of 3
+    mean = (net.rolling(opts.median_window, center=True, min_periods=opts.median_window // 2).mean()
+            * own).to_numpy()
+    level = np.fmax(expected, mean)
+    noise = np.sqrt(level * (1 + level / size))
+    scale = np.fmax(np.fmax(1.4826 * mad.to_numpy() * own, noise), 1.0)
+    z = (y - expected) / scale
     near_event = np.isin(ds, events)
-    spike = (z > opts.z).to_numpy() & ~near_event & ~skip & median.notna().to_numpy()
-    return spike, median.fillna(values).to_numpy()
+    spike = (z > opts.z) & ~near_event & ~skip & median.notna().to_numpy()
+    return spike, np.where(np.isfinite(expected), expected, y)
 
 
 def _event_days(calendar: pd.DataFrame | None) -> np.ndarray:

@@ -27,7 +27,7 @@ def preview_cleaning(store: Store, ids: Sequence[str] | None = None, *,
             frames = snap.block(block)
             series = fill_series(frames["sales"], snap.freq)
             _, changes = clean_series(series, calendar=calendar, stock=frames.get("stock_history"),
-                                      options=options)
+                                      drivers=frames["sales"], options=options)
             out.append(changes)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
         columns=["unique_id", "ds", "before", "after", "reason"])
