@@ -331,14 +331,15 @@ def _mixture_cdf_values(levels: np.ndarray, weights: np.ndarray, mu: np.ndarray,
                         within_phi: float, top: int) -> np.ndarray:
     """CDF at 0..top-1 units of each day: a mixture over ``levels`` (``weights``) of negative
     binomials with mean ``level * mu`` and dispersion ``within_phi``. Shape ``(days, top)``."""
-    from scipy.stats import nbinom
-
     size = 1.0 / max(within_phi, 1e-3)
     mean = np.maximum(levels[:, None] * mu[None, :], 1e-12)  # (levels, days)
-    p = size / (size + mean)
-    k = np.arange(top)
-    cdf = nbinom.cdf(k[None, None, :], size, p[:, :, None])  # (levels, days, top)
-    return np.tensordot(weights, cdf, axes=(0, 0))
+    log_p, log_q = np.log(size / (size + mean)), np.log(mean / (size + mean))
+    k = np.arange(top - 1)
+    # log pmf by the recursion pmf(k + 1) = pmf(k) (k + size) / (k + 1) q: no special functions
+    steps = np.log((k + size) / (k + 1))[None, None, :] + log_q[:, :, None]
+    log_pmf = np.concatenate([np.zeros(mean.shape + (1,)), np.cumsum(steps, axis=2)], axis=2)
+    pmf = np.exp(log_pmf + size * log_p[:, :, None])  # (levels, days, top)
+    return np.cumsum(np.tensordot(weights, pmf, axes=(0, 0)), axis=1)
 
 
 def _daily_dispersion(units: np.ndarray, mean: np.ndarray) -> float:
