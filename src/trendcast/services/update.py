@@ -10,9 +10,10 @@
    catalogue; otherwise never while the version is younger than its horizon (the refit's
    validation forecast would start before the version's data ended, so the check in 4 could
    not promote it on equal terms) or while a newer version kept aside as not better is
-   younger than the horizon (the same comparison would be repeated on nearly the same
-   days), and then when the version is older than ``max_age`` periods of data or when drift alerts (see :mod:`trendcast.insights.drift`) were raised
-   since it was trained for at least ``drift_share`` of its products or for any category;
+   younger than the horizon (the same comparison would be repeated on nearly the same days),
+   and then when the version is older than ``max_age`` periods of data or when drift alerts
+   (see :mod:`trendcast.insights.drift`) were raised since it was trained for at least
+   ``drift_share`` of its products or for any category;
 4. a refit trains a new version on all the data and scores its validation forecast (fitted
    on the data before the last ``horizon`` periods, from that origin); the promoted version
    is scored from its own origin: the end of its data, or the window's origin when its data
