@@ -214,17 +214,3 @@ def test_auto_refits_an_old_enough_version(trained):
     do, reason, _ = decide(store, store.model_version(None), RefitPolicy(max_age=7), "auto")
     assert do and "7 periods old (max 7)" in reason
 
-
-def test_auto_waits_a_horizon_after_a_refit_was_kept_aside(trained):
-    from trendcast.services.update import RefitPolicy, decide
-
-    store, sales, _ = trained
-    store.upsert("sales", sales[sales["ds"] <= "2024-04-29"])
-    train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)  # not promoted
-    eager = RefitPolicy(max_age=1)
-    do, reason, _ = decide(store, store.model_version(None), eager, "auto")
-    assert not do and "kept aside" in reason, reason
-    later = sales[sales["ds"] > "2024-04-22"].assign(ds=lambda d: d["ds"] + pd.Timedelta(days=7))
-    store.upsert("sales", later)  # to 05-06: the one aside is 7 days old now
-    do, reason, _ = decide(store, store.model_version(None), eager, "auto")
-    assert do and "(max 1)" in reason, reason

@@ -9,11 +9,9 @@
    refits when products the version has never seen make up more than ``new_share`` of the
    catalogue; otherwise never while the version is younger than its horizon (the refit's
    validation forecast would start before the version's data ended, so the check in 4 could
-   not promote it on equal terms) or while a newer version kept aside as not better is
-   younger than the horizon (the same comparison would be repeated on nearly the same days),
-   and then when the version is older than ``max_age`` periods of data or when drift alerts
-   (see :mod:`trendcast.insights.drift`) were raised since it was trained for at least
-   ``drift_share`` of its products or for any category;
+   not promote it on equal terms), and then when the version is older than ``max_age``
+   periods of data or when drift alerts (see :mod:`trendcast.insights.drift`) were raised
+   since it was trained for at least ``drift_share`` of its products or for any category;
 4. a refit trains a new version on all the data and scores its validation forecast (fitted
    on the data before the last ``horizon`` periods, from that origin); the promoted version
    is scored from its own origin: the end of its data, or the window's origin when its data
@@ -138,14 +136,6 @@ def decide(store: Store, row: dict[str, Any], policy: RefitPolicy, refit: str) -
     if age < horizon:
         return False, (f"version is {age:.0f} periods old, younger than its horizon ({horizon}): "
                        "a refit could not be compared with it on equal terms"), 0
-    aside = [pd.Timestamp(v["data_end"]) for v in store.model_versions()
-             if v.get("status") != "promoted" and v.get("data_end") is not None
-             and pd.Timestamp(v["data_end"]) > end]
-    if aside:
-        since = (pd.Timestamp(span[1]) - max(aside)).days / period_days(str(row.get("freq") or "D"))
-        if since < horizon:
-            return False, (f"a newer version ({since:.0f} periods old) was kept aside as not better; "
-                           f"the next refit waits until it is {horizon} periods old"), 0
     if age >= policy.max_age:
         return True, f"version is {age:.0f} periods old (max {policy.max_age})", 0
     try:
