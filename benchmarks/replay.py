@@ -159,6 +159,8 @@ def drift_workspace(n_products: int, jobs: int, folder: Path, *, seed: int = 7,
 
     shop = simulate_shop(n_products=n_products, seed=seed)
     path = folder / f"drift-{seed}-{n_products}-{model}.duckdb"
+    if path.exists():  # built before (--drift-dir): the alerts are recomputed, the replay not
+        return path, shop
     store = open_store(path)
     store.upsert("products", shop.products)
     store.upsert("calendar_events", shop.calendar)
@@ -218,6 +220,29 @@ def drift_score(path: Path, shop, options=None, *, skip_festivals: bool = True) 
     return {name: score_alerts(alerts, first_scored, shop) for name, alerts in alone.items()}
 
 
+def incident_evidence(path: Path, shop) -> list[dict]:  # type: ignore[no-untyped-def]
+    """What each 2025 incident gave the test in its first week (onset to onset + 7 days): the
+    low-rated reviews and their no-drift expectation, the mean standardised sales error on the
+    days the sales test uses, and the days it skips (festivals)."""
+    errors, complaints, _ = drift_inputs(path, shop)
+    incidents = shop.truth.incidents.assign(start=lambda d: pd.to_datetime(d["start"]))
+    incidents = incidents[(incidents["start"] >= DRIFT_START + pd.Timedelta(days=7))
+                          & (incidents["start"] <= shop.sales["ds"].max())]
+    rows = []
+    for inc in incidents.itertuples():
+        week = (inc.start, inc.start + pd.Timedelta(days=7))
+        comp = complaints[(complaints["unique_id"] == inc.unique_id) & complaints["ds"].between(*week)]
+        err = errors[(errors["unique_id"] == inc.unique_id) & errors["ds"].between(*week)]
+        used = err.loc[~err["skip"], "z"]
+        rows.append({"unique_id": inc.unique_id, "onset": str(inc.start.date()),
+                     "severity": round(float(inc.severity), 2),
+                     "low_rated_reviews": int(comp["complaints"].sum()),
+                     "expected_low_rated": round(float(comp["expected"].sum()), 2),
+                     "mean_z": round(float(used.mean()), 2) if len(used) else None,
+                     "skipped_days": int(err["skip"].sum())})
+    return rows
+
+
 def score_alerts(alerts: pd.DataFrame, first_scored: pd.Series, shop) -> dict:  # type: ignore[no-untyped-def]
     """Product alerts against the shop's 2025 incidents.
 
@@ -266,11 +291,15 @@ def score_alerts(alerts: pd.DataFrame, first_scored: pd.Series, shop) -> dict:  
 
 
 def drift_check(n_products: int, jobs: int, folder: Path, *, seed: int = 7,
-                model: str = "AutoETS", options=None) -> dict:  # type: ignore[no-untyped-def]
-    """CUSUM alerts against the simulated shop's quality incidents of 2025."""
+                model: str = "AutoETS", settings: list[dict] | None = None) -> dict:
+    """Drift alerts against the simulated shop's quality incidents of 2025, for each of
+    ``settings`` (keyword arguments of ``DriftOptions``; default: the defaults), and what each
+    incident gave the test in its first week."""
     path, shop = drift_workspace(n_products, jobs, folder, seed=seed, model=model)
     return {"seed": seed, "products": n_products, "model": model,
-            **drift_score(path, shop, options)}
+            "settings": [{"options": s, **drift_score(path, shop, DriftOptions(**s))}
+                         for s in settings or [{}]],
+            "incidents": incident_evidence(path, shop)}
 
 
 def main() -> None:
@@ -291,6 +320,10 @@ def main() -> None:
     parser.add_argument("--drift-seeds", type=int, nargs="+", default=[7],
                         help="simulator seeds of the drift check (thresholds were tuned on seed 11)")
     parser.add_argument("--drift-model", default="AutoETS")
+    parser.add_argument("--drift-settings", type=json.loads, default=[{}],
+                        help='JSON list of DriftOptions keyword sets to score, e.g. \'[{}, {"h": 6}]\'')
+    parser.add_argument("--drift-dir", type=Path, default=None,
+                        help="keep the drift workspaces here and reuse them when they exist")
     parser.add_argument("--coldstart", action="store_true",
                         help="also the cold-start backtest on M5 products launched after d_1000")
     parser.add_argument("--quick", action="store_true")
@@ -334,20 +367,26 @@ def main() -> None:
                 if not args.no_timing:
                     report["saved_vs_refit"] = saved_vs_refit(m5, models, args.jobs, folder)
         if args.drift:
-            report["drift"] = [drift_check(args.drift_products, args.jobs, folder, seed=seed,
-                                           model=args.drift_model) for seed in args.drift_seeds]
+            where = args.drift_dir or folder
+            where.mkdir(parents=True, exist_ok=True)
+            report["drift"] = [drift_check(args.drift_products, args.jobs, where, seed=seed,
+                                           model=args.drift_model, settings=args.drift_settings)
+                               for seed in args.drift_seeds]
     for p in report.get("policies", []):
         print(f"{p['policy']}: mean WRMSSE {p['mean_wrmsse']}, mean CPU s per update {p['mean_cpu_s']}, "
               f"refits {p['refits']}")
     if "saved_vs_refit" in report:
         print(f"saved vs refit: {report['saved_vs_refit']}")
     for d in report.get("drift", []):
-        for signal in ("sales errors", "complaints", "combined"):
-            r = d[signal]
-            print(f"drift seed {d['seed']} {signal}: {r['detected_within_7_days']}/{r['incidents']} "
-                  "incidents "
-                  f"within 7 days (delays {r['delays_days']}), {r['false_per_100_product_months']} false "
-                  f"alarms per 100 product-months ({r['false_alarms']} over {r['clean_product_months']})")
+        for setting in d["settings"]:
+            for signal in ("sales errors", "complaints", "combined"):
+                r = setting[signal]
+                print(f"drift seed {d['seed']} {json.dumps(setting['options'])} {signal}: "
+                      f"{r['detected_within_7_days']}/{r['incidents']} incidents within 7 days (delays "
+                      f"{r['delays_days']}), {r['false_per_100_product_months']} false alarms per 100 "
+                      f"product-months ({r['false_alarms']} over {r['clean_product_months']})")
+        for inc in d["incidents"]:
+            print(f"  incident {json.dumps(inc)}")
     if "coldstart" in report:
         print(f"cold start: {json.dumps(report['coldstart']['summary'], default=str)}")
     if args.json:

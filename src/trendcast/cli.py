@@ -886,8 +886,8 @@ def monitor(
     db: DbOption = None,
 ) -> None:
     """Accuracy of stored forecasts as their actuals arrive, against the backtest's
-    expectation; drift alerts per product and category (CUSUMs on standardised errors and, for
-    products, on complaints: 1-2 star reviews)."""
+    expectation; drift alerts per product (a 7-day likelihood-ratio test adding sales errors and
+    complaints: 1-2 star reviews) and category (a CUSUM on sales errors)."""
     from trendcast.services.monitor import accuracy, drift_alerts, drift_line
 
     with _open(db) as store:

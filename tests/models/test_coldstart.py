@@ -177,3 +177,37 @@ def test_median_is_zero_for_a_slow_launch_and_positive_for_a_fast_one():
     test_p, test_s = _launches(0.4, zero_share=0.3, seed=9, category="Slow")
     y = test_s.groupby("unique_id").head(28)["y"].to_numpy()
     assert np.abs(y - slow["ColdStart-q-0.5"].iloc[0]).mean() < np.abs(y - slow["ColdStart"].mean()).mean()
+
+
+def _two_kinds(seed: int = 0, n: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Launches of which 60% never sell and 40% sell Poisson(5) a day: a mixture that no
+    single negative binomial around the mean (2 a day) describes."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(START, END)
+    products, frames = [], []
+    for i in range(n):
+        launch = START + pd.Timedelta(days=35 + 4 * i)
+        part = days[days >= launch]
+        rate = 5.0 if i % 5 in (0, 1) else 0.0
+        frames.append(pd.DataFrame({"unique_id": f"K{i:02d}", "ds": part,
+                                    "y": rng.poisson(rate, len(part)).astype(float)}))
+        products.append({"unique_id": f"K{i:02d}", "category": "Kinds", "launch_date": launch})
+    return pd.DataFrame(products), pd.concat(frames, ignore_index=True)
+
+
+def test_quantiles_follow_the_launched_products_levels_and_what_the_product_sold():
+    products, sales = _two_kinds()
+    model = ColdStart().fit(sales, products)
+    new = pd.DataFrame({"unique_id": ["fresh", "seller"], "category": "Kinds",
+                        "launch_date": [None, END - pd.Timedelta(days=2)]})
+    history = pd.DataFrame({"unique_id": "seller", "ds": pd.date_range(END - pd.Timedelta(days=2), END),
+                            "y": [6.0, 4.0, 5.0]})
+    fc = model.predict(28, new, history, origin=END, quantiles=[0.5, 0.9]).set_index("unique_id")
+    fresh, seller = fc.loc["fresh"], fc.loc["seller"]
+    # fresh: P(0) = 0.6 + 0.4 e^-5 > 0.5, so the median is 0; the 0.9 quantile is Poisson(5)'s
+    # 0.75 quantile, 6
+    assert (fresh["ColdStart-q-0.5"] == 0).all()
+    assert fresh["ColdStart-q-0.9"].between(5, 7).all()
+    # 15 units in 3 days: only the selling kind explains them, so its median is Poisson(5)'s
+    assert seller["ColdStart-q-0.5"].between(4, 6).all()
+    assert seller["ColdStart-q-0.9"].between(7, 9).all()

@@ -168,3 +168,49 @@ def test_refit_comparison_scores_only_dates_the_promoted_version_never_saw(train
     assert got == pytest.approx(err / sum(abs(s[(u, d)]) for u in ids for d in days))
     whole = window_wape(store, row, models, 14)
     assert whole != pytest.approx(got)
+
+
+def test_refit_comparison_forecasts_the_promoted_version_from_its_own_origin(trained):
+    """From its own origin (the end of its data, 04-22) SeasonalNaive forecasts each day as
+    the same weekday one week earlier, on the same dates 04-23..04-29."""
+    from trendcast.services.update import window_wape
+    from trendcast.services.versions import load_version
+
+    store, sales, _ = trained
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-29"])
+    row, models = load_version(store)
+    end = pd.Timestamp("2024-04-22")
+    got = window_wape(store, row, models, 14, since=end, origin=end)
+    s = sales.set_index(["unique_id", "ds"])["y"]
+    days = pd.date_range("2024-04-23", "2024-04-29")
+    ids = sorted(sales["unique_id"].unique())
+    err = sum(abs(s[(u, d)] - s[(u, d - pd.Timedelta(days=7))]) for u in ids for d in days)
+    assert got == pytest.approx(err / sum(abs(s[(u, d)]) for u in ids for d in days))
+    assert got != pytest.approx(window_wape(store, row, models, 14, since=end))
+
+
+def test_auto_keeps_a_version_younger_than_its_horizon_unless_the_catalogue_grew(trained):
+    from trendcast.services.update import RefitPolicy, decide
+
+    store, sales, _ = trained
+    eager = RefitPolicy(max_age=1, drift_share=0.0)  # would refit on age or on any drift
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-25"])  # 3 days of a 7-day horizon
+    row = store.model_version(None)
+    do, reason, _ = decide(store, row, eager, "auto")
+    assert not do and "younger than its horizon (7)" in reason
+    assert decide(store, row, eager, "always")[0]
+    grown = make_sales(n_series=6, n_days=120)
+    grown = grown[grown["unique_id"].isin(["P003", "P004", "P005"]) & (grown["ds"] <= "2024-04-25")]
+    store.upsert("sales", grown)  # half the catalogue is new to the version
+    do, reason, _ = decide(store, row, eager, "auto")
+    assert do and "new to the version" in reason
+
+
+def test_auto_refits_an_old_enough_version(trained):
+    from trendcast.services.update import RefitPolicy, decide
+
+    store, sales, _ = trained
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-29"])  # 7 days: as old as its horizon
+    do, reason, _ = decide(store, store.model_version(None), RefitPolicy(max_age=7), "auto")
+    assert do and "7 periods old (max 7)" in reason
+

@@ -25,17 +25,24 @@ with a sale.
 
 - per category, how much single days scatter around the curve (``day_phi``: the
   maximum-likelihood dispersion of a negative binomial of each launched product's daily units
-  around its expectation; at least ``phi``).
+  around its expectation; at least ``phi``) and around the product's own level
+  (``within_phi``).
 
 A cold product's expected units on a day (the point forecast, a mean: right for totals and
 stock) are curve x band factor x weekday factor, times a gamma-Poisson posterior of its own
 level: prior Gamma(1/phi, 1/phi) (mean 1), updated with the units it sold since launch against
 what the curve expected, so a fast starter is scaled up after a few days and a slow one down.
-Quantiles are negative-binomial around that mean with ``1 / size = 1 / alpha + (day_phi -
-phi)`` (the level's posterior spread plus the day-to-day spread), so the 0.5 quantile, the
-forecast that minimises daily absolute error, is 0 for a slow launch and positive for a fast
-one. A category with fewer than ``min_products`` launches uses the curve pooled over
-all categories.
+Quantiles come from the launched products themselves, not from a negative binomial around
+that mean: launches are a mixture (many never sell, some sell steadily) that one negative
+binomial fitted to the mean puts too much or too little mass at 0 for, and the 0.5 quantile,
+the forecast that minimises daily absolute error, turns on exactly that mass. Each launched
+product's level (its units over the curve's expectation, ``levels_``) is one component of
+an empirical prior, weighted by the Poisson likelihood of what the cold product sold so far
+against the curve; a day's units are a negative binomial around level x curve x band x
+weekday with the products' own day-to-day dispersion (``within_phi_``, maximum likelihood).
+So the median is 0 while a launch is as likely to sell nothing as something, and follows the
+product's own level once its first sales say which kind it is. A category with fewer than
+``min_products`` launches uses the curve pooled over all categories.
 """
 
 from __future__ import annotations
@@ -150,6 +157,8 @@ class ColdStart:
         self.band_factor_: dict[str, dict[int, float]] = {}
         self.phi_: dict[str, float] = {}
         self.day_phi_: dict[str, float] = {}
+        self.levels_: dict[str, np.ndarray] = {}
+        self.within_phi_: dict[str, float] = {}
         for key, mask in groups.items():
             self._fit_group(key, matrix[mask], weekday[mask], bands[mask])
         self.launched_ = launched
@@ -215,10 +224,35 @@ class ColdStart:
         else:
             phi = 1.0
         self.phi_[key] = float(np.clip(phi, 0.05, 10.0))
-        self.day_phi_[key] = max(self.phi_[key], _daily_dispersion(
-            matrix, mu * np.array([factors.get(int(b), 1.0) for b in bands])[:, None]))
+        band_mu = mu * np.array([factors.get(int(b), 1.0) for b in bands])[:, None]
+        self.day_phi_[key] = max(self.phi_[key], _daily_dispersion(matrix, band_mu))
+        # the launched products' own levels (units over the curve's expectation) and how their
+        # single days scatter around them: the empirical prior of the quantiles
+        self.levels_[key] = rho if ok.sum() >= 2 else np.ones(1)
+        self.within_phi_[key] = (_daily_dispersion(matrix[ok], band_mu[ok] * rho[:, None])
+                                 if ok.sum() >= 2 else self.day_phi_[key])
 
     # Predict --------------------------------------------------------------------------
+
+    def _mixture_cdf(self, key: str, mu: np.ndarray, units: float, exposure: float) -> np.ndarray:
+        """Daily CDF (days x units) of a product on the curve ``mu``: the launched products'
+        levels as the prior, weighted by how well each explains the ``units`` it sold so far
+        against the curve's ``exposure`` (Poisson likelihood)."""
+        levels = self.levels_[key]
+        if units > 0:
+            with np.errstate(divide="ignore"):
+                loglik = units * np.log(levels) - levels * exposure  # a level of 0 cannot sell
+        else:
+            loglik = -levels * exposure
+        weights = np.exp(loglik - np.max(loglik))
+        weights = weights / weights.sum()
+        keep = weights > 1e-9
+        levels, weights = levels[keep], weights[keep] / weights[keep].sum()
+        order = np.argsort(levels)
+        high = levels[order][np.searchsorted(np.cumsum(weights[order]), 0.999)
+                             .clip(max=len(levels) - 1)]
+        top = int(np.ceil(3 * high * float(np.max(mu, initial=0.0)) + 20))
+        return _mixture_cdf_values(levels, weights, mu, self.within_phi_[key], top)
 
     def _check(self) -> None:
         if not hasattr(self, "curve_"):
@@ -252,8 +286,6 @@ class ColdStart:
 
         Returns ``unique_id, ds, <alias>[, <alias>-q-<q>]``; ``attrs["age"]`` holds each
         product's age at the origin (days; 0 when not launched)."""
-        from scipy.stats import nbinom
-
         self._check()
         origin = pd.Timestamp(origin)
         history = history if history is not None else pd.DataFrame(columns=["unique_id", "ds", "y"])
@@ -283,16 +315,31 @@ class ColdStart:
             mu = self._mu(key, bands[uid], start, dates)
             mean = mu * alpha / beta
             out = {"unique_id": uid, "ds": dates, self.alias: mean}
-            # one day's units: the level's posterior spread plus the day-to-day spread on top
-            size = 1.0 / (1.0 / alpha + (self.day_phi_[key] - self.phi_[key]))
-            for q in qs:
-                p = size / (size + np.maximum(mean, 1e-12))
-                out[quantile_column(self.alias, q)] = np.where(mu > 0, nbinom.ppf(q, size, p), 0.0)
+            if qs:
+                cdf = self._mixture_cdf(key, mu, units, exposure)
+                for q in qs:
+                    out[quantile_column(self.alias, q)] = np.where(
+                        mu > 0, (cdf < q - 1e-12).sum(axis=1).astype(float), 0.0)
             frames.append(pd.DataFrame(out))
         cols = ["unique_id", "ds", self.alias, *(quantile_column(self.alias, q) for q in qs)]
         wide = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
         wide.attrs["age"] = ages
         return wide[cols]
+
+
+def _mixture_cdf_values(levels: np.ndarray, weights: np.ndarray, mu: np.ndarray,
+                        within_phi: float, top: int) -> np.ndarray:
+    """CDF at 0..top-1 units of each day: a mixture over ``levels`` (``weights``) of negative
+    binomials with mean ``level * mu`` and dispersion ``within_phi``. Shape ``(days, top)``."""
+    size = 1.0 / max(within_phi, 1e-3)
+    mean = np.maximum(levels[:, None] * mu[None, :], 1e-12)  # (levels, days)
+    log_p, log_q = np.log(size / (size + mean)), np.log(mean / (size + mean))
+    k = np.arange(top - 1)
+    # log pmf by the recursion pmf(k + 1) = pmf(k) (k + size) / (k + 1) q: no special functions
+    steps = np.log((k + size) / (k + 1))[None, None, :] + log_q[:, :, None]
+    log_pmf = np.concatenate([np.zeros(mean.shape + (1,)), np.cumsum(steps, axis=2)], axis=2)
+    pmf = np.exp(log_pmf + size * log_p[:, :, None])  # (levels, days, top)
+    return np.cumsum(np.tensordot(weights, pmf, axes=(0, 0)), axis=1)
 
 
 def _daily_dispersion(units: np.ndarray, mean: np.ndarray) -> float:

@@ -5,8 +5,8 @@ not scored yet (``update`` calls it after each ingest; ``monitor`` and the API c
 lazily), storing one row per model, series and date in ``forecast_scores``. ``accuracy``
 pools the scores (:mod:`trendcast.evaluation.monitor`) per run and model, horizon step,
 product, category or week, next to what the backtest expected. ``drift_alerts`` runs the
-CUSUMs of :mod:`trendcast.insights.drift` per product (sales errors and complaints: low-rated
-reviews) and category (sales errors).
+tests of :mod:`trendcast.insights.drift` per product (sales errors and complaints: low-rated
+reviews, one likelihood-ratio scale) and category (a CUSUM on sales errors).
 """
 
 from __future__ import annotations

@@ -5,16 +5,18 @@
 1. ingests every file as one batch: a bad row in any file stores nothing, and nothing else
    runs;
 2. scores the stored forecasts whose actuals have just arrived (``forecast_scores``);
-3. decides whether to refit the promoted version: ``always``, ``never``, or ``auto`` when
-   the version is older than ``max_age`` periods of data, when drift alerts (CUSUM, see
-   :mod:`trendcast.insights.drift`) were raised since it was trained for at least
-   ``drift_share`` of its products or for any category, or when products it has never seen
-   make up more than ``new_share`` of the catalogue;
-4. a refit trains a new version on all the data and scores it on the latest backtest window
-   (the last ``horizon`` periods); the promoted version is scored on the same window (moved
-   forward to the window's origin, without refitting). Both are scored only on the dates
-   after the promoted version's training data (inside the window it would be scored
-   in-sample). The refit is promoted only if its WAPE is not worse;
+3. decides whether to refit the promoted version: ``always``, ``never``, or ``auto``. Auto
+   refits when products the version has never seen make up more than ``new_share`` of the
+   catalogue; otherwise never while the version is younger than its horizon (the refit's
+   validation forecast would start before the version's data ended, so the check in 4 could
+   not promote it on equal terms), and then when the version is older than ``max_age``
+   periods of data or when drift alerts (see :mod:`trendcast.insights.drift`) were raised
+   since it was trained for at least ``drift_share`` of its products or for any category;
+4. a refit trains a new version on all the data and scores its validation forecast (fitted
+   on the data before the last ``horizon`` periods, from that origin); the promoted version
+   is scored from its own origin: the end of its data, or the window's origin when its data
+   ended before (moved forward without refitting). Both are scored on the same dates, those
+   after both forecasts' data. The refit is promoted only if its WAPE is not worse;
 5. forecasts from the promoted version and stores the run.
 
 Without a promoted version the first ``update`` trains one (unless ``--refit never``).
@@ -124,14 +126,18 @@ def decide(store: Store, row: dict[str, Any], policy: RefitPolicy, refit: str) -
     assert span is not None
     end = pd.Timestamp(row["data_end"])
     age = (pd.Timestamp(span[1]) - end).days / period_days(str(row.get("freq") or "D"))
-    if age >= policy.max_age:
-        return True, f"version is {age:.0f} periods old (max {policy.max_age})", 0
     known = set((row.get("spec") or {}).get("series", []))
     current = store.series_ids()
     if known and current:
         new = len(set(current) - known) / len(current)
         if new > policy.new_share:
             return True, f"{new:.0%} of the catalogue is new to the version (max {policy.new_share:.0%})", 0
+    horizon = int(row.get("horizon") or 0)
+    if age < horizon:
+        return False, (f"version is {age:.0f} periods old, younger than its horizon ({horizon}): "
+                       "a refit could not be compared with it on equal terms"), 0
+    if age >= policy.max_age:
+        return True, f"version is {age:.0f} periods old (max {policy.max_age})", 0
     try:
         alerts = drift_alerts(store, since=end + pd.Timedelta(days=1), score=False)
     except (NotFoundError, ModelError):
@@ -184,15 +190,20 @@ def run_wape(store: Store, run_id: str, since: pd.Timestamp | None = None) -> fl
     return wape(merged["value"].to_numpy(dtype=float), merged["y"].fillna(0.0).to_numpy(dtype=float))
 
 
-def window_wape(store: Store, row: dict[str, Any], models: dict[str, Any], horizon: int, *,
-                n_jobs: int = 1, engine: Engine | str | None = None,
-                since: pd.Timestamp | None = None) -> float:
-    """WAPE of a saved version's first model on the last ``horizon`` periods (only the dates
-    after ``since``, when given): moved forward to the window's origin (no refit) and
-    compared with what then sold."""
+def window_origin(store: Store, row: dict[str, Any], horizon: int) -> pd.Timestamp:
+    """The origin of the latest backtest window: ``horizon`` periods before the last date."""
     span = store.sales_span()
     assert span is not None
-    cutoff = pd.Timestamp(span[1]) - pd.Timedelta(days=horizon * period_days(str(row.get("freq") or "D")))
+    return pd.Timestamp(span[1]) - pd.Timedelta(days=horizon * period_days(str(row.get("freq") or "D")))
+
+
+def window_wape(store: Store, row: dict[str, Any], models: dict[str, Any], horizon: int, *,
+                n_jobs: int = 1, engine: Engine | str | None = None,
+                since: pd.Timestamp | None = None, origin: pd.Timestamp | None = None) -> float:
+    """WAPE of a saved version's first model over the last ``horizon`` periods (only the dates
+    after ``since``, when given), forecast from ``origin`` (default: the window's origin;
+    moved forward there without refitting) and compared with what then sold."""
+    cutoff = window_origin(store, row, horizon) if origin is None else pd.Timestamp(origin)
     spec = row.get("spec") or {}
     sales = store.sales()
     source = FrameSource(sales[sales["ds"] <= cutoff], store.products(), store.calendar())
@@ -204,6 +215,7 @@ def window_wape(store: Store, row: dict[str, Any], models: dict[str, Any], horiz
     alias = out.aliases[0]
     actual = sales[(sales["ds"] > cutoff)][["unique_id", "ds", "y"]]
     fc = out.forecasts[["unique_id", "ds", alias]]
+    fc = fc[fc["ds"] <= sales["ds"].max()]  # from a later origin the horizon runs past the data
     if since is not None:
         fc = fc[fc["ds"] > since]
     merged = fc.merge(actual, on=["unique_id", "ds"], how="left")
@@ -270,12 +282,12 @@ def run_update(
                 ended_after=spec.get("ended_after"), clean=bool(spec.get("clean")), promote=False)
             result.refit, result.new_version = True, info.version_id
             if info.validation_run is not None:
-                # both on the dates the promoted version never saw (it may have been trained
-                # inside the window): otherwise it is scored in-sample and always "wins"
-                since = pd.Timestamp(row["data_end"])
+                # each from its own origin (the promoted version's is the end of its data when
+                # that lies inside the window), both on the dates after both forecasts' data
+                since = max(pd.Timestamp(row["data_end"]), window_origin(store, row, h))
                 result.wape_new = run_wape(store, info.validation_run, since)
                 result.wape_old = window_wape(store, row, models, h, n_jobs=n_jobs, engine=engine,
-                                              since=since)
+                                              since=since, origin=since)
                 if not np.isfinite(result.wape_new):
                     result.notes.append("no sales since the promoted version was trained: the refit "
                                         "is kept aside")

@@ -26,7 +26,7 @@ class AccuracyTable(BaseModel):
     items: list[dict[str, Any]] = Field(description="n, MAE, WAPE, MASE, bias, WQL, coverage, "
                                                     "expected_WAPE, expected_MASE per group.")
     alerts: list[dict[str, Any]] = Field(description=(
-        "Drift alerts (CUSUMs on sales errors and, for products, complaints), newest first; "
+        "Drift alerts (sales errors and, for products, complaints), newest first; "
         "`signal` says which fired."))
 
 
