@@ -521,9 +521,9 @@ def main() -> None:
             entry["validation_wrmsse"] = [round(v, 4) for v in validation[name]]
         results[name] = entry
         print(f"{name}: {json.dumps(entry)}", file=sys.stderr)
-    if opts.only is None:
+    if opts.only is None or set(chosen) == set(CANDIDATES):  # every candidate validated
         results["best"] = best
-    elif opts.json and opts.json.exists():  # --only runs add to (or replace in) an earlier file
+    if opts.only is not None and opts.json and opts.json.exists():  # --only: merged into it
         results = {**json.loads(opts.json.read_text()), **results}
     text = json.dumps(results, indent=2)
     print(text)

@@ -20,8 +20,10 @@ The choice is cross-fitted: with two or more backtest cutoffs each cutoff's rows
 a calibration fitted on the other cutoffs' rows (with one cutoff, two halves of the series
 swap roles), so no row scores a calibration fitted on itself. The loss is the pinball loss
 averaged over levels, weighted per series (default: every row alike, divided by the sum of
-``|y|``, i.e. half the WQL; pass M5 weights / scales to get SPL). The lowest mean loss wins
-(ties: the earlier method), and is then refitted on every row. Levels are made monotone by
+``|y|``, i.e. half the WQL; pass M5 weights / scales to get SPL). Coverage is a constraint:
+only methods whose central bands (50/80/95%...) cover within ``coverage_tolerance`` of nominal
+on average compete (all of them when none does); the lowest loss among them wins (ties: the
+earlier method), and is then refitted on every row. Levels are made monotone by
 sorting, and quantiles of non-negative data are clipped at 0.
 """
 
@@ -55,9 +57,12 @@ class QuantileCalibration:
     scores: dict[str, float] = field(default_factory=dict)
     reference: str | None = None
     nonnegative: bool = True
+    coverage_error: dict[str, float] = field(default_factory=dict)
 
     def describe(self) -> str:
-        ranking = ", ".join(f"{k} {v:.4f}" for k, v in sorted(self.scores.items(), key=lambda kv: kv[1]))
+        ranking = ", ".join(f"{k} {v:.4f}" + (f" (bands off by {self.coverage_error[k]:.3f})"
+                                              if k in self.coverage_error else "")
+                            for k, v in sorted(self.scores.items(), key=lambda kv: kv[1]))
         return f"{self.method} (cross-fitted validation loss: {ranking})"
 
     def apply(self, fc: pd.DataFrame, alias: str, quantiles: Sequence[float], *,
@@ -116,6 +121,7 @@ def choose_calibration(
     methods: Sequence[str] = METHODS,
     horizon_groups: int = 4,
     volume_bands: int = 5,
+    coverage_tolerance: float = 0.05,
 ) -> QuantileCalibration:
     """Fit each method on backtest rows, score it cross-fitted, keep the best (refitted on all).
 
@@ -130,6 +136,9 @@ def choose_calibration(
         methods: methods to try, in tie-breaking order. Methods whose inputs are missing
             (member quantiles, reference) are left out.
         horizon_groups, volume_bands: the cells of ``scale_cell`` and ``conformal_cell``.
+        coverage_tolerance: methods whose central bands (e.g. 50/80/95%) miss their nominal
+            coverage by more than this on average, cross-fitted, are passed over unless
+            every method does.
     """
     qs = sorted({float(q) for q in quantiles})
     if not qs or not all(0 < q < 1 for q in qs):
@@ -157,18 +166,35 @@ def choose_calibration(
     nonneg = bool(np.nanmin(data.y) >= 0)
     shape = {"horizon_groups": int(horizon_groups), "volume_bands": int(volume_bands),
              "horizon": int(data.step.max())}
+    bands = _bands(qs)
     scores: dict[str, float] = {}
+    cover_error: dict[str, float] = {}
     for method in tried:
-        loss = 0.0
+        loss, inside = 0.0, {b: 0 for b in bands}
         for fold in np.unique(folds):
             test = folds == fold
             params = _fit(method, data, ~test, qs, shape)
             pred = _finish(_predict(method, params, data, test, qs), qs, nonneg)
             loss += _loss(data.y[test], pred, qs, w[test])
+            for lo, hi in bands:
+                inside[(lo, hi)] += int(((data.y[test] >= pred[lo]) & (data.y[test] <= pred[hi])).sum())
         scores[method] = loss / (norm or 1.0)
-    best = min(tried, key=lambda k: (scores[k], tried.index(k)))
+        if bands:
+            cover_error[method] = float(np.mean([abs(n / len(cv) - (hi - lo))
+                                                 for (lo, hi), n in inside.items()]))
+    # coverage is a constraint, loss the criterion: among the methods whose bands cover within
+    # ``coverage_tolerance`` of nominal (mean over the central bands), the lowest loss wins;
+    # when none does, the lowest loss overall
+    ok = [m for m in tried if cover_error.get(m, 0.0) <= coverage_tolerance] or tried
+    best = min(ok, key=lambda k: (scores[k], tried.index(k)))
     params = _fit(best, data, np.ones(len(cv), bool), qs, shape)
-    return QuantileCalibration(best, params, scores, reference if best == "blend" else None, nonneg)
+    return QuantileCalibration(best, params, scores, reference if best == "blend" else None, nonneg,
+                               cover_error)
+
+
+def _bands(qs: list[float]) -> list[tuple[float, float]]:
+    """The symmetric central bands the levels give (0.1 and 0.9 -> the 80% band)."""
+    return [(lo, hi) for lo in qs for hi in qs if lo < 0.5 and abs(hi - (1 - lo)) < 1e-9]
 
 
 # -- internals ----------------------------------------------------------------------------------
