@@ -275,7 +275,10 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(TRENDCAST),
                         help="trendcast models for the walmart and favorita sections")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help=f"folder of the shared data sets (default {DATA})")
     args = parser.parse_args()
+    globals()["DATA"] = args.data
     warnings.filterwarnings("ignore")
     results: dict = {"load_before": os.getloadavg()[0]}
     t0 = time.perf_counter()

@@ -33,15 +33,18 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from trendcast.data.m5 import find_m5_files, read_m5  # noqa: E402
-from trendcast.evaluation.wrmsse import spl, wrmsse  # noqa: E402
+from trendcast.evaluation.wrmsse import aggregate_to_level, level_weights, spl, wrmsse  # noqa: E402
 from trendcast.features.calendar import event_features  # noqa: E402
 from trendcast.models.base import interval_column  # noqa: E402
+from trendcast.models.calibration import QuantileCalibration, choose_calibration  # noqa: E402
 from trendcast.models.registry import make_model  # noqa: E402
 from trendcast.models.statistical import clip_negative  # noqa: E402
 from trendcast.schema import quantile_column  # noqa: E402
 
 H = 28
 M5_QUANTILES = (0.005, 0.025, 0.165, 0.25, 0.5, 0.75, 0.835, 0.975, 0.995)
+# forecast also the 80% band's ends, for its coverage (SPL scores the nine M5 levels only)
+FORECAST_QUANTILES = tuple(sorted({*M5_QUANTILES, 0.1, 0.9}))
 
 
 # Data ------------------------------------------------------------------------------------
@@ -96,6 +99,9 @@ def window(d: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> dict[str, pd.Dat
 
 # Models ------------------------------------------------------------------------------------
 
+JOBS = {"n": 2}  # threads per model (--jobs)
+
+
 def sf_model(kind: str) -> Callable[[dict], pd.DataFrame]:
     """statsforecast used directly, as a peer."""
     def run(d: dict) -> pd.DataFrame:
@@ -103,14 +109,14 @@ def sf_model(kind: str) -> Callable[[dict], pd.DataFrame]:
         from statsforecast.models import AutoETS, SeasonalNaive
 
         model = SeasonalNaive(season_length=7) if kind == "SeasonalNaive" else AutoETS(season_length=7)
-        sf = StatsForecast(models=[model], freq="D", n_jobs=2)
-        levels = sorted({round(abs(1 - 2 * q) * 100, 6) for q in M5_QUANTILES if q != 0.5})
+        sf = StatsForecast(models=[model], freq="D", n_jobs=JOBS["n"])
+        levels = sorted({round(abs(1 - 2 * q) * 100, 6) for q in FORECAST_QUANTILES if q != 0.5})
         levels = [int(lv) if float(lv).is_integer() else lv for lv in levels]
         fc = sf.forecast(df=d["train"][["unique_id", "ds", "y"]], h=H, level=levels)
         name = str(model)
         out = fc[["unique_id", "ds"]].copy()
         out["yhat"] = fc[name].clip(lower=0).to_numpy()
-        for q in M5_QUANTILES:
+        for q in FORECAST_QUANTILES:
             out[quantile_column("yhat", q)] = fc[interval_column(name, q)].clip(lower=0).to_numpy()
         return out
     return run
@@ -134,12 +140,12 @@ def mlf_plain(d: dict) -> pd.DataFrame:
 def tc_model(name: str, **params) -> Callable[[dict], pd.DataFrame]:
     """A trendcast model through its public interface."""
     def run(d: dict) -> pd.DataFrame:
-        model = make_model(name, alias="yhat", n_jobs=2, **params)
+        model = make_model(name, alias="yhat", n_jobs=JOBS["n"], **params)
         train = d["train"]
         if not model.supports_exog:
             train = train[["unique_id", "ds", "y"]]
         model.fit(train)
-        fc = model.predict(H, X_df=d["future"], quantiles=list(M5_QUANTILES))
+        fc = model.predict(H, X_df=d["future"], quantiles=list(FORECAST_QUANTILES))
         return clip_negative(fc)  # as trendcast's services do: sales are never negative
     return run
 
@@ -158,7 +164,8 @@ CANDIDATES: dict[str, tuple[str, Callable[[dict], pd.DataFrame]]] = {
         "ensemble", tc_model("MedianEnsemble", members=("LightGBM", "LightGBMDirect"))),
 }
 # In validation an ensemble's forecast is recomputed from its members' cached forecasts
-# (the same numbers: the median of two is their mean); on the test it runs for real.
+# (the same numbers: the median of two is their mean, point and quantiles); on the test it
+# runs for real, unless --forecast-cache is given (then from its members' forecasts too).
 VALIDATION_FROM_MEMBERS = {
     "trendcast.MedianEnsemble(LightGBM,LightGBMDirect)": ("trendcast.LightGBM",
                                                          "trendcast.LightGBMDirect"),
@@ -257,13 +264,120 @@ def run_isolated(fn: Callable[[dict], pd.DataFrame], d: dict) -> tuple[pd.DataFr
     return payload, secs, peak
 
 
-def score(d: dict, fc: pd.DataFrame) -> dict:
+def _cached(folder: Path, name: str, key: object) -> Path:
+    tag = "test" if key == "test" else pd.Timestamp(key).strftime("%Y%m%d")
+    return folder / f"{name.replace('/', '_')}__{tag}.parquet"
+
+
+AGG_LEVELS = ("store", "store_cat", "store_dept")
+# Models that forecast each series on its own: for SPL they forecast the aggregate series
+# (store, categories, departments) themselves, as M5 scores each level's own quantiles.
+PER_SERIES = {"statsforecast.SeasonalNaive", "statsforecast.AutoETS", "trendcast.SeasonalNaive",
+              "trendcast.SeasonalWindowAverage", "trendcast.CrostonOptimized"}
+REFERENCE = "trendcast.SeasonalWindowAverage"  # blended into the quantiles by `blend`
+
+
+def aggregate_forecasts(name: str, d: dict) -> dict[str, pd.DataFrame]:
+    """A per-series model's own quantile forecasts of each aggregate series, per level."""
+    ys = d["train"][["unique_id", "ds", "y"]]
+    parts = {lv: aggregate_to_level(ys, d["products"], lv, ["y"]) for lv in AGG_LEVELS}
+    train = pd.concat(parts.values(), ignore_index=True)
+    fc, _, _ = run_isolated(every_model(name), {"train": train, "future": None})
+    return {lv: fc[fc["unique_id"].isin(set(part["unique_id"]))] for lv, part in parts.items()}
+
+
+def every_model(name: str) -> Callable[[dict], pd.DataFrame]:
+    return {**PEERS, **CANDIDATES, **EXTRA, **FOUNDATION}[name][1]
+
+
+def _quantiles(frame: pd.DataFrame) -> list[str]:
+    return ["yhat", *[quantile_column("yhat", q) for q in FORECAST_QUANTILES
+                      if quantile_column("yhat", q) in frame.columns]]
+
+
+def validation_frame(windows: list[tuple[pd.Timestamp, dict, pd.DataFrame, pd.DataFrame | None]],
+                     level: str) -> pd.DataFrame:
+    """Backtest frame (``unique_id, ds, cutoff, y, yhat, yhat-q-*``, reference as ``ref``) of
+    the item forecasts of each validation window, summed to ``level``."""
+    frames = []
+    for cut, w, fc, ref in windows:
+        cols = _quantiles(fc)
+        part = fc[["unique_id", "ds", *cols]]
+        if ref is not None and level == "item":
+            rq = _quantiles(ref)
+            part = part.merge(ref[["unique_id", "ds", *rq]].rename(
+                columns={c: c.replace("yhat", "ref", 1) for c in rq}), on=["unique_id", "ds"])
+        if level != "item":
+            part = aggregate_to_level(part, w["products"], level, cols)
+        y = w["test"] if level == "item" else aggregate_to_level(w["test"], w["products"], level, ["y"])
+        frames.append(part.merge(y, on=["unique_id", "ds"]).assign(cutoff=cut))
+    return pd.concat(frames, ignore_index=True)
+
+
+def fit_calibration(windows: list) -> dict[str, QuantileCalibration]:
+    """Per M5 level, the calibration method with the lowest cross-fitted validation SPL (the
+    two windows swap roles: each is scored by a calibration fitted on the other); at the item
+    level only among the methods whose 50/67/95/99% bands cover within 5 points of nominal."""
+    cut, w, _, _ = windows[-1]
+    lw = level_weights(w["train"][["unique_id", "ds", "y", "price"]], w["test"], w["products"])
+    out = {}
+    for level in ("item", *AGG_LEVELS):
+        cv = validation_frame(windows, level)
+        weights = lw[lw["level"] == level].set_index("unique_id")["loss_weight"]
+        ref = "ref" if level == "item" and "ref" in cv.columns else None
+        # coverage constrains the item level's choice (3,049 series x 28 days per window); an
+        # aggregate level has 1-7 series, too few rows for a coverage test: SPL alone decides
+        out[level] = choose_calibration(cv, "yhat", M5_QUANTILES, reference=ref, weights=weights,
+                                        volume_bands=5 if level == "item" else 1,
+                                        coverage_tolerance=0.05 if level == "item" else 1.0)
+    return out
+
+
+def calibrated(fc: pd.DataFrame, ref: pd.DataFrame | None, cals: dict[str, QuantileCalibration],
+               products: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Item forecasts with calibrated quantiles, and each aggregate level's own (its summed
+    point forecast and summed member quantiles, calibrated on that level's validation)."""
+    def apply(frame: pd.DataFrame, cal: QuantileCalibration) -> pd.DataFrame:
+        frame = frame.sort_values(["unique_id", "ds"], ignore_index=True)
+        values = cal.apply(frame, "yhat", FORECAST_QUANTILES, reference="ref")
+        out = frame[["unique_id", "ds", "yhat"]].copy()
+        for q, v in values.items():
+            out[quantile_column("yhat", q)] = v
+        return out
+
+    item = fc[["unique_id", "ds", *_quantiles(fc)]]
+    if ref is not None:
+        rq = _quantiles(ref)
+        item = item.merge(ref[["unique_id", "ds", *rq]].rename(
+            columns={c: c.replace("yhat", "ref", 1) for c in rq}), on=["unique_id", "ds"])
+    levels = {lv: apply(aggregate_to_level(fc, products, lv, _quantiles(fc)), cals[lv])
+              for lv in AGG_LEVELS}
+    return apply(item, cals["item"]), levels
+
+
+def coverage(test: pd.DataFrame, fc: pd.DataFrame) -> dict[str, float]:
+    """Share of item-day actuals inside the 50%, 80% and 95% bands."""
+    m = test.merge(fc, on=["unique_id", "ds"])
+    out = {}
+    for lo, hi, name in ((0.25, 0.75, "50"), (0.1, 0.9, "80"), (0.025, 0.975, "95")):
+        a, b = quantile_column("yhat", lo), quantile_column("yhat", hi)
+        if a in m.columns and b in m.columns:
+            out[f"coverage_{name}"] = round(float(((m["y"] >= m[a]) & (m["y"] <= m[b])).mean()), 4)
+    return out
+
+
+def score(d: dict, fc: pd.DataFrame, *, levels: dict[str, pd.DataFrame] | None = None) -> dict:
+    """WRMSSE, and SPL on each level's own quantiles (``levels``) when given, else on summed
+    item quantiles (marked ``spl_summed``, the over-wide approximation)."""
     train = d["train"][["unique_id", "ds", "y", "price"]]
     acc = wrmsse(train, d["test"], fc, d["products"], model="yhat")
     out = {"wrmsse": round(acc.total, 4), "levels": {k: round(v, 4) for k, v in acc.levels.items()}}
     if all(quantile_column("yhat", q) in fc.columns for q in M5_QUANTILES):
-        unc = spl(train, d["test"], fc, d["products"], model="yhat", quantiles=M5_QUANTILES)
-        out["spl"] = round(unc.total, 4)
+        unc = spl(train, d["test"], fc, d["products"], model="yhat", quantiles=M5_QUANTILES,
+                  level_forecasts=levels, sum_item_quantiles=levels is None)
+        out["spl" if levels is not None else "spl_summed"] = round(unc.total, 4)
+        out["spl_levels"] = {k: round(v, 4) for k, v in unc.levels.items()}
+        out.update(coverage(d["test"], fc))
     else:
         out["spl"] = None
     return out
@@ -283,10 +397,15 @@ def main() -> None:
     parser.add_argument("--validate", action="store_true",
                         help="with --only, also score the chosen foundation/deep models on the two "
                              "validation windows (as the candidates are)")
+    parser.add_argument("--jobs", type=int, default=2, help="threads per model (1 on a busy machine)")
+    parser.add_argument("--forecast-cache", type=Path, default=None,
+                        help="folder of parquet forecasts per model and window: read if present, "
+                             "else written (ensembles of cached members are then their median)")
     parser.add_argument("--chronos-bolt-path", default=None, help="local Chronos-Bolt weights folder")
     parser.add_argument("--chronos2-path", default=None, help="local Chronos-2 weights folder")
     parser.add_argument("--timesfm-path", default=None, help="local TimesFM 2.5 (200M) weights folder")
     opts = parser.parse_args()
+    JOBS["n"] = opts.jobs
     WEIGHT_PATHS.update({"trendcast.ChronosBolt": opts.chronos_bolt_path,
                          "trendcast.Chronos2": opts.chronos2_path, "trendcast.TimesFM": opts.timesfm_path})
     every = {**PEERS, **CANDIDATES, **EXTRA, **FOUNDATION,
@@ -316,12 +435,18 @@ def main() -> None:
                 runs = [forecast(m, w, key) for m in COMBOS[name]]
                 memo[(name, key)] = (median_of([r[0] for r in runs]), sum(r[1] for r in runs),
                                      max(r[2] for r in runs))
-            elif key != "test" and name in VALIDATION_FROM_MEMBERS:
-                parts = [forecast(m, w, key)[0].set_index(["unique_id", "ds"])["yhat"]
-                         for m in VALIDATION_FROM_MEMBERS[name]]
-                memo[(name, key)] = ((sum(parts) / len(parts)).rename("yhat").reset_index(), 0.0, 0.0)
+            elif opts.forecast_cache and _cached(opts.forecast_cache, name, key).exists():
+                fc = pd.read_parquet(_cached(opts.forecast_cache, name, key))
+                memo[(name, key)] = (fc, float("nan"), float("nan"))
+            elif name in VALIDATION_FROM_MEMBERS and (key != "test" or opts.forecast_cache):
+                runs = [forecast(m, w, key) for m in VALIDATION_FROM_MEMBERS[name]]
+                memo[(name, key)] = (median_of([r[0] for r in runs]), sum(r[1] for r in runs),
+                                     max(r[2] for r in runs))
             else:
                 memo[(name, key)] = run_isolated(every[name][1], w)
+                if opts.forecast_cache:
+                    opts.forecast_cache.mkdir(parents=True, exist_ok=True)
+                    memo[(name, key)][0].to_parquet(_cached(opts.forecast_cache, name, key))
         return memo[(name, key)]
 
     wanted = set(opts.only or [])
@@ -344,6 +469,24 @@ def main() -> None:
     chosen = {k: v for k, v in validation.items() if k in CANDIDATES}
     best = min(chosen, key=lambda k: float(np.mean(chosen[k]))) if chosen else None
 
+    # 1b. each LightGBM candidate's quantiles: the calibration method with the lowest
+    # cross-fitted SPL on the validation windows, per level (needs its validation forecasts)
+    calibrations: dict[str, dict[str, QuantileCalibration]] = {}
+    for name in CANDIDATES:
+        if name in PER_SERIES or name in opts.skip or (opts.only is not None and name not in opts.only):
+            continue
+        windows = []
+        for cut in cutoffs:
+            w = window(d, cut)
+            fc = forecast(name, w, cut)[0]
+            if not all(quantile_column("yhat", q) in fc.columns for q in M5_QUANTILES):
+                break
+            windows.append((cut, w, fc, forecast(REFERENCE, w, cut)[0]))
+        else:
+            calibrations[name] = fit_calibration(windows)
+            print(f"calibration {name}: " + "; ".join(
+                f"{lv} {c.describe()}" for lv, c in calibrations[name].items()), file=sys.stderr)
+
     # 2. the official test for every model
     results: dict[str, object] = {}
     for name, (family, _) in every.items():
@@ -358,8 +501,23 @@ def main() -> None:
             print(f"{name}: {json.dumps(results[name])}", file=sys.stderr)
             continue
         fc, secs, peak = forecast(name, d, "test")
-        entry = {"family": family, **score(d, fc), "seconds": round(secs, 1),
-                 "peak_mb": round(peak)}
+        cached = not np.isfinite(secs)  # read from --forecast-cache: no timing of its own
+        entry = {"family": family, **score(d, fc), "seconds": None if cached else round(secs, 1),
+                 "peak_mb": None if cached or not np.isfinite(peak) else round(peak)}
+        if name in PER_SERIES and "spl_summed" in entry:  # each level forecast by the model itself
+            own = score(d, fc, levels=aggregate_forecasts(name, d))
+            entry.update(spl=own["spl"], spl_levels=own["spl_levels"], spl_aggregates="own forecasts")
+        if name in calibrations:
+            item, levels = calibrated(fc, forecast(REFERENCE, d, "test")[0], calibrations[name],
+                                      d["products"])
+            cal = score(d, item, levels=levels)
+            entry.update(spl=cal["spl"], spl_levels=cal["spl_levels"],
+                         spl_aggregates="summed point, calibrated on validation",
+                         calibration={lv: {"method": c.method,
+                                           "validation_spl": {k: round(v, 4) for k, v in c.scores.items()}}
+                                      for lv, c in calibrations[name].items()},
+                         coverage_raw={k: v for k, v in entry.items() if k.startswith("coverage_")},
+                         **{k: v for k, v in cal.items() if k.startswith("coverage_")})
         if name in COMBOS:
             entry["members"] = list(COMBOS[name])
         if fc.attrs.get("fine_tune"):
@@ -368,9 +526,9 @@ def main() -> None:
             entry["validation_wrmsse"] = [round(v, 4) for v in validation[name]]
         results[name] = entry
         print(f"{name}: {json.dumps(entry)}", file=sys.stderr)
-    if opts.only is None:
+    if opts.only is None or set(chosen) == set(CANDIDATES):  # every candidate validated
         results["best"] = best
-    elif opts.json and opts.json.exists():  # --only runs add to (or replace in) an earlier file
+    if opts.only is not None and opts.json and opts.json.exists():  # --only: merged into it
         results = {**json.loads(opts.json.read_text()), **results}
     text = json.dumps(results, indent=2)
     print(text)

@@ -36,6 +36,19 @@ def test_metrics_against_hand_computed_values():
     assert mase_scale(train, 1).to_dict() == pytest.approx({"a": 1.5, "b": 2.0})
 
 
+def test_coverage_of_every_symmetric_band():
+    y = np.arange(1.0, 11.0)  # 1..10
+    cv = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2024-01-03", periods=10), "y": y,
+                       "m": 5.0, "m-q-0.025": 1.0, "m-q-0.1": 2.0, "m-q-0.25": 4.0,
+                       "m-q-0.75": 6.0, "m-q-0.9": 9.0, "m-q-0.975": 10.0})
+    train = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2024-01-01", periods=2),
+                          "y": [1.0, 2.0]})
+    row = score(cv, ["m"], train=train, season_length=1,
+                quantiles=[0.025, 0.1, 0.25, 0.75, 0.9, 0.975]).iloc[0]
+    # 50%: 4..6 holds 4, 5, 6 -> 0.3 ; 80%: 2..9 -> 8 of 10 ; 95%: 1..10 -> all
+    assert (row["coverage_50"], row["coverage_80"], row["coverage_95"]) == pytest.approx((0.3, 0.8, 1.0))
+
+
 def test_backtest_windows_cutoffs_and_no_leakage():
     df = make_sales(n_series=2, n_days=100)
     cuts = cutoffs_for(df, h=7, n_windows=3, step=7)

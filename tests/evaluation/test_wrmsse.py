@@ -136,7 +136,8 @@ def quantile_frame(keys: pd.DataFrame, per_q: dict[float, list[float]]) -> pd.Da
 def test_spl_perfect_quantiles_score_zero():
     train, test, _ = hand_example()
     qf = quantile_frame(test[["unique_id", "ds"]], {q: test["y"].tolist() for q in (0.1, 0.5, 0.9)})
-    res = spl(train, test, qf, PRODUCTS, model="m", quantiles=[0.1, 0.5, 0.9])
+    res = spl(train, test, qf, PRODUCTS, model="m", quantiles=[0.1, 0.5, 0.9],
+              sum_item_quantiles=True)
     assert res.total == 0.0 and set(res.levels.values()) == {0.0}
 
 
@@ -154,22 +155,59 @@ def test_spl_one_series_hand_computed():
     assert res.levels == pytest.approx({level: expected for level in LEVELS})
 
 
-def test_spl_uses_level_forecasts_instead_of_summed_item_quantiles():
+def level_frame(uid: str, per_q: dict[float, list[float]]) -> pd.DataFrame:
+    return quantile_frame(pd.DataFrame({"unique_id": uid, "ds": pd.date_range("2024-01-07", periods=2)}),
+                          per_q)
+
+
+def test_spl_scores_every_level_on_its_own_quantiles_hand_computed():
+    train, test, _ = hand_example()
+    qs = [0.25, 0.75]
+    qf = quantile_frame(test[["unique_id", "ds"]], {0.25: [2, 4, 0, 1], 0.75: [4, 6, 1, 3]})
+    own = {"store": level_frame("Total", {0.25: [3, 6], 0.75: [5, 8]}),
+           "store_cat": level_frame("C", {0.25: [4, 7], 0.75: [4, 7]}),
+           "store_dept": level_frame("C_1", {0.25: [2, 2], 0.75: [6, 10]})}
+    # scales (mean |one-step difference| from the first sale): A [1,3,2,4] -> 5/3;
+    # B [2,0,2,1,1,2] -> 6/5; the aggregate [2,0,3,4,3,6] -> (2+3+1+1+3)/5 = 2
+    # weights: A 20/26, B 6/26 (as in test_two_items_hand_computed); actuals A 3,5 B 1,2, sum 4,7
+    # item A: q.25 y-q 1,1 -> 0.25 ; q.75 y-q -1,-1 -> 0.25 ; mean 0.25 / (5/3) = 0.15
+    # item B: q.25 y-q 1,1 -> 0.25 ; q.75 y-q 0,-1 -> 0, 0.25 -> 0.125 ; mean 0.1875 / 1.2 = 0.15625
+    item = 20 / 26 * 0.15 + 6 / 26 * 0.15625
+    # store (own 3,6 / 5,8): q.25 y-q 1,1 -> 0.25 ; q.75 -1,-1 -> 0.25 ; 0.25 / 2 = 0.125
+    # category (own 4,7 / 4,7): exact -> 0
+    # department (own 2,2 / 6,10): q.25 y-q 2,5 -> 0.5, 1.25 -> 0.875 ; q.75 y-q -2,-3 -> 0.5, 0.75
+    #   -> 0.625 ; mean 0.75 / 2 = 0.375
+    res = spl(train, test, qf, PRODUCTS, model="m", quantiles=qs, level_forecasts=own)
+    assert res.levels == pytest.approx({"store": 0.125, "store_cat": 0.0, "store_dept": 0.375,
+                                        "item": item})
+    assert res.total == pytest.approx((0.125 + 0.0 + 0.375 + item) / 4)
+    # summing the item quantiles instead (2,5 / 5,9 at every aggregate): q.25 y-q 2,2 -> 0.5 ;
+    # q.75 y-q -1,-2 -> 0.25, 0.5 -> 0.375 ; mean 0.4375 / 2 = 0.21875, wider than the store's own
+    summed = spl(train, test, qf, PRODUCTS, model="m", quantiles=qs, sum_item_quantiles=True)
+    assert summed.levels["store"] == pytest.approx(0.21875) == summed.levels["store_dept"]
+    assert summed.levels["item"] == pytest.approx(item)
+
+
+def test_spl_refuses_aggregate_levels_without_their_own_quantiles():
     train, test, _ = hand_example()
     qf = quantile_frame(test[["unique_id", "ds"]], {0.5: [2.0, 5.0, 2.0, 0.0]})
-    summed = spl(train, test, qf, PRODUCTS, model="m", quantiles=[0.5])
-    # store y 4,7 vs summed median 4,5 -> pinball 0.5*(0+2)/2 = 0.5 ; mean |diff| of
-    # [2,0,3,4,3,6] = (2+3+1+1+3)/5 = 2 -> 0.25
-    assert summed.levels["store"] == pytest.approx(0.25)
-    store_fc = pd.DataFrame({"unique_id": "Total", "ds": pd.date_range("2024-01-07", periods=2),
-                             quantile_column("m", 0.5): [4.0, 7.0]})
-    own = spl(train, test, qf, PRODUCTS, model="m", quantiles=[0.5],
-              level_forecasts={"store": store_fc})
-    assert own.levels["store"] == 0.0
-    assert own.levels["store_cat"] == summed.levels["store_cat"] > 0
+    store_fc = level_frame("Total", {0.5: [4.0, 7.0]})
+    with pytest.raises(ValueError, match=r"no quantile forecasts of their own for level\(s\) "
+                                         r"\['store_cat', 'store_dept'\]"):
+        spl(train, test, qf, PRODUCTS, model="m", quantiles=[0.5], level_forecasts={"store": store_fc})
     with pytest.raises(ValueError, match=r"level_forecasts\['store'\]: no row .*'Total'"):
-        spl(train, test, qf, PRODUCTS, model="m", quantiles=[0.5],
+        spl(train, test, qf, PRODUCTS, model="m", quantiles=[0.5], sum_item_quantiles=True,
             level_forecasts={"store": store_fc.iloc[:1]})
+
+
+def test_level_weights_are_m5_weights_over_scales():
+    from trendcast.evaluation.wrmsse import level_weights
+
+    train, test, _ = hand_example()
+    lw = level_weights(train, test, PRODUCTS).set_index(["level", "unique_id"])
+    assert lw.loc[("item", "A"), "loss_weight"] == pytest.approx((20 / 26) / (5 / 3))
+    assert lw.loc[("store", "Total"), "scale"] == pytest.approx(2.0)
+    assert lw.loc[("store", "Total"), "weight"] == pytest.approx(1.0)
 
 
 def test_m5_ca1_seasonal_naive_wrmsse():

@@ -32,7 +32,9 @@ def score(
     quantiles: Sequence[float] = (),
     scales: tuple[pd.Series, pd.Series] | None = None,
 ) -> pd.DataFrame:
-    """One row per model: MAE, RMSE, MASE, RMSSE, WAPE, sMAPE, WQL and interval coverage.
+    """One row per model: MAE, RMSE, MASE, RMSSE, WAPE, sMAPE, WQL and interval coverage
+    (``coverage_<k>``: the share of actuals inside the outermost band and every symmetric band
+    the quantiles give, e.g. 50, 80 and 95%).
 
     RMSSE is the mean over series (and cutoffs) of each series' root mean squared scaled
     error; sMAPE counts 0 where both actual and forecast are 0.
@@ -77,12 +79,25 @@ def score(
             losses = [pinball(y, cv[c].to_numpy(dtype=float), q).sum()
                       for c, q in zip(qcols, qs, strict=True)]
             row["WQL"] = float(2 * np.mean(losses) / abs_y) if abs_y else np.nan
-            lo, hi = qs[0], qs[-1]
-            if lo < 0.5 < hi:
-                inside = (y >= cv[qcols[0]].to_numpy()) & (y <= cv[qcols[-1]].to_numpy())
+            for lo, hi in _bands(qs):
+                inside = ((y >= cv[quantile_column(m, lo)].to_numpy())
+                          & (y <= cv[quantile_column(m, hi)].to_numpy()))
                 row[f"coverage_{round((hi - lo) * 100):d}"] = float(inside.mean())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _bands(qs: list[float]) -> list[tuple[float, float]]:
+    """Central bands to report coverage for: the outermost pair around the median, and every
+    symmetric pair (0.25/0.75 -> 50%, 0.1/0.9 -> 80%, 0.025/0.975 -> 95%), widest first."""
+    out = []
+    if qs and qs[0] < 0.5 < qs[-1]:
+        out.append((qs[0], qs[-1]))
+    for lo in qs:
+        hi = next((h for h in qs if abs(h - (1 - lo)) < 1e-9), None)
+        if lo < 0.5 and hi is not None and (lo, hi) not in out:
+            out.append((lo, hi))
+    return sorted(out, key=lambda b: b[0])
 
 
 def _rmsse(cv: pd.DataFrame, err: np.ndarray, scale: np.ndarray) -> float:

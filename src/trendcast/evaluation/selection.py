@@ -5,6 +5,11 @@ one metric; ``choose`` returns the winner's name. Lower is better for every erro
 (MAE, RMSE, MASE, RMSSE, WAPE, sMAPE, WQL); for ``coverage_<k>`` the best is the one closest
 to the nominal k%. Ties keep the order of ``models`` (the earlier model wins); models whose
 metric is NaN rank last.
+
+With quantiles the board carries WQL and the coverage of every central band they give
+(``coverage_50``, ``coverage_80``, ``coverage_95``). ``Recommended`` makes its automatic choice
+in two steps: the point forecast by WAPE, then the quantile calibration method by cross-fitted
+validation WQL (:mod:`trendcast.models.calibration`).
 """
 
 from __future__ import annotations

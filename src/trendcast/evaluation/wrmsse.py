@@ -130,6 +130,7 @@ def spl(
     model: str,
     quantiles: Sequence[float],
     level_forecasts: dict[str, pd.DataFrame] | None = None,
+    sum_item_quantiles: bool = False,
 ) -> WRMSSEResult:
     """M5 Uncertainty weighted scaled pinball loss over the store, category, department, item.
 
@@ -137,9 +138,12 @@ def spl(
     absolute one-step difference of the training history from its first non-zero value;
     then averaged over quantiles, weighted by dollar sales within a level, averaged over levels.
 
-    Quantiles of a sum are not the sum of quantiles, so aggregated levels should be scored on
-    their own forecasts via ``level_forecasts``. For a level left out, item quantiles are
-    summed as an approximation, which typically gives intervals that are too wide.
+    As in M5, every level is scored on its own quantile forecasts: quantiles of a sum are not
+    the sum of quantiles, so the store, category and department levels take theirs from
+    ``level_forecasts`` (forecast the aggregates, or calibrate summed item forecasts on
+    backtests). A level may be left out only when each of its series is a single item (the
+    item quantiles are then its own), or with ``sum_item_quantiles=True``, an approximation
+    that typically gives intervals too wide.
 
     Args:
         train, test, products, prices: as for :func:`wrmsse`.
@@ -148,9 +152,12 @@ def spl(
         quantiles: quantile levels to score, each in (0, 1).
         level_forecasts: per level name (not ``item``), the aggregated quantile forecasts with
             the level's series ids in ``unique_id`` (see :func:`aggregate_to_level`).
+        sum_item_quantiles: score levels missing from ``level_forecasts`` on summed item
+            quantiles instead of refusing them.
 
     Raises:
-        ValueError: as for :func:`wrmsse`, and for unknown levels or bad quantile levels.
+        ValueError: as for :func:`wrmsse`; unknown levels, bad quantile levels, or an
+            aggregate level without its own forecasts.
     """
     qs = [float(q) for q in quantiles]
     if not qs or not all(0 < q < 1 for q in qs):
@@ -165,6 +172,15 @@ def spl(
     qcols = [quantile_column(model, q) for q in qs]
     levels, keys = _prepare(train, test, products, prices, absolute=True)
     fc = _align(keys, quantile_forecast, qcols, "quantile_forecast")
+    n_items = len(levels["item"].ids)
+    missing = [name for name, lv in levels.items()
+               if name != "item" and name not in given and len(lv.ids) != n_items]
+    if missing and not sum_item_quantiles:
+        raise DataValidationError(
+            f"spl: no quantile forecasts of their own for level(s) {missing}; M5 scores each "
+            "level on its own quantiles: pass level_forecasts (or sum_item_quantiles=True for "
+            "the summed-item approximation, which over-widens the intervals)"
+        )
     scores = {}
     for name, lv in levels.items():
         if name in given:
@@ -181,6 +197,27 @@ def spl(
         loss /= len(qs)
         scores[name] = float(np.sum(lv.weight[use] * loss / lv.scale[use]))
     return WRMSSEResult(float(np.mean(list(scores.values()))), scores)
+
+
+def level_weights(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    products: pd.DataFrame,
+    *,
+    prices: pd.DataFrame | None = None,
+    absolute: bool = True,
+) -> pd.DataFrame:
+    """Per level and series: its M5 ``weight`` and ``scale`` (mean absolute one-step difference
+    for SPL, squared with ``absolute=False`` for WRMSSE), and ``loss_weight`` = weight / scale
+    (0 where the weight is 0), which turns a series' mean loss into its share of the level's
+    score. Columns ``level, unique_id, weight, scale, loss_weight``."""
+    levels, _ = _prepare(train, test, products, prices, absolute=absolute)
+    rows = []
+    for name, lv in levels.items():
+        ratio = np.divide(lv.weight, lv.scale, out=np.zeros(len(lv.ids)), where=lv.weight > 0)
+        rows.append(pd.DataFrame({"level": name, "unique_id": lv.ids, "weight": lv.weight,
+                                  "scale": lv.scale, "loss_weight": ratio}))
+    return pd.concat(rows, ignore_index=True)
 
 
 def _prepare(

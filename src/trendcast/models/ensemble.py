@@ -17,6 +17,7 @@ import pandas as pd
 
 from trendcast.errors import ModelError
 from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles
+from trendcast.models.calibration import QuantileCalibration, choose_calibration
 from trendcast.schema import quantile_column
 
 KEY = ["unique_id", "ds"]
@@ -432,20 +433,24 @@ class Recommended(AutoSelect):
     when the season is longer than ``max_slow_season`` periods (weekly data: 52), where they
     take minutes per window and rarely win; the notes say so.
 
-    Its quantiles are calibrated on the same validation windows (``calibrate``, default on):
-    each quantile's distance from the median is scaled by the factor that makes the share of
-    validation actuals below it equal its level (split-conformal scaling; factors bounded to
-    0.25-4, levels between the grid's interpolated), so an 80% band covers about 80% on the
-    catalogue's own data, whatever the chosen member's own intervals assume.
+    Its quantiles are calibrated on the same validation windows (``calibrate``, default on),
+    by the method of :mod:`trendcast.models.calibration` with the lowest cross-fitted
+    validation pinball loss (WQL): the member's own quantiles, one scale factor per level,
+    factors per horizon group x volume band, conformal residual quantiles per horizon group x
+    volume band, relative residuals, or a blend with SeasonalWindowAverage's quantiles (when
+    it is a member). So the point forecast is chosen by WAPE and its quantiles by WQL, and an
+    80% band covers about 80% on the catalogue's own data, whatever the member assumes.
 
     ``--model recommended`` (members ``RECOMMENDED_MEMBERS`` in the registry): so a weekly
     catalogue where seasonal naive wins gets seasonal naive, and M5 gets the LightGBM
-    ensemble. ``scores_`` holds each member's validation WAPE, ``calibration_`` the factor
-    per quantile level; ``notes_`` says what won.
+    ensemble. ``scores_`` holds each member's validation WAPE, ``calibration_`` the fitted
+    :class:`~trendcast.models.calibration.QuantileCalibration` (its ``scores`` every method's
+    loss); ``notes_`` says what won.
     """
 
-    calibration_grid: ClassVar[tuple[float, ...]] = (0.025, 0.05, 0.1, 0.2, 0.3, 0.4,
-                                                     0.6, 0.7, 0.8, 0.9, 0.95, 0.975)
+    calibration_grid: ClassVar[tuple[float, ...]] = (0.005, 0.025, 0.05, 0.1, 0.165, 0.25, 0.4,
+                                                     0.6, 0.75, 0.835, 0.9, 0.95, 0.975, 0.995)
+    calibration_reference: ClassVar[str] = "SeasonalWindowAverage"
 
     _too_short = "the first member is used"
     _skips_unfit = True
@@ -505,52 +510,69 @@ class Recommended(AutoSelect):
                            f"({ranking})"]
         self.notes_ += [f"{self.alias}: left out {name} ({why})" for name, why in self.skipped_.items()]
         self.chosen_ = self._build(best).alias
-        self.calibration_ = ({} if cv is None else
-                             calibration_factors(cv, self.chosen_, self.calibration_grid))
-        if self.calibration_:
-            band = (self.calibration_.get(0.1, 1.0) + self.calibration_.get(0.9, 1.0)) / 2
-            self.notes_.append(f"{self.alias}: quantiles calibrated on the validation windows "
-                               f"(80% band scaled x{band:.2f})")
+        self.calibration_ = None if cv is None else self._calibrate(cv, names)
+        if self.calibration_ is not None:
+            self.notes_.append(f"{self.alias}: quantiles of {self.chosen_} calibrated on the "
+                               f"validation windows by {self.calibration_.describe()}")
         self.chosen_name_ = best
         self.validation_ = None if cv is None else self._chosen_validation(cv)
-        self.models_ = self._fit_members(data, [best])
+        fit_names = [best]
+        if self.calibration_ is not None and self.calibration_.method == "blend":
+            fit_names.append(self.calibration_reference)  # its quantiles are blended in
+        self.models_ = self._fit_members(data, fit_names)
         self.is_fitted_ = True
         return self
+
+    def _calibrate(self, cv: pd.DataFrame, names: Sequence[str]) -> QuantileCalibration | None:
+        """The calibration method with the lowest cross-fitted validation WQL (None when the
+        chosen member made no quantiles, or the windows are too few to cross-fit)."""
+        if not self.params["calibrate"]:
+            return None
+        grid = (*self.calibration_grid, 0.5)
+        if not all(quantile_column(self.chosen_, q) in cv.columns for q in grid):
+            return None
+        ref = next((self._build(n).alias for n in names if n == self.calibration_reference), None)
+        if ref == self.chosen_:
+            ref = None
+        try:
+            return choose_calibration(cv, self.chosen_, grid, reference=ref)
+        except ModelError as exc:
+            self.notes_.append(f"{self.alias}: quantiles not calibrated ({exc})")
+            return None
 
     def _chosen_validation(self, cv: pd.DataFrame) -> pd.DataFrame:
         """The chosen member's forecasts on the last validation window, under this model's
         alias and with its calibrated quantiles: ``unique_id, ds, cutoff, y, <alias>,
         <alias>-q-<q>``. A version's validation score reuses it instead of validating again."""
-        last = cv[cv["cutoff"] == cv["cutoff"].max()]
-        mid_col = quantile_column(self.chosen_, 0.5)
-        point = last[self.chosen_].to_numpy(dtype=float)
-        median = last[mid_col].to_numpy(dtype=float) if mid_col in last.columns else point
-        out = last[["unique_id", "ds", "cutoff", "y"]].reset_index(drop=True)
-        out[self.alias] = point
-        for q in self.calibration_grid:
-            col = quantile_column(self.chosen_, q)
-            if col in last.columns:
-                d = last[col].to_numpy(dtype=float) - median
-                out[quantile_column(self.alias, q)] = median + _factor(self.calibration_, q) * d
-        if mid_col in last.columns:
-            out[quantile_column(self.alias, 0.5)] = median
+        last = cv[cv["cutoff"] == cv["cutoff"].max()].reset_index(drop=True)
+        out = last[["unique_id", "ds", "cutoff", "y"]].copy()
+        out[self.alias] = last[self.chosen_].to_numpy(dtype=float)
+        grid = [q for q in (*self.calibration_grid, 0.5)
+                if quantile_column(self.chosen_, q) in last.columns]
+        if self.calibration_ is not None:
+            ref = self.calibration_.reference
+            values = self.calibration_.apply(last, self.chosen_, grid, reference=ref)
+        else:
+            values = {q: last[quantile_column(self.chosen_, q)].to_numpy(dtype=float) for q in grid}
+        for q in sorted(values):
+            out[quantile_column(self.alias, q)] = values[q]
         return out
 
     def predict(self, h: int, *, X_df: pd.DataFrame | None = None,
                 quantiles: Sequence[float] | None = None) -> pd.DataFrame:
         h, qs = self._start_predict(h, quantiles)
-        calibrated = bool(qs) and bool(getattr(self, "calibration_", None))
-        # calibration scales distances from the member's median, as it was validated
+        cal = getattr(self, "calibration_", None)
+        calibrated = bool(qs) and isinstance(cal, QuantileCalibration)
+        # as validated: the member's median (and its quantiles) are what the method adjusts
         fc = self._member_forecasts(h, X_df, sorted({*qs, 0.5}) if calibrated else qs)
+        point = fc[self.chosen_].to_numpy(dtype=float)
+        if calibrated:
+            quants = cal.apply(fc, self.chosen_, qs, reference=cal.reference)
+            return self._output(fc, point, {q: quants[q] for q in qs})
         quants = {q: fc[quantile_column(self.chosen_, q)].to_numpy(dtype=float) for q in qs
                   if quantile_column(self.chosen_, q) in fc.columns}
         if len(quants) < len(qs):
             raise ModelError(f"{self.alias}: the chosen {self.chosen_} does not produce quantiles")
-        point = fc[self.chosen_].to_numpy(dtype=float)
-        if calibrated:
-            mid = quantile_column(self.chosen_, 0.5)
-            median = fc[mid].to_numpy(dtype=float) if mid in fc.columns else point
-            quants = {q: median + _factor(self.calibration_, q) * (v - median) for q, v in quants.items()}
         return self._output(fc, point, quants)
 
 
@@ -576,16 +598,6 @@ def calibration_factors(cv: pd.DataFrame, alias: str, levels: Sequence[float]) -
         s = np.quantile(ratio, q if q > 0.5 else 1 - q)
         out[float(q)] = float(np.clip(s, 0.25, 4.0))
     return out
-
-
-def _factor(factors: dict[float, float], q: float) -> float:
-    """The factor for level ``q``: interpolated between the calibrated levels on its side of
-    the median (the nearest one beyond them), 1 when that side has none."""
-    side = sorted((lvl, f) for lvl, f in factors.items() if (lvl > 0.5) == (q > 0.5))
-    if q == 0.5 or not side:
-        return 1.0
-    levels, values = zip(*side, strict=True)
-    return float(np.interp(q, levels, values))
 
 
 MODELS: dict[str, type[Forecaster]] = {
