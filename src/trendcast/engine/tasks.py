@@ -54,6 +54,7 @@ class Prep:
     alive_from: pd.Timestamp | None = None  # series whose last date is earlier have ended
     until: pd.Timestamp | None = None  # drop aggregated periods after this (incomplete)
     clean: CleaningOptions | None = None  # clean each model's inputs (stock-outs, outliers)
+    macro: pd.DataFrame | None = None  # external series (name, ds, value): driver covariates
 
 
 @dataclass
@@ -197,7 +198,8 @@ def prepare(block: Block, prep: Prep) -> Prepared:
                    int(series["unique_id"].nunique()), ended=ended)
     if prep.exog:
         out.part.exog = add_covariates(series, sales=sales, calendar=prep.calendar,
-                                       products=block.products, horizon=prep.horizon)
+                                       products=block.products, horizon=prep.horizon,
+                                       macro=prep.macro)
         if prep.future:
             out.part.future, out.notes = future_covariates(out.part.exog, prep.horizon, prep.freq)
     return out

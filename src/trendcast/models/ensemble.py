@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import ModelError
+from trendcast.features.exog import driver_columns
 from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles
 from trendcast.schema import quantile_column
 
@@ -475,9 +476,13 @@ class Recommended(AutoSelect):
         freq = df.attrs.get("freq") or infer_freq(data)
         season = self.params["season_length"] or default_season_length(freq)
         members = list(self.params["members"])
-        slow = [m for m in members if m.lower() in self.slow_for_long_seasons]
-        if season > self.params["max_slow_season"] and slow and len(slow) < len(members):
-            self.params["members"] = tuple(m for m in members if m not in slow)
+        # members that learn from external series are compared only when the frame has some
+        has_drivers = bool(driver_columns(list(data.columns)))
+        self.params["members"] = tuple(m for m in members if has_drivers or not self._uses_drivers(m))
+        slow = [m for m in self.params["members"] if m.lower() in self.slow_for_long_seasons]
+        if season > self.params["max_slow_season"] and slow and len(slow) < len(self.params["members"]):
+            self.params["members"] = tuple(m for m in self.params["members"] if m not in slow)
+        offered = self.params["members"]
         try:
             cv = self._validate(data, (*self.calibration_grid, 0.5) if self.params["calibrate"] else None)
         finally:
@@ -485,7 +490,7 @@ class Recommended(AutoSelect):
         if season > self.params["max_slow_season"]:
             self.skipped_.update({m: f"a season of {season} periods makes it slow; run it with "
                                      f"--model {m} to compare" for m in slow if len(slow) < len(members)})
-        names = [n for n in self.params["members"] if n not in getattr(self, "skipped_", {})]
+        names = [n for n in offered if n not in getattr(self, "skipped_", {})]
         aliases = [self._build(n).alias for n in names]
         if cv is None:
             best = names[0]
@@ -516,6 +521,14 @@ class Recommended(AutoSelect):
         self.models_ = self._fit_members(data, [best])
         self.is_fitted_ = True
         return self
+
+    def _uses_drivers(self, name: str) -> bool:
+        """Whether the member ``name`` (or one of its own members) learns from external series."""
+        model = self._build(name)
+        inner = model.params.get("members")
+        if inner:
+            return any(self._uses_drivers(m) for m in inner)
+        return bool(model.params.get("drivers", False))
 
     def _chosen_validation(self, cv: pd.DataFrame) -> pd.DataFrame:
         """The chosen member's forecasts on the last validation window, under this model's
