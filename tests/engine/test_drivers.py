@@ -71,6 +71,7 @@ def test_recommended_keeps_drivers_when_validation_finds_them_better() -> None:
     fitted = Runner([model]).fit(FrameSource(sales, macro=plan), 14).model
     assert fitted.chosen_ == MEMBERS[1]
     assert fitted.scores_[MEMBERS[1]] < 0.9 * fitted.scores_[MEMBERS[0]]
+    assert any("external drivers (spend) kept" in n for n in fitted.notes_)
     assert any("as given" in n for n in Runner([model]).fit(FrameSource(sales, macro=plan), 14).notes)
 
 
@@ -80,3 +81,15 @@ def test_recommended_without_external_series_does_not_offer_the_drivers_members(
         FrameSource(sales), 14).model
     assert list(fitted.scores_.index) == [MEMBERS[0]]
     assert fitted.chosen_ == MEMBERS[0]
+    assert not any("external drivers" in n for n in fitted.notes_)
+
+
+def test_recommended_says_when_drivers_were_offered_and_not_kept() -> None:
+    sales, plan = _shop(n_series=3, n_days=300, effect=0.0)
+    members = [*MEMBERS, "SeasonalWindowAverage"]
+    fitted = Runner([make_model("recommended", members=members, horizon=14)]).fit(
+        FrameSource(sales, macro=plan), 14).model
+    note = next(n for n in fitted.notes_ if "external drivers (spend)" in n)
+    kept = fitted.chosen_ == MEMBERS[1]
+    assert ("not kept" not in note) == kept
+    assert f"without {fitted.scores_.drop(MEMBERS[1]).min():.3f}" in note

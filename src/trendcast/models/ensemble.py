@@ -509,6 +509,8 @@ class Recommended(AutoSelect):
                            f"{len(self.validation_cutoffs_)} window(s) of {self.validation_h_} steps "
                            f"({ranking})"]
         self.notes_ += [f"{self.alias}: left out {name} ({why})" for name, why in self.skipped_.items()]
+        if cv is not None and has_drivers:
+            self.notes_.append(self._drivers_note(names, aliases, best, list(data.columns)))
         self.chosen_ = self._build(best).alias
         self.calibration_ = ({} if cv is None else
                              calibration_factors(cv, self.chosen_, self.calibration_grid))
@@ -521,6 +523,20 @@ class Recommended(AutoSelect):
         self.models_ = self._fit_members(data, [best])
         self.is_fitted_ = True
         return self
+
+    def _drivers_note(self, names: list[str], aliases: list[str], best: str,
+                      columns: list[str]) -> str:
+        """Whether the external series were kept, with the validation scores that decided."""
+        uses = {a: self._uses_drivers(n) for n, a in zip(names, aliases, strict=True)}
+        with_d = self.scores_[[a for a in aliases if uses[a]]].dropna()
+        without = self.scores_[[a for a in aliases if not uses[a]]].dropna()
+        series = ", ".join(c.removeprefix("macro_") for c in driver_columns(columns))
+        if with_d.empty or without.empty:
+            return f"{self.alias}: external drivers ({series}) could not be compared on validation"
+        verdict = "kept" if self._uses_drivers(best) else "not kept"
+        return (f"{self.alias}: external drivers ({series}) {verdict}: best validation WAPE with them "
+                f"{with_d.min():.3f} ({with_d.idxmin()}), without {without.min():.3f} "
+                f"({without.idxmin()})")
 
     def _uses_drivers(self, name: str) -> bool:
         """Whether the member ``name`` (or one of its own members) learns from external series."""
