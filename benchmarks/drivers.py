@@ -15,7 +15,9 @@ mean-reverting walk, steps of sd 1.5). Each model runs through the one run path
 
 For a plain model (``LightGBM``) the ``*Drivers`` variant is the one offered the index;
 ``recommended`` is offered the index and chooses on its validation windows. WAPE pooled over
-the 3 windows (sum |error| / sum actuals).
+the 3 windows (sum |error| / sum actuals). ``perfect_correction``: the model without the index,
+each forecast multiplied by the index's true effect on its day over its level in the 28 days
+before the cutoff (the most that knowing the index exactly could add through that factor).
 """
 
 from __future__ import annotations
@@ -40,17 +42,31 @@ def _wape(cv: pd.DataFrame, alias: str) -> float:
     return float((cv["y"] - cv[alias]).abs().sum() / cv["y"].abs().sum())
 
 
-def _cv(name: str, source: object, n_jobs: int) -> tuple[float, list[str]]:
+def _cv(name: str, source: object, n_jobs: int) -> tuple[float, list[str], pd.DataFrame]:
     from trendcast.engine.runner import Runner
     from trendcast.models.registry import make_model
 
     model = make_model(name, horizon=H) if name == "recommended" else make_model(name)
     out = Runner([model], n_jobs=n_jobs).cross_validation(source, H, n_windows=WINDOWS)
     notes = [n for n in out.notes if "chose" in n or "driver" in n]
-    return _wape(out.forecasts, model.alias), notes
+    cv = out.forecasts.rename(columns={model.alias: "fc"})
+    return _wape(cv, "fc"), notes, cv
 
 
-def shop(seed: int, models: tuple[str, ...], n_jobs: int) -> dict:
+def _perfect_correction(cv: pd.DataFrame, index: pd.DataFrame) -> float:
+    """WAPE of the model without the index once each forecast is multiplied by the index's
+    true effect on its day relative to the 28 days before its cutoff (what the lags saw):
+    how much knowing the index exactly could gain at most through this factor."""
+    daily = index.set_index("ds")["value"].resample("D").ffill()
+    daily = daily.reindex(pd.date_range(daily.index[0], cv["ds"].max(), freq="D")).ffill()
+    before = {c: daily[c - pd.Timedelta(days=27):c].mean() for c in cv["cutoff"].unique()}
+    ref = cv["cutoff"].map(before).to_numpy(dtype=float)
+    fc = cv["fc"] * np.exp(0.02 * (daily.reindex(cv["ds"]).to_numpy() - ref))
+    return _wape(cv.assign(fc=fc), "fc")
+
+
+def shop(seed: int, models: tuple[str, ...], n_jobs: int,
+         ways: tuple[str, ...] = ("lagged", "given")) -> dict:
     from trendcast.data.simulate import simulate_shop
     from trendcast.engine.runner import FrameSource
 
@@ -71,9 +87,10 @@ def shop(seed: int, models: tuple[str, ...], n_jobs: int) -> dict:
     for name in models:
         offered = name if name == "recommended" else name + "Drivers"
         row: dict = {"model": name, "offered": offered}
-        row["without"], _ = _cv(name, sources["without"], n_jobs)
-        for how in ("lagged", "given"):
-            row[how], row[f"notes_{how}"] = _cv(offered, sources[how], n_jobs)
+        row["without"], _, plain = _cv(name, sources["without"], n_jobs)
+        row["perfect_correction"] = _perfect_correction(plain, longer)
+        for how in ways:
+            row[how], row[f"notes_{how}"], _ = _cv(offered, sources[how], n_jobs)
             row[f"change_{how}"] = row[how] / row["without"] - 1
         rows.append(row)
         print(json.dumps(row, default=str), flush=True)
@@ -86,12 +103,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[7])
     parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--ways", nargs="+", choices=["lagged", "given"], default=["lagged", "given"])
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     results = {"load_before": os.getloadavg()[0],
-               "shop": [shop(s, tuple(args.models), args.jobs) for s in args.seeds],
+               "shop": [shop(s, tuple(args.models), args.jobs, tuple(args.ways)) for s in args.seeds],
                "load_after": os.getloadavg()[0]}
     text = json.dumps(results, indent=2, default=str)
     if args.json:

@@ -93,3 +93,20 @@ def test_recommended_says_when_drivers_were_offered_and_not_kept() -> None:
     kept = fitted.chosen_ == MEMBERS[1]
     assert ("not kept" not in note) == kept
     assert f"without {fitted.scores_.drop(MEMBERS[1]).min():.3f}" in note
+
+
+def test_drivers_best_pooled_but_not_in_every_window_are_not_kept() -> None:
+    model = make_model("recommended", members=MEMBERS, horizon=2)
+    a_plain, a_drv = MEMBERS
+    cuts = [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-03")]
+    # window 1: drivers far better; window 2: drivers slightly worse; pooled: drivers better
+    cv = pd.DataFrame({"unique_id": "S0", "cutoff": np.repeat(cuts, 2), "y": 10.0,
+                       a_plain: [5.0, 5.0, 9.0, 9.0], a_drv: [9.5, 9.5, 8.5, 8.5]})
+    model.drivers_held_ = None
+    scores = np.array([12 / 40, 4 / 40])
+    assert model._drivers_hold(cv, MEMBERS, MEMBERS, a_drv, scores) == a_plain
+    assert model.drivers_held_ == (a_drv, a_plain)
+    better = cv.assign(**{a_drv: [9.5, 9.5, 9.5, 9.5]})  # better in both windows
+    model.drivers_held_ = None
+    assert model._drivers_hold(better, MEMBERS, MEMBERS, a_drv, np.array([12 / 40, 2 / 40])) == a_drv
+    assert model.drivers_held_ is None

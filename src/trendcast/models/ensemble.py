@@ -476,6 +476,7 @@ class Recommended(AutoSelect):
         freq = df.attrs.get("freq") or infer_freq(data)
         season = self.params["season_length"] or default_season_length(freq)
         members = list(self.params["members"])
+        self.drivers_held_: tuple[str, str] | None = None
         # members that learn from external series are compared only when the frame has some
         has_drivers = bool(driver_columns(list(data.columns)))
         self.params["members"] = tuple(m for m in members if has_drivers or not self._uses_drivers(m))
@@ -504,6 +505,8 @@ class Recommended(AutoSelect):
             scores = self.scores_.fillna(np.inf).to_numpy()
             tied = np.flatnonzero(scores <= scores.min() * (1 + self.params["tolerance"]))
             best = names[int(tied[0])]  # the earliest member among the tied
+            if has_drivers and self._uses_drivers(best):
+                best = self._drivers_hold(cv, names, aliases, best, scores)
             ranking = ", ".join(f"{a} {s:.3f}" for a, s in self.scores_.sort_values().items())
             self.notes_ = [f"{self.alias}: chose {self._build(best).alias} by validation WAPE over "
                            f"{len(self.validation_cutoffs_)} window(s) of {self.validation_h_} steps "
@@ -524,6 +527,25 @@ class Recommended(AutoSelect):
         self.is_fitted_ = True
         return self
 
+    def _drivers_hold(self, cv: pd.DataFrame, names: list[str], aliases: list[str], best: str,
+                      scores: np.ndarray) -> str:
+        """``best`` (a member with external drivers) if it beats the best member without them in
+        every validation window, not only pooled; else the choice among members without
+        drivers. External series add variance a pooled edge on a few windows can hide."""
+        plain = [i for i, n in enumerate(names) if not self._uses_drivers(n)]
+        if not plain:
+            return best
+        rest = scores[plain]
+        tied = [plain[j] for j in np.flatnonzero(rest <= rest.min() * (1 + self.params["tolerance"]))]
+        other = names[tied[0]]
+        a_best, a_other = aliases[names.index(best)], aliases[names.index(other)]
+        for _, window in cv.groupby("cutoff"):
+            err = {a: float(np.abs(window["y"] - window[a]).sum()) for a in (a_best, a_other)}
+            if not err[a_best] < err[a_other]:
+                self.drivers_held_ = (a_best, a_other)
+                return other
+        return best
+
     def _drivers_note(self, names: list[str], aliases: list[str], best: str,
                       columns: list[str]) -> str:
         """Whether the external series were kept, with the validation scores that decided."""
@@ -534,6 +556,10 @@ class Recommended(AutoSelect):
         if with_d.empty or without.empty:
             return f"{self.alias}: external drivers ({series}) could not be compared on validation"
         verdict = "kept" if self._uses_drivers(best) else "not kept"
+        held = self.drivers_held_
+        if held is not None:
+            verdict += (f" ({held[0]} was best pooled but not better than {held[1]} in every "
+                        "validation window)")
         return (f"{self.alias}: external drivers ({series}) {verdict}: best validation WAPE with them "
                 f"{with_d.min():.3f} ({with_d.idxmin()}), without {without.min():.3f} "
                 f"({without.idxmin()})")
