@@ -3,6 +3,8 @@
     python benchmarks/catalogues.py --json cat.json                    # every section
     python benchmarks/catalogues.py --only walmart --negatives clip
     python benchmarks/catalogues.py --only favorita monthly seed cleaning
+    python benchmarks/catalogues.py --only walmart favorita --models recommended --peers \
+        --drivers --data /work/shared/data                              # external drivers offered
 
 Every trendcast model runs through the one run path (``Runner.cross_validation`` on the
 data as a ``FrameSource``: gaps, ended series, the fallback chain, covariates); the peers are
@@ -22,6 +24,12 @@ statsforecast's SeasonalNaive and AutoETS called directly on the same gap-filled
 - **cleaning**: the simulated shop's stock-outs (``demo_truth``): detection precision and
   recall (and the best recall at precision 0.8 knowing the true demand), and WAPE with and
   without cleaning on affected and unaffected products.
+
+``--drivers`` offers each catalogue's external series to the models that take them (the
+``*Drivers`` members of ``recommended``): Walmart's CPI, unemployment and fuel price per store
+(cut at the training file's last week, so they are lagged to be known at each cutoff) and its
+markdowns (planned promotions: kept for the weeks after, so they act as the plan of a
+scenario); Favorita's daily WTI oil price (lagged).
 
 ``recommended`` is trendcast's ``--model recommended``: one configuration per catalogue,
 chosen inside each training window by validation WAPE (it never sees the test window).
@@ -120,7 +128,30 @@ def _row(name: str, cv: pd.DataFrame, seconds: float, **extra: float) -> dict:
 # Walmart -------------------------------------------------------------------------------------
 
 
-def walmart(negatives: str, n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST) -> dict:
+def walmart_drivers(folder: Path, train_end: pd.Timestamp, ids: pd.Series) -> pd.DataFrame:
+    """Walmart's external series per Store_Dept series (``unique_id, name, ds, value``): CPI,
+    unemployment and fuel price up to the training file's last week (what was published by
+    then), markdowns 1-5 for every week of ``features.csv`` (planned promotions; blank = none)."""
+    feats = pd.read_csv(folder / "features.csv", parse_dates=["Date"])
+    macro_cols, plan_cols = ["CPI", "Unemployment", "Fuel_Price"], [f"MarkDown{k}" for k in range(1, 6)]
+    feats[plan_cols] = feats[plan_cols].fillna(0.0)
+    long = feats.melt(id_vars=["Store", "Date"], value_vars=macro_cols + plan_cols,
+                      var_name="name", value_name="value").dropna(subset=["value"])
+    long = long[(long["Date"] <= train_end) | long["name"].isin(plan_cols)]
+    series = pd.DataFrame({"unique_id": ids.unique()})
+    series["Store"] = series["unique_id"].str.split("_").str[0].astype(int)
+    out = series.merge(long, on="Store").rename(columns={"Date": "ds"})
+    return out[["unique_id", "name", "ds", "value"]]
+
+
+def favorita_drivers(folder: Path) -> pd.DataFrame:
+    """Favorita's daily WTI oil price (``name, ds, value``; blank days left out)."""
+    oil = pd.read_csv(folder / "oil.csv", parse_dates=["date"]).dropna(subset=["dcoilwtico"])
+    return pd.DataFrame({"name": "oil_wti", "ds": oil["date"], "value": oil["dcoilwtico"].astype(float)})
+
+
+def walmart(negatives: str, n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST,
+            drivers: bool = False) -> dict:
     from trendcast.data.calendar import festival_calendar
     from trendcast.engine.runner import FrameSource
     from trendcast.features.series import fill_series
@@ -140,7 +171,8 @@ def walmart(negatives: str, n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST)
         festival_calendar(sales["ds"].min(), sales["ds"].max() + pd.Timedelta(days=120), country="US"),
         pd.DataFrame({"ds": days, "name": "Walmart holiday week", "kind": "holiday", "region": "US",
                       "source": "walmart"})], ignore_index=True)
-    source = FrameSource(sales, calendar=calendar)
+    macro = walmart_drivers(folder, sales["ds"].max(), sales["unique_id"]) if drivers else None
+    source = FrameSource(sales, calendar=calendar, macro=macro)
     h, windows, season = 13, 3, 52
     weights = raw.set_index(["unique_id", "ds"])["IsHoliday"]
     filled = fill_series(sales, source.freq)
@@ -150,8 +182,12 @@ def walmart(negatives: str, n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST)
         return {"WMAE": _wmae(cv, weights), "MASE": _mase(cv, filled, season), "coverage80": _coverage(cv)}
 
     return {"freq": source.freq, "series": len(source.ids), "negative_weeks": n_negative,
-            "negatives": negatives, "h": h, "windows": windows, **_score_all(cvs, secs, score),
+            "negatives": negatives, "drivers": drivers, "h": h, "windows": windows,
+            **_score_all(cvs, secs, score),
             "notes": notes}
+
+
+PEERS = ("SeasonalNaive", "AutoETS")
 
 
 def _all_cv(source: object, filled: pd.DataFrame, freq: str, season: int, h: int, windows: int,
@@ -163,7 +199,7 @@ def _all_cv(source: object, filled: pd.DataFrame, freq: str, season: int, h: int
         label = f"trendcast {name}"
         cvs[label], secs[label], notes[name] = _runner_cv(name, source, h, windows, n_jobs)
         print(label, f"{secs[label]:.0f} s", flush=True)
-    for peer in ("SeasonalNaive", "AutoETS"):
+    for peer in PEERS:
         label = f"statsforecast {peer}({season})"
         cvs[label], secs[label] = _peer_cv(peer, filled, freq, season, h, windows, n_jobs)
         print(label, f"{secs[label]:.0f} s", flush=True)
@@ -195,7 +231,7 @@ def _wmae(cv: pd.DataFrame, holiday: pd.Series) -> float:
 # Favorita ------------------------------------------------------------------------------------
 
 
-def favorita(n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST) -> dict:
+def favorita(n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST, drivers: bool = False) -> dict:
     from trendcast.data.calendar import festival_calendar
     from trendcast.engine.runner import FrameSource
     from trendcast.features.series import fill_series
@@ -204,7 +240,8 @@ def favorita(n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST) -> dict:
     sales = pd.DataFrame({"unique_id": "store_" + raw["store_nbr"].astype(str),
                           "ds": pd.to_datetime(raw["date"]), "y": raw["transactions"].astype(float)})
     calendar = festival_calendar(sales["ds"].min(), sales["ds"].max() + pd.Timedelta(days=60), country="EC")
-    source = FrameSource(sales, calendar=calendar)
+    macro = favorita_drivers(DATA / "favorita_store_transactions") if drivers else None
+    source = FrameSource(sales, calendar=calendar, macro=macro)
     h, windows, season = 28, 3, 7
     filled = fill_series(sales, "D")
     cvs, secs, notes = _all_cv(source, filled, "D", season, h, windows, n_jobs, trendcast)
@@ -212,8 +249,8 @@ def favorita(n_jobs: int, trendcast: tuple[str, ...] = TRENDCAST) -> dict:
     def score(cv: pd.DataFrame) -> dict[str, float]:
         return {"MASE": _mase(cv, filled, season), "WAPE": _wape(cv), "coverage80": _coverage(cv)}
 
-    return {"series": len(source.ids), "h": h, "windows": windows, **_score_all(cvs, secs, score),
-            "notes": notes}
+    return {"series": len(source.ids), "h": h, "windows": windows, "drivers": drivers,
+            **_score_all(cvs, secs, score), "notes": notes}
 
 
 # Monthly and quarterly -----------------------------------------------------------------------
@@ -268,14 +305,21 @@ SECTIONS = ("walmart", "favorita", "monthly", "seed", "cleaning")
 
 
 def main() -> None:
+    global DATA, PEERS  # noqa: PLW0603 - the loaders read the folder and peers given here
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--negatives", choices=["keep", "clip"], default="keep")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--models", nargs="+", default=list(TRENDCAST),
                         help="trendcast models for the walmart and favorita sections")
+    parser.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS),
+                        help="statsforecast peers for walmart and favorita (none: --peers alone)")
+    parser.add_argument("--drivers", action="store_true",
+                        help="offer the catalogues' external series (CPI, fuel, markdowns; oil)")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder of the shared data sets")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    DATA, PEERS = args.data, tuple(args.peers)
     warnings.filterwarnings("ignore")
     results: dict = {"load_before": os.getloadavg()[0]}
     t0 = time.perf_counter()
@@ -285,9 +329,9 @@ def main() -> None:
     if "monthly" in args.only:
         results["periodic"] = periodic(args.jobs)
     if "favorita" in args.only:
-        results["favorita"] = favorita(args.jobs, tuple(args.models))
+        results["favorita"] = favorita(args.jobs, tuple(args.models), args.drivers)
     if "walmart" in args.only:
-        results["walmart"] = walmart(args.negatives, args.jobs, tuple(args.models))
+        results["walmart"] = walmart(args.negatives, args.jobs, tuple(args.models), args.drivers)
     if "cleaning" in args.only:
         from cleaning_bench import cleaning  # noqa: PLC0415 - beside this script
 

@@ -667,7 +667,7 @@ def explain(
     periods = result.periods(by)
     wide = periods.pivot_table(index=["period", "forecast"], columns="driver", values="effect")
     short = {"recent_sales": "recent", "product_group": "group", "promotion": "promo",
-             "other_covariates": "other cov"}
+             "other_covariates": "other cov", "external": "macro"}
     table = Table(title=f"{result.model} drivers of {product} ({result.method}), effect in %")
     for col in ("period", "units", *wide.columns):
         table.add_column(short.get(str(col), str(col)))

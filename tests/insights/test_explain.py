@@ -75,6 +75,7 @@ def test_feature_groups():
     assert {feature_group(c) for c in ("price", "price_rel", "price_chg")} == {"price"}
     assert feature_group("promo") == "promotion"
     assert feature_group("department") == "product_group"
+    assert feature_group("macro_consumer_confidence") == "external"
 
 
 def test_predict_features_are_the_rows_the_booster_scored(fitted):
@@ -213,3 +214,23 @@ def test_service_and_command(store, db_path):
     res = CliRunner().invoke(app, ["explain", "--db", str(db_path), "--id", "P002", "--model",
                                    "SeasonalNaive"])
     assert res.exit_code == 0 and "vs the recent level" in res.stdout
+
+
+def test_external_drivers_are_explained_as_a_driver(store):
+    from trendcast.services.explain import explain_forecast
+    from trendcast.services.ingest import ingest_frames
+
+    sales = make_sales(n_series=4, n_days=200)
+    months = pd.date_range(sales["ds"].min() - pd.DateOffset(months=3), sales["ds"].max(), freq="MS")
+    macro = pd.DataFrame({"name": "consumer_confidence", "ds": months,
+                          "value": 100 + np.arange(len(months), dtype=float)})
+    ingest_frames(store, {"sales": sales, "macro": macro}, source="test")
+    ex = explain_forecast(store, "P001", model="LightGBMDrivers", days=7)
+    external = ex.drivers[ex.drivers["driver"] == "external"]
+    assert len(external) == 7
+    # lagged 7 days: every forecast day sees the latest index published a week before it
+    assert external["detail_en"].str.match(r"consumer_confidence \d+ \(latest published\)").all()
+    assert any("external driver 'consumer_confidence'" in n for n in ex.notes)
+    plain = explain_forecast(store, "P001", model="LightGBM", days=7)
+    assert "external" not in set(plain.drivers["driver"])
+    assert any("explain with --model LightGBMDrivers" in n for n in plain.notes)

@@ -294,3 +294,23 @@ def test_cli_model_path(tmp_path, tiny):
     assert "ChronosBolt-q-0.9" in ok.stdout
     bad = subprocess.run([*run, "--model", "ChronosBolt"], capture_output=True, text=True, env=env, timeout=600)
     assert bad.returncode != 0 and "hf download amazon/chronos-bolt-small" in bad.stderr
+
+
+def test_chronos2_takes_external_drivers_only_when_asked(tiny):
+    from trendcast.engine.runner import FrameSource, Runner
+
+    df = make_sales(n_series=3, n_days=90)
+    months = pd.date_range(df["ds"].min() - pd.DateOffset(months=6), df["ds"].max(), freq="MS")
+    macro = pd.DataFrame({"name": "confidence", "ds": months,
+                          "value": 100 + np.random.default_rng(2).normal(0, 5, len(months))})
+    source = FrameSource(df, macro=macro)
+    plain = Runner([make_model("Chronos2", model_path=tiny["Chronos2"])]).fit(source, 14)
+    assert not any(c.startswith("macro_") for c in plain.model.covariates_)
+    runner = Runner([make_model("Chronos2", model_path=tiny["Chronos2"], drivers=True)])
+    fitted = runner.fit(source, 14)
+    assert "macro_confidence" in fitted.model.covariates_
+    base = fitted.model.predict(14, X_df=fitted.future, quantiles=QS)
+    assert "macro_confidence" in fitted.model.known_  # lagged 14 days: known for the horizon
+    moved = fitted.model.predict(14, X_df=fitted.future.assign(macro_confidence=50.0), quantiles=QS)
+    assert not np.allclose(base["Chronos2"], moved["Chronos2"])
+    check_forecast(runner.forecast(source, 14, quantiles=QS).forecasts, "Chronos2", 3, 14)

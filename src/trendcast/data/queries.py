@@ -107,6 +107,10 @@ class StoreQueries(ABC):
         """The stored calendar events, by date, name and region."""
         return self.read("calendar_events")
 
+    def macro(self) -> pd.DataFrame:
+        """The stored external series (``name, ds, value``), by name and date."""
+        return self.read("macro")
+
     # Sales and catalogue ---------------------------------------------------------------
 
     def sales(self, ids: Sequence[str] | None = None, *, columns: Sequence[str] = SALES_COLUMNS,
@@ -549,6 +553,7 @@ class StoreQueries(ABC):
                                   folder / "calendar_events.parquet")
             self._copy_to_parquet(f"SELECT * FROM stock_history WHERE {where} ORDER BY unique_id, ds",
                                   params, folder / "stock_history.parquet")
+            self._copy_to_parquet("SELECT * FROM macro ORDER BY name, ds", [], folder / "macro.parquet")
         snap = Snapshot(folder)
         if not snap.ids:
             raise no_sales(ids)

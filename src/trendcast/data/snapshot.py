@@ -106,3 +106,8 @@ class Snapshot:
     def calendar(self) -> pd.DataFrame:
         """The calendar events."""
         return _read(self._path("calendar_events"))
+
+    def macro(self) -> pd.DataFrame | None:
+        """The external series (``name, ds, value``), or None in a snapshot without them."""
+        path = self._path("macro")
+        return _read(path) if path.exists() else None

@@ -87,7 +87,7 @@ class FrameSource:
 
     def __init__(self, sales: pd.DataFrame, products: pd.DataFrame | None = None,
                  calendar: pd.DataFrame | None = None, *, freq: str | None = None,
-                 stock: pd.DataFrame | None = None) -> None:
+                 stock: pd.DataFrame | None = None, macro: pd.DataFrame | None = None) -> None:
         from trendcast.features.frequency import infer_freq
 
         missing = [c for c in ("unique_id", "ds", "y") if c not in sales.columns]
@@ -107,6 +107,7 @@ class FrameSource:
              "kind": pd.Series(dtype=object)})
         self._freq = freq or infer_freq(self._sales)
         self._stock = stock
+        self._macro = macro
 
     @property
     def ids(self) -> list[str]:
@@ -130,6 +131,10 @@ class FrameSource:
 
     def calendar(self) -> pd.DataFrame:
         return self._calendar
+
+    def macro(self) -> pd.DataFrame | None:
+        """External series (``name, ds, value`` [, ``unique_id``]), or None."""
+        return self._macro
 
 
 @dataclass
@@ -284,6 +289,12 @@ def _cleaning_note(changes: pd.DataFrame) -> str:
     return (f"cleaning: {', '.join(parts)} on {changes['unique_id'].nunique():,} series replaced in "
             "the models' inputs (stock-outs by the demand around them, outliers by the rolling "
             "median); the stored sales are unchanged and `trendcast clean --run RUN` lists each change")
+
+
+def _drivers(data: SeriesSource) -> pd.DataFrame | None:
+    """The source's external series (``name, ds, value``), when it keeps any."""
+    read = getattr(data, "macro", None)
+    return None if read is None else read()
 
 
 def _calendar_notes(calendar: pd.DataFrame, end: pd.Timestamp, h: int, freq: str) -> list[str]:
@@ -453,7 +464,7 @@ class Runner:
             tally = _Tally()
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), False, calendar,
-                            resample, alive_from, until, self.clean)
+                            resample, alive_from, until, self.clean, macro=_drivers(data))
                 job = TrainJob(group, engine.task_jobs(task_cpus, len(parts)), prep)
                 names = ", ".join(m.alias for m in group)
                 pieces: dict[str, list[Forecaster]] = {m.alias: [] for m in group}
@@ -501,7 +512,7 @@ class Runner:
         model = self.models[0]
         h = check_horizon(h)
         on = data.ids if ids is None or model.supports_exog else sorted(ids)
-        prep = Prep(data.freq, h, model.supports_exog, True, data.calendar())
+        prep = Prep(data.freq, h, model.supports_exog, True, data.calendar(), macro=_drivers(data))
         prepared = prepare(_load(data, on), prep)
         fitted = model.clone(n_jobs=resolve_jobs(self.n_jobs)).fit(prepared.part.data_for(model))
         return Fitted(fitted, prepared.part.data_for(model), prepared.part.future_for(model),
@@ -588,7 +599,7 @@ class Runner:
             window_notes: list[str] = []
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
-                            resample, alive_from, until, self.clean, plan)
+                            resample, alive_from, until, self.clean, plan, macro=_drivers(data))
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:
@@ -683,7 +694,8 @@ class Runner:
             return {}
         train = (_load(data, training_ids(ids, self.train_series)),
                  Prep(freq, h, any(m.supports_exog for m in glob), False, calendar, resample,
-                      until=self._last_complete(data, freq) if resample else None, clean=self.clean))
+                      until=self._last_complete(data, freq) if resample else None, clean=self.clean,
+                      macro=_drivers(data)))
         cpus = resolve_jobs(self.n_jobs)
         items = [FitItem(m, engine.task_jobs(cpus), c) for m in glob for c in cutoffs]
         fitted: dict[str, dict[Any, Forecaster]] = {m.alias: {} for m in glob}

@@ -56,6 +56,7 @@ class Prep:
     until: pd.Timestamp | None = None  # drop aggregated periods after this (incomplete)
     clean: CleaningOptions | None = None  # clean each model's inputs (stock-outs, outliers)
     plan: Plan | None = None  # a what-if plan: its covariates replace the assumed future ones
+    macro: pd.DataFrame | None = None  # external series (name, ds, value): driver covariates
 
 
 @dataclass
@@ -206,7 +207,8 @@ def prepare(block: Block, prep: Prep) -> Prepared:
                    int(series["unique_id"].nunique()), ended=ended)
     if prep.exog:
         out.part.exog = add_covariates(series, sales=sales, calendar=prep.calendar,
-                                       products=block.products, horizon=prep.horizon)
+                                       products=block.products, horizon=prep.horizon,
+                                       macro=prep.macro)
         if prep.future:
             out.part.future, out.notes = future_covariates(out.part.exog, prep.horizon, prep.freq)
             if prep.plan is not None:

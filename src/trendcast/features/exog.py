@@ -4,9 +4,14 @@ frames out: the caller reads them from the workspace (or a run's snapshot)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from trendcast.errors import DataValidationError
 from trendcast.features.calendar import event_features
 from trendcast.features.frequency import period_labels
 
@@ -14,7 +19,8 @@ STATIC = ("category", "department")
 
 
 def add_covariates(series: pd.DataFrame, *, sales: pd.DataFrame, calendar: pd.DataFrame,
-                   products: pd.DataFrame, horizon: int = 0) -> pd.DataFrame:
+                   products: pd.DataFrame, horizon: int = 0,
+                   macro: pd.DataFrame | None = None) -> pd.DataFrame:
     """``series`` (unique_id, ds, y) plus price, promo, calendar flags and hierarchy columns.
 
     Args:
@@ -24,6 +30,8 @@ def add_covariates(series: pd.DataFrame, *, sales: pd.DataFrame, calendar: pd.Da
         products: catalogue rows (``category``, ``department``).
         horizon: calendar flags are computed this many days past the end, so future rows
             can reuse them.
+        macro: external series (``name, ds, value``), added as ``macro_<name>`` columns
+            known at forecast time (:func:`add_drivers`).
     """
     ids = set(series["unique_id"].unique())
     extra = sales.loc[sales["unique_id"].isin(ids), ["unique_id", "ds", "price", "promo"]]
@@ -43,7 +51,7 @@ def add_covariates(series: pd.DataFrame, *, sales: pd.DataFrame, calendar: pd.Da
         df[col] = df[col].fillna("unknown")
     df.attrs.update(series.attrs)
     df.attrs["calendar"] = feats
-    return df
+    return add_drivers(df, macro, horizon=horizon)
 
 
 def period_flags(start: pd.Timestamp, end: pd.Timestamp, freq: str, horizon: int,
@@ -88,4 +96,152 @@ def future_covariates(df: pd.DataFrame, horizon: int, freq: str) -> tuple[pd.Dat
         future = future.merge(feats, on="ds", how="left")
         cal_cols = [c for c in feats.columns if c != "ds"]
         future[cal_cols] = future[cal_cols].fillna(0.0)
+    future = future_drivers(future, df)
+    notes += df.attrs.get("driver_notes", [])
     return future, notes
+
+
+# External drivers (macro and other outside series) -----------------------------------------
+
+DRIVER_PREFIX = "macro_"
+
+
+def driver_columns(columns: Sequence[str]) -> list[str]:
+    """The external-driver columns among ``columns`` (named ``macro_<name>``)."""
+    return [c for c in columns if str(c).startswith(DRIVER_PREFIX)]
+
+
+def driver_column(name: str) -> str:
+    """The covariate column of the external series ``name``: ``macro_`` and the name with
+    every run of non-alphanumeric characters as one underscore."""
+    slug = re.sub(r"[^0-9A-Za-z]+", "_", str(name)).strip("_").lower()
+    return DRIVER_PREFIX + (slug or "series")
+
+
+def driver_features(macro: pd.DataFrame, *, freq: str, start: pd.Timestamp, end: pd.Timestamp,
+                    horizon: int, publication_lag_days: int = 0) -> tuple[pd.DataFrame, list[str]]:
+    """External series (``name, ds, value``, optionally ``unique_id`` for series-specific
+    ones) as covariate columns ``macro_<name>`` on the run's periods from ``start`` to
+    ``horizon`` periods past ``end``, each value known when its period is forecast.
+
+    A value dated ``ds`` is taken as published when its own period is over (a monthly index
+    of March on 1 April, a daily oil price the next day) plus ``publication_lag_days``. A
+    series whose stored values stop before the forecast ends is **lagged**: the period ``t``
+    gets the last value published by the end of period ``t - horizon``, so every value a
+    forecast (or a backtest window of ``horizon`` periods) uses was known at its cutoff. A
+    series stored beyond the horizon (a plan or a published forecast, as a scenario gives) is
+    used as given: period ``t`` gets the value of the period containing it.
+
+    Returns the frame (``ds`` [, ``unique_id``] and the columns; ``attrs["drivers"]`` maps each
+    column to ``name``, ``mode`` (``lagged``/``given``) and ``lag_periods``) and notes.
+    """
+    need = [c for c in ("name", "ds", "value") if c not in macro.columns]
+    if need:
+        raise DataValidationError(f"external series need columns name, ds, value; missing {need} "
+                                  f"(columns are {list(macro.columns)})")
+    offset = pd.tseries.frequencies.to_offset(freq)
+    labels = pd.date_range(offset.rollback(start) if freq != "D" else start,
+                           end + horizon * offset, freq=freq)
+    period_end = _period_ends(labels, freq)
+    known_at = _period_ends(labels - horizon * offset, freq)  # end of the cutoff's period
+    data = macro.dropna(subset=["value"]).assign(ds=lambda d: pd.to_datetime(d["ds"]))
+    by = ["unique_id"] if "unique_id" in data.columns else []
+    if by:
+        data["unique_id"] = data["unique_id"].astype(str)
+        keys = data[["unique_id"]].drop_duplicates()
+        grid = keys.merge(pd.DataFrame({"ds": labels, "_end": period_end, "_known": known_at}),
+                          how="cross")
+    else:
+        grid = pd.DataFrame({"ds": labels, "_end": period_end, "_known": known_at})
+    out = grid[[*by, "ds"]].copy()
+    info: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for name, rows in data.groupby("name", sort=True):
+        col = driver_column(str(name))
+        if col in info:
+            raise DataValidationError(f"external series {name!r} and {info[col]['name']!r} both "
+                                      f"become column {col!r}; rename one")
+        rows = rows.sort_values("ds")
+        step = _own_step(rows["ds"])
+        rows = rows.assign(_pub=(rows["ds"] + step) + pd.Timedelta(days=publication_lag_days))
+        given = bool((rows["ds"] + step).max() > period_end[-1])
+        on, key = ("_end", "ds") if given else ("_known", "_pub")
+        left = grid.sort_values(on).reset_index()
+        right = rows[[*by, key, "value"]].sort_values(key)
+        if key == "ds":
+            right = right.rename(columns={"ds": "_ds"})
+            key = "_ds"
+        merged = pd.merge_asof(left, right, left_on=on, right_on=key, by=by or None,
+                               direction="backward")
+        out[col] = merged.set_index("index")["value"].reindex(grid.index).to_numpy(dtype=float)
+        info[col] = {"name": str(name), "mode": "given" if given else "lagged",
+                     "lag_periods": 0 if given else int(horizon)}
+        future = out.loc[out["ds"] > end, col]
+        if future.isna().any():
+            out = out.drop(columns=col)
+            del info[col]
+            notes.append(f"external series {name!r} left out: nothing of it was published before "
+                         f"the forecast's first period")
+    for col, meta in info.items():
+        how = ("as given for the horizon (stored beyond it)" if meta["mode"] == "given" else
+               f"lagged {horizon} period(s) so each value was published at the forecast's cutoff")
+        notes.append(f"external driver {meta['name']!r} ({col}) {how}")
+    out.attrs["drivers"] = info
+    return out, notes
+
+
+def add_drivers(df: pd.DataFrame, macro: pd.DataFrame | None, *, horizon: int,
+                publication_lag_days: int = 0) -> pd.DataFrame:
+    """``df`` (a covariate frame) with the external series of ``macro`` as ``macro_<name>``
+    columns (:func:`driver_features`); ``attrs["drivers"]`` keeps the aligned frame for the
+    forecast horizon, ``attrs["driver_notes"]`` what was done."""
+    if macro is None or macro.empty or df.empty:
+        return df
+    freq = df.attrs.get("freq", "D")
+    feats, notes = driver_features(macro, freq=freq, start=df["ds"].min(), end=df["ds"].max(),
+                                   horizon=horizon, publication_lag_days=publication_lag_days)
+    cols = driver_columns(feats.columns)
+    if not cols:
+        return df
+    keys = ["unique_id", "ds"] if "unique_id" in feats.columns else ["ds"]
+    if "unique_id" in feats.columns:
+        feats = feats.assign(unique_id=feats["unique_id"].astype(str))
+    attrs = dict(df.attrs)
+    out = df.merge(feats, on=keys, how="left")
+    out.attrs.update(attrs)
+    out.attrs["drivers"] = feats
+    out.attrs["driver_info"] = feats.attrs.get("drivers", {})
+    out.attrs["driver_notes"] = notes
+    return out
+
+
+def future_drivers(future: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """``future`` rows (``unique_id, ds``) with the driver columns ``add_drivers`` aligned."""
+    feats = df.attrs.get("drivers")
+    if feats is None:
+        return future
+    keys = ["unique_id", "ds"] if "unique_id" in feats.columns else ["ds"]
+    return future.merge(feats, on=keys, how="left")
+
+
+def _period_ends(labels: pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
+    """The last day of each period labelled ``labels`` (a start-anchored label's period runs
+    to the day before the next label)."""
+    if freq == "D" or freq.startswith("W") or freq[1:2] == "E":
+        return labels
+    offset = pd.tseries.frequencies.to_offset(freq)
+    return labels + offset - pd.Timedelta(days=1)
+
+
+def _own_step(ds: pd.Series) -> pd.DateOffset | pd.Timedelta:
+    """One period of an external series, from the typical gap between its dates: a month
+    (or quarter, year) as a calendar offset, else that many days."""
+    gaps = ds.drop_duplicates().diff().dropna().dt.days
+    days = int(gaps.median()) if len(gaps) else 1
+    if days >= 360:
+        return pd.DateOffset(years=1)
+    if days >= 89:
+        return pd.DateOffset(months=3)
+    if days >= 28:
+        return pd.DateOffset(months=1)
+    return pd.Timedelta(days=max(days, 1))

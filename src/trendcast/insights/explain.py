@@ -22,17 +22,20 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError, NotFoundError
+from trendcast.features.exog import DRIVER_PREFIX
 
-DRIVERS = ("recent_sales", "season", "events", "price", "promotion", "product_group", "trend",
-           "weekly", "yearly", "other", "other_covariates")
+DRIVERS = ("recent_sales", "season", "events", "price", "promotion", "product_group", "external",
+           "trend", "weekly", "yearly", "other", "other_covariates")
 LABELS = {
     "en": {"recent_sales": "recent sales level", "season": "weekday / season",
            "events": "festival / events", "price": "price", "promotion": "promotion",
-           "product_group": "product group", "trend": "trend", "weekly": "weekday pattern",
+           "product_group": "product group", "external": "external drivers (macro)",
+           "trend": "trend", "weekly": "weekday pattern",
            "yearly": "time of year", "other": "other (beyond these components)",
            "other_covariates": "other covariates"},
     "zh": {"recent_sales": "近期销量水平", "season": "星期/季节", "events": "节日/活动",
-           "price": "价格", "promotion": "促销", "product_group": "商品类目", "trend": "趋势",
+           "price": "价格", "promotion": "促销", "product_group": "商品类目", "external": "外部因素（宏观）",
+           "trend": "趋势",
            "weekly": "星期规律", "yearly": "季节（年内）", "other": "其他（成分之外）",
            "other_covariates": "其他协变量"},
 }
@@ -65,6 +68,8 @@ def feature_group(name: str, static: Sequence[str] = ("category", "department"))
         return "promotion"
     if name in static:
         return "product_group"
+    if name.startswith(DRIVER_PREFIX):
+        return "external"
     return "other_covariates"
 
 
@@ -336,11 +341,22 @@ def _boost_detail(driver: str, r: pd.Series, lang: str, cal: pd.DataFrame | None
         return f"{wd}, {d:%B}" if lang == "en" else f"{wd}，{d.month}月"
     if driver == "recent_sales":
         return (f"28-day average {recent:.1f}/day" if lang == "en" else f"近28天日均{recent:.1f}件")
+    if driver == "external":
+        return _external_detail(r, lang)
     if driver == "product_group":
         names = [str(model.categories_[c][int(r[c])]) for c in model.static_
                  if c in r and 0 <= int(r[c]) < len(model.categories_[c])]
         return " / ".join(names)
     return ""
+
+
+def _external_detail(r: pd.Series, lang: str) -> str:
+    """The external series' values the model saw for the day (already lagged to be known)."""
+    parts = [f"{c[len(DRIVER_PREFIX):]} {float(r[c]):.4g}" for c in r.index
+             if str(c).startswith(DRIVER_PREFIX)]
+    if not parts:
+        return ""
+    return ", ".join(parts) + (" (latest published)" if lang == "en" else "（最新公布值）")
 
 
 def _calendar(calendar: pd.DataFrame | None) -> pd.DataFrame | None:

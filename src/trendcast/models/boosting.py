@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError
+from trendcast.features.exog import driver_columns
 from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles, interval_column
 from trendcast.schema import quantile_column
 
@@ -79,6 +80,7 @@ class LightGBMGlobal(Forecaster):
         conformal_h: int = 28,
         seed: int = 0,
         n_jobs: int = 1,
+        drivers: bool = False,
         alias: str | None = None,
     ) -> None:
         super().__init__(
@@ -90,6 +92,7 @@ class LightGBMGlobal(Forecaster):
             min_child_samples=min_child_samples, history_days=history_days,
             dispersion_days=dispersion_days, quantile_method=quantile_method,
             conformal_windows=conformal_windows, conformal_h=conformal_h, seed=seed, n_jobs=n_jobs,
+            drivers=bool(drivers),
         )
         if quantile_method not in ("negbin", "conformal"):
             raise ModelError(f"quantile_method must be 'negbin' or 'conformal', got {quantile_method!r}")
@@ -172,6 +175,8 @@ class LightGBMGlobal(Forecaster):
         # a column with no values at all (M5 has no promotions) carries no information
         dynamic = [c for c in df.columns if c not in reserved
                    and pd.api.types.is_numeric_dtype(df[c]) and df[c].notna().any()]
+        if not p.get("drivers", False):  # external series only in the variants that ask for them
+            dynamic = [c for c in dynamic if c not in driver_columns(dynamic)]
         if "price" in dynamic:
             dynamic += list(PRICE_FEATURES)
         self.static_ = static
@@ -506,6 +511,31 @@ class LightGBMDirect(LightGBMGlobal):
         return super().predict(h, X_df=X_df, quantiles=quantiles)
 
 
+class LightGBMDrivers(LightGBMGlobal):
+    """:class:`LightGBMGlobal` that also learns from the workspace's external series (macro
+    indicators, oil or fuel prices, ...: the ``macro_*`` covariates, lagged so they are known
+    at forecast time, see :func:`trendcast.features.exog.driver_features`)."""
+
+    def __init__(self, *, alias: str | None = None, **params: Any) -> None:
+        params.setdefault("drivers", True)
+        super().__init__(alias=alias, **params)
+
+    @property
+    def alias(self) -> str:
+        return self._alias or "LightGBMDrivers"
+
+
+class LightGBMDirectDrivers(LightGBMDirect):
+    """:class:`LightGBMDirect` that also learns from the external series (``macro_*``)."""
+
+    def __init__(self, *, alias: str | None = None, **params: Any) -> None:
+        params.setdefault("drivers", True)
+        super().__init__(alias=alias, **params)
+
+    @property
+    def alias(self) -> str:
+        return self._alias or "LightGBMDirectDrivers"
+
 
 def _profile(profiles: dict[str, dict[str, Any]], freq: str) -> dict[str, Any]:
     return profiles.get(freq[:1], profiles["D"])
@@ -533,4 +563,6 @@ def _dispersion_terms(fitted: pd.DataFrame, alias: str) -> tuple[pd.Series, pd.S
     return agg["mu2"], agg["excess"]
 
 
-MODELS: dict[str, type[Forecaster]] = {"LightGBM": LightGBMGlobal, "LightGBMDirect": LightGBMDirect}
+MODELS: dict[str, type[Forecaster]] = {"LightGBM": LightGBMGlobal, "LightGBMDirect": LightGBMDirect,
+                                       "LightGBMDrivers": LightGBMDrivers,
+                                       "LightGBMDirectDrivers": LightGBMDirectDrivers}

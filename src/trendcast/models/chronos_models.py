@@ -190,8 +190,18 @@ class Chronos2(_Chronos):
     supports_exog = True
     default_lr = 1e-6  # the pipeline's own default for full fine-tuning
 
+    def __init__(self, *, drivers: bool = False, **params: Any) -> None:
+        """``drivers``: also take the external series (``macro_*`` columns, lagged so they
+        are known at forecast time) as covariates; other parameters as for every pretrained
+        model."""
+        super().__init__(drivers=bool(drivers), **params)
+
     def _fit_extra(self, data: pd.DataFrame) -> None:
+        from trendcast.features.exog import driver_columns
+
         skip = {"unique_id", "ds", "y"}
+        if not self.params.get("drivers", False):
+            skip |= set(driver_columns(list(data.columns)))
         self.covariates_ = [c for c in data.columns if c not in skip
                             and pd.api.types.is_numeric_dtype(data[c]) and data[c].notna().any()]
         self.cov_ = data[self.covariates_].to_numpy(dtype=np.float32) if self.covariates_ else None

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import ModelError
+from trendcast.features.exog import driver_columns
 from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles
 from trendcast.schema import quantile_column
 
@@ -475,9 +476,14 @@ class Recommended(AutoSelect):
         freq = df.attrs.get("freq") or infer_freq(data)
         season = self.params["season_length"] or default_season_length(freq)
         members = list(self.params["members"])
-        slow = [m for m in members if m.lower() in self.slow_for_long_seasons]
-        if season > self.params["max_slow_season"] and slow and len(slow) < len(members):
-            self.params["members"] = tuple(m for m in members if m not in slow)
+        self.drivers_held_: tuple[str, str] | None = None
+        # members that learn from external series are compared only when the frame has some
+        has_drivers = bool(driver_columns(list(data.columns)))
+        self.params["members"] = tuple(m for m in members if has_drivers or not self._uses_drivers(m))
+        slow = [m for m in self.params["members"] if m.lower() in self.slow_for_long_seasons]
+        if season > self.params["max_slow_season"] and slow and len(slow) < len(self.params["members"]):
+            self.params["members"] = tuple(m for m in self.params["members"] if m not in slow)
+        offered = self.params["members"]
         try:
             cv = self._validate(data, (*self.calibration_grid, 0.5) if self.params["calibrate"] else None)
         finally:
@@ -485,7 +491,7 @@ class Recommended(AutoSelect):
         if season > self.params["max_slow_season"]:
             self.skipped_.update({m: f"a season of {season} periods makes it slow; run it with "
                                      f"--model {m} to compare" for m in slow if len(slow) < len(members)})
-        names = [n for n in self.params["members"] if n not in getattr(self, "skipped_", {})]
+        names = [n for n in offered if n not in getattr(self, "skipped_", {})]
         aliases = [self._build(n).alias for n in names]
         if cv is None:
             best = names[0]
@@ -499,11 +505,15 @@ class Recommended(AutoSelect):
             scores = self.scores_.fillna(np.inf).to_numpy()
             tied = np.flatnonzero(scores <= scores.min() * (1 + self.params["tolerance"]))
             best = names[int(tied[0])]  # the earliest member among the tied
+            if has_drivers and self._uses_drivers(best):
+                best = self._drivers_hold(cv, names, aliases, best, scores)
             ranking = ", ".join(f"{a} {s:.3f}" for a, s in self.scores_.sort_values().items())
             self.notes_ = [f"{self.alias}: chose {self._build(best).alias} by validation WAPE over "
                            f"{len(self.validation_cutoffs_)} window(s) of {self.validation_h_} steps "
                            f"({ranking})"]
         self.notes_ += [f"{self.alias}: left out {name} ({why})" for name, why in self.skipped_.items()]
+        if cv is not None and has_drivers:
+            self.notes_.append(self._drivers_note(names, aliases, best, list(data.columns)))
         self.chosen_ = self._build(best).alias
         self.calibration_ = ({} if cv is None else
                              calibration_factors(cv, self.chosen_, self.calibration_grid))
@@ -516,6 +526,51 @@ class Recommended(AutoSelect):
         self.models_ = self._fit_members(data, [best])
         self.is_fitted_ = True
         return self
+
+    def _drivers_hold(self, cv: pd.DataFrame, names: list[str], aliases: list[str], best: str,
+                      scores: np.ndarray) -> str:
+        """``best`` (a member with external drivers) if it beats the best member without them in
+        every validation window, not only pooled; else the choice among members without
+        drivers. External series add variance a pooled edge on a few windows can hide."""
+        plain = [i for i, n in enumerate(names) if not self._uses_drivers(n)]
+        if not plain:
+            return best
+        rest = scores[plain]
+        tied = [plain[j] for j in np.flatnonzero(rest <= rest.min() * (1 + self.params["tolerance"]))]
+        other = names[tied[0]]
+        a_best, a_other = aliases[names.index(best)], aliases[names.index(other)]
+        for _, window in cv.groupby("cutoff"):
+            err = {a: float(np.abs(window["y"] - window[a]).sum()) for a in (a_best, a_other)}
+            if not err[a_best] < err[a_other]:
+                self.drivers_held_ = (a_best, a_other)
+                return other
+        return best
+
+    def _drivers_note(self, names: list[str], aliases: list[str], best: str,
+                      columns: list[str]) -> str:
+        """Whether the external series were kept, with the validation scores that decided."""
+        uses = {a: self._uses_drivers(n) for n, a in zip(names, aliases, strict=True)}
+        with_d = self.scores_[[a for a in aliases if uses[a]]].dropna()
+        without = self.scores_[[a for a in aliases if not uses[a]]].dropna()
+        series = ", ".join(c.removeprefix("macro_") for c in driver_columns(columns))
+        if with_d.empty or without.empty:
+            return f"{self.alias}: external drivers ({series}) could not be compared on validation"
+        verdict = "kept" if self._uses_drivers(best) else "not kept"
+        held = self.drivers_held_
+        if held is not None:
+            verdict += (f" ({held[0]} was best pooled but not better than {held[1]} in every "
+                        "validation window)")
+        return (f"{self.alias}: external drivers ({series}) {verdict}: best validation WAPE with them "
+                f"{with_d.min():.3f} ({with_d.idxmin()}), without {without.min():.3f} "
+                f"({without.idxmin()})")
+
+    def _uses_drivers(self, name: str) -> bool:
+        """Whether the member ``name`` (or one of its own members) learns from external series."""
+        model = self._build(name)
+        inner = model.params.get("members")
+        if inner:
+            return any(self._uses_drivers(m) for m in inner)
+        return bool(model.params.get("drivers", False))
 
     def _chosen_validation(self, cv: pd.DataFrame) -> pd.DataFrame:
         """The chosen member's forecasts on the last validation window, under this model's

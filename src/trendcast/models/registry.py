@@ -47,9 +47,14 @@ AUTO_MEMBERS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "CrostonOpt
 
 # `--model recommended`: the catalogue-wide choice by validation among these (ensemble.Recommended).
 # Combinations first: ties (within Recommended's tolerance) go to the earlier member.
+# The *Drivers variants also learn from the workspace's external series (macro indicators, oil
+# price...); they are compared only when there are some, and placed after the same ensemble
+# without them, so drivers are kept only when validation finds them better beyond the tolerance.
 RECOMMENDED_MEMBERS = ("MedianEnsemble(SeasonalNaive,LightGBM,LightGBMDirect)",
-                       "MedianEnsemble(LightGBM,LightGBMDirect)", "AutoETS", "SeasonalWindowAverage",
-                       "SeasonalNaive", "LinearTrend")
+                       "MedianEnsemble(LightGBM,LightGBMDirect)",
+                       "MedianEnsemble(SeasonalNaive,LightGBMDrivers,LightGBMDirectDrivers)",
+                       "MedianEnsemble(LightGBMDrivers,LightGBMDirectDrivers)",
+                       "AutoETS", "SeasonalWindowAverage", "SeasonalNaive", "LinearTrend")
 
 
 def parse_spec(name: str) -> tuple[str, list[str] | None]:

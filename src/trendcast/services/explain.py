@@ -46,8 +46,13 @@ def explain_many(store: Store, ids: Sequence[str], *, model: str = "LightGBM", d
     with tempfile.TemporaryDirectory(prefix="trendcast-explain-") as tmp:
         snap = store.snapshot(tmp, None if forecaster.supports_exog else ids)
         calendar = snap.calendar()
+        macro = snap.macro()
         fitted = runner.fit(snap, days, ids=ids)
     notes: list[str] = list(fitted.notes)
+    if macro is not None and not macro.empty and not forecaster.params.get("drivers", False):
+        names = ", ".join(sorted(map(str, macro["name"].unique()))[:5])
+        notes.append(f"{forecaster.alias} does not use the workspace's external series ({names}); "
+                     "explain with --model LightGBMDrivers to see them as a driver")
     if calendar.empty:
         notes.insert(0, "the workspace has no calendar events: festivals cannot be named "
                      "(run `trendcast festivals`)")
