@@ -127,3 +127,19 @@ def visible_words(page: str, allowed: set[str]) -> list[str]:
     text = re.sub(r"<(script|style|code|title)\b.*?</\1>", " ", page, flags=re.S)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     return [w for w in re.findall(r"[A-Za-z][A-Za-z_']+", text) if w not in allowed and w not in KEEP_WORDS]
+
+
+def two_speed_shop(elasticities: dict[str, float], n_days: int = 500, seed: int = 0,
+                   flat: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Daily sales at base 20 units with price levels changing every 10 days (+-20%);
+    products in ``flat`` keep one price."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2023-01-01", periods=n_days, freq="D")
+    frames = []
+    for uid, e in elasticities.items():
+        levels = 10.0 * rng.uniform(0.8, 1.2, n_days // 10 + 1)
+        price = np.full(n_days, 10.0) if uid in flat else np.repeat(levels, 10)[:n_days]
+        lam = 20 * (price / 10.0) ** e * (1 + 0.3 * (ds.dayofweek >= 5))
+        frames.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": rng.poisson(lam).astype(float),
+                                    "price": price, "promo": 0.0}))
+    return pd.concat(frames, ignore_index=True)

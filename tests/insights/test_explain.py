@@ -72,9 +72,9 @@ def test_feature_groups():
     assert feature_group("rolling_mean_lag7_window_size28_min_samples1") == "recent_sales"
     assert feature_group("dayofweek") == feature_group("month") == "season"
     assert feature_group("ev_festival") == feature_group("event_soon") == "events"
-    assert {feature_group(c) for c in ("price", "price_rel", "price_chg")} == {"price"}
+    assert {feature_group(c) for c in ("price", "price_rel", "price_chg", "price_effect")} == {"price"}
     assert feature_group("promo") == "promotion"
-    assert feature_group("department") == "product_group"
+    assert feature_group("department") == feature_group("price_elasticity") == "product_group"
     assert feature_group("macro_consumer_confidence") == "external"
 
 

@@ -62,11 +62,11 @@ def feature_group(name: str, static: Sequence[str] = ("category", "department"))
         return "season"
     if name.startswith(("ev_", "event_")):
         return "events"
-    if name in ("price", "price_rel", "price_chg"):
+    if name in ("price", "price_rel", "price_chg", "price_effect"):
         return "price"
     if name == "promo":
         return "promotion"
-    if name in static:
+    if name in static or name == "price_elasticity":  # a product's own constant
         return "product_group"
     if name.startswith(DRIVER_PREFIX):
         return "external"

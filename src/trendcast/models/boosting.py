@@ -6,6 +6,15 @@ the training frame whose future values come in ``X_df``) and static hierarchy co
 categorical features. Forecasts are recursive (mlforecast feeds predictions back for lags
 shorter than the horizon).
 
+Per-product price response (``price_elasticity=True``, daily data with prices): each product's
+elasticity is estimated on the training rows only (Poisson fit on its own price changes with
+calendar and promotion controls, shrunk toward its department / category;
+:func:`trendcast.features.elasticity.product_elasticities`; products without enough price
+changes get the pooled value) and enters as ``price_elasticity`` and ``price_effect`` =
+elasticity x log(price / mean training price), computed alike for training rows and future
+(including scenario-planned) prices. Without it one tree ensemble learns a single shop-wide
+price response. No product with enough price changes: neither feature is added.
+
 Quantiles, two methods (``quantile_method``):
 - ``"negbin"`` (default): sales are counts, so each forecast is treated as the mean of a
   negative binomial whose dispersion is estimated per series from the model's in-sample
@@ -25,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError
+from trendcast.features.elasticity import price_effect, product_elasticities
 from trendcast.features.exog import driver_columns
 from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles, interval_column
 from trendcast.schema import quantile_column
@@ -50,6 +60,10 @@ DIRECT_PROFILES: dict[str, dict[str, Any]] = {
 }
 MIN_TRAIN_ROWS = 50  # fewer complete feature rows: train on rows with missing lags too
 PRICE_FEATURES = ("price_rel", "price_chg")
+# each product's elasticity estimated on the training rows, and elasticity x log(price_rel)
+ELASTICITY_FEATURES = ("price_elasticity", "price_effect")
+DERIVED_FEATURES = PRICE_FEATURES + ELASTICITY_FEATURES
+CONTROL_PREFIXES = ("ev_", "fest_", "event_soon")  # calendar flags: controls of the estimate
 
 
 class LightGBMGlobal(Forecaster):
@@ -81,6 +95,7 @@ class LightGBMGlobal(Forecaster):
         seed: int = 0,
         n_jobs: int = 1,
         drivers: bool = False,
+        price_elasticity: bool = True,
         alias: str | None = None,
     ) -> None:
         super().__init__(
@@ -92,7 +107,7 @@ class LightGBMGlobal(Forecaster):
             min_child_samples=min_child_samples, history_days=history_days,
             dispersion_days=dispersion_days, quantile_method=quantile_method,
             conformal_windows=conformal_windows, conformal_h=conformal_h, seed=seed, n_jobs=n_jobs,
-            drivers=bool(drivers),
+            drivers=bool(drivers), price_elasticity=bool(price_elasticity),
         )
         if quantile_method not in ("negbin", "conformal"):
             raise ModelError(f"quantile_method must be 'negbin' or 'conformal', got {quantile_method!r}")
@@ -130,6 +145,7 @@ class LightGBMGlobal(Forecaster):
             base = pd.concat([tail[["unique_id", "ds", "price"]], df], ignore_index=True)
             base = base.sort_values(["unique_id", "ds"])
         df["price_rel"] = df["price"] / df["unique_id"].map(self.mean_price_)
+        df = self._with_elasticity(df)
         prev = base.groupby("unique_id")["price"].shift(7 if self.freq_ == "D" else 1)
         chg = (base["price"] / prev - 1).fillna(0.0)
         chg.index = base.index
@@ -141,6 +157,38 @@ class LightGBMGlobal(Forecaster):
                           on=["unique_id", "ds"], how="left")
             df["price_chg"] = df["price_chg"].fillna(0.0)
         return df
+
+    def _fit_elasticity(self, df: pd.DataFrame) -> list[str]:
+        """Estimate each product's price elasticity on the training rows (daily data with
+        prices; the last ``history_days``), set ``elasticity_`` and return the features it adds
+        (none when disabled, not daily, or no product has enough price changes)."""
+        self.elasticity_: tuple[pd.Series, float] | None = None
+        if not self.params.get("price_elasticity", True) or self.freq_ != "D" or "price" not in df:
+            return []
+        if self.params["history_days"]:
+            df = df[df["ds"] > self.end_ - pd.Timedelta(days=int(self.params["history_days"]))]
+        controls = [c for c in df.columns if c.startswith(CONTROL_PREFIXES)]
+        self.elasticity_ = product_elasticities(df, groups=tuple(reversed(self.static_)),
+                                                controls=controls)
+        return list(ELASTICITY_FEATURES) if self.elasticity_ is not None else []
+
+    def _with_elasticity(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``price_elasticity`` (the product's estimate, else the pooled one) and
+        ``price_effect`` = elasticity x log(price_rel), when elasticities were estimated."""
+        est = getattr(self, "elasticity_", None)
+        if est is None:
+            return df
+        e = df["unique_id"].map(est[0]).astype(float).fillna(est[1])
+        df["price_elasticity"] = e
+        df["price_effect"] = price_effect(e.to_numpy(), df["price_rel"].to_numpy())
+        return df
+
+    def _monotone_price_effect(self, features: list[str]) -> None:
+        """Demand may only rise with ``price_effect`` (elasticity x log relative price): the
+        trees then keep each product's direction of response instead of a noisy shop-wide one."""
+        if "price_effect" in features:
+            self.mlf_.models[self.alias].set_params(
+                monotone_constraints=[int(c == "price_effect") for c in features])
 
     def _make_mlf(self) -> Any:
         import lightgbm as lgb
@@ -177,11 +225,11 @@ class LightGBMGlobal(Forecaster):
                    and pd.api.types.is_numeric_dtype(df[c]) and df[c].notna().any()]
         if not p.get("drivers", False):  # external series only in the variants that ask for them
             dynamic = [c for c in dynamic if c not in driver_columns(dynamic)]
-        if "price" in dynamic:
-            dynamic += list(PRICE_FEATURES)
         self.static_ = static
-        self.dynamic_ = dynamic
         self.end_ = df["ds"].max()
+        if "price" in dynamic:
+            dynamic += list(PRICE_FEATURES) + self._fit_elasticity(df)
+        self.dynamic_ = dynamic
         self.series_end_ = df.groupby("unique_id")["ds"].max()
         self.untrained_ = False
         train = self._training_frame(df, learn=True)
@@ -211,6 +259,7 @@ class LightGBMGlobal(Forecaster):
             # the catalogue's feature matrix is never held twice.
             X = _feature_matrix(prep)
             prep = prep[["unique_id", "ds", "y"]]
+            self._monotone_price_effect(list(X.columns))
             self.mlf_.fit_models(X, prep["y"].to_numpy())
             self.dispersion_end_ = prep["ds"].max()
             recent = self._recent(prep)
@@ -241,7 +290,7 @@ class LightGBMGlobal(Forecaster):
         if self.params["quantile_method"] == "conformal":
             raise ModelError(f"{self.alias}: conformal quantiles are calibrated on the training "
                              "series only; use quantile_method='negbin' to forecast other series")
-        needed = [c for c in [*self.static_, *self.dynamic_] if c not in PRICE_FEATURES]
+        needed = [c for c in [*self.static_, *self.dynamic_] if c not in DERIVED_FEATURES]
         if "price" in self.dynamic_ and "price" not in df.columns:
             df = df.assign(price=np.nan)  # a partition whose products have no price at all
         missing = [c for c in needed if c not in df.columns]
@@ -433,6 +482,7 @@ class LightGBMGlobal(Forecaster):
                 self.mean_price_ = mean_price
         if "price" in data.columns and mean_price is not None:
             data["price_rel"] = data["price"] / data["unique_id"].map(mean_price)
+            data = self._with_elasticity(data)
         for c in self.static_:
             data[c] = self.categories_[c].get_indexer(data[c].astype(str))
         for c in self.dynamic_:
@@ -447,7 +497,7 @@ class LightGBMGlobal(Forecaster):
         return out.sort_values(["unique_id", "ds"], ignore_index=True)
 
     def _future(self, h: int, X_df: pd.DataFrame | None) -> pd.DataFrame | None:
-        dynamic = [c for c in self.dynamic_ if c not in PRICE_FEATURES]
+        dynamic = [c for c in self.dynamic_ if c not in DERIVED_FEATURES]
         if not dynamic:
             return None
         if X_df is None:
