@@ -21,7 +21,8 @@ def test_two_product_shop_forecast_uplift_follows_each_elasticity():
     last = train.groupby("unique_id")["price"].last()
     future = df[(df["ds"] >= "2024-08-01") & (df["ds"] < "2024-08-15")].drop(columns="y")
     future = future.assign(price=future["unique_id"].map(last))
-    params = dict(n_estimators=150, num_leaves=15, min_child_samples=20, static_features=())
+    params = dict(n_estimators=150, num_leaves=15, min_child_samples=20, static_features=(),
+                  price_elasticity=True)
     model = LightGBMGlobal(**params).fit(train)
     assert set(ELASTICITY_FEATURES) <= set(model.dynamic_)
     est, _ = model.elasticity_
@@ -35,16 +36,17 @@ def test_two_product_shop_forecast_uplift_follows_each_elasticity():
 def test_disabled_or_without_price_variation_the_features_are_absent():
     df = two_speed_shop({"a": -1.0, "b": -2.0}, flat=("a", "b"))
     params = dict(n_estimators=20, num_leaves=7, min_child_samples=20, static_features=())
-    model = LightGBMGlobal(**params).fit(df)
+    model = LightGBMGlobal(price_elasticity=True, **params).fit(df)
     assert model.elasticity_ is None and not set(ELASTICITY_FEATURES) & set(model.dynamic_)
     varied = two_speed_shop({"a": -1.0, "b": -2.0})
-    off = LightGBMGlobal(price_elasticity=False, **params).fit(varied)
+    off = LightGBMGlobal(**params).fit(varied)  # off by default
     assert off.elasticity_ is None and not set(ELASTICITY_FEATURES) & set(off.dynamic_)
 
 
 def test_for_series_and_in_sample_features_carry_the_fitted_elasticity():
     df = two_speed_shop({"low": -0.5, "high": -2.5}, n_days=300, seed=2)
-    params = dict(n_estimators=30, num_leaves=7, min_child_samples=20, static_features=())
+    params = dict(n_estimators=30, num_leaves=7, min_child_samples=20, static_features=(),
+                  price_elasticity=True)
     model = LightGBMGlobal(**params).fit(df)
     feats = model.features_in_sample(df, last=5)
     est, _ = model.elasticity_
@@ -59,7 +61,8 @@ def test_for_series_and_in_sample_features_carry_the_fitted_elasticity():
 
 def test_demand_may_only_rise_with_price_effect():
     df = two_speed_shop({"low": -0.5, "high": -2.5}, n_days=300, seed=3)
-    params = dict(n_estimators=30, num_leaves=7, min_child_samples=20, static_features=())
+    params = dict(n_estimators=30, num_leaves=7, min_child_samples=20, static_features=(),
+                  price_elasticity=True)
     model = LightGBMGlobal(**params).fit(df)
     order = list(model.mlf_.ts.features_order_)
     got = model.mlf_.models_["LightGBM"].get_params()["monotone_constraints"]

@@ -81,8 +81,16 @@ def test_baseline_is_the_same_with_and_without_a_plan(shop_store, tmp_path):
     uid = _top(shop_store.shop)
     plan = pd.DataFrame({"unique_id": [uid], "start": ["2025-07-02"], "promo": ["1"], "price": ["1.0"]})
     with_plan = run_forecast(shop_store, horizon=7, models=["LightGBM"], scenario=plan)
-    without = run_forecast(shop_store, horizon=7, models=["LightGBM"])
+    # a what-if run estimates each product's price response; the same settings without a plan
+    # give the same baseline
+    without = run_forecast(shop_store, horizon=7, models=["LightGBM"],
+                           model_params={"price_elasticity": True})
     pd.testing.assert_frame_equal(with_plan.forecasts, without.forecasts)
+    stored = shop_store.run_row(with_plan.run_id)
+    params = stored["params"] if isinstance(stored["params"], dict) else json.loads(stored["params"])
+    assert params["scenario"]["price_response"] == ["LightGBM"]
+    plain = run_forecast(shop_store, horizon=7, models=["LightGBM"])
+    assert not plain.forecasts.equals(without.forecasts)  # off by default in plain forecasts
     from trendcast.services.report import build_report
 
     html = build_report(shop_store, tmp_path, explain=0, alerts_source="off").read_text(encoding="utf-8")

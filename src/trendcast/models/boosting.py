@@ -13,7 +13,9 @@ calendar and promotion controls, shrunk toward its department / category;
 changes get the pooled value) and enters as ``price_elasticity`` and ``price_effect`` =
 elasticity x log(price / mean training price), computed alike for training rows and future
 (including scenario-planned) prices. Without it one tree ensemble learns a single shop-wide
-price response. No product with enough price changes: neither feature is added.
+price response. No product with enough price changes: neither feature is added. It is off
+by default (plain forecasts keep M5's measured speed and accuracy, docs/benchmarks.md); what-if
+runs (``forecast --scenario``) turn it on, since a plan's uplift depends on it.
 
 Quantiles, two methods (``quantile_method``):
 - ``"negbin"`` (default): sales are counts, so each forecast is treated as the mean of a
@@ -95,7 +97,7 @@ class LightGBMGlobal(Forecaster):
         seed: int = 0,
         n_jobs: int = 1,
         drivers: bool = False,
-        price_elasticity: bool = True,
+        price_elasticity: bool = False,
         alias: str | None = None,
     ) -> None:
         super().__init__(
@@ -163,7 +165,7 @@ class LightGBMGlobal(Forecaster):
         prices; the last ``history_days``), set ``elasticity_`` and return the features it adds
         (none when disabled, not daily, or no product has enough price changes)."""
         self.elasticity_: tuple[pd.Series, float] | None = None
-        if not self.params.get("price_elasticity", True) or self.freq_ != "D" or "price" not in df:
+        if not self.params.get("price_elasticity", False) or self.freq_ != "D" or "price" not in df:
             return []
         if self.params["history_days"]:
             df = df[df["ds"] > self.end_ - pd.Timedelta(days=int(self.params["history_days"]))]

@@ -102,6 +102,17 @@ def build_models(models: Sequence[str], model_params: Mapping[str, Any] | None,
     return [make_model(name, **kwargs[name]) for name in models]
 
 
+def _price_response_on(built: Sequence[Forecaster], model_params: Mapping[str, Any] | None) -> None:
+    """What-if runs estimate each product's own price response (LightGBM's
+    ``price_elasticity``, off in plain forecasts) unless ``model_params`` say otherwise: a
+    plan's uplift depends on it (docs/benchmarks.md, what-if plans)."""
+    if model_params and "price_elasticity" in model_params:
+        return
+    for model in built:
+        if "price_elasticity" in model.params:
+            model.params["price_elasticity"] = True
+
+
 def _runner(built: list[Forecaster], *, engine: Engine | str | None, n_jobs: int,
             partition_size: int | None, train_series: int | None,
             progress: Progress | None, **options: Any) -> Runner:
@@ -172,6 +183,7 @@ def run_forecast(
                              "the forecast; add --model LightGBM (or Chronos2)")
         if not 0 <= cost_share < 1:
             raise DataValidationError(f"cost share must be in [0, 1), got {cost_share}")
+        _price_response_on(built, model_params)
     params = {"n_jobs": n_jobs, **({"model_params": dict(model_params)} if model_params else {}),
               **({"freq": freq} if freq else {}), "ended": ended,
               **({"ended_after": ended_after} if ended_after else {}), "clean": clean}
@@ -191,7 +203,9 @@ def run_forecast(
                                  products=store.products(), cost_share=cost_share)
         out.notes += said
         params["scenario"] = {"source": plan.source, "models": with_plan, "cost_share": cost_share,
-                              "plan": _records(plan.rows), "compare": _records(compared)}
+                              "plan": _records(plan.rows), "compare": _records(compared),
+                              "price_response": [m.alias for m in built
+                                                 if m.params.get("price_elasticity")]}
     if cold_start:
         from trendcast.services.coldstart import apply_cold_start
 
