@@ -134,3 +134,13 @@ def test_slow_models_forecast_every_live_series_of_any_shape(name, data):
 def test_models_that_need_weights_are_named():
     """The three left out above are covered by the contract test with tiny weights."""
     assert set(MODELS) >= NEEDS_WEIGHTS
+
+
+@pytest.mark.parametrize("name", ["LightGBM", "LightGBMDirect"])
+def test_a_live_series_of_one_observation_beside_an_ended_one(name):
+    # found by the property test: the only live series is too short for a row with its lags,
+    # so its partition has no in-sample rows; it gets the pooled dispersion, not a crash
+    ended = pd.DataFrame({"unique_id": "S1", "ds": pd.date_range("2023-11-24", periods=102, freq="W-FRI"),
+                          "y": np.random.default_rng(0).poisson(5, 102).astype(float)})
+    one = pd.DataFrame({"unique_id": ["S0"], "ds": [pd.Timestamp("2025-12-05")], "y": [3.0]})
+    _check(name, (pd.concat([one, ended], ignore_index=True), "W-FRI", {"S0"}))

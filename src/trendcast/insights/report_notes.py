@@ -202,6 +202,9 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     (r"(?P<id>[^:]+): effects are factors on the model's average prediction ([\d.,]+) units \(an average "
      r"product-day in training\); they multiply to the forecast",
      r"\g<id>：各项影响为相对模型平均预测（\2 件，训练集中平均每商品每天）的倍数，相乘即预测"),
+    (r"(?P<id>[^:]+): (\S+) does not use the workspace's external series \((.+)\); explain with --model "
+     r"(\S+) to see them as a driver",
+     r"\g<id>：\2 未使用工作区的外部序列（`\3`）；用 `--model \4` 解释可看到它们作为驱动因素"),
     # why a section is empty (services.report)
     (r"the products have no category", "商品没有品类信息"),
     (r"not requested", "未要求生成"),

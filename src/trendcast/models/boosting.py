@@ -308,6 +308,9 @@ class LightGBMGlobal(Forecaster):
         new.mlf_.models_ = self.mlf_.models_
         recent = new._recent(prep)
         fitted = prep.loc[recent, ["unique_id", "ds", "y"]].reset_index(drop=True)
+        if fitted.empty:  # every series too short for a row with its lags: the pooled dispersion
+            new.dispersion_ = pd.Series(dtype=float)
+            return new
         fitted[self.alias] = self.mlf_.models_[self.alias].predict(_feature_matrix(prep, recent))
         new.dispersion_ = new._dispersion(*_dispersion_terms(fitted, self.alias))
         return new
@@ -440,7 +443,10 @@ class LightGBMGlobal(Forecaster):
             from scipy.stats import nbinom
 
             mu = out[self.alias].to_numpy(dtype=float)
-            k = out["unique_id"].map(self.dispersion_).fillna(self.dispersion_.median()).to_numpy()
+            # a series without in-sample rows of its own gets the typical (else the pooled) size
+            typical = (self.dispersion_.median() if len(self.dispersion_)
+                       else 1.0 / float(np.clip(self.dispersion_pool_[0], 1e-3, 50)))
+            k = out["unique_id"].map(self.dispersion_).fillna(typical).to_numpy()
             mu_safe = np.maximum(mu, 1e-9)
             prob = k / (k + mu_safe)
             for q in qs:
