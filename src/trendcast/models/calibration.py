@@ -232,6 +232,25 @@ def _edges(p: np.ndarray, n: int) -> np.ndarray:
     return np.unique(np.quantile(p, np.linspace(0, 1, n + 1)[1:-1]))
 
 
+def calibration_factors(cv: pd.DataFrame, alias: str, levels: Sequence[float]) -> dict[float, float]:
+    """The ``scale`` rule on a whole validation frame: for each level ``q`` (not 0.5) the factor
+    by which the distance between ``alias``'s ``q`` quantile and its median must be scaled so
+    that a share ``q`` of ``cv["y"]`` lies below it; bounded to 0.25-4. Levels the member did
+    not produce, or with fewer than 20 usable rows, are left out (factor 1)."""
+    y = cv["y"].to_numpy(dtype=float)
+    mid_col = quantile_column(alias, 0.5)
+    median = cv[mid_col if mid_col in cv.columns else alias].to_numpy(dtype=float)
+    out: dict[float, float] = {}
+    for q in levels:
+        col = quantile_column(alias, q)
+        if q == 0.5 or col not in cv.columns:
+            continue
+        s = _scale_factor(y, median, cv[col].to_numpy(dtype=float) - median, q)
+        if s is not None:
+            out[float(q)] = s
+    return out
+
+
 def _scale_factor(y: np.ndarray, m: np.ndarray, d: np.ndarray, q: float) -> float | None:
     ok = np.isfinite(d) & np.isfinite(y) & (np.abs(d) > 1e-12) & ((d > 0) == (q > 0.5))
     if ok.sum() < 20:

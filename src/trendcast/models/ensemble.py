@@ -18,8 +18,11 @@ import pandas as pd
 from trendcast.errors import ModelError
 from trendcast.features.exog import driver_columns
 from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles
-from trendcast.models.calibration import QuantileCalibration, choose_calibration
+from trendcast.models.calibration import QuantileCalibration, calibration_factors, choose_calibration
 from trendcast.schema import quantile_column
+
+__all__ = ["MODELS", "AutoSelect", "MedianEnsemble", "Recommended", "WeightedEnsemble",
+           "calibration_factors"]  # calibration_factors re-exported for callers of this module
 
 KEY = ["unique_id", "ds"]
 
@@ -629,30 +632,6 @@ class Recommended(AutoSelect):
         if len(quants) < len(qs):
             raise ModelError(f"{self.alias}: the chosen {self.chosen_} does not produce quantiles")
         return self._output(fc, point, quants)
-
-
-def calibration_factors(cv: pd.DataFrame, alias: str, levels: Sequence[float]) -> dict[float, float]:
-    """For each quantile level ``q`` (not 0.5), the factor ``s`` by which the distance between
-    ``alias``'s ``q`` quantile and its median must be scaled so that a share ``q`` of the
-    validation actuals ``cv["y"]`` lies below it; bounded to 0.25-4. Levels the member did not
-    produce, or with fewer than 20 usable rows, are left out (factor 1)."""
-    y = cv["y"].to_numpy(dtype=float)
-    mid_col = quantile_column(alias, 0.5)
-    median = cv[mid_col].to_numpy(dtype=float) if mid_col in cv.columns else cv[alias].to_numpy(dtype=float)
-    out: dict[float, float] = {}
-    for q in levels:
-        col = quantile_column(alias, q)
-        if q == 0.5 or col not in cv.columns:
-            continue
-        d = cv[col].to_numpy(dtype=float) - median
-        ok = np.isfinite(d) & np.isfinite(y) & (np.abs(d) > 1e-12) & ((d > 0) == (q > 0.5))
-        if ok.sum() < 20:
-            continue
-        ratio = (y[ok] - median[ok]) / d[ok]
-        # above the median: y <= m + s*d  <=>  ratio <= s; below it (d < 0) the inequality flips
-        s = np.quantile(ratio, q if q > 0.5 else 1 - q)
-        out[float(q)] = float(np.clip(s, 0.25, 4.0))
-    return out
 
 
 MODELS: dict[str, type[Forecaster]] = {
