@@ -110,3 +110,41 @@ def test_drivers_best_pooled_but_not_in_every_window_are_not_kept() -> None:
     model.drivers_held_ = None
     assert model._drivers_hold(better, MEMBERS, MEMBERS, a_drv, np.array([12 / 40, 2 / 40])) == a_drv
     assert model.drivers_held_ is None
+
+
+def _with_early_ended_series(sales: pd.DataFrame) -> pd.DataFrame:
+    """``sales`` plus a series that stopped selling after four weeks (a careless export
+    keeps such products; Walmart has store-departments that close in the first weeks)."""
+    first = sales["ds"].min()
+    early = pd.DataFrame({"unique_id": "ENDED", "ds": pd.date_range(first, periods=28, freq="D"),
+                          "y": np.tile([3.0, 1.0, 2.0, 0.0], 7)})
+    return pd.concat([sales, early], ignore_index=True)
+
+
+def test_a_series_that_ended_before_any_index_value_was_published_does_not_drop_the_drivers() -> None:
+    # regression: Walmart's per-store drivers never reached `recommended`. A series that ended
+    # in the first weeks needs covariates for dates before anything of a lagged index was
+    # published; the drivers members raised, were skipped, and no note said so.
+    sales, _ = _shop(n_series=3, n_days=300)
+    source = FrameSource(_with_early_ended_series(sales), macro=_monthly_index(start="2023-01-01", end="2023-09-01"))
+    cv = Runner([make_model("LightGBMDrivers", **SMALL)]).cross_validation(source, 14, n_windows=1)
+    assert cv.forecasts["LightGBMDrivers"].notna().all()
+    fitted = Runner([make_model("recommended", members=MEMBERS, horizon=14)]).fit(source, 14).model
+    assert MEMBERS[1] in fitted.scores_.index
+    assert any("external drivers (confidence)" in n and "could not" not in n for n in fitted.notes_)
+
+
+def test_backtest_notes_say_what_happened_to_the_drivers() -> None:
+    sales, plan = _shop(n_series=3, n_days=300)
+    model = make_model("recommended", members=MEMBERS, horizon=14)
+    out = Runner([model]).cross_validation(FrameSource(sales, macro=plan), 14, n_windows=1)
+    assert any(n.startswith("window from ") and "external drivers (spend)" in n for n in out.notes)
+
+
+def test_drivers_members_that_fail_are_named_with_the_reason() -> None:
+    sales, plan = _shop(n_series=3, n_days=300)
+    model = make_model("recommended", members=MEMBERS, horizon=14)
+    model.skipped_ = {MEMBERS[1]: "X_df has no covariates for 3 forecast row(s)"}
+    model.scores_ = pd.Series({MEMBERS[0]: 0.3})
+    note = model._drivers_note([MEMBERS[0]], [MEMBERS[0]], MEMBERS[0], ["y", "macro_spend"])
+    assert "could not be compared" in note and "X_df has no covariates" in note and MEMBERS[1] in note

@@ -495,7 +495,7 @@ def _choice_notes(cutoff: pd.Timestamp, model: Forecaster) -> list[str]:
     if getattr(inner, "chosen_", None) is None:
         return []
     return [f"window from {pd.Timestamp(cutoff).date()}: {n}" for n in getattr(inner, "notes_", [])
-            if " chose " in n]
+            if any(word in n for word in (" chose ", " left out ", " external drivers "))]
 
 
 def frames_of(models: Sequence[Forecaster]) -> bool:

@@ -525,9 +525,15 @@ class LightGBMGlobal(Forecaster):
                                   for d in last.to_numpy()]),
         })
         fut = want.merge(X_df[["unique_id", "ds", *dynamic]], on=["unique_id", "ds"], how="left")
-        # a missing future price is filled with the last known one; anything else must be given
+        # a missing future price is filled with the last known one; anything else must be given,
+        # except an external series on a date inside the training span (a series that ended
+        # early): nothing of it was published yet there, and training saw 0 there too
         required = [c for c in dynamic if c != "price"]
-        gaps = fut[required].isna().any(axis=1)
+        drivers = driver_columns(required)
+        gaps = fut[[c for c in required if c not in drivers]].isna().any(axis=1)
+        if drivers:
+            past = (fut["ds"] <= last.max()).to_numpy()
+            gaps |= fut[drivers].isna().any(axis=1) & ~past
         if gaps.any():
             row = fut[gaps].iloc[0]
             raise ModelError(

@@ -580,7 +580,9 @@ class Recommended(AutoSelect):
         without = self.scores_[[a for a in aliases if not uses[a]]].dropna()
         series = ", ".join(c.removeprefix("macro_") for c in driver_columns(columns))
         if with_d.empty or without.empty:
-            return f"{self.alias}: external drivers ({series}) could not be compared on validation"
+            why = [f"{n}: {r}" for n, r in getattr(self, "skipped_", {}).items() if self._uses_drivers(n)]
+            return (f"{self.alias}: external drivers ({series}) could not be compared on validation"
+                    + (f" and were not used ({'; '.join(why)})" if why else ""))
         verdict = "kept" if self._uses_drivers(best) else "not kept"
         held = self.drivers_held_
         if held is not None:
