@@ -113,9 +113,10 @@ def main() -> None:
     print(per_cut.loc[list(VARIANTS)].round(3).to_string())
     print(summary.round(4).to_string())
     if args.json:
+        cells = per_cut.stack(["seed", "cutoff"], future_stack=True)
         args.json.write_text(json.dumps({"summary": summary.reset_index().to_dict(orient="records"),
                                          "per_cutoff": {f"{v}|{s}|{c}": float(x) for (v, s, c), x in
-                                                        per_cut.stack(["seed", "cutoff"], future_stack=True).items()},
+                                                        cells.items()},
                                          "rows": rows}, indent=1, default=str))
 
 

@@ -168,6 +168,21 @@ def test_recommended_responds_to_a_plan_through_its_chosen_configuration(shop_st
     assert any(n.startswith("what-if (Recommended)") for n in res.notes)
 
 
+def test_without_prices_the_plan_goes_through_the_model_and_the_notes_say_why(store):
+    from trendcast.data.simulate import simulate_shop
+    from trendcast.services.ingest import ingest_frames
+
+    shop = simulate_shop(n_products=6, start="2024-06-01", end="2025-06-30", seed=3)
+    ingest_frames(store, {"products": shop.products, "sales": shop.sales.drop(columns="price"),
+                          "calendar_events": shop.calendar}, source="shop")
+    uid = _top(shop)
+    plan = pd.DataFrame({"unique_id": [uid], "start": ["2025-07-01"], "promo": ["1"]})
+    res = run_forecast(store, horizon=7, models=["LightGBM"], scenario=plan)
+    assert res.scenario_response["method"] == "model"
+    assert any(n.startswith("what-if: no product has enough price changes") for n in res.notes)
+    assert res.scenario_forecasts is not None and len(res.scenario_forecasts) == 7
+
+
 def test_bad_plans_are_refused_before_anything_is_stored(shop_store, tmp_path):
     plan = tmp_path / "plan.csv"
     plan.write_text("unique_id,start,promo\nP0001,2025-07-01,1\nP9999,2025-07-01,1\nP0002,2025-09-01,1\n")
@@ -209,3 +224,7 @@ def test_cli_prints_baseline_and_plan_side_by_side_and_refuses_a_bad_plan(tmp_pa
                               "--scenario", str(good), "--json"])
     doc = json.loads(res.output)
     assert {r["unique_id"] for r in doc["scenario"]} == {"P0002", "TOTAL"}
+    res = runner.invoke(app, ["forecast", "--db", str(db), "--horizon", "7", "--jobs", "1",
+                              "--scenario", str(good), "--scenario-response", "model", "--json"])
+    assert res.exit_code == 0, res.output
+    assert any("own response to the planned covariates" in n for n in json.loads(res.output)["notes"])
