@@ -377,6 +377,11 @@ def forecast(
                            "default model LightGBM.")] = None,
     cost_share: Annotated[float, typer.Option(
         help="With --scenario: unit cost as a share of price for products without unit_cost.")] = 0.6,
+    scenario_response: Annotated[str, typer.Option(
+        "--scenario-response",
+        help="With --scenario: how planned prices and promotions move the forecast: elasticity "
+             "(the baseline times the change each product's estimated price elasticity and the "
+             "shop's promotion effect give) or model (the model's own response).")] = "elasticity",
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -405,7 +410,8 @@ def forecast(
                                   engine=runner, collect=as_json,
                                   partition_size=_settings().partition_size, freq=freq,
                                   ended=ended, ended_after=ended_after, clean=clean,
-                                  cold_start=cold_start, scenario=scenario, cost_share=cost_share)
+                                  cold_start=cold_start, scenario=scenario, cost_share=cost_share,
+                                  scenario_response=scenario_response)
     if as_json:
         fc = result.forecasts.assign(ds=result.forecasts["ds"].dt.strftime("%Y-%m-%d"))
         doc = {"run_id": result.run_id, "notes": result.notes, "forecasts": fc.to_dict(orient="records")}

@@ -38,6 +38,9 @@ def test_a_bad_plan_is_refused_with_its_row_and_column(shop):
         no_cov = client.post("/api/jobs/forecast", headers=auth(keys["analyst"]),
                              json={**body, "models": ["SeasonalNaive"], "scenario": body["scenario"][:1]})
         assert no_cov.status_code == 422 and "takes covariates" in no_cov.text
+        bad = client.post("/api/jobs/forecast", headers=auth(keys["analyst"]),
+                          json={**body, "scenario": body["scenario"][:1], "scenario_response": "tree"})
+        assert bad.status_code == 422 and "scenario_response" in bad.text
         assert client.get("/api/jobs", headers=auth(keys["analyst"])).json()["total"] == 0
 
 
@@ -56,6 +59,7 @@ def test_scenario_run_compares_plan_and_baseline(shop):
         assert sc.status_code == 200, sc.text
         doc = sc.json()
         assert doc["models"] == ["LightGBM"] and doc["unchanged"] == ["SeasonalNaive"]
+        assert any(n.startswith("what-if (LightGBM): the plan's prices and promotions move") for n in doc["notes"])
         planned = set(data.products.loc[data.products["category"] == cat, "unique_id"])
         assert {r["unique_id"] for r in doc["rows"]} == planned | {"TOTAL"}
         total = next(r for r in doc["rows"] if r["unique_id"] == "TOTAL")["values"]

@@ -77,26 +77,110 @@ def test_plan_changes_the_covariate_model_only_and_compares_side_by_side(shop_st
     assert "促销/价格计划与基线对比" in zh and "英文原文" not in zh
 
 
-def test_baseline_is_the_same_with_and_without_a_plan(shop_store, tmp_path):
+def _params(store, run_id):
+    stored = store.run_row(run_id)
+    return stored["params"] if isinstance(stored["params"], dict) else json.loads(stored["params"])
+
+
+def test_baseline_is_the_plain_forecast_and_plain_forecasts_are_unchanged(shop_store, tmp_path):
     uid = _top(shop_store.shop)
     plan = pd.DataFrame({"unique_id": [uid], "start": ["2025-07-02"], "promo": ["1"], "price": ["1.0"]})
     with_plan = run_forecast(shop_store, horizon=7, models=["LightGBM"], scenario=plan)
-    # a what-if run estimates each product's price response; the same settings without a plan
-    # give the same baseline
-    without = run_forecast(shop_store, horizon=7, models=["LightGBM"],
-                           model_params={"price_elasticity": True})
-    pd.testing.assert_frame_equal(with_plan.forecasts, without.forecasts)
-    stored = shop_store.run_row(with_plan.run_id)
-    params = stored["params"] if isinstance(stored["params"], dict) else json.loads(stored["params"])
-    assert params["scenario"]["price_response"] == ["LightGBM"]
     plain = run_forecast(shop_store, horizon=7, models=["LightGBM"])
-    assert not plain.forecasts.equals(without.forecasts)  # off by default in plain forecasts
+    # the default response estimates elasticities beside the model: the baseline is the plain
+    # forecast, and the plain forecast keeps the price features off
+    pd.testing.assert_frame_equal(with_plan.forecasts, plain.forecasts)
+    params = _params(shop_store, with_plan.run_id)
+    assert params["scenario"]["price_response"] == []
+    assert params["scenario"]["response"]["method"] == "elasticity"
+    assert uid in params["scenario"]["response"]["elasticity"]
+    # the model's own response: LightGBM with its per-product price features, as before
+    own = run_forecast(shop_store, horizon=7, models=["LightGBM"], scenario=plan, scenario_response="model")
+    featured = run_forecast(shop_store, horizon=7, models=["LightGBM"],
+                            model_params={"price_elasticity": True})
+    pd.testing.assert_frame_equal(own.forecasts, featured.forecasts)
+    params = _params(shop_store, own.run_id)
+    assert params["scenario"]["price_response"] == ["LightGBM"]
+    assert params["scenario"]["response"]["method"] == "model"
+    assert any("own response to the planned covariates (response='model')" in n for n in own.notes)
+    assert not plain.forecasts.equals(featured.forecasts)
     from trendcast.services.report import build_report
 
     html = build_report(shop_store, tmp_path, explain=0, alerts_source="off").read_text(encoding="utf-8")
     assert "What-if plan" not in html  # the latest run has no plan
-    assert not with_plan.scenario_forecasts.equals(
-        without.forecasts[without.forecasts["unique_id"] == uid].reset_index(drop=True))
+    with pytest.raises(DataValidationError, match="scenario response must be one of"):
+        run_forecast(shop_store, horizon=7, models=["LightGBM"], scenario=plan, scenario_response="tree")
+
+
+def _factor(res, uid: str, discount: float, promo: bool) -> float:
+    said = res.scenario_response
+    return (1 - discount) ** said["elasticity"][uid] * (np.exp(said["promo_effect"]) if promo else 1.0)
+
+
+def test_scenario_is_the_baseline_times_the_estimated_price_and_promotion_response(shop_store):
+    uid = _top(shop_store.shop)
+    plan = pd.DataFrame({"unique_id": [uid], "start": ["2025-07-01"], "end": ["2025-07-04"],
+                         "discount": ["20"], "promo": ["1"]})
+    res = run_forecast(shop_store, horizon=7, models=["LightGBM"], quantiles=[0.1, 0.9], scenario=plan)
+    said = res.scenario_response
+    assert said["method"] == "elasticity" and said["source"][uid] in ("own", "shrunk", "pooled")
+    assert -6 <= said["elasticity"][uid] <= 1 and said["promo_effect"] is not None
+    base = res.forecasts[res.forecasts["unique_id"] == uid].set_index("ds")
+    sc = res.scenario_forecasts.set_index("ds")
+    on = sc.index <= pd.Timestamp("2025-07-04")
+    factor = _factor(res, uid, 0.2, promo=True)
+    for col in ("LightGBM", "LightGBM-q-0.1", "LightGBM-q-0.9"):
+        assert np.allclose(sc.loc[on, col], base.loc[on, col] * factor)
+        assert np.allclose(sc.loc[~on, col], base.loc[~on, col])
+    note = next(n for n in res.notes if n.startswith("what-if (LightGBM)"))
+    assert "exp(elasticity x log(planned / assumed price)" in note and "1 planned product(s)" in note
+    assert f"{said['promo_effect']:+.3f}" in note
+
+
+def test_events_go_through_the_model_and_prices_scale_its_forecast(shop_store):
+    shop = shop_store.shop
+    uid = _top(shop)
+    event = str(shop.calendar["name"].iloc[0])
+    rows = {"unique_id": [uid], "start": ["2025-07-03"], "event": [event]}
+    only = run_forecast(shop_store, horizon=7, models=["LightGBM"], scenario=pd.DataFrame(rows))
+    both = run_forecast(shop_store, horizon=7, models=["LightGBM"],
+                        scenario=pd.DataFrame({**rows, "discount": ["10"]}))
+    ratio = (both.scenario_forecasts.set_index("ds")["LightGBM"]
+             / only.scenario_forecasts.set_index("ds")["LightGBM"])
+    day = pd.Timestamp("2025-07-03")
+    assert ratio[day] == pytest.approx(_factor(both, uid, 0.1, promo=False))
+    assert np.allclose(ratio.drop(day), 1.0)
+    assert any("events go through each model's own response" in n for n in both.notes)
+
+
+def test_recommended_responds_to_a_plan_through_its_chosen_configuration(shop_store):
+    uid = _top(shop_store.shop)
+    plan = pd.DataFrame({"unique_id": [uid], "start": ["2025-07-01"], "end": ["2025-07-07"],
+                         "discount": ["10"], "promo": ["1"]})
+    res = run_forecast(shop_store, horizon=7, models=["recommended"], quantiles=[0.1, 0.9], scenario=plan)
+    assert res.models == ["Recommended"]
+    base = res.forecasts[res.forecasts["unique_id"] == uid].set_index("ds")["Recommended"]
+    sc = res.scenario_forecasts.set_index("ds")["Recommended"]
+    factor = _factor(res, uid, 0.1, promo=True)
+    assert factor > 1
+    # whichever member was chosen (seasonal naive takes no covariates), the plan moves it
+    assert np.allclose(sc, base * factor) and sc.sum() > base.sum()
+    assert any(n.startswith("what-if (Recommended)") for n in res.notes)
+
+
+def test_without_prices_the_plan_goes_through_the_model_and_the_notes_say_why(store):
+    from trendcast.data.simulate import simulate_shop
+    from trendcast.services.ingest import ingest_frames
+
+    shop = simulate_shop(n_products=6, start="2024-06-01", end="2025-06-30", seed=3)
+    ingest_frames(store, {"products": shop.products, "sales": shop.sales.drop(columns="price"),
+                          "calendar_events": shop.calendar}, source="shop")
+    uid = _top(shop)
+    plan = pd.DataFrame({"unique_id": [uid], "start": ["2025-07-01"], "promo": ["1"]})
+    res = run_forecast(store, horizon=7, models=["LightGBM"], scenario=plan)
+    assert res.scenario_response["method"] == "model"
+    assert any(n.startswith("what-if: no product has enough price changes") for n in res.notes)
+    assert res.scenario_forecasts is not None and len(res.scenario_forecasts) == 7
 
 
 def test_bad_plans_are_refused_before_anything_is_stored(shop_store, tmp_path):
@@ -140,3 +224,7 @@ def test_cli_prints_baseline_and_plan_side_by_side_and_refuses_a_bad_plan(tmp_pa
                               "--scenario", str(good), "--json"])
     doc = json.loads(res.output)
     assert {r["unique_id"] for r in doc["scenario"]} == {"P0002", "TOTAL"}
+    res = runner.invoke(app, ["forecast", "--db", str(db), "--horizon", "7", "--jobs", "1",
+                              "--scenario", str(good), "--scenario-response", "model", "--json"])
+    assert res.exit_code == 0, res.output
+    assert any("own response to the planned covariates" in n for n in json.loads(res.output)["notes"])

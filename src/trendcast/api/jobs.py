@@ -63,7 +63,8 @@ def _forecast(store: Store, p: dict[str, Any], progress: Progress) -> str:
     return run_forecast(store, horizon=p["horizon"], models=p["models"], quantiles=p["quantiles"],
                         ids=p.get("ids"), n_jobs=1, progress=progress,
                         partition_size=_size(store, p), scenario=plan,
-                        cost_share=p.get("cost_share", 0.6)).run_id
+                        cost_share=p.get("cost_share", 0.6),
+                        scenario_response=p.get("scenario_response", "elasticity")).run_id
 
 
 def plan_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -154,6 +154,9 @@ class ForecastJobIn(_JobIn):
                                             description="A what-if plan (rows as in --scenario).")
     cost_share: float = Field(0.6, ge=0, lt=1, description=(
         "Unit cost / price for products without a catalogue unit_cost (scenario margins)."))
+    scenario_response: Literal["elasticity", "model"] = Field("elasticity", description=(
+        "How the plan's prices and promotions move the forecast: the baseline times each "
+        "product's estimated price response (elasticity) or the model's own response (model)."))
 
 
 class BacktestJobIn(_JobIn):

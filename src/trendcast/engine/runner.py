@@ -35,6 +35,7 @@ from trendcast.engine.tasks import (
     Prep,
     TrainJob,
     backtest_partition,
+    estimate_response,
     fit_global,
     fit_partition,
     forecast_partition,
@@ -43,8 +44,9 @@ from trendcast.engine.tasks import (
 )
 from trendcast.errors import ModelError
 from trendcast.features.cleaning import CleaningOptions
+from trendcast.features.elasticity import ElasticityOptions, PriceResponse
 from trendcast.features.frequency import coarser, default_season_length, describe, is_coarser, period_labels
-from trendcast.features.scenario import Plan, scenario_notes
+from trendcast.features.scenario import RESPONSES, Plan, events_only, response_note, scenario_notes
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.models.validation import cutoffs_between
 from trendcast.schema import quantile_column
@@ -52,6 +54,10 @@ from trendcast.schema import quantile_column
 Progress = Callable[[str, int, int], None]
 TRAIN_SEED = 0
 DEFAULT_PARTITION_SIZE = 1000
+RESPONSE_SERIES = 1000  # a plan's price response: its products plus a sample of others, this many
+# chosen on simulated shops 11 and 13 (benchmarks/scenario_methods.py, docs/benchmarks.md)
+RESPONSE_HISTORY_DAYS = 730
+RESPONSE_OPTIONS = ElasticityOptions()
 
 
 class SeriesSource(Protocol):
@@ -155,6 +161,7 @@ class RunOutput:
     scenario: pd.DataFrame | None = None  # planned series under a what-if plan (covariate models)
     plan_prices: pd.DataFrame | None = None  # their assumed and planned prices (base_price, plan_price)
     scenario_models: list[str] = field(default_factory=list)  # the models the plan can change
+    response: dict[str, Any] | None = None  # how the plan's effect was computed (run params)
 
 
 @dataclass
@@ -422,7 +429,7 @@ class Runner:
     def forecast(self, data: SeriesSource, h: int, *,
                  quantiles: Sequence[float] | None = None,
                  fitted: dict[str, Forecaster] | None = None,
-                 plan: Plan | None = None) -> RunOutput:
+                 plan: Plan | None = None, response: str = "elasticity") -> RunOutput:
         """Forecast ``h`` steps past each series' end.
 
         ``fitted`` (a :class:`Trained`'s models, e.g. a saved version) forecasts without
@@ -430,13 +437,20 @@ class Runner:
         (:meth:`Forecaster.forward`), partition by partition. ``plan``
         (:func:`~trendcast.features.scenario.parse_plan`) also forecasts its products with the
         plan's prices, promotions and events in place of the assumed ones, from the same fitted
-        models (``RunOutput.scenario``); models without covariates are named in the notes."""
+        models (``RunOutput.scenario``); models without covariates are named in the notes.
+        ``response`` says how the plan's prices and promotions move a forecast: ``"elasticity"``
+        (default) scales each model's baseline by the products' estimated price elasticities and
+        the shop's promotion effect (:mod:`trendcast.features.scenario`; the model's own
+        response when none can be estimated, said in the notes), ``"model"`` leaves them to the
+        model's own response to the planned covariates."""
+        if response not in RESPONSES:
+            raise ModelError(f"response must be one of {list(RESPONSES)}, got {response!r}")
         if fitted is not None:
             missing = [a for a in self.aliases if a not in fitted]
             if missing:
                 raise ModelError(f"no fitted model for {missing}; the version holds {sorted(fitted)}")
         return self._run(data, check_horizon(h), check_quantiles(quantiles), cutoffs=None,
-                         fitted=fitted, plan=plan)
+                         fitted=fitted, plan=plan, response=response)
 
     def train(self, data: SeriesSource, h: int) -> Trained:
         """Fit every model on every live series as :meth:`forecast` would and freeze it:
@@ -566,7 +580,8 @@ class Runner:
 
     def _run(self, data: SeriesSource, h: int, qs: list[float], *,
              cutoffs: list[pd.Timestamp] | None,
-             fitted: dict[str, Forecaster] | None = None, plan: Plan | None = None) -> RunOutput:
+             fitted: dict[str, Forecaster] | None = None, plan: Plan | None = None,
+             response: str = "elasticity") -> RunOutput:
         backtesting = cutoffs is not None
         engine, own = self._open()
         try:
@@ -590,6 +605,11 @@ class Runner:
             groups = [(split, blocks, 1)] if split else []
             groups += [([m], [ids], cpus) for m in self.models
                        if m.strategy == "whole" and saved is None]
+            effect: PriceResponse | None = None
+            effect_notes: list[str] = []
+            if plan is not None and not backtesting and response == "elasticity":
+                effect, effect_notes = self._price_response(data, ids, plan, freq, resample, h,
+                                                            calendar, alive_from)
             tally = _Tally()
             frames: list[pd.DataFrame] = []
             planned: list[pd.DataFrame] = []
@@ -609,7 +629,7 @@ class Runner:
                     label = f"backtest {names}"
                 else:
                     job = ForecastJob(h, qs, [(m, fitted.get(m.alias, {}).get(None)) for m in group],
-                                      jobs, prep, forward=saved is not None)
+                                      jobs, prep, forward=saved is not None, response=effect)
                     task, label = forecast_partition, f"forecast {names}"
                 for _, res in engine.map_partitions(task, _blocks(data, parts), shared=job,
                                                     total=len(parts), cpus=task_cpus,
@@ -667,6 +687,7 @@ class Runner:
                             season_length=season, cleaning=cleaning)
             if plan is not None:
                 self._add_scenario(out, plan, planned, prices, qs)
+                self._describe_response(out, plan, effect, effect_notes, response)
             return out
         finally:
             if own:
@@ -684,6 +705,57 @@ class Runner:
         out.scenario = _gather(planned, with_exog, qs, keys=["unique_id", "ds"])
         out.plan_prices = (pd.concat(prices, ignore_index=True) if prices else None)
         out.scenario_models = with_exog
+
+    def _price_response(self, data: SeriesSource, ids: Sequence[str], plan: Plan, freq: str,
+                        resample: bool, h: int, calendar: pd.DataFrame,
+                        alive_from: pd.Timestamp | None) -> tuple[PriceResponse | None, list[str]]:
+        """The price response a plan's prices and promotions act through, estimated on the
+        planned products plus a seeded sample of the others (``RESPONSE_SERIES`` in all, for
+        the department / category means), or None with the reason."""
+        if not any(m.supports_exog for m in self.models):
+            return None, []
+        if freq != "D" or resample:
+            return None, [f"what-if: price elasticities are estimated on daily sales, these are "
+                          f"{describe(freq)}: the plan's prices and promotions go through each "
+                          "model's own response to the planned covariates"]
+        wanted = set(plan.ids)
+        planned = [i for i in ids if i in wanted]
+        others = [i for i in ids if i not in wanted]
+        room = max(RESPONSE_SERIES - len(planned), 0)
+        sample = others if len(others) <= room else training_ids(others, room) if room else []
+        on = sorted(planned + sample)
+        prep = Prep(freq, h, True, False, calendar, alive_from=alive_from)
+        found = estimate_response(_load(data, on), prep, RESPONSE_HISTORY_DAYS, RESPONSE_OPTIONS)
+        if found is None:
+            return None, ["what-if: no product has enough price changes (4) to estimate a price "
+                          "elasticity, or the sales have no prices: the plan's prices and promotions "
+                          "go through each model's own response to the planned covariates"]
+        if found.promo is None and plan.days["promo"].fillna(0).ne(0).any():
+            return None, ["what-if: the plan sets promotions but no promotion effect can be "
+                          "estimated (no promo column, or too few products with promotions): the "
+                          "plan goes through each model's own response to the planned covariates"]
+        return found, []
+
+    def _describe_response(self, out: RunOutput, plan: Plan, effect: PriceResponse | None,
+                           notes: list[str], response: str) -> None:
+        """The note (and run params) saying how the plan's effect was computed."""
+        if not out.scenario_models:
+            return
+        models = out.scenario_models
+        if effect is None:
+            out.notes += notes or [f"what-if ({', '.join(models)}): the plan's prices, promotions and "
+                                   "events go through each model's own response to the planned "
+                                   f"covariates (response={response!r})"]
+            out.response = {"method": "model", "reason": notes[0] if notes else "asked for"}
+            return
+        ids = plan.ids
+        out.notes.append(response_note(effect, ids, models, RESPONSE_HISTORY_DAYS,
+                                       events_only(plan) is not None))
+        out.response = {"method": "elasticity", "promo_effect": effect.promo,
+                        "pooled_elasticity": effect.pooled, "history_days": RESPONSE_HISTORY_DAYS,
+                        "n_products": effect.n_products,
+                        "elasticity": {i: float(e) for i, e in zip(ids, effect.of(ids), strict=True)},
+                        "source": {i: str(effect.source.get(i, "pooled")) for i in ids}}
 
     def _fit_globals(self, engine: Engine, data: SeriesSource, ids: Sequence[str], freq: str,
                      h: int, calendar: pd.DataFrame, cutoffs: Sequence[pd.Timestamp | None],

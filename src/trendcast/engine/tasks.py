@@ -20,8 +20,9 @@ from typing import Any, Self
 import pandas as pd
 
 from trendcast.features.cleaning import CleaningOptions, clean_series
+from trendcast.features.elasticity import CONTROL_PREFIXES, ElasticityOptions, PriceResponse, price_response
 from trendcast.features.exog import add_covariates, future_covariates
-from trendcast.features.scenario import Plan, apply_plan
+from trendcast.features.scenario import Plan, apply_plan, events_only, plan_factors, scale_forecast
 from trendcast.features.series import fill_series, resample_sales
 from trendcast.models.base import Forecaster
 from trendcast.models.fallback import guard
@@ -226,6 +227,27 @@ def _planned(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame
     return apply_plan(future, plan, calendar)
 
 
+RESPONSE_GROUPS = ("department", "category")  # pooling levels of the elasticities, narrowest first
+
+
+def estimate_response(block: Block, prep: Prep, history_days: int | None = 730,
+                      options: ElasticityOptions | None = None) -> PriceResponse | None:
+    """Each product's price elasticity and the shop-wide promotion effect, estimated on the
+    block's daily rows (the last ``history_days``) with the run's calendar flags as controls
+    (:func:`trendcast.features.elasticity.price_response`); None when the sales have no
+    prices or no product has enough price changes."""
+    prepared = prepare(block, Prep(prep.freq, prep.horizon, True, False, prep.calendar,
+                                   alive_from=prep.alive_from))
+    frame = prepared.part.exog
+    if prepared.empty or frame is None or "price" not in frame.columns:
+        return None
+    if history_days:
+        frame = frame[frame["ds"] > frame["ds"].max() - pd.Timedelta(days=int(history_days))]
+    controls = [c for c in frame.columns if c.startswith(CONTROL_PREFIXES)]
+    return price_response(frame, groups=RESPONSE_GROUPS, controls=controls,
+                          options=options or ElasticityOptions())
+
+
 def unwrap(model: Forecaster) -> Forecaster:
     """The fitted model inside the :class:`Clipped` / :class:`Cleaned` wrappers (a saved
     version keeps the model; :func:`forward_ready` clips and cleans the new history)."""
@@ -316,6 +338,7 @@ class ForecastJob:
     n_jobs: int
     prep: Prep
     forward: bool = False  # the fitted models are a saved version: apply them to new history
+    response: PriceResponse | None = None  # a plan's prices and promotions act through it
 
 
 @dataclass
@@ -379,7 +402,7 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
         fc = clip_negative(fc)
         merged = fc if merged is None else merged.merge(fc, on=KEY)
         if part.planned is not None and model.supports_exog and part.exog is not None:
-            sc = _scenario(model, part, job, proto.alias)
+            sc = _scenario(model, part, job, proto.alias, fc)
             out.scenario = sc if out.scenario is None else out.scenario.merge(sc, on=KEY)
     assert merged is not None
     out.forecasts = merged
@@ -388,16 +411,34 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
     return out
 
 
-def _scenario(model: Forecaster, part: Partition, job: ForecastJob, alias: str) -> pd.DataFrame:
-    """The fitted ``model``'s forecast of the planned series with the plan's covariates
-    (the same model, fitted once: only the future inputs differ from the baseline)."""
+def _scenario(model: Forecaster, part: Partition, job: ForecastJob, alias: str,
+              baseline: pd.DataFrame) -> pd.DataFrame:
+    """The fitted ``model``'s forecast of the planned series under the plan (the same model,
+    fitted once). With an estimated price response (``job.response``) the plan's prices and
+    promotions scale the model's ``baseline`` forecast (or, when the plan sets events, its
+    forecast with those events) by :func:`~trendcast.features.scenario.plan_factors`; without
+    one the model forecasts from the planned covariates itself."""
     assert part.planned is not None and job.prep.plan is not None
-    ids = set(job.prep.plan.ids)
+    plan = job.prep.plan
+    ids = set(plan.ids)
     series = part.series[part.series["unique_id"].isin(ids)]
-    fc = model.predict(job.horizon, X_df=part.planned, quantiles=job.quantiles)
-    fc = fc[fc["unique_id"].isin(ids)].reset_index(drop=True)
-    fc, _, _ = guard(fc, series, job.horizon, job.prep.freq, job.quantiles, alias)
-    return clip_negative(fc)
+
+    def predict(X_df: pd.DataFrame) -> pd.DataFrame:
+        fc = model.predict(job.horizon, X_df=X_df, quantiles=job.quantiles)
+        fc = fc[fc["unique_id"].isin(ids)].reset_index(drop=True)
+        fc, _, _ = guard(fc, series, job.horizon, job.prep.freq, job.quantiles, alias)
+        return clip_negative(fc)
+
+    if job.response is None:
+        return predict(part.planned)
+    assert part.future is not None
+    events = events_only(plan)
+    if events is not None and part.future["unique_id"].isin(set(events.ids)).any():
+        base = predict(apply_plan(part.future, events, job.prep.calendar)[0])
+    else:
+        base = baseline[baseline["unique_id"].isin(ids)].reset_index(drop=True)
+    factors = plan_factors(part.future, part.planned, job.response, sorted(ids))
+    return scale_forecast(base, factors, alias, job.quantiles)
 
 
 def _plan_prices(part: Partition, ids_planned: list[str]) -> pd.DataFrame:

@@ -340,22 +340,54 @@ def _combine(row: object, stats: dict[str, pd.DataFrame], info: pd.DataFrame | N
             reason + ("; no group with enough estimates to pool" if levels else "; no groups to pool"))
 
 
-# As a model feature -------------------------------------------------------------------------
+# As a model feature and a what-if response ------------------------------------------------
 
 ELASTICITY_RANGE = (-6.0, 1.0)  # estimates outside are clipped (a handful of noisy products)
+CONTROL_PREFIXES = ("ev_", "fest_", "event_soon")  # calendar flags of a model frame: controls
+PROMO_RANGE = (-1.0, 1.5)  # a pooled promotion effect outside (log scale) is clipped
 
 
-def product_elasticities(
+@dataclass(frozen=True)
+class PriceResponse:
+    """What prices and promotions do to demand, estimated on training rows: each product's
+    elasticity (constant-elasticity demand, ``demand ~ price ** elasticity``) and one
+    shop-wide promotion effect beyond the price cut (log scale), both from the same Poisson
+    fits of :func:`elasticities`."""
+
+    elasticity: pd.Series  # per unique_id, clipped to ELASTICITY_RANGE (pooled where none)
+    pooled: float  # for products without an estimate
+    promo: float | None  # log change of demand on a promotion day; None: not estimable
+    source: pd.Series  # per unique_id: own / shrunk / pooled
+    n_products: int = 0  # products the estimate saw
+
+    def of(self, ids: Sequence[str] | pd.Series) -> np.ndarray:
+        """The elasticity of each id (the pooled value for ids not estimated)."""
+        return pd.Series(ids).map(self.elasticity).astype(float).fillna(self.pooled).to_numpy()
+
+    def log_change(self, ids: Sequence[str] | pd.Series, price_ratio: np.ndarray,
+                   promo_change: np.ndarray) -> np.ndarray:
+        """``elasticity x log(price_ratio) + promo x promo_change`` per row: the log change of
+        demand when the price is ``price_ratio`` times the assumed one and the promotion flag
+        changes by ``promo_change`` (a ratio that is unknown or not positive counts as 1)."""
+        out = price_effect(self.of(ids), price_ratio)
+        change = np.nan_to_num(np.asarray(promo_change, dtype=float))
+        if self.promo is not None:
+            out = out + self.promo * change
+        return out
+
+
+def price_response(
     df: pd.DataFrame,
     *,
     groups: Sequence[str] = ("department", "category"),
     controls: Sequence[str] = (),
     options: ElasticityOptions = ElasticityOptions(),  # noqa: B008 (frozen, safe to share)
-) -> tuple[pd.Series, float] | None:
+) -> PriceResponse | None:
     """Each product's elasticity estimated on ``df`` (a model's training frame: daily
     ``unique_id, ds, y, price``, ``promo`` and the ``groups`` columns when present), shrunk
-    toward its group as in :func:`elasticities`, and the pooled value for products without an
-    estimate (the random-effects mean of the products with enough price changes of their own).
+    toward its group as in :func:`elasticities`, the pooled value for products without an
+    estimate (the random-effects mean of the products with enough price changes of their own),
+    and the shop-wide promotion effect of the same fits.
 
     Args:
         df: the training rows; only these are used (no look-ahead in a backtest).
@@ -365,9 +397,7 @@ def product_elasticities(
         options: fit and pooling settings.
 
     Returns:
-        ``(elasticity per unique_id, pooled value)``, or None when no product has enough
-        price changes to estimate anything (then there is no per-product price response to
-        learn).
+        The response, or None when no product has enough price changes to estimate anything.
     """
     if "price" not in df.columns or not df["price"].notna().any():
         return None
@@ -389,8 +419,26 @@ def product_elasticities(
         return None
     pooled = random_effects(own["elasticity_item"].to_numpy(), own["se_item"].to_numpy())[0]
     pooled = float(np.clip(pooled, *ELASTICITY_RANGE))
-    est = table.set_index("unique_id")["elasticity"].astype(float)
-    return est.fillna(pooled).clip(*ELASTICITY_RANGE), pooled
+    t = table.set_index("unique_id")
+    est = t["elasticity"].astype(float)
+    source = t["estimate"].where(est.notna(), "pooled").replace("none", "pooled")
+    promo = table.attrs.get("promo_effect")
+    promo = None if promo is None or not np.isfinite(promo) else float(np.clip(promo, *PROMO_RANGE))
+    return PriceResponse(est.fillna(pooled).clip(*ELASTICITY_RANGE), pooled, promo, source,
+                         int(len(table)))
+
+
+def product_elasticities(
+    df: pd.DataFrame,
+    *,
+    groups: Sequence[str] = ("department", "category"),
+    controls: Sequence[str] = (),
+    options: ElasticityOptions = ElasticityOptions(),  # noqa: B008 (frozen, safe to share)
+) -> tuple[pd.Series, float] | None:
+    """``(elasticity per unique_id, pooled value)`` of :func:`price_response` (the model
+    feature of LightGBM's ``price_elasticity``), or None when nothing can be estimated."""
+    response = price_response(df, groups=groups, controls=controls, options=options)
+    return None if response is None else (response.elasticity, response.pooled)
 
 
 def price_effect(elasticity: pd.Series | np.ndarray, price_rel: pd.Series | np.ndarray) -> np.ndarray:

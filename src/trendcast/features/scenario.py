@@ -13,6 +13,14 @@ flag (1/0, yes/no) and an ``event`` (a calendar event name, e.g. ``Double 11``, 
 the model then sees on those days). :func:`parse_plan` checks every cell against the
 catalogue, the calendar and the horizon and names file, row and column of each problem;
 :func:`apply_plan` replaces a forecast's assumed future covariates by the plan's.
+
+How a plan moves a forecast (``response``): by default a plan's prices and promotions act
+through an estimated :class:`~trendcast.features.elasticity.PriceResponse`: the scenario is
+the model's baseline forecast times ``exp(elasticity x log(planned / assumed price) + promo
+effect x change of the promotion flag)`` per product and day (:func:`plan_factors`,
+:func:`scale_forecast`), the same factor for the point forecast and every quantile. A plan's
+events still go through the model's own response to the calendar flags. ``"model"`` leaves
+prices and promotions to the model's own response as well.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ import pandas as pd
 
 from trendcast.errors import DataValidationError
 from trendcast.features.calendar import event_features
+from trendcast.features.elasticity import PriceResponse
+from trendcast.schema import quantile_column
 
 PLAN_COLUMNS = ("unique_id", "category", "start", "end", "price", "discount", "promo", "event")
 _ALIASES = {"product": "unique_id", "id": "unique_id", "sku": "unique_id", "from": "start",
@@ -32,6 +42,7 @@ _ALIASES = {"product": "unique_id", "id": "unique_id", "sku": "unique_id", "from
 _TRUE = {"1", "1.0", "true", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "no", "n"}
 MAX_PLAN_ROWS = 10_000
+RESPONSES = ("elasticity", "model")  # how a plan's prices and promotions move the forecast
 
 
 @dataclass
@@ -268,3 +279,76 @@ def scenario_notes(aliases_without: Sequence[str]) -> list[str]:
         return []
     return [f"{', '.join(aliases_without)} take(s) no covariates: the plan cannot change "
             "its forecast, so it has no scenario (use LightGBM or Chronos2 for scenarios)"]
+
+
+def events_only(plan: Plan) -> Plan | None:
+    """The plan's events alone (prices, discounts and promotions left as assumed), or None
+    when it sets no event."""
+    days = plan.days[plan.days["event"].notna()]
+    if days.empty:
+        return None
+    return Plan(days.assign(price=np.nan, discount=np.nan, promo=np.nan).reset_index(drop=True),
+                plan.rows, plan.source)
+
+
+def plan_factors(future: pd.DataFrame, planned: pd.DataFrame, response: PriceResponse,
+                 ids: Sequence[str]) -> pd.DataFrame:
+    """``unique_id, ds, factor`` for the rows of ``ids``: how many times the assumed demand
+    the plan's price and promotion give under ``response`` (1 where the plan changes neither).
+
+    Args:
+        future: the covariates the forecast assumes (``price``, ``promo`` when known).
+        planned: the same with the plan applied (:func:`apply_plan`).
+        response: the estimated price and promotion response.
+        ids: the planned products.
+    """
+    keys = ["unique_id", "ds"]
+    cols = [c for c in ("price", "promo") if c in future.columns and c in planned.columns]
+    keep = set(ids)
+    base = future.loc[future["unique_id"].isin(keep), keys + cols]
+    plan = planned.loc[planned["unique_id"].isin(keep), keys + cols]
+    rows = base.merge(plan, on=keys, suffixes=("_base", "_plan"))
+    n = len(rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (rows["price_plan"].to_numpy(dtype=float) / rows["price_base"].to_numpy(dtype=float)
+                 if "price" in cols else np.ones(n))
+    change = (rows["promo_plan"].to_numpy(dtype=float) - rows["promo_base"].to_numpy(dtype=float)
+              if "promo" in cols else np.zeros(n))
+    factor = np.exp(response.log_change(rows["unique_id"], ratio, change))
+    return rows[keys].assign(factor=factor)
+
+
+def scale_forecast(fc: pd.DataFrame, factors: pd.DataFrame, alias: str,
+                   quantiles: Sequence[float]) -> pd.DataFrame:
+    """``fc`` (``unique_id, ds, <alias>, <alias>-q-<q>``) with the point forecast and each
+    quantile multiplied by the row's ``factor`` (1 where ``factors`` has no row): the plan
+    moves the whole demand distribution by the same proportion."""
+    keys = ["unique_id", "ds"]
+    out = fc.merge(factors[keys + ["factor"]], on=keys, how="left")
+    factor = out.pop("factor").fillna(1.0).to_numpy(dtype=float)
+    cols = [c for c in [alias, *(quantile_column(alias, q) for q in quantiles)] if c in out.columns]
+    for c in cols:
+        out[c] = out[c].to_numpy(dtype=float) * factor
+    return out
+
+
+def response_note(response: PriceResponse, ids: Sequence[str], models: Sequence[str],
+                  history_days: int | None, events: bool) -> str:
+    """How a plan's effect was computed, with the planned products' estimates."""
+    e = pd.Series(response.of(list(ids)), index=list(ids))
+    kinds = pd.Series(ids).map(response.source).fillna("pooled").value_counts()
+    counts = ", ".join(f"{kinds.get(k, 0)} {k}" for k in ("own", "shrunk", "pooled") if kinds.get(k, 0))
+    promo = ("no promotion effect (none estimable: no promo column or too few products with "
+             "promotions)" if response.promo is None else
+             f"a shop-wide promotion effect of {response.promo:+.3f} (x{np.exp(response.promo):.2f}) "
+             "on planned promotion days")
+    window = f"the last {history_days} days" if history_days else "the whole history"
+    return (f"what-if ({', '.join(models)}): the plan's prices and promotions move each model's "
+            "baseline forecast by exp(elasticity x log(planned / assumed price) + promotion "
+            f"effect x change of the promo flag), with {promo}; the same factor scales the point "
+            f"forecast and every quantile. Elasticities of the {len(ids)} planned product(s): "
+            f"median {e.median():.2f} (range {e.min():.2f} .. {e.max():.2f}; {counts}), estimated "
+            f"on {window} of {response.n_products:,} product(s) (Poisson fits with weekday, "
+            "trend, season and calendar controls, shrunk toward the department / category)"
+            + ("; the plan's events go through each model's own response to the calendar flags"
+               if events else ""))

@@ -34,6 +34,13 @@ _NAMES: list[Rule] = [
     (re.compile(r"(?<=[^\x00-\x7f]), (?=[^\x00-\x7f])"), "、"),  # 元旦, 调休 -> 元旦、调休
 ]
 
+
+def _promo_zh(note: str) -> str:
+    """The promotion effect of a what-if note, in Chinese ("" when none was estimated)."""
+    m = re.search(r"promotion effect of ([+-][\d.]+) \(x([\d.]+)\)", note)
+    return f"和全店促销效应（{m.group(1)}，即 ×{m.group(2)}）" if m else ""
+
+
 _N = r"([\d,]+)"
 _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     # trends
@@ -142,6 +149,20 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
      r"活动“\1”：其标记 \2 在历史中从未出现，模型无法使用"),
     (r"the plan's products were not forecast \(ended series\?\): no scenario",
      "计划中的商品没有被预测（序列已结束？）：没有情景预测"),
+    (r"what-if \((.+)\): the plan's prices and promotions move each model's baseline forecast by .*? "
+     r"Elasticities of the ([\d,]+) planned product\(s\): median (\S+) \(range (\S+) \.\. (\S+); .*",
+     lambda m: f"情景（{m.group(1)}）：计划的价格与促销按各商品估计的价格弹性"
+               + _promo_zh(m.group(0)) + "调整各模型的基线预测（点预测与各分位数乘以同一系数）；"
+               f"{m.group(2)} 个计划商品的弹性中位数 {m.group(3)}（范围 {m.group(4)} 至 {m.group(5)}）"),
+    (r"what-if \((.+)\): the plan's prices, promotions and events go through each model's own "
+     r"response to the planned covariates .*",
+     r"情景（\1）：计划的价格、促销和活动通过各模型自身对计划协变量的响应体现"),
+    (r"what-if: no product has enough price changes .*",
+     "情景：没有商品有足够的调价次数来估计价格弹性（或销量没有价格），计划通过各模型自身的响应体现"),
+    (r"what-if: the plan sets promotions but no promotion effect can be estimated .*",
+     "情景：计划含促销，但无法估计促销效应，计划通过各模型自身的响应体现"),
+    (r"what-if: price elasticities are estimated on daily sales, .*",
+     "情景：价格弹性只能在日销量上估计，计划通过各模型自身的响应体现"),
     (r"(\S+): quantiles crossed on ([\d,]+) rows and were sorted", r"\1：\2 行分位数交叉，已排序"),
     (r"(\S+) chose per series by backtest: (.*)", r"\1 按回测为每个序列选择模型：\2"),
     (r"(\S+): ([\d,]+) series got the non-seasonal version of the model .*\((.*)\)",

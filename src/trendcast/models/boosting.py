@@ -15,7 +15,9 @@ elasticity x log(price / mean training price), computed alike for training rows 
 (including scenario-planned) prices. Without it one tree ensemble learns a single shop-wide
 price response. No product with enough price changes: neither feature is added. It is off
 by default (plain forecasts keep M5's measured speed and accuracy, docs/benchmarks.md); what-if
-runs (``forecast --scenario``) turn it on, since a plan's uplift depends on it.
+runs turn it on only with ``forecast --scenario --scenario-response model``: by default a plan's
+prices and promotions scale the baseline by the same estimates instead
+(:mod:`trendcast.features.scenario`), which follows each product's response more closely.
 
 Quantiles, two methods (``quantile_method``):
 - ``"negbin"`` (default): sales are counts, so each forecast is treated as the mean of a
@@ -36,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError
-from trendcast.features.elasticity import price_effect, product_elasticities
+from trendcast.features.elasticity import CONTROL_PREFIXES, price_effect, product_elasticities
 from trendcast.features.exog import driver_columns
 from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles, interval_column
 from trendcast.schema import quantile_column
@@ -65,7 +67,6 @@ PRICE_FEATURES = ("price_rel", "price_chg")
 # each product's elasticity estimated on the training rows, and elasticity x log(price_rel)
 ELASTICITY_FEATURES = ("price_elasticity", "price_effect")
 DERIVED_FEATURES = PRICE_FEATURES + ELASTICITY_FEATURES
-CONTROL_PREFIXES = ("ev_", "fest_", "event_soon")  # calendar flags: controls of the estimate
 
 
 class LightGBMGlobal(Forecaster):

@@ -27,7 +27,7 @@ from trendcast.data.store import Store
 from trendcast.engine.base import Engine
 from trendcast.engine.runner import DEFAULT_PARTITION_SIZE, Runner, RunOutput
 from trendcast.errors import DataValidationError, ModelError, NotFoundError
-from trendcast.features.scenario import Plan
+from trendcast.features.scenario import RESPONSES, Plan
 from trendcast.features.series import fill_series
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.schema import format_quantile
@@ -52,6 +52,7 @@ class RunResult:
     scenario: pd.DataFrame | None = None  # baseline vs plan per model and product (compare)
     scenario_forecasts: pd.DataFrame | None = None  # the planned products' forecasts under the plan
     scenario_prices: pd.DataFrame | None = None  # their assumed and planned prices (base_price, plan_price)
+    scenario_response: dict[str, Any] | None = None  # how the plan's effect was computed
 
 
 def load_series(store: Store, ids: Sequence[str] | None = None, *,
@@ -103,9 +104,9 @@ def build_models(models: Sequence[str], model_params: Mapping[str, Any] | None,
 
 
 def _price_response_on(built: Sequence[Forecaster], model_params: Mapping[str, Any] | None) -> None:
-    """What-if runs estimate each product's own price response (LightGBM's
-    ``price_elasticity``, off in plain forecasts) unless ``model_params`` say otherwise: a
-    plan's uplift depends on it (docs/benchmarks.md, what-if plans)."""
+    """What-if runs whose plan goes through the models' own response (``scenario_response=
+    "model"``) give LightGBM each product's price response as a feature (``price_elasticity``,
+    off in plain forecasts) unless ``model_params`` say otherwise (docs/benchmarks.md)."""
     if model_params and "price_elasticity" in model_params:
         return
     for model in built:
@@ -152,6 +153,7 @@ def run_forecast(
     cold_start: bool = True,
     scenario: str | Path | pd.DataFrame | None = None,
     cost_share: float = 0.6,
+    scenario_response: str = "elasticity",
 ) -> RunResult:
     """Fit each model on the stored sales, forecast ``horizon`` steps, store the run.
 
@@ -170,6 +172,12 @@ def run_forecast(
     planned products a second time with the plan's prices, promotions and events, from the
     same fitted models, and compares the two (``RunResult.scenario``, also kept in the run's
     ``params["scenario"]``); ``cost_share`` prices the margin where ``unit_cost`` is unknown.
+    ``scenario_response`` says how the plan's prices and promotions move the forecast:
+    ``"elasticity"`` (default: each model's baseline times the change the products' estimated
+    price elasticities and the shop's promotion effect give; the baseline is then the plain
+    forecast) or ``"model"`` (each model's own response to the planned covariates, with
+    LightGBM's per-product price features on). The notes and ``params["scenario"]["response"]``
+    say which was used and with what estimates.
     """
     horizon = check_horizon(horizon)
     qs = check_quantiles(quantiles)
@@ -183,7 +191,11 @@ def run_forecast(
                              "the forecast; add --model LightGBM (or Chronos2)")
         if not 0 <= cost_share < 1:
             raise DataValidationError(f"cost share must be in [0, 1), got {cost_share}")
-        _price_response_on(built, model_params)
+        if scenario_response not in RESPONSES:
+            raise DataValidationError(f"scenario response must be one of {list(RESPONSES)}, "
+                                      f"got {scenario_response!r}")
+        if scenario_response == "model":
+            _price_response_on(built, model_params)
     params = {"n_jobs": n_jobs, **({"model_params": dict(model_params)} if model_params else {}),
               **({"freq": freq} if freq else {}), "ended": ended,
               **({"ended_after": ended_after} if ended_after else {}), "clean": clean}
@@ -193,7 +205,7 @@ def run_forecast(
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
         snap = store.snapshot(tmp, ids)
         plan = None if scenario is None else read_plan(store, scenario, snap, horizon)
-        out = runner.forecast(snap, horizon, quantiles=qs, plan=plan)
+        out = runner.forecast(snap, horizon, quantiles=qs, plan=plan, response=scenario_response)
     compared = None
     if plan is not None and out.scenario is not None:
         from trendcast.insights.scenario import compare
@@ -205,7 +217,8 @@ def run_forecast(
         params["scenario"] = {"source": plan.source, "models": with_plan, "cost_share": cost_share,
                               "plan": _records(plan.rows), "compare": _records(compared),
                               "price_response": [m.alias for m in built
-                                                 if m.params.get("price_elasticity")]}
+                                                 if m.params.get("price_elasticity")],
+                              "response": out.response}
     if cold_start:
         from trendcast.services.coldstart import apply_cold_start
 
@@ -218,7 +231,7 @@ def run_forecast(
     wide = out.forecasts if collect else pd.DataFrame()
     return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series,
                      scenario=compared, scenario_forecasts=out.scenario,
-                     scenario_prices=out.plan_prices)
+                     scenario_prices=out.plan_prices, scenario_response=out.response)
 
 
 def read_plan(store: Store, plan: str | Path | pd.DataFrame, source: Any, horizon: int) -> Plan:

@@ -159,7 +159,8 @@ def run_scenario(run_id: RunId, store: StoreDep, _: Viewer) -> Scenario:
                         values={k: _num(v) for k, v in r.items() if k not in ("model", "unique_id")})
             for r in sc["compare"]]
     unchanged = [m for m in info.models if m not in sc["models"]]
-    notes = [n for n in info.notes if "intervals are" in n or "unit cost" in n or "no covariates" in n]
+    notes = [n for n in info.notes if "intervals are" in n or "unit cost" in n or "no covariates" in n
+             or n.startswith("what-if")]
     return Scenario(run_id=info.run_id, source=str(sc["source"]), models=list(sc["models"]),
                     unchanged=unchanged, cost_share=float(sc["cost_share"]), plan=sc["plan"],
                     rows=rows, notes=notes)
