@@ -212,18 +212,19 @@ def prepare(block: Block, prep: Prep) -> Prepared:
         if prep.future:
             out.part.future, out.notes = future_covariates(out.part.exog, prep.horizon, prep.freq)
             if prep.plan is not None:
-                out.part.planned, said = _planned(out.part.future, prep.plan, prep.calendar)
+                out.part.planned, said = _planned(out.part.future, prep.plan, prep.calendar,
+                                                  prep.freq)
                 out.notes += [n for n in said if n not in out.notes]
     return out
 
 
-def _planned(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame
+def _planned(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame, freq: str = "D"
              ) -> tuple[pd.DataFrame | None, list[str]]:
     """The block's future covariates with the plan applied (None: no planned series here).
     Every series is kept: a global model predicts the whole block at once."""
     if not future["unique_id"].isin(set(plan.ids)).any():
         return None, []
-    return apply_plan(future, plan, calendar)
+    return apply_plan(future, plan, calendar, freq)
 
 
 def unwrap(model: Forecaster) -> Forecaster:
