@@ -464,7 +464,8 @@ class Runner:
             tally = _Tally()
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), False, calendar,
-                            resample, alive_from, until, self.clean, macro=_drivers(data))
+                            resample, alive_from, until, self.clean, macro=_drivers(data),
+                            end=self._live_end(data, freq, alive_from))
                 job = TrainJob(group, engine.task_jobs(task_cpus, len(parts)), prep)
                 names = ", ".join(m.alias for m in group)
                 pieces: dict[str, list[Forecaster]] = {m.alias: [] for m in group}
@@ -558,6 +559,15 @@ class Runner:
         period_end = (label + offset - pd.Timedelta(days=1)) if starts_labelled else label
         return label if end >= period_end else pd.Timestamp(label - offset)
 
+    def _live_end(self, data: SeriesSource, freq: str,
+                  alive_from: pd.Timestamp | None) -> pd.Timestamp | None:
+        """Where a forecast's live series run to (the catalogue's last date, or its last
+        complete period): a series with no rows since then sold nothing (None: each series
+        from its own last date, as ``--ended forecast`` asks, and in backtests)."""
+        if alive_from is None:
+            return None
+        return pd.Timestamp(self._last_complete(data, freq) if freq != data.freq else data.span[1])
+
     def _alive_from(self, data: SeriesSource, freq: str, h: int) -> pd.Timestamp | None:
         if self.ended == "forecast":
             return None
@@ -599,7 +609,8 @@ class Runner:
             window_notes: list[str] = []
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
-                            resample, alive_from, until, self.clean, plan, macro=_drivers(data))
+                            resample, alive_from, until, self.clean, plan, macro=_drivers(data),
+                            end=self._live_end(data, freq, alive_from))
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:

@@ -57,6 +57,7 @@ class Prep:
     clean: CleaningOptions | None = None  # clean each model's inputs (stock-outs, outliers)
     plan: Plan | None = None  # a what-if plan: its covariates replace the assumed future ones
     macro: pd.DataFrame | None = None  # external series (name, ds, value): driver covariates
+    end: pd.Timestamp | None = None  # live series run to this date (no rows: zero sales)
 
 
 @dataclass
@@ -202,7 +203,7 @@ def prepare(block: Block, prep: Prep) -> Prepared:
         empty = pd.DataFrame({"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype="datetime64[ns]"),
                               "y": pd.Series(dtype=float)})
         return Prepared(Partition(empty), ended=ended)
-    series = fill_series(sales, prep.freq)
+    series = fill_series(sales, prep.freq, end=prep.end)
     out = Prepared(Partition(series), int(series.attrs.get("gaps_filled", 0)),
                    int(series["unique_id"].nunique()), ended=ended)
     if prep.exog:
