@@ -515,9 +515,15 @@ class Runner:
         on = data.ids if ids is None or model.supports_exog else sorted(ids)
         prep = Prep(data.freq, h, model.supports_exog, True, data.calendar(), macro=_drivers(data))
         prepared = prepare(_load(data, on), prep)
-        fitted = model.clone(n_jobs=resolve_jobs(self.n_jobs)).fit(prepared.part.data_for(model))
-        return Fitted(fitted, prepared.part.data_for(model), prepared.part.future_for(model),
-                      prepared.notes, data.freq)
+        frame = prepared.part.data_for(model)
+        notes = list(prepared.notes)
+        negatives = int((frame["y"] < 0).sum()) if not model.supports_negative else 0
+        if negatives:  # returns: clipped as a forecast clips them (its loss cannot take them)
+            frame = frame.assign(y=frame["y"].clip(lower=0))
+            notes.append(f"{model.alias}: fitted on sales clipped at zero ({negatives:,} negative "
+                         "values, e.g. returns, that its loss cannot take)")
+        fitted = model.clone(n_jobs=resolve_jobs(self.n_jobs)).fit(frame)
+        return Fitted(fitted, frame, prepared.part.future_for(model), notes, data.freq)
 
     # The one run path -----------------------------------------------------------------
 
