@@ -42,6 +42,35 @@ DbOption = Annotated[
 ]
 
 
+# Reading options shared by `ingest` and `update` (the daily job reads the shop's own exports).
+MapOption = Annotated[list[str] | None, typer.Option(
+    "--map", help="Column mapping TARGET=SOURCE, e.g. --map y=units (repeatable); "
+                  "SOURCE A+B joins columns into one key: --map unique_id=Store+Dept.")]
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", help="A column with one value for every row, COLUMN=VALUE, e.g. --set "
+                  "kind=holiday or --set unique_id=waimai (repeatable).")]
+DropOption = Annotated[list[str] | None, typer.Option(
+    "--drop", help="Leave out a column of the file (repeatable), e.g. a flag column of a "
+                   "wide macro table.")]
+TzOption = Annotated[str | None, typer.Option(
+    help="Zone of naive date-times in the file (default: the workspace's zone, which the "
+         "first ingest sets from this or TRENDCAST_TZ, default Asia/Shanghai). Times with "
+         "an offset and Unix times are converted to the workspace's zone.")]
+DateFormatOption = Annotated[str | None, typer.Option(
+    "--date-format", help="strftime format of the dates, e.g. %m/%d/%y, %d.%m.%Y or "
+                          "%Y年%m月%d日; also lets partial dates through (%Y-%m).")]
+NegativesOption = Annotated[str, typer.Option(
+    help="Negative quantities (returns): reject (default), keep, clip or zero (clip and "
+         "zero both set them to 0); the count and examples are printed.")]
+DecimalOption = Annotated[str | None, typer.Option(
+    "--decimal", help="Numbers written for people: '.' reads 1,234.50 and $12.50; ',' reads "
+                      "1.234,50, 12,5 and 12,50 € (default: plain numbers only).")]
+EncodingOption = Annotated[str | None, typer.Option(
+    help="Text encoding (default: detected: UTF-8 with or without BOM, UTF-16, GB18030/GBK, "
+         "...).")]
+SheetOption = Annotated[str | None, typer.Option(help="Excel sheet name.")]
+
+
 _SETTINGS: Settings | None = None
 
 
@@ -174,31 +203,17 @@ def ingest(
              "a --format preset implies its own.")] = None,
     fmt: Annotated[str | None, typer.Option(
         "--format", help="Known layout: m5 (folder), taobao, amazon-reviews.")] = None,
-    mapping: Annotated[list[str] | None, typer.Option(
-        "--map", help="Column mapping TARGET=SOURCE, e.g. --map y=units (repeatable); "
-                      "SOURCE A+B joins columns into one key: --map unique_id=Store+Dept.")] = None,
-    constants: Annotated[list[str] | None, typer.Option(
-        "--set", help="A column with one value for every row, COLUMN=VALUE, e.g. --set "
-                      "kind=holiday or --set unique_id=waimai (repeatable).")] = None,
-    drop: Annotated[list[str] | None, typer.Option(
-        "--drop", help="Leave out a column of the file (repeatable), e.g. a flag column of a "
-                       "wide macro table.")] = None,
-    tz: Annotated[str | None, typer.Option(
-        help="Zone of naive date-times in the file (default: the workspace's zone, which the "
-             "first ingest sets from this or TRENDCAST_TZ, default Asia/Shanghai). Times with "
-             "an offset and Unix times are converted to the workspace's zone.")] = None,
-    date_format: Annotated[str | None, typer.Option(
-        "--date-format", help="strftime format of the dates, e.g. %m/%d/%y or %d-%b-%y; also "
-                              "lets partial dates through (%Y-%m).")] = None,
-    negatives: Annotated[str, typer.Option(
-        help="Negative quantities (returns): reject (default), keep, clip or zero (clip and "
-             "zero both set them to 0); the count and examples are printed.")] = "reject",
+    mapping: MapOption = None,
+    constants: SetOption = None,
+    drop: DropOption = None,
+    tz: TzOption = None,
+    date_format: DateFormatOption = None,
+    negatives: NegativesOption = "reject",
+    decimal: DecimalOption = None,
     rating_scale: Annotated[str | None, typer.Option(
         "--rating-scale", help="Lowest-highest rating of reviews, default 1-5.")] = None,
-    encoding: Annotated[str | None, typer.Option(
-        help="Text encoding (default: detected: UTF-8 with or without BOM, UTF-16, GB18030/GBK, "
-             "...).")] = None,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet name.")] = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
     add_products: Annotated[bool, typer.Option(
         "--add-products", help="Register unknown product ids of orders/reviews.")] = False,
     aggregate: Annotated[str | None, typer.Option(
@@ -229,7 +244,7 @@ def ingest(
             options = make_options(
                 fmt=fmt, mapping=mapping, constants=constants, drop=drop, tz=tz,
                 workspace_tz=_settings().tz, date_format=date_format, negatives=negatives,
-                rating_scale=rating_scale, encoding=encoding, sheet=sheet,
+                decimal=decimal, rating_scale=rating_scale, encoding=encoding, sheet=sheet,
                 limits=Limits.from_settings(_settings()))
             report = ingest_file(store, path, kind, add_products=add_products,
                                  aggregate=aggregate,  # type: ignore[arg-type]
@@ -738,6 +753,8 @@ def _schedule_updates(location: str, cron: str) -> object:
                 result = run_update(store, [], refit="auto", n_jobs=_settings().n_jobs,
                                     partition_size=_settings().partition_size)
             console.print(escape(result.summary()), highlight=False)
+            for note in result.notes:
+                console.print(escape(f"note: {note}"), highlight=False)
         except TrendcastError as exc:
             console.print(escape(f"scheduled update failed: {exc}"), highlight=False)
 
@@ -860,26 +877,44 @@ def models_delete(version: Annotated[str, typer.Argument(help="Version id.")], d
 @app.command()
 def update(
     paths: Annotated[list[Path] | None, typer.Argument(
-        help="New sales files (any format `ingest` reads).")] = None,
+        help="New sales files (any format `ingest` reads, with the same reading options).")] = None,
     refit: Annotated[str, typer.Option(
         help="auto (when the version is old, drifted or the catalogue grew), always or never.")] = "auto",
     kind: Annotated[str, typer.Option(help="Kind of the files (as for `ingest`).")] = "sales",
     reselect: Annotated[bool, typer.Option(
         help="A refit of a `recommended` version chooses its member again (slow: backtests every "
              "candidate); by default it keeps the version's choice.")] = False,
+    mapping: MapOption = None,
+    constants: SetOption = None,
+    drop: DropOption = None,
+    tz: TzOption = None,
+    date_format: DateFormatOption = None,
+    negatives: NegativesOption = "reject",
+    decimal: DecimalOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
     db: DbOption = None,
 ) -> None:
     """The daily job: ingest FILES (all or nothing), score past forecasts, refit the promoted
     version when the policy says so (promoted only if not worse on the latest window), and
-    forecast from the promoted version. For cron: `trendcast update /data/today/*.csv`."""
+    forecast from the promoted version. For cron: `trendcast update /data/today/*.csv`; the
+    files are read with the options `ingest` takes (--map, --negatives, --date-format, ...)."""
+    from trendcast.data.ingest import make_options
+    from trendcast.data.readers import Limits
     from trendcast.services.update import run_update
 
+    options = make_options(mapping=mapping, constants=constants, drop=drop, tz=tz,
+                           workspace_tz=_settings().tz, date_format=date_format,
+                           negatives=negatives, decimal=decimal, encoding=encoding, sheet=sheet,
+                           limits=Limits.from_settings(_settings()))
     with _open(db) as store, _progress() as progress:
         result = run_update(store, [str(p) for p in paths or []], refit=refit, kind=kind, n_jobs=jobs,
                             reselect=reselect, progress=progress, partition_size=_settings().partition_size,
-                            ingest_options={"max_unpacked_mb": _settings().max_unpacked_mb})
+                            ingest_options={"options": options})
     out.print(escape(result.summary()), soft_wrap=True)
+    for note in result.notes:
+        out.print(escape(f"note: {note}"))
 
 
 @app.command()

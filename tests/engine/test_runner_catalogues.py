@@ -173,3 +173,18 @@ def test_holidays_of_any_country():
     assert {"Independence Day", "Black Friday"} <= set(us["name"]) and "Double 11" not in set(us["name"])
     ec = festival_calendar("2024-01-01", "2024-12-31", country="EC")
     assert "Carnival" in set(ec["name"]) and (ec.loc[ec["kind"] == "holiday", "region"] == "EC").all()
+
+
+def test_a_series_that_stopped_recently_is_forecast_from_the_catalogues_end():
+    """A Walmart department with no rows for its last 3 weeks (not ended for an 8-week
+    horizon) was forecast from its own last date: 3 of its 8 'forecast' weeks lay in the
+    past, and inventory summed them as the coming lead time."""
+    data = weekly_with_gaps_and_an_early_end()
+    stopped = data[data["unique_id"] == "1_1"].iloc[:-3].assign(unique_id="2_5")
+    src = FrameSource(pd.concat([data, stopped], ignore_index=True))
+    out = Runner([make_model("SeasonalNaive"), make_model("LightGBM")]).forecast(src, 8)
+    fc = out.forecasts[out.forecasts["unique_id"] == "2_5"]
+    assert fc["ds"].min() == pd.Timestamp("2012-11-02") and len(fc) == 8
+    assert (out.forecasts["ds"] > pd.Timestamp("2012-10-26")).all()
+    own = Runner([make_model("SeasonalNaive")], ended="forecast").forecast(src, 8).forecasts
+    assert own.loc[own["unique_id"] == "2_5", "ds"].min() == pd.Timestamp("2012-10-12")

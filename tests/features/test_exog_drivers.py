@@ -113,3 +113,50 @@ def test_add_covariates_and_future_covariates_carry_the_drivers() -> None:
     assert any("external driver 'consumer_confidence'" in n for n in notes)
     plain = add_covariates(series, sales=sales, calendar=calendar, products=products, horizon=14)
     assert driver_columns(plain.columns) == []
+
+
+def _weekly_two_stores():
+    weeks = pd.date_range("2024-01-05", periods=30, freq="W-FRI")
+    sales = pd.concat([pd.DataFrame({"unique_id": uid, "ds": weeks, "y": 1.0, "price": np.nan, "promo": 0.0})
+                       for uid in ("1_1", "1_2", "2_1")], ignore_index=True)
+    series = fill_series(sales[["unique_id", "ds", "y"]], "W-FRI")
+    calendar = pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "name": pd.Series(dtype=object),
+                             "kind": pd.Series(dtype=object)})
+    # a wide per-store table ingested with --map name=Store: Temperature:1, Temperature:2, ...
+    macro = pd.concat([pd.DataFrame({"name": f"Temperature:{store}", "ds": weeks,
+                                     "value": 10.0 * store + np.arange(len(weeks))})
+                       for store in (1, 2)] + [pd.DataFrame({"name": "oil", "ds": weeks, "value": 50.0})])
+    return sales, series, calendar, macro
+
+
+def test_per_store_series_go_to_the_products_of_that_store_only() -> None:
+    """Before: Temperature:1 and Temperature:2 were two columns every product saw (store 2's
+    departments learned from store 1's weather; Walmart gave 405 such columns)."""
+    sales, series, calendar, macro = _weekly_two_stores()
+    products = pd.DataFrame({"unique_id": ["1_1", "1_2", "2_1"], "category": None,
+                             "department": ["1", "2", "1"], "store": ["1", "1", "2"]})
+    exog = add_covariates(series, sales=sales, calendar=calendar, products=products, horizon=4,
+                          macro=macro)
+    assert set(driver_columns(exog.columns)) == {"macro_oil", "macro_temperature"}
+    last = exog[exog["ds"] == exog["ds"].max()].set_index("unique_id")["macro_temperature"]
+    alone, _ = driver_features(macro[macro["name"] == "Temperature:1"], freq="W-FRI",
+                               start=exog["ds"].min(), end=exog["ds"].max(), horizon=4)
+    own = alone.set_index("ds")["macro_temperature_1"][exog["ds"].max()]
+    assert last["1_1"] == last["1_2"] == own and last["2_1"] == own + 10.0
+    future, notes = future_covariates(exog, 4, "W-FRI")
+    assert future["macro_temperature"].notna().all() and future["macro_oil"].notna().all()
+    assert any("given per product by its store" in n for n in notes)
+
+
+def test_a_per_store_series_some_products_lack_is_left_out_with_a_note() -> None:
+    sales, series, calendar, macro = _weekly_two_stores()
+    products = pd.DataFrame({"unique_id": ["1_1", "1_2", "2_1"], "category": None, "department": None,
+                             "store": ["1", "1", "3"]})
+    exog = add_covariates(series, sales=sales, calendar=calendar, products=products, horizon=4,
+                          macro=macro)
+    assert driver_columns(exog.columns) == ["macro_oil"]
+    assert any("left out here: 1 of 3 products have no store" in n for n in exog.attrs["driver_notes"])
+    bare = pd.DataFrame({"unique_id": ["1_1", "1_2", "2_1"], "category": None, "department": None})
+    exog = add_covariates(series, sales=sales, calendar=calendar, products=bare, horizon=4, macro=macro)
+    assert "macro_temperature_1" in exog.columns  # nothing to match: global, and said so
+    assert any("match no product's store" in n for n in exog.attrs["driver_notes"])

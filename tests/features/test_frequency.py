@@ -91,3 +91,30 @@ def test_a_frame_that_carries_the_run_frequency_is_not_second_guessed():
     assert infer_freq(one) == "ME"  # a lone month end looks monthly ...
     one.attrs["freq"] = "D"
     assert infer_freq(one) == "D"  # ... but the run said daily
+
+
+def test_monthly_sales_dated_mid_month_are_not_taken_for_daily_sales():
+    """Before: dates on the 15th (or a leap year's 28 February as 'month end') made the
+    catalogue daily, and every other day of the month was filled with zero sales."""
+    months = pd.date_range("2022-01-01", periods=24, freq="MS") + pd.Timedelta(days=14)
+    df = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 24), "ds": np.tile(months, 2), "y": 5.0})
+    assert infer_freq(df) == "MS"
+    with pytest.raises(DataValidationError, match="dated inside their periods.*--date-format %Y-%m"):
+        fill_series(df)
+    ends = pd.date_range("2023-01-31", periods=24, freq="ME").to_series()
+    ends[ends == pd.Timestamp("2024-02-29")] = pd.Timestamp("2024-02-28")
+    careless = pd.DataFrame({"unique_id": "a", "ds": ends.to_numpy(), "y": 1.0})
+    with pytest.raises(DataValidationError, match="dated inside their periods, e.g. 'a' at 2024-02-28"):
+        fill_series(careless)
+    # a sparse daily seller among daily ones stays daily
+    days = pd.DataFrame({"unique_id": ["x"] * 3 + ["slow"] * 4,
+                         "ds": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-03",
+                                               "2024-02-10", "2024-03-20", "2024-05-02"]), "y": 1.0})
+    assert infer_freq(days) == "D"
+    # slow sellers of a daily shop, each more than four weeks apart but on any day, stay daily
+    rng = np.random.default_rng(1)
+    starts = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 27, 40), unit="D")
+    sparse = pd.DataFrame({"unique_id": np.repeat([f"s{i}" for i in range(10)], 4),
+                           "ds": [s + pd.Timedelta(days=35 * k) for s in starts[:10] for k in range(4)],
+                           "y": 1.0})
+    assert infer_freq(sparse) == "D"

@@ -112,3 +112,21 @@ def test_event_the_history_never_saw_is_noted():
     _, notes = apply_plan(future, plan, CALENDAR)
     assert any("New Year" in n and "ev_holiday" in n for n in notes)
     assert event_flags("New Year", CALENDAR) == {"ev_holiday": 1.0, "event_any": 1.0}
+
+
+def test_a_plan_by_day_reaches_a_weekly_forecast_on_the_weeks_that_hold_its_days():
+    """Before: plan days were matched to weekly rows by date, so a promotion from Monday to
+    Wednesday (not the week's Friday label) changed nothing, and said nothing."""
+    weeks = pd.to_datetime(["2025-03-07", "2025-03-14"])  # W-FRI labels: 1-7 and 8-14 March
+    future = pd.DataFrame({"unique_id": ["A", "A", "B", "B"], "ds": list(weeks) * 2,
+                           "price": [20.0, 20.0, 10.0, 10.0], "promo": 0.0})
+    plan = _parse(_plan(unique_id=["A", "B", "B"], start=["2025-03-03", "2025-03-01", "2025-03-08"],
+                        end=["2025-03-05", "2025-03-07", ""], promo=["1", "", ""],
+                        price=["", "8", ""], discount=["", "", "70"]))
+    out, _ = apply_plan(future, plan, CALENDAR, "W-FRI")
+    by = out.set_index(["unique_id", "ds"])
+    assert by.loc[("A", weeks[0]), "promo"] == pytest.approx(3 / 7)  # three of the week's days
+    assert by.loc[("A", weeks[1]), "promo"] == 0
+    assert by.loc[("A", weeks[0]), "price"] == 20.0
+    assert by.loc[("B", weeks[0]), "price"] == pytest.approx(8.0)  # all seven days planned
+    assert by.loc[("B", weeks[1]), "price"] == pytest.approx(10.0 * (1 - 0.70 / 7))  # one day at -70%

@@ -234,3 +234,27 @@ def test_external_drivers_are_explained_as_a_driver(store):
     plain = explain_forecast(store, "P001", model="LightGBM", days=7)
     assert "external" not in set(plain.drivers["driver"])
     assert any("explain with --model LightGBMDrivers" in n for n in plain.notes)
+
+
+def test_sales_with_returns_are_explained_not_a_crash(store):
+    """Walmart kept with --negatives keep: `explain` failed with LightGBM's 'tweedie: at
+    least one target label is negative' traceback; a forecast clips, so explain does too."""
+    from trendcast.services.explain import explain_forecast
+
+    sales = make_sales(n_series=3, n_days=200)
+    sales.loc[[10, 250], "y"] = -3.0
+    store.upsert("sales", sales)  # as `ingest --negatives keep` stores them
+    ex = explain_forecast(store, "P001", model="LightGBM", days=7)
+    assert len(ex.drivers) and any("clipped at zero (2 negative values" in n for n in ex.notes)
+
+
+def test_trend_calls_count_returns_as_zero_units(store):
+    """`trends` and `report` refused a workspace that kept returns (negative sales)."""
+    from trendcast.services.trends import trend_calls
+
+    sales = make_sales(n_series=3, n_days=200)
+    sales.loc[[10, 250], "y"] = -3.0
+    store.upsert("sales", sales)  # as `ingest --negatives keep` stores them
+    calls = trend_calls(store)
+    assert len(calls) == 3
+    assert "2 negative sales (returns) counted as zero units sold" in calls.attrs["notes"]

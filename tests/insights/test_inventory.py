@@ -246,3 +246,54 @@ def test_cli_inventory_json(shop_store, db_path):
     assert len(payload["products"]) == 3
     assert all(p["service_level"] == 0.9 for p in payload["products"])
     assert any("no stock file" in n for n in payload["notes"])
+
+
+def test_weekly_forecasts_sum_weeks_not_one_week_per_day():
+    """Before: each forecast row counted as a day, so a 7 + 7 day interval summed 14 weeks of a
+    weekly forecast (about 7 times the stock)."""
+    daily = nb_forecasts({"A": (2.0, 3.0)}, days=28)
+    weekly = daily.assign(ds=pd.date_range("2025-01-03", periods=28, freq="W-FRI"))
+    as_days = inventory_policy(daily, model="M", service_level=0.9)
+    as_weeks = inventory_policy(weekly, model="M", service_level=0.9, period_days=7)
+    # two weekly rows (lead 1 week + review 1 week), not fourteen
+    assert as_weeks["demand_mean"].item() == pytest.approx(daily["M"].iloc[:2].sum())
+    assert as_days["demand_mean"].item() == pytest.approx(daily["M"].iloc[:14].sum())
+    assert as_weeks["lead_time_days"].item() == 7 and as_weeks["review_days"].item() == 7
+    # a 10-day lead time is two weeks (rounded up), and the horizon is asked in periods
+    longer = inventory_policy(weekly, model="M", service_level=0.9, period_days=7,
+                              defaults=InventoryDefaults(lead_time_days=10, review_days=7))
+    assert longer["demand_mean"].item() == pytest.approx(daily["M"].iloc[:3].sum())
+    with pytest.raises(ModelError, match="needs 30 forecast periods"):
+        inventory_policy(weekly, model="M", service_level=0.9, period_days=7,
+                         defaults=InventoryDefaults(lead_time_days=140, review_days=70))
+
+
+def test_service_reads_the_runs_frequency(store):
+    from trendcast.services.forecast import run_forecast
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.inventory import inventory_actions
+
+    weeks = pd.date_range("2024-01-05", periods=80, freq="W-FRI")
+    rng = np.random.default_rng(0)
+    sales = pd.concat([pd.DataFrame({"unique_id": uid, "ds": weeks, "y": rng.poisson(70, len(weeks)).astype(float),
+                                     "price": 5.0, "promo": 0.0}) for uid in ("a", "b")], ignore_index=True)
+    ingest_frames(store, {"sales": sales}, source="test")
+    run_forecast(store, horizon=16, models=["SeasonalNaive"], quantiles=list(LEVELS))
+    result = inventory_actions(store, service_level=0.9)
+    # a 14-day interval of about 70 units a week holds about 140 units, not 14 weeks' 980
+    assert result.table["demand_mean"].between(100, 200).all()
+    assert any("weekly" in n and "1 + 1 whole period(s) of 7 days" in n for n in result.notes)
+    with pytest.raises(ModelError, match="daily forecast run"):
+        inventory_actions(store, service_level=0.9, calibrate=True)
+
+
+def test_stock_file_ids_with_leading_zeros_stay_text(tmp_path):
+    """Before: pandas read '007' as 7, so the product's stock was 'left out' as unknown."""
+    from trendcast.services.inventory import read_stock
+
+    path = tmp_path / "stock.csv"
+    path.write_text("unique_id;on_hand\n007;5\n\n0100;2,0\n")
+    with pytest.raises(DataValidationError, match=r"row 3 \(line 4\), column 'on_hand': got '2,0'"):
+        read_stock(path)
+    path.write_text("unique_id;on_hand\n007;5\n\n0100;2\n")
+    assert read_stock(path)["unique_id"].tolist() == ["007", "0100"]

@@ -18,6 +18,7 @@ from trendcast.insights.report_notes import known, localize_note
 NOTES = [
     "1,234 missing dates inside series counted as zero sales",
     "12 missing dates inside series filled with zero sales",
+    "3 negative sales (returns) counted as zero units sold",
     "forecast run fo-20260101-000000-abcdef, model AutoETS",
     "forecast: mean of 4 complete week(s) ahead against the median of the last 8 weeks",
     "forecast: no complete week after 2025-12-31 for any series; not used",

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from conftest import make_sales
@@ -208,3 +209,28 @@ def test_catalogue_commands_monthly_forecast_cleaning_stock_and_country_calendar
     run_id = json.loads(out.stdout)["run_id"]
     shown = tc("clean", "--run", run_id, "--db", db).stdout
     assert "changed in run" in shown and "P001" in shown
+
+
+def test_update_reads_new_files_with_the_ingest_options_and_prints_its_notes(tmp_path):
+    """A Walmart-like weekly export (Store, Dept, Date, Weekly_Sales, returns as negative
+    sales) fed to the daily job: `update` takes --map and --negatives as `ingest` does, and
+    prints what it noted (before: no such option, and notes were never shown)."""
+    db = str(tmp_path / "w.duckdb")
+    weeks = pd.date_range("2023-01-06", periods=60, freq="W-FRI")
+    rows = [(s, d, w.strftime("%Y-%m-%d"), 100.0 + 10 * s + d + (i % 5))
+            for s in (1, 2) for d in (1, 2) for i, w in enumerate(weeks)]
+    frame = pd.DataFrame(rows, columns=["Store", "Dept", "Date", "Weekly_Sales"])
+    frame.loc[3, "Weekly_Sales"] = -12.5
+    old, new = frame[frame["Date"] < "2024-02-01"], frame[frame["Date"] >= "2024-02-01"].copy()
+    new.loc[new.index[0], "Weekly_Sales"] = -4.0
+    old.to_csv(tmp_path / "old.csv", index=False)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    reading = ["--map", "unique_id=Store+Dept", "--map", "ds=Date", "--map", "y=Weekly_Sales",
+               "--negatives", "keep"]
+    tc("ingest", str(tmp_path / "old.csv"), *reading, "--db", db)
+    tc("train", "--model", "SeasonalNaive", "--horizon", "4", "--no-validate", "--jobs", "1", "--db", db)
+    proc = tc("update", str(tmp_path / "new.csv"), *reading, "--refit", "never", "--jobs", "1", "--db", db)
+    assert f"{len(new)} rows from 1 file(s)" in proc.stdout.replace("\n", " ")
+    assert "note: new.csv: y: 1 negative value(s) kept as returns" in proc.stdout
+    info = json.loads(tc("info", "--db", db, "--json").stdout)
+    assert info["tables"]["sales"]["rows"] == len(frame)

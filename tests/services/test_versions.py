@@ -214,3 +214,16 @@ def test_auto_refits_an_old_enough_version(trained):
     do, reason, _ = decide(store, store.model_version(None), RefitPolicy(max_age=7), "auto")
     assert do and "7 periods old (max 7)" in reason
 
+
+
+def test_update_says_when_a_re_export_replaced_stored_values(trained, tmp_path):
+    """A new file that repeats stored days with other values (a re-export overlapping the
+    last one) replaced them without a word; the update's notes now count them."""
+    store, sales, _ = trained
+    overlap = sales[(sales["ds"] > "2024-04-15")][["unique_id", "ds", "y"]].copy()
+    changed = overlap["ds"] == pd.Timestamp("2024-04-20")
+    overlap.loc[changed, "y"] += 100
+    path = tmp_path / "reexport.csv"
+    overlap.to_csv(path, index=False, date_format="%Y-%m-%d")
+    result = run_update(store, [path], refit="never")
+    assert f"reexport.csv: {int(changed.sum())} stored sales row(s) had other values" in " ".join(result.notes)

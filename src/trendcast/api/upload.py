@@ -226,7 +226,7 @@ async def receive_file(request: Request, folder: Path, *, limit: int) -> Receive
 
 LIST_OPTIONS = ("map", "set", "drop")
 SCALAR_OPTIONS = ("kind", "format", "tz", "date_format", "negatives", "rating_scale", "encoding",
-                  "sheet", "aggregate")
+                  "sheet", "aggregate", "decimal")
 FLAG_OPTIONS = ("add_products", "keep_user_ids", "scrub")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -303,7 +303,7 @@ def upload_options(query: dict[str, Any], fields: dict[str, list[str]], *, works
             fmt=fmt, mapping=lists["map"], constants=lists["set"], drop=lists["drop"],
             tz=one("tz"), workspace_tz=workspace_tz, date_format=one("date_format"),
             negatives=one("negatives"), rating_scale=one("rating_scale"),
-            encoding=one("encoding"), sheet=one("sheet"), limits=limits)
+            encoding=one("encoding"), sheet=one("sheet"), limits=limits, decimal=one("decimal"))
     except InputFileError as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
     return UploadOptions(kind=kind, options=options, add_products=flag("add_products"),

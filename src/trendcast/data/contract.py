@@ -34,6 +34,7 @@ MAX_VALUE = 1e15  # macro indicators
 DEFAULT_TZ = "Asia/Shanghai"
 DEFAULT_RATING_SCALE = (1.0, 5.0)
 NEGATIVES = ("reject", "keep", "clip", "zero")
+DECIMALS = (".", ",")
 # Cells of a number column that mean "no value" in common exports (R, Excel, databases).
 MISSING_MARKERS = ("NA", "N/A", "#N/A", "NaN", "nan", "null", "NULL", "None")
 # Unix times: digits -> unit. 9-10 digits are seconds (1973-2286), 12-13 milliseconds.
@@ -60,6 +61,9 @@ class Rules:
         negatives: what to do with negative quantities: reject, keep, clip or zero
             (clip and zero both set them to 0).
         rating_scale: the lowest and highest rating.
+        decimal: numbers written for people (``--decimal``): ``"."`` reads ``1,234.50`` and
+            ``$12.50``, ``","`` reads ``1.234,50``, ``12,5`` and ``12,50 €``; None (default)
+            reads plain numbers only.
     """
 
     workspace_tz: str = DEFAULT_TZ
@@ -67,6 +71,7 @@ class Rules:
     date_format: str | None = None
     negatives: str = "reject"
     rating_scale: tuple[float, float] = DEFAULT_RATING_SCALE
+    decimal: str | None = None
 
     @property
     def file_tz(self) -> str:
@@ -144,8 +149,12 @@ def to_text(values: pd.Series, *, identifier: bool, found: Found) -> pd.Series:
     return text.astype(object).where(text.notna(), np.nan)
 
 
-def to_number(values: pd.Series, found: Found, expected: str = "a number") -> pd.Series:
-    """Floats; flags booleans, nested values, unparseable text and non-finite numbers."""
+def to_number(values: pd.Series, found: Found, expected: str = "a number", *,
+              decimal: str | None = None) -> pd.Series:
+    """Floats; flags booleans, nested values, unparseable text and non-finite numbers.
+
+    ``decimal`` ('.' or ',') also reads numbers written for people: thousands separators and
+    a currency sign (:func:`_human_numbers`)."""
     if pd.api.types.is_bool_dtype(values):
         found.add(values.notna(), "a number, not true/false")
         return pd.Series(np.nan, index=values.index, dtype=float)
@@ -157,15 +166,51 @@ def to_number(values: pd.Series, found: Found, expected: str = "a number") -> pd
                          else str(v), na_action="ignore")
         text = text.astype("string").str.strip()
         text = text.mask(text.isin(MISSING_MARKERS) | (text == ""))
-        out = pd.to_numeric(text, errors="coerce").astype(float)
+        typed = text if decimal is None else _human_numbers(text, decimal)
+        out = pd.to_numeric(typed, errors="coerce").astype(float)
         unparsed = out.isna().to_numpy() & text.notna().to_numpy()
         overflow = np.zeros(len(out), dtype=bool)  # '1e999': a number, but not a finite one
         overflow[unparsed] = [_overflows(t) for t in text[unparsed]]
-        found.add(unparsed & ~overflow, expected)
+        human = np.zeros(len(out), dtype=bool)
+        if decimal is None and unparsed.any():
+            human[unparsed] = [_looks_human(t) for t in text[unparsed]]
+        found.add(unparsed & ~overflow & ~human, expected)
+        found.add(human, f"{expected} (it has thousands separators, a decimal comma or a currency "
+                         "sign: pass --decimal . for 1,234.50 or --decimal , for 1.234,50)")
         found.add(overflow, "a finite number (not inf or NaN)")
     finite = np.isfinite(out.to_numpy(dtype=float, na_value=np.nan))
     found.add(out.notna().to_numpy() & ~finite, "a finite number (not inf or NaN)")
     return out.where(finite | out.isna(), np.nan)
+
+
+_CURRENCY = "$€£¥￥₹₩"
+_SIGNED_MONEY = re.compile(rf"^([+-]?)\s*(?:[A-Z]{{0,2}}[{_CURRENCY}])?\s*([+-]?)(.*?)\s*"
+                           rf"(?:[{_CURRENCY}]|元)?$")
+_GROUPED = {".": re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"),
+            ",": re.compile(r"^(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d+)(?:,\d+)?$")}
+
+
+def _human_number(value: str, decimal: str) -> str:
+    """A number written for people as plain number text; what does not fit the convention
+    exactly (``1.5`` under a decimal comma, ``1,23.4``) becomes unreadable, never a guess."""
+    m = _SIGNED_MONEY.match(value)
+    if not m or (m.group(1) and m.group(2)) or not _GROUPED[decimal].match(m.group(3)):
+        return "not a number"
+    sign, body = m.group(1) or m.group(2), m.group(3)
+    if decimal == ".":
+        return sign + body.replace(",", "")
+    for sep in ". \u00a0\u202f'":
+        body = body.replace(sep, "")
+    return sign + body.replace(",", ".")
+
+
+def _human_numbers(text: pd.Series, decimal: str) -> pd.Series:
+    return text.astype(object).map(lambda v: _human_number(v, decimal), na_action="ignore")
+
+
+def _looks_human(value: str) -> bool:
+    """Whether ``value`` reads as a number under one of the ``--decimal`` conventions."""
+    return any(_human_number(value, d) != "not a number" for d in DECIMALS)
 
 
 def _overflows(text: str) -> bool:
@@ -302,9 +347,15 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
     found.add(partial, f"{expected}; a partial date (year or month only) needs --date-format, "
                        "e.g. --date-format %Y-%m")
     todo &= ~partial
+    serial = todo & text.str.fullmatch(r"[1-9]\d{4}(?:\.\d+)?").fillna(False).to_numpy(dtype=bool)
+    found.add(serial, f"{expected}, not a number: this looks like an Excel serial day number "
+                      "(45820 is 2025-06-12); format the column as dates before saving the file")
+    todo &= ~serial
     full = text.str.match(_FULL_DATE).fillna(False).to_numpy(dtype=bool)
-    found.add(todo & ~full, f"{expected} (or pass --date-format for another layout, e.g. "
-                            "--date-format %m/%d/%Y)")
+    if (todo & ~full).any():
+        first = str(text[todo & ~full].iloc[0])
+        found.add(todo & ~full, f"{expected} (or pass --date-format for another layout, e.g. "
+                                f"--date-format {_suggest_format(first)})")
     todo &= full
     with_offset = todo & text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
     naive = todo & ~with_offset
@@ -329,10 +380,30 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
     return out
 
 
+_LAYOUTS = (  # (pattern, the --date-format to suggest)
+    (re.compile(r"^\d{4}/\d{1,2}/\d{1,2}"), "%Y/%m/%d"),
+    (re.compile(r"^\d{4}\.\d{1,2}\.\d{1,2}"), "%Y.%m.%d"),
+    (re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日"), "%Y年%m月%d日"),
+    (re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}"), "%d.%m.%Y"),
+    (re.compile(r"^\d{1,2}-\d{1,2}-\d{4}"), "%d-%m-%Y or %m-%d-%Y"),
+    (re.compile(r"^\d{1,2}/\d{1,2}/\d{4}"), "%d/%m/%Y or %m/%d/%Y"),
+    (re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$"), "%d/%m/%y or %m/%d/%y"),
+    (re.compile(r"^\d{1,2}-[A-Za-z]{3}-\d{2}$"), "%d-%b-%y"),
+)
+
+
+def _suggest_format(value: str) -> str:
+    """A ``--date-format`` that reads ``value`` (both orders when day and month could swap)."""
+    for pattern, fmt in _LAYOUTS:
+        if pattern.match(value):
+            return fmt
+    return "%m/%d/%Y"
+
+
 def _window_naive(parsed: pd.Series, found: Found) -> pd.Series:
     return _in_window(parsed, found)
 
 
-__all__ = ["DATE_MAX", "DATE_MIN", "DEFAULT_RATING_SCALE", "DEFAULT_TZ", "MAX_PRICE",
+__all__ = ["DATE_MAX", "DATE_MIN", "DECIMALS", "DEFAULT_RATING_SCALE", "DEFAULT_TZ", "MAX_PRICE",
            "MAX_QUANTITY", "MAX_VALUE", "NEGATIVES", "WINDOW", "Found", "Rules", "check_bounds",
            "to_datetime", "to_number", "to_text"]

@@ -51,6 +51,8 @@ class DateStats:
     weekday: int  # weekday of one date (0 = Monday)
     modal_month_step: int | None  # most common step between a series' dates, in months
     day_step_gcd: int | None  # greatest common divisor of the steps, in days
+    min_day_step: int | None = None  # shortest step between two dates of a series, in days
+    month_days: int = 31  # distinct days of the month
 
 
 def date_stats(df: pd.DataFrame) -> DateStats:
@@ -66,6 +68,8 @@ def date_stats(df: pd.DataFrame) -> DateStats:
         weekday=int(ds.dt.dayofweek.iloc[0]) if len(ds) else 0,
         modal_month_step=_modal(_series_steps(df, months)),
         day_step_gcd=int(reduce(gcd, day_steps.tolist())) if len(day_steps) else None,
+        min_day_step=int(day_steps.min()) if len(day_steps) else None,
+        month_days=int(ds.dt.day.nunique()),
     )
 
 
@@ -85,6 +89,15 @@ def freq_from_stats(st: DateStats) -> str:
         return f"M{edge}"
     if st.weekdays == 1 and st.day_step_gcd is not None and st.day_step_gcd % 7 == 0:
         return "W-" + ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"][st.weekday]
+    if st.min_day_step is not None and st.min_day_step >= 28 and st.modal_month_step \
+            and st.month_days <= 7:
+        # no series has two dates within four weeks, and the dates keep to a few days of the
+        # month (the 15th, the last working day, a 28 February taken for the month's end):
+        # monthly (or rarer) sales dated inside their months, not sparse daily sales (those
+        # fall on any day). Daily would fill the other days with zeros; named monthly, the
+        # grid check refuses the dates with a way through.
+        modal = st.modal_month_step
+        return "YS" if modal % 12 == 0 else "QS" if modal % 3 == 0 else "MS"
     return "D"
 
 

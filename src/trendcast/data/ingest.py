@@ -16,8 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trendcast.data.contract import DEFAULT_RATING_SCALE, DEFAULT_TZ, NEGATIVES, Found, Rules, to_datetime
-from trendcast.data.readers import Limits, max_unpacked_bytes, read_frame
+from trendcast.data.contract import (
+    DECIMALS,
+    DEFAULT_RATING_SCALE,
+    DEFAULT_TZ,
+    NEGATIVES,
+    Found,
+    Rules,
+    to_datetime,
+)
+from trendcast.data.readers import SEPARATORS, Limits, max_unpacked_bytes, read_frame
 from trendcast.data.validation import SPECS, validate
 from trendcast.errors import DataValidationError, InputFileError
 
@@ -117,6 +125,7 @@ def make_options(
     encoding: str | None = None,
     sheet: str | int | None = None,
     limits: Limits | None = None,
+    decimal: str | None = None,
 ) -> IngestOptions:
     """Check option strings as a user types them and build :class:`IngestOptions`."""
     for zone, option in ((tz, "--tz"), (workspace_tz, "the workspace time zone")):
@@ -124,6 +133,8 @@ def make_options(
             _check_zone(zone, option)
     if negatives is not None and negatives not in NEGATIVES:
         raise InputFileError(f"--negatives {negatives!r}: choose one of {', '.join(NEGATIVES)}")
+    if decimal is not None and decimal not in DECIMALS:
+        raise InputFileError(f"--decimal {decimal!r}: choose '.' (1,234.50) or ',' (1.234,50)")
     if date_format is not None and "%" not in date_format:
         raise InputFileError(f"--date-format {date_format!r}: expected a strftime format such as "
                              "%m/%d/%y, %d-%b-%y or %Y-%m")
@@ -138,7 +149,7 @@ def make_options(
             raise InputFileError(f"--rating-scale {rating_scale!r}: LOW must be below HIGH")
         scale = (low, high)
     rules = Rules(workspace_tz=workspace_tz, tz=tz, date_format=date_format or None,
-                  negatives=negatives or "reject", rating_scale=scale)
+                  negatives=negatives or "reject", rating_scale=scale, decimal=decimal or None)
     return IngestOptions(
         fmt=fmt or None,
         mapping=_pairs(mapping, "--map", "y=units_sold"),
@@ -222,7 +233,13 @@ def load_file(
     if raw.attrs.get("encoding"):
         notes.append(f"read as {raw.attrs['encoding']} text"
                      + (" (detected)" if not opts.encoding else " (--encoding)"))
+    if raw.attrs.get("separator"):
+        notes.append(f"columns separated by {SEPARATORS[raw.attrs['separator']]} (detected from "
+                     "the header line)")
+    if raw.attrs.get("empty_rows"):
+        notes.append(f"{raw.attrs['empty_rows']:,} empty row(s) skipped")
     raw = _apply_columns(raw, preset, opts, source)
+    raw = _match_case(raw, kind, notes)
     raw.attrs["notes"] = notes
     rules = opts.rules
     raw = normalise(raw, kind, rules=rules, language=preset.language if preset else None,
@@ -294,11 +311,36 @@ def _apply_columns(raw: pd.DataFrame, preset: Preset | None, opts: IngestOptions
     return out
 
 
+def _match_case(raw: pd.DataFrame, kind: str, notes: list[str]) -> pd.DataFrame:
+    """A column named like one of trendcast's but in other case (``Unique_ID``, ``DS``) is
+    read as it, when exactly one column matches; said in the notes."""
+    columns = [str(c) for c in raw.columns]
+    renames = {}
+    for name in SPECS[kind].columns:
+        if name in columns:
+            continue
+        same = [c for c in columns if c.lower() == name and c not in SPECS[kind].columns]
+        if len(same) == 1:
+            renames[same[0]] = name
+    if not renames:
+        return raw
+    notes.append("column(s) " + ", ".join(f"{k!r} read as {v!r}" for k, v in renames.items()))
+    attrs = dict(raw.attrs)
+    out = raw.rename(columns=renames)
+    out.attrs.update(attrs)
+    return out
+
+
 def _key_text(values: pd.Series) -> pd.Series:
-    """A key part as text: 1.0 from a numeric column stays '1'."""
+    """A key part as text: 1.0 from a numeric column stays '1', and so does the text '1.0'
+    of a column of whole numbers (a re-export written by another tool), so CSV, Excel and
+    Parquet copies of one file give the same keys."""
     if pd.api.types.is_float_dtype(values) and values.dropna().map(float.is_integer).all():
         values = values.astype("Int64")
     text = values.astype("string").str.strip()
+    whole = text.dropna()
+    if len(whole) and whole.str.fullmatch(r"-?\d+(?:\.0+)?").all():
+        text = text.str.replace(r"\.0+$", "", regex=True)
     return text.mask(text == "")
 
 
@@ -313,7 +355,11 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
     source = str(attrs.get("source", "<frame>"))
     if kind == "macro" and "value" not in df.columns and "ds" in df.columns:
         df = _macro_wide_to_long(df, source, notes)
-        attrs["_rows"] = df.index.to_numpy()
+        # each long row names the file row it came from (through rows the reader skipped)
+        base = attrs.get("_rows")
+        attrs["_rows"] = (np.asarray(base)[df.index.to_numpy()] if base is not None
+                          else df.index.to_numpy()).tolist()
+        df = df.reset_index(drop=True)
     if kind == "events" and "event_type" in df.columns:
         text = df["event_type"].map(lambda v: v.strip().lower() if isinstance(v, str) else v)
         df["event_type"] = text.map(lambda v: EVENT_ALIASES.get(v, v) if isinstance(v, str) else v)

@@ -20,6 +20,7 @@ import codecs
 import csv
 import io
 import json
+import re
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -47,6 +48,11 @@ _ACCEPTED = {"utf_8": "utf-8", "utf_16": "utf-16", "utf_16_le": "utf-16-le",
              "gb2312": "gb18030", "big5": "big5", "cp1252": "cp1252", "latin_1": "latin-1",
              "iso8859_1": "latin-1", "shift_jis": "shift_jis", "cp932": "cp932",
              "euc_kr": "euc_kr"}
+
+
+_CJK = {"cp949", "euc_kr", "johab", "iso2022_kr", "gb18030", "gbk", "gb2312", "hz", "big5",
+        "big5hkscs", "cp950", "shift_jis", "cp932", "euc_jp", "euc_jis_2004", "shift_jis_2004",
+        "iso2022_jp"}
 
 
 @dataclass(frozen=True)
@@ -214,8 +220,13 @@ def detect_encoding(raw: bytes, forced: str | None = None) -> tuple[str, int]:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - a dependency of the project
         return "utf-8", 0
-    best = from_bytes(raw[:1_000_000]).best()
-    name = _ACCEPTED.get(codecs.lookup(best.encoding).name.replace("-", "_")) if best else None
+    matches = list(from_bytes(raw[:1_000_000]))
+    names = [codecs.lookup(m.encoding).name.replace("-", "_") for m in matches]
+    name = _ACCEPTED.get(names[0]) if names else None
+    if name is None and names and names[0] in _CJK:
+        # a short Chinese header (the only non-ASCII text of a file) often ranks Korean cp949
+        # first: take the first CJK encoding read here that the ranking also found
+        name = next((_ACCEPTED[n] for n in names if n in _CJK and n in _ACCEPTED), None)
     return name or "utf-8", 0
 
 
@@ -323,8 +334,30 @@ def check_header(names: Sequence[object], source: str) -> list[str]:
     return out
 
 
+_LEADING_BLANK = re.compile(rb"(?:[ \t]*(?:\r\n|\n|\r))*")
+SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def sniff_separator(data: bytes) -> str:
+    """The separator of a header line: ',' when it has one (outside quotes), else the one of
+    ';', tab and '|' it holds most (European Excel saves CSV with ';', "Text (Tab
+    delimited)" saves .txt with tabs); ',' when it holds none."""
+    first = _first_line(data[_LEADING_BLANK.match(data).end():]).decode(  # type: ignore[union-attr]
+        "utf-8", errors="replace")
+    outside = "".join(part for i, part in enumerate(first.split('"')) if i % 2 == 0)
+    if "," in outside:
+        return ","
+    counts = {c: outside.count(c) for c in (";", "\t", "|")}
+    best = max(counts, key=lambda c: counts[c])
+    return best if counts[best] else ","
+
+
 def _read_delimited(data: bytes, source: str, sep: str, header: bool,
                     names: Sequence[str] | None, limits: Limits) -> pd.DataFrame:
+    # blank lines before the header: skipped here, counted so rows keep their file lines
+    skip = _LEADING_BLANK.match(data).end()  # type: ignore[union-attr]
+    lead = max(data.count(b"\n", 0, skip), data.count(b"\r", 0, skip))
+    data = data[skip:]
     first = _first_line(data).decode("utf-8", errors="replace")
     try:
         head = next(csv.reader([first], delimiter=sep), [])
@@ -340,18 +373,19 @@ def _read_delimited(data: bytes, source: str, sep: str, header: bool,
     shown_names = [h.strip().lstrip("\ufeff") for h in head] if header else list(names or [])
     _check_nul(data, source, sep, shown_names, header)
     try:
+        # blank lines are read as empty rows (and dropped below), so rows keep their lines
         df = pd.read_csv(io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False,
                          na_values=[""], header=None, encoding="utf-8", index_col=False,
-                         quoting=csv.QUOTE_MINIMAL, skip_blank_lines=True)
+                         quoting=csv.QUOTE_MINIMAL, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{source}: the file is empty") from None
     except pd.errors.ParserError as exc:
-        raise _parser_error(exc, source, sep, header) from None
+        raise _parser_error(exc, source, sep, header, lead) from None
+    df.index = df.index + lead
+    df, empty = _drop_empty_rows(df, source, header=header, what="file")
     if header:
-        if df.empty:
-            raise InputFileError(f"{source}: the file is empty")
         cols = check_header(list(df.iloc[0]), source)
-        df = df.iloc[1:].reset_index(drop=True)
+        df = df.iloc[1:].copy()
         df.columns = cols
     else:
         width = df.shape[1]
@@ -361,17 +395,33 @@ def _read_delimited(data: bytes, source: str, sep: str, header: bool,
                 f"{source}: rows have {width} fields but the layout has {len(given)} columns "
                 f"({', '.join(given)}); a trailing separator or an extra column shifts the values")
         df.columns = given[:width] if given else [str(i) for i in range(width)]
+    df.attrs["empty_rows"] = empty
     return df
 
 
-def _parser_error(exc: Exception, source: str, sep: str, header: bool) -> Exception:
-    import re
+def _drop_empty_rows(df: pd.DataFrame, source: str, *, header: bool,
+                     what: str) -> tuple[pd.DataFrame, int]:
+    """Rows with no value in any cell (blank lines, ``,,,`` lines that spreadsheets leave
+    below the data) dropped, and how many; the index keeps each row's position in the file
+    (0 = line 1), so messages still name the file's rows and lines. Raises when nothing is
+    left."""
+    keep = np.zeros(len(df), dtype=bool)
+    for name in df.columns:
+        text = df[name].astype("string").str.strip()
+        keep |= (text.notna() & (text != "")).fillna(False).to_numpy(dtype=bool)
+    if not keep.any():
+        raise InputFileError(f"{source}: the {what} is empty")
+    first = int(np.argmax(keep)) if header else 0  # blank lines before the header
+    return df[keep], int((~keep[first:]).sum())
 
+
+def _parser_error(exc: Exception, source: str, sep: str, header: bool, lead: int = 0) -> Exception:
     text = str(exc)
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
     if not m:
         return InputFileError(f"{source}: cannot parse as delimited text: {text}")
     expected, line, saw = (int(g) for g in m.groups())
+    line += lead
     row = line - 1 if header else line
     where = f"row {row} (line {line})" if header else f"row {row}"
     shown = "tab" if sep == "\t" else repr(sep)
@@ -519,14 +569,14 @@ def _read_excel(path: Path, source: str, sheet: str | int | None, header: bool,
     if df.shape[1] > limits.max_columns:
         raise LimitError(f"{source}: {df.shape[1]:,} columns; trendcast reads at most "
                          f"{limits.max_columns:,}")
+    df, empty = _drop_empty_rows(df, source, header=header, what="sheet")
     if header:
-        if df.empty:
-            raise InputFileError(f"{source}: the sheet is empty")
         cols = check_header(list(df.iloc[0]), source)
-        df = df.iloc[1:].reset_index(drop=True)
+        df = df.iloc[1:].copy()
         df.columns = cols
     else:
         df.columns = list(names or [])[: df.shape[1]] or [str(i) for i in range(df.shape[1])]
+    df.attrs["empty_rows"] = empty
     return df
 
 
@@ -599,16 +649,27 @@ def read_frame(
             delimiter = sep or ("\t" if inner == ".tsv" else ",")
             data, read_encoding = decode(data, source, sep=delimiter, header=header,
                                          encoding=encoding)
+            if sep is None and header and inner != ".tsv":
+                delimiter = sniff_separator(data)
             df = _read_delimited(data, source, delimiter, header, names, limits)
+            if delimiter != ("\t" if inner == ".tsv" else ","):
+                df.attrs["separator"] = delimiter
     else:
         raise InputFileError(f"{p}: unsupported file type {ext!r}; trendcast reads {SUPPORTED}")
     _check_fields(df, source, limits, has_header)
+    empty_rows = int(df.attrs.get("empty_rows", 0))
+    positions = df.index.to_numpy()
     df = df.reset_index(drop=True)
+    if empty_rows or (len(positions) and positions[0] != int(has_header)):
+        # rows as the file counts them (row n on line n + 1 under a header)
+        # a list, not an array: pandas compares attrs when it concatenates frames
+        df.attrs["_rows"] = (positions - 1 if has_header else positions).tolist()
+    df.attrs["empty_rows"] = empty_rows
     df.attrs["source"] = source
     df.attrs["header"] = has_header
     df.attrs["encoding"] = read_encoding
     return df
 
 
-__all__ = ["DEFAULT_MAX_UNPACKED_MB", "Limits", "check_header", "decode", "decode_text",
-           "detect_encoding", "max_unpacked_bytes", "read_frame"]
+__all__ = ["DEFAULT_MAX_UNPACKED_MB", "SEPARATORS", "Limits", "check_header", "decode", "decode_text",
+           "detect_encoding", "max_unpacked_bytes", "read_frame", "sniff_separator"]

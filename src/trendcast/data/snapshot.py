@@ -78,7 +78,8 @@ class Snapshot:
             "SELECT count(*) AS n, bool_and(day(ds) = 1) AS all_first, "
             "bool_and(ds = last_day(ds)) AS all_end, min(month(ds)) AS first_month, "
             "count(DISTINCT month(ds)) AS months, count(DISTINCT (month(ds) - 1) % 3) AS mod3, "
-            "count(DISTINCT dayofweek(ds)) AS weekdays, min(isodow(ds)) - 1 AS weekday FROM SALES").iloc[0]
+            "count(DISTINCT dayofweek(ds)) AS weekdays, min(isodow(ds)) - 1 AS weekday, "
+            "count(DISTINCT day(ds)) AS month_days FROM SALES").iloc[0]
         steps = self._query(
             "SELECT kind, step, count(*) AS n FROM (SELECT 'day' AS kind, ds - lag(ds) OVER w AS step "
             "FROM SALES WINDOW w AS (PARTITION BY unique_id ORDER BY ds) UNION ALL SELECT 'month', "
@@ -95,7 +96,8 @@ class Snapshot:
             month_mod3=int(row["mod3"]), weekdays=int(row["weekdays"]),
             weekday=int(row["weekday"]) if n else 0,
             modal_month_step=month[0] if month else None,
-            day_step_gcd=gcd(*day) if day else None)
+            day_step_gcd=gcd(*day) if day else None, min_day_step=min(day) if day else None,
+            month_days=int(row["month_days"]) if n else 31)
         return freq_from_stats(stats)
 
     def block(self, ids: Sequence[str]) -> dict[str, pd.DataFrame]:

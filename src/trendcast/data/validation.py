@@ -271,7 +271,7 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
     elif col.kind in ("date", "datetime"):
         out = to_datetime(raw, rules, found, date_only=col.kind == "date")
     else:
-        out = to_number(raw, found, EXPECTED[col.kind])
+        out = to_number(raw, found, EXPECTED[col.kind], decimal=rules.decimal)
         if col.kind == "quantity":
             out = _negatives(out, name, col, rules, found, raw, problems, notes)
         elif col.kind == "price":

@@ -478,7 +478,8 @@ class Runner:
             tally = _Tally()
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), False, calendar,
-                            resample, alive_from, until, self.clean, macro=_drivers(data))
+                            resample, alive_from, until, self.clean, macro=_drivers(data),
+                            end=self._live_end(data, freq, alive_from))
                 job = TrainJob(group, engine.task_jobs(task_cpus, len(parts)), prep)
                 names = ", ".join(m.alias for m in group)
                 pieces: dict[str, list[Forecaster]] = {m.alias: [] for m in group}
@@ -528,9 +529,15 @@ class Runner:
         on = data.ids if ids is None or model.supports_exog else sorted(ids)
         prep = Prep(data.freq, h, model.supports_exog, True, data.calendar(), macro=_drivers(data))
         prepared = prepare(_load(data, on), prep)
-        fitted = model.clone(n_jobs=resolve_jobs(self.n_jobs)).fit(prepared.part.data_for(model))
-        return Fitted(fitted, prepared.part.data_for(model), prepared.part.future_for(model),
-                      prepared.notes, data.freq)
+        frame = prepared.part.data_for(model)
+        notes = list(prepared.notes)
+        negatives = int((frame["y"] < 0).sum()) if not model.supports_negative else 0
+        if negatives:  # returns: clipped as a forecast clips them (its loss cannot take them)
+            frame = frame.assign(y=frame["y"].clip(lower=0))
+            notes.append(f"{model.alias}: fitted on sales clipped at zero ({negatives:,} negative "
+                         "values, e.g. returns, that its loss cannot take)")
+        fitted = model.clone(n_jobs=resolve_jobs(self.n_jobs)).fit(frame)
+        return Fitted(fitted, frame, prepared.part.future_for(model), notes, data.freq)
 
     # The one run path -----------------------------------------------------------------
 
@@ -571,6 +578,15 @@ class Runner:
         starts_labelled = not (freq.startswith("W") or freq[1:2] == "E")
         period_end = (label + offset - pd.Timedelta(days=1)) if starts_labelled else label
         return label if end >= period_end else pd.Timestamp(label - offset)
+
+    def _live_end(self, data: SeriesSource, freq: str,
+                  alive_from: pd.Timestamp | None) -> pd.Timestamp | None:
+        """Where a forecast's live series run to (the catalogue's last date, or its last
+        complete period): a series with no rows since then sold nothing (None: each series
+        from its own last date, as ``--ended forecast`` asks, and in backtests)."""
+        if alive_from is None:
+            return None
+        return pd.Timestamp(self._last_complete(data, freq) if freq != data.freq else data.span[1])
 
     def _alive_from(self, data: SeriesSource, freq: str, h: int) -> pd.Timestamp | None:
         if self.ended == "forecast":
@@ -619,7 +635,8 @@ class Runner:
             window_notes: list[str] = []
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
-                            resample, alive_from, until, self.clean, plan, macro=_drivers(data))
+                            resample, alive_from, until, self.clean, plan, macro=_drivers(data),
+                            end=self._live_end(data, freq, alive_from))
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:

@@ -58,6 +58,7 @@ class Prep:
     clean: CleaningOptions | None = None  # clean each model's inputs (stock-outs, outliers)
     plan: Plan | None = None  # a what-if plan: its covariates replace the assumed future ones
     macro: pd.DataFrame | None = None  # external series (name, ds, value): driver covariates
+    end: pd.Timestamp | None = None  # live series run to this date (no rows: zero sales)
 
 
 @dataclass
@@ -203,7 +204,7 @@ def prepare(block: Block, prep: Prep) -> Prepared:
         empty = pd.DataFrame({"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype="datetime64[ns]"),
                               "y": pd.Series(dtype=float)})
         return Prepared(Partition(empty), ended=ended)
-    series = fill_series(sales, prep.freq)
+    series = fill_series(sales, prep.freq, end=prep.end)
     out = Prepared(Partition(series), int(series.attrs.get("gaps_filled", 0)),
                    int(series["unique_id"].nunique()), ended=ended)
     if prep.exog:
@@ -213,18 +214,19 @@ def prepare(block: Block, prep: Prep) -> Prepared:
         if prep.future:
             out.part.future, out.notes = future_covariates(out.part.exog, prep.horizon, prep.freq)
             if prep.plan is not None:
-                out.part.planned, said = _planned(out.part.future, prep.plan, prep.calendar)
+                out.part.planned, said = _planned(out.part.future, prep.plan, prep.calendar,
+                                                  prep.freq)
                 out.notes += [n for n in said if n not in out.notes]
     return out
 
 
-def _planned(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame
+def _planned(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame, freq: str = "D"
              ) -> tuple[pd.DataFrame | None, list[str]]:
     """The block's future covariates with the plan applied (None: no planned series here).
     Every series is kept: a global model predicts the whole block at once."""
     if not future["unique_id"].isin(set(plan.ids)).any():
         return None, []
-    return apply_plan(future, plan, calendar)
+    return apply_plan(future, plan, calendar, freq)
 
 
 RESPONSE_GROUPS = ("department", "category")  # pooling levels of the elasticities, narrowest first

@@ -51,7 +51,11 @@ def add_covariates(series: pd.DataFrame, *, sales: pd.DataFrame, calendar: pd.Da
         df[col] = df[col].fillna("unknown")
     df.attrs.update(series.attrs)
     df.attrs["calendar"] = feats
-    return add_drivers(df, macro, horizon=horizon)
+    macro, keyed_notes = keyed_drivers(macro, products, sorted(ids))
+    out = add_drivers(df, macro, horizon=horizon)
+    if keyed_notes:
+        out.attrs["driver_notes"] = keyed_notes + list(out.attrs.get("driver_notes", []))
+    return out
 
 
 def period_flags(start: pd.Timestamp, end: pd.Timestamp, freq: str, horizon: int,
@@ -187,6 +191,70 @@ def driver_features(macro: pd.DataFrame, *, freq: str, start: pd.Timestamp, end:
                f"lagged {horizon} period(s) so each value was published at the forecast's cutoff")
         notes.append(f"external driver {meta['name']!r} ({col}) {how}")
     out.attrs["drivers"] = info
+    return out, notes
+
+
+# catalogue columns a keyed external series (INDICATOR:KEY) can name, in order of preference
+KEY_COLUMNS = ("store", "unique_id", "department", "category", "brand")
+
+
+def _key_values(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return text.str.replace(r"^(\d+)\.0$", r"\1", regex=True).astype(object)
+
+
+def keyed_drivers(macro: pd.DataFrame | None, products: pd.DataFrame | None,
+                  ids: Sequence[str]) -> tuple[pd.DataFrame | None, list[str]]:
+    """External series named ``INDICATOR:KEY`` (a wide macro table ingested with ``--map
+    name=Store`` gives ``Temperature:1``, ...) as one series ``INDICATOR`` per product: the
+    rows of KEY go to the products whose catalogue ``store`` (else unique_id, department,
+    category or brand: the column that holds the most keys) is KEY. Other names stay global
+    (then given to every product too). An indicator that some of ``ids`` have no key for is
+    left out (a note says so): a product's driver is its own, never another store's."""
+    if macro is None or macro.empty or "unique_id" in macro.columns or products is None \
+            or products.empty or not len(ids):
+        return macro, []
+    names = macro["name"].astype(str)
+    parts = names.str.rpartition(":")
+    keyed = ((parts[1] == ":") & (parts[0].str.strip() != "") & (parts[2].str.strip() != "")).to_numpy()
+    if not keyed.any():
+        return macro, []
+    keys = set(parts[2][keyed].str.strip())
+    catalogue = products[products["unique_id"].astype(str).isin(set(map(str, ids)))]
+    best, matched = None, 0
+    for col in KEY_COLUMNS:
+        if col in catalogue.columns:
+            n = int(_key_values(catalogue[col]).isin(keys).sum())
+            if n > matched:
+                best, matched = col, n
+    indicators = sorted(set(parts[0][keyed].str.strip()))
+    shown = ", ".join(indicators[:5]) + (" ..." if len(indicators) > 5 else "")
+    if best is None:
+        return macro, [f"external series named INDICATOR:KEY ({shown}) match no product's store, "
+                       "department, category, brand or id: each used as one series for every "
+                       "product (ingest the catalogue with --map store=... to give each product "
+                       "its own)"]
+    owners = pd.DataFrame({"unique_id": catalogue["unique_id"].astype(str).to_numpy(),
+                           "_key": _key_values(catalogue[best]).to_numpy()})
+    rows = pd.DataFrame({"name": parts[0][keyed].str.strip().to_numpy(),
+                         "_key": parts[2][keyed].str.strip().to_numpy(),
+                         "ds": macro["ds"].to_numpy()[keyed], "value": macro["value"].to_numpy()[keyed]})
+    per = rows.merge(owners, on="_key")[["unique_id", "name", "ds", "value"]]
+    covered = per.groupby("name")["unique_id"].nunique()
+    full = sorted(covered.index[covered == len(ids)])
+    notes = [f"external series {shown} given per product by its {best} ({len(indicators)} "
+             f"indicator(s) x {len(keys)} key(s), named INDICATOR:KEY)"]
+    partial = [n for n in indicators if n not in full]
+    if partial:
+        lacking = len(ids) - int(covered.reindex(partial).fillna(0).min())
+        notes.append(f"external series {', '.join(partial[:5])} left out here: {lacking:,} of "
+                     f"{len(ids):,} products have no {best} among its keys")
+    per = per[per["name"].isin(full)]
+    plain = macro.loc[~keyed, ["name", "ds", "value"]]
+    if len(plain):
+        plain = plain.merge(pd.DataFrame({"unique_id": [str(i) for i in ids]}), how="cross")
+    out = pd.concat([per, plain[["unique_id", "name", "ds", "value"]]] if len(plain) else [per],
+                    ignore_index=True)
     return out, notes
 
 

@@ -110,6 +110,16 @@ def check_frequency(df: pd.DataFrame, freq: str) -> None:
     bad = df.reset_index(drop=True).loc[~ok]
     ids = bad["unique_id"].astype(str).unique()
     row = bad.iloc[0]
+    if freq[:1] in ("M", "Q", "Y") and _one_per_period(df, freq):
+        days = pd.to_datetime(bad["ds"])
+        inside = bad[~(days.dt.is_month_start | days.dt.is_month_end).to_numpy()]
+        row = inside.iloc[0] if len(inside) else row
+        raise DataValidationError(
+            f"the sales are {describe(freq).split(' (')[0]} (one date per period) but dated inside "
+            f"their periods, e.g. {row['unique_id']!r} at {pd.Timestamp(row['ds']).date()}, not "
+            "all on the first or all on the last day: store each period's first day (a 2024-01 "
+            "column reads as 2024-01-01 with --date-format %Y-%m), so periods are not mistaken "
+            "for days")
     raise DataValidationError(
         f"the sales mix frequencies: the catalogue is {describe(freq)} ({freq!r}) but {len(ids)} "
         f"series ({', '.join(ids[:5])}) are on another calendar, e.g. {row['unique_id']!r} "
@@ -117,6 +127,13 @@ def check_frequency(df: pd.DataFrame, freq: str) -> None:
         "`trendcast ingest --kind orders --aggregate W`, forecast at a coarser level with "
         "`--freq W|M|Q`, or use separate --db files)"
     )
+
+
+def _one_per_period(df: pd.DataFrame, freq: str) -> bool:
+    """Whether no series has two dates in one period of ``freq``."""
+    labels = period_labels(pd.to_datetime(df["ds"]).reset_index(drop=True), freq)
+    keys = pd.DataFrame({"unique_id": df["unique_id"].to_numpy(), "p": labels.to_numpy()})
+    return not keys.duplicated().any()
 
 
 def period_labels(days: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:

@@ -235,21 +235,52 @@ def event_flags(name: str, calendar: pd.DataFrame) -> dict[str, float]:
     return {c: 1.0 for c, v in feats.items() if c not in ("ds", "event_soon") and v > 0}
 
 
-def apply_plan(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame
+def plan_periods(days: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """A plan's days (:attr:`Plan.days`) as the periods of a weekly, monthly, ... forecast, the
+    way stored sales are aggregated to them: ``promo`` the share of the period's days
+    promoted, ``discount`` its mean over the period's days, ``price`` the planned price with
+    ``_k`` planned days of ``_n`` (the other days keep the assumed price), ``event`` any."""
+    from trendcast.features.frequency import period_labels
+
+    offset = pd.tseries.frequencies.to_offset(freq)
+    frame = days.assign(ds=period_labels(days["ds"], freq).to_numpy())
+    labels = pd.DatetimeIndex(frame["ds"])
+    end_labelled = freq.startswith("W") or freq[1:2] == "E"
+    first = (labels - offset + pd.Timedelta(days=1)) if end_labelled else labels
+    last = labels if end_labelled else labels + offset - pd.Timedelta(days=1)
+    frame["_n"] = (last - first).days + 1
+    frame["_k"] = frame["price"].notna().astype(float)
+    grouped = frame.groupby(["unique_id", "ds"], sort=False)
+    out = grouped.agg(_n=("_n", "first"), _k=("_k", "sum"), price=("price", "mean"),
+                      promo_sum=("promo", "sum"), promo_set=("promo", "count"),
+                      discount_sum=("discount", "sum"), discount_set=("discount", "count"),
+                      event=("event", "first"), row=("row", "min")).reset_index()
+    out["promo"] = (out["promo_sum"] / out["_n"]).where(out["promo_set"] > 0)
+    out["discount"] = (out["discount_sum"] / out["_n"]).where(out["discount_set"] > 0)
+    return out[["unique_id", "ds", "price", "discount", "promo", "event", "row", "_k", "_n"]]
+
+
+def apply_plan(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame, freq: str = "D"
                ) -> tuple[pd.DataFrame, list[str]]:
     """``future`` (the covariates a forecast assumes: :func:`~trendcast.features.exog.future_covariates`)
-    with the plan's prices, promotions and event flags on the planned products and days.
+    with the plan's prices, promotions and event flags on the planned products and days (for
+    a coarser ``freq``, on the periods that hold them: :func:`plan_periods`).
 
     A discount is taken off the price the forecast assumed. Returns notes for what the plan
     sets but these covariates cannot carry (no prices in the data, an event kind the model
     never saw)."""
     keys = ["unique_id", "ds"]
     out = future.copy()
-    hit = out[keys].merge(plan.days, on=keys, how="left")
+    days = plan.days if freq == "D" else plan_periods(plan.days, freq)
+    hit = out[keys].merge(days, on=keys, how="left")
     notes: list[str] = []
     if "price" in out.columns:
         planned = hit["price"].to_numpy(dtype=float)
-        off = out["price"].to_numpy(dtype=float) * (1 - hit["discount"].to_numpy(dtype=float) / 100)
+        assumed = out["price"].to_numpy(dtype=float)
+        if "_k" in hit.columns:  # a price planned on k of a period's n days
+            k, n = hit["_k"].to_numpy(dtype=float), hit["_n"].to_numpy(dtype=float)
+            planned = np.where(np.isnan(assumed), planned, (k * planned + (n - k) * assumed) / n)
+        off = assumed * (1 - hit["discount"].to_numpy(dtype=float) / 100)
         new = np.where(~np.isnan(planned), planned, np.where(~np.isnan(off), off, out["price"]))
         out["price"] = new
     elif hit[["price", "discount"]].notna().any().any():

@@ -19,16 +19,25 @@ def resample_sales(sales: pd.DataFrame, freq: str) -> pd.DataFrame:
     return out
 
 
-def fill_series(sales: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
+def fill_series(sales: pd.DataFrame, freq: str | None = None, *,
+                end: pd.Timestamp | None = None) -> pd.DataFrame:
     """``unique_id, ds, y`` with every period between a series' first and last date; missing
     periods count as zero sales. ``freq`` (the whole catalogue's, when this is part of it)
-    replaces the inferred one. ``attrs`` keep ``gaps_filled`` and ``freq``."""
+    replaces the inferred one. ``end`` (the catalogue's last date, for a forecast) extends
+    every series that stops earlier to it with zero sales, so its forecast starts where the
+    others' do, not inside the past. ``attrs`` keep ``gaps_filled`` and ``freq``."""
     from utilsforecast.preprocessing import fill_gaps
 
     df = sales[["unique_id", "ds", "y"]]
     freq = freq or infer_freq(df)
     check_frequency(df, freq)
     filled = fill_gaps(df, freq=freq, start="per_serie", end="per_serie")
+    if end is not None and len(df) and pd.Timestamp(df["ds"].max()) <= pd.Timestamp(end):
+        short = filled.groupby("unique_id")["ds"].transform("max") < pd.Timestamp(end)
+        if short.any():
+            extended = fill_gaps(filled[short], freq=freq, start="per_serie", end=pd.Timestamp(end))
+            filled = pd.concat([filled[~short], extended], ignore_index=True).sort_values(
+                ["unique_id", "ds"], ignore_index=True)
     filled["y"] = filled["y"].fillna(0.0)
     filled.attrs["gaps_filled"] = int(len(filled) - len(df))
     filled.attrs["freq"] = freq

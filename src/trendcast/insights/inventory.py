@@ -319,6 +319,7 @@ def inventory_policy(
     method: str = "nbinom",
     n_samples: int = 2000,
     seed: int = 0,
+    period_days: float = 1.0,
 ) -> pd.DataFrame:
     """Safety stock, reorder point, order-up-to level, order quantity and stock-out risk.
 
@@ -334,6 +335,9 @@ def inventory_policy(
         method: "nbinom" or "sample" (see the module docstring).
         n_samples: Monte-Carlo draws per product (method "sample").
         seed: random seed of the draws (method "sample").
+        period_days: days one forecast row covers (7 for a weekly run). Lead time and review
+            stay in days; the demand over them sums whole periods, each rounded up (a 7-day
+            lead time is one week of a weekly forecast, never seven weeks).
 
     Returns:
         One row per product, most urgent first (highest stock-out risk, then fewest days of
@@ -355,14 +359,19 @@ def inventory_policy(
     fc = forecasts.sort_values(["unique_id", "ds"])
     ids = pd.Index(fc["unique_id"].unique(), name="unique_id")
     inputs, notes = _product_inputs(ids, products, defaults)
-    lead = inputs["lead_time_days"].to_numpy(dtype=int)
-    protect = lead + inputs["review_days"].to_numpy(dtype=int)
+    lead_days = inputs["lead_time_days"].to_numpy(dtype=int)
+    review_days = inputs["review_days"].to_numpy(dtype=int)
+    # forecast rows (periods) the lead time and the protection interval cover
+    lead = np.ceil(lead_days / period_days - 1e-9).astype(int)
+    protect = lead + np.maximum(np.ceil(review_days / period_days - 1e-9).astype(int), 1)
+    unit = "days" if period_days == 1 else "periods"
     horizon = fc.groupby("unique_id", sort=False).size().reindex(ids).to_numpy()
     short = protect > horizon
     if short.any():
         bad = int(np.flatnonzero(short)[0])
-        raise ModelError(f"{ids[bad]!r} needs {protect[bad]} forecast days (lead time + review) but the "
-                         f"run has {horizon[bad]}; rerun `trendcast forecast --horizon {protect.max()}`")
+        raise ModelError(f"{ids[bad]!r} needs {protect[bad]} forecast {unit} (lead time + review) but "
+                         f"the run has {horizon[bad]}; rerun `trendcast forecast --horizon "
+                         f"{protect.max()}`")
     days = int(protect.max())
     fc = fc[fc.groupby("unique_id", sort=False).cumcount() < days]
     if (horizon < days).any():  # pad shorter series (their own window fits) to one shape
@@ -399,12 +408,12 @@ def inventory_policy(
     known = ~np.isnan(position)
     for i in np.flatnonzero(~known):
         notes[i].append("on hand unknown: no order quantity or risk")
-    daily = prot_mean / protect
+    daily = prot_mean / (protect * period_days)
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(known, np.where(daily > 0, position / daily, np.inf), np.nan)
     out = pd.DataFrame({
         "unique_id": ids.to_numpy(),
-        "lead_time_days": lead, "review_days": protect - lead,
+        "lead_time_days": lead_days, "review_days": review_days,
         "price": inputs["price"].to_numpy(), "unit_cost": inputs["unit_cost"].to_numpy(),
         "on_hand": on_hand, "on_order": inputs["on_order"].to_numpy(),
         "service_level": sl, "service_level_source": source,
@@ -426,6 +435,8 @@ def inventory_policy(
         **asdict(defaults), "model": model, "quantiles": levels, "method": method,
         "daily_dependence": "independent days (spread of the sum understated if errors persist)",
         "on_order": "arrives within the lead time",
+        **({"period_days": period_days, "rounding": "lead time and review rounded up to whole "
+            "forecast periods"} if period_days != 1 else {}),
         **({"n_samples": n_samples, "seed": seed} if method == "sample" else {}),
     }
     return out

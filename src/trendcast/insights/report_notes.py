@@ -46,6 +46,7 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     # trends
     (rf"{_N} missing dates inside series counted as zero sales", r"序列内部缺失的 \1 个日期按零销量计"),
     (rf"{_N} missing dates inside series filled with zero sales", r"序列内部缺失的 \1 个日期已按零销量补齐"),
+    (rf"{_N} negative sales \(returns\) counted as zero units sold", r"\1 个负销量（退货）按零销量计"),
     (r"no forecast run stored: calls use the history only .*", "尚无预测批次：趋势判断只用历史数据"
                                                                  "（运行 `trendcast forecast` 加入预测）"),
     (r"forecast run (\S+), model (\S+)", r"预测批次 `\1`，模型 \2"),

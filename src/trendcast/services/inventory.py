@@ -11,6 +11,7 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import DataValidationError, InputFileError, ModelError, NotFoundError
+from trendcast.features.frequency import describe, infer_freq, period_days
 from trendcast.insights.inventory import (
     PRODUCT_INPUTS,
     InventoryDefaults,
@@ -41,27 +42,30 @@ class InventoryResult:
 def read_stock(path: str | Path) -> pd.DataFrame:
     """A stock file: ``unique_id, on_hand`` and optionally on_order, lead_time_days,
     review_days, unit_cost, holding_cost_rate (CSV, or Parquet by extension)."""
+    from trendcast.data.readers import read_frame
+
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"stock file {path} does not exist")
-    try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputFileError(f"cannot read stock file {path}: {exc}") from exc
+    # read as the ingest reads files: ids stay text ('007' is not 7), separators and encodings
+    # are detected, empty rows skipped
+    df = read_frame(path)
+    rows = df.attrs.get("_rows")
     missing = [c for c in ("unique_id", "on_hand") if c not in df.columns]
     if missing:
         raise DataValidationError(f"{path}: missing column(s) {missing}; a stock file has "
                                   f"unique_id,on_hand[,{','.join(STOCK_COLUMNS[2:])}]")
-    df["unique_id"] = df["unique_id"].astype(str)
+    df["unique_id"] = df["unique_id"].astype(str).str.strip()
     for col in [c for c in STOCK_COLUMNS if c in df.columns]:
         values = pd.to_numeric(df[col], errors="coerce")
         bad = (values.isna() & df[col].notna()) | (values < 0)
         if col == "on_hand":
             bad |= values.isna()
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+            pos = int(np.flatnonzero(bad.to_numpy())[0])
+            row = int(rows[pos]) if rows is not None else pos
             raise DataValidationError(
-                f"{path}: row {row + 1} (line {row + 2}), column {col!r}: got {df[col].iloc[row]!r}, "
+                f"{path}: row {row + 1} (line {row + 2}), column {col!r}: got {df[col].iloc[pos]!r}, "
                 "expected a number >= 0")
         df[col] = values.astype(float)
     dup = df["unique_id"][df["unique_id"].duplicated()]
@@ -94,6 +98,18 @@ def _pick_model(models: list[str], forecasts: pd.DataFrame, model: str | None,
                          "not only the mean); rerun `trendcast forecast --quantiles "
                          "0.05,0.1,0.25,0.5,0.75,0.9,0.95`")
     return with_q[0]
+
+
+def _run_freq(store: Store, run_id: str, fc: pd.DataFrame) -> str:
+    """The frequency a forecast run was made at (stored with it; else read from its dates)."""
+    row = store.run_row(run_id) or {}
+    if row.get("freq"):
+        return str(row["freq"])
+    return infer_freq(fc[["unique_id", "ds"]]) if len(fc) else "D"
+
+
+def _periods(days: int, step: float, low: int) -> int:
+    return max(int(np.ceil(days / step - 1e-9)), low)
 
 
 def inventory_actions(
@@ -164,9 +180,22 @@ def inventory_actions(
                                  holding_cost_rate=holding_cost_rate, cost_share=cost_share)
     qcols = [c for c in run.forecasts.columns if c.startswith(f"{chosen}-q-")]
     fc = run.forecasts[["unique_id", "ds", chosen, *qcols]]
+    freq = _run_freq(store, run.run_id, fc)
+    step = 1.0 if freq == "D" else period_days(freq)
+    if step != 1:
+        notes.append(f"{describe(freq)} forecasts: lead time {lead_time} d + review {review} d "
+                     f"counted as {_periods(lead_time, step, 0)} + {_periods(review, step, 1)} whole "
+                     f"period(s) of {step:g} days (rounded up), likewise a stock file's days")
     table = inventory_policy(fc, model=chosen, products=inputs, service_level=service_level,
-                             defaults=defaults, method=method)
+                             defaults=defaults, method=method, period_days=step)
     assumptions = dict(table.attrs["assumptions"])
+    if step != 1 and calibrate:
+        raise ModelError(f"--calibrate needs a daily forecast run; run {run.run_id} is "
+                         f"{describe(freq)} (calibration reads backtest days)")
+    if step != 1:
+        calibrate = False
+        notes.append("order-up-to levels are uncalibrated: calibration on backtests is for daily "
+                     "runs only")
     if calibrate is not False:
         from trendcast.services.inventory_calibrate import calibrate_levels
 

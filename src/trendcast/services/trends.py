@@ -38,6 +38,10 @@ def trend_calls(store: Store, *, level: Level = "product", run_id: str | None = 
     history = load_series(store)
     notes = [f"{history.attrs['gaps_filled']:,} missing dates inside series counted as zero sales"
              ] if history.attrs.get("gaps_filled") else []
+    returns = int((history["y"] < 0).sum())
+    if returns:  # net returns (kept with --negatives keep): trends read units sold
+        history = history.assign(y=history["y"].clip(lower=0))
+        notes.append(f"{returns:,} negative sales (returns) counted as zero units sold")
     prices = store.sales(columns=["unique_id", "ds", "price"], priced=True)
     if not prices.empty:
         history = history.merge(prices, on=["unique_id", "ds"], how="left")

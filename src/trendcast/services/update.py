@@ -113,6 +113,9 @@ def ingest_all(store: Store, paths: Sequence[str | Path], *, kind: str = "sales"
             report = ingest_file(store, path, kind, **options)
             rows += report.rows_read
             notes += [f"{Path(path).name}: {n}" for n in report.notes]
+            # a re-export that overlaps what is stored replaces values: say how many
+            notes += [f"{Path(path).name}: {w.updated:,} stored {w.table} row(s) had other values "
+                      "and were replaced by the file's" for w in report.writes if w.updated]
     return rows, notes
 
 

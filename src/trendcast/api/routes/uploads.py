@@ -55,6 +55,9 @@ async def upload(
                                                           "1-5.")] = None,
     encoding: Annotated[str | None, Query(description="Text encoding (default: detected).")] = None,
     sheet: Annotated[str | None, Query(description="Excel sheet name.")] = None,
+    decimal: Annotated[Literal[".", ","] | None, Query(
+        description="Numbers written for people: '.' reads 1,234.50 and $12.50, ',' reads "
+                    "1.234,50 and 12,5 (default: plain numbers only).")] = None,
     scrub: Annotated[bool, Query(description="For reviews: replace phone numbers and e-mail "
                                              "addresses in the text.")] = False,
 ) -> UploadResult:
@@ -62,7 +65,7 @@ async def upload(
     row and column. Re-uploading the same file changes nothing (keyed upserts). Every option
     of `trendcast ingest` is accepted as a query parameter or as a form field beside `file`
     (kind, format, map, set, drop, tz, date_format, negatives, rating_scale, encoding, sheet,
-    add_products, aggregate, keep_user_ids, scrub). The file is parsed in a worker process;
+    decimal, add_products, aggregate, keep_user_ids, scrub). The file is parsed in a worker process;
     a file over a reading limit (unpacked size, rows, columns, field length) is answered 413."""
     limit = request.app.state.max_upload_bytes
     settings = request.app.state.settings
@@ -74,7 +77,7 @@ async def upload(
                  "keep_user_ids": keep_user_ids, "map": mapping, "set": constants, "drop": drop,
                  "tz": tz, "date_format": date_format, "negatives": negatives,
                  "rating_scale": rating_scale, "encoding": encoding, "sheet": sheet,
-                 "scrub": scrub}
+                 "decimal": decimal, "scrub": scrub}
         asked = upload_options(query, received.fields, workspace_tz=settings.tz,
                                limits=Limits.from_settings(settings, upload_bytes=limit))
 

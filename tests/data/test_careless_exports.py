@@ -1,0 +1,186 @@
+"""Careless exports of real shops (docs/benchmarks.md, "Careless exports and non-M5 shops"):
+European CSVs (semicolons, decimal commas), numbers written for people, blank and ``,,,``
+lines, wide macro tables. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from trendcast.data.ingest import load_file, make_options
+from trendcast.errors import DataValidationError, InputFileError
+from trendcast.services.ingest import ingest_file
+
+
+def write(path, text: str, encoding: str = "utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+EUROPEAN = "unique_id;ds;y;price\nA;2024-01-01;1;2,50\nA;2024-01-02;2;1.234,5\nB;2024-01-01;3;12\n"
+
+
+def test_semicolon_file_is_read_and_the_separator_noted(tmp_path):
+    df = load_file(write(tmp_path / "s.csv", "unique_id;ds;y\nA;2024-01-01;1\nA;2024-01-02;2\n"), "sales")
+    assert df["y"].tolist() == [1.0, 2.0]
+    assert any("semicolons" in n for n in df.attrs["notes"])
+
+
+def test_tab_separated_txt_is_read(tmp_path):
+    df = load_file(write(tmp_path / "s.txt", "unique_id\tds\ty\nA\t2024-01-01\t4\n"), "sales")
+    assert df["y"].tolist() == [4.0]
+
+
+def test_a_comma_inside_quotes_does_not_decide_the_separator(tmp_path):
+    text = '"name, full";ds;value\n'
+    from trendcast.data.readers import sniff_separator
+    assert sniff_separator(text.encode()) == ";"
+    assert sniff_separator(b"unique_id,ds,y\n") == ","
+    assert sniff_separator(b"unique_id\n") == ","
+
+
+def test_decimal_commas_are_refused_with_the_way_through(store, tmp_path):
+    path = write(tmp_path / "eu.csv", EUROPEAN)
+    with pytest.raises(DataValidationError, match=r"--decimal ,") as info:
+        ingest_file(store, path, "sales")
+    assert "row 1 (line 2), column 'price': got '2,50'" in str(info.value)
+    assert store.count("sales") == 0
+    report = ingest_file(store, path, "sales", options=make_options(decimal=","))
+    stored = store.sales().sort_values(["unique_id", "ds"])
+    assert stored["price"].tolist() == [2.5, 1234.5, 12.0]
+    assert {w.table: w.inserted for w in report.writes}["sales"] == 3
+
+
+@pytest.mark.parametrize(("decimal", "text", "value"), [
+    (".", '"1,234.50"', 1234.5), (".", "$12.50", 12.5), (".", "-$3.00", -3.0),
+    (".", "US$7", 7.0), (".", "¥8.5", 8.5), (",", "12,50 €", 12.5), (",", "1 234,5", 1234.5),
+    (",", "1.234", 1234.0), (",", "7", 7.0), (",", "12,5元", 12.5),
+])
+def test_numbers_written_for_people_with_decimal(tmp_path, decimal, text, value):
+    sep = "," if decimal == "." else ";"
+    path = write(tmp_path / "h.csv", f"name{sep}ds{sep}value\noil{sep}2024-01-01{sep}{text}\n")
+    df = load_file(path, "macro", options=make_options(decimal=decimal))
+    assert df["value"].tolist() == [value]
+
+
+@pytest.mark.parametrize(("decimal", "text"), [
+    (",", "1.5"), (",", "1.23,4"), (".", "1,23.4"), (".", "12,5"), (".", "1.234,5"), (",", "$-$1"),
+])
+def test_ambiguous_numbers_are_refused_not_guessed(tmp_path, decimal, text):
+    sep = "," if decimal == "." else ";"
+    quoted = f'"{text}"' if sep in text else text
+    path = write(tmp_path / "h.csv", f"name{sep}ds{sep}value\noil{sep}2024-01-01{sep}{quoted}\n")
+    with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'value'"):
+        load_file(path, "macro", options=make_options(decimal=decimal))
+
+
+def test_plain_numbers_are_unchanged_without_decimal_and_a_bad_decimal_is_refused(tmp_path):
+    path = write(tmp_path / "p.csv", "unique_id,ds,y\nA,2024-01-01,1.5\nA,2024-01-02,1e3\n")
+    assert load_file(path, "sales")["y"].tolist() == [1.5, 1000.0]
+    with pytest.raises(DataValidationError, match=r"--decimal"):
+        load_file(write(tmp_path / "t.csv", 'unique_id,ds,y\nA,2024-01-01,"1,234"\n'), "sales")
+    with pytest.raises(InputFileError, match="--decimal"):
+        make_options(decimal=";")
+
+
+def test_blank_and_comma_only_lines_are_skipped_and_counted(store, tmp_path):
+    text = "unique_id,ds,y\nA,2024-01-01,1\n\nA,2024-01-02,2\n,,\n , ,\n"
+    report = ingest_file(store, write(tmp_path / "b.csv", text), "sales")
+    assert store.sales()["y"].sort_values().tolist() == [1.0, 2.0]
+    assert any("3 empty row(s) skipped" in n for n in report.notes)
+
+
+def test_an_error_after_a_blank_line_names_the_files_own_line(tmp_path):
+    text = "unique_id,ds,y\nA,2024-01-01,1\n\n,,\nA,2024-01-02,bad\n"
+    with pytest.raises(DataValidationError, match=r"row 4 \(line 5\), column 'y': got 'bad'"):
+        load_file(write(tmp_path / "b.csv", text), "sales")
+
+
+def test_a_file_of_blank_lines_is_empty(tmp_path):
+    with pytest.raises(InputFileError, match="empty"):
+        load_file(write(tmp_path / "e.csv", "\n,,\n\n"), "sales")
+
+
+def test_wide_macro_errors_name_the_files_row(tmp_path):
+    text = "Store,Date,Temperature,Fuel_Price\n1,2010-02-05,42.3,2.5\n1,2010-02-12,38.5,2.5\n" \
+           "1,2010-02-19,39.9,oops\n"
+    with pytest.raises(DataValidationError, match=r"row 3 \(line 4\), column 'value': got 'oops'"):
+        load_file(write(tmp_path / "f.csv", text), "macro",
+                  options=make_options(mapping=["ds=Date", "name=Store"]))
+
+
+def test_empty_rows_in_an_excel_sheet_are_skipped(tmp_path):
+    path = tmp_path / "s.xlsx"
+    frame = pd.DataFrame({"unique_id": ["A", None, "A"], "ds": ["2024-01-01", None, "2024-01-02"],
+                          "y": [1, None, 2]})
+    frame.to_excel(path, index=False)
+    df = load_file(path, "sales")
+    assert df["y"].tolist() == [1.0, 2.0]
+    assert any("1 empty row(s) skipped" in n for n in df.attrs["notes"])
+
+
+@pytest.mark.parametrize(("value", "hint"), [
+    ("45820", "Excel serial day number"), ("2025/06/12", "--date-format %Y/%m/%d"),
+    ("2025年6月12日", "--date-format %Y年%m月%d日"), ("12.06.2025", "--date-format %d.%m.%Y"),
+    ("12/06/2025", "--date-format %d/%m/%Y or %m/%d/%Y"),
+])
+def test_date_errors_name_the_way_through(tmp_path, value, hint):
+    path = write(tmp_path / "d.csv", f"unique_id,ds,y\nA,{value},1\n")
+    with pytest.raises(DataValidationError, match="row 1 \\(line 2\\), column 'ds'") as info:
+        load_file(path, "sales")
+    assert hint in str(info.value)
+
+
+@pytest.mark.parametrize(("value", "fmt"), [("2025/06/12", "%Y/%m/%d"), ("2025年6月12日", "%Y年%m月%d日"),
+                                            ("12.06.2025", "%d.%m.%Y")])
+def test_suggested_date_formats_read_the_dates(tmp_path, value, fmt):
+    path = write(tmp_path / "d.csv", f"unique_id,ds,y\nA,{value},1\n")
+    df = load_file(path, "sales", options=make_options(date_format=fmt))
+    assert df["ds"].tolist() == [pd.Timestamp("2025-06-12")]
+
+
+def test_column_names_in_other_case_are_matched_and_noted(tmp_path):
+    df = load_file(write(tmp_path / "c.csv", " Unique_ID , DS ,Y\nA,2024-01-01,3\n"), "sales")
+    assert df["y"].tolist() == [3.0]
+    assert any("'Unique_ID' read as 'unique_id'" in n for n in df.attrs["notes"])
+    with pytest.raises(DataValidationError, match="missing required column"):  # two candidates
+        load_file(write(tmp_path / "d.csv", "Unique_id,UNIQUE_ID,ds,y\nA,B,2024-01-01,4\n"), "sales")
+
+
+def test_blank_lines_before_the_header_are_skipped_and_lines_still_named(tmp_path):
+    text = "\n\nunique_id;ds;y\nA;2024-01-01;1\nA;2024-01-02;x\n"
+    with pytest.raises(DataValidationError, match=r"\(line 5\), column 'y': got 'x'"):
+        load_file(write(tmp_path / "l.csv", text), "sales")
+    ok = load_file(write(tmp_path / "m.csv", text.replace(";x", ";2")), "sales")
+    assert ok["y"].tolist() == [1.0, 2.0]
+
+
+def test_joined_keys_from_whole_numbers_written_as_floats_match(tmp_path):
+    """A re-export that writes Store as 1.0 made series '1.0_1' beside '1_1'."""
+    opts = make_options(mapping=["unique_id=Store+Dept", "ds=Date", "y=Sales"])
+    a = load_file(write(tmp_path / "a.csv", "Store,Dept,Date,Sales\n1,1,2024-01-05,3\n"), "sales", options=opts)
+    b = load_file(write(tmp_path / "b.csv", "Store,Dept,Date,Sales\n1.0,1.0,2024-01-12,3\n"), "sales",
+                  options=opts)
+    assert a["unique_id"].tolist() == b["unique_id"].tolist() == ["1_1"]
+    c = load_file(write(tmp_path / "c.csv", "Store,Dept,Date,Sales\n1.5,1,2024-01-12,3\n"), "sales",
+                  options=opts)
+    assert c["unique_id"].tolist() == ["1.5_1"]  # not whole numbers: kept as written
+
+
+def test_blank_lines_in_a_file_with_joined_keys(tmp_path):
+    """Found on a Walmart export with blank lines: the kept rows' positions broke the
+    joining of Store+Dept (pandas compares frame attributes when it concatenates)."""
+    text = "Store,Dept,Date,Sales\n1,1,2024-01-05,3\n\n1,2,2024-01-05,4\n,,,\n"
+    df = load_file(write(tmp_path / "k.csv", text), "sales",
+                   options=make_options(mapping=["unique_id=Store+Dept", "ds=Date", "y=Sales"]))
+    assert df["unique_id"].tolist() == ["1_1", "1_2"]
+
+
+def test_gbk_file_whose_only_chinese_is_the_header(tmp_path):
+    """charset-normalizer ranks Korean cp949 first for a few Chinese header words: the file
+    was refused as not UTF-8 although GBK is an encoding trendcast reads."""
+    rows = "".join(f"{s},{d},2012-09-{7 + 7 * (i // 3):02d},{100 + i}.5\n"
+                   for i, (s, d) in enumerate([(1, 1), (1, 2), (2, 1)] * 3))
+    path = write(tmp_path / "g.csv", "门店,部门,日期,销量\n" + rows, "gbk")
+    df = load_file(path, "sales", options=make_options(mapping=["unique_id=门店+部门", "ds=日期", "y=销量"]))
+    assert len(df) == 9 and any("GB18030" in n for n in df.attrs["notes"])
