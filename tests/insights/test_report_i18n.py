@@ -92,6 +92,17 @@ NOTES = [
     "sales-volume band for their service level, or a service level outside (0, 1)",
     "not requested",
     "the workspace has no reviews (trendcast ingest FILE --kind reviews)",
+    "weekly (Fridays) forecasts: lead time 9 d + review 7 d counted as 2 + 1 whole period(s) of 7 days "
+    "(rounded up), likewise a stock file's days",
+    "order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
+    "external series CPI, Temperature given per product by its store (2 indicator(s) x 45 key(s), "
+    "named INDICATOR:KEY)",
+    "external series Size left out here: 12 of 3,331 products have no store among its keys",
+    "external series named INDICATOR:KEY (CPI, Size) match no product's store, department, category, "
+    "brand or id: each used as one series for every product (ingest the catalogue with --map "
+    "store=... to give each product its own)",
+    "LightGBM: fitted on sales clipped at zero (1,285 negative values, e.g. returns, that its loss "
+    "cannot take)",
 ]
 
 

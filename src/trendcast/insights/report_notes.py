@@ -118,6 +118,26 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     (r"backtest cutoff\(s\) (.+) left out of the calibration: their windows end on or after the "
      r"forecast's first day (\S+)",
      r"回测截点 \1 未用于校准：其窗口在预测首日 \2 或之后结束"),
+    # inventory on weekly / monthly runs (services.inventory)
+    (r".+? forecasts: lead time (\d+) d \+ review (\d+) d counted as (\d+) \+ (\d+) whole period\(s\) "
+     r"of ([\d.]+) days \(rounded up\), likewise a stock file's days",
+     r"非按日预测：到货周期 \1 天 + 盘点周期 \2 天按 \3 + \4 个完整周期（每期 \5 天，向上取整）计，"
+     r"库存文件中的天数同样处理"),
+    (r"order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
+     r"订货上限未经校准：基于回测的校准只适用于按日的预测"),
+    # external series given per product by a catalogue key (features.exog.keyed_drivers)
+    (r"external series (.+) given per product by its (\S+) \((\d+) indicator\(s\) x (\d+) key\(s\), "
+     r"named INDICATOR:KEY\)",
+     r"外部序列 `\1` 按商品的 `\2` 分别取值（\3 个指标 × \4 个键，名称为 指标:键）"),
+    (rf"external series (.+) left out here: {_N} of {_N} products have no (\S+) among its keys",
+     r"外部序列 `\1` 在此未使用：\3 个商品中有 \2 个的 `\4` 不在其键中"),
+    (r"external series named INDICATOR:KEY \((.+)\) match no product's store, department, category, "
+     r"brand or id: .*",
+     r"名称为 指标:键 的外部序列（`\1`）与任何商品的门店、部门、品类、品牌或编号都不对应：每个都作为所有商品"
+     r"共用的一个序列（导入商品目录时用 `--map store=...` 可让每个商品使用自己的序列）"),
+    (rf"(\S+): fitted on sales clipped at zero \({_N} negative values, e\.g\. returns, that its loss "
+     r"cannot take\)",
+     r"\1：拟合时销量在零处截断（\2 个负值，例如退货，其损失函数不能处理）"),
     (rf"order-up-to levels of {_N} of {_N} products calibrated on {_N} backtest window\(s\) of (\S+) "
      rf"\(cutoffs (.+); {_N} review cases\): on those cases they cover ([\d.]+%) of review cycles "
      r"without a stock-out for (?:a target of|targets averaging) ([\d.]+%) \(the uncalibrated "
