@@ -9,6 +9,7 @@ from trendcast.services.info import workspace_info
 from trendcast.services.ingest import ingest_file, ingest_m5
 
 
+@pytest.mark.slow  # ~1 min per backend: the whole M5 CA_1 file
 def test_m5_ca1_loads_3049_series_of_1941_days_with_prices_and_calendar(store):
     report = ingest_m5(store, m5_folder())
     info = workspace_info(store)["tables"]

@@ -210,6 +210,7 @@ def test_level_weights_are_m5_weights_over_scales():
     assert lw.loc[("store", "Total"), "weight"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # ~25 s: the whole M5 CA_1 file
 def test_m5_ca1_seasonal_naive_wrmsse():
     from trendcast.data.m5 import read_m5
 

@@ -40,6 +40,7 @@ def shop_db(tmp_path) -> Path:
     return db
 
 
+@pytest.mark.slow  # ~1 min: a whole forecast runs while the readers are timed
 def test_readers_run_while_a_forecast_computes_on_duckdb(shop_db, tmp_path):
     forecast = subprocess.Popen([*CLI, "forecast", "--model", "AutoETS", "--model", "AutoARIMA",
                                  "--jobs", "1", "--db", str(shop_db)],

@@ -227,3 +227,57 @@ def test_update_says_when_a_re_export_replaced_stored_values(trained, tmp_path):
     overlap.to_csv(path, index=False, date_format="%Y-%m-%d")
     result = run_update(store, [path], refit="never")
     assert f"reexport.csv: {int(changed.sum())} stored sales row(s) had other values" in " ".join(result.notes)
+
+
+def test_forecast_from_a_version_reads_only_the_history_its_models_need(store, monkeypatch, tmp_path):
+    """The update's forecast copies and prepares only the latest span the saved models read
+    (plus each series' last row, and its rows from its last sale when it has been dry since):
+    the forecast is the one the whole history gives."""
+    import trendcast.engine.runner as runner_module
+    import trendcast.services.versions as versions_module
+
+    sales = make_sales(n_series=3, n_days=500)
+    dry = (sales["unique_id"] == "P001") & sales["ds"].between("2024-03-01", "2025-04-30")
+    sales.loc[dry, "y"] = 0.0  # sold in early 2024, then nothing until May 2025
+    sales = pd.concat([sales, make_sales(n_series=4, n_days=200).query("unique_id == 'P003'")])
+    store.upsert("sales", sales[sales["ds"] <= "2025-04-30"])  # P003 ended in July 2024
+    train_version(store, horizon=14, models=["LightGBM"])
+    store.upsert("sales", sales)
+    cut = forecast_from_version(store)
+    assert any("history read after" in n for n in cut.notes)
+    snap_since = versions_module._snapshot_since(store, store.model_version(None),
+                                                 versions_module.load_version(store)[1], 14)
+    assert snap_since is not None and snap_since > pd.Timestamp("2024-06-01")
+    snap = store.snapshot(tmp_path / "snap", since=snap_since)
+    rows = snap.block(snap.ids)["sales"]
+    assert rows["ds"].min() < snap_since  # the dry seller's rows from its last sale
+    assert rows.groupby("unique_id")["ds"].max()["P003"] == pd.Timestamp("2024-07-18")
+    assert len(rows) < 0.6 * len(sales)
+    monkeypatch.setattr(runner_module, "history_since", lambda *a, **k: None)
+    monkeypatch.setattr(versions_module, "history_since", lambda *a, **k: None)
+    whole = forecast_from_version(store)
+    assert not any("history read after" in n for n in whole.notes)
+    pd.testing.assert_frame_equal(cut.forecasts, whole.forecasts)
+    assert set(cut.forecasts["unique_id"]) == {"P000", "P001", "P002"}  # P003 has ended
+
+
+def test_auto_does_not_refit_twice_on_alerts_a_kept_aside_refit_answered(trained, monkeypatch):
+    import trendcast.services.update as update_module
+    from trendcast.services.update import RefitPolicy, decide
+
+    store, sales, info = trained
+    store.upsert("sales", sales)  # a week past the version's data: as old as its horizon
+    asked = []
+
+    def alerts(store, since, score):
+        asked.append(since)
+        found = since <= pd.Timestamp("2024-04-26")  # one category drifting since April 25
+        return pd.DataFrame({"level": ["category"] * found, "name": ["food"] * found})
+
+    monkeypatch.setattr(update_module, "drift_alerts", alerts)
+    row = store.model_version(None)
+    do, reason, n = decide(store, row, RefitPolicy(max_age=99), "auto")
+    assert do and n == 1 and asked[-1] == pd.Timestamp("2024-04-23")
+    train_version(store, horizon=7, models=["SeasonalNaive"], promote=False)  # kept aside
+    do, reason, n = decide(store, row, RefitPolicy(max_age=99), "auto")
+    assert not do and asked[-1] == pd.Timestamp("2024-04-30"), reason

@@ -535,18 +535,33 @@ class StoreQueries(ABC):
 
     # Snapshots for runs ----------------------------------------------------------------
 
-    def snapshot(self, folder: str | Path, ids: Sequence[str] | None = None) -> Snapshot:
+    def snapshot(self, folder: str | Path, ids: Sequence[str] | None = None, *,
+                 since: pd.Timestamp | None = None) -> Snapshot:
         """Copy what a forecast run reads (sales of ``ids`` or all, the catalogue, the
         calendar) to Parquet files in ``folder``, from one consistent read, so the run can
-        compute without holding the workspace. NotFoundError without sales."""
+        compute without holding the workspace. ``since``: only the sales after it, plus each
+        series' last row and its rows from its last sale on or before it (what
+        :func:`trendcast.features.series.recent_rows` and the ended-series check read).
+        NotFoundError without sales."""
         from trendcast.data.snapshot import Snapshot
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         where, params = _ids_clause(ids)
+        if since is None:
+            sales_sql = f"SELECT {_quoted(SALES_COLUMNS)} FROM sales WHERE {where} ORDER BY unique_id, ds"
+            sales_params = params
+        else:
+            cut = pd.Timestamp(since).to_pydatetime()
+            cols = ", ".join(f"s.{c}" for c in _quoted(SALES_COLUMNS).split(", "))
+            sales_sql = (f"SELECT {cols} FROM sales s JOIN (SELECT unique_id, max(ds) AS last_ds, "
+                         "max(CASE WHEN y > 0 AND ds <= ? THEN ds END) AS last_sale FROM sales "
+                         f"WHERE {where} GROUP BY unique_id) m ON s.unique_id = m.unique_id "
+                         "WHERE s.ds > ? OR s.ds >= m.last_sale OR s.ds = m.last_ds "
+                         "ORDER BY s.unique_id, s.ds")
+            sales_params = [cut, *params, cut]
         with self.transaction():
-            self._copy_to_parquet(f"SELECT {_quoted(SALES_COLUMNS)} FROM sales WHERE {where} "
-                                  "ORDER BY unique_id, ds", params, folder / "sales.parquet")
+            self._copy_to_parquet(sales_sql, sales_params, folder / "sales.parquet")
             self._copy_to_parquet(f"SELECT * FROM products WHERE {where} ORDER BY unique_id", params,
                                   folder / "products.parquet")
             self._copy_to_parquet("SELECT * FROM calendar_events ORDER BY ds, name, region", [],

@@ -19,7 +19,7 @@ and cloned per task. The runner reads and writes no workspace: services do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -260,6 +260,22 @@ _TIER_TEXT = {
 
 def _some(ids: Sequence[str], n: int = 5) -> str:
     return ", ".join(ids[:n]) + ("..." if len(ids) > n else "")
+
+
+def history_since(models: Iterable[Forecaster], end: pd.Timestamp, freq: str,
+                  alive_from: pd.Timestamp | None) -> pd.Timestamp | None:
+    """The date after which fitted ``models`` moved forward to data ending at ``end`` read
+    the history: the longest span any of them reads (:meth:`Forecaster.forward_history`),
+    never past the first live date. None (all of it) when one reads everything, and when
+    ended series are forecast from their own last dates (``alive_from`` None)."""
+    if alive_from is None:
+        return None
+    spans = [unwrap(model).forward_history() for model in models]
+    if not spans or None in spans:
+        return None
+    step = pd.tseries.frequencies.to_offset(freq)
+    longest = max(span for span in spans if span is not None)
+    return min(pd.Timestamp(end) - longest * step, pd.Timestamp(alive_from) - step)
 
 
 def plan_partitions(ids: Sequence[str], size: int) -> list[list[str]]:
@@ -588,6 +604,15 @@ class Runner:
             return None
         return pd.Timestamp(self._last_complete(data, freq) if freq != data.freq else data.span[1])
 
+    def _history_since(self, saved: dict[str, Forecaster], data: SeriesSource, freq: str,
+                       alive_from: pd.Timestamp | None) -> pd.Timestamp | None:
+        """Where saved models moved forward start reading (:func:`history_since`); None
+        when cleaning, which reads the whole history."""
+        if self.clean is not None:
+            return None
+        end = pd.Timestamp(self._last_complete(data, freq) if freq != data.freq else data.span[1])
+        return history_since(saved.values(), end, freq, alive_from)
+
     def _alive_from(self, data: SeriesSource, freq: str, h: int) -> pd.Timestamp | None:
         if self.ended == "forecast":
             return None
@@ -616,6 +641,8 @@ class Runner:
                                            cutoffs if backtesting else [None], resample)
             else:  # a saved version: every model moves forward partition by partition
                 fitted = {alias: {None: model} for alias, model in saved.items()}
+            since = None if saved is None or backtesting else self._history_since(
+                saved, data, freq, alive_from)
             cpus = resolve_jobs(self.n_jobs)
             split = [m for m in self.models if m.strategy != "whole" or saved is not None]
             groups = [(split, blocks, 1)] if split else []
@@ -636,7 +663,7 @@ class Runner:
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
                             resample, alive_from, until, self.clean, plan, macro=_drivers(data),
-                            end=self._live_end(data, freq, alive_from))
+                            end=self._live_end(data, freq, alive_from), since=since)
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:
@@ -674,6 +701,9 @@ class Runner:
                      + self._sample_note(len(ids))
                      + (self._whole_note(len(blocks)) if saved is None else []))
             notes += window_notes
+            if since is not None:
+                notes.append(f"history read after {since.date()}: the longest span the saved "
+                             "models read (lags, dispersion window, seasons)")
             if not backtesting and any(m.supports_exog for m in self.models):
                 notes += _calendar_notes(calendar, data.span[1], h, freq)
             if resample:

@@ -23,7 +23,7 @@ from trendcast.features.cleaning import CleaningOptions, clean_series
 from trendcast.features.elasticity import CONTROL_PREFIXES, ElasticityOptions, PriceResponse, price_response
 from trendcast.features.exog import add_covariates, future_covariates
 from trendcast.features.scenario import Plan, apply_plan, events_only, plan_factors, scale_forecast
-from trendcast.features.series import fill_series, resample_sales
+from trendcast.features.series import fill_series, recent_rows, resample_sales
 from trendcast.models.base import Forecaster
 from trendcast.models.fallback import guard
 from trendcast.models.statistical import clip_negative
@@ -59,6 +59,7 @@ class Prep:
     plan: Plan | None = None  # a what-if plan: its covariates replace the assumed future ones
     macro: pd.DataFrame | None = None  # external series (name, ds, value): driver covariates
     end: pd.Timestamp | None = None  # live series run to this date (no rows: zero sales)
+    since: pd.Timestamp | None = None  # rows on or before it are left out (saved models' need)
 
 
 @dataclass
@@ -189,8 +190,8 @@ def ready(model: Forecaster, data: pd.DataFrame, prep: Prep | None = None,
 
 def prepare(block: Block, prep: Prep) -> Prepared:
     """The block's model frames: rows aggregated to the run's frequency (when coarser),
-    ended series left out, gaps filled, covariates from the block's own sales and catalogue
-    rows and the run's calendar."""
+    ended series left out, the history cut to ``prep.since``, gaps filled, covariates from
+    the block's own sales and catalogue rows and the run's calendar."""
     sales = resample_sales(block.sales, prep.freq) if prep.resample else block.sales
     if prep.until is not None:
         sales = sales[sales["ds"] <= prep.until]
@@ -200,6 +201,8 @@ def prepare(block: Block, prep: Prep) -> Prepared:
         ended = sorted(map(str, last.index[last < prep.alive_from]))
         if ended:
             sales = sales[~sales["unique_id"].astype(str).isin(ended)]
+    if prep.since is not None:
+        sales = recent_rows(sales, prep.since)
     if sales.empty:
         empty = pd.DataFrame({"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype="datetime64[ns]"),
                               "y": pd.Series(dtype=float)})

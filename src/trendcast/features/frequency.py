@@ -10,9 +10,6 @@ frequency.
 
 from __future__ import annotations
 
-from functools import reduce
-from math import gcd
-
 import numpy as np
 import pandas as pd
 
@@ -95,16 +92,20 @@ def check_frequency(df: pd.DataFrame, freq: str) -> None:
         # on the daily grid, but a series whose dates are all k > 1 days apart (weekly, every
         # other day) or all on the 1st of a month is on a coarser calendar: zero-filling its
         # other days would invent sales. Sparse daily sellers have irregular steps.
-        frame = pd.DataFrame({"unique_id": df["unique_id"].to_numpy(), "ds": ds}).sort_values(
-            ["unique_id", "ds"])
-        days = (frame["ds"] - pd.Timestamp("1970-01-01")).dt.days
-        steps = days.groupby(frame["unique_id"]).diff()
-        step_gcd = steps.dropna().astype(int).groupby(frame["unique_id"]).agg(
-            lambda s: reduce(gcd, s.tolist()) if len(s) else 1)
-        per = frame.groupby("unique_id")["ds"].agg(n="size", firsts=lambda d: (d.dt.day == 1).all())
-        per["gcd"] = step_gcd.reindex(per.index).fillna(1)
-        coarse = per[(per["n"] >= 4) & ((per["gcd"] > 1) | per["firsts"])]
-        ok = ~frame["unique_id"].isin(coarse.index).to_numpy()
+        codes = pd.factorize(df["unique_id"].to_numpy(), use_na_sentinel=False)[0]
+        days = ((ds - pd.Timestamp("1970-01-01")).dt.days).to_numpy(dtype=np.int64)
+        order = np.lexsort((days, codes))
+        codes_s, days_s = codes[order], days[order]
+        n = np.bincount(codes_s)
+        firsts = np.bincount(codes_s, weights=(ds.dt.day == 1).to_numpy()[order]) == n
+        same = codes_s[1:] == codes_s[:-1]
+        steps, owner = np.diff(days_s)[same], codes_s[1:][same]
+        step_gcd = np.ones(len(n), dtype=np.int64)  # a series of one date: no step
+        if len(steps):
+            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+            step_gcd[owner[starts]] = np.gcd.reduceat(steps, starts)
+        coarse = (n >= 4) & ((step_gcd > 1) | firsts)
+        ok = ~coarse[codes]
     if ok.all():
         return
     bad = df.reset_index(drop=True).loc[~ok]

@@ -19,6 +19,18 @@ def resample_sales(sales: pd.DataFrame, freq: str) -> pd.DataFrame:
     return out
 
 
+def recent_rows(frame: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
+    """The rows after ``since``; a series that sold on or before it keeps its rows from its
+    last sale up to then, so a model that starts series at their first sale still sees that
+    the series had sold (a product selling again after a long dry spell is not a launch)."""
+    old = frame["ds"] <= since
+    last_sale = frame.loc[old & (frame["y"] > 0)].groupby("unique_id")["ds"].max()
+    if last_sale.empty:
+        return frame.loc[~old]
+    start = frame["unique_id"].map(last_sale)
+    return frame.loc[~old | (start.notna() & (frame["ds"] >= start))]
+
+
 def fill_series(sales: pd.DataFrame, freq: str | None = None, *,
                 end: pd.Timestamp | None = None) -> pd.DataFrame:
     """``unique_id, ds, y`` with every period between a series' first and last date; missing

@@ -24,6 +24,7 @@ statistical models run their filter with the fitted parameters, pretrained model
 new context); ``merge(others)`` joins per-series states fitted partition by partition.
 Models with nothing worth keeping (``refit_on_forward = True``: window averages, naive,
 Croston) are simply fitted again on the new history, which costs what a forecast costs.
+``forward_history()`` is how many of the latest periods ``forward`` reads (None: all).
 """
 
 from __future__ import annotations
@@ -99,6 +100,12 @@ class Forecaster(ABC):
         if self.transferable:
             return self.for_series(df)
         raise ModelError(f"{self.alias} cannot forecast from a saved state; train a new version")
+
+    def forward_history(self) -> int | None:
+        """How many of the latest periods of history :meth:`forward` reads (None: all of
+        them). A forecast from a saved version prepares only the longest span its models
+        need, so a daily update does not rebuild years of covariates."""
+        return None
 
     def merge(self, others: Sequence[Self]) -> Self:
         """One fitted model holding this model's state and that of ``others``, fitted on

@@ -40,6 +40,7 @@ import pandas as pd
 from trendcast.errors import DataValidationError, ModelError
 from trendcast.features.elasticity import CONTROL_PREFIXES, price_effect, product_elasticities
 from trendcast.features.exog import driver_columns
+from trendcast.features.series import recent_rows
 from trendcast.models.base import Forecaster, Strategy, check_horizon, check_quantiles, interval_column
 from trendcast.schema import quantile_column
 
@@ -131,15 +132,20 @@ class LightGBMGlobal(Forecaster):
 
     # Feature preparation --------------------------------------------------------------
 
-    def _with_price_features(self, df: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
-        """Price relative to the series' mean training price, and its change over 7 days."""
+    def _with_price_features(self, df: pd.DataFrame, history: pd.DataFrame | None,
+                             means: pd.Series | None = None) -> pd.DataFrame:
+        """Price relative to the series' mean training price (``means`` when given, for the
+        series it holds), and its change over 7 days."""
         if "price" not in df.columns:
             return df
         df = df.sort_values(["unique_id", "ds"]).copy()
         if history is None:
             df["price"] = df.groupby("unique_id")["price"].ffill()
             df["price"] = df.groupby("unique_id")["price"].bfill()
-            self.mean_price_ = df.groupby("unique_id")["price"].mean()
+            mean = df.groupby("unique_id")["price"].mean()
+            if means is not None:
+                mean = means.reindex(mean.index).fillna(mean)
+            self.mean_price_ = mean
             base = df
         else:
             last = history.groupby("unique_id")["price"].last()
@@ -149,7 +155,7 @@ class LightGBMGlobal(Forecaster):
             base = base.sort_values(["unique_id", "ds"])
         df["price_rel"] = df["price"] / df["unique_id"].map(self.mean_price_)
         df = self._with_elasticity(df)
-        prev = base.groupby("unique_id")["price"].shift(7 if self.freq_ == "D" else 1)
+        prev = base.groupby("unique_id")["price"].shift(self._price_step())
         chg = (base["price"] / prev - 1).fillna(0.0)
         chg.index = base.index
         if history is None:
@@ -279,10 +285,11 @@ class LightGBMGlobal(Forecaster):
     def for_series(self, df: pd.DataFrame) -> Self:
         """A copy of this fitted model that forecasts the series of ``df`` (same columns as
         the training frame), which need not have been in training: the trained booster and
-        the pooled dispersion are shared, each series' recent history, mean price and
-        dispersion come from ``df``. For series that were in training, ``for_series(part)``
-        forecasts exactly what the model itself forecasts for them, so a catalogue can be
-        predicted partition by partition (see ``trendcast.engine``)."""
+        the pooled dispersion are shared; each series' recent history comes from ``df``, its
+        mean price and dispersion from training (from ``df`` for series new to it). For series
+        that were in training, ``for_series(part)`` forecasts exactly what the model itself
+        forecasts for them, so a catalogue can be predicted partition by partition (see
+        ``trendcast.engine``). Only the rows after ``_history_cut`` are read."""
         import copy
 
         self._check_fitted()
@@ -301,25 +308,37 @@ class LightGBMGlobal(Forecaster):
             raise ModelError(f"{self.alias} was trained with {missing}; the frame has {list(df.columns)}")
         new = copy.copy(self)
         new.series_end_ = df.groupby("unique_id")["ds"].max()
-        frame = new._training_frame(df, learn=False)
+        # The dispersion window moves with the data (the training's when ``df`` is the
+        # training data), and only the rows it and the lags before it reach are prepared.
+        new.dispersion_end_ = max(self.dispersion_end_, df["ds"].max())
+        if "price" in df.columns:  # carry prices across the cut as the whole history would
+            df = df.assign(price=df.groupby("unique_id")["price"].ffill())
+        df = recent_rows(df, new._history_cut())
+        frame = new._training_frame(df, learn=False, means=getattr(self, "mean_price_", None))
         new.mlf_ = new._make_mlf()
         prep = new.mlf_.preprocess(frame, static_features=self.static_,
                                    dropna=getattr(self, "dropna_", True))
         del frame
         new.mlf_.models_ = self.mlf_.models_
-        recent = new._recent(prep)
+        # a series the model was fitted on keeps its fitted dispersion (learned state, as
+        # a refit-free forward should); only the others get theirs from their recent rows
+        own = self.dispersion_
+        known = own[own.index.isin(new.series_end_.index.astype(str))]
+        recent = new._recent(prep) & ~prep["unique_id"].astype(str).isin(own.index).to_numpy()
         fitted = prep.loc[recent, ["unique_id", "ds", "y"]].reset_index(drop=True)
-        if fitted.empty:  # every series too short for a row with its lags: the pooled dispersion
-            new.dispersion_ = pd.Series(dtype=float)
+        if fitted.empty:  # nothing new, or every new series too short for a row with its lags
+            new.dispersion_ = known
             return new
         fitted[self.alias] = self.mlf_.models_[self.alias].predict(_feature_matrix(prep, recent))
-        new.dispersion_ = new._dispersion(*_dispersion_terms(fitted, self.alias))
+        new.dispersion_ = pd.concat([known, new._dispersion(*_dispersion_terms(fitted, self.alias))])
         return new
 
-    def _training_frame(self, df: pd.DataFrame, *, learn: bool) -> pd.DataFrame:
+    def _training_frame(self, df: pd.DataFrame, *, learn: bool,
+                        means: pd.Series | None = None) -> pd.DataFrame:
         """``df`` cut to the training window with price features, encoded static and float
         dynamic columns, each product from its first sale; sets ``history_``, ``ids_``,
-        ``mean_price_`` (and ``categories_`` when ``learn``)."""
+        ``mean_price_`` (the training's ``means`` for the series they hold) and, when
+        ``learn``, ``categories_``."""
         p = self.params
         # Rows before a product's first sale teach the model nothing about demand.
         first_sale = df.loc[df["y"] > 0].groupby("unique_id")["ds"].min()
@@ -330,7 +349,7 @@ class LightGBMGlobal(Forecaster):
             step = pd.tseries.frequencies.to_offset(self.freq_)
             start = self.end_ - self._span(int(p["history_days"]), periods=3 * self._season())
             data = df[df["ds"] > start - self._lookback() * step]
-        data = self._with_price_features(data.reset_index(drop=True), None)
+        data = self._with_price_features(data.reset_index(drop=True), None, means)
         static, dynamic = self.static_, self.dynamic_
         if learn:
             self.categories_ = {c: pd.Index(sorted(data[c].dropna().astype(str).unique()))
@@ -351,6 +370,32 @@ class LightGBMGlobal(Forecaster):
         """Rows of the preprocessed frame inside the dispersion window."""
         start = self.dispersion_end_ - self._span(self.params["dispersion_days"], periods=8)
         return (prep["ds"] > start).to_numpy()
+
+    def _dispersion_periods(self) -> int:
+        """Periods in the dispersion window (``_recent``)."""
+        from trendcast.features.frequency import period_days
+
+        span = self._span(self.params["dispersion_days"], periods=8)
+        return int(np.ceil(span / pd.Timedelta(days=period_days(self.freq_))))
+
+    def _history_cut(self) -> pd.Timestamp:
+        """Rows on or before this date cannot change a forecast moved forward to data ending
+        at ``dispersion_end_``: the dispersion window, the lags and rolling means its rows
+        read, and the price change's step before them."""
+        step = pd.tseries.frequencies.to_offset(self.freq_)
+        start = self.dispersion_end_ - self._span(self.params["dispersion_days"], periods=8)
+        return start - (self._lookback() + self._price_step() + 1) * step
+
+    def _price_step(self) -> int:
+        return 7 if self.freq_ == "D" else 1
+
+    def forward_history(self) -> int | None:
+        """The dispersion window, the lags before it and the price change's step (in
+        periods); None for conformal quantiles (``for_series`` refuses them anyway)."""
+        self._check_fitted()
+        if self.params["quantile_method"] == "conformal" or getattr(self, "untrained_", False):
+            return None
+        return self._dispersion_periods() + self._lookback() + self._price_step() + 2
 
     def _lookback(self) -> int:
         """Steps of history the longest lag or rolling feature reaches back."""

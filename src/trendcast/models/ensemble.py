@@ -89,6 +89,11 @@ class _Ensemble(Forecaster):
         new.models_ = {alias: model.forward(df) for alias, model in self.models_.items()}
         return new
 
+    def forward_history(self) -> int | None:
+        """The longest span any member reads (None when one reads all of it)."""
+        spans = [model.forward_history() for model in self.models_.values()]
+        return None if not spans or None in spans else max(s for s in spans if s is not None)
+
     def merge(self, others: Sequence[Self]) -> Self:
         import copy
 

@@ -16,6 +16,7 @@ Only load artefacts your workspace wrote: unpickling runs code.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import io
@@ -49,6 +50,12 @@ class IncompatibleVersionError(ModelError):
 
 def package_versions() -> dict[str, str | None]:
     """Installed versions of the tracked packages (None: not installed) and of Python."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str | None]:
+    """Read once per process: the modules a process has imported do not change under it."""
     out: dict[str, str | None] = {"python": platform.python_version(), "trendcast": __version__}
     for dist in TRACKED:
         if dist == "trendcast":

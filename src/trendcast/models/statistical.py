@@ -22,6 +22,7 @@ window averages, Croston and friends: ``refit_on_forward``) are fitted again ins
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self
@@ -29,7 +30,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from trendcast.features.frequency import default_season_length, infer_freq
+from trendcast.features.frequency import default_season_length, infer_freq, period_days
 from trendcast.models.base import (
     Forecaster,
     check_horizon,
@@ -294,6 +295,14 @@ class SeasonalNaive(StatsForecastModel):
 
     family = "baseline"
     min_seasons = 1
+
+    def forward_history(self) -> int | None:
+        """Moved forward, it is fitted again on its last year (at least three seasons): the
+        point forecast is the same as from the whole history, the interval width comes from
+        that year's seasonal differences."""
+        self._check_fitted()
+        season = self.season_length_
+        return max(self._min_length(season) + 2 * season, math.ceil(365 / period_days(self.freq_)))
 
     def _make(self, season_length: int, **kwargs: Any) -> Any:
         from statsforecast.models import SeasonalNaive as _SN

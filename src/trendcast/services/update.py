@@ -11,7 +11,8 @@
    validation forecast would start before the version's data ended, so the check in 4 could
    not promote it on equal terms), and then when the version is older than ``max_age``
    periods of data or when drift alerts (see :mod:`trendcast.insights.drift`) were raised
-   since it was trained for at least ``drift_share`` of its products or for any category;
+   since it was trained for at least ``drift_share`` of its products or for any category
+   (after a refit that was kept aside, only alerts raised after that refit's data count);
 4. a refit trains a new version on all the data and scores its validation forecast (fitted
    on the data before the last ``horizon`` periods, from that origin); the promoted version
    is scored from its own origin: the end of its data, or the window's origin when its data
@@ -141,15 +142,21 @@ def decide(store: Store, row: dict[str, Any], policy: RefitPolicy, refit: str) -
                        "a refit could not be compared with it on equal terms"), 0
     if age >= policy.max_age:
         return True, f"version is {age:.0f} periods old (max {policy.max_age})", 0
+    # a refit kept aside (trained on later data than the promoted version, not better on
+    # the latest window) has answered the alerts raised before its data ended: only later
+    # ones count, so one drift does not trigger a refit every week
+    answered = [pd.Timestamp(v["data_end"]) for v in store.model_versions()
+                if v.get("status") == "trained" and pd.Timestamp(v["data_end"]) > end]
+    since = max([end, *answered])
     try:
-        alerts = drift_alerts(store, since=end + pd.Timedelta(days=1), score=False)
+        alerts = drift_alerts(store, since=since + pd.Timedelta(days=1), score=False)
     except (NotFoundError, ModelError):
         alerts = pd.DataFrame(columns=["level", "name"])
     products = alerts[alerts["level"] == "product"]["name"].nunique()
     categories = alerts[alerts["level"] == "category"]["name"].nunique()
     n_series = max(int(row.get("n_series") or 1), 1)
     if categories or products / n_series >= policy.drift_share:
-        return True, (f"drift since {end.date()}: {categories} categor(y/ies), {products} product(s)"), \
+        return True, (f"drift since {since.date()}: {categories} categor(y/ies), {products} product(s)"), \
             int(products + categories)
     return False, f"version {age:.0f} periods old, no drift beyond the thresholds", int(products + categories)
 
@@ -302,8 +309,11 @@ def run_update(
                 store.promote_model_version(info.version_id)
                 result.promoted = True
     tick("forecast", 3, 4)
+    # the version loaded above, unless a refit (or another user) has promoted another since
+    same = bool(row) and store.model_version(None)["version_id"] == row["version_id"]
     run = forecast_from_version(store, n_jobs=n_jobs, progress=progress, engine=engine,
-                                partition_size=partition_size, collect=False)
+                                partition_size=partition_size, collect=False,
+                                loaded=(row, models) if same else None)
     result.forecast_run = run.run_id
     result.version_id = store.model_version(None)["version_id"]
     result.notes += run.notes

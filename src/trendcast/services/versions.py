@@ -25,7 +25,7 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.engine.base import Engine
-from trendcast.engine.runner import RunOutput, Trained
+from trendcast.engine.runner import RunOutput, Trained, history_since
 from trendcast.errors import ModelError
 from trendcast.models import persistence
 from trendcast.models.base import check_horizon, check_quantiles
@@ -251,10 +251,12 @@ def forecast_from_version(
     engine: Engine | str | None = None,
     partition_size: int | None = None,
     collect: bool = True,
+    loaded: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> RunResult:
     """Forecast the latest stored data with a saved version (default: the promoted one),
-    without refitting, and store the run (its params name the version)."""
-    row, models = load_version(store, version)
+    without refitting, and store the run (its params name the version). ``loaded``: that
+    version's row and models, when the caller has just loaded them."""
+    row, models = loaded if loaded is not None else load_version(store, version)
     spec = row.get("spec") or {}
     h = check_horizon(horizon or int(row["horizon"]))
     qs = check_quantiles(spec.get("quantiles", DEFAULT_QUANTILES) if quantiles is None else quantiles)
@@ -263,7 +265,7 @@ def forecast_from_version(
                      freq=spec.get("freq"), ended=spec.get("ended", "skip"),
                      ended_after=spec.get("ended_after"), clean=bool(spec.get("clean")))
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
-        snap = store.snapshot(tmp)
+        snap = store.snapshot(tmp, since=_snapshot_since(store, row, models, h))
         out = runner.forecast(snap, h, quantiles=qs, fitted=models)
     trained_end = pd.Timestamp(row["data_end"])
     known = set(_version_series(row))
@@ -288,6 +290,24 @@ def forecast_from_version(
                    long_chunks(out.forecasts, run_id, out.aliases, qs), cleaning=out.cleaning)
     wide = out.forecasts if collect else pd.DataFrame()
     return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series)
+
+
+def _snapshot_since(store: Store, row: Mapping[str, Any], models: Mapping[str, Any],
+                    h: int) -> pd.Timestamp | None:
+    """The history a forecast from the version reads (:func:`history_since`), so only that
+    is copied out of the workspace; None (all) when it cleans, aggregates to another
+    frequency or forecasts ended series."""
+    spec = row.get("spec") or {}
+    span = store.sales_span()
+    if spec.get("clean") or spec.get("freq") or spec.get("ended") == "forecast" or span is None:
+        return None
+    freq = str(row.get("freq") or "")
+    if not freq:
+        return None
+    end = pd.Timestamp(span[1])
+    step = pd.tseries.frequencies.to_offset(freq)
+    return history_since(models.values(), end, freq,
+                         end - int(spec.get("ended_after") or h) * step)
 
 
 def _version_series(row: Mapping[str, Any]) -> list[str]:
