@@ -239,7 +239,10 @@ def test_forecast_from_a_version_reads_only_the_history_its_models_need(store, m
     sales = make_sales(n_series=3, n_days=500)
     dry = (sales["unique_id"] == "P001") & sales["ds"].between("2024-03-01", "2025-04-30")
     sales.loc[dry, "y"] = 0.0  # sold in early 2024, then nothing until May 2025
-    sales = pd.concat([sales, make_sales(n_series=4, n_days=200).query("unique_id == 'P003'")])
+    launched = make_sales(n_series=1, n_days=14, seed=9).assign(unique_id="P009")
+    launched["ds"] += pd.Timestamp("2025-05-01") - launched["ds"].min()  # new since the version
+    sales = pd.concat([sales, make_sales(n_series=4, n_days=200).query("unique_id == 'P003'"),
+                       launched])
     store.upsert("sales", sales[sales["ds"] <= "2025-04-30"])  # P003 ended in July 2024
     train_version(store, horizon=14, models=["LightGBM"])
     store.upsert("sales", sales)
@@ -258,7 +261,7 @@ def test_forecast_from_a_version_reads_only_the_history_its_models_need(store, m
     whole = forecast_from_version(store)
     assert not any("history read after" in n for n in whole.notes)
     pd.testing.assert_frame_equal(cut.forecasts, whole.forecasts)
-    assert set(cut.forecasts["unique_id"]) == {"P000", "P001", "P002"}  # P003 has ended
+    assert set(cut.forecasts["unique_id"]) == {"P000", "P001", "P002", "P009"}  # P003 has ended
 
 
 def test_auto_does_not_refit_twice_on_alerts_a_kept_aside_refit_answered(trained, monkeypatch):
@@ -281,3 +284,29 @@ def test_auto_does_not_refit_twice_on_alerts_a_kept_aside_refit_answered(trained
     train_version(store, horizon=7, models=["SeasonalNaive"], promote=False)  # kept aside
     do, reason, n = decide(store, row, RefitPolicy(max_age=99), "auto")
     assert not do and asked[-1] == pd.Timestamp("2024-04-30"), reason
+
+
+@pytest.mark.parametrize("freq, periods", [("W-FRI", 200), ("MS", 80)])
+def test_weekly_and_monthly_versions_read_only_what_they_need(store, monkeypatch, freq, periods):
+    import numpy as np
+
+    import trendcast.engine.runner as runner_module
+    import trendcast.services.versions as versions_module
+
+    rng = np.random.default_rng(5)
+    ds = pd.date_range("2015-01-02" if freq == "W-FRI" else "2015-01-01", periods=periods, freq=freq)
+    t = np.arange(periods)
+    season = 52 if freq == "W-FRI" else 12
+    sales = pd.concat([pd.DataFrame({"unique_id": f"S{i}", "ds": ds, "price": 3.0 + i,
+                                     "y": rng.poisson(20 + 5 * i + 8 * np.sin(2 * np.pi * t / season)).astype(float)})
+                       for i in range(3)], ignore_index=True)
+    store.upsert("sales", sales[sales["ds"] < ds[-4]])
+    train_version(store, horizon=4, models=["LightGBM"])
+    store.upsert("sales", sales)
+    cut = forecast_from_version(store)
+    assert any("history read after" in n for n in cut.notes)
+    monkeypatch.setattr(runner_module, "history_since", lambda *a, **k: None)
+    monkeypatch.setattr(versions_module, "history_since", lambda *a, **k: None)
+    whole = forecast_from_version(store)
+    pd.testing.assert_frame_equal(cut.forecasts, whole.forecasts)
+    assert cut.forecasts["ds"].min() == ds[-1] + pd.tseries.frequencies.to_offset(freq)
