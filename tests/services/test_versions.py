@@ -248,8 +248,9 @@ def test_forecast_from_a_version_reads_only_the_history_its_models_need(store, m
     store.upsert("sales", sales)
     cut = forecast_from_version(store)
     assert any("history read after" in n for n in cut.notes)
+    models = versions_module.load_version(store)[1]
     snap_since = versions_module._snapshot_since(store, store.model_version(None),
-                                                 versions_module.load_version(store)[1], 14)
+                                                 runner_module.Runner(list(models.values())), models, 14)
     assert snap_since is not None and snap_since > pd.Timestamp("2024-06-01")
     snap = store.snapshot(tmp_path / "snap", since=snap_since)
     rows = snap.block(snap.ids)["sales"]
@@ -257,7 +258,6 @@ def test_forecast_from_a_version_reads_only_the_history_its_models_need(store, m
     assert rows.groupby("unique_id")["ds"].max()["P003"] == pd.Timestamp("2024-07-18")
     assert len(rows) < 0.6 * len(sales)
     monkeypatch.setattr(runner_module, "history_since", lambda *a, **k: None)
-    monkeypatch.setattr(versions_module, "history_since", lambda *a, **k: None)
     whole = forecast_from_version(store)
     assert not any("history read after" in n for n in whole.notes)
     pd.testing.assert_frame_equal(cut.forecasts, whole.forecasts)
@@ -291,7 +291,6 @@ def test_weekly_and_monthly_versions_read_only_what_they_need(store, monkeypatch
     import numpy as np
 
     import trendcast.engine.runner as runner_module
-    import trendcast.services.versions as versions_module
 
     rng = np.random.default_rng(5)
     ds = pd.date_range("2015-01-02" if freq == "W-FRI" else "2015-01-01", periods=periods, freq=freq)
@@ -306,7 +305,6 @@ def test_weekly_and_monthly_versions_read_only_what_they_need(store, monkeypatch
     cut = forecast_from_version(store)
     assert any("history read after" in n for n in cut.notes)
     monkeypatch.setattr(runner_module, "history_since", lambda *a, **k: None)
-    monkeypatch.setattr(versions_module, "history_since", lambda *a, **k: None)
     whole = forecast_from_version(store)
     pd.testing.assert_frame_equal(cut.forecasts, whole.forecasts)
     assert cut.forecasts["ds"].min() == ds[-1] + pd.tseries.frequencies.to_offset(freq)

@@ -19,7 +19,7 @@ and cloned per task. The runner reads and writes no workspace: services do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -602,22 +602,29 @@ class Runner:
         from its own last date, as ``--ended forecast`` asks, and in backtests)."""
         if alive_from is None:
             return None
-        return pd.Timestamp(self._last_complete(data, freq) if freq != data.freq else data.span[1])
+        return self._end(data, freq)
 
-    def _history_since(self, saved: dict[str, Forecaster], data: SeriesSource, freq: str,
-                       alive_from: pd.Timestamp | None) -> pd.Timestamp | None:
-        """Where saved models moved forward start reading (:func:`history_since`); None
-        when cleaning, which reads the whole history."""
+    def saved_since(self, saved: Mapping[str, Forecaster], end: pd.Timestamp, freq: str,
+                    h: int) -> pd.Timestamp | None:
+        """Where saved models moved forward to data ending at ``end`` start reading
+        (:func:`history_since`, with this runner's live-series rule); None when cleaning,
+        which reads the whole history."""
         if self.clean is not None:
             return None
-        end = pd.Timestamp(self._last_complete(data, freq) if freq != data.freq else data.span[1])
-        return history_since(saved.values(), end, freq, alive_from)
+        return history_since(saved.values(), end, freq, self._alive_after(pd.Timestamp(end), freq, h))
 
-    def _alive_from(self, data: SeriesSource, freq: str, h: int) -> pd.Timestamp | None:
+    def _alive_after(self, end: pd.Timestamp, freq: str, h: int) -> pd.Timestamp | None:
+        """Series whose last date is earlier have ended (None: ``--ended forecast``)."""
         if self.ended == "forecast":
             return None
-        end = self._last_complete(data, freq) if freq != data.freq else data.span[1]
-        return pd.Timestamp(end) - (self.ended_after or h) * pd.tseries.frequencies.to_offset(freq)
+        return end - (self.ended_after or h) * pd.tseries.frequencies.to_offset(freq)
+
+    def _end(self, data: SeriesSource, freq: str) -> pd.Timestamp:
+        """The catalogue's last date, or its last complete period at a coarser ``freq``."""
+        return pd.Timestamp(self._last_complete(data, freq) if freq != data.freq else data.span[1])
+
+    def _alive_from(self, data: SeriesSource, freq: str, h: int) -> pd.Timestamp | None:
+        return self._alive_after(self._end(data, freq), freq, h)
 
     def _run(self, data: SeriesSource, h: int, qs: list[float], *,
              cutoffs: list[pd.Timestamp] | None,
@@ -641,8 +648,8 @@ class Runner:
                                            cutoffs if backtesting else [None], resample)
             else:  # a saved version: every model moves forward partition by partition
                 fitted = {alias: {None: model} for alias, model in saved.items()}
-            since = None if saved is None or backtesting else self._history_since(
-                saved, data, freq, alive_from)
+            since = None if saved is None or backtesting else self.saved_since(
+                saved, self._end(data, freq), freq, h)
             cpus = resolve_jobs(self.n_jobs)
             split = [m for m in self.models if m.strategy != "whole" or saved is not None]
             groups = [(split, blocks, 1)] if split else []

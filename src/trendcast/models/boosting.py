@@ -371,31 +371,30 @@ class LightGBMGlobal(Forecaster):
         start = self.dispersion_end_ - self._span(self.params["dispersion_days"], periods=8)
         return (prep["ds"] > start).to_numpy()
 
-    def _dispersion_periods(self) -> int:
-        """Periods in the dispersion window (``_recent``)."""
+    def _forward_periods(self) -> int:
+        """Periods a forecast moved forward reads: the dispersion window (``_recent``), the
+        lags and rolling means its rows read, and the price change's step before them."""
         from trendcast.features.frequency import period_days
 
-        span = self._span(self.params["dispersion_days"], periods=8)
-        return int(np.ceil(span / pd.Timedelta(days=period_days(self.freq_))))
+        window = self._span(self.params["dispersion_days"], periods=8)
+        dispersion = int(np.ceil(window / pd.Timedelta(days=period_days(self.freq_))))
+        return dispersion + self._lookback() + self._price_step() + 2
 
     def _history_cut(self) -> pd.Timestamp:
         """Rows on or before this date cannot change a forecast moved forward to data ending
-        at ``dispersion_end_``: the dispersion window, the lags and rolling means its rows
-        read, and the price change's step before them."""
-        step = pd.tseries.frequencies.to_offset(self.freq_)
-        start = self.dispersion_end_ - self._span(self.params["dispersion_days"], periods=8)
-        return start - (self._lookback() + self._price_step() + 1) * step
+        at ``dispersion_end_``."""
+        return self.dispersion_end_ - self._forward_periods() * pd.tseries.frequencies.to_offset(self.freq_)
 
     def _price_step(self) -> int:
         return 7 if self.freq_ == "D" else 1
 
     def forward_history(self) -> int | None:
-        """The dispersion window, the lags before it and the price change's step (in
-        periods); None for conformal quantiles (``for_series`` refuses them anyway)."""
+        """:meth:`_forward_periods`; None for conformal quantiles (``for_series`` refuses
+        them anyway) and untrained models."""
         self._check_fitted()
         if self.params["quantile_method"] == "conformal" or getattr(self, "untrained_", False):
             return None
-        return self._dispersion_periods() + self._lookback() + self._price_step() + 2
+        return self._forward_periods()
 
     def _lookback(self) -> int:
         """Steps of history the longest lag or rolling feature reaches back."""

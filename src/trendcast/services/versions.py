@@ -25,7 +25,7 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.engine.base import Engine
-from trendcast.engine.runner import RunOutput, Trained, history_since
+from trendcast.engine.runner import Runner, RunOutput, Trained
 from trendcast.errors import ModelError
 from trendcast.models import persistence
 from trendcast.models.base import check_horizon, check_quantiles
@@ -265,7 +265,7 @@ def forecast_from_version(
                      freq=spec.get("freq"), ended=spec.get("ended", "skip"),
                      ended_after=spec.get("ended_after"), clean=bool(spec.get("clean")))
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
-        snap = store.snapshot(tmp, since=_snapshot_since(store, row, models, h))
+        snap = store.snapshot(tmp, since=_snapshot_since(store, row, runner, models, h))
         out = runner.forecast(snap, h, quantiles=qs, fitted=models)
     trained_end = pd.Timestamp(row["data_end"])
     known = set(_version_series(row))
@@ -292,22 +292,16 @@ def forecast_from_version(
     return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series)
 
 
-def _snapshot_since(store: Store, row: Mapping[str, Any], models: Mapping[str, Any],
-                    h: int) -> pd.Timestamp | None:
-    """The history a forecast from the version reads (:func:`history_since`), so only that
-    is copied out of the workspace; None (all) when it cleans, aggregates to another
-    frequency or forecasts ended series."""
-    spec = row.get("spec") or {}
+def _snapshot_since(store: Store, row: Mapping[str, Any], runner: Runner,
+                    models: Mapping[str, Any], h: int) -> pd.Timestamp | None:
+    """The history a forecast from the version reads (:meth:`Runner.saved_since`), so only
+    that is copied out of the workspace; None (all) when it aggregates to another frequency,
+    where the run's last period is only known from the data."""
     span = store.sales_span()
-    if spec.get("clean") or spec.get("freq") or spec.get("ended") == "forecast" or span is None:
-        return None
     freq = str(row.get("freq") or "")
-    if not freq:
+    if (row.get("spec") or {}).get("freq") or span is None or not freq:
         return None
-    end = pd.Timestamp(span[1])
-    step = pd.tseries.frequencies.to_offset(freq)
-    return history_since(models.values(), end, freq,
-                         end - int(spec.get("ended_after") or h) * step)
+    return runner.saved_since(models, pd.Timestamp(span[1]), freq, h)
 
 
 def _version_series(row: Mapping[str, Any]) -> list[str]:
