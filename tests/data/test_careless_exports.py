@@ -184,3 +184,16 @@ def test_gbk_file_whose_only_chinese_is_the_header(tmp_path):
     path = write(tmp_path / "g.csv", "门店,部门,日期,销量\n" + rows, "gbk")
     df = load_file(path, "sales", options=make_options(mapping=["unique_id=门店+部门", "ds=日期", "y=销量"]))
     assert len(df) == 9 and any("GB18030" in n for n in df.attrs["notes"])
+
+
+def test_every_row_with_an_unreadable_date_is_counted(tmp_path):
+    """A week exported with day-first dates: each store's rows read as the same empty date
+    and the same units, and were taken for one record exported seven times, so the error
+    counted 2 rows of 14."""
+    rows = "".join(f"{day}/08/2017,{store},5\n" for day in range(23, 30) for store in (1, 2))
+    path = write(tmp_path / "week.csv", "date,store_nbr,transactions\n" + rows)
+    with pytest.raises(DataValidationError, match=r"14 problem\(s\)") as err:
+        load_file(path, "sales", options=make_options(mapping=["ds=date", "unique_id=store_nbr",
+                                                               "y=transactions"]))
+    assert "column 'ds': 14 row(s)" in str(err.value)
+    assert "--date-format %d/%m/%Y" in str(err.value)

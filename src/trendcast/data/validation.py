@@ -403,7 +403,12 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
         given[name] = (np.logical_or.reduce([m for m, _ in found.items]) if found.items
                        else np.zeros(len(df), dtype=bool))
     # Rows identical in every column are one record exported twice: keep the first, say so.
+    # A row with an unreadable cell repeats another only if the file's text does too (its
+    # bad cell parsed to empty, like other bad cells): so the count of bad rows is the file's.
     exact = frame.duplicated(keep="first").to_numpy() if spec.unique else None
+    if exact is not None and exact.any() and given:
+        flagged = np.logical_or.reduce(list(given.values()))
+        exact &= ~flagged | df[present].astype(str).duplicated(keep="first").to_numpy()
     n_exact = int(exact.sum()) if exact is not None else 0
     if n_exact:
         keep = ~exact
