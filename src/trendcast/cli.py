@@ -765,7 +765,7 @@ def _schedule_updates(location: str, cron: str) -> object:
     return scheduler
 
 
-PROMOTED = "promoted"  # `--from-model` given without a version
+PROMOTED = "promoted"  # `--from-model` given without a version (services.versions.PROMOTED)
 
 
 @app.command()
@@ -839,18 +839,10 @@ def models_show(
     db: DbOption = None,
 ) -> None:
     """A version's metadata: models, settings, data window, fingerprint, packages, scores."""
-    from trendcast.services.versions import show_version
+    from trendcast.services.versions import describe_version
 
     with _open(db, read_only=True) as store:
-        row = show_version(store, version)
-    spec = dict(row.get("spec") or {})
-    series = spec.pop("series", [])
-    show = {**{k: row[k] for k in ("version_id", "status", "created_at", "promoted_at", "models",
-                                   "horizon", "freq", "data_start", "data_end", "n_series",
-                                   "fingerprint", "location", "bytes", "sha256", "validation_run")},
-            "settings": spec, "series_known": len(series), "packages": row.get("packages"),
-            "requires": row.get("requires"), "scores": row.get("scores"), "loadable": row["loadable"],
-            "notes": row.get("notes")}
+        show = describe_version(store, version)
     print(json.dumps(show, indent=2, default=str, ensure_ascii=False))
 
 

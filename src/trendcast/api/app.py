@@ -19,7 +19,18 @@ from trendcast.api.auth import KeyCache
 from trendcast.api.cache import DataVersion, ResultCache
 from trendcast.api.errors import install_error_handlers
 from trendcast.api.jobs import JobManager
-from trendcast.api.routes import accuracy, batches, data, insights, jobs, keys, reports, system, uploads
+from trendcast.api.routes import (
+    accuracy,
+    batches,
+    data,
+    insights,
+    jobs,
+    keys,
+    models,
+    reports,
+    system,
+    uploads,
+)
 from trendcast.api.schemas import ErrorBody
 from trendcast.api.security import SecurityHeaders, install_docs
 from trendcast.api.stores import WriteLocks
@@ -119,6 +130,7 @@ def create_app(db: str | Path | None = None, *, max_upload_mb: int = 50, workers
     api.include_router(keys.router, responses=protected)
     api.include_router(insights.router, responses=protected)
     api.include_router(accuracy.router, responses=protected)
+    api.include_router(models.router, responses={**protected, **_errors(409)})
     app.include_router(api)
     install_docs(app)
     _include_dashboard(app)

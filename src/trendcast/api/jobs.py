@@ -1,4 +1,4 @@
-"""Background forecast and backtest jobs: worker threads, job records in the ``jobs`` table,
+"""Background forecast, backtest and train jobs: worker threads, job records in the ``jobs`` table,
 progress from the runner's callbacks, cooperative cancellation and a prompt shutdown.
 
 Cancelling a running job sets a flag; the job's progress callback raises ``JobCancelled`` at
@@ -35,10 +35,11 @@ from trendcast.api.errors import ApiError
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError, TrendcastError
 from trendcast.services.forecast import Progress, run_backtest, run_forecast
+from trendcast.services.versions import PROMOTED, forecast_from_version, train_version
 
 log = logging.getLogger("trendcast.api.jobs")
 
-KINDS = ("forecast", "backtest")
+KINDS = ("forecast", "backtest", "train")
 FINAL = ("done", "failed", "cancelled")
 PROGRESS_STEPS = 10  # partitions a job's series are cut into, so progress moves while it computes
 MAX_PARTITION = 1000
@@ -59,6 +60,11 @@ def _size(store: Store, p: dict[str, Any]) -> int:
 
 
 def _forecast(store: Store, p: dict[str, Any], progress: Progress) -> str:
+    if p.get("from_model"):
+        version = None if p["from_model"] == PROMOTED else p["from_model"]
+        return forecast_from_version(store, version, horizon=p.get("horizon"),
+                                     quantiles=p.get("quantiles"), n_jobs=1, progress=progress,
+                                     partition_size=_size(store, p), collect=False).run_id
     plan = plan_frame(p["scenario"]) if p.get("scenario") else None
     return run_forecast(store, horizon=p["horizon"], models=p["models"], quantiles=p["quantiles"],
                         ids=p.get("ids"), n_jobs=1, progress=progress,
@@ -82,8 +88,17 @@ def _backtest(store: Store, p: dict[str, Any], progress: Progress) -> str:
                         progress=progress, partition_size=_size(store, p)).run_id
 
 
-RUNNERS: dict[str, Callable[[Store, dict[str, Any], Progress], str]] = {
-    "forecast": _forecast, "backtest": _backtest,
+def _train(store: Store, p: dict[str, Any], progress: Progress) -> dict[str, str | None]:
+    info = train_version(store, horizon=p["horizon"], models=p["models"], quantiles=p["quantiles"],
+                         n_jobs=1, progress=progress, partition_size=_size(store, p),
+                         clean=p.get("clean", False), validate=p.get("validation", True),
+                         promote=p.get("promote"))
+    return {"run_id": info.validation_run, "version_id": info.version_id}
+
+
+# A runner returns the stored run's id, or the fields it sets on the job's record.
+RUNNERS: dict[str, Callable[[Store, dict[str, Any], Progress], str | dict[str, str | None]]] = {
+    "forecast": _forecast, "backtest": _backtest, "train": _train,
 }
 
 
@@ -227,7 +242,7 @@ class JobManager:
     def _execute(self, job_id: str, kind: str, params: dict[str, Any], progress: Progress) -> None:
         running = ("running",)  # a job the shutdown already recorded as cancelled stays so
         try:
-            run_id = RUNNERS[kind](self._store, params, progress)
+            result = RUNNERS[kind](self._store, params, progress)
         except JobCancelled:
             self._set(job_id, status="cancelled", label="cancelled; nothing was stored",
                       finished_at=_now(), only_if_status=running)
@@ -244,7 +259,8 @@ class JobManager:
         else:
             if self._on_done is not None:
                 self._on_done()
-            self._set(job_id, status="done", progress=1.0, label="done", run_id=run_id,
+            stored = result if isinstance(result, dict) else {"run_id": result}
+            self._set(job_id, status="done", progress=1.0, label="done", **stored,
                       finished_at=_now(), only_if_status=running)
 
     def shutdown(self, *, grace: float | None = None) -> None:

@@ -6,7 +6,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from trendcast.services.forecast import DEFAULT_MODELS, DEFAULT_QUANTILES
 
@@ -157,6 +165,19 @@ class ForecastJobIn(_JobIn):
     scenario_response: Literal["elasticity", "model"] = Field("elasticity", description=(
         "How the plan's prices and promotions move the forecast: the baseline times each "
         "product's estimated price response (elasticity) or the model's own response (model)."))
+    from_model: str | None = Field(None, min_length=1, max_length=64, description=(
+        "Forecast from a saved model version without refitting: a version id from "
+        "GET /api/models, or 'promoted'. Its models, and unless given its horizon and "
+        "quantiles, are used; leave models, ids and scenario out."))
+
+    @model_validator(mode="after")
+    def _from_model_alone(self) -> ForecastJobIn:
+        if self.from_model is not None:
+            given = [f for f in ("models", "ids", "scenario") if f in self.model_fields_set]
+            if given:
+                raise ValueError(f"from_model forecasts with the version's own models on every "
+                                 f"series it covers; leave out {', '.join(given)}")
+        return self
 
 
 class BacktestJobIn(_JobIn):
@@ -166,14 +187,72 @@ class BacktestJobIn(_JobIn):
     step: int | None = Field(None, ge=1, le=1000, description="Steps between cutoffs (default horizon).")
 
 
+class TrainJobIn(BaseModel):
+    """A train job: fit ``models`` on every stored series, score them on the last
+    ``horizon`` steps and save them as a model version (what `trendcast train` does)."""
+
+    model_config = ConfigDict(extra="forbid")
+    horizon: int = Field(28, ge=1, le=1000, description="Steps the version forecasts.")
+    models: list[str] = Field(list(DEFAULT_MODELS), min_length=1, max_length=8,
+                              description="Registry model names, or 'auto'.")
+    quantiles: list[float] = Field(list(DEFAULT_QUANTILES), max_length=19,
+                                   description="Quantile levels strictly between 0 and 1.")
+    clean: StrictBool = Field(False, description="Fit on cleaned inputs (stock-outs, outliers).")
+    validation: StrictBool = Field(True, description=(
+        "Score the version on the last horizon (its leaderboard and the baseline of monitoring)."))
+    promote: StrictBool | None = Field(None, description=(
+        "Promote the new version; default: only when no version is promoted yet."))
+
+    check_models = field_validator("models")(_check_models)
+    check_quantiles = field_validator("quantiles")(_check_quantiles)
+
+
+class ModelVersion(BaseModel):
+    """A saved model version (what `trendcast models show` prints)."""
+
+    version_id: str
+    status: Literal["trained", "promoted", "superseded"] = Field(description=(
+        "promoted: what forecasts from_model and the scheduled update use."))
+    created_at: Instant
+    promoted_at: Instant | None = None
+    models: list[str]
+    horizon: int | None = None
+    freq: str | None = None
+    data_start: datetime | None = Field(None, description="First period of the training data.")
+    data_end: datetime | None = Field(None, description="Last period of the training data.")
+    n_series: int | None = None
+    fingerprint: str | None = Field(None, description="Of the training data, to tell it changed.")
+    location: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    validation_run: str | None = Field(None, description="The backtest run of its validation "
+                                       "(GET /api/runs/{run_id}/leaderboard).")
+    settings: dict[str, Any] = Field(description="How it was trained (models' settings, quantiles, "
+                                     "frequency, ended-series policy, cleaning).")
+    series_known: int = Field(description="Series it was fitted on.")
+    packages: dict[str, Any] | None = None
+    requires: list[Any] | None = None
+    scores: list[dict[str, Any]] | None = Field(None, description="Validation scores per model.")
+    loadable: str = Field(description="'yes', or 'no: ...' when the installed packages cannot "
+                          "load it faithfully.")
+    notes: list[str] | None = None
+
+
+class ModelVersionPage(BaseModel):
+    total: int
+    items: list[ModelVersion]
+
+
 class Job(BaseModel):
     job_id: str
-    kind: Literal["forecast", "backtest"]
+    kind: Literal["forecast", "backtest", "train"]
     status: JobStatus
     params: dict[str, Any]
     progress: float = Field(ge=0.0, le=1.0)
     label: str | None = Field(None, description="What the job is doing, from the service's progress.")
-    run_id: str | None = Field(None, description="The stored run, once done.")
+    run_id: str | None = Field(None, description="The stored run, once done (a train job's "
+                               "validation run).")
+    version_id: str | None = Field(None, description="A train job's model version, once done.")
     error: str | None = None
     created_at: Instant
     started_at: Instant | None = None

@@ -26,6 +26,7 @@ class WriteLocks:
     ingest: threading.Lock = field(default_factory=threading.Lock)
     keys: threading.Lock = field(default_factory=threading.Lock)
     jobs: threading.Lock = field(default_factory=threading.Lock)
+    models: threading.Lock = field(default_factory=threading.Lock)
 
 
 def store_of(request: HTTPConnection) -> Store:

@@ -33,7 +33,7 @@ _JSON = ("models", "spec", "packages", "requires", "scores", "notes")
 def _decode(row: pd.Series) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
-        if isinstance(value, float) and value != value:
+        if (isinstance(value, float) and value != value) or value is pd.NaT:
             value = None
         if hasattr(value, "item") and not isinstance(value, pd.Timestamp):
             value = value.item()  # numpy scalars -> Python

@@ -164,7 +164,7 @@ API_KEYS = Table(
     },
     ("key_id",),
 )
-# Background jobs of the REST API (forecast, backtest): their state, progress and outcome.
+# Background jobs of the REST API (forecast, backtest, train): their state, progress and outcome.
 JOBS = Table(
     "jobs",
     {
@@ -180,6 +180,7 @@ JOBS = Table(
         "created_at": "TIMESTAMP NOT NULL",
         "started_at": "TIMESTAMP",
         "finished_at": "TIMESTAMP",
+        "version_id": "VARCHAR",  # v9: the model version a train job saved
     },
     ("job_id",),
 )
@@ -483,6 +484,8 @@ MIGRATIONS: list[list[str | Only]] = [
         'ALTER TABLE batch_rows_products ADD COLUMN IF NOT EXISTS "unit_cost" DOUBLE',
     ],
     V8_REVIEW_SCORES,
+    # v9: the model version a REST train job saved (GET /api/jobs/{job_id} names it).
+    ['ALTER TABLE jobs ADD COLUMN IF NOT EXISTS "version_id" VARCHAR'],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

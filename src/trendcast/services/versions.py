@@ -61,6 +61,9 @@ class VersionInfo:
     notes: list[str] = field(default_factory=list)
 
 
+PROMOTED = "promoted"  # names the promoted version where a version id is asked for
+
+
 def _new_version_id() -> str:
     return f"v-{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
 
@@ -325,7 +328,10 @@ def list_versions(store: Store) -> pd.DataFrame:
 def show_version(store: Store, version: str | None = None) -> dict[str, Any]:
     """A version's metadata (the promoted one when ``version`` is None), with whether the
     installed packages can load it."""
-    row = store.model_version(version)
+    return _with_loadable(store.model_version(version))
+
+
+def _with_loadable(row: dict[str, Any]) -> dict[str, Any]:
     try:
         persistence.check_compatible(row.get("packages") or {}, list(row.get("requires") or []),
                                      artefact_format=int(row.get("format") or 0),
@@ -334,6 +340,29 @@ def show_version(store: Store, version: str | None = None) -> dict[str, Any]:
     except persistence.IncompatibleVersionError as exc:
         row["loadable"] = f"no: {exc}"
     return row
+
+
+def describe_version(store: Store, version: str | None = None) -> dict[str, Any]:
+    """What `trendcast models show` prints: a version's metadata (the promoted one when
+    ``version`` is None), its settings without the list of series (``series_known`` counts
+    them), and whether the installed packages can load it."""
+    return _described(show_version(store, version))
+
+
+def describe_versions(store: Store) -> list[dict[str, Any]]:
+    """:func:`describe_version` of every version, newest first."""
+    return [_described(_with_loadable(row)) for row in store.model_versions()]
+
+
+def _described(row: dict[str, Any]) -> dict[str, Any]:
+    spec = dict(row.get("spec") or {})
+    series = spec.pop("series", [])
+    return {**{k: row.get(k) for k in ("version_id", "status", "created_at", "promoted_at", "models",
+                                       "horizon", "freq", "data_start", "data_end", "n_series",
+                                       "fingerprint", "location", "bytes", "sha256", "validation_run")},
+            "settings": spec, "series_known": len(series), "packages": row.get("packages"),
+            "requires": row.get("requires"), "scores": row.get("scores"), "loadable": row["loadable"],
+            "notes": row.get("notes")}
 
 
 def promote_version(store: Store, version: str) -> None:

@@ -1,4 +1,4 @@
-"""Forecast and backtest jobs: submit, follow, cancel."""
+"""Forecast, backtest and train jobs: submit, follow, cancel."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from trendcast.api.deps import Analyst, JobsDep, StoreDep
 from trendcast.api.errors import ApiError
-from trendcast.api.schemas import BacktestJobIn, ForecastJobIn, Job, JobPage, JobStatus
+from trendcast.api.schemas import BacktestJobIn, ForecastJobIn, Job, JobPage, JobStatus, TrainJobIn
 from trendcast.data.store import Store
-from trendcast.errors import DataValidationError
+from trendcast.errors import DataValidationError, NotFoundError
 from trendcast.services.forecast import check_plan, validate_ids
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -45,13 +45,48 @@ def _check_plan(store: Store, body: ForecastJobIn) -> None:
     check_plan(store, plan_frame([r.model_dump() for r in body.scenario]), body.horizon, body.ids)
 
 
+def _check_version(store: Store, version: str) -> None:
+    """Refuse a forecast from a version that does not exist (404) or that the installed
+    packages cannot load (409), before queueing it."""
+    from trendcast.models.persistence import IncompatibleVersionError
+    from trendcast.services.versions import PROMOTED, load_version
+
+    try:
+        load_version(store, None if version == PROMOTED else version)
+    except NotFoundError:
+        if version == PROMOTED:
+            raise ApiError(404, "not_found", "no promoted model version; train one with "
+                           "POST /api/jobs/train (the first is promoted) or promote one with "
+                           "POST /api/models/{version}/promote", field="from_model") from None
+        raise ApiError(404, "not_found", f"no model version {version!r}; GET /api/models lists them",
+                       field="from_model") from None
+    except IncompatibleVersionError as exc:
+        raise ApiError(409, "incompatible_version", f"{exc}", field="from_model") from None
+
+
 @router.post("/forecast", response_model=Job, status_code=202)
 async def forecast(body: ForecastJobIn, store: StoreDep, jobs: JobsDep, principal: Analyst) -> Job:
     """Start a forecast in the background; follow it with GET /api/jobs/{job_id}. A
-    ``scenario`` plan is checked first (422 naming its row and column)."""
+    ``scenario`` plan is checked first (422 naming its row and column). With ``from_model``
+    the saved version forecasts the latest data without refitting (404 for an unknown
+    version, 409 for one the installed packages cannot load)."""
     await run_in_threadpool(_check_data, store, body.ids)
-    await run_in_threadpool(_check_plan, store, body)
-    job = await run_in_threadpool(jobs.submit, "forecast", body.model_dump(), key_id=principal.key_id)
+    if body.from_model is not None:
+        await run_in_threadpool(_check_version, store, body.from_model)
+        params = body.model_dump(include={"from_model", *body.model_fields_set})
+    else:
+        await run_in_threadpool(_check_plan, store, body)
+        params = body.model_dump()
+    job = await run_in_threadpool(jobs.submit, "forecast", params, key_id=principal.key_id)
+    return Job(**job)
+
+
+@router.post("/train", response_model=Job, status_code=202)
+async def train(body: TrainJobIn, store: StoreDep, jobs: JobsDep, principal: Analyst) -> Job:
+    """Fit a configuration on every stored series and save it as a model version (GET
+    /api/models); the job's ``version_id`` names it and its ``run_id`` is the validation run."""
+    await run_in_threadpool(_check_data, store, None)
+    job = await run_in_threadpool(jobs.submit, "train", body.model_dump(), key_id=principal.key_id)
     return Job(**job)
 
 
