@@ -148,3 +148,27 @@ def test_a_cancelled_train_job_saves_no_version(workspace, monkeypatch):
         job = wait_job(client, job_id, keys["analyst"])
         assert job["status"] == "cancelled" and job["version_id"] is None
         assert client.get("/api/models", headers=auth(keys["viewer"])).json()["total"] == 0
+
+
+def test_update_job_forecasts_from_the_promoted_version_and_runs_one_at_a_time(workspace_url):
+    keys = make_keys(workspace_url)
+    seed_sales(workspace_url, n_series=3, n_days=120)
+    with TestClient(create_app(workspace_url)) as client:
+        h = auth(keys["analyst"])
+        version = _train(client, keys["analyst"])["version_id"]
+        resp = client.post("/api/jobs/update", json={"refit": "never"}, headers=h)
+        assert resp.status_code == 202, resp.text
+        job = wait_job(client, resp.json()["job_id"], keys["analyst"])
+        assert job["status"] == "done", job
+        assert job["label"].startswith("update: 0 rows") and f"from {version}" in job["label"]
+        assert job["version_id"] == version
+        run = client.get(f"/api/runs/{job['run_id']}", headers=auth(keys["viewer"])).json()
+        assert run["params"]["version"] == version
+        assert client.post("/api/jobs/update", json={"refit": "sometimes"}, headers=h).status_code == 422
+
+        with open_store(workspace_url) as store:  # another process's update is running
+            assert store.take_lease("update", "cron on shop-1", pd.Timedelta(hours=1)) is None
+        job = wait_job(client, client.post("/api/jobs/update", json={}, headers=h).json()["job_id"],
+                       keys["analyst"])
+        assert job["status"] == "failed" and "another update has been running" in job["error"]
+        assert "cron on shop-1" in job["error"]

@@ -57,6 +57,7 @@ def _instant_jobs(monkeypatch):
     monkeypatch.setitem(jobs_module.RUNNERS, "forecast", _instant_runner)
     monkeypatch.setitem(jobs_module.RUNNERS, "backtest", _instant_runner)
     monkeypatch.setitem(jobs_module.RUNNERS, "train", _instant_runner)
+    monkeypatch.setitem(jobs_module.RUNNERS, "update", _instant_runner)
 
 
 @schema.parametrize()

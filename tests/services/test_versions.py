@@ -308,3 +308,36 @@ def test_weekly_and_monthly_versions_read_only_what_they_need(store, monkeypatch
     whole = forecast_from_version(store)
     pd.testing.assert_frame_equal(cut.forecasts, whole.forecasts)
     assert cut.forecasts["ds"].min() == ds[-1] + pd.tseries.frequencies.to_offset(freq)
+
+
+def test_the_update_lease_is_taken_refused_expired_and_released(store):
+    day = pd.Timedelta(days=1)
+    assert store.take_lease("update", "a", day) is None
+    held = store.take_lease("update", "b", day)
+    assert held is not None and held["holder"] == "a"
+    assert store.take_lease("update", "a", day) is None  # its holder may renew it
+    store.release_lease("update", "b")  # not b's to give back
+    assert store.take_lease("update", "b", day)["holder"] == "a"
+    store.release_lease("update", "a")
+    assert store.take_lease("update", "b", -day) is None  # taken, already expired
+    assert store.take_lease("update", "c", day) is None  # so c may take it
+
+
+def test_a_second_update_stops_before_changing_anything(trained, tmp_path):
+    from trendcast.errors import ConflictError
+    from trendcast.services.update import LEASE_HOURS
+
+    store, sales, _ = trained
+    new = tmp_path / "new.csv"
+    sales[sales["ds"] > "2024-04-22"][["unique_id", "ds", "y"]].to_csv(new, index=False)
+    other = "otherhost pid 1 thread 2 abc"
+    assert store.take_lease("update", other, pd.Timedelta(hours=LEASE_HOURS)) is None
+    before = (store.count("sales"), store.count("runs"), len(store.model_versions()))
+    with pytest.raises(ConflictError, match="another update has been running since .*otherhost pid 1"):
+        run_update(store, [new], refit="always")
+    assert (store.count("sales"), store.count("runs"), len(store.model_versions())) == before
+    assert store.take_lease("update", "x", pd.Timedelta(hours=1))["holder"] == other  # still held
+    store.release_lease("update", other)
+    result = run_update(store, [new], refit="never")
+    assert result.rows > 0 and store.count("sales") > before[0]
+    assert store.meta("lease:update") is None  # given back at the end

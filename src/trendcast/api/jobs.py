@@ -1,4 +1,4 @@
-"""Background forecast, backtest and train jobs: worker threads, job records in the ``jobs`` table,
+"""Background forecast, backtest, train and update jobs: worker threads, job records in the ``jobs`` table,
 progress from the runner's callbacks, cooperative cancellation and a prompt shutdown.
 
 Cancelling a running job sets a flag; the job's progress callback raises ``JobCancelled`` at
@@ -35,11 +35,12 @@ from trendcast.api.errors import ApiError
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError, TrendcastError
 from trendcast.services.forecast import Progress, run_backtest, run_forecast
+from trendcast.services.update import run_update
 from trendcast.services.versions import PROMOTED, forecast_from_version, train_version
 
 log = logging.getLogger("trendcast.api.jobs")
 
-KINDS = ("forecast", "backtest", "train")
+KINDS = ("forecast", "backtest", "train", "update")
 FINAL = ("done", "failed", "cancelled")
 PROGRESS_STEPS = 10  # partitions a job's series are cut into, so progress moves while it computes
 MAX_PARTITION = 1000
@@ -96,9 +97,16 @@ def _train(store: Store, p: dict[str, Any], progress: Progress) -> dict[str, str
     return {"run_id": info.validation_run, "version_id": info.version_id}
 
 
+def _update(store: Store, p: dict[str, Any], progress: Progress) -> dict[str, str | None]:
+    result = run_update(store, [], refit=p.get("refit", "auto"), reselect=p.get("reselect", False),
+                        horizon=p.get("horizon", 28), n_jobs=1, progress=progress,
+                        partition_size=_size(store, p))
+    return {"run_id": result.forecast_run, "version_id": result.version_id, "label": result.summary()}
+
+
 # A runner returns the stored run's id, or the fields it sets on the job's record.
 RUNNERS: dict[str, Callable[[Store, dict[str, Any], Progress], str | dict[str, str | None]]] = {
-    "forecast": _forecast, "backtest": _backtest, "train": _train,
+    "forecast": _forecast, "backtest": _backtest, "train": _train, "update": _update,
 }
 
 
@@ -259,9 +267,9 @@ class JobManager:
         else:
             if self._on_done is not None:
                 self._on_done()
-            stored = result if isinstance(result, dict) else {"run_id": result}
-            self._set(job_id, status="done", progress=1.0, label="done", **stored,
-                      finished_at=_now(), only_if_status=running)
+            stored = {"label": "done", **(result if isinstance(result, dict) else {"run_id": result})}
+            self._set(job_id, status="done", progress=1.0, **stored, finished_at=_now(),
+                      only_if_status=running)
 
     def shutdown(self, *, grace: float | None = None) -> None:
         """Stop within ``grace`` seconds: refuse new jobs, cancel queued ones at once, ask

@@ -207,6 +207,20 @@ class TrainJobIn(BaseModel):
     check_quantiles = field_validator("quantiles")(_check_quantiles)
 
 
+class UpdateJobIn(BaseModel):
+    """The daily job on what is stored (upload the new files first): score past forecasts,
+    refit when ``refit`` says so, forecast from the promoted version (`trendcast update`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    refit: Literal["auto", "always", "never"] = Field("auto", description=(
+        "auto: when drift alerts, the version's age or new products call for it; a refit is "
+        "promoted only if it is not worse on the last horizon."))
+    reselect: StrictBool = Field(False, description=(
+        "A refit of a 'recommended' version chooses its member again."))
+    horizon: int = Field(28, ge=1, le=1000, description=(
+        "Steps of the version trained when the workspace has none yet."))
+
+
 class ModelVersion(BaseModel):
     """A saved model version (what `trendcast models show` prints)."""
 
@@ -245,14 +259,15 @@ class ModelVersionPage(BaseModel):
 
 class Job(BaseModel):
     job_id: str
-    kind: Literal["forecast", "backtest", "train"]
+    kind: Literal["forecast", "backtest", "train", "update"]
     status: JobStatus
     params: dict[str, Any]
     progress: float = Field(ge=0.0, le=1.0)
     label: str | None = Field(None, description="What the job is doing, from the service's progress.")
     run_id: str | None = Field(None, description="The stored run, once done (a train job's "
                                "validation run).")
-    version_id: str | None = Field(None, description="A train job's model version, once done.")
+    version_id: str | None = Field(None, description=(
+        "A train job's model version, or the version an update job forecast from, once done."))
     error: str | None = None
     created_at: Instant
     started_at: Instant | None = None

@@ -529,6 +529,35 @@ class StoreQueries(ABC):
         self._writable()
         self._run("DELETE FROM trendcast_meta WHERE key = ?", [key])
 
+    def take_lease(self, name: str, holder: str, ttl: pd.Timedelta) -> dict[str, Any] | None:
+        """Take the lease ``name`` for ``holder`` until ``ttl`` from now, atomically; None when
+        taken. When another holder has it and it has not expired, nothing changes and its
+        record (``holder``, ``since``, ``expires``: ISO times) comes back instead."""
+        self._writable()
+        key, now = f"lease:{name}", pd.Timestamp.now()
+        with self.transaction():
+            self._lock_for_write("trendcast_meta")
+            found = self.meta(key)
+            if found is not None:
+                held = json.loads(found)
+                if held.get("holder") != holder and pd.Timestamp(held["expires"]) > now:
+                    return dict(held)
+            record = {"holder": holder, "since": now.isoformat(timespec="seconds"),
+                      "expires": (now + ttl).isoformat(timespec="seconds")}
+            self._run("DELETE FROM trendcast_meta WHERE key = ?", [key])
+            self._run("INSERT INTO trendcast_meta VALUES (?, ?)", [key, json.dumps(record)])
+        return None
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease ``name`` back, if ``holder`` still has it."""
+        self._writable()
+        key = f"lease:{name}"
+        with self.transaction():
+            self._lock_for_write("trendcast_meta")
+            found = self.meta(key)
+            if found is not None and json.loads(found).get("holder") == holder:
+                self._run("DELETE FROM trendcast_meta WHERE key = ?", [key])
+
     def _lock_for_write(self, table: str) -> None:  # noqa: B027 - a hook, empty on DuckDB
         """Serialise writers of ``table`` until the transaction ends (PostgreSQL); DuckDB
         admits one writing process at a time anyway."""

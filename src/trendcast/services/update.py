@@ -21,13 +21,23 @@
 5. forecasts from the promoted version and stores the run.
 
 Without a promoted version the first ``update`` trains one (unless ``--refit never``).
+
+One update runs at a time per workspace, whichever process or server thread starts it: an
+update takes the workspace's ``update`` lease first and gives it back at its end; a second
+one started meanwhile stops before ingesting anything (ConflictError naming the running
+one). A lease left by a crashed process expires after ``LEASE_HOURS``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import resource
+import socket
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +49,7 @@ from trendcast.data.store import Store
 from trendcast.engine.base import Engine
 from trendcast.engine.runner import FrameSource
 from trendcast.engine.tasks import unwrap
-from trendcast.errors import ModelError, NotFoundError
+from trendcast.errors import ConflictError, ModelError, NotFoundError
 from trendcast.features.frequency import period_days
 from trendcast.services.monitor import drift_alerts, score_pending
 from trendcast.services.versions import (
@@ -51,6 +61,7 @@ from trendcast.services.versions import (
 
 Progress = Callable[[str, int, int], None]
 REFIT_POLICIES = ("auto", "always", "never")
+LEASE_HOURS = 6.0  # when the lease of an update that never gave it back (a crash) expires
 
 
 @dataclass(frozen=True)
@@ -253,6 +264,34 @@ def run_update(
     ``recommended`` version choose its member again (by default it keeps the choice)."""
     if refit not in REFIT_POLICIES:
         raise ModelError(f"--refit takes {', '.join(REFIT_POLICIES)}, got {refit!r}")
+    with one_update_at_a_time(store):
+        return _update(store, paths, refit=refit, kind=kind, policy=policy, n_jobs=n_jobs,
+                       progress=progress, engine=engine, partition_size=partition_size,
+                       ingest_options=ingest_options, first_models=first_models,
+                       horizon=horizon, reselect=reselect)
+
+
+@contextlib.contextmanager
+def one_update_at_a_time(store: Store) -> Iterator[None]:
+    """Hold the workspace's ``update`` lease (module docstring); ConflictError when another
+    update holds it."""
+    holder = f"{socket.gethostname()} pid {os.getpid()} thread {threading.get_ident()} {uuid.uuid4().hex[:6]}"
+    held = store.take_lease("update", holder, pd.Timedelta(hours=LEASE_HOURS))
+    if held is not None:
+        raise ConflictError(
+            f"another update has been running since {held['since']} ({held['holder']}); this one "
+            "stopped before changing anything: run it again when that one has finished. If no "
+            f"update is running (one crashed), its lease expires at {held['expires']}")
+    try:
+        yield
+    finally:
+        store.release_lease("update", holder)
+
+
+def _update(store: Store, paths: Sequence[str | Path], *, refit: str, kind: str,
+            policy: RefitPolicy, n_jobs: int, progress: Progress | None, engine: Engine | str | None,
+            partition_size: int | None, ingest_options: dict[str, Any] | None,
+            first_models: Sequence[str], horizon: int, reselect: bool) -> UpdateResult:
     start, cpu0 = time.perf_counter(), cpu_seconds()
     tick = progress or (lambda label, done, total: None)
     tick("ingest", 0, 4)

@@ -1,4 +1,4 @@
-"""Forecast, backtest and train jobs: submit, follow, cancel."""
+"""Forecast, backtest, train and update jobs: submit, follow, cancel."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from starlette.concurrency import run_in_threadpool
 
 from trendcast.api.deps import Analyst, JobsDep, StoreDep
 from trendcast.api.errors import ApiError
-from trendcast.api.schemas import BacktestJobIn, ForecastJobIn, Job, JobPage, JobStatus, TrainJobIn
+from trendcast.api.schemas import (
+    BacktestJobIn,
+    ForecastJobIn,
+    Job,
+    JobPage,
+    JobStatus,
+    TrainJobIn,
+    UpdateJobIn,
+)
 from trendcast.data.store import Store
 from trendcast.errors import DataValidationError, NotFoundError
 from trendcast.services.forecast import check_plan, validate_ids
@@ -78,6 +86,17 @@ async def forecast(body: ForecastJobIn, store: StoreDep, jobs: JobsDep, principa
         await run_in_threadpool(_check_plan, store, body)
         params = body.model_dump()
     job = await run_in_threadpool(jobs.submit, "forecast", params, key_id=principal.key_id)
+    return Job(**job)
+
+
+@router.post("/update", response_model=Job, status_code=202)
+async def update(body: UpdateJobIn, store: StoreDep, jobs: JobsDep, principal: Analyst) -> Job:
+    """Run the daily job on the stored data (POST /api/uploads the new sales first): score
+    past forecasts, refit as ``refit`` says (a refit is promoted only if not worse), forecast
+    from the promoted version. The finished job's ``label`` is the one-line summary. One
+    update runs at a time per workspace: a second one fails with the running one named."""
+    await run_in_threadpool(_check_data, store, None)
+    job = await run_in_threadpool(jobs.submit, "update", body.model_dump(), key_id=principal.key_id)
     return Job(**job)
 
 
