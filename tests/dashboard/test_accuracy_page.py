@@ -86,4 +86,40 @@ def test_the_page_charts_each_category_or_says_nothing_is_scored(client, lang, t
 def test_an_unknown_model_falls_back_to_a_scored_one(client):
     r = client.get("/accuracy?model=Nope&lang=en")
     assert r.status_code == 200
-    assert ("SeasonalNaive" in r.text) == client.scored
+    scores = r.text.split('id="model-versions"', 1)[0]  # the versions table names it either way
+    assert ("SeasonalNaive" in scores) == client.scored
+
+
+@pytest.mark.parametrize("lang, status", [("en", "promoted (in use)"), ("zh", "已启用（使用中）")])
+def test_the_page_lists_the_saved_versions_and_which_is_in_use(client, lang, status):
+    from trendcast.data.store import open_store
+
+    r = client.get(f"/accuracy?lang={lang}")
+    table = r.text.split('id="model-versions"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]  # after the header
+    assert len(rows) == 1
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)
+    with open_store(client.app.state.store.location, read_only=True) as store:
+        version = store.model_version(None)
+    assert cells[0] == version["version_id"] and cells[1] == status
+    assert cells[2] == "SeasonalNaive" and cells[3] == "2024-04-08" and cells[4] == "3"
+    assert re.fullmatch(r"\d+\.\d%", cells[5]) and cells[6] == ("yes" if lang == "en" else "是")
+
+
+def test_a_workspace_without_versions_says_how_to_save_one(tmp_path):
+    from starlette.testclient import TestClient
+
+    from trendcast.api.app import create_app
+    from trendcast.data.store import open_store
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.keys import create_key
+
+    db = tmp_path / "plain.duckdb"
+    with open_store(db) as store:
+        ingest_frames(store, {"sales": make_sales(n_series=2, n_days=60)}, source="test")
+        key = create_key(store, "viewer")
+    with TestClient(create_app(db, workers=1), base_url="http://testserver") as c:
+        c.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
+        r = c.get("/accuracy?lang=en")
+        assert r.status_code == 200 and 'id="model-versions"' not in r.text
+        assert "No saved model version yet" in r.text

@@ -1,5 +1,6 @@
 """The "accuracy over time" page: how stored forecasts fared once their sales arrived, per
-category and week, against what the backtest led us to expect, with the drift alerts.
+category and week, against what the backtest led us to expect, with the drift alerts and the
+saved model versions (which one is in use).
 
 Reads the scores ``trendcast update`` and ``trendcast monitor`` store (``forecast_scores``);
 like ``GET /api/accuracy`` the page never writes, so a forecast whose actuals have just
@@ -21,6 +22,7 @@ from trendcast.dashboard.pages import product_link
 from trendcast.dashboard.templating import fmt_number, render
 from trendcast.data.store import Store
 from trendcast.services.monitor import accuracy, drift_alerts
+from trendcast.services.versions import describe_versions
 
 UNKNOWN = "—"  # products without a category
 
@@ -29,9 +31,10 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
     """Per category: pooled live WAPE, bias and coverage against the backtest's WAPE, a chart
     of WAPE and bias per week, and the drift alerts of ``model`` (default: the model with the
     most scored rows). An empty state when nothing has been scored yet."""
+    versions = _versions(store, lang)
     overall = accuracy(store, level="category", score=False)
     if overall.empty:
-        return render("accuracy.html.j2", lang=lang, empty=True)
+        return render("accuracy.html.j2", lang=lang, empty=True, **versions)
     counts = overall.groupby("model")["n"].sum().sort_values(ascending=False, kind="stable")
     models = list(counts.index.astype(str))
     chosen = model if model in models else models[0]
@@ -69,7 +72,29 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
     return render("accuracy.html.j2", lang=lang, empty=False, model=chosen, models=links,
                   columns=cols, rows=mine.sort_values("category").to_dict(orient="records"),
                   figures=figures, alert_columns=alert_cols, alerts=alerts.head(50).to_dict(orient="records"),
-                  n_alerts=len(alerts))
+                  n_alerts=len(alerts), **versions)
+
+
+def _versions(store: Store, lang: str) -> dict[str, object]:
+    """The saved model versions, newest first, for the page's versions table."""
+    rows = []
+    for v in describe_versions(store):
+        scores = v.get("scores") or []
+        rows.append({**v, "wape": scores[0].get("WAPE") if scores else None,
+                     "model_list": ", ".join(v.get("models") or [])})
+    cols = [Column(tr(lang, "ver_id"), lambda r: r["version_id"]),
+            Column(tr(lang, "ver_status"), lambda r: tr(lang, "ver_status_" + r["status"])),
+            Column(tr(lang, "ver_models"), lambda r: r["model_list"]),
+            Column(tr(lang, "ver_data_end"), lambda r: _day(r["data_end"])),
+            Column(tr(lang, "ver_series"), lambda r: fmt_number(r["n_series"]), numeric=True),
+            Column(tr(lang, "ver_wape"), pct("wape"), numeric=True),
+            Column(tr(lang, "ver_loadable"), lambda r: tr(lang, "yes") if r["loadable"] == "yes"
+                   else f"{tr(lang, 'no')}: {r['loadable'].removeprefix('no: ')}")]
+    return {"version_columns": cols, "versions": rows}
+
+
+def _day(value: object) -> str:
+    return "" if value is None else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
 def _first(values: pd.Series) -> float | None:
