@@ -710,12 +710,16 @@ def serve(
     schedule: Annotated[str | None, typer.Option(
         help="Also run `trendcast update --refit auto` (no new files: score, refit when due, "
              "forecast) on this cron schedule, e.g. '0 6 * * *' (APScheduler).")] = None,
+    keep_days: Annotated[int | None, typer.Option(
+        help="With --schedule: after each update, `trendcast prune --keep-days` this.")] = None,
 ) -> None:
     """Serve the REST API (/api, docs at /docs) and the dashboard (/) with uvicorn."""
     import uvicorn
 
     from trendcast.api.app import create_app
 
+    if keep_days is not None and not schedule:
+        raise typer.BadParameter("--keep-days prunes after each scheduled update: give --schedule too")
     location = _db(db)
     application = create_app(location, max_upload_mb=max_upload_mb, workers=workers,
                              settings=_settings())
@@ -724,7 +728,7 @@ def serve(
     sys.setswitchinterval(0.001)
     console.print(escape(f"serving workspace {location} at http://{host}:{port}/ "
                          f"(API docs at http://{host}:{port}/docs); Ctrl+C stops"), highlight=False)
-    scheduler = _schedule_updates(location, schedule) if schedule else None
+    scheduler = _schedule_updates(location, schedule, keep_days) if schedule else None
     try:
         uvicorn.run(application, host=host, port=port, log_level=log_level)
     finally:
@@ -732,8 +736,9 @@ def serve(
             scheduler.shutdown(wait=False)
 
 
-def _schedule_updates(location: str, cron: str) -> object:
-    """A background APScheduler running the update job on ``cron`` (one at a time)."""
+def _schedule_updates(location: str, cron: str, keep_days: int | None = None) -> object:
+    """A background APScheduler running the update job on ``cron`` (one at a time), then
+    a prune keeping ``keep_days`` (when given)."""
     try:
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.triggers.cron import CronTrigger
@@ -744,25 +749,33 @@ def _schedule_updates(location: str, cron: str) -> object:
     except ValueError as exc:
         raise typer.BadParameter(f"--schedule {cron!r}: {exc}; e.g. '0 6 * * *'") from None
 
-    def job() -> None:
-        from trendcast.data.store import open_store
-        from trendcast.services.update import run_update
-
-        try:
-            with open_store(location, settings=_settings()) as store:
-                result = run_update(store, [], refit="auto", n_jobs=_settings().n_jobs,
-                                    partition_size=_settings().partition_size)
-            console.print(escape(result.summary()), highlight=False)
-            for note in result.notes:
-                console.print(escape(f"note: {note}"), highlight=False)
-        except TrendcastError as exc:
-            console.print(escape(f"scheduled update failed: {exc}"), highlight=False)
-
     scheduler = BackgroundScheduler()
-    scheduler.add_job(job, trigger, id="update", max_instances=1, coalesce=True)
+    scheduler.add_job(_scheduled_update, trigger, args=(location, keep_days), id="update",
+                      max_instances=1, coalesce=True)
     scheduler.start()
     console.print(escape(f"scheduled `update --refit auto` at {cron!r}"), highlight=False)
     return scheduler
+
+
+def _scheduled_update(location: str, keep_days: int | None) -> None:
+    """One scheduled run: `update --refit auto` without new files, then a prune keeping
+    ``keep_days`` (when given); a failure is printed, and the next run is tried as planned."""
+    from trendcast.data.store import open_store
+    from trendcast.services.retention import prune as prune_workspace
+    from trendcast.services.update import run_update
+
+    try:
+        with open_store(location, settings=_settings()) as store:
+            result = run_update(store, [], refit="auto", n_jobs=_settings().n_jobs,
+                                partition_size=_settings().partition_size)
+            pruned = prune_workspace(store, keep_days=keep_days) if keep_days is not None else None
+        console.print(escape(result.summary()), highlight=False)
+        for note in result.notes:
+            console.print(escape(f"note: {note}"), highlight=False)
+        if pruned is not None:
+            console.print(escape(pruned.summary()), highlight=False)
+    except TrendcastError as exc:
+        console.print(escape(f"scheduled update failed: {exc}"), highlight=False)
 
 
 PROMOTED = "promoted"  # `--from-model` given without a version (services.versions.PROMOTED)
@@ -907,6 +920,30 @@ def update(
     out.print(escape(result.summary()), soft_wrap=True)
     for note in result.notes:
         out.print(escape(f"note: {note}"))
+
+
+@app.command()
+def prune(
+    keep_days: Annotated[int, typer.Option(
+        help="Keep runs (and model versions) created in these days.")] = 90,
+    keep_versions: Annotated[int, typer.Option(
+        help="Always keep this many newest model versions (and the promoted one).")] = 5,
+    scores_days: Annotated[int, typer.Option(
+        help="Keep the accuracy scores of the forecast days in the last this many days of "
+             "sales (0: keep all).")] = 400,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would go.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Delete old forecast and backtest runs (with their forecasts), old accuracy scores and
+    old model versions, so a workspace that forecasts every day stays small. Never the newest
+    run of each kind, a kept version's validation run, a run still awaiting actuals, or the
+    promoted version."""
+    from trendcast.services.retention import prune as prune_workspace
+
+    with _open(db) as store:
+        result = prune_workspace(store, keep_days=keep_days, keep_versions=keep_versions,
+                                 scores_days=scores_days or None, dry_run=dry_run)
+    out.print(escape(result.summary()))
 
 
 @app.command()

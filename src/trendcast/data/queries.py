@@ -357,6 +357,63 @@ class StoreQueries(ABC):
                 self.append("metrics", metrics)
             self.append("runs", pd.DataFrame([run]))
 
+    def prunable_runs(self, before: Any, *, dropping: Sequence[str] = ()) -> pd.DataFrame:
+        """Runs created before ``before`` that retention may delete (``run_id, kind,
+        created_at``, oldest first). Never: the newest run of each kind, the validation run of
+        a stored model version (other than the versions ``dropping``), or a forecast run with
+        days after the last sales date (its actuals have not all arrived, so it is not fully
+        scored yet)."""
+        dropping = [str(v) for v in dropping]
+        other = f"AND version_id NOT IN ({marks(dropping)}) " if dropping else ""
+        return self._fetch(
+            "SELECT r.run_id, r.kind, r.created_at FROM runs r WHERE r.created_at < ? "
+            "AND r.run_id NOT IN (SELECT run_id FROM (SELECT run_id, row_number() OVER "
+            "(PARTITION BY kind ORDER BY created_at DESC, run_id) AS k FROM runs) newest WHERE k = 1) "
+            "AND r.run_id NOT IN (SELECT validation_run FROM model_versions "
+            f"WHERE validation_run IS NOT NULL {other}) "
+            "AND NOT EXISTS (SELECT 1 FROM forecasts f WHERE f.run_id = r.run_id "
+            "AND r.kind = 'forecast' AND f.ds > (SELECT max(ds) FROM sales)) "
+            "ORDER BY r.created_at, r.run_id", [pd.Timestamp(before).to_pydatetime(), *dropping])
+
+    _RUN_TABLES = ("forecasts", "metrics", "cleaning", "runs")
+
+    def count_run_rows(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """Rows of these runs per table (forecasts, metrics, cleaning, runs)."""
+        counts = dict.fromkeys(self._RUN_TABLES, 0)
+        ids = [str(r) for r in run_ids]
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            for table in counts:
+                counts[table] += self._count(f"SELECT count(*) FROM {table} WHERE run_id IN ({marks(part)})",
+                                             part)
+        return counts
+
+    def delete_runs(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """Delete runs with their forecasts, metrics and cleaning changes, in one transaction
+        (their accuracy scores stay); the rows deleted per table."""
+        self._writable()
+        ids = [str(r) for r in run_ids]
+        with self.transaction():
+            counts = self.count_run_rows(ids)
+            for start in range(0, len(ids), 500):
+                part = ids[start:start + 500]
+                for table in self._RUN_TABLES:
+                    self._run(f"DELETE FROM {table} WHERE run_id IN ({marks(part)})", part)
+        return counts
+
+    def count_scores_before(self, before: Any) -> int:
+        """Accuracy scores of forecast days before ``before``."""
+        return self._count("SELECT count(*) FROM forecast_scores WHERE ds < ?",
+                           [pd.Timestamp(before).to_pydatetime()])
+
+    def delete_scores_before(self, before: Any) -> int:
+        """Delete the accuracy scores of forecast days before ``before``; how many."""
+        self._writable()
+        with self.transaction():
+            n = self.count_scores_before(before)
+            self._run("DELETE FROM forecast_scores WHERE ds < ?", [pd.Timestamp(before).to_pydatetime()])
+        return n
+
     def run_row(self, run_id: str) -> dict[str, Any] | None:
         """A run's row with JSON fields decoded; None if there is none."""
         rows = self._fetch("SELECT * FROM runs WHERE run_id = ?", [run_id])
