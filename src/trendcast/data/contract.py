@@ -125,6 +125,14 @@ def _object_checks(values: pd.Series, found: Found, *, allow_bool: bool = False)
     return values.mask(bad)
 
 
+def _id_text(value: object) -> str:
+    """An id given as a number: ``1.0`` (a JSON or Parquet float of a whole number, as pandas
+    writes an integer column with gaps) is the id ``1``."""
+    if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def to_text(values: pd.Series, *, identifier: bool, found: Found) -> pd.Series:
     """Text values, stripped, blank as missing; flags nested values and control characters."""
     if values.dtype == bool or pd.api.types.is_bool_dtype(values):
@@ -136,8 +144,11 @@ def to_text(values: pd.Series, *, identifier: bool, found: Found) -> pd.Series:
         kinds = _types(values)
         values = _object_checks(values, found, allow_bool=False) if not kinds.eq("str").all() \
             else values
-        text = values.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
+        show = _id_text if identifier else str
+        text = values.map(lambda v: v if isinstance(v, str) else show(v), na_action="ignore")
         text = text.astype("string")
+    elif identifier and pd.api.types.is_float_dtype(values):
+        text = values.map(_id_text, na_action="ignore").astype("string")
     else:
         text = values.astype("string")
     text = text.str.strip()
@@ -186,8 +197,8 @@ def to_number(values: pd.Series, found: Found, expected: str = "a number", *,
 _CURRENCY = "$€£¥￥₹₩"
 _SIGNED_MONEY = re.compile(rf"^([+-]?)\s*(?:[A-Z]{{0,2}}[{_CURRENCY}])?\s*([+-]?)(.*?)\s*"
                            rf"(?:[{_CURRENCY}]|元)?$")
-_GROUPED = {".": re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"),
-            ",": re.compile(r"^(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d+)(?:,\d+)?$")}
+_GROUPED = {".": re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$", re.ASCII),
+            ",": re.compile(r"^(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d+)(?:,\d+)?$", re.ASCII)}
 
 
 def _human_number(value: str, decimal: str) -> str:
@@ -392,10 +403,32 @@ _LAYOUTS = (  # (pattern, the --date-format to suggest)
 )
 
 
+_CLOCK = re.compile(r"^([ T]+)\d{1,2}:\d{2}(:\d{2})?(\s*[AaPp][Mm])?$")
+
+
+def _clock_format(rest: str) -> str | None:
+    """The strftime of a time of day after the date (`` 14:02``, `` 2:02 PM``), '' for none,
+    None for anything else."""
+    if not rest.strip():
+        return ""
+    m = _CLOCK.match(rest)
+    if not m:
+        return None
+    sep = "T" if "T" in m.group(1) else " "
+    hour = "%I" if m.group(3) else "%H"
+    seconds = ":%S" if m.group(2) else ""
+    return f"{sep}{hour}:%M{seconds}" + (" %p" if m.group(3) else "")
+
+
 def _suggest_format(value: str) -> str:
-    """A ``--date-format`` that reads ``value`` (both orders when day and month could swap)."""
+    """A ``--date-format`` that reads ``value`` with its time of day (both orders when day
+    and month could swap)."""
     for pattern, fmt in _LAYOUTS:
-        if pattern.match(value):
+        m = pattern.match(value)
+        if m:
+            clock = _clock_format(value[m.end():])
+            if clock:
+                return " or ".join(f + clock for f in fmt.split(" or "))
             return fmt
     return "%m/%d/%Y"
 

@@ -238,6 +238,11 @@ def load_file(
                      "the header line)")
     if raw.attrs.get("empty_rows"):
         notes.append(f"{raw.attrs['empty_rows']:,} empty row(s) skipped")
+    if raw.attrs.get("header_lines"):
+        lines = raw.attrs["header_lines"]
+        shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
+        notes.append(f"{len(lines):,} repeated header line(s) skipped (line {shown}): the file "
+                     "looks like exports pasted one below the other")
     raw = _apply_columns(raw, preset, opts, source)
     raw = _match_case(raw, kind, notes)
     raw.attrs["notes"] = notes

@@ -380,13 +380,20 @@ def _read_delimited(data: bytes, source: str, sep: str, header: bool,
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{source}: the file is empty") from None
     except pd.errors.ParserError as exc:
+        open_quote = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if open_quote:
+            raise _open_quote_error(data, int(open_quote.group(1)), source, sep, header, lead,
+                                    shown_names) from None
         raise _parser_error(exc, source, sep, header, lead) from None
+    if b'"' in data:
+        _check_quotes(data, source, sep, header, lead, shown_names)
     df.index = df.index + lead
     df, empty = _drop_empty_rows(df, source, header=header, what="file")
     if header:
         cols = check_header(list(df.iloc[0]), source)
         df = df.iloc[1:].copy()
         df.columns = cols
+        df = _drop_repeated_headers(df)
     else:
         width = df.shape[1]
         given = list(names or [])
@@ -413,6 +420,86 @@ def _drop_empty_rows(df: pd.DataFrame, source: str, *, header: bool,
         raise InputFileError(f"{source}: the {what} is empty")
     first = int(np.argmax(keep)) if header else 0  # blank lines before the header
     return df[keep], int((~keep[first:]).sum())
+
+
+def _drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows that repeat the header line cell for cell (two exports pasted one below the
+    other) dropped; their lines (1-based) are kept in ``attrs['header_lines']``."""
+    if df.empty:
+        return df
+    same = np.ones(len(df), dtype=bool)
+    for name in df.columns:
+        same &= (df[name].astype("string").str.strip() == name).fillna(False).to_numpy(dtype=bool)
+    if not same.any():
+        return df
+    lines = [int(i) + 1 for i in df.index[same]]
+    out = df[~same].copy()
+    out.attrs["header_lines"] = lines
+    return out
+
+
+_QUOTED = re.compile(r'^\s*"(?:[^"]|"")*"\s*$', re.DOTALL)
+_QUOTE_HINT = ('write a quote inside a value as "" and put the whole value in quotes (as Excel '
+               "saves CSV), or remove the quote")
+
+
+def _quote_problem(text: str, start: int, source: str, sep: str, header: bool, lead: int,
+                   names: Sequence[str], what: str) -> DataValidationError:
+    """Row, line and column of a badly quoted value whose record starts on line ``start``."""
+    lines = text.splitlines()
+    line_text = lines[start - 1] if 0 < start <= len(lines) else ""
+    fields = line_text.split(sep)
+    column = next((i for i, f in enumerate(fields)
+                   if f.strip().startswith('"') and not _QUOTED.match(f)), None)
+    name = (names[column] if column is not None and column < len(names)
+            else f"#{column + 1}" if column is not None else None)
+    line = start + lead
+    row = line - 1 if header else line
+    where = f"row {row} (line {line})" if header else f"row {row}"
+    at = f", column {name!r}" if name else ""
+    value = fields[column][:60] if column is not None else line_text[:60]
+    return DataValidationError(
+        f"{source}: {where}{at}: the value {value!r} {what}; {_QUOTE_HINT}",
+        [{"file": source, "row": row, "column": name, "value": value,
+          "expected": "a value in quotes as a whole, with inner quotes doubled"}])
+
+
+def _open_quote_error(data: bytes, record: int, source: str, sep: str, header: bool, lead: int,
+                      names: Sequence[str]) -> DataValidationError:
+    """A value that opens a quote and never closes it (the parser would read the rest of the
+    file into it): the row, line and column where it starts."""
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    start = 1
+    try:
+        for _ in range(record):
+            next(reader)
+            start = reader.line_num + 1
+    except (StopIteration, csv.Error):
+        pass
+    return _quote_problem(text, start, source, sep, header, lead, names,
+                          'opens a quote (") that is never closed, so the rest of the file '
+                          "would be read into it")
+
+
+def _check_quotes(data: bytes, source: str, sep: str, header: bool, lead: int,
+                  names: Sequence[str]) -> None:
+    """Refuse a value that starts with a quote but has text after its closing quote
+    (``"good" value``): a lenient parser drops those quotes, and when the quote closes only
+    lines later (an unpaired quote in one review) it reads the rows between into one value,
+    so rows would vanish without a word."""
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error:
+        raise _quote_problem(text, start, source, sep, header, lead, names,
+                             'starts with a quote (") but has text after the quote that closes '
+                             + (f"it on line {reader.line_num + lead}, so the rows between would "
+                                "be read into this value" if reader.line_num > start else
+                                "it (a lenient reader would drop those quotes)")) from None
 
 
 def _parser_error(exc: Exception, source: str, sep: str, header: bool, lead: int = 0) -> Exception:
@@ -574,6 +661,7 @@ def _read_excel(path: Path, source: str, sheet: str | int | None, header: bool,
         cols = check_header(list(df.iloc[0]), source)
         df = df.iloc[1:].copy()
         df.columns = cols
+        df = _drop_repeated_headers(df)
     else:
         df.columns = list(names or [])[: df.shape[1]] or [str(i) for i in range(df.shape[1])]
     df.attrs["empty_rows"] = empty
@@ -658,13 +746,15 @@ def read_frame(
         raise InputFileError(f"{p}: unsupported file type {ext!r}; trendcast reads {SUPPORTED}")
     _check_fields(df, source, limits, has_header)
     empty_rows = int(df.attrs.get("empty_rows", 0))
+    header_lines = list(df.attrs.get("header_lines", []))
     positions = df.index.to_numpy()
     df = df.reset_index(drop=True)
-    if empty_rows or (len(positions) and positions[0] != int(has_header)):
+    if empty_rows or header_lines or (len(positions) and positions[0] != int(has_header)):
         # rows as the file counts them (row n on line n + 1 under a header)
         # a list, not an array: pandas compares attrs when it concatenates frames
         df.attrs["_rows"] = (positions - 1 if has_header else positions).tolist()
     df.attrs["empty_rows"] = empty_rows
+    df.attrs["header_lines"] = header_lines
     df.attrs["source"] = source
     df.attrs["header"] = has_header
     df.attrs["encoding"] = read_encoding

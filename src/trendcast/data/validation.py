@@ -11,6 +11,7 @@ expected.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -271,7 +272,8 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
     elif col.kind in ("date", "datetime"):
         out = to_datetime(raw, rules, found, date_only=col.kind == "date")
     else:
-        out = to_number(raw, found, EXPECTED[col.kind], decimal=rules.decimal)
+        values = _rating_units(raw, name, notes) if col.kind == "rating" else raw
+        out = to_number(values, found, EXPECTED[col.kind], decimal=rules.decimal)
         if col.kind == "quantity":
             out = _negatives(out, name, col, rules, found, raw, problems, notes)
         elif col.kind == "price":
@@ -288,6 +290,25 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
         bad = np.logical_or.reduce([m for m, _ in found.items])
         out = out.mask(bad)
     return out
+
+
+_RATING_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:颗星|星|stars?)\s*$", re.IGNORECASE)
+
+
+def _rating_units(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
+    """Ratings written with their unit (``5星``, ``4.5 stars``) as plain numbers, noted;
+    anything else is left for the number check to read or refuse."""
+    if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
+        return raw
+    text = raw.map(lambda v: v if isinstance(v, str) else None)
+    number = text.str.extract(_RATING_UNIT, expand=False)
+    found = number.notna()
+    if not found.any():
+        return raw
+    first = str(text[found].iloc[0])
+    notes.append(f"{name}: {int(found.sum()):,} rating(s) written with a unit (e.g. {first!r}) "
+                 "read as the number")
+    return raw.where(~found, number)
 
 
 def _negatives(out: pd.Series, name: str, col: Col, rules: Rules, found: Found, raw: pd.Series,

@@ -84,6 +84,8 @@ def keywords(texts: Sequence[str], lang: str, *, top: int = 5,
     if top < 1:
         raise DataValidationError(f"top must be >= 1, got {top}")
     texts = [t for t in texts if isinstance(t, str) and t.strip()]
+    # reviews without text (a rating only) have no words: left out of the background too
+    background = [t for t in background or () if isinstance(t, str) and t.strip()] or None
     if not texts:
         return []
     docs = [tokenize(t, lang) for t in texts]
@@ -104,7 +106,7 @@ def keywords(texts: Sequence[str], lang: str, *, top: int = 5,
         candidates.sort(key=lambda x: -x[1])
         candidates = candidates[: top * 5]
     if background:
-        bg = [tokenize(t, lang) for t in background if isinstance(t, str)]
+        bg = [tokenize(t, lang) for t in background]
         in_texts, in_bg = _doc_share(docs), _doc_share(bg)
         n_t, n_b = len(docs), max(len(bg), 1)
         lifted = []

@@ -1,0 +1,143 @@
+"""A shop's careless review exports (docs/ingest.md): ratings with a unit, repeated header
+lines, unpaired quotes in review text, ids written as JSON floats, date hints that read the
+time of day. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trendcast.data.contract import _suggest_format
+from trendcast.data.ingest import load_file, make_options
+from trendcast.errors import DataValidationError
+from trendcast.services.ingest import ingest_file
+
+HEAD = "review_id,unique_id,ts,rating,text\n"
+ROWS = ("r1,P001,2024-03-05 14:02:00,5,很好\n"
+        "r2,P002,2024-03-06 09:00:00,1,质量太差\n"
+        "r3,P001,2024-03-07 10:30:00,3,一般\n")
+
+
+def write(path, text: str, encoding: str = "utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(("written", "value"), [("5星", 5.0), ("4颗星", 4.0), ("5 stars", 5.0),
+                                                ("4.5 Stars", 4.5), ("1 star", 1.0)])
+def test_ratings_written_with_a_unit_are_read_and_noted(tmp_path, written, value):
+    df = load_file(write(tmp_path / "r.csv", HEAD + f"r1,P001,2024-03-05 14:02:00,{written},ok\n"),
+                   "reviews")
+    assert df["rating"].tolist() == [value]
+    assert any("written with a unit" in n for n in df.attrs["notes"])
+
+
+def test_a_rating_with_a_unit_still_has_to_be_on_the_scale(tmp_path):
+    with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'rating': got '6星'"):
+        load_file(write(tmp_path / "r.csv", HEAD + "r1,P001,2024-03-05 14:02:00,6星,ok\n"), "reviews")
+
+
+def test_fullwidth_digits_are_not_said_to_be_thousands_separators(tmp_path):
+    with pytest.raises(DataValidationError) as info:
+        load_file(write(tmp_path / "r.csv", HEAD + "r1,P001,2024-03-05 14:02:00,５,ok\n"), "reviews")
+    assert "got '５'" in str(info.value)
+    assert "thousands separators" not in str(info.value)
+
+
+def test_a_repeated_header_line_is_skipped_and_noted(store, tmp_path):
+    rows = ROWS.splitlines(keepends=True)
+    path = write(tmp_path / "r.csv", HEAD + rows[0] + rows[1] + HEAD + rows[2]
+                 + "r4,P002,2024-03-08 10:30:00,9,bad\n")
+    with pytest.raises(DataValidationError, match=r"row 5 \(line 6\), column 'rating': got '9'"):
+        ingest_file(store, path, "reviews", add_products=True)
+    assert store.count("reviews") == 0
+    path = write(tmp_path / "r.csv", HEAD + rows[0] + rows[1] + HEAD + rows[2])
+    report = ingest_file(store, path, "reviews", add_products=True)
+    assert sorted(store.reviews()["review_id"]) == ["r1", "r2", "r3"]
+    assert any("repeated header line(s) skipped (line 4)" in n for n in report.notes)
+
+
+def test_a_repeated_header_in_an_excel_sheet_is_skipped(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame([["r1", "P001", "2024-03-05 14:02:00", "5", "ok"],
+                          ["review_id", "unique_id", "ts", "rating", "text"],
+                          ["r2", "P001", "2024-03-05 15:02:00", "4", "fine"]],
+                         columns=["review_id", "unique_id", "ts", "rating", "text"])
+    frame.to_excel(tmp_path / "r.xlsx", index=False)
+    df = load_file(tmp_path / "r.xlsx", "reviews")
+    assert df["review_id"].tolist() == ["r1", "r2"]
+
+
+@pytest.mark.parametrize("sep", [",", "\t"])
+def test_an_unpaired_quote_that_closes_rows_later_is_refused(store, tmp_path, sep):
+    lines = [HEAD, "r1,P001,2024-03-05 14:02:00,5,ok\n",
+             'r2,P001,2024-03-05 14:03:00,1,"差评 没有闭合\n',
+             "r3,P002,2024-03-05 14:04:00,3,ok\n",
+             'r4,P002,2024-03-05 14:05:00,3,"fine"\n',
+             "r5,P002,2024-03-05 14:06:00,3,fine\n"]
+    path = write(tmp_path / ("r.tsv" if sep == "\t" else "r.csv"),
+                 "".join(line.replace(",", sep) for line in lines))
+    with pytest.raises(DataValidationError) as info:
+        ingest_file(store, path, "reviews", add_products=True)
+    message = str(info.value)
+    assert "row 2 (line 3), column 'text'" in message
+    assert "on line 5" in message
+    assert store.count("reviews") == 0
+
+
+def test_an_unpaired_quote_to_the_end_of_the_file_names_row_and_column(tmp_path):
+    path = write(tmp_path / "r.csv", HEAD + 'r0,P001,2024-03-05 14:02:00,5,"两行\n评论"\n'
+                 'r1,P001,2024-03-05 14:02:00,5,"好的\nr2,P002,2024-03-05 14:04:00,3,ok\n')
+    with pytest.raises(DataValidationError, match=r"row 3 \(line 4\), column 'text': the value "
+                                                  r"'\"好的' opens a quote"):
+        load_file(path, "reviews")
+
+
+def test_text_after_a_closing_quote_is_refused_not_dropped(tmp_path):
+    path = write(tmp_path / "r.csv", HEAD + 'r1,P001,2024-03-05 14:02:00,5,"好"的东西\n')
+    with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'text'"):
+        load_file(path, "reviews")
+
+
+def test_well_quoted_text_with_line_breaks_quotes_and_emoji_is_kept(tmp_path):
+    text = '第一行\r\n第二行, 带逗号 "引号" 😀'
+    quoted = '"' + text.replace('"', '""') + '"'
+    body = (HEAD + ROWS).replace("\n", "\r\n") + f"r0,P001,2024-03-05 14:02:00,5,{quoted}\r\n"
+    df = load_file(write(tmp_path / "r.csv", "\ufeff" + body), "reviews")
+    assert df["text"].tolist() == ["很好", "质量太差", "一般", text]
+
+
+def test_ids_written_as_json_floats_are_whole_numbers(tmp_path):
+    lines = [json.dumps({"review_id": float(i), "unique_id": 1.0, "ts": "2024-03-05 14:02:00",
+                         "rating": 5, "text": "ok"}) for i in range(2)]
+    lines.append(json.dumps({"review_id": 2.5, "unique_id": 1, "ts": "2024-03-05 14:02:00",
+                             "rating": 5, "text": "ok"}))
+    df = load_file(write(tmp_path / "r.jsonl", "\n".join(lines) + "\n"), "reviews")
+    assert df["review_id"].tolist() == ["0", "1", "2.5"]
+    assert df["unique_id"].tolist() == ["1", "1", "1"]
+
+
+def test_ids_stay_text_as_written_in_csv(tmp_path):
+    df = load_file(write(tmp_path / "r.csv", HEAD + "r1,001,2024-03-05 14:02:00,5,a\n"
+                         "r2,1.0,2024-03-05 14:02:00,5,b\nr3, P001 ,2024-03-05 14:02:00,5,c\n"),
+                   "reviews")
+    assert df["unique_id"].tolist() == ["001", "1.0", "P001"]
+
+
+@pytest.mark.parametrize(("value", "fmt"), [
+    ("2024年3月5日 14:02", "%Y年%m月%d日 %H:%M"),
+    ("2024/3/5 14:02:33", "%Y/%m/%d %H:%M:%S"),
+    ("05.03.2024 14:02", "%d.%m.%Y %H:%M"),
+    ("3/5/2024 2:02 PM", "%d/%m/%Y %I:%M %p or %m/%d/%Y %I:%M %p"),
+    ("2024/3/5", "%Y/%m/%d"),
+])
+def test_the_suggested_date_format_reads_the_time_of_day(tmp_path, value, fmt):
+    assert _suggest_format(value) == fmt
+    path = write(tmp_path / "r.csv", HEAD + f"r1,P001,{value},5,ok\n")
+    with pytest.raises(DataValidationError, match=f"--date-format {fmt}"):
+        load_file(path, "reviews")
+    first = fmt.split(" or ")[-1]
+    df = load_file(path, "reviews", options=make_options(date_format=first))
+    assert df["ts"].iloc[0].day == 5 and df["ts"].iloc[0].month == 3
