@@ -135,3 +135,51 @@ def test_stored_scores_and_backtest_metrics_on_postgres(pg_url, monkeypatch):
         score_reviews(store, model=again)
         assert again.calls == []
         assert store.backtest_metrics().empty
+
+
+class StoppingModel(CountingModel):
+    """Scores its first ``parts`` calls, then stops as a killed or interrupted run would."""
+
+    def __init__(self, parts: int) -> None:
+        super().__init__()
+        self.parts = parts
+
+    def predict_proba(self, texts, progress=None):  # noqa: ANN001
+        if len(self.calls) == self.parts:
+            raise KeyboardInterrupt
+        return super().predict_proba(texts, progress)
+
+
+def test_a_long_run_keeps_each_part_it_scored_when_stopped(workspace, monkeypatch):
+    monkeypatch.setattr(service, "CHUNK_TEXTS", 2)  # three distinct texts: parts of 2 and 1
+    stopping = StoppingModel(parts=1)
+    with open_store(workspace) as store, pytest.raises(KeyboardInterrupt):
+        score_reviews(store, model=stopping)
+    (first_part,) = stopping.calls
+    texts = dict(zip([f"r{i}" for i in range(6)], ["很好", "太差", "很好", "good value", None, "太差"],
+                     strict=True))
+    with open_store(workspace, read_only=True) as store:
+        kept = store.review_scores("fake-1")
+    # the first part's two texts, for every review that has one of them
+    assert len(first_part) == 2
+    assert sorted(kept["review_id"]) == sorted(r for r, t in texts.items() if t in first_part)
+    monkeypatch.setattr(service, "_SCORES", {})  # a new process
+    model = CountingModel()
+    with open_store(workspace) as store:
+        result = score_reviews(store, model=model)
+        (rest,) = model.calls  # only what the stopped run had not scored
+        assert sorted(rest) == sorted({"很好", "太差", "good value"} - set(first_part))
+        assert len(store.review_scores("fake-1")) == 5
+    n_rest = sum(t in rest for t in texts.values())
+    assert any(f"1 distinct texts embedded now, {5 - n_rest} of 5 reviews scored from stored "
+               f"scores; {n_rest} review score(s) stored" in n for n in result.attrs["notes"])
+
+
+def test_parts_are_saved_and_counted_once(workspace, monkeypatch):
+    monkeypatch.setattr(service, "CHUNK_TEXTS", 2)
+    model = CountingModel()
+    with open_store(workspace) as store:
+        result = score_reviews(store, model=model)
+        assert [len(c) for c in model.calls] == [2, 1] and len(store.review_scores("fake-1")) == 5
+    assert any("3 distinct texts embedded now" in n and "5 review score(s) stored" in n
+               for n in result.attrs["notes"])

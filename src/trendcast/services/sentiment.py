@@ -24,6 +24,7 @@ Progress = Callable[[str, int, int], None]
 Source = Literal["auto", "model", "rating"]
 RATED_SHARE = 0.8  # ``auto`` uses the stars when at least this share of reviews has one
 
+CHUNK_TEXTS = 2_000  # distinct texts embedded between saves: a stopped run keeps what it scored
 _SCORES: dict[tuple[str, str], float] = {}  # (model version, text hash) -> P(positive)
 _CACHE_MAX = 500_000
 
@@ -120,26 +121,53 @@ def _model_sentiment(store: Store, reviews: pd.DataFrame, ids: Sequence[str] | N
                 known[h] = _SCORES[(version, h)]
     first = ~hashes.duplicated()
     todo = texts[first & ~hashes.isin(known)]
-    if len(todo):
-        fresh = model.predict_proba(todo.tolist(), progress=progress)[:, 1]
-        known.update(zip(hashes[todo.index], fresh.tolist(), strict=True))
+    saved = 0
+    for start in range(0, len(todo), CHUNK_TEXTS):
+        part = todo.iloc[start:start + CHUNK_TEXTS]
+        step = None if progress is None else (
+            lambda label, done, total, start=start: progress(label, start + done, len(todo)))
+        fresh = model.predict_proba(part.tolist(), progress=step)[:, 1]
+        part_hashes = hashes[part.index]
+        known.update(zip(part_hashes, fresh.tolist(), strict=True))
         if version:
-            if len(_SCORES) + len(todo) > _CACHE_MAX:
+            if len(_SCORES) + len(part) > _CACHE_MAX:
                 _SCORES.clear()
-            _SCORES.update({(version, h): v for h, v in zip(hashes[todo.index], fresh.tolist(), strict=True)})
+            _SCORES.update({(version, h): v for h, v in zip(part_hashes, fresh.tolist(), strict=True)})
+            if start + CHUNK_TEXTS < len(todo):  # not the last part: keep this part's work now
+                rows = hashes.isin(set(part_hashes)).reindex(reviews.index, fill_value=False)
+                saved += _save_part(store, reviews, rows, hashes,
+                                    hashes.map(known).reindex(reviews.index), version)
     sentiment = hashes.map(known).reindex(reviews.index).astype(float)
     enc = model.encoder.config()
     note = (f"sentiment from the review text: {enc['name']} ({enc['prefix']}: prefix, first "
             f"{enc['max_chars']} characters) + a logistic head trained on {model.n_train_:,} reviews "
             f"(version {version or 'unversioned'}); {len(todo):,} distinct texts embedded now, "
             f"{from_store:,} of {len(texts):,} reviews scored from stored scores")
-    notes.append(note + _store_scores(store, reviews, has_text, hashes, sentiment, version, stored))
+    notes.append(note + _store_scores(store, reviews, has_text, hashes, sentiment, version, stored,
+                                      saved))
     return sentiment
 
 
+def _save_part(store: Store, reviews: pd.DataFrame, rows: pd.Series, hashes: pd.Series,
+               sentiment: pd.Series, version: str) -> int:
+    """Save the scores of the reviews ``rows`` (scored in this part of a long run), so a run
+    that is stopped keeps them; 0 when the workspace cannot take them now."""
+    if getattr(store, "read_only", False) or not rows.any():
+        return 0
+    part = pd.DataFrame({"review_id": reviews.loc[rows, "review_id"].astype(str),
+                         "text_hash": hashes[rows[rows].index], "model_version": version,
+                         "sentiment": sentiment[rows]})
+    try:
+        return store.save_review_scores(part)
+    except StoreError:  # the final save tries again and says why
+        return 0
+
+
 def _store_scores(store: Store, reviews: pd.DataFrame, has_text: pd.Series, hashes: pd.Series,
-                  sentiment: pd.Series, version: str | None, stored: pd.DataFrame) -> str:
-    """Save the scores of reviews not stored yet under ``version``; the note's ending."""
+                  sentiment: pd.Series, version: str | None, stored: pd.DataFrame,
+                  saved_before: int = 0) -> str:
+    """Save the scores of reviews not stored yet under ``version`` (``saved_before`` were
+    saved part by part during the run); the note's ending."""
     if not version:
         return "; a model without a version: scores not stored"
     rows = pd.DataFrame({"review_id": reviews.loc[has_text, "review_id"].astype(str),
@@ -152,9 +180,9 @@ def _store_scores(store: Store, reviews: pd.DataFrame, has_text: pd.Series, hash
     if getattr(store, "read_only", False):
         return f"; {len(rows):,} new score(s) not stored (the workspace is open read-only)"
     try:
-        saved = store.save_review_scores(rows)
+        saved = saved_before + store.save_review_scores(rows)
     except StoreError as exc:  # e.g. a lock held by another writer: the scores are still right
-        return f"; {len(rows):,} new score(s) not stored ({exc})"
+        return f"; {len(rows) - saved_before:,} new score(s) not stored ({exc})"
     return f"; {saved:,} review score(s) stored for the next run"
 
 
