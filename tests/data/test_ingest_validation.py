@@ -247,3 +247,46 @@ def test_unreadable_dates_are_not_reported_as_repeated_keys(store, tmp_path):
     assert "row 1 (line 2), column 'ds'" in text and "row 2 (line 3), column 'ds'" in text
     assert "unique key" not in text
     assert store.count("sales") == 0
+
+
+def _orders(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["order_id", "unique_id", "ts", "quantity"]).assign(unit_price=10.0)
+
+
+def _daily(store) -> dict[tuple[str, str], float]:
+    sales = store.read("sales")
+    return {(u, f"{d:%m-%d}"): y for u, d, y in zip(sales["unique_id"], sales["ds"], sales["y"], strict=True)}
+
+
+def test_orders_of_one_day_in_two_files_add_up_and_a_reexport_counts_once(store, tmp_path):
+    early = write_csv(tmp_path / "early.csv", _orders([("1", "A", "2024-01-01 03:00", 2),
+                                                       ("2", "A", "2024-01-01 05:00", 1)]))
+    late = write_csv(tmp_path / "late.csv", _orders([("2", "A", "2024-01-01 05:00", 1),  # again
+                                                     ("3", "A", "2024-01-01 14:00", 5),
+                                                     ("4", "A", "2024-01-02 03:00", 1)]))
+    ingest_file(store, early, "orders", add_products=True, aggregate="D")
+    assert _daily(store) == {("A", "01-01"): 3.0}
+    report = ingest_file(store, late, "orders", aggregate="D")
+    # was {01-01: 6}: the second file's orders replaced the day's sales
+    assert _daily(store) == {("A", "01-01"): 8.0, ("A", "01-02"): 1.0}
+    assert any("1 order(s) stored before" in n for n in report.notes)
+    ingest_file(store, late, "orders", aggregate="D")  # the same file twice changes nothing
+    assert _daily(store) == {("A", "01-01"): 8.0, ("A", "01-02"): 1.0}
+
+
+@pytest.mark.parametrize("freq, first, second", [("D", "01-02", "01-03 06:00"),
+                                                 ("W", "01-08", "01-15 06:00")])
+def test_a_period_not_over_at_the_ingest_waits_for_the_next_one(store, tmp_path, freq, first, second):
+    day = pd.Timedelta(days=1 if freq == "D" else 7)
+    t0 = pd.Timestamp("2024-01-01 03:00")
+    morning = write_csv(tmp_path / "m.csv", _orders([("1", "A", f"{t0}", 2),
+                                                     ("2", "A", f"{t0 + day + pd.Timedelta(hours=2)}", 1)]))
+    report = ingest_file(store, morning, "orders", add_products=True, aggregate=freq,
+                         now=t0 + day + pd.Timedelta(hours=3))
+    assert _daily(store) == {("A", "01-01"): 2.0}  # the open period is not stored as a slow one
+    assert any(f"sales of 2024-{first} left out" in n for n in report.notes)
+    # the next export has only another product's orders in that period: A's count too
+    rest = write_csv(tmp_path / "r.csv", _orders([("3", "B", f"{t0 + day + pd.Timedelta(hours=10)}", 3)]))
+    ingest_file(store, rest, "orders", add_products=True, aggregate=freq, now=pd.Timestamp(f"2024-{second}"))
+    assert _daily(store) == {("A", "01-01"): 2.0, ("A", first): 1.0, ("B", first): 3.0}
+    assert store.meta(f"orders_pending:{freq}") is None

@@ -12,6 +12,15 @@ from trendcast.errors import DataValidationError
 Freq = Literal["D", "W"]
 
 
+STEP = {"D": pd.Timedelta(days=1), "W": pd.Timedelta(days=7)}
+
+
+def period_start(ts: pd.Series, freq: Freq) -> pd.Series:
+    """The day, or the Monday of the week, each time falls in."""
+    ts = pd.to_datetime(ts)
+    return ts.dt.normalize() if freq == "D" else ts.dt.to_period("W-SUN").dt.start_time
+
+
 def orders_to_sales(orders: pd.DataFrame, freq: Freq = "D") -> pd.DataFrame:
     """Sum order quantities per product and day (or week starting Monday).
 
@@ -24,8 +33,7 @@ def orders_to_sales(orders: pd.DataFrame, freq: Freq = "D") -> pd.DataFrame:
     if orders.empty:
         return pd.DataFrame(columns=["unique_id", "ds", "y", "price", "promo"])
     df = orders[["unique_id", "ts", "quantity"]].copy()
-    ts = pd.to_datetime(df["ts"])
-    df["ds"] = ts.dt.normalize() if freq == "D" else ts.dt.to_period("W-SUN").dt.start_time
+    df["ds"] = period_start(df["ts"], freq)
     price = orders["unit_price"] if "unit_price" in orders.columns else pd.Series(np.nan, index=orders.index)
     df["revenue"] = price.to_numpy() * df["quantity"].to_numpy()
     df["priced_qty"] = np.where(price.notna().to_numpy(), df["quantity"].to_numpy(), 0.0)
@@ -33,7 +41,7 @@ def orders_to_sales(orders: pd.DataFrame, freq: Freq = "D") -> pd.DataFrame:
         y=("quantity", "sum"), revenue=("revenue", "sum"), priced_qty=("priced_qty", "sum")
     )
     agg["price"] = agg["revenue"] / agg["priced_qty"].where(agg["priced_qty"] > 0)
-    step = pd.Timedelta(days=1 if freq == "D" else 7)
+    step = STEP[freq]
     end = agg["ds"].max()
     spans = agg.groupby("unique_id")["ds"].min()
     grid = pd.concat(

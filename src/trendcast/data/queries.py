@@ -357,6 +357,13 @@ class StoreQueries(ABC):
                 self.append("metrics", metrics)
             self.append("runs", pd.DataFrame([run]))
 
+    def orders_between(self, start: Any, end: Any) -> pd.DataFrame:
+        """Stored orders with ``start <= ts < end``, ordered by their key."""
+        cols = _quoted(list(TABLES["orders"].columns))
+        return self._fetch(f"SELECT {cols} FROM orders WHERE ts >= ? AND ts < ? "
+                           'ORDER BY "order_id", "unique_id"',
+                           [pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime()])
+
     def prunable_runs(self, before: Any, *, dropping: Sequence[str] = ()) -> pd.DataFrame:
         """Runs created before ``before`` that retention may delete (``run_id, kind,
         created_at``, oldest first). Never: the newest run of each kind, the validation run of

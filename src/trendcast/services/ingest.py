@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trendcast.data.aggregate import Freq, orders_to_sales
+from trendcast.data.aggregate import STEP, Freq, orders_to_sales, period_start
 from trendcast.data.ingest import IngestOptions, check_known_products, load_file
 from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB
 from trendcast.data.store import Store, WriteResult
@@ -61,6 +61,56 @@ def _new_products(store: Store, ids: pd.Series) -> pd.DataFrame:
     frame = pd.DataFrame({c: None for c in TABLES["products"].columns}, index=range(len(new)))
     frame["unique_id"] = new
     return frame
+
+
+def _pending_key(freq: str) -> str:
+    return f"orders_pending:{freq}"
+
+
+def _set_pending(store: Store, freq: str, pending: str | None) -> None:
+    if pending is None:
+        store.meta_delete(_pending_key(freq))
+    else:
+        store.meta_set(_pending_key(freq), pending)
+
+
+def _sales_from_orders(store: Store, orders: pd.DataFrame, freq: Freq, now: pd.Timestamp,
+                       notes: list[str]) -> tuple[pd.DataFrame, str | None]:
+    """Sales of the periods the file's orders fall in, from every order of those periods:
+    the stored ones and the file's (which replace stored orders with the same key), so an
+    export cut in the middle of a day, or split into two files, adds to the day instead of
+    replacing it. Periods from the first one an earlier ingest left out are recomputed too.
+    Periods that have not ended at ``now`` are left out (an export made during the day would
+    store a partial day as a slow one) and noted; the first of them is returned, to be
+    recomputed by the next ingest of orders."""
+    new = orders.assign(ts=pd.to_datetime(orders["ts"]))
+    starts = period_start(new["ts"], freq)
+    lo, hi = starts.min(), starts.max() + STEP[freq]
+    earlier = store.meta(_pending_key(freq))
+    if earlier is not None:
+        lo = min(lo, pd.Timestamp(earlier))
+    cols = [c for c in ("order_id", "unique_id", "ts", "quantity", "unit_price") if c in new.columns]
+    stored = store.orders_between(lo, hi) if store.count("orders") else pd.DataFrame(columns=cols)
+    if len(stored):
+        key = pd.MultiIndex.from_frame(stored[["order_id", "unique_id"]].astype(str))
+        mine = pd.MultiIndex.from_frame(new[["order_id", "unique_id"]].astype(str))
+        stored = stored[~key.isin(mine)]
+    combined = (pd.concat([stored[cols].astype(new[cols].dtypes.to_dict()), new[cols]], ignore_index=True)
+                if len(stored) else new[cols])
+    sales = orders_to_sales(combined, freq)
+    period = "day" if freq == "D" else "week"
+    if len(stored):
+        notes.append(f"{len(stored):,} order(s) stored before, in the same {period}s, counted in "
+                     "those periods' sales")
+    open_ = sales["ds"] + STEP[freq] > now
+    if not open_.any():
+        return sales, None
+    first = sales.loc[open_, "ds"].min()
+    later = " and later" if sales.loc[open_, "ds"].nunique() > 1 else ""
+    notes.append(f"sales of {first.date()}{later} left out: the {period} has not ended yet "
+                 f"({now:%Y-%m-%d %H:%M}), so its orders so far would look like a slow {period}; "
+                 "the next ingest of orders after it ends adds it from the stored orders")
+    return sales[~open_].reset_index(drop=True), first.isoformat()
 
 
 def _keep_stored_values(store: Store, table: str, df: pd.DataFrame) -> pd.DataFrame:
@@ -115,6 +165,7 @@ def ingest_file(
     pseudonym_key: bytes | None = None,
     options: IngestOptions | None = None,
     parse: Callable[..., pd.DataFrame] | None = None,
+    now: pd.Timestamp | None = None,
 ) -> IngestReport:
     """Validate one file and store it, as one batch; on any problem nothing is stored.
 
@@ -141,12 +192,14 @@ def ingest_file(
             limits); the keyword arguments above override it when given.
         parse: runs ``data.ingest.load_file`` (the API passes one that parses in a worker
             process); default: in this process.
+        now: the ingest time as the workspace's wall clock (default: now); reviews without a
+            time get it, and aggregated orders leave out the periods not ended by it.
     """
     start = time.perf_counter()
     if kind not in TABLE_OF:
         raise InputFileError(f"unknown kind {kind!r}; choose one of {', '.join(TABLE_OF)}")
     opts, zone = _workspace_options(store, options, tz)
-    now = pd.Timestamp.now(tz=zone).tz_localize(None).floor("s")
+    now = pd.Timestamp.now(tz=zone).tz_localize(None).floor("s") if now is None else pd.Timestamp(now)
     df = (parse or load_file)(path, kind, fmt=fmt, mapping=mapping, sheet=sheet,
                               max_unpacked_mb=None if options else max_unpacked_mb,
                               options=opts, now=now)
@@ -180,8 +233,9 @@ def ingest_file(
         df = _scrub(df, report)
     frames[TABLE_OF[kind]] = df
     _pseudonymise(store, frames, report, pseudonymise, pseudonym_key)
+    pending: str | None = None
     if kind == "orders" and aggregate:
-        sales = orders_to_sales(df, aggregate)
+        sales, pending = _sales_from_orders(store, df, aggregate, now, report.notes)
         frames["sales"] = _keep_stored_values(store, "sales", sales.drop(columns=["promo"]))
         report.notes.append(
             f"aggregated into {sales['unique_id'].nunique():,} {'daily' if aggregate == 'D' else 'weekly'} "
@@ -189,6 +243,8 @@ def ingest_file(
         )
     with store.batch(kind, source or str(path), actor=actor) as batch:
         report.writes = write_frames(store, frames)
+        if kind == "orders" and aggregate:
+            _set_pending(store, aggregate, pending)
     store.meta_setdefault("tz", zone)  # only once something was stored: a refused file leaves none
     report.batch_id = batch.batch_id if batch.changed else None
     report.seconds = time.perf_counter() - start
