@@ -135,3 +135,40 @@ def test_sign_in_upload_forecast_chart_and_language(app_and_key, shop_files, tmp
     expected = ["status of 401 (Unauthorized)", "status of 422 (Unprocessable"]
     assert sorted(next((e for e in expected if e in m), m) for m in console) == expected, console
     assert (tmp_path / "product_zh.png").stat().st_size > 10_000
+
+
+def test_forecast_from_the_promoted_version_through_the_form(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from conftest import make_sales
+    from trendcast.api.app import create_app
+    from trendcast.data.store import open_store
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.keys import create_key
+    from trendcast.services.versions import train_version
+
+    db = tmp_path / "ws.duckdb"
+    with open_store(db) as store:
+        ingest_frames(store, {"sales": make_sales(n_series=3, n_days=120)}, source="test")
+        version = train_version(store, horizon=7, models=["SeasonalNaive", "AutoETS"]).version_id
+        key = create_key(store, "analyst")
+    console: list[str] = []
+    with harness.serve(create_app(db, workers=1)) as base, sync_playwright() as p, \
+            harness.browser(p) as browser:
+        page = browser.new_page(locale="en-US")
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+        harness.sign_in(page, base, key)
+        page.goto(f"{base}/forecast")
+        assert page.is_visible("#horizon")
+        page.check("#source-promoted")
+        assert not page.is_visible("#horizon")  # the version has its own settings
+        page.click("#forecast-submit")
+        page.wait_for_selector("#job-done, #job-result .error", timeout=45_000)
+        assert page.query_selector("#job-result .error") is None, page.inner_text("#job-result")
+        run_id = re.search(r"fo-[\w-]+", page.inner_text("#job-done")).group(0)
+        page.wait_for_selector("#job-chart .main-svg")
+    with open_store(db, read_only=True) as store:
+        run = store.run_row(run_id)
+    assert run["params"]["version"] == version and run["horizon"] == 7
+    assert console == [], console

@@ -181,6 +181,10 @@ TEXT: dict[str, dict[str, str]] = {
         "models": "Models",
         "quantiles": "Quantiles",
         "forecast_submit": "Start forecast",
+        "forecast_source": "Forecast with",
+        "forecast_fit": "the models below, fitted now",
+        "forecast_from_version": "the promoted model version {version} ({models}, trained on data to {end}), "
+                                 "moved forward to the latest sales without refitting",
         "job_status": "Job status",
         "needs_analyst": "Your key has the role {role}; this needs analyst or admin.",
         "notes": "Notes",
@@ -409,6 +413,10 @@ TEXT: dict[str, dict[str, str]] = {
         "models": "模型",
         "quantiles": "分位数",
         "forecast_submit": "开始预测",
+        "forecast_source": "预测方式",
+        "forecast_fit": "用下面的模型，现在训练",
+        "forecast_from_version": "用已启用的模型版本 {version}（{models}，训练数据截至 {end}），"
+                                 "直接推进到最新销量，不重新训练",
         "job_status": "任务状态",
         "needs_analyst": "你的密钥角色是 {role}；此操作需要 analyst 或 admin。",
         "notes": "说明",

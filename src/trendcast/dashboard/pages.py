@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 from markupsafe import Markup
@@ -126,11 +127,25 @@ def upload_body(lang: str, *, can_write: bool, role: str) -> Markup:
 
 
 def forecast_body(lang: str, *, can_write: bool, role: str, products: list[tuple[str, str]],
-                  models: list[str]) -> Markup:
+                  models: list[str], promoted: dict[str, Any] | None = None) -> Markup:
+    """The forecast form: fit models now, or (when a version is promoted) forecast from it."""
     if not can_write:
         return error_box(tr(lang, "needs_analyst", role=role))
+    shown = None if promoted is None else {
+        "version_id": promoted["version_id"], "models": ", ".join(promoted.get("models") or []),
+        "end": pd.Timestamp(promoted["data_end"]).strftime("%Y-%m-%d")}
     return render("forecast.html.j2", lang=lang, models=models, checked=DEFAULT_FORM_MODELS,
-                  products=products)
+                  products=products, promoted=shown)
+
+
+def promoted_version(store: Store) -> dict[str, Any] | None:
+    """The promoted model version's row, or None when there is none."""
+    from trendcast.errors import NotFoundError
+
+    try:
+        return store.model_version(None)
+    except NotFoundError:
+        return None
 
 
 def top_products(store: Store, n: int = 50) -> list[tuple[str, str]]:

@@ -281,8 +281,9 @@ def forecast(request: Request) -> Response:
     models = [m for m in pages.FORM_MODELS if m in MODELS or m == "auto"]
     with session.workspace(request) as store:
         products = pages.top_products(store)
+        promoted = pages.promoted_version(store)
     body = pages.forecast_body(lang, can_write=session.can_write(who), role=who.role, products=products,
-                               models=models)
+                               models=models, promoted=promoted)
     return _render(request, who, lang, tr(lang, "forecast_title"), body, active="/forecast")
 
 

@@ -125,6 +125,12 @@
   function initForecast() {
     var form = document.getElementById("forecast-form");
     if (!form) return;
+    var fitSettings = document.getElementById("fit-settings");
+    Array.prototype.forEach.call(form.querySelectorAll("input[name=source]"), function (radio) {
+      radio.addEventListener("change", function () {  /* a saved version has its own settings */
+        fitSettings.hidden = document.getElementById("source-promoted").checked;
+      });
+    });
     var panel = document.getElementById("job");
     var bar = document.getElementById("job-progress");
     var label = document.getElementById("job-label");
@@ -177,6 +183,8 @@
         .map(function (s) { return s.trim(); }).filter(function (s) { return s; }).map(Number);
       var payload = { horizon: Number(document.getElementById("horizon").value), models: models,
                       quantiles: quantiles };
+      var fromVersion = document.getElementById("source-promoted");
+      if (fromVersion && fromVersion.checked) payload = { from_model: "promoted" };
       var uid = document.getElementById("show-product").value;
       panel.hidden = false;
       bar.removeAttribute("value");
