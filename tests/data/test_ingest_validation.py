@@ -290,3 +290,18 @@ def test_a_period_not_over_at_the_ingest_waits_for_the_next_one(store, tmp_path,
     ingest_file(store, rest, "orders", add_products=True, aggregate=freq, now=pd.Timestamp(f"2024-{second}"))
     assert _daily(store) == {("A", "01-01"): 2.0, ("A", first): 1.0, ("B", first): 3.0}
     assert store.meta(f"orders_pending:{freq}") is None
+
+
+def test_sales_of_a_day_not_over_are_left_out_until_it_is(store, tmp_path):
+    sales = pd.DataFrame({"unique_id": ["A", "A", "B"], "ds": ["2024-03-04", "2024-03-05", "2024-03-05"],
+                          "y": [7, 2, 1]})
+    path = write_csv(tmp_path / "s.csv", sales)
+    report = ingest_file(store, path, "sales", now=pd.Timestamp("2024-03-05 10:30"))
+    assert _daily(store) == {("A", "03-04"): 7.0}  # 2 units by 10:30 is not the day's sales
+    assert any("2 sales row(s) dated 2024-03-05 left out: the day has not ended yet "
+               "(2024-03-05 10:30)" in n for n in report.notes)
+    report = ingest_file(store, path, "sales", now=pd.Timestamp("2024-03-06 06:00"))
+    assert _daily(store) == {("A", "03-04"): 7.0, ("A", "03-05"): 2.0, ("B", "03-05"): 1.0}
+    today = write_csv(tmp_path / "today.csv", sales.iloc[1:])
+    report = ingest_file(store, today, "sales", now=pd.Timestamp("2024-03-05 10:30"))
+    assert report.batch_id is None and store.count("sales") == 3
