@@ -1,5 +1,6 @@
-"""Background forecast, backtest, train and update jobs: worker threads, job records in the ``jobs`` table,
-progress from the runner's callbacks, cooperative cancellation and a prompt shutdown.
+"""Background forecast, backtest, train and update jobs: worker threads, job records in the
+``jobs`` table, progress from the runner's callbacks, cooperative cancellation and a prompt
+shutdown.
 
 Cancelling a running job sets a flag; the job's progress callback raises ``JobCancelled`` at
 the runner's next progress report, before the run is saved, so no half-done run is stored.
@@ -252,8 +253,9 @@ class JobManager:
         try:
             result = RUNNERS[kind](self._store, params, progress)
         except JobCancelled:
-            self._set(job_id, status="cancelled", label="cancelled; nothing was stored",
-                      finished_at=_now(), only_if_status=running)
+            said = ("cancelled at its next step; the steps it had finished (scores, a refit) stay"
+                    if kind == "update" else "cancelled; nothing was stored")
+            self._set(job_id, status="cancelled", label=said, finished_at=_now(), only_if_status=running)
         except TrendcastError as exc:
             if self._closed:  # the server stopped under it: already recorded as cancelled
                 return

@@ -210,7 +210,7 @@ def ingest_file(
         parse: runs ``data.ingest.load_file`` (the API passes one that parses in a worker
             process); default: in this process.
         now: the ingest time as the workspace's wall clock (default: now); reviews without a
-            time get it, and aggregated orders leave out the periods not ended by it.
+            time get it, and sales (or aggregated orders) leave out the periods not ended by it.
     """
     start = time.perf_counter()
     if kind not in TABLE_OF:

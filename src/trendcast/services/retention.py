@@ -18,7 +18,7 @@ are unchanged by pruning runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -35,7 +35,6 @@ class PruneResult:
     scores: int
     versions: list[str]
     dry_run: bool
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         verb = "would delete" if self.dry_run else "deleted"

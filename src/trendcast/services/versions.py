@@ -236,11 +236,18 @@ def load_version(store: Store, version: str | None = None) -> tuple[dict[str, An
     :class:`~trendcast.models.persistence.IncompatibleVersionError` when the installed
     packages cannot load it faithfully."""
     row = store.model_version(version)
-    label = f"model version {row['version_id']}"
-    persistence.check_compatible(row.get("packages") or {}, list(row.get("requires") or []),
-                                 artefact_format=int(row.get("format") or 0), label=label)
-    models = persistence.loads(store.model_artefact(row["version_id"]), row, label=label)
+    check_loadable(row)
+    models = persistence.loads(store.model_artefact(row["version_id"]), row,
+                               label=f"model version {row['version_id']}")
     return row, models
+
+
+def check_loadable(row: Mapping[str, Any]) -> None:
+    """IncompatibleVersionError when the installed packages cannot load the version ``row``
+    describes faithfully (from its metadata, without reading the artefact)."""
+    persistence.check_compatible(row.get("packages") or {}, list(row.get("requires") or []),
+                                 artefact_format=int(row.get("format") or 0),
+                                 label=f"model version {row['version_id']}")
 
 
 def forecast_from_version(
@@ -333,9 +340,7 @@ def show_version(store: Store, version: str | None = None) -> dict[str, Any]:
 
 def _with_loadable(row: dict[str, Any]) -> dict[str, Any]:
     try:
-        persistence.check_compatible(row.get("packages") or {}, list(row.get("requires") or []),
-                                     artefact_format=int(row.get("format") or 0),
-                                     label=f"model version {row['version_id']}")
+        check_loadable(row)
         row["loadable"] = "yes"
     except persistence.IncompatibleVersionError as exc:
         row["loadable"] = f"no: {exc}"

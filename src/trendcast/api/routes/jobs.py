@@ -57,10 +57,10 @@ def _check_version(store: Store, version: str) -> None:
     """Refuse a forecast from a version that does not exist (404) or that the installed
     packages cannot load (409), before queueing it."""
     from trendcast.models.persistence import IncompatibleVersionError
-    from trendcast.services.versions import PROMOTED, load_version
+    from trendcast.services.versions import PROMOTED, check_loadable
 
     try:
-        load_version(store, None if version == PROMOTED else version)
+        check_loadable(store.model_version(None if version == PROMOTED else version))
     except NotFoundError:
         if version == PROMOTED:
             raise ApiError(404, "not_found", "no promoted model version; train one with "
