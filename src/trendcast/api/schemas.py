@@ -124,18 +124,21 @@ def _check_quantiles(qs: list[float]) -> list[float]:
     return qs
 
 
-class _JobIn(BaseModel):
+class _ModelsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     horizon: int = Field(28, ge=1, le=1000, description="Steps (days) to forecast.")
     models: list[str] = Field(list(DEFAULT_MODELS), min_length=1, max_length=8,
                               description="Registry model names, or 'auto'.")
     quantiles: list[float] = Field(list(DEFAULT_QUANTILES), max_length=19,
                                    description="Quantile levels strictly between 0 and 1.")
-    ids: list[str] | None = Field(None, min_length=1, max_length=10_000,
-                                  description="Only these series (default all).")
 
     check_models = field_validator("models")(_check_models)
     check_quantiles = field_validator("quantiles")(_check_quantiles)
+
+
+class _JobIn(_ModelsIn):
+    ids: list[str] | None = Field(None, min_length=1, max_length=10_000,
+                                  description="Only these series (default all).")
 
 
 class PlanRowIn(BaseModel):
@@ -187,24 +190,15 @@ class BacktestJobIn(_JobIn):
     step: int | None = Field(None, ge=1, le=1000, description="Steps between cutoffs (default horizon).")
 
 
-class TrainJobIn(BaseModel):
+class TrainJobIn(_ModelsIn):
     """A train job: fit ``models`` on every stored series, score them on the last
     ``horizon`` steps and save them as a model version (what `trendcast train` does)."""
 
-    model_config = ConfigDict(extra="forbid")
-    horizon: int = Field(28, ge=1, le=1000, description="Steps the version forecasts.")
-    models: list[str] = Field(list(DEFAULT_MODELS), min_length=1, max_length=8,
-                              description="Registry model names, or 'auto'.")
-    quantiles: list[float] = Field(list(DEFAULT_QUANTILES), max_length=19,
-                                   description="Quantile levels strictly between 0 and 1.")
     clean: StrictBool = Field(False, description="Fit on cleaned inputs (stock-outs, outliers).")
     validation: StrictBool = Field(True, description=(
         "Score the version on the last horizon (its leaderboard and the baseline of monitoring)."))
     promote: StrictBool | None = Field(None, description=(
         "Promote the new version; default: only when no version is promoted yet."))
-
-    check_models = field_validator("models")(_check_models)
-    check_quantiles = field_validator("quantiles")(_check_quantiles)
 
 
 class UpdateJobIn(BaseModel):

@@ -56,18 +56,14 @@ def _check_plan(store: Store, body: ForecastJobIn) -> None:
 def _check_version(store: Store, version: str) -> None:
     """Refuse a forecast from a version that does not exist (404) or that the installed
     packages cannot load (409), before queueing it."""
+    from trendcast.api.routes.models import missing_version
     from trendcast.models.persistence import IncompatibleVersionError
     from trendcast.services.versions import PROMOTED, check_loadable
 
     try:
         check_loadable(store.model_version(None if version == PROMOTED else version))
     except NotFoundError:
-        if version == PROMOTED:
-            raise ApiError(404, "not_found", "no promoted model version; train one with "
-                           "POST /api/jobs/train (the first is promoted) or promote one with "
-                           "POST /api/models/{version}/promote", field="from_model") from None
-        raise ApiError(404, "not_found", f"no model version {version!r}; GET /api/models lists them",
-                       field="from_model") from None
+        raise missing_version(version, "from_model") from None
     except IncompatibleVersionError as exc:
         raise ApiError(409, "incompatible_version", f"{exc}", field="from_model") from None
 

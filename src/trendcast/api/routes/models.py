@@ -33,17 +33,22 @@ VersionId = Annotated[str, Path(max_length=64, description="A version id from GE
 T = TypeVar("T")
 
 
+def missing_version(version: str, field: str) -> ApiError:
+    """The 404 for a version id (or ``promoted``) that names no stored version."""
+    if version == PROMOTED:
+        return ApiError(404, "not_found", "no promoted model version; train one with POST "
+                        "/api/jobs/train (the first is promoted) or promote one with POST "
+                        "/api/models/{version}/promote", field=field)
+    return ApiError(404, "not_found", f"no model version {version!r}; GET /api/models lists them",
+                    field=field)
+
+
 def _found(version: str, call: Callable[[], T]) -> T:
     """``call()``, its NotFoundError said the API's way (the store's message names the CLI)."""
     try:
         return call()
     except NotFoundError:
-        if version == PROMOTED:
-            raise ApiError(404, "not_found", "no promoted model version; train one with POST "
-                           "/api/jobs/train (the first is promoted) or promote one with POST "
-                           "/api/models/{version}/promote", field="version") from None
-        raise ApiError(404, "not_found", f"no model version {version!r}; GET /api/models lists them",
-                       field="version") from None
+        raise missing_version(version, "version") from None
 
 
 def _id(store: Store, version: str) -> str:
