@@ -219,6 +219,29 @@ class ModelQueries:
             "GROUP BY r.run_id, r.created_at ORDER BY r.created_at, r.run_id")
         return [dict(r) for _, r in rows.iterrows()]
 
+    def drop_stale_scores(self, since: Any = None, freq: str | None = None) -> int:
+        """Delete the scores whose actual no longer equals the stored sales (a day corrected
+        after it was scored: late returns, a re-export), of forecast days from ``since``, so
+        they are scored again; how many. Only runs at the stored frequency ``freq`` (when
+        given): a run at a coarser level is scored against summed periods."""
+        self._writable()
+        where = "WHERE s.ds >= ?" if since is not None else "WHERE TRUE"
+        params: list[Any] = [pd.Timestamp(since).to_pydatetime()] if since is not None else []
+        if freq is not None:
+            where += " AND s.run_id IN (SELECT run_id FROM runs WHERE freq = ?)"
+            params.append(freq)
+        stale = ("EXISTS (SELECT 1 FROM sales x WHERE x.unique_id = forecast_scores.unique_id "
+                 "AND x.ds = forecast_scores.ds AND x.y IS DISTINCT FROM forecast_scores.y)")
+        with self.transaction():
+            self._lock_for_write("forecast_scores")
+            n = self._count(f"SELECT count(*) FROM forecast_scores s {where} AND EXISTS (SELECT 1 FROM "
+                            "sales x WHERE x.unique_id = s.unique_id AND x.ds = s.ds AND x.y IS "
+                            "DISTINCT FROM s.y)", params)
+            if n:
+                plain = where.replace("s.ds", "ds").replace("s.run_id", "run_id")
+                self._run(f"DELETE FROM forecast_scores {plain} AND {stale}", params)
+        return n
+
     def save_scores(self, scores: pd.DataFrame) -> int:
         """Append scored rows (:data:`FORECAST_SCORES` columns); rows already scored are
         skipped, so scoring twice stores each row once."""

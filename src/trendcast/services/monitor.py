@@ -21,8 +21,8 @@ import pandas as pd
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
 from trendcast.evaluation.monitor import freshest, score_rows, summarise
-from trendcast.features.frequency import default_season_length
-from trendcast.features.series import fill_series
+from trendcast.features.frequency import default_season_length, period_labels
+from trendcast.features.series import fill_series, resample_sales
 from trendcast.insights.drift import (
     ALERT_COLUMNS,
     DriftOptions,
@@ -37,11 +37,15 @@ LEVELS = {"run": ["origin", "run_id", "model"], "step": ["model", "step"],
 
 
 def score_pending(store: Store, *, history_days: int = 365) -> int:
-    """Score the stored forecasts whose actuals have arrived; returns the rows scored."""
+    """Score the stored forecasts whose actuals have arrived, and again those whose actuals
+    were corrected since (of the last ``history_days``); returns the rows scored."""
     span = store.sales_span()
     if span is None or store.read_only:
         return 0
     last = pd.Timestamp(span[1])
+    stored_freq = store.meta("freq")
+    # a day whose sales were corrected after it was scored is scored again
+    store.drop_stale_scores(since=last - pd.Timedelta(days=history_days), freq=stored_freq)
     total = 0
     for run in store.forecast_runs_to_score():
         meta = store.run_row(run["run_id"]) or {}
@@ -51,18 +55,38 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
             continue
         ids = sorted(long["unique_id"].astype(str).unique())
         first = pd.Timestamp(long["ds"].min())
-        freq = str(meta.get("freq") or "D")
-        origin = first - pd.tseries.frequencies.to_offset(freq)
-        actuals = store.sales(ids, columns=["unique_id", "ds", "y"], start=first, end=last)
+        freq = str(meta.get("freq") or stored_freq or "D")
+        coarse = stored_freq is not None and freq != stored_freq  # a run at a coarser level
+        offset = pd.tseries.frequencies.to_offset(freq)
+        origin = first - offset
+        # the stored days the run's periods cover (a start-labelled period begins at its label)
+        start = first if not coarse else min(first, origin + pd.Timedelta(days=1))
+        actuals = store.sales(ids, columns=["unique_id", "ds", "y"], start=start, end=last)
         history = store.sales(ids, columns=["unique_id", "ds", "y"],
                               start=origin - pd.Timedelta(days=history_days), end=origin)
+        until = last
+        if coarse:
+            actuals = resample_sales(actuals, freq) if len(actuals) else actuals
+            history = resample_sales(history, freq) if len(history) else history
+            until = complete_until(last, freq)
         if len(history):
             history = fill_series(history, freq)
         rows = score_rows(long, actuals, history, run_id=run["run_id"],
-                          season_length=default_season_length(freq), last_date=last)
+                          season_length=default_season_length(freq), last_date=until)
         rows["scored_at"] = pd.Timestamp.now()
         total += store.save_scores(rows)
     return total
+
+
+def complete_until(last: pd.Timestamp, freq: str) -> pd.Timestamp:
+    """The label of the last ``freq`` period whose days all lie on or before ``last`` (the
+    last stored day): a period that is still running is not scored yet."""
+    days = pd.Series(pd.date_range(last - pd.Timedelta(days=400), last + pd.Timedelta(days=1)))
+    labels = period_labels(days, freq)
+    if labels.iloc[-1] != labels.iloc[-2]:  # ``last`` ends its period
+        return pd.Timestamp(labels.iloc[-2])
+    running = labels.iloc[-2]
+    return pd.Timestamp(labels[labels != running].iloc[-1])
 
 
 def _with_week(scores: pd.DataFrame) -> pd.DataFrame:

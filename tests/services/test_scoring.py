@@ -1,0 +1,51 @@
+"""Scoring stored forecasts as actuals arrive: runs at a coarser level than the stored sales
+are scored against summed, complete periods; a day corrected after it was scored is scored
+again (every backend)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from conftest import make_sales
+from trendcast.services.forecast import run_forecast
+from trendcast.services.monitor import complete_until, score_pending
+from trendcast.services.versions import forecast_from_version, train_version
+
+
+def test_a_weekly_run_on_daily_sales_is_scored_on_whole_weeks(store):
+    sales = make_sales(n_series=2, n_days=120)
+    store.upsert("sales", sales[sales["ds"] <= "2024-03-31"])  # a Sunday
+    store.meta_set("freq", "D")
+    run_forecast(store, horizon=2, models=["SeasonalNaive"], freq="W")  # weeks ending 04-07, 04-14
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-10"])  # the second week is still running
+    assert score_pending(store) == 2  # was: DataValidationError ('the sales mix frequencies')
+    scored = store.scores()
+    week = sales[(sales["ds"] >= "2024-04-01") & (sales["ds"] <= "2024-04-07")]
+    assert scored.set_index("unique_id")["y"].to_dict() == week.groupby("unique_id")["y"].sum().to_dict()
+    assert (scored["ds"] == pd.Timestamp("2024-04-07")).all()
+    store.upsert("sales", sales)
+    assert score_pending(store) == 2 and score_pending(store) == 0  # the second week, once
+
+
+def test_a_day_corrected_after_it_was_scored_is_scored_again(store):
+    sales = make_sales(n_series=2, n_days=120)
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-08"])
+    train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
+    forecast_from_version(store)
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-15"])
+    assert score_pending(store) == 2 * 7
+    day = (sales["unique_id"] == "P000") & (sales["ds"] == "2024-04-10")
+    store.upsert("sales", sales[day].assign(y=sales.loc[day, "y"] - 2))  # a late return
+    assert score_pending(store) == 1
+    scored = store.scores()
+    row = scored[(scored["unique_id"] == "P000") & (scored["ds"] == pd.Timestamp("2024-04-10"))]
+    assert len(row) == 1 and row["y"].iloc[0] == sales.loc[day, "y"].iloc[0] - 2
+    assert len(scored) == 2 * 7 and score_pending(store) == 0
+
+
+def test_complete_until_is_the_last_period_that_has_ended():
+    assert complete_until(pd.Timestamp("2024-04-07"), "W-SUN") == pd.Timestamp("2024-04-07")
+    assert complete_until(pd.Timestamp("2024-04-10"), "W-SUN") == pd.Timestamp("2024-04-07")
+    assert complete_until(pd.Timestamp("2024-04-30"), "MS") == pd.Timestamp("2024-04-01")
+    assert complete_until(pd.Timestamp("2024-04-29"), "MS") == pd.Timestamp("2024-03-01")
+    assert complete_until(pd.Timestamp("2024-06-29"), "QS-JAN") == pd.Timestamp("2024-01-01")
