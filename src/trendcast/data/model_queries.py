@@ -225,21 +225,20 @@ class ModelQueries:
         they are scored again; how many. Only runs at the stored frequency ``freq`` (when
         given): a run at a coarser level is scored against summed periods."""
         self._writable()
-        where = "WHERE s.ds >= ?" if since is not None else "WHERE TRUE"
-        params: list[Any] = [pd.Timestamp(since).to_pydatetime()] if since is not None else []
+        where, params = ["EXISTS (SELECT 1 FROM sales x WHERE x.unique_id = forecast_scores.unique_id "
+                         "AND x.ds = forecast_scores.ds AND x.y IS DISTINCT FROM forecast_scores.y)"], []
+        if since is not None:
+            where.append("ds >= ?")
+            params.append(pd.Timestamp(since).to_pydatetime())
         if freq is not None:
-            where += " AND s.run_id IN (SELECT run_id FROM runs WHERE freq = ?)"
+            where.append("run_id IN (SELECT run_id FROM runs WHERE freq = ?)")
             params.append(freq)
-        stale = ("EXISTS (SELECT 1 FROM sales x WHERE x.unique_id = forecast_scores.unique_id "
-                 "AND x.ds = forecast_scores.ds AND x.y IS DISTINCT FROM forecast_scores.y)")
+        cond = " AND ".join(where)
         with self.transaction():
             self._lock_for_write("forecast_scores")
-            n = self._count(f"SELECT count(*) FROM forecast_scores s {where} AND EXISTS (SELECT 1 FROM "
-                            "sales x WHERE x.unique_id = s.unique_id AND x.ds = s.ds AND x.y IS "
-                            "DISTINCT FROM s.y)", params)
+            n = self._count(f"SELECT count(*) FROM forecast_scores WHERE {cond}", params)
             if n:
-                plain = where.replace("s.ds", "ds").replace("s.run_id", "run_id")
-                self._run(f"DELETE FROM forecast_scores {plain} AND {stale}", params)
+                self._run(f"DELETE FROM forecast_scores WHERE {cond}", params)
         return n
 
     def save_scores(self, scores: pd.DataFrame) -> int:

@@ -107,7 +107,7 @@ def _sales_from_orders(store: Store, orders: pd.DataFrame, freq: Freq, now: pd.T
     if earlier is not None:
         lo = min(lo, pd.Timestamp(earlier))
     cols = [c for c in ("order_id", "unique_id", "ts", "quantity", "unit_price") if c in new.columns]
-    stored = store.orders_between(lo, hi) if store.count("orders") else pd.DataFrame(columns=cols)
+    stored = store.orders_between(lo, hi)
     if len(stored):
         key = pd.MultiIndex.from_frame(stored[["order_id", "unique_id"]].astype(str))
         mine = pd.MultiIndex.from_frame(new[["order_id", "unique_id"]].astype(str))
