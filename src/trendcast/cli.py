@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from trendcast.config import Settings
     from trendcast.data.store import Store
+    from trendcast.services.jobfile import FileJob
 
 app = typer.Typer(
     help="Forecast e-commerce sales and trends. Start with `trendcast demo`.",
@@ -69,6 +70,20 @@ EncodingOption = Annotated[str | None, typer.Option(
     help="Text encoding (default: detected: UTF-8 with or without BOM, UTF-16, GB18030/GBK, "
          "...).")]
 SheetOption = Annotated[str | None, typer.Option(help="Excel sheet name.")]
+FormatOption = Annotated[str | None, typer.Option(
+    "--format", help="Known layout: m5 (folder; `ingest` only), taobao, amazon-reviews.")]
+RatingScaleOption = Annotated[str | None, typer.Option(
+    "--rating-scale", help="Lowest-highest rating of reviews, default 1-5.")]
+AddProductsOption = Annotated[bool, typer.Option(
+    "--add-products", help="Register unknown product ids of orders/reviews.")]
+AggregateOption = Annotated[str | None, typer.Option(
+    help="For orders: also build sales series, D (daily) or W (weekly).")]
+KeepUserIdsOption = Annotated[bool, typer.Option(
+    "--keep-user-ids", help="Store user ids of orders/events as given, not as workspace "
+                            "pseudonyms.")]
+ScrubOption = Annotated[bool, typer.Option(
+    "--scrub", help="For reviews: replace phone numbers and e-mail addresses in the text by "
+                    "[phone] and [email] (the count is printed).")]
 
 
 _SETTINGS: Settings | None = None
@@ -201,8 +216,7 @@ def ingest(
     kind: Annotated[str | None, typer.Option(
         help="sales (default), products, orders, events, reviews, calendar or macro; "
              "a --format preset implies its own.")] = None,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", help="Known layout: m5 (folder), taobao, amazon-reviews.")] = None,
+    fmt: FormatOption = None,
     mapping: MapOption = None,
     constants: SetOption = None,
     drop: DropOption = None,
@@ -210,20 +224,13 @@ def ingest(
     date_format: DateFormatOption = None,
     negatives: NegativesOption = "reject",
     decimal: DecimalOption = None,
-    rating_scale: Annotated[str | None, typer.Option(
-        "--rating-scale", help="Lowest-highest rating of reviews, default 1-5.")] = None,
+    rating_scale: RatingScaleOption = None,
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
-    add_products: Annotated[bool, typer.Option(
-        "--add-products", help="Register unknown product ids of orders/reviews.")] = False,
-    aggregate: Annotated[str | None, typer.Option(
-        help="For orders: also build sales series, D (daily) or W (weekly).")] = None,
-    keep_user_ids: Annotated[bool, typer.Option(
-        "--keep-user-ids", help="Store user ids of orders/events as given, not as workspace "
-                                "pseudonyms.")] = False,
-    scrub: Annotated[bool, typer.Option(
-        "--scrub", help="For reviews: replace phone numbers and e-mail addresses in the text by "
-                        "[phone] and [email] (the count is printed).")] = False,
+    add_products: AddProductsOption = False,
+    aggregate: AggregateOption = None,
+    keep_user_ids: KeepUserIdsOption = False,
+    scrub: ScrubOption = False,
     db: DbOption = None,
 ) -> None:
     """Validate a file and store it as one batch (`trendcast undo BATCH` reverts it); a file
@@ -708,10 +715,14 @@ def serve(
     workers: Annotated[int, typer.Option(help="Threads running forecast/backtest jobs.")] = 2,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     schedule: Annotated[str | None, typer.Option(
-        help="Also run `trendcast update --refit auto` (no new files: score, refit when due, "
-             "forecast) on this cron schedule, e.g. '0 6 * * *' (APScheduler).")] = None,
+        help="Also run `trendcast update --refit auto` (score, refit when due, forecast; with "
+             "the files of --job-file, else none) on this cron schedule, e.g. '0 6 * * *' "
+             "(APScheduler).")] = None,
     keep_days: Annotated[int | None, typer.Option(
         help="With --schedule: after each update, `trendcast prune --keep-days` this.")] = None,
+    job_file: Annotated[Path | None, typer.Option(
+        "--job-file", help="With --schedule: each update ingests the files this job file names "
+                           "(as `update --job-file`), read again at every run.")] = None,
 ) -> None:
     """Serve the REST API (/api, docs at /docs) and the dashboard (/) with uvicorn."""
     import uvicorn
@@ -720,6 +731,14 @@ def serve(
 
     if keep_days is not None and not schedule:
         raise typer.BadParameter("--keep-days prunes after each scheduled update: give --schedule too")
+    if job_file is not None:
+        if not schedule:
+            raise typer.BadParameter("--job-file names the files of each scheduled update: give "
+                                     "--schedule too")
+        from trendcast.services.jobfile import load_job
+
+        # a mistake in the job file shows now, not at the first scheduled run
+        load_job(job_file, workspace_tz=_settings().tz, need_files=False)
     location = _db(db)
     application = create_app(location, max_upload_mb=max_upload_mb, workers=workers,
                              settings=_settings())
@@ -728,7 +747,7 @@ def serve(
     sys.setswitchinterval(0.001)
     console.print(escape(f"serving workspace {location} at http://{host}:{port}/ "
                          f"(API docs at http://{host}:{port}/docs); Ctrl+C stops"), highlight=False)
-    scheduler = _schedule_updates(location, schedule, keep_days) if schedule else None
+    scheduler = _schedule_updates(location, schedule, keep_days, job_file) if schedule else None
     try:
         uvicorn.run(application, host=host, port=port, log_level=log_level)
     finally:
@@ -736,9 +755,10 @@ def serve(
             scheduler.shutdown(wait=False)
 
 
-def _schedule_updates(location: str, cron: str, keep_days: int | None = None) -> object:
-    """A background APScheduler running the update job on ``cron`` (one at a time), then
-    a prune keeping ``keep_days`` (when given)."""
+def _schedule_updates(location: str, cron: str, keep_days: int | None = None,
+                      job_file: Path | None = None) -> object:
+    """A background APScheduler running the update job on ``cron`` (one at a time), with the
+    files of ``job_file`` (when given), then a prune keeping ``keep_days`` (when given)."""
     try:
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.triggers.cron import CronTrigger
@@ -750,23 +770,27 @@ def _schedule_updates(location: str, cron: str, keep_days: int | None = None) ->
         raise typer.BadParameter(f"--schedule {cron!r}: {exc}; e.g. '0 6 * * *'") from None
 
     scheduler = BackgroundScheduler()
-    scheduler.add_job(_scheduled_update, trigger, args=(location, keep_days), id="update",
+    scheduler.add_job(_scheduled_update, trigger, args=(location, keep_days, job_file), id="update",
                       max_instances=1, coalesce=True)
     scheduler.start()
-    console.print(escape(f"scheduled `update --refit auto` at {cron!r}"), highlight=False)
+    files = f" --job-file {job_file}" if job_file is not None else ""
+    console.print(escape(f"scheduled `update --refit auto{files}` at {cron!r}"), highlight=False)
     return scheduler
 
 
-def _scheduled_update(location: str, keep_days: int | None) -> None:
-    """One scheduled run: `update --refit auto` without new files, then a prune keeping
-    ``keep_days`` (when given); a failure is printed, and the next run is tried as planned."""
+def _scheduled_update(location: str, keep_days: int | None, job_file: Path | None = None) -> None:
+    """One scheduled run: `update --refit auto` with the files ``job_file`` names (none
+    without it), then a prune keeping ``keep_days`` (when given); a failure is printed, and
+    the next run is tried as planned."""
     from trendcast.data.store import open_store
+    from trendcast.services.jobfile import load_job
     from trendcast.services.retention import prune as prune_workspace
     from trendcast.services.update import run_update
 
     try:
+        files = load_job(job_file, workspace_tz=_settings().tz) if job_file is not None else []
         with open_store(location, settings=_settings()) as store:
-            result = run_update(store, [], refit="auto", n_jobs=_settings().n_jobs,
+            result = run_update(store, files, refit="auto", n_jobs=_settings().n_jobs,
                                 partition_size=_settings().partition_size)
             pruned = prune_workspace(store, keep_days=keep_days) if keep_days is not None else None
         console.print(escape(result.summary()), highlight=False)
@@ -882,13 +906,18 @@ def models_delete(version: Annotated[str, typer.Argument(help="Version id.")], d
 @app.command()
 def update(
     paths: Annotated[list[Path] | None, typer.Argument(
-        help="New sales files (any format `ingest` reads, with the same reading options).")] = None,
+        help="New files (any format `ingest` reads, with the same reading options).")] = None,
+    job: Annotated[Path | None, typer.Option(
+        "--job-file", help="A TOML job file naming the day's files, each with its own kind and "
+                      "reading options (docs/ingest.md, \"The daily job's files\"); instead of "
+                      "FILES and their options.")] = None,
     refit: Annotated[str, typer.Option(
         help="auto (when the version is old, drifted or the catalogue grew), always or never.")] = "auto",
     kind: Annotated[str, typer.Option(help="Kind of the files (as for `ingest`).")] = "sales",
     reselect: Annotated[bool, typer.Option(
         help="A refit of a `recommended` version chooses its member again (slow: backtests every "
              "candidate); by default it keeps the version's choice.")] = False,
+    fmt: FormatOption = None,
     mapping: MapOption = None,
     constants: SetOption = None,
     drop: DropOption = None,
@@ -896,30 +925,64 @@ def update(
     date_format: DateFormatOption = None,
     negatives: NegativesOption = "reject",
     decimal: DecimalOption = None,
+    rating_scale: RatingScaleOption = None,
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
+    add_products: AddProductsOption = False,
+    aggregate: AggregateOption = None,
+    keep_user_ids: KeepUserIdsOption = False,
+    scrub: ScrubOption = False,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
     db: DbOption = None,
 ) -> None:
     """The daily job: ingest FILES (all or nothing), score past forecasts, refit the promoted
     version when the policy says so (promoted only if not worse on the latest window), and
     forecast from the promoted version. For cron: `trendcast update /data/today/*.csv`; the
-    files are read with the options `ingest` takes (--map, --negatives, --date-format, ...)."""
-    from trendcast.data.ingest import make_options
-    from trendcast.data.readers import Limits
+    files are read with the options `ingest` takes (--map, --negatives, --date-format, ...);
+    files of several kinds, each read its own way: `trendcast update --job-file daily.toml`."""
     from trendcast.services.update import run_update
 
-    options = make_options(mapping=mapping, constants=constants, drop=drop, tz=tz,
-                           workspace_tz=_settings().tz, date_format=date_format,
-                           negatives=negatives, decimal=decimal, encoding=encoding, sheet=sheet,
-                           limits=Limits.from_settings(_settings()))
+    files = _update_files(paths or [], job, kind=kind, fmt=fmt, mapping=mapping,
+                          constants=constants, drop=drop, tz=tz, date_format=date_format,
+                          negatives=negatives, decimal=decimal, rating_scale=rating_scale,
+                          encoding=encoding, sheet=sheet, add_products=add_products,
+                          aggregate=aggregate, keep_user_ids=keep_user_ids, scrub=scrub)
     with _open(db) as store, _progress() as progress:
-        result = run_update(store, [str(p) for p in paths or []], refit=refit, kind=kind, n_jobs=jobs,
-                            reselect=reselect, progress=progress, partition_size=_settings().partition_size,
-                            ingest_options={"options": options})
+        result = run_update(store, files, refit=refit, n_jobs=jobs, reselect=reselect,
+                            progress=progress, partition_size=_settings().partition_size,
+                            actor=_actor())
     out.print(escape(result.summary()), soft_wrap=True)
     for note in result.notes:
         out.print(escape(f"note: {note}"))
+
+
+def _update_files(paths: list[Path], job: Path | None, *, kind: str, fmt: str | None,
+                  aggregate: str | None, add_products: bool, keep_user_ids: bool, scrub: bool,
+                  **reading: Any) -> list[FileJob]:
+    """The files `update` ingests: FILES read with the command's options, or a job file's."""
+    from trendcast.data.ingest import PRESETS, make_options
+    from trendcast.data.readers import Limits
+    from trendcast.services.jobfile import FileJob, load_job
+
+    limits = Limits.from_settings(_settings())
+    if job is not None:
+        given = [f"--{k.replace('_', '-')}" for k, v in reading.items() if v not in (None, [], "reject")]
+        given += [flag for flag, v in (("--format", fmt), ("--aggregate", aggregate),
+                                       ("--add-products", add_products),
+                                       ("--keep-user-ids", keep_user_ids), ("--scrub", scrub),
+                                       ("--kind", kind != "sales")) if v]
+        if paths or given:
+            raise typer.BadParameter("--job-file names the files and how each is read: give no FILES "
+                                     f"or reading options with it (got {[str(p) for p in paths] + given})")
+        return load_job(job, workspace_tz=_settings().tz, limits=limits)
+    if aggregate not in (None, "D", "W"):
+        raise typer.BadParameter("--aggregate takes D or W")
+    preset = PRESETS.get(fmt or "")
+    kind = kind if kind != "sales" or preset is None else preset.kind
+    options = make_options(fmt=fmt, workspace_tz=_settings().tz, limits=limits, **reading)
+    return [FileJob(p, kind, options, add_products=add_products,
+                    aggregate=aggregate,  # type: ignore[arg-type]
+                    pseudonymise=not keep_user_ids, scrub=scrub) for p in paths]
 
 
 @app.command()

@@ -28,7 +28,7 @@ def test_the_schedule_runs_update_then_prune_on_its_cron(db):
     scheduler = cli._schedule_updates(str(db), "0 6 * * *", keep_days=30)
     try:
         (job,) = scheduler.get_jobs()
-        assert job.func is cli._scheduled_update and job.args == (str(db), 30)
+        assert job.func is cli._scheduled_update and job.args == (str(db), 30, None)
         assert str(job.trigger.fields[job.trigger.FIELD_NAMES.index("hour")]) == "6"
     finally:
         scheduler.shutdown(wait=False)

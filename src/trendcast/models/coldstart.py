@@ -47,6 +47,7 @@ product's own level once its first sales say which kind it is. A category with f
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Self
 
@@ -189,7 +190,9 @@ class ColdStart:
 
     def _fit_group(self, key: str, matrix: np.ndarray, weekday: np.ndarray, bands: np.ndarray) -> None:
         length = matrix.shape[1]
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            # ages no launched product has reached yet are all NaN: filled below
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(matrix, axis=0) if len(matrix) else np.zeros(length)
         mean = pd.Series(mean).ffill().fillna(0.0)
         smooth = mean.rolling(7, center=True, min_periods=1).mean().to_numpy()

@@ -3,7 +3,8 @@
 ``run_update`` (``trendcast update FILES... --refit auto|always|never``):
 
 1. ingests every file as one batch: a bad row in any file stores nothing, and nothing else
-   runs;
+   runs. Files may be of several kinds, each with its own reading options (a job file,
+   :mod:`trendcast.services.jobfile`); the catalogue is ingested first;
 2. scores the stored forecasts whose actuals have just arrived (``forecast_scores``);
 3. decides whether to refit the promoted version: ``always``, ``never``, or ``auto``. Auto
    refits when products the version has never seen make up more than ``new_share`` of the
@@ -45,12 +46,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trendcast.data.ingest import IngestOptions
 from trendcast.data.store import Store
 from trendcast.engine.base import Engine
 from trendcast.engine.runner import FrameSource
 from trendcast.engine.tasks import unwrap
 from trendcast.errors import ConflictError, ModelError, NotFoundError
 from trendcast.features.frequency import period_days
+from trendcast.services.jobfile import FileJob, in_kind_order
 from trendcast.services.monitor import drift_alerts, score_pending
 from trendcast.services.versions import (
     _runner,
@@ -112,23 +115,33 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def ingest_all(store: Store, paths: Sequence[str | Path], *, kind: str = "sales",
-               **options: Any) -> tuple[int, list[str]]:
-    """Ingest every file in one batch (all or nothing); returns rows read and notes."""
+def ingest_all(store: Store, files: Sequence[FileJob], *, actor: str | None = None
+               ) -> tuple[int, list[str]]:
+    """Ingest every file, each with its own kind and options, in one batch (all or nothing);
+    returns rows read and notes."""
     from trendcast.services.ingest import ingest_file
 
     rows, notes = 0, []
-    if not paths:
+    if not files:
         return 0, []
-    with store.batch("update", ", ".join(str(p) for p in paths)):
-        for path in paths:
-            report = ingest_file(store, path, kind, **options)
+    with store.batch("update", ", ".join(str(f.path) for f in files), actor=actor):
+        for job in files:
+            report = ingest_file(store, job.path, job.kind, actor=actor, **job.ingest_kwargs())
             rows += report.rows_read
-            notes += [f"{Path(path).name}: {n}" for n in report.notes]
+            name = job.path.name
+            notes += [f"{name}: {n}" for n in report.notes]
             # a re-export that overlaps what is stored replaces values: say how many
-            notes += [f"{Path(path).name}: {w.updated:,} stored {w.table} row(s) had other values "
+            notes += [f"{name}: {w.updated:,} stored {w.table} row(s) had other values "
                       "and were replaced by the file's" for w in report.writes if w.updated]
     return rows, notes
+
+
+def as_jobs(paths: Sequence[str | Path | FileJob], kind: str = "sales",
+            options: IngestOptions | None = None) -> list[FileJob]:
+    """Plain paths as files of ``kind`` read with ``options``; :class:`FileJob` kept as they
+    are; all in the order they are ingested (the catalogue first)."""
+    return in_kind_order([p if isinstance(p, FileJob) else
+                          FileJob(Path(p), kind, options or IngestOptions()) for p in paths])
 
 
 def decide(store: Store, row: dict[str, Any], policy: RefitPolicy, refit: str) -> tuple[bool, str, int]:
@@ -245,7 +258,7 @@ def window_wape(store: Store, row: dict[str, Any], models: dict[str, Any], horiz
 
 def run_update(
     store: Store,
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | FileJob],
     *,
     refit: str = "auto",
     kind: str = "sales",
@@ -254,20 +267,23 @@ def run_update(
     progress: Progress | None = None,
     engine: Engine | str | None = None,
     partition_size: int | None = None,
-    ingest_options: dict[str, Any] | None = None,
+    options: IngestOptions | None = None,
+    actor: str | None = None,
     first_models: Sequence[str] = ("recommended",),
     horizon: int = 28,
     reselect: bool = False,
 ) -> UpdateResult:
-    """The daily job (module docstring). ``first_models`` and ``horizon`` configure the
+    """The daily job (module docstring). ``paths`` are files of ``kind`` read with ``options``,
+    or :class:`FileJob` with their own (a job file, :mod:`trendcast.services.jobfile`).
+    ``first_models`` and ``horizon`` configure the
     version trained when the workspace has none; ``reselect`` lets a refit of a
     ``recommended`` version choose its member again (by default it keeps the choice)."""
     if refit not in REFIT_POLICIES:
         raise ModelError(f"--refit takes {', '.join(REFIT_POLICIES)}, got {refit!r}")
     with one_update_at_a_time(store):
-        return _update(store, paths, refit=refit, kind=kind, policy=policy, n_jobs=n_jobs,
-                       progress=progress, engine=engine, partition_size=partition_size,
-                       ingest_options=ingest_options, first_models=first_models,
+        return _update(store, as_jobs(paths, kind, options), refit=refit, policy=policy,
+                       n_jobs=n_jobs, progress=progress, engine=engine,
+                       partition_size=partition_size, actor=actor, first_models=first_models,
                        horizon=horizon, reselect=reselect)
 
 
@@ -288,14 +304,14 @@ def one_update_at_a_time(store: Store) -> Iterator[None]:
         store.release_lease("update", holder)
 
 
-def _update(store: Store, paths: Sequence[str | Path], *, refit: str, kind: str,
+def _update(store: Store, files: Sequence[FileJob], *, refit: str,
             policy: RefitPolicy, n_jobs: int, progress: Progress | None, engine: Engine | str | None,
-            partition_size: int | None, ingest_options: dict[str, Any] | None,
+            partition_size: int | None, actor: str | None,
             first_models: Sequence[str], horizon: int, reselect: bool) -> UpdateResult:
     start, cpu0 = time.perf_counter(), cpu_seconds()
     tick = progress or (lambda label, done, total: None)
     tick("ingest", 0, 4)
-    rows, notes = ingest_all(store, paths, kind=kind, **(ingest_options or {}))
+    rows, notes = ingest_all(store, files, actor=actor)
     tick("score past forecasts", 1, 4)
     scored = score_pending(store)
     try:
@@ -305,7 +321,7 @@ def _update(store: Store, paths: Sequence[str | Path], *, refit: str, kind: str,
             raise
         row, models = {}, {}
     tick("refit decision", 2, 4)
-    result = UpdateResult([str(p) for p in paths], rows, scored, False, "", "", "", notes=notes)
+    result = UpdateResult([str(f.path) for f in files], rows, scored, False, "", "", "", notes=notes)
     if not row:
         info = train_version(store, horizon=horizon, models=first_models, n_jobs=n_jobs,
                              progress=progress, engine=engine, partition_size=partition_size,
