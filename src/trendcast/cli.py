@@ -917,6 +917,10 @@ def update(
     reselect: Annotated[bool, typer.Option(
         help="A refit of a `recommended` version chooses its member again (slow: backtests every "
              "candidate); by default it keeps the version's choice.")] = False,
+    allow_gaps: Annotated[bool, typer.Option(
+        "--allow-gaps", help="Store new sales that leave periods without a row for any product "
+                             "(the shop was closed); without it such an update is refused as a "
+                             "missed export, unless the history has such periods.")] = False,
     fmt: FormatOption = None,
     mapping: MapOption = None,
     constants: SetOption = None,
@@ -950,7 +954,7 @@ def update(
     with _open(db) as store, _progress() as progress:
         result = run_update(store, files, refit=refit, n_jobs=jobs, reselect=reselect,
                             progress=progress, partition_size=_settings().partition_size,
-                            actor=_actor())
+                            actor=_actor(), allow_gaps=allow_gaps)
     out.print(escape(result.summary()), soft_wrap=True)
     for note in result.notes:
         out.print(escape(f"note: {note}"))

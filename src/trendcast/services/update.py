@@ -51,8 +51,9 @@ from trendcast.data.store import Store
 from trendcast.engine.base import Engine
 from trendcast.engine.runner import FrameSource
 from trendcast.engine.tasks import unwrap
-from trendcast.errors import ConflictError, ModelError, NotFoundError
+from trendcast.errors import ConflictError, DataValidationError, ModelError, NotFoundError
 from trendcast.features.frequency import period_days
+from trendcast.services.continuity import skipped_periods
 from trendcast.services.jobfile import FileJob, in_kind_order
 from trendcast.services.monitor import drift_alerts, score_pending
 from trendcast.services.versions import (
@@ -115,15 +116,18 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def ingest_all(store: Store, files: Sequence[FileJob], *, actor: str | None = None
-               ) -> tuple[int, list[str]]:
+def ingest_all(store: Store, files: Sequence[FileJob], *, actor: str | None = None,
+               allow_gaps: bool = False) -> tuple[int, list[str]]:
     """Ingest every file, each with its own kind and options, in one batch (all or nothing);
-    returns rows read and notes."""
+    returns rows read and notes. Periods the files skip for the whole catalogue (a missed
+    export, :mod:`trendcast.services.continuity`) stop it, unless ``allow_gaps`` or the shop
+    has had periods without a sale before."""
     from trendcast.services.ingest import ingest_file
 
     rows, notes = 0, []
     if not files:
         return 0, []
+    span = store.sales_span()
     with store.batch("update", ", ".join(str(f.path) for f in files), actor=actor):
         for job in files:
             report = ingest_file(store, job.path, job.kind, actor=actor, **job.ingest_kwargs())
@@ -133,6 +137,20 @@ def ingest_all(store: Store, files: Sequence[FileJob], *, actor: str | None = No
             # a re-export that overlaps what is stored replaces values: say how many
             notes += [f"{name}: {w.updated:,} stored {w.table} row(s) had other values "
                       "and were replaced by the file's" for w in report.writes if w.updated]
+        skipped = skipped_periods(store, span[1] if span else None)
+        if skipped is not None and not (allow_gaps or skipped.usual):
+            raise DataValidationError(
+                f"{skipped.describe()}, though each of the {skipped.history} periods before had "
+                "sales: the export of those periods looks missing, and storing these files would "
+                "make them periods of zero sales for every product. Nothing was stored: add "
+                "the missing periods' file to this update, or, if the shop sold nothing then "
+                "(closed), run it again with --allow-gaps")
+        if skipped is not None:
+            why = ("--allow-gaps" if allow_gaps else
+                   f"calendar: {', '.join(skipped.holidays)}" if skipped.holidays else
+                   f"{skipped.empty_before} of the {skipped.history} periods before had no sale "
+                   "either" if skipped.empty_before else "too little history to tell")
+            notes.append(f"{skipped.describe()}: read as zero sales of every product ({why})")
     return rows, notes
 
 
@@ -269,6 +287,7 @@ def run_update(
     partition_size: int | None = None,
     options: IngestOptions | None = None,
     actor: str | None = None,
+    allow_gaps: bool = False,
     first_models: Sequence[str] = ("recommended",),
     horizon: int = 28,
     reselect: bool = False,
@@ -283,7 +302,8 @@ def run_update(
     with one_update_at_a_time(store):
         return _update(store, as_jobs(paths, kind, options), refit=refit, policy=policy,
                        n_jobs=n_jobs, progress=progress, engine=engine,
-                       partition_size=partition_size, actor=actor, first_models=first_models,
+                       partition_size=partition_size, actor=actor, allow_gaps=allow_gaps,
+                       first_models=first_models,
                        horizon=horizon, reselect=reselect)
 
 
@@ -306,12 +326,12 @@ def one_update_at_a_time(store: Store) -> Iterator[None]:
 
 def _update(store: Store, files: Sequence[FileJob], *, refit: str,
             policy: RefitPolicy, n_jobs: int, progress: Progress | None, engine: Engine | str | None,
-            partition_size: int | None, actor: str | None,
+            partition_size: int | None, actor: str | None, allow_gaps: bool,
             first_models: Sequence[str], horizon: int, reselect: bool) -> UpdateResult:
     start, cpu0 = time.perf_counter(), cpu_seconds()
     tick = progress or (lambda label, done, total: None)
     tick("ingest", 0, 4)
-    rows, notes = ingest_all(store, files, actor=actor)
+    rows, notes = ingest_all(store, files, actor=actor, allow_gaps=allow_gaps)
     tick("score past forecasts", 1, 4)
     scored = score_pending(store)
     try:

@@ -1,0 +1,84 @@
+"""Periods a day's files skipped: a missed export would read as zero sales of everything.
+
+Sales files list the days they cover; a day no file brings is filled with zero sales at
+forecast time (the right reading of a product that sold nothing). When the whole catalogue has
+no row for the periods between the stored sales and a new file (the export of those days
+never came), every product gets a run of zero days: the models read a collapse, monitoring
+scores yesterday's forecasts as misses, and drift alerts refit the models on it.
+:func:`skipped_periods` finds such periods; ``update`` refuses them unless the history says a
+shop-wide empty period is nothing unusual (a shop that has had days without any sale).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trendcast.data.store import Store
+from trendcast.features.frequency import infer_freq
+
+LOOKBACK = 60  # periods of history that say whether a shop-wide empty period is usual
+MIN_HISTORY = 14  # fewer periods than this say nothing
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Periods after ``stored_end`` (up to the new sales' end) without a sales row of any
+    product; ``usual`` when some of the ``LOOKBACK`` periods before had no sale either."""
+
+    periods: list[pd.Timestamp]
+    stored_end: pd.Timestamp
+    new_start: pd.Timestamp
+    new_end: pd.Timestamp
+    freq: str
+    history: int
+    empty_before: int
+    holidays: list[str]
+
+    @property
+    def usual(self) -> bool:
+        """Nothing unusual: a short history, periods without a sale before, or every skipped
+        period a stored calendar event (a shop closed on Christmas Day)."""
+        return (self.history < MIN_HISTORY or self.empty_before > 0
+                or len(self.holidays) == len(self.periods))
+
+    def describe(self) -> str:
+        shown = ", ".join(f"{d:%Y-%m-%d}" for d in self.periods[:5])
+        more = f" and {len(self.periods) - 5} more" if len(self.periods) > 5 else ""
+        return (f"no product has a sales row for {shown}{more} (the stored sales end "
+                f"{self.stored_end:%Y-%m-%d}; the new ones run {self.new_start:%Y-%m-%d} to "
+                f"{self.new_end:%Y-%m-%d})")
+
+
+def skipped_periods(store: Store, stored_end: pd.Timestamp | None) -> Skipped | None:
+    """The periods after ``stored_end`` (the last sales date before the new files), up to the
+    last new sales date, that no product has a row for; None when there are none."""
+    if stored_end is None:
+        return None
+    totals = store.sales_totals()
+    if totals.empty:
+        return None
+    totals["ds"] = pd.to_datetime(totals["ds"])
+    stored_end = pd.Timestamp(stored_end)
+    new = totals[totals["ds"] > stored_end]
+    if new.empty:
+        return None
+    freq = infer_freq(totals.assign(unique_id="*"))
+    grid = pd.date_range(stored_end, new["ds"].max(), freq=freq)
+    present = set(totals["ds"])
+    missing = [d for d in grid if d > stored_end and d not in present]
+    if not missing:
+        return None
+    old = totals[totals["ds"] <= stored_end]
+    recent = pd.date_range(end=stored_end, periods=LOOKBACK, freq=freq)
+    recent = recent[recent >= old["ds"].min()]
+    sold = set(old.loc[old["y"] > 0, "ds"])
+    empty = sum(d not in sold for d in recent)
+    events = store.calendar()
+    named = {}
+    if freq == "D" and not events.empty:
+        days = pd.to_datetime(events["ds"])
+        named = {d: str(n) for d, n in zip(days, events["name"], strict=True) if d in set(missing)}
+    return Skipped(missing, stored_end, new["ds"].min(), new["ds"].max(), freq, len(recent),
+                   empty, [f"{d:%Y-%m-%d} {named[d]}" for d in missing if d in named])

@@ -1,0 +1,76 @@
+"""A daily update whose files skip periods for the whole catalogue (a missed export) is refused:
+stored, those periods would be zero sales of every product."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import make_sales
+from trendcast.errors import DataValidationError
+from trendcast.services.update import as_jobs, ingest_all, run_update
+from trendcast.services.versions import train_version
+
+
+def day_file(tmp_path, sales, *days: str):
+    path = tmp_path / f"{days[0]}.csv"
+    sales[sales["ds"].isin(pd.to_datetime(list(days)))].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def shop(store):
+    sales = make_sales(n_series=3, n_days=120)[["unique_id", "ds", "y"]]
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-22"])
+    return store, sales
+
+
+def test_a_missed_export_is_refused_and_nothing_is_stored(shop, tmp_path):
+    store, sales = shop
+    train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
+    before = (store.count("sales"), store.count("runs"))
+    with pytest.raises(DataValidationError, match=r"no product has a sales row for 2024-04-23, "
+                       r"2024-04-24 .*each of the 60 periods before had sales.*--allow-gaps"):
+        run_update(store, [day_file(tmp_path, sales, "2024-04-25")], refit="never")
+    assert (store.count("sales"), store.count("runs")) == before
+
+
+def test_the_missing_days_file_with_todays_goes_through(shop, tmp_path):
+    store, sales = shop
+    files = [day_file(tmp_path, sales, "2024-04-25"), day_file(tmp_path, sales, "2024-04-23", "2024-04-24")]
+    rows, notes = ingest_all(store, as_jobs(files))
+    assert rows == 9 and not any("no product has" in n for n in notes)
+
+
+def test_allow_gaps_stores_a_closed_shops_days_as_zero_with_a_note(shop, tmp_path):
+    store, sales = shop
+    rows, notes = ingest_all(store, as_jobs([day_file(tmp_path, sales, "2024-04-25")]), allow_gaps=True)
+    assert rows == 3 and store.sales_span()[1] == pd.Timestamp("2024-04-25")
+    assert any("2024-04-23, 2024-04-24" in n and "(--allow-gaps)" in n for n in notes)
+
+
+def test_a_closing_day_in_the_calendar_is_not_a_missed_export(shop, tmp_path):
+    store, sales = shop
+    store.upsert("calendar_events", pd.DataFrame({"ds": pd.to_datetime(["2024-04-23", "2024-04-24"]),
+                                           "name": ["Shop holiday", "Shop holiday 2"],
+                                           "region": ["", ""]}))
+    _, notes = ingest_all(store, as_jobs([day_file(tmp_path, sales, "2024-04-25")]))
+    assert any("calendar: 2024-04-23 Shop holiday, 2024-04-24 Shop holiday 2" in n for n in notes)
+
+
+def test_a_shop_with_empty_days_before_is_not_refused(shop, tmp_path):
+    store, sales = shop
+    quiet = sales[(sales["ds"] <= "2024-04-22") & ~sales["ds"].isin(pd.to_datetime(["2024-04-10"]))]
+    store.delete_sales(["P000", "P001", "P002"])
+    store.upsert("sales", quiet)
+    _, notes = ingest_all(store, as_jobs([day_file(tmp_path, sales, "2024-04-25")]))
+    assert any("1 of the 60 periods before had no sale either" in n for n in notes)
+
+
+def test_a_missed_week_is_refused(store, tmp_path):
+    weeks = pd.date_range("2023-01-06", periods=40, freq="W-FRI")
+    sales = pd.DataFrame({"unique_id": "A", "ds": weeks, "y": 5.0})
+    store.upsert("sales", sales.iloc[:30])
+    with pytest.raises(DataValidationError, match=r"no product has a sales row for 2023-08-04 "):
+        ingest_all(store, as_jobs([day_file(tmp_path, sales, f"{weeks[31]:%Y-%m-%d}")]))
+    assert store.count("sales") == 30
