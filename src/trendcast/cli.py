@@ -69,6 +69,10 @@ EncodingOption = Annotated[str | None, typer.Option(
     help="Text encoding (default: detected: UTF-8 with or without BOM, UTF-16, GB18030/GBK, "
          "...).")]
 SheetOption = Annotated[str | None, typer.Option(help="Excel sheet name.")]
+WeekLabelOption = Annotated[str | None, typer.Option(
+    "--week-label", help="Weekly sales: dated by the week's first day (start) or last day (end, "
+                         "as Walmart's Fridays); the workspace keeps it. Default: the kept one, "
+                         "else start. A week dated by its start is stored once it has ended.")]
 
 
 _SETTINGS: Settings | None = None
@@ -224,6 +228,7 @@ def ingest(
     scrub: Annotated[bool, typer.Option(
         "--scrub", help="For reviews: replace phone numbers and e-mail addresses in the text by "
                         "[phone] and [email] (the count is printed).")] = False,
+    week_label: WeekLabelOption = None,
     db: DbOption = None,
 ) -> None:
     """Validate a file and store it as one batch (`trendcast undo BATCH` reverts it); a file
@@ -241,6 +246,8 @@ def ingest(
             kind = kind or (preset.kind if preset else "sales")
             if aggregate not in (None, "D", "W"):
                 raise typer.BadParameter("--aggregate takes D or W")
+            if week_label not in (None, "start", "end"):
+                raise typer.BadParameter("--week-label takes start or end")
             options = make_options(
                 fmt=fmt, mapping=mapping, constants=constants, drop=drop, tz=tz,
                 workspace_tz=_settings().tz, date_format=date_format, negatives=negatives,
@@ -249,7 +256,8 @@ def ingest(
             report = ingest_file(store, path, kind, add_products=add_products,
                                  aggregate=aggregate,  # type: ignore[arg-type]
                                  pseudonymise=not keep_user_ids,
-                                 scrub=scrub, actor=_actor(), options=options)
+                                 scrub=scrub, actor=_actor(), options=options,
+                                 week_label=week_label)
         progress(f"ingest {path.name}", 1, 1)
     out.print(escape(report.summary() + f" in {report.seconds:.1f}s"))
     for note in report.notes:
@@ -585,6 +593,8 @@ def info(
         print(json.dumps(summary, indent=2))
         return
     freq = f", {describe(summary['freq'])} sales" if summary.get("freq") else ""
+    if summary.get("week_label") and str(summary.get("freq") or "").startswith("W"):
+        freq += f" dated by the week's {'first' if summary['week_label'] == 'start' else 'last'} day"
     table = Table(title=f"workspace {summary['location']} (schema v{summary['schema_version']}{freq})")
     for col in ("table", "rows", "from", "to", "detail"):
         table.add_column(col)
@@ -898,6 +908,7 @@ def update(
     decimal: DecimalOption = None,
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
+    week_label: WeekLabelOption = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
     db: DbOption = None,
 ) -> None:
@@ -909,6 +920,8 @@ def update(
     from trendcast.data.readers import Limits
     from trendcast.services.update import run_update
 
+    if week_label not in (None, "start", "end"):
+        raise typer.BadParameter("--week-label takes start or end")
     options = make_options(mapping=mapping, constants=constants, drop=drop, tz=tz,
                            workspace_tz=_settings().tz, date_format=date_format,
                            negatives=negatives, decimal=decimal, encoding=encoding, sheet=sheet,
@@ -916,7 +929,7 @@ def update(
     with _open(db) as store, _progress() as progress:
         result = run_update(store, [str(p) for p in paths or []], refit=refit, kind=kind, n_jobs=jobs,
                             reselect=reselect, progress=progress, partition_size=_settings().partition_size,
-                            ingest_options={"options": options})
+                            ingest_options={"options": options, "week_label": week_label})
     out.print(escape(result.summary()), soft_wrap=True)
     for note in result.notes:
         out.print(escape(f"note: {note}"))
