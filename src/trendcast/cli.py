@@ -84,6 +84,11 @@ KeepUserIdsOption = Annotated[bool, typer.Option(
 ScrubOption = Annotated[bool, typer.Option(
     "--scrub", help="For reviews: replace phone numbers and e-mail addresses in the text by "
                     "[phone] and [email] (the count is printed).")]
+WeekLabelOption = Annotated[str | None, typer.Option(
+    "--week-label", help="Weekly sales: dated by the week's first day (start) or last day (end, "
+                         "as Walmart's Fridays); the workspace keeps it. Default: the kept one, "
+                         "else start for weeks dated on Mondays and end for other weekdays. A "
+                         "week dated by its start is stored once it has ended.")]
 
 
 _SETTINGS: Settings | None = None
@@ -231,6 +236,7 @@ def ingest(
     aggregate: AggregateOption = None,
     keep_user_ids: KeepUserIdsOption = False,
     scrub: ScrubOption = False,
+    week_label: WeekLabelOption = None,
     db: DbOption = None,
 ) -> None:
     """Validate a file and store it as one batch (`trendcast undo BATCH` reverts it); a file
@@ -248,6 +254,8 @@ def ingest(
             kind = kind or (preset.kind if preset else "sales")
             if aggregate not in (None, "D", "W"):
                 raise typer.BadParameter("--aggregate takes D or W")
+            if week_label not in (None, "start", "end"):
+                raise typer.BadParameter("--week-label takes start or end")
             options = make_options(
                 fmt=fmt, mapping=mapping, constants=constants, drop=drop, tz=tz,
                 workspace_tz=_settings().tz, date_format=date_format, negatives=negatives,
@@ -256,7 +264,8 @@ def ingest(
             report = ingest_file(store, path, kind, add_products=add_products,
                                  aggregate=aggregate,  # type: ignore[arg-type]
                                  pseudonymise=not keep_user_ids,
-                                 scrub=scrub, actor=_actor(), options=options)
+                                 scrub=scrub, actor=_actor(), options=options,
+                                 week_label=week_label)
         progress(f"ingest {path.name}", 1, 1)
     out.print(escape(report.summary() + f" in {report.seconds:.1f}s"))
     for note in report.notes:
@@ -592,6 +601,8 @@ def info(
         print(json.dumps(summary, indent=2))
         return
     freq = f", {describe(summary['freq'])} sales" if summary.get("freq") else ""
+    if summary.get("week_label") and str(summary.get("freq") or "").startswith("W"):
+        freq += f" dated by the week's {'first' if summary['week_label'] == 'start' else 'last'} day"
     table = Table(title=f"workspace {summary['location']} (schema v{summary['schema_version']}{freq})")
     for col in ("table", "rows", "from", "to", "detail"):
         table.add_column(col)
@@ -936,6 +947,7 @@ def update(
     aggregate: AggregateOption = None,
     keep_user_ids: KeepUserIdsOption = False,
     scrub: ScrubOption = False,
+    week_label: WeekLabelOption = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker processes.")] = 2,
     db: DbOption = None,
 ) -> None:
@@ -950,7 +962,8 @@ def update(
                           constants=constants, drop=drop, tz=tz, date_format=date_format,
                           negatives=negatives, decimal=decimal, rating_scale=rating_scale,
                           encoding=encoding, sheet=sheet, add_products=add_products,
-                          aggregate=aggregate, keep_user_ids=keep_user_ids, scrub=scrub)
+                          aggregate=aggregate, keep_user_ids=keep_user_ids, scrub=scrub,
+                          week_label=week_label)
     with _open(db) as store, _progress() as progress:
         result = run_update(store, files, refit=refit, n_jobs=jobs, reselect=reselect,
                             progress=progress, partition_size=_settings().partition_size,
@@ -962,7 +975,7 @@ def update(
 
 def _update_files(paths: list[Path], job: Path | None, *, kind: str, fmt: str | None,
                   aggregate: str | None, add_products: bool, keep_user_ids: bool, scrub: bool,
-                  **reading: Any) -> list[FileJob]:
+                  week_label: str | None, **reading: Any) -> list[FileJob]:
     """The files `update` ingests: FILES read with the command's options, or a job file's."""
     from trendcast.data.ingest import PRESETS, make_options
     from trendcast.data.readers import Limits
@@ -974,6 +987,7 @@ def _update_files(paths: list[Path], job: Path | None, *, kind: str, fmt: str | 
         given += [flag for flag, v in (("--format", fmt), ("--aggregate", aggregate),
                                        ("--add-products", add_products),
                                        ("--keep-user-ids", keep_user_ids), ("--scrub", scrub),
+                                       ("--week-label", week_label),
                                        ("--kind", kind != "sales")) if v]
         if paths or given:
             raise typer.BadParameter("--job-file names the files and how each is read: give no FILES "
@@ -981,12 +995,15 @@ def _update_files(paths: list[Path], job: Path | None, *, kind: str, fmt: str | 
         return load_job(job, workspace_tz=_settings().tz, limits=limits)
     if aggregate not in (None, "D", "W"):
         raise typer.BadParameter("--aggregate takes D or W")
+    if week_label not in (None, "start", "end"):
+        raise typer.BadParameter("--week-label takes start or end")
     preset = PRESETS.get(fmt or "")
     kind = kind if kind != "sales" or preset is None else preset.kind
     options = make_options(fmt=fmt, workspace_tz=_settings().tz, limits=limits, **reading)
     return [FileJob(p, kind, options, add_products=add_products,
                     aggregate=aggregate,  # type: ignore[arg-type]
-                    pseudonymise=not keep_user_ids, scrub=scrub) for p in paths]
+                    pseudonymise=not keep_user_ids, scrub=scrub,
+                    week_label=week_label) for p in paths]  # type: ignore[arg-type]
 
 
 @app.command()

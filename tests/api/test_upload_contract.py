@@ -70,6 +70,32 @@ def test_unknown_form_field_and_bad_option_are_422(env):
     assert resp.status_code == 422 and "kind=sales" in resp.json()["error"]["message"]
 
 
+def _recent_weeks() -> bytes:
+    # two weekly dates, the last 3 days ago (by the real clock: the API and CLI take no `now`)
+    last = pd.Timestamp.now().normalize() - pd.Timedelta(days=3)
+    rows = [f"A,{d:%Y-%m-%d},{y}" for d, y in ((last - pd.Timedelta(days=7), 4), (last, 5))]
+    return ("unique_id,ds,y\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_week_label_as_form_field_and_cli_option(env, tmp_path):
+    client, key, _ = env
+    resp = post(client, key, _recent_weeks(), "w.csv", data={"kind": "sales", "week_label": "Friday"})
+    assert resp.status_code == 422 and "start (weeks dated by their first day) or end" in resp.text
+    resp = post(client, key, _recent_weeks(), "w.csv", data={"kind": "sales", "week_label": "end"})
+    assert resp.status_code == 201, resp.text
+    store = client.app.state.store
+    assert store.count("sales") == 2 and store.meta("week_label") == "end"  # the week has ended
+    path = tmp_path / "w.csv"
+    path.write_bytes(_recent_weeks())
+    db = str(tmp_path / "cli.duckdb")
+    result = CliRunner().invoke(cli_app, ["ingest", str(path), "--db", db, "--week-label", "start"])
+    assert result.exit_code == 0 and "--week-label end" in result.output  # the week is running
+    result = CliRunner().invoke(cli_app, ["ingest", str(path), "--db", db, "--week-label", "end"])
+    assert result.exit_code == 0 and "1 new" in result.output, result.output
+    result = CliRunner().invoke(cli_app, ["info", "--db", db])
+    assert "dated by the week's last day" in result.output
+
+
 def test_api_422_carries_the_message_the_cli_prints(env, tmp_path):
     client, key, db = env
     content = b"unique_id,ds,y\nA,2024-01-01,inf\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from conftest import make_sales
+from trendcast.features.frequency import covered_until
 from trendcast.services.forecast import run_forecast
 from trendcast.services.monitor import complete_until, score_pending
 from trendcast.services.versions import forecast_from_version, train_version
@@ -49,3 +50,26 @@ def test_complete_until_is_the_last_period_that_has_ended():
     assert complete_until(pd.Timestamp("2024-04-30"), "MS") == pd.Timestamp("2024-04-01")
     assert complete_until(pd.Timestamp("2024-04-29"), "MS") == pd.Timestamp("2024-03-01")
     assert complete_until(pd.Timestamp("2024-06-29"), "QS-JAN") == pd.Timestamp("2024-01-01")
+
+
+def test_covered_until_is_the_day_before_the_next_stored_period():
+    assert covered_until(pd.Timestamp("2024-06-01"), "MS") == pd.Timestamp("2024-06-30")
+    assert covered_until(pd.Timestamp("2024-06-30"), "ME") == pd.Timestamp("2024-07-30")
+    assert covered_until(pd.Timestamp("2024-04-01"), "W-MON") == pd.Timestamp("2024-04-07")
+    assert covered_until(pd.Timestamp("2024-04-01"), "D") == pd.Timestamp("2024-04-01")
+
+
+def test_a_quarterly_run_on_monthly_sales_is_scored_once_its_third_month_is_stored(store):
+    months = pd.date_range("2022-01-01", "2024-06-01", freq="MS")
+    sales = pd.concat([pd.DataFrame({"unique_id": uid, "ds": months, "y": 10.0 + i + (months.month % 3)})
+                       for i, uid in enumerate(["A", "B"])], ignore_index=True)
+    store.upsert("sales", sales[sales["ds"] <= "2024-03-01"])  # March is stored whole
+    store.meta_set("freq", "MS")
+    run = run_forecast(store, horizon=1, models=["SeasonalNaive"], freq="Q")
+    # the first quarter's three months are stored: it is history, the forecast is of April-June
+    assert set(run.forecasts["ds"]) == {pd.Timestamp("2024-04-01")}
+    assert score_pending(store) == 0
+    store.upsert("sales", sales)  # April, May and June: the quarter is whole (was: not scored
+    assert score_pending(store) == 2  # until July's month was stored)
+    scored = store.scores().set_index("unique_id")["y"].to_dict()
+    assert scored == sales[sales["ds"] >= "2024-04-01"].groupby("unique_id")["y"].sum().to_dict()

@@ -226,7 +226,7 @@ async def receive_file(request: Request, folder: Path, *, limit: int) -> Receive
 
 LIST_OPTIONS = ("map", "set", "drop")
 SCALAR_OPTIONS = ("kind", "format", "tz", "date_format", "negatives", "rating_scale", "encoding",
-                  "sheet", "aggregate", "decimal")
+                  "sheet", "aggregate", "decimal", "week_label")
 FLAG_OPTIONS = ("add_products", "keep_user_ids", "scrub")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -240,6 +240,7 @@ class UploadOptions:
     options: Any  # trendcast.data.ingest.IngestOptions
     add_products: bool = False
     aggregate: str | None = None
+    week_label: str | None = None
     keep_user_ids: bool = False
     scrub: bool = False
 
@@ -297,6 +298,10 @@ def upload_options(query: dict[str, Any], fields: dict[str, list[str]], *, works
     aggregate = one("aggregate")
     if aggregate not in (None, "D", "W"):
         raise ApiError(422, "invalid_input", f"aggregate={aggregate!r}: D or W", field="aggregate")
+    week_label = one("week_label")
+    if week_label not in (None, "start", "end"):
+        raise ApiError(422, "invalid_input", f"week_label={week_label!r}: start (weeks dated by "
+                       "their first day) or end (by their last day)", field="week_label")
     lists = {n: [*(query.get(n) or []), *(fields.get(n) or [])] for n in LIST_OPTIONS}
     try:
         options = make_options(
@@ -307,5 +312,6 @@ def upload_options(query: dict[str, Any], fields: dict[str, list[str]], *, works
     except InputFileError as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
     return UploadOptions(kind=kind, options=options, add_products=flag("add_products"),
-                         aggregate=aggregate, keep_user_ids=flag("keep_user_ids"),
+                         aggregate=aggregate, week_label=week_label,
+                         keep_user_ids=flag("keep_user_ids"),
                          scrub=flag("scrub"))

@@ -101,3 +101,14 @@ def freq_from_stats(st: DateStats) -> str:
     return "D"
 
 
+
+
+def sales_freq(sales: pd.DataFrame, sample: int = 200) -> str | None:
+    """The frequency the first sales stored give the workspace, read from the dates of a
+    sample of ``sample`` series (a sample decides, without sorting millions of rows); None
+    when no sampled series has two dates (undecidable: the next ingest decides)."""
+    if sales.empty:
+        return None
+    ids = pd.unique(sales["unique_id"])[:sample]
+    stats = date_stats(sales[sales["unique_id"].isin(ids)])
+    return freq_from_stats(stats) if stats.day_step_gcd is not None else None

@@ -45,7 +45,14 @@ from trendcast.engine.tasks import (
 from trendcast.errors import ModelError
 from trendcast.features.cleaning import CleaningOptions
 from trendcast.features.elasticity import ElasticityOptions, PriceResponse
-from trendcast.features.frequency import coarser, default_season_length, describe, is_coarser, period_labels
+from trendcast.features.frequency import (
+    coarser,
+    covered_until,
+    default_season_length,
+    describe,
+    is_coarser,
+    period_labels,
+)
 from trendcast.features.scenario import RESPONSES, Plan, events_only, response_note, scenario_notes
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.models.validation import cutoffs_between
@@ -588,7 +595,7 @@ class Runner:
     @staticmethod
     def _last_complete(data: SeriesSource, freq: str) -> pd.Timestamp:
         """The label of the last period of ``freq`` that the data covers to its last day."""
-        end = pd.Timestamp(data.span[1])
+        end = covered_until(pd.Timestamp(data.span[1]), data.freq)
         label = pd.Timestamp(period_labels(pd.Series([end]), freq).iloc[0])
         offset = pd.tseries.frequencies.to_offset(freq)
         starts_labelled = not (freq.startswith("W") or freq[1:2] == "E")

@@ -155,6 +155,18 @@ def period_labels(days: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
     return pd.Series(values[idx], index=days.index)
 
 
+def covered_until(last: pd.Timestamp, stored_freq: str | None) -> pd.Timestamp:
+    """The last day stored periods reach when ``last`` is the latest stored date of
+    ``stored_freq``: the day before the next period's date. Summing into coarser periods
+    (:func:`period_labels`) assigns each stored period by its date, so a quarter of monthly
+    sales dated by month starts is whole once its third month is stored (the ingest stores a
+    month dated by its start only after the month has ended), not only once the next is."""
+    if not stored_freq or stored_freq == "D":
+        return last
+    offset = pd.tseries.frequencies.to_offset(stored_freq)
+    return pd.Timestamp(last + offset) - pd.Timedelta(days=1)
+
+
 def coarser(freq: str) -> str:
     """The alias of a ``--freq`` name (W, M, Q, Y) or an alias given as is."""
     return COARSER.get(freq.upper(), freq)

@@ -42,6 +42,7 @@ def workspace_info(store: Store) -> dict[str, Any]:
         "location": store.location,
         "schema_version": store.schema_version,
         "freq": store.meta("freq"),
+        "week_label": store.meta("week_label"),  # how weekly dates are read: start or end
         "tables": tables,
         "runs": [
             {"run_id": r["run_id"], "kind": r["kind"], "created_at": _iso(r["created_at"]),

@@ -10,11 +10,20 @@ from pathlib import Path
 import pandas as pd
 
 from trendcast.data.aggregate import STEP, Freq, orders_to_sales, period_start
+from trendcast.data.dates import sales_freq
 from trendcast.data.ingest import IngestOptions, check_known_products, load_file
 from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB
 from trendcast.data.store import Store, WriteResult
 from trendcast.data.tables import TABLES
 from trendcast.errors import InputFileError
+from trendcast.features.frequency import describe
+from trendcast.services.open_periods import (
+    WEEK_LABEL_KEY,
+    check_week_label,
+    default_week_label,
+    is_weekly,
+    without_open_periods,
+)
 
 # Ingest kind -> table it lands in.
 TABLE_OF = {
@@ -78,6 +87,32 @@ def _without_open_days(sales: pd.DataFrame, now: pd.Timestamp, notes: list[str])
                  f"yet ({now:%Y-%m-%d %H:%M}), so its sales so far would look like a slow day; "
                  "ingest them after the day ends")
     return sales[~open_].reset_index(drop=True)
+
+
+def _record_week_label(store: Store, given: str | None, freq: str | None,
+                       notes: list[str]) -> None:
+    """Store the week label given, or the default once the workspace's sales are weekly, and
+    say so: how a week's date is read decides which week is still running."""
+    stored = store.meta(WEEK_LABEL_KEY)
+    if given is not None and given != stored:
+        store.meta_set(WEEK_LABEL_KEY, given)
+        if stored is not None:
+            notes.append(f"weekly sales of this workspace are now read as dated by the week's "
+                         f"{'first' if given == 'start' else 'last'} day (--week-label {given}; "
+                         f"was {stored})")
+    elif stored is None and is_weekly(freq):
+        label = default_week_label(freq)
+        store.meta_set(WEEK_LABEL_KEY, label)
+        if label == "start":
+            notes.append("weekly sales dated on Mondays read as dated by the week's first day "
+                         "(recorded as the workspace's week label): a week is stored once it has "
+                         "ended; if they are dated by the week's last day, ingest with "
+                         "--week-label end")
+        else:
+            notes.append(f"weekly sales dated on {describe(str(freq))[8:-1]} read as dated by the "
+                         "week's last day (recorded as the workspace's week label); if they are "
+                         "dated by the week's first day, ingest with --week-label start, which "
+                         "leaves a week out until it has ended")
 
 
 def _pending_key(freq: str) -> str:
@@ -154,12 +189,9 @@ def write_frames(store: Store, frames: Mapping[str, pd.DataFrame]) -> list[Write
             results.append(store.upsert(table, frame))
         sales = frames.get("sales")
         if sales is not None and len(sales) and store.meta("freq") is None:
-            from trendcast.data.dates import date_stats, freq_from_stats
-
-            ids = pd.unique(sales["unique_id"])[:200]  # a sample decides, without sorting millions
-            stats = date_stats(sales[sales["unique_id"].isin(ids)])
-            if stats.day_step_gcd is not None:  # some series has two dates: decidable
-                store.meta_setdefault("freq", freq_from_stats(stats))
+            freq = sales_freq(sales)
+            if freq is not None:  # some series has two dates: decidable
+                store.meta_setdefault("freq", freq)
     return results
 
 
@@ -183,6 +215,7 @@ def ingest_file(
     options: IngestOptions | None = None,
     parse: Callable[..., pd.DataFrame] | None = None,
     now: pd.Timestamp | None = None,
+    week_label: str | None = None,
 ) -> IngestReport:
     """Validate one file and store it, as one batch; on any problem nothing is stored.
 
@@ -211,10 +244,15 @@ def ingest_file(
             process); default: in this process.
         now: the ingest time as the workspace's wall clock (default: now); reviews without a
             time get it, and sales (or aggregated orders) leave out the periods not ended by it.
+        week_label: how weekly sales are dated, ``start`` (the week's first day) or ``end``
+            (its last day); recorded as the workspace's (default: the recorded one, else
+            ``start``, recorded when the first weekly sales arrive). See
+            :mod:`trendcast.services.open_periods`.
     """
     start = time.perf_counter()
     if kind not in TABLE_OF:
         raise InputFileError(f"unknown kind {kind!r}; choose one of {', '.join(TABLE_OF)}")
+    check_week_label(week_label)
     opts, zone = _workspace_options(store, options, tz)
     now = pd.Timestamp.now(tz=zone).tz_localize(None).floor("s") if now is None else pd.Timestamp(now)
     df = (parse or load_file)(path, kind, fmt=fmt, mapping=mapping, sheet=sheet,
@@ -239,8 +277,13 @@ def ingest_file(
         else:
             check_known_products(df, known_products(store), column="unique_id",
                                  source=str(path))
+    freq: str | None = None
     if kind == "sales":
         df = _without_open_days(df, now, report.notes)
+        # the workspace's frequency; on its first sales, the one this file will give it
+        freq = store.meta("freq") or sales_freq(df)
+        label = week_label or store.meta(WEEK_LABEL_KEY) or default_week_label(freq)
+        df = without_open_periods(df, freq, label, now, report.notes)
     if kind in ("sales", "products"):
         df = _keep_stored_values(store, TABLE_OF[kind], df)
     if kind == "sales":
@@ -264,6 +307,10 @@ def ingest_file(
         report.writes = write_frames(store, frames)
         if kind == "orders" and aggregate:
             _set_pending(store, aggregate, pending)
+            if aggregate == "W":  # weeks built from orders are dated by their Monday
+                store.meta_setdefault(WEEK_LABEL_KEY, "start")
+        if kind == "sales":
+            _record_week_label(store, week_label, freq, report.notes)
     store.meta_setdefault("tz", zone)  # only once something was stored: a refused file leaves none
     report.batch_id = batch.batch_id if batch.changed else None
     report.seconds = time.perf_counter() - start

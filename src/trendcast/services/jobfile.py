@@ -55,6 +55,7 @@ class FileJob:
     aggregate: Literal["D", "W"] | None = None
     pseudonymise: bool = True
     scrub: bool = False
+    week_label: Literal["start", "end"] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -66,7 +67,8 @@ class FileJob:
 
     def ingest_kwargs(self) -> dict[str, Any]:
         return {"add_products": self.add_products, "aggregate": self.aggregate,
-                "pseudonymise": self.pseudonymise, "scrub": self.scrub, "options": self.options}
+                "pseudonymise": self.pseudonymise, "scrub": self.scrub, "options": self.options,
+                "week_label": self.week_label}
 
 
 class _Entry(BaseModel):
@@ -91,6 +93,7 @@ class _Entry(BaseModel):
     aggregate: Literal["D", "W"] | None = None
     keep_user_ids: bool = False
     scrub: bool = False
+    week_label: Literal["start", "end"] | None = None
     optional: bool = False
 
     @field_validator("kind")
@@ -173,7 +176,7 @@ def load_job(path: str | Path, *, workspace_tz: str = DEFAULT_TZ, limits: Limits
                                  "not come every day, add optional = true to its entry")
         jobs += [FileJob(p, kind, options, add_products=entry.add_products,
                          aggregate=entry.aggregate, pseudonymise=not entry.keep_user_ids,
-                         scrub=entry.scrub) for p in files]
+                         scrub=entry.scrub, week_label=entry.week_label) for p in files]
     return in_kind_order(jobs)
 
 

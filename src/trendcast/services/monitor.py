@@ -21,7 +21,7 @@ import pandas as pd
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
 from trendcast.evaluation.monitor import freshest, score_rows, summarise
-from trendcast.features.frequency import default_season_length, period_labels
+from trendcast.features.frequency import covered_until, default_season_length, period_labels
 from trendcast.features.series import fill_series, resample_sales
 from trendcast.insights.drift import (
     ALERT_COLUMNS,
@@ -68,7 +68,7 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
         if coarse:
             actuals = resample_sales(actuals, freq) if len(actuals) else actuals
             history = resample_sales(history, freq) if len(history) else history
-            until = complete_until(last, freq)
+            until = complete_until(covered_until(last, stored_freq), freq)
         if len(history):
             history = fill_series(history, freq)
         rows = score_rows(long, actuals, history, run_id=run["run_id"],

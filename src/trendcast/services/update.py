@@ -117,11 +117,11 @@ def cpu_seconds() -> float:
 
 
 def ingest_all(store: Store, files: Sequence[FileJob], *, actor: str | None = None,
-               allow_gaps: bool = False) -> tuple[int, list[str]]:
+               allow_gaps: bool = False, now: pd.Timestamp | None = None) -> tuple[int, list[str]]:
     """Ingest every file, each with its own kind and options, in one batch (all or nothing);
     returns rows read and notes. Periods the files skip for the whole catalogue (a missed
     export, :mod:`trendcast.services.continuity`) stop it, unless ``allow_gaps`` or the shop
-    has had periods without a sale before."""
+    has had periods without a sale before. ``now``: the workspace's wall clock (tests)."""
     from trendcast.services.ingest import ingest_file
 
     rows, notes = 0, []
@@ -130,7 +130,8 @@ def ingest_all(store: Store, files: Sequence[FileJob], *, actor: str | None = No
     span = store.sales_span()
     with store.batch("update", ", ".join(str(f.path) for f in files), actor=actor):
         for job in files:
-            report = ingest_file(store, job.path, job.kind, actor=actor, **job.ingest_kwargs())
+            report = ingest_file(store, job.path, job.kind, actor=actor, now=now,
+                                 **job.ingest_kwargs())
             rows += report.rows_read
             name = job.path.name
             notes += [f"{name}: {n}" for n in report.notes]

@@ -39,6 +39,10 @@ async def upload(
         description="For orders: also build daily (D) or weekly (W) sales series.")] = None,
     keep_user_ids: Annotated[bool, Query(description="Store user ids as given instead of "
                                                      "workspace pseudonyms.")] = False,
+    week_label: Annotated[Literal["start", "end"] | None, Query(
+        description="Weekly sales: dated by the week's first day (start) or last day (end); the "
+                    "workspace keeps it (default: the kept one, else start for weeks "
+                    "dated on Mondays, end for other weekdays).")] = None,
     mapping: Annotated[list[str] | None, Query(
         alias="map", description="TARGET=SOURCE (repeatable); SOURCE A+B joins columns into one "
                                  "key, e.g. unique_id=Store+Dept.")] = None,
@@ -65,8 +69,9 @@ async def upload(
     row and column. Re-uploading the same file changes nothing (keyed upserts). Every option
     of `trendcast ingest` is accepted as a query parameter or as a form field beside `file`
     (kind, format, map, set, drop, tz, date_format, negatives, rating_scale, encoding, sheet,
-    decimal, add_products, aggregate, keep_user_ids, scrub). The file is parsed in a worker process;
-    a file over a reading limit (unpacked size, rows, columns, field length) is answered 413."""
+    decimal, add_products, aggregate, week_label, keep_user_ids, scrub). The file is parsed in
+    a worker process; a file over a reading limit (unpacked size, rows, columns, field length)
+    is answered 413."""
     limit = request.app.state.max_upload_bytes
     settings = request.app.state.settings
     folder = Path(tempfile.mkdtemp(prefix="trendcast-upload-"))
@@ -74,7 +79,8 @@ async def upload(
         received = await receive_file(request, folder, limit=limit)
         query = {"kind": kind.value if kind else None, "format": fmt.value if fmt else None,
                  "add_products": add_products, "aggregate": aggregate,
-                 "keep_user_ids": keep_user_ids, "map": mapping, "set": constants, "drop": drop,
+                 "keep_user_ids": keep_user_ids, "week_label": week_label, "map": mapping,
+                 "set": constants, "drop": drop,
                  "tz": tz, "date_format": date_format, "negatives": negatives,
                  "rating_scale": rating_scale, "encoding": encoding, "sheet": sheet,
                  "decimal": decimal, "scrub": scrub}
@@ -89,7 +95,8 @@ async def upload(
                                      pseudonymise=not asked.keep_user_ids, scrub=asked.scrub,
                                      options=asked.options, parse=parse_in_worker,
                                      actor=f"key:{principal.key_id}",
-                                     source=f"upload {received.filename}")
+                                     source=f"upload {received.filename}",
+                                     week_label=asked.week_label)
                 if any(w.inserted or w.updated for w in report.writes):
                     request.app.state.data_version.bump()
             return UploadResult(
