@@ -84,6 +84,11 @@ KeepUserIdsOption = Annotated[bool, typer.Option(
 ScrubOption = Annotated[bool, typer.Option(
     "--scrub", help="For reviews: replace phone numbers and e-mail addresses in the text by "
                     "[phone] and [email] (the count is printed).")]
+AllowGapsOption = Annotated[bool, typer.Option(
+    "--allow-gaps", help="Store new sales that leave periods without a row for any product "
+                         "after the stored ones (the shop was closed); without it they are "
+                         "refused as a missed export, unless they are calendar events or the "
+                         "shop has had such periods before.")]
 WeekLabelOption = Annotated[str | None, typer.Option(
     "--week-label", help="Weekly sales: dated by the week's first day (start) or last day (end, "
                          "as Walmart's Fridays); the workspace keeps it. Default: the kept one, "
@@ -237,6 +242,7 @@ def ingest(
     keep_user_ids: KeepUserIdsOption = False,
     scrub: ScrubOption = False,
     week_label: WeekLabelOption = None,
+    allow_gaps: AllowGapsOption = False,
     db: DbOption = None,
 ) -> None:
     """Validate a file and store it as one batch (`trendcast undo BATCH` reverts it); a file
@@ -265,7 +271,7 @@ def ingest(
                                  aggregate=aggregate,  # type: ignore[arg-type]
                                  pseudonymise=not keep_user_ids,
                                  scrub=scrub, actor=_actor(), options=options,
-                                 week_label=week_label)
+                                 week_label=week_label, allow_gaps=allow_gaps)
         progress(f"ingest {path.name}", 1, 1)
     out.print(escape(report.summary() + f" in {report.seconds:.1f}s"))
     for note in report.notes:
@@ -928,10 +934,7 @@ def update(
     reselect: Annotated[bool, typer.Option(
         help="A refit of a `recommended` version chooses its member again (slow: backtests every "
              "candidate); by default it keeps the version's choice.")] = False,
-    allow_gaps: Annotated[bool, typer.Option(
-        "--allow-gaps", help="Store new sales that leave periods without a row for any product "
-                             "(the shop was closed); without it such an update is refused as a "
-                             "missed export, unless the history has such periods.")] = False,
+    allow_gaps: AllowGapsOption = False,
     fmt: FormatOption = None,
     mapping: MapOption = None,
     constants: SetOption = None,

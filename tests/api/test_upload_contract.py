@@ -183,3 +183,19 @@ def test_the_parse_worker_returns_what_parsing_here_returns(tmp_path):
         parse_in_worker(path, "sales", options=make_options(
             mapping=["unique_id=Store+Dept", "ds=Date", "y=Weekly_Sales"]))
     assert err.value.problems and err.value.problems[0]["row"] == 2  # problems survive the process
+
+
+def test_an_upload_that_skips_days_for_every_product_is_refused_unless_allowed(env):
+    """The REST daily path (upload, then POST /api/jobs/update): a missed export is refused
+    with 422 and stores nothing; allow_gaps=true stores it (a closed shop)."""
+    client, key, _ = env
+    days = pd.date_range("2024-01-01", periods=40, freq="D")
+    first = "unique_id,ds,y\n" + "".join(f"A,{d:%Y-%m-%d},{3 + i % 4}\n" for i, d in enumerate(days))
+    assert post(client, key, first.encode(), "s.csv", data={"kind": "sales"}).status_code == 201
+    late = b"unique_id,ds,y\nA,2024-02-13,4\n"  # 10 and 11 February never came
+    resp = post(client, key, late, "d.csv", data={"kind": "sales"})
+    message = resp.json()["error"]["message"]
+    assert resp.status_code == 422 and "no product has a sales row for 2024-02-10, 2024-02-11" in message
+    assert "allow_gaps=true" in message and tables(client)["sales"] == 40
+    resp = post(client, key, late, "d.csv", data={"kind": "sales", "allow_gaps": "true"})
+    assert resp.status_code == 201 and tables(client)["sales"] == 41

@@ -74,3 +74,21 @@ def test_a_missed_week_is_refused(store, tmp_path):
     with pytest.raises(DataValidationError, match=r"no product has a sales row for 2023-08-04 "):
         ingest_all(store, as_jobs([day_file(tmp_path, sales, f"{weeks[31]:%Y-%m-%d}")]))
     assert store.count("sales") == 30
+
+
+def test_ingest_of_sales_or_of_orders_building_sales_is_checked_too(shop, tmp_path):
+    from trendcast.services.ingest import ingest_file
+
+    store, sales = shop
+    with pytest.raises(DataValidationError, match="2024-04-23, 2024-04-24"):
+        ingest_file(store, day_file(tmp_path, sales, "2024-04-25"), "sales")
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,unique_id,ts,quantity\n1,P000,2024-04-25 10:00,2\n")
+    before = store.count("orders")
+    with pytest.raises(DataValidationError, match="2024-04-23, 2024-04-24"):
+        ingest_file(store, orders, "orders", aggregate="D")
+    assert store.count("orders") == before and store.sales_span()[1] == pd.Timestamp("2024-04-22")
+    ingest_file(store, orders, "orders")  # orders alone make no sales days: nothing to check
+    report = ingest_file(store, orders, "orders", aggregate="D", allow_gaps=True)
+    assert store.sales_span()[1] == pd.Timestamp("2024-04-25")
+    assert any("(--allow-gaps)" in n for n in report.notes)

@@ -227,7 +227,7 @@ async def receive_file(request: Request, folder: Path, *, limit: int) -> Receive
 LIST_OPTIONS = ("map", "set", "drop")
 SCALAR_OPTIONS = ("kind", "format", "tz", "date_format", "negatives", "rating_scale", "encoding",
                   "sheet", "aggregate", "decimal", "week_label")
-FLAG_OPTIONS = ("add_products", "keep_user_ids", "scrub")
+FLAG_OPTIONS = ("add_products", "keep_user_ids", "scrub", "allow_gaps")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -243,6 +243,7 @@ class UploadOptions:
     week_label: str | None = None
     keep_user_ids: bool = False
     scrub: bool = False
+    allow_gaps: bool = False
 
 
 def upload_options(query: dict[str, Any], fields: dict[str, list[str]], *, workspace_tz: str,
@@ -314,4 +315,4 @@ def upload_options(query: dict[str, Any], fields: dict[str, list[str]], *, works
     return UploadOptions(kind=kind, options=options, add_products=flag("add_products"),
                          aggregate=aggregate, week_label=week_label,
                          keep_user_ids=flag("keep_user_ids"),
-                         scrub=flag("scrub"))
+                         scrub=flag("scrub"), allow_gaps=flag("allow_gaps"))

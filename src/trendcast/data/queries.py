@@ -181,9 +181,12 @@ class StoreQueries(ABC):
             "FROM sales s LEFT JOIN products p ON p.unique_id = s.unique_id "
             "GROUP BY s.unique_id ORDER BY s.unique_id")
 
-    def sales_totals(self) -> pd.DataFrame:
-        """Units summed over products per date (``ds, y``), by date."""
-        return self._fetch("SELECT ds, sum(y) AS y FROM sales GROUP BY ds ORDER BY ds")
+    def sales_totals(self, since: Any = None) -> pd.DataFrame:
+        """Units summed over products per date (``ds, y``), by date; from ``since`` on."""
+        if since is None:
+            return self._fetch("SELECT ds, sum(y) AS y FROM sales GROUP BY ds ORDER BY ds")
+        return self._fetch("SELECT ds, sum(y) AS y FROM sales WHERE ds >= ? GROUP BY ds ORDER BY ds",
+                           [pd.Timestamp(since).date()])
 
     def window_sales(self, recent_from: Any, before_from: Any, before_to: Any = None) -> pd.DataFrame:
         """Per product with sales in either window: title, category, units since

@@ -5,8 +5,10 @@ forecast time (the right reading of a product that sold nothing). When the whole
 no row for the periods between the stored sales and a new file (the export of those days
 never came), every product gets a run of zero days: the models read a collapse, monitoring
 scores yesterday's forecasts as misses, and drift alerts refit the models on it.
-:func:`skipped_periods` finds such periods; ``update`` refuses them unless the history says a
-shop-wide empty period is nothing unusual (a shop that has had days without any sale).
+:func:`skipped_periods` finds such periods; :func:`check_continuity` (``ingest`` of sales or
+of orders building sales, an upload, ``update``'s files together) refuses them unless told
+(``--allow-gaps``), or unless the calendar or the history says a shop-wide empty period is
+nothing unusual (a holiday; a shop that has had days without any sale).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from trendcast.data.store import Store
-from trendcast.features.frequency import infer_freq
+from trendcast.errors import DataValidationError
+from trendcast.features.frequency import infer_freq, period_days
 
 LOOKBACK = 60  # periods of history that say whether a shop-wide empty period is usual
 MIN_HISTORY = 14  # fewer periods than this say nothing
@@ -56,15 +59,18 @@ def skipped_periods(store: Store, stored_end: pd.Timestamp | None) -> Skipped | 
     last new sales date, that no product has a row for; None when there are none."""
     if stored_end is None:
         return None
-    totals = store.sales_totals()
+    stored_end = pd.Timestamp(stored_end)
+    known = store.meta("freq")
+    # the lookback and the new periods are all it needs: not the whole history's totals
+    since = stored_end - pd.Timedelta(days=(LOOKBACK + 2) * period_days(known)) if known else None
+    totals = store.sales_totals(since)
     if totals.empty:
         return None
     totals["ds"] = pd.to_datetime(totals["ds"])
-    stored_end = pd.Timestamp(stored_end)
     new = totals[totals["ds"] > stored_end]
     if new.empty:
         return None
-    freq = infer_freq(totals.assign(unique_id="*"))
+    freq = known or infer_freq(totals.assign(unique_id="*"))
     grid = pd.date_range(stored_end, new["ds"].max(), freq=freq)
     present = set(totals["ds"])
     missing = [d for d in grid if d > stored_end and d not in present]
@@ -82,3 +88,25 @@ def skipped_periods(store: Store, stored_end: pd.Timestamp | None) -> Skipped | 
         named = {d: str(n) for d, n in zip(days, events["name"], strict=True) if d in set(missing)}
     return Skipped(missing, stored_end, new["ds"].min(), new["ds"].max(), freq, len(recent),
                    empty, [f"{d:%Y-%m-%d} {named[d]}" for d in missing if d in named])
+
+
+def check_continuity(store: Store, stored_end: pd.Timestamp | None, *, allow_gaps: bool,
+                     notes: list[str]) -> None:
+    """Refuse (DataValidationError, inside the writing transaction: nothing is stored) new
+    sales that skip periods for the whole catalogue after ``stored_end``, unless
+    ``allow_gaps`` or the periods are usual (:attr:`Skipped.usual`); else note them."""
+    skipped = skipped_periods(store, stored_end)
+    if skipped is None:
+        return
+    if not (allow_gaps or skipped.usual):
+        raise DataValidationError(
+            f"{skipped.describe()}, though each of the {skipped.history} periods before had sales: "
+            "the export of those periods looks missing, and storing this would make them periods "
+            "of zero sales for every product. Nothing was stored: ingest the missing periods' "
+            "file first (or give it to the same update), or, if the shop sold nothing then "
+            "(closed), pass --allow-gaps (API: allow_gaps=true)")
+    why = ("--allow-gaps" if allow_gaps else
+           f"calendar: {', '.join(skipped.holidays)}" if skipped.holidays else
+           f"{skipped.empty_before} of the {skipped.history} periods before had no sale either"
+           if skipped.empty_before else "too little history to tell")
+    notes.append(f"{skipped.describe()}: read as zero sales of every product ({why})")

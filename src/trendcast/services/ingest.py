@@ -17,6 +17,7 @@ from trendcast.data.store import Store, WriteResult
 from trendcast.data.tables import TABLES
 from trendcast.errors import InputFileError
 from trendcast.features.frequency import describe
+from trendcast.services.continuity import check_continuity
 from trendcast.services.open_periods import (
     WEEK_LABEL_KEY,
     check_week_label,
@@ -216,6 +217,8 @@ def ingest_file(
     parse: Callable[..., pd.DataFrame] | None = None,
     now: pd.Timestamp | None = None,
     week_label: str | None = None,
+    allow_gaps: bool = False,
+    check_gaps: bool = True,
 ) -> IngestReport:
     """Validate one file and store it, as one batch; on any problem nothing is stored.
 
@@ -248,6 +251,12 @@ def ingest_file(
             (its last day); recorded as the workspace's (default: the recorded one, else
             ``start``, recorded when the first weekly sales arrive). See
             :mod:`trendcast.services.open_periods`.
+        allow_gaps: store new sales that leave periods with no row for any product after the
+            stored ones (a closed shop); otherwise refused as a missed export, unless the
+            calendar or the history says such periods are usual
+            (:mod:`trendcast.services.continuity`).
+        check_gaps: False when the caller checks continuity itself, after several files
+            (``update``: one of them may bring the missing period).
     """
     start = time.perf_counter()
     if kind not in TABLE_OF:
@@ -303,8 +312,13 @@ def ingest_file(
             f"aggregated into {sales['unique_id'].nunique():,} {'daily' if aggregate == 'D' else 'weekly'} "
             f"series ({len(sales):,} rows)"
         )
+    builds_sales = check_gaps and "sales" in frames and (kind == "sales" or bool(aggregate))
+    span = store.sales_span() if builds_sales else None
     with store.batch(kind, source or str(path), actor=actor) as batch:
         report.writes = write_frames(store, frames)
+        if builds_sales:
+            check_continuity(store, span[1] if span else None, allow_gaps=allow_gaps,
+                             notes=report.notes)
         if kind == "orders" and aggregate:
             _set_pending(store, aggregate, pending)
             if aggregate == "W":  # weeks built from orders are dated by their Monday

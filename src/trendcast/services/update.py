@@ -51,9 +51,9 @@ from trendcast.data.store import Store
 from trendcast.engine.base import Engine
 from trendcast.engine.runner import FrameSource
 from trendcast.engine.tasks import unwrap
-from trendcast.errors import ConflictError, DataValidationError, ModelError, NotFoundError
+from trendcast.errors import ConflictError, ModelError, NotFoundError
 from trendcast.features.frequency import period_days
-from trendcast.services.continuity import skipped_periods
+from trendcast.services.continuity import check_continuity
 from trendcast.services.jobfile import FileJob, in_kind_order
 from trendcast.services.monitor import drift_alerts, score_pending
 from trendcast.services.versions import (
@@ -130,28 +130,16 @@ def ingest_all(store: Store, files: Sequence[FileJob], *, actor: str | None = No
     span = store.sales_span()
     with store.batch("update", ", ".join(str(f.path) for f in files), actor=actor):
         for job in files:
+            # continuity is checked once all the files are in (one may bring the missing day)
             report = ingest_file(store, job.path, job.kind, actor=actor, now=now,
-                                 **job.ingest_kwargs())
+                                 check_gaps=False, **job.ingest_kwargs())
             rows += report.rows_read
             name = job.path.name
             notes += [f"{name}: {n}" for n in report.notes]
             # a re-export that overlaps what is stored replaces values: say how many
             notes += [f"{name}: {w.updated:,} stored {w.table} row(s) had other values "
                       "and were replaced by the file's" for w in report.writes if w.updated]
-        skipped = skipped_periods(store, span[1] if span else None)
-        if skipped is not None and not (allow_gaps or skipped.usual):
-            raise DataValidationError(
-                f"{skipped.describe()}, though each of the {skipped.history} periods before had "
-                "sales: the export of those periods looks missing, and storing these files would "
-                "make them periods of zero sales for every product. Nothing was stored: add "
-                "the missing periods' file to this update, or, if the shop sold nothing then "
-                "(closed), run it again with --allow-gaps")
-        if skipped is not None:
-            why = ("--allow-gaps" if allow_gaps else
-                   f"calendar: {', '.join(skipped.holidays)}" if skipped.holidays else
-                   f"{skipped.empty_before} of the {skipped.history} periods before had no sale "
-                   "either" if skipped.empty_before else "too little history to tell")
-            notes.append(f"{skipped.describe()}: read as zero sales of every product ({why})")
+        check_continuity(store, span[1] if span else None, allow_gaps=allow_gaps, notes=notes)
     return rows, notes
 
 

@@ -39,6 +39,9 @@ async def upload(
         description="For orders: also build daily (D) or weekly (W) sales series.")] = None,
     keep_user_ids: Annotated[bool, Query(description="Store user ids as given instead of "
                                                      "workspace pseudonyms.")] = False,
+    allow_gaps: Annotated[bool, Query(description="Store new sales that leave periods without a "
+                                                  "row for any product (a closed shop); "
+                                                  "otherwise refused as a missed export.")] = False,
     week_label: Annotated[Literal["start", "end"] | None, Query(
         description="Weekly sales: dated by the week's first day (start) or last day (end); the "
                     "workspace keeps it (default: the kept one, else start for weeks "
@@ -69,7 +72,7 @@ async def upload(
     row and column. Re-uploading the same file changes nothing (keyed upserts). Every option
     of `trendcast ingest` is accepted as a query parameter or as a form field beside `file`
     (kind, format, map, set, drop, tz, date_format, negatives, rating_scale, encoding, sheet,
-    decimal, add_products, aggregate, week_label, keep_user_ids, scrub). The file is parsed in
+    decimal, add_products, aggregate, week_label, allow_gaps, keep_user_ids, scrub). The file is parsed in
     a worker process; a file over a reading limit (unpacked size, rows, columns, field length)
     is answered 413."""
     limit = request.app.state.max_upload_bytes
@@ -79,7 +82,8 @@ async def upload(
         received = await receive_file(request, folder, limit=limit)
         query = {"kind": kind.value if kind else None, "format": fmt.value if fmt else None,
                  "add_products": add_products, "aggregate": aggregate,
-                 "keep_user_ids": keep_user_ids, "week_label": week_label, "map": mapping,
+                 "keep_user_ids": keep_user_ids, "week_label": week_label,
+                 "allow_gaps": allow_gaps, "map": mapping,
                  "set": constants, "drop": drop,
                  "tz": tz, "date_format": date_format, "negatives": negatives,
                  "rating_scale": rating_scale, "encoding": encoding, "sheet": sheet,
@@ -96,7 +100,8 @@ async def upload(
                                      options=asked.options, parse=parse_in_worker,
                                      actor=f"key:{principal.key_id}",
                                      source=f"upload {received.filename}",
-                                     week_label=asked.week_label)
+                                     week_label=asked.week_label,
+                                     allow_gaps=asked.allow_gaps)
                 if any(w.inserted or w.updated for w in report.writes):
                     request.app.state.data_version.bump()
             return UploadResult(
