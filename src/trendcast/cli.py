@@ -803,12 +803,18 @@ def _scheduled_update(location: str, keep_days: int | None, job_file: Path | Non
     from trendcast.services.jobfile import load_job
     from trendcast.services.retention import prune as prune_workspace
     from trendcast.services.update import run_update
+    from trendcast.services.update_log import SCHEDULE, recorded_update
 
-    try:
+    def run(store: Any) -> Any:
+        # the job file is read inside the record: a file missing at 06:00 is a failed update
         files = load_job(job_file, workspace_tz=_settings().tz) if job_file is not None else []
+        return run_update(store, files, refit="auto", n_jobs=_settings().n_jobs,
+                          partition_size=_settings().partition_size, actor=SCHEDULE)
+
+    params = {"refit": "auto", **({"job_file": str(job_file)} if job_file is not None else {})}
+    try:
         with open_store(location, settings=_settings()) as store:
-            result = run_update(store, files, refit="auto", n_jobs=_settings().n_jobs,
-                                partition_size=_settings().partition_size)
+            result = recorded_update(store, SCHEDULE, lambda: run(store), params=params)
             pruned = prune_workspace(store, keep_days=keep_days) if keep_days is not None else None
         console.print(escape(result.summary()), highlight=False)
         for note in result.notes:
@@ -960,6 +966,7 @@ def update(
     files are read with the options `ingest` takes (--map, --negatives, --date-format, ...);
     files of several kinds, each read its own way: `trendcast update --job-file daily.toml`."""
     from trendcast.services.update import run_update
+    from trendcast.services.update_log import recorded_update
 
     files = _update_files(paths or [], job, kind=kind, fmt=fmt, mapping=mapping,
                           constants=constants, drop=drop, tz=tz, date_format=date_format,
@@ -967,10 +974,15 @@ def update(
                           encoding=encoding, sheet=sheet, add_products=add_products,
                           aggregate=aggregate, keep_user_ids=keep_user_ids, scrub=scrub,
                           week_label=week_label)
+    actor = _actor()
+    params = {"refit": refit, "reselect": reselect, "files": [str(f.path) for f in files],
+              **({"job_file": str(job)} if job is not None else {})}
     with _open(db) as store, _progress() as progress:
-        result = run_update(store, files, refit=refit, n_jobs=jobs, reselect=reselect,
-                            progress=progress, partition_size=_settings().partition_size,
-                            actor=_actor(), allow_gaps=allow_gaps)
+        # recorded in `jobs` (GET /api/jobs, the dashboard), a failure too
+        result = recorded_update(store, actor, lambda: run_update(
+            store, files, refit=refit, n_jobs=jobs, reselect=reselect, progress=progress,
+            partition_size=_settings().partition_size, actor=actor, allow_gaps=allow_gaps),
+            params=params)
     out.print(escape(result.summary()), soft_wrap=True)
     for note in result.notes:
         out.print(escape(f"note: {note}"))

@@ -37,6 +37,7 @@ from trendcast.data.store import Store
 from trendcast.errors import NotFoundError, TrendcastError
 from trendcast.services.forecast import Progress, run_backtest, run_forecast
 from trendcast.services.update import run_update
+from trendcast.services.update_log import OTHER_PROCESSES, is_stale
 from trendcast.services.versions import PROMOTED, forecast_from_version, train_version
 
 log = logging.getLogger("trendcast.api.jobs")
@@ -144,10 +145,13 @@ class JobManager:
             thread.start()
 
     def _recover(self) -> None:
-        """Jobs left queued or running by a previous server process will never finish."""
+        """Jobs left queued or running by a previous server process will never finish; updates
+        run by a command line (:data:`~trendcast.services.update_log.OTHER_PROCESSES`) may
+        still be running and are left alone."""
         with self._lock:
             self._store.update_jobs_with_status(
-                ("queued", "running"), status="failed", finished_at=pd.Timestamp.now(),
+                ("queued", "running"), except_key_like=OTHER_PROCESSES, status="failed",
+                finished_at=pd.Timestamp.now(),
                 error="the server stopped before this job finished; submit it again")
 
     # Records ------------------------------------------------------------------------
@@ -162,6 +166,7 @@ class JobManager:
         job = {k: _clean(v) for k, v in row.items()}
         job["params"] = json.loads(job["params"] or "{}")
         job["progress"] = float(job["progress"] or 0.0)
+        job["stale"] = is_stale(row)
         return job
 
     def get(self, job_id: str) -> dict[str, Any]:

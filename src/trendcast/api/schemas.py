@@ -263,6 +263,12 @@ class Job(BaseModel):
     version_id: str | None = Field(None, description=(
         "A train job's model version, or the version an update job forecast from, once done."))
     error: str | None = None
+    key_id: str | None = Field(None, description=(
+        "Who started it: an API key id, `cli:<OS user>` (an `update` from a command line or "
+        "cron) or `schedule` (`trendcast serve --schedule`)."))
+    stale: bool = Field(False, description=(
+        "An update still marked running after the update lease expired: the process that ran "
+        "it most likely stopped without recording its end."))
     created_at: Instant
     started_at: Instant | None = None
     finished_at: Instant | None = None

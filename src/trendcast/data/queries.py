@@ -441,6 +441,11 @@ class StoreQueries(ABC):
                 "LIMIT 1", [kind, covering])
         return _run_record(rows.iloc[0]) if len(rows) else None
 
+    def run_first_day(self, run_id: str) -> pd.Timestamp | None:
+        """The first date a run forecasts (None for a run without forecasts)."""
+        value = self._fetch("SELECT min(ds) AS first FROM forecasts WHERE run_id = ?", [run_id]).iloc[0, 0]
+        return None if value is None or pd.isna(value) else pd.Timestamp(value)
+
     def run_rows(self, *, kind: str | None = None, limit: int | None = None,
                  offset: int = 0, newest_first: bool = True) -> tuple[int, list[dict[str, Any]]]:
         """Runs (of ``kind``), newest first, one page; and the total count."""
@@ -533,10 +538,12 @@ class StoreQueries(ABC):
         rows = self._fetch("SELECT * FROM jobs WHERE job_id = ?", [job_id])
         return rows.iloc[0].to_dict() if len(rows) else None
 
-    def job_rows(self, *, status: str | None = None, limit: int = 50,
+    def job_rows(self, *, status: str | None = None, kind: str | None = None, limit: int = 50,
                  offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-        """Jobs (with ``status``), newest first, one page; and the total count."""
-        where, params = ("WHERE status = ?", [status]) if status else ("", [])
+        """Jobs (with ``status``, of ``kind``), newest first, one page; and the total count."""
+        conditions = [(c, v) for c, v in (("status = ?", status), ("kind = ?", kind)) if v]
+        where = ("WHERE " + " AND ".join(c for c, _ in conditions)) if conditions else ""
+        params = [v for _, v in conditions]
         total = self._count(f"SELECT count(*) AS n FROM jobs {where}", params)
         rows = self._fetch(f"SELECT * FROM jobs {where} ORDER BY created_at DESC, job_id "
                            f"LIMIT {int(limit)} OFFSET {int(offset)}", params)
@@ -547,9 +554,12 @@ class StoreQueries(ABC):
         """Set some fields of a job's row (when its status is one of ``only_if_status``)."""
         self._update_jobs(fields, "job_id = ?", [job_id], only_if_status)
 
-    def update_jobs_with_status(self, statuses: Sequence[str], **fields: Any) -> None:
-        """Set some fields of every job whose status is one of ``statuses``."""
-        self._update_jobs(fields, "TRUE", [], statuses)
+    def update_jobs_with_status(self, statuses: Sequence[str], *, except_key_like: Sequence[str] = (),
+                                **fields: Any) -> None:
+        """Set some fields of every job whose status is one of ``statuses``, except those whose
+        ``key_id`` matches one of the SQL LIKE patterns ``except_key_like``."""
+        where = " AND ".join(["TRUE", *(["NOT coalesce(key_id LIKE ?, FALSE)"] * len(except_key_like))])
+        self._update_jobs(fields, where, list(except_key_like), statuses)
 
     def _update_jobs(self, fields: dict[str, Any], where: str, params: list[Any],
                      statuses: Sequence[str] | None) -> None:

@@ -164,7 +164,8 @@ API_KEYS = Table(
     },
     ("key_id",),
 )
-# Background jobs of the REST API (forecast, backtest, train): their state, progress and outcome.
+# Background jobs of the REST API (forecast, backtest, train, update) and a record of every
+# update run elsewhere (command line, schedule; services.update_log): state, progress, outcome.
 JOBS = Table(
     "jobs",
     {
