@@ -123,3 +123,49 @@ def test_a_workspace_without_versions_says_how_to_save_one(tmp_path):
         r = c.get("/accuracy?lang=en")
         assert r.status_code == 200 and 'id="model-versions"' not in r.text
         assert "No saved model version yet" in r.text
+
+
+@pytest.mark.parametrize("lang, failed, status, data_to", [
+    ("en", "The last update failed: another update has been running", "failed",
+     "The forecasts shown are from data up to 2024-04-08"),
+    ("zh", "最近一次更新失败：another update has been running", "失败", "当前显示的预测基于截至 2024-04-08 的数据")])
+def test_the_daily_updates_card_lists_the_last_ones_and_flags_a_failure(tmp_path, lang, failed,
+                                                                        status, data_to):
+    from starlette.testclient import TestClient
+
+    from trendcast.api.app import create_app
+    from trendcast.data.store import open_store
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.keys import create_key
+    from trendcast.services.update import run_update
+    from trendcast.services.update_log import recorded_update
+    from trendcast.services.versions import train_version
+
+    db = tmp_path / "updates.duckdb"
+    sales = make_sales(n_series=3, n_days=120)
+    with open_store(db) as store:
+        ingest_frames(store, {"sales": sales[sales["ds"] <= "2024-04-08"]}, source="test")
+        train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
+        ok = recorded_update(store, "cli:tom", lambda: run_update(store, [], refit="never"))
+        key = create_key(store, "viewer")
+    with TestClient(create_app(db, workers=1), base_url="http://testserver") as c:
+        c.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
+        page = c.get(f"/accuracy?lang={lang}").text
+        assert 'role="alert"' not in page  # the last update went well
+        card = page.split('id="updates"', 1)[1].split("</table>", 1)[0]
+        assert "cli:tom" in card and ok.summary() in card
+    with open_store(db) as store:
+        assert store.take_lease("update", "cron <elsewhere>", pd.Timedelta(hours=1)) is None
+        with pytest.raises(Exception, match="another update"):
+            recorded_update(store, "schedule", lambda: run_update(store, [], refit="never"))
+    with TestClient(create_app(db, workers=1), base_url="http://testserver") as c:
+        c.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
+        page = c.get(f"/accuracy?lang={lang}").text
+    alert = page.split('role="alert">', 1)[1].split("</p>", 1)[0]
+    assert alert.startswith(failed) and data_to in alert
+    assert "cron &lt;elsewhere&gt;" in alert and "<elsewhere>" not in page  # escaped
+    card = page.split('id="updates"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", card, re.S)[1:]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in rows]
+    assert [(c[1], c[2]) for c in cells] == [("schedule", status), ("cli:tom", "done" if lang == "en" else "完成")]
+    assert cells[0][3].startswith("another update has been running")

@@ -1,6 +1,7 @@
 """The "accuracy over time" page: how stored forecasts fared once their sales arrived, per
 category and week, against what the backtest led us to expect, with the drift alerts and the
-saved model versions (which one is in use).
+saved model versions (which one is in use) and the last daily updates (a failed last one
+flagged at the top, with the date of the data the forecasts shown were made from).
 
 Reads the scores ``trendcast update`` and ``trendcast monitor`` store (``forecast_scores``);
 like ``GET /api/accuracy`` the page never writes, so a forecast whose actuals have just
@@ -22,6 +23,7 @@ from trendcast.dashboard.pages import product_link
 from trendcast.dashboard.templating import fmt_number, render
 from trendcast.data.store import Store
 from trendcast.services.monitor import accuracy, drift_alerts
+from trendcast.services.update_log import last_forecast, recent_updates
 from trendcast.services.versions import describe_versions
 
 UNKNOWN = "—"  # products without a category
@@ -31,7 +33,7 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
     """Per category: pooled live WAPE, bias and coverage against the backtest's WAPE, a chart
     of WAPE and bias per week, and the drift alerts of ``model`` (default: the model with the
     most scored rows). An empty state when nothing has been scored yet."""
-    versions = _versions(store, lang)
+    versions = {**_versions(store, lang), **_updates(store, lang)}
     overall = accuracy(store, level="category", score=False)
     if overall.empty:
         return render("accuracy.html.j2", lang=lang, empty=True, **versions)
@@ -91,6 +93,35 @@ def _versions(store: Store, lang: str) -> dict[str, object]:
             Column(tr(lang, "ver_loadable"), lambda r: tr(lang, "yes") if r["loadable"] == "yes"
                    else f"{tr(lang, 'no')}: {r['loadable'].removeprefix('no: ')}")]
     return {"version_columns": cols, "versions": rows}
+
+
+def _updates(store: Store, lang: str, limit: int = 5) -> dict[str, object]:
+    """The ``limit`` newest update records for the page's "Daily updates" card, and the
+    warning when the newest one failed or never recorded its end (stale)."""
+    rows = [{**r, "state": "stale" if r["stale"] else str(r["status"])} for r in recent_updates(store, limit)]
+    cols = [Column(tr(lang, "upd_when"), lambda r: _minute(r["created_at"])),
+            Column(tr(lang, "upd_who"), lambda r: r["key_id"] or ""),
+            Column(tr(lang, "upd_status"), lambda r: tr(lang, "upd_status_" + r["state"])),
+            Column(tr(lang, "upd_outcome"),
+                   lambda r: _text(r["error"] if r["state"] == "failed" else r["label"]))]
+    warning = None
+    if rows and rows[0]["state"] in ("failed", "stale"):
+        last = rows[0]
+        warning = (tr(lang, "upd_failed", error=_text(last["error"])) if last["state"] == "failed" else
+                   tr(lang, "upd_stale", when=_minute(last["created_at"]), who=last["key_id"] or ""))
+        shown = last_forecast(store)
+        warning += " " + (tr(lang, "upd_no_forecast") if shown is None or shown["data_end"] is None else
+                          tr(lang, "upd_forecasts_from", data_end=_day(shown["data_end"]),
+                             made=_minute(shown["created_at"])))
+    return {"update_columns": cols, "updates": rows, "update_warning": warning}
+
+
+def _minute(value: object) -> str:
+    return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
 def _day(value: object) -> str:
