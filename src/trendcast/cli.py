@@ -968,21 +968,26 @@ def update(
     from trendcast.services.update import run_update
     from trendcast.services.update_log import recorded_update
 
-    files = _update_files(paths or [], job, kind=kind, fmt=fmt, mapping=mapping,
-                          constants=constants, drop=drop, tz=tz, date_format=date_format,
-                          negatives=negatives, decimal=decimal, rating_scale=rating_scale,
-                          encoding=encoding, sheet=sheet, add_products=add_products,
-                          aggregate=aggregate, keep_user_ids=keep_user_ids, scrub=scrub,
-                          week_label=week_label)
     actor = _actor()
-    params = {"refit": refit, "reselect": reselect, "files": [str(f.path) for f in files],
+
+    def run(store: Any, progress: Any) -> Any:
+        # the files are found inside the record: a job file whose export is missing at 06:00
+        # (or a mistake in the command cron runs) is a failed update like a bad row
+        files = _update_files(paths or [], job, kind=kind, fmt=fmt, mapping=mapping,
+                              constants=constants, drop=drop, tz=tz, date_format=date_format,
+                              negatives=negatives, decimal=decimal, rating_scale=rating_scale,
+                              encoding=encoding, sheet=sheet, add_products=add_products,
+                              aggregate=aggregate, keep_user_ids=keep_user_ids, scrub=scrub,
+                              week_label=week_label)
+        return run_update(store, files, refit=refit, n_jobs=jobs, reselect=reselect,
+                          progress=progress, partition_size=_settings().partition_size,
+                          actor=actor, allow_gaps=allow_gaps)
+
+    params = {"refit": refit, "reselect": reselect, "files": [str(p) for p in paths or []],
               **({"job_file": str(job)} if job is not None else {})}
     with _open(db) as store, _progress() as progress:
         # recorded in `jobs` (GET /api/jobs, the dashboard), a failure too
-        result = recorded_update(store, actor, lambda: run_update(
-            store, files, refit=refit, n_jobs=jobs, reselect=reselect, progress=progress,
-            partition_size=_settings().partition_size, actor=actor, allow_gaps=allow_gaps),
-            params=params)
+        result = recorded_update(store, actor, lambda: run(store, progress), params=params)
     out.print(escape(result.summary()), soft_wrap=True)
     for note in result.notes:
         out.print(escape(f"note: {note}"))

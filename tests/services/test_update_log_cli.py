@@ -50,6 +50,12 @@ def test_a_command_line_update_is_recorded_done_then_failed(shop, tmp_path):
     assert failed["error"].startswith("no product has a sales row for 2024-04-24")
     assert f"error: {failed['error']}" in said  # the record says what the command printed
     assert '"files": ["' in failed["params"] and "2024-04-26.csv" in failed["params"]
+    job_file = tmp_path / "daily.toml"
+    job_file.write_text('[[file]]\npath = "today.csv"\n')  # the export is not there at 06:00
+    bad = tc("update", "--job-file", str(job_file), "--jobs", "1", "--db", str(db), check=False)
+    missing = _updates(db)[0]
+    assert bad.returncode == 2 and missing["status"] == "failed" and "no file matches" in missing["error"]
+    assert f"error: {missing['error']}" in " ".join(bad.stderr.split())
 
 
 def test_scheduled_updates_are_recorded_as_schedule(shop, tmp_path, capsys):
