@@ -188,6 +188,7 @@ def test_selection_reads_nothing_after_the_validation_cutoff(events):
     assert "precision@20" in sel.reason and "validation cutoff" in sel.reason
 
 
+@pytest.mark.slow  # ~10 s: in CI's slow run, keeping the default suite under its budget
 def test_lightgbm_ships_when_carts_matter_and_baseline_when_it_cannot_win(events):
     strong = evaluate_propensity(events, days=3, level="item", k=50)
     assert strong.shipped == "lightgbm" and "LightGBM ships" in strong.notes[0]
@@ -318,6 +319,7 @@ def _stored_log(n_users: int) -> pd.DataFrame:
     return log
 
 
+@pytest.mark.slow  # ~10 s: in CI's slow run, keeping the default suite under its budget
 def test_service_scores_pairs_now(store):
     from trendcast.services.ingest import ingest_frames
     from trendcast.services.propensity import run_propensity
@@ -339,6 +341,7 @@ def test_service_scores_pairs_now(store):
     assert cold.loc["NOBODY", "probability"] < 0.05
 
 
+@pytest.mark.slow  # ~10 s: in CI's slow run, keeping the default suite under its budget
 def test_propensity_command(db_path):
     from typer.testing import CliRunner
 

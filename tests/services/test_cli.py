@@ -187,6 +187,7 @@ def test_db_from_environment_and_festivals(tmp_path, monkeypatch):
     assert info["tables"]["calendar_events"]["rows"] > 30
 
 
+@pytest.mark.slow  # ~10 s: in CI's slow run, keeping the default suite under its budget
 def test_catalogue_commands_monthly_forecast_cleaning_stock_and_country_calendar(tmp_path):
     db = str(tmp_path / "cat.duckdb")
     sales = make_sales(n_series=2, n_days=200)
