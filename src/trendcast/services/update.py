@@ -4,7 +4,9 @@
 
 1. ingests every file as one batch: a bad row in any file stores nothing, and nothing else
    runs. Files may be of several kinds, each with its own reading options (a job file,
-   :mod:`trendcast.services.jobfile`); the catalogue is ingested first;
+   :mod:`trendcast.services.jobfile`); the catalogue is ingested first. New sales that skip
+   periods for the whole catalogue (a missed export) are refused
+   (:mod:`trendcast.services.continuity`);
 2. scores the stored forecasts whose actuals have just arrived (``forecast_scores``);
 3. decides whether to refit the promoted version: ``always``, ``never``, or ``auto``. Auto
    refits when products the version has never seen make up more than ``new_share`` of the
@@ -120,8 +122,8 @@ def ingest_all(store: Store, files: Sequence[FileJob], *, actor: str | None = No
                allow_gaps: bool = False, now: pd.Timestamp | None = None) -> tuple[int, list[str]]:
     """Ingest every file, each with its own kind and options, in one batch (all or nothing);
     returns rows read and notes. Periods the files skip for the whole catalogue (a missed
-    export, :mod:`trendcast.services.continuity`) stop it, unless ``allow_gaps`` or the shop
-    has had periods without a sale before. ``now``: the workspace's wall clock (tests)."""
+    export, :mod:`trendcast.services.continuity`) stop it, unless ``allow_gaps``, the calendar
+    or the shop's history says they are usual. ``now``: the workspace's wall clock (tests)."""
     from trendcast.services.ingest import ingest_file
 
     rows, notes = 0, []
