@@ -60,11 +60,24 @@ def test_a_closing_day_in_the_calendar_is_not_a_missed_export(shop, tmp_path):
 
 def test_a_shop_with_empty_days_before_is_not_refused(shop, tmp_path):
     store, sales = shop
-    quiet = sales[(sales["ds"] <= "2024-04-22") & ~sales["ds"].isin(pd.to_datetime(["2024-04-10"]))]
+    closed = pd.to_datetime(["2024-04-07", "2024-04-14", "2024-04-21"])  # shut on Sundays
     store.delete_sales(["P000", "P001", "P002"])
-    store.upsert("sales", quiet)
+    store.upsert("sales", sales[(sales["ds"] <= "2024-04-22") & ~sales["ds"].isin(closed)])
     _, notes = ingest_all(store, as_jobs([day_file(tmp_path, sales, "2024-04-25")]))
-    assert any("1 of the 60 periods before had no sale either" in n for n in notes)
+    assert any("3 of the 60 periods before had no sale either" in n for n in notes)
+
+
+def test_one_empty_day_before_does_not_make_the_next_missed_export_usual(shop, tmp_path):
+    """A day stored empty (last Christmas, a gap let through with --allow-gaps) must not wave
+    every later missed export through; a calendar event does not count as one."""
+    store, sales = shop
+    store.delete_sales(["P000", "P001", "P002"])
+    gone = pd.to_datetime(["2024-04-01", "2024-04-10", "2024-04-11"])
+    store.upsert("sales", sales[(sales["ds"] <= "2024-04-22") & ~sales["ds"].isin(gone)])
+    store.upsert("calendar_events", pd.DataFrame({"ds": gone[1:], "name": ["Closed", "Closed 2"],
+                                                  "region": ["", ""]}))
+    with pytest.raises(DataValidationError, match="59 of the 60 periods before had sales"):
+        ingest_all(store, as_jobs([day_file(tmp_path, sales, "2024-04-25")]))
 
 
 def test_a_missed_week_is_refused(store, tmp_path):

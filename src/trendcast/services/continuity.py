@@ -23,12 +23,14 @@ from trendcast.features.frequency import infer_freq, period_days
 
 LOOKBACK = 60  # periods of history that say whether a shop-wide empty period is usual
 MIN_HISTORY = 14  # fewer periods than this say nothing
+USUAL_EMPTY = 3  # empty periods (not calendar events) in the lookback that make one usual
 
 
 @dataclass(frozen=True)
 class Skipped:
     """Periods after ``stored_end`` (up to the new sales' end) without a sales row of any
-    product; ``usual`` when some of the ``LOOKBACK`` periods before had no sale either."""
+    product; ``empty_before``: periods of the ``history`` before without a sale, calendar
+    events left out (a closure on Christmas Day does not make a missed export usual)."""
 
     periods: list[pd.Timestamp]
     stored_end: pd.Timestamp
@@ -41,9 +43,11 @@ class Skipped:
 
     @property
     def usual(self) -> bool:
-        """Nothing unusual: a short history, periods without a sale before, or every skipped
-        period a stored calendar event (a shop closed on Christmas Day)."""
-        return (self.history < MIN_HISTORY or self.empty_before > 0
+        """Nothing unusual: a short history, a shop with empty periods (``USUAL_EMPTY`` of the
+        lookback: a few slow products, a weekly closing day), or every skipped period a stored
+        calendar event (a shop closed on Christmas Day). One empty period before (last
+        year's Christmas, a gap stored with --allow-gaps) does not make the next usual."""
+        return (self.history < MIN_HISTORY or self.empty_before >= USUAL_EMPTY
                 or len(self.holidays) == len(self.periods))
 
     def describe(self) -> str:
@@ -80,14 +84,13 @@ def skipped_periods(store: Store, stored_end: pd.Timestamp | None) -> Skipped | 
     recent = pd.date_range(end=stored_end, periods=LOOKBACK, freq=freq)
     recent = recent[recent >= old["ds"].min()]
     sold = set(old.loc[old["y"] > 0, "ds"])
-    empty = sum(d not in sold for d in recent)
-    events = store.calendar()
-    named = {}
-    if freq == "D" and not events.empty:
-        days = pd.to_datetime(events["ds"])
-        named = {d: str(n) for d, n in zip(days, events["name"], strict=True) if d in set(missing)}
+    events = store.calendar() if freq == "D" else pd.DataFrame()
+    event_days: dict[pd.Timestamp, str] = {}
+    if not events.empty:
+        event_days = dict(zip(pd.to_datetime(events["ds"]), events["name"].astype(str), strict=True))
+    empty = sum(d not in sold and d not in event_days for d in recent)
     return Skipped(missing, stored_end, new["ds"].min(), new["ds"].max(), freq, len(recent),
-                   empty, [f"{d:%Y-%m-%d} {named[d]}" for d in missing if d in named])
+                   empty, [f"{d:%Y-%m-%d} {event_days[d]}" for d in missing if d in event_days])
 
 
 def check_continuity(store: Store, stored_end: pd.Timestamp | None, *, allow_gaps: bool,
@@ -100,13 +103,16 @@ def check_continuity(store: Store, stored_end: pd.Timestamp | None, *, allow_gap
         return
     if not (allow_gaps or skipped.usual):
         raise DataValidationError(
-            f"{skipped.describe()}, though each of the {skipped.history} periods before had sales: "
+            f"{skipped.describe()}, though "
+            + (f"each of the {skipped.history}" if not skipped.empty_before else
+               f"{skipped.history - skipped.empty_before} of the {skipped.history}")
+            + " periods before had sales: "
             "the export of those periods looks missing, and storing this would make them periods "
             "of zero sales for every product. Nothing was stored: ingest the missing periods' "
             "file first (or give it to the same update), or, if the shop sold nothing then "
             "(closed), pass --allow-gaps (API: allow_gaps=true)")
     why = ("--allow-gaps" if allow_gaps else
-           f"calendar: {', '.join(skipped.holidays)}" if skipped.holidays else
-           f"{skipped.empty_before} of the {skipped.history} periods before had no sale either"
-           if skipped.empty_before else "too little history to tell")
+           f"calendar: {', '.join(skipped.holidays)}" if len(skipped.holidays) == len(skipped.periods)
+           else f"{skipped.empty_before} of the {skipped.history} periods before had no sale "
+           "either" if skipped.empty_before >= USUAL_EMPTY else "too little history to tell")
     notes.append(f"{skipped.describe()}: read as zero sales of every product ({why})")
