@@ -100,6 +100,7 @@ def test_insights_are_cached_until_the_data_changes(shop_db, monkeypatch):
         assert len(calls) == 3 and after["total"] == first["total"] + 1  # the new series is called too
 
 
+@pytest.mark.slow  # ~5-10 s: in CI's slow run, keeping the default suite under its budget
 def test_propensity_endpoint(tmp_path):
     import numpy as np
     import pandas as pd

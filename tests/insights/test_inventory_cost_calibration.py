@@ -89,6 +89,7 @@ def synthetic_window(rng: np.random.Generator, n: int, *, bias: float, days: int
     return Window(mean=mean, quantiles=q, levels=LEVELS, recent_rate=rate, actual=actual)
 
 
+@pytest.mark.slow  # ~5-10 s: in CI's slow run, keeping the default suite under its budget
 def test_calibration_reaches_the_target_where_the_raw_forecast_does_not():
     rng = np.random.default_rng(0)
     train = [synthetic_window(rng, 300, bias=0.8) for _ in range(3)]

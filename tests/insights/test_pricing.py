@@ -324,6 +324,7 @@ def test_service_default_cost_and_stock(store, shop):
     assert limited.loc[uid, "suggested_price"] == pytest.approx(t.loc[uid, "price"])
 
 
+@pytest.mark.slow  # ~5-10 s: in CI's slow run, keeping the default suite under its budget
 def test_cli_pricing_json(shop_store):
     store, shop = shop_store
     location = store.location

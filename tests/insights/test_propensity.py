@@ -90,6 +90,7 @@ def test_features_count_windows_and_recency(events):
     assert feats.loc[pair, "pair_hrs_since_any"] == pytest.approx((cutoff - last) / pd.Timedelta(hours=1))
 
 
+@pytest.mark.slow  # ~5-10 s: in CI's slow run, keeping the default suite under its budget
 def test_carts_predict_buying_beyond_a_shuffled_control(events):
     result = evaluate_propensity(events, days=3, level="item")
     auc = result.metrics["lightgbm"]["auc"]
@@ -172,6 +173,7 @@ def test_segment_rate_by_hand():
                                                  "5+ purchases"]
 
 
+@pytest.mark.slow  # ~5-10 s: in CI's slow run, keeping the default suite under its budget
 def test_selection_reads_nothing_after_the_validation_cutoff(events):
     split = time_split(events, 3)
     sel = select_model(events, split, k=20)

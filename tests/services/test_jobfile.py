@@ -4,7 +4,6 @@ products."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -135,34 +134,41 @@ def test_server_checks_a_job_file_before_its_files_exist(tmp_path):
 
 
 def test_cli_update_job_file_and_ingest_options_on_update(tmp_path):
-    from test_cli import tc
+    from typer.testing import CliRunner
+
+    from trendcast.cli import app
+    from trendcast.data.store import open_store
+
+    def tc(*args: str):
+        return CliRunner().invoke(app, [*args, "--db", db], env={"COLUMNS": "200"})
 
     db = str(tmp_path / "w.duckdb")
     sales = make_sales(n_series=3, n_days=113)[["unique_id", "ds", "y"]]
     sales.to_csv(tmp_path / "sales.csv", index=False)
-    tc("ingest", str(tmp_path / "sales.csv"), "--db", db)
-    tc("train", "--model", "SeasonalNaive", "--horizon", "7", "--no-validate", "--jobs", "1", "--db", db)
+    assert tc("ingest", str(tmp_path / "sales.csv")).exit_code == 0
+    assert tc("train", "--model", "SeasonalNaive", "--horizon", "7", "--no-validate",
+              "--jobs", "1").exit_code == 0
     job = write_exports(tmp_path)
-    mixed = tc("update", str(tmp_path / "sales.csv"), "--job-file", str(job), "--db", db, check=False)
-    said = re.sub(r"[│╭╮╰╯─\s]+", " ", mixed.stderr + mixed.stdout)
-    assert mixed.returncode == 2 and "give no FILES or reading options with it" in said
-    proc = tc("update", "--job-file", str(job), "--refit", "never", "--jobs", "1", "--db", db)
-    assert "6 rows from 3 file(s)" in proc.stdout.replace("\n", " ")
-    info = json.loads(tc("info", "--db", db, "--json").stdout)
-    assert info["tables"]["reviews"]["rows"] == 2 and info["tables"]["orders"]["rows"] == 3
+    mixed = tc("update", str(tmp_path / "sales.csv"), "--job-file", str(job))
+    said = re.sub(r"[│╭╮╰╯─\s]+", " ", mixed.output)
+    assert mixed.exit_code == 2 and "give no FILES or reading options with it" in said
+    proc = tc("update", "--job-file", str(job), "--refit", "never", "--jobs", "1")
+    assert proc.exit_code == 0 and "6 rows from 3 file(s)" in proc.output.replace("\n", " ")
+    with open_store(db) as store:
+        assert store.count("reviews") == 2 and store.count("orders") == 3
     # update takes ingest's options for one kind too: orders naming an unknown product
     (tmp_path / "more.csv").write_text("order,sku,paid_at,qty\nB1,P010,24/04/2024 10:00,5\n")
     reading = ["--kind", "orders", "--map", "order_id=order", "--map", "unique_id=sku",
                "--map", "ts=paid_at", "--map", "quantity=qty", "--date-format", "%d/%m/%Y %H:%M",
                "--aggregate", "D"]
-    refused = tc("update", str(tmp_path / "more.csv"), *reading, "--refit", "never", "--db", db,
-                 check=False)
-    said = re.sub(r"[│╭╮╰╯─\s]+", " ", refused.stderr + refused.stdout)
-    assert refused.returncode == 2 and "--add-products" in said
-    tc("update", str(tmp_path / "more.csv"), *reading, "--add-products", "--refit", "never",
-       "--jobs", "1", "--db", db)
-    info = json.loads(tc("info", "--db", db, "--json").stdout)
-    assert info["tables"]["orders"]["rows"] == 4
+    refused = tc("update", str(tmp_path / "more.csv"), *reading, "--refit", "never")
+    assert isinstance(refused.exception, DataValidationError)
+    assert "--add-products" in str(refused.exception)
+    done = tc("update", str(tmp_path / "more.csv"), *reading, "--add-products", "--refit", "never",
+              "--jobs", "1")
+    assert done.exit_code == 0, done.output
+    with open_store(db) as store:
+        assert store.count("orders") == 4
 
 
 def test_scheduled_update_ingests_the_job_files(tmp_path):

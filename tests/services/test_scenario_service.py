@@ -153,6 +153,7 @@ def test_events_go_through_the_model_and_prices_scale_its_forecast(shop_store):
     assert any("events go through each model's own response" in n for n in both.notes)
 
 
+@pytest.mark.slow  # ~5-10 s: in CI's slow run, keeping the default suite under its budget
 def test_recommended_responds_to_a_plan_through_its_chosen_configuration(shop_store):
     uid = _top(shop_store.shop)
     plan = pd.DataFrame({"unique_id": [uid], "start": ["2025-07-01"], "end": ["2025-07-07"],
