@@ -152,6 +152,7 @@ def test_the_daily_updates_card_lists_the_last_ones_and_flags_a_failure(tmp_path
         c.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
         page = c.get(f"/accuracy?lang={lang}").text
         assert 'role="alert"' not in page  # the last update went well
+        assert 'role="alert"' not in c.get(f"/?lang={lang}").text
         card = page.split('id="updates"', 1)[1].split("</table>", 1)[0]
         assert "cli:tom" in card and ok.summary() in card
     with open_store(db) as store:
@@ -161,6 +162,8 @@ def test_the_daily_updates_card_lists_the_last_ones_and_flags_a_failure(tmp_path
     with TestClient(create_app(db, workers=1), base_url="http://testserver") as c:
         c.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
         page = c.get(f"/accuracy?lang={lang}").text
+        landing = c.get(f"/?lang={lang}").text  # the overview, where a planner lands, says it too
+    assert landing.split('role="alert">', 1)[1].split("</p>", 1)[0].startswith(failed)
     alert = page.split('role="alert">', 1)[1].split("</p>", 1)[0]
     assert alert.startswith(failed) and data_to in alert
     assert "cron &lt;elsewhere&gt;" in alert and "<elsewhere>" not in page  # escaped

@@ -98,22 +98,36 @@ def _versions(store: Store, lang: str) -> dict[str, object]:
 def _updates(store: Store, lang: str, limit: int = 5) -> dict[str, object]:
     """The ``limit`` newest update records for the page's "Daily updates" card, and the
     warning when the newest one failed or never recorded its end (stale)."""
-    rows = [{**r, "state": "stale" if r["stale"] else str(r["status"])} for r in recent_updates(store, limit)]
+    rows = [_with_state(r) for r in recent_updates(store, limit)]
     cols = [Column(tr(lang, "upd_when"), lambda r: _minute(r["created_at"])),
             Column(tr(lang, "upd_who"), lambda r: r["key_id"] or ""),
             Column(tr(lang, "upd_status"), lambda r: tr(lang, "upd_status_" + r["state"])),
             Column(tr(lang, "upd_outcome"),
                    lambda r: _text(r["error"] if r["state"] == "failed" else r["label"]))]
-    warning = None
-    if rows and rows[0]["state"] in ("failed", "stale"):
-        last = rows[0]
-        warning = (tr(lang, "upd_failed", error=_text(last["error"])) if last["state"] == "failed" else
-                   tr(lang, "upd_stale", when=_minute(last["created_at"]), who=last["key_id"] or ""))
-        shown = last_forecast(store)
-        warning += " " + (tr(lang, "upd_no_forecast") if shown is None or shown["data_end"] is None else
-                          tr(lang, "upd_forecasts_from", data_end=_day(shown["data_end"]),
-                             made=_minute(shown["created_at"])))
-    return {"update_columns": cols, "updates": rows, "update_warning": warning}
+    return {"update_columns": cols, "updates": rows,
+            "update_warning": _warning(store, lang, rows[0]) if rows else None}
+
+
+def update_warning(store: Store, lang: str) -> str | None:
+    """The warning the overview and accuracy pages show when the newest update failed or
+    never recorded its end (None otherwise)."""
+    rows = recent_updates(store, 1)
+    return _warning(store, lang, _with_state(rows[0])) if rows else None
+
+
+def _with_state(row: dict[str, object]) -> dict[str, object]:
+    return {**row, "state": "stale" if row["stale"] else str(row["status"])}
+
+
+def _warning(store: Store, lang: str, last: dict[str, object]) -> str | None:
+    if last["state"] not in ("failed", "stale"):
+        return None
+    warning = (tr(lang, "upd_failed", error=_text(last["error"])) if last["state"] == "failed" else
+               tr(lang, "upd_stale", when=_minute(last["created_at"]), who=last["key_id"] or ""))
+    shown = last_forecast(store)
+    return warning + " " + (tr(lang, "upd_no_forecast") if shown is None or shown["data_end"] is None
+                            else tr(lang, "upd_forecasts_from", data_end=_day(shown["data_end"]),
+                                    made=_minute(shown["created_at"])))
 
 
 def _minute(value: object) -> str:

@@ -62,8 +62,10 @@ def overview_body(store: Store, lang: str) -> Markup:
         Column(tr(lang, "col_change"), numeric=True,
                cell=lambda r: change(fmt_number(r["change"]), _share(r["recent"], r["before"]))),
     ]
+    from trendcast.dashboard.accuracy_page import update_warning  # (it imports this module)
+
     return render("overview.html.j2", lang=lang, ov=ov, change=_share(ov.units_recent, ov.units_before),
-                  run_id=run_id, figure=fig, columns=cols,
+                  run_id=run_id, figure=fig, columns=cols, update_warning=update_warning(store, lang),
                   movers_title=tr(lang, "top_movers_year" if ov.movers_basis == "year" else "top_movers"),
                   up=[r for r in movers if r["direction"] == "up"],
                   down=[r for r in movers if r["direction"] == "down"])
