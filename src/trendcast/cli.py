@@ -247,8 +247,6 @@ def ingest(
 ) -> None:
     """Validate a file and store it as one batch (`trendcast undo BATCH` reverts it); a file
     with any bad row stores nothing."""
-    from trendcast.data.ingest import PRESETS, make_options
-    from trendcast.data.readers import Limits
     from trendcast.services.ingest import ingest_file, ingest_m5
 
     with _open(db) as store, _progress() as progress:
@@ -256,22 +254,13 @@ def ingest(
         if fmt == "m5":
             report = ingest_m5(store, path, actor=_actor())
         else:
-            preset = PRESETS.get(fmt or "")
-            kind = kind or (preset.kind if preset else "sales")
-            if aggregate not in (None, "D", "W"):
-                raise typer.BadParameter("--aggregate takes D or W")
-            if week_label not in (None, "start", "end"):
-                raise typer.BadParameter("--week-label takes start or end")
-            options = make_options(
-                fmt=fmt, mapping=mapping, constants=constants, drop=drop, tz=tz,
-                workspace_tz=_settings().tz, date_format=date_format, negatives=negatives,
-                decimal=decimal, rating_scale=rating_scale, encoding=encoding, sheet=sheet,
-                limits=Limits.from_settings(_settings()))
-            report = ingest_file(store, path, kind, add_products=add_products,
-                                 aggregate=aggregate,  # type: ignore[arg-type]
-                                 pseudonymise=not keep_user_ids,
-                                 scrub=scrub, actor=_actor(), options=options,
-                                 week_label=week_label, allow_gaps=allow_gaps)
+            [job] = _file_jobs([path], kind=kind, fmt=fmt, mapping=mapping, constants=constants,
+                               drop=drop, tz=tz, date_format=date_format, negatives=negatives,
+                               decimal=decimal, rating_scale=rating_scale, encoding=encoding,
+                               sheet=sheet, add_products=add_products, aggregate=aggregate,
+                               keep_user_ids=keep_user_ids, scrub=scrub, week_label=week_label)
+            report = ingest_file(store, job.path, job.kind, actor=_actor(), allow_gaps=allow_gaps,
+                                 **job.ingest_kwargs())
         progress(f"ingest {path.name}", 1, 1)
     out.print(escape(report.summary() + f" in {report.seconds:.1f}s"))
     for note in report.notes:
@@ -936,7 +925,8 @@ def update(
                       "FILES and their options.")] = None,
     refit: Annotated[str, typer.Option(
         help="auto (when the version is old, drifted or the catalogue grew), always or never.")] = "auto",
-    kind: Annotated[str, typer.Option(help="Kind of the files (as for `ingest`).")] = "sales",
+    kind: Annotated[str | None, typer.Option(
+        help="Kind of the files (as for `ingest`; default sales, or the --format preset's).")] = None,
     reselect: Annotated[bool, typer.Option(
         help="A refit of a `recommended` version chooses its member again (slow: backtests every "
              "candidate); by default it keeps the version's choice.")] = False,
@@ -993,34 +983,46 @@ def update(
         out.print(escape(f"note: {note}"))
 
 
-def _update_files(paths: list[Path], job: Path | None, *, kind: str, fmt: str | None,
+def _update_files(paths: list[Path], job: Path | None, *, kind: str | None, fmt: str | None,
                   aggregate: str | None, add_products: bool, keep_user_ids: bool, scrub: bool,
                   week_label: str | None, **reading: Any) -> list[FileJob]:
     """The files `update` ingests: FILES read with the command's options, or a job file's."""
-    from trendcast.data.ingest import PRESETS, make_options
     from trendcast.data.readers import Limits
-    from trendcast.services.jobfile import FileJob, load_job
+    from trendcast.services.jobfile import load_job
 
-    limits = Limits.from_settings(_settings())
     if job is not None:
         given = [f"--{k.replace('_', '-')}" for k, v in reading.items() if v not in (None, [], "reject")]
         given += [flag for flag, v in (("--format", fmt), ("--aggregate", aggregate),
                                        ("--add-products", add_products),
                                        ("--keep-user-ids", keep_user_ids), ("--scrub", scrub),
                                        ("--week-label", week_label),
-                                       ("--kind", kind != "sales")) if v]
+                                       ("--kind", kind)) if v]
         if paths or given:
             raise typer.BadParameter("--job-file names the files and how each is read: give no FILES "
                                      f"or reading options with it (got {[str(p) for p in paths] + given})")
-        return load_job(job, workspace_tz=_settings().tz, limits=limits)
+        return load_job(job, workspace_tz=_settings().tz, limits=Limits.from_settings(_settings()))
+    return _file_jobs(paths, kind=kind, fmt=fmt, aggregate=aggregate, add_products=add_products,
+                      keep_user_ids=keep_user_ids, scrub=scrub, week_label=week_label, **reading)
+
+
+def _file_jobs(paths: list[Path], *, kind: str | None, fmt: str | None, aggregate: str | None,
+               add_products: bool, keep_user_ids: bool, scrub: bool, week_label: str | None,
+               **reading: Any) -> list[FileJob]:
+    """FILES read with the command's options (`ingest`, `update`): the kind, else the
+    --format preset's, else sales."""
+    from trendcast.data.ingest import PRESETS, make_options
+    from trendcast.data.readers import Limits
+    from trendcast.services.jobfile import FileJob
+
     if aggregate not in (None, "D", "W"):
         raise typer.BadParameter("--aggregate takes D or W")
     if week_label not in (None, "start", "end"):
         raise typer.BadParameter("--week-label takes start or end")
     preset = PRESETS.get(fmt or "")
-    kind = kind if kind != "sales" or preset is None else preset.kind
-    options = make_options(fmt=fmt, workspace_tz=_settings().tz, limits=limits, **reading)
-    return [FileJob(p, kind, options, add_products=add_products,
+    options = make_options(fmt=fmt, workspace_tz=_settings().tz,
+                           limits=Limits.from_settings(_settings()), **reading)
+    return [FileJob(p, kind or (preset.kind if preset else "sales"), options,
+                    add_products=add_products,
                     aggregate=aggregate,  # type: ignore[arg-type]
                     pseudonymise=not keep_user_ids, scrub=scrub,
                     week_label=week_label) for p in paths]  # type: ignore[arg-type]

@@ -26,7 +26,6 @@ import math
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +36,7 @@ from trendcast.data.store import Store
 from trendcast.errors import NotFoundError, TrendcastError
 from trendcast.services.forecast import Progress, run_backtest, run_forecast
 from trendcast.services.update import run_update
-from trendcast.services.update_log import OTHER_PROCESSES, is_stale
+from trendcast.services.update_log import OTHER_PROCESSES, is_stale, job_row
 from trendcast.services.versions import PROMOTED, forecast_from_version, train_version
 
 log = logging.getLogger("trendcast.api.jobs")
@@ -190,12 +189,8 @@ class JobManager:
             raise ValueError(f"unknown job kind {kind!r}; choose one of {', '.join(RUNNERS)}")
         if self._closed:
             raise ApiError(503, "shutting_down", "the server is shutting down; submit the job again later")
-        job_id = f"job-{uuid.uuid4().hex[:12]}"
-        row = pd.DataFrame([{
-            "job_id": job_id, "kind": kind, "status": "queued", "params": json.dumps(params),
-            "progress": 0.0, "label": "queued", "run_id": None, "error": None, "key_id": key_id,
-            "created_at": pd.Timestamp.now(), "started_at": None, "finished_at": None,
-        }])
+        row = job_row(kind, "queued", params, key_id)
+        job_id = str(row.loc[0, "job_id"])
         with self._lock:
             self._store.append("jobs", row)
             self._cancel[job_id] = threading.Event()

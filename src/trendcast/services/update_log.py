@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -50,18 +51,23 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def job_row(kind: str, status: str, params: dict[str, Any] | None, key_id: str | None, *,
+            started: bool = False) -> pd.DataFrame:
+    """A new row of ``jobs`` (the API's job manager queues its jobs with it too)."""
+    now = pd.Timestamp.now()
+    return pd.DataFrame([{
+        "job_id": f"job-{uuid.uuid4().hex[:12]}", "kind": kind, "status": status,
+        "params": json.dumps(params or {}), "progress": 0.0, "label": status, "run_id": None,
+        "error": None, "key_id": key_id, "created_at": now, "started_at": now if started else None,
+        "finished_at": None, "version_id": None,
+    }])
+
+
 def start_record(store: Store, by: str, params: dict[str, Any] | None = None) -> str:
     """Append a ``running`` update row started by ``by``; returns its job id."""
-    import uuid
-
-    job_id = f"job-{uuid.uuid4().hex[:12]}"
-    now = pd.Timestamp.now()
-    store.append("jobs", pd.DataFrame([{
-        "job_id": job_id, "kind": "update", "status": "running", "params": json.dumps(params or {}),
-        "progress": 0.0, "label": "running", "run_id": None, "error": None, "key_id": by,
-        "created_at": now, "started_at": now, "finished_at": None, "version_id": None,
-    }]))
-    return job_id
+    row = job_row("update", "running", params, by, started=True)
+    store.append("jobs", row)
+    return str(row.loc[0, "job_id"])
 
 
 def _finish(store: Store, job_id: str, **fields: Any) -> None:
