@@ -78,3 +78,36 @@ def test_progress_is_plain_when_stderr_is_not_a_terminal(monkeypatch, capsys):
     with cli._progress(enabled=False) as progress:  # --json: nothing at all
         progress("reading the run", 0, 3)
     assert capsys.readouterr().err == ""
+
+
+def _commands(group, prefix=()):
+    """Every (path, click command) under ``group``."""
+    import click
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, prefix + (name,))
+        else:
+            yield prefix + (name,), command
+
+
+def test_every_option_help_shows_its_bracketed_words(monkeypatch):
+    """Rich reads ``[phone]`` in a help text as a style tag and drops it: every bracketed word
+    an option's help gives must reach ``--help`` (escape it as ``\\[phone]``)."""
+    import re
+
+    import typer
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv("COLUMNS", "400")
+    group = typer.main.get_command(cli.app)
+    checked = 0
+    for path, command in _commands(group):
+        words = [re.sub(r"^\\", "", m) for p in command.params for m in
+                 re.findall(r"\\?\[[a-z_]+\]", getattr(p, "help", None) or "")]
+        if not words:
+            continue
+        shown = CliRunner().invoke(cli.app, [*path, "--help"], terminal_width=400).output
+        for word in words:
+            assert word in shown, (path, word)
+            checked += 1
+    assert checked >= 2

@@ -83,7 +83,7 @@ KeepUserIdsOption = Annotated[bool, typer.Option(
                             "pseudonyms.")]
 ScrubOption = Annotated[bool, typer.Option(
     "--scrub", help="For reviews: replace phone numbers and e-mail addresses in the text by "
-                    "[phone] and [email] (the count is printed).")]
+                    "\\[phone] and \\[email] (the count is printed).")]
 AllowGapsOption = Annotated[bool, typer.Option(
     "--allow-gaps", help="Store new sales that leave periods without a row for any product "
                          "after the stored ones (the shop was closed); without it they are "
