@@ -10,7 +10,7 @@ import pytest
 
 from trendcast.data.contract import _suggest_format
 from trendcast.data.ingest import load_file, make_options
-from trendcast.errors import DataValidationError
+from trendcast.errors import DataValidationError, InputFileError
 from trendcast.services.ingest import ingest_file
 
 HEAD = "review_id,unique_id,ts,rating,text\n"
@@ -141,3 +141,33 @@ def test_the_suggested_date_format_reads_the_time_of_day(tmp_path, value, fmt):
     first = fmt.split(" or ")[-1]
     df = load_file(path, "reviews", options=make_options(date_format=first))
     assert df["ts"].iloc[0].day == 5 and df["ts"].iloc[0].month == 3
+
+
+ZH = "商品编号,评价时间,评分,评价内容\nP001,2025/12/11 22:37,5,很好\nP002,2025/12/4 4:00,1,质量太差\n"
+ZH_MAP = ["unique_id=商品编号", "rating=评分", "text=评价内容"]
+
+
+def test_a_map_target_the_kind_does_not_have_is_refused_with_the_likely_one(tmp_path):
+    """``--map ds=...`` on reviews (whose time is ``ts``) was dropped as an extra column and
+    every review dated at the ingest time."""
+    path = write(tmp_path / "r.csv", ZH, "gbk")
+    opts = make_options(mapping=[*ZH_MAP, "ds=评价时间"])
+    with pytest.raises(InputFileError, match=r"--map ds=评价时间: reviews files have no column "
+                                             r"'ds' .*did you mean --map ts=评价时间\?"):
+        load_file(path, "reviews", options=opts)
+    with pytest.raises(InputFileError, match=r"--set y=1: orders files have no column 'y' .*"
+                                             r"did you mean --set quantity=1\?"):
+        load_file(path, "orders", options=make_options(mapping=["unique_id=商品编号"], constants=["y=1"]))
+
+
+def test_reviews_without_ts_but_with_a_date_column_are_refused(store, tmp_path):
+    path = write(tmp_path / "r.csv", ZH, "gbk")
+    with pytest.raises(InputFileError, match=r"column '评价时间' holds dates .*--map ts=评价时间"):
+        ingest_file(store, path, "reviews", add_products=True, options=make_options(mapping=ZH_MAP))
+    assert store.count("reviews") == 0
+    opts = make_options(mapping=[*ZH_MAP, "ts=评价时间"], date_format="%Y/%m/%d %H:%M")
+    df = load_file(path, "reviews", options=opts)
+    assert df["ts"].dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2025-12-11 22:37", "2025-12-04 04:00"]
+    # without a date column the ingest time is still the documented default
+    plain = write(tmp_path / "p.csv", "unique_id,text\nP001,很好\n")
+    assert load_file(plain, "reviews").attrs["ts_from_ingest"]

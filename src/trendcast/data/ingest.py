@@ -8,7 +8,9 @@ Steps: read (``readers``) -> rename by the user's column mapping or a preset -> 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -243,6 +245,7 @@ def load_file(
         shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
         notes.append(f"{len(lines):,} repeated header line(s) skipped (line {shown}): the file "
                      "looks like exports pasted one below the other")
+    _check_targets(raw, kind, opts, source)
     raw = _apply_columns(raw, preset, opts, source)
     raw = _match_case(raw, kind, notes)
     raw.attrs["notes"] = notes
@@ -261,6 +264,38 @@ def load_file(
     out.attrs["notes"] = notes + [n for n in out.attrs.get("notes", []) if n not in notes]
     out.attrs["ts_from_ingest"] = bool(raw.attrs.get("ts_from_ingest"))
     return out
+
+
+# Columns a kind reads beyond its stored ones: a calendar range's last day, a review's
+# headline and reviewer (part of its id).
+EXTRA_TARGETS = {"calendar": {"end"}, "reviews": {"summary", "reviewerID", "user_id"}}
+# What users often mean by a column name that the kind does not have.
+LIKELY = {"ds": ("ts",), "ts": ("ds",), "date": ("ds", "ts"), "time": ("ts", "ds"),
+          "y": ("quantity",), "quantity": ("y",), "qty": ("y", "quantity"), "units": ("y", "quantity"),
+          "sales": ("y",), "price": ("unit_price", "list_price"), "unit_price": ("price",),
+          "product_id": ("unique_id", "item_id"), "sku": ("unique_id", "item_id"),
+          "item_id": ("unique_id",), "unique_id": ("item_id",), "review": ("text",),
+          "content": ("text",), "comment": ("text",), "stars": ("rating",), "score": ("rating",)}
+
+
+def _check_targets(raw: pd.DataFrame, kind: str, opts: IngestOptions, source: str) -> None:
+    """A ``--map``/``--set`` target the kind does not have would be dropped as an extra
+    column, and the column it was meant for left out or filled by a default (a review's time
+    set to the ingest time): refuse it and name the likely column."""
+    if kind == "macro" and "value" not in raw.columns:
+        return  # a wide macro table: every column but ds and name is an indicator
+    known = list(SPECS[kind].columns)
+    allowed = set(known) | EXTRA_TARGETS.get(kind, set())
+    for option, pairs in (("--map", opts.mapping), ("--set", opts.constants)):
+        for target, value in pairs:
+            if target in allowed:
+                continue
+            likely = [c for c in LIKELY.get(target.lower(), ()) if c in known]
+            likely = likely or difflib.get_close_matches(target.lower(), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {option} {likely[0]}={value}?" if likely else ""
+            raise InputFileError(
+                f"{source}: {option} {target}={value}: {kind} files have no column {target!r} "
+                f"(their columns are {', '.join(known)}){hint}")
 
 
 def _apply_columns(raw: pd.DataFrame, preset: Preset | None, opts: IngestOptions,
@@ -378,6 +413,7 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
             df["text"] = (summary + ". " + body).str.strip(". ").where(~nested, df["text"])
             df = df.drop(columns=["summary"])
         if "ts" not in df.columns and "unique_id" in df.columns:
+            _refuse_unused_times(df, source)
             stamp = now if now is not None else pd.Timestamp.now(tz=rules.workspace_tz).tz_localize(None)
             df["ts"] = stamp.floor("s")
             attrs["ts_from_ingest"] = True
@@ -402,6 +438,22 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
 
 
 MAX_EVENT_DAYS = 366
+_TIME_LIKE = re.compile(r"^\s*\d{1,4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,4}")
+
+
+def _refuse_unused_times(df: pd.DataFrame, source: str) -> None:
+    """Reviews without ``ts`` get the ingest time; a column of dates left unmapped would
+    then be dropped while every review is dated today: refuse and name it."""
+    for col in df.columns:
+        if col in SPECS["reviews"].columns or str(col).startswith("_"):
+            continue
+        values = df[col].dropna()
+        values = values[values.map(lambda v: isinstance(v, str))].head(200)
+        if len(values) and values.str.match(_TIME_LIKE).mean() >= 0.9:
+            raise InputFileError(
+                f"{source}: reviews have no 'ts' column, but column {col!r} holds dates (e.g. "
+                f"{values.iloc[0]!r}): map it with --map ts={col}, or --drop {col} to date "
+                f"every review at the ingest time")
 
 
 def _calendar_ranges(df: pd.DataFrame, rules: Rules, source: str) -> pd.DataFrame:
