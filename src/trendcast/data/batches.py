@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from trendcast.data.queries import key_clauses
 from trendcast.data.tables import BATCHED_TABLES, BATCHES, TABLES, Table
 from trendcast.errors import ConflictError, DataValidationError, NotFoundError, StoreError
 
@@ -318,6 +319,33 @@ class BatchQueries(ABC):
         return UndoResult(batch_id, removed, restored)
 
     # Deleting rows -------------------------------------------------------------------------
+
+    def delete_keys(self, table: str, keys: pd.DataFrame, columns: Sequence[str], *,
+                    source: str = "", actor: str | None = None, kind: str = "delete") -> int:
+        """Delete the rows of ``table`` whose ``columns`` match a row of ``keys`` (an order
+        line cancelled after an earlier export), recorded like :meth:`delete_rows` in the
+        active batch or one of its own; returns the rows deleted."""
+        self._writable()
+        if table not in ROW_SCOPE:
+            raise NotFoundError(f"rows of {table!r} cannot be deleted; tables: {', '.join(ROW_SCOPE)}")
+        if not len(keys):
+            return 0
+        cols = _cols(list(TABLES[table].columns))
+        total = 0
+        with self.batch(kind, source, actor=actor) as current, self.transaction():
+            self._lock_for_write(table)
+            for clause, params in key_clauses(keys, columns):
+                n = self._count(f"SELECT count(*) AS n FROM {table} WHERE {clause}", params)
+                if n:
+                    self._run(f"INSERT INTO {rows_table(table)} (batch_id, action, {cols}) "
+                              f"SELECT ?, 'deleted', {cols} FROM {table} WHERE {clause}",
+                              [current.batch_id, *params])
+                    self._run(f"DELETE FROM {table} WHERE {clause}", params)
+                    total += n
+            if total:
+                current.deleted += total
+                current.touched(table)
+        return total
 
     def delete_rows(self, table: str, *, ids: Sequence[str] | None = None, start: Any = None,
                     end: Any = None, source: str = "", actor: str | None = None,

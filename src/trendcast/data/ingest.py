@@ -27,6 +27,7 @@ from trendcast.data.contract import (
     Rules,
     to_datetime,
 )
+from trendcast.data.order_status import find_status_column, split_by_status
 from trendcast.data.readers import SEPARATORS, Limits, max_unpacked_bytes, read_frame
 from trendcast.data.validation import SPECS, validate
 from trendcast.errors import DataValidationError, InputFileError
@@ -255,6 +256,11 @@ def load_file(
     spec = SPECS[kind]
     used = set(spec.columns) | {"end"}
     used |= set(raw.attrs.get("_keys", []))
+    cancelled = _order_status(raw, kind, used, source, notes)
+    not_sold = 0
+    if cancelled is not None:
+        not_sold = len(raw) - len(cancelled[0])
+        raw = cancelled[0]
     extra = [c for c in raw.columns if c not in used and not str(c).startswith("_")]
     if extra:
         notes.append(f"extra column(s) not stored: {', '.join(map(str, extra[:20]))}"
@@ -263,12 +269,36 @@ def load_file(
     out = validate(raw, kind, source=source, rules=rules)
     out.attrs["notes"] = notes + [n for n in out.attrs.get("notes", []) if n not in notes]
     out.attrs["ts_from_ingest"] = bool(raw.attrs.get("ts_from_ingest"))
+    if cancelled is not None:
+        out.attrs["cancelled"] = cancelled[1]
+        out.attrs["lines_not_sold"] = not_sold
     return out
 
 
+def _order_status(raw: pd.DataFrame, kind: str, used: set[str], source: str,
+                  notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Orders with a mapped ``status``: the lines that are sales, and the keys of those that
+    are not (:mod:`trendcast.data.order_status`); an unmapped status column is refused."""
+    if kind != "orders":
+        return None
+    if "status" not in raw.columns:
+        found = find_status_column(raw, used)
+        if found:
+            col, value, n = found
+            raise InputFileError(
+                f"{source}: column {col!r} holds order statuses, {n:,} line(s) not a sale (e.g. "
+                f"{value!r}): they would count as sales. Map it with --map status={col} to leave "
+                f"them out, or --drop {col} if every line is a sale")
+        return None
+    split = split_by_status(raw)
+    notes.extend(split.notes)
+    return split.kept, split.cancelled
+
+
 # Columns a kind reads beyond its stored ones: a calendar range's last day, a review's
-# headline and reviewer (part of its id).
-EXTRA_TARGETS = {"calendar": {"end"}, "reviews": {"summary", "reviewerID", "user_id"}}
+# headline and reviewer (part of its id), an order line's status.
+EXTRA_TARGETS = {"calendar": {"end"}, "reviews": {"summary", "reviewerID", "user_id"},
+                 "orders": {"status"}}
 # What users often mean by a column name that the kind does not have.
 LIKELY = {"ds": ("ts",), "ts": ("ds",), "date": ("ds", "ts"), "time": ("ts", "ds"),
           "y": ("quantity",), "quantity": ("y",), "qty": ("y", "quantity"), "units": ("y", "quantity"),

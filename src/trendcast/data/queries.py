@@ -41,6 +41,25 @@ def marks(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
 
+KEYS_PER_STATEMENT = 400
+
+
+def key_clauses(keys: pd.DataFrame, columns: Sequence[str]) -> Iterable[tuple[str, list[Any]]]:
+    """``WHERE`` clauses (with their parameters) matching the rows of ``keys`` on
+    ``columns``, a few hundred keys per clause (both backends, no temporary table)."""
+    cols = _quoted(list(columns)).split(", ")
+    one = "(" + " AND ".join(f"{c} = ?" for c in cols) + ")"
+    rows = keys[list(columns)].astype(str).drop_duplicates().itertuples(index=False, name=None)
+    batch: list[tuple[str, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == KEYS_PER_STATEMENT:
+            yield " OR ".join([one] * len(batch)), [v for r in batch for v in r]
+            batch = []
+    if batch:
+        yield " OR ".join([one] * len(batch)), [v for r in batch for v in r]
+
+
 def _quoted(columns: Sequence[str]) -> str:
     for c in columns:
         if not c.replace("_", "").isalnum():
@@ -366,6 +385,16 @@ class StoreQueries(ABC):
         return self._fetch(f"SELECT {cols} FROM orders WHERE ts >= ? AND ts < ? "
                            'ORDER BY "order_id", "unique_id"',
                            [pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime()])
+
+    def order_lines(self, keys: pd.DataFrame) -> pd.DataFrame:
+        """Stored orders whose (``order_id``, ``unique_id``) is a row of ``keys``."""
+        cols = _quoted(list(TABLES["orders"].columns))
+        parts = [self._fetch(f"SELECT {cols} FROM orders WHERE {clause}", params)
+                 for clause, params in key_clauses(keys, ("order_id", "unique_id"))]
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return self._fetch(f"SELECT {cols} FROM orders WHERE FALSE")
+        return pd.concat(parts, ignore_index=True)
 
     def prunable_runs(self, before: Any, *, dropping: Sequence[str] = ()) -> pd.DataFrame:
         """Runs created before ``before`` that retention may delete (``run_id, kind,

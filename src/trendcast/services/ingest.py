@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from trendcast.data.aggregate import STEP, Freq, orders_to_sales, period_start
@@ -128,16 +129,22 @@ def _set_pending(store: Store, freq: str, pending: str | None) -> None:
 
 
 def _sales_from_orders(store: Store, orders: pd.DataFrame, freq: Freq, now: pd.Timestamp,
-                       notes: list[str]) -> tuple[pd.DataFrame, str | None]:
+                       notes: list[str], cancelled: pd.DataFrame | None = None,
+                       ) -> tuple[pd.DataFrame, str | None]:
     """Sales of the periods the file's orders fall in, from every order of those periods:
     the stored ones and the file's (which replace stored orders with the same key), so an
     export cut in the middle of a day, or split into two files, adds to the day instead of
     replacing it. Periods from the first one an earlier ingest left out are recomputed too.
     Periods that have not ended at ``now`` are left out (an export made during the day would
     store a partial day as a slow one) and noted; the first of them is returned, to be
-    recomputed by the next ingest of orders."""
+    recomputed by the next ingest of orders. Stored lines in ``cancelled`` (order_id,
+    unique_id) leave their periods' sales, which become zero where nothing else sold."""
     new = orders.assign(ts=pd.to_datetime(orders["ts"]))
-    starts = period_start(new["ts"], freq)
+    gone = (store.order_lines(cancelled) if cancelled is not None
+            else new.iloc[:0][["order_id", "unique_id", "ts"]])
+    starts = period_start(pd.concat([new["ts"], pd.to_datetime(gone["ts"])]), freq)
+    if starts.empty:
+        return orders_to_sales(new, freq), None
     lo, hi = starts.min(), starts.max() + STEP[freq]
     earlier = store.meta(_pending_key(freq))
     if earlier is not None:
@@ -146,11 +153,20 @@ def _sales_from_orders(store: Store, orders: pd.DataFrame, freq: Freq, now: pd.T
     stored = store.orders_between(lo, hi)
     if len(stored):
         key = pd.MultiIndex.from_frame(stored[["order_id", "unique_id"]].astype(str))
-        mine = pd.MultiIndex.from_frame(new[["order_id", "unique_id"]].astype(str))
+        mine = pd.MultiIndex.from_frame(pd.concat([new[["order_id", "unique_id"]],
+                                                   gone[["order_id", "unique_id"]]]).astype(str))
         stored = stored[~key.isin(mine)]
     combined = (pd.concat([stored[cols].astype(new[cols].dtypes.to_dict()), new[cols]], ignore_index=True)
                 if len(stored) else new[cols])
     sales = orders_to_sales(combined, freq)
+    if len(gone):  # a product whose only order of a period was cancelled sold nothing then
+        zero = pd.DataFrame({"unique_id": gone["unique_id"].astype(str).to_numpy(),
+                             "ds": period_start(pd.to_datetime(gone["ts"]), freq).to_numpy()})
+        have = pd.MultiIndex.from_frame(sales[["unique_id", "ds"]])
+        zero = zero[~pd.MultiIndex.from_frame(zero).isin(have)].drop_duplicates()
+        if len(zero):
+            sales = pd.concat([sales, zero.assign(y=0.0, price=np.nan, promo=np.nan)],
+                              ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
     period = "day" if freq == "D" else "week"
     if len(stored):
         notes.append(f"{len(stored):,} order(s) stored before, in the same {period}s, counted in "
@@ -269,6 +285,7 @@ def ingest_file(
                               options=opts, now=now)
     report = IngestReport(str(path), kind, len(df))
     report.notes.extend(df.attrs.get("notes", []))
+    report.rows_read += df.attrs.get("lines_not_sold", 0)
     if df.attrs.get("ts_from_ingest"):
         df = _keep_stored_ts(store, df)
     dropped = df.attrs.get("exact_duplicates_dropped", 0)
@@ -305,8 +322,10 @@ def ingest_file(
     frames[TABLE_OF[kind]] = df
     _pseudonymise(store, frames, report, pseudonymise, pseudonym_key)
     pending: str | None = None
+    cancelled = df.attrs.get("cancelled") if kind == "orders" else None
+    cancelled = cancelled if cancelled is not None and len(cancelled) else None
     if kind == "orders" and aggregate:
-        sales, pending = _sales_from_orders(store, df, aggregate, now, report.notes)
+        sales, pending = _sales_from_orders(store, df, aggregate, now, report.notes, cancelled)
         frames["sales"] = _keep_stored_values(store, "sales", sales.drop(columns=["promo"]))
         report.notes.append(
             f"aggregated into {sales['unique_id'].nunique():,} {'daily' if aggregate == 'D' else 'weekly'} "
@@ -315,6 +334,11 @@ def ingest_file(
     builds_sales = check_gaps and "sales" in frames and (kind == "sales" or bool(aggregate))
     span = store.sales_span() if builds_sales else None
     with store.batch(kind, source or str(path), actor=actor) as batch:
+        if cancelled is not None:
+            gone = store.delete_keys("orders", cancelled, ("order_id", "unique_id"))
+            if gone:
+                report.notes.append(f"{gone:,} stored order line(s) removed: their orders are "
+                                    "no longer sales (cancelled, closed or refunded)")
         report.writes = write_frames(store, frames)
         if builds_sales:
             check_continuity(store, span[1] if span else None, allow_gaps=allow_gaps,

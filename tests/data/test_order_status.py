@@ -1,0 +1,98 @@
+"""Order exports with a status column (docs/ingest.md, "Order statuses"): cancelled, closed,
+refunded and unpaid lines are not sales; a later export that cancels a stored order takes it
+out of the orders and of the sales built from them; an unmapped status column is refused."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from trendcast.data.ingest import load_file, make_options
+from trendcast.data.order_status import find_status_column
+from trendcast.errors import InputFileError
+from trendcast.services.ingest import ingest_file
+
+HEAD = "订单编号,商品ID,付款时间,购买数量,单价,订单状态\n"
+FIRST = HEAD + ("1001,A,2025-11-01 10:00:00,2,9.9,交易成功\n"
+                "1002,A,2025-11-01 11:00:00,1,9.9,交易关闭\n"
+                "1003,B,2025-11-01 12:00:00,3,5,已发货\n"
+                "1004,B,2025-11-02 12:00:00,1,5,交易成功\n"
+                "1005,C,2025-11-02 13:00:00,4,2,等待买家付款\n"
+                "1006,A,2025-11-02 13:00:00,1,9.9,交易成功\n")
+LATER = HEAD + ("1001,A,2025-11-01 10:00:00,2,9.9,退款成功\n"
+                "1006,A,2025-11-02 13:00:00,1,9.9,交易关闭\n"
+                "1007,A,2025-11-03 09:00:00,5,9.9,交易成功\n"
+                "1008,B,2025-11-03 09:00:00,1,5,已作废\n")
+MAP = ["order_id=订单编号", "unique_id=商品ID", "ts=付款时间", "quantity=购买数量", "unit_price=单价"]
+NOW = pd.Timestamp("2025-11-10 08:00")
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def sales(store) -> dict[tuple[str, str], float]:
+    df = store.sales()
+    return {(r.unique_id, f"{r.ds:%m-%d}"): r.y for r in df.itertuples()}
+
+
+def test_an_unmapped_status_column_is_refused_naming_it(store, tmp_path):
+    path = write(tmp_path / "o.csv", FIRST)
+    with pytest.raises(InputFileError, match=r"column '订单状态' holds order statuses, 2 line\(s\) "
+                                             r"not a sale \(e.g. '交易关闭'\).*--map status=订单状态"):
+        ingest_file(store, path, "orders", add_products=True, aggregate="D", now=NOW,
+                    options=make_options(mapping=MAP))
+    assert store.count("orders") == 0 and store.count("sales") == 0
+    # every line a sale: nothing to refuse
+    only_sold = write(tmp_path / "p.csv", HEAD + "1,A,2025-11-01 10:00:00,2,9.9,交易成功\n")
+    assert len(load_file(only_sold, "orders", options=make_options(mapping=MAP))) == 1
+
+
+def test_lines_that_are_not_sales_are_left_out_and_a_later_cancellation_removes_them(store, tmp_path):
+    opts = make_options(mapping=[*MAP, "status=订单状态"])
+    first = ingest_file(store, write(tmp_path / "o1.csv", FIRST), "orders", add_products=True,
+                        aggregate="D", now=NOW, options=opts)
+    assert first.rows_read == 6
+    assert sorted(store.orders_between("2000-01-01", "2100-01-01")["order_id"]) == ["1001", "1003", "1004", "1006"]
+    assert sales(store) == {("A", "11-01"): 2, ("A", "11-02"): 1, ("B", "11-01"): 3,
+                            ("B", "11-02"): 1}
+    assert any("2 order line(s) with a status that is not a sale left out (交易关闭 1, 等待买家付款 1)"
+               in n for n in first.notes)
+
+    later = ingest_file(store, write(tmp_path / "o2.csv", LATER), "orders", add_products=True,
+                        aggregate="D", now=NOW, options=opts)
+    # 1001 refunded and 1006 closed after the first export: out of orders and of A's sales,
+    # whose days become zero; 已作废 is a known cancellation too
+    assert sorted(store.orders_between("2000-01-01", "2100-01-01")["order_id"]) == ["1003", "1004", "1007"]
+    assert sales(store) == {("A", "11-01"): 0, ("A", "11-02"): 0, ("A", "11-03"): 5,
+                            ("B", "11-01"): 3, ("B", "11-02"): 1, ("B", "11-03"): 0}
+    assert any("2 stored order line(s) removed" in n for n in later.notes)
+
+    store.undo_batch(later.batch_id)
+    assert sorted(store.orders_between("2000-01-01", "2100-01-01")["order_id"]) == ["1001", "1003", "1004", "1006"]
+    assert sales(store)[("A", "11-01")] == 2
+
+
+def test_unknown_statuses_count_as_sales_and_are_named(tmp_path):
+    path = write(tmp_path / "o.csv", HEAD + "1,A,2025-11-01 10:00:00,2,9.9,挂起\n"
+                                           "2,A,2025-11-01 10:00:00,1,9.9,Cancelled\n")
+    df = load_file(path, "orders", options=make_options(mapping=[*MAP, "status=订单状态"]))
+    assert df["order_id"].tolist() == ["1"] and "status" not in df.columns
+    assert any("counted as sales: '挂起' 1" in n for n in df.attrs["notes"])
+    assert df.attrs["cancelled"].to_dict("records") == [{"order_id": "2", "unique_id": "A"}]
+
+
+def test_a_bad_value_in_a_kept_line_names_its_file_line(tmp_path):
+    """Left-out lines shift the frame: errors still name the file's own line."""
+    path = write(tmp_path / "o.csv", HEAD + "1,A,2025-11-01 10:00:00,2,9.9,交易关闭\n"
+                                           "2,A,2025-11-01 10:00:00,x,9.9,交易成功\n")
+    with pytest.raises(Exception, match=r"row 2 \(line 3\), column 'quantity': got 'x'"):
+        load_file(path, "orders", options=make_options(mapping=[*MAP, "status=订单状态"]))
+
+
+def test_status_like_columns_are_told_from_other_text():
+    frame = pd.DataFrame({"note": ["gift", "closed", "paid"] * 3,  # under 80% statuses
+                          "financial_status": ["paid", "refunded", "paid"] * 3})
+    assert find_status_column(frame, set()) == ("financial_status", "refunded", 3)
+    assert find_status_column(frame[["note"]], set()) is None
