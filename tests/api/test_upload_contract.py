@@ -197,5 +197,44 @@ def test_an_upload_that_skips_days_for_every_product_is_refused_unless_allowed(e
     message = resp.json()["error"]["message"]
     assert resp.status_code == 422 and "no product has a sales row for 2024-02-10, 2024-02-11" in message
     assert "allow_gaps=true" in message and tables(client)["sales"] == 40
+    assert resp.json()["error"]["options"] == ["allow_gaps"]  # what the dashboard points at
     resp = post(client, key, late, "d.csv", data={"kind": "sales", "allow_gaps": "true"})
     assert resp.status_code == 201 and tables(client)["sales"] == 41
+
+
+@pytest.mark.parametrize("message, named", [
+    ("if the shop was closed, pass --allow-gaps (API: allow_gaps=true)", ["allow_gaps"]),
+    ("got '18/06/2024' (or pass --date-format for another layout)", ["date_format"]),
+    ("returns? pass --negatives keep; or --decimal , for 1.234,50", ["negatives", "decimal"]),
+    ("Rename them or map them with --map ds=<your column>", ["map"]),
+    ("expected NAME=VALUE, for example --set kind=holiday", ["set"]),  # not kind: an example
+    ("--date-format 'dd/mm': expected a strftime format", ["date_format"]),
+    ("--date-formats, --mapping, unique_id=Store and date_format are not options", []),
+])
+def test_options_named_finds_the_options_a_message_says_to_set(message, named):
+    from trendcast.api.upload import options_named
+
+    assert options_named(message) == named
+
+
+def test_an_upload_error_lists_the_options_that_fix_it(env):
+    """The error body's `options`: what the message tells the user to set, so a client (the
+    dashboard's form) can point at those fields; `field` stays the column at fault."""
+    client, key, _ = env
+
+    def error(content: bytes, **data) -> dict:
+        resp = post(client, key, content, "f.csv", data={"kind": "sales", **data})
+        assert resp.status_code == 422, resp.text
+        return resp.json()["error"]
+
+    err = error(b"unique_id,ds,y\nA,18/06/2024,3\n")
+    assert "--date-format" in err["message"] and (err["field"], err["options"]) == ("ds", ["date_format"])
+    err = error(b"sku,ds,y\nA,2024-06-18,3\n")
+    assert (err["field"], err["options"]) == ("unique_id", ["map"])
+    err = error(b"unique_id,ds,y\nA,2024-06-18,-3\n")
+    assert (err["field"], err["options"]) == ("y", ["negatives"])
+    err = error(b"unique_id,ds,y\nA,2024-06-18,3\n", date_format="dd/mm")  # a bad value
+    assert (err["field"], err["options"]) == ("date_format", ["date_format"])
+    err = error(b"unique_id,ds,y\nA,2024-02-30,3\n")  # no option fixes a date that does not exist
+    assert err["field"] == "ds" and "options" not in err
+    assert tables(client)["sales"] == 0

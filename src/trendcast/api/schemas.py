@@ -61,6 +61,9 @@ class ErrorDetail(BaseModel):
     message: str = Field(description="What is wrong and what to do about it.")
     field: str | None = Field(None, description="The parameter or column at fault, when known.")
     problems: list[Problem] | None = Field(None, description="Rows the validator rejected.")
+    options: list[str] | None = Field(
+        None, description="Uploads: the options (form fields) the message says to set, e.g. "
+                          "allow_gaps for a missed export, date_format for day-first dates.")
 
 
 class ErrorBody(BaseModel):

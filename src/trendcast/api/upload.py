@@ -311,8 +311,40 @@ def upload_options(query: dict[str, Any], fields: dict[str, list[str]], *, works
             negatives=one("negatives"), rating_scale=one("rating_scale"),
             encoding=one("encoding"), sheet=one("sheet"), limits=limits, decimal=one("decimal"))
     except InputFileError as exc:
-        raise ApiError(422, "invalid_input", str(exc)) from None
+        raise with_options(ApiError(422, "invalid_input", str(exc)), at_fault=True) from None
     return UploadOptions(kind=kind, options=options, add_products=flag("add_products"),
                          aggregate=aggregate, week_label=week_label,
                          keep_user_ids=flag("keep_user_ids"),
                          scrub=flag("scrub"), allow_gaps=flag("allow_gaps"))
+
+
+def _mention(name: str) -> re.Pattern[str]:
+    # Shared messages name options as the CLI spells them (--allow-gaps), some also as the API
+    # does (allow_gaps=true). The bare API form is only matched for names with "_": a plain
+    # word such as kind= or map= also appears in examples of other options (--set kind=holiday).
+    forms = [re.escape("--" + name.replace("_", "-")) + r"(?![\w-])"]
+    if "_" in name:
+        forms.append(re.escape(name) + "=")
+    return re.compile(r"(?<![\w-])(?:" + "|".join(forms) + ")")
+
+
+_MENTIONS = {name: _mention(name) for name in (*LIST_OPTIONS, *SCALAR_OPTIONS, *FLAG_OPTIONS)}
+
+
+def options_named(message: str) -> list[str]:
+    """The upload options ``message`` tells the user to set (``--date-format``,
+    ``allow_gaps=true``), in the order it names them: a client can point at their fields."""
+    found = {name: m.start() for name, p in _MENTIONS.items() if (m := p.search(message))}
+    return sorted(found, key=found.__getitem__)
+
+
+def with_options(err: ApiError, *, at_fault: bool = False) -> ApiError:
+    """``err`` with the options its message names (the error body's ``options``);
+    ``at_fault``: the message is about an option's value, so the first is the field at fault
+    (when the error names none)."""
+    named = options_named(err.message)
+    if named:
+        err.extra["options"] = named
+        if at_fault:
+            err.field = err.field or named[0]
+    return err

@@ -12,8 +12,8 @@ from trendcast.dashboard import charts, queries
 from trendcast.dashboard.i18n import tr
 from trendcast.dashboard.layout import Column, error_box
 from trendcast.dashboard.templating import fmt_number, macro, render
+from trendcast.dashboard.upload_form import upload_form
 from trendcast.data.store import Store
-from trendcast.services.ingest import TABLE_OF
 
 FORM_MODELS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "AutoTheta", "CrostonOptimized",
                "LightGBM", "auto")
@@ -125,7 +125,7 @@ def leaderboard_body(store: Store, lang: str) -> Markup:
 def upload_body(lang: str, *, can_write: bool, role: str) -> Markup:
     if not can_write:
         return error_box(tr(lang, "needs_analyst", role=role))
-    return render("upload.html.j2", lang=lang, kinds=list(TABLE_OF))
+    return upload_form(lang)
 
 
 def forecast_body(lang: str, *, can_write: bool, role: str, products: list[tuple[str, str]],

@@ -16,6 +16,7 @@ from trendcast.data.ingest import IngestOptions, check_known_products, load_file
 from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB
 from trendcast.data.store import Store, WriteResult
 from trendcast.data.tables import TABLES
+from trendcast.data.validation import SPECS
 from trendcast.errors import InputFileError
 from trendcast.features.frequency import describe
 from trendcast.services.continuity import check_continuity
@@ -38,6 +39,15 @@ TABLE_OF = {
     "macro": "macro",
     "stock": "stock_history",
 }
+
+
+def file_columns(kind: str) -> list[tuple[str, bool]]:
+    """The columns a file of ``kind`` is read into (what ``--map TARGET=COLUMN`` targets), each
+    with whether it is required; calendar files may also give an ``end`` day."""
+    if kind not in TABLE_OF:
+        raise InputFileError(f"unknown kind {kind!r}; choose one of {', '.join(TABLE_OF)}")
+    columns = [(name, col.required) for name, col in SPECS[kind].columns.items()]
+    return columns + [("end", False)] if kind == "calendar" else columns
 
 
 @dataclass

@@ -14,7 +14,7 @@ from trendcast.api.deps import Analyst, LocksDep, StoreDep
 from trendcast.api.errors import domain_error
 from trendcast.api.parsing import parse_in_worker
 from trendcast.api.schemas import TableWrite, UploadFormat, UploadKind, UploadResult
-from trendcast.api.upload import OPENAPI_BODY, receive_file, upload_options
+from trendcast.api.upload import OPENAPI_BODY, receive_file, upload_options, with_options
 from trendcast.data.readers import Limits
 from trendcast.errors import TrendcastError
 from trendcast.services.ingest import ingest_file
@@ -74,7 +74,8 @@ async def upload(
     (kind, format, map, set, drop, tz, date_format, negatives, rating_scale, encoding, sheet,
     decimal, add_products, aggregate, week_label, allow_gaps, keep_user_ids, scrub). The file is parsed in
     a worker process; a file over a reading limit (unpacked size, rows, columns, field length)
-    is answered 413."""
+    is answered 413. An error whose message says to set an option lists it in the body's
+    `options` (a missed export: allow_gaps; day-first dates: date_format)."""
     limit = request.app.state.max_upload_bytes
     settings = request.app.state.settings
     folder = Path(tempfile.mkdtemp(prefix="trendcast-upload-"))
@@ -125,6 +126,6 @@ async def upload(
                     p["file"] = p["file"].replace(tmp, received.filename)
             if fmt and "format" in err.message:
                 err.field = err.field or "format"
-            raise err from None
+            raise with_options(err) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)

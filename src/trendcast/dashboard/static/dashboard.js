@@ -27,7 +27,7 @@
     return T.js_request_failed + " " + status;
   }
 
-  /* fetch JSON; on an HTTP error throw an Error carrying the server's message. */
+  /* fetch JSON; on an HTTP error throw an Error carrying the server's message (and its body). */
   function api(url, options) {
     var opts = Object.assign({ credentials: "same-origin" }, options || {});
     opts.headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
@@ -35,7 +35,11 @@
       return resp.text().then(function (text) {
         var body = null;
         try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
-        if (!resp.ok) throw new Error(errorText(resp.status, body));
+        if (!resp.ok) {
+          var err = new Error(errorText(resp.status, body));
+          err.body = body;
+          throw err;
+        }
         return body;
       });
     });
@@ -57,19 +61,113 @@
     return lines;
   }
 
+  /* Elements carrying data-<attr>="value" (compared as text: names from a file never become
+     part of a CSS selector). */
+  function byData(root, attr, value) {
+    return Array.prototype.filter.call(root.querySelectorAll("[data-" + attr + "]"), function (node) {
+      return node.getAttribute("data-" + attr) === value;
+    });
+  }
+
+  /* An option of the upload form applies to the kinds named by its nearest data-kinds. */
+  function appliesTo(node, kind) {
+    var holder = node.closest("[data-kinds]");
+    return !holder || holder.getAttribute("data-kinds").split(" ").indexOf(kind) >= 0;
+  }
+
+  function showKindOptions(form, kind) {
+    Array.prototype.forEach.call(form.querySelectorAll("[data-kinds]"), function (node) {
+      node.hidden = node.getAttribute("data-kinds").split(" ").indexOf(kind) < 0;
+    });
+  }
+
+  /* The options filled in for this kind as the API's form fields; an empty one is not sent. */
+  function uploadFields(form, kind) {
+    var fields = [];
+    Array.prototype.forEach.call(form.querySelectorAll("[data-map]"), function (input) {
+      var value = input.value.trim();
+      if (value && appliesTo(input, kind)) fields.push(["map", input.getAttribute("data-map") + "=" + value]);
+    });
+    Array.prototype.forEach.call(form.querySelectorAll("[data-option]"), function (input) {
+      if (!appliesTo(input, kind)) return;
+      var value = input.type === "checkbox" ? (input.checked ? "true" : "") : input.value.trim();
+      if (value) fields.push([input.getAttribute("data-option"), value]);
+    });
+    return fields;
+  }
+
+  /* The form fields an upload error points at: the options its message says to set
+     (error.options), the option at fault (error.field) and, for a column mapping, the
+     column it names ("--map ds=<your column>") or else the whole mapping. */
+  function fieldsToFix(form, kind, info) {
+    var found = [];
+    function add(node) { if (node && appliesTo(node, kind) && found.indexOf(node) < 0) found.push(node); }
+    var names = (info.options || []).concat(info.field ? [info.field] : []);
+    names.forEach(function (name) {
+      if (name === "map") {
+        var named = /--map (\w+)=/.exec(info.message || "");
+        var column = named ? named[1] : info.field;
+        var inputs = column ? byData(form, "map", column).filter(function (n) { return appliesTo(n, kind); }) : [];
+        add(inputs[0] || document.getElementById("upload-map"));
+      } else {
+        add(byData(form, "option", name)[0]);
+      }
+    });
+    return found;
+  }
+
+  function clearFixes(form) {
+    Array.prototype.forEach.call(form.querySelectorAll(".needs-fix"), function (node) {
+      node.classList.remove("needs-fix");
+    });
+  }
+
+  /* The API's message, then for each field that fixes it a plain sentence naming the field as
+     the form labels it ("tick “The shop was closed…”"), the field outlined and the options open. */
+  function showUploadError(form, box, kind, err) {
+    var info = (err.body && err.body.error) || {};
+    box.textContent = "";
+    var div = el("div", { "class": "error", role: "alert", id: "upload-error" });
+    div.appendChild(el("p", {}, T.js_upload_failed + " " + err.message));
+    var fix = fieldsToFix(form, kind, info);
+    if (fix.length) document.getElementById("upload-options").open = true;
+    fix.forEach(function (node) {
+      var verb = node.type === "checkbox" ? T.js_fix_check : (node.tagName === "SELECT" ? T.js_fix_choose : T.js_fix_fill);
+      (node.type === "checkbox" ? node.closest("label") : node).classList.add("needs-fix");
+      var name = node.getAttribute("data-option") || (node.getAttribute("data-map") ? "map-" + node.getAttribute("data-map") : "map");
+      var p = el("p", { "class": "fix", "data-fix": name }, verb.replace("{label}", node.getAttribute("data-label")));
+      var button = el("button", { type: "button" }, T.js_fix_show);
+      button.addEventListener("click", function () {
+        node.scrollIntoView({ block: "center" });
+        if (node.focus) node.focus();
+      });
+      p.appendChild(button);
+      div.appendChild(p);
+    });
+    box.appendChild(div);
+  }
+
   function initUpload() {
     var form = document.getElementById("upload-form");
     if (!form) return;
     var box = document.getElementById("upload-result");
+    var kindSelect = document.getElementById("upload-kind");
+    showKindOptions(form, kindSelect.value);  /* the browser may have restored another kind */
+    kindSelect.addEventListener("change", function () {
+      clearFixes(form);
+      showKindOptions(form, kindSelect.value);
+    });
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var input = document.getElementById("upload-file");
       if (!input.files.length) { show(box, "error", T.js_choose_file); return; }
+      var kind = kindSelect.value;
       var data = new FormData();
       data.append("file", input.files[0]);
-      var kind = document.getElementById("upload-kind").value;
+      uploadFields(form, kind).forEach(function (pair) { data.append(pair[0], pair[1]); });
       var button = document.getElementById("upload-submit");
       button.disabled = true;
+      clearFixes(form);
       show(box, "muted", T.js_uploading);
       api("/api/uploads?kind=" + encodeURIComponent(kind), { method: "POST", body: data })
         .then(function (body) {
@@ -81,7 +179,7 @@
           ok.appendChild(ul);
           box.appendChild(ok);
         })
-        .catch(function (err) { show(box, "error", T.js_upload_failed + " " + err.message); })
+        .catch(function (err) { showUploadError(form, box, kind, err); })
         .then(function () { button.disabled = false; });
     });
   }
