@@ -43,11 +43,13 @@ TABLE_OF = {
 
 def file_columns(kind: str) -> list[tuple[str, bool]]:
     """The columns a file of ``kind`` is read into (what ``--map TARGET=COLUMN`` targets), each
-    with whether it is required; calendar files may also give an ``end`` day."""
+    with whether it is required; calendar files may also give an ``end`` day, orders a
+    ``status`` (lines that are not sales are left out)."""
     if kind not in TABLE_OF:
         raise InputFileError(f"unknown kind {kind!r}; choose one of {', '.join(TABLE_OF)}")
     columns = [(name, col.required) for name, col in SPECS[kind].columns.items()]
-    return columns + [("end", False)] if kind == "calendar" else columns
+    extra = {"calendar": "end", "orders": "status"}.get(kind)
+    return columns + [(extra, False)] if extra else columns
 
 
 @dataclass
