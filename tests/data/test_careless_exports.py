@@ -197,3 +197,43 @@ def test_every_row_with_an_unreadable_date_is_counted(tmp_path):
                                                                "y=transactions"]))
     assert "column 'ds': 14 row(s)" in str(err.value)
     assert "--date-format %d/%m/%Y" in str(err.value)
+
+
+REPORT_ROWS = [["某某旗舰店 销售报表 2025年11月"], ["导出时间：2025-12-01 08:00"], [],
+               ["商品编码", "日期", "销量", "单价"],
+               ["SKU1", "2025-11-01", "2", "19.9"], ["SKU2", "2025-11-01", "1", "5"],
+               ["SKU1", "2025-11-02", "3", "19.9"], ["合计", None, "6", None]]
+REPORT_MAP = ["unique_id=商品编码", "ds=日期", "y=销量", "price=单价"]
+
+
+def _report_csv(rows) -> str:
+    return "\n".join(",".join(c or "" for c in (r + [None] * (4 - len(r)))) for r in rows) + "\n"
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv", "short.csv"])
+def test_a_report_with_title_lines_and_a_total_line_is_read_and_noted(tmp_path, suffix):
+    """Shop back ends export reports: a title and an export time above the header, a
+    ``合计`` line below the data. Before: the title was read as the header ("got ''")."""
+    path = tmp_path / f"report{suffix}"
+    if suffix == ".xlsx":
+        pd.DataFrame(REPORT_ROWS).to_excel(path, header=False, index=False)
+    elif suffix == ".csv":  # as Excel saves it: every line as wide as the table
+        write(path, _report_csv(REPORT_ROWS))
+    else:  # title lines of one field (the parser took the first for the header)
+        write(path, "\n".join(",".join(c or "" for c in r) for r in REPORT_ROWS) + "\n")
+    df = load_file(path, "sales", options=make_options(mapping=REPORT_MAP))
+    assert df["unique_id"].tolist() == ["SKU1", "SKU2", "SKU1"] and df["y"].sum() == 6
+    notes = " | ".join(df.attrs["notes"])
+    assert "2 title line(s) above the header skipped (line 1, 2)" in notes
+    assert "1 total line(s) at the end skipped (line 8: '合计')" in notes
+
+
+def test_a_total_line_inside_the_data_or_a_bad_row_after_titles_names_the_file_line(tmp_path):
+    rows = REPORT_ROWS[:5] + [["合计", None, "2", None]] + REPORT_ROWS[5:7]
+    with pytest.raises(DataValidationError, match=r"row 5 \(line 6\), column 'ds': got empty"):
+        load_file(write(tmp_path / "r.csv", _report_csv(rows)), "sales",
+                  options=make_options(mapping=REPORT_MAP))
+    rows = REPORT_ROWS[:5] + [["SKU2", "2025-11-01", "x", "5"]]
+    with pytest.raises(DataValidationError, match=r"row 5 \(line 6\), column 'y': got 'x'"):
+        load_file(write(tmp_path / "r.csv", _report_csv(rows)), "sales",
+                  options=make_options(mapping=REPORT_MAP))

@@ -241,6 +241,14 @@ def load_file(
                      "the header line)")
     if raw.attrs.get("empty_rows"):
         notes.append(f"{raw.attrs['empty_rows']:,} empty row(s) skipped")
+    if raw.attrs.get("title_lines"):
+        lines = raw.attrs["title_lines"]
+        notes.append(f"{len(lines):,} title line(s) above the header skipped (line "
+                     f"{', '.join(str(n) for n in lines)})")
+    if raw.attrs.get("total_lines"):
+        lines = raw.attrs["total_lines"]
+        notes.append(f"{len(lines):,} total line(s) at the end skipped (line "
+                     f"{', '.join(str(n) for n in lines)}: {raw.attrs['total_word']!r})")
     if raw.attrs.get("header_lines"):
         lines = raw.attrs["header_lines"]
         shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")

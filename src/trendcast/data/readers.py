@@ -358,6 +358,11 @@ def _read_delimited(data: bytes, source: str, sep: str, header: bool,
     skip = _LEADING_BLANK.match(data).end()  # type: ignore[union-attr]
     lead = max(data.count(b"\n", 0, skip), data.count(b"\r", 0, skip))
     data = data[skip:]
+    short_titles: list[int] = []
+    if header:  # title lines of one field above a wider header (a report's name, export time)
+        found, cut, data = _short_title_lines(data, sep)
+        short_titles = [lead + i + 1 for i in found]
+        lead += cut
     first = _first_line(data).decode("utf-8", errors="replace")
     try:
         head = next(csv.reader([first], delimiter=sep), [])
@@ -389,11 +394,14 @@ def _read_delimited(data: bytes, source: str, sep: str, header: bool,
         _check_quotes(data, source, sep, header, lead, shown_names)
     df.index = df.index + lead
     df, empty = _drop_empty_rows(df, source, header=header, what="file")
+    titles: list[int] = short_titles
     if header:
+        df = _skip_title_rows(df)
+        titles = titles + df.attrs.get("title_lines", [])
         cols = check_header(list(df.iloc[0]), source)
         df = df.iloc[1:].copy()
         df.columns = cols
-        df = _drop_repeated_headers(df)
+        df = _drop_total_rows(_drop_repeated_headers(df))
     else:
         width = df.shape[1]
         given = list(names or [])
@@ -403,6 +411,8 @@ def _read_delimited(data: bytes, source: str, sep: str, header: bool,
                 f"({', '.join(given)}); a trailing separator or an extra column shifts the values")
         df.columns = given[:width] if given else [str(i) for i in range(width)]
     df.attrs["empty_rows"] = empty
+    if titles:
+        df.attrs["title_lines"] = titles
     return df
 
 
@@ -420,6 +430,80 @@ def _drop_empty_rows(df: pd.DataFrame, source: str, *, header: bool,
         raise InputFileError(f"{source}: the {what} is empty")
     first = int(np.argmax(keep)) if header else 0  # blank lines before the header
     return df[keep], int((~keep[first:]).sum())
+
+
+TITLE_ROWS = 10
+
+
+def _short_title_lines(data: bytes, sep: str) -> tuple[list[int], int, bytes]:
+    """Leading lines of one field while a later one among the first :data:`TITLE_ROWS`
+    has more (the parser would take the first for the header): the title lines' positions
+    (0-based, blank lines among them left out), how many lines were cut, and the rest."""
+    head = data.split(b"\n", TITLE_ROWS)[:TITLE_ROWS]
+    widths = []
+    for line in head:
+        text = line.decode("utf-8", errors="replace").strip("\r")
+        try:
+            fields = next(csv.reader([text], delimiter=sep), [])
+        except csv.Error:
+            return [], 0, data
+        widths.append(len([f for f in fields if f.strip()]) if len(fields) < 2 else len(fields))
+    wide = [i for i, w in enumerate(widths) if w >= 2]
+    if not wide or wide[0] == 0 or wide[0] >= len(head) - 1:
+        return [], 0, data
+    cut = sum(len(line) + 1 for line in head[: wide[0]])
+    return [i for i in range(wide[0]) if widths[i]], wide[0], data[cut:]
+
+
+def _skip_title_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows above the header with one cell at most (a report's title, "导出时间: ..." lines
+    that shop back ends write above the table) dropped, when a later row among the first
+    :data:`TITLE_ROWS` has two cells or more; their lines (1-based) are kept in
+    ``attrs['title_lines']``. The header is then the first row with two cells or more."""
+    if df.shape[1] < 2:
+        return df
+    head = df.iloc[:TITLE_ROWS]
+    filled = np.zeros(len(head), dtype=int)
+    for name in head.columns:
+        text = head[name].astype("string").str.strip()
+        filled += (text.notna() & (text != "")).fillna(False).to_numpy(dtype=int)
+    wide = np.flatnonzero(filled >= 2)
+    if not len(wide) or wide[0] == 0:
+        return df
+    lines = [int(i) + 1 for i in df.index[: wide[0]]]
+    out = df.iloc[wide[0]:].copy()
+    out.attrs["title_lines"] = lines
+    return out
+
+
+# The first cell of a report's summing line (Excel reports and shop back ends add one).
+TOTAL_WORDS = frozenset({"合计", "总计", "小计", "汇总", "总合计", "total", "totals", "grand total",
+                         "sum", "subtotal"})
+
+
+def _drop_total_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows at the end whose first filled cell is a total word (``合计``, ``Total``) and that
+    leave at least one cell empty dropped (a summing line, not data); their lines (1-based)
+    are kept in ``attrs['total_lines']``. Totals inside the data are left to validation."""
+    drop: list[int] = []
+    word = ""
+    for pos in range(len(df) - 1, -1, -1):
+        cells = df.iloc[pos].astype("string").str.strip()
+        filled = cells[cells.notna() & (cells != "")]
+        if not len(filled) or len(filled) == len(cells):
+            break
+        first = str(filled.iloc[0]).rstrip(":：").strip()
+        if first.lower() not in TOTAL_WORDS:
+            break
+        drop.append(pos)
+        word = first
+    if not drop:
+        return df
+    out = df.drop(index=df.index[drop])
+    out.attrs.update(df.attrs)
+    out.attrs["total_lines"] = sorted(int(i) + 1 for i in df.index[drop])
+    out.attrs["total_word"] = word
+    return out
 
 
 def _drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
@@ -657,14 +741,19 @@ def _read_excel(path: Path, source: str, sheet: str | int | None, header: bool,
         raise LimitError(f"{source}: {df.shape[1]:,} columns; trendcast reads at most "
                          f"{limits.max_columns:,}")
     df, empty = _drop_empty_rows(df, source, header=header, what="sheet")
+    titles: list[int] = []
     if header:
+        df = _skip_title_rows(df)
+        titles = df.attrs.get("title_lines", [])
         cols = check_header(list(df.iloc[0]), source)
         df = df.iloc[1:].copy()
         df.columns = cols
-        df = _drop_repeated_headers(df)
+        df = _drop_total_rows(_drop_repeated_headers(df))
     else:
         df.columns = list(names or [])[: df.shape[1]] or [str(i) for i in range(df.shape[1])]
     df.attrs["empty_rows"] = empty
+    if titles:
+        df.attrs["title_lines"] = titles
     return df
 
 
