@@ -237,3 +237,14 @@ def test_a_total_line_inside_the_data_or_a_bad_row_after_titles_names_the_file_l
     with pytest.raises(DataValidationError, match=r"row 5 \(line 6\), column 'y': got 'x'"):
         load_file(write(tmp_path / "r.csv", _report_csv(rows)), "sales",
                   options=make_options(mapping=REPORT_MAP))
+
+
+@pytest.mark.parametrize(("kind", "text", "hint"), [
+    ("sales", "unique_id,ds,y\nA,2025-11-01,2\nA,2025-11-01,3\n", "--map unique_id=SKU+Store"),
+    ("orders", "order_id,unique_id,ts,quantity\n1,A,2025-11-01 10:00,1\n1,A,2025-11-01 10:00,2\n",
+     "--map order_id=Order+Line"),
+])
+def test_a_repeated_key_says_what_it_usually_means_in_an_export(tmp_path, kind, text, hint):
+    with pytest.raises(DataValidationError, match=r"row 2 \(line 3\)") as info:
+        load_file(write(tmp_path / "d.csv", text), kind)
+    assert hint in str(info.value)

@@ -369,6 +369,16 @@ def _required_and_allowed(frame: pd.DataFrame, spec: FrameSpec, present: list[st
             problems.add(str(name), mask, expected)
 
 
+# What a repeated key usually means in a shop's export, and the way through.
+DUPLICATE_HINTS = {
+    "sales": "; a file of order lines: ingest it as orders (--kind orders, with its order "
+             "id) and --aggregate D; sales per store or channel: put it in the key, e.g. "
+             "--map unique_id=SKU+Store",
+    "orders": "; an order with the same product on two lines (sizes, colours): put the line "
+              "or variant in a key, e.g. --map order_id=Order+Line or --map unique_id=Product+SKU",
+}
+
+
 def _duplicates(raw: pd.DataFrame, parsed: pd.DataFrame, spec: FrameSpec,
                 problems: Problems) -> None:
     """Rows whose key repeats an earlier row's key (one problem per repeated row). A key
@@ -389,7 +399,8 @@ def _duplicates(raw: pd.DataFrame, parsed: pd.DataFrame, spec: FrameSpec,
     details = [f"a unique key; {_row_label(raw, f)[1]} has the same key" for f in firsts]
     full = pd.Series(None, index=range(len(parsed)), dtype=object)
     full.iloc[positions] = values.to_numpy()
-    problems.add(column, dup, "a unique key (another row has the same key)", values=full,
+    problems.add(column, dup, "a unique key (another row has the same key"
+                 + DUPLICATE_HINTS.get(spec.name, "") + ")", values=full,
                  detail=details + [""] * max(0, int(dup.sum()) - len(details)))
 
 
