@@ -604,8 +604,8 @@ def info(
     for name, entry in summary["tables"].items():
         detail = ""
         if name == "sales" and entry.get("series"):
-            d = entry["days_per_series"]
-            detail = f"{entry['series']:,} series, {d['min']}-{d['max']} days each"
+            d, unit = entry["periods_per_series"], entry.get("period", "day")
+            detail = f"{entry['series']:,} series, {d['min']}-{d['max']} {unit}s each"
         table.add_row(name, f"{entry['rows']:,}", str(entry.get("start") or "")[:10],
                       str(entry.get("end") or "")[:10], detail)
     _print_table(table)
