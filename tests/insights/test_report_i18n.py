@@ -103,6 +103,24 @@ NOTES = [
     "store=... to give each product its own)",
     "LightGBM: fitted on sales clipped at zero (1,285 negative values, e.g. returns, that its loss "
     "cannot take)",
+    # explanations of weekly, monthly and quarterly series count their periods
+    "W1: effects are shares of the recent 28-week level 18202.15 units/week; they add up to the "
+    "forecast's change against it",
+    "M1: effects are shares of the recent 28-month level 310.50 units/month; they add up to the "
+    "forecast's change against it",
+    "W1: decomposition: STL with periods (52,) after masking 28 calendar-event weeks; trend continued "
+    "at the last 28 weeks' slope (-14.783 units/week)",
+    "Q1: decomposition: STL with periods (4,) after masking 3 calendar-event quarters; trend continued "
+    "at the last 28 quarters' slope (+1.250 units/quarter)",
+    "W1: decomposition: LOWESS trend, no season (a yearly season needs 105 weeks of history) after "
+    "masking 6 calendar-event weeks; trend continued at the last 28 weeks' slope (+0.520 units/week)",
+    "W1: festival effects are mean residuals on past weeks with the same event; 'other' is what "
+    "SeasonalNaive adds beyond these components",
+    "W1: effects are factors against the model's typical recent week for W1 (18787.80 units: the "
+    "geometric mean of its in-sample predictions over the last 28 training weeks); they multiply to "
+    "the forecast",
+    "M1: effects are factors on the model's average prediction 93.20 units (an average product-month "
+    "in training); they multiply to the forecast",
 ]
 
 
@@ -111,7 +129,7 @@ def test_every_known_note_reads_in_chinese(note):
     zh = localize_note(note, "zh")
     assert known(note), note
     page = str(code_spans(zh))
-    assert visible_words(page, {"P0023", "P0030", "P1"}) == [], zh
+    assert visible_words(page, {"P0023", "P0030", "P1", "W1", "M1", "Q1"}) == [], zh
     assert localize_note(note, "en") == note  # the English report prints the note as written
     # the numbers of the note survive the translation
     for number in re.findall(r"\d[\d,.]*\d|\d", note.split(":")[-1]):
