@@ -121,6 +121,32 @@ NOTES = [
     "the forecast",
     "M1: effects are factors on the model's average prediction 93.20 units (an average product-month "
     "in training); they multiply to the forecast",
+    # external drivers (features.exog.add_drivers) and Recommended's choice (models.ensemble)
+    "external driver 'CPI' (macro_cpi) as given for the horizon (stored beyond it)",
+    "external driver 'Size' (macro_size) lagged 8 period(s) so each value was published at the "
+    "forecast's cutoff",
+    "external series 'oil' left out: nothing of it was published before the forecast's first period",
+    "Recommended: chose MedianEnsemble(LightGBM,LightGBMDirect) by validation WAPE over 2 window(s) of "
+    "8 steps (MedianEnsemble(LightGBMDrivers,LightGBMDirectDrivers) 0.073, SeasonalNaive 0.094, "
+    "LinearTrend 0.119)",
+    "Recommended: too little history to compare members; used SeasonalNaive",
+    "Recommended: left out AutoETS (a season of 52 periods makes it slow; run it with --model AutoETS "
+    "to compare)",
+    "Recommended: external drivers (cpi, fuel_price, size) not kept (MedianEnsemble(SeasonalNaive,"
+    "LightGBMDrivers,LightGBMDirectDrivers) was best pooled but not better than MedianEnsemble("
+    "LightGBM,LightGBMDirect) in every validation window): best validation WAPE with them 0.073 "
+    "(MedianEnsemble(LightGBMDrivers,LightGBMDirectDrivers)), without 0.076 (MedianEnsemble(LightGBM,"
+    "LightGBMDirect))",
+    "Recommended: external drivers (oil) kept: best validation WAPE with them 0.070 (LightGBMDrivers), "
+    "without 0.076 (LightGBM)",
+    "Recommended: external drivers (oil) could not be compared on validation",
+    "Recommended: quantiles of MedianEnsemble(LightGBM,LightGBMDirect) calibrated on the validation "
+    "windows by scale_cell (cross-fitted validation loss: blend 0.0208 (bands off by 0.135), "
+    "scale_cell 0.0214 (bands off by 0.049), conformal_ratio 0.0285)",
+    # a run's note about one product (the report's explanations) reads with its id
+    "P1: no promotions assumed in the forecast horizon",
+    "P1: external driver 'Size' (macro_size) lagged 7 period(s) so each value was published at the "
+    "forecast's cutoff",
 ]
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError, NotFoundError
-from trendcast.features.exog import DRIVER_PREFIX
+from trendcast.features.exog import DRIVER_PREFIX, UNKNOWN_GROUP
 from trendcast.features.frequency import default_season_length, period_labels, period_name
 
 DRIVERS = ("recent_sales", "season", "events", "price", "promotion", "product_group", "external",
@@ -449,6 +449,8 @@ def _boost_detail(driver: str, r: pd.Series, lang: str, cal: pd.DataFrame | None
     if driver == "product_group":
         names = [str(model.categories_[c][int(r[c])]) for c in model.static_
                  if c in r and 0 <= int(r[c]) < len(model.categories_[c])]
+        if lang == "zh":  # the value features.exog gives a product without a category
+            names = ["未知" if n == UNKNOWN_GROUP else n for n in names]
         return " / ".join(names)
     return ""
 

@@ -18,7 +18,9 @@ KEEP_WORDS = frozenset({
     "trendcast", "MSTL", "STL", "MK", "Kendall", "WAPE", "MAE", "RMSE", "MASE", "RMSSE", "sMAPE", "WQL",
     "LightGBM", "AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive", "Naive", "SeasonalWindowAverage",
     "CrostonOptimized", "DynamicOptimizedTheta", "Recommended", "Fracast", "Chronos", "SHAP", "PDF",
-    "LOWESS",
+    "LightGBMDirect", "LightGBMDrivers", "LightGBMDirectDrivers", "MedianEnsemble", "WeightedEnsemble",
+    "LinearTrend", "WindowAverage", "AutoSelect", "ChronosBolt", "TimesFM", "NHITS", "PatchTST", "ADIDA",
+    "IMAPA", "TSB", "LOWESS",
 })
 
 Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
@@ -69,6 +71,18 @@ def _decomposition_zh(m: re.Match[str]) -> str:
             f"（{_ZH_EACH[unit]} {m['slope']} 件）延续")
 
 
+def _calibrated_zh(m: re.Match[str]) -> str:
+    """A Recommended model's quantile calibration note: methods and losses, in Chinese."""
+    ranking = re.sub(r"(\S+) ([\d.]+)(?: \(bands off by ([\d.]+)\))?",
+                     lambda r: f"`{r[1]}` {r[2]}" + (f"（区间覆盖偏差 {r[3]}）" if r[3] else ""), m[4])
+    return f"{m[1]}：{m[2]} 的分位数已在验证窗口上按 `{m[3]}` 校准（交叉拟合的验证损失：{ranking}）"
+
+
+def _drivers_kept_zh(m: re.Match[str]) -> str:
+    verdict = "保留" if m["verdict"] == "kept" else "未保留"
+    held = (f"（{m['best']} 汇总最优，但并非在每个验证窗口都优于 {m['other']}）" if m["best"] else "")
+    return (f"{m['alias']}：外部因素（`{m['series']}`）{verdict}{held}：使用它们的最佳验证 WAPE 为 "
+            f"{m['with']}（{m['with_model']}），不使用为 {m['without']}（{m['without_model']}）")
 _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     # trends
     (rf"{_N} missing dates inside series counted as zero sales", r"序列内部缺失的 \1 个日期按零销量计"),
@@ -162,6 +176,28 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
      r"brand or id: .*",
      r"名称为 指标:键 的外部序列（`\1`）与任何商品的门店、部门、品类、品牌或编号都不对应：每个都作为所有商品"
      r"共用的一个序列（导入商品目录时用 `--map store=...` 可让每个商品使用自己的序列）"),
+    (r"external driver ['\"](.+)['\"] \((\S+)\) as given for the horizon \(stored beyond it\)",
+     r"外部因素 `\1`（`\2`）：预测期内按已存储的值使用（数据覆盖到预测期之后）"),
+    (r"external driver ['\"](.+)['\"] \((\S+)\) lagged (\d+) period\(s\) so each value was published at "
+     r"the forecast's cutoff",
+     r"外部因素 `\1`（`\2`）滞后 \3 期使用，每个值在预测截点时都已公布"),
+    (r"external series ['\"](.+)['\"] left out: nothing of it was published before the forecast's first "
+     r"period", r"外部序列 `\1` 未使用：预测首期之前没有任何已公布的值"),
+    # a Recommended model's choice (models.ensemble.Recommended)
+    (r"(\S+): chose (\S+) by validation WAPE over (\d+) window\(s\) of (\d+) steps \((.+)\)",
+     r"\1：按验证 WAPE 选择 \2（\3 个验证窗口，每个 \4 期；\5）"),
+    (r"(\S+): too little history to compare members; used (\S+)",
+     r"\1：历史太短，无法比较候选模型；使用 \2"),
+    (r"(\S+): left out (\S+) \(a season of (\d+) periods makes it slow; run it with --model (\S+) to "
+     r"compare\)", r"\1：未比较 \2（\3 期的季节使其过慢；用 `--model \4` 单独运行以比较）"),
+    (r"(?P<alias>\S+): external drivers \((?P<series>.+)\) (?P<verdict>kept|not kept)(?: \((?P<best>\S+) was "
+     r"best pooled but not better than (?P<other>\S+) in every validation window\))?: best validation WAPE "
+     r"with them (?P<with>[\d.]+) \((?P<with_model>\S+)\), without (?P<without>[\d.]+) "
+     r"\((?P<without_model>\S+)\)", _drivers_kept_zh),
+    (r"(\S+): external drivers \((.+)\) could not be compared on validation",
+     r"\1：外部因素（`\2`）无法在验证窗口上比较"),
+    (r"(\S+): quantiles of (\S+) calibrated on the validation windows by (\S+) \(cross-fitted "
+     r"validation loss: (.+)\)", _calibrated_zh),
     (rf"(\S+): fitted on sales clipped at zero \({_N} negative values, e\.g\. returns, that its loss "
      r"cannot take\)",
      r"\1：拟合时销量在零处截断（\2 个负值，例如退货，其损失函数不能处理）"),
@@ -296,16 +332,31 @@ def _names(text: str, lang: str) -> str:
     return text
 
 
-def localize_note(note: str, lang: str) -> str:
-    """``note`` in ``lang``: English notes are returned as they are; for ``zh`` the known
-    patterns are translated, and an unknown note is kept, marked as the original English."""
-    if lang != "zh":
-        return note
-    note = _names(note.strip(), lang)
+# "P1: <note>": a note about one product (the report's explanations) is its note with the id
+_ABOUT = re.compile(r"^([^:\s]+): (.+)$", re.S)
+
+
+def _zh(note: str) -> str | None:
     for pattern, repl in _ZH:
         if pattern.match(note):
             return pattern.sub(repl, note)  # type: ignore[arg-type]
-    return f"（英文原文）{note}"
+    about = _ABOUT.match(note)
+    if about:
+        inner = _zh(about[2])
+        if inner is not None:
+            return f"{about[1]}：{inner}"
+    return None
+
+
+def localize_note(note: str, lang: str) -> str:
+    """``note`` in ``lang``: English notes are returned as they are; for ``zh`` the known
+    patterns are translated (also after a product id, ``P1: ...``), and an unknown note is
+    kept, marked as the original English."""
+    if lang != "zh":
+        return note
+    note = _names(note.strip(), lang)
+    zh = _zh(note)
+    return zh if zh is not None else f"（英文原文）{note}"
 
 
 def localize_reason(section_label: str, reason: str, lang: str) -> str:
@@ -321,8 +372,7 @@ def localize_text(text: str, lang: str) -> str:
 
 def known(note: str) -> bool:
     """Whether a Chinese pattern knows ``note``."""
-    note = _names(note.strip(), "zh")
-    return any(p.match(note) for p, _ in _ZH)
+    return _zh(_names(note.strip(), "zh")) is not None
 
 
 # Which model represents a run (services.run_choice): its reason, then the notes that carry it.
