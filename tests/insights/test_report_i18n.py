@@ -4,6 +4,7 @@ line on how to get them, and the page prints on A4 without the plotly toolbar.""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -277,3 +278,16 @@ def test_run_choice_notes_read_in_chinese(note):
 
     zh = localize_note(note, "zh")
     assert "英文原文" not in zh and "backtest" not in zh and "model" not in zh.replace("`--model`", "")
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["horizon 7 weeks", "forecast units, next 7 weeks", "forecast vs the last 7 weeks",
+            "All products: units per week"]),
+    ("zh", ["预测 7 周", "未来 7 周预测销量", "预测较最近 7 周", "全部商品：每周销量"])])
+def test_a_weekly_run_s_horizon_counts_weeks(tmp_path, lang, words):
+    """A weekly run's report said 'horizon 8 days' and 'forecast units, next 8 days'."""
+    page = write_report(tmp_path, lang=lang, freq="W-FRI", **_inputs(["a"])).read_text(encoding="utf-8")
+    titles = [json.loads(f'"{t}"') for t in re.findall(r'"title":\{"text":"([^"]*)"', page)]  # plotly's
+    for w in words:
+        assert w in page or w in titles, w
+    assert "7 days" not in page and "7 天" not in page

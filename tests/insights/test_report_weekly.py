@@ -75,3 +75,4 @@ def test_a_weekly_report_with_returns_drivers_and_inventory_reads_in_chinese(wee
     assert page.count("假设预测期内没有促销") == 1 and page.count("滞后 4 期使用") == 1
     assert page.count("按已存储的值使用") == 1 and "滞后 7 期" not in page
     assert page.count("<li>2023-") == 2 * 4
+    assert "预测 4 周" in page and "未来 4 周预测销量" in page  # the run's horizon, in weeks

@@ -87,7 +87,7 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
     path = write_report(out_dir, history=history, forecast=run.forecasts, model=model,
                         quantiles=quantiles, run_id=run.run_id, products=products,
                         leaderboard=board, notes=notes, lang=lang, n_products=n_products,
-                        sections=sections)
+                        sections=sections, freq=meta.get("freq") or "D")
     if pdf:
         from trendcast.insights.pdf import html_to_pdf
 
