@@ -339,26 +339,31 @@ def test_a_daily_decomposition_still_counts_days():
     assert "每天" in " ".join(ex.sentences("zh"))
 
 
-def _weekly_store(store, n_series: int = 4, n_weeks: int = 110) -> None:
+def _coarse_store(store, freq: str, n_series: int = 4, n: int = 110) -> None:
     from trendcast.services.ingest import ingest_frames
 
     frames = []
     for i in range(n_series):
-        f = _weekly(n_weeks, slope=0.5 * i, seed=i)
+        f = _weekly(n, slope=0.5 * i, seed=i)
+        if freq != "W-FRI":
+            f = f.assign(ds=pd.date_range("2015-01-01", periods=n, freq=freq))
         frames.append(f.assign(unique_id=f"W{i}", y=f["y"].round()))
     ingest_frames(store, {"sales": pd.concat(frames, ignore_index=True)}, source="test")
 
 
-def test_a_weekly_workspace_is_explained_in_weeks(store):
+@pytest.mark.parametrize(("freq", "unit", "zh_mean", "zh_each"),
+                         [("W-FRI", "week", "近28周周均", "每周"), ("MS", "month", "近28个月月均", "每月")])
+def test_a_weekly_or_monthly_workspace_is_explained_in_its_periods(store, freq, unit, zh_mean, zh_each):
     from trendcast.services.explain import explain_forecast
 
-    _weekly_store(store)
+    _coarse_store(store, freq, n=110 if freq == "W-FRI" else 60)
     ex = explain_forecast(store, "W1", model="LightGBM", days=3)
-    assert ex.method == "shap" and ex.freq.startswith("W")
+    assert ex.method == "shap" and ex.freq[0] == freq[0]
     en, zh = " ".join(ex.sentences("en", top=10)), " ".join(ex.sentences("zh", top=10))
-    assert "28-week average" in en and "/week)" in en and "-day" not in en and "/day" not in en
-    assert "近28周周均" in zh and "日均" not in zh
+    assert f"28-{unit} average" in en and f"/{unit})" in en and "-day" not in en and "/day" not in en
+    assert zh_mean in zh and "日均" not in zh
     assert "from season (" in en and "weekday" not in en and "Friday" not in en and "周五" not in zh
-    assert any("typical recent week for W1" in n and "last 28 training weeks" in n for n in ex.notes)
+    assert any(f"typical recent {unit} for W1" in n and f"last 28 training {unit}s" in n for n in ex.notes)
     naive = explain_forecast(store, "W1", model="SeasonalNaive", days=3)
-    assert any("28-week level" in n for n in naive.notes)
+    assert any(f"28-{unit} level" in n for n in naive.notes)
+    assert zh_each in " ".join(naive.sentences("zh", top=10))
