@@ -604,8 +604,8 @@ def info(
     for name, entry in summary["tables"].items():
         detail = ""
         if name == "sales" and entry.get("series"):
-            d = entry["days_per_series"]
-            detail = f"{entry['series']:,} series, {d['min']}-{d['max']} days each"
+            d, unit = entry["periods_per_series"], entry.get("period", "day")
+            detail = f"{entry['series']:,} series, {d['min']}-{d['max']} {unit}s each"
         table.add_row(name, f"{entry['rows']:,}", str(entry.get("start") or "")[:10],
                       str(entry.get("end") or "")[:10], detail)
     _print_table(table)
@@ -674,10 +674,12 @@ def propensity(
 def explain(
     product: Annotated[str, typer.Option("--id", help="Product (series) id to explain.")],
     model: Annotated[str, typer.Option(help="Model to fit and explain.")] = "LightGBM",
-    days: Annotated[int, typer.Option(help="Days to forecast.")] = 7,
+    days: Annotated[int, typer.Option(
+        help="Periods to forecast: days of daily sales, weeks of weekly sales, ...")] = 7,
     lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
     by: Annotated[str | None, typer.Option(
-        help="day or week (default: day up to 14 days, else week).")] = None,
+        help="day (each forecast period) or week (7-day blocks; weekly and coarser sales: "
+             "each period) (default: day up to 14 periods, else week).")] = None,
     top: Annotated[int, typer.Option(help="Drivers per period in the sentences.")] = 4,
     jobs: Annotated[int, typer.Option("--jobs", help="Worker threads.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

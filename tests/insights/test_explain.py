@@ -258,3 +258,112 @@ def test_trend_calls_count_returns_as_zero_units(store):
     calls = trend_calls(store)
     assert len(calls) == 3
     assert "2 negative sales (returns) counted as zero units sold" in calls.attrs["notes"]
+
+
+# Weekly, monthly and quarterly series are explained in their own periods ------------------------
+
+def _weekly(n_weeks: int, slope: float = 2.0, seed: int = 0) -> pd.DataFrame:
+    """Weekly sales (Fridays) with a linear trend of ``slope`` units per week and a yearly wave."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2021-01-01", periods=n_weeks, freq="W-FRI")
+    t = np.arange(n_weeks)
+    y = 200 + slope * t + 40 * np.sin(2 * np.pi * t / 52) + rng.normal(0, 3, n_weeks)
+    return pd.DataFrame({"ds": ds, "y": y})
+
+
+def test_a_weekly_decomposition_counts_weeks():
+    hist = _weekly(130)
+    fut = pd.date_range(hist["ds"].iloc[-1] + pd.Timedelta(weeks=1), periods=4, freq="W-FRI")
+    mid_week = fut[2] - pd.Timedelta(days=3)  # a Tuesday inside the third forecast week
+    cal = pd.DataFrame({"ds": [mid_week], "name": ["Mega Sale"], "kind": ["festival"]})
+    fc = pd.DataFrame({"ds": fut, "forecast": 480.0})
+    ex = explain_decomposition(hist, fc, unique_id="W1", model="Flat", calendar=cal, freq="W-FRI")
+    assert ex.freq == "W-FRI" and ex.unit.en == "week"
+    d = ex.drivers.set_index(["ds", "driver"])["units"]
+    # the slope is per week: four weeks ahead the trend has moved 3 weekly slopes from one week
+    # ahead (counted in days it moved 21: a 7x steeper trend)
+    assert d[(fut[3], "trend")] - d[(fut[0], "trend")] == pytest.approx(3 * 2.0, abs=1.5)
+    assert "weekly" not in set(ex.drivers["driver"])  # no weekday in a weekly series
+    assert "yearly" in set(ex.drivers["driver"])
+    text = " ".join(ex.notes + ex.sentences("en"))
+    assert "recent 28-week level" in text and "units/week" in text and "28 weeks' slope" in text
+    assert "STL with periods (52,)" in text and "calendar-event weeks" in text
+    assert "past weeks with the same event" in text
+    assert "/day" not in text and "-day" not in text and "Friday" not in text
+    # the week holding the event names it with its day; the others have none in the week
+    sentences = ex.sentences("en")
+    assert f"Mega Sale on {mid_week.day} {mid_week:%b}" in sentences[2]
+    assert "(none in the week)" in sentences[0] and "rising" in sentences[0] and "/week)" in sentences[0]
+    zh = " ".join(ex.sentences("zh"))
+    assert "每周上升" in zh and "本周无节日" in zh and "每天" not in zh and "当天" not in zh
+
+
+def test_a_short_weekly_series_gets_a_trend_without_a_season():
+    hist = _weekly(60)
+    fut = pd.date_range(hist["ds"].iloc[-1] + pd.Timedelta(weeks=1), periods=2, freq="W-FRI")
+    ex = explain_decomposition(hist, pd.DataFrame({"ds": fut, "forecast": 330.0}), unique_id="W1",
+                               model="Flat", freq="W-FRI")
+    assert set(ex.drivers["driver"]) == {"trend", "events", "other"}
+    assert any("LOWESS trend, no season (a yearly season needs 105 weeks of history)" in n for n in ex.notes)
+    total = ex.drivers.groupby("ds")["units"].sum()
+    np.testing.assert_allclose(total + ex.reference, 330.0)
+
+
+@pytest.mark.parametrize(("freq", "unit", "zh"), [("MS", "month", "每月"), ("QS-JAN", "quarter", "每季度")])
+def test_monthly_and_quarterly_decompositions_count_their_periods(freq, unit, zh):
+    ds = pd.date_range("2010-01-01", periods=40, freq=freq)
+    hist = pd.DataFrame({"ds": ds, "y": 100 + np.arange(40.0) + 10 * np.sin(np.arange(40))})
+    fut = pd.date_range(ds[-1], periods=3, freq=freq)[1:]
+    ex = explain_decomposition(hist, pd.DataFrame({"ds": fut, "forecast": 150.0}), unique_id="M1",
+                               model="Flat", freq=freq)
+    text = " ".join(ex.notes + ex.sentences("en"))
+    assert f"recent 28-{unit} level" in text and f"units/{unit}" in text and f"28 {unit}s' slope" in text
+    assert "/day" not in text
+    assert zh in " ".join(ex.sentences("zh"))
+    d = ex.drivers.set_index(["ds", "driver"])["units"]
+    assert d[(fut[1], "trend")] - d[(fut[0], "trend")] == pytest.approx(1.0, abs=0.3)  # 1 unit a period
+    if unit == "quarter":
+        assert any("time of year (Q" in s for s in ex.sentences("en"))
+
+
+def test_a_daily_decomposition_still_counts_days():
+    rng = np.random.default_rng(1)
+    ds = pd.date_range("2024-01-01", periods=120, freq="D")
+    hist = pd.DataFrame({"ds": ds, "y": rng.poisson(20, 120).astype(float)})
+    fut = pd.date_range(ds[-1] + pd.Timedelta(days=1), periods=3, freq="D")
+    ex = explain_decomposition(hist, pd.DataFrame({"ds": fut, "forecast": 21.0}), unique_id="P1", model="Flat")
+    text = " ".join(ex.notes + ex.sentences("en"))
+    assert "recent 28-day level" in text and "units/day" in text and "28 days' slope" in text
+    assert "calendar-event days" in text and "past days of the same event" in text
+    assert "weekday pattern (" in text and "(none on the day)" in text
+    assert "每天" in " ".join(ex.sentences("zh"))
+
+
+def _coarse_store(store, freq: str, n_series: int = 4, n: int = 110) -> None:
+    from trendcast.services.ingest import ingest_frames
+
+    frames = []
+    for i in range(n_series):
+        f = _weekly(n, slope=0.5 * i, seed=i)
+        if freq != "W-FRI":
+            f = f.assign(ds=pd.date_range("2015-01-01", periods=n, freq=freq))
+        frames.append(f.assign(unique_id=f"W{i}", y=f["y"].round()))
+    ingest_frames(store, {"sales": pd.concat(frames, ignore_index=True)}, source="test")
+
+
+@pytest.mark.parametrize(("freq", "unit", "zh_mean", "zh_each"),
+                         [("W-FRI", "week", "近28周周均", "每周"), ("MS", "month", "近28个月月均", "每月")])
+def test_a_weekly_or_monthly_workspace_is_explained_in_its_periods(store, freq, unit, zh_mean, zh_each):
+    from trendcast.services.explain import explain_forecast
+
+    _coarse_store(store, freq, n=110 if freq == "W-FRI" else 60)
+    ex = explain_forecast(store, "W1", model="LightGBM", days=3)
+    assert ex.method == "shap" and ex.freq[0] == freq[0]
+    en, zh = " ".join(ex.sentences("en", top=10)), " ".join(ex.sentences("zh", top=10))
+    assert f"28-{unit} average" in en and f"/{unit})" in en and "-day" not in en and "/day" not in en
+    assert zh_mean in zh and "日均" not in zh
+    assert "from season (" in en and "weekday" not in en and "Friday" not in en and "周五" not in zh
+    assert any(f"typical recent {unit} for W1" in n and f"last 28 training {unit}s" in n for n in ex.notes)
+    naive = explain_forecast(store, "W1", model="SeasonalNaive", days=3)
+    assert any(f"28-{unit} level" in n for n in naive.notes)
+    assert zh_each in " ".join(naive.sentences("zh", top=10))

@@ -4,6 +4,7 @@ line on how to get them, and the page prints on A4 without the plotly toolbar.""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -103,6 +104,50 @@ NOTES = [
     "store=... to give each product its own)",
     "LightGBM: fitted on sales clipped at zero (1,285 negative values, e.g. returns, that its loss "
     "cannot take)",
+    # explanations of weekly, monthly and quarterly series count their periods
+    "W1: effects are shares of the recent 28-week level 18202.15 units/week; they add up to the "
+    "forecast's change against it",
+    "M1: effects are shares of the recent 28-month level 310.50 units/month; they add up to the "
+    "forecast's change against it",
+    "W1: decomposition: STL with periods (52,) after masking 28 calendar-event weeks; trend continued "
+    "at the last 28 weeks' slope (-14.783 units/week)",
+    "Q1: decomposition: STL with periods (4,) after masking 3 calendar-event quarters; trend continued "
+    "at the last 28 quarters' slope (+1.250 units/quarter)",
+    "W1: decomposition: LOWESS trend, no season (a yearly season needs 105 weeks of history) after "
+    "masking 6 calendar-event weeks; trend continued at the last 28 weeks' slope (+0.520 units/week)",
+    "W1: festival effects are mean residuals on past weeks with the same event; 'other' is what "
+    "SeasonalNaive adds beyond these components",
+    "W1: effects are factors against the model's typical recent week for W1 (18787.80 units: the "
+    "geometric mean of its in-sample predictions over the last 28 training weeks); they multiply to "
+    "the forecast",
+    "M1: effects are factors on the model's average prediction 93.20 units (an average product-month "
+    "in training); they multiply to the forecast",
+    # external drivers (features.exog.add_drivers) and Recommended's choice (models.ensemble)
+    "external driver 'CPI' (macro_cpi) as given for the horizon (stored beyond it)",
+    "external driver 'Size' (macro_size) lagged 8 period(s) so each value was published at the "
+    "forecast's cutoff",
+    "external series 'oil' left out: nothing of it was published before the forecast's first period",
+    "Recommended: chose MedianEnsemble(LightGBM,LightGBMDirect) by validation WAPE over 2 window(s) of "
+    "8 steps (MedianEnsemble(LightGBMDrivers,LightGBMDirectDrivers) 0.073, SeasonalNaive 0.094, "
+    "LinearTrend 0.119)",
+    "Recommended: too little history to compare members; used SeasonalNaive",
+    "Recommended: left out AutoETS (a season of 52 periods makes it slow; run it with --model AutoETS "
+    "to compare)",
+    "Recommended: external drivers (cpi, fuel_price, size) not kept (MedianEnsemble(SeasonalNaive,"
+    "LightGBMDrivers,LightGBMDirectDrivers) was best pooled but not better than MedianEnsemble("
+    "LightGBM,LightGBMDirect) in every validation window): best validation WAPE with them 0.073 "
+    "(MedianEnsemble(LightGBMDrivers,LightGBMDirectDrivers)), without 0.076 (MedianEnsemble(LightGBM,"
+    "LightGBMDirect))",
+    "Recommended: external drivers (oil) kept: best validation WAPE with them 0.070 (LightGBMDrivers), "
+    "without 0.076 (LightGBM)",
+    "Recommended: external drivers (oil) could not be compared on validation",
+    "Recommended: quantiles of MedianEnsemble(LightGBM,LightGBMDirect) calibrated on the validation "
+    "windows by scale_cell (cross-fitted validation loss: blend 0.0208 (bands off by 0.135), "
+    "scale_cell 0.0214 (bands off by 0.049), conformal_ratio 0.0285)",
+    # a run's note about one product (the report's explanations) reads with its id
+    "P1: no promotions assumed in the forecast horizon",
+    "P1: external driver 'Size' (macro_size) lagged 7 period(s) so each value was published at the "
+    "forecast's cutoff",
 ]
 
 
@@ -111,7 +156,7 @@ def test_every_known_note_reads_in_chinese(note):
     zh = localize_note(note, "zh")
     assert known(note), note
     page = str(code_spans(zh))
-    assert visible_words(page, {"P0023", "P0030", "P1"}) == [], zh
+    assert visible_words(page, {"P0023", "P0030", "P1", "W1", "M1", "Q1"}) == [], zh
     assert localize_note(note, "en") == note  # the English report prints the note as written
     # the numbers of the note survive the translation
     for number in re.findall(r"\d[\d,.]*\d|\d", note.split(":")[-1]):
@@ -233,3 +278,16 @@ def test_run_choice_notes_read_in_chinese(note):
 
     zh = localize_note(note, "zh")
     assert "英文原文" not in zh and "backtest" not in zh and "model" not in zh.replace("`--model`", "")
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["horizon 7 weeks", "forecast units, next 7 weeks", "forecast vs the last 7 weeks",
+            "All products: units per week"]),
+    ("zh", ["预测 7 周", "未来 7 周预测销量", "预测较最近 7 周", "全部商品：每周销量"])])
+def test_a_weekly_run_s_horizon_counts_weeks(tmp_path, lang, words):
+    """A weekly run's report said 'horizon 8 days' and 'forecast units, next 8 days'."""
+    page = write_report(tmp_path, lang=lang, freq="W-FRI", **_inputs(["a"])).read_text(encoding="utf-8")
+    titles = [json.loads(f'"{t}"') for t in re.findall(r'"title":\{"text":"([^"]*)"', page)]  # plotly's
+    for w in words:
+        assert w in page or w in titles, w
+    assert "7 days" not in page and "7 天" not in page

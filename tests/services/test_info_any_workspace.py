@@ -72,3 +72,18 @@ def test_missing_time_stamps_of_any_kind_are_none(value):
 
     assert _iso(value) is None
     assert _iso(pd.Timestamp("2024-03-01 09:00")) == "2024-03-01 09:00:00"
+
+
+@pytest.mark.parametrize(("freq", "unit"), [("D", "days"), ("W-FRI", "weeks"), ("MS", "months")])
+def test_series_lengths_are_counted_in_the_workspace_s_periods(db_path, freq, unit):
+    """A weekly shop's series of 1-135 weeks were shown as '1-135 days each'."""
+    dates = pd.date_range("2023-01-06" if freq == "W-FRI" else "2023-01-01", periods=12, freq=freq)
+    sales = pd.concat([pd.DataFrame({"unique_id": "A", "ds": dates, "y": 1.0}),
+                       pd.DataFrame({"unique_id": "B", "ds": dates[-5:], "y": 2.0})], ignore_index=True)
+    with open_store(db_path) as store:
+        ingest_frames(store, {"sales": sales}, source="t")
+    with open_store(db_path, read_only=True) as store:
+        sales_info = workspace_info(store)["tables"]["sales"]
+    assert sales_info["period"] == unit[:-1] and sales_info["periods_per_series"] == {"min": 5, "max": 12}
+    res = CliRunner().invoke(app, ["info", "--db", str(db_path)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and f"2 series, 5-12 {unit} each" in res.stdout, res.stdout

@@ -121,7 +121,7 @@ def drivers_fragment(store: Store, uid: str, lang: str, *, model: str, days: int
     mod = service("explain")
     if mod is None:
         return unavailable(lang, "explain")
-    from trendcast.insights.explain import LABELS
+    from trendcast.insights.explain import driver_label
 
     ex = mod.explain_forecast(store, uid, model=model, days=days)
     periods = ex.periods("week")
@@ -129,13 +129,13 @@ def drivers_fragment(store: Store, uid: str, lang: str, *, model: str, days: int
     periods = periods.sort_values(["period", "abs"], ascending=[True, False])
     cols = [
         Column(tr(lang, "col_period"), lambda r: pd.Timestamp(r["period"]).strftime("%Y-%m-%d")),
-        Column(tr(lang, "col_driver"), lambda r: LABELS[lang].get(r["driver"], r["driver"])),
+        Column(tr(lang, "col_driver"), lambda r: driver_label(r["driver"], lang, ex.freq)),
         Column(tr(lang, "col_effect"), lambda r: "" if pd.isna(r["effect"]) else f"{r['effect']:+.1%}",
                numeric=True),
         Column(tr(lang, "col_detail"), lambda r: r[f"detail_{lang}"]),
     ]
     first = periods[periods["period"] == periods["period"].min()]
-    fig = charts.bar_chart([LABELS[lang].get(d, d) for d in first["driver"]],
+    fig = charts.bar_chart([driver_label(d, lang, ex.freq) for d in first["driver"]],
                            [float(v) * 100 for v in first["effect"].fillna(0.0)],
                            f'{tr(lang, "col_effect")} (%)', height=110 + 28 * len(first))
     return render("drivers.html.j2", lang=lang, method=ex.method, sentences=ex.sentences(lang, by="week"),

@@ -16,6 +16,7 @@ from trendcast.features.calendar import event_features
 from trendcast.features.frequency import period_labels
 
 STATIC = ("category", "department")
+UNKNOWN_GROUP = "unknown"  # the category / department of a product the catalogue gives none
 
 
 def add_covariates(series: pd.DataFrame, *, sales: pd.DataFrame, calendar: pd.DataFrame,
@@ -48,7 +49,7 @@ def add_covariates(series: pd.DataFrame, *, sales: pd.DataFrame, calendar: pd.Da
     df = df.merge(feats, on="ds", how="left")
     df = df.merge(products[["unique_id", *STATIC]], on="unique_id", how="left")
     for col in STATIC:
-        df[col] = df[col].fillna("unknown")
+        df[col] = df[col].fillna(UNKNOWN_GROUP)
     df.attrs.update(series.attrs)
     df.attrs["calendar"] = feats
     macro, keyed_notes = keyed_drivers(macro, products, sorted(ids))

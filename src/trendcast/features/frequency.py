@@ -57,6 +57,23 @@ def period_days(freq: str) -> float:
     return float(pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).days or 1)
 
 
+PERIOD_NAMES = ("day", "week", "month", "quarter", "year")
+
+
+def period_name(freq: str) -> str:
+    """The name of one period of ``freq``: 'day', 'week', 'month', 'quarter' or 'year' (texts
+    that count periods say what they count; a sub-daily alias reads as 'day')."""
+    if freq.startswith("W"):
+        return "week"
+    if freq.startswith("M") and not freq.startswith("MIN"):
+        return "month"
+    if freq.startswith("Q"):
+        return "quarter"
+    if freq.startswith(("Y", "A")):
+        return "year"
+    return "day"
+
+
 def describe(freq: str) -> str:
     """'daily', 'weekly (Fridays)', 'monthly (month starts)', ..."""
     if freq == "D":

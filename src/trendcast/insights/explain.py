@@ -10,6 +10,12 @@ Other forecasts: the series is decomposed (STL, or MSTL with a yearly period onc
 are there) after masking calendar-event days; festival effects are the mean residuals on past
 days of the same event; the forecast's change against the recent 28-day level is split into
 trend, weekly, yearly and festival parts, and what is left is the model's own ("other").
+
+Weekly, monthly and quarterly series are explained in their own periods: windows count
+periods (the recent level is the last 28 weeks of a weekly series), texts say weeks, months or
+quarters, the season is the year (52, 12 or 4 periods; a shorter series gets a LOWESS trend
+only), and a period carries the calendar events of its days, as the models' calendar flags do
+(:func:`trendcast.features.exog.period_flags`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError, NotFoundError
-from trendcast.features.exog import DRIVER_PREFIX
+from trendcast.features.exog import DRIVER_PREFIX, UNKNOWN_GROUP
+from trendcast.features.frequency import default_season_length, period_labels, period_name
 
 DRIVERS = ("recent_sales", "season", "events", "price", "promotion", "product_group", "external",
            "trend", "weekly", "yearly", "other", "other_covariates")
@@ -52,6 +59,43 @@ _WEEKDAY = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satu
 _DATE_FEATURES = {"dayofweek", "day", "month", "year", "week", "dayofyear", "quarter", "weekofyear",
                   "is_month_start", "is_month_end"}
 LANGS = ("en", "zh")
+# what changes for a series that is not daily: no weekday in the calendar driver's name
+_COARSE_LABELS = {"en": {"season": "season"}, "zh": {"season": "季节"}}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The words for one period of a series' frequency."""
+
+    en: str  # "week"
+    zh: str  # after a number: 天, 周, 个月, 个季度, 年
+    zh_each: str  # 每天, 每周, ...
+    zh_mean: str  # 日均, 周均, ...
+    zh_this: str  # 当天, 本周, ... (the period a sentence is about)
+
+    @property
+    def plural(self) -> str:
+        return f"{self.en}s"
+
+
+UNITS = {"day": Unit("day", "天", "每天", "日均", "当天"),
+         "week": Unit("week", "周", "每周", "周均", "本周"),
+         "month": Unit("month", "个月", "每月", "月均", "本月"),
+         "quarter": Unit("quarter", "个季度", "每季度", "季均", "本季度"),
+         "year": Unit("year", "年", "每年", "年均", "本年")}
+
+
+def unit_of(freq: str) -> Unit:
+    """The words for one period of ``freq`` (a pandas alias)."""
+    return UNITS[period_name(freq)]
+
+
+def driver_label(driver: str, lang: str, freq: str = "D") -> str:
+    """A driver's name in ``lang``; the calendar driver of a weekly or coarser series is the
+    season (its periods have no weekday)."""
+    if freq != "D" and driver in _COARSE_LABELS[lang]:
+        return _COARSE_LABELS[lang][driver]
+    return LABELS[lang].get(driver, driver)
 
 
 def feature_group(name: str, static: Sequence[str] = ("category", "department")) -> str:
@@ -90,12 +134,19 @@ class Explanation:
     method: str  # "shap" or "decomposition"
     forecast: pd.DataFrame  # ds, forecast
     drivers: pd.DataFrame
-    reference: float  # shap: the model's typical recent day (or average); decomposition: recent level
+    reference: float  # shap: the model's typical recent period (or average); decomposition: recent level
     notes: list[str] = field(default_factory=list)
+    freq: str = "D"  # the series' frequency: what a period of the texts is
+
+    @property
+    def unit(self) -> Unit:
+        return unit_of(self.freq)
 
     def periods(self, by: str = "day") -> pd.DataFrame:
-        """Drivers per day, or per week (7-day blocks from the first forecast day): a week's
-        effect is the geometric mean of its daily factors (shap) or its mean share (units)."""
+        """Drivers per forecast date ("day": each period of a weekly or coarser series), or
+        per week (7-day blocks from the first forecast date): a week's effect is the geometric
+        mean of its daily factors (shap) or its mean share (units). ``days`` counts the
+        forecast periods a row covers."""
         if by not in ("day", "week"):
             raise ModelError(f"by must be 'day' or 'week', got {by!r}")
         d = self.drivers.copy()
@@ -125,7 +176,7 @@ class Explanation:
         lines = []
         for period, g in self.periods(by).groupby("period", sort=True):
             g = g.reindex(g["effect"].abs().sort_values(ascending=False).index).head(top)
-            parts = [_phrase(r.effect, r.driver, getattr(r, f"detail_{lang}"), lang)
+            parts = [_phrase(r.effect, r.driver, getattr(r, f"detail_{lang}"), lang, self.freq)
                      for r in g.itertuples()]
             days = int(g["days"].iloc[0])
             lines.append(_headline(period, days, float(g["forecast"].iloc[0]), lang, self)
@@ -150,16 +201,21 @@ def _pct(x: float) -> str:
     return f"{x:+.0%}".replace("-", "−")
 
 
-def _phrase(effect: float, driver: str, detail: str, lang: str) -> str:
+def _phrase(effect: float, driver: str, detail: str, lang: str, freq: str = "D") -> str:
     pct = _pct(effect)
-    label = LABELS[lang][driver]
+    label = driver_label(driver, lang, freq)
     if lang == "en":
         return f"{pct} from {label}" + (f" ({detail})" if detail else "")
     return f"{label}{('（' + detail + '）') if detail else ''} {pct}"
 
 
 def _headline(period: pd.Timestamp, days: int, total: float, lang: str, ex: Explanation) -> str:
-    span = (f" +{days - 1}d" if lang == "en" else f" 起 {days} 天") if days > 1 else ""
+    unit = ex.unit
+    if ex.freq == "D":
+        span = (f" +{days - 1}d" if lang == "en" else f" 起 {days} 天") if days > 1 else ""
+    else:  # a 7-day block holds one period of a weekly or coarser series; said in its periods
+        span = ((f" +{days - 1} {unit.plural}" if lang == "en" else f" 起 {days} {unit.zh}")
+                if days > 1 else "")
     when = f"{period:%Y-%m-%d}{span}"
     ref = ex.reference * days
     if ex.method == "shap":
@@ -172,8 +228,8 @@ def _headline(period: pd.Timestamp, days: int, total: float, lang: str, ex: Expl
     return f"{when}：预计 {total:.1f} 件，较近期水平 {ref:.1f} {_pct(change)}："
 
 
-def _details(driver: str, d: pd.Timestamp, day: dict[str, str], cal: pd.DataFrame | None
-             ) -> dict[str, str]:
+def _details(driver: str, d: pd.Timestamp, day: dict[str, str], cal: pd.DataFrame | None,
+             freq: str = "D") -> dict[str, str]:
     """Day details, and the shorter ones a week's sentence joins (names, months)."""
     d = pd.Timestamp(d)
     week = dict(day)
@@ -181,7 +237,7 @@ def _details(driver: str, d: pd.Timestamp, day: dict[str, str], cal: pd.DataFram
         names = [] if cal is None else list(cal.loc[cal["ds"] == d, "name"].drop_duplicates())
         week = {lang: ", ".join(_event_name(n, lang) for n in names) for lang in LANGS}
     elif driver in ("season", "yearly"):
-        week = {"en": f"{d:%B}", "zh": f"{d.month}月"}
+        week = {lang: _time_of_year(d, lang, freq) for lang in LANGS}
     elif driver == "weekly":
         week = {"en": "", "zh": ""}
     return {"detail_en": day["en"], "detail_zh": day["zh"], "week_en": week["en"], "week_zh": week["zh"]}
@@ -191,25 +247,60 @@ def _fmt_day(d: pd.Timestamp, lang: str) -> str:
     return f"{d.day} {d:%b}" if lang == "en" else f"{d.month}月{d.day}日"
 
 
+def _time_of_year(d: pd.Timestamp, lang: str, freq: str) -> str:
+    """The month of ``d`` ("November", "11月"); a quarterly series' quarter ("Q4", "第4季度")."""
+    if period_name(freq) == "quarter":
+        return f"Q{d.quarter}" if lang == "en" else f"第{d.quarter}季度"
+    return f"{d:%B}" if lang == "en" else f"{d.month}月"
+
+
+def _period_end(d: pd.Timestamp, freq: str) -> pd.Timestamp:
+    """The last day of the period dated ``d``, as :func:`period_labels` dates periods (weeks
+    and *E aliases by their last day, MS/QS/YS by their first)."""
+    if freq == "D" or freq.startswith("W") or freq[1:2] == "E":
+        return d
+    return pd.Timestamp(d + pd.tseries.frequencies.to_offset(freq)) - pd.Timedelta(days=1)
+
+
+def _on_dates(on: pd.DataFrame, lang: str, freq: str, d: pd.Timestamp) -> str:
+    """Events of one period with their days: "Double 11 on 11 Nov", "11月11日双11"."""
+    if freq == "D":
+        names = ", ".join(_event_name(n, lang) for n in on["name"].drop_duplicates())
+        return f"{names} on {_fmt_day(d, lang)}" if lang == "en" else f"{_fmt_day(d, lang)}{names}"
+    rows = on.drop_duplicates(["day", "name"]).sort_values("day")
+    if lang == "en":
+        return ", ".join(f"{_event_name(r.name, lang)} on {_fmt_day(r.day, lang)}" for r in rows.itertuples())
+    return "、".join(f"{_fmt_day(r.day, lang)}{_event_name(r.name, lang)}" for r in rows.itertuples())
+
+
+def _none_on(lang: str, freq: str) -> str:
+    """No event in the period: "none on the day", "none in the week", "当天无节日", "本周无节日"."""
+    unit = unit_of(freq)
+    if lang == "zh":
+        return f"{unit.zh_this}无节日"
+    return "none on the day" if unit.en == "day" else f"none in the {unit.en}"
+
+
 def _event_name(name: str, lang: str) -> str:
     return name if lang == "en" else EVENT_ZH.get(name, name)
 
 
 def _events_detail(d: pd.Timestamp, calendar: pd.DataFrame | None, lang: str,
-                   lookahead: int = 3) -> str:
-    """Events on the day, else events coming within ``lookahead`` days (what event_soon saw)."""
+                   lookahead: int = 3, freq: str = "D") -> str:
+    """Events on the day (in the period), else events coming within ``lookahead`` days after
+    it (what event_soon saw)."""
     if calendar is None or calendar.empty:
         return ""
-    on = calendar.loc[calendar["ds"] == d, "name"].drop_duplicates()
+    on = calendar.loc[calendar["ds"] == d]
     if len(on):
-        names = ", ".join(_event_name(n, lang) for n in on)
-        return f"{names} on {_fmt_day(d, lang)}" if lang == "en" else f"{_fmt_day(d, lang)}{names}"
-    soon = calendar[(calendar["ds"] > d) & (calendar["ds"] <= d + pd.Timedelta(days=lookahead))]
+        return _on_dates(on, lang, freq, d)
+    end = _period_end(d, freq)
+    soon = calendar[(calendar["day"] > end) & (calendar["day"] <= end + pd.Timedelta(days=lookahead))]
     if len(soon):
-        first = soon.sort_values("ds").iloc[0]
-        name, when = _event_name(first["name"], lang), _fmt_day(first["ds"], lang)
+        first = soon.sort_values("day").iloc[0]
+        name, when = _event_name(first["name"], lang), _fmt_day(first["day"], lang)
         return f"ahead of {name} on {when}" if lang == "en" else f"{when}{name}前夕"
-    return "none on the day" if lang == "en" else "当天无节日"
+    return _none_on(lang, freq)
 
 
 def _price_detail(d: pd.Timestamp, path: pd.Series, mean_price: float, lang: str,
@@ -255,7 +346,8 @@ def shap_values(model: Any, rows: pd.DataFrame) -> tuple[pd.DataFrame, float]:
 
 def explain_boosting(model: Any, unique_id: str, h: int, *, X_df: pd.DataFrame | None = None,
                      train_df: pd.DataFrame | None = None, calendar: pd.DataFrame | None = None,
-                     reference: str = "recent", reference_days: int = 28) -> Explanation:
+                     reference: str = "recent", reference_periods: int = 28,
+                     freq: str = "D") -> Explanation:
     """Drivers of a fitted ``LightGBMGlobal``'s forecast of one series.
 
     Args:
@@ -267,11 +359,13 @@ def explain_boosting(model: Any, unique_id: str, h: int, *, X_df: pd.DataFrame |
             ``reference="recent"``.
         calendar: calendar events (``ds, name``) to name festivals.
         reference: ``"recent"``: effects are changes against the model's own rows for the
-            series' last ``reference_days`` training days (their SHAP values averaged), so
+            series' last ``reference_periods`` training periods (their SHAP values averaged), so
             constant features mostly drop out (they still move through interactions);
             ``"average"``: effects are factors
             on the model's average prediction over all training rows (plain SHAP).
-        reference_days: days of the recent reference.
+        reference_periods: periods of the recent reference (days of a daily series, weeks of
+            a weekly one, ...).
+        freq: the series' frequency (pandas alias): what the texts call a period.
     """
     if unique_id not in set(getattr(model, "ids_", [])):
         raise NotFoundError(f"series {unique_id!r} was not in the model's training data")
@@ -292,43 +386,46 @@ def explain_boosting(model: Any, unique_id: str, h: int, *, X_df: pd.DataFrame |
         if train_df is None:
             raise ModelError("reference='recent' needs train_df, the frame the model was fitted on")
         own = train_df[train_df["unique_id"] == unique_id]
-        past = model.features_in_sample(own, last=reference_days)
+        past = model.features_in_sample(own, last=reference_periods)
         past_values, _ = shap_values(model, past)
         past_grouped = past_values.T.groupby(groups).sum().T
         grouped = grouped - past_grouped.mean()
         base = expected + float(past_values.sum(axis=1).mean())
-    cal = _calendar(calendar)
+    cal = _calendar(calendar, freq)
     path = _price_path(model, unique_id, rows)
     mean_price = float(getattr(model, "mean_price_", pd.Series(dtype=float)).get(unique_id, np.nan))
-    recent = model.history_[model.history_["unique_id"] == unique_id].tail(reference_days)["y"].mean()
+    recent = model.history_[model.history_["unique_id"] == unique_id].tail(reference_periods)["y"].mean()
+    window = (reference_periods, float(recent))
     records = []
     for i, r in rows.iterrows():
         for driver in grouped.columns:
             log = float(grouped.loc[i, driver])
-            det = {lang: _boost_detail(driver, r, lang, cal, path, mean_price, recent, model)
+            det = {lang: _boost_detail(driver, r, lang, cal, path, mean_price, window, model, freq)
                    for lang in LANGS}
             records.append({"ds": r["ds"], "driver": driver, "log": log, "effect": float(np.expm1(log)),
-                            "units": np.nan, **_details(driver, r["ds"], det, cal)})
+                            "units": np.nan, **_details(driver, r["ds"], det, cal, freq)})
     point = point[point["unique_id"] == unique_id]
     forecast = pd.DataFrame({"ds": point["ds"].to_numpy(), "forecast": point[model.alias].to_numpy()})
+    unit = unit_of(freq)
     if reference == "recent":
-        notes = [f"effects are factors against the model's typical recent day for {unique_id} "
+        notes = [f"effects are factors against the model's typical recent {unit.en} for {unique_id} "
                  f"({np.exp(base):.2f} units: the geometric mean of its in-sample predictions over the "
-                 f"last {reference_days} training days); they multiply to the forecast",
+                 f"last {reference_periods} training {unit.plural}); they multiply to the forecast",
                  "a feature that does not change (the product group) can still move through "
                  "its interactions with the others"]
     else:
         notes = [f"effects are factors on the model's average prediction {np.exp(base):.2f} units "
-                 "(an average product-day in training); they multiply to the forecast"]
+                 f"(an average product-{unit.en} in training); they multiply to the forecast"]
     return Explanation(unique_id, model.alias, "shap", forecast, pd.DataFrame(records),
-                       float(np.exp(base)), notes)
+                       float(np.exp(base)), notes, freq)
 
 
 def _boost_detail(driver: str, r: pd.Series, lang: str, cal: pd.DataFrame | None,
-                  path: pd.Series, mean_price: float, recent: float, model: Any) -> str:
+                  path: pd.Series, mean_price: float, window: tuple[int, float], model: Any,
+                  freq: str = "D") -> str:
     d = pd.Timestamp(r["ds"])
     if driver == "events":
-        return _events_detail(d, cal, lang)
+        return _events_detail(d, cal, lang, freq=freq)
     if driver == "price":
         return _price_detail(d, path, mean_price, lang)
     if driver == "promotion":
@@ -337,15 +434,23 @@ def _boost_detail(driver: str, r: pd.Series, lang: str, cal: pd.DataFrame | None
             return "on" if on else "none planned"
         return "有促销" if on else "无促销计划"
     if driver == "season":
+        if freq != "D":  # a week or month has no weekday
+            return _time_of_year(d, lang, freq)
         wd = _WEEKDAY[lang][d.dayofweek]
         return f"{wd}, {d:%B}" if lang == "en" else f"{wd}，{d.month}月"
     if driver == "recent_sales":
-        return (f"28-day average {recent:.1f}/day" if lang == "en" else f"近28天日均{recent:.1f}件")
+        n, recent = window
+        unit = unit_of(freq)
+        if lang == "en":
+            return f"{n}-{unit.en} average {recent:.1f}/{unit.en}"
+        return f"近{n}{unit.zh}{unit.zh_mean}{recent:.1f}件"
     if driver == "external":
         return _external_detail(r, lang)
     if driver == "product_group":
         names = [str(model.categories_[c][int(r[c])]) for c in model.static_
                  if c in r and 0 <= int(r[c]) < len(model.categories_[c])]
+        if lang == "zh":  # the value features.exog gives a product without a category
+            names = ["未知" if n == UNKNOWN_GROUP else n for n in names]
         return " / ".join(names)
     return ""
 
@@ -359,10 +464,14 @@ def _external_detail(r: pd.Series, lang: str) -> str:
     return ", ".join(parts) + (" (latest published)" if lang == "en" else "（最新公布值）")
 
 
-def _calendar(calendar: pd.DataFrame | None) -> pd.DataFrame | None:
+def _calendar(calendar: pd.DataFrame | None, freq: str = "D") -> pd.DataFrame | None:
+    """Calendar events with ``day`` (the event's date) and ``ds`` (the date of the period that
+    holds it: the day itself for daily series, the week's label for weekly ones, ...)."""
     if calendar is None or calendar.empty:
         return None
-    return calendar.assign(ds=pd.to_datetime(calendar["ds"]).dt.normalize())
+    day = pd.to_datetime(calendar["ds"]).dt.normalize()
+    ds = day if freq == "D" else period_labels(day, freq).to_numpy()
+    return calendar.assign(day=day.to_numpy(), ds=ds)
 
 
 def _price_path(model: Any, unique_id: str, rows: pd.DataFrame) -> pd.Series:
@@ -378,61 +487,70 @@ def _price_path(model: Any, unique_id: str, rows: pd.DataFrame) -> pd.Series:
 
 def explain_decomposition(history: pd.DataFrame, forecast: pd.DataFrame, *, unique_id: str,
                           model: str, calendar: pd.DataFrame | None = None,
-                          recent_days: int = 28) -> Explanation:
-    """Split each forecast day's change against the recent level into series components.
+                          recent_periods: int = 28, freq: str = "D") -> Explanation:
+    """Split each forecast period's change against the recent level into series components.
 
     Args:
-        history: the series' daily history (``ds``, ``y``), without gaps.
-        forecast: ``ds`` and ``forecast`` for the days to explain.
+        history: the series' history (``ds``, ``y``), one row per period, without gaps.
+        forecast: ``ds`` and ``forecast`` for the periods to explain.
         unique_id: the series (for the result).
         model: the model that made the forecast (for the result).
-        calendar: calendar events (``ds``, ``name``); their days are masked before decomposing
-            and their mean residuals become festival effects.
-        recent_days: days that define the recent level.
+        calendar: calendar events (``ds``, ``name``); the periods holding them are masked
+            before decomposing and their mean residuals become festival effects.
+        recent_periods: periods that define the recent level (days of a daily series, weeks
+            of a weekly one, ...).
+        freq: the series' frequency (pandas alias).
     """
+    unit = unit_of(freq)
     hist = history.sort_values("ds").reset_index(drop=True)
-    if len(hist) < max(2 * 7 + 1, recent_days):
+    if len(hist) < max(2 * 7 + 1, recent_periods):
         raise DataValidationError(
-            f"series {unique_id!r} has {len(hist)} days of history; a decomposition needs at least "
-            f"{max(15, recent_days)}")
-    cal = _calendar(calendar)
-    comp, periods = _decompose(hist, cal)
-    level = float(hist["y"].tail(recent_days).mean())
+            f"series {unique_id!r} has {len(hist)} {unit.plural} of history; a decomposition needs "
+            f"at least {max(15, recent_periods)}")
+    cal = _calendar(calendar, freq)
+    comp, periods = _decompose(hist, cal, freq)
+    level = float(hist["y"].tail(recent_periods).mean())
     if level <= 0:
-        raise DataValidationError(f"series {unique_id!r} sold nothing in the last {recent_days} days; "
-                                  "there is no recent level to compare the forecast with")
-    tail = comp.tail(recent_days)
+        raise DataValidationError(f"series {unique_id!r} sold nothing in the last {recent_periods} "
+                                  f"{unit.plural}; there is no recent level to compare the forecast with")
+    tail = comp.tail(recent_periods)
     trend_end = float(comp["trend"].iloc[-1])
-    slope = (trend_end - float(tail["trend"].iloc[0])) / max(len(tail) - 1, 1)
+    slope = (trend_end - float(tail["trend"].iloc[0])) / max(len(tail) - 1, 1)  # units per period
     last_day = hist["ds"].iloc[-1]
     effects = _festival_effects(comp, cal)
-    weekday_mean = comp.tail(56).groupby(comp["ds"].dt.dayofweek)["weekly"].mean()
+    weekday_mean = (comp.tail(56).groupby(comp["ds"].dt.dayofweek)["weekly"].mean()
+                    if "weekly" in comp else None)
     records = []
     for r in forecast.sort_values("ds").itertuples():
         d = pd.Timestamp(r.ds)
-        step = (d - last_day).days
-        parts = {
-            "trend": trend_end + slope * step - float(tail["trend"].mean()),
-            "weekly": float(weekday_mean.get(d.dayofweek, 0.0)) - float(tail["weekly"].mean()),
-        }
+        step = _steps(last_day, d, freq)  # the slope is per period, so steps count periods
+        parts = {"trend": trend_end + slope * step - float(tail["trend"].mean())}
+        if weekday_mean is not None:
+            parts["weekly"] = float(weekday_mean.get(d.dayofweek, 0.0)) - float(tail["weekly"].mean())
         if "yearly" in comp:
-            ago = comp.set_index("ds")["yearly"]
-            same = ago.reindex(pd.date_range(d - pd.Timedelta(days=368), d - pd.Timedelta(days=362)))
-            parts["yearly"] = float(same.mean()) - float(tail["yearly"].mean())
+            ago = _same_time_last_year(comp, d, step, periods, freq)
+            parts["yearly"] = ago - float(tail["yearly"].mean())
         names = [] if cal is None else list(cal.loc[cal["ds"] == d, "name"].drop_duplicates())
         parts["events"] = float(sum(effects.get(n, 0.0) for n in names))
         parts["other"] = float(r.forecast) - level - sum(parts.values())
         for driver, units in parts.items():
-            det = {lang: _decomp_detail(driver, d, names, effects, slope, lang) for lang in LANGS}
+            det = {lang: _decomp_detail(driver, d, cal, slope, lang, freq) for lang in LANGS}
             records.append({"ds": d, "driver": driver, "log": np.nan, "effect": units / level,
-                            "units": units, **_details(driver, d, det, cal)})
+                            "units": units, **_details(driver, d, det, cal, freq)})
     fc = forecast[["ds", "forecast"]].sort_values("ds").reset_index(drop=True)
-    notes = [f"effects are shares of the recent {recent_days}-day level {level:.2f} units/day; "
-             "they add up to the forecast's change against it",
-             f"decomposition: {'MSTL' if len(periods) > 1 else 'STL'} with periods {periods} after "
-             f"masking {int(comp['masked'].sum())} calendar-event days; trend continued at the "
-             f"last {recent_days} days' slope ({slope:+.3f} units/day)",
-             "festival effects are mean residuals on past days of the same event; 'other' is "
+    if periods:
+        method = f"{'MSTL' if len(periods) > 1 else 'STL'} with periods {periods}"
+    else:
+        season = default_season_length(freq)
+        method = (f"LOWESS trend, no season (a yearly season needs {2 * season + 1} {unit.plural} "
+                  "of history)")
+    masked = f"calendar-event {unit.plural}"
+    past = "past days of the same event" if freq == "D" else f"past {unit.plural} with the same event"
+    notes = [f"effects are shares of the recent {recent_periods}-{unit.en} level {level:.2f} "
+             f"units/{unit.en}; they add up to the forecast's change against it",
+             f"decomposition: {method} after masking {int(comp['masked'].sum())} {masked}; trend "
+             f"continued at the last {recent_periods} {unit.plural}' slope ({slope:+.3f} units/{unit.en})",
+             f"festival effects are mean residuals on {past}; 'other' is "
              f"what {model} adds beyond these components"]
     drivers = pd.DataFrame(records)
     wide = drivers.pivot_table(index="ds", columns="driver", values="units")
@@ -444,11 +562,35 @@ def explain_decomposition(history: pd.DataFrame, forecast: pd.DataFrame, *, uniq
     missing = sorted(ahead - set(effects))
     if missing:
         notes.append(f"no past occurrence in the history to measure (counted as 0): {', '.join(missing)}")
-    return Explanation(unique_id, model, "decomposition", fc, drivers, level, notes)
+    return Explanation(unique_id, model, "decomposition", fc, drivers, level, notes, freq)
 
 
-def _decompose(hist: pd.DataFrame, cal: pd.DataFrame | None) -> tuple[pd.DataFrame, tuple[int, ...]]:
-    """Trend, weekly (and yearly) components of the history with event days interpolated over."""
+def _steps(last: pd.Timestamp, d: pd.Timestamp, freq: str) -> int:
+    """Periods of ``freq`` from ``last`` to ``d`` (both on its grid)."""
+    if freq == "D":
+        return int((d - last).days)
+    return len(pd.date_range(last, d, freq=freq)) - 1
+
+
+def _same_time_last_year(comp: pd.DataFrame, d: pd.Timestamp, step: int, periods: tuple[int, ...],
+                         freq: str) -> float:
+    """The yearly component where the year last stood where ``d`` stands: daily series, the
+    mean of the week around ``d`` a year earlier; others, the period one season before (or
+    the latest season that the history holds)."""
+    if freq == "D":
+        ago = comp.set_index("ds")["yearly"]
+        same = ago.reindex(pd.date_range(d - pd.Timedelta(days=368), d - pd.Timedelta(days=362)))
+        return float(same.mean())
+    season = periods[-1]
+    pos = len(comp) - 1 + step - season * int(np.ceil(step / season))
+    return float(comp["yearly"].iloc[pos])
+
+
+def _decompose(hist: pd.DataFrame, cal: pd.DataFrame | None, freq: str = "D"
+               ) -> tuple[pd.DataFrame, tuple[int, ...]]:
+    """Trend and seasonal components of the history with event periods interpolated over:
+    daily series, weekly (and yearly) seasons; others, the yearly season of their frequency
+    (52 weeks, 12 months, 4 quarters) once two are there, else a LOWESS trend alone."""
     from statsmodels.tsa.seasonal import MSTL, STL
 
     y = hist.set_index("ds")["y"].astype(float)
@@ -459,44 +601,67 @@ def _decompose(hist: pd.DataFrame, cal: pd.DataFrame | None) -> tuple[pd.DataFra
     if clean.isna().all():
         clean = y
     out = pd.DataFrame({"ds": y.index, "y": y.to_numpy(), "masked": masked.to_numpy()})
-    if len(y) >= 2 * 365 + 7:
+    periods: tuple[int, ...]
+    season = default_season_length(freq)
+    if freq == "D" and len(y) >= 2 * 365 + 7:
         res = MSTL(clean.to_numpy(), periods=(7, 365)).fit()
         seasonal = np.asarray(res.seasonal)
         out["weekly"], out["yearly"] = seasonal[:, 0], seasonal[:, 1]
-        periods: tuple[int, ...] = (7, 365)
-    else:
+        periods = (7, 365)
+    elif freq == "D":
         res = STL(clean.to_numpy(), period=7, robust=True).fit()
         out["weekly"] = np.asarray(res.seasonal)
         periods = (7,)
+    elif season >= 2 and len(y) >= 2 * season + 1:
+        res = STL(clean.to_numpy(), period=season, robust=True).fit()
+        out["yearly"] = np.asarray(res.seasonal)
+        periods = (season,)
+    else:  # fewer than two years: no season to tell from the trend
+        out["trend"] = _lowess_trend(clean.to_numpy())
+        out["resid"] = out["y"] - out["trend"]
+        return out, ()
     out["trend"] = np.asarray(res.trend)
-    fitted = out["trend"] + out["weekly"] + out.get("yearly", 0.0)
+    fitted = out["trend"] + out.get("weekly", 0.0) + out.get("yearly", 0.0)
     out["resid"] = out["y"] - fitted
     return out, periods
 
 
+def _lowess_trend(y: np.ndarray) -> np.ndarray:
+    """A robust LOWESS trend over windows of 15 periods (the trend window STL uses for a
+    7-period season, so a short coarse series is smoothed like a daily one)."""
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
+    x = np.arange(len(y), dtype=float)
+    return np.asarray(lowess(y, x, frac=min(1.0, 15 / len(y)), return_sorted=False))
+
+
 def _festival_effects(comp: pd.DataFrame, cal: pd.DataFrame | None) -> dict[str, float]:
-    """Mean residual (actual minus trend and seasonality) on the history's days of each event."""
+    """Mean residual (actual minus trend and seasonality) on the history's periods of each event."""
     if cal is None:
         return {}
     on = comp.merge(cal[["ds", "name"]].drop_duplicates(), on="ds")
     return on.groupby("name")["resid"].mean().to_dict()
 
 
-def _decomp_detail(driver: str, d: pd.Timestamp, names: list[str], effects: dict[str, float],
-                   slope: float, lang: str) -> str:
+def _decomp_detail(driver: str, d: pd.Timestamp, cal: pd.DataFrame | None, slope: float, lang: str,
+                   freq: str = "D") -> str:
     if driver == "events":
-        if not names:
-            return "none on the day" if lang == "en" else "当天无节日"
-        shown = [_event_name(n, lang) for n in names]
+        on = cal.loc[cal["ds"] == d] if cal is not None else None
+        if on is None or on.empty:
+            return _none_on(lang, freq)
+        if freq != "D":
+            return _on_dates(on, lang, freq, d)
+        shown = [_event_name(n, lang) for n in on["name"].drop_duplicates()]
         if lang == "en":
             return ", ".join(shown) + f" on {_fmt_day(d, lang)}"
         return f"{_fmt_day(d, lang)}" + "、".join(shown)
     if driver == "weekly":
         return _WEEKDAY[lang][d.dayofweek]
     if driver == "trend":
+        unit = unit_of(freq)
         if lang == "en":
-            return f"{'rising' if slope > 0 else 'falling'} {abs(slope):.2f}/day"
-        return f"{'每天上升' if slope > 0 else '每天下降'}{abs(slope):.2f}件"
+            return f"{'rising' if slope > 0 else 'falling'} {abs(slope):.2f}/{unit.en}"
+        return f"{unit.zh_each}{'上升' if slope > 0 else '下降'}{abs(slope):.2f}件"
     if driver == "yearly":
-        return f"{d:%B}" if lang == "en" else f"{d.month}月"
+        return _time_of_year(d, lang, freq)
     return ""

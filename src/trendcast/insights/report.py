@@ -21,6 +21,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from trendcast.features.frequency import period_name
 from trendcast.insights.report_notes import localize_note, localize_reason, localize_text
 from trendcast.insights.report_text import METRIC_HEADERS, TEXT, trend_label
 from trendcast.schema import quantile_column
@@ -93,8 +94,9 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, uid: str, model: st
 
 
 def market_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str, *, lang: str = "en",
-                 days: int = 365):  # type: ignore[no-untyped-def]
-    """Total daily units over the last ``days`` and the summed point forecast."""
+                 days: int = 365, freq: str = "D"):  # type: ignore[no-untyped-def]
+    """Total units per period (of ``freq``) over the last ``days`` periods and the summed point
+    forecast."""
     import plotly.graph_objects as go
 
     t = TEXT[lang]
@@ -105,7 +107,8 @@ def market_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str, *, l
                              line={"color": "#444"}))
     fig.add_trace(go.Scatter(x=fc_total.index, y=fc_total.to_numpy(), mode="lines",
                              name=f"{t['forecast']} ({model})", line={"color": "#1f77b4"}))
-    fig.update_layout(title=t["market_chart"], height=320, legend={"orientation": "h"},
+    title = t["market_chart"].format(period=t[f"per_{period_name(freq)}"])
+    fig.update_layout(title=title, height=320, legend={"orientation": "h"},
                       margin={"l": 40, "r": 10, "t": 40, "b": 30}, yaxis_title=t["units"])
     return _style(fig, lang)
 
@@ -410,8 +413,10 @@ def write_report(
     lang: str = "en",
     n_products: int = 6,
     sections: ReportSections | None = None,
+    freq: str = "D",
 ) -> Path:
-    """Write ``report.html`` into ``out_dir`` and return its path."""
+    """Write ``report.html`` into ``out_dir`` and return its path; ``freq`` is the run's
+    frequency (the horizon counts its periods)."""
     import plotly.io as pio
 
     if lang not in TEXT:
@@ -424,7 +429,7 @@ def write_report(
     if products is not None and not products.empty:
         titles = dict(zip(products["unique_id"].astype(str),
                           products["title"].fillna(products["unique_id"]).astype(str), strict=False))
-    charts = [market_chart(history, forecast, model, lang=lang)]
+    charts = [market_chart(history, forecast, model, lang=lang, freq=freq)]
     if products is not None and not products.empty and "category" in products.columns:
         charts.append(category_chart(history, products, lang=lang))
     fans = [fan_chart(history, forecast, uid, model, quantiles, lang=lang,
@@ -437,13 +442,14 @@ def write_report(
                    for i, fig in enumerate(charts + fans)]
 
     k = market_kpis(history, forecast, model)
+    unit = t[f"{period_name(freq)}s"]  # the horizon counts the run's periods
     kpis = [(t["kpi_units"], _units(k["units_28d"])), (t["kpi_prev"], _pct(k["vs_prev"])),
             (t["kpi_year"], _pct(k["vs_year"])),
-            (t["kpi_forecast"].format(h=k["forecast_days"]), _units(k["forecast_total"])),
-            (t["kpi_fc_change"].format(h=k["forecast_days"]), _pct(k["forecast_vs_recent"]))]
+            (t["kpi_forecast"].format(h=k["forecast_days"], unit=unit), _units(k["forecast_total"])),
+            (t["kpi_fc_change"].format(h=k["forecast_days"], unit=unit), _pct(k["forecast_vs_recent"]))]
     summary = t["summary"].format(
         n=history["unique_id"].nunique(), start=history["ds"].min().date(),
-        end=history["ds"].max().date(), h=int(forecast.groupby("unique_id").size().max()), unit=t["days"])
+        end=history["ds"].max().date(), h=int(forecast.groupby("unique_id").size().max()), unit=unit)
     all_notes = [minus_signs(localize_note(n, lang)) for n in notes or []]
     all_notes += [localize_reason(t["section_" + s], why, lang) for s, why in sec.missing.items()]
     why = {s: localize_note(r, lang) for s, r in sec.missing.items()}

@@ -18,6 +18,9 @@ KEEP_WORDS = frozenset({
     "trendcast", "MSTL", "STL", "MK", "Kendall", "WAPE", "MAE", "RMSE", "MASE", "RMSSE", "sMAPE", "WQL",
     "LightGBM", "AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive", "Naive", "SeasonalWindowAverage",
     "CrostonOptimized", "DynamicOptimizedTheta", "Recommended", "Fracast", "Chronos", "SHAP", "PDF",
+    "LightGBMDirect", "LightGBMDrivers", "LightGBMDirectDrivers", "MedianEnsemble", "WeightedEnsemble",
+    "LinearTrend", "WindowAverage", "AutoSelect", "ChronosBolt", "TimesFM", "NHITS", "PatchTST", "ADIDA",
+    "IMAPA", "TSB", "LOWESS",
 })
 
 Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
@@ -42,6 +45,44 @@ def _promo_zh(note: str) -> str:
 
 
 _N = r"([\d,]+)"
+# the periods an explanation counts (insights.explain.UNITS): daily notes read as before
+_UNIT = r"(day|week|month|quarter|year)"
+_UNITS = r"(days|weeks|months|quarters|years)"
+_ZH_UNIT = {"day": "天", "week": "周", "month": "个月", "quarter": "个季度", "year": "年"}
+_ZH_EACH = {"day": "每天", "week": "每周", "month": "每月", "quarter": "每季度", "year": "每年"}
+_ZH_ONE = {"day": "一天", "week": "一周", "month": "一个月", "quarter": "一个季度", "year": "一年"}
+_ZH_TRAIN = {"day": "训练日", "week": "训练周", "month": "训练月", "quarter": "训练季度", "year": "训练年"}
+
+
+def _unit(word: str) -> str:
+    """'weeks' or 'week' -> 'week'."""
+    return word[:-1] if word.endswith("s") else word
+
+
+def _decomposition_zh(m: re.Match[str]) -> str:
+    unit = _unit(m["unit"])
+    if m["periods"] is not None:
+        method = f"{m['method']}（周期 {m['periods']}）"
+    else:
+        method = f"LOWESS 趋势，无季节成分（年度季节需要 {m['need']} {_ZH_UNIT[unit]}历史）"
+    masked = (f"{m['masked']} 个日历事件日" if unit == "day"
+              else f"{m['masked']} 个含日历事件的{_ZH_UNIT[unit].removeprefix('个')}")
+    return (f"{m['id']}：分解方法 {method}，已剔除 {masked}；趋势按最近 {m['n']} {_ZH_UNIT[unit]}的斜率"
+            f"（{_ZH_EACH[unit]} {m['slope']} 件）延续")
+
+
+def _calibrated_zh(m: re.Match[str]) -> str:
+    """A Recommended model's quantile calibration note: methods and losses, in Chinese."""
+    ranking = re.sub(r"(\S+) ([\d.]+)(?: \(bands off by ([\d.]+)\))?",
+                     lambda r: f"`{r[1]}` {r[2]}" + (f"（区间覆盖偏差 {r[3]}）" if r[3] else ""), m[4])
+    return f"{m[1]}：{m[2]} 的分位数已在验证窗口上按 `{m[3]}` 校准（交叉拟合的验证损失：{ranking}）"
+
+
+def _drivers_kept_zh(m: re.Match[str]) -> str:
+    verdict = "保留" if m["verdict"] == "kept" else "未保留"
+    held = (f"（{m['best']} 汇总最优，但并非在每个验证窗口都优于 {m['other']}）" if m["best"] else "")
+    return (f"{m['alias']}：外部因素（`{m['series']}`）{verdict}{held}：使用它们的最佳验证 WAPE 为 "
+            f"{m['with']}（{m['with_model']}），不使用为 {m['without']}（{m['without_model']}）")
 _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     # trends
     (rf"{_N} missing dates inside series counted as zero sales", r"序列内部缺失的 \1 个日期按零销量计"),
@@ -135,6 +176,28 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
      r"brand or id: .*",
      r"名称为 指标:键 的外部序列（`\1`）与任何商品的门店、部门、品类、品牌或编号都不对应：每个都作为所有商品"
      r"共用的一个序列（导入商品目录时用 `--map store=...` 可让每个商品使用自己的序列）"),
+    (r"external driver ['\"](.+)['\"] \((\S+)\) as given for the horizon \(stored beyond it\)",
+     r"外部因素 `\1`（`\2`）：预测期内按已存储的值使用（数据覆盖到预测期之后）"),
+    (r"external driver ['\"](.+)['\"] \((\S+)\) lagged (\d+) period\(s\) so each value was published at "
+     r"the forecast's cutoff",
+     r"外部因素 `\1`（`\2`）滞后 \3 期使用，每个值在预测截点时都已公布"),
+    (r"external series ['\"](.+)['\"] left out: nothing of it was published before the forecast's first "
+     r"period", r"外部序列 `\1` 未使用：预测首期之前没有任何已公布的值"),
+    # a Recommended model's choice (models.ensemble.Recommended)
+    (r"(\S+): chose (\S+) by validation WAPE over (\d+) window\(s\) of (\d+) steps \((.+)\)",
+     r"\1：按验证 WAPE 选择 \2（\3 个验证窗口，每个 \4 期；\5）"),
+    (r"(\S+): too little history to compare members; used (\S+)",
+     r"\1：历史太短，无法比较候选模型；使用 \2"),
+    (r"(\S+): left out (\S+) \(a season of (\d+) periods makes it slow; run it with --model (\S+) to "
+     r"compare\)", r"\1：未比较 \2（\3 期的季节使其过慢；用 `--model \4` 单独运行以比较）"),
+    (r"(?P<alias>\S+): external drivers \((?P<series>.+)\) (?P<verdict>kept|not kept)(?: \((?P<best>\S+) was "
+     r"best pooled but not better than (?P<other>\S+) in every validation window\))?: best validation WAPE "
+     r"with them (?P<with>[\d.]+) \((?P<with_model>\S+)\), without (?P<without>[\d.]+) "
+     r"\((?P<without_model>\S+)\)", _drivers_kept_zh),
+    (r"(\S+): external drivers \((.+)\) could not be compared on validation",
+     r"\1：外部因素（`\2`）无法在验证窗口上比较"),
+    (r"(\S+): quantiles of (\S+) calibrated on the validation windows by (\S+) \(cross-fitted "
+     r"validation loss: (.+)\)", _calibrated_zh),
     (rf"(\S+): fitted on sales clipped at zero \({_N} negative values, e\.g\. returns, that its loss "
      r"cannot take\)",
      r"\1：拟合时销量在零处截断（\2 个负值，例如退货，其损失函数不能处理）"),
@@ -220,30 +283,37 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     (r"the workspace has no calendar events: .*",
      "工作区没有日历事件，模型不知道节假日（运行 `trendcast festivals`）"),
     # explanations
-    (r"(?P<id>[^:]+): effects are shares of the recent (\d+)-day level ([\d.,]+) units/day; they add up "
-     r"to the forecast's change against it",
-     r"\g<id>：各项影响为最近 \2 天平均水平（每天 \3 件）的百分比，相加即预测相对该水平的变化"),
-    (r"(?P<id>[^:]+): decomposition: (MSTL|STL) with periods \(([\d, ]+)\) after masking (\d+) "
-     r"calendar-event days; trend continued at the last (\d+) days' slope \(([-+][\d.]+) units/day\)",
-     r"\g<id>：分解方法 \2（周期 \3），已剔除 \4 个日历事件日；趋势按最近 \5 天的斜率（每天 \6 件）延续"),
+    (rf"(?P<id>[^:]+): effects are shares of the recent (\d+)-{_UNIT} level ([\d.,]+) units/\3; they add "
+     r"up to the forecast's change against it",
+     lambda m: f"{m['id']}：各项影响为最近 {m[2]} {_ZH_UNIT[m[3]]}平均水平（{_ZH_EACH[m[3]]} {m[4]} 件）"
+               "的百分比，相加即预测相对该水平的变化"),
+    (r"(?P<id>[^:]+): decomposition: (?:(?P<method>MSTL|STL) with periods \((?P<periods>[\d, ]+)\)|LOWESS "
+     r"trend, no season \(a yearly season needs (?P<need>\d+) \w+ of history\)) after masking "
+     rf"(?P<masked>\d+) calendar-event (?P<unit>{_UNITS[1:-1]}); trend continued at the last (?P<n>\d+) "
+     r"(?P=unit)' slope \((?P<slope>[-+][\d.]+) units/\w+\)", _decomposition_zh),
     (r"(?P<id>[^:]+): festival effects are mean residuals on past days of the same event; 'other' is "
      r"what (\S+) adds beyond these components",
      r"\g<id>：节日影响为以往同一节日当天的平均残差；“其他”为 \2 在这些成分之外的部分"),
+    (rf"(?P<id>[^:]+): festival effects are mean residuals on past {_UNITS} with the same event; 'other' "
+     r"is what (\S+) adds beyond these components",
+     lambda m: f"{m['id']}：节日影响为以往含同一节日的{_ZH_UNIT[_unit(m[2])].removeprefix('个')}的平均残差；"
+               f"“其他”为 {m[3]} 在这些成分之外的部分"),
     (r"(?P<id>[^:]+): on (\S+) the history shows ([-+−]\d+%) for the event, but (\S+)'s forecast does not "
      r"carry it \('other' ([-+−]\d+%)\)",
      r"\g<id>：\2 历史上该节日带来 \3，但 \4 的预测没有体现（“其他” \5）"),
     (r"(?P<id>[^:]+): no past occurrence in the history to measure \(counted as 0\): (.*)",
      r"\g<id>：历史中没有可衡量的往期（按 0 计）：\2"),
-    (r"(?P<id>[^:]+): effects are factors against the model's typical recent day for \S+ \(([\d.,]+) units: "
-     r"the geometric mean of its in-sample predictions over the last (\d+) training days\); they "
-     r"multiply to the forecast",
-     r"\g<id>：各项影响为相对模型近期典型一天（\2 件，最近 \3 个训练日样本内预测的几何平均）"
-     r"的倍数，相乘即预测"),
+    (rf"(?P<id>[^:]+): effects are factors against the model's typical recent {_UNIT} for \S+ \(([\d.,]+) "
+     rf"units: the geometric mean of its in-sample predictions over the last (\d+) training {_UNITS}\); "
+     r"they multiply to the forecast",
+     lambda m: f"{m['id']}：各项影响为相对模型近期典型{_ZH_ONE[m[2]]}（{m[3]} 件，最近 {m[4]} 个"
+               f"{_ZH_TRAIN[m[2]]}样本内预测的几何平均）的倍数，相乘即预测"),
     (r"(?P<id>[^:]+): a feature that does not change \(the product group\) can still move through its "
      r"interactions with the others", r"\g<id>：不变的特征（商品组）仍可能通过与其他特征的交互产生影响"),
-    (r"(?P<id>[^:]+): effects are factors on the model's average prediction ([\d.,]+) units \(an average "
-     r"product-day in training\); they multiply to the forecast",
-     r"\g<id>：各项影响为相对模型平均预测（\2 件，训练集中平均每商品每天）的倍数，相乘即预测"),
+    (rf"(?P<id>[^:]+): effects are factors on the model's average prediction ([\d.,]+) units \(an average "
+     rf"product-{_UNIT} in training\); they multiply to the forecast",
+     lambda m: f"{m['id']}：各项影响为相对模型平均预测（{m[2]} 件，训练集中平均每商品{_ZH_EACH[m[3]]}）"
+               "的倍数，相乘即预测"),
     (r"(?P<id>[^:]+): (\S+) does not use the workspace's external series \((.+)\); explain with --model "
      r"(\S+) to see them as a driver",
      r"\g<id>：\2 未使用工作区的外部序列（`\3`）；用 `--model \4` 解释可看到它们作为驱动因素"),
@@ -262,16 +332,31 @@ def _names(text: str, lang: str) -> str:
     return text
 
 
-def localize_note(note: str, lang: str) -> str:
-    """``note`` in ``lang``: English notes are returned as they are; for ``zh`` the known
-    patterns are translated, and an unknown note is kept, marked as the original English."""
-    if lang != "zh":
-        return note
-    note = _names(note.strip(), lang)
+# "P1: <note>": a note about one product (the report's explanations) is its note with the id
+_ABOUT = re.compile(r"^([^:\s]+): (.+)$", re.S)
+
+
+def _zh(note: str) -> str | None:
     for pattern, repl in _ZH:
         if pattern.match(note):
             return pattern.sub(repl, note)  # type: ignore[arg-type]
-    return f"（英文原文）{note}"
+    about = _ABOUT.match(note)
+    if about:
+        inner = _zh(about[2])
+        if inner is not None:
+            return f"{about[1]}：{inner}"
+    return None
+
+
+def localize_note(note: str, lang: str) -> str:
+    """``note`` in ``lang``: English notes are returned as they are; for ``zh`` the known
+    patterns are translated (also after a product id, ``P1: ...``), and an unknown note is
+    kept, marked as the original English."""
+    if lang != "zh":
+        return note
+    note = _names(note.strip(), lang)
+    zh = _zh(note)
+    return zh if zh is not None else f"（英文原文）{note}"
 
 
 def localize_reason(section_label: str, reason: str, lang: str) -> str:
@@ -287,8 +372,7 @@ def localize_text(text: str, lang: str) -> str:
 
 def known(note: str) -> bool:
     """Whether a Chinese pattern knows ``note``."""
-    note = _names(note.strip(), "zh")
-    return any(p.match(note) for p, _ in _ZH)
+    return _zh(_names(note.strip(), "zh")) is not None
 
 
 # Which model represents a run (services.run_choice): its reason, then the notes that carry it.

@@ -19,7 +19,8 @@ from trendcast.models.statistical import clip_negative
 
 def explain_forecast(store: Store, unique_id: str, *, model: str = "LightGBM", days: int = 7,
                      n_jobs: int = 1) -> Explanation:
-    """Fit ``model``, forecast ``days`` days and explain the forecast of ``unique_id``.
+    """Fit ``model``, forecast ``days`` periods (days of daily sales, weeks of weekly, ...)
+    and explain the forecast of ``unique_id``; the texts count the workspace's periods.
 
     LightGBM models are fitted on every series with price, promotion, calendar and hierarchy
     covariates (as ``trendcast forecast`` does) and explained by SHAP against the product's
@@ -60,14 +61,16 @@ def explain_many(store: Store, ids: Sequence[str], *, model: str = "LightGBM", d
     if isinstance(fitted.model, LightGBMGlobal):
         for uid in ids:
             results.append(explain_boosting(fitted.model, uid, days, X_df=fitted.future,
-                                            train_df=fitted.history, calendar=calendar))
+                                            train_df=fitted.history, calendar=calendar,
+                                            freq=fitted.freq))
     else:
         fc = clip_negative(fitted.model.predict(days, X_df=fitted.future))
         for uid in ids:
             own = fc[fc["unique_id"] == uid].rename(columns={fitted.model.alias: "forecast"})
             history = fitted.history.loc[fitted.history["unique_id"] == uid, ["ds", "y"]]
             results.append(explain_decomposition(history, own, unique_id=uid,
-                                                 model=fitted.model.alias, calendar=calendar))
+                                                 model=fitted.model.alias, calendar=calendar,
+                                                 freq=fitted.freq))
     for result in results:
         result.notes.extend(notes)
     return results

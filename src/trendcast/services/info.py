@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from trendcast.data.store import Store
+from trendcast.features.frequency import period_name
 
 
 def _iso(value: Any) -> str | None:
@@ -30,9 +31,13 @@ def workspace_info(store: Store) -> dict[str, Any]:
             entry["start"], entry["end"] = _iso(entry["start"]), _iso(entry["end"])
         tables[name] = entry
     sales = store.sales_summary()
+    freq = store.meta("freq")
+    lengths = {"min": _int(sales["min_days"]), "max": _int(sales["max_days"])}
     tables["sales"].update(
         series=_int(sales["series"]) or 0,
-        days_per_series={"min": _int(sales["min_days"]), "max": _int(sales["max_days"])},
+        period=period_name(freq) if freq else "day",  # what a series' length counts
+        periods_per_series=lengths,
+        days_per_series=lengths,  # the same counts under the first name (periods, not days)
         rows_with_price=_int(sales["priced_rows"]),
     )
     tables["products"]["categories"] = store.distinct_count("products", "category")
@@ -41,7 +46,7 @@ def workspace_info(store: Store) -> dict[str, Any]:
     return {
         "location": store.location,
         "schema_version": store.schema_version,
-        "freq": store.meta("freq"),
+        "freq": freq,
         "week_label": store.meta("week_label"),  # how weekly dates are read: start or end
         "tables": tables,
         "runs": [

@@ -78,14 +78,16 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
     _scenario(meta, model, sections)
     tick("explanations", 4, steps)
     if explain > 0:
-        _explanations(store, top_products(history, explain), model, sections, notes)
+        # the run's first week (or its whole horizon when shorter), in the run's periods
+        periods = min(7, int(meta.get("horizon") or 7))
+        _explanations(store, top_products(history, explain), model, sections, notes, periods)
     else:
         sections.missing["explanations"] = "not requested"
     tick("writing the report", 5, steps)
     path = write_report(out_dir, history=history, forecast=run.forecasts, model=model,
                         quantiles=quantiles, run_id=run.run_id, products=products,
                         leaderboard=board, notes=notes, lang=lang, n_products=n_products,
-                        sections=sections)
+                        sections=sections, freq=meta.get("freq") or "D")
     if pdf:
         from trendcast.insights.pdf import html_to_pdf
 
@@ -179,14 +181,17 @@ def _accuracy(store: Store, model: str, sections: ReportSections) -> None:
 
 
 def _explanations(store: Store, ids: list[str], model: str, sections: ReportSections,
-                  notes: list[str]) -> None:
+                  notes: list[str], periods: int = 7) -> None:
     from trendcast.services.explain import explain_many
 
     base = model.split("(")[0]
     try:
-        sections.explanations = explain_many(store, ids, model=base, days=7)
+        sections.explanations = explain_many(store, ids, model=base, days=periods)
     except TrendcastError as exc:
         sections.missing["explanations"] = str(exc)
         return
+    # an explanation refits the run's model: the notes the run already printed (prices held,
+    # drivers lagged, returns clipped) are not repeated once per product
+    printed = set(notes)
     for ex in sections.explanations:
-        notes.extend(f"{ex.unique_id}: {n}" for n in ex.notes)
+        notes.extend(f"{ex.unique_id}: {n}" for n in ex.notes if n not in printed)
