@@ -248,3 +248,14 @@ def test_a_repeated_key_says_what_it_usually_means_in_an_export(tmp_path, kind, 
     with pytest.raises(DataValidationError, match=r"row 2 \(line 3\)") as info:
         load_file(write(tmp_path / "d.csv", text), kind)
     assert hint in str(info.value)
+
+
+def test_event_names_of_chinese_back_ends_and_analytics_tools_are_read(tmp_path):
+    text = ("user_id,item_id,event_type,ts\n" + "".join(
+        f"u1,A,{name},2025-11-01 10:0{i}:00\n" for i, name in
+        enumerate(["浏览", "加购", "收藏", "购买", "view_item", "Add to Cart", "add-to-wishlist"])))
+    df = load_file(write(tmp_path / "e.csv", text), "events")
+    assert df["event_type"].tolist() == ["view", "cart", "fav", "buy", "view", "cart", "fav"]
+    with pytest.raises(DataValidationError, match=r"got 'Begin Checkout'"):
+        load_file(write(tmp_path / "b.csv", "user_id,item_id,event_type,ts\n"
+                        "u1,A,Begin Checkout,2025-11-01 10:00:00\n"), "events")

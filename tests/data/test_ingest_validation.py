@@ -114,7 +114,7 @@ def test_unparseable_timestamp_in_orders(store, tmp_path):
 
 
 def test_bad_event_type_lists_allowed_values(store, tmp_path):
-    ev = pd.DataFrame({"user_id": ["u"], "item_id": ["i"], "event_type": ["wishlist"],
+    ev = pd.DataFrame({"user_id": ["u"], "item_id": ["i"], "event_type": ["begin_checkout"],
                        "ts": ["2024-01-01 00:00:01"]})
     path = write_csv(tmp_path / "e.csv", ev)
     with pytest.raises(DataValidationError, match="one of view, cart, fav, buy"):

@@ -34,12 +34,20 @@ from trendcast.errors import DataValidationError, InputFileError
 
 KINDS = ("sales", "products", "orders", "events", "reviews", "calendar", "macro", "stock")
 
+# Event names as shops and analytics tools write them (lower case, spaces and dashes as "_"):
+# Taobao's pv/cart/fav/buy, GA4's view_item/add_to_cart/add_to_wishlist/purchase, Shopify's
+# product_viewed/product_added_to_cart, and Chinese back ends' 浏览/加购/收藏/购买.
 EVENT_ALIASES = {
-    "pv": "view", "view": "view", "click": "view", "browse": "view",
-    "cart": "cart", "addtocart": "cart", "add_to_cart": "cart",
+    "pv": "view", "view": "view", "click": "view", "browse": "view", "view_item": "view",
+    "product_viewed": "view", "page_view": "view", "浏览": "view", "点击": "view", "查看": "view",
+    "cart": "cart", "addtocart": "cart", "add_to_cart": "cart", "product_added_to_cart": "cart",
+    "加购": "cart", "加入购物车": "cart", "购物车": "cart",
     "fav": "fav", "favorite": "fav", "favourite": "fav", "collect": "fav",
+    "add_to_wishlist": "fav", "wishlist": "fav", "收藏": "fav", "关注": "fav",
     "buy": "buy", "purchase": "buy", "order": "buy", "transaction": "buy",
+    "checkout_completed": "buy", "购买": "buy", "下单": "buy", "成交": "buy", "支付": "buy",
 }
+_EVENT_SEPARATORS = re.compile(r"[\s\-]+")
 
 
 @dataclass(frozen=True)
@@ -439,8 +447,9 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
                           else df.index.to_numpy()).tolist()
         df = df.reset_index(drop=True)
     if kind == "events" and "event_type" in df.columns:
-        text = df["event_type"].map(lambda v: v.strip().lower() if isinstance(v, str) else v)
-        df["event_type"] = text.map(lambda v: EVENT_ALIASES.get(v, v) if isinstance(v, str) else v)
+        df["event_type"] = df["event_type"].map(
+            lambda v: EVENT_ALIASES.get(_EVENT_SEPARATORS.sub("_", v.strip().lower()), v)
+            if isinstance(v, str) else v)
     if kind == "reviews":
         if "text" in df.columns and "summary" in df.columns:
             # Amazon keeps a headline apart from the body; both carry sentiment.
