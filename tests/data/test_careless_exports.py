@@ -259,3 +259,12 @@ def test_event_names_of_chinese_back_ends_and_analytics_tools_are_read(tmp_path)
     with pytest.raises(DataValidationError, match=r"got 'Begin Checkout'"):
         load_file(write(tmp_path / "b.csv", "user_id,item_id,event_type,ts\n"
                         "u1,A,Begin Checkout,2025-11-01 10:00:00\n"), "events")
+
+
+def test_quantities_written_in_pieces_are_read_and_boxes_are_refused(tmp_path):
+    text = "unique_id,ds,y\nA,2025-11-01,3件\nA,2025-11-02,2 pcs\nA,2025-11-03,1\n"
+    df = load_file(write(tmp_path / "u.csv", text), "sales")
+    assert df["y"].tolist() == [3.0, 2.0, 1.0]
+    assert any("2 quantities written with a unit (e.g. '3件')" in n for n in df.attrs["notes"])
+    with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'y': got '2箱'"):
+        load_file(write(tmp_path / "b.csv", "unique_id,ds,y\nA,2025-11-01,2箱\n"), "sales")

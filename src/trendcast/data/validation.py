@@ -272,7 +272,9 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
     elif col.kind in ("date", "datetime"):
         out = to_datetime(raw, rules, found, date_only=col.kind == "date")
     else:
-        values = _rating_units(raw, name, notes) if col.kind == "rating" else raw
+        values = (_rating_units(raw, name, notes) if col.kind == "rating" else
+                  _rating_units(raw, name, notes, _PIECE_UNIT, "quantities") if col.kind == "quantity"
+                  else raw)
         out = to_number(values, found, EXPECTED[col.kind], decimal=rules.decimal)
         if col.kind == "quantity":
             out = _negatives(out, name, col, rules, found, raw, problems, notes)
@@ -295,18 +297,26 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
 _RATING_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:颗星|星|stars?)\s*$", re.IGNORECASE)
 
 
-def _rating_units(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
-    """Ratings written with their unit (``5星``, ``4.5 stars``) as plain numbers, noted;
-    anything else is left for the number check to read or refuse."""
+# Quantities counted in pieces, written with the unit (``3件``, ``2 pcs``); units that hold
+# several pieces (箱 a box, 打 a dozen) are not read: they are refused like other text.
+_PIECE_UNIT = re.compile(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(?:件|个|只|pcs?|pieces?|units?)\s*$",
+                         re.IGNORECASE)
+
+
+def _rating_units(raw: pd.Series, name: str, notes: list[str],
+                  pattern: re.Pattern[str] = _RATING_UNIT, what: str = "rating(s)") -> pd.Series:
+    """Ratings written with their unit (``5星``, ``4.5 stars``), or quantities in pieces
+    (``3件``) with ``pattern``, as plain numbers, noted; anything else is left for the number
+    check to read or refuse."""
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
         return raw
     text = raw.map(lambda v: v if isinstance(v, str) else None)
-    number = text.str.extract(_RATING_UNIT, expand=False)
+    number = text.str.extract(pattern, expand=False)
     found = number.notna()
     if not found.any():
         return raw
     first = str(text[found].iloc[0])
-    notes.append(f"{name}: {int(found.sum()):,} rating(s) written with a unit (e.g. {first!r}) "
+    notes.append(f"{name}: {int(found.sum()):,} {what} written with a unit (e.g. {first!r}) "
                  "read as the number")
     return raw.where(~found, number)
 
