@@ -96,3 +96,19 @@ def test_status_like_columns_are_told_from_other_text():
                           "financial_status": ["paid", "refunded", "paid"] * 3})
     assert find_status_column(frame, set()) == ("financial_status", "refunded", 3)
     assert find_status_column(frame[["note"]], set()) is None
+
+
+def test_a_refused_file_removes_no_stored_line(store, tmp_path):
+    """The removal of cancelled lines is part of the file's batch: when the file is refused
+    (here as a missed export: its new day leaves 15 days without any sale), nothing of it
+    happened."""
+    days = "".join(f"{1000 + d},A,2025-10-{d:02d} 10:00:00,1,9.9,交易成功\n" for d in range(1, 31))
+    opts = make_options(mapping=[*MAP, "status=订单状态"])
+    ingest_file(store, write(tmp_path / "o1.csv", HEAD + days), "orders", add_products=True,
+                aggregate="D", now=NOW, options=opts)
+    late = HEAD + "1001,A,2025-10-01 10:00:00,1,9.9,退款成功\n2000,A,2025-11-15 10:00:00,1,9.9,交易成功\n"
+    with pytest.raises(Exception, match="looks missing"):
+        ingest_file(store, write(tmp_path / "o2.csv", late), "orders", add_products=True,
+                    aggregate="D", now=pd.Timestamp("2025-11-20"), options=opts)
+    assert len(store.orders_between("2000-01-01", "2100-01-01")) == 30
+    assert sales(store)[("A", "10-01")] == 1

@@ -154,15 +154,26 @@ def _sales_from_orders(store: Store, orders: pd.DataFrame, freq: Freq, now: pd.T
     new = orders.assign(ts=pd.to_datetime(orders["ts"]))
     gone = (store.order_lines(cancelled) if cancelled is not None
             else new.iloc[:0][["order_id", "unique_id", "ts"]])
-    starts = period_start(pd.concat([new["ts"], pd.to_datetime(gone["ts"])]), freq)
-    if starts.empty:
+    step = STEP[freq]
+    # the periods rebuilt: the file's own (and from the first one an earlier ingest left
+    # out), and each period of a cancelled stored line; not the periods between them, which
+    # keep their stored sales (and a missed export among them stays missing)
+    ranges: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    if len(new):
+        starts = period_start(new["ts"], freq)
+        lo = starts.min()
+        earlier = store.meta(_pending_key(freq))
+        if earlier is not None:
+            lo = min(lo, pd.Timestamp(earlier))
+        ranges.append((lo, starts.max() + step))
+    for p in sorted(set(period_start(pd.to_datetime(gone["ts"]), freq))):
+        if not any(a <= p < b for a, b in ranges):
+            ranges.append((p, p + step))
+    if not ranges:
         return orders_to_sales(new, freq), None
-    lo, hi = starts.min(), starts.max() + STEP[freq]
-    earlier = store.meta(_pending_key(freq))
-    if earlier is not None:
-        lo = min(lo, pd.Timestamp(earlier))
     cols = [c for c in ("order_id", "unique_id", "ts", "quantity", "unit_price") if c in new.columns]
-    stored = store.orders_between(lo, hi)
+    parts = [store.orders_between(a, b) for a, b in ranges]
+    stored = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     if len(stored):
         key = pd.MultiIndex.from_frame(stored[["order_id", "unique_id"]].astype(str))
         mine = pd.MultiIndex.from_frame(pd.concat([new[["order_id", "unique_id"]],
@@ -171,6 +182,10 @@ def _sales_from_orders(store: Store, orders: pd.DataFrame, freq: Freq, now: pd.T
     combined = (pd.concat([stored[cols].astype(new[cols].dtypes.to_dict()), new[cols]], ignore_index=True)
                 if len(stored) else new[cols])
     sales = orders_to_sales(combined, freq)
+    inside = np.zeros(len(sales), dtype=bool)
+    for a, b in ranges:
+        inside |= ((sales["ds"] >= a) & (sales["ds"] < b)).to_numpy()
+    sales = sales[inside].reset_index(drop=True)
     if len(gone):  # a product whose only order of a period was cancelled sold nothing then
         zero = pd.DataFrame({"unique_id": gone["unique_id"].astype(str).to_numpy(),
                              "ds": period_start(pd.to_datetime(gone["ts"]), freq).to_numpy()})
