@@ -71,4 +71,12 @@ x.to_excel(OUT / "excel.xlsx", index=False)
 save("tabs.txt", base.to_csv(sep="\t", index=False))
 # 17 utf-16 (Excel 'Unicode text')
 save("utf16.txt", base.to_csv(sep="\t", index=False), "utf-16")
+# 18 a back end's report: a title and an export time above the header, a 合计 line below
+title = [["某某旗舰店 周销售报表"] + [None] * 4, ["导出时间：2012-10-01 08:00"] + [None] * 4,
+         [None] * 5, list(base.columns)]
+total = [["合计", None, None, round(float(base["Weekly_Sales"].sum()), 2), None]]
+pd.DataFrame(title + base.values.tolist() + total).to_excel(OUT / "report.xlsx", header=False,
+                                                            index=False)
+save("report.csv", "某某旗舰店 周销售报表\n导出时间：2012-10-01 08:00\n" + base.to_csv(index=False)
+     + f"合计,,,{base['Weekly_Sales'].sum():.2f},\n")
 print(sorted(p.name for p in OUT.iterdir()))
