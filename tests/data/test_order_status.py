@@ -91,6 +91,16 @@ def test_a_bad_value_in_a_kept_line_names_its_file_line(tmp_path):
         load_file(path, "orders", options=make_options(mapping=[*MAP, "status=订单状态"]))
 
 
+def test_taobao_s_joined_states_are_read_part_by_part(tmp_path):
+    path = write(tmp_path / "o.csv", HEAD + "1,A,2025-11-01 10:00:00,2,9.9,买家已付款，等待卖家发货\n"
+                                           "2,A,2025-11-01 11:00:00,1,9.9,卖家已发货，等待买家确认\n"
+                                           "3,B,2025-11-01 12:00:00,1,9.9,交易关闭\n")
+    assert find_status_column(pd.read_csv(path), set()) == ("订单状态", "交易关闭", 1)
+    df = load_file(path, "orders", options=make_options(mapping=[*MAP, "status=订单状态"]))
+    assert df["order_id"].tolist() == ["1", "2"]
+    assert not any("not known" in n for n in df.attrs["notes"])
+
+
 def test_status_like_columns_are_told_from_other_text():
     frame = pd.DataFrame({"note": ["gift", "closed", "paid"] * 3,  # under 80% statuses
                           "financial_status": ["paid", "refunded", "paid"] * 3})

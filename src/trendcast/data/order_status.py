@@ -33,13 +33,28 @@ SOLD = frozenset({
     "wait_seller_send_goods", "wait_buyer_confirm_goods", "partially_refunded",
     "partially_fulfilled", "partially_paid", "unfulfilled", "authorized", "on_hold", "open",
     "交易成功", "已完成", "完成", "已付款", "买家已付款", "已发货", "卖家已发货", "等待卖家发货",
-    "等待买家确认收货", "待发货", "待收货", "已签收", "已收货", "部分退款", "部分发货", "待评价",
+    "等待买家确认收货", "等待买家确认", "待发货", "待收货", "已签收", "已收货", "部分退款", "部分发货",
+    "卖家部分发货", "待评价",
 })
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 
+_PARTS = re.compile(r"\s*[，,、;；/]\s*")
+
+
 def _word(value: object) -> str:
     return _SEPARATORS.sub("_", str(value).strip().lower())
+
+
+def _state(value: object) -> str | None:
+    """``"not"`` (not a sale), ``"sold"``, ``"unknown"``, or None for a missing cell. Taobao
+    joins two states (``买家已付款，等待卖家发货``): any part that is not a sale decides."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    parts = [_word(p) for p in _PARTS.split(str(value).strip()) if p.strip()] or [""]
+    if any(p in NOT_SOLD for p in parts):
+        return "not"
+    return "sold" if all(p in SOLD for p in parts) else "unknown"
 
 
 @dataclass
@@ -55,16 +70,15 @@ def split_by_status(df: pd.DataFrame) -> StatusSplit:
     """Leave out the lines whose ``status`` is not a sale; unknown statuses count as sales
     and are named in the notes. ``df`` is the frame before validation (raw cells); the kept
     frame has no ``status`` column and keeps ``attrs`` with ``_rows`` filtered."""
-    words = df["status"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                             else _word(v))
-    out = words.isin(NOT_SOLD).to_numpy()
+    states = df["status"].map(_state)
+    out = (states == "not").to_numpy()
     notes: list[str] = []
     if out.any():
         counts = df.loc[out, "status"].astype(str).str.strip().value_counts()
         notes.append(f"{int(out.sum()):,} order line(s) with a status that is not a sale left out ("
                      + ", ".join(f"{k} {v:,}" for k, v in counts.head(6).items())
                      + "); stored lines of the same order and product are removed")
-    unknown = words.notna() & ~words.isin(NOT_SOLD | SOLD)
+    unknown = states == "unknown"
     if unknown.any():
         counts = df.loc[unknown, "status"].astype(str).str.strip().value_counts()
         notes.append("status(es) not known to trendcast counted as sales: "
@@ -94,10 +108,10 @@ def find_status_column(df: pd.DataFrame, used: set[str]) -> tuple[str, str, int]
         values = values[values.map(lambda v: isinstance(v, str))]
         if not len(values):
             continue
-        words = values.map(_word)
-        if words.isin(NOT_SOLD | SOLD).mean() < 0.8:
+        states = values.map(_state)
+        if states.isin(["not", "sold"]).mean() < 0.8:
             continue
-        out = words.isin(NOT_SOLD)
+        out = states == "not"
         if out.any():
             return str(col), str(values[out].iloc[0]).strip(), int(out.sum())
     return None
