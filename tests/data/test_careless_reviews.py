@@ -171,3 +171,17 @@ def test_reviews_without_ts_but_with_a_date_column_are_refused(store, tmp_path):
     # without a date column the ingest time is still the documented default
     plain = write(tmp_path / "p.csv", "unique_id,text\nP001,很好\n")
     assert load_file(plain, "reviews").attrs["ts_from_ingest"]
+
+
+@pytest.mark.parametrize(("value", "fmt"), [
+    ("Mar 5, 2024", "%b %d, %Y"), ("March 5, 2024", "%B %d, %Y"), ("05-Mar-2024", "%d-%b-%Y"),
+    ("5 Mar 2024", "%d %b %Y"), ("5 March 2024", "%d %B %Y"),
+    ("Mar 5, 2024 2:02 PM", "%b %d, %Y %I:%M %p"),
+])
+def test_dates_with_month_names_get_a_format_that_reads_them(tmp_path, value, fmt):
+    """Before: every month-name date was told to use --date-format %m/%d/%Y."""
+    path = write(tmp_path / "r.csv", HEAD + f'r1,P001,"{value}",5,ok\n')
+    with pytest.raises(DataValidationError, match=f"--date-format {fmt}"):
+        load_file(path, "reviews")
+    df = load_file(path, "reviews", options=make_options(date_format=fmt))
+    assert df["ts"].iloc[0].day == 5 and df["ts"].iloc[0].month == 3

@@ -400,6 +400,11 @@ _LAYOUTS = (  # (pattern, the --date-format to suggest)
     (re.compile(r"^\d{1,2}/\d{1,2}/\d{4}"), "%d/%m/%Y or %m/%d/%Y"),
     (re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$"), "%d/%m/%y or %m/%d/%y"),
     (re.compile(r"^\d{1,2}-[A-Za-z]{3}-\d{2}$"), "%d-%b-%y"),
+    (re.compile(r"^\d{1,2}-[A-Za-z]{3}-\d{4}"), "%d-%b-%Y"),
+    (re.compile(r"^\d{1,2} [A-Za-z]{3} \d{4}"), "%d %b %Y"),
+    (re.compile(r"^[A-Za-z]{3} \d{1,2}, \d{4}"), "%b %d, %Y"),
+    (re.compile(r"^[A-Za-z]{4,9} \d{1,2}, \d{4}"), "%B %d, %Y"),
+    (re.compile(r"^\d{1,2} [A-Za-z]{4,9} \d{4}"), "%d %B %Y"),
 )
 
 
