@@ -30,6 +30,7 @@ import pandas as pd
 from trendcast.errors import DataValidationError, ModelError, NotFoundError
 from trendcast.features.exog import DRIVER_PREFIX, UNKNOWN_GROUP
 from trendcast.features.frequency import default_season_length, period_labels, period_name
+from trendcast.insights.periods import UNITS, Unit, unit_of  # noqa: F401 (re-exported)
 
 DRIVERS = ("recent_sales", "season", "events", "price", "promotion", "product_group", "external",
            "trend", "weekly", "yearly", "other", "other_covariates")
@@ -61,33 +62,6 @@ _DATE_FEATURES = {"dayofweek", "day", "month", "year", "week", "dayofyear", "qua
 LANGS = ("en", "zh")
 # what changes for a series that is not daily: no weekday in the calendar driver's name
 _COARSE_LABELS = {"en": {"season": "season"}, "zh": {"season": "季节"}}
-
-
-@dataclass(frozen=True)
-class Unit:
-    """The words for one period of a series' frequency."""
-
-    en: str  # "week"
-    zh: str  # after a number: 天, 周, 个月, 个季度, 年
-    zh_each: str  # 每天, 每周, ...
-    zh_mean: str  # 日均, 周均, ...
-    zh_this: str  # 当天, 本周, ... (the period a sentence is about)
-
-    @property
-    def plural(self) -> str:
-        return f"{self.en}s"
-
-
-UNITS = {"day": Unit("day", "天", "每天", "日均", "当天"),
-         "week": Unit("week", "周", "每周", "周均", "本周"),
-         "month": Unit("month", "个月", "每月", "月均", "本月"),
-         "quarter": Unit("quarter", "个季度", "每季度", "季均", "本季度"),
-         "year": Unit("year", "年", "每年", "年均", "本年")}
-
-
-def unit_of(freq: str) -> Unit:
-    """The words for one period of ``freq`` (a pandas alias)."""
-    return UNITS[period_name(freq)]
 
 
 def driver_label(driver: str, lang: str, freq: str = "D") -> str:
