@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import make_sales
-from trendcast.errors import ModelError, NotFoundError
+from trendcast.errors import DataValidationError, ModelError, NotFoundError
 from trendcast.features.calendar import event_features
 from trendcast.insights.explain import (
     explain_boosting,
     explain_decomposition,
     feature_group,
+    recent_reference,
     shap_values,
 )
 from trendcast.models.boosting import LightGBMGlobal
@@ -286,7 +288,9 @@ def test_a_weekly_decomposition_counts_weeks():
     assert "weekly" not in set(ex.drivers["driver"])  # no weekday in a weekly series
     assert "yearly" in set(ex.drivers["driver"])
     text = " ".join(ex.notes + ex.sentences("en"))
-    assert "recent 28-week level" in text and "units/week" in text and "28 weeks' slope" in text
+    # the recent level is the last 8 weeks (28 weeks reached back more than half a year)
+    assert ex.reference == pytest.approx(hist["y"].tail(8).mean())
+    assert "recent 8-week level" in text and "units/week" in text and "8 weeks' slope" in text
     assert "STL with periods (52,)" in text and "calendar-event weeks" in text
     assert "past weeks with the same event" in text
     assert "/day" not in text and "-day" not in text and "Friday" not in text
@@ -309,21 +313,49 @@ def test_a_short_weekly_series_gets_a_trend_without_a_season():
     np.testing.assert_allclose(total + ex.reference, 330.0)
 
 
-@pytest.mark.parametrize(("freq", "unit", "zh"), [("MS", "month", "每月"), ("QS-JAN", "quarter", "每季度")])
-def test_monthly_and_quarterly_decompositions_count_their_periods(freq, unit, zh):
+@pytest.mark.parametrize(("freq", "unit", "zh", "n"),
+                         [("MS", "month", "每月", 6), ("QS-JAN", "quarter", "每季度", 4)])
+def test_monthly_and_quarterly_decompositions_count_their_periods(freq, unit, zh, n):
     ds = pd.date_range("2010-01-01", periods=40, freq=freq)
     hist = pd.DataFrame({"ds": ds, "y": 100 + np.arange(40.0) + 10 * np.sin(np.arange(40))})
     fut = pd.date_range(ds[-1], periods=3, freq=freq)[1:]
     ex = explain_decomposition(hist, pd.DataFrame({"ds": fut, "forecast": 150.0}), unique_id="M1",
                                model="Flat", freq=freq)
     text = " ".join(ex.notes + ex.sentences("en"))
-    assert f"recent 28-{unit} level" in text and f"units/{unit}" in text and f"28 {unit}s' slope" in text
+    assert ex.reference == pytest.approx(hist["y"].tail(n).mean())
+    assert f"recent {n}-{unit} level" in text and f"units/{unit}" in text and f"{n} {unit}s' slope" in text
     assert "/day" not in text
     assert zh in " ".join(ex.sentences("zh"))
     d = ex.drivers.set_index(["ds", "driver"])["units"]
-    assert d[(fut[1], "trend")] - d[(fut[0], "trend")] == pytest.approx(1.0, abs=0.3)  # 1 unit a period
+    # the trend continues at its per-period slope over the last n periods: about the series'
+    # 1 unit a period (its 10·sin wiggle, about 6 quarters long, tilts the last 4 quarters),
+    # not the ~30 (months) or ~91 (quarters) a slope continued over days gave
+    slope = float(re.search(rf"slope \(([+-][\d.]+) units/{unit}\)", text).group(1))
+    assert d[(fut[1], "trend")] - d[(fut[0], "trend")] == pytest.approx(slope, abs=1e-3)
+    assert 0.5 < slope < 2
     if unit == "quarter":
         assert any("time of year (Q" in s for s in ex.sentences("en"))
+
+
+@pytest.mark.parametrize(("freq", "n"), [("D", 28), ("W-SUN", 8), ("W-FRI", 8), ("MS", 6), ("ME", 6),
+                                         ("QS-JAN", 4), ("QE-DEC", 4), ("YS", 3)])
+def test_the_recent_reference_is_chosen_per_frequency(freq, n):
+    assert recent_reference(freq) == n
+
+
+def test_a_monthly_series_with_a_year_of_history_is_explained():
+    """The recent reference was 28 periods at every frequency: a monthly decomposition asked
+    for 28 months of history. Six months are the reference; twice that is enough."""
+    ds = pd.date_range("2024-01-01", periods=14, freq="MS")
+    hist = pd.DataFrame({"ds": ds, "y": 100 + 2 * np.arange(14.0)})
+    fut = pd.date_range(ds[-1], periods=3, freq="MS")[1:]
+    ex = explain_decomposition(hist, pd.DataFrame({"ds": fut, "forecast": 130.0}), unique_id="M1",
+                               model="Flat", freq="MS")
+    assert ex.reference == pytest.approx(hist["y"].tail(6).mean())
+    assert any("recent 6-month level" in n for n in ex.notes)
+    with pytest.raises(DataValidationError, match="11 months of history; a decomposition needs at least 12"):
+        explain_decomposition(hist.tail(11), pd.DataFrame({"ds": fut, "forecast": 130.0}),
+                              unique_id="M1", model="Flat", freq="MS")
 
 
 def test_a_daily_decomposition_still_counts_days():
@@ -352,7 +384,7 @@ def _coarse_store(store, freq: str, n_series: int = 4, n: int = 110) -> None:
 
 
 @pytest.mark.parametrize(("freq", "unit", "zh_mean", "zh_each"),
-                         [("W-FRI", "week", "近28周周均", "每周"), ("MS", "month", "近28个月月均", "每月")])
+                         [("W-FRI", "week", "近8周周均", "每周"), ("MS", "month", "近6个月月均", "每月")])
 def test_a_weekly_or_monthly_workspace_is_explained_in_its_periods(store, freq, unit, zh_mean, zh_each):
     from trendcast.services.explain import explain_forecast
 
@@ -360,10 +392,14 @@ def test_a_weekly_or_monthly_workspace_is_explained_in_its_periods(store, freq, 
     ex = explain_forecast(store, "W1", model="LightGBM", days=3)
     assert ex.method == "shap" and ex.freq[0] == freq[0]
     en, zh = " ".join(ex.sentences("en", top=10)), " ".join(ex.sentences("zh", top=10))
-    assert f"28-{unit} average" in en and f"/{unit})" in en and "-day" not in en and "/day" not in en
+    n = 8 if unit == "week" else 6  # the recent reference: 8 weeks, 6 months (not 28 of either)
+    # the average of those periods (it read the model's last 28 days: 4 weeks, one month)
+    mean = _weekly(110 if freq == "W-FRI" else 60, slope=0.5, seed=1)["y"].round().tail(n).mean()
+    assert f"{n}-{unit} average {mean:.1f}/{unit})" in en
+    assert "-day" not in en and "/day" not in en
     assert zh_mean in zh and "日均" not in zh
     assert "from season (" in en and "weekday" not in en and "Friday" not in en and "周五" not in zh
-    assert any(f"typical recent {unit} for W1" in n and f"last 28 training {unit}s" in n for n in ex.notes)
+    assert any(f"typical recent {unit} for W1" in s and f"last {n} training {unit}s" in s for s in ex.notes)
     naive = explain_forecast(store, "W1", model="SeasonalNaive", days=3)
-    assert any(f"28-{unit} level" in n for n in naive.notes)
+    assert any(f"recent {n}-{unit} level" in s for s in naive.notes)
     assert zh_each in " ".join(naive.sentences("zh", top=10))

@@ -20,8 +20,10 @@ from trendcast.dashboard.i18n import tr
 from trendcast.dashboard.insight_pages import pct
 from trendcast.dashboard.layout import Column
 from trendcast.dashboard.pages import product_link
+from trendcast.dashboard.queries import workspace_freq
 from trendcast.dashboard.templating import fmt_number, render
 from trendcast.data.store import Store
+from trendcast.insights.periods import unit_of
 from trendcast.services.monitor import accuracy, drift_alerts
 from trendcast.services.update_log import last_forecast, recent_updates
 from trendcast.services.versions import describe_versions
@@ -34,9 +36,14 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
     of WAPE and bias per week, and the drift alerts of ``model`` (default: the model with the
     most scored rows). An empty state when nothing has been scored yet."""
     versions = {**_versions(store, lang), **_updates(store, lang)}
+    unit = unit_of(workspace_freq(store))  # scores count forecast periods: days, weeks, ...
+    words = {"units": unit.plural if lang == "en" else unit.zh_count,
+             "unit": unit.en if lang == "en" else unit.zh_each}
     overall = accuracy(store, level="category", score=False)
     if overall.empty:
-        return render("accuracy.html.j2", lang=lang, empty=True, **versions)
+        return render("accuracy.html.j2", lang=lang, empty=True,
+                      empty_text=tr(lang, "acc_empty",
+                                    periods=unit.plural if lang == "en" else unit.zh_name), **versions)
     counts = overall.groupby("model")["n"].sum().sort_values(ascending=False, kind="stable")
     models = list(counts.index.astype(str))
     chosen = model if model in models else models[0]
@@ -49,7 +56,7 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
                     expected=_first(mine[mine["category"] == cat]["expected_WAPE"]))}
                for cat, part in weekly.groupby("category", sort=True)]
     cols = [Column(tr(lang, "col_category"), lambda r: r["category"]),
-            Column(tr(lang, "acc_n"), lambda r: fmt_number(r["n"]), numeric=True),
+            Column(tr(lang, "acc_n", **words), lambda r: fmt_number(r["n"]), numeric=True),
             Column("WAPE", pct("WAPE"), numeric=True),
             Column(tr(lang, "acc_expected"), pct("expected_WAPE"), numeric=True),
             Column(tr(lang, "acc_bias"), lambda r: "" if pd.isna(r["bias"]) else f"{r['bias']:+.1%}",
@@ -72,6 +79,7 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
     ]
     links = [("?" + urlencode({"model": m, "lang": lang}), m, m == chosen) for m in models]
     return render("accuracy.html.j2", lang=lang, empty=False, model=chosen, models=links,
+                  intro=tr(lang, "acc_intro", model=chosen, **words),
                   columns=cols, rows=mine.sort_values("category").to_dict(orient="records"),
                   figures=figures, alert_columns=alert_cols, alerts=alerts.head(50).to_dict(orient="records"),
                   n_alerts=len(alerts), **versions)

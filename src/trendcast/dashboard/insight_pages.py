@@ -21,6 +21,7 @@ from trendcast.dashboard.pages import product_link
 from trendcast.dashboard.templating import fmt_number, macro, quote_path, render
 from trendcast.data.store import Store
 from trendcast.errors import DataValidationError
+from trendcast.insights.periods import unit_of
 
 TREND_LEVELS = ("product", "brand", "category")
 TREND_ORDER = ("emerging", "rising", "seasonal_peak_ahead", "declining", "steady")
@@ -107,17 +108,21 @@ def trends_body(store: Store, lang: str, *, level: str = "product", top: int | N
 
 # Drivers of one product's forecast -------------------------------------------------------------
 
-def drivers_placeholder(uid: str, lang: str, *, model: str | None, days: int) -> Markup:
-    """The product page's drivers section: a button that loads :func:`drivers_fragment`."""
+def drivers_placeholder(uid: str, lang: str, *, model: str | None, days: int,
+                        freq: str = "D") -> Markup:
+    """The product page's drivers section: a button that loads :func:`drivers_fragment` for
+    the next ``days`` periods of ``freq`` (the workspace's: days, weeks, ...)."""
     if service("explain") is None or model is None:
         return Markup()
     query = urlencode({"model": model, "days": days, "lang": lang})
     url = f"/products/{quote_path(uid)}/drivers?{query}"
-    return render("drivers_placeholder.html.j2", lang=lang, model=model, days=days, url=url)
+    return render("drivers_placeholder.html.j2", lang=lang, model=model,
+                  span=unit_of(freq).count(days, lang), url=url)
 
 
 def drivers_fragment(store: Store, uid: str, lang: str, *, model: str, days: int) -> Markup:
-    """Drivers of ``model``'s next ``days`` days for ``uid``, per week (HTML fragment)."""
+    """Drivers of ``model``'s next ``days`` periods for ``uid``, per week of a daily series,
+    else per period (HTML fragment)."""
     mod = service("explain")
     if mod is None:
         return unavailable(lang, "explain")
@@ -128,7 +133,9 @@ def drivers_fragment(store: Store, uid: str, lang: str, *, model: str, days: int
     periods["abs"] = periods["effect"].abs()
     periods = periods.sort_values(["period", "abs"], ascending=[True, False])
     cols = [
-        Column(tr(lang, "col_period"), lambda r: pd.Timestamp(r["period"]).strftime("%Y-%m-%d")),
+        # a daily series' rows are 7-day blocks from their first day; a coarser one's, its periods
+        Column(tr(lang, "col_period" if ex.freq == "D" else f"col_period_{ex.unit.en}"),
+               lambda r: pd.Timestamp(r["period"]).strftime("%Y-%m-%d")),
         Column(tr(lang, "col_driver"), lambda r: driver_label(r["driver"], lang, ex.freq)),
         Column(tr(lang, "col_effect"), lambda r: "" if pd.isna(r["effect"]) else f"{r['effect']:+.1%}",
                numeric=True),
@@ -143,6 +150,21 @@ def drivers_fragment(store: Store, uid: str, lang: str, *, model: str, days: int
 
 
 # Inventory -----------------------------------------------------------------------------------
+
+def _periods_note(lang: str, freq: str | None) -> str:
+    """What a run of weeks (months, ...) does with the form's days: the lead time and review
+    period stay in days and are rounded up to whole periods (``insights.inventory``); "" for
+    a daily run."""
+    if not freq or freq == "D":
+        return ""
+    from trendcast.features.frequency import period_days
+
+    unit = unit_of(freq)
+    k = int(period_days(freq))  # a whole period or less: one period; a day more: two
+    units = unit.plural if lang == "en" else unit.zh_name
+    return tr(lang, "inv_periods", units=units, unit=unit.en if lang == "en" else unit.zh,
+              k=k, k1=k + 1) + " "
+
 
 @dataclass(frozen=True)
 class InventoryForm:
@@ -195,7 +217,8 @@ def inventory_body(store: Store, lang: str, form: InventoryForm | None = None, *
         return macro("muted")(tr(lang, "no_forecast"))
     from trendcast.services.browse import get_run
 
-    models = get_run(store, run_id).models
+    run = get_run(store, run_id)
+    models = run.models
     if error:
         return render("inventory.html.j2", lang=lang, form=form, models=models, error=error)
     result = mod.inventory_actions(store, run_id=run_id, model=form.model, lead_time=form.lead_time,
@@ -219,7 +242,7 @@ def inventory_body(store: Store, lang: str, form: InventoryForm | None = None, *
                  Column(tr(lang, "col_cover"), num("days_of_cover", 1), numeric=True)]
     rows = table_df.head(top).to_dict(orient="records")
     intro = (tr(lang, "inv_run", run_id=result.run_id, model=result.model) + " "
-             + tr(lang, "inv_sorted_risk" if urgent else "inv_sorted_value") + " "
-             + tr(lang, "showing_rows", k=len(rows), n=len(table_df)))
+             + _periods_note(lang, run.freq) + tr(lang, "inv_sorted_risk" if urgent else "inv_sorted_value")
+             + " " + tr(lang, "showing_rows", k=len(rows), n=len(table_df)))
     return render("inventory.html.j2", lang=lang, form=form, models=models, error=None, intro=intro,
                   columns=cols, rows=rows, notes=result.notes, assumptions=result.assumptions)

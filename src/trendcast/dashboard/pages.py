@@ -14,7 +14,11 @@ from trendcast.dashboard.layout import Column, error_box
 from trendcast.dashboard.templating import fmt_number, macro, render
 from trendcast.dashboard.upload_form import upload_form
 from trendcast.data.store import Store
+from trendcast.insights.periods import change, unit_of
 
+# a form's first horizon: 28 days as ever; a coarser shop gets the M4 competition's horizon
+# for its frequency (13 weeks, 18 months, 8 quarters, 6 years) rather than 28 months or quarters
+DEFAULT_HORIZONS = {"day": 28, "week": 13, "month": 18, "quarter": 8, "year": 6}
 FORM_MODELS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "AutoTheta", "CrostonOptimized",
                "LightGBM", "auto")
 DEFAULT_FORM_MODELS = ("SeasonalNaive",)
@@ -26,8 +30,10 @@ def product_link(uid: object) -> Markup:
 
 
 def _share(recent: float, before: float) -> float | None:
-    """Relative change, None when there is nothing before to compare with."""
-    return None if before <= 0 else recent / before - 1
+    """Relative change, None when there is nothing before to compare with (no units, or a
+    history shorter than the window)."""
+    share = change(recent, before)
+    return None if share != share else share
 
 
 def _metric(col: str) -> Callable[[dict], str]:
@@ -52,12 +58,13 @@ def overview_body(store: Store, lang: str) -> Markup:
     fig = charts.totals_chart(ov.totals, lang, forecast=fc_totals, model=fc_model)
     movers = ov.movers.to_dict(orient="records")
     change = macro("units_and_change")
+    words = ov.window.words(lang)  # the recent window: last 28 days, 4 weeks, month, quarter
     cols = [
         Column(tr(lang, "col_product"), lambda r: product_link(r["unique_id"])),
         Column(tr(lang, "col_title"), lambda r: r["title"]),
         Column(tr(lang, "col_category"), lambda r: r["category"]),
-        Column(tr(lang, "col_recent"), lambda r: fmt_number(r["recent"]), numeric=True),
-        Column(tr(lang, "col_before_year" if ov.movers_basis == "year" else "col_before"),
+        Column(tr(lang, "col_recent", **words), lambda r: fmt_number(r["recent"]), numeric=True),
+        Column(tr(lang, "col_before_year" if ov.movers_basis == "year" else "col_before", **words),
                lambda r: fmt_number(r["before"]), numeric=True),
         Column(tr(lang, "col_change"), numeric=True,
                cell=lambda r: change(fmt_number(r["change"]), _share(r["recent"], r["before"]))),
@@ -66,7 +73,11 @@ def overview_body(store: Store, lang: str) -> Markup:
 
     return render("overview.html.j2", lang=lang, ov=ov, change=_share(ov.units_recent, ov.units_before),
                   run_id=run_id, figure=fig, columns=cols, update_warning=update_warning(store, lang),
-                  movers_title=tr(lang, "top_movers_year" if ov.movers_basis == "year" else "top_movers"),
+                  units_label=tr(lang, "kpi_units_recent", **words),
+                  change_label=tr(lang, "kpi_change", **words),
+                  totals_title=tr(lang, "sales_totals_" + ov.window.unit.en),
+                  movers_title=tr(lang, "top_movers_year" if ov.movers_basis == "year" else "top_movers",
+                                  **words),
                   up=[r for r in movers if r["direction"] == "up"],
                   down=[r for r in movers if r["direction"] == "down"])
 
@@ -118,8 +129,11 @@ def leaderboard_body(store: Store, lang: str) -> Markup:
     if "MASE" in board.columns and len(board):
         fig = charts.bar_chart(list(board["model"]), [float(v) for v in board["MASE"]], "MASE",
                                height=120 + 28 * len(board))
+    # the backtest's horizon counts the periods it was run at (the workspace's, or its --freq)
+    freq = run.freq or queries.workspace_freq(store)
+    span = unit_of(freq).count(int(run.horizon), lang) if run.horizon is not None else "?"
     return render("leaderboard.html.j2", lang=lang, run=run, columns=cols,
-                  rows=board.to_dict(orient="records"), figure=fig)
+                  rows=board.to_dict(orient="records"), figure=fig, span=span)
 
 
 def upload_body(lang: str, *, can_write: bool, role: str) -> Markup:
@@ -128,16 +142,26 @@ def upload_body(lang: str, *, can_write: bool, role: str) -> Markup:
     return upload_form(lang)
 
 
+def horizon_field(lang: str, freq: str) -> dict[str, Any]:
+    """A form's horizon: its label in the workspace's periods ("Horizon (weeks)", 预测周数)
+    and its first value (:data:`DEFAULT_HORIZONS`)."""
+    unit = unit_of(freq)
+    return {"label": tr(lang, "horizon", units=unit.plural if lang == "en" else unit.zh_count),
+            "value": DEFAULT_HORIZONS[unit.en]}
+
+
 def forecast_body(lang: str, *, can_write: bool, role: str, products: list[tuple[str, str]],
-                  models: list[str], promoted: dict[str, Any] | None = None) -> Markup:
-    """The forecast form: fit models now, or (when a version is promoted) forecast from it."""
+                  models: list[str], promoted: dict[str, Any] | None = None,
+                  freq: str = "D") -> Markup:
+    """The forecast form: fit models now, or (when a version is promoted) forecast from it;
+    the horizon counts periods of ``freq`` (the workspace's)."""
     if not can_write:
         return error_box(tr(lang, "needs_analyst", role=role))
     shown = None if promoted is None else {
         "version_id": promoted["version_id"], "models": ", ".join(promoted.get("models") or []),
         "end": pd.Timestamp(promoted["data_end"]).strftime("%Y-%m-%d")}
     return render("forecast.html.j2", lang=lang, models=models, checked=DEFAULT_FORM_MODELS,
-                  products=products, promoted=shown)
+                  products=products, promoted=shown, horizon=horizon_field(lang, freq))
 
 
 def promoted_version(store: Store) -> dict[str, Any] | None:
@@ -172,6 +196,7 @@ def scenario_body(store: Store, lang: str, *, can_write: bool, role: str, models
 
     result = None
     message = None
+    freq = queries.workspace_freq(store)
     try:
         info, sc = browse.run_scenario(store, run_id)
     except NotFoundError:
@@ -191,12 +216,13 @@ def scenario_body(store: Store, lang: str, *, can_write: bool, role: str, models
         cols += [Column(tr(lang, f"col_{m}_change"), _change(f"{m}_change"), numeric=True)
                  for m in ("units", "margin")]
         unchanged = [m for m in info.models if m not in sc["models"]]
-        result = {"title": tr(lang, "scenario_run", run_id=info.run_id, model=model, h=info.horizon,
+        span = unit_of(info.freq or freq).count(int(info.horizon or 0), lang)
+        result = {"title": tr(lang, "scenario_run", run_id=info.run_id, model=model, span=span,
                               source=sc["source"], level=f"{level[1] - level[0]:.0%}" if level else "–"),
                   "unchanged": (tr(lang, "scenario_unchanged", models=", ".join(unchanged))
                                 if unchanged else None),
                   "columns": cols, "rows": rows}
-    return render("scenario.html.j2", lang=lang, can_write=can_write,
+    return render("scenario.html.j2", lang=lang, can_write=can_write, horizon=horizon_field(lang, freq),
                   needs=None if can_write else tr(lang, "needs_analyst", role=role), models=models,
                   checked=("LightGBM",), example=SCENARIO_EXAMPLE, result=result, message=message)
 

@@ -8,59 +8,66 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
+from trendcast.insights.periods import RecentWindow, recent_window, window_totals
 from trendcast.services import browse, run_choice
 from trendcast.services.browse import RunInfo
 from trendcast.services.run_choice import RunChoice
-
-WINDOW_DAYS = 28
 
 
 @dataclass
 class Overview:
     """Headline figures of the workspace."""
 
-    totals: pd.DataFrame  # ds, y: units per day over all products
-    units_recent: float
+    totals: pd.DataFrame  # ds, y: units per period over all products
+    units_recent: float  # NaN when the history is shorter than the window
     units_before: float
     n_products: int
     start: pd.Timestamp
     end: pd.Timestamp
     movers: pd.DataFrame  # unique_id, title, category, recent, before, change
-    # what the movers' "before" is: the same 28 days a year earlier ("year") when the history
-    # reaches back that far, else the 28 days just before ("previous")
+    # what the movers' "before" is: the same window a year earlier ("year") when the history
+    # reaches back that far, else the window just before ("previous")
     movers_basis: str = "previous"
+    window: RecentWindow = field(default_factory=lambda: recent_window("D"))
 
 
 def has_sales(store: Store) -> bool:
     return store.has_sales()
 
 
-def overview(store: Store, *, n_movers: int = 8) -> Overview:
-    """Daily totals, the last 28 days against the 28 before, and the biggest movers.
+def workspace_freq(store: Store) -> str:
+    """The frequency of the workspace's sales (stored at the first ingest; daily before that)."""
+    return str(store.meta("freq") or "D")
 
-    Movers compare like with like: the last 28 days against the same 28 days 52 weeks earlier
-    (same weekdays, same season: December is not compared with a November sales peak) when
-    the history reaches back that far; otherwise against the 28 days before, and
+
+def overview(store: Store, *, n_movers: int = 8) -> Overview:
+    """Totals per period, the recent window against the one before, and the biggest movers.
+
+    The window is the report's (:func:`trendcast.insights.periods.recent_window`): the last 28
+    days of a daily workspace, 4 weeks of a weekly one, the last month or quarter of a monthly
+    or quarterly one. Movers compare like with like: the recent window against the same window
+    a year earlier (same weekdays, same season: December is not compared with a November sales
+    peak) when the history reaches back that far; otherwise against the window before, and
     ``movers_basis`` says which."""
     totals = store.sales_totals()
     if totals.empty:
         raise NotFoundError("the workspace has no sales; upload a sales file first")
-    end = totals["ds"].max()
-    recent_from = end - pd.Timedelta(days=WINDOW_DAYS - 1)
-    before_from = recent_from - pd.Timedelta(days=WINDOW_DAYS)
-    per = store.window_sales(recent_from, before_from)
-    year_from = recent_from - pd.Timedelta(weeks=52)
-    if totals["ds"].min() <= year_from:
-        year_to = year_from + pd.Timedelta(days=WINDOW_DAYS)
-        movers, basis = store.window_sales(recent_from, year_from, year_to), "year"
+    totals["ds"] = pd.to_datetime(totals["ds"])
+    freq = workspace_freq(store)
+    kpis = window_totals(totals.set_index("ds")["y"], freq)
+    bounds = kpis.window.bounds(kpis.end)
+    recent_from, before_from = bounds["recent"][0], bounds["before"][0]
+    if "year" in bounds and totals["ds"].min() <= bounds["year"][0]:
+        year_from, year_last = bounds["year"]
+        movers = store.window_sales(recent_from, year_from, year_last + pd.Timedelta(days=1))
+        basis = "year"
     else:
-        movers, basis = per, "previous"
+        movers, basis = store.window_sales(recent_from, before_from), "previous"
     movers["change"] = movers["recent"] - movers["before"]
     n_products = store.distinct_count("sales", "unique_id")
-    return Overview(totals=totals, units_recent=float(per["recent"].sum()),
-                    units_before=float(per["before"].sum()), n_products=n_products,
-                    start=totals["ds"].min(), end=end, movers=top_movers(movers, n_movers),
-                    movers_basis=basis)
+    return Overview(totals=totals, units_recent=kpis.recent, units_before=kpis.before,
+                    n_products=n_products, start=totals["ds"].min(), end=kpis.end,
+                    movers=top_movers(movers, n_movers), movers_basis=basis, window=kpis.window)
 
 
 def top_movers(per: pd.DataFrame, n: int) -> pd.DataFrame:

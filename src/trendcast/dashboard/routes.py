@@ -144,11 +144,12 @@ def product(request: Request, uid: str, run: str | None = None, model: str | Non
             view = queries.product(store, uid, run_id=run)
         except NotFoundError as exc:
             return _render(request, who, lang, tr(lang, "not_found_title"), error_box(str(exc)), status=404)
+        freq = queries.workspace_freq(store)  # explain refits on the stored sales: their periods
     chosen = None
     if view.run is not None and view.forecast is not None:
         chosen = model if model in view.run.models else view.choice.model if view.choice else None
     days = min(view.run.horizon or 7, 28) if view.run is not None else 7
-    drivers = insight_pages.drivers_placeholder(uid, lang, model=chosen, days=days)
+    drivers = insight_pages.drivers_placeholder(uid, lang, model=chosen, days=days, freq=freq)
     body = pages.product_body(view, lang, model=chosen, drivers_html=drivers)
     return _render(request, who, lang, tr(lang, "product_title", uid=uid), body)
 
@@ -282,8 +283,9 @@ def forecast(request: Request) -> Response:
     with session.workspace(request) as store:
         products = pages.top_products(store)
         promoted = pages.promoted_version(store)
+        freq = queries.workspace_freq(store)
     body = pages.forecast_body(lang, can_write=session.can_write(who), role=who.role, products=products,
-                               models=models, promoted=promoted)
+                               models=models, promoted=promoted, freq=freq)
     return _render(request, who, lang, tr(lang, "forecast_title"), body, active="/forecast")
 
 

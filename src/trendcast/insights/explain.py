@@ -8,13 +8,15 @@ and the factors multiply to the forecast exactly.
 
 Other forecasts: the series is decomposed (STL, or MSTL with a yearly period once two years
 are there) after masking calendar-event days; festival effects are the mean residuals on past
-days of the same event; the forecast's change against the recent 28-day level is split into
-trend, weekly, yearly and festival parts, and what is left is the model's own ("other").
+days of the same event; the forecast's change against the recent level (the last 28 days)
+is split into trend, weekly, yearly and festival parts, and what is left is the model's own
+("other").
 
 Weekly, monthly and quarterly series are explained in their own periods: windows count
-periods (the recent level is the last 28 weeks of a weekly series), texts say weeks, months or
-quarters, the season is the year (52, 12 or 4 periods; a shorter series gets a LOWESS trend
-only), and a period carries the calendar events of its days, as the models' calendar flags do
+periods (the recent level is the last 8 weeks, 6 months or 4 quarters:
+:func:`recent_reference`), texts say weeks, months or quarters, the season is the year (52,
+12 or 4 periods; a shorter series gets a LOWESS trend only), and a period carries the
+calendar events of its days, as the models' calendar flags do
 (:func:`trendcast.features.exog.period_flags`).
 """
 
@@ -30,6 +32,7 @@ import pandas as pd
 from trendcast.errors import DataValidationError, ModelError, NotFoundError
 from trendcast.features.exog import DRIVER_PREFIX, UNKNOWN_GROUP
 from trendcast.features.frequency import default_season_length, period_labels, period_name
+from trendcast.insights.periods import UNITS, Unit, unit_of  # noqa: F401 (re-exported)
 
 DRIVERS = ("recent_sales", "season", "events", "price", "promotion", "product_group", "external",
            "trend", "weekly", "yearly", "other", "other_covariates")
@@ -63,31 +66,20 @@ LANGS = ("en", "zh")
 _COARSE_LABELS = {"en": {"season": "season"}, "zh": {"season": "季节"}}
 
 
-@dataclass(frozen=True)
-class Unit:
-    """The words for one period of a series' frequency."""
-
-    en: str  # "week"
-    zh: str  # after a number: 天, 周, 个月, 个季度, 年
-    zh_each: str  # 每天, 每周, ...
-    zh_mean: str  # 日均, 周均, ...
-    zh_this: str  # 当天, 本周, ... (the period a sentence is about)
-
-    @property
-    def plural(self) -> str:
-        return f"{self.en}s"
+# The recent reference of each frequency, in its periods. A mean and a slope need several
+# periods to be steady (the trend is LOWESS-smoothed over 15, SHAP averages as many in-sample
+# rows), and "recent" should stay close to the forecast: 28 days are 4 whole weeks (each
+# weekday 4 times, so the weekday pattern averages out); 8 weeks and 6 months are about two
+# and six months of sales in as few rows as still give a steady level; 4 quarters are a
+# whole year, so the quarterly season averages out too. 28 periods at every frequency asked
+# for 28 months of history and compared a forecast with sales more than two years old.
+_REFERENCE = {"day": 28, "week": 8, "month": 6, "quarter": 4, "year": 3}
 
 
-UNITS = {"day": Unit("day", "天", "每天", "日均", "当天"),
-         "week": Unit("week", "周", "每周", "周均", "本周"),
-         "month": Unit("month", "个月", "每月", "月均", "本月"),
-         "quarter": Unit("quarter", "个季度", "每季度", "季均", "本季度"),
-         "year": Unit("year", "年", "每年", "年均", "本年")}
-
-
-def unit_of(freq: str) -> Unit:
-    """The words for one period of ``freq`` (a pandas alias)."""
-    return UNITS[period_name(freq)]
+def recent_reference(freq: str) -> int:
+    """Periods of the recent reference a forecast of ``freq`` is explained against: 28 days,
+    8 weeks, 6 months, 4 quarters or 3 years."""
+    return _REFERENCE[period_name(freq)]
 
 
 def driver_label(driver: str, lang: str, freq: str = "D") -> str:
@@ -346,7 +338,7 @@ def shap_values(model: Any, rows: pd.DataFrame) -> tuple[pd.DataFrame, float]:
 
 def explain_boosting(model: Any, unique_id: str, h: int, *, X_df: pd.DataFrame | None = None,
                      train_df: pd.DataFrame | None = None, calendar: pd.DataFrame | None = None,
-                     reference: str = "recent", reference_periods: int = 28,
+                     reference: str = "recent", reference_periods: int | None = None,
                      freq: str = "D") -> Explanation:
     """Drivers of a fitted ``LightGBMGlobal``'s forecast of one series.
 
@@ -363,10 +355,11 @@ def explain_boosting(model: Any, unique_id: str, h: int, *, X_df: pd.DataFrame |
             constant features mostly drop out (they still move through interactions);
             ``"average"``: effects are factors
             on the model's average prediction over all training rows (plain SHAP).
-        reference_periods: periods of the recent reference (days of a daily series, weeks of
-            a weekly one, ...).
+        reference_periods: periods of the recent reference (default
+            :func:`recent_reference` of ``freq``: 28 days, 8 weeks, 6 months, 4 quarters).
         freq: the series' frequency (pandas alias): what the texts call a period.
     """
+    n_ref = reference_periods or recent_reference(freq)
     if unique_id not in set(getattr(model, "ids_", [])):
         raise NotFoundError(f"series {unique_id!r} was not in the model's training data")
     booster = model.mlf_.models_[model.alias]
@@ -386,7 +379,7 @@ def explain_boosting(model: Any, unique_id: str, h: int, *, X_df: pd.DataFrame |
         if train_df is None:
             raise ModelError("reference='recent' needs train_df, the frame the model was fitted on")
         own = train_df[train_df["unique_id"] == unique_id]
-        past = model.features_in_sample(own, last=reference_periods)
+        past = model.features_in_sample(own, last=n_ref)
         past_values, _ = shap_values(model, past)
         past_grouped = past_values.T.groupby(groups).sum().T
         grouped = grouped - past_grouped.mean()
@@ -394,8 +387,11 @@ def explain_boosting(model: Any, unique_id: str, h: int, *, X_df: pd.DataFrame |
     cal = _calendar(calendar, freq)
     path = _price_path(model, unique_id, rows)
     mean_price = float(getattr(model, "mean_price_", pd.Series(dtype=float)).get(unique_id, np.nan))
-    recent = model.history_[model.history_["unique_id"] == unique_id].tail(reference_periods)["y"].mean()
-    window = (reference_periods, float(recent))
+    # the model keeps only its last 28 days of rows (4 weeks, one month): the reference's
+    # average reads the frame it was fitted on, as its SHAP reference rows do
+    source = model.history_ if train_df is None else train_df
+    recent = source[source["unique_id"] == unique_id].tail(n_ref)["y"].mean()
+    window = (n_ref, float(recent))
     records = []
     for i, r in rows.iterrows():
         for driver in grouped.columns:
@@ -410,7 +406,7 @@ def explain_boosting(model: Any, unique_id: str, h: int, *, X_df: pd.DataFrame |
     if reference == "recent":
         notes = [f"effects are factors against the model's typical recent {unit.en} for {unique_id} "
                  f"({np.exp(base):.2f} units: the geometric mean of its in-sample predictions over the "
-                 f"last {reference_periods} training {unit.plural}); they multiply to the forecast",
+                 f"last {n_ref} training {unit.plural}); they multiply to the forecast",
                  "a feature that does not change (the product group) can still move through "
                  "its interactions with the others"]
     else:
@@ -487,7 +483,7 @@ def _price_path(model: Any, unique_id: str, rows: pd.DataFrame) -> pd.Series:
 
 def explain_decomposition(history: pd.DataFrame, forecast: pd.DataFrame, *, unique_id: str,
                           model: str, calendar: pd.DataFrame | None = None,
-                          recent_periods: int = 28, freq: str = "D") -> Explanation:
+                          recent_periods: int | None = None, freq: str = "D") -> Explanation:
     """Split each forecast period's change against the recent level into series components.
 
     Args:
@@ -497,16 +493,20 @@ def explain_decomposition(history: pd.DataFrame, forecast: pd.DataFrame, *, uniq
         model: the model that made the forecast (for the result).
         calendar: calendar events (``ds``, ``name``); the periods holding them are masked
             before decomposing and their mean residuals become festival effects.
-        recent_periods: periods that define the recent level (days of a daily series, weeks
-            of a weekly one, ...).
+        recent_periods: periods that define the recent level (default
+            :func:`recent_reference` of ``freq``: 28 days, 8 weeks, 6 months, 4 quarters).
         freq: the series' frequency (pandas alias).
     """
     unit = unit_of(freq)
+    recent_periods = recent_periods or recent_reference(freq)
     hist = history.sort_values("ds").reset_index(drop=True)
-    if len(hist) < max(2 * 7 + 1, recent_periods):
+    # a daily series needs two weeks and a day for its weekday STL; a coarser one has its
+    # trend measured over the recent window, so it needs as much history again before it
+    need = max(2 * 7 + 1, recent_periods) if freq == "D" else 2 * recent_periods
+    if len(hist) < need:
         raise DataValidationError(
             f"series {unique_id!r} has {len(hist)} {unit.plural} of history; a decomposition needs "
-            f"at least {max(15, recent_periods)}")
+            f"at least {need}")
     cal = _calendar(calendar, freq)
     comp, periods = _decompose(hist, cal, freq)
     level = float(hist["y"].tail(recent_periods).mean())

@@ -21,7 +21,15 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from trendcast.features.frequency import period_name
+from trendcast.features.frequency import infer_freq, period_days, period_labels, period_name
+from trendcast.insights.periods import (
+    change,
+    period_totals,
+    recent_window,
+    unit_of,
+    units_in,
+    window_totals,
+)
 from trendcast.insights.report_notes import localize_note, localize_reason, localize_text
 from trendcast.insights.report_text import METRIC_HEADERS, TEXT, trend_label
 from trendcast.schema import quantile_column
@@ -44,9 +52,20 @@ class ReportSections:
     missing: dict[str, str] = field(default_factory=dict)  # section -> why it is empty
 
 
-def top_products(history: pd.DataFrame, n: int = 6, days: int = 28) -> list[str]:
-    """Ids of the ``n`` best sellers over the last ``days`` of history."""
-    recent = history[history["ds"] > history["ds"].max() - pd.Timedelta(days=days)]
+def top_products(history: pd.DataFrame, n: int = 6, freq: str | None = None) -> list[str]:
+    """Ids of the ``n`` best sellers over the recent window of ``freq`` (default the
+    history's own; :func:`trendcast.insights.periods.recent_window`: the last 28 days, 4
+    weeks, month or quarter)."""
+    own = infer_freq(history)
+    freq = freq or own
+    totals = period_totals(history, freq)
+    if totals.empty:
+        return []
+    first, last = recent_window(freq).bounds(totals.index.max())["recent"]
+    labels = history["ds"]
+    if period_days(freq) > period_days(own):  # a --freq run of finer sales: its periods
+        labels = period_labels(history["ds"], freq)
+    recent = history[((labels >= first) & (labels <= last)).to_numpy()]
     return list(recent.groupby("unique_id")["y"].sum().nlargest(n).index.astype(str))
 
 
@@ -95,12 +114,12 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, uid: str, model: st
 
 def market_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str, *, lang: str = "en",
                  days: int = 365, freq: str = "D"):  # type: ignore[no-untyped-def]
-    """Total units per period (of ``freq``) over the last ``days`` periods and the summed point
-    forecast."""
+    """Total units per period (of ``freq``: a ``--freq`` run's daily sales summed into its
+    whole periods) over the last ``days`` periods and the summed point forecast."""
     import plotly.graph_objects as go
 
     t = TEXT[lang]
-    total = history.groupby("ds")["y"].sum().tail(days)
+    total = period_totals(history, freq).tail(days)
     fc_total = forecast.groupby("ds")[model].sum()
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=total.index, y=total.to_numpy(), mode="lines", name=t["history"],
@@ -115,7 +134,8 @@ def market_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str, *, l
 
 def category_chart(history: pd.DataFrame, products: pd.DataFrame, *, lang: str = "en",
                    weeks: int = 104):  # type: ignore[no-untyped-def]
-    """Weekly units per category over the last ``weeks`` weeks."""
+    """Units per category over the last ``weeks`` weeks: per week (daily sales summed into
+    7-day blocks), or per period of monthly and coarser sales."""
     import plotly.graph_objects as go
 
     t = TEXT[lang]
@@ -123,40 +143,47 @@ def category_chart(history: pd.DataFrame, products: pd.DataFrame, *, lang: str =
     df = history.assign(category=history["unique_id"].map(cats).fillna("?"))
     end = df["ds"].max()
     df = df[df["ds"] > end - pd.Timedelta(weeks=weeks)]
-    week = end - pd.to_timedelta((end - df["ds"]).dt.days // 7 * 7, unit="D")
-    weekly = df.assign(week=week).groupby(["category", "week"])["y"].sum().reset_index()
+    name = period_name(infer_freq(history))
+    if name == "day":
+        name = "week"
+        df = df.assign(ds=end - pd.to_timedelta((end - df["ds"]).dt.days // 7 * 7, unit="D"))
+    per = df.groupby(["category", "ds"])["y"].sum().reset_index()
     fig = go.Figure()
-    for cat, part in weekly.groupby("category"):
-        fig.add_trace(go.Scatter(x=part["week"], y=part["y"], mode="lines", name=str(cat)))
-    fig.update_layout(title=t["category_chart"], height=340, legend={"orientation": "h"},
-                      margin={"l": 40, "r": 10, "t": 40, "b": 30}, yaxis_title=t["units_week"])
+    for cat, part in per.groupby("category"):
+        fig.add_trace(go.Scatter(x=part["ds"], y=part["y"], mode="lines", name=str(cat)))
+    period = t[f"per_{name}"]
+    fig.update_layout(title=t["category_chart"].format(period=period), height=340,
+                      legend={"orientation": "h"}, margin={"l": 40, "r": 10, "t": 40, "b": 30},
+                      yaxis_title=t["units_per"].format(period=period))
     return _style(fig, lang)
 
 
-def market_kpis(history: pd.DataFrame, forecast: pd.DataFrame, model: str) -> dict[str, float]:
-    """Units in the last 28 days, change against the 28 before and a year before, and the
-    forecast total (of ``model``'s point forecast) against the same number of days just past;
-    ``repeats_history`` when that total is the past days' units exactly."""
-    daily = history.groupby("ds")["y"].sum().sort_index()
-    end = daily.index.max()
+def market_kpis(history: pd.DataFrame, forecast: pd.DataFrame, model: str,
+                freq: str | None = None) -> dict[str, Any]:
+    """Units in the recent window of ``freq`` (the run's; default the history's own), their
+    change against the window before and the same window a year earlier, and the forecast
+    total (of ``model``'s point forecast) against the same number of periods just past;
+    ``repeats_history`` when that total is the past periods' units exactly.
 
-    def window(stop: pd.Timestamp, n: int = 28) -> float:
-        part = daily[(daily.index > stop - pd.Timedelta(days=n)) & (daily.index <= stop)]
-        return float(part.sum()) if len(part) == n else float("nan")
-
-    last = window(end)
-    prev = window(end - pd.Timedelta(days=28))
-    year = window(end - pd.Timedelta(days=364))
+    The window is :func:`trendcast.insights.periods.recent_window`'s: the last 28 days of a
+    daily run, 4 weeks of a weekly one, the last month of a monthly one and the last quarter
+    of a quarterly one (a ``--freq`` run of finer sales counts its own whole periods)."""
+    freq = freq or infer_freq(history)
+    totals = period_totals(history, freq)
+    kpis = window_totals(totals, freq) if len(totals) else None
     fc_total = float(forecast.groupby("ds")[model].sum().sum())
     h = int(forecast["ds"].nunique())
-    recent_h = window(end, h)
-    # a seasonal window average over whole seasons sums to exactly the days just past: the KPI
-    # is then a copy of history, which the report says rather than presenting it as a forecast
+    recent_h = float("nan")
+    if kpis is not None and h > 0:
+        recent_h = units_in(totals, kpis.window.back(kpis.end, h - 1), kpis.end)
+    # a seasonal window average over whole seasons sums to exactly the periods just past: the
+    # KPI is then a copy of history, which the report says rather than presenting it as a forecast
     repeats = bool(recent_h == recent_h and abs(fc_total - recent_h) <= 1e-6 * max(abs(recent_h), 1.0))
-    return {"units_28d": last, "vs_prev": last / prev - 1 if prev else float("nan"),
-            "vs_year": last / year - 1 if year else float("nan"), "forecast_total": fc_total,
-            "forecast_days": h, "forecast_vs_recent": fc_total / recent_h - 1 if recent_h else float("nan"),
-            "repeats_history": repeats}
+    nan = float("nan")
+    return {"window": recent_window(freq), "units_recent": kpis.recent if kpis else nan,
+            "vs_prev": kpis.vs_before if kpis else nan, "vs_year": kpis.vs_year if kpis else nan,
+            "forecast_total": fc_total, "forecast_periods": h,
+            "forecast_vs_recent": change(fc_total, recent_h), "repeats_history": repeats}
 
 
 @cache
@@ -434,19 +461,28 @@ def write_report(
         charts.append(category_chart(history, products, lang=lang))
     fans = [fan_chart(history, forecast, uid, model, quantiles, lang=lang,
                       title=f"{uid} — {titles.get(uid, '')}".strip(" —"))
-            for uid in top_products(history, n_products)]
+            for uid in top_products(history, n_products, freq)]
     # plotly's own markup (plotly.js once, then a div and a script per figure)
     # no mode bar: its icons would be printed in the PDF, and a report is read, not explored
     html_charts = [pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), default_width="100%",
                                config={"displaylogo": False, "displayModeBar": False, "responsive": True})
                    for i, fig in enumerate(charts + fans)]
 
-    k = market_kpis(history, forecast, model)
+    k = market_kpis(history, forecast, model, freq)
     unit = t[f"{period_name(freq)}s"]  # the horizon counts the run's periods
-    kpis = [(t["kpi_units"], _units(k["units_28d"])), (t["kpi_prev"], _pct(k["vs_prev"])),
-            (t["kpi_year"], _pct(k["vs_year"])),
-            (t["kpi_forecast"].format(h=k["forecast_days"], unit=unit), _units(k["forecast_total"])),
-            (t["kpi_fc_change"].format(h=k["forecast_days"], unit=unit), _pct(k["forecast_vs_recent"]))]
+    words = k["window"].words(lang)  # the recent window: last 28 days, 4 weeks, month, quarter
+    kpis = [(t["kpi_units"].format(**words), _units(k["units_recent"])),
+            (t["kpi_prev"].format(**words), _pct(k["vs_prev"]))]
+    if k["window"].year_lag is not None:  # a yearly run's year before is the window before
+        kpis.append((t["kpi_year"].format(**words), _pct(k["vs_year"])))
+    h = k["forecast_periods"]
+    kpis += [(t["kpi_forecast"].format(h=h, unit=unit), _units(k["forecast_total"])),
+             (t["kpi_fc_change"].format(h=h, unit=unit), _pct(k["forecast_vs_recent"]))]
+    # the texts that count periods, in the run's (a copy: TEXT is shared)
+    one = unit_of(freq)
+    t = {**t, "section_forecasts": t["section_forecasts"].format(**words),
+         "acc_n": t["acc_n"].format(units=one.plural if lang == "en" else one.zh_count),
+         "no_scores": t["no_scores"].format(units=one.plural)}
     summary = t["summary"].format(
         n=history["unique_id"].nunique(), start=history["ds"].min().date(),
         end=history["ds"].max().date(), h=int(forecast.groupby("unique_id").size().max()), unit=unit)
@@ -454,18 +490,18 @@ def write_report(
     all_notes += [localize_reason(t["section_" + s], why, lang) for s, why in sec.missing.items()]
     why = {s: localize_note(r, lang) for s, r in sec.missing.items()}
     inventory, stock_hint = _inventory(t, sec.inventory)
-    scenario, scenario_intro = _scenario(t, sec.scenario, sec.scenario_info)
+    scenario, scenario_intro = _scenario(t, sec.scenario, {**sec.scenario_info, "unit": unit})
     if stock_hint:  # the inventory section already says how to get the stock columns
         all_notes = [n for n, raw in zip(all_notes, notes or [], strict=False)
                      if not raw.startswith("no stock file:")] + all_notes[len(notes or []):]
     if k["repeats_history"]:
-        days = k["forecast_days"]
+        n = unit_of(freq).count(h, lang)
         all_notes.append(
-            f"{model}：其 {days} 天预测总量等于最近 {days} 天的销量；"
+            f"{model}：其 {n}预测总量等于最近 {n}的销量；"
             "该模型重复近期历史，因此上方的预测数字按构造不变"
             if lang == "zh" else
-            f"{model}: its {days}-day forecast total equals the units of the last {days} days; the model "
-            "repeats recent history, so the forecast figures above show no change by construction")
+            f"{model}: its {h}-{unit_of(freq).en} forecast total equals the units of the last {n}; the "
+            "model repeats recent history, so the forecast figures above show no change by construction")
     page = environment().get_template("report.html.j2").render(
         lang=lang, t=t, run_id=run_id, summary=summary, kpis=kpis, why=why,
         overview_html=html_charts[0], category_html="".join(html_charts[1:len(charts)]),
@@ -474,7 +510,9 @@ def write_report(
         movers=_movers(t, lang, sec.trends, titles), alerts=_alerts(t, lang, sec.alerts),
         inventory=inventory, stock_hint=stock_hint, explanations=_explanations(lang, sec.explanations),
         accuracy=_accuracy(t, sec.accuracy), drift=_drift(t, sec.drift),
-        accuracy_intro=t["accuracy_intro"].format(model=sec.accuracy_model or model),
+        accuracy_intro=t["accuracy_intro"].format(
+            model=sec.accuracy_model or model,
+            each=unit_of(freq).en if lang == "en" else unit_of(freq).zh_each),
         leaderboard=_leaderboard(leaderboard, lang), notes=all_notes,
         scenario=scenario, scenario_intro=scenario_intro)
     path = out / "report.html"

@@ -320,6 +320,9 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
     # why a section is empty (services.report)
     (r"the products have no category", "商品没有品类信息"),
     (r"not requested", "未要求生成"),
+    (r"trend detection reads daily or weekly sales; these dates are mostly (\d+) days apart; aggregate "
+     r"them to days or weeks first",
+     r"趋势识别只读取日度或周度销量；这些日期大多相隔 \1 天；请先汇总为日度或周度销量"),
     (r"the workspace has no reviews .*", "工作区没有评论（`trendcast ingest FILE --kind reviews`）"),
 ]]
 

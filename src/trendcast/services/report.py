@@ -80,7 +80,8 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
     if explain > 0:
         # the run's first week (or its whole horizon when shorter), in the run's periods
         periods = min(7, int(meta.get("horizon") or 7))
-        _explanations(store, top_products(history, explain), model, sections, notes, periods)
+        _explanations(store, top_products(history, explain, meta.get("freq") or None), model,
+                      sections, notes, periods)
     else:
         sections.missing["explanations"] = "not requested"
     tick("writing the report", 5, steps)
@@ -123,7 +124,11 @@ def _with_model(board: pd.DataFrame, model: str) -> pd.DataFrame:
 def _trends(store: Store, run_id: str, lang: str, sections: ReportSections, notes: list[str]) -> None:
     from trendcast.services.trends import trend_calls
 
-    sections.trends = trend_calls(store, level="product", run_id=run_id, lang=lang)  # type: ignore[arg-type]
+    try:
+        sections.trends = trend_calls(store, level="product", run_id=run_id, lang=lang)  # type: ignore[arg-type]
+    except TrendcastError as exc:  # monthly sales: trend calls read days or weeks; the rest stands
+        sections.missing["trends"] = sections.missing["category_trends"] = str(exc)
+        return
     notes.extend(sections.trends.attrs.get("notes", []))
     products = store.products(columns=["unique_id", "category"])
     if products["category"].notna().any():
