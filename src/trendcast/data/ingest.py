@@ -50,6 +50,14 @@ EVENT_ALIASES = {
 _EVENT_SEPARATORS = re.compile(r"[\s\-]+")
 
 
+def event_alias(value: object) -> object:
+    """trendcast's name of a behaviour event as written by a shop (:data:`EVENT_ALIASES`);
+    anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    return EVENT_ALIASES.get(_EVENT_SEPARATORS.sub("_", value.strip().lower()), value)
+
+
 @dataclass(frozen=True)
 class Preset:
     """A known file layout: its kind, column names and how to normalise it."""
@@ -447,9 +455,7 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
                           else df.index.to_numpy()).tolist()
         df = df.reset_index(drop=True)
     if kind == "events" and "event_type" in df.columns:
-        df["event_type"] = df["event_type"].map(
-            lambda v: EVENT_ALIASES.get(_EVENT_SEPARATORS.sub("_", v.strip().lower()), v)
-            if isinstance(v, str) else v)
+        df["event_type"] = df["event_type"].map(event_alias)
     if kind == "reviews":
         if "text" in df.columns and "summary" in df.columns:
             # Amazon keeps a headline apart from the body; both carry sentiment.
@@ -598,5 +604,5 @@ def check_known_products(df: pd.DataFrame, known: set[str], *, column: str, sour
     )
 
 
-__all__ = ["KINDS", "PRESETS", "SPECS", "IngestOptions", "check_known_products", "load_file",
+__all__ = ["KINDS", "PRESETS", "SPECS", "IngestOptions", "check_known_products", "event_alias", "load_file",
            "make_options", "normalise", "parse_mapping"]

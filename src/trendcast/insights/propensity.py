@@ -40,7 +40,7 @@ def prepare_events(events: pd.DataFrame) -> pd.DataFrame:
     strings; a missing ``category_id`` becomes ``""``. Raises ``DataValidationError`` on a missing
     column, an unknown event type or an unparseable time.
     """
-    from trendcast.data.ingest import EVENT_ALIASES
+    from trendcast.data.ingest import event_alias
 
     need = ("user_id", "item_id", "event_type", "ts")
     missing = [c for c in need if c not in events.columns]
@@ -54,8 +54,8 @@ def prepare_events(events: pd.DataFrame) -> pd.DataFrame:
         "category_id": (events["category_id"].astype("string").fillna("").astype(str).to_numpy()
                         if "category_id" in events.columns else ""),
     })
-    text = events["event_type"].astype("string").str.strip().str.lower()
-    kind = text.map(EVENT_ALIASES).fillna(text)
+    text = events["event_type"].astype("string").str.strip()
+    kind = text.astype(object).map(event_alias)
     bad = ~kind.isin(EVENT_TYPES).to_numpy()
     if bad.any():
         raise DataValidationError(
