@@ -115,6 +115,8 @@ def test_a_missed_export_points_to_the_closed_shop_box(tmp_path):
     later = sales["ds"].max() + pd.Timedelta(days=3)  # the two days before it never came
     day = tmp_path / "day.csv"
     day.write_text(f"unique_id,ds,y\nP000,{later:%Y-%m-%d},4\nP001,{later:%Y-%m-%d},6\n", encoding="utf-8")
+    no_y = tmp_path / "no_y.csv"
+    no_y.write_text(f"unique_id,ds,units\nP000,{later:%Y-%m-%d},4\n", encoding="utf-8")
     with harness.serve(create_app(db, workers=1)) as base, sync_playwright() as p, \
             harness.browser(p) as browser:
         page = browser.new_page(locale="en-US")
@@ -131,16 +133,25 @@ def test_a_missed_export_points_to_the_closed_shop_box(tmp_path):
         page.click("#upload-error .fix[data-fix=allow_gaps] button")
         assert page.evaluate("document.activeElement.id") == "opt-allow_gaps"
 
-        page.goto(f"{base}/upload?lang=zh")  # the same hint in Chinese
+        page.goto(f"{base}/upload?lang=zh")  # the same refusal and hint in Chinese
         page.set_input_files("#upload-file", str(day))
-        _submit(page)
+        text = _submit(page)
+        assert "上传失败： 没有任何商品在" in text and "未保存任何数据" in text, text
+        assert "--allow-gaps" in text and "no product has" not in text, text
         assert "勾选“缺失的日期店铺停业" in page.inner_text("#upload-error .fix[data-fix=allow_gaps]")
 
+        # a column missing: said in Chinese, and the mapping field of that column pointed at
+        page.set_input_files("#upload-file", str(no_y))
+        text = _submit(page)
+        assert "缺少销量必需的列 'y'" in text and "--map y=<你的列名>" in text, text
+        assert "填写“y — 销量”" in page.inner_text("#upload-error .fix[data-fix=map-y]")
+
+        page.set_input_files("#upload-file", str(day))
         page.check("#opt-allow_gaps")
         text = _submit(page)
-        assert "sales: 2 新增" in text and "read as zero sales of every product" in text, text
+        assert "sales: 2 新增" in text and "按每个商品零销量保存（--allow-gaps）" in text, text
         assert page.query_selector("#upload-form .needs-fix") is None
     with open_store(db, read_only=True) as store:
         assert store.count("sales") == len(sales) + 2
     # Chromium logs each refused upload's 422; nothing else (no script error, no CSP violation)
-    assert len(problems) == 2 and all("status of 422" in m for m in problems), problems
+    assert len(problems) == 3 and all("status of 422" in m for m in problems), problems

@@ -100,10 +100,13 @@ class UploadResult(BaseModel):
     kind: UploadKind
     rows_read: int
     tables: list[TableWrite]
-    notes: list[str]
+    notes: list[str] = Field(description="What was detected or changed, in the language asked "
+                             "(lang=zh: Chinese).")
     seconds: float
     batch_id: str | None = Field(default=None, description="The batch this upload is; "
                                  "DELETE /api/batches/{batch_id} undoes it.")
+    notes_en: list[str] | None = Field(default=None, description="The notes in English when "
+                                       "`notes` are in another language (lang=zh).")
 
 
 def _check_models(models: list[str]) -> list[str]:

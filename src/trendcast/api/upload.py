@@ -19,6 +19,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from trendcast.api.errors import ApiError
+from trendcast.services.ingest_messages import localize_message
 
 FIELD = "file"
 OVERHEAD = 64 * 1024  # multipart headers and boundaries allowed beyond the file's own bytes
@@ -347,4 +348,49 @@ def with_options(err: ApiError, *, at_fault: bool = False) -> ApiError:
         err.extra["options"] = named
         if at_fault:
             err.field = err.field or named[0]
+    return err
+
+
+# -- the language of an upload's answer --
+
+LANGS = ("en", "zh")
+
+
+def _preferred(accept_language: str | None) -> str | None:
+    """The first of :data:`LANGS` an Accept-Language header prefers (``zh-CN,zh;q=0.9``)."""
+    ranked = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        ranked.append((-q, i, tag.strip().split("-")[0].lower()))
+    return next((lang for q, _, lang in sorted(ranked) if q < 0 and lang in LANGS), None)
+
+
+def upload_lang(query: str | None, fields: dict[str, list[str]], accept_language: str | None) -> str:
+    """The language of an upload's message and notes: ``lang`` as a query parameter or form
+    field (taken out of ``fields``), else the one Accept-Language prefers, else English."""
+    values = fields.pop("lang", [])
+    if len(values) > 1:
+        raise ApiError(422, "invalid_input", f"form field 'lang' given {len(values)} times; give it "
+                       "once", field="lang")
+    given = query or (values[0].strip().lower() if values else None)
+    if given is not None and given not in LANGS:
+        raise ApiError(422, "invalid_input", f"lang={given!r}: choose one of {', '.join(LANGS)}",
+                       field="lang")
+    return given or _preferred(accept_language) or "en"
+
+
+def localized(err: ApiError, lang: str) -> ApiError:
+    """``err`` with its message in ``lang``, the English one kept as the body's ``message_en``
+    (English: unchanged). Lines no pattern knows stay English."""
+    if lang != "en" and "message_en" not in err.extra:
+        err.extra["message_en"] = err.message
+        err.message = localize_message(err.message, lang)
     return err

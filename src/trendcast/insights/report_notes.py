@@ -10,7 +10,9 @@ Chinese report and fails on any English left over).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 # English words and symbols that stay as they are in a Chinese report: model and metric names,
 # test names, units and the names of the tools the reader types (commands sit in <code>).
@@ -23,7 +25,42 @@ KEEP_WORDS = frozenset({
     "IMAPA", "TSB", "LOWESS",
 })
 
-Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
+# A pattern and its translation: a template (``\1``, ``\g<id>``) or a function of the match,
+# which may return None when it does not know a part (the rule then does not apply).
+Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str | None]]
+_USED: ContextVar[set[str] | None] = ContextVar("trendcast_rules_used", default=None)
+
+
+def compile_rules(pairs: Iterable[tuple[str, str | Callable[[re.Match[str]], str | None]]]) -> list[Rule]:
+    """Rules whose patterns must match the whole text."""
+    return [(re.compile("^" + p + "$"), r) for p, r in pairs]
+
+
+def apply_rules(text: str, rules: Sequence[Rule]) -> str | None:
+    """``text`` translated by the first rule that matches all of it; None when none does."""
+    for pattern, repl in rules:
+        m = pattern.match(text)
+        if m is None:
+            continue
+        out = m.expand(repl) if isinstance(repl, str) else repl(m)
+        if out is not None:
+            used = _USED.get()
+            if used is not None:
+                used.add(pattern.pattern)
+            return out
+    return None
+
+
+@contextmanager
+def rules_used() -> Iterator[set[str]]:
+    """The patterns (``pattern.pattern``) that :func:`apply_rules` applies inside the block:
+    tests check that every rule is exercised by a real message."""
+    used: set[str] = set()
+    token = _USED.set(used)
+    try:
+        yield used
+    finally:
+        _USED.reset(token)
 
 
 def _holiday(m: re.Match[str]) -> str:
@@ -83,7 +120,7 @@ def _drivers_kept_zh(m: re.Match[str]) -> str:
     held = (f"（{m['best']} 汇总最优，但并非在每个验证窗口都优于 {m['other']}）" if m["best"] else "")
     return (f"{m['alias']}：外部因素（`{m['series']}`）{verdict}{held}：使用它们的最佳验证 WAPE 为 "
             f"{m['with']}（{m['with_model']}），不使用为 {m['without']}（{m['without_model']}）")
-_ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
+_ZH: list[Rule] = compile_rules([
     # trends
     (rf"{_N} missing dates inside series counted as zero sales", r"序列内部缺失的 \1 个日期按零销量计"),
     (rf"{_N} missing dates inside series filled with zero sales", r"序列内部缺失的 \1 个日期已按零销量补齐"),
@@ -324,7 +361,7 @@ _ZH: list[Rule] = [(re.compile("^" + p + "$"), r) for p, r in [
      r"them to days or weeks first",
      r"趋势识别只读取日度或周度销量；这些日期大多相隔 \1 天；请先汇总为日度或周度销量"),
     (r"the workspace has no reviews .*", "工作区没有评论（`trendcast ingest FILE --kind reviews`）"),
-]]
+])
 
 
 def _names(text: str, lang: str) -> str:
@@ -340,9 +377,9 @@ _ABOUT = re.compile(r"^([^:\s]+): (.+)$", re.S)
 
 
 def _zh(note: str) -> str | None:
-    for pattern, repl in _ZH:
-        if pattern.match(note):
-            return pattern.sub(repl, note)  # type: ignore[arg-type]
+    zh = apply_rules(note, _ZH)
+    if zh is not None:
+        return zh
     about = _ABOUT.match(note)
     if about:
         inner = _zh(about[2])
@@ -379,21 +416,19 @@ def known(note: str) -> bool:
 
 
 # Which model represents a run (services.run_choice): its reason, then the notes that carry it.
-_REASONS: list[tuple[re.Pattern[str], str]] = [(re.compile("^" + p + "$"), r) for p, r in [
+_REASONS: list[Rule] = compile_rules([
     (r"(.+): the lowest MASE \(([\d.]+)\) of this run's models in backtest (\S+)",
      r"\1：本批次模型在回测 `\3` 中 MASE 最低（\2）"),
     (r"no backtest scored this run's models; (\S+) is the default model",
      r"没有回测评估过本批次的模型；使用默认模型 \1"),
     (r"no backtest scored this run's models and it has no (\S+): its first model, (.+)",
      r"没有回测评估过本批次的模型，且本批次没有 \1：使用其第一个模型 \2"),
-]]
+])
 
 
 def _reason_zh(reason: str) -> str:
-    for pattern, repl in _REASONS:
-        if pattern.match(reason):
-            return pattern.sub(repl, reason)
-    return f"（英文原文）{reason}"
+    zh = apply_rules(reason, _REASONS)
+    return zh if zh is not None else f"（英文原文）{reason}"
 
 
 _ZH[:0] = [

@@ -11,13 +11,21 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from trendcast.api.deps import Analyst, LocksDep, StoreDep
-from trendcast.api.errors import domain_error
+from trendcast.api.errors import ApiError, domain_error
 from trendcast.api.parsing import parse_in_worker
 from trendcast.api.schemas import TableWrite, UploadFormat, UploadKind, UploadResult
-from trendcast.api.upload import OPENAPI_BODY, receive_file, upload_options, with_options
+from trendcast.api.upload import (
+    OPENAPI_BODY,
+    localized,
+    receive_file,
+    upload_lang,
+    upload_options,
+    with_options,
+)
 from trendcast.data.readers import Limits
 from trendcast.errors import TrendcastError
 from trendcast.services.ingest import ingest_file
+from trendcast.services.ingest_messages import localize_notes
 
 router = APIRouter(tags=["data"])
 
@@ -67,6 +75,10 @@ async def upload(
                     "1.234,50 and 12,5 (default: plain numbers only).")] = None,
     scrub: Annotated[bool, Query(description="For reviews: replace phone numbers and e-mail "
                                              "addresses in the text.")] = False,
+    lang: Annotated[Literal["en", "zh"] | None, Query(
+        description="Language of the answer's message and notes (here or as a form field; "
+                    "default: Accept-Language's choice of en and zh, else en); zh keeps the "
+                    "English in `message_en` / `notes_en`.")] = None,
 ) -> UploadResult:
     """Validate a file and store it. Any bad row stores nothing; the answer names the file,
     row and column. Re-uploading the same file changes nothing (keyed upserts). Every option
@@ -75,12 +87,16 @@ async def upload(
     decimal, add_products, aggregate, week_label, allow_gaps, keep_user_ids, scrub). The file is parsed in
     a worker process; a file over a reading limit (unpacked size, rows, columns, field length)
     is answered 413. An error whose message says to set an option lists it in the body's
-    `options` (a missed export: allow_gaps; day-first dates: date_format)."""
+    `options` (a missed export: allow_gaps; day-first dates: date_format). With `lang=zh`
+    the message and notes are in Chinese, the English kept in `message_en` / `notes_en`."""
     limit = request.app.state.max_upload_bytes
     settings = request.app.state.settings
     folder = Path(tempfile.mkdtemp(prefix="trendcast-upload-"))
+    answer = "en"  # the language of the answer; a form field may set it once the body is read
     try:
+        answer = upload_lang(lang, {}, request.headers.get("accept-language"))
         received = await receive_file(request, folder, limit=limit)
+        answer = upload_lang(lang, received.fields, request.headers.get("accept-language"))
         query = {"kind": kind.value if kind else None, "format": fmt.value if fmt else None,
                  "add_products": add_products, "aggregate": aggregate,
                  "keep_user_ids": keep_user_ids, "week_label": week_label,
@@ -110,7 +126,8 @@ async def upload(
                 seconds=report.seconds,
                 tables=[TableWrite(table=w.table, inserted=w.inserted, updated=w.updated,
                                    unchanged=w.unchanged) for w in report.writes],
-                notes=report.notes, batch_id=report.batch_id,
+                notes=localize_notes(report.notes, answer), batch_id=report.batch_id,
+                notes_en=report.notes if answer != "en" else None,
             )
 
         try:
@@ -127,5 +144,8 @@ async def upload(
             if fmt and "format" in err.message:
                 err.field = err.field or "format"
             raise with_options(err) from None
+    except ApiError as err:
+        # options are read from the English message; the reader gets it in the page's language
+        raise localized(err, answer) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)

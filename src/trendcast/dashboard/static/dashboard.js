@@ -4,6 +4,8 @@
   "use strict";
 
   var T = JSON.parse(document.getElementById("tc-text").textContent);
+  /* The page's language ("zh-CN" -> "zh"): the API answers uploads in it. */
+  var LANG = /^zh/.test(document.documentElement.lang) ? "zh" : "en";
   var PLOT_CONFIG = { responsive: true, displaylogo: false };
 
   function drawCharts(root) {
@@ -105,7 +107,7 @@
     var names = (info.options || []).concat(info.field ? [info.field] : []);
     names.forEach(function (name) {
       if (name === "map") {
-        var named = /--map (\w+)=/.exec(info.message || "");
+        var named = /--map (\w+)=/.exec(info.message_en || info.message || "");
         var column = named ? named[1] : info.field;
         var inputs = column ? byData(form, "map", column).filter(function (n) { return appliesTo(n, kind); }) : [];
         add(inputs[0] || document.getElementById("upload-map"));
@@ -169,7 +171,8 @@
       button.disabled = true;
       clearFixes(form);
       show(box, "muted", T.js_uploading);
-      api("/api/uploads?kind=" + encodeURIComponent(kind), { method: "POST", body: data })
+      api("/api/uploads?kind=" + encodeURIComponent(kind) + "&lang=" + encodeURIComponent(LANG),
+          { method: "POST", body: data })
         .then(function (body) {
           box.textContent = "";
           var ok = el("div", { "class": "ok", role: "status", "data-kind": kind });

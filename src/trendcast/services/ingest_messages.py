@@ -1,0 +1,454 @@
+"""An ingest's notes and refusals in the reader's language.
+
+The ingest writes its notes and errors in English (the CLI, the API's default answer and the
+logs share them); an upload made from the Chinese dashboard reads them in Chinese. A message is
+translated line by line with the pattern machinery of the report's notes
+(:mod:`trendcast.insights.report_notes`): file names, values, row and line numbers, column names
+and option spellings (``--decimal ,``, ``--map ds=...``) are carried over as written, and a line
+no pattern knows stays in English as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from trendcast.insights.report_notes import Rule, apply_rules, compile_rules
+
+# The kinds of data as the dashboard names them (dashboard.i18n kind_*).
+_KIND = {"sales": "销量", "products": "商品目录", "orders": "订单", "events": "用户行为",
+         "reviews": "评价", "calendar": "日历事件", "macro": "宏观指标", "stock": "库存"}
+_N = r"([\d,]+)"
+_WHERE = r"row \d+(?: \(line \d+\))?"
+_ROW = re.compile(r"\brow (\d+) \(line (\d+)\)|\brow (\d+)")
+
+
+def _rows(text: str) -> str:
+    """'row 3 (line 4)' -> '第 3 行数据（文件第 4 行）' wherever it occurs in ``text``."""
+    return _ROW.sub(lambda m: f"第 {m[1]} 行数据（文件第 {m[2]} 行）" if m[1] else f"第 {m[3]} 行数据", text)
+
+
+def _examples(text: str) -> str:
+    """'row 1 (line 2): -3, row 5 (line 6): -1' in Chinese."""
+    return _rows(text).replace("）: ", "）：").replace("据: ", "据：").replace(", 第", "，第")
+
+
+def _kind(name: str) -> str:
+    return _KIND.get(name, name)
+
+
+def _as(expected: str) -> str:
+    """'应为' + ``expected``, spaced before a date or a name."""
+    return f"应为 {expected}" if expected[:1].isascii() else f"应为{expected}"
+
+
+def _got(value: str) -> str:
+    return "为空" if value == "empty" else f"为 {value}"
+
+
+def _or(formats: str) -> str:
+    """'%d/%m/%Y or %m/%d/%Y' -> '%d/%m/%Y 或 %m/%d/%Y' (the formats as written)."""
+    return formats.replace(" or ", " 或 ")
+
+
+def _with(rule: Callable[[re.Match[str], str], str]) -> Callable[[re.Match[str]], str | None]:
+    """A rule that translates the match's first group as an expected value, then builds the
+    sentence around it; it does not apply when that value is unknown."""
+    def repl(m: re.Match[str]) -> str | None:
+        inner = expected_zh(m[1])
+        return None if inner is None else rule(m, inner)
+    return repl
+
+
+_WHAT = {"a number": "数字", "a finite number": "有限的数字",
+         "a rating on the scale (--rating-scale)": "评分（评分范围用 --rating-scale 设置）"}
+
+
+def _bound(template: str) -> Callable[[re.Match[str]], str | None]:
+    def repl(m: re.Match[str]) -> str | None:
+        what = _WHAT.get(m["what"])
+        return None if what is None else m.expand(template).replace("{what}", what)
+    return repl
+
+
+# What a value was expected to be (data.validation, data.contract, data.readers), as the
+# message's "expected ..." says it.
+_EXPECTED: list[Rule] = compile_rules([
+    (r"a non-empty text value", "非空的文本"),
+    (r"a date like 2024-06-18", "形如 2024-06-18 的日期"),
+    (r"a date-time like 2024-06-18 20:15:00", "形如 2024-06-18 20:15:00 的日期时间"),
+    (r"a number", "数字"),
+    (r"a number \(a rating\)", "数字（评分）"),
+    (r"a finite number \(not inf or NaN\)", "有限的数字（不能是 inf 或 NaN）"),
+    (r"a number other than 0", "不为 0 的数字"),
+    (r"a number, not true/false", "数字，不能是 true/false"),
+    (r"text, not true/false", "文本，不能是 true/false"),
+    (r"a single value, not a list or object", "单个值，不能是列表或对象"),
+    (r"text, not binary bytes", "文本，不能是二进制字节"),
+    (r"text without control characters \(NUL, tab, line breaks\)", "不含控制字符（NUL、制表符、换行）的文本"),
+    (r"text without NUL bytes \(\\x00\)", r"不含 NUL 字节（\\x00）的文本"),
+    (r"(?P<what>.+) >= (\S+)", _bound(r"不小于 \2 的{what}")),
+    (r"(?P<what>.+) > (\S+)", _bound(r"大于 \2 的{what}")),
+    (r"(?P<what>.+) <= (\S+) \(the documented upper bound\)",
+     _bound(r"不大于 \2 的{what}（文档规定的上限）")),
+    (r"(?P<what>.+) <= (\S+) and >= (\S+)", _bound(r"在 \3 到 \2 之间的{what}")),
+    (r"(.+) \(returns\? pass --negatives keep, clip or zero\)",
+     _with(lambda m, e: f"{e}（如果是退货：用 --negatives keep、clip 或 zero）")),
+    (r"(.+), not empty", _with(lambda m, e: f"{e}，不能为空")),
+    (r"one of (.+)", r"以下之一：\1"),
+    (r"(.+) \(it has thousands separators, a decimal comma or a currency sign: pass --decimal \. for "
+     r"1,234\.50 or --decimal , for 1\.234,50\)",
+     _with(lambda m, e: f"{e}（它带千位分隔符、小数逗号或货币符号：1,234.50 这种写法用 --decimal .，"
+                        "1.234,50 这种写法用 --decimal ,）")),
+    # repeated keys (data.validation.DUPLICATE_HINTS)
+    (r"a unique key \(another row has the same key\)", "唯一的键（另有一行的键与它相同）"),
+    (r"a unique key \(another row has the same key; a file of order lines: ingest it as orders "
+     r"\(--kind orders, with its order id\) and --aggregate D; sales per store or channel: put it in "
+     r"the key, e\.g\. --map unique_id=SKU\+Store\)",
+     "唯一的键（另有一行的键与它相同；如果是订单明细：按订单导入（--kind orders，带订单号）并加 "
+     "--aggregate D；如果是分门店或分渠道的销量：把门店或渠道放进键里，例如 --map unique_id=SKU+Store）"),
+    (r"a unique key \(another row has the same key; an order with the same product on two lines "
+     r"\(sizes, colours\): put the line or variant in a key, e\.g\. --map order_id=Order\+Line or "
+     r"--map unique_id=Product\+SKU\)",
+     "唯一的键（另有一行的键与它相同；同一订单的同一商品分成了两行（尺码、颜色）：把行号或款式放进键里，"
+     "例如 --map order_id=Order+Line 或 --map unique_id=Product+SKU）"),
+    (rf"a unique key; ({_WHERE}) has the same key", lambda m: f"唯一的键；{_rows(m[1])}的键与它相同"),
+    (r"a product id the store knows", "工作区已有的商品编号"),
+    (r"an end within (\d+) days of ds \(one event lasts at most a year\)",
+     r"ds 之后 \1 天以内的结束日期（一个活动最长一年）"),
+    # dates
+    (r"a date between (\S+) and (\S+)", r"\1 到 \2 之间的日期"),
+    (r"(.+) \(the column holds (\S+) numbers, not dates\)",
+     _with(lambda m, e: f"{e}（该列是 {m[2]} 数字，不是日期）")),
+    (r"(.+) \(a number is not a date\)", _with(lambda m, e: f"{e}（数字不是日期）")),
+    (r"a date in the format (.+) \(--date-format\)", r"格式为 \1 的日期（--date-format）"),
+    (r"(.+); a partial date \(year or month only\) needs --date-format, e\.g\. --date-format (\S+)",
+     _with(lambda m, e: f"{e}；只有年份或年月的日期需要 --date-format，例如 --date-format {m[2]}")),
+    (r"(.+), not a number: this looks like an Excel serial day number \((\d+) is (\S+)\); format the "
+     r"column as dates before saving the file",
+     _with(lambda m, e: f"{e}，不能是数字：这看起来是 Excel 的日期序号（{m[2]} 即 {m[3]}）；请在保存文件前"
+                        "把该列设为日期格式")),
+    (r"(.+) \(or pass --date-format for another layout, e\.g\. --date-format (.+)\)",
+     _with(lambda m, e: f"{e}（其他写法请用 --date-format，例如 --date-format {_or(m[2])}）")),
+    (r"Unix time in seconds \(10 digits\) or milliseconds \(13 digits\)",
+     "以秒（10 位数字）或毫秒（13 位数字）表示的 Unix 时间"),
+    (r"Unix time in (seconds|milliseconds) like the rest of the column \(one unit per file; it mixes "
+     r"seconds and milliseconds\)",
+     lambda m: f"与该列其余的值一样以{'秒' if m[1] == 'seconds' else '毫秒'}表示的 Unix 时间"
+               "（每个文件只用一种单位；该列混用了秒和毫秒）"),
+    (r"(.+) or a Unix time, one kind per column \(this column mixes Unix times and dates\)",
+     _with(lambda m, e: f"{e}或 Unix 时间，每列只用一种（该列混用了 Unix 时间和日期）")),
+    (r"a local time that exists once in (\S+) \(daylight-saving change\)",
+     r"在 \1 只出现一次的本地时间（夏令时切换）"),
+    # the header line (data.readers.check_header)
+    (r"a name without a byte-order mark \(U\+FEFF\); the file looks like two files joined",
+     "不含字节顺序标记（U+FEFF）的列名；这个文件像是两个文件拼在了一起"),
+    (r"a name without control characters", "不含控制字符的列名"),
+    (r"a column name \(a blank name: a trailing separator on the header line, or a saved index column\)",
+     "列名（列名为空：表头行末尾多了分隔符，或保存了索引列）"),
+    (r"a name used once; column (\d+) is also named (.+)", r"只出现一次的列名；第 \1 列也叫 \2"),
+])
+
+
+def expected_zh(text: str) -> str | None:
+    """What a value was expected to be, in Chinese; None when no pattern knows it."""
+    return apply_rules(text, _EXPECTED)
+
+
+def _skipped(dates: str, stored_end: str, start: str, end: str) -> str:
+    """Continuity's description of the periods no product has a sales row for."""
+    dates = re.sub(r" and (\d+) more$", r" 等（另有 \1 期）", dates)
+    return (f"没有任何商品在 {dates} 有销量记录（已保存的销量截至 {stored_end}；新的销量从 {start} "
+            f"到 {end}）")
+
+
+_SKIPPED = (r"no product has a sales row for (.+?) \(the stored sales end (\S+); the new ones run (\S+) to "
+            r"(\S+)\)")
+
+
+def _gap_reason(why: str) -> str | None:
+    if why == "--allow-gaps":
+        return why
+    if why == "too little history to tell":
+        return "历史太短，无法判断"
+    m = re.fullmatch(r"(\d+) of the (\d+) periods before had no sale either", why)
+    if m:
+        return f"之前 {m[2]} 期中有 {m[1]} 期同样没有销量"
+    m = re.fullmatch(r"calendar: (.+)", why)
+    return f"日历：{m[1]}" if m else None
+
+
+def _gap_note(m: re.Match[str]) -> str | None:
+    why = _gap_reason(m[5])
+    return None if why is None else f"{_skipped(*m.groups()[:4])}：按每个商品零销量保存（{why}）"
+
+
+def _missed_export(m: re.Match[str]) -> str:
+    before = f"之前 {m[5]} 期每期都有销量" if m[5] else f"之前 {m[7]} 期中有 {m[6]} 期有销量"
+    return (f"{_skipped(*m.groups()[:4])}，而{before}：这几期的导出文件似乎缺失了，保存这个文件会让"
+            "每个商品在这几期的销量都变成零。未保存任何数据：请先导入缺失那几期的文件（或放进同一次更新），"
+            "如果店铺那几期确实没有销售（停业），请用 --allow-gaps（API：allow_gaps=true）")
+
+
+_SEPARATOR = {"commas": "逗号", "semicolons": "分号", "tabs": "制表符", "vertical bars": "竖线"}
+_PERIOD = {"day": "天", "week": "周", "month": "月", "quarter": "季度", "year": "年"}
+_THIS = {"day": "这一天", "week": "这一周", "month": "这个月", "quarter": "这个季度", "year": "这一年"}
+_ONE = {"day": "一天", "week": "一周", "month": "一个月", "quarter": "一个季度", "year": "一年"}
+_WEEKDAY = {"Mondays": "周一", "Tuesdays": "周二", "Wednesdays": "周三", "Thursdays": "周四",
+            "Fridays": "周五", "Saturdays": "周六", "Sundays": "周日"}
+
+
+def _span(text: str) -> str:
+    return text.replace(" to ", " 至 ")
+
+
+def _renamed(m: re.Match[str]) -> str | None:
+    pairs = re.findall(r"(.+?) read as ('\w+')(?:, |$)", m[1])
+    if ", ".join(f"{a} read as {b}" for a, b in pairs) != m[1]:
+        return None
+    return "列名的大小写与 trendcast 的不同，已按对应的列读取：" + "，".join(f"{a} → {b}" for a, b in pairs)
+
+
+def _open_periods(m: re.Match[str]) -> str:
+    unit = m[3]
+    how = ("（周按其第一天的日期读取，这是本工作区的周日期设置；如果文件用一周的最后一天表示日期，请用 "
+           "--week-label end 重新导入，工作区会记住这个设置）") if m[5] else ""
+    return (f"{m[1]} 行销量（从 {_span(m[2])} 开始的{_ONE[unit]}）未保存：{_THIS[unit]}还没有结束（{m[4]}），"
+            f"目前为止的销量会被当作销量低的{_ONE[unit]}；请在{_THIS[unit]}结束后再导入{how}")
+
+
+# One line of a message: the ingest's notes and the lines of its refusals. A line that starts
+# with a file name ("sales.csv: ...") is translated after it (see _line).
+_LINES: list[Rule] = compile_rules([
+    # notes: reading the file (data.ingest.load_file)
+    (r"read as (.+?) text \((detected|--encoding)\)",
+     lambda m: f"按 {m[1].replace(' with BOM', '（带 BOM）')} 编码读取"
+               + ("（自动识别）" if m[2] == "detected" else "（--encoding）")),
+    (r"columns separated by (commas|semicolons|tabs|vertical bars) \(detected from the header line\)",
+     lambda m: f"各列以{_SEPARATOR[m[1]]}分隔（由表头行识别）"),
+    (rf"{_N} empty row\(s\) skipped", r"跳过了 \1 个空行"),
+    (rf"{_N} title line\(s\) above the header skipped \(line ([\d, ]+)\)",
+     r"跳过了表头上方的 \1 行标题（第 \2 行）"),
+    (rf"{_N} total line\(s\) at the end skipped \(line ([\d, ]+): (.+)\)",
+     r"跳过了末尾的 \1 行合计（第 \2 行：\3）"),
+    (rf"{_N} repeated header line\(s\) skipped \(line ([\d, .]+)\): the file looks like exports pasted one "
+     r"below the other", r"跳过了 \1 行重复的表头（第 \2 行）：这个文件像是几次导出上下拼在了一起"),
+    (r"extra column\(s\) not stored: (.+?)(?: and (\d+) more)? \(map one with --map TARGET=COLUMN\)",
+     lambda m: f"多余的列未保存：{m[1]}" + (f" 等（另有 {m[2]} 列）" if m[2] else "")
+               + "（要使用其中一列，用 --map TARGET=COLUMN 指定）"),
+    (r"column\(s\) (.+)", _renamed),
+    (r"no review timestamps in the file: ts set to the ingest time (\S+ \S+) \((.+)\); re-ingesting keeps it",
+     r"文件中没有评价时间：ts 设为导入时间 \1（\2）；重新导入时保持不变"),
+    (r"no review ids in the file: made from a stable hash of product, time, text, rating and reviewer "
+     r"\(identical reviews numbered in file order\)",
+     "文件中没有评价编号：由商品、时间、内容、评分和评价人计算出稳定的编号（完全相同的评价按文件中的顺序编号）"),
+    (r"wide macro table: (\d+) indicator column\(s\) \((.+)\) read as name/ds/value rows"
+     r"(, named INDICATOR:KEY)?",
+     lambda m: f"宽格式的宏观指标表：{m[1]} 个指标列（{m[2]}）按 name/ds/value 行读取"
+               + ("，名称为 指标:键" if m[3] else "")),
+    # notes: values (data.validation)
+    (rf"(.+?): {_N} (rating\(s\)|quantities) written with a unit \(e\.g\. (.+)\) read as the number",
+     lambda m: f"{m[1]}：{m[2]} 个{'评分' if m[3] == 'rating(s)' else '数量'}带单位（例如 {m[4]}），"
+               "已按数字读取"),
+    (rf"(.+?): {_N} negative value\(s\) kept as returns \(--negatives keep\), e\.g\. (.+)",
+     lambda m: f"{m[1]}：{m[2]} 个负值按退货保留（--negatives keep），例如 {_examples(m[3])}"),
+    (rf"(.+?): {_N} negative value\(s\) set to 0 \(--negatives (clip|zero)\), e\.g\. (.+)",
+     lambda m: f"{m[1]}：{m[2]} 个负值设为 0（--negatives {m[3]}），例如 {_examples(m[4])}"),
+    # notes: order statuses (data.order_status)
+    (rf"{_N} order line\(s\) with a status that is not a sale left out \((.+)\); stored lines of the same "
+     r"order and product are removed",
+     r"\1 个状态不是成交的订单行未计入（\2）；已保存的同一订单、同一商品的行也会删除"),
+    (r"status\(es\) not known to trendcast counted as sales: (.+) \(if they are not sales, leave those "
+     r"lines out of the file\)",
+     r"trendcast 不认识的订单状态按成交计：\1（如果它们不是成交，请从文件中删去这些行）"),
+    # notes: storing (services.ingest, services.open_periods, services.continuity)
+    (rf"{_N} sales row\(s\) dated (\S+(?: to \S+)?) left out: the day has not ended yet \((\S+ \S+)\), so "
+     r"its sales so far would look like a slow day; ingest them after the day ends",
+     lambda m: f"{m[1]} 行日期为 {_span(m[2])} 的销量未保存：这一天还没有结束（{m[3]}），目前为止的销量会被"
+               "当作销量低的一天；请在这一天结束后再导入"),
+    (rf"{_N} sales row\(s\) of the (?:weeks?|months?|quarters?|years?) starting (\S+(?: to \S+)?) left out: "
+     r"the (week|month|quarter|year) has not ended yet \((\S+ \S+)\), so its sales so far would look like "
+     r"a slow \3; ingest them after the \3 ends( \(weeks are read as dated by their first day, this "
+     r"workspace's week label; if the file dates them by their last day, ingest it again with "
+     r"--week-label end, which the workspace keeps\))?", _open_periods),
+    (r"weekly sales of this workspace are now read as dated by the week's (first|last) day \(--week-label "
+     r"(start|end); was (start|end)\)",
+     lambda m: f"本工作区的周销量今后按一周的{'第一天' if m[1] == 'first' else '最后一天'}表示日期读取"
+               f"（--week-label {m[2]}；原为 {m[3]}）"),
+    (r"weekly sales dated on Mondays read as dated by the week's first day \(recorded as the workspace's "
+     r"week label\): a week is stored once it has ended; if they are dated by the week's last day, ingest "
+     r"with --week-label end",
+     "日期为周一的周销量按一周的第一天读取（已记为工作区的周日期设置）：一周结束后才保存；如果日期是一周的"
+     "最后一天，请用 --week-label end 导入"),
+    (r"weekly sales dated on (\w+) read as dated by the week's last day \(recorded as the workspace's week "
+     r"label\); if they are dated by the week's first day, ingest with --week-label start, which leaves a "
+     r"week out until it has ended",
+     lambda m: None if m[1] not in _WEEKDAY else
+     f"日期为{_WEEKDAY[m[1]]}的周销量按一周的最后一天读取（已记为工作区的周日期设置）；如果日期是一周的"
+     "第一天，请用 --week-label start 导入（一周结束后才保存）"),
+    (rf"{_N} order\(s\) stored before, in the same (day|week)s, counted in those periods' sales",
+     lambda m: f"之前已保存的同一{_PERIOD[m[2]]}的 {m[1]} 个订单计入了这些{_PERIOD[m[2]]}的销量"),
+    (r"sales of (\S+)( and later)? left out: the (day|week) has not ended yet \((\S+ \S+)\), so its orders "
+     r"so far would look like a slow \3; the next ingest of orders after it ends adds it from the stored "
+     r"orders",
+     lambda m: f"{m[1]}{' 及之后' if m[2] else ' '}的销量未生成：{_THIS[m[3]]}还没有结束（{m[4]}），目前为止"
+               f"的订单会被当作销量低的{_ONE[m[3]]}；结束后的下一次订单导入会由已保存的订单补上"),
+    (rf"{_N} exact duplicate row\(s\) \(same values in every column\) kept once",
+     r"\1 行完全重复（每一列的值都相同），只保留一次"),
+    (rf"registered {_N} new product id\(s\)", r"登记了 \1 个新的商品编号"),
+    (rf"{_N} series had no catalogue entry; added as products", r"\1 个序列不在商品目录中，已加入商品目录"),
+    (rf"aggregated into {_N} (daily|weekly) series \({_N} rows\)",
+     lambda m: f"汇总为 {m[1]} 个{'按日' if m[2] == 'daily' else '按周'}序列（{m[3]} 行）"),
+    (rf"{_N} stored order line\(s\) removed: their orders are no longer sales \(cancelled, closed or "
+     r"refunded\)",
+     r"删除了 \1 个已保存的订单行：这些订单已不再是成交（已取消、已关闭或已退款）"),
+    (rf"scrubbed {_N} e-mail address\(es\) and {_N} phone number\(s\) from {_N} review\(s\)",
+     r"已从 \3 条评价中删除 \1 个电子邮件地址和 \2 个电话号码"),
+    (r"user ids of ((?:orders|events)(?:, (?:orders|events))*) kept as given \(pseudonymisation off\)",
+     lambda m: "、".join(_kind(t) for t in m[1].split(", ")) + "的用户编号按原样保存（未启用化名）"),
+    (rf"(orders|events): user ids of {_N} row\(s\) replaced by workspace pseudonyms \(keep them with "
+     r"--keep-user-ids / pseudonymise=False\)",
+     lambda m: f"{_kind(m[1])}：{m[2]} 行的用户编号已替换为工作区的化名（要保留原编号，用 --keep-user-ids / "
+               "pseudonymise=False）"),
+    (_SKIPPED + r": read as zero sales of every product \((.+)\)", _gap_note),
+    # refusals: the missed export (services.continuity)
+    (_SKIPPED + r", though (?:each of the (\d+)|(\d+) of the (\d+)) periods before had sales: the export of "
+     r"those periods looks missing, and storing this would make them periods of zero sales for every "
+     r"product\. Nothing was stored: ingest the missing periods' file first \(or give it to the same "
+     r"update\), or, if the shop sold nothing then \(closed\), pass --allow-gaps \(API: allow_gaps=true\)",
+     _missed_export),
+    # refusals: bad values (data.validation.Problems), unknown products (data.ingest)
+    (rf"{_N} problem\(s\) in (\w+) data, nothing was stored:",
+     lambda m: f"{_kind(m[2])}数据中有 {m[1]} 个问题，未保存任何数据："),
+    (rf"- column (.+?): {_N} row\(s\): expected (.+)",
+     lambda m: None if (e := expected_zh(m[3])) is None else f"- 列 {m[1]}：{m[2]} 行：{_as(e)}"),
+    (rf"({_WHERE}), column (.+?): got (.+?), expected (.+)",
+     lambda m: None if (e := expected_zh(m[4])) is None else
+     f"{_rows(m[1])}，列 {m[2]}：值{_got(m[3])}，{_as(e)}"),
+    (rf"\.\.\. and {_N} more like this", r"……另有 \1 行同类问题"),
+    (rf"{_N} row\(s\) refer to unknown products, nothing was stored:",
+     r"\1 行引用了未知的商品，未保存任何数据："),
+    (r"Ingest the product catalogue \(or sales\) first, or pass --add-products to register them as new "
+     r"products\.", "请先导入商品目录（或销量），或用 --add-products 把它们登记为新商品。"),
+    (r"missing required column\(s\) (.+) for (\w+); the file has (\[.*\])\. Rename them or map them with "
+     r"--map (\w+)=<your column>",
+     lambda m: f"缺少{_kind(m[2])}必需的列 {m[1]}；文件中的列为 {m[3]}。请重命名这些列，或用 "
+               f"--map {m[4]}=<你的列名> 指定"),
+    # refusals: columns and options (data.ingest)
+    (rf"column (.+?) holds order statuses, {_N} line\(s\) not a sale \(e\.g\. (.+?)\): they would count as "
+     r"sales\. Map it with --map status=(.+) to leave them out, or --drop (.+) if every line is a sale",
+     r"列 \1 是订单状态，其中 \2 行不是成交（例如 \3），否则会算作销量。用 --map status=\4 指定它"
+     r"即可去掉这些行；如果每一行都是成交，用 --drop \5"),
+    (r"(--map|--set) (.+?)=(.*?): (\w+) files have no column (.+?) \(their columns are (.+?)\)"
+     r"(?:; did you mean (--\S+ .+)\?)?",
+     lambda m: f"{m[1]} {m[2]}={m[3]}：{_kind(m[4])}文件没有列 {m[5]}（可用的列为 {m[6]}）"
+               + (f"；是否应为 {m[7]}？" if m[7] else "")),
+    (r"--drop names column\(s\) (\[.*?\]) that the file does not have; its columns are (\[.*\])",
+     r"--drop 指定的列 \1 在文件中不存在；文件中的列为 \2"),
+    (r"--map (.+?)=(.+?) names column\(s\) (\[.*?\]) that the file does not have; its columns are (\[.*\])"
+     r"(; join columns into one key with \+, e\.g\. --map unique_id=Store\+Dept)?",
+     lambda m: f"--map {m[1]}={m[2]} 指定的列 {m[3]} 在文件中不存在；文件中的列为 {m[4]}"
+               + ("；要把几列合成一个键，用 + 连接，例如 --map unique_id=Store+Dept" if m[5] else "")),
+    (r"--map (.+?)=(.+?), but the file already has a column (.+?); rename or --drop one of them",
+     r"--map \1=\2，但文件中已有列 \3；请重命名其中一列，或用 --drop 去掉一列"),
+    (r"--set (.+?)=(.*?), but the file already has a column (.+?); --drop it first or leave out --set",
+     r"--set \1=\2，但文件中已有列 \3；请先用 --drop 去掉它，或不用 --set"),
+    (r"reviews have no 'ts' column, but column (.+?) holds dates \(e\.g\. (.+?)\): map it with "
+     r"--map ts=(.+), or --drop (.+) to date every review at the ingest time",
+     r"评价没有 'ts' 列，但列 \1 是日期（例如 \2）：用 --map ts=\3 指定它，或用 --drop \4 "
+     r"把每条评价的日期设为导入时间"),
+    (r"a macro file needs 'name', 'ds' and 'value' columns, or 'ds' and one column per indicator \(e\.g\. "
+     r"date,dcoilwtico with --map ds=date\); it has (\[.*\])",
+     r"宏观指标文件需要 'name'、'ds' 和 'value' 三列，或 'ds' 加每个指标一列（例如 date,dcoilwtico 加上 "
+     r"--map ds=date）；这个文件的列为 \1"),
+    (r"--date-format (.+): expected a strftime format such as %m/%d/%y, %d-%b-%y or %Y-%m",
+     r"--date-format \1：应为 strftime 格式，例如 %m/%d/%y、%d-%b-%y 或 %Y-%m"),
+    (r"(--map|--set) (.+): expected NAME=VALUE, for example (--\S+ \S+)", r"\1 \2：应为 NAME=VALUE，例如 \3"),
+    (r"(--map|--set) (.+): both sides of '=' are needed, for example (--\S+ \S+)",
+     r"\1 \2：'=' 两边都要填写，例如 \3"),
+    (r"--tz (.+) is not a time zone; use an IANA name such as Asia/Shanghai, Europe/Berlin or UTC",
+     r"--tz \1 不是时区；请用 IANA 名称，例如 Asia/Shanghai、Europe/Berlin 或 UTC"),
+    # refusals: reading the file (data.readers)
+    (r"the (file|sheet) is empty", lambda m: "文件为空" if m[1] == "file" else "工作表为空"),
+    (rf"{_N} problem\(s\) in the header line, nothing was stored:", r"表头行有 \1 个问题，未保存任何数据："),
+    (r"header, column (\d+): got (.+?), expected (.+)",
+     lambda m: None if (e := expected_zh(m[3])) is None else f"表头第 {m[1]} 列：值为 {m[2]}，{_as(e)}"),
+    (rf"({_WHERE}), column (.+?): bytes (.+) are not valid (\S+); expected UTF-8 text \(re-save the file as "
+     r"UTF-8, or name its encoding with --encoding, e\.g\. --encoding gb18030\)",
+     lambda m: f"{_rows(m[1])}，列 {m[2]}：字节 {m[3]} 不是有效的 {m[4]}；应为 UTF-8 文本"
+               "（请把文件另存为 UTF-8，或用 --encoding 指定它的编码，例如 --encoding gb18030）"),
+    (rf"({_WHERE}), column (.+?): a NUL byte \(\\x00\) inside a value; expected text without control "
+     r"characters \(the file may be binary or damaged\)",
+     lambda m: f"{_rows(m[1])}，列 {m[2]}：值中有 NUL 字节（\\x00）；应为不含控制字符的文本（文件可能是二进制"
+               "文件或已损坏）"),
+    (rf"({_WHERE}): (\d+) fields where the header has (\d+); a trailing separator or an unquoted (.+) inside "
+     r"a value would shift every column after it\. Quote the value or remove the extra separator",
+     lambda m: f"{_rows(m[1])}：有 {m[2]} 个字段，而表头有 {m[3]} 个；行末多余的分隔符或值中没有加引号的 "
+               f"{'制表符' if m[4] == 'tab' else m[4]} 会让后面的每一列错位。请给这个值加上引号，"
+               "或删去多余的分隔符"),
+    (rf"({_WHERE})(?:, column (.+?))?: the value (.+) (opens a quote \(\"\) that is never closed, so the "
+     r"rest of the file would be read into it|starts with a quote \(\"\) but has text after the quote that "
+     r"closes it(?: on line (\d+), so the rows between would be read into this value| \(a lenient reader "
+     r"would drop those quotes\))); write a quote inside a value as \"\" and put the whole value in quotes "
+     r"\(as Excel saves CSV\), or remove the quote",
+     lambda m: f"{_rows(m[1])}" + (f"，列 {m[2]}" if m[2] else "") + f"：值 {m[3]} "
+               + ("以引号（\"）开头却没有结束的引号，文件的其余部分都会被读进这个值"
+                  if m[4].startswith("opens") else
+                  f"以引号（\"）开头，但在第 {m[5]} 行的结束引号之后还有文字，中间的行都会被读进这个值"
+                  if m[5] else "以引号（\"）开头，但结束引号之后还有文字（宽松的读取方式会丢掉这些引号）")
+               + "；值中的引号请写成 \"\" 并给整个值加上引号（Excel 保存 CSV 的方式），或删去引号"),
+    (r"not an \.xlsx workbook \(damaged, truncated, or password-protected\); re-save it from Excel as "
+     r"\.xlsx or CSV", "不是 .xlsx 工作簿（已损坏、不完整或有密码保护）；请在 Excel 中另存为 .xlsx 或 CSV"),
+    (r"a zip must hold exactly one data file, found (\[.*\])",
+     r"zip 文件中只能有一个数据文件，这个里面有 \1"),
+    (r"the zip is encrypted \(password-protected\); unzip it yourself and send the plain file",
+     "zip 文件已加密（有密码保护）；请自己解压后发送解压出的文件"),
+    (r"holds (.+); unzip it and send that file itself", r"里面是 \1；请解压后发送这个文件本身"),
+])
+
+
+def _line(line: str) -> str | None:
+    """One line in Chinese, or None when no pattern knows it. A line may start with the file
+    it is about (``sales.csv: ...``): the rest is translated and the name kept as written."""
+    zh = apply_rules(line, _LINES)
+    if zh is not None:
+        return zh
+    at = line.find(": ")
+    while at > 0:
+        rest = apply_rules(line[at + 2:], _LINES)
+        if rest is not None:
+            return f"{line[:at]}：{rest}"
+        at = line.find(": ", at + 2)
+    return None
+
+
+_INDENT = re.compile(r"^(\s*)(.*?)(\s*)$", re.S)
+
+
+def localize_message(text: str, lang: str) -> str:
+    """An ingest note or error message in ``lang``: for ``zh`` each line a pattern knows is
+    translated (its indentation kept), any other line stays as written; other languages get
+    ``text`` as it is."""
+    if lang != "zh":
+        return text
+    out = []
+    for line in text.split("\n"):
+        m = _INDENT.match(line)
+        assert m is not None  # the pattern matches any text
+        zh = _line(m[2]) if m[2] else None
+        out.append(line if zh is None else m[1] + zh + m[3])
+    return "\n".join(out)
+
+
+def localize_notes(notes: list[str], lang: str) -> list[str]:
+    """Each note in ``lang`` (:func:`localize_message`)."""
+    return [localize_message(n, lang) for n in notes]
+
+
+def known_message(text: str) -> bool:
+    """Whether a Chinese pattern knows every line of ``text``."""
+    return all(_line(_INDENT.match(line)[2]) is not None  # type: ignore[index]
+               for line in text.split("\n") if line.strip())
+
+
+__all__ = ["expected_zh", "known_message", "localize_message", "localize_notes"]

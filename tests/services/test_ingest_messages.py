@@ -1,0 +1,404 @@
+"""The ingest's notes and refusals in Chinese (services.ingest_messages).
+
+Every message here is produced by the code (load_file / ingest_file on small careless files),
+not copied: when a message changes and its pattern no longer knows it, a test fails. Each
+pattern must be used by one of these messages, and a translation keeps the file name, values,
+row and line numbers, column names and option spellings of the English.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trendcast.data.ingest import load_file, make_options
+from trendcast.data.store import open_store
+from trendcast.errors import TrendcastError
+from trendcast.insights.report_notes import rules_used
+from trendcast.services import ingest_messages
+from trendcast.services.ingest import ingest_file
+from trendcast.services.ingest_messages import known_message, localize_message, localize_notes
+
+NOW = pd.Timestamp("2024-03-20 15:00")  # a Wednesday
+CASES: dict[str, Callable[[Path], list[str]]] = {}
+
+
+def case(fn: Callable[[Path], list[str]]) -> Callable[[Path], list[str]]:
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def write(folder: Path, name: str, text: str | bytes, encoding: str = "utf-8") -> Path:
+    path = folder / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
+    return path
+
+
+def refusal(fn: Callable[[], object]) -> str:
+    try:
+        fn()
+    except TrendcastError as exc:
+        return str(exc)
+    raise AssertionError("the file was not refused")
+
+
+def notes_of(folder: Path, name: str, text: str | bytes, kind: str, **kw) -> list[str]:
+    return load_file(write(folder, name, text), kind, now=NOW, **kw).attrs["notes"]
+
+
+def refused(folder: Path, name: str, text: str | bytes, kind: str, **kw) -> list[str]:
+    return [refusal(lambda: load_file(write(folder, name, text), kind, now=NOW, **kw))]
+
+
+def stored(folder: Path, files: list[tuple[str, str, dict]], *, refuse_last: bool = False) -> list[str]:
+    """Ingest (name, text, options) files of sales/orders/... one after another into a new
+    workspace: the notes of each, or the last one's refusal."""
+    out: list[str] = []
+    with open_store(folder / "ws.duckdb") as store:
+        for i, (name, text, kw) in enumerate(files):
+            kw = {"now": NOW, **kw}
+            kind = kw.pop("kind", "sales")
+            path = write(folder, name, text)
+            if refuse_last and i == len(files) - 1:
+                out.append(refusal(lambda: ingest_file(store, path, kind, **kw)))  # noqa: B023
+            else:
+                out += ingest_file(store, path, kind, **kw).notes
+    return out
+
+
+def _days(start: str, n: int, ids=("A", "B")) -> str:
+    return "".join(f"{u},{d:%Y-%m-%d},{i % 5 + 1}\n" for i, d in
+                   enumerate(pd.date_range(start, periods=n, freq="D")) for u in ids)
+
+
+# ---- notes ---------------------------------------------------------------------------------
+
+@case
+def gb18030_semicolons_blank_rows_and_extra_columns(tmp: Path) -> list[str]:
+    text = "unique_id;ds;y;备注\n\nA;2024-01-01;1;周末促销活动的销量\n;;;\nB;2024-01-01;2;春节前备货的商品\n"
+    return load_file(write(tmp, "s.csv", text, "gb18030"), "sales").attrs["notes"]
+
+
+@case
+def title_and_total_lines(tmp: Path) -> list[str]:
+    return notes_of(tmp, "t.csv", "销售报表\n导出时间: 2024-01-02\nunique_id,ds,y\nA,2024-01-01,1\n合计,,1\n",
+                    "sales")
+
+
+@case
+def pasted_exports_and_column_case(tmp: Path) -> list[str]:
+    return notes_of(tmp, "h.csv", "unique_id,DS,y\nA,2024-01-01,1\nunique_id,DS,y\nB,2024-01-01,2\n", "sales")
+
+
+@case
+def pieces_and_returns_kept(tmp: Path) -> list[str]:
+    return notes_of(tmp, "n.csv", "unique_id,ds,y\nA,2024-01-01,-1\nB,2024-01-01,3件\nC,2024-01-01,-2\n",
+                    "sales", options=make_options(negatives="keep", encoding="utf-8"))
+
+
+@case
+def returns_clipped(tmp: Path) -> list[str]:
+    return notes_of(tmp, "c.csv", "unique_id,ds,y\nA,2024-01-01,-1\n", "sales",
+                    options=make_options(negatives="clip"))
+
+
+@case
+def reviews_without_time_and_ids_rated_in_stars(tmp: Path) -> list[str]:
+    return notes_of(tmp, "r.csv", "unique_id,text,rating\nA,很好,5星\n", "reviews")
+
+
+@case
+def wide_macro_table(tmp: Path) -> list[str]:
+    return notes_of(tmp, "m.csv", "ds,oil,cpi,Store\n2024-01-01,1,2,1\n", "macro", mapping={"Store": "name"})
+
+
+@case
+def order_statuses(tmp: Path) -> list[str]:
+    text = ("order_id,unique_id,ts,quantity,订单状态\n1,A,2024-01-01 10:00,1,交易成功\n"
+            "2,A,2024-01-01 11:00,1,交易关闭\n3,A,2024-01-01 12:00,1,等待发票\n")
+    return notes_of(tmp, "o.csv", text, "orders", mapping={"订单状态": "status"})
+
+
+@case
+def a_day_not_ended_duplicates_and_new_products(tmp: Path) -> list[str]:
+    text = "unique_id,ds,y\nA,2024-03-19,1\nA,2024-03-19,1\nA,2024-03-20,4\n"
+    return stored(tmp, [("d.csv", text, {})])
+
+
+@case
+def weekly_sales_open_week_and_week_labels(tmp: Path) -> list[str]:
+    mondays = pd.date_range("2024-02-19", periods=5, freq="W-MON")  # the last one runs on 2024-03-18..24
+    text = "unique_id,ds,y\n" + "".join(f"A,{d:%Y-%m-%d},{i + 1}\n" for i, d in enumerate(mondays))
+    return stored(tmp, [("w.csv", text, {}), ("w2.csv", text, {"week_label": "end"})])
+
+
+@case
+def weekly_sales_dated_on_fridays(tmp: Path) -> list[str]:
+    fridays = pd.date_range("2024-02-02", periods=4, freq="W-FRI")
+    text = "unique_id,ds,y\n" + "".join(f"A,{d:%Y-%m-%d},{i + 1}\n" for i, d in enumerate(fridays))
+    return stored(tmp, [("f.csv", text, {})])
+
+
+@case
+def monthly_sales_month_not_ended(tmp: Path) -> list[str]:
+    text = "unique_id,ds,y\nA,2024-01-01,3\nA,2024-02-01,4\nA,2024-03-01,5\n"
+    return stored(tmp, [("mo.csv", text, {})])
+
+
+@case
+def orders_aggregated_twice_then_one_cancelled(tmp: Path) -> list[str]:
+    first = ("order_id,unique_id,ts,quantity,user_id\n1,A,2024-03-18 10:00,1,u1\n2,A,2024-03-19 11:00,2,u2\n"
+             "3,B,2024-03-20 09:00,1,u3\n")
+    second = ("order_id,unique_id,ts,quantity,user_id,status\n1,A,2024-03-18 10:00,1,u1,cancelled\n"
+              "4,B,2024-03-19 12:00,1,u4,paid\n")
+    orders = {"kind": "orders", "aggregate": "D", "add_products": True}
+    return stored(tmp, [("o1.csv", first, orders),
+                        ("o2.csv", second, {**orders, "mapping": {"status": "status"},
+                                            "pseudonymise": False})])
+
+
+@case
+def reviews_scrubbed(tmp: Path) -> list[str]:
+    text = "review_id,unique_id,ts,text\n1,A,2024-01-01 10:00,call 13800138000 or a@b.com\n"
+    return stored(tmp, [("r.csv", text, {"kind": "reviews", "add_products": True, "scrub": True})])
+
+
+@case
+def a_closed_shop_with_allow_gaps(tmp: Path) -> list[str]:
+    return stored(tmp, [("a.csv", "unique_id,ds,y\n" + _days("2024-01-01", 30), {}),
+                        ("b.csv", "unique_id,ds,y\n" + _days("2024-02-03", 2), {"allow_gaps": True})])
+
+
+@case
+def a_gap_after_a_short_history(tmp: Path) -> list[str]:
+    return stored(tmp, [("a.csv", "unique_id,ds,y\n" + _days("2024-01-01", 5), {}),
+                        ("b.csv", "unique_id,ds,y\n" + _days("2024-01-08", 2), {})])
+
+
+# ---- refusals ------------------------------------------------------------------------------
+
+@case
+def a_missed_export(tmp: Path) -> list[str]:
+    return stored(tmp, [("a.csv", "unique_id,ds,y\n" + _days("2024-01-01", 30), {}),
+                        ("b.csv", "unique_id,ds,y\n" + _days("2024-02-03", 2), {})], refuse_last=True)
+
+
+@case
+def day_first_dates_decimal_commas_and_repeated_keys(tmp: Path) -> list[str]:
+    text = ("unique_id,ds,y,price\nA,01/03/2024,1,\"2,5\"\nA,2024-01-02,x,3\nA,2024-01-02,1,3\n"
+            "A,2024-01-03,,3\n")
+    return refused(tmp, "eu.csv", text, "sales")
+
+
+@case
+def many_bad_quantities(tmp: Path) -> list[str]:
+    text = "unique_id,ds,y\n" + "".join(f"A,2024-01-{d:02d},-{d}\n" for d in range(1, 16)) + "A,2024-02-01,2e9\n"
+    return refused(tmp, "q.csv", text, "sales")
+
+
+@case
+def bad_ids_and_dates_of_every_kind(tmp: Path) -> list[str]:
+    text = ('unique_id,ds,y\n,2024-01-01,1\n"A\tB",2024-01-01,1\nA,2024-02-30,1\nA,1960-01-01,1\n'
+            "A,1700000000,1\nA,2024-01,1\nA,45820,1\nA,2024-01-05,inf\n")
+    return refused(tmp, "ids.csv", text, "sales")
+
+
+@case
+def a_date_format_that_does_not_fit(tmp: Path) -> list[str]:
+    return refused(tmp, "df.csv", "unique_id,ds,y\nA,2024/01/01,1\n", "sales",
+                   options=make_options(date_format="%d.%m.%Y"))
+
+
+@case
+def order_times_of_every_kind(tmp: Path) -> list[str]:
+    text = ("order_id,unique_id,ts,quantity\n1,A,2024-02-30 10:00,1\n2,A,1700000000,0\n3,A,1700000000000,1\n"
+            "4,A,12345678901,1\n5,A,2024-01-01 10:00,1\n5,A,2024-01-01 11:00,1\n")
+    return refused(tmp, "ts.csv", text, "orders")
+
+
+@case
+def a_time_that_daylight_saving_skips(tmp: Path) -> list[str]:
+    text = "order_id,unique_id,ts,quantity\n1,A,2024-03-10 02:30,-1\n2,A,2024-03-10 03:30,0\n"
+    return refused(tmp, "dst.csv", text, "orders", options=make_options(tz="America/New_York", negatives="keep"))
+
+
+@case
+def ratings_events_macro_and_products(tmp: Path) -> list[str]:
+    return [*refused(tmp, "rv.csv", "review_id,unique_id,ts,text,rating\n1,A,2024-01-01 10:00,x,good\n"
+                     "2,A,2024-01-01 10:00,y,7\n", "reviews"),
+            *refused(tmp, "ev.csv", "user_id,item_id,event_type,ts\nu,A,zzz,2024-01-01 10:00\n", "events"),
+            *refused(tmp, "mc.csv", "name,ds,value\noil,2024-01-01,abc\n", "macro"),
+            *refused(tmp, "pr.csv", "unique_id,title\nA,x\nA,y\n", "products"),
+            *refused(tmp, "cal.csv", "ds,name,end\n2024-01-01,long,2026-01-01\n", "calendar")]
+
+
+@case
+def json_values_that_are_not_values(tmp: Path) -> list[str]:
+    rows = [{"unique_id": True, "ds": "2024-01-01", "y": [1, 2]}, {"unique_id": False, "ds": "2024-01-02", "y": True}]
+    reviews = [{"review_id": "1", "unique_id": "A", "ts": "2024-01-01 10:00", "text": "a\u0000b"}]
+    return [*refused(tmp, "j.jsonl", "\n".join(json.dumps(r) for r in rows), "sales"),
+            *refused(tmp, "r.jsonl", "\n".join(json.dumps(r) for r in reviews), "reviews")]
+
+
+@case
+def parquet_bytes_and_number_dates(tmp: Path) -> list[str]:
+    pd.DataFrame({"unique_id": [True], "ds": [20240101], "y": [b"\x01"]}).to_parquet(tmp / "p.parquet")
+    return [refusal(lambda: load_file(tmp / "p.parquet", "sales"))]
+
+
+@case
+def unknown_products(tmp: Path) -> list[str]:
+    return stored(tmp, [("o.csv", "order_id,unique_id,ts,quantity\n1,X,2024-01-01 10:00,1\n", {"kind": "orders"})],
+                  refuse_last=True)
+
+
+@case
+def missing_columns_and_mapping_mistakes(tmp: Path) -> list[str]:
+    sales = "sku,date,qty\nA,2024-01-01,1\n"
+    reviews = "unique_id,text,date\nA,x,2024-01-01\n"
+    return [*refused(tmp, "mc.csv", sales, "sales"),
+            *refused(tmp, "rv.csv", reviews, "reviews", options=make_options(mapping=["ds=date"])),
+            *refused(tmp, "rv.csv", reviews, "reviews"),
+            *refused(tmp, "d.csv", sales, "sales", options=make_options(drop=["Store"])),
+            *refused(tmp, "m.csv", sales, "sales", options=make_options(mapping=["unique_id=SKU"])),
+            *refused(tmp, "m.csv", sales, "sales", options=make_options(mapping=["unique_id=Store+sku"])),
+            *refused(tmp, "m.csv", "unique_id,sku,ds,y\nA,A,2024-01-01,1\n", "sales",
+                     options=make_options(mapping=["unique_id=sku"])),
+            *refused(tmp, "s.csv", "unique_id,ds,y\nA,2024-01-01,1\n", "sales",
+                     options=make_options(constants=["y=1"])),
+            *refused(tmp, "o.csv", "ds\n2024-01-01\n", "macro"),
+            *refused(tmp, "os.csv", "order_id,unique_id,ts,quantity,订单状态\n1,A,2024-01-01 10:00,1,交易成功\n"
+                     "2,A,2024-01-01 11:00,1,交易关闭\n", "orders")]
+
+
+@case
+def options_typed_wrong(tmp: Path) -> list[str]:
+    return [refusal(lambda: make_options(date_format="dd/mm/yyyy")),
+            refusal(lambda: make_options(mapping=["ds"])),
+            refusal(lambda: make_options(constants=["kind="])),
+            refusal(lambda: make_options(tz="Beijing"))]
+
+
+@case
+def header_lines_that_are_not_headers(tmp: Path) -> list[str]:
+    return [*refused(tmp, "h.csv", 'unique_id,\ufeffds,"y\tz",y,y,\nA,2024-01-01,1,1,1,\n', "sales"),
+            *refused(tmp, "e.csv", "\n\n", "sales")]
+
+
+@case
+def files_that_are_not_text(tmp: Path) -> list[str]:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.csv", "x\n")
+        zf.writestr("b.csv", "y\n")
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("sales.xlsx", b"PK")
+    locked = io.BytesIO()
+    with zipfile.ZipFile(locked, "w") as zf:
+        zf.writestr("a.csv", "x\n")
+    locked = bytearray(locked.getvalue())
+    central = locked.find(b"PK\x01\x02") + 8  # the entry's flags in the central directory
+    locked[central] |= 0x1  # "encrypted", as a zip saved with a password says
+    return [*refused(tmp, "bad.csv", "unique_id,ds,y\nA,2024-01-01,\xff1\n".encode("latin-1"), "sales",
+                     options=make_options(encoding="utf-8")),
+            *refused(tmp, "nul.csv", b"unique_id,ds,y\nA\x00,2024-01-01,1\n", "sales"),
+            *refused(tmp, "x.xlsx", b"not a workbook", "sales"),
+            *refused(tmp, "two.zip", buf.getvalue(), "sales"),
+            *refused(tmp, "in.zip", inner.getvalue(), "sales"),
+            *refused(tmp, "lock.zip", bytes(locked), "sales")]
+
+
+@case
+def rows_that_do_not_fit_the_header(tmp: Path) -> list[str]:
+    return [*refused(tmp, "f.csv", "unique_id,ds,y\nA,2024-01-01,1\nA,2024-01-02,1,5\n", "sales"),
+            *refused(tmp, "q.csv", 'unique_id,ds,y\n"A,2024-01-01,1\nB,2024-01-01,1\n', "sales"),
+            *refused(tmp, "q2.csv", 'unique_id,ds,y\n"A" x,2024-01-01,1\n', "sales"),
+            *refused(tmp, "q3.csv", 'unique_id,ds,y\n"A\nB" x,2024-01-01,1\n', "sales")]
+
+
+@pytest.fixture(scope="module")
+def messages(tmp_path_factory) -> dict[str, list[str]]:
+    out = {}
+    for name, make in CASES.items():
+        folder = tmp_path_factory.mktemp(name)
+        out[name] = make(folder)
+        assert out[name], name
+    return out
+
+
+# ---- what a translation keeps ----------------------------------------------------------------
+
+_QUOTED = re.compile(r"(?<!\w)'[^'\n]*'(?!\w)")
+_OPTION = re.compile(r"--[a-z][a-z-]+")
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+# English that only prose has: a line that keeps one of these words was not translated
+_PROSE = re.compile(r"\b(the|and|of|with|expected|got|row|line|column|file|files|not|are|is|was|for|in|"
+                    r"stored|skipped|left|out|read|an|like|has|have|pass|ingest|or|to)\b")
+
+
+def kept(en: str) -> list[str]:
+    """What a translation must carry over as written."""
+    paths = re.findall(r"/\S+?\.(?:csv|jsonl|parquet|xlsx|zip)", en)
+    return paths + _QUOTED.findall(en) + _OPTION.findall(en) + _NUMBER.findall(en)
+
+
+def prose_left(zh: str) -> list[str]:
+    text = re.sub(r"/\S+?\.(?:csv|jsonl|parquet|xlsx|zip)", " ", zh)
+    text = _QUOTED.sub(" ", text)
+    text = re.sub(r"--[a-z][a-z-]+(?: \S+)?|\[[^\]]*\]|\([^)]*\)|\b\w+=\S+", " ", text)
+    return _PROSE.findall(text)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_message_of_a_careless_export_reads_in_chinese(messages, name):
+    for en in messages[name]:
+        zh = localize_message(en, "zh")
+        assert known_message(en), en
+        assert localize_message(en, "en") == en
+        assert zh.count("\n") == en.count("\n")
+        for line in zh.split("\n"):
+            assert re.search(r"[\u4e00-\u9fff]", line), (line, en)
+        assert prose_left(zh) == [], (zh, en)
+        for token in kept(en):
+            assert token in zh, (token, zh)
+
+
+def test_every_pattern_is_used_by_a_message_the_code_writes(messages):
+    with rules_used() as used:
+        for found in messages.values():
+            for en in found:
+                localize_message(en, "zh")
+    patterns = {p.pattern for p, _ in ingest_messages._LINES + ingest_messages._EXPECTED}
+    assert sorted(patterns - used) == []
+
+
+def test_a_refusal_is_translated_line_by_line_keeping_what_it_names(messages):
+    en = messages["day_first_dates_decimal_commas_and_repeated_keys"][0]
+    zh = localize_message(en, "zh").split("\n")
+    assert zh[0] == "销量数据中有 5 个问题，未保存任何数据："
+    path = next(p for p in kept(en) if p.endswith("eu.csv"))
+    assert f"  {path}：第 1 行数据（文件第 2 行），列 'ds'：值为 '01/03/2024'，应为形如 2024-06-18 的日期" \
+           "（其他写法请用 --date-format，例如 --date-format %d/%m/%Y 或 %m/%d/%Y）" in zh
+    assert any(line.startswith(f"  {path}：第 1 行数据（文件第 2 行），列 'price'：值为 '2,5'，应为不小于 0 的数字"
+                               "（它带千位分隔符、小数逗号或货币符号") and "--decimal ," in line for line in zh)
+    assert any("列 'y'：值为空，应为不小于 0 的数字，不能为空" in line for line in zh), zh
+
+
+def test_an_unknown_line_stays_in_english_between_translated_ones():
+    en = "1 problem(s) in sales data, nothing was stored:\nsomething new happened: 'x'\n  ... and 3 more like this"
+    zh = localize_message(en, "zh").split("\n")
+    assert zh == ["销量数据中有 1 个问题，未保存任何数据：", "something new happened: 'x'", "  ……另有 3 行同类问题"]
+    assert not known_message(en)
+    # an expected value no pattern knows leaves its whole line in English, not half translated
+    odd = "  f.csv: row 1 (line 2), column 'y': got 'x', expected a teapot"
+    assert localize_message(odd, "zh") == odd
+    assert localize_notes(["registered 2 new product id(s)", "new note"], "zh") == ["登记了 2 个新的商品编号",
+                                                                                    "new note"]
