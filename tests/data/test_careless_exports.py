@@ -268,3 +268,18 @@ def test_quantities_written_in_pieces_are_read_and_boxes_are_refused(tmp_path):
     assert any("2 quantities written with a unit (e.g. '3件')" in n for n in df.attrs["notes"])
     with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'y': got '2箱'"):
         load_file(write(tmp_path / "b.csv", "unique_id,ds,y\nA,2025-11-01,2箱\n"), "sales")
+
+
+def test_a_title_line_above_a_semicolon_header_does_not_hide_the_separator(tmp_path):
+    text = "销售报表\nunique_id;ds;y;price\nA;2025-11-01;2;1,5\n合计;;2;\n"
+    df = load_file(write(tmp_path / "t.csv", text), "sales", options=make_options(decimal=","))
+    assert df["price"].tolist() == [1.5]
+    assert any("semicolons" in n for n in df.attrs["notes"])
+
+
+def test_an_id_given_as_a_json_bool_is_asked_as_text(tmp_path):
+    path = write(tmp_path / "b.jsonl", '{"unique_id": "A", "ds": "2025-11-01", "y": 1}\n'
+                                       '{"unique_id": true, "ds": "2025-11-02", "y": 2}\n')
+    with pytest.raises(DataValidationError, match=r"row 2, column 'unique_id': got True, expected "
+                                                  r"text, not true/false"):
+        load_file(path, "sales")

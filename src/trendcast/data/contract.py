@@ -107,9 +107,10 @@ def _given(values: pd.Series) -> np.ndarray:
     return present
 
 
-def _object_checks(values: pd.Series, found: Found, *, allow_bool: bool = False) -> pd.Series:
-    """Flag lists/objects, bytes and booleans held by a column of Python values; return the
-    remaining values (flagged ones missing)."""
+def _object_checks(values: pd.Series, found: Found, *, allow_bool: bool = False,
+                   what: str = "a number") -> pd.Series:
+    """Flag lists/objects, bytes and booleans held by a column of Python values (``what`` the
+    column holds, for the message); return the remaining values (flagged ones missing)."""
     if values.dtype != object:
         return values
     kinds = _types(values)
@@ -120,7 +121,7 @@ def _object_checks(values: pd.Series, found: Found, *, allow_bool: bool = False)
     bad = nested.to_numpy() | raw_bytes
     if not allow_bool:
         is_bool = kinds.isin(["bool", "bool_"]).to_numpy()
-        found.add(is_bool, "a number, not true/false")
+        found.add(is_bool, f"{what}, not true/false")
         bad |= is_bool
     return values.mask(bad)
 
@@ -142,7 +143,7 @@ def to_text(values: pd.Series, *, identifier: bool, found: Found) -> pd.Series:
         text = values.astype("string")
     elif values.dtype == object:
         kinds = _types(values)
-        values = _object_checks(values, found, allow_bool=False) if not kinds.eq("str").all() \
+        values = _object_checks(values, found, what="text") if not kinds.eq("str").all() \
             else values
         show = _id_text if identifier else str
         text = values.map(lambda v: v if isinstance(v, str) else show(v), na_action="ignore")

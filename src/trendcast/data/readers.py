@@ -342,14 +342,18 @@ def sniff_separator(data: bytes) -> str:
     """The separator of a header line: ',' when it has one (outside quotes), else the one of
     ';', tab and '|' it holds most (European Excel saves CSV with ';', "Text (Tab
     delimited)" saves .txt with tabs); ',' when it holds none."""
-    first = _first_line(data[_LEADING_BLANK.match(data).end():]).decode(  # type: ignore[union-attr]
-        "utf-8", errors="replace")
-    outside = "".join(part for i, part in enumerate(first.split('"')) if i % 2 == 0)
-    if "," in outside:
-        return ","
-    counts = {c: outside.count(c) for c in (";", "\t", "|")}
-    best = max(counts, key=lambda c: counts[c])
-    return best if counts[best] else ","
+    body = data[_LEADING_BLANK.match(data).end():]  # type: ignore[union-attr]
+    # a report's title lines above the header hold no separator: read the first line that does
+    for line in body.split(b"\n", TITLE_ROWS)[:TITLE_ROWS]:
+        first = line.decode("utf-8", errors="replace")
+        outside = "".join(part for i, part in enumerate(first.split('"')) if i % 2 == 0)
+        if "," in outside:
+            return ","
+        counts = {c: outside.count(c) for c in (";", "\t", "|")}
+        best = max(counts, key=lambda c: counts[c])
+        if counts[best]:
+            return best
+    return ","
 
 
 def _read_delimited(data: bytes, source: str, sep: str, header: bool,

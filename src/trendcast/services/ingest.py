@@ -191,9 +191,11 @@ def _sales_from_orders(store: Store, orders: pd.DataFrame, freq: Freq, now: pd.T
                              "ds": period_start(pd.to_datetime(gone["ts"]), freq).to_numpy()})
         have = pd.MultiIndex.from_frame(sales[["unique_id", "ds"]])
         zero = zero[~pd.MultiIndex.from_frame(zero).isin(have)].drop_duplicates()
-        if len(zero):
-            sales = pd.concat([sales, zero.assign(y=0.0, price=np.nan, promo=np.nan)],
-                              ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
+        if len(zero):  # (price and promo left out of the zero rows: no all-NA concat)
+            zero = zero.assign(y=0.0)
+            sales = (zero.reindex(columns=sales.columns) if sales.empty else
+                     pd.concat([sales, zero], ignore_index=True).sort_values(
+                         ["unique_id", "ds"], ignore_index=True))
     period = "day" if freq == "D" else "week"
     if len(stored):
         notes.append(f"{len(stored):,} order(s) stored before, in the same {period}s, counted in "
