@@ -104,6 +104,13 @@ def pieces_and_returns_kept(tmp: Path) -> list[str]:
 
 
 @case
+def stock_backorders(tmp: Path) -> list[str]:
+    text = "unique_id,ds,on_hand\nA,2024-01-01,-2\nB,2024-01-01,3\n"
+    return (refused(tmp, "s.csv", text, "stock")
+            + notes_of(tmp, "k.csv", text, "stock", options=make_options(negatives="keep")))
+
+
+@case
 def returns_clipped(tmp: Path) -> list[str]:
     return notes_of(tmp, "c.csv", "unique_id,ds,y\nA,2024-01-01,-1\n", "sales",
                     options=make_options(negatives="clip"))

@@ -330,7 +330,9 @@ def _negatives(out: pd.Series, name: str, col: Col, rules: Rules, found: Found, 
     policy = rules.negatives
     if policy == "reject" or not negative.any():
         check_bounds(out, 0, MAX_QUANTITY, found, low_open=col.low_open,
-                     hint=" (returns? pass --negatives keep, clip or zero)" if negative.any() else "")
+                     hint=("" if not negative.any() else
+                           " (backorders? pass --negatives zero to read them as out of stock)"
+                           if name == "on_hand" else " (returns? pass --negatives keep, clip or zero)"))
         return out
     rows = np.flatnonzero(negative)
     examples = ", ".join(f"{_row_label(problems.df, p)[1]}: {v[p]:g}" for p in rows[:3])
@@ -338,7 +340,8 @@ def _negatives(out: pd.Series, name: str, col: Col, rules: Rules, found: Found, 
         check_bounds(out, -MAX_QUANTITY, MAX_QUANTITY, found)
         zero = (v == 0) if col.low_open else np.zeros(len(v), dtype=bool)
         found.add(zero, "a number other than 0")
-        notes.append(f"{name}: {len(rows):,} negative value(s) kept as returns (--negatives keep), "
+        what = "backorders" if name == "on_hand" else "returns"
+        notes.append(f"{name}: {len(rows):,} negative value(s) kept as {what} (--negatives keep), "
                      f"e.g. {examples}")
         return out
     clipped = out.where(~negative, 0.0)

@@ -94,6 +94,8 @@ _EXPECTED: list[Rule] = compile_rules([
     (r"(?P<what>.+) <= (\S+) and >= (\S+)", _bound(r"在 \3 到 \2 之间的{what}")),
     (r"(.+) \(returns\? pass --negatives keep, clip or zero\)",
      _with(lambda m, e: f"{e}（如果是退货：用 --negatives keep、clip 或 zero）")),
+    (r"(.+) \(backorders\? pass --negatives zero to read them as out of stock\)",
+     _with(lambda m, e: f"{e}（如果是超卖欠货：用 --negatives zero 按缺货读取）")),
     (r"(.+), not empty", _with(lambda m, e: f"{e}，不能为空")),
     (r"one of (.+)", r"以下之一：\1"),
     (r"(.+) \(it has thousands separators, a decimal comma or a currency sign: pass --decimal \. for "
@@ -250,8 +252,10 @@ _LINES: list[Rule] = compile_rules([
     (rf"(.+?): {_N} (rating\(s\)|quantities) written with a unit \(e\.g\. (.+)\) read as the number",
      lambda m: f"{m[1]}：{m[2]} 个{'评分' if m[3] == 'rating(s)' else '数量'}带单位（例如 {m[4]}），"
                "已按数字读取"),
-    (rf"(.+?): {_N} negative value\(s\) kept as returns \(--negatives keep\), e\.g\. (.+)",
-     lambda m: f"{m[1]}：{m[2]} 个负值按退货保留（--negatives keep），例如 {_examples(m[3])}"),
+    (rf"(.+?): {_N} negative value\(s\) kept as (returns|backorders) \(--negatives keep\), "
+     r"e\.g\. (.+)",
+     lambda m: f"{m[1]}：{m[2]} 个负值按{'退货' if m[3] == 'returns' else '欠货'}保留"
+               f"（--negatives keep），例如 {_examples(m[4])}"),
     (rf"(.+?): {_N} negative value\(s\) set to 0 \(--negatives (clip|zero)\), e\.g\. (.+)",
      lambda m: f"{m[1]}：{m[2]} 个负值设为 0（--negatives {m[3]}），例如 {_examples(m[4])}"),
     # notes: order statuses (data.order_status)
