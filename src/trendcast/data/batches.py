@@ -330,11 +330,18 @@ class BatchQueries(ABC):
             raise NotFoundError(f"rows of {table!r} cannot be deleted; tables: {', '.join(ROW_SCOPE)}")
         if not len(keys):
             return 0
+        return self._delete_where(table, list(key_clauses(keys, columns)), source, actor, kind)[1]
+
+    def _delete_where(self, table: str, clauses: list[tuple[str, list[Any]]], source: str,
+                      actor: str | None, kind: str) -> tuple[str | None, int]:
+        """Delete the rows matching any of ``clauses`` (``WHERE`` text, parameters), each
+        noted in the batch's ``batch_rows_<table>`` so that undo puts it back; returns (batch
+        id, rows deleted), the batch id None when nothing matched."""
         cols = _cols(list(TABLES[table].columns))
         total = 0
         with self.batch(kind, source, actor=actor) as current, self.transaction():
             self._lock_for_write(table)
-            for clause, params in key_clauses(keys, columns):
+            for clause, params in clauses:
                 n = self._count(f"SELECT count(*) AS n FROM {table} WHERE {clause}", params)
                 if n:
                     self._run(f"INSERT INTO {rows_table(table)} (batch_id, action, {cols}) "
@@ -345,7 +352,7 @@ class BatchQueries(ABC):
             if total:
                 current.deleted += total
                 current.touched(table)
-        return total
+        return (current.batch_id if total else None), total
 
     def delete_rows(self, table: str, *, ids: Sequence[str] | None = None, start: Any = None,
                     end: Any = None, source: str = "", actor: str | None = None,
@@ -382,17 +389,4 @@ class BatchQueries(ABC):
             else:
                 where.append(f'"{time_col}" <= ?')
                 params.append(last)
-        clause = " AND ".join(where)
-        spec = TABLES[table]
-        cols = _cols(list(spec.columns))
-        with self.batch(kind, source, actor=actor) as current, self.transaction():
-            self._lock_for_write(table)
-            n = self._count(f"SELECT count(*) AS n FROM {table} WHERE {clause}", params)
-            if n:
-                self._run(f"INSERT INTO {rows_table(table)} (batch_id, action, {cols}) "
-                          f"SELECT ?, 'deleted', {cols} FROM {table} WHERE {clause}",
-                          [current.batch_id, *params])
-                self._run(f"DELETE FROM {table} WHERE {clause}", params)
-                current.deleted += n
-                current.touched(table)
-        return (current.batch_id if n else None), n
+        return self._delete_where(table, [(" AND ".join(where), params)], source, actor, kind)
