@@ -185,3 +185,12 @@ def test_dates_with_month_names_get_a_format_that_reads_them(tmp_path, value, fm
         load_file(path, "reviews")
     df = load_file(path, "reviews", options=make_options(date_format=fmt))
     assert df["ts"].iloc[0].day == 5 and df["ts"].iloc[0].month == 3
+
+
+@pytest.mark.parametrize("written", ["31-Jul-18", "Nov 1, 2025", "2025年11月1日"])
+def test_an_unmapped_date_column_in_other_layouts_is_named(tmp_path, written):
+    """amazon_alexa.tsv (../shared/data) dates its reviews ``31-Jul-18`` in a ``date`` column."""
+    path = write(tmp_path / "r.tsv", f"rating\tdate\tvariation\tverified_reviews\n5\t{written}\tA\tok\n")
+    with pytest.raises(InputFileError, match=r"column 'date' holds dates .*--map ts=date"):
+        load_file(path, "reviews", options=make_options(mapping=["unique_id=variation",
+                                                                  "text=verified_reviews"]))

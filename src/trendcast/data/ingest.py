@@ -491,7 +491,8 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
 
 
 MAX_EVENT_DAYS = 366
-_TIME_LIKE = re.compile(r"^\s*\d{1,4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,4}")
+_TIME_LIKE = re.compile(r"^\s*(?:\d{1,4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,4}"
+                        r"|\d{1,2}[- ][A-Za-z]{3,9}[- ]\d{2,4}|[A-Za-z]{3,9} \d{1,2}, \d{4})")
 
 
 def _refuse_unused_times(df: pd.DataFrame, source: str) -> None:
