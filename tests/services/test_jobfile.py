@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_sales
-from trendcast.errors import DataValidationError, InputFileError
+from trendcast.errors import DataValidationError, InputFileError, NotFoundError
 from trendcast.services.batches import undo_batch
 from trendcast.services.jobfile import load_job
 from trendcast.services.update import run_update
@@ -100,6 +100,17 @@ def test_a_bad_row_in_any_file_stores_nothing_of_the_day(trained, tmp_path):
     before = {t: store.count(t) for t in ("sales", "products", "orders", "reviews", "runs")}
     with pytest.raises(DataValidationError, match=r"reviews-1\.csv.*rating|rating.*reviews-1\.csv"):
         run_update(store, load_job(write_exports(tmp_path, bad_rating=True)), refit="never")
+    assert {t: store.count(t) for t in before} == before
+
+
+def test_refit_never_without_a_version_stops_before_storing_the_day(store, tmp_path):
+    """It used to store the files and then fail for want of a version to forecast with."""
+    sales = make_sales(n_series=3, n_days=113)
+    store.upsert("sales", sales[["unique_id", "ds", "y"]])
+    before = {t: store.count(t) for t in ("sales", "products", "orders", "reviews")}
+    with pytest.raises(NotFoundError, match="--refit never does not train the first one .*nothing "
+                                            "was stored"):
+        run_update(store, load_job(write_exports(tmp_path)), refit="never")
     assert {t: store.count(t) for t in before} == before
 
 

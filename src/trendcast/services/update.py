@@ -321,6 +321,12 @@ def _update(store: Store, files: Sequence[FileJob], *, refit: str,
             first_models: Sequence[str], horizon: int, reselect: bool) -> UpdateResult:
     start, cpu0 = time.perf_counter(), cpu_seconds()
     tick = progress or (lambda label, done, total: None)
+    if refit == "never":  # nothing to forecast with: stop before the files are stored
+        try:
+            store.model_version()
+        except NotFoundError as exc:
+            raise NotFoundError(f"{exc}; --refit never does not train the first one (use "
+                                "--refit auto); nothing was stored") from None
     tick("ingest", 0, 4)
     rows, notes = ingest_all(store, files, actor=actor, allow_gaps=allow_gaps)
     tick("score past forecasts", 1, 4)
