@@ -77,7 +77,7 @@ def split_by_status(df: pd.DataFrame) -> StatusSplit:
         counts = df.loc[out, "status"].astype(str).str.strip().value_counts()
         notes.append(f"{int(out.sum()):,} order line(s) with a status that is not a sale left out ("
                      + ", ".join(f"{k} {v:,}" for k, v in counts.head(6).items())
-                     + "); stored lines of the same order and product are removed")
+                     + ")")
     unknown = states == "unknown"
     if unknown.any():
         counts = df.loc[unknown, "status"].astype(str).str.strip().value_counts()

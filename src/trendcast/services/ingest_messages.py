@@ -259,9 +259,8 @@ _LINES: list[Rule] = compile_rules([
     (rf"(.+?): {_N} negative value\(s\) set to 0 \(--negatives (clip|zero)\), e\.g\. (.+)",
      lambda m: f"{m[1]}：{m[2]} 个负值设为 0（--negatives {m[3]}），例如 {_examples(m[4])}"),
     # notes: order statuses (data.order_status)
-    (rf"{_N} order line\(s\) with a status that is not a sale left out \((.+)\); stored lines of the same "
-     r"order and product are removed",
-     r"\1 个状态不是成交的订单行未计入（\2）；已保存的同一订单、同一商品的行也会删除"),
+    (rf"{_N} order line\(s\) with a status that is not a sale left out \((.+)\)",
+     r"\1 个状态不是成交的订单行未计入（\2）"),
     (r"status\(es\) not known to trendcast counted as sales: (.+) \(if they are not sales, leave those "
      r"lines out of the file\)",
      r"trendcast 不认识的订单状态按成交计：\1（如果它们不是成交，请从文件中删去这些行）"),
