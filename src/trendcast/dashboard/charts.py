@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trendcast.dashboard.i18n import tr
+from trendcast.insights.periods import chart_start
 from trendcast.schema import format_quantile, quantile_column
 
 FONT = "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', 'Noto Sans SC', 'PingFang SC', " \
@@ -25,11 +26,13 @@ def _layout(fig, *, height: int = 360) -> None:  # type: ignore[no-untyped-def]
 
 
 def totals_chart(totals: pd.DataFrame, lang: str, *, forecast: pd.DataFrame | None = None,
-                 model: str | None = None, history_days: int = 365) -> str:
-    """Daily units over all products, plus the latest run's summed point forecast."""
+                 model: str | None = None, freq: str = "D") -> str:
+    """Units per period (of ``freq``, the workspace's) over all products, the last
+    :func:`~trendcast.insights.periods.chart_history` periods (a year of days, five years of
+    quarters), plus the latest run's summed point forecast."""
     import plotly.graph_objects as go
 
-    hist = totals[totals["ds"] > totals["ds"].max() - pd.Timedelta(days=history_days)]
+    hist = totals[totals["ds"] > chart_start(totals["ds"].max(), freq)]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=hist["ds"], y=hist["y"], mode="lines", name=tr(lang, "history"),
                              line={"color": "#444", "width": 1.2}))

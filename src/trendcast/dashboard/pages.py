@@ -14,8 +14,9 @@ from trendcast.dashboard.layout import Column, error_box
 from trendcast.dashboard.templating import fmt_number, macro, render
 from trendcast.dashboard.upload_form import upload_form
 from trendcast.data.store import Store
-from trendcast.features.frequency import default_horizon
+from trendcast.features.frequency import default_horizon, is_coarser
 from trendcast.insights.periods import change, unit_of
+from trendcast.services import browse
 
 FORM_MODELS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "AutoTheta", "CrostonOptimized",
                "LightGBM", "auto")
@@ -53,7 +54,12 @@ def overview_body(store: Store, lang: str) -> Markup:
     ov = queries.overview(store)
     run_id = queries.latest_run_id(store, "forecast")
     fc_model, fc_totals = (queries.forecast_totals(store, run_id) if run_id else (None, None))
-    fig = charts.totals_chart(ov.totals, lang, forecast=fc_totals, model=fc_model)
+    # a --freq run's summed forecast is set against the history summed into its periods
+    freq = (browse.get_run(store, run_id).freq if run_id else None) or ov.window.freq
+    if not is_coarser(freq, ov.window.freq):
+        freq = ov.window.freq
+    totals = queries.in_run_periods(ov.totals, freq, ov.window.freq)
+    fig = charts.totals_chart(totals, lang, forecast=fc_totals, model=fc_model, freq=freq)
     movers = ov.movers.to_dict(orient="records")
     change = macro("units_and_change")
     words = ov.window.words(lang)  # the recent window: last 28 days, 4 weeks, month, quarter
