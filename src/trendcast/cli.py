@@ -1063,7 +1063,8 @@ def prune(
 @app.command()
 def monitor(
     level: Annotated[str, typer.Option(
-        help="Pool errors per run, step, product, category, week or category-week.")] = "run",
+        help="Pool errors per run, step, product, category, week, category-week, period or "
+             "category-period (period: the workspace's own, a month of a monthly shop).")] = "run",
     model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
     alerts: Annotated[bool, typer.Option("--alerts/--no-alerts", help="Also list drift alerts.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

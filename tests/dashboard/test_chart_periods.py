@@ -1,6 +1,7 @@
 """The dashboard's charts in the workspace's (or the run's) periods: the totals chart shows a
-history length per frequency (a quarterly shop saw the 4 quarters of a 365-day window), and a
-``--freq`` run's product and totals charts set its periods of history against its forecast."""
+history length per frequency (a quarterly shop saw the 4 quarters of a 365-day window), the
+accuracy chart pools a monthly shop's scores per month (not per calendar week), and a
+``--freq M`` run's product and totals charts set months of history against its months."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trendcast.dashboard.accuracy_page import accuracy_body
 from trendcast.dashboard.pages import overview_body
 from trendcast.data.store import open_store
 from trendcast.services.ingest import ingest_frames
@@ -40,6 +42,45 @@ def test_the_totals_chart_shows_a_history_length_per_frequency(tmp_path, freq, n
         ingest_frames(store, {"sales": _sales(freq, n)}, source="test")
         x = _history(_figures(str(overview_body(store, "en")))[0])
     assert len(x) == shown  # 5 years of quarters (it was 4 points), 3 of months, 2 of weeks, a year
+
+
+def test_a_monthly_shop_s_accuracy_chart_has_one_point_per_month(tmp_path):
+    from trendcast.services.monitor import accuracy, score_pending
+    from trendcast.services.versions import forecast_from_version, train_version
+
+    sales = _sales("MS", 40, start="2021-01-01")  # to 2024-04-01
+    with open_store(tmp_path / "monthly.duckdb") as store:
+        ingest_frames(store, {"sales": sales[sales["ds"] <= "2024-01-01"]}, source="test")
+        train_version(store, horizon=3, models=["SeasonalNaive"])
+        forecast_from_version(store)
+        store.upsert("sales", sales)  # February to April arrive
+        assert score_pending(store) == 2 * 3
+        pages = {lang: str(accuracy_body(store, lang)) for lang in ("en", "zh")}
+        per = accuracy(store, level="period", score=False)  # as `monitor --level period` pools
+    assert list(per["period"]) == list(pd.date_range("2024-02-01", periods=3, freq="MS"))
+    fig = _figures(pages["en"])[0]
+    x = pd.to_datetime(fig["data"][0]["x"])
+    # the months as the shop dates them (a calendar week put February at Monday 29 January)
+    assert list(x) == list(pd.date_range("2024-02-01", periods=3, freq="MS"))
+    assert "WAPE and bias per month, by category" in pages["en"]
+    assert "各类目每月 WAPE 与偏差" in pages["zh"]
+
+
+def test_a_daily_shop_s_accuracy_chart_keeps_calendar_weeks(tmp_path):
+    from trendcast.services.monitor import score_pending
+    from trendcast.services.versions import forecast_from_version, train_version
+
+    sales = _sales("D", 120, start="2024-01-01")
+    with open_store(tmp_path / "daily.duckdb") as store:
+        ingest_frames(store, {"sales": sales[sales["ds"] <= "2024-04-15"]}, source="test")
+        train_version(store, horizon=14, models=["SeasonalNaive"])
+        forecast_from_version(store)
+        store.upsert("sales", sales)
+        assert score_pending(store) > 0
+        html = str(accuracy_body(store, "en"))
+    x = pd.to_datetime(_figures(html)[0]["data"][0]["x"])
+    assert (x.dayofweek == 0).all() and len(x) == 3  # Mondays of 16-21, 22-28 April, 29 April
+    assert "WAPE and bias per week, by category" in html
 
 
 def test_a_monthly_run_of_daily_sales_charts_months_and_explains_its_days(tmp_path):

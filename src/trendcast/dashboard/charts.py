@@ -102,18 +102,18 @@ def bar_chart(labels: list[str], values: list[float], title: str, *, height: int
     return fig.to_json()
 
 
-def accuracy_chart(weekly: pd.DataFrame, lang: str, *, expected: float | None = None) -> str:
-    """Live WAPE and bias per week (``week, WAPE, bias``) of one category, with the backtest's
-    WAPE as a dashed line."""
+def accuracy_chart(scores: pd.DataFrame, lang: str, *, expected: float | None = None) -> str:
+    """Live WAPE and bias per period (``period, WAPE, bias``: a week of a daily shop, else the
+    shop's own period) of one category, with the backtest's WAPE as a dashed line."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=weekly["week"], y=weekly["WAPE"], mode="lines+markers", name="WAPE",
+    fig.add_trace(go.Scatter(x=scores["period"], y=scores["WAPE"], mode="lines+markers", name="WAPE",
                              line={"color": "#1f77b4", "width": 2}))
-    fig.add_trace(go.Scatter(x=weekly["week"], y=weekly["bias"], mode="lines+markers",
+    fig.add_trace(go.Scatter(x=scores["period"], y=scores["bias"], mode="lines+markers",
                              name=tr(lang, "acc_bias"), line={"color": "#d62728", "width": 1.2}))
-    if expected is not None and len(weekly):
-        fig.add_trace(go.Scatter(x=[weekly["week"].min(), weekly["week"].max()], y=[expected, expected],
+    if expected is not None and len(scores):
+        fig.add_trace(go.Scatter(x=[scores["period"].min(), scores["period"].max()], y=[expected, expected],
                                  mode="lines", name=tr(lang, "acc_expected"),
                                  line={"color": "#444", "width": 1.2, "dash": "dash"}))
     _layout(fig, height=280)
