@@ -368,9 +368,10 @@ FreqOption = Annotated[str | None, typer.Option(
 
 @app.command()
 def forecast(
-    horizon: Annotated[int, typer.Option(
+    horizon: Annotated[int | None, typer.Option(
         help="Steps to forecast, in periods of the workspace's frequency (days for daily sales, "
-             "weeks for weekly, ...) or of --freq.")] = 28,
+             "weeks for weekly, ...) or of --freq; default 28 days, 13 weeks, 18 months, 8 "
+             "quarters or 6 years (--from-model: the version's own).")] = None,
     model: Annotated[list[str] | None, typer.Option(
         help="Model name (repeatable), or auto; default SeasonalNaive and AutoETS.")] = None,
     quantiles: Annotated[str, typer.Option(help="Comma-separated quantile levels.")] = "0.1,0.5,0.9",
@@ -446,7 +447,8 @@ def forecast(
         print(json.dumps(doc))
         return
     n = result.n_series or 0
-    out.print(f"run {result.run_id}: {n:,} series x {horizon} steps, models {', '.join(result.models)}")
+    out.print(f"run {result.run_id}: {n:,} series x {result.horizon} steps, "
+              f"models {', '.join(result.models)}")
     if result.scenario is not None:
         _print_scenario(result.scenario)
     for note in result.notes:
@@ -483,8 +485,9 @@ def _signed(v: float) -> str:
 
 @app.command()
 def backtest(
-    horizon: Annotated[int, typer.Option(
-        help="Steps per window, in periods of the workspace's frequency or of --freq.")] = 28,
+    horizon: Annotated[int | None, typer.Option(
+        help="Steps per window, in periods of the workspace's frequency or of --freq; default "
+             "28 days, 13 weeks, 18 months, 8 quarters or 6 years.")] = None,
     windows: Annotated[int, typer.Option(help="Rolling-origin windows.")] = 2,
     step: Annotated[int | None, typer.Option(help="Steps between cutoffs (default horizon).")] = None,
     model: Annotated[list[str] | None, typer.Option(help="Model name (repeatable).")] = None,
@@ -821,7 +824,10 @@ PROMOTED = "promoted"  # `--from-model` given without a version (services.versio
 
 @app.command()
 def train(
-    horizon: Annotated[int, typer.Option(help="Steps the version forecasts (and is validated on).")] = 28,
+    horizon: Annotated[int | None, typer.Option(
+        help="Steps the version forecasts (and is validated on), in periods of the workspace's "
+             "frequency or of --freq; default 28 days, 13 weeks, 18 months, 8 quarters or 6 "
+             "years.")] = None,
     model: Annotated[list[str] | None, typer.Option(
         help="Model name (repeatable), auto or recommended; default SeasonalNaive and AutoETS.")] = None,
     quantiles: Annotated[str, typer.Option(help="Comma-separated quantile levels.")] = "0.1,0.5,0.9",
@@ -1057,7 +1063,8 @@ def prune(
 @app.command()
 def monitor(
     level: Annotated[str, typer.Option(
-        help="Pool errors per run, step, product, category, week or category-week.")] = "run",
+        help="Pool errors per run, step, product, category, week, category-week, period or "
+             "category-period (period: the workspace's own, a month of a monthly shop).")] = "run",
     model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
     alerts: Annotated[bool, typer.Option("--alerts/--no-alerts", help="Also list drift alerts.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -68,7 +68,7 @@ def _forecast(store: Store, p: dict[str, Any], progress: Progress) -> str:
                                      quantiles=p.get("quantiles"), n_jobs=1, progress=progress,
                                      partition_size=_size(store, p), collect=False).run_id
     plan = plan_frame(p["scenario"]) if p.get("scenario") else None
-    return run_forecast(store, horizon=p["horizon"], models=p["models"], quantiles=p["quantiles"],
+    return run_forecast(store, horizon=p.get("horizon"), models=p["models"], quantiles=p["quantiles"],
                         ids=p.get("ids"), n_jobs=1, progress=progress,
                         partition_size=_size(store, p), scenario=plan,
                         cost_share=p.get("cost_share", 0.6),
@@ -85,13 +85,13 @@ def plan_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _backtest(store: Store, p: dict[str, Any], progress: Progress) -> str:
-    return run_backtest(store, horizon=p["horizon"], n_windows=p["windows"], step=p.get("step"),
+    return run_backtest(store, horizon=p.get("horizon"), n_windows=p["windows"], step=p.get("step"),
                         models=p["models"], quantiles=p["quantiles"], ids=p.get("ids"), n_jobs=1,
                         progress=progress, partition_size=_size(store, p)).run_id
 
 
 def _train(store: Store, p: dict[str, Any], progress: Progress) -> dict[str, str | None]:
-    info = train_version(store, horizon=p["horizon"], models=p["models"], quantiles=p["quantiles"],
+    info = train_version(store, horizon=p.get("horizon"), models=p["models"], quantiles=p["quantiles"],
                          n_jobs=1, progress=progress, partition_size=_size(store, p),
                          clean=p.get("clean", False), validate=p.get("validation", True),
                          promote=p.get("promote"))
@@ -100,7 +100,7 @@ def _train(store: Store, p: dict[str, Any], progress: Progress) -> dict[str, str
 
 def _update(store: Store, p: dict[str, Any], progress: Progress) -> dict[str, str | None]:
     result = run_update(store, [], refit=p.get("refit", "auto"), reselect=p.get("reselect", False),
-                        horizon=p.get("horizon", 28), n_jobs=1, progress=progress,
+                        horizon=p.get("horizon"), n_jobs=1, progress=progress,
                         partition_size=_size(store, p))
     return {"run_id": result.forecast_run, "version_id": result.version_id, "label": result.summary()}
 

@@ -132,7 +132,9 @@ def _check_quantiles(qs: list[float]) -> list[float]:
 
 class _ModelsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    horizon: int = Field(28, ge=1, le=1000, description="Steps (days) to forecast.")
+    horizon: int | None = Field(None, ge=1, le=1000, description=(
+        "Steps to forecast, in periods of the workspace's frequency; default 28 days, 13 weeks, "
+        "18 months, 8 quarters or 6 years."))
     models: list[str] = Field(list(DEFAULT_MODELS), min_length=1, max_length=8,
                               description="Registry model names, or 'auto'.")
     quantiles: list[float] = Field(list(DEFAULT_QUANTILES), max_length=19,
@@ -217,8 +219,9 @@ class UpdateJobIn(BaseModel):
         "promoted only if it is not worse on the last horizon."))
     reselect: StrictBool = Field(False, description=(
         "A refit of a 'recommended' version chooses its member again."))
-    horizon: int = Field(28, ge=1, le=1000, description=(
-        "Steps of the version trained when the workspace has none yet."))
+    horizon: int | None = Field(None, ge=1, le=1000, description=(
+        "Steps of the version trained when the workspace has none yet; default 28 days, 13 "
+        "weeks, 18 months, 8 quarters or 6 years (a promoted version keeps its own)."))
 
 
 class ModelVersion(BaseModel):

@@ -23,7 +23,7 @@ from trendcast.dashboard.pages import product_link
 from trendcast.dashboard.queries import workspace_freq
 from trendcast.dashboard.templating import fmt_number, render
 from trendcast.data.store import Store
-from trendcast.insights.periods import unit_of
+from trendcast.insights.periods import Unit, unit_of
 from trendcast.services.monitor import accuracy, drift_alerts
 from trendcast.services.update_log import last_forecast, recent_updates
 from trendcast.services.versions import describe_versions
@@ -36,7 +36,8 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
     of WAPE and bias per week, and the drift alerts of ``model`` (default: the model with the
     most scored rows). An empty state when nothing has been scored yet."""
     versions = {**_versions(store, lang), **_updates(store, lang)}
-    unit = unit_of(workspace_freq(store))  # scores count forecast periods: days, weeks, ...
+    freq = workspace_freq(store)
+    unit = unit_of(freq)  # scores count forecast periods: days, weeks, ...
     words = {"units": unit.plural if lang == "en" else unit.zh_count,
              "unit": unit.en if lang == "en" else unit.zh_each}
     overall = accuracy(store, level="category", score=False)
@@ -49,12 +50,16 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
     chosen = model if model in models else models[0]
     mine = overall[overall["model"] == chosen].assign(
         category=lambda d: d["category"].fillna(UNKNOWN).astype(str))
-    weekly = accuracy(store, level="category-week", model=chosen, score=False)
-    weekly = weekly.assign(category=weekly["category"].fillna(UNKNOWN).astype(str))
+    # a daily shop's points are calendar weeks (days are too noisy to read); a weekly or
+    # coarser shop's are its own periods, dated as it dates them (a monthly shop: one per month)
+    by = "week" if unit.en == "day" else "period"
+    per = accuracy(store, level=f"category-{by}", model=chosen, score=False)
+    per = per.rename(columns={by: "period"}).assign(
+        category=per["category"].fillna(UNKNOWN).astype(str))
     figures = [{"category": cat, "figure": charts.accuracy_chart(
-                    part.sort_values("week"), lang,
+                    part.sort_values("period"), lang,
                     expected=_first(mine[mine["category"] == cat]["expected_WAPE"]))}
-               for cat, part in weekly.groupby("category", sort=True)]
+               for cat, part in per.groupby("category", sort=True)]
     cols = [Column(tr(lang, "col_category"), lambda r: r["category"]),
             Column(tr(lang, "acc_n", **words), lambda r: fmt_number(r["n"]), numeric=True),
             Column("WAPE", pct("WAPE"), numeric=True),
@@ -81,8 +86,16 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
     return render("accuracy.html.j2", lang=lang, empty=False, model=chosen, models=links,
                   intro=tr(lang, "acc_intro", model=chosen, **words),
                   columns=cols, rows=mine.sort_values("category").to_dict(orient="records"),
-                  figures=figures, alert_columns=alert_cols, alerts=alerts.head(50).to_dict(orient="records"),
+                  figures=figures, over_time=tr(lang, "acc_over_time", unit=_point_words(unit, lang)),
+                  alert_columns=alert_cols, alerts=alerts.head(50).to_dict(orient="records"),
                   n_alerts=len(alerts), **versions)
+
+
+def _point_words(unit: Unit, lang: str) -> str:
+    """What one point of the chart is: a week of a daily shop, else the shop's period."""
+    if unit.en == "day":
+        return "week" if lang == "en" else "每周"
+    return unit.en if lang == "en" else unit.zh_each
 
 
 def _versions(store: Store, lang: str) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trendcast.dashboard.i18n import tr
+from trendcast.insights.periods import chart_start
 from trendcast.schema import format_quantile, quantile_column
 
 FONT = "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', 'Noto Sans SC', 'PingFang SC', " \
@@ -25,11 +26,13 @@ def _layout(fig, *, height: int = 360) -> None:  # type: ignore[no-untyped-def]
 
 
 def totals_chart(totals: pd.DataFrame, lang: str, *, forecast: pd.DataFrame | None = None,
-                 model: str | None = None, history_days: int = 365) -> str:
-    """Daily units over all products, plus the latest run's summed point forecast."""
+                 model: str | None = None, freq: str = "D") -> str:
+    """Units per period (of ``freq``, the workspace's) over all products, the last
+    :func:`~trendcast.insights.periods.chart_history` periods (a year of days, five years of
+    quarters), plus the latest run's summed point forecast."""
     import plotly.graph_objects as go
 
-    hist = totals[totals["ds"] > totals["ds"].max() - pd.Timedelta(days=history_days)]
+    hist = totals[totals["ds"] > chart_start(totals["ds"].max(), freq)]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=hist["ds"], y=hist["y"], mode="lines", name=tr(lang, "history"),
                              line={"color": "#444", "width": 1.2}))
@@ -99,18 +102,18 @@ def bar_chart(labels: list[str], values: list[float], title: str, *, height: int
     return fig.to_json()
 
 
-def accuracy_chart(weekly: pd.DataFrame, lang: str, *, expected: float | None = None) -> str:
-    """Live WAPE and bias per week (``week, WAPE, bias``) of one category, with the backtest's
-    WAPE as a dashed line."""
+def accuracy_chart(scores: pd.DataFrame, lang: str, *, expected: float | None = None) -> str:
+    """Live WAPE and bias per period (``period, WAPE, bias``: a week of a daily shop, else the
+    shop's own period) of one category, with the backtest's WAPE as a dashed line."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=weekly["week"], y=weekly["WAPE"], mode="lines+markers", name="WAPE",
+    fig.add_trace(go.Scatter(x=scores["period"], y=scores["WAPE"], mode="lines+markers", name="WAPE",
                              line={"color": "#1f77b4", "width": 2}))
-    fig.add_trace(go.Scatter(x=weekly["week"], y=weekly["bias"], mode="lines+markers",
+    fig.add_trace(go.Scatter(x=scores["period"], y=scores["bias"], mode="lines+markers",
                              name=tr(lang, "acc_bias"), line={"color": "#d62728", "width": 1.2}))
-    if expected is not None and len(weekly):
-        fig.add_trace(go.Scatter(x=[weekly["week"].min(), weekly["week"].max()], y=[expected, expected],
+    if expected is not None and len(scores):
+        fig.add_trace(go.Scatter(x=[scores["period"].min(), scores["period"].max()], y=[expected, expected],
                                  mode="lines", name=tr(lang, "acc_expected"),
                                  line={"color": "#444", "width": 1.2, "dash": "dash"}))
     _layout(fig, height=280)

@@ -14,11 +14,10 @@ from trendcast.dashboard.layout import Column, error_box
 from trendcast.dashboard.templating import fmt_number, macro, render
 from trendcast.dashboard.upload_form import upload_form
 from trendcast.data.store import Store
+from trendcast.features.frequency import default_horizon, is_coarser
 from trendcast.insights.periods import change, unit_of
+from trendcast.services import browse
 
-# a form's first horizon: 28 days as ever; a coarser shop gets the M4 competition's horizon
-# for its frequency (13 weeks, 18 months, 8 quarters, 6 years) rather than 28 months or quarters
-DEFAULT_HORIZONS = {"day": 28, "week": 13, "month": 18, "quarter": 8, "year": 6}
 FORM_MODELS = ("SeasonalNaive", "SeasonalWindowAverage", "AutoETS", "AutoTheta", "CrostonOptimized",
                "LightGBM", "auto")
 DEFAULT_FORM_MODELS = ("SeasonalNaive",)
@@ -55,7 +54,12 @@ def overview_body(store: Store, lang: str) -> Markup:
     ov = queries.overview(store)
     run_id = queries.latest_run_id(store, "forecast")
     fc_model, fc_totals = (queries.forecast_totals(store, run_id) if run_id else (None, None))
-    fig = charts.totals_chart(ov.totals, lang, forecast=fc_totals, model=fc_model)
+    # a --freq run's summed forecast is set against the history summed into its periods
+    freq = (browse.get_run(store, run_id).freq if run_id else None) or ov.window.freq
+    if not is_coarser(freq, ov.window.freq):
+        freq = ov.window.freq
+    totals = queries.in_run_periods(ov.totals, freq, ov.window.freq)
+    fig = charts.totals_chart(totals, lang, forecast=fc_totals, model=fc_model, freq=freq)
     movers = ov.movers.to_dict(orient="records")
     change = macro("units_and_change")
     words = ov.window.words(lang)  # the recent window: last 28 days, 4 weeks, month, quarter
@@ -144,10 +148,11 @@ def upload_body(lang: str, *, can_write: bool, role: str) -> Markup:
 
 def horizon_field(lang: str, freq: str) -> dict[str, Any]:
     """A form's horizon: its label in the workspace's periods ("Horizon (weeks)", 预测周数)
-    and its first value (:data:`DEFAULT_HORIZONS`)."""
+    and its first value, what a run without a horizon forecasts
+    (:func:`~trendcast.features.frequency.default_horizon`)."""
     unit = unit_of(freq)
     return {"label": tr(lang, "horizon", units=unit.plural if lang == "en" else unit.zh_count),
-            "value": DEFAULT_HORIZONS[unit.en]}
+            "value": default_horizon(freq)}
 
 
 def forecast_body(lang: str, *, can_write: bool, role: str, products: list[tuple[str, str]],

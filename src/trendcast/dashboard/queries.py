@@ -8,7 +8,8 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
-from trendcast.insights.periods import RecentWindow, recent_window, window_totals
+from trendcast.features.frequency import is_coarser
+from trendcast.insights.periods import RecentWindow, period_totals, recent_window, window_totals
 from trendcast.services import browse, run_choice
 from trendcast.services.browse import RunInfo
 from trendcast.services.run_choice import RunChoice
@@ -114,8 +115,21 @@ def product(store: Store, uid: str, *, run_id: str | None = None, n_reviews: int
         view.choice = run_choice.representative_model(store, run_id)
         if store.run_covers(run_id, uid):
             view.forecast = browse.run_forecasts(store, run_id, ids=[uid])[2]
+            view.history = in_run_periods(view.history, view.run.freq, workspace_freq(store))
     view.reviews = store.latest_reviews(uid, n_reviews)
     return view
+
+
+def in_run_periods(history: pd.DataFrame, run_freq: str | None, stored_freq: str) -> pd.DataFrame:
+    """``history`` (``ds, y`` of the stored periods) summed into the periods of a run at a
+    coarser ``run_freq`` (a ``--freq M`` run of daily sales: whole months), so a chart sets
+    like against like; as it is otherwise."""
+    if not run_freq or history.empty or run_freq == stored_freq or not is_coarser(run_freq, stored_freq):
+        return history
+    frame = history.assign(unique_id="_")
+    frame.attrs["freq"] = stored_freq
+    totals = period_totals(frame, run_freq)
+    return pd.DataFrame({"ds": totals.index, "y": totals.to_numpy()})
 
 
 def latest_run_id(store: Store, kind: str = "forecast") -> str | None:

@@ -21,6 +21,7 @@ from trendcast.dashboard.i18n import LANG_COOKIE, lang_from_query, pick_lang, tr
 from trendcast.dashboard.layout import error_box, page
 from trendcast.data.store import Store
 from trendcast.errors import InputFileError, NotFoundError, TrendcastError
+from trendcast.insights.periods import stored_periods
 from trendcast.services.keys import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -148,7 +149,10 @@ def product(request: Request, uid: str, run: str | None = None, model: str | Non
     chosen = None
     if view.run is not None and view.forecast is not None:
         chosen = model if model in view.run.models else view.choice.model if view.choice else None
-    days = min(view.run.horizon or 7, 28) if view.run is not None else 7
+    # the run's horizon in the stored periods explain refits on (a --freq M run's months are
+    # days of a daily shop), at most the 28 the drivers route takes
+    days = (min(stored_periods(view.run.horizon or 7, view.run.freq, freq), 28)
+            if view.run is not None else 7)
     drivers = insight_pages.drivers_placeholder(uid, lang, model=chosen, days=days, freq=freq)
     body = pages.product_body(view, lang, model=chosen, drivers_html=drivers)
     return _render(request, who, lang, tr(lang, "product_title", uid=uid), body)

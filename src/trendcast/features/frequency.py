@@ -59,6 +59,11 @@ def period_days(freq: str) -> float:
 
 PERIOD_NAMES = ("day", "week", "month", "quarter", "year")
 
+# a run's horizon when none is given: 28 days as ever; a coarser shop gets the M4 competition's
+# horizon for its frequency (13 weeks, 18 months, 8 quarters, 6 years), not 28 of its periods
+# (28 months are 2.3 years, 28 quarters 7)
+DEFAULT_HORIZONS = {"day": 28, "week": 13, "month": 18, "quarter": 8, "year": 6}
+
 
 def period_name(freq: str) -> str:
     """The name of one period of ``freq``: 'day', 'week', 'month', 'quarter' or 'year' (texts
@@ -72,6 +77,13 @@ def period_name(freq: str) -> str:
     if freq.startswith(("Y", "A")):
         return "year"
     return "day"
+
+
+def default_horizon(freq: str | None) -> int:
+    """The steps a run at ``freq`` forecasts when no horizon is given
+    (:data:`DEFAULT_HORIZONS`: 28 for daily or unknown, 13 weekly, 18 monthly, 8 quarterly,
+    6 yearly)."""
+    return DEFAULT_HORIZONS[period_name(freq or "D")]
 
 
 def describe(freq: str) -> str:

@@ -198,3 +198,30 @@ def _period_days(labels: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeIndex,
     if freq.startswith("W") or freq[1:2] == "E":
         return pd.DatetimeIndex(labels - offset + day), labels
     return labels, pd.DatetimeIndex(labels + offset - day)
+
+
+# the history a chart shows, in periods of the shop's (or the run's) frequency: a year of days
+# (the weekly rhythm and the seasons both show), two years of weeks (as the report's category
+# chart), three years of months, five of quarters, ten years. A year of a quarterly shop was 4
+# points; each span shows its season at least twice without squeezing the forecast to the edge.
+_CHART_HISTORY = {"day": 365, "week": 104, "month": 36, "quarter": 20, "year": 10}
+
+
+def chart_history(freq: str) -> int:
+    """Periods of ``freq`` a chart of the history shows (see :data:`_CHART_HISTORY`)."""
+    return _CHART_HISTORY[period_name(freq)]
+
+
+def chart_start(end: pd.Timestamp, freq: str) -> pd.Timestamp:
+    """The first date after which a chart's history ends at ``end`` shows
+    :func:`chart_history` periods of ``freq`` (dates after it are shown)."""
+    return pd.Timestamp(end - chart_history(freq) * pd.tseries.frequencies.to_offset(freq))
+
+
+def stored_periods(n: int, run_freq: str | None, stored_freq: str) -> int:
+    """``n`` periods of a run at ``run_freq`` counted in the stored ``stored_freq``'s periods
+    (rounded up), for what works on the stored sales (explain refits on them): 2 weeks of a
+    ``--freq W`` run of daily sales are 14 days, not 2."""
+    if not run_freq or period_days(run_freq) <= period_days(stored_freq):
+        return n
+    return int(np.ceil(n * period_days(run_freq) / period_days(stored_freq)))

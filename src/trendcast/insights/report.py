@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 from trendcast.features.frequency import infer_freq, period_days, period_labels, period_name
 from trendcast.insights.periods import (
     change,
+    chart_history,
     period_totals,
     recent_window,
     unit_of,
@@ -85,12 +86,23 @@ def _style(fig, lang: str):  # type: ignore[no-untyped-def]
 
 def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, uid: str, model: str,
               quantiles: list[float], *, lang: str = "en", title: str | None = None,
-              history_days: int = 180):  # type: ignore[no-untyped-def]
-    """A plotly figure: recent history, the point forecast and its widest quantile band."""
+              freq: str | None = None, history_periods: int | None = None):  # type: ignore[no-untyped-def]
+    """A plotly figure: recent history, the point forecast and its widest quantile band.
+
+    ``freq`` is the run's: a ``--freq M`` run of daily sales shows the product's units per
+    whole month, as it forecasts them. ``history_periods`` defaults to 180 days of a daily
+    run, else :func:`~trendcast.insights.periods.chart_history` periods (3 years of months)."""
     import plotly.graph_objects as go
 
     t = TEXT[lang]
-    hist = history[history["unique_id"] == uid].sort_values("ds").tail(history_days)
+    own = infer_freq(history)  # the stored frequency, read on every series (not one sparse one)
+    freq = freq or own
+    one = history[history["unique_id"] == uid].copy()
+    one.attrs["freq"] = own
+    totals = period_totals(one, freq)
+    if history_periods is None:
+        history_periods = 180 if period_name(freq) == "day" else chart_history(freq)
+    hist = pd.DataFrame({"ds": totals.index, "y": totals.to_numpy()}).tail(history_periods)
     fc = forecast[forecast["unique_id"] == uid].sort_values("ds")
     fig = go.Figure()
     lo = [q for q in quantiles if q < 0.5]
@@ -459,7 +471,7 @@ def write_report(
     charts = [market_chart(history, forecast, model, lang=lang, freq=freq)]
     if products is not None and not products.empty and "category" in products.columns:
         charts.append(category_chart(history, products, lang=lang))
-    fans = [fan_chart(history, forecast, uid, model, quantiles, lang=lang,
+    fans = [fan_chart(history, forecast, uid, model, quantiles, lang=lang, freq=freq,
                       title=f"{uid} — {titles.get(uid, '')}".strip(" —"))
             for uid in top_products(history, n_products, freq)]
     # plotly's own markup (plotly.js once, then a div and a script per figure)

@@ -53,6 +53,31 @@ class RunResult:
     scenario_forecasts: pd.DataFrame | None = None  # the planned products' forecasts under the plan
     scenario_prices: pd.DataFrame | None = None  # their assumed and planned prices (base_price, plan_price)
     scenario_response: dict[str, Any] | None = None  # how the plan's effect was computed
+    horizon: int | None = None  # the steps forecast (the default for the run's frequency when none was given)
+
+
+def workspace_freq(store: Store) -> str:
+    """The stored sales' frequency: the workspace's (set at the first ingest), else read from a
+    few series (a workspace written before it was recorded); 'D' without sales."""
+    from trendcast.features.frequency import infer_freq
+
+    stored = store.meta("freq")
+    if stored:
+        return str(stored)
+    ids = store.series_ids()[:3]
+    return infer_freq(store.sales(ids, columns=["unique_id", "ds", "y"])) if ids else "D"
+
+
+def resolve_horizon(store: Store, horizon: int | None, freq: str | None = None) -> int:
+    """``horizon`` when given (checked), else the default for the run's frequency
+    (:func:`~trendcast.features.frequency.default_horizon`): ``freq`` (a ``--freq`` name or
+    alias) when the run aggregates, else the workspace's. A monthly shop forecasts 18 months,
+    not 28."""
+    from trendcast.features.frequency import coarser, default_horizon
+
+    if horizon is not None:
+        return check_horizon(horizon)
+    return default_horizon(coarser(freq) if freq else workspace_freq(store))
 
 
 def load_series(store: Store, ids: Sequence[str] | None = None, *,
@@ -135,7 +160,7 @@ def _run_row(run_id: str, kind: str, out: RunOutput, horizon: int, qs: Sequence[
 def run_forecast(
     store: Store,
     *,
-    horizon: int,
+    horizon: int | None = None,
     models: Sequence[str] = DEFAULT_MODELS,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     ids: Sequence[str] | None = None,
@@ -156,6 +181,9 @@ def run_forecast(
     scenario_response: str = "elasticity",
 ) -> RunResult:
     """Fit each model on the stored sales, forecast ``horizon`` steps, store the run.
+
+    ``horizon`` None forecasts the default for the run's frequency (:func:`resolve_horizon`:
+    28 days, 13 weeks, 18 months, 8 quarters).
 
     ``model_params`` (e.g. ``{"model_path": DIR}``) go to every model whose constructor takes
     them; models trained for a fixed horizon (``horizon`` parameter) get the run's horizon.
@@ -179,7 +207,7 @@ def run_forecast(
     LightGBM's per-product price features on). The notes and ``params["scenario"]["response"]``
     say which was used and with what estimates.
     """
-    horizon = check_horizon(horizon)
+    horizon = resolve_horizon(store, horizon, freq)
     qs = check_quantiles(quantiles)
     built = build_models(models, model_params, horizon)
     if scenario is not None:
@@ -231,7 +259,8 @@ def run_forecast(
     wide = out.forecasts if collect else pd.DataFrame()
     return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series,
                      scenario=compared, scenario_forecasts=out.scenario,
-                     scenario_prices=out.plan_prices, scenario_response=out.response)
+                     scenario_prices=out.plan_prices, scenario_response=out.response,
+                     horizon=horizon)
 
 
 def read_plan(store: Store, plan: str | Path | pd.DataFrame, source: Any, horizon: int) -> Plan:
@@ -270,11 +299,12 @@ class _StoreSpan:
         return self._store.calendar()
 
 
-def check_plan(store: Store, plan: str | Path | pd.DataFrame, horizon: int,
+def check_plan(store: Store, plan: str | Path | pd.DataFrame, horizon: int | None,
                ids: Sequence[str] | None = None) -> Plan:
-    """The plan checked against the workspace as a forecast of ``horizon`` would check it
-    (:func:`read_plan`): a refusal with file, row and column before any work starts."""
-    return read_plan(store, plan, _StoreSpan(store, ids), check_horizon(horizon))
+    """The plan checked against the workspace as a forecast of ``horizon`` (None: the
+    workspace's default) would check it (:func:`read_plan`): a refusal with file, row and
+    column before any work starts."""
+    return read_plan(store, plan, _StoreSpan(store, ids), resolve_horizon(store, horizon))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -287,7 +317,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def run_backtest(
     store: Store,
     *,
-    horizon: int,
+    horizon: int | None = None,
     n_windows: int = 2,
     step: int | None = None,
     models: Sequence[str] = DEFAULT_MODELS,
@@ -305,12 +335,13 @@ def run_backtest(
     """Rolling-origin backtest of each model; stores forecasts and a metrics leaderboard.
 
     Cutoffs are the catalogue's; ``engine``, ``partition_size``, ``train_series`` and
-    ``model_params`` as in :func:`run_forecast`. The scored rows are returned (the
-    leaderboard is computed from them), the sales history is not kept.
+    ``model_params`` as in :func:`run_forecast`; ``horizon`` None: the default for the run's
+    frequency (:func:`resolve_horizon`). The scored rows are returned (the leaderboard is
+    computed from them), the sales history is not kept.
     """
     from trendcast.evaluation.metrics import score
 
-    horizon = check_horizon(horizon)
+    horizon = resolve_horizon(store, horizon, freq)
     qs = check_quantiles(quantiles)
     built = build_models(models, model_params, horizon)
     params = {"n_windows": n_windows, "step": step or horizon,
@@ -332,7 +363,7 @@ def run_backtest(
     store.save_run(_run_row(run_id, "backtest", out, horizon, qs, params, out.n_series),
                    long_chunks(merged, run_id, out.aliases, qs), metrics)
     return RunResult(run_id, "backtest", out.aliases, merged, board, out.notes,
-                     n_series=int(merged["unique_id"].nunique()))
+                     n_series=int(merged["unique_id"].nunique()), horizon=horizon)
 
 
 def _model_kwargs(models: Sequence[str], params: Mapping[str, Any],

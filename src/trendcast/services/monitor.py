@@ -33,7 +33,8 @@ from trendcast.insights.drift import (
 
 LEVELS = {"run": ["origin", "run_id", "model"], "step": ["model", "step"],
           "product": ["model", "unique_id"], "category": ["model", "category"],
-          "week": ["model", "week"], "category-week": ["model", "category", "week"]}
+          "week": ["model", "week"], "category-week": ["model", "category", "week"],
+          "period": ["model", "period"], "category-period": ["model", "category", "period"]}
 
 
 def score_pending(store: Store, *, history_days: int = 365) -> int:
@@ -89,15 +90,21 @@ def complete_until(last: pd.Timestamp, freq: str) -> pd.Timestamp:
     return pd.Timestamp(labels[labels != running].iloc[-1])
 
 
-def _with_week(scores: pd.DataFrame) -> pd.DataFrame:
-    return scores.assign(week=pd.to_datetime(scores["ds"]).dt.to_period("W-SUN").dt.start_time)
+def _with_periods(scores: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """``week``: the calendar week (its Monday) of each scored date; ``period``: its period of
+    ``freq`` (the workspace's), dated as the workspace dates them, so a monthly shop's scores
+    pool per month rather than per the week its month's first day falls in."""
+    ds = pd.to_datetime(scores["ds"])
+    return scores.assign(week=ds.dt.to_period("W-SUN").dt.start_time,
+                         period=period_labels(ds, freq).to_numpy())
 
 
 def accuracy(store: Store, *, level: str = "run", model: str | None = None,
              ids: Sequence[str] | None = None, score: bool = True) -> pd.DataFrame:
     """Live accuracy pooled per ``level`` (run, step, product, category, week,
-    category-week), with the backtest's expectation (``expected_WAPE``, ``expected_MASE``)
-    of each model from the latest backtest before the forecast."""
+    category-week, period, category-period: ``period`` is the workspace's own, a month of a
+    monthly shop), with the backtest's expectation (``expected_WAPE``, ``expected_MASE``) of
+    each model from the latest backtest before the forecast."""
     if level not in LEVELS:
         raise NotFoundError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
     if score:
@@ -105,7 +112,11 @@ def accuracy(store: Store, *, level: str = "run", model: str | None = None,
     scores = store.scores(ids=ids)
     if model is not None:
         scores = scores[scores["model"] == model]
-    scores = _with_week(scores) if len(scores) else scores.assign(week=pd.Series(dtype="datetime64[ns]"))
+    if len(scores):
+        scores = _with_periods(scores, str(store.meta("freq") or "D"))
+    else:
+        empty = pd.Series(dtype="datetime64[ns]")
+        scores = scores.assign(week=empty, period=empty)
     board = summarise(scores, LEVELS[level])
     expected = expectations(store)
     if len(board) and len(expected):

@@ -14,6 +14,7 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError, TrendcastError
+from trendcast.insights.periods import stored_periods
 from trendcast.insights.report import ReportSections, top_products, write_report
 from trendcast.services.forecast import load_series, read_run
 from trendcast.services.run_choice import representative_model
@@ -78,8 +79,10 @@ def build_report(store: Store, out_dir: str | Path, *, run_id: str | None = None
     _scenario(meta, model, sections)
     tick("explanations", 4, steps)
     if explain > 0:
-        # the run's first week (or its whole horizon when shorter), in the run's periods
-        periods = min(7, int(meta.get("horizon") or 7))
+        # the run's first week (or its whole horizon when shorter), in the stored periods the
+        # explanation refits on (a --freq W run's 2 weeks are 14 days of a daily shop)
+        periods = min(7, stored_periods(int(meta.get("horizon") or 7), meta.get("freq"),
+                                        str(store.meta("freq") or "D")))
         _explanations(store, top_products(history, explain, meta.get("freq") or None), model,
                       sections, notes, periods)
     else:

@@ -280,13 +280,14 @@ def run_update(
     actor: str | None = None,
     allow_gaps: bool = False,
     first_models: Sequence[str] = ("recommended",),
-    horizon: int = 28,
+    horizon: int | None = None,
     reselect: bool = False,
 ) -> UpdateResult:
     """The daily job (module docstring). ``paths`` are files of ``kind`` read with ``options``,
     or :class:`FileJob` with their own (a job file, :mod:`trendcast.services.jobfile`).
-    ``first_models`` and ``horizon`` configure the
-    version trained when the workspace has none; ``reselect`` lets a refit of a
+    ``first_models`` and ``horizon`` (None: the default for the workspace's frequency) configure
+    the version trained when the workspace has none; a promoted version forecasts and refits
+    with its own horizon; ``reselect`` lets a refit of a
     ``recommended`` version choose its member again (by default it keeps the choice)."""
     if refit not in REFIT_POLICIES:
         raise ModelError(f"--refit takes {', '.join(REFIT_POLICIES)}, got {refit!r}")
@@ -318,7 +319,7 @@ def one_update_at_a_time(store: Store) -> Iterator[None]:
 def _update(store: Store, files: Sequence[FileJob], *, refit: str,
             policy: RefitPolicy, n_jobs: int, progress: Progress | None, engine: Engine | str | None,
             partition_size: int | None, actor: str | None, allow_gaps: bool,
-            first_models: Sequence[str], horizon: int, reselect: bool) -> UpdateResult:
+            first_models: Sequence[str], horizon: int | None, reselect: bool) -> UpdateResult:
     start, cpu0 = time.perf_counter(), cpu_seconds()
     tick = progress or (lambda label, done, total: None)
     if refit == "never":  # nothing to forecast with: stop before the files are stored

@@ -39,6 +39,7 @@ from trendcast.services.forecast import (
     _runner,
     build_models,
     long_chunks,
+    resolve_horizon,
 )
 
 Progress = Callable[[str, int, int], None]
@@ -71,7 +72,7 @@ def _new_version_id() -> str:
 def train_version(
     store: Store,
     *,
-    horizon: int,
+    horizon: int | None = None,
     models: Sequence[str] = DEFAULT_MODELS,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     n_jobs: int = 1,
@@ -89,11 +90,12 @@ def train_version(
 ) -> VersionInfo:
     """Fit ``models`` on every stored series, score them on the last ``horizon`` periods
     (``validate``), and save them as a version; ``promote`` None promotes it when no version
-    is promoted yet."""
+    is promoted yet. ``horizon`` None: the default for the run's frequency (``freq``, else the
+    workspace's; :func:`~trendcast.services.forecast.resolve_horizon`); the version keeps it."""
     from trendcast.evaluation.metrics import score
 
     start = time.perf_counter()
-    horizon = check_horizon(horizon)
+    horizon = resolve_horizon(store, horizon, freq)
     qs = check_quantiles(quantiles)
     built = build_models(models, model_params, horizon)
     spec = {"models": list(models), "model_params": dict(model_params or {}), "quantiles": qs,
@@ -299,7 +301,8 @@ def forecast_from_version(
     store.save_run(_run_row(run_id, "forecast", out, h, qs, params, out.n_series),
                    long_chunks(out.forecasts, run_id, out.aliases, qs), cleaning=out.cleaning)
     wide = out.forecasts if collect else pd.DataFrame()
-    return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series)
+    return RunResult(run_id, "forecast", out.aliases, wide, notes=out.notes, n_series=out.n_series,
+                     horizon=h)
 
 
 def _snapshot_since(store: Store, row: Mapping[str, Any], runner: Runner,

@@ -34,8 +34,10 @@ class AccuracyTable(BaseModel):
 def accuracy(
     store: StoreDep,
     _: Viewer,
-    level: Annotated[Literal["run", "step", "product", "category", "week", "category-week"],
-                     Query(description="How errors are pooled.")] = "run",
+    level: Annotated[Literal["run", "step", "product", "category", "week", "category-week",
+                             "period", "category-period"],
+                     Query(description="How errors are pooled (period: the workspace's own, "
+                                       "e.g. a month of a monthly shop).")] = "run",
     model: Annotated[str | None, Query(max_length=200, description="Only this model.")] = None,
     alerts: Annotated[bool, Query(description="Include drift alerts.")] = True,
 ) -> AccuracyTable:
