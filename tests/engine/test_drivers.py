@@ -69,7 +69,7 @@ def test_recommended_keeps_drivers_when_validation_finds_them_better() -> None:
     sales, plan = _shop(effect=0.6)
     model = make_model("recommended", members=MEMBERS, horizon=14)
     fitted = Runner([model]).fit(FrameSource(sales, macro=plan), 14).model
-    assert fitted.chosen_ == MEMBERS[1]
+    assert fitted.chosen_ == MEMBERS[1] and fitted.uses_drivers  # explain says so
     assert fitted.scores_[MEMBERS[1]] < 0.9 * fitted.scores_[MEMBERS[0]]
     assert any("external drivers (spend) kept" in n for n in fitted.notes_)
     assert any("as given" in n for n in Runner([model]).fit(FrameSource(sales, macro=plan), 14).notes)
@@ -80,7 +80,7 @@ def test_recommended_without_external_series_does_not_offer_the_drivers_members(
     fitted = Runner([make_model("recommended", members=MEMBERS, horizon=14)]).fit(
         FrameSource(sales), 14).model
     assert list(fitted.scores_.index) == [MEMBERS[0]]
-    assert fitted.chosen_ == MEMBERS[0]
+    assert fitted.chosen_ == MEMBERS[0] and not fitted.uses_drivers
     assert not any("external drivers" in n for n in fitted.notes_)
 
 

@@ -99,6 +99,9 @@ NOTES = [
     "external series CPI, Temperature given per product by its store (2 indicator(s) x 45 key(s), "
     "named INDICATOR:KEY)",
     "external series Size left out here: 12 of 3,331 products have no store among its keys",
+    "1_1: Recommended chose MedianEnsemble(SeasonalNaive,LightGBMDrivers,LightGBMDirectDrivers), "
+    "which learns from the workspace's external series; this explanation does not separate them: "
+    "explain with --model LightGBMDrivers to see them as a driver",
     "external series named INDICATOR:KEY (CPI, Size) match no product's store, department, category, "
     "brand or id: each used as one series for every product (ingest the catalogue with --map "
     "store=... to give each product its own)",

@@ -354,6 +354,10 @@ _ZH: list[Rule] = compile_rules([
     (r"(?P<id>[^:]+): (\S+) does not use the workspace's external series \((.+)\); explain with --model "
      r"(\S+) to see them as a driver",
      r"\g<id>：\2 未使用工作区的外部序列（`\3`）；用 `--model \4` 解释可看到它们作为驱动因素"),
+    (r"(?P<id>[^:]+): (\S+) chose (\S+), which learns from the workspace's external series; this "
+     r"explanation does not separate them: explain with --model (\S+) to see them as a driver",
+     r"\g<id>：\2 选择了 \3，它使用工作区的外部序列；本解释不单独列出它们：用 `--model \4` "
+     r"解释可看到它们作为驱动因素"),
     # why a section is empty (services.report)
     (r"the products have no category", "商品没有品类信息"),
     (r"not requested", "未要求生成"),

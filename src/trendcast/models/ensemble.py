@@ -597,6 +597,11 @@ class Recommended(AutoSelect):
                 f"{with_d.min():.3f} ({with_d.idxmin()}), without {without.min():.3f} "
                 f"({without.idxmin()})")
 
+    @property
+    def uses_drivers(self) -> bool:
+        """Whether the member chosen by the last fit learns from external series."""
+        return bool(getattr(self, "chosen_name_", None)) and self._uses_drivers(self.chosen_name_)
+
     def _uses_drivers(self, name: str) -> bool:
         """Whether the member ``name`` (or one of its own members) learns from external series."""
         model = self._build(name)

@@ -50,10 +50,15 @@ def explain_many(store: Store, ids: Sequence[str], *, model: str = "LightGBM", d
         macro = snap.macro()
         fitted = runner.fit(snap, days, ids=ids)
     notes: list[str] = list(fitted.notes)
-    if macro is not None and not macro.empty and not forecaster.params.get("drivers", False):
+    uses = getattr(fitted.model, "uses_drivers", forecaster.params.get("drivers", False))
+    if macro is not None and not macro.empty and not uses:
         names = ", ".join(sorted(map(str, macro["name"].unique()))[:5])
         notes.append(f"{forecaster.alias} does not use the workspace's external series ({names}); "
                      "explain with --model LightGBMDrivers to see them as a driver")
+    elif uses and getattr(fitted.model, "chosen_name_", None):
+        notes.append(f"{fitted.model.alias} chose {fitted.model.chosen_name_}, which learns from the "
+                     "workspace's external series; this explanation does not separate them: explain "
+                     "with --model LightGBMDrivers to see them as a driver")
     if calendar.empty:
         notes.insert(0, "the workspace has no calendar events: festivals cannot be named "
                      "(run `trendcast festivals`)")
