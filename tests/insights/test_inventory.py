@@ -297,3 +297,16 @@ def test_stock_file_ids_with_leading_zeros_stay_text(tmp_path):
         read_stock(path)
     path.write_text("unique_id;on_hand\n007;5\n\n0100;2\n")
     assert read_stock(path)["unique_id"].tolist() == ["007", "0100"]
+
+
+def test_a_stock_file_without_on_hand_is_told_every_optional_column(tmp_path):
+    """Before: the hint listed STOCK_COLUMNS[2:], which left out lead_time_days and
+    review_days and named on_hand twice."""
+    from trendcast.services.inventory import read_stock
+
+    path = tmp_path / "stock.csv"
+    path.write_text("unique_id,qty\nA,1\n")
+    with pytest.raises(DataValidationError) as err:
+        read_stock(path)
+    assert str(err.value).endswith("missing column(s) ['on_hand']; a stock file has unique_id,on_hand"
+                                   "[,lead_time_days,review_days,unit_cost,holding_cost_rate,on_order]")

@@ -53,8 +53,9 @@ def read_stock(path: str | Path) -> pd.DataFrame:
     rows = df.attrs.get("_rows")
     missing = [c for c in ("unique_id", "on_hand") if c not in df.columns]
     if missing:
+        optional = ",".join(c for c in STOCK_COLUMNS if c != "on_hand")
         raise DataValidationError(f"{path}: missing column(s) {missing}; a stock file has "
-                                  f"unique_id,on_hand[,{','.join(STOCK_COLUMNS[2:])}]")
+                                  f"unique_id,on_hand[,{optional}]")
     df["unique_id"] = df["unique_id"].astype(str).str.strip()
     for col in [c for c in STOCK_COLUMNS if c in df.columns]:
         values = pd.to_numeric(df[col], errors="coerce")
