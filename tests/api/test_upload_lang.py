@@ -121,3 +121,28 @@ def test_an_option_typed_wrong_on_the_form_is_answered_in_chinese(env):
     assert error["message"] == ("--date-format 'dd/mm/yyyy'：应为 strftime 格式，例如 %m/%d/%y、%d-%b-%y 或 %Y-%m")
     assert error["message_en"].startswith("--date-format 'dd/mm/yyyy': expected a strftime format")
     assert error["field"] == "date_format" and error["options"] == ["date_format"]
+
+
+@pytest.mark.parametrize(("query", "data", "name", "content", "status", "said"), [
+    ("kind=sales&lang=zh", {"colour": "red"}, "shop.csv", MISSING_COLUMN, 422, "未知的表单字段 ['colour']；可用的选项为"),
+    ("lang=zh", {"kind": "sale"}, "shop.csv", MISSING_COLUMN, 422, "kind 'sale'：请从以下选择：sales, products"),
+    ("lang=zh", {"format": "shopify2"}, "shop.csv", MISSING_COLUMN, 422, "format 'shopify2'：已知的格式为"),
+    ("kind=sales&lang=zh", {}, "shop.pdf", MISSING_COLUMN, 415, "文件 'shop.pdf'：trendcast 能读取 .csv.gz"),
+    ("kind=sales&lang=zh", {}, "big.csv", "unique_id,ds,y\n" + "A,2024-01-02,1\n" * 20, 413,
+     "上传的文件超过了 0.000190735 MB 的上限；请拆分文件，或用更大的 --max-upload-mb 启动服务器"),
+    ("kind=sales&lang=zh", {}, "shop.jsonl", '{"unique_id": "A"}\n[1]\n', 422,
+     "shop.jsonl：第 2 行数据：是 JSON 列表，应为每行一个 JSON 对象"),
+    ("kind=calendar&lang=zh", {}, "cal.csv", "ds,name,end\n2024-01-05,sale,2024-01-01\n", 422,
+     "cal.csv：活动第 1 行，列 'end'：2024-01-01 早于 ds 2024-01-05；end 不能早于 ds。"),
+])
+def test_the_uploads_own_checks_answer_in_chinese(env, query, data, name, content, status, said):
+    client, key = env
+    client.app.state.max_upload_bytes = 200
+    zh = post(client, key, content, name, query=query, data=data)
+    en = post(client, key, content, name, query=query.replace("lang=zh", "lang=en"), data=data)
+    assert zh.status_code == en.status_code == status, zh.text
+    zh_error, en_error = zh.json()["error"], en.json()["error"]
+    assert zh_error["message"].startswith(said), zh_error
+    assert zh_error["message_en"] == en_error["message"] and "message_en" not in en_error
+    assert not CJK.search(en_error["message"])
+    assert zh_error.get("field") == en_error.get("field")

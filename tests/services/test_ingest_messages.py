@@ -8,23 +8,34 @@ row and line numbers, column names and option spellings of the English.
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import io
 import json
 import re
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from unittest.mock import patch
 
 import pandas as pd
 import pytest
+from starlette.requests import Request
 
+from trendcast.api import parsing
+from trendcast.api.errors import ApiError
+from trendcast.api.upload import receive_file, upload_lang, upload_options
 from trendcast.data.ingest import load_file, make_options
+from trendcast.data.readers import Limits
 from trendcast.data.store import open_store
 from trendcast.errors import TrendcastError
 from trendcast.insights.report_notes import rules_used
 from trendcast.services import ingest_messages
 from trendcast.services.ingest import ingest_file
 from trendcast.services.ingest_messages import known_message, localize_message, localize_notes
+from trendcast.services.inventory import read_stock
 
 NOW = pd.Timestamp("2024-03-20 15:00")  # a Wednesday
 CASES: dict[str, Callable[[Path], list[str]]] = {}
@@ -331,6 +342,149 @@ def rows_that_do_not_fit_the_header(tmp: Path) -> list[str]:
             *refused(tmp, "q3.csv", 'unique_id,ds,y\n"A\nB" x,2024-01-01,1\n', "sales")]
 
 
+@case
+def json_lines_that_are_not_objects(tmp: Path) -> list[str]:
+    return [*refused(tmp, "l.jsonl", '{"a": 1}\n[1]\n', "sales"),
+            *refused(tmp, "b.jsonl", '{"a": 1}\n{x\n', "sales"),
+            *refused(tmp, "k.jsonl", '{"a": 1, "a": 2}\n', "sales"),
+            *refused(tmp, "k.json", '[{"a": 1, "a": 2}]', "sales"),
+            *refused(tmp, "t.json", '[{"a": 1', "sales"),
+            *refused(tmp, "e.jsonl", "{}\n", "sales")]
+
+
+@case
+def calendar_events_ending_before_they_start(tmp: Path) -> list[str]:
+    return [*refused(tmp, "c.csv", "ds,name,end\n2024-01-05,sale,2024-01-01\n", "calendar"),
+            *refused(tmp, "n.csv", "ds,name,end\n2024-01-05, ,2024-01-06\n", "calendar")]
+
+
+@case
+def files_over_the_reading_limits(tmp: Path) -> list[str]:
+    small = make_options(limits=Limits(max_rows=1, max_columns=3, max_field_chars=3))
+    pd.DataFrame({"unique_id": ["A", "B"], "ds": ["2024-01-01"] * 2, "y": [1, 2]}).to_parquet(tmp / "r.parquet")
+    pd.DataFrame({c: [1] for c in "abcd"}).to_parquet(tmp / "c.parquet")
+    zeros = tmp / "z.csv.gz"
+    zeros.write_bytes(gzip.compress(b"unique_id,ds,y\n" + b"0" * 200_000))
+    plain = tmp / "p.csv.gz"
+    plain.write_bytes(gzip.compress(b"unique_id,ds,y\n" + b"0" * (3 * 2**20)))
+    return [*refused(tmp, "rows.csv", "unique_id,ds,y\nA,2024-01-01,1\nA,2024-01-02,1\nA,2024-01-03,1\n", "sales",
+                     options=small),
+            *refused(tmp, "cols.csv", "unique_id,ds,y,x\nA,2024-01-01,1,1\n", "sales", options=small),
+            *refused(tmp, "long.csv", "unique_id,ds,y\nABCDE,2024-01-01,1\n", "sales", options=small),
+            *refused(tmp, "rows.jsonl", '{"a": 1}\n{"a": 2}\n', "sales", options=small),
+            *refused(tmp, "keys.jsonl", '{"a": 1, "b": 2, "c": 3, "d": 4}\n', "sales", options=small),
+            refusal(lambda: load_file(tmp / "r.parquet", "sales", options=small)),
+            refusal(lambda: load_file(tmp / "c.parquet", "sales", options=small)),
+            refusal(lambda: load_file(zeros, "sales", options=make_options(
+                limits=Limits(max_ratio=2, ratio_floor_bytes=0)))),
+            refusal(lambda: load_file(plain, "sales", options=make_options(
+                limits=Limits(max_unpacked_bytes=2**20))))]
+
+
+class _FailingPool:
+    """A worker pool whose one job fails as ``error`` (a file too big for the worker)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def submit(self, *args, **kwargs) -> Future:
+        done: Future = Future()
+        done.set_exception(self.error)
+        return done
+
+    def shutdown(self, **kwargs) -> None:
+        pass
+
+
+@case
+def files_the_upload_worker_cannot_read(tmp: Path) -> list[str]:
+    out = []
+    for error in (MemoryError(), BrokenProcessPool()):
+        with patch.object(parsing, "_pool", lambda e=error: _FailingPool(e)):
+            out.append(refusal(lambda: parsing.parse_in_worker(tmp / "s.csv", "sales")))  # noqa: B023
+    return out
+
+
+def api_refusal(fn: Callable[[], object]) -> str:
+    try:
+        fn()
+    except ApiError as exc:
+        return exc.message
+    raise AssertionError("the upload was not refused")
+
+
+def multipart(*parts: tuple[str, str | None, str | None, bytes], end: bool = True) -> bytes:
+    """A multipart body of (name, filename, content type, bytes) parts, boundary 'xx'."""
+    out = b""
+    for name, filename, ctype, data in parts:
+        out += f'--xx\r\nContent-Disposition: form-data; name="{name}"'.encode()
+        out += f'; filename="{filename}"'.encode() if filename is not None else b""
+        out += f"\r\nContent-Type: {ctype}".encode() if ctype else b""
+        out += b"\r\n\r\n" + data + b"\r\n"
+    return out + (b"--xx--\r\n" if end else b"")
+
+
+def received(tmp: Path, body: bytes, *, ctype: str = "multipart/form-data; boundary=xx",
+             length: int | None = None, limit: int = 1000) -> str:
+    """The refusal of ``api.upload.receive_file`` for a request of ``body``."""
+    headers = [(b"content-type", ctype.encode())]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    chunks = [body]
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": chunks.pop() if chunks else b"", "more_body": False}
+
+    request = Request({"type": "http", "method": "POST", "path": "/api/uploads", "query_string": b"",
+                       "headers": headers}, receive)
+    folder = tmp / f"up{len(list(tmp.iterdir()))}"
+    folder.mkdir()
+    return api_refusal(lambda: asyncio.run(receive_file(request, folder, limit=limit)))
+
+
+@case
+def uploads_refused_before_the_file_is_read(tmp: Path) -> list[str]:
+    sales = ("file", "s.csv", "text/csv", b"unique_id,ds,y\n")
+    return [received(tmp, b"x", ctype="text/csv"),
+            received(tmp, b"x", ctype="multipart/form-data"),
+            received(tmp, multipart(sales), length=10**9),
+            received(tmp, multipart(("file", "s.csv", "text/csv", b"x" * 2000))),
+            received(tmp, multipart(("note", None, None, b"x" * 70_000), sales), limit=10**6),
+            received(tmp, multipart(sales, sales)),
+            received(tmp, multipart(("file", None, None, b"x"))),
+            received(tmp, multipart(("file", "s.pdf", "application/pdf", b"x"))),
+            received(tmp, multipart(("file", "s.csv", "image/png", b"x"))),
+            received(tmp, multipart(("kind", None, None, b"\xff"), sales)),
+            received(tmp, b"--xx\r\nContent-Disposition: form-data; name=\"file\"\r\nbad\r\n"),
+            received(tmp, multipart(sales, end=False)),
+            received(tmp, multipart(("kind", None, None, b"sales")))]
+
+
+def asked(**fields: str | list[str]) -> str:
+    form = {k: v if isinstance(v, list) else [v] for k, v in fields.items()}
+    return api_refusal(lambda: upload_options({}, form, workspace_tz="UTC", limits=Limits()))
+
+
+@case
+def upload_options_typed_wrong(tmp: Path) -> list[str]:
+    return [asked(kind="sales", colour="red"),
+            asked(kind=["sales", "orders"]),
+            asked(kind="sales", scrub="maybe"),
+            asked(format="shopify2"),
+            asked(),
+            asked(kind="sale"),
+            asked(kind="orders", aggregate="M"),
+            asked(kind="sales", week_label="middle"),
+            api_refusal(lambda: upload_lang(None, {"lang": ["fr"]}, None))]
+
+
+@case
+def stock_files_on_the_inventory_page(tmp: Path) -> list[str]:
+    return [refusal(lambda: read_stock(write(tmp, "s1.csv", "unique_id,on_hand\nA,x\n"))),
+            refusal(lambda: read_stock(write(tmp, "s2.csv", "unique_id,qty\nA,1\n"))),
+            refusal(lambda: read_stock(write(tmp, "s3.csv", "unique_id,on_hand\nA,1\nA,2\n")))]
+
+
 @pytest.fixture(scope="module")
 def messages(tmp_path_factory) -> dict[str, list[str]]:
     out = {}
@@ -353,13 +507,13 @@ _PROSE = re.compile(r"\b(the|and|of|with|expected|got|row|line|column|file|files
 
 def kept(en: str) -> list[str]:
     """What a translation must carry over as written."""
-    paths = re.findall(r"/\S+?\.(?:csv|jsonl|parquet|xlsx|zip)", en)
+    paths = re.findall(r"/\S+?\.(?:csv|jsonl?|parquet|xlsx|zip)\b", en)
     return paths + _QUOTED.findall(en) + _OPTION.findall(en) + _NUMBER.findall(en)
 
 
 def prose_left(zh: str) -> list[str]:
-    text = re.sub(r"/\S+?\.(?:csv|jsonl|parquet|xlsx|zip)", " ", zh)
-    text = _QUOTED.sub(" ", text)
+    text = re.sub(r"/\S+?\.(?:csv|jsonl?|parquet|xlsx|zip)\b", " ", zh)
+    text = re.sub(r"`[^`]*`", " ", _QUOTED.sub(" ", text))  # a command is written as typed
     text = re.sub(r"--[a-z][a-z-]+(?: \S+)?|\[[^\]]*\]|\([^)]*\)|\b\w+=\S+", " ", text)
     return _PROSE.findall(text)
 

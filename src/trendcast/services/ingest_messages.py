@@ -1,11 +1,12 @@
 """An ingest's notes and refusals in the reader's language.
 
 The ingest writes its notes and errors in English (the CLI, the API's default answer and the
-logs share them); an upload made from the Chinese dashboard reads them in Chinese. A message is
-translated line by line with the pattern machinery of the report's notes
-(:mod:`trendcast.insights.report_notes`): file names, values, row and line numbers, column names
-and option spellings (``--decimal ,``, ``--map ds=...``) are carried over as written, and a line
-no pattern knows stays in English as it is.
+logs share them); an upload made from the Chinese dashboard reads them in Chinese, as it does
+the upload's own checks (api.upload, api.parsing) and the inventory page a stock file's refusal
+(services.inventory.read_stock). A message is translated line by line with the pattern machinery
+of the report's notes (:mod:`trendcast.insights.report_notes`): file names, values, row and line
+numbers, column names and option spellings (``--decimal ,``, ``--map ds=...``) are carried over
+as written, and a line no pattern knows stays in English as it is.
 """
 
 from __future__ import annotations
@@ -202,6 +203,10 @@ _WEEKDAY = {"Mondays": "周一", "Tuesdays": "周二", "Wednesdays": "周三", "
 
 def _span(text: str) -> str:
     return text.replace(" to ", " 至 ")
+
+
+_JSON_TYPE = {"list": "列表", "int": "整数", "float": "数字", "str": "字符串", "bool": "布尔值",
+              "NoneType": "null"}
 
 
 def _renamed(m: re.Match[str]) -> str | None:
@@ -407,6 +412,88 @@ _LINES: list[Rule] = compile_rules([
     (r"the zip is encrypted \(password-protected\); unzip it yourself and send the plain file",
      "zip 文件已加密（有密码保护）；请自己解压后发送解压出的文件"),
     (r"holds (.+); unzip it and send that file itself", r"里面是 \1；请解压后发送这个文件本身"),
+    # refusals: JSON lines (data.readers._read_json_lines)
+    (r"row (\d+): got a JSON (\w+), expected one JSON object per line",
+     lambda m: None if m[2] not in _JSON_TYPE else
+     f"第 {m[1]} 行数据：是 JSON {_JSON_TYPE[m[2]]}，应为每行一个 JSON 对象"),
+    # the parser's own words (json, python-multipart) are kept in English, in ASCII brackets
+    (r"row (\d+): not a JSON object \((.+)\); expected one JSON object per line",
+     r"第 \1 行数据：不是 JSON 对象 (\2)；应为每行一个 JSON 对象"),
+    (r"(?:row (\d+): )?key (.+) appears twice in one object; expected each key once",
+     lambda m: (f"第 {m[1]} 行数据：" if m[1] else "")
+               + f"键 {m[2]} 在同一个对象中出现了两次；每个键只能出现一次"),
+    (r"not valid JSON \((.+)\)", r"不是有效的 JSON (\1)"),
+    (r"the file has no JSON objects", "文件中没有 JSON 对象"),
+    # refusals: calendar events with an end day (data.calendar.user_events)
+    (r"events row (\d+), column 'end': (\S+) is before ds (\S+); end must be on or after ds\.",
+     r"活动第 \1 行，列 'end'：\2 早于 ds \3；end 不能早于 ds。"),
+    (r"events row (\d+), column (.+?): (.+) is not a non-empty name; fix that cell\.",
+     r"活动第 \1 行，列 \2：\3 不是非空的名称；请改正这个单元格。"),
+    # refusals: reading limits (data.readers.Limits; answered 413 by the API)
+    (rf"about {_N} lines; trendcast reads at most {_N} rows per file \(split it, or raise "
+     r"TRENDCAST_MAX_ROWS\)",
+     r"约 \1 行；trendcast 每个文件最多读取 \2 行（请拆分文件，或调高 TRENDCAST_MAX_ROWS）"),
+    (rf"{_N} (rows|records); trendcast reads at most {_N} rows per file",
+     lambda m: f"{m[1]} {'行' if m[2] == 'rows' else '条记录'}；trendcast 每个文件最多读取 {m[3]} 行"),
+    (rf"line 1 has {_N} fields; trendcast reads at most {_N} columns",
+     r"第 1 行有 \1 个字段；trendcast 最多读取 \2 列"),
+    (rf"{_N} columns; trendcast reads at most {_N}", r"\1 列；trendcast 最多读取 \2 列"),
+    (rf"more than {_N} distinct keys; trendcast reads at most that many columns",
+     r"不同的键超过 \1 个；trendcast 最多读取这么多列"),
+    (rf"({_WHERE}), column (.+?): a value of {_N} characters; trendcast reads at most {_N} per field",
+     lambda m: f"{_rows(m[1])}，列 {m[2]}：值有 {m[3]} 个字符；trendcast 每个字段最多读取 {m[4]} 个字符"),
+    (r"unpacks to more than (\d+) MB from (\S+) MB \(over (\S+) times its packed size, which real exports "
+     r"never are: refused as a possible zip bomb\); unpack it yourself and send the plain file",
+     r"解压后超过 \1 MB（压缩时为 \2 MB，超过压缩大小的 \3 倍，真实的导出文件不会这样："
+     r"按可能的 zip 炸弹拒绝）；"
+     r"请自己解压后发送解压出的文件"),
+    (r"unpacks to more than (\d+) MB; split the file, or raise TRENDCAST_MAX_UNPACKED_MB if the size is "
+     r"expected", r"解压后超过 \1 MB；请拆分文件，如果文件确实这么大，请调高 TRENDCAST_MAX_UNPACKED_MB"),
+    # refusals: reading in the API's worker process (api.parsing)
+    (rf"the file needs more memory than the server allows for reading one file \({_N} MB\); split it into "
+     r"smaller files",
+     r"读取这个文件需要的内存超过了服务器对单个文件的上限（\1 MB）；请把它拆分成较小的文件"),
+    (r"the file took more memory or time than the server allows while it was read; split it into smaller "
+     r"files", "读取这个文件用的内存或时间超过了服务器的上限；请把它拆分成较小的文件"),
+    # refusals: the upload's own checks (api.upload), before the file is read
+    (r"the upload is larger than the limit of (\S+) MB; split the file or start the server with a higher "
+     r"--max-upload-mb", r"上传的文件超过了 \1 MB 的上限；请拆分文件，或用更大的 --max-upload-mb 启动服务器"),
+    (r"form fields besides 'file' exceed (\d+) KB; send only the file and its options",
+     r"除 'file' 之外的表单字段超过了 \1 KB；请只发送文件和它的选项"),
+    (r"unknown form field\(s\) (\[.*?\]); the options are (.+) \(as on `trendcast ingest`\)",
+     r"未知的表单字段 \1；可用的选项为 \2（与 `trendcast ingest` 的相同）"),
+    (r"form field (.+?) given (\d+) times; give it once", r"表单字段 \1 给了 \2 次；请只给一次"),
+    (r"form field (.+?) is not UTF-8 text", r"表单字段 \1 不是 UTF-8 文本"),
+    (r"(\w+)=(.+): expected true or false", r"\1=\2：应为 true 或 false"),
+    (r"format (.+?): known layouts are (.+)", r"format \1：已知的格式为 \2"),
+    (r"say what the file holds: kind=sales \(or (.+)\), as a query parameter or form field",
+     lambda m: f"请说明文件的内容：kind=sales（或 {'、'.join(m[1].split(', '))}），用查询参数或表单字段给出"),
+    (r"(kind |lang=)(.+?): choose one of (.+)", r"\1\2：请从以下选择：\3"),
+    (r"aggregate=(.+): D or W", r"aggregate=\1：应为 D 或 W"),
+    (r"week_label=(.+): start \(weeks dated by their first day\) or end \(by their last day\)",
+     r"week_label=\1：应为 start（周按第一天标日期）或 end（按最后一天）"),
+    (r"send one file per upload \(one part named 'file'\)",
+     "每次上传只发送一个文件（一个名为 'file' 的部分）"),
+    (r"the 'file' part must be a file \(with a filename\), e\.g\. (curl -F \S+)",
+     r"'file' 部分必须是文件（带文件名），例如 \1"),
+    (r"file (.+?): trendcast reads (.+); rename or convert the file \(the name's ending picks the reader\)",
+     r"文件 \1：trendcast 能读取 \2；请重命名或转换文件（按文件名的后缀选择读取方式）"),
+    (r"file (.+?) was sent as (.+?), which is not a data file; send CSV/TSV/JSON lines/Parquet/Excel \(or "
+     r"application/octet-stream\)",
+     r"文件 \1 以 \2 类型发送，不是数据文件；请以 CSV/TSV/JSON lines/Parquet/Excel"
+     r"（或 application/octet-stream）发送"),
+    (r"uploads are multipart/form-data with a part named 'file', not (.+?); e\.g\. (curl -F \S+)",
+     r"上传应为带有名为 'file' 的部分的 multipart/form-data，而不是 \1；例如 \2"),
+    (r"the multipart Content-Type has no boundary", "multipart 的 Content-Type 没有 boundary"),
+    (r"the multipart body is malformed \((.+)\)", r"multipart 请求体格式有误 (\1)"),
+    (r"the multipart body ended before its closing boundary", "multipart 请求体在结束 boundary 之前就结束了"),
+    (r"the request has no part named 'file'; send the data file as multipart field 'file' \((curl -F \S+)\)",
+     r"请求中没有名为 'file' 的部分；请把数据文件作为 multipart 字段 'file' 发送（\1）"),
+    # refusals: a stock file on the inventory page (services.inventory.read_stock)
+    (r"missing column\(s\) (\[.*?\]); a stock file has (\S+)",
+     r"缺少列 \1；库存文件的列为 \2（方括号中的列可选）"),
+    (r"product (.+) appears more than once; give one row per product",
+     r"商品 \1 出现了不止一次；每个商品只给一行"),
 ])
 
 
