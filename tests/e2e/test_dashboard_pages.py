@@ -159,6 +159,21 @@ def test_inventory_page_uses_the_stock_file_and_reports_bad_input(client):
     assert "must be a number" in client.post("/inventory?lang=en", data={"review": "soon"}).text
 
 
+@pytest.mark.parametrize(("stock", "en", "zh"), [
+    (b"unique_id,on_hand\nP000,-1\n", "my_stock.csv: row 1 (line 2), column &#39;on_hand&#39;: got &#39;-1&#39;",
+     "my_stock.csv：第 1 行数据（文件第 2 行），列 &#39;on_hand&#39;：值为 &#39;-1&#39;，应为不小于 0 的数字"),
+    (b"unique_id,qty\nP000,1\n", "my_stock.csv: missing column(s) [&#39;on_hand&#39;]",
+     "my_stock.csv：缺少列 [&#39;on_hand&#39;]；库存文件的列为 unique_id,on_hand["),
+    (b"unique_id,on_hand\nP000,1\nP000,2\n", "my_stock.csv: product &#39;P000&#39; appears more than once",
+     "my_stock.csv：商品 &#39;P000&#39; 出现了不止一次；每个商品只给一行"),
+])
+def test_a_bad_stock_file_is_refused_in_the_pages_language(client, stock, en, zh):
+    _sign_in(client)
+    for lang, said, not_said in (("en", en, zh), ("zh", zh, en)):
+        r = client.post(f"/inventory?lang={lang}", files={"stock": ("my_stock.csv", stock, "text/csv")})
+        assert r.status_code == 200 and said in r.text and not_said not in r.text, r.text
+
+
 def test_trends_page_reuses_the_calls_until_the_data_changes(client, monkeypatch):
     from trendcast.services import trends as trends_service
 

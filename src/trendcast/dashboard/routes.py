@@ -220,6 +220,7 @@ async def inventory_with_stock(
 
 async def _read_stock(request: Request, lang: str, upload: UploadFile) -> pd.DataFrame:
     """The uploaded stock file through ``services.inventory.read_stock`` (same checks as the CLI)."""
+    from trendcast.services.ingest_messages import localize_message
     from trendcast.services.inventory import read_stock
 
     limit = getattr(request.app.state, "max_upload_bytes", 50 * 1024 * 1024)
@@ -233,8 +234,9 @@ async def _read_stock(request: Request, lang: str, upload: UploadFile) -> pd.Dat
         try:
             return read_stock(path)
         except TrendcastError as exc:
-            # Name the file as the user knows it, not the temporary copy.
-            raise type(exc)(str(exc).replace(str(path), upload.filename or "stock file")) from None
+            # Name the file as the user knows it, not the temporary copy; in the page's language.
+            message = str(exc).replace(str(path), upload.filename or "stock file")
+            raise type(exc)(localize_message(message, lang)) from None
 
 
 def _inventory_page(request: Request, who: Principal, form: insight_pages.InventoryForm, *,
