@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from trendcast.insights.periods import UNITS
+
 # English words and symbols that stay as they are in a Chinese report: model and metric names,
 # test names, units and the names of the tools the reader types (commands sit in <code>).
 KEEP_WORDS = frozenset({
@@ -85,8 +87,8 @@ _N = r"([\d,]+)"
 # the periods an explanation counts (insights.explain.UNITS): daily notes read as before
 _UNIT = r"(day|week|month|quarter|year)"
 _UNITS = r"(days|weeks|months|quarters|years)"
-_ZH_UNIT = {"day": "天", "week": "周", "month": "个月", "quarter": "个季度", "year": "年"}
-_ZH_EACH = {"day": "每天", "week": "每周", "month": "每月", "quarter": "每季度", "year": "每年"}
+_ZH_UNIT = {name: unit.zh for name, unit in UNITS.items()}  # 天, 周, 个月, ...
+_ZH_EACH = {name: unit.zh_each for name, unit in UNITS.items()}  # 每天, 每周, ...
 _ZH_ONE = {"day": "一天", "week": "一周", "month": "一个月", "quarter": "一个季度", "year": "一年"}
 _ZH_TRAIN = {"day": "训练日", "week": "训练周", "month": "训练月", "quarter": "训练季度", "year": "训练年"}
 

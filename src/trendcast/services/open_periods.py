@@ -22,11 +22,11 @@ from __future__ import annotations
 import pandas as pd
 
 from trendcast.errors import InputFileError
+from trendcast.features.frequency import period_name
 
 WEEK_LABELS = ("start", "end")
 WEEK_LABEL_KEY = "week_label"  # the workspace setting (trendcast_meta)
 _MONTHS = {"M": 1, "Q": 3, "Y": 12}
-_NAMES = {"W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 
 
 def check_week_label(value: str | None) -> str | None:
@@ -76,7 +76,7 @@ def without_open_periods(sales: pd.DataFrame, freq: str | None, week_label: str,
         return sales
     open_ = ds.isin(open_labels).to_numpy()
     assert freq is not None
-    name = _NAMES[freq[0]]
+    name = period_name(freq)
     first, last = open_labels.min().date(), open_labels.max().date()
     span, names = (f"{first}", name) if first == last else (f"{first} to {last}", f"{name}s")
     how = ""
