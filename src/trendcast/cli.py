@@ -59,7 +59,8 @@ TzOption = Annotated[str | None, typer.Option(
          "an offset and Unix times are converted to the workspace's zone.")]
 DateFormatOption = Annotated[str | None, typer.Option(
     "--date-format", help="strftime format of the dates, e.g. %m/%d/%y, %d.%m.%Y or "
-                          "%Y年%m月%d日; also lets partial dates through (%Y-%m).")]
+                          "%Y年%m月%d日; also lets partial dates through (%Y-%m). A column that "
+                          "mixes layouts: join them with |, '%Y/%m/%d|%Y-%m-%d'.")]
 NegativesOption = Annotated[str, typer.Option(
     help="Negative quantities (returns): reject (default), keep, clip or zero (clip and "
          "zero both set them to 0); the count and examples are printed.")]

@@ -283,3 +283,42 @@ def test_an_id_given_as_a_json_bool_is_asked_as_text(tmp_path):
     with pytest.raises(DataValidationError, match=r"row 2, column 'unique_id': got True, expected "
                                                   r"text, not true/false"):
         load_file(path, "sales")
+
+
+MIXED = "unique_id,ds,y\nA,2025/06/12,1\nA,2025-06-13,2\nA,2025/06/14,3\n"
+
+
+def test_a_column_that_mixes_date_layouts_is_read_with_both_and_the_hint_gives_them(tmp_path):
+    path = write(tmp_path / "mixed.csv", MIXED)
+    with pytest.raises(DataValidationError) as plain:
+        load_file(path, "sales")
+    assert "--date-format '%Y/%m/%d|%Y-%m-%d'" in str(plain.value)
+    with pytest.raises(DataValidationError) as one:  # one layout given: the other is named
+        load_file(path, "sales", options=make_options(date_format="%Y/%m/%d"))
+    assert "row 2 (line 3)" in str(one.value) and "'%Y/%m/%d|%Y-%m-%d'" in str(one.value)
+    df = load_file(path, "sales", options=make_options(date_format="%Y/%m/%d|%Y-%m-%d"))
+    assert df["ds"].tolist() == list(pd.date_range("2025-06-12", periods=3))
+
+
+def test_layouts_that_read_one_value_as_different_days_refuse_it(tmp_path):
+    path = write(tmp_path / "dm.csv", "unique_id,ds,y\nA,13/04/2025,1\nA,03/04/2025,2\nA,12/12/2025,3\n")
+    with pytest.raises(DataValidationError) as info:
+        load_file(path, "sales", options=make_options(date_format="%d/%m/%Y|%m/%d/%Y"))
+    text = str(info.value)
+    assert "1 problem(s)" in text and "row 2 (line 3)" in text  # 03/04 only: 12/12 is one day
+    assert "do not read as different days" in text
+
+
+def test_each_layout_of_a_date_format_must_be_strftime(tmp_path):
+    path = write(tmp_path / "mixed.csv", MIXED)
+    for bad in ("%Y/%m/%d|yyyy-mm-dd", "|"):
+        with pytest.raises(InputFileError, match="--date-format"):
+            load_file(path, "sales", options=make_options(date_format=bad))
+
+
+def test_order_times_in_two_layouts_are_localised_from_tz(tmp_path):
+    path = write(tmp_path / "o.csv", "order_id,unique_id,ts,quantity\n1,A,2025/06/12 23:30,1\n"
+                                      "2,A,2025-06-12T10:00:00+00:00,1\n")
+    df = load_file(path, "orders", options=make_options(
+        date_format="%Y/%m/%d %H:%M|%Y-%m-%dT%H:%M:%S%z", tz="UTC", workspace_tz="Asia/Shanghai"))
+    assert df["ts"].tolist() == [pd.Timestamp("2025-06-13 07:30"), pd.Timestamp("2025-06-12 18:00")]

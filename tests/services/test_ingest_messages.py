@@ -230,8 +230,16 @@ def bad_ids_and_dates_of_every_kind(tmp: Path) -> list[str]:
 
 @case
 def a_date_format_that_does_not_fit(tmp: Path) -> list[str]:
-    return refused(tmp, "df.csv", "unique_id,ds,y\nA,2024/01/01,1\n", "sales",
+    return refused(tmp, "df.csv", "unique_id,ds,y\nA,01.01.24,1\n", "sales",
                    options=make_options(date_format="%d.%m.%Y"))
+
+
+@case
+def two_date_layouts_in_one_column(tmp: Path) -> list[str]:
+    text = "unique_id,ds,y\nA,2024/01/01,1\nA,2024-01-02,1\nA,03/04/2024,1\n"
+    return [*refused(tmp, "mix.csv", text, "sales", options=make_options(date_format="%Y/%m/%d")),
+            *refused(tmp, "mix2.csv", text, "sales",
+                     options=make_options(date_format="%Y/%m/%d|%Y-%m-%d|%d/%m/%Y|%m/%d/%Y"))]
 
 
 @case

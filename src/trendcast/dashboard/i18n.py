@@ -202,7 +202,8 @@ TEXT: dict[str, dict[str, str]] = {
         "opt_date_format": "Date format",
         "opt_date_format_help": "Only when dates are not written like 2024-06-18. Day first: "
                                 "%d/%m/%Y (18/06/2024) or %d.%m.%y (18.06.24); month first: "
-                                "%m/%d/%Y (06/18/2024); with a time: %d/%m/%Y %H:%M.",
+                                "%m/%d/%Y (06/18/2024); with a time: %d/%m/%Y %H:%M. Two layouts in "
+                                "one column: %Y/%m/%d|%Y-%m-%d.",
         "opt_decimal": "How numbers are written",
         "opt_decimal_default": "plain numbers (1234.5)",
         "opt_decimal_dot": "with thousands separators or a currency sign: 1,234.50, $12.50",
@@ -533,7 +534,8 @@ TEXT: dict[str, dict[str, str]] = {
         "opt_date_format": "日期格式",
         "opt_date_format_help": "仅当日期不是 2024-06-18 这种写法时填写。日在前：%d/%m/%Y"
                                 "（18/06/2024）或 %d.%m.%y（18.06.24）；月在前：%m/%d/%Y"
-                                "（06/18/2024）；带时间：%d/%m/%Y %H:%M。",
+                                "（06/18/2024）；带时间：%d/%m/%Y %H:%M。同一列有两种写法："
+                                "%Y/%m/%d|%Y-%m-%d。",
         "opt_decimal": "数字写法",
         "opt_decimal_default": "普通数字（1234.5）",
         "opt_decimal_dot": "带千位分隔符或货币符号：1,234.50、$12.50",

@@ -344,17 +344,7 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
         found.add(digits, f"{expected} (a number is not a date)")
         todo &= ~digits
     if rules.date_format:
-        fmt = rules.date_format
-        aware = "%z" in fmt or "%Z" in fmt
-        parsed = pd.to_datetime(text.where(todo), format=fmt, errors="coerce", utc=aware)
-        if aware:
-            parsed = parsed.dt.tz_convert(rules.workspace_tz).dt.tz_localize(None)
-        bad = todo & parsed.isna().to_numpy()
-        found.add(bad, f"a date in the format {fmt} (--date-format)")
-        out = _window_naive(parsed, found)
-        if not date_only and not aware and rules.file_tz != rules.workspace_tz:
-            out = _localise(out, rules.file_tz, rules.workspace_tz, found)
-        return out
+        return _formatted_dates(text, todo, rules, found, date_only=date_only)
     partial = todo & text.str.fullmatch(_PARTIAL_DATE).fillna(False).to_numpy(dtype=bool)
     found.add(partial, f"{expected}; a partial date (year or month only) needs --date-format, "
                        "e.g. --date-format %Y-%m")
@@ -366,8 +356,15 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
     full = text.str.match(_FULL_DATE).fillna(False).to_numpy(dtype=bool)
     if (todo & ~full).any():
         first = str(text[todo & ~full].iloc[0])
+        suggestion = _suggest_format(first)
+        iso = _layout_of(str(text[todo & full].iloc[0])) if (todo & full).any() else None
+        if iso is not None and " or " not in suggestion:
+            # ISO dates beside one other layout that cannot be misread: read both. Beside
+            # day/month dates the ISO ones may be days already swapped (a tool that read
+            # 02/01 month first); which order is right is the user's call, as before.
+            suggestion = f"'{suggestion}|{iso}'"
         found.add(todo & ~full, f"{expected} (or pass --date-format for another layout, e.g. "
-                                f"--date-format {_suggest_format(first)})")
+                                f"--date-format {suggestion})")
     todo &= full
     with_offset = todo & text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
     naive = todo & ~with_offset
@@ -392,6 +389,61 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
     return out
 
 
+def split_formats(date_format: str) -> list[str]:
+    """The layouts of a ``--date-format``: one strftime format, or several joined by ``|``
+    for a column that mixes layouts (``'%Y/%m/%d|%Y-%m-%d'``)."""
+    return [f.strip() for f in date_format.split("|") if f.strip()]
+
+
+def _formatted_dates(text: pd.Series, todo: np.ndarray, rules: Rules, found: Found, *,
+                     date_only: bool) -> pd.Series:
+    """Dates read with ``--date-format``: each value by the first of its layouts that reads
+    it; a value two layouts read as different days is refused as ambiguous."""
+    given = rules.date_format or ""
+    formats = split_formats(given)
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    read = np.zeros(len(text), dtype=bool)
+    local = np.zeros(len(text), dtype=bool)  # read by a layout without a zone: in --tz
+    clash = np.zeros(len(text), dtype=bool)
+    for fmt in formats:
+        aware = "%z" in fmt or "%Z" in fmt
+        parsed = pd.to_datetime(text.where(todo), format=fmt, errors="coerce", utc=aware)
+        if aware:
+            parsed = parsed.dt.tz_convert(rules.workspace_tz).dt.tz_localize(None)
+        parsed = parsed.astype("datetime64[ns]")
+        ok = todo & parsed.notna().to_numpy()
+        clash |= ok & read & (parsed != out).to_numpy()
+        new = ok & ~read
+        out = out.where(~new, parsed)
+        local |= new & (not aware)
+        read |= new
+    if len(formats) > 1:
+        found.add(clash, f"a date that the layouts of {given} do not read as different days "
+                         "(--date-format): give only the layout this file uses")
+        out = out.mask(clash)
+    bad = todo & ~read
+    found.add(bad, _format_problem(given, text, bad))
+    out = _in_window(out, found)
+    if not date_only and rules.file_tz != rules.workspace_tz and local.any():
+        out = out.where(~local, _localise(out.where(local), rules.file_tz, rules.workspace_tz,
+                                          found))
+    return out
+
+
+def _format_problem(given: str, text: pd.Series, bad: np.ndarray) -> str:
+    """What a value that ``--date-format`` does not read should be; when it is written in
+    another known layout, how to give both."""
+    problem = f"a date in the format {given} (--date-format)"
+    if not bad.any():
+        return problem
+    other = _layout_of(str(text[bad].iloc[0]))
+    if other is None or other in split_formats(given):
+        return problem
+    both = " or ".join(f"'{given}|{f}'" for f in other.split(" or "))
+    return (f"a date in the format {given} (--date-format; the column also has another layout: "
+            f"to read both, --date-format {both})")
+
+
 _LAYOUTS = (  # (pattern, the --date-format to suggest)
     (re.compile(r"^\d{4}/\d{1,2}/\d{1,2}"), "%Y/%m/%d"),
     (re.compile(r"^\d{4}\.\d{1,2}\.\d{1,2}"), "%Y.%m.%d"),
@@ -406,6 +458,7 @@ _LAYOUTS = (  # (pattern, the --date-format to suggest)
     (re.compile(r"^[A-Za-z]{3} \d{1,2}, \d{4}"), "%b %d, %Y"),
     (re.compile(r"^[A-Za-z]{4,9} \d{1,2}, \d{4}"), "%B %d, %Y"),
     (re.compile(r"^\d{1,2} [A-Za-z]{4,9} \d{4}"), "%d %B %Y"),
+    (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}"), "%Y-%m-%d"),  # reached only from _layout_of
 )
 
 
@@ -439,10 +492,23 @@ def _suggest_format(value: str) -> str:
     return "%m/%d/%Y"
 
 
+def _layout_of(value: str) -> str | None:
+    """The ``--date-format`` that reads ``value`` exactly (both orders when day and month
+    could swap), None when its layout or time of day is not a known one."""
+    for pattern, fmt in _LAYOUTS:
+        m = pattern.match(value)
+        if m:
+            clock = _clock_format(value[m.end():])
+            if clock is None:
+                return None
+            return " or ".join(f + clock for f in fmt.split(" or "))
+    return None
+
+
 def _window_naive(parsed: pd.Series, found: Found) -> pd.Series:
     return _in_window(parsed, found)
 
 
 __all__ = ["DATE_MAX", "DATE_MIN", "DECIMALS", "DEFAULT_RATING_SCALE", "DEFAULT_TZ", "MAX_PRICE",
            "MAX_QUANTITY", "MAX_VALUE", "NEGATIVES", "WINDOW", "Found", "Rules", "check_bounds",
-           "to_datetime", "to_number", "to_text"]
+           "split_formats", "to_datetime", "to_number", "to_text"]

@@ -25,6 +25,7 @@ from trendcast.data.contract import (
     NEGATIVES,
     Found,
     Rules,
+    split_formats,
     to_datetime,
 )
 from trendcast.data.order_status import find_status_column, split_by_status
@@ -154,7 +155,8 @@ def make_options(
         raise InputFileError(f"--negatives {negatives!r}: choose one of {', '.join(NEGATIVES)}")
     if decimal is not None and decimal not in DECIMALS:
         raise InputFileError(f"--decimal {decimal!r}: choose '.' (1,234.50) or ',' (1.234,50)")
-    if date_format is not None and "%" not in date_format:
+    if date_format is not None and (not split_formats(date_format) or any(
+            "%" not in f for f in split_formats(date_format))):
         raise InputFileError(f"--date-format {date_format!r}: expected a strftime format such as "
                              "%m/%d/%y, %d-%b-%y or %Y-%m")
     scale = DEFAULT_RATING_SCALE

@@ -63,7 +63,8 @@ async def upload(
     tz: Annotated[str | None, Query(description="Zone of naive date-times in the file (default: "
                                                 "the workspace's).")] = None,
     date_format: Annotated[str | None, Query(description="strftime format of the dates, e.g. "
-                                                         "%m/%d/%y.")] = None,
+                                                         "%m/%d/%y; several joined by | for "
+                                                         "a column that mixes layouts.")] = None,
     negatives: Annotated[Literal["reject", "keep", "clip", "zero"] | None, Query(
         description="Negative quantities: reject (default), keep, clip or zero.")] = None,
     rating_scale: Annotated[str | None, Query(description="Lowest-highest rating, default "
