@@ -322,3 +322,16 @@ def test_order_times_in_two_layouts_are_localised_from_tz(tmp_path):
     df = load_file(path, "orders", options=make_options(
         date_format="%Y/%m/%d %H:%M|%Y-%m-%dT%H:%M:%S%z", tz="UTC", workspace_tz="Asia/Shanghai"))
     assert df["ts"].tolist() == [pd.Timestamp("2025-06-13 07:30"), pd.Timestamp("2025-06-12 18:00")]
+
+
+def test_numbers_and_dates_typed_full_width_are_read_and_ids_kept_as_written(tmp_path):
+    path = write(tmp_path / "fw.csv", "unique_id,ds,y,price\nＡ１,２０２５－１０－０１,３件,￥１，２９９．００\n"
+                                       "A1,2025-10-02,１２,12\n")
+    df = load_file(path, "sales", options=make_options(decimal="."))
+    assert df["ds"].tolist() == [pd.Timestamp("2025-10-01"), pd.Timestamp("2025-10-02")]
+    assert df["y"].tolist() == [3.0, 12.0] and df["price"].tolist() == [1299.0, 12.0]
+    assert df["unique_id"].tolist() == ["Ａ１", "A1"]
+    assert any("y: 2 value(s) typed in full-width" in n for n in df.attrs["notes"])
+    bad = write(tmp_path / "bad.csv", "unique_id,ds,y\nA,2025-10-01,１二\n")
+    with pytest.raises(DataValidationError, match="got '１二'"):  # the value as the file has it
+        load_file(bad, "sales")

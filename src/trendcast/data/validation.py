@@ -270,11 +270,12 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
     if col.kind in ("id", "str"):
         out = to_text(raw, identifier=col.kind == "id", found=found)
     elif col.kind in ("date", "datetime"):
-        out = to_datetime(raw, rules, found, date_only=col.kind == "date")
+        out = to_datetime(_half_width(raw, name, notes), rules, found, date_only=col.kind == "date")
     else:
-        values = (_rating_units(raw, name, notes) if col.kind == "rating" else
-                  _rating_units(raw, name, notes, _PIECE_UNIT, "quantities") if col.kind == "quantity"
-                  else raw)
+        narrow = _half_width(raw, name, notes)
+        values = (_rating_units(narrow, name, notes) if col.kind == "rating" else
+                  _rating_units(narrow, name, notes, _PIECE_UNIT, "quantities")
+                  if col.kind == "quantity" else narrow)
         out = to_number(values, found, EXPECTED[col.kind], decimal=rules.decimal)
         if col.kind == "quantity":
             out = _negatives(out, name, col, rules, found, raw, problems, notes)
@@ -292,6 +293,27 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
         bad = np.logical_or.reduce([m for m, _ in found.items])
         out = out.mask(bad)
     return out
+
+
+# Full-width forms of ASCII (U+FF01-U+FF5E) and the ideographic space, as a Chinese input
+# method types them in numbers and dates: '１２' is 12, '２０２５－１０－０１' a date.
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_HALF_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20}
+
+
+def _half_width(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
+    """Numbers and dates typed in full-width characters, as ordinary ones, noted (ids and
+    text are kept as written: 'ＳＫＵ１' and 'SKU1' stay two products)."""
+    if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
+        return raw
+    wide = raw.map(lambda v: isinstance(v, str) and _FULL_WIDTH.search(v) is not None)
+    wide = wide.to_numpy(dtype=bool)
+    if not wide.any():
+        return raw
+    first = str(raw[wide].iloc[0])
+    notes.append(f"{name}: {int(wide.sum()):,} value(s) typed in full-width characters "
+                 f"(e.g. {first!r}) read as ordinary digits and signs")
+    return raw.where(~wide, raw[wide].map(lambda v: v.translate(_HALF_WIDTH)))
 
 
 _RATING_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:颗星|星|stars?)\s*$", re.IGNORECASE)

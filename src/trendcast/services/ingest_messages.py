@@ -264,6 +264,9 @@ _LINES: list[Rule] = compile_rules([
     (rf"(.+?): {_N} (rating\(s\)|quantities) written with a unit \(e\.g\. (.+)\) read as the number",
      lambda m: f"{m[1]}：{m[2]} 个{'评分' if m[3] == 'rating(s)' else '数量'}带单位（例如 {m[4]}），"
                "已按数字读取"),
+    (rf"(.+?): {_N} value\(s\) typed in full-width characters \(e\.g\. (.+)\) read as ordinary "
+     r"digits and signs",
+     r"\1：\2 个值用全角字符输入（例如 \3），已按普通数字和符号读取"),
     (rf"(.+?): {_N} negative value\(s\) kept as (returns|backorders) \(--negatives keep\), "
      r"e\.g\. (.+)",
      lambda m: f"{m[1]}：{m[2]} 个负值按{'退货' if m[3] == 'returns' else '欠货'}保留"
