@@ -122,3 +122,31 @@ def test_a_refused_file_removes_no_stored_line(store, tmp_path):
                     aggregate="D", now=pd.Timestamp("2025-11-20"), options=opts)
     assert len(store.orders_between("2000-01-01", "2100-01-01")) == 30
     assert sales(store)[("A", "10-01")] == 1
+
+
+REFUNDS = ("订单编号,商品ID,付款时间,购买数量,单价,订单状态,退款状态\n"
+           "2001,A,2025-11-01 10:00:00,2,9.9,交易成功,没有申请退款\n"
+           "2001,B,2025-11-01 10:00:00,1,5,交易成功,退款成功\n"  # one line of the order refunded
+           "2002,A,2025-11-01 11:00:00,1,9.9,交易成功,退款关闭\n"  # refund withdrawn: a sale
+           "2003,B,2025-11-01 12:00:00,3,5,交易关闭,\n"
+           "2004,C,2025-11-01 13:00:00,1,2,卖家已发货,买家已经申请退款，等待卖家同意\n")
+
+
+def test_a_line_refund_column_beside_the_order_status_is_refused_until_both_are_read(store, tmp_path):
+    path = write(tmp_path / "r.csv", REFUNDS)
+    with pytest.raises(InputFileError, match=r"column '退款状态' also holds order statuses, 1 line\(s\) "
+                                             r"not a sale \(e.g. '退款成功'\).*--map status=订单状态\+退款状态"):
+        ingest_file(store, path, "orders", add_products=True, aggregate="D", now=NOW,
+                    options=make_options(mapping=[*MAP, "status=订单状态"]))
+    assert store.count("orders") == 0
+    with pytest.raises(InputFileError, match=r"column '订单状态' also holds.*--map status=退款状态\+订单状态"):
+        load_file(path, "orders", options=make_options(mapping=[*MAP, "status=退款状态"]))
+    result = ingest_file(store, path, "orders", add_products=True, aggregate="D", now=NOW,
+                         options=make_options(mapping=[*MAP, "status=订单状态+退款状态"]))
+    kept = store.orders_between("2000-01-01", "2100-01-01")
+    assert sorted(zip(kept["order_id"], kept["unique_id"], strict=True)) == [
+        ("2001", "A"), ("2002", "A"), ("2004", "C")]  # a pending refund is a sale until it succeeds
+    assert sales(store) == {("A", "11-01"): 3, ("C", "11-01"): 1}
+    assert any("2 order line(s) with a status that is not a sale left out (交易成功，退款成功 1, 交易关闭 1)"
+               in n for n in result.notes)
+    assert not any("not known to trendcast" in n for n in result.notes)

@@ -302,7 +302,10 @@ def missing_columns_and_mapping_mistakes(tmp: Path) -> list[str]:
                      options=make_options(constants=["y=1"])),
             *refused(tmp, "o.csv", "ds\n2024-01-01\n", "macro"),
             *refused(tmp, "os.csv", "order_id,unique_id,ts,quantity,订单状态\n1,A,2024-01-01 10:00,1,交易成功\n"
-                     "2,A,2024-01-01 11:00,1,交易关闭\n", "orders")]
+                     "2,A,2024-01-01 11:00,1,交易关闭\n", "orders"),
+            *refused(tmp, "rs.csv", "order_id,unique_id,ts,quantity,订单状态,退款状态\n"
+                     "1,A,2024-01-01 10:00,1,交易成功,退款成功\n2,A,2024-01-01 11:00,1,交易成功,\n",
+                     "orders", options=make_options(mapping=["status=订单状态"]))]
 
 
 @case

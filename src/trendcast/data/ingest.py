@@ -282,7 +282,7 @@ def load_file(
     spec = SPECS[kind]
     used = set(spec.columns) | {"end"}
     used |= set(raw.attrs.get("_keys", []))
-    cancelled = _order_status(raw, kind, used, source, notes)
+    cancelled = _order_status(raw, kind, used, source, notes, dict(opts.mapping).get("status"))
     not_sold = 0
     if cancelled is not None:
         not_sold = len(raw) - len(cancelled[0])
@@ -302,19 +302,27 @@ def load_file(
 
 
 def _order_status(raw: pd.DataFrame, kind: str, used: set[str], source: str,
-                  notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """Orders with a mapped ``status``: the lines that are sales, and the keys of those that
-    are not (:mod:`trendcast.data.order_status`); an unmapped status column is refused."""
+                  notes: list[str], mapped: str | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Orders with a mapped ``status`` (``mapped``: its --map source): the lines that are
+    sales, and the keys of those that are not (:mod:`trendcast.data.order_status`). A status
+    column left unmapped is refused, also beside a mapped one (Taobao's 退款状态, a line's
+    refund, beside the order's 订单状态)."""
     if kind != "orders":
         return None
-    if "status" not in raw.columns:
-        found = find_status_column(raw, used)
-        if found:
-            col, value, n = found
+    found = find_status_column(raw, used | {"status"})
+    if found:
+        col, value, n = found
+        if "status" not in raw.columns:
             raise InputFileError(
                 f"{source}: column {col!r} holds order statuses, {n:,} line(s) not a sale (e.g. "
                 f"{value!r}): they would count as sales. Map it with --map status={col} to leave "
                 f"them out, or --drop {col} if every line is a sale")
+        raise InputFileError(
+            f"{source}: column {col!r} also holds order statuses, {n:,} line(s) not a sale (e.g. "
+            f"{value!r}): they would count as sales. Read both with --map status={mapped or 'STATUS'}"
+            f"+{col} (a line is left out when either says it is not a sale), or --drop {col}")
+    if "status" not in raw.columns:
         return None
     split = split_by_status(raw)
     notes.extend(split.notes)
@@ -385,6 +393,10 @@ def _apply_columns(raw: pd.DataFrame, preset: Preset | None, opts: IngestOptions
                    if len(parts) < 2 else ""))
         used.update(parts)
         texts = [_key_text(raw[p]) for p in parts]
+        if target == "status":  # an order's status and its line's refund status: both read
+            out[target] = pd.concat(texts, axis=1).apply(
+                lambda row: "，".join(v for v in row if isinstance(v, str)) or None, axis=1)
+            continue
         joined = texts[0]
         for t in texts[1:]:
             joined = joined + "_" + t

@@ -357,6 +357,11 @@ _LINES: list[Rule] = compile_rules([
      r"sales\. Map it with --map status=(.+) to leave them out, or --drop (.+) if every line is a sale",
      r"列 \1 是订单状态，其中 \2 行不是成交（例如 \3），否则会算作销量。用 --map status=\4 指定它"
      r"即可去掉这些行；如果每一行都是成交，用 --drop \5"),
+    (rf"column (.+?) also holds order statuses, {_N} line\(s\) not a sale \(e\.g\. (.+?)\): they would "
+     r"count as sales\. Read both with --map status=(\S+) \(a line is left out when either says it is "
+     r"not a sale\), or --drop (.+)",
+     r"列 \1 也是订单状态，其中 \2 行不是成交（例如 \3），否则会算作销量。用 --map status=\4 两列都读"
+     r"（任一列表明不是成交，该行即去掉），或用 --drop \5"),
     (r"(--map|--set) (.+?)=(.*?): (\w+) files have no column (.+?) \(their columns are (.+?)\)"
      r"(?:; did you mean (--\S+ .+)\?)?",
      lambda m: f"{m[1]} {m[2]}={m[3]}：{_kind(m[4])}文件没有列 {m[5]}（可用的列为 {m[6]}）"
