@@ -64,6 +64,17 @@ def test_weekly_catalogue_with_gaps_and_an_ended_series_forecasts_and_backtests(
         Runner([make_model("Naive")], freq="D").forecast(src, 2)
 
 
+def test_a_series_whose_rows_stop_before_the_end_is_named_apart_from_gaps_inside_series():
+    months = pd.date_range("1991-01-01", periods=44, freq="MS")  # like monthly.csv's shampoo
+    wine = pd.DataFrame({"unique_id": "wine", "ds": months, "y": 100.0 + np.arange(44)})
+    shampoo = wine.assign(unique_id="shampoo").iloc[:36].drop(index=[10, 11])
+    out = Runner([make_model("Naive")]).forecast(FrameSource(pd.concat([wine, shampoo])), 12)
+    assert "2 missing dates inside series filled with zero sales" in out.notes
+    assert any(n.startswith("1 series have no rows for their last periods") and "(shampoo 8)" in n
+               for n in out.notes), out.notes
+    assert (out.forecasts["ds"] > months[-1]).all()
+
+
 def test_returns_are_clipped_for_models_that_cannot_take_them_and_scored_as_they_are():
     df = daily(days=200)
     df.loc[df.index % 17 == 0, "y"] = -2.0  # returns

@@ -208,6 +208,7 @@ class _Tally:
     crossed: dict[str, int] = field(default_factory=dict)
     ended: list[str] = field(default_factory=list)
     changes: list[pd.DataFrame] = field(default_factory=list)
+    tails: dict[str, int] = field(default_factory=dict)
 
     def add_notes(self, notes: Sequence[str]) -> None:
         self.covariate_notes += [n for n in notes if n not in self.covariate_notes]
@@ -216,6 +217,7 @@ class _Tally:
         self.gaps += res.gaps
         self.n_series += res.n_series
         self.ended += getattr(res, "ended", [])
+        self.tails.update(getattr(res, "tails", {}))
 
     def add_forecast(self, res: Any) -> None:
         self.add_notes(res.covariate_notes)
@@ -239,6 +241,13 @@ class _Tally:
             since = f" since {ended_since.date()}" if ended_since is not None else ""
             out.append(f"{len(ended):,} series ended (no sales{since}) and were not forecast: "
                        f"{_some(ended)} (ended_after sets how long a silence ends a series)")
+        if self.tails:
+            longest = sorted(self.tails, key=lambda u: (-self.tails[u], u))
+            shown = ", ".join(f"{u} {self.tails[u]:,}" for u in longest[:5])
+            more = f" and {len(longest) - 5:,} more" if len(longest) > 5 else ""
+            out.append(f"{len(longest):,} series have no rows for their last periods, filled with "
+                       f"zero sales up to the catalogue's last date ({shown}{more}); a product "
+                       "that stopped selling is left out by ended_after")
         out += self.covariate_notes
         for alias in aliases:
             tiers = self.fallback.get(alias, {})

@@ -87,6 +87,7 @@ class Prepared:
     n_series: int = 0
     notes: list[str] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)  # series left out: no sales for too long
+    tails: dict[str, int] = field(default_factory=dict)  # series -> zero periods added at its end
 
     @property
     def empty(self) -> bool:
@@ -209,7 +210,8 @@ def prepare(block: Block, prep: Prep) -> Prepared:
         return Prepared(Partition(empty), ended=ended)
     series = fill_series(sales, prep.freq, end=prep.end)
     out = Prepared(Partition(series), int(series.attrs.get("gaps_filled", 0)),
-                   int(series["unique_id"].nunique()), ended=ended)
+                   int(series["unique_id"].nunique()), ended=ended,
+                   tails=dict(series.attrs.get("tails_filled", {})))
     if prep.exog:
         out.part.exog = add_covariates(series, sales=sales, calendar=prep.calendar,
                                        products=block.products, horizon=prep.horizon,
@@ -296,12 +298,13 @@ class PartitionFit:
     n_series: int = 0
     ended: list[str] = field(default_factory=list)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    tails: dict[str, int] = field(default_factory=dict)
 
 
 def fit_partition(block: Block, job: TrainJob) -> PartitionFit:
     """Fit each model of the job on the block's series as a forecast would, and freeze it."""
     prepared = prepare(block, job.prep)
-    out = PartitionFit({}, prepared.gaps, prepared.n_series, prepared.ended)
+    out = PartitionFit({}, prepared.gaps, prepared.n_series, prepared.ended, tails=prepared.tails)
     if prepared.empty:
         return out
     for proto in job.models:
@@ -362,6 +365,7 @@ class PartitionForecast:
     changes: list[pd.DataFrame] = field(default_factory=list)  # what cleaning changed
     scenario: pd.DataFrame | None = None  # planned series under the plan (models with covariates)
     prices: pd.DataFrame | None = None  # their assumed and planned prices (unique_id, ds, base, plan)
+    tails: dict[str, int] = field(default_factory=dict)  # series -> zero periods added at its end
 
 
 def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
@@ -373,7 +377,7 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
     part = prepared.part
     merged: pd.DataFrame | None = None
     out = PartitionForecast(pd.DataFrame(), prepared.gaps, prepared.n_series, prepared.notes,
-                            ended=prepared.ended)
+                            ended=prepared.ended, tails=prepared.tails)
     if prepared.empty:
         return out
     for proto, fitted in job.models:

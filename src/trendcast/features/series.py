@@ -37,20 +37,27 @@ def fill_series(sales: pd.DataFrame, freq: str | None = None, *,
     periods count as zero sales. ``freq`` (the whole catalogue's, when this is part of it)
     replaces the inferred one. ``end`` (the catalogue's last date, for a forecast) extends
     every series that stops earlier to it with zero sales, so its forecast starts where the
-    others' do, not inside the past. ``attrs`` keep ``gaps_filled`` and ``freq``."""
+    others' do, not inside the past. ``attrs`` keep ``gaps_filled`` (periods missing inside
+    series), ``tails_filled`` (series id -> periods added after its last row up to ``end``)
+    and ``freq``."""
     from utilsforecast.preprocessing import fill_gaps
 
     df = sales[["unique_id", "ds", "y"]]
     freq = freq or infer_freq(df)
     check_frequency(df, freq)
     filled = fill_gaps(df, freq=freq, start="per_serie", end="per_serie")
+    inside = int(len(filled) - len(df))
+    tails: dict[str, int] = {}
     if end is not None and len(df) and pd.Timestamp(df["ds"].max()) <= pd.Timestamp(end):
         short = filled.groupby("unique_id")["ds"].transform("max") < pd.Timestamp(end)
         if short.any():
             extended = fill_gaps(filled[short], freq=freq, start="per_serie", end=pd.Timestamp(end))
+            added = extended.groupby("unique_id").size() - filled[short].groupby("unique_id").size()
+            tails = {str(k): int(v) for k, v in added.items() if v > 0}
             filled = pd.concat([filled[~short], extended], ignore_index=True).sort_values(
                 ["unique_id", "ds"], ignore_index=True)
     filled["y"] = filled["y"].fillna(0.0)
-    filled.attrs["gaps_filled"] = int(len(filled) - len(df))
+    filled.attrs["gaps_filled"] = inside
+    filled.attrs["tails_filled"] = tails
     filled.attrs["freq"] = freq
     return filled
