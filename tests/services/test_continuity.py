@@ -105,3 +105,19 @@ def test_ingest_of_sales_or_of_orders_building_sales_is_checked_too(shop, tmp_pa
     report = ingest_file(store, orders, "orders", aggregate="D", allow_gaps=True)
     assert store.sales_span()[1] == pd.Timestamp("2024-04-25")
     assert any("(--allow-gaps)" in n for n in report.notes)
+
+
+def test_a_first_file_with_weeks_no_product_has_is_stored_and_the_weeks_named(store, tmp_path):
+    from trendcast.services.ingest import ingest_file
+
+    weeks = pd.date_range("2023-01-06", periods=20, freq="W-FRI")
+    sales = pd.concat([pd.DataFrame({"unique_id": u, "ds": weeks, "y": 5.0}) for u in "AB"])
+    sales = sales[~sales["ds"].isin(weeks[[7, 12]])]
+    path = tmp_path / "first.csv"
+    sales.to_csv(path, index=False)
+    report = ingest_file(store, path, "sales")
+    assert store.count("sales") == 36
+    assert any(n.startswith("no product has a sales row for 2 period(s) inside the file(s) "
+                            "(2023-02-24, 2023-03-31)") for n in report.notes), report.notes
+    again = ingest_file(store, path, "sales")  # a later file is checked against the stored ones
+    assert not any("inside the file" in n for n in again.notes)

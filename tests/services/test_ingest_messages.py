@@ -190,6 +190,18 @@ def reviews_scrubbed(tmp: Path) -> list[str]:
 
 
 @case
+def a_first_file_with_days_no_product_sold(tmp: Path) -> list[str]:
+    days = _days("2024-01-01", 40)
+    gone = [f"2024-01-{d:02d}" for d in (5, 9, 10, 11, 12, 13, 20)]
+    kept = "".join(line + "\n" for line in days.splitlines() if line.split(",")[1] not in gone)
+    (tmp / "a").mkdir()
+    (tmp / "b").mkdir()
+    return [*stored(tmp / "a", [("a.csv", "unique_id,ds,y\n" + kept, {})]),
+            *stored(tmp / "b", [("b.csv", "unique_id,ds,y\n" + _days("2024-01-01", 3)
+                                 + _days("2024-01-05", 3), {})])]
+
+
+@case
 def a_closed_shop_with_allow_gaps(tmp: Path) -> list[str]:
     return stored(tmp, [("a.csv", "unique_id,ds,y\n" + _days("2024-01-01", 30), {}),
                         ("b.csv", "unique_id,ds,y\n" + _days("2024-02-03", 2), {"allow_gaps": True})])

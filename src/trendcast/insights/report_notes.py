@@ -301,7 +301,8 @@ _ZH: list[Rule] = compile_rules([
     (rf"{_N} series have no rows for their last periods, filled with zero sales up to the catalogue's last "
      r"date \((.*)\); a product that stopped selling is left out by ended_after",
      lambda m: f"{m[1]} 个序列最后几期没有数据，已按零销量补到整体的最后日期（"
-               + m[2].replace(" and ", " 另有 ").replace(" more", " 个") + "）；已停售的商品可用 `--ended-after` 排除"),
+               + m[2].replace(" and ", " 另有 ").replace(" more", " 个")
+               + "）；已停售的商品可用 `--ended-after` 排除"),
     (r"(.+) trained on a seeded sample of ([\d,]+) of ([\d,]+) series \(train_series\) and forecast for all "
      r"of them", r"\1 在 \3 个序列中随机抽取的 \2 个上训练，并为全部序列预测"),
     (r"(.+) learn\(s\) across series and ran on all series in one task, not partition by partition",

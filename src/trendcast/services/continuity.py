@@ -98,6 +98,9 @@ def check_continuity(store: Store, stored_end: pd.Timestamp | None, *, allow_gap
     """Refuse (DataValidationError, inside the writing transaction: nothing is stored) new
     sales that skip periods for the whole catalogue after ``stored_end``, unless
     ``allow_gaps`` or the periods are usual (:attr:`Skipped.usual`); else note them."""
+    if stored_end is None:
+        _first_file_gaps(store, notes)
+        return
     skipped = skipped_periods(store, stored_end)
     if skipped is None:
         return
@@ -116,3 +119,25 @@ def check_continuity(store: Store, stored_end: pd.Timestamp | None, *, allow_gap
            else f"{skipped.empty_before} of the {skipped.history} periods before had no sale "
            "either" if skipped.empty_before >= USUAL_EMPTY else "too little history to tell")
     notes.append(f"{skipped.describe()}: read as zero sales of every product ({why})")
+
+
+def _first_file_gaps(store: Store, notes: list[str]) -> None:
+    """The first sales stored: periods inside them without a row of any product are noted,
+    not refused (no history says whether the shop closes): a closed day, or a missed part of
+    the export that will read as zero sales of everything."""
+    freq = store.meta("freq")  # set by the first sales whose frequency can be read
+    totals = store.sales_totals(None) if freq else pd.DataFrame()
+    if len(totals) < 3:
+        return
+    totals["ds"] = pd.to_datetime(totals["ds"])
+    grid = pd.date_range(totals["ds"].min(), totals["ds"].max(), freq=freq)
+    present = set(totals["ds"])
+    missing = [d for d in grid if d not in present]
+    if not missing:
+        return
+    shown = ", ".join(f"{d:%Y-%m-%d}" for d in missing[:5])
+    more = f" and {len(missing) - 5:,} more" if len(missing) > 5 else ""
+    notes.append(f"no product has a sales row for {len(missing):,} period(s) inside the file(s) "
+                 f"({shown}{more}): read as zero sales of every product (a closed shop); if the "
+                 "shop was open, that part of the export is missing: undo this batch and ingest "
+                 "a file that has it")

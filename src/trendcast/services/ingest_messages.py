@@ -329,6 +329,14 @@ _LINES: list[Rule] = compile_rules([
      lambda m: f"{_kind(m[1])}：{m[2]} 行的用户编号已替换为工作区的化名（要保留原编号，用 --keep-user-ids / "
                "pseudonymise=False）"),
     (_SKIPPED + r": read as zero sales of every product \((.+)\)", _gap_note),
+    (r"no product has a sales row for ([\d,]+) period\(s\) inside the file\(s\) "
+     r"\((.+?)( and [\d,]+ more)?\): read as zero sales of every product \(a closed shop\); if the "
+     r"shop was open, that part of the export "
+     r"is missing: undo this batch and ingest a file that has it",
+     lambda m: f"文件内有 {m[1]} 期没有任何商品的销量记录（{m[2]}"
+               + (f" 等，另有 {m[3].split()[1]} 期" if m[3] else "")
+               + "）：按所有商品零销量读取（店铺歇业）；如果当时店铺在营业，说明导出缺了这部分："
+                 "请撤销本批次，导入包含这部分的文件"),
     # refusals: the missed export (services.continuity)
     (_SKIPPED + r", though (?:each of the (\d+)|(\d+) of the (\d+)) periods before had sales: the export of "
      r"those periods looks missing, and storing this would make them periods of zero sales for every "
