@@ -335,3 +335,37 @@ def test_numbers_and_dates_typed_full_width_are_read_and_ids_kept_as_written(tmp
     bad = write(tmp_path / "bad.csv", "unique_id,ds,y\nA,2025-10-01,１二\n")
     with pytest.raises(DataValidationError, match="got '１二'"):  # the value as the file has it
         load_file(bad, "sales")
+
+
+@pytest.mark.parametrize(("labels", "dates", "said"), [
+    (["2025-W01", "2025W02", "2025-w03"], ["2024-12-30", "2025-01-06", "2025-01-13"], "ISO week"),
+    (["2024Q4", "2025-Q1", "Q2 2025", "2025年第3季度", "2025年四季度", "2026年Q1"],
+     ["2024-10-01", "2025-01-01", "2025-04-01", "2025-07-01", "2025-10-01", "2026-01-01"], "quarter"),
+    (["2025-01-05~2025-01-11", "2025/01/12 至 2025/01/18", "2025-01-19 - 2025-01-25"],
+     ["2025-01-11", "2025-01-18", "2025-01-25"], "date range"),
+])
+def test_periods_written_as_labels_are_read_as_dates_and_noted(tmp_path, labels, dates, said):
+    path = write(tmp_path / "p.csv", "unique_id,ds,y\n" + "".join(f"A,{v},1\n" for v in labels))
+    df = load_file(path, "sales")
+    assert df["ds"].tolist() == [pd.Timestamp(d) for d in dates]
+    assert any(f"ds: {len(labels)} {said} label(s) read as dates" in n for n in df.attrs["notes"])
+
+
+@pytest.mark.parametrize(("value", "hint"), [
+    ("2025年第1周", "not a week number"), ("2025-W54", "--date-format"),
+    ("2025-01-12~2025-01-06", "--date-format"),  # a range that ends before it starts
+    ("2025年1月", "--date-format %Y年%m月"), ("2025/01", "--date-format %Y/%m"),
+    ("Jan 2025", "--date-format %b %Y"),
+])
+def test_period_labels_that_cannot_be_read_say_how(tmp_path, value, hint):
+    with pytest.raises(DataValidationError) as info:
+        load_file(write(tmp_path / "p.csv", f"unique_id,ds,y\nA,{value},1\n"), "sales")
+    assert hint in str(info.value) and f"got '{value}'" in str(info.value)
+
+
+def test_a_weekly_shop_of_week_ranges_is_stored_by_the_weeks_last_day(store, tmp_path):
+    days = pd.date_range("2025-01-05", periods=10, freq="W-SUN")  # Sunday-to-Saturday weeks
+    text = "".join(f"A,{d:%Y-%m-%d}~{d + pd.Timedelta(days=6):%Y-%m-%d},{i}\n" for i, d in enumerate(days))
+    ingest_file(store, write(tmp_path / "w.csv", "unique_id,ds,y\n" + text), "sales")
+    assert store.meta("freq") == "W-SAT"
+    assert store.sales()["ds"].min() == pd.Timestamp("2025-01-11")

@@ -38,10 +38,13 @@ def test_a_rating_with_a_unit_still_has_to_be_on_the_scale(tmp_path):
         load_file(write(tmp_path / "r.csv", HEAD + "r1,P001,2024-03-05 14:02:00,6星,ok\n"), "reviews")
 
 
-def test_fullwidth_digits_are_not_said_to_be_thousands_separators(tmp_path):
+def test_fullwidth_digits_are_read_as_digits_and_not_said_to_be_thousands_separators(tmp_path):
+    df = load_file(write(tmp_path / "r.csv", HEAD + "r1,P001,2024-03-05 14:02:00,５,ok\n"), "reviews")
+    assert df["rating"].tolist() == [5.0]
+    assert any("typed in full-width characters" in n for n in df.attrs["notes"])
     with pytest.raises(DataValidationError) as info:
-        load_file(write(tmp_path / "r.csv", HEAD + "r1,P001,2024-03-05 14:02:00,５,ok\n"), "reviews")
-    assert "got '５'" in str(info.value)
+        load_file(write(tmp_path / "r.csv", HEAD + "r1,P001,2024-03-05 14:02:00,５颗心,ok\n"), "reviews")
+    assert "got '５颗心'" in str(info.value)
     assert "thousands separators" not in str(info.value)
 
 
@@ -194,3 +197,15 @@ def test_an_unmapped_date_column_in_other_layouts_is_named(tmp_path, written):
     with pytest.raises(InputFileError, match=r"column 'date' holds dates .*--map ts=date"):
         load_file(path, "reviews", options=make_options(mapping=["unique_id=variation",
                                                                   "text=verified_reviews"]))
+
+
+def test_taobao_review_results_and_points_are_read_as_ratings_on_the_scale(tmp_path):
+    rows = ("r1,P001,2024-03-05 14:02:00,好评,ok\nr2,P001,2024-03-05 15:02:00,中评,meh\n"
+            "r3,P001,2024-03-05 16:02:00,差评,bad\nr4,P001,2024-03-05 17:02:00,4.5分,fine\n")
+    df = load_file(write(tmp_path / "r.csv", HEAD + rows), "reviews")
+    assert df["rating"].tolist() == [5.0, 3.0, 1.0, 4.5]
+    assert any("3 review result(s) read as ratings: 好评 as 5, 中评 as 3, 差评 as 1" in n
+               for n in df.attrs["notes"])
+    ten = load_file(write(tmp_path / "r.csv", HEAD + rows.replace("4.5分", "9分")), "reviews",
+                    options=make_options(rating_scale="0-10"))
+    assert ten["rating"].tolist() == [10.0, 5.0, 0.0, 9.0]

@@ -202,6 +202,16 @@ def a_first_file_with_days_no_product_sold(tmp: Path) -> list[str]:
 
 
 @case
+def periods_written_as_labels_and_review_results(tmp: Path) -> list[str]:
+    return [*notes_of(tmp, "w.csv", "unique_id,ds,y\nA,2025-W01,1\nA,2025-W02,2\n", "sales"),
+            *notes_of(tmp, "q.csv", "unique_id,ds,y\nA,2025年第1季度,1\nA,2025Q2,2\n", "sales"),
+            *notes_of(tmp, "r.csv", "unique_id,ds,y\nA,2025-01-06~2025-01-12,1\n", "sales"),
+            *notes_of(tmp, "v.csv", "review_id,unique_id,ts,rating,text\n1,A,2025-01-01 10:00,好评,ok\n"
+                      "2,A,2025-01-01 11:00,差评,no\n", "reviews"),
+            *refused(tmp, "n.csv", "unique_id,ds,y\nA,2025年第1周,1\n", "sales")]
+
+
+@case
 def a_closed_shop_with_allow_gaps(tmp: Path) -> list[str]:
     return stored(tmp, [("a.csv", "unique_id,ds,y\n" + _days("2024-01-01", 30), {}),
                         ("b.csv", "unique_id,ds,y\n" + _days("2024-02-03", 2), {"allow_gaps": True})])

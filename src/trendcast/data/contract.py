@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trendcast.data.period_labels import WEEK_NUMBER
+
 DATE_MIN = pd.Timestamp("1970-01-01")
 DATE_MAX = pd.Timestamp("2200-12-31 23:59:59.999999")
 WINDOW = "a date between 1970-01-01 and 2200-12-31"
@@ -354,11 +356,16 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
                       "(45820 is 2025-06-12); format the column as dates before saving the file")
     todo &= ~serial
     full = text.str.match(_FULL_DATE).fillna(False).to_numpy(dtype=bool)
+    weeks = todo & ~full & text.str.fullmatch(WEEK_NUMBER).fillna(False).to_numpy(dtype=bool)
+    found.add(weeks, f"{expected}, not a week number: which days a week number holds depends on "
+                     "the back end's week rule; export the week's first or last day, a range "
+                     "(2025-01-06~2025-01-12) or ISO weeks (2025-W02)")
+    todo &= ~weeks
     if (todo & ~full).any():
         first = str(text[todo & ~full].iloc[0])
         suggestion = _suggest_format(first)
         iso = _layout_of(str(text[todo & full].iloc[0])) if (todo & full).any() else None
-        if iso is not None and " or " not in suggestion:
+        if iso is not None and " or " not in suggestion and _layout_of(first) is not None:
             # ISO dates beside one other layout that cannot be misread: read both. Beside
             # day/month dates the ISO ones may be days already swapped (a tool that read
             # 02/01 month first); which order is right is the user's call, as before.
@@ -459,6 +466,12 @@ _LAYOUTS = (  # (pattern, the --date-format to suggest)
     (re.compile(r"^[A-Za-z]{4,9} \d{1,2}, \d{4}"), "%B %d, %Y"),
     (re.compile(r"^\d{1,2} [A-Za-z]{4,9} \d{4}"), "%d %B %Y"),
     (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}"), "%Y-%m-%d"),  # reached only from _layout_of
+    (re.compile(r"^\d{4}年\d{1,2}月$"), "%Y年%m月"),  # months
+    (re.compile(r"^\d{4}/\d{1,2}$"), "%Y/%m"),
+    (re.compile(r"^\d{4}\.\d{1,2}$"), "%Y.%m"),
+    (re.compile(r"^[A-Za-z]{3} \d{4}$"), "%b %Y"),
+    (re.compile(r"^[A-Za-z]{4,9} \d{4}$"), "%B %Y"),
+    (re.compile(r"^[A-Za-z]{3}-\d{2}$"), "%b-%y"),
 )
 
 

@@ -29,6 +29,7 @@ from trendcast.data.contract import (
     to_number,
     to_text,
 )
+from trendcast.data.period_labels import read_period_labels
 from trendcast.errors import DataValidationError
 
 Kind = Literal["id", "str", "date", "datetime", "number", "nonneg", "quantity", "price", "rating"]
@@ -270,9 +271,14 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
     if col.kind in ("id", "str"):
         out = to_text(raw, identifier=col.kind == "id", found=found)
     elif col.kind in ("date", "datetime"):
-        out = to_datetime(_half_width(raw, name, notes), rules, found, date_only=col.kind == "date")
+        values = _half_width(raw, name, notes)
+        if col.kind == "date" and not rules.date_format:
+            values = read_period_labels(values, name, notes)
+        out = to_datetime(values, rules, found, date_only=col.kind == "date")
     else:
         narrow = _half_width(raw, name, notes)
+        if col.kind == "rating":
+            narrow = _rating_words(narrow, name, notes, rules.rating_scale)
         values = (_rating_units(narrow, name, notes) if col.kind == "rating" else
                   _rating_units(narrow, name, notes, _PIECE_UNIT, "quantities")
                   if col.kind == "quantity" else narrow)
@@ -316,7 +322,26 @@ def _half_width(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
     return raw.where(~wide, raw[wide].map(lambda v: v.translate(_HALF_WIDTH)))
 
 
-_RATING_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:颗星|星|stars?)\s*$", re.IGNORECASE)
+_RATING_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:颗星|星|分|stars?)\s*$", re.IGNORECASE)
+# Taobao's review result instead of stars: the top, middle and bottom of the rating scale.
+_RATING_WORDS = {"好评": 1.0, "中评": 0.5, "差评": 0.0}
+
+
+def _rating_words(raw: pd.Series, name: str, notes: list[str], scale: tuple[float, float]
+                  ) -> pd.Series:
+    """好评/中评/差评 as the top, middle and bottom of the rating scale, noted."""
+    if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
+        return raw
+    share = raw.map(lambda v: _RATING_WORDS.get(v.strip()) if isinstance(v, str) else None)
+    hit = share.notna()
+    if not hit.any():
+        return raw
+    low, high = scale
+    counts = raw[hit].map(str.strip).value_counts()
+    notes.append(f"{name}: {int(hit.sum()):,} review result(s) read as ratings: "
+                 + ", ".join(f"{w} as {low + _RATING_WORDS[w] * (high - low):g}" for w in _RATING_WORDS
+                             if w in counts.index))
+    return raw.where(~hit, share.map(lambda f: f"{low + f * (high - low):g}", na_action="ignore"))
 
 
 # Quantities counted in pieces, written with the unit (``3件``, ``2 pcs``); units that hold

@@ -34,6 +34,11 @@ def _examples(text: str) -> str:
     return _rows(text).replace("）: ", "）：").replace("据: ", "据：").replace(", 第", "，第")
 
 
+_PERIOD_LABEL = {"ISO week": " ISO 周标签", "quarter": "季度标签", "date range": "日期区间"}
+_PERIOD_DAY = {"week's Monday": "该周的周一", "quarter's first day": "该季度的第一天",
+               "range's last day": "区间的最后一天"}
+
+
 def _kind(name: str) -> str:
     return _KIND.get(name, name)
 
@@ -134,6 +139,10 @@ _EXPECTED: list[Rule] = compile_rules([
      r"\1 中的几种写法不会读成不同日子的日期（--date-format）：请只给出本文件用的写法"),
     (r"(.+); a partial date \(year or month only\) needs --date-format, e\.g\. --date-format (\S+)",
      _with(lambda m, e: f"{e}；只有年份或年月的日期需要 --date-format，例如 --date-format {m[2]}")),
+    (r"(.+), not a week number: which days a week number holds depends on the back end's week rule; "
+     r"export the week's first or last day, a range \((\S+)\) or ISO weeks \((\S+)\)",
+     _with(lambda m, e: f"{e}，不能是周序号：周序号包含哪几天取决于后台的周规则；"
+                        f"请导出每周的第一天或最后一天、日期区间（{m[2]}）或 ISO 周（{m[3]}）")),
     (r"(.+), not a number: this looks like an Excel serial day number \((\d+) is (\S+)\); format the "
      r"column as dates before saving the file",
      _with(lambda m, e: f"{e}，不能是数字：这看起来是 Excel 的日期序号（{m[2]} 即 {m[3]}）；请在保存文件前"
@@ -264,6 +273,12 @@ _LINES: list[Rule] = compile_rules([
     (rf"(.+?): {_N} (rating\(s\)|quantities) written with a unit \(e\.g\. (.+)\) read as the number",
      lambda m: f"{m[1]}：{m[2]} 个{'评分' if m[3] == 'rating(s)' else '数量'}带单位（例如 {m[4]}），"
                "已按数字读取"),
+    (rf"(.+?): {_N} (ISO week|quarter|date range) label\(s\) read as dates, the (week's Monday|quarter's "
+     r"first day|range's last day) \(e\.g\. (.+) as (\S+)\)",
+     lambda m: f"{m[1]}：{m[2]} 个{_PERIOD_LABEL[m[3]]}按日期读取，取{_PERIOD_DAY[m[4]]}"
+               f"（例如 {m[5]} 读作 {m[6]}）"),
+    (rf"(.+?): {_N} review result\(s\) read as ratings: (.+)",
+     lambda m: f"{m[1]}：{m[2]} 个评价结果按评分读取：{m[3].replace(' as ', ' 为 ').replace(', ', '，')}"),
     (rf"(.+?): {_N} value\(s\) typed in full-width characters \(e\.g\. (.+)\) read as ordinary "
      r"digits and signs",
      r"\1：\2 个值用全角字符输入（例如 \3），已按普通数字和符号读取"),
