@@ -369,3 +369,34 @@ def test_a_weekly_shop_of_week_ranges_is_stored_by_the_weeks_last_day(store, tmp
     ingest_file(store, write(tmp_path / "w.csv", "unique_id,ds,y\n" + text), "sales")
     assert store.meta("freq") == "W-SAT"
     assert store.sales()["ds"].min() == pd.Timestamp("2025-01-11")
+
+
+def test_a_wide_sales_table_of_days_across_is_read_as_rows(tmp_path):
+    text = ("商品,名称,2025-10-01,2025-10-02,2025-10-03,总计\nA,杯子,1,,3,4\nB,盘子,2,0,1,3\n合计,,3,0,4,7\n")
+    path = write(tmp_path / "wide.csv", text)
+    with pytest.raises(DataValidationError, match=r"a wide sales table \(3 date columns, 2025-10-01 \.\.\. "
+                                                  r"2025-10-03\) needs its product column: map it with "
+                                                  r"--map unique_id=COLUMN \(its other columns are \['商品', '名称', '总计'\]\)"):
+        load_file(path, "sales")
+    df = load_file(path, "sales", options=make_options(mapping=["unique_id=商品"]))
+    assert list(zip(df["unique_id"], df["ds"].dt.strftime("%m-%d"), df["y"], strict=True)) == [
+        ("A", "10-01", 1.0), ("A", "10-03", 3.0), ("B", "10-01", 2.0), ("B", "10-02", 0.0), ("B", "10-03", 1.0)]
+    notes = " | ".join(df.attrs["notes"])
+    assert "wide sales table: 3 date column(s) (2025-10-01 ... 2025-10-03) read as unique_id/ds/y rows; " \
+           "1 blank cell(s) are no sales row" in notes and "总计" in notes  # the total column is not stored
+    bad = write(tmp_path / "bad.csv", "sku,2025-W01,2025-W02\nA,1,x\n")
+    with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'y': got 'x'"):
+        load_file(bad, "sales", options=make_options(mapping=["unique_id=sku"]))
+
+
+def test_a_wide_excel_sheet_with_date_headers_and_day_first_headers(tmp_path):
+    sheet = pd.DataFrame({"sku": ["A", "B"], pd.Timestamp("2025-10-01"): [1, 2],
+                          pd.Timestamp("2025-10-02"): [3, 4]})
+    path = tmp_path / "wide.xlsx"
+    sheet.to_excel(path, index=False)
+    df = load_file(path, "sales", options=make_options(mapping=["unique_id=sku"]))
+    assert df["ds"].tolist() == [pd.Timestamp("2025-10-01"), pd.Timestamp("2025-10-02")] * 2
+    assert df["y"].tolist() == [1.0, 3.0, 2.0, 4.0]
+    day_first = write(tmp_path / "dm.csv", "sku,01/10/2025,02/10/2025\nA,1,2\n")
+    df = load_file(day_first, "sales", options=make_options(mapping=["unique_id=sku"], date_format="%d/%m/%Y"))
+    assert df["ds"].tolist() == [pd.Timestamp("2025-10-01"), pd.Timestamp("2025-10-02")]

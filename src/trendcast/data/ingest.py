@@ -29,6 +29,7 @@ from trendcast.data.contract import (
     to_datetime,
 )
 from trendcast.data.order_status import find_status_column, split_by_status
+from trendcast.data.period_labels import read_period_labels
 from trendcast.data.readers import SEPARATORS, Limits, max_unpacked_bytes, read_frame
 from trendcast.data.validation import SPECS, validate
 from trendcast.errors import DataValidationError, InputFileError
@@ -468,6 +469,13 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
         attrs["_rows"] = (np.asarray(base)[df.index.to_numpy()] if base is not None
                           else df.index.to_numpy()).tolist()
         df = df.reset_index(drop=True)
+    if kind == "sales" and "ds" not in df.columns and "y" not in df.columns:
+        wide = _sales_wide_to_long(df, source, notes, rules)
+        if wide is not None:
+            base = attrs.get("_rows")
+            attrs["_rows"] = (np.asarray(base)[wide.index.to_numpy()] if base is not None
+                              else wide.index.to_numpy()).tolist()
+            df = wide.reset_index(drop=True)
     if kind == "events" and "event_type" in df.columns:
         df["event_type"] = df["event_type"].map(event_alias)
     if kind == "reviews":
@@ -570,6 +578,44 @@ def _macro_wide_to_long(df: pd.DataFrame, source: str, notes: list[str]) -> pd.D
     notes.append(f"wide macro table: {len(values)} indicator column(s) "
                  f"({', '.join(map(str, values[:10]))}) read as name/ds/value rows"
                  + (", named INDICATOR:KEY" if keyed else ""))
+    return long
+
+
+def _date_header(name: object, rules: Rules) -> bool:
+    """Whether a column's name is a date or a period label (a wide table's column)."""
+    text = str(name).strip()
+    if rules.date_format:
+        return any(not pd.isna(pd.to_datetime(text, format=f, errors="coerce"))
+                   for f in split_formats(rules.date_format))
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}(?: 00:00:00)?", text):
+        return not pd.isna(pd.to_datetime(text, errors="coerce"))
+    return read_period_labels(pd.Series([text], dtype=object), "", []).iloc[0] != text
+
+
+def _sales_wide_to_long(df: pd.DataFrame, source: str, notes: list[str],
+                        rules: Rules) -> pd.DataFrame | None:
+    """A sales table with one column per date (a spreadsheet's layout: products down, days
+    across) as unique_id/ds/y rows; blank cells are no row (a period without sales, filled
+    with zero at forecast time). None when the table has fewer than two date columns."""
+    dates = [c for c in df.columns if not str(c).startswith("_") and _date_header(c, rules)]
+    if len(dates) < 2:
+        return None
+    if "unique_id" not in df.columns:
+        others = [c for c in df.columns if c not in dates and not str(c).startswith("_")]
+        raise DataValidationError(
+            f"{source}: a wide sales table ({len(dates)} date columns, {dates[0]} ... "
+            f"{dates[-1]}) needs its product column: map it with --map unique_id=COLUMN"
+            + (f" (its other columns are {others})" if others else ""))
+    keep = [c for c in df.columns if c not in dates]
+    frame = df.reset_index(drop=True)
+    long = frame.melt(id_vars=keep, value_vars=dates, var_name="ds", value_name="y",
+                      ignore_index=False)
+    long["ds"] = long["ds"].map(lambda c: str(c).strip().removesuffix(" 00:00:00"))
+    blank = long["y"].isna() | long["y"].map(lambda v: isinstance(v, str) and not v.strip())
+    long = long[~blank].sort_index(kind="stable")
+    notes.append(f"wide sales table: {len(dates)} date column(s) ({dates[0]} ... {dates[-1]}) "
+                 f"read as unique_id/ds/y rows" + (f"; {int(blank.sum()):,} blank cell(s) are no "
+                                                   "sales row" if blank.any() else ""))
     return long
 
 

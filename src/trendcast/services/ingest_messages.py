@@ -265,6 +265,10 @@ _LINES: list[Rule] = compile_rules([
     (r"no review ids in the file: made from a stable hash of product, time, text, rating and reviewer "
      r"\(identical reviews numbered in file order\)",
      "文件中没有评价编号：由商品、时间、内容、评分和评价人计算出稳定的编号（完全相同的评价按文件中的顺序编号）"),
+    (rf"wide sales table: {_N} date column\(s\) \((.+)\) read as unique_id/ds/y rows"
+     rf"(?:; {_N} blank cell\(s\) are no sales row)?",
+     lambda m: f"宽格式的销量表：{m[1]} 个日期列（{m[2]}）按 unique_id/ds/y 行读取"
+               + (f"；{m[3]} 个空单元格不算销量记录" if m[3] else "")),
     (r"wide macro table: (\d+) indicator column\(s\) \((.+)\) read as name/ds/value rows"
      r"(, named INDICATOR:KEY)?",
      lambda m: f"宽格式的宏观指标表：{m[1]} 个指标列（{m[2]}）按 name/ds/value 行读取"
@@ -380,6 +384,10 @@ _LINES: list[Rule] = compile_rules([
      r"sales\. Map it with --map status=(.+) to leave them out, or --drop (.+) if every line is a sale",
      r"列 \1 是订单状态，其中 \2 行不是成交（例如 \3），否则会算作销量。用 --map status=\4 指定它"
      r"即可去掉这些行；如果每一行都是成交，用 --drop \5"),
+    (rf"a wide sales table \({_N} date columns, (.+)\) needs its product column: map it with --map "
+     r"unique_id=COLUMN(?: \(its other columns are (.+)\))?",
+     lambda m: f"宽格式的销量表（{m[1]} 个日期列，{m[2]}）需要商品列：请用 --map unique_id=列名 指定"
+               + (f"（其他列为 {m[3]}）" if m[3] else "")),
     (rf"column (.+?) also holds order statuses, {_N} line\(s\) not a sale \(e\.g\. (.+?)\): they would "
      r"count as sales\. Read both with --map status=(\S+) \(a line is left out when either says it is "
      r"not a sale\), or --drop (.+)",
