@@ -400,3 +400,18 @@ def test_a_wide_excel_sheet_with_date_headers_and_day_first_headers(tmp_path):
     day_first = write(tmp_path / "dm.csv", "sku,01/10/2025,02/10/2025\nA,1,2\n")
     df = load_file(day_first, "sales", options=make_options(mapping=["unique_id=sku"], date_format="%d/%m/%Y"))
     assert df["ds"].tolist() == [pd.Timestamp("2025-10-01"), pd.Timestamp("2025-10-02")]
+
+
+def test_the_file_row_map_is_shared_not_copied_by_each_column_operation(tmp_path):
+    import copy
+
+    from trendcast.data.contract import FileRows
+    from trendcast.data.readers import read_frame
+
+    path = write(tmp_path / "b.csv", "unique_id,ds,y\nA,2025-10-01,1\n\nA,2025-10-02,x\n")
+    raw = read_frame(path)
+    rows = raw.attrs["_rows"]
+    assert isinstance(rows, FileRows) and copy.deepcopy(rows) is rows
+    assert raw["y"].astype(str).attrs["_rows"] is rows  # pandas' attrs copy keeps the same map
+    with pytest.raises(DataValidationError, match=r"row 3 \(line 4\), column 'y': got 'x'"):
+        load_file(path, "sales")

@@ -25,6 +25,7 @@ from trendcast.data.contract import (
     NEGATIVES,
     Found,
     Rules,
+    file_rows,
     split_formats,
     to_datetime,
 )
@@ -466,15 +467,15 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
         df = _macro_wide_to_long(df, source, notes)
         # each long row names the file row it came from (through rows the reader skipped)
         base = attrs.get("_rows")
-        attrs["_rows"] = (np.asarray(base)[df.index.to_numpy()] if base is not None
-                          else df.index.to_numpy()).tolist()
+        attrs["_rows"] = file_rows(np.asarray(base)[df.index.to_numpy()] if base is not None
+                                   else df.index.to_numpy())
         df = df.reset_index(drop=True)
     if kind == "sales" and "ds" not in df.columns and "y" not in df.columns:
         wide = _sales_wide_to_long(df, source, notes, rules)
         if wide is not None:
             base = attrs.get("_rows")
-            attrs["_rows"] = (np.asarray(base)[wide.index.to_numpy()] if base is not None
-                              else wide.index.to_numpy()).tolist()
+            attrs["_rows"] = file_rows(np.asarray(base)[wide.index.to_numpy()] if base is not None
+                                       else wide.index.to_numpy())
             df = wide.reset_index(drop=True)
     if kind == "events" and "event_type" in df.columns:
         df["event_type"] = df["event_type"].map(event_alias)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trendcast.data.contract import Found, to_text
+from trendcast.data.contract import Found, file_rows, to_text
 
 # Written in lower case with "_" for spaces and dashes; Chinese as exported.
 NOT_SOLD = frozenset({
@@ -92,7 +92,7 @@ def split_by_status(df: pd.DataFrame) -> StatusSplit:
     positions = np.flatnonzero(~out)
     kept = df.iloc[positions].drop(columns=["status"]).reset_index(drop=True)
     kept.attrs.update(attrs)
-    kept.attrs["_rows"] = (np.asarray(rows)[positions] if rows is not None else positions).tolist()
+    kept.attrs["_rows"] = file_rows(np.asarray(rows)[positions] if rows is not None else positions)
     gone = df.iloc[np.flatnonzero(out)]
     cancelled = pd.DataFrame({
         col: to_text(gone[col], identifier=True, found=Found()).astype(object).to_numpy()

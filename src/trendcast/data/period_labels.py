@@ -31,6 +31,7 @@ _QUARTERS = (
 )
 _DAY = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
 _RANGE = re.compile(rf"^({_DAY})\s*(?:~|～|至|到|—|–|\s-\s)\s*({_DAY})$")
+_CANDIDATE = r"[WwQq季~～至到—–]|\s-\s"  # what every label has and plain dates do not
 WEEK_NUMBER = re.compile(r"^\d{4}\s*年?\s*-?\s*第\s*\d{1,2}\s*周$")
 MAX_RANGE_DAYS = 366
 
@@ -84,7 +85,10 @@ def read_period_labels(raw: pd.Series, name: str, notes: list[str]) -> pd.Series
     found said in ``notes``; other cells are left for the date contract."""
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
         return raw
-    text = raw.map(lambda v: v.strip() if isinstance(v, str) else None)
+    maybe = raw.astype("string").str.contains(_CANDIDATE, regex=True).fillna(False)
+    if not maybe.any():  # the usual column of dates: one vectorised look
+        return raw
+    text = raw.map(lambda v: v.strip() if isinstance(v, str) else None).where(maybe)
     out = raw.copy()
     done = pd.Series(False, index=raw.index)
     for what, read, becomes in _KINDS:

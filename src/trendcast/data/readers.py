@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from trendcast.data.contract import file_rows
 from trendcast.errors import DataValidationError, InputFileError, LimitError
 
 if TYPE_CHECKING:
@@ -845,7 +846,7 @@ def read_frame(
     if empty_rows or header_lines or (len(positions) and positions[0] != int(has_header)):
         # rows as the file counts them (row n on line n + 1 under a header)
         # a list, not an array: pandas compares attrs when it concatenates frames
-        df.attrs["_rows"] = (positions - 1 if has_header else positions).tolist()
+        df.attrs["_rows"] = file_rows(positions - 1 if has_header else positions)
     df.attrs["empty_rows"] = empty_rows
     df.attrs["header_lines"] = header_lines
     df.attrs["source"] = source

@@ -25,6 +25,7 @@ from trendcast.data.contract import (
     Found,
     Rules,
     check_bounds,
+    file_rows,
     to_datetime,
     to_number,
     to_text,
@@ -482,7 +483,7 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
         df.attrs.update(attrs)
         if "_rows" in attrs and attrs["_rows"] is not None:
             rows = np.asarray(attrs["_rows"])[rows]
-        df.attrs["_rows"] = rows
+        df.attrs["_rows"] = file_rows(rows)
     present = [c for c in spec.columns if c in df.columns]
     problems = Problems(df, source)
     notes: list[str] = list(df.attrs.get("notes", []))
@@ -511,7 +512,7 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
         rows = attrs.get("_rows")
         df = df[keep].reset_index(drop=True)
         df.attrs.update(attrs)
-        df.attrs["_rows"] = (np.asarray(rows)[kept_rows] if rows is not None else kept_rows)
+        df.attrs["_rows"] = file_rows(np.asarray(rows)[kept_rows] if rows is not None else kept_rows)
         old = problems
         problems = Problems(df, source)
         problems.groups = _reindex_groups(old.groups, kept_rows)
