@@ -415,3 +415,45 @@ def test_the_file_row_map_is_shared_not_copied_by_each_column_operation(tmp_path
     assert raw["y"].astype(str).attrs["_rows"] is rows  # pandas' attrs copy keeps the same map
     with pytest.raises(DataValidationError, match=r"row 3 \(line 4\), column 'y': got 'x'"):
         load_file(path, "sales")
+
+
+def test_an_xls_export_that_is_text_is_read_as_text_and_said(tmp_path):
+    path = tmp_path / "订单报表.xls"
+    path.write_bytes("商品\t日期\t数量\nA\t2025-10-01\t1\nA\t2025-10-02\t2\n".encode("gbk"))
+    df = load_file(path, "sales", options=make_options(mapping=["unique_id=商品", "ds=日期", "y=数量"]))
+    assert df["y"].tolist() == [1.0, 2.0]
+    assert "订单报表.xls is text saved as .xls: read as text" in df.attrs["notes"]
+
+
+def test_an_xls_export_that_is_an_html_table_is_read_with_its_title_and_total_lines(tmp_path):
+    html = ("<html><head><meta charset='gbk'></head><body><table>"
+            "<tr><td colspan=3>销量报表 2025-10</td></tr>"
+            "<tr><th>商品</th><th>日期</th><th>数量</th></tr>"
+            "<tr><td>007</td><td>2025-10-01</td><td> 1 </td></tr>"
+            "<tr><td>007</td><td>2025-10-02</td><td>x</td></tr>"
+            "<tr><td>合计</td><td></td><td>3</td></tr></table></body></html>")
+    path = tmp_path / "report.xls"
+    path.write_bytes(html.encode("gbk"))
+    opts = make_options(mapping=["unique_id=商品", "ds=日期", "y=数量"])
+    with pytest.raises(DataValidationError, match=r"row 3 \(line 4\), column 'y': got 'x'"):
+        load_file(path, "sales", options=opts)
+    path.write_bytes(html.replace(">x<", ">2<").encode("gbk"))
+    df = load_file(path, "sales", options=opts)
+    assert df["unique_id"].tolist() == ["007", "007"] and df["y"].tolist() == [1.0, 2.0]
+    assert "report.xls is an HTML table saved as .xls: read as a table" in df.attrs["notes"]
+
+
+def test_a_binary_xls_workbook_is_read(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.find_spec("statsmodels")
+    if spec is None:
+        pytest.skip("statsmodels (the insights extra) ships the real .xls used here")
+    from pathlib import Path
+
+    xls = (Path(spec.origin).parent / "tsa" / "statespace" / "tests" / "results" / "frbny_nowcast"
+           / "Nowcasting" / "data" / "US" / "2016-06-29.xls")
+    assert xls.read_bytes()[:4] == b"\xd0\xcf\x11\xe0"  # a BIFF workbook, not text
+    df = load_file(xls, "macro", options=make_options(mapping=["ds=Date"]))
+    payems = df[df["name"] == "PAYEMS"].sort_values("ds")
+    assert payems["ds"].iloc[0] == pd.Timestamp("1985-01-01") and payems["value"].iloc[0] == 96373

@@ -215,6 +215,14 @@ def periods_written_as_labels_and_review_results(tmp: Path) -> list[str]:
 
 
 @case
+def xls_exports_that_are_text_or_html(tmp: Path) -> list[str]:
+    return [*notes_of(tmp, "t.xls", "unique_id\tds\ty\nA\t2025-01-01\t1\n", "sales"),
+            *notes_of(tmp, "h.xls", "<table><tr><td>unique_id</td><td>ds</td><td>y</td></tr>"
+                      "<tr><td>A</td><td>2025-01-01</td><td>1</td></tr></table>", "sales"),
+            *refused(tmp, "e.xls", "<html><body><p>nothing</p><table></table></body></html>", "sales")]
+
+
+@case
 def a_closed_shop_with_allow_gaps(tmp: Path) -> list[str]:
     return stored(tmp, [("a.csv", "unique_id,ds,y\n" + _days("2024-01-01", 30), {}),
                         ("b.csv", "unique_id,ds,y\n" + _days("2024-02-03", 2), {"allow_gaps": True})])
@@ -544,12 +552,12 @@ _PROSE = re.compile(r"\b(the|and|of|with|expected|got|row|line|column|file|files
 
 def kept(en: str) -> list[str]:
     """What a translation must carry over as written."""
-    paths = re.findall(r"/\S+?\.(?:csv|jsonl?|parquet|xlsx|zip)\b", en)
+    paths = re.findall(r"/\S+?\.(?:csv|jsonl?|parquet|xlsx?|zip)\b", en)
     return paths + _QUOTED.findall(en) + _OPTION.findall(en) + _NUMBER.findall(en)
 
 
 def prose_left(zh: str) -> list[str]:
-    text = re.sub(r"/\S+?\.(?:csv|jsonl?|parquet|xlsx|zip)\b", " ", zh)
+    text = re.sub(r"/\S+?\.(?:csv|jsonl?|parquet|xlsx?|zip)\b", " ", zh)
     text = re.sub(r"`[^`]*`", " ", _QUOTED.sub(" ", text))  # a command is written as typed
     text = re.sub(r"--[a-z][a-z-]+(?: \S+)?|\[[^\]]*\]|\([^)]*\)|\b\w+=\S+", " ", text)
     return _PROSE.findall(text)

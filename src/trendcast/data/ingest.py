@@ -256,6 +256,8 @@ def load_file(
     if raw.attrs.get("encoding"):
         notes.append(f"read as {raw.attrs['encoding']} text"
                      + (" (detected)" if not opts.encoding else " (--encoding)"))
+    if raw.attrs.get("disguised"):
+        notes.append(raw.attrs["disguised"])
     if raw.attrs.get("separator"):
         notes.append(f"columns separated by {SEPARATORS[raw.attrs['separator']]} (detected from "
                      "the header line)")

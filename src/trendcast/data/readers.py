@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from trendcast.config import Settings
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
-SUPPORTED = ".csv, .csv.gz, .tsv, .txt, .json/.jsonl (JSON lines), .parquet, .xlsx, .zip"
+SUPPORTED = ".csv, .csv.gz, .tsv, .txt, .json/.jsonl (JSON lines), .parquet, .xlsx, .xls, .zip"
 DEFAULT_MAX_UNPACKED_MB = 1024
 UPLOAD_FACTOR = 10  # an upload may unpack to at most 10x the upload limit
 _CHUNK = 1 << 20
@@ -742,10 +742,17 @@ def _read_excel(path: Path, source: str, sheet: str | int | None, header: bool,
     except Exception as exc:  # openpyxl/xlrd raise many types for damaged files
         raise InputFileError(f"{path}: cannot read as Excel ({type(exc).__name__}: "
                              f"{str(exc)[:300]}); re-save it as .xlsx or CSV") from None
+    return _from_grid(df, source, header, names, limits)
+
+
+def _from_grid(df: pd.DataFrame, source: str, header: bool, names: Sequence[str] | None,
+               limits: Limits, what: str = "sheet") -> pd.DataFrame:
+    """A sheet's or table's cells (text, no header yet) as a frame: empty rows dropped, title
+    lines above the header skipped, repeated headers and total lines below it dropped."""
     if df.shape[1] > limits.max_columns:
         raise LimitError(f"{source}: {df.shape[1]:,} columns; trendcast reads at most "
                          f"{limits.max_columns:,}")
-    df, empty = _drop_empty_rows(df, source, header=header, what="sheet")
+    df, empty = _drop_empty_rows(df, source, header=header, what=what)
     titles: list[int] = []
     if header:
         df = _skip_title_rows(df)
@@ -760,6 +767,41 @@ def _read_excel(path: Path, source: str, sheet: str | int | None, header: bool,
     if titles:
         df.attrs["title_lines"] = titles
     return df
+
+
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a binary .xls (BIFF) workbook
+
+
+def _workbook_kind(path: Path) -> str:
+    """'zip' (an .xlsx), 'ole' (a binary .xls) or 'text' (anything else: a back end's text
+    or HTML export named .xls)."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK"):
+        return "zip"
+    if head.startswith(_OLE):
+        return "ole"
+    return "text" if head else "zip"  # an empty file: let the Excel reader say so
+
+
+def _html_table(text: str, source: str) -> pd.DataFrame:
+    """The first table of an HTML page with rows, each cell's text as it reads."""
+    import lxml.html
+
+    try:
+        tree = lxml.html.fromstring(text)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise InputFileError(f"{source}: cannot read the HTML table ({exc}); re-save it as "
+                             ".xlsx or CSV") from None
+    for table in tree.iter("table"):
+        rows = [[" ".join(cell.text_content().split()) for cell in tr.iter("td", "th")]
+                for tr in table.iter("tr")]
+        rows = [r for r in rows if r]
+        if rows:
+            width = max(len(r) for r in rows)
+            grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
+            return grid.mask(grid == "")
+    raise InputFileError(f"{source}: an HTML page without a table of rows; re-save it as .xlsx or CSV")
 
 
 def _check_fields(df: pd.DataFrame, source: str, limits: Limits, header: bool) -> None:
@@ -818,6 +860,20 @@ def read_frame(
     if ext == ".parquet":
         df = _read_parquet(p, source, limits)
         has_header = False
+    elif ext == ".xls" and _workbook_kind(p) == "text":
+        # a back end's "Excel" export that is text: a tab- or comma-separated file, or an
+        # HTML table, saved under .xls
+        data, inner = _unpacked(p, limits)
+        data, read_encoding = decode(data, source, sep="\t", header=header, encoding=encoding)
+        if re.match(rb"\s*<", data) and re.search(rb"<table", data[:1 << 16], re.IGNORECASE):
+            df = _from_grid(_html_table(data.decode("utf-8"), source), source, header, names,
+                            limits, "table")
+            df.attrs["disguised"] = f"{p.name} is an HTML table saved as {p.suffix}: read as a table"
+        else:
+            delimiter = sep or (sniff_separator(data) if header else "\t")
+            df = _read_delimited(data, source, delimiter, header, names, limits)
+            df.attrs["separator"] = delimiter
+            df.attrs["disguised"] = f"{p.name} is text saved as {p.suffix}: read as text"
     elif ext in (".xlsx", ".xls", ".xlsm"):
         df = _read_excel(p, source, sheet, header, names, limits)
     elif ext in (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".csv", ".tsv", ".txt", ".csv.gz",
@@ -845,7 +901,7 @@ def read_frame(
     df = df.reset_index(drop=True)
     if empty_rows or header_lines or (len(positions) and positions[0] != int(has_header)):
         # rows as the file counts them (row n on line n + 1 under a header)
-        # a list, not an array: pandas compares attrs when it concatenates frames
+        # a tuple, not an array: pandas compares attrs when it concatenates frames
         df.attrs["_rows"] = file_rows(positions - 1 if has_header else positions)
     df.attrs["empty_rows"] = empty_rows
     df.attrs["header_lines"] = header_lines

@@ -451,6 +451,11 @@ _LINES: list[Rule] = compile_rules([
                   f"以引号（\"）开头，但在第 {m[5]} 行的结束引号之后还有文字，中间的行都会被读进这个值"
                   if m[5] else "以引号（\"）开头，但结束引号之后还有文字（宽松的读取方式会丢掉这些引号）")
                + "；值中的引号请写成 \"\" 并给整个值加上引号（Excel 保存 CSV 的方式），或删去引号"),
+    (r"(.+) is text saved as (\S+): read as text", r"\1 是以 \2 为扩展名保存的文本：按文本读取"),
+    (r"(.+) is an HTML table saved as (\S+): read as a table",
+     r"\1 是以 \2 为扩展名保存的 HTML 表格：按表格读取"),
+    (r"(.+): an HTML page without a table of rows; re-save it as \.xlsx or CSV",
+     r"\1：HTML 页面中没有含数据行的表格；请另存为 .xlsx 或 CSV"),
     (r"not an \.xlsx workbook \(damaged, truncated, or password-protected\); re-save it from Excel as "
      r"\.xlsx or CSV", "不是 .xlsx 工作簿（已损坏、不完整或有密码保护）；请在 Excel 中另存为 .xlsx 或 CSV"),
     (r"a zip must hold exactly one data file, found (\[.*\])",
