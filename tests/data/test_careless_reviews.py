@@ -206,6 +206,10 @@ def test_taobao_review_results_and_points_are_read_as_ratings_on_the_scale(tmp_p
     assert df["rating"].tolist() == [5.0, 3.0, 1.0, 4.5]
     assert any("3 review result(s) read as ratings: 好评 as 5, 中评 as 3, 差评 as 1" in n
                for n in df.attrs["notes"])
+    stars = load_file(write(tmp_path / "r.csv", HEAD + rows.replace("4.5分", "★★★★☆")), "reviews")
+    assert stars["rating"].tolist() == [5.0, 3.0, 1.0, 4.0]
+    assert any("1 rating(s) drawn as stars (e.g. '★★★★☆') read as the number of filled stars" in n
+               for n in stars.attrs["notes"])
     ten = load_file(write(tmp_path / "r.csv", HEAD + rows.replace("4.5分", "9分")), "reviews",
                     options=make_options(rating_scale="0-10"))
     assert ten["rating"].tolist() == [10.0, 5.0, 0.0, 9.0]

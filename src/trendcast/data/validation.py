@@ -326,13 +326,22 @@ def _half_width(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
 _RATING_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:颗星|星|分|stars?)\s*$", re.IGNORECASE)
 # Taobao's review result instead of stars: the top, middle and bottom of the rating scale.
 _RATING_WORDS = {"好评": 1.0, "中评": 0.5, "差评": 0.0}
+_STARS = re.compile(r"★+☆*")  # ★★★★☆: four of five
 
 
 def _rating_words(raw: pd.Series, name: str, notes: list[str], scale: tuple[float, float]
                   ) -> pd.Series:
-    """好评/中评/差评 as the top, middle and bottom of the rating scale, noted."""
+    """Ratings drawn as stars (★★★★☆: 4) and 好评/中评/差评 (the top, middle and bottom of
+    the rating scale), as numbers, noted."""
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
         return raw
+    stars = raw.map(lambda v: float(v.count("★")) if isinstance(v, str)
+                    and _STARS.fullmatch(v.strip()) else None)
+    if stars.notna().any():
+        first = str(raw[stars.notna()].iloc[0]).strip()
+        notes.append(f"{name}: {int(stars.notna().sum()):,} rating(s) drawn as stars (e.g. {first!r}) "
+                     "read as the number of filled stars")
+        raw = raw.where(stars.isna(), stars.map(lambda n: f"{n:g}", na_action="ignore"))
     share = raw.map(lambda v: _RATING_WORDS.get(v.strip()) if isinstance(v, str) else None)
     hit = share.notna()
     if not hit.any():

@@ -281,6 +281,8 @@ _LINES: list[Rule] = compile_rules([
      r"first day|range's last day) \(e\.g\. (.+) as (\S+)\)",
      lambda m: f"{m[1]}：{m[2]} 个{_PERIOD_LABEL[m[3]]}按日期读取，取{_PERIOD_DAY[m[4]]}"
                f"（例如 {m[5]} 读作 {m[6]}）"),
+    (rf"(.+?): {_N} rating\(s\) drawn as stars \(e\.g\. (.+)\) read as the number of filled stars",
+     r"\1：\2 个以星号表示的评分（例如 \3）按实心星的个数读取"),
     (rf"(.+?): {_N} review result\(s\) read as ratings: (.+)",
      lambda m: f"{m[1]}：{m[2]} 个评价结果按评分读取：{m[3].replace(' as ', ' 为 ').replace(', ', '，')}"),
     (rf"(.+?): {_N} value\(s\) typed in full-width characters \(e\.g\. (.+)\) read as ordinary "
