@@ -457,3 +457,13 @@ def test_a_binary_xls_workbook_is_read(tmp_path):
     df = load_file(xls, "macro", options=make_options(mapping=["ds=Date"]))
     payems = df[df["name"] == "PAYEMS"].sort_values("ds")
     assert payems["ds"].iloc[0] == pd.Timestamp("1985-01-01") and payems["value"].iloc[0] == 96373
+
+
+def test_long_ids_that_excel_rounded_to_scientific_notation_are_refused(tmp_path):
+    path = write(tmp_path / "sci.csv", "unique_id,ds,y\n6.12346E+11,2025-10-01,1\nA1E5,2025-10-01,2\n"
+                                        "612345678901,2025-10-01,3\n")
+    with pytest.raises(DataValidationError) as info:
+        load_file(path, "sales")
+    text = str(info.value)
+    assert "1 problem(s)" in text and "row 1 (line 2), column 'unique_id': got '6.12346E+11'" in text
+    assert "format the id column as text" in text

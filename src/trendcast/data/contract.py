@@ -47,6 +47,7 @@ _EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
 _FULL_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})-(\d{1,2})|(\d{2})(\d{2}))(?:[T ]\S.*)?$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(?:-\d{1,2})?$")
 _OFFSET = re.compile(r"[T ]\d{1,2}:\d{2}.*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+_SCIENTIFIC_ID = re.compile(r"\d(?:\.\d+)?[eE]\+\d+")  # 6.12346E+11: a long id Excel rounded
 _ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TEXT_CONTROL = re.compile(r"\x00")  # free text keeps other control bytes (real reviews have them)
 
@@ -171,6 +172,12 @@ def to_text(values: pd.Series, *, identifier: bool, found: Found) -> pd.Series:
     else:
         text = values.astype("string")
     text = text.str.strip()
+    if identifier:
+        rounded = text.str.fullmatch(_SCIENTIFIC_ID).fillna(False).to_numpy(dtype=bool)
+        found.add(rounded, "an id as the export wrote it, not a number in scientific notation: "
+                           "Excel rounds long number ids (6.12346E+11), so products can merge; "
+                           "format the id column as text before saving, or export it again")
+        text = text.mask(rounded)
     pattern = _ID_CONTROL if identifier else _TEXT_CONTROL
     control = text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
     found.add(control, "text without control characters (NUL, tab, line breaks)" if identifier

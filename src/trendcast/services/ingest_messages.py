@@ -139,6 +139,10 @@ _EXPECTED: list[Rule] = compile_rules([
      r"\1 中的几种写法不会读成不同日子的日期（--date-format）：请只给出本文件用的写法"),
     (r"(.+); a partial date \(year or month only\) needs --date-format, e\.g\. --date-format (\S+)",
      _with(lambda m, e: f"{e}；只有年份或年月的日期需要 --date-format，例如 --date-format {m[2]}")),
+    (r"an id as the export wrote it, not a number in scientific notation: Excel rounds long number ids "
+     r"\((\S+)\), so products can merge; format the id column as text before saving, or export it again",
+     r"导出时原样的编号，不能是科学计数法的数字：Excel 会把长数字编号四舍五入（\1），不同商品可能因此合并；"
+     r"请在保存前把编号列设为文本格式，或重新导出"),
     (r"(.+), not a week number: which days a week number holds depends on the back end's week rule; "
      r"export the week's first or last day, a range \((\S+)\) or ISO weeks \((\S+)\)",
      _with(lambda m, e: f"{e}，不能是周序号：周序号包含哪几天取决于后台的周规则；"
