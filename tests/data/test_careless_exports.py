@@ -467,3 +467,11 @@ def test_long_ids_that_excel_rounded_to_scientific_notation_are_refused(tmp_path
     text = str(info.value)
     assert "1 problem(s)" in text and "row 1 (line 2), column 'unique_id': got '6.12346E+11'" in text
     assert "format the id column as text" in text
+
+
+def test_repeated_order_numbers_that_excel_rounded_say_so(tmp_path):
+    path = write(tmp_path / "o.csv", "order_id,unique_id,ts,quantity\n1234567890123450000,A,2025-10-01 10:00,1\n"
+                                      "1234567890123450000,A,2025-10-01 11:00,2\n2234567890123450000,B,2025-10-01 12:00,1\n")
+    with pytest.raises(DataValidationError, match=r"order_id holds numbers of 19 digits ending in zeros "
+                                                  r"\(1234567890123450000\): Excel keeps 15 digits"):
+        load_file(path, "orders")

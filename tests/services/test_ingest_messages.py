@@ -210,6 +210,8 @@ def periods_written_as_labels_and_review_results(tmp: Path) -> list[str]:
                       "2,A,2025-01-01 11:00,差评,no\n3,A,2025-01-01 12:00,★★★☆☆,so so\n", "reviews"),
             *refused(tmp, "n.csv", "unique_id,ds,y\nA,2025年第1周,1\n", "sales"),
             *refused(tmp, "e.csv", "unique_id,ds,y\n6.12346E+11,2025-01-01,1\n", "sales"),
+            *refused(tmp, "o.csv", "order_id,unique_id,ts,quantity\n1234567890123450000,A,2025-01-01 10:00,1\n"
+                     "1234567890123450000,A,2025-01-01 11:00,2\n", "orders"),
             *notes_of(tmp, "wide.csv", "sku,2025-10-01,2025-10-02\nA,1,\n", "sales",
                       options=make_options(mapping=["unique_id=sku"])),
             *refused(tmp, "wide.csv", "sku,2025-10-01,2025-10-02\nA,1,\n", "sales")]

@@ -449,6 +449,23 @@ DUPLICATE_HINTS = {
 }
 
 
+_ROUNDED = re.compile(r"\d{16,}")  # Excel keeps 15 significant digits of a number
+
+
+def _rounded_hint(keys: pd.DataFrame) -> str | None:
+    """When the repeated keys hold numbers of 16+ digits ending in zeros (Taobao's 19-digit
+    order numbers after Excel), the hint that says so, naming the column."""
+    for col in keys.columns:
+        text = keys[col].astype(str)
+        long = text.str.fullmatch(_ROUNDED) & text.str.endswith("0")
+        if len(text) and long.mean() >= 0.5:
+            return (f"; {col} holds numbers of {len(text[long].iloc[0])} digits ending in zeros "
+                    f"({text[long].iloc[0]}): Excel keeps 15 digits and rounds the rest, so "
+                    "different ones became one; format the column as text before saving, or "
+                    "export it again")
+    return None
+
+
 def _duplicates(raw: pd.DataFrame, parsed: pd.DataFrame, spec: FrameSpec,
                 problems: Problems) -> None:
     """Rows whose key repeats an earlier row's key (one problem per repeated row). A key
@@ -470,7 +487,8 @@ def _duplicates(raw: pd.DataFrame, parsed: pd.DataFrame, spec: FrameSpec,
     full = pd.Series(None, index=range(len(parsed)), dtype=object)
     full.iloc[positions] = values.to_numpy()
     problems.add(column, dup, "a unique key (another row has the same key"
-                 + DUPLICATE_HINTS.get(spec.name, "") + ")", values=full,
+                 + (_rounded_hint(parsed.loc[dup, key]) or DUPLICATE_HINTS.get(spec.name, ""))
+                 + ")", values=full,
                  detail=details + [""] * max(0, int(dup.sum()) - len(details)))
 
 

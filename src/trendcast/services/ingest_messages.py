@@ -120,6 +120,11 @@ _EXPECTED: list[Rule] = compile_rules([
      r"--map unique_id=Product\+SKU\)",
      "唯一的键（另有一行的键与它相同；同一订单的同一商品分成了两行（尺码、颜色）：把行号或款式放进键里，"
      "例如 --map order_id=Order+Line 或 --map unique_id=Product+SKU）"),
+    (r"a unique key \(another row has the same key; (\S+) holds numbers of (\d+) digits ending in zeros "
+     r"\((\d+)\): Excel keeps 15 digits and rounds the rest, so different ones became one; format the "
+     r"column as text before saving, or export it again\)",
+     r"唯一的键（另有一行的键与它相同；\1 是以零结尾的 \2 位数字（\3）：Excel 只保留 15 位有效数字，"
+     r"其余四舍五入，不同的编号因此变成了同一个；请在保存前把该列设为文本格式，或重新导出）"),
     (rf"a unique key; ({_WHERE}) has the same key", lambda m: f"唯一的键；{_rows(m[1])}的键与它相同"),
     (r"a product id the store knows", "工作区已有的商品编号"),
     (r"an end within (\d+) days of ds \(one event lasts at most a year\)",
