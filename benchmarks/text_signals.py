@@ -1,7 +1,7 @@
 """Review signals: negative-sentiment alerts against the simulated shop's quality incidents, and
 review signals as LightGBM covariates (simulated shop sales; Amazon review volume).
 
-    python benchmarks/text_signals.py --json out.json [--cache /tmp/e5cache]
+    python benchmarks/text_signals.py --json out.json [--cache /tmp/e5cache] [--amazon-only]
 
 Alerts: the default AlertRule (thresholds chosen on shop seed 7, not reported) on shops with
 seeds --seeds, sentiment from star ratings; and on --model-seeds with sentiment from the
@@ -188,6 +188,24 @@ def amazon_frame(folder: Path, scorer: Scorer) -> tuple[pd.DataFrame, pd.DataFra
     return df.sort_values(["unique_id", "ds"], ignore_index=True), by_model, by_rating
 
 
+def amazon_volume(folder: Path, scorer: Scorer) -> dict[str, object]:
+    """Part 3: Amazon daily review counts with and without the review covariates."""
+    am, am_model, am_rating = amazon_frame(folder, scorer)
+    last = am["ds"].max()
+    am_cutoffs = [last - pd.Timedelta(days=H * k) for k in (3, 2, 1)]
+
+    def make_am() -> LightGBMGlobal:
+        return LightGBMGlobal(n_jobs=2, static_features=(), min_child_samples=20)
+
+    am_res = {}
+    for name, rev in (("model", am_model), ("rating", am_rating)):
+        log(f"amazon, sentiment from {name}")
+        am_res[f"sentiment_{name}"] = compare(am, daily_signals(rev, end=last), am_cutoffs, make_am)
+    return {"series": int(am["unique_id"].nunique()), "days": int(am["ds"].nunique()),
+            "reviews": int(am["y"].sum()), "cutoffs": [str(c.date()) for c in am_cutoffs],
+            "results": am_res}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, required=True)
@@ -195,9 +213,17 @@ def main() -> None:
     ap.add_argument("--model-seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--amazon", type=Path, default=DATA / "amazon_reviews_en")
     ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--amazon-only", action="store_true", help="only part 3 (Amazon review volume)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     result: dict[str, object] = {}
+    if args.amazon_only:
+        result["amazon_volume"] = amazon_volume(args.amazon, Scorer(args.cache))
+        result["seconds"] = round(time.perf_counter() - t0, 1)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+        print(json.dumps(result, indent=2, default=str))
+        return
 
     # 1. alerts vs incidents
     per_seed = {}
@@ -248,20 +274,7 @@ def main() -> None:
         "results": compare(df, signals, cutoffs, make, focus)}
 
     # 3. Amazon review volume
-    am, am_model, am_rating = amazon_frame(args.amazon, scorer)
-    last = am["ds"].max()
-    am_cutoffs = [last - pd.Timedelta(days=H * k) for k in (3, 2, 1)]
-
-    def make_am() -> LightGBMGlobal:
-        return LightGBMGlobal(n_jobs=2, static_features=(), min_child_samples=20)
-
-    am_res = {}
-    for name, rev in (("model", am_model), ("rating", am_rating)):
-        log(f"amazon, sentiment from {name}")
-        am_res[f"sentiment_{name}"] = compare(am, daily_signals(rev, end=last), am_cutoffs, make_am)
-    result["amazon_volume"] = {"series": int(am["unique_id"].nunique()), "days": int(am["ds"].nunique()),
-                               "reviews": int(am["y"].sum()),
-                               "cutoffs": [str(c.date()) for c in am_cutoffs], "results": am_res}
+    result["amazon_volume"] = amazon_volume(args.amazon, scorer)
     result["seconds"] = round(time.perf_counter() - t0, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")

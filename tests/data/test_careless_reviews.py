@@ -213,3 +213,13 @@ def test_taobao_review_results_and_points_are_read_as_ratings_on_the_scale(tmp_p
     ten = load_file(write(tmp_path / "r.csv", HEAD + rows.replace("4.5分", "9分")), "reviews",
                     options=make_options(rating_scale="0-10"))
     assert ten["rating"].tolist() == [10.0, 5.0, 0.0, 9.0]
+
+
+def test_one_reviewers_identical_review_twice_is_one_review_without_a_reviewer_two(store, tmp_path):
+    head = "unique_id,ts,rating,text,user_id\n"
+    rows = ("P001,2024-03-05 14:02:00,5,好评,u1\nP001,2024-03-05 14:02:00,5,好评,u1\n"
+            "P001,2024-03-05 14:02:00,5,好评,u2\nP001,2024-03-05 14:02:00,5,好评,\n"
+            "P001,2024-03-05 14:02:00,5,好评,\n")
+    report = ingest_file(store, write(tmp_path / "r.csv", head + rows), "reviews", add_products=True)
+    assert store.count("reviews") == 4  # u1 once, u2, and the two without a reviewer
+    assert any("1 exact duplicate row(s)" in n for n in report.notes)

@@ -48,6 +48,8 @@ def test_amazon_reviews(store):
     report = ingest_file(store, path, "reviews", fmt="amazon-reviews", add_products=True)
     rv = store.read("reviews")
     assert report.rows_read == 3176
+    assert len(rv) == 3086  # 90 lines repeat a review (same reviewer, product, time, text, rating)
+    assert any("90 exact duplicate row(s)" in n for n in report.notes)
     assert rv["unique_id"].nunique() == 31
     assert (rv["language"] == "en").all()
     assert rv["rating"].between(1, 5).all()

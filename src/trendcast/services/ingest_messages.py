@@ -272,8 +272,10 @@ _LINES: list[Rule] = compile_rules([
     (r"no review timestamps in the file: ts set to the ingest time (\S+ \S+) \((.+)\); re-ingesting keeps it",
      r"文件中没有评价时间：ts 设为导入时间 \1（\2）；重新导入时保持不变"),
     (r"no review ids in the file: made from a stable hash of product, time, text, rating and reviewer "
-     r"\(identical reviews numbered in file order\)",
-     "文件中没有评价编号：由商品、时间、内容、评分和评价人计算出稳定的编号（完全相同的评价按文件中的顺序编号）"),
+     r"\(identical reviews numbered in file order; one reviewer's identical review at one time is one "
+     r"review\)",
+     "文件中没有评价编号：由商品、时间、内容、评分和评价人计算出稳定的编号（完全相同的评价按文件中的顺序编号；"
+     "同一评价人在同一时间的相同评价算作一条）"),
     (rf"wide sales table: {_N} date column\(s\) \((.+)\) read as unique_id/ds/y rows"
      rf"(?:; {_N} blank cell\(s\) are no sales row)?",
      lambda m: f"宽格式的销量表：{m[1]} 个日期列（{m[2]}）按 unique_id/ds/y 行读取"
