@@ -64,6 +64,26 @@ def test_weekly_catalogue_with_gaps_and_an_ended_series_forecasts_and_backtests(
         Runner([make_model("Naive")], freq="D").forecast(src, 2)
 
 
+def test_monthly_from_weekly_sales_counts_each_week_by_its_days():
+    from trendcast.features.series import resample_sales
+
+    fridays = pd.date_range("2012-01-06", "2012-06-29", freq="W-FRI")  # weeks Sat..Fri, 7 a week
+    weekly = pd.DataFrame({"unique_id": "A", "ds": fridays, "y": 7.0})
+    monthly = resample_sales(weekly, "MS", week_start=-6)
+    # January gets Jan 1-6 from the week ending the 6th: every month is its number of days
+    assert monthly.set_index("ds")["y"].to_dict() == {
+        pd.Timestamp(f"2012-{m:02d}-01"): float(d) for m, d in zip(range(1, 7), (31, 29, 31, 30, 31, 29),
+                                                                 strict=True)} | {
+        pd.Timestamp("2011-12-01"): 1.0}  # Dec 31, 2011 of the first week; June lacks the 30th
+    whole_weeks = resample_sales(weekly, "MS")  # by the week's date: 4 or 5 weeks a month
+    assert set(whole_weeks["y"]) == {28.0, 35.0}
+    out = Runner([make_model("Naive")], freq="M", week_label="end").forecast(FrameSource(weekly), 2)
+    # the last week ends on Friday 29 June: June is incomplete and left out, May is the last month
+    assert out.forecasts["ds"].min() == pd.Timestamp("2012-06-01")
+    assert out.forecasts["Naive"].iloc[0] == 31.0
+    assert any("incomplete period after 2012-05-01" in n for n in out.notes), out.notes
+
+
 def test_a_series_whose_rows_stop_before_the_end_is_named_apart_from_gaps_inside_series():
     months = pd.date_range("1991-01-01", periods=44, freq="MS")  # like monthly.csv's shampoo
     wine = pd.DataFrame({"unique_id": "wine", "ds": months, "y": 100.0 + np.arange(44)})

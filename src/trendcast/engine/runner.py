@@ -52,6 +52,7 @@ from trendcast.features.frequency import (
     describe,
     is_coarser,
     period_labels,
+    week_start_offset,
 )
 from trendcast.features.scenario import RESPONSES, Plan, events_only, response_note, scenario_notes
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
@@ -424,13 +425,16 @@ class Runner:
             stock-out days treated as missing demand, outliers replaced; ``True`` for the
             default thresholds). Raw sales are never changed; ``RunOutput.cleaning`` lists
             every change of a forecast.
+        week_label: whether stored weekly rows are dated by their week's first day
+            (``start``) or last day (``end``); default: ``start`` for weeks dated on Mondays.
+            With ``freq`` monthly or coarser, each week is spread over its seven days.
     """
 
     def __init__(self, models: Sequence[Forecaster], *, engine: Engine | str | None = None,
                  n_jobs: int = 1, partition_size: int = DEFAULT_PARTITION_SIZE,
                  train_series: int | None = None, progress: Progress | None = None,
                  freq: str | None = None, ended: str = "skip", ended_after: int | None = None,
-                 clean: CleaningOptions | bool | None = None) -> None:
+                 clean: CleaningOptions | bool | None = None, week_label: str | None = None) -> None:
         if not models:
             raise ModelError("a run needs at least one model")
         aliases = [m.alias for m in models]
@@ -451,6 +455,7 @@ class Runner:
         self.ended = ended
         self.ended_after = ended_after
         self.clean = CleaningOptions() if clean is True else (clean or None)
+        self.week_label = week_label
 
     @property
     def aliases(self) -> list[str]:
@@ -511,7 +516,8 @@ class Runner:
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), False, calendar,
                             resample, alive_from, until, self.clean, macro=_drivers(data),
-                            end=self._live_end(data, freq, alive_from))
+                            end=self._live_end(data, freq, alive_from),
+                            week_start=self._week_start(data))
                 job = TrainJob(group, engine.task_jobs(task_cpus, len(parts)), prep)
                 names = ", ".join(m.alias for m in group)
                 pieces: dict[str, list[Forecaster]] = {m.alias: [] for m in group}
@@ -601,10 +607,13 @@ class Runner:
                              "--freq aggregates to a coarser frequency only (W, M, Q, Y)")
         return target, True
 
-    @staticmethod
-    def _last_complete(data: SeriesSource, freq: str) -> pd.Timestamp:
+    def _week_start(self, data: SeriesSource) -> int | None:
+        """Days from a stored weekly row's date to its week's first day (None: not weekly)."""
+        return week_start_offset(data.freq, self.week_label)
+
+    def _last_complete(self, data: SeriesSource, freq: str) -> pd.Timestamp:
         """The label of the last period of ``freq`` that the data covers to its last day."""
-        end = covered_until(pd.Timestamp(data.span[1]), data.freq)
+        end = covered_until(pd.Timestamp(data.span[1]), data.freq, self.week_label)
         label = pd.Timestamp(period_labels(pd.Series([end]), freq).iloc[0])
         offset = pd.tseries.frequencies.to_offset(freq)
         starts_labelled = not (freq.startswith("W") or freq[1:2] == "E")
@@ -686,7 +695,8 @@ class Runner:
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
                             resample, alive_from, until, self.clean, plan, macro=_drivers(data),
-                            end=self._live_end(data, freq, alive_from), since=since)
+                            end=self._live_end(data, freq, alive_from), since=since,
+                            week_start=self._week_start(data))
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:
@@ -837,7 +847,7 @@ class Runner:
         train = (_load(data, training_ids(ids, self.train_series)),
                  Prep(freq, h, any(m.supports_exog for m in glob), False, calendar, resample,
                       until=self._last_complete(data, freq) if resample else None, clean=self.clean,
-                      macro=_drivers(data)))
+                      macro=_drivers(data), week_start=self._week_start(data)))
         cpus = resolve_jobs(self.n_jobs)
         items = [FitItem(m, engine.task_jobs(cpus), c) for m in glob for c in cutoffs]
         fitted: dict[str, dict[Any, Forecaster]] = {m.alias: {} for m in glob}

@@ -60,6 +60,7 @@ class Prep:
     macro: pd.DataFrame | None = None  # external series (name, ds, value): driver covariates
     end: pd.Timestamp | None = None  # live series run to this date (no rows: zero sales)
     since: pd.Timestamp | None = None  # rows on or before it are left out (saved models' need)
+    week_start: int | None = None  # stored weekly rows: days from a row's date to its week's start
 
 
 @dataclass
@@ -193,7 +194,8 @@ def prepare(block: Block, prep: Prep) -> Prepared:
     """The block's model frames: rows aggregated to the run's frequency (when coarser),
     ended series left out, the history cut to ``prep.since``, gaps filled, covariates from
     the block's own sales and catalogue rows and the run's calendar."""
-    sales = resample_sales(block.sales, prep.freq) if prep.resample else block.sales
+    sales = (resample_sales(block.sales, prep.freq, week_start=prep.week_start) if prep.resample
+             else block.sales)
     if prep.until is not None:
         sales = sales[sales["ds"] <= prep.until]
     ended: list[str] = []

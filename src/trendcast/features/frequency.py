@@ -184,14 +184,29 @@ def period_labels(days: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
     return pd.Series(values[idx], index=days.index)
 
 
-def covered_until(last: pd.Timestamp, stored_freq: str | None) -> pd.Timestamp:
+def week_start_offset(freq: str | None, week_label: str | None = None) -> int | None:
+    """Days from a weekly row's date to the first day of its week: 0 for weeks dated by their
+    first day (``week_label`` ``start``; by default weeks dated on Mondays), -6 for weeks
+    dated by their last day (Walmart's Fridays); None when ``freq`` is not weekly."""
+    if not freq or not str(freq).startswith("W"):
+        return None
+    label = week_label or ("start" if freq == "W-MON" else "end")
+    return 0 if label == "start" else -6
+
+
+def covered_until(last: pd.Timestamp, stored_freq: str | None,
+                  week_label: str | None = None) -> pd.Timestamp:
     """The last day stored periods reach when ``last`` is the latest stored date of
-    ``stored_freq``: the day before the next period's date. Summing into coarser periods
-    (:func:`period_labels`) assigns each stored period by its date, so a quarter of monthly
-    sales dated by month starts is whole once its third month is stored (the ingest stores a
-    month dated by its start only after the month has ended), not only once the next is."""
+    ``stored_freq``: a week's last day (weeks are spread over their days when summed into
+    months, :func:`trendcast.features.series.resample_sales`), else the day before the next
+    period's date. A quarter of monthly sales dated by month starts is whole once its third
+    month is stored (the ingest stores a month dated by its start only after the month has
+    ended), not only once the next is."""
     if not stored_freq or stored_freq == "D":
         return last
+    start = week_start_offset(stored_freq, week_label)
+    if start is not None:
+        return pd.Timestamp(last) + pd.Timedelta(days=start + 6)
     offset = pd.tseries.frequencies.to_offset(stored_freq)
     return pd.Timestamp(last + offset) - pd.Timedelta(days=1)
 

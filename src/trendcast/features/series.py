@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trendcast.features.frequency import check_frequency, infer_freq, period_labels
 
 
-def resample_sales(sales: pd.DataFrame, freq: str) -> pd.DataFrame:
+def resample_sales(sales: pd.DataFrame, freq: str, *, week_start: int | None = None
+                   ) -> pd.DataFrame:
     """Stored sales rows at a coarser ``freq``: units summed, price averaged over the days
-    that had one, promotion the share of promoted days; one row per series and period."""
+    that had one, promotion the share of promoted days; one row per series and period.
+
+    ``week_start`` (stored weekly rows: days from a row's date to its week's first day, see
+    :func:`trendcast.features.frequency.week_start_offset`) spreads each week's units evenly
+    over its seven days first, so a week across two months counts in both, by its days: a
+    month is not a month of four or five whole weeks."""
+    if week_start is not None and not str(freq).startswith("W"):
+        sales = _spread_weeks(sales, week_start)
     frame = sales.assign(ds=period_labels(sales["ds"], freq).to_numpy())
     agg: dict[str, tuple[str, str]] = {"y": ("y", "sum")}
     for col in ("price", "promo"):
         if col in frame.columns:
             agg[col] = (col, "mean")
     out = frame.groupby(["unique_id", "ds"], as_index=False, sort=True).agg(**agg)
+    return out
+
+
+def _spread_weeks(sales: pd.DataFrame, week_start: int) -> pd.DataFrame:
+    """Weekly rows as daily ones: a seventh of the units on each day of the week, price and
+    promotion as they are."""
+    if sales.empty:
+        return sales
+    days = np.arange(week_start, week_start + 7)
+    out = sales.loc[sales.index.repeat(7)].reset_index(drop=True)
+    out["ds"] = out["ds"].to_numpy() + np.tile(days, len(sales)).astype("timedelta64[D]")
+    out["y"] = out["y"] / 7.0
     return out
 
 

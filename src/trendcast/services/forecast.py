@@ -31,6 +31,7 @@ from trendcast.features.scenario import RESPONSES, Plan
 from trendcast.features.series import fill_series
 from trendcast.models.base import Forecaster, check_horizon, check_quantiles
 from trendcast.schema import format_quantile
+from trendcast.services.open_periods import week_label_of
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_MODELS = ("SeasonalNaive", "AutoETS")
@@ -229,7 +230,7 @@ def run_forecast(
               **({"ended_after": ended_after} if ended_after else {}), "clean": clean}
     runner = _runner(built, engine=engine, n_jobs=n_jobs, partition_size=partition_size,
                      train_series=train_series, progress=progress, freq=freq, ended=ended,
-                     ended_after=ended_after, clean=clean)
+                     ended_after=ended_after, clean=clean, week_label=week_label_of(store))
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
         snap = store.snapshot(tmp, ids)
         plan = None if scenario is None else read_plan(store, scenario, snap, horizon)
@@ -348,7 +349,8 @@ def run_backtest(
               **({"model_params": dict(model_params)} if model_params else {}),
               **({"freq": freq} if freq else {}), "clean": clean}
     runner = _runner(built, engine=engine, n_jobs=n_jobs, partition_size=partition_size,
-                     train_series=train_series, progress=progress, freq=freq, clean=clean)
+                     train_series=train_series, progress=progress, freq=freq, clean=clean,
+                     week_label=week_label_of(store))
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
         out = runner.cross_validation(store.snapshot(tmp, ids), horizon, n_windows=n_windows,
                                       step=step, quantiles=qs)

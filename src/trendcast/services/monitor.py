@@ -21,7 +21,12 @@ import pandas as pd
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
 from trendcast.evaluation.monitor import freshest, score_rows, summarise
-from trendcast.features.frequency import covered_until, default_season_length, period_labels
+from trendcast.features.frequency import (
+    covered_until,
+    default_season_length,
+    period_labels,
+    week_start_offset,
+)
 from trendcast.features.series import fill_series, resample_sales
 from trendcast.insights.drift import (
     ALERT_COLUMNS,
@@ -30,6 +35,7 @@ from trendcast.insights.drift import (
     detect,
     standardised_errors,
 )
+from trendcast.services.open_periods import week_label_of
 
 LEVELS = {"run": ["origin", "run_id", "model"], "step": ["model", "step"],
           "product": ["model", "unique_id"], "category": ["model", "category"],
@@ -67,9 +73,11 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
                               start=origin - pd.Timedelta(days=history_days), end=origin)
         until = last
         if coarse:
-            actuals = resample_sales(actuals, freq) if len(actuals) else actuals
-            history = resample_sales(history, freq) if len(history) else history
-            until = complete_until(covered_until(last, stored_freq), freq)
+            label = week_label_of(store)
+            weeks = week_start_offset(stored_freq, label)
+            actuals = resample_sales(actuals, freq, week_start=weeks) if len(actuals) else actuals
+            history = resample_sales(history, freq, week_start=weeks) if len(history) else history
+            until = complete_until(covered_until(last, stored_freq, label), freq)
         if len(history):
             history = fill_series(history, freq)
         rows = score_rows(long, actuals, history, run_id=run["run_id"],

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from trendcast.data.store import Store
 from trendcast.errors import InputFileError
 from trendcast.features.frequency import period_name
 
@@ -35,6 +36,12 @@ def check_week_label(value: str | None) -> str | None:
         raise InputFileError(f"week label {value!r}: choose start (weeks dated by their first "
                              "day) or end (dated by their last day, as Walmart's Fridays)")
     return value
+
+
+def week_label_of(store: Store) -> str | None:
+    """The workspace's week label (None: not recorded; the run takes the default)."""
+    value = store.meta(WEEK_LABEL_KEY)
+    return str(value) if value else None
 
 
 def default_week_label(freq: str | None) -> str:

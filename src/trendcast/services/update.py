@@ -58,6 +58,7 @@ from trendcast.features.frequency import period_days
 from trendcast.services.continuity import check_continuity
 from trendcast.services.jobfile import FileJob, in_kind_order
 from trendcast.services.monitor import drift_alerts, score_pending
+from trendcast.services.open_periods import week_label_of
 from trendcast.services.versions import (
     _runner,
     forecast_from_version,
@@ -253,7 +254,7 @@ def window_wape(store: Store, row: dict[str, Any], models: dict[str, Any], horiz
     runner = _runner(list(models.values()), engine=engine, n_jobs=n_jobs, partition_size=None,
                      train_series=None, progress=None, freq=spec.get("freq"),
                      ended=spec.get("ended", "skip"), ended_after=spec.get("ended_after"),
-                     clean=bool(spec.get("clean")))
+                     clean=bool(spec.get("clean")), week_label=week_label_of(store))
     out = runner.forecast(source, horizon, quantiles=[], fitted=models)
     alias = out.aliases[0]
     actual = sales[(sales["ds"] > cutoff)][["unique_id", "ds", "y"]]

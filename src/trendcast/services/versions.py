@@ -41,6 +41,7 @@ from trendcast.services.forecast import (
     long_chunks,
     resolve_horizon,
 )
+from trendcast.services.open_periods import week_label_of
 
 Progress = Callable[[str, int, int], None]
 
@@ -103,7 +104,7 @@ def train_version(
             "train_series": train_series}
     runner = _runner(built, engine=engine, n_jobs=n_jobs, partition_size=partition_size,
                      train_series=train_series, progress=progress, freq=freq, ended=ended,
-                     ended_after=ended_after, clean=clean)
+                     ended_after=ended_after, clean=clean, week_label=week_label_of(store))
     version_id = _new_version_id()
     board = None
     validation_run = None
@@ -275,7 +276,8 @@ def forecast_from_version(
     runner = _runner(list(models.values()), engine=engine, n_jobs=n_jobs,
                      partition_size=partition_size, train_series=None, progress=progress,
                      freq=spec.get("freq"), ended=spec.get("ended", "skip"),
-                     ended_after=spec.get("ended_after"), clean=bool(spec.get("clean")))
+                     ended_after=spec.get("ended_after"), clean=bool(spec.get("clean")),
+                     week_label=week_label_of(store))
     with tempfile.TemporaryDirectory(prefix="trendcast-run-") as tmp:
         snap = store.snapshot(tmp, since=_snapshot_since(store, row, runner, models, h))
         out = runner.forecast(snap, h, quantiles=qs, fitted=models)
