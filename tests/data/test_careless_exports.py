@@ -475,3 +475,34 @@ def test_repeated_order_numbers_that_excel_rounded_say_so(tmp_path):
     with pytest.raises(DataValidationError, match=r"order_id holds numbers of 19 digits ending in zeros "
                                                   r"\(1234567890123450000\): Excel keeps 15 digits"):
         load_file(path, "orders")
+
+
+NBS = ("数据库：月度数据\n时间：最近13个月\n指标,2025年10月,2025年9月,2025年8月\n"
+       "居民消费价格指数(上年同月=100),99.8,99.7,\n食品烟酒类居民消费价格指数(上年同月=100),98.1,97.9,97.5\n"
+       "注：1、2025年起...\n数据来源：国家统计局\n")
+
+
+def test_a_statistics_bureau_table_of_indicators_down_and_months_across_is_read(tmp_path):
+    path = write(tmp_path / "月度数据.csv", NBS)
+    with pytest.raises(DataValidationError, match=r"its columns look like dates \(2025年10月 \.\.\. 2025年8月\): "
+                                                  r"a table of indicators down and dates across is read with "
+                                                  r"--date-format %Y年%m月$"):
+        load_file(path, "macro")
+    df = load_file(path, "macro", options=make_options(date_format="%Y年%m月"))
+    cpi = df[df["name"] == "居民消费价格指数(上年同月=100)"]
+    assert cpi["ds"].tolist() == [pd.Timestamp("2025-10-01"), pd.Timestamp("2025-09-01")]  # 8月 blank
+    assert cpi["value"].tolist() == [99.8, 99.7] and len(df) == 5
+    notes = " | ".join(df.attrs["notes"])
+    for said in ("2 title line(s) above the header skipped (line 1, 2)",
+                 "2 note line(s) below the data skipped (line 6, 7)",
+                 "column '指标' read as the indicator names (name)", "1 blank cell(s) are no macro row"):
+        assert said in notes
+
+
+def test_note_lines_below_the_data_are_skipped_but_a_data_row_is_not_taken_for_one(tmp_path):
+    path = write(tmp_path / "n.csv", "unique_id,ds,y\nA,2025-10-01,1\nSource: shop back end\nNote: returns left out\n")
+    df = load_file(path, "sales")
+    assert len(df) == 1 and any("2 note line(s) below the data skipped (line 3, 4)" in n for n in df.attrs["notes"])
+    bad = write(tmp_path / "b.csv", "unique_id,ds,y\nA,2025-10-01,1\nnotebook,,\n")
+    with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'ds'"):
+        load_file(bad, "sales")

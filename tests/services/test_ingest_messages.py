@@ -214,7 +214,14 @@ def periods_written_as_labels_and_review_results(tmp: Path) -> list[str]:
                      "1234567890123450000,A,2025-01-01 11:00,2\n", "orders"),
             *notes_of(tmp, "wide.csv", "sku,2025-10-01,2025-10-02\nA,1,\n", "sales",
                       options=make_options(mapping=["unique_id=sku"])),
-            *refused(tmp, "wide.csv", "sku,2025-10-01,2025-10-02\nA,1,\n", "sales")]
+            *refused(tmp, "wide.csv", "sku,2025-10-01,2025-10-02\nA,1,\n", "sales"),
+            *notes_of(tmp, "nbs.csv", NBS, "macro", options=make_options(date_format="%Y年%m月")),
+            *refused(tmp, "nbs.csv", NBS, "macro"),
+            *refused(tmp, "m.csv", "sku,2025年10月,2025年9月\nA,1,2\n", "sales")]
+
+
+NBS = ("数据库：月度数据\n时间：最近13个月\n指标,2025年10月,2025年9月\n居民消费价格指数(上年同月=100),99.8,99.7\n"
+       "注：1、2025年起...\n数据来源：国家统计局\n")
 
 
 @case

@@ -528,6 +528,12 @@ def _suggest_format(value: str) -> str:
     return "%m/%d/%Y"
 
 
+def date_layout(value: str) -> str | None:
+    """The ``--date-format`` that reads ``value`` (``2025年10月``: ``%Y年%m月``), None when its
+    layout is not a known one; both orders when day and month could swap."""
+    return _layout_of(value.strip())
+
+
 def _layout_of(value: str) -> str | None:
     """The ``--date-format`` that reads ``value`` exactly (both orders when day and month
     could swap), None when its layout or time of day is not a known one."""
@@ -547,5 +553,5 @@ def _window_naive(parsed: pd.Series, found: Found) -> pd.Series:
 
 __all__ = ["DATE_MAX", "DATE_MIN", "DECIMALS", "DEFAULT_RATING_SCALE", "DEFAULT_TZ", "MAX_PRICE",
            "MAX_QUANTITY", "MAX_VALUE", "NEGATIVES", "WINDOW", "FileRows", "Found", "Rules", "check_bounds",
-           "file_rows",
+           "date_layout", "file_rows",
            "split_formats", "to_datetime", "to_number", "to_text"]

@@ -25,6 +25,7 @@ from trendcast.data.contract import (
     NEGATIVES,
     Found,
     Rules,
+    date_layout,
     file_rows,
     split_formats,
     to_datetime,
@@ -271,6 +272,10 @@ def load_file(
         lines = raw.attrs["total_lines"]
         notes.append(f"{len(lines):,} total line(s) at the end skipped (line "
                      f"{', '.join(str(n) for n in lines)}: {raw.attrs['total_word']!r})")
+    if raw.attrs.get("note_lines"):
+        lines = raw.attrs["note_lines"]
+        notes.append(f"{len(lines):,} note line(s) below the data skipped (line "
+                     f"{', '.join(str(n) for n in lines)})")
     if raw.attrs.get("header_lines"):
         lines = raw.attrs["header_lines"]
         shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
@@ -472,8 +477,9 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
         attrs["_rows"] = file_rows(np.asarray(base)[df.index.to_numpy()] if base is not None
                                    else df.index.to_numpy())
         df = df.reset_index(drop=True)
-    if kind == "sales" and "ds" not in df.columns and "y" not in df.columns:
-        wide = _sales_wide_to_long(df, source, notes, rules)
+    across = kind in _ACROSS and "ds" not in df.columns and _ACROSS[kind][1] not in df.columns
+    if across:
+        wide = _across_to_long(df, kind, source, notes, rules)
         if wide is not None:
             base = attrs.get("_rows")
             attrs["_rows"] = file_rows(np.asarray(base)[wide.index.to_numpy()] if base is not None
@@ -596,30 +602,47 @@ def _date_header(name: object, rules: Rules) -> bool:
     return read_period_labels(pd.Series([text], dtype=object), "", []).iloc[0] != text
 
 
-def _sales_wide_to_long(df: pd.DataFrame, source: str, notes: list[str],
-                        rules: Rules) -> pd.DataFrame | None:
-    """A sales table with one column per date (a spreadsheet's layout: products down, days
-    across) as unique_id/ds/y rows; blank cells are no row (a period without sales, filled
-    with zero at forecast time). None when the table has fewer than two date columns."""
-    dates = [c for c in df.columns if not str(c).startswith("_") and _date_header(c, rules)]
+# A table with dates across: its key column and value column by kind, and what the key is.
+_ACROSS = {"sales": ("unique_id", "y", "product"), "macro": ("name", "value", "indicator")}
+
+
+def _across_to_long(df: pd.DataFrame, kind: str, source: str, notes: list[str],
+                    rules: Rules) -> pd.DataFrame | None:
+    """A table with one column per date (a spreadsheet's layout: products down and days
+    across for sales; 国家统计局's indicators down and months across for macro) as key/ds/value
+    rows; blank cells are no row. None when the table has fewer than two date columns."""
+    key, value, what = _ACROSS[kind]
+    columns = [c for c in df.columns if not str(c).startswith("_")]
+    dates = [c for c in columns if _date_header(c, rules)]
     if len(dates) < 2:
+        layouts = {date_layout(str(c)) for c in columns} - {None}
+        looks = [c for c in columns if date_layout(str(c))]
+        named = key in df.columns or (kind == "macro" and len(columns) - len(looks) == 1)
+        if len(looks) >= 2 and len(layouts) == 1:
+            raise DataValidationError(
+                f"{source}: its columns look like dates ({looks[0]} ... {looks[-1]}): a table of "
+                f"{what}s down and dates across is read with --date-format {layouts.pop()}"
+                + ("" if named else f" and --map {key}=<its {what} column>"))
         return None
-    if "unique_id" not in df.columns:
-        others = [c for c in df.columns if c not in dates and not str(c).startswith("_")]
+    others = [c for c in columns if c not in dates]
+    if key not in df.columns and kind == "macro" and len(others) == 1:
+        df = df.rename(columns={others[0]: key})
+        notes.append(f"column {others[0]!r} read as the indicator names (name)")
+    if key not in df.columns:
         raise DataValidationError(
-            f"{source}: a wide sales table ({len(dates)} date columns, {dates[0]} ... "
-            f"{dates[-1]}) needs its product column: map it with --map unique_id=COLUMN"
+            f"{source}: a wide {kind} table ({len(dates)} date columns, {dates[0]} ... "
+            f"{dates[-1]}) needs its {what} column: map it with --map {key}=COLUMN"
             + (f" (its other columns are {others})" if others else ""))
     keep = [c for c in df.columns if c not in dates]
     frame = df.reset_index(drop=True)
-    long = frame.melt(id_vars=keep, value_vars=dates, var_name="ds", value_name="y",
+    long = frame.melt(id_vars=keep, value_vars=dates, var_name="ds", value_name=value,
                       ignore_index=False)
     long["ds"] = long["ds"].map(lambda c: str(c).strip().removesuffix(" 00:00:00"))
-    blank = long["y"].isna() | long["y"].map(lambda v: isinstance(v, str) and not v.strip())
+    blank = long[value].isna() | long[value].map(lambda v: isinstance(v, str) and not v.strip())
     long = long[~blank].sort_index(kind="stable")
-    notes.append(f"wide sales table: {len(dates)} date column(s) ({dates[0]} ... {dates[-1]}) "
-                 f"read as unique_id/ds/y rows" + (f"; {int(blank.sum()):,} blank cell(s) are no "
-                                                   "sales row" if blank.any() else ""))
+    notes.append(f"wide {kind} table: {len(dates)} date column(s) ({dates[0]} ... {dates[-1]}) "
+                 f"read as {key}/ds/{value} rows" + (f"; {int(blank.sum()):,} blank cell(s) are no "
+                                                     f"{kind} row" if blank.any() else ""))
     return long
 
 

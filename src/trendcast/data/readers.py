@@ -486,28 +486,43 @@ TOTAL_WORDS = frozenset({"合计", "总计", "小计", "汇总", "总合计", "t
                          "sum", "subtotal"})
 
 
+# How a note line below a report's data starts (国家统计局's exports end with 注： and
+# 数据来源：国家统计局).
+NOTE_LINE = re.compile(r"(注\s*\d*|数据来源|资料来源|来源|说明|备注|制表人?|sources?|notes?)\s*[:：]",
+                       re.IGNORECASE)
+
+
 def _drop_total_rows(df: pd.DataFrame) -> pd.DataFrame:
     """Rows at the end whose first filled cell is a total word (``合计``, ``Total``) and that
-    leave at least one cell empty dropped (a summing line, not data); their lines (1-based)
-    are kept in ``attrs['total_lines']``. Totals inside the data are left to validation."""
+    leave at least one cell empty dropped (a summing line, not data), and one-cell note lines
+    below them (``注：...``, ``数据来源：...``, ``Source: ...``); their lines (1-based) are kept
+    in ``attrs['total_lines']`` and ``attrs['note_lines']``. Totals inside the data are left
+    to validation."""
     drop: list[int] = []
+    notes: list[int] = []
     word = ""
     for pos in range(len(df) - 1, -1, -1):
         cells = df.iloc[pos].astype("string").str.strip()
         filled = cells[cells.notna() & (cells != "")]
         if not len(filled) or len(filled) == len(cells):
             break
+        if len(filled) == 1 and not drop and NOTE_LINE.match(str(filled.iloc[0])):
+            notes.append(pos)
+            continue
         first = str(filled.iloc[0]).rstrip(":：").strip()
         if first.lower() not in TOTAL_WORDS:
             break
         drop.append(pos)
         word = first
-    if not drop:
+    if not drop and not notes:
         return df
-    out = df.drop(index=df.index[drop])
+    out = df.drop(index=df.index[drop + notes])
     out.attrs.update(df.attrs)
-    out.attrs["total_lines"] = sorted(int(i) + 1 for i in df.index[drop])
-    out.attrs["total_word"] = word
+    if drop:
+        out.attrs["total_lines"] = sorted(int(i) + 1 for i in df.index[drop])
+        out.attrs["total_word"] = word
+    if notes:
+        out.attrs["note_lines"] = sorted(int(i) + 1 for i in df.index[notes])
     return out
 
 

@@ -34,6 +34,7 @@ def _examples(text: str) -> str:
     return _rows(text).replace("）: ", "）：").replace("据: ", "据：").replace(", 第", "，第")
 
 
+_ROWS_OF = {"product": "商品", "indicator": "指标"}
 _PERIOD_LABEL = {"ISO week": " ISO 周标签", "quarter": "季度标签", "date range": "日期区间"}
 _PERIOD_DAY = {"week's Monday": "该周的周一", "quarter's first day": "该季度的第一天",
                "range's last day": "区间的最后一天"}
@@ -261,6 +262,8 @@ _LINES: list[Rule] = compile_rules([
     (rf"{_N} empty row\(s\) skipped", r"跳过了 \1 个空行"),
     (rf"{_N} title line\(s\) above the header skipped \(line ([\d, ]+)\)",
      r"跳过了表头上方的 \1 行标题（第 \2 行）"),
+    (rf"{_N} note line\(s\) below the data skipped \(line ([\d, ]+)\)",
+     lambda m: f"跳过了数据下方的 {m[1]} 行注释（第 {m[2].replace(', ', '、')} 行）"),
     (rf"{_N} total line\(s\) at the end skipped \(line ([\d, ]+): (.+)\)",
      r"跳过了末尾的 \1 行合计（第 \2 行：\3）"),
     (rf"{_N} repeated header line\(s\) skipped \(line ([\d, .]+)\): the file looks like exports pasted one "
@@ -276,10 +279,11 @@ _LINES: list[Rule] = compile_rules([
      r"review\)",
      "文件中没有评价编号：由商品、时间、内容、评分和评价人计算出稳定的编号（完全相同的评价按文件中的顺序编号；"
      "同一评价人在同一时间的相同评价算作一条）"),
-    (rf"wide sales table: {_N} date column\(s\) \((.+)\) read as unique_id/ds/y rows"
-     rf"(?:; {_N} blank cell\(s\) are no sales row)?",
-     lambda m: f"宽格式的销量表：{m[1]} 个日期列（{m[2]}）按 unique_id/ds/y 行读取"
-               + (f"；{m[3]} 个空单元格不算销量记录" if m[3] else "")),
+    (rf"wide (sales|macro) table: {_N} date column\(s\) \((.+)\) read as (\S+) rows"
+     rf"(?:; {_N} blank cell\(s\) are no (?:sales|macro) row)?",
+     lambda m: f"宽格式的{_kind(m[1])}表：{m[2]} 个日期列（{m[3]}）按 {m[4]} 行读取"
+               + (f"；{m[5]} 个空单元格不算一条记录" if m[5] else "")),
+    (r"column (.+) read as the indicator names \(name\)", r"列 \1 按指标名称（name）读取"),
     (r"wide macro table: (\d+) indicator column\(s\) \((.+)\) read as name/ds/value rows"
      r"(, named INDICATOR:KEY)?",
      lambda m: f"宽格式的宏观指标表：{m[1]} 个指标列（{m[2]}）按 name/ds/value 行读取"
@@ -397,10 +401,15 @@ _LINES: list[Rule] = compile_rules([
      r"sales\. Map it with --map status=(.+) to leave them out, or --drop (.+) if every line is a sale",
      r"列 \1 是订单状态，其中 \2 行不是成交（例如 \3），否则会算作销量。用 --map status=\4 指定它"
      r"即可去掉这些行；如果每一行都是成交，用 --drop \5"),
-    (rf"a wide sales table \({_N} date columns, (.+)\) needs its product column: map it with --map "
-     r"unique_id=COLUMN(?: \(its other columns are (.+)\))?",
-     lambda m: f"宽格式的销量表（{m[1]} 个日期列，{m[2]}）需要商品列：请用 --map unique_id=列名 指定"
-               + (f"（其他列为 {m[3]}）" if m[3] else "")),
+    (rf"a wide (sales|macro) table \({_N} date columns, (.+)\) needs its (product|indicator) column: "
+     r"map it with --map (\S+)=COLUMN(?: \(its other columns are (.+)\))?",
+     lambda m: f"宽格式的{_kind(m[1])}表（{m[2]} 个日期列，{m[3]}）需要{_ROWS_OF[m[4]]}列："
+               f"请用 --map {m[5]}=列名 指定" + (f"（其他列为 {m[6]}）" if m[6] else "")),
+    (r"its columns look like dates \((.+)\): a table of (product|indicator)s down and dates across is "
+     r"read with --date-format (\S+)(?: and --map (\S+)=<its (?:product|indicator) column>)?",
+     lambda m: f"它的列名像是日期（{m[1]}）：{_ROWS_OF[m[2]]}在行、日期在列的表格"
+               f"请用 --date-format {m[3]} 读取"
+               + (f"，并用 --map {m[4]}=<{_ROWS_OF[m[2]]}列> 指定" if m[4] else "")),
     (rf"column (.+?) also holds order statuses, {_N} line\(s\) not a sale \(e\.g\. (.+?)\): they would "
      r"count as sales\. Read both with --map status=(\S+) \(a line is left out when either says it is "
      r"not a sale\), or --drop (.+)",
