@@ -84,6 +84,14 @@ def test_monthly_from_weekly_sales_counts_each_week_by_its_days():
     assert any("incomplete period after 2012-05-01" in n for n in out.notes), out.notes
 
 
+def test_quarters_from_months_dated_by_their_last_day_leave_out_an_incomplete_quarter():
+    months = pd.date_range("2020-01-31", "2024-05-31", freq="ME")  # April and May of Q2 only
+    src = FrameSource(pd.DataFrame({"unique_id": "A", "ds": months, "y": 10.0}), freq="ME")
+    out = Runner([make_model("Naive")], freq="Q").forecast(src, 2)
+    assert out.forecasts["ds"].min() == pd.Timestamp("2024-04-01")
+    assert (out.forecasts["Naive"] == 30.0).all()  # was 20: Q2's two months taken for a quarter
+
+
 def test_a_series_whose_rows_stop_before_the_end_is_named_apart_from_gaps_inside_series():
     months = pd.date_range("1991-01-01", periods=44, freq="MS")  # like monthly.csv's shampoo
     wine = pd.DataFrame({"unique_id": "wine", "ds": months, "y": 100.0 + np.arange(44)})

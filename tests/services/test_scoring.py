@@ -54,8 +54,14 @@ def test_complete_until_is_the_last_period_that_has_ended():
 
 def test_covered_until_is_the_day_before_the_next_stored_period():
     assert covered_until(pd.Timestamp("2024-06-01"), "MS") == pd.Timestamp("2024-06-30")
-    assert covered_until(pd.Timestamp("2024-06-30"), "ME") == pd.Timestamp("2024-07-30")
+    # a month dated by its last day covers to that day (was 07-30: an incomplete quarter counted)
+    assert covered_until(pd.Timestamp("2024-06-30"), "ME") == pd.Timestamp("2024-06-30")
+    assert covered_until(pd.Timestamp("2024-05-31"), "ME", target="QS-JAN") == pd.Timestamp("2024-05-31")
     assert covered_until(pd.Timestamp("2024-04-01"), "W-MON") == pd.Timestamp("2024-04-07")
+    # weeks dated by their Friday end: spread into months they cover to the Friday; summed
+    # into other weeks, each counts in the week of its date
+    assert covered_until(pd.Timestamp("2012-06-29"), "W-FRI", "end", target="MS") == pd.Timestamp("2012-06-29")
+    assert covered_until(pd.Timestamp("2012-06-29"), "W-FRI", "end", target="W-SUN") == pd.Timestamp("2012-07-05")
     assert covered_until(pd.Timestamp("2024-04-01"), "D") == pd.Timestamp("2024-04-01")
 
 

@@ -613,7 +613,7 @@ class Runner:
 
     def _last_complete(self, data: SeriesSource, freq: str) -> pd.Timestamp:
         """The label of the last period of ``freq`` that the data covers to its last day."""
-        end = covered_until(pd.Timestamp(data.span[1]), data.freq, self.week_label)
+        end = covered_until(pd.Timestamp(data.span[1]), data.freq, self.week_label, target=freq)
         label = pd.Timestamp(period_labels(pd.Series([end]), freq).iloc[0])
         offset = pd.tseries.frequencies.to_offset(freq)
         starts_labelled = not (freq.startswith("W") or freq[1:2] == "E")

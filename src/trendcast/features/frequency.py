@@ -195,18 +195,22 @@ def week_start_offset(freq: str | None, week_label: str | None = None) -> int | 
 
 
 def covered_until(last: pd.Timestamp, stored_freq: str | None,
-                  week_label: str | None = None) -> pd.Timestamp:
+                  week_label: str | None = None, *, target: str | None = None) -> pd.Timestamp:
     """The last day stored periods reach when ``last`` is the latest stored date of
-    ``stored_freq``: a week's last day (weeks are spread over their days when summed into
-    months, :func:`trendcast.features.series.resample_sales`), else the day before the next
-    period's date. A quarter of monthly sales dated by month starts is whole once its third
-    month is stored (the ingest stores a month dated by its start only after the month has
-    ended), not only once the next is."""
+    ``stored_freq``, for sums into ``target`` periods: the last period's last day (``last``
+    itself for end-dated months, quarters and years; for weeks summed into months or coarser,
+    which spread each week over its days, :func:`trendcast.features.series.resample_sales`,
+    the week's last day by ``week_label``), else the day before the next period's date (a
+    week summed into other weeks counts wholly in the week of its date). A quarter of monthly
+    sales dated by month starts is whole once its third month is stored (the ingest stores a
+    month dated by its start only after the month has ended), not only once the next is."""
     if not stored_freq or stored_freq == "D":
         return last
     start = week_start_offset(stored_freq, week_label)
-    if start is not None:
+    if start is not None and not (target or "").startswith("W"):
         return pd.Timestamp(last) + pd.Timedelta(days=start + 6)
+    if start is None and stored_freq[1:2] == "E":  # ME, QE-DEC, YE-DEC: dated by their last day
+        return pd.Timestamp(last)
     offset = pd.tseries.frequencies.to_offset(stored_freq)
     return pd.Timestamp(last + offset) - pd.Timedelta(days=1)
 

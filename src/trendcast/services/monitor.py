@@ -77,7 +77,7 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
             weeks = week_start_offset(stored_freq, label)
             actuals = resample_sales(actuals, freq, week_start=weeks) if len(actuals) else actuals
             history = resample_sales(history, freq, week_start=weeks) if len(history) else history
-            until = complete_until(covered_until(last, stored_freq, label), freq)
+            until = complete_until(covered_until(last, stored_freq, label, target=freq), freq)
         if len(history):
             history = fill_series(history, freq)
         rows = score_rows(long, actuals, history, run_id=run["run_id"],
