@@ -506,3 +506,14 @@ def test_note_lines_below_the_data_are_skipped_but_a_data_row_is_not_taken_for_o
     bad = write(tmp_path / "b.csv", "unique_id,ds,y\nA,2025-10-01,1\nnotebook,,\n")
     with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'ds'"):
         load_file(bad, "sales")
+
+
+def test_an_order_time_in_a_date_column_and_a_time_column_is_joined(tmp_path):
+    opts = make_options(mapping=["order_id=订单编号", "unique_id=商品ID", "ts=付款日期+付款时间", "quantity=数量"])
+    path = write(tmp_path / "o.csv", "订单编号,商品ID,付款日期,付款时间,数量\n1,A,2025-10-01,10:02:03,1\n")
+    assert load_file(path, "orders", options=opts)["ts"].tolist() == [pd.Timestamp("2025-10-01 10:02:03")]
+    sheet = pd.DataFrame({"订单编号": ["1"], "商品ID": ["A"], "付款日期": [pd.Timestamp("2025-10-01")],
+                          "付款时间": ["10:02:03"], "数量": [1]})
+    sheet.to_excel(tmp_path / "o.xlsx", index=False)  # a date cell reads as midnight
+    df = load_file(tmp_path / "o.xlsx", "orders", options=opts)
+    assert df["ts"].tolist() == [pd.Timestamp("2025-10-01 10:02:03")]

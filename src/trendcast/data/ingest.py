@@ -406,9 +406,13 @@ def _apply_columns(raw: pd.DataFrame, preset: Preset | None, opts: IngestOptions
             out[target] = pd.concat(texts, axis=1).apply(
                 lambda row: "，".join(v for v in row if isinstance(v, str)) or None, axis=1)
             continue
+        glue = "_"
+        if target in ("ts", "ds"):  # a date and a time in two columns (an Excel date cell
+            glue = " "              # reads as midnight: its time is the other column's)
+            texts = [t.str.replace(r" 00:00:00$", "", regex=True) for t in texts[:-1]] + texts[-1:]
         joined = texts[0]
         for t in texts[1:]:
-            joined = joined + "_" + t
+            joined = joined + glue + t
         out[target] = joined.where(pd.concat(texts, axis=1).notna().all(axis=1)).astype(object)
     # A renamed column leaves; the file's own column of a mapped name would be ambiguous.
     for target, expr in opts.mapping:
