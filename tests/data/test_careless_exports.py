@@ -517,3 +517,12 @@ def test_an_order_time_in_a_date_column_and_a_time_column_is_joined(tmp_path):
     sheet.to_excel(tmp_path / "o.xlsx", index=False)  # a date cell reads as midnight
     df = load_file(tmp_path / "o.xlsx", "orders", options=opts)
     assert df["ts"].tolist() == [pd.Timestamp("2025-10-01 10:02:03")]
+
+
+def test_a_year_column_and_a_month_column_make_a_month(tmp_path):
+    path = write(tmp_path / "m.csv", "商品,年份,月份,销量\nA,2025,9,3\nA,2025,10,4\n")
+    opts = dict(mapping=["unique_id=商品", "ds=年份+月份", "y=销量"])
+    with pytest.raises(DataValidationError, match=r"--date-format '%Y %m'|--date-format %Y %m"):
+        load_file(path, "sales", options=make_options(**opts))
+    df = load_file(path, "sales", options=make_options(**opts, date_format="%Y %m"))
+    assert df["ds"].tolist() == [pd.Timestamp("2025-09-01"), pd.Timestamp("2025-10-01")]

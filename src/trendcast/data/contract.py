@@ -490,6 +490,8 @@ _LAYOUTS = (  # (pattern, the --date-format to suggest)
     (re.compile(r"^\d{1,2} [A-Za-z]{4,9} \d{4}"), "%d %B %Y"),
     (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}"), "%Y-%m-%d"),  # reached only from _layout_of
     (re.compile(r"^\d{4}年\d{1,2}月$"), "%Y年%m月"),  # months
+    (re.compile(r"^\d{4} \d{1,2}$"), "%Y %m"),  # a year column and a month column: --map ds=年+月
+    (re.compile(r"^\d{4}年 \d{1,2}月$"), "%Y年 %m月"),
     (re.compile(r"^\d{4}/\d{1,2}$"), "%Y/%m"),
     (re.compile(r"^\d{4}\.\d{1,2}$"), "%Y.%m"),
     (re.compile(r"^[A-Za-z]{3} \d{4}$"), "%b %Y"),
