@@ -42,6 +42,10 @@ def test_forecast_monthly_from_daily_sales():
     assert out.freq == "MS" and set(fc["ds"].dt.day) == {1}
     assert fc.groupby("unique_id").size().eq(3).all()
     assert any("aggregated to monthly" in n and "incomplete period" in n for n in out.notes)
+    # the data start on 2024-01-01: January is whole and kept
+    assert "first, incomplete" not in " ".join(out.notes)
+    late = Runner([make_model("Naive")], freq="M").forecast(FrameSource(daily(days=800, start="2024-01-10")), 1)
+    assert any("the first, incomplete period before 2024-02-01 was left out" in n for n in late.notes)
     assert fc["AutoETS"].between(100, 250).all()  # about 30 days x 5 units
 
 

@@ -62,6 +62,10 @@ NOTES = [
     "how long a silence ends a series)",
     "7 series have no rows for their last periods, filled with zero sales up to the catalogue's last date "
     "(P1 8, P2 3, P3 3, P4 2, P5 1 and 2 more); a product that stopped selling is left out by ended_after",
+    "stored weekly (Sundays) sales aggregated to monthly (period starts) periods (units summed, prices "
+    "averaged); the last, incomplete period after 2025-10-01 was left out; the first, incomplete period before "
+    "2024-01-01 was left out",
+    "stored daily sales aggregated to quarterly (period starts) periods (units summed, prices averaged)",
     "LightGBM trained on a seeded sample of 1,000 of 30,490 series (train_series) and forecast for all of them",
     "forecast from saved model version mv-20260101-000000-abcdef (trained on data to 2025-12-31; models "
     "moved forward to the latest data, not refitted)",

@@ -517,7 +517,7 @@ class Runner:
                 prep = Prep(freq, h, any(m.supports_exog for m in group), False, calendar,
                             resample, alive_from, until, self.clean, macro=_drivers(data),
                             end=self._live_end(data, freq, alive_from),
-                            week_start=self._week_start(data))
+                            week_start=self._week_start(data), first=self._first(data, freq, resample))
                 job = TrainJob(group, engine.task_jobs(task_cpus, len(parts)), prep)
                 names = ", ".join(m.alias for m in group)
                 pieces: dict[str, list[Forecaster]] = {m.alias: [] for m in group}
@@ -606,6 +606,19 @@ class Runner:
             raise ModelError(f"cannot forecast {describe(target)} from {describe(base)} sales: "
                              "--freq aggregates to a coarser frequency only (W, M, Q, Y)")
         return target, True
+
+    def _first(self, data: SeriesSource, freq: str, resample: bool) -> pd.Timestamp | None:
+        """The label of the first period of ``freq`` that the data covers from its first day
+        (None when not aggregating, or when the first period is whole): a catalogue whose
+        first stored day falls inside a month does not make that month a low one."""
+        if not resample:
+            return None
+        first = pd.Timestamp(data.span[0]) + pd.Timedelta(days=self._week_start(data) or 0)
+        label = pd.Timestamp(period_labels(pd.Series([first]), freq).iloc[0])
+        offset = pd.tseries.frequencies.to_offset(freq)
+        starts_labelled = not (freq.startswith("W") or freq[1:2] == "E")
+        period_start = label if starts_labelled else label - offset + pd.Timedelta(days=1)
+        return None if first <= period_start else pd.Timestamp(label + offset)
 
     def _week_start(self, data: SeriesSource) -> int | None:
         """Days from a stored weekly row's date to its week's first day (None: not weekly)."""
@@ -696,7 +709,7 @@ class Runner:
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
                             resample, alive_from, until, self.clean, plan, macro=_drivers(data),
                             end=self._live_end(data, freq, alive_from), since=since,
-                            week_start=self._week_start(data))
+                            week_start=self._week_start(data), first=self._first(data, freq, resample))
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:
@@ -740,11 +753,14 @@ class Runner:
             if not backtesting and any(m.supports_exog for m in self.models):
                 notes += _calendar_notes(calendar, data.span[1], h, freq)
             if resample:
+                first = self._first(data, freq, resample)
                 notes.insert(0, f"stored {describe(data.freq)} sales aggregated to {describe(freq)} "
                                 "periods (units summed, prices averaged)"
                              + (f"; the last, incomplete period after {until.date()} was left out"
                                 if until is not None and until < period_labels(
-                                    pd.Series([data.span[1]]), freq).iloc[0] else ""))
+                                    pd.Series([data.span[1]]), freq).iloc[0] else "")
+                             + (f"; the first, incomplete period before {first.date()} was left out"
+                                if first is not None else ""))
             if backtesting:
                 if not frames:
                     raise ModelError("the backtest produced no forecasts: no series has history "
@@ -847,7 +863,8 @@ class Runner:
         train = (_load(data, training_ids(ids, self.train_series)),
                  Prep(freq, h, any(m.supports_exog for m in glob), False, calendar, resample,
                       until=self._last_complete(data, freq) if resample else None, clean=self.clean,
-                      macro=_drivers(data), week_start=self._week_start(data)))
+                      macro=_drivers(data), week_start=self._week_start(data),
+                      first=self._first(data, freq, resample)))
         cpus = resolve_jobs(self.n_jobs)
         items = [FitItem(m, engine.task_jobs(cpus), c) for m in glob for c in cutoffs]
         fitted: dict[str, dict[Any, Forecaster]] = {m.alias: {} for m in glob}

@@ -61,6 +61,7 @@ class Prep:
     end: pd.Timestamp | None = None  # live series run to this date (no rows: zero sales)
     since: pd.Timestamp | None = None  # rows on or before it are left out (saved models' need)
     week_start: int | None = None  # stored weekly rows: days from a row's date to its week's start
+    first: pd.Timestamp | None = None  # drop aggregated periods before this (incomplete)
 
 
 @dataclass
@@ -198,6 +199,8 @@ def prepare(block: Block, prep: Prep) -> Prepared:
              else block.sales)
     if prep.until is not None:
         sales = sales[sales["ds"] <= prep.until]
+    if prep.first is not None:
+        sales = sales[sales["ds"] >= prep.first]
     ended: list[str] = []
     if prep.alive_from is not None and len(sales):
         last = sales.groupby("unique_id")["ds"].max()

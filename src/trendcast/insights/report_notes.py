@@ -77,6 +77,22 @@ _NAMES: list[Rule] = [
 ]
 
 
+_WEEKDAY_ZH = {"Mondays": "周一", "Tuesdays": "周二", "Wednesdays": "周三", "Thursdays": "周四",
+               "Fridays": "周五", "Saturdays": "周六", "Sundays": "周日"}
+_KIND_ZH = {"daily": "日度", "weekly": "周度", "monthly": "月度", "quarterly": "季度", "yearly": "年度"}
+
+
+def _freq_zh(text: str) -> str:
+    """features.frequency.describe in Chinese: 'weekly (Fridays)' -> '周度（以周五标日期）'."""
+    kind, _, rest = text.partition(" (")
+    rest = rest.rstrip(")")
+    if rest in _WEEKDAY_ZH:
+        return f"{_KIND_ZH.get(kind, kind)}（以{_WEEKDAY_ZH[rest]}标日期）"
+    if rest in ("period starts", "period ends"):
+        return f"{_KIND_ZH.get(kind, kind)}（以期{'初' if rest == 'period starts' else '末'}标日期）"
+    return _KIND_ZH.get(kind, kind)
+
+
 def _promo_zh(note: str) -> str:
     """The promotion effect of a what-if note, in Chinese ("" when none was estimated)."""
     m = re.search(r"promotion effect of ([+-][\d.]+) \(x([\d.]+)\)", note)
@@ -365,6 +381,12 @@ _ZH: list[Rule] = compile_rules([
      r"explanation does not separate them: explain with --model (\S+) to see them as a driver",
      r"\g<id>：\2 选择了 \3，它使用工作区的外部序列；本解释不单独列出它们：用 `--model \4` "
      r"解释可看到它们作为驱动因素"),
+    (r"stored (.+?) sales aggregated to (.+?) periods \(units summed, prices averaged\)"
+     r"(?:; the last, incomplete period after (\S+) was left out)?"
+     r"(?:; the first, incomplete period before (\S+) was left out)?",
+     lambda m: f"已保存的{_freq_zh(m[1])}销量按{_freq_zh(m[2])}汇总（件数相加，价格取平均）"
+               + (f"；{m[3]} 之后不完整的最后一期未计入" if m[3] else "")
+               + (f"；{m[4]} 之前不完整的第一期未计入" if m[4] else "")),
     # why a section is empty (services.report)
     (r"the products have no category", "商品没有品类信息"),
     (r"not requested", "未要求生成"),
