@@ -437,7 +437,7 @@ def test_an_xls_export_that_is_an_html_table_is_read_with_its_title_and_total_li
     opts = make_options(mapping=["unique_id=商品", "ds=日期", "y=数量"])
     with pytest.raises(DataValidationError, match=r"row 3 \(line 4\), column 'y': got 'x'"):
         load_file(path, "sales", options=opts)
-    path.write_bytes(html.replace(">x<", ">2<").encode("gbk"))
+    path.write_bytes(('<?xml version="1.0" encoding="gbk"?>' + html.replace(">x<", ">2<")).encode("gbk"))
     df = load_file(path, "sales", options=opts)
     assert df["unique_id"].tolist() == ["007", "007"] and df["y"].tolist() == [1.0, 2.0]
     assert "report.xls is an HTML table saved as .xls: read as a table" in df.attrs["notes"]

@@ -653,7 +653,7 @@ def _across_to_long(df: pd.DataFrame, kind: str, source: str, notes: list[str],
 def _review_ids(df: pd.DataFrame, *, with_time: bool) -> pd.Series:
     """Stable ids from the review's content; identical reviews get 1, 2, ... in file order,
     except when a reviewer and a time say who wrote it when: then an identical row is the
-    same review exported twice (Amazon's All_Beauty 5-core file repeats 1,050 of 5,269), one
+    same review exported twice (Amazon's All_Beauty 5-core file repeats 1,051 of 5,269), one
     id, kept once by the exact-duplicate rule."""
     def text(col: str) -> pd.Series:
         return df[col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))

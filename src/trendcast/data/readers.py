@@ -803,6 +803,7 @@ def _html_table(text: str, source: str) -> pd.DataFrame:
     """The first table of an HTML page with rows, each cell's text as it reads."""
     import lxml.html
 
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)  # decoded already: its encoding is said
     try:
         tree = lxml.html.fromstring(text)
     except (ValueError, lxml.etree.ParserError) as exc:
