@@ -4,6 +4,7 @@ lines, wide macro tables. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -526,3 +527,20 @@ def test_a_year_column_and_a_month_column_make_a_month(tmp_path):
         load_file(path, "sales", options=make_options(**opts))
     df = load_file(path, "sales", options=make_options(**opts, date_format="%Y %m"))
     assert df["ds"].tolist() == [pd.Timestamp("2025-09-01"), pd.Timestamp("2025-10-01")]
+
+
+def test_an_amount_column_gives_the_price_per_unit_and_is_not_stored(store, tmp_path):
+    path = write(tmp_path / "s.csv", "商品,日期,支付件数,支付金额,单价\nA,2025-10-01,2,119.8,\nA,2025-10-02,0,0,\n"
+                                      "A,2025-10-03,3,150,49.9\nB,2025-10-01,1,\"1,299.00\",\n")
+    opts = make_options(mapping=["unique_id=商品", "ds=日期", "y=支付件数", "amount=支付金额", "price=单价"],
+                        decimal=".")
+    df = load_file(path, "sales", options=opts)
+    assert "amount" not in df.columns
+    assert df["price"].tolist()[:1] == [59.9] and np.isnan(df["price"].iloc[1])
+    assert df["price"].tolist()[2:] == [49.9, 1299.0]  # the file's own price is kept
+    assert any(n.startswith("price: 2 read as amount / y") for n in df.attrs["notes"])
+    orders = write(tmp_path / "o.csv", "order_id,unique_id,ts,quantity,实付金额\n1,A,2025-10-01 10:00,4,99.6\n")
+    got = load_file(orders, "orders", options=make_options(mapping=["amount=实付金额"]))
+    assert got["unit_price"].tolist() == [24.9]
+    ingest_file(store, orders, "orders", add_products=True, options=make_options(mapping=["amount=实付金额"]))
+    assert store.orders_between("2000-01-01", "2100-01-01")["unit_price"].tolist() == [24.9]

@@ -198,6 +198,7 @@ TEXT: dict[str, dict[str, str]] = {
         "map_col_end": "last day (events over several days)",
         "map_col_status": "order status (cancelled, refunded and unpaid lines are left out)",
         "map_col_value": "value",
+        "map_col_amount": "amount the units sold for (price = amount / units)",
         "map_col_on_hand": "units on hand",
         "opt_date_format": "Date format",
         "opt_date_format_help": "Only when dates are not written like 2024-06-18. Day first: "
@@ -530,6 +531,7 @@ TEXT: dict[str, dict[str, str]] = {
         "map_col_end": "结束日期（多日活动）",
         "map_col_status": "订单状态（已取消、已退款、未付款的不计入销量）",
         "map_col_value": "数值",
+        "map_col_amount": "销售金额（价格 = 金额 / 件数）",
         "map_col_on_hand": "现有库存",
         "opt_date_format": "日期格式",
         "opt_date_format_help": "仅当日期不是 2024-06-18 这种写法时填写。日在前：%d/%m/%Y"

@@ -81,6 +81,8 @@ SPECS: dict[str, FrameSpec] = {
             "y": Col("quantity"),
             "price": Col("price", required=False, nullable=True),
             "promo": Col("nonneg", required=False, nullable=True),
+            # what the row's units sold for (销售额, 支付金额): read as price = amount / y, not stored
+            "amount": Col("price", required=False, nullable=True),
         },
         ("unique_id", "ds"),
     ),
@@ -108,6 +110,7 @@ SPECS: dict[str, FrameSpec] = {
             "quantity": Col("quantity", low_open=True),
             "user_id": Col("id", required=False, nullable=True),
             "unit_price": Col("price", required=False, nullable=True),
+            "amount": Col("price", required=False, nullable=True),  # the line's total: / quantity
         },
         ("order_id", "unique_id"),
     ),
@@ -559,9 +562,40 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
     for name, col in spec.columns.items():
         if name not in present and col.default is not None:
             out[name] = col.default
-    out = out.reset_index(drop=True)
+    out = _price_from_amount(out.reset_index(drop=True), spec.name, notes)
     out.attrs["exact_duplicates_dropped"] = n_exact
     out.attrs["notes"] = notes
+    return out
+
+
+# The amount a row's units sold for, and what it gives: (quantity column, price column).
+_AMOUNT = {"sales": ("y", "price"), "orders": ("quantity", "unit_price")}
+
+
+def _price_from_amount(df: pd.DataFrame, kind: str, notes: list[str]) -> pd.DataFrame:
+    """A mapped ``amount`` (a back end's 支付金额 / 销售额: what the units sold for) as the
+    price per unit where the file gives none: amount / quantity on rows that sold; the amount
+    itself is not stored."""
+    if "amount" not in df.columns:
+        return df
+    qty, price = _AMOUNT[kind]
+    units = df[qty].to_numpy(dtype=float)
+    amount = df["amount"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        each = np.where(units > 0, amount / units, np.nan)
+    given = df[price].to_numpy(dtype=float, na_value=np.nan) if price in df.columns else \
+        np.full(len(df), np.nan)
+    fill = np.isnan(given) & ~np.isnan(each)
+    out = df.drop(columns=["amount"])
+    out[price] = np.where(fill, np.round(each, 6), given)
+    if fill.any():
+        i = int(np.flatnonzero(fill)[0])
+        notes.append(f"{price}: {int(fill.sum()):,} read as amount / {qty} (what the units sold for, "
+                     f"per unit), e.g. {amount[i]:g} / {units[i]:g} = {each[i]:.4g}"
+                     + (f"; {int((~np.isnan(amount) & ~(units > 0)).sum()):,} row(s) without units "
+                        "sold have no price" if (~np.isnan(amount) & ~(units > 0)).any() else ""))
+    if np.isnan(out[price].to_numpy(dtype=float)).all():
+        out = out.drop(columns=[price])
     return out
 
 

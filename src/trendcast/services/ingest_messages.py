@@ -300,6 +300,10 @@ _LINES: list[Rule] = compile_rules([
      r"\1：\2 个以星号表示的评分（例如 \3）按实心星的个数读取"),
     (rf"(.+?): {_N} review result\(s\) read as ratings: (.+)",
      lambda m: f"{m[1]}：{m[2]} 个评价结果按评分读取：{m[3].replace(' as ', ' 为 ').replace(', ', '，')}"),
+    (rf"(price|unit_price): {_N} read as amount / (y|quantity) \(what the units sold for, per unit\), e\.g\. "
+     rf"(\S+) / (\S+) = (\S+)(?:; {_N} row\(s\) without units sold have no price)?",
+     lambda m: f"{m[1]}：{m[2]} 个按 金额 / {m[3]} 读取（每件的成交价），例如 {m[4]} / {m[5]} = {m[6]}"
+               + (f"；{m[7]} 行没有售出件数，没有价格" if m[7] else "")),
     (rf"(.+?): {_N} value\(s\) typed in full-width characters \(e\.g\. (.+)\) read as ordinary "
      r"digits and signs",
      r"\1：\2 个值用全角字符输入（例如 \3），已按普通数字和符号读取"),
