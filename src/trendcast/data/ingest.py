@@ -264,18 +264,14 @@ def load_file(
                      "the header line)")
     if raw.attrs.get("empty_rows"):
         notes.append(f"{raw.attrs['empty_rows']:,} empty row(s) skipped")
-    if raw.attrs.get("title_lines"):
-        lines = raw.attrs["title_lines"]
-        notes.append(f"{len(lines):,} title line(s) above the header skipped (line "
-                     f"{', '.join(str(n) for n in lines)})")
-    if raw.attrs.get("total_lines"):
-        lines = raw.attrs["total_lines"]
-        notes.append(f"{len(lines):,} total line(s) at the end skipped (line "
-                     f"{', '.join(str(n) for n in lines)}: {raw.attrs['total_word']!r})")
-    if raw.attrs.get("note_lines"):
-        lines = raw.attrs["note_lines"]
-        notes.append(f"{len(lines):,} note line(s) below the data skipped (line "
-                     f"{', '.join(str(n) for n in lines)})")
+    for key, what in (("title_lines", "title line(s) above the header"),
+                      ("total_lines", "total line(s) at the end"),
+                      ("note_lines", "note line(s) below the data")):
+        lines = raw.attrs.get(key)
+        if lines:
+            word = f": {raw.attrs['total_word']!r}" if key == "total_lines" else ""
+            notes.append(f"{len(lines):,} {what} skipped (line "
+                         f"{', '.join(str(n) for n in lines)}{word})")
     if raw.attrs.get("header_lines"):
         lines = raw.attrs["header_lines"]
         shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
@@ -403,8 +399,10 @@ def _apply_columns(raw: pd.DataFrame, preset: Preset | None, opts: IngestOptions
         used.update(parts)
         texts = [_key_text(raw[p]) for p in parts]
         if target == "status":  # an order's status and its line's refund status: both read
-            out[target] = pd.concat(texts, axis=1).apply(
-                lambda row: "，".join(v for v in row if isinstance(v, str)) or None, axis=1)
+            joined = texts[0]
+            for t in texts[1:]:
+                joined = joined.where(t.isna(), (joined + "，" + t).fillna(t))
+            out[target] = joined.astype(object).where(joined.notna(), None)
             continue
         glue = "_"
         if target in ("ts", "ds"):  # a date and a time in two columns (an Excel date cell

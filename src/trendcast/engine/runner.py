@@ -501,6 +501,7 @@ class Runner:
                 raise ModelError("the source has no series")
             freq, resample = self.run_freq(data)
             until = self._last_complete(data, freq) if resample else None
+            first = self._first(data, freq, resample)
             alive_from = self._alive_from(data, freq, h)
             calendar = data.calendar()
             models: dict[str, Forecaster] = {}
@@ -517,7 +518,7 @@ class Runner:
                 prep = Prep(freq, h, any(m.supports_exog for m in group), False, calendar,
                             resample, alive_from, until, self.clean, macro=_drivers(data),
                             end=self._live_end(data, freq, alive_from),
-                            week_start=self._week_start(data), first=self._first(data, freq, resample))
+                            week_start=self._week_start(data), first=first)
                 job = TrainJob(group, engine.task_jobs(task_cpus, len(parts)), prep)
                 names = ", ".join(m.alias for m in group)
                 pieces: dict[str, list[Forecaster]] = {m.alias: [] for m in group}
@@ -676,6 +677,7 @@ class Runner:
             if not ids:
                 raise ModelError("the source has no series")
             until = self._last_complete(data, freq) if resample else None
+            first = self._first(data, freq, resample)
             alive_from = None if backtesting else self._alive_from(data, freq, h)
             blocks = plan_partitions(ids, self.partition_size)
             season = default_season_length(freq)
@@ -709,7 +711,7 @@ class Runner:
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
                             resample, alive_from, until, self.clean, plan, macro=_drivers(data),
                             end=self._live_end(data, freq, alive_from), since=since,
-                            week_start=self._week_start(data), first=self._first(data, freq, resample))
+                            week_start=self._week_start(data), first=first)
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:
@@ -753,7 +755,6 @@ class Runner:
             if not backtesting and any(m.supports_exog for m in self.models):
                 notes += _calendar_notes(calendar, data.span[1], h, freq)
             if resample:
-                first = self._first(data, freq, resample)
                 notes.insert(0, f"stored {describe(data.freq)} sales aggregated to {describe(freq)} "
                                 "periods (units summed, prices averaged)"
                              + (f"; the last, incomplete period after {until.date()} was left out"

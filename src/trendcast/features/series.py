@@ -34,7 +34,7 @@ def _spread_weeks(sales: pd.DataFrame, week_start: int) -> pd.DataFrame:
     if sales.empty:
         return sales
     days = np.arange(week_start, week_start + 7)
-    out = sales.loc[sales.index.repeat(7)].reset_index(drop=True)
+    out = sales.iloc[np.repeat(np.arange(len(sales)), 7)].reset_index(drop=True)
     out["ds"] = out["ds"].to_numpy() + np.tile(days, len(sales)).astype("timedelta64[D]")
     out["y"] = out["y"] / 7.0
     return out
