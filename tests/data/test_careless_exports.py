@@ -544,3 +544,18 @@ def test_an_amount_column_gives_the_price_per_unit_and_is_not_stored(store, tmp_
     assert got["unit_price"].tolist() == [24.9]
     ingest_file(store, orders, "orders", add_products=True, options=make_options(mapping=["amount=实付金额"]))
     assert store.orders_between("2000-01-01", "2100-01-01")["unit_price"].tolist() == [24.9]
+
+
+def test_a_refund_amount_on_a_returns_row_gives_its_price_and_a_wrong_sign_is_refused(tmp_path):
+    path = write(tmp_path / "s.csv", "unique_id,ds,y,amount\nA,2025-10-01,2,119.8\nA,2025-10-02,-1,-59.9\n"
+                                      "A,2025-10-03,0,-10\n")
+    df = load_file(path, "sales", options=make_options(negatives="keep"))
+    assert df["y"].tolist() == [2, -1, 0]
+    assert df["price"].tolist()[:2] == [59.9, 59.9] and np.isnan(df["price"].iloc[2])  # a refund only
+    clipped = load_file(path, "sales", options=make_options(negatives="clip"))
+    assert clipped["y"].tolist() == [2, 0, 0] and clipped["price"].notna().sum() == 1
+    bad = write(tmp_path / "b.csv", "unique_id,ds,y,amount\nA,2025-10-01,2,-119.8\nA,2025-10-02,-1,59.9\n")
+    with pytest.raises(DataValidationError) as err:
+        load_file(bad, "sales", options=make_options(negatives="keep"))
+    assert [(p["row"], p["column"]) for p in err.value.problems] == [(1, "amount"), (2, "amount")]
+    assert "row 1 (line 2), column 'amount': got '-119.8'" in str(err.value)

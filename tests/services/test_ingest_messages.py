@@ -219,7 +219,11 @@ def periods_written_as_labels_and_review_results(tmp: Path) -> list[str]:
             *refused(tmp, "nbs.csv", NBS, "macro"),
             *refused(tmp, "m.csv", "sku,2025年10月,2025年9月\nA,1,2\n", "sales"),
             *notes_of(tmp, "a.csv", "unique_id,ds,y,支付金额\nA,2025-10-01,2,119.8\nA,2025-10-02,0,\n"
-                      "A,2025-10-03,0,5\n", "sales", options=make_options(mapping=["amount=支付金额"]))]
+                      "A,2025-10-03,0,5\n", "sales", options=make_options(mapping=["amount=支付金额"])),
+            *notes_of(tmp, "r.csv", "unique_id,ds,y,amount\nA,2025-10-01,2,119.8\nA,2025-10-02,-1,-59.9\n",
+                      "sales", options=make_options(negatives="keep")),
+            *refused(tmp, "r.csv", "unique_id,ds,y,amount\nA,2025-10-01,2,-119.8\nA,2025-10-02,-1,59.9\n"
+                     "A,2025-10-03,1,x\n", "sales", options=make_options(negatives="keep"))]
 
 
 NBS = ("数据库：月度数据\n时间：最近13个月\n指标,2025年10月,2025年9月\n居民消费价格指数(上年同月=100),99.8,99.7\n"

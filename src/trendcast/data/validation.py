@@ -33,7 +33,8 @@ from trendcast.data.contract import (
 from trendcast.data.period_labels import read_period_labels
 from trendcast.errors import DataValidationError
 
-Kind = Literal["id", "str", "date", "datetime", "number", "nonneg", "quantity", "price", "rating"]
+Kind = Literal["id", "str", "date", "datetime", "number", "nonneg", "quantity", "price", "rating",
+               "amount"]
 
 EXPECTED: dict[str, str] = {
     "id": "a non-empty text value",
@@ -44,6 +45,7 @@ EXPECTED: dict[str, str] = {
     "nonneg": "a number >= 0",
     "quantity": "a number >= 0",
     "price": "a number >= 0",
+    "amount": "a number (negative only for a return or a refund)",
     "rating": "a number (a rating)",
 }
 MAX_LISTED = 10  # example rows shown in a message, over all groups
@@ -82,7 +84,7 @@ SPECS: dict[str, FrameSpec] = {
             "price": Col("price", required=False, nullable=True),
             "promo": Col("nonneg", required=False, nullable=True),
             # what the row's units sold for (销售额, 支付金额): read as price = amount / y, not stored
-            "amount": Col("price", required=False, nullable=True),
+            "amount": Col("amount", required=False, nullable=True),
         },
         ("unique_id", "ds"),
     ),
@@ -110,7 +112,7 @@ SPECS: dict[str, FrameSpec] = {
             "quantity": Col("quantity", low_open=True),
             "user_id": Col("id", required=False, nullable=True),
             "unit_price": Col("price", required=False, nullable=True),
-            "amount": Col("price", required=False, nullable=True),  # the line's total: / quantity
+            "amount": Col("amount", required=False, nullable=True),  # the line's total: / quantity
         },
         ("order_id", "unique_id"),
     ),
@@ -291,6 +293,8 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
             out = _negatives(out, name, col, rules, found, raw, problems, notes)
         elif col.kind == "price":
             check_bounds(out, 0, MAX_PRICE, found)
+        elif col.kind == "amount":  # a refund's amount is negative: its sign is checked below
+            check_bounds(out, -MAX_VALUE, MAX_VALUE, found, what="a finite number")
         elif col.kind == "nonneg":
             check_bounds(out, 0, MAX_VALUE, found)
         elif col.kind == "rating":
@@ -547,6 +551,7 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
         problems = Problems(df, source)
         problems.groups = _reindex_groups(old.groups, kept_rows)
     _required_and_allowed(frame, spec, present, problems, given)
+    _amount_signs(frame, spec, problems)
     _duplicates(df, frame, spec, problems)
     if problems:
         raise problems.error(spec.name)
@@ -572,6 +577,23 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
 _AMOUNT = {"sales": ("y", "price"), "orders": ("quantity", "unit_price")}
 
 
+def _amount_signs(frame: pd.DataFrame, spec: FrameSpec, problems: Problems) -> None:
+    """A negative amount is a refund: on a returns row (negative units, kept with --negatives
+    keep) or a row without units (a refund only); on a sale it is an error, as is a positive
+    amount on a return."""
+    if "amount" not in frame.columns or spec.name not in _AMOUNT:
+        return
+    qty = _AMOUNT[spec.name][0]
+    units = frame[qty].to_numpy(dtype=float, na_value=np.nan)
+    amount = frame["amount"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        problems.add("amount", (amount < 0) & (units > 0),
+                     f"a number >= 0 ({qty} is positive: a sale; only a return or a refund has a "
+                     "negative amount)")
+        problems.add("amount", (amount > 0) & (units < 0),
+                     f"a number <= 0 ({qty} is negative, a return: its amount is the refund)")
+
+
 def _price_from_amount(df: pd.DataFrame, kind: str, notes: list[str]) -> pd.DataFrame:
     """A mapped ``amount`` (a back end's 支付金额 / 销售额: what the units sold for) as the
     price per unit where the file gives none: amount / quantity on rows that sold; the amount
@@ -581,8 +603,8 @@ def _price_from_amount(df: pd.DataFrame, kind: str, notes: list[str]) -> pd.Data
     qty, price = _AMOUNT[kind]
     units = df[qty].to_numpy(dtype=float)
     amount = df["amount"].to_numpy(dtype=float, na_value=np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        each = np.where(units > 0, amount / units, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a return: -amount / -units
+        each = np.where(units != 0, amount / units, np.nan)
     given = df[price].to_numpy(dtype=float, na_value=np.nan) if price in df.columns else \
         np.full(len(df), np.nan)
     fill = np.isnan(given) & ~np.isnan(each)
@@ -592,8 +614,8 @@ def _price_from_amount(df: pd.DataFrame, kind: str, notes: list[str]) -> pd.Data
         i = int(np.flatnonzero(fill)[0])
         notes.append(f"{price}: {int(fill.sum()):,} read as amount / {qty} (what the units sold for, "
                      f"per unit), e.g. {amount[i]:g} / {units[i]:g} = {each[i]:.4g}"
-                     + (f"; {int((~np.isnan(amount) & ~(units > 0)).sum()):,} row(s) without units "
-                        "sold have no price" if (~np.isnan(amount) & ~(units > 0)).any() else ""))
+                     + (f"; {int((~np.isnan(amount) & (units == 0)).sum()):,} row(s) without units "
+                        "sold have no price" if (~np.isnan(amount) & (units == 0)).any() else ""))
     if np.isnan(out[price].to_numpy(dtype=float)).all():
         out = out.drop(columns=[price])
     return out
