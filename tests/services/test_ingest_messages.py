@@ -223,7 +223,9 @@ def periods_written_as_labels_and_review_results(tmp: Path) -> list[str]:
             *notes_of(tmp, "r.csv", "unique_id,ds,y,amount\nA,2025-10-01,2,119.8\nA,2025-10-02,-1,-59.9\n",
                       "sales", options=make_options(negatives="keep")),
             *refused(tmp, "r.csv", "unique_id,ds,y,amount\nA,2025-10-01,2,-119.8\nA,2025-10-02,-1,59.9\n"
-                     "A,2025-10-03,1,x\n", "sales", options=make_options(negatives="keep"))]
+                     "A,2025-10-03,1,x\n", "sales", options=make_options(negatives="keep")),
+            *refused(tmp, "t.csv", "unique_id,ts,text\nA,2025/06/12 10:30,ok\nA,2025-06-12 10:30:00,ok\n",
+                     "reviews", options=make_options(date_format="%Y/%m/%d %H:%M"))]
 
 
 NBS = ("数据库：月度数据\n时间：最近13个月\n指标,2025年10月,2025年9月\n居民消费价格指数(上年同月=100),99.8,99.7\n"

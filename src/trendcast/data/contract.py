@@ -392,9 +392,9 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
             # ISO dates beside one other layout that cannot be misread: read both. Beside
             # day/month dates the ISO ones may be days already swapped (a tool that read
             # 02/01 month first); which order is right is the user's call, as before.
-            suggestion = f"'{suggestion}|{iso}'"
+            suggestion = f"{suggestion}|{iso}"
         found.add(todo & ~full, f"{expected} (or pass --date-format for another layout, e.g. "
-                                f"--date-format {suggestion})")
+                                f"--date-format {shell_format(suggestion)})")
     todo &= full
     with_offset = todo & text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
     naive = todo & ~with_offset
@@ -469,7 +469,7 @@ def _format_problem(given: str, text: pd.Series, bad: np.ndarray) -> str:
     other = _layout_of(str(text[bad].iloc[0]))
     if other is None or other in split_formats(given):
         return problem
-    both = " or ".join(f"'{given}|{f}'" for f in other.split(" or "))
+    both = shell_format(" or ".join(f"{given}|{f}" for f in other.split(" or ")))
     return (f"a date in the format {given} (--date-format; the column also has another layout: "
             f"to read both, --date-format {both})")
 
@@ -517,6 +517,14 @@ def _clock_format(rest: str) -> str | None:
     return f"{sep}{hour}:%M{seconds}" + (" %p" if m.group(3) else "")
 
 
+def shell_format(layouts: str) -> str:
+    """A suggested ``--date-format`` (or ``A or B``) as typed in a shell: a layout with a
+    space or ``|`` in quotes (``'%Y/%m/%d %H:%M'``)."""
+    def one(fmt: str) -> str:
+        return f"'{fmt}'" if (" " in fmt or "|" in fmt) and not fmt.startswith("'") else fmt
+    return " or ".join(one(f) for f in layouts.split(" or "))
+
+
 def _suggest_format(value: str) -> str:
     """A ``--date-format`` that reads ``value`` with its time of day (both orders when day
     and month could swap)."""
@@ -555,5 +563,5 @@ def _window_naive(parsed: pd.Series, found: Found) -> pd.Series:
 
 __all__ = ["DATE_MAX", "DATE_MIN", "DECIMALS", "DEFAULT_RATING_SCALE", "DEFAULT_TZ", "MAX_PRICE",
            "MAX_QUANTITY", "MAX_VALUE", "NEGATIVES", "WINDOW", "FileRows", "Found", "Rules", "check_bounds",
-           "date_layout", "file_rows",
+           "date_layout", "file_rows", "shell_format",
            "split_formats", "to_datetime", "to_number", "to_text"]

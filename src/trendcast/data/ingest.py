@@ -27,6 +27,7 @@ from trendcast.data.contract import (
     Rules,
     date_layout,
     file_rows,
+    shell_format,
     split_formats,
     to_datetime,
 )
@@ -623,7 +624,7 @@ def _across_to_long(df: pd.DataFrame, kind: str, source: str, notes: list[str],
         if len(looks) >= 2 and len(layouts) == 1:
             raise DataValidationError(
                 f"{source}: its columns look like dates ({looks[0]} ... {looks[-1]}): a table of "
-                f"{what}s down and dates across is read with --date-format {layouts.pop()}"
+                f"{what}s down and dates across is read with --date-format {shell_format(layouts.pop())}"
                 + ("" if named else f" and --map {key}=<its {what} column>"))
         return None
     others = [c for c in columns if c not in dates]

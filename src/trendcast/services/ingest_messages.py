@@ -141,11 +141,11 @@ _EXPECTED: list[Rule] = compile_rules([
      _with(lambda m, e: f"{e}（该列是 {m[2]} 数字，不是日期）")),
     (r"(.+) \(a number is not a date\)", _with(lambda m, e: f"{e}（数字不是日期）")),
     (r"a date in the format (.+) \(--date-format\)", r"格式为 \1 的日期（--date-format）"),
-    (r"a date in the format (\S+) \(--date-format; the column also has another layout: to read "
+    (r"a date in the format (.+?) \(--date-format; the column also has another layout: to read "
      r"both, --date-format (.+)\)",
      lambda m: f"格式为 {m[1]} 的日期（--date-format；该列还有另一种写法：两种都要读，请用 "
                f"--date-format {_or(m[2])}）"),
-    (r"a date that the layouts of (\S+) do not read as different days \(--date-format\): give "
+    (r"a date that the layouts of (.+?) do not read as different days \(--date-format\): give "
      r"only the layout this file uses",
      r"\1 中的几种写法不会读成不同日子的日期（--date-format）：请只给出本文件用的写法"),
     (r"(.+); a partial date \(year or month only\) needs --date-format, e\.g\. --date-format (\S+)",
