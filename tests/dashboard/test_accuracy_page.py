@@ -128,7 +128,7 @@ def test_a_workspace_without_versions_says_how_to_save_one(tmp_path):
 @pytest.mark.parametrize("lang, failed, status, data_to", [
     ("en", "The last update failed: another update has been running", "failed",
      "The forecasts shown are from data up to 2024-04-08"),
-    ("zh", "最近一次更新失败：another update has been running", "失败", "当前显示的预测基于截至 2024-04-08 的数据")])
+    ("zh", "最近一次更新失败：另一次更新自", "失败", "当前显示的预测基于截至 2024-04-08 的数据")])
 def test_the_daily_updates_card_lists_the_last_ones_and_flags_a_failure(tmp_path, lang, failed,
                                                                         status, data_to):
     from starlette.testclient import TestClient
@@ -139,6 +139,7 @@ def test_the_daily_updates_card_lists_the_last_ones_and_flags_a_failure(tmp_path
     from trendcast.services.keys import create_key
     from trendcast.services.update import run_update
     from trendcast.services.update_log import recorded_update
+    from trendcast.services.update_messages import localize_update
     from trendcast.services.versions import train_version
 
     db = tmp_path / "updates.duckdb"
@@ -154,7 +155,10 @@ def test_the_daily_updates_card_lists_the_last_ones_and_flags_a_failure(tmp_path
         assert 'role="alert"' not in page  # the last update went well
         assert 'role="alert"' not in c.get(f"/?lang={lang}").text
         card = page.split('id="updates"', 1)[1].split("</table>", 1)[0]
-        assert "cli:tom" in card and ok.summary() in card
+        assert "cli:tom" in card
+        assert (ok.summary() if lang == "en" else localize_update(ok.summary(), "zh")) in card
+        if lang == "zh":
+            assert "更新：读入 0 个文件共 0 行" in card and "策略为 never" in card
     with open_store(db) as store:
         assert store.take_lease("update", "cron <elsewhere>", pd.Timedelta(hours=1)) is None
         with pytest.raises(Exception, match="another update"):
@@ -171,4 +175,4 @@ def test_the_daily_updates_card_lists_the_last_ones_and_flags_a_failure(tmp_path
     rows = re.findall(r"<tr>(.*?)</tr>", card, re.S)[1:]
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in rows]
     assert [(c[1], c[2]) for c in cells] == [("schedule", status), ("cli:tom", "done" if lang == "en" else "完成")]
-    assert cells[0][3].startswith("another update has been running")
+    assert cells[0][3].startswith("another update has been running" if lang == "en" else "另一次更新自")

@@ -159,6 +159,44 @@ def test_inventory_page_uses_the_stock_file_and_reports_bad_input(client):
     assert "must be a number" in client.post("/inventory?lang=en", data={"review": "soon"}).text
 
 
+def test_the_inventory_pages_notes_and_settings_read_in_chinese(client):
+    """Before: the zh page printed the service's English notes, and a dict of settings as
+    Python's repr ({'method': 'calibrated on backtests', ...})."""
+    pytest.importorskip("trendcast.services.inventory", reason="no inventory service in this installation")
+    _sign_in(client)
+    r = client.post("/inventory?lang=zh", data={"lead_time": "3", "review": "4", "service_level": "0.9"})
+    assert r.status_code == 200 and 'class="error"' not in r.text, r.text
+    boxes = re.findall(r'<details class="notes".*?</details>', r.text, re.S)
+    notes, settings = (re.sub(r"<[^>]+>", "\n", b) for b in boxes)
+    assert "订货上限未经校准" in notes and "未提供库存文件" in notes
+    assert "英文原文" not in notes and "used model" not in notes
+    assert "在补货周期内到货" in settings and "{" not in settings and "[" not in settings
+    en = client.post("/inventory?lang=en", data={"lead_time": "3", "review": "4", "service_level": "0.9"})
+    assert "no stock file: order quantities" in en.text and "arrives within the lead time" in en.text
+
+
+def test_the_product_pages_run_notes_read_in_chinese(tmp_path):
+    from starlette.testclient import TestClient
+
+    from trendcast.api.app import create_app
+    from trendcast.data.store import open_store
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.keys import create_key
+    from trendcast.services.versions import forecast_from_version, train_version
+
+    db = tmp_path / "notes.duckdb"
+    with open_store(db) as store:
+        ingest_frames(store, {"sales": make_sales(n_series=2, n_days=90)}, source="test")
+        version = train_version(store, horizon=7, models=["SeasonalNaive"], validate=False).version_id
+        forecast_from_version(store)
+        key = create_key(store, "viewer")
+    with TestClient(create_app(db, workers=1), base_url="http://testserver") as c:
+        c.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
+        zh, en = (c.get(f"/products/P000?lang={lang}").text for lang in ("zh", "en"))
+    assert f"forecast from saved model version {version}" in en
+    assert f"使用已保存的模型版本 `{version}` 预测" in zh and "forecast from saved" not in zh
+
+
 @pytest.mark.parametrize(("stock", "en", "zh"), [
     (b"unique_id,on_hand\nP000,-1\n", "my_stock.csv: row 1 (line 2), column &#39;on_hand&#39;: got &#39;-1&#39;",
      "my_stock.csv：第 1 行数据（文件第 2 行），列 &#39;on_hand&#39;：值为 &#39;-1&#39;，应为不小于 0 的数字"),
@@ -194,3 +232,16 @@ def test_trends_page_reuses_the_calls_until_the_data_changes(client, monkeypatch
     client.app.state.data_version.bump()  # what an upload or a finished job does
     client.get("/trends?lang=en")
     assert len(calls) == 2
+
+
+def test_the_drivers_notes_read_in_chinese(client):
+    """Before: the product's drivers card printed its notes in English on the zh page."""
+    _sign_in(client)
+    page = client.get("/products/P001/drivers?lang=zh&model=SeasonalNaive").text
+    notes = re.findall(r"<li>(.*?)</li>", page.split('class="notes"', 1)[1])
+    prose = [re.sub(r"`[^`]*`", "", n) for n in notes]  # commands stay as typed
+    assert notes and all("英文原文" not in n and not re.search(r"[a-z]{4,} [a-z]{3,}", n) for n in prose), notes
+    assert any("周期 7）" in n for n in notes), notes  # not "(7,)", Python's tuple
+    assert any(n.startswith("各项影响为最近") for n in notes), notes
+    en = client.get("/products/P001/drivers?lang=en&model=SeasonalNaive").text
+    assert "effects are shares of the recent" in en

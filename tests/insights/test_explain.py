@@ -291,7 +291,7 @@ def test_a_weekly_decomposition_counts_weeks():
     # the recent level is the last 8 weeks (28 weeks reached back more than half a year)
     assert ex.reference == pytest.approx(hist["y"].tail(8).mean())
     assert "recent 8-week level" in text and "units/week" in text and "8 weeks' slope" in text
-    assert "STL with periods (52,)" in text and "calendar-event weeks" in text
+    assert "STL with periods (52)" in text and "calendar-event weeks" in text
     assert "past weeks with the same event" in text
     assert "/day" not in text and "-day" not in text and "Friday" not in text
     # the week holding the event names it with its day; the others have none in the week

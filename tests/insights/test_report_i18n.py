@@ -118,9 +118,9 @@ NOTES = [
     "forecast's change against it",
     "M1: effects are shares of the recent 28-month level 310.50 units/month; they add up to the "
     "forecast's change against it",
-    "W1: decomposition: STL with periods (52,) after masking 28 calendar-event weeks; trend continued "
+    "W1: decomposition: STL with periods (52) after masking 28 calendar-event weeks; trend continued "
     "at the last 28 weeks' slope (-14.783 units/week)",
-    "Q1: decomposition: STL with periods (4,) after masking 3 calendar-event quarters; trend continued "
+    "Q1: decomposition: STL with periods (4) after masking 3 calendar-event quarters; trend continued "
     "at the last 28 quarters' slope (+1.250 units/quarter)",
     "W1: decomposition: LOWESS trend, no season (a yearly season needs 105 weeks of history) after "
     "masking 6 calendar-event weeks; trend continued at the last 28 weeks' slope (+0.520 units/week)",

@@ -26,6 +26,7 @@ from trendcast.data.store import Store
 from trendcast.insights.periods import Unit, unit_of
 from trendcast.services.monitor import accuracy, drift_alerts
 from trendcast.services.update_log import last_forecast, recent_updates
+from trendcast.services.update_messages import localize_update
 from trendcast.services.versions import describe_versions
 
 UNKNOWN = "—"  # products without a category
@@ -123,8 +124,8 @@ def _updates(store: Store, lang: str, limit: int = 5) -> dict[str, object]:
     cols = [Column(tr(lang, "upd_when"), lambda r: _minute(r["created_at"])),
             Column(tr(lang, "upd_who"), lambda r: r["key_id"] or ""),
             Column(tr(lang, "upd_status"), lambda r: tr(lang, "upd_status_" + r["state"])),
-            Column(tr(lang, "upd_outcome"),
-                   lambda r: _text(r["error"] if r["state"] == "failed" else r["label"]))]
+            Column(tr(lang, "upd_outcome"), lambda r: localize_update(
+                _text(r["error"] if r["state"] == "failed" else r["label"]), lang))]
     return {"update_columns": cols, "updates": rows,
             "update_warning": _warning(store, lang, rows[0]) if rows else None}
 
@@ -143,7 +144,8 @@ def _with_state(row: dict[str, object]) -> dict[str, object]:
 def _warning(store: Store, lang: str, last: dict[str, object]) -> str | None:
     if last["state"] not in ("failed", "stale"):
         return None
-    warning = (tr(lang, "upd_failed", error=_text(last["error"])) if last["state"] == "failed" else
+    warning = (tr(lang, "upd_failed", error=localize_update(_text(last["error"]), lang))
+               if last["state"] == "failed" else
                tr(lang, "upd_stale", when=_minute(last["created_at"]), who=last["key_id"] or ""))
     shown = last_forecast(store)
     return warning + " " + (tr(lang, "upd_no_forecast") if shown is None or shown["data_end"] is None

@@ -146,7 +146,8 @@ def drivers_fragment(store: Store, uid: str, lang: str, *, model: str, days: int
                            [float(v) * 100 for v in first["effect"].fillna(0.0)],
                            f'{tr(lang, "col_effect")} (%)', height=110 + 28 * len(first))
     return render("drivers.html.j2", lang=lang, method=ex.method, sentences=ex.sentences(lang, by="week"),
-                  figure=fig, columns=cols, rows=periods.to_dict(orient="records"), notes=ex.notes)
+                  figure=fig, columns=cols, rows=periods.to_dict(orient="records"), notes=ex.notes,
+                  product=ex.unique_id)
 
 
 # Inventory -----------------------------------------------------------------------------------

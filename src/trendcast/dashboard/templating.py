@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from trendcast.dashboard.i18n import tr
+from trendcast.dashboard.wording import assumption_text, note_text
 
 MACROS = "macros.html.j2"
 _chart_ids = count(1)  # process-wide, so two charts on one page never share an id
@@ -71,7 +72,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(script_json=json_for_script, number=fmt_number, quote_path=quote_path)
-    env.globals.update(tr=tr, chart_id=_chart_id)
+    env.globals.update(tr=tr, chart_id=_chart_id, note=note_text, assumption=assumption_text)
     return env
 
 

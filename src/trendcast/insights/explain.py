@@ -33,6 +33,7 @@ from trendcast.errors import DataValidationError, ModelError, NotFoundError
 from trendcast.features.exog import DRIVER_PREFIX, UNKNOWN_GROUP
 from trendcast.features.frequency import default_season_length, period_labels, period_name
 from trendcast.insights.periods import UNITS, Unit, unit_of  # noqa: F401 (re-exported)
+from trendcast.insights.report_notes import localize_text
 
 DRIVERS = ("recent_sales", "season", "events", "price", "promotion", "product_group", "external",
            "trend", "weekly", "yearly", "other", "other_covariates")
@@ -155,7 +156,8 @@ class Explanation:
             effect = d.groupby(["period", "driver"], sort=False)["effect"].mean()
         if by == "week":
             d["detail_en"], d["detail_zh"] = d["week_en"], d["week_zh"]
-        detail = d.groupby(["period", "driver"], sort=False)[["detail_en", "detail_zh"]].agg(_join)
+        detail = d.groupby(["period", "driver"], sort=False).agg(
+            detail_en=("detail_en", _join), detail_zh=("detail_zh", lambda v: _join(v, "、")))
         out = detail.assign(effect=effect).reset_index()
         out["forecast"] = out["period"].map(total["sum"])
         out["days"] = out["period"].map(total["size"])
@@ -184,9 +186,9 @@ class Explanation:
                 "drivers": per.to_dict(orient="records")}
 
 
-def _join(values: pd.Series) -> str:
+def _join(values: pd.Series, sep: str = ", ") -> str:
     seen = list(dict.fromkeys(v for v in values if v))
-    return ", ".join(seen[:3]) + (" ..." if len(seen) > 3 else "")
+    return sep.join(seen[:3]) + ((" ..." if sep == ", " else "……") if len(seen) > 3 else "")
 
 
 def _pct(x: float) -> str:
@@ -227,7 +229,8 @@ def _details(driver: str, d: pd.Timestamp, day: dict[str, str], cal: pd.DataFram
     week = dict(day)
     if driver == "events":
         names = [] if cal is None else list(cal.loc[cal["ds"] == d, "name"].drop_duplicates())
-        week = {lang: ", ".join(_event_name(n, lang) for n in names) for lang in LANGS}
+        week = {lang: (", " if lang == "en" else "、").join(_event_name(n, lang) for n in names)
+                for lang in LANGS}
     elif driver in ("season", "yearly"):
         week = {lang: _time_of_year(d, lang, freq) for lang in LANGS}
     elif driver == "weekly":
@@ -257,7 +260,8 @@ def _period_end(d: pd.Timestamp, freq: str) -> pd.Timestamp:
 def _on_dates(on: pd.DataFrame, lang: str, freq: str, d: pd.Timestamp) -> str:
     """Events of one period with their days: "Double 11 on 11 Nov", "11月11日双11"."""
     if freq == "D":
-        names = ", ".join(_event_name(n, lang) for n in on["name"].drop_duplicates())
+        names = (", " if lang == "en" else "、").join(_event_name(n, lang)
+                                                      for n in on["name"].drop_duplicates())
         return f"{names} on {_fmt_day(d, lang)}" if lang == "en" else f"{_fmt_day(d, lang)}{names}"
     rows = on.drop_duplicates(["day", "name"]).sort_values("day")
     if lang == "en":
@@ -274,7 +278,11 @@ def _none_on(lang: str, freq: str) -> str:
 
 
 def _event_name(name: str, lang: str) -> str:
-    return name if lang == "en" else EVENT_ZH.get(name, name)
+    """An event's name in ``lang``: the festivals' own names, and in Chinese the names the
+    `holidays` package writes in English (``Day off (substituted from 01/04/2026)``)."""
+    if lang == "en":
+        return name
+    return EVENT_ZH.get(name) or localize_text(name, lang)
 
 
 def _events_detail(d: pd.Timestamp, calendar: pd.DataFrame | None, lang: str,
@@ -539,7 +547,7 @@ def explain_decomposition(history: pd.DataFrame, forecast: pd.DataFrame, *, uniq
                             "units": units, **_details(driver, d, det, cal, freq)})
     fc = forecast[["ds", "forecast"]].sort_values("ds").reset_index(drop=True)
     if periods:
-        method = f"{'MSTL' if len(periods) > 1 else 'STL'} with periods {periods}"
+        method = f"{'MSTL' if len(periods) > 1 else 'STL'} with periods ({', '.join(map(str, periods))})"
     else:
         season = default_season_length(freq)
         method = (f"LOWESS trend, no season (a yearly season needs {2 * season + 1} {unit.plural} "
