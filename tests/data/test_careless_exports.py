@@ -446,6 +446,68 @@ def test_an_xls_export_that_is_an_html_table_is_read_with_its_title_and_total_li
     assert "report.xls is an HTML table saved as .xls: read as a table" in df.attrs["notes"]
 
 
+def _merged_report(path, *, total: bool = False):
+    """A back end's daily report: a title merged over the columns, the data from column B, each
+    store's cell merged over its rows (and, with ``total``, an order total merged over its lines)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["B1"] = "销售日报"
+    ws.merge_cells("B1:E1")
+    rows = [["门店", "日期", "商品", "销量"], ["北京店", "2025-10-01", "A", 3], [None, "2025-10-01", "B", 4],
+            [None, "2025-10-02", "A", 5], ["上海店", "2025-10-01", "A", 1], [None, "2025-10-02", "A", 2]]
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if value is not None:
+                ws.cell(row=3 + i, column=2 + j, value=value)
+    ws.merge_cells("B4:B6")
+    ws.merge_cells("B7:B8")
+    if total:
+        ws["F3"], ws["F4"] = "订单金额", 120
+        ws.merge_cells("F4:F5")
+    wb.save(path)
+    return path
+
+
+MERGED_MAP = ["unique_id=门店+商品", "ds=日期", "y=销量"]
+
+
+def test_cells_merged_over_rows_read_as_the_sheet_shows_them(tmp_path):
+    """Before: the blank column A was refused as a blank header, and the store's merged cell was
+    empty on every row but its first."""
+    path = _merged_report(tmp_path / "日报.xlsx")
+    df = load_file(path, "sales", options=make_options(mapping=MERGED_MAP))
+    assert df["unique_id"].tolist() == ["北京店_A", "北京店_B", "北京店_A", "上海店_A", "上海店_A"]
+    assert df["y"].tolist() == [3, 4, 5, 1, 2]
+    assert ("column '门店': 2 merged cell(s) over several rows (B4:B6, B7:B8) read as their value on "
+            "every row they span") in df.attrs["notes"]
+
+
+def test_a_number_merged_over_rows_is_refused_and_nothing_is_stored(store, tmp_path):
+    path = _merged_report(tmp_path / "日报.xlsx", total=True)
+    opts = make_options(mapping=[*MERGED_MAP, "amount=订单金额"])
+    with pytest.raises(DataValidationError, match=r"日报.xlsx: column '订单金额' \(amount\) has cells merged "
+                                                  r"over several rows \(F4:F5\): a number cannot be shared"):
+        ingest_file(store, path, "sales", add_products=True, options=opts)
+    assert store.count("sales") == 0
+    df = load_file(path, "sales", options=make_options(mapping=MERGED_MAP))  # the column unused
+    assert len(df) == 5 and not any("订单金额" in n and "merged" in n for n in df.attrs["notes"])
+
+
+def test_an_html_report_with_row_spans_keeps_its_columns(tmp_path):
+    """Before: a cell spanning rows shifted the next rows' cells one column left."""
+    html = ("<table><tr><th>门店</th><th>日期</th><th>销量</th></tr>"
+            "<tr><td rowspan=2>北京店</td><td>2025-10-01</td><td>3</td></tr>"
+            "<tr><td>2025-10-02</td><td>4</td></tr>"
+            "<tr><td>上海店</td><td>2025-10-01</td><td>1</td></tr></table>")
+    path = tmp_path / "report.xls"
+    path.write_bytes(html.encode("utf-8"))
+    df = load_file(path, "sales", options=make_options(mapping=["unique_id=门店", "ds=日期", "y=销量"]))
+    assert list(zip(df["unique_id"], df["ds"].dt.day, df["y"], strict=True)) == \
+        [("北京店", 1, 3), ("北京店", 2, 4), ("上海店", 1, 1)]
+
+
 def test_a_binary_xls_workbook_is_read(tmp_path):
     import importlib.util
 

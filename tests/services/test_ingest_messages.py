@@ -225,7 +225,20 @@ def periods_written_as_labels_and_review_results(tmp: Path) -> list[str]:
             *refused(tmp, "r.csv", "unique_id,ds,y,amount\nA,2025-10-01,2,-119.8\nA,2025-10-02,-1,59.9\n"
                      "A,2025-10-03,1,x\n", "sales", options=make_options(negatives="keep")),
             *refused(tmp, "t.csv", "unique_id,ts,text\nA,2025/06/12 10:30,ok\nA,2025-06-12 10:30:00,ok\n",
-                     "reviews", options=make_options(date_format="%Y/%m/%d %H:%M"))]
+                     "reviews", options=make_options(date_format="%Y/%m/%d %H:%M")),
+            *notes_of(tmp, "span.xls", MERGED, "sales", options=MERGED_MAP),
+            *refused(tmp, "span.xls", MERGED_TOTAL, "sales", options=MERGED_MAP)]
+
+
+# An HTML report saved as .xls: the first cell of its first data row spans two rows.
+MERGED = ("<table><tr><th>门店</th><th>日期</th><th>销量</th></tr>"
+          "<tr><td rowspan=2>店</td><td>2025-10-01</td><td>3</td></tr>"
+          "<tr><td>2025-10-02</td><td>4</td></tr></table>")
+# ... and one whose units cell spans two rows: an order's total over its lines
+MERGED_TOTAL = ("<table><tr><th>门店</th><th>日期</th><th>销量</th></tr>"
+                "<tr><td>店</td><td>2025-10-01</td><td rowspan=2>7</td></tr>"
+                "<tr><td>店</td><td>2025-10-02</td></tr></table>")
+MERGED_MAP = make_options(mapping=["unique_id=门店", "ds=日期", "y=销量"])
 
 
 NBS = ("数据库：月度数据\n时间：最近13个月\n指标,2025年10月,2025年9月\n居民消费价格指数(上年同月=100),99.8,99.7\n"

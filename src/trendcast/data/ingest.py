@@ -279,6 +279,7 @@ def load_file(
         notes.append(f"{len(lines):,} repeated header line(s) skipped (line {shown}): the file "
                      "looks like exports pasted one below the other")
     _check_targets(raw, kind, opts, source)
+    _merged_columns(raw.attrs.get("merged") or {}, kind, preset, opts, source, notes)
     raw = _apply_columns(raw, preset, opts, source)
     raw = _match_case(raw, kind, notes)
     raw.attrs["notes"] = notes
@@ -366,6 +367,34 @@ def _check_targets(raw: pd.DataFrame, kind: str, opts: IngestOptions, source: st
             raise InputFileError(
                 f"{source}: {option} {target}={value}: {kind} files have no column {target!r} "
                 f"(their columns are {', '.join(known)}){hint}")
+
+
+# Kinds of value a merged cell cannot give each row it spans: a number merged over rows (an
+# order's total over its lines, a day's sales over its products) belongs to none of them.
+_AMOUNTS = ("quantity", "price", "amount", "nonneg", "number", "rating")
+
+
+def _merged_columns(merged: Mapping[str, list[str]], kind: str, preset: Preset | None,
+                    opts: IngestOptions, source: str, notes: list[str]) -> None:
+    """Columns whose cells were merged over several rows (filled down by the reader): noted
+    where they give a key, a name or a date; refused where they give a number."""
+    spec = SPECS.get(kind)
+    for column, refs in merged.items():
+        targets = {column} | {(preset.rename if preset else {}).get(column, column)}
+        targets |= {t for t, expr in opts.mapping
+                    if expr == column or column in (p.strip() for p in expr.split("+"))}
+        used = sorted(t for t in targets if spec and t in spec.columns)
+        if not used:
+            continue  # a column the ingest does not read
+        numbers = [t for t in used if spec and spec.columns[t].kind in _AMOUNTS]
+        shown = ", ".join(refs[:3]) + (", ..." if len(refs) > 3 else "")
+        if numbers:
+            raise DataValidationError(
+                f"{source}: column {column!r} ({numbers[0]}) has cells merged over several rows "
+                f"({shown}): a number cannot be shared between the rows it spans (a total over "
+                "an order's lines?); unmerge the cells and give each row its own value")
+        notes.append(f"column {column!r}: {len(refs):,} merged cell(s) over several rows "
+                     f"({shown}) read as their value on every row they span")
 
 
 def _apply_columns(raw: pd.DataFrame, preset: Preset | None, opts: IngestOptions,

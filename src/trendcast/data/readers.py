@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.data.contract import file_rows
+from trendcast.data.merged_cells import fill_down, span_grid, xlsx_merged_ranges
 from trendcast.errors import DataValidationError, InputFileError, LimitError
 
 if TYPE_CHECKING:
@@ -752,27 +753,36 @@ def _read_excel(path: Path, source: str, sheet: str | int | None, header: bool,
     try:
         df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, header=None,
                            keep_default_na=False, na_values=[""])
+        ranges = xlsx_merged_ranges(str(path), sheet) if _workbook_kind(path) == "zip" else []
     except MemoryError:
         raise
     except Exception as exc:  # openpyxl/xlrd raise many types for damaged files
         raise InputFileError(f"{path}: cannot read as Excel ({type(exc).__name__}: "
                              f"{str(exc)[:300]}); re-save it as .xlsx or CSV") from None
-    return _from_grid(df, source, header, names, limits)
+    return _from_grid(df, source, header, names, limits, merged=fill_down(df, ranges))
 
 
 def _from_grid(df: pd.DataFrame, source: str, header: bool, names: Sequence[str] | None,
-               limits: Limits, what: str = "sheet") -> pd.DataFrame:
-    """A sheet's or table's cells (text, no header yet) as a frame: empty rows dropped, title
-    lines above the header skipped, repeated headers and total lines below it dropped."""
+               limits: Limits, what: str = "sheet",
+               merged: dict[object, list[str]] | None = None) -> pd.DataFrame:
+    """A sheet's or table's cells (text, no header yet) as a frame: empty rows and columns
+    dropped (a sheet's blank margin), title lines above the header skipped, repeated headers
+    and total lines below it dropped. ``merged``: the merged ranges filled down, per column
+    of ``df`` (:mod:`trendcast.data.merged_cells`), kept per column name in attrs."""
     if df.shape[1] > limits.max_columns:
         raise LimitError(f"{source}: {df.shape[1]:,} columns; trendcast reads at most "
                          f"{limits.max_columns:,}")
+    blank = [c for c in df.columns if df[c].isna().all()]
+    if blank and len(blank) < df.shape[1]:
+        df = df.drop(columns=blank)
     df, empty = _drop_empty_rows(df, source, header=header, what=what)
     titles: list[int] = []
     if header:
         df = _skip_title_rows(df)
         titles = df.attrs.get("title_lines", [])
         cols = check_header(list(df.iloc[0]), source)
+        named = dict(zip(df.columns, cols, strict=True))
+        merged = {named[c]: refs for c, refs in (merged or {}).items() if c in named}
         df = df.iloc[1:].copy()
         df.columns = cols
         df = _drop_total_rows(_drop_repeated_headers(df))
@@ -781,6 +791,8 @@ def _from_grid(df: pd.DataFrame, source: str, header: bool, names: Sequence[str]
     df.attrs["empty_rows"] = empty
     if titles:
         df.attrs["title_lines"] = titles
+    if merged and header:
+        df.attrs["merged"] = merged
     return df
 
 
@@ -799,6 +811,12 @@ def _workbook_kind(path: Path) -> str:
     return "text" if head else "zip"  # an empty file: let the Excel reader say so
 
 
+def _span(cell: object, name: str) -> int:
+    """A table cell's rowspan or colspan (1 when absent or not a number; at most 1,000)."""
+    value = str(cell.get(name) or "1").strip()  # type: ignore[attr-defined]
+    return min(int(value), 1000) if value.isdigit() and int(value) > 0 else 1
+
+
 def _html_table(text: str, source: str) -> pd.DataFrame:
     """The first table of an HTML page with rows, each cell's text as it reads."""
     import lxml.html
@@ -810,13 +828,15 @@ def _html_table(text: str, source: str) -> pd.DataFrame:
         raise InputFileError(f"{source}: cannot read the HTML table ({exc}); re-save it as "
                              ".xlsx or CSV") from None
     for table in tree.iter("table"):
-        rows = [[" ".join(cell.text_content().split()) for cell in tr.iter("td", "th")]
-                for tr in table.iter("tr")]
-        rows = [r for r in rows if r]
+        cells = [[(" ".join(cell.text_content().split()), _span(cell, "rowspan"), _span(cell, "colspan"))
+                  for cell in tr.iter("td", "th")] for tr in table.iter("tr")]
+        rows, ranges = span_grid([r for r in cells if r])
         if rows:
             width = max(len(r) for r in rows)
             grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
-            return grid.mask(grid == "")
+            grid = grid.mask(grid == "")
+            grid.attrs["merged"] = fill_down(grid, ranges)
+            return grid
     raise InputFileError(f"{source}: an HTML page without a table of rows; re-save it as .xlsx or CSV")
 
 
@@ -882,8 +902,9 @@ def read_frame(
         data, inner = _unpacked(p, limits)
         data, read_encoding = decode(data, source, sep="\t", header=header, encoding=encoding)
         if re.match(rb"\s*<", data) and re.search(rb"<table", data[:1 << 16], re.IGNORECASE):
-            df = _from_grid(_html_table(data.decode("utf-8"), source), source, header, names,
-                            limits, "table")
+            table = _html_table(data.decode("utf-8"), source)
+            df = _from_grid(table, source, header, names, limits, "table",
+                            merged=table.attrs.get("merged"))
             df.attrs["disguised"] = f"{p.name} is an HTML table saved as {p.suffix}: read as a table"
         else:
             delimiter = sep or (sniff_separator(data) if header else "\t")

@@ -265,6 +265,13 @@ _LINES: list[Rule] = compile_rules([
     (r"columns separated by (commas|semicolons|tabs|vertical bars) \(detected from the header line\)",
      lambda m: f"各列以{_SEPARATOR[m[1]]}分隔（由表头行识别）"),
     (rf"{_N} empty row\(s\) skipped", r"跳过了 \1 个空行"),
+    (rf"column '(.+?)': {_N} merged cell\(s\) over several rows \((.+)\) read as their value on every "
+     r"row they span", r"列 '\1'：\2 处跨多行的合并单元格（\3）按其值读入所跨的每一行"),
+    (r"column '(.+?)' \((\w+)\) has cells merged over several rows \((.+)\): a number cannot be shared "
+     r"between the rows it spans \(a total over an order's lines\?\); unmerge the cells and give each "
+     r"row its own value",
+     r"列 '\1'（\2）有跨多行的合并单元格（\3）：一个数字不能分给它所跨的几行（是一个订单几行明细的合计？）；"
+     r"请取消合并，并给每一行填上自己的值"),
     (rf"{_N} title line\(s\) above the header skipped \(line ([\d, ]+)\)",
      r"跳过了表头上方的 \1 行标题（第 \2 行）"),
     (rf"{_N} note line\(s\) below the data skipped \(line ([\d, ]+)\)",
