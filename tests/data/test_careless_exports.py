@@ -356,7 +356,7 @@ def test_periods_written_as_labels_are_read_as_dates_and_noted(tmp_path, labels,
 
 @pytest.mark.parametrize(("value", "hint"), [
     ("2025年第1周", "not a week number"), ("2025-W54", "--date-format"),
-    ("2025-01-12~2025-01-06", "--date-format"),  # a range that ends before it starts
+    ("2025-01-12~2025-01-06", "this one ends before it starts"),  # was: a --date-format that reads no range
     ("2025年1月", "--date-format %Y年%m月"), ("2025/01", "--date-format %Y/%m"),
     ("Jan 2025", "--date-format '%b %Y'"),
 ])
@@ -623,3 +623,36 @@ def test_a_refund_amount_on_a_returns_row_gives_its_price_and_a_wrong_sign_is_re
         load_file(bad, "sales", options=make_options(negatives="keep"))
     assert [(p["row"], p["column"]) for p in err.value.problems] == [(1, "amount"), (2, "amount")]
     assert "row 1 (line 2), column 'amount': got '-119.8'" in str(err.value)
+
+
+@pytest.mark.parametrize("written", ["2025-10-02 星期四", "2025-10-02(周四)", "2025-10-02（礼拜四）",
+                                     "Thu 2025-10-02", "2025-10-02, Thursday", "周四 2025/10/02"])
+def test_dates_written_with_their_day_of_the_week_are_read_and_checked(tmp_path, written):
+    opts = make_options(date_format="%Y/%m/%d") if "/" in written else None
+    df = load_file(write(tmp_path / "d.csv", f'unique_id,ds,y\nA,"{written}",1\n'), "sales", options=opts)
+    assert df["ds"].tolist() == [pd.Timestamp("2025-10-02")]
+    assert any("1 date(s) written with the day of the week" in n for n in df.attrs["notes"])
+
+
+def test_a_date_whose_weekday_disagrees_is_refused_with_its_row(tmp_path):
+    """2025-02-10 is a Monday: written beside 周四 it is 10 February read month first."""
+    path = write(tmp_path / "d.csv", "unique_id,ds,y\nA,2025-10-02(周四),1\nA,2025-02-10(周四),2\n")
+    with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'ds': got '2025-02-10\(周四\)', "
+                                                  r"expected a date on the day of the week written beside it"):
+        load_file(path, "sales")
+    # a --date-format that reads the weekday itself is left to do so
+    own = write(tmp_path / "a.csv", "unique_id,ds,y\nA,\"Thu, 02 Oct 2025\",1\n")
+    df = load_file(own, "sales", options=make_options(date_format="%a, %d %b %Y"))
+    assert df["ds"].tolist() == [pd.Timestamp("2025-10-02")]
+    assert not any("day of the week" in n for n in df.attrs["notes"])
+
+
+def test_a_day_without_its_year_and_text_after_a_date_get_no_wrong_format_hint(tmp_path):
+    """Before: both were told to pass --date-format %Y-%m-%d or %m/%d/%Y, which reads neither."""
+    path = write(tmp_path / "d.csv", "unique_id,ds,y\nA,10月3日,1\nA,2025/10/04 (x),1\n")
+    with pytest.raises(DataValidationError) as info:
+        load_file(path, "sales")
+    text = str(info.value)
+    assert "got '10月3日', expected a date like 2024-06-18, not a day without its year" in text
+    assert "got '2025/10/04 (x)', expected a date like 2024-06-18 (the text after the date is not a time" in text
+    assert "--date-format" not in text

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trendcast.data.period_labels import WEEK_NUMBER
+from trendcast.data.period_labels import DATE_RANGE, WEEK_NUMBER
 
 DATE_MIN = pd.Timestamp("1970-01-01")
 DATE_MAX = pd.Timestamp("2200-12-31 23:59:59.999999")
@@ -46,6 +46,7 @@ _UNIT_NAMES = {"s": "seconds", "ms": "milliseconds"}
 _EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
 _FULL_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})-(\d{1,2})|(\d{2})(\d{2}))(?:[T ]\S.*)?$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(?:-\d{1,2})?$")
+_NO_YEAR = re.compile(r"\d{1,2}月\d{1,2}[日号]")  # 10月3日: a report's day without its year
 _OFFSET = re.compile(r"[T ]\d{1,2}:\d{2}.*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
 _SCIENTIFIC_ID = re.compile(r"\d(?:\.\d+)?[eE]\+\d+")  # 6.12346E+11: a long id Excel rounded
 _ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -384,17 +385,27 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
                      "the back end's week rule; export the week's first or last day, a range "
                      "(2025-01-06~2025-01-12) or ISO weeks (2025-W02)")
     todo &= ~weeks
+    ranges = todo & text.str.match(DATE_RANGE).fillna(False).to_numpy(dtype=bool)
+    found.add(ranges, f"{expected} or a range from a first to a last day at most a year later "
+                      "(this one ends before it starts or spans more)")
+    todo &= ~ranges
+    no_year = todo & text.str.fullmatch(_NO_YEAR).fillna(False).to_numpy(dtype=bool)
+    found.add(no_year, f"{expected}, not a day without its year: export the dates with their year")
+    todo &= ~no_year
     if (todo & ~full).any():
         first = str(text[todo & ~full].iloc[0])
         suggestion = _suggest_format(first)
-        iso = _layout_of(str(text[todo & full].iloc[0])) if (todo & full).any() else None
-        if iso is not None and " or " not in suggestion and _layout_of(first) is not None:
-            # ISO dates beside one other layout that cannot be misread: read both. Beside
-            # day/month dates the ISO ones may be days already swapped (a tool that read
-            # 02/01 month first); which order is right is the user's call, as before.
-            suggestion = f"{suggestion}|{iso}"
-        found.add(todo & ~full, f"{expected} (or pass --date-format for another layout, e.g. "
-                                f"--date-format {shell_format(suggestion)})")
+        if suggestion is None:
+            found.add(todo & ~full, f"{expected} (the text after the date is not a time of day)")
+        else:
+            iso = _layout_of(str(text[todo & full].iloc[0])) if (todo & full).any() else None
+            if iso is not None and " or " not in suggestion and _layout_of(first) is not None:
+                # ISO dates beside one other layout that cannot be misread: read both. Beside
+                # day/month dates the ISO ones may be days already swapped (a tool that read
+                # 02/01 month first); which order is right is the user's call, as before.
+                suggestion = f"{suggestion}|{iso}"
+            found.add(todo & ~full, f"{expected} (or pass --date-format for another layout, "
+                                    f"e.g. --date-format {shell_format(suggestion)})")
     todo &= full
     with_offset = todo & text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
     naive = todo & ~with_offset
@@ -525,16 +536,17 @@ def shell_format(layouts: str) -> str:
     return " or ".join(one(f) for f in layouts.split(" or "))
 
 
-def _suggest_format(value: str) -> str:
+def _suggest_format(value: str) -> str | None:
     """A ``--date-format`` that reads ``value`` with its time of day (both orders when day
-    and month could swap)."""
+    and month could swap); None when a known date is followed by something other than a time
+    of day (no format would read it)."""
     for pattern, fmt in _LAYOUTS:
         m = pattern.match(value)
         if m:
             clock = _clock_format(value[m.end():])
-            if clock:
-                return " or ".join(f + clock for f in fmt.split(" or "))
-            return fmt
+            if clock is None:
+                return None
+            return " or ".join(f + clock for f in fmt.split(" or ")) if clock else fmt
     return "%m/%d/%Y"
 
 

@@ -31,6 +31,7 @@ _QUARTERS = (
 )
 _DAY = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
 _RANGE = re.compile(rf"^({_DAY})\s*(?:~|～|至|到|—|–|\s-\s)\s*({_DAY})$")
+DATE_RANGE = _RANGE  # two days joined as a range: read when the second is 0-366 days after the first
 _CANDIDATE = r"[WwQq季~～至到—–]|\s-\s"  # what every label has and plain dates do not
 WEEK_NUMBER = re.compile(r"^\d{4}\s*年?\s*-?\s*第\s*\d{1,2}\s*周$")
 MAX_RANGE_DAYS = 366
@@ -105,4 +106,4 @@ def read_period_labels(raw: pd.Series, name: str, notes: list[str]) -> pd.Series
     return out
 
 
-__all__ = ["WEEK_NUMBER", "read_period_labels"]
+__all__ = ["DATE_RANGE", "WEEK_NUMBER", "read_period_labels"]

@@ -31,6 +31,7 @@ from trendcast.data.contract import (
     to_text,
 )
 from trendcast.data.period_labels import read_period_labels
+from trendcast.data.weekdays import check_weekdays, strip_weekdays
 from trendcast.errors import DataValidationError
 
 Kind = Literal["id", "str", "date", "datetime", "number", "nonneg", "quantity", "price", "rating",
@@ -278,9 +279,13 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
         out = to_text(raw, identifier=col.kind == "id", found=found)
     elif col.kind in ("date", "datetime"):
         values = _half_width(raw, name, notes)
+        stated = None
+        if not re.search(r"%[aA]", rules.date_format or ""):  # else the format reads the weekday
+            values, stated = strip_weekdays(values, name, notes)
         if col.kind == "date" and not rules.date_format:
             values = read_period_labels(values, name, notes)
         out = to_datetime(values, rules, found, date_only=col.kind == "date")
+        check_weekdays(out, stated, found)
     else:
         narrow = _half_width(raw, name, notes)
         if col.kind == "rating":

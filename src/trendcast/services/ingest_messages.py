@@ -89,6 +89,8 @@ _EXPECTED: list[Rule] = compile_rules([
     (r"a finite number \(not inf or NaN\)", "有限的数字（不能是 inf 或 NaN）"),
     (r"a number other than 0", "不为 0 的数字"),
     (r"a number, not true/false", "数字，不能是 true/false"),
+    (r"a date on the day of the week written beside it \(they disagree: a day and month swapped\?\)",
+     "与旁边所写星期几一致的日期（两者不一致：日和月是否颠倒了？）"),
     (r"text, not true/false", "文本，不能是 true/false"),
     (r"a single value, not a list or object", "单个值，不能是列表或对象"),
     (r"text, not binary bytes", "文本，不能是二进制字节"),
@@ -140,6 +142,14 @@ _EXPECTED: list[Rule] = compile_rules([
     (r"(.+) \(the column holds (\S+) numbers, not dates\)",
      _with(lambda m, e: f"{e}（该列是 {m[2]} 数字，不是日期）")),
     (r"(.+) \(a number is not a date\)", _with(lambda m, e: f"{e}（数字不是日期）")),
+    (r"(.+) or a range from a first to a last day at most a year later \(this one ends before it "
+     r"starts or spans more\)",
+     _with(lambda m, e: f"{e}，或从第一天到最后一天、最长一年的日期范围"
+                        "（这个范围的结束早于开始，或超过一年）")),
+    (r"(.+), not a day without its year: export the dates with their year",
+     _with(lambda m, e: f"{e}，不能是没有年份的日子：请导出带年份的日期")),
+    (r"(.+) \(the text after the date is not a time of day\)",
+     _with(lambda m, e: f"{e}（日期后面的文字不是时刻）")),
     (r"a date in the format (.+) \(--date-format\)", r"格式为 \1 的日期（--date-format）"),
     (r"a date in the format (.+?) \(--date-format; the column also has another layout: to read "
      r"both, --date-format (.+)\)",
@@ -265,6 +275,9 @@ _LINES: list[Rule] = compile_rules([
     (r"columns separated by (commas|semicolons|tabs|vertical bars) \(detected from the header line\)",
      lambda m: f"各列以{_SEPARATOR[m[1]]}分隔（由表头行识别）"),
     (rf"{_N} empty row\(s\) skipped", r"跳过了 \1 个空行"),
+    (rf"(.+?): {_N} date\(s\) written with the day of the week \(e\.g\. (.+)\) read without it, each "
+     r"checked against its date",
+     r"\1：\2 个带星期几的日期（例如 \3）去掉星期几后读取，并逐个核对星期几与日期是否一致"),
     (rf"column '(.+?)': {_N} merged cell\(s\) over several rows \((.+)\) read as their value on every "
      r"row they span", r"列 '\1'：\2 处跨多行的合并单元格（\3）按其值读入所跨的每一行"),
     (r"column '(.+?)' \((\w+)\) has cells merged over several rows \((.+)\): a number cannot be shared "
