@@ -656,3 +656,21 @@ def test_a_day_without_its_year_and_text_after_a_date_get_no_wrong_format_hint(t
     assert "got '10月3日', expected a date like 2024-06-18, not a day without its year" in text
     assert "got '2025/10/04 (x)', expected a date like 2024-06-18 (the text after the date is not a time" in text
     assert "--date-format" not in text
+
+
+def test_ids_written_as_excel_text_are_stored_as_the_text_inside(store, tmp_path):
+    """Before: ="6901234567890" (how back ends keep a long number as text in Excel) was stored
+    as the id ="6901234567890", so the catalogue's 6901234567890 never met its sales."""
+    sales = write(tmp_path / "s.csv", 'unique_id,ds,y\n="6901234567890",="2025-10-01",1\n'
+                                      '"=""6901234567890""",2025-10-02,2\n\'0123,2025-10-02,3\n')
+    products = write(tmp_path / "p.csv", "unique_id,title\n6901234567890,茶壶\n0123,杯子\n")
+    ingest_file(store, products, "products")
+    ingest_file(store, sales, "sales")
+    assert sorted(store.series_ids()) == ["0123", "6901234567890"]
+    assert store.count("products") == 2  # no product added for a wrapped id
+    notes = load_file(sales, "sales").attrs["notes"]
+    assert "column 'unique_id': 3 value(s) written as Excel text ('=\"6901234567890\"') read as the text inside" \
+        in notes
+    # a formula that is not text, and a quote inside a title, stay as written
+    other = load_file(write(tmp_path / "o.csv", "unique_id,title\nA,=SUM(1)\nB,'好'\n"), "products")
+    assert other["title"].tolist() == ["=SUM(1)", "'好'"]

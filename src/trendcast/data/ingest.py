@@ -278,6 +278,7 @@ def load_file(
         shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
         notes.append(f"{len(lines):,} repeated header line(s) skipped (line {shown}): the file "
                      "looks like exports pasted one below the other")
+    raw = _text_formulas(raw, notes)
     _check_targets(raw, kind, opts, source)
     _merged_columns(raw.attrs.get("merged") or {}, kind, preset, opts, source, notes)
     raw = _apply_columns(raw, preset, opts, source)
@@ -457,6 +458,44 @@ def _apply_columns(raw: pd.DataFrame, preset: Preset | None, opts: IngestOptions
         out[name] = value
     out.attrs.update(attrs)
     out.attrs["_keys"] = sorted(used)
+    return out
+
+
+# ="6901234567890": a back end's CSV cell written as an Excel formula, so Excel keeps a long
+# number as text; '0123: Excel's text prefix. Both are the text inside.
+_FORMULA = re.compile(r'^\s*=\s*"(.*)"\s*$', re.S)
+_PREFIXED = re.compile(r"^\s*'(\d[\d\-]*)\s*$")
+
+
+def _text_formulas(raw: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Cells written as Excel text formulas (``="6901234567890"``) or with Excel's text
+    prefix (``'0123``) read as the text inside, per column, said in the notes; otherwise an
+    id would be stored as ``="6901234567890"`` and never meet the same product elsewhere."""
+    changed: dict[str, tuple[int, str]] = {}
+    out = raw
+    for column in raw.columns:
+        values = raw[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        text = values.astype("string")
+        lead = text.str.lstrip().str[:1]
+        maybe = lead.isin(["=", "'"]).fillna(False).to_numpy(dtype=bool)
+        if not maybe.any():
+            continue
+        inner = text[maybe].str.extract(_FORMULA, expand=False)
+        inner = inner.fillna(text[maybe].str.extract(_PREFIXED, expand=False))
+        hit = inner.notna()
+        if not hit.any():
+            continue
+        if out is raw:
+            out = raw.copy()
+            out.attrs.update(raw.attrs)
+        rows = hit[hit].index
+        out.loc[rows, column] = inner[hit].astype(object)
+        changed[str(column)] = (int(hit.sum()), str(values.loc[rows[0]]))
+    for column, (n, example) in changed.items():
+        notes.append(f"column {column!r}: {n:,} value(s) written as Excel text ({example!r}) read as "
+                     "the text inside")
     return out
 
 
