@@ -674,3 +674,14 @@ def test_ids_written_as_excel_text_are_stored_as_the_text_inside(store, tmp_path
     # a formula that is not text, and a quote inside a title, stay as written
     other = load_file(write(tmp_path / "o.csv", "unique_id,title\nA,=SUM(1)\nB,'好'\n"), "products")
     assert other["title"].tolist() == ["=SUM(1)", "'好'"]
+
+
+def test_a_promotion_flag_written_as_yes_or_no_is_read_as_1_or_0(tmp_path):
+    """Before: 是/否 (参加活动) in the promo column was refused as not a number."""
+    path = write(tmp_path / "s.csv", "unique_id,ds,y,promo\nA,2025-10-01,1,是\nA,2025-10-02,1,否\n"
+                                      "A,2025-10-03,1,Y\nA,2025-10-04,1,1\nA,2025-10-05,1,\n")
+    df = load_file(path, "sales")
+    assert df["promo"].tolist()[:4] == [1.0, 0.0, 1.0, 1.0] and np.isnan(df["promo"].iloc[4])
+    assert "promo: 3 yes/no value(s) (Y, 否, 是) read as 1/0" in df.attrs["notes"]
+    with pytest.raises(DataValidationError, match="got '也许'"):  # anything else is still refused
+        load_file(write(tmp_path / "b.csv", "unique_id,ds,y,promo\nA,2025-10-01,1,也许\n"), "sales")

@@ -230,6 +230,8 @@ def periods_written_as_labels_and_review_results(tmp: Path) -> list[str]:
             *refused(tmp, "span.xls", MERGED_TOTAL, "sales", options=MERGED_MAP),
             *notes_of(tmp, "wd.csv", "unique_id,ds,y\nA,2025-10-02(周四),1\n", "sales"),
             *notes_of(tmp, "f.csv", 'unique_id,ds,y\n="6901234567890",2025-10-02,1\n', "sales"),
+            *notes_of(tmp, "p.csv", "unique_id,ds,y,promo\nA,2025-10-02,1,是\nA,2025-10-03,1,否\n", "sales"),
+            *notes_of(tmp, "p.jsonl", '{"unique_id": "A", "ds": "2025-10-02", "y": 1, "promo": true}\n', "sales"),
             *refused(tmp, "wd.csv", "unique_id,ds,y\nA,2025-02-10(周四),1\nA,10月3日,1\n"
                      "A,2025/10/04 (x),1\nA,2025-01-12~2025-01-06,1\n", "sales")]
 

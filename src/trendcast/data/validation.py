@@ -288,6 +288,8 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
         check_weekdays(out, stated, found)
     else:
         narrow = _half_width(raw, name, notes)
+        if name == "promo":
+            narrow = _flag_words(narrow, name, notes)
         if col.kind == "rating":
             narrow = _rating_words(narrow, name, notes, rules.rating_scale)
         values = (_rating_units(narrow, name, notes) if col.kind == "rating" else
@@ -333,6 +335,27 @@ def _half_width(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
     notes.append(f"{name}: {int(wide.sum()):,} value(s) typed in full-width characters "
                  f"(e.g. {first!r}) read as ordinary digits and signs")
     return raw.where(~wide, raw[wide].map(lambda v: v.translate(_HALF_WIDTH)))
+
+
+# A promotion flag as back ends and spreadsheets write it: 是/否 (参加活动: yes/no), Y/N, true.
+_FLAG_WORDS = {"是": 1.0, "否": 0.0, "y": 1.0, "n": 0.0, "yes": 1.0, "no": 0.0, "true": 1.0,
+               "false": 0.0, "参加": 1.0, "未参加": 0.0, "有": 1.0, "无": 0.0}
+
+
+def _flag_words(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
+    """A yes/no column (是/否, Y/N, true/false, JSON booleans) as 1/0, noted."""
+    if pd.api.types.is_bool_dtype(raw):
+        raw = raw.astype(object)
+    if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
+        return raw
+    words = raw.map(lambda v: _FLAG_WORDS.get(v.strip().lower()) if isinstance(v, str)
+                    else float(v) if isinstance(v, bool) else None)
+    hit = words.notna().to_numpy(dtype=bool)
+    if not hit.any():
+        return raw
+    seen = sorted({str(v).strip() for v in raw[hit]})
+    notes.append(f"{name}: {int(hit.sum()):,} yes/no value(s) ({', '.join(seen[:4])}) read as 1/0")
+    return raw.where(~hit, words)
 
 
 _RATING_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:颗星|星|分|stars?)\s*$", re.IGNORECASE)
