@@ -685,3 +685,18 @@ def test_a_promotion_flag_written_as_yes_or_no_is_read_as_1_or_0(tmp_path):
     assert "promo: 3 yes/no value(s) (Y, 否, 是) read as 1/0" in df.attrs["notes"]
     with pytest.raises(DataValidationError, match="got '也许'"):  # anything else is still refused
         load_file(write(tmp_path / "b.csv", "unique_id,ds,y,promo\nA,2025-10-01,1,也许\n"), "sales")
+
+
+def test_a_number_in_parentheses_is_accountings_negative(tmp_path):
+    """(2) in a finance export is -2: a return, refused or kept by --negatives like -2."""
+    path = write(tmp_path / "s.csv", "unique_id,ds,y,price\nA,2025-10-01,3,59.9\nA,2025-10-02,(2),\"(¥1,299.00)\"\n")
+    with pytest.raises(DataValidationError, match=r"got '\(2\)', expected a number >= 0 \(returns\? pass "):
+        load_file(path, "sales", options=make_options(decimal="."))
+    with pytest.raises(DataValidationError, match=r"column 'price': got '\(¥1,299.00\)', expected a number >= 0"):
+        load_file(path, "sales", options=make_options(decimal=".", negatives="keep"))
+    kept = write(tmp_path / "k.csv", "unique_id,ds,y\nA,2025-10-01,3\nA,2025-10-02,( 2 )\nA,2025-10-03,()\n")
+    with pytest.raises(DataValidationError, match=r"got '\(\)'"):  # nothing inside: not a number
+        load_file(kept, "sales", options=make_options(negatives="keep"))
+    df = load_file(write(tmp_path / "g.csv", "unique_id,ds,y\nA,2025-10-01,3\nA,2025-10-02,( 2 )\n"), "sales",
+                   options=make_options(negatives="keep"))
+    assert df["y"].tolist() == [3.0, -2.0]

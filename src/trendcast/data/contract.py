@@ -204,6 +204,8 @@ def to_number(values: pd.Series, found: Found, expected: str = "a number", *,
                          else str(v), na_action="ignore")
         text = text.astype("string").str.strip()
         text = text.mask(text.isin(MISSING_MARKERS) | (text == ""))
+        # (2): accounting's negative 2 (a return in a finance export), read as -2
+        text = text.str.replace(r"^\(\s*([^()\s-][^()]*?)\s*\)$", r"-\1", regex=True)
         typed = text if decimal is None else _human_numbers(text, decimal)
         out = pd.to_numeric(typed, errors="coerce").astype(float)
         unparsed = out.isna().to_numpy() & text.notna().to_numpy()
