@@ -700,3 +700,16 @@ def test_a_number_in_parentheses_is_accountings_negative(tmp_path):
     df = load_file(write(tmp_path / "g.csv", "unique_id,ds,y\nA,2025-10-01,3\nA,2025-10-02,( 2 )\n"), "sales",
                    options=make_options(negatives="keep"))
     assert df["y"].tolist() == [3.0, -2.0]
+
+
+def test_product_ids_written_two_ways_are_named(store, tmp_path):
+    """SKU001 from one export and sku001 from another are two products as written: said."""
+    ingest_file(store, write(tmp_path / "a.csv", "unique_id,ds,y\nSKU001,2025-10-01,1\nB7,2025-10-01,1\n"),
+                "sales")
+    report = ingest_file(store, write(tmp_path / "b.csv", "unique_id,ds,y\nsku001,2025-10-02,1\n"
+                                                            "b 7,2025-10-02,1\nC,2025-10-02,1\n"), "sales")
+    assert ("product ids that differ only in letter case, full-width characters or spaces ('B7' and 'b 7'; "
+            "'SKU001' and 'sku001'; 2 such group(s)): stored as different products") in " ".join(report.notes)
+    assert len(store.series_ids()) == 5  # kept as written
+    quiet = ingest_file(store, write(tmp_path / "c.csv", "unique_id,ds,y\nC,2025-10-03,1\n"), "sales")
+    assert not any("letter case" in n for n in quiet.notes)

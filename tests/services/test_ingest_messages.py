@@ -166,6 +166,12 @@ def weekly_sales_dated_on_fridays(tmp: Path) -> list[str]:
 
 
 @case
+def product_ids_written_two_ways(tmp: Path) -> list[str]:
+    return stored(tmp, [("a.csv", "unique_id,ds,y\nSKU001,2024-02-01,1\n", {}),
+                        ("b.csv", "unique_id,ds,y\nsku001,2024-02-02,1\nＳＫＵ００１,2024-02-02,1\n", {})])
+
+
+@case
 def monthly_sales_month_not_ended(tmp: Path) -> list[str]:
     text = "unique_id,ds,y\nA,2024-01-01,3\nA,2024-02-01,4\nA,2024-03-01,5\n"
     return stored(tmp, [("mo.csv", text, {})])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -84,6 +85,29 @@ def _new_products(store: Store, ids: pd.Series) -> pd.DataFrame:
     frame = pd.DataFrame({c: None for c in TABLES["products"].columns}, index=range(len(new)))
     frame["unique_id"] = new
     return frame
+
+
+def _id_key(value: str) -> str:
+    """What two spellings of one id share: full-width characters as ordinary ones, letter
+    case and spaces ignored ('ＳＫＵ 001', 'sku001')."""
+    return "".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+def lookalike_ids(store: Store, ids: pd.Series, notes: list[str]) -> None:
+    """Note the file's product ids that differ from another (in the file or the workspace)
+    only in letter case, full-width characters or spaces: they are kept as written, so they
+    are different products, which is rarely what the shop meant."""
+    mine = set(ids.dropna().astype(str))
+    every = mine | known_products(store)
+    groups: dict[str, set[str]] = {}
+    for value in every:
+        groups.setdefault(_id_key(value), set()).add(value)
+    clashes = sorted(sorted(g) for g in groups.values() if len(g) > 1 and g & mine)
+    if clashes:
+        shown = "; ".join(" and ".join(repr(v) for v in g[:3]) for g in clashes[:3])
+        notes.append(f"product ids that differ only in letter case, full-width characters or spaces "
+                     f"({shown}{'; ...' if len(clashes) > 3 else ''}; {len(clashes):,} such group(s)): "
+                     "stored as different products; if they are one, write them alike")
 
 
 def _without_open_days(sales: pd.DataFrame, now: pd.Timestamp, notes: list[str]) -> pd.DataFrame:
@@ -323,6 +347,8 @@ def ingest_file(
         report.notes.append(f"{dropped:,} exact duplicate row(s) (same values in every column) "
                             "kept once")
     frames: dict[str, pd.DataFrame] = {}
+    if "unique_id" in df.columns:
+        lookalike_ids(store, df["unique_id"], report.notes)
     if kind in ("orders", "reviews"):
         if add_products:
             new = _new_products(store, df["unique_id"])

@@ -275,6 +275,10 @@ _LINES: list[Rule] = compile_rules([
     (r"columns separated by (commas|semicolons|tabs|vertical bars) \(detected from the header line\)",
      lambda m: f"各列以{_SEPARATOR[m[1]]}分隔（由表头行识别）"),
     (rf"{_N} empty row\(s\) skipped", r"跳过了 \1 个空行"),
+    (rf"product ids that differ only in letter case, full-width characters or spaces \((.+); {_N} such "
+     r"group\(s\)\): stored as different products; if they are one, write them alike",
+     lambda m: f"有商品编号只在大小写、全角字符或空格上不同（{m[1].replace(' and ', ' 与 ')}；"
+               f"共 {m[2]} 组）：它们按不同的商品保存；如果是同一个商品，请写成一样的编号"),
     (rf"(\w+): {_N} yes/no value\(s\) \((.+)\) read as 1/0", r"\1：\2 个是/否值（\3）按 1/0 读取"),
     (rf"column '(.+?)': {_N} value\(s\) written as Excel text \((.+)\) read as the text inside",
      r"列 '\1'：\2 个写成 Excel 文本形式的值（\3）按其中的文本读取"),
