@@ -5,6 +5,7 @@ again (every backend)."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from conftest import make_sales
 from trendcast.features.frequency import covered_until
@@ -79,3 +80,31 @@ def test_a_quarterly_run_on_monthly_sales_is_scored_once_its_third_month_is_stor
     assert score_pending(store) == 2  # until July's month was stored)
     scored = store.scores().set_index("unique_id")["y"].to_dict()
     assert scored == sales[sales["ds"] >= "2024-04-01"].groupby("unique_id")["y"].sum().to_dict()
+
+
+@pytest.mark.parametrize("freq", ["MS", "W-FRI", "QS-JAN"])
+def test_a_coarse_runs_origin_is_one_period_back_and_its_mase_scale_spans_seasons(store, freq):
+    """Before: a monthly run's origin was its first date less the gap to its second (Feb 1 -
+    28 days = Jan 4), and its MASE scale came from a year of history, one seasonal difference
+    or none (MASE 10.1 one month, 0.44 the next on wineind; NaN for weekly and quarterly)."""
+    import numpy as np
+
+    from trendcast.models.validation import mase_scale
+
+    dates = pd.date_range("2016-01-01", periods=120 if freq != "QS-JAN" else 40, freq=freq)
+    rng = np.random.default_rng(3)
+    y = 100 + 20 * np.sin(2 * np.pi * np.arange(len(dates)) / 12) + rng.normal(0, 5, len(dates))
+    sales = pd.DataFrame({"unique_id": "A", "ds": dates, "y": y.round(1)})
+    cut = dates[-6]
+    store.upsert("sales", sales[sales["ds"] <= cut])
+    store.meta_set("freq", freq)
+    run_forecast(store, horizon=3, models=["SeasonalNaive"])
+    store.upsert("sales", sales)
+    assert score_pending(store) == 3
+    scored = store.scores()
+    assert (scored["origin"] == cut).all()  # the last stored period before the run
+    season = {"MS": 12, "W-FRI": 52, "QS-JAN": 4}[freq]
+    history = sales[(sales["ds"] <= cut) & (sales["ds"] > cut - pd.Timedelta(days=3 * 366))]
+    expected = mase_scale(history, season)["A"]
+    assert np.isfinite(scored["scale"]).all()
+    assert scored["scale"].iloc[0] == pytest.approx(expected, rel=0.25)  # several seasons' differences

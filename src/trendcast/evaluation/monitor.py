@@ -29,7 +29,8 @@ SCORE_COLUMNS = ["run_id", "model", "unique_id", "ds", "origin", "step", "y", "f
 
 
 def score_rows(long: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame, *, run_id: str,
-               season_length: int, last_date: pd.Timestamp) -> pd.DataFrame:
+               season_length: int, last_date: pd.Timestamp,
+               step: pd.DateOffset | pd.Timedelta | None = None) -> pd.DataFrame:
     """Score one forecast run.
 
     Args:
@@ -41,6 +42,8 @@ def score_rows(long: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame,
         season_length: seasonal period of the MASE scale.
         last_date: the last date with sales in the workspace; forecast dates after it are
             not scored yet, and dates up to it without a sales row count as zero sales.
+        step: one period of the run (its frequency's offset: a month of a monthly run); by
+            default the gap between its first two dates, which is a month only by chance.
     """
     rows = long[long["ds"] <= last_date]
     if rows.empty:
@@ -53,7 +56,7 @@ def score_rows(long: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame,
     out["y"] = out["y"].fillna(0.0)
     # the run's origin per series: the day before its first forecast date (same for all models)
     first = long.assign(unique_id=long["unique_id"].astype(str)).groupby("unique_id")["ds"].min()
-    step_len = _step(long)
+    step_len = step if step is not None else _step(long)
     out["origin"] = out["unique_id"].map(first) - step_len
     out = out.sort_values(["model", "unique_id", "ds"], ignore_index=True)
     out["step"] = out.groupby(["model", "unique_id"]).cumcount() + 1

@@ -24,6 +24,7 @@ from trendcast.evaluation.monitor import freshest, score_rows, summarise
 from trendcast.features.frequency import (
     covered_until,
     default_season_length,
+    period_days,
     period_labels,
     week_start_offset,
 )
@@ -69,8 +70,12 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
         # the stored days the run's periods cover (a start-labelled period begins at its label)
         start = first if not coarse else min(first, origin + pd.Timedelta(days=1))
         actuals = store.sales(ids, columns=["unique_id", "ds", "y"], start=start, end=last)
+        # the MASE scale's history: a year of a daily shop; three seasons of a coarser one (a
+        # weekly, monthly or quarterly year holds one season, too few for a seasonal difference)
+        season = default_season_length(freq)
+        back = max(history_days, int(np.ceil(period_days(freq) * (3 * season + 1))))
         history = store.sales(ids, columns=["unique_id", "ds", "y"],
-                              start=origin - pd.Timedelta(days=history_days), end=origin)
+                              start=origin - pd.Timedelta(days=back), end=origin)
         until = last
         if coarse:
             label = week_label_of(store)
@@ -80,8 +85,8 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
             until = complete_until(covered_until(last, stored_freq, label, target=freq), freq)
         if len(history):
             history = fill_series(history, freq)
-        rows = score_rows(long, actuals, history, run_id=run["run_id"],
-                          season_length=default_season_length(freq), last_date=until)
+        rows = score_rows(long, actuals, history, run_id=run["run_id"], season_length=season,
+                          last_date=until, step=offset)
         rows["scored_at"] = pd.Timestamp.now()
         total += store.save_scores(rows)
     return total
