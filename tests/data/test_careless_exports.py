@@ -713,3 +713,34 @@ def test_product_ids_written_two_ways_are_named(store, tmp_path):
     assert len(store.series_ids()) == 5  # kept as written
     quiet = ingest_file(store, write(tmp_path / "c.csv", "unique_id,ds,y\nC,2025-10-03,1\n"), "sales")
     assert not any("letter case" in n for n in quiet.notes)
+
+
+def test_new_sales_off_the_workspaces_calendar_are_relabelled_or_refused(store, tmp_path):
+    """Before: January as 1993-01-01 (a month label) in a workspace of month ends was stored
+    beside 1992-12-31, and the next forecast was daily: 4,563 days filled with zero sales."""
+    from trendcast.services.forecast import run_forecast
+
+    months = pd.date_range("1990-01-31", "1992-12-31", freq="ME")
+    base = "unique_id,ds,y\n" + "".join(f"A,{d.date()},{100 + i % 12}\n" for i, d in enumerate(months))
+    ingest_file(store, write(tmp_path / "base.csv", base), "sales")
+    report = ingest_file(store, write(tmp_path / "jan.csv", "unique_id,ds,y\nA,1993-01-01,105\n"), "sales")
+    assert store.sales_span()[1] == pd.Timestamp("1993-01-31")
+    assert any("read as that period, dated by its last day" in n for n in report.notes)
+    run = run_forecast(store, horizon=2, models=["SeasonalNaive"])
+    assert sorted(run.forecasts["ds"].unique()) == [pd.Timestamp("1993-02-28"), pd.Timestamp("1993-03-31")]
+    before = store.count("sales")
+    with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'ds': got '1993-02-15', expected a "
+                                                  r"date on the workspace's calendar: its sales are monthly"):
+        ingest_file(store, write(tmp_path / "feb.csv", "unique_id,ds,y\nA,1993-02-28,1\nA,1993-02-15,2\n"),
+                    "sales")
+    assert store.count("sales") == before  # nothing stored
+    weekly = tmp_path / "w.duckdb"
+    from trendcast.data.store import open_store
+
+    with open_store(weekly) as ws:
+        fridays = pd.date_range("2024-01-05", periods=10, freq="W-FRI")
+        ingest_file(ws, write(tmp_path / "w.csv", "unique_id,ds,y\n" + "".join(f"A,{d.date()},1\n" for d in fridays)),
+                    "sales", now=pd.Timestamp("2024-06-01"))
+        with pytest.raises(DataValidationError, match="weekly \\(Fridays\\), each period dated by its Friday"):
+            ingest_file(ws, write(tmp_path / "w2.csv", "unique_id,ds,y\nA,2024-03-16,1\n"), "sales",
+                        now=pd.Timestamp("2024-06-01"))

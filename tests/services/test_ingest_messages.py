@@ -166,6 +166,15 @@ def weekly_sales_dated_on_fridays(tmp: Path) -> list[str]:
 
 
 @case
+def months_dated_by_the_other_end_of_the_period(tmp: Path) -> list[str]:
+    ends = "unique_id,ds,y\nA,2023-10-31,1\nA,2023-11-30,2\nA,2023-12-31,3\n"
+    (tmp / "x").mkdir()
+    return [*stored(tmp, [("e.csv", ends, {}), ("s.csv", "unique_id,ds,y\nA,2024-01-01,4\n", {})]),
+            *stored(tmp / "x", [("e.csv", ends, {}), ("b.csv", "unique_id,ds,y\nA,2024-01-15,4\n", {})],
+                    refuse_last=True)]
+
+
+@case
 def product_ids_written_two_ways(tmp: Path) -> list[str]:
     return stored(tmp, [("a.csv", "unique_id,ds,y\nSKU001,2024-02-01,1\n", {}),
                         ("b.csv", "unique_id,ds,y\nsku001,2024-02-02,1\nＳＫＵ００１,2024-02-02,1\n", {})])

@@ -596,6 +596,10 @@ def validate(df: pd.DataFrame, kind: str, *, source: str | None = None,
         if name not in present and col.default is not None:
             out[name] = col.default
     out = _price_from_amount(out.reset_index(drop=True), spec.name, notes)
+    # each row's place in the file, for checks after validation that name rows (row_label);
+    # valid for this frame's positions only (a filtered copy must not use them)
+    out.attrs["_rows"] = df.attrs.get("_rows")
+    out.attrs["header"] = df.attrs.get("header")
     out.attrs["exact_duplicates_dropped"] = n_exact
     out.attrs["notes"] = notes
     return out
@@ -661,4 +665,7 @@ def _reindex_groups(groups: dict, kept_rows: np.ndarray) -> dict:
     return out
 
 
-__all__ = ["EXPECTED", "SPECS", "Col", "FrameSpec", "Problems", "check_required", "validate"]
+row_label = _row_label  # for checks after validation that name a file's rows
+
+__all__ = ["EXPECTED", "SPECS", "Col", "FrameSpec", "Problems", "check_required", "row_label",
+           "validate"]

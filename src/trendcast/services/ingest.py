@@ -17,9 +17,9 @@ from trendcast.data.ingest import IngestOptions, check_known_products, load_file
 from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB
 from trendcast.data.store import Store, WriteResult
 from trendcast.data.tables import TABLES
-from trendcast.data.validation import SPECS
-from trendcast.errors import InputFileError
-from trendcast.features.frequency import describe
+from trendcast.data.validation import SPECS, row_label
+from trendcast.errors import DataValidationError, InputFileError
+from trendcast.features.frequency import describe, on_grid, period_labels
 from trendcast.services.continuity import check_continuity
 from trendcast.services.open_periods import (
     WEEK_LABEL_KEY,
@@ -108,6 +108,61 @@ def lookalike_ids(store: Store, ids: pd.Series, notes: list[str]) -> None:
         notes.append(f"product ids that differ only in letter case, full-width characters or spaces "
                      f"({shown}{'; ...' if len(clashes) > 3 else ''}; {len(clashes):,} such group(s)): "
                      "stored as different products; if they are one, write them alike")
+
+
+def _period_edge(freq: str) -> str:
+    """How ``freq`` dates its periods, in words: 'first day', 'last day', 'Friday'."""
+    if freq.startswith("W-"):
+        return {"MON": "Monday", "TUE": "Tuesday", "WED": "Wednesday", "THU": "Thursday",
+                "FRI": "Friday", "SAT": "Saturday", "SUN": "Sunday"}[freq[2:]]
+    return "first day" if freq[1:2] == "S" else "last day"
+
+
+def on_workspace_calendar(sales: pd.DataFrame, freq: str, source: str,
+                          notes: list[str]) -> pd.DataFrame:
+    """New sales on the workspace's calendar (its stored frequency): a monthly, quarterly or
+    yearly file dated by the other end of its periods (month starts in a workspace of month
+    ends) is the same periods, dated as the workspace dates them (noted); any other date off
+    the calendar is refused with its row. Stored, ``1993-01-01`` beside ``1992-12-31`` would
+    turn a monthly shop's forecast into a daily one of zeros."""
+    if freq == "D":
+        return sales
+    ds = pd.to_datetime(sales["ds"]).reset_index(drop=True)
+    ok = on_grid(ds, freq).to_numpy()
+    if ok.all():
+        return sales
+    if freq[:1] in ("M", "Q", "Y"):
+        label = period_labels(ds, freq)
+        offset = pd.tseries.frequencies.to_offset(freq)
+        start = freq[1:2] == "S"
+        other = (label + offset - pd.Timedelta(days=1)) if start else (label - offset + pd.Timedelta(days=1))
+        keys = pd.DataFrame({"u": sales["unique_id"].to_numpy(), "p": label.to_numpy()})
+        if (ok | (ds == other).to_numpy()).all() and not keys.duplicated().any():
+            moved = np.flatnonzero(~ok)
+            first = moved[0]
+            out = sales.copy()
+            out.attrs.update(sales.attrs)
+            out["ds"] = np.where(ok, ds.to_numpy(), label.to_numpy())
+            kind = describe(freq).split(" (")[0]
+            notes.append(f"ds: {len(moved):,} date(s) on the {'last' if start else 'first'} day of their "
+                         f"period read as that period, dated by its {_period_edge(freq)} as this "
+                         f"{kind} workspace dates its periods (e.g. {ds[first].date()} → "
+                         f"{label[first].date()})")
+            return out
+    bad = np.flatnonzero(~ok)
+    expected = (f"a date on the workspace's calendar: its sales are {describe(freq)}, each period "
+                f"dated by its {_period_edge(freq)}")
+    problems = []
+    lines = []
+    for pos in bad[:3]:
+        _, where = row_label(sales, pos)
+        got = ds[pos].date()
+        problems.append({"file": source, "row": row_label(sales, pos)[0], "column": "ds",
+                         "value": str(got), "expected": expected})
+        lines.append(f"  {source}: {where}, column 'ds': got '{got}', expected {expected}")
+    raise DataValidationError("\n".join([
+        f"{len(bad):,} problem(s) in sales data, nothing was stored:",
+        f"- column 'ds': {len(bad):,} row(s): expected {expected}", *lines]), problems)
 
 
 def _without_open_days(sales: pd.DataFrame, now: pd.Timestamp, notes: list[str]) -> pd.DataFrame:
@@ -360,9 +415,12 @@ def ingest_file(
                                  source=str(path))
     freq: str | None = None
     if kind == "sales":
+        stored_freq = store.meta("freq")
+        if stored_freq and len(df):
+            df = on_workspace_calendar(df, str(stored_freq), str(path), report.notes)
         df = _without_open_days(df, now, report.notes)
         # the workspace's frequency; on its first sales, the one this file will give it
-        freq = store.meta("freq") or sales_freq(df)
+        freq = stored_freq or sales_freq(df)
         label = week_label or store.meta(WEEK_LABEL_KEY) or default_week_label(freq)
         df = without_open_periods(df, freq, label, now, report.notes)
     if kind in ("sales", "products"):

@@ -78,6 +78,37 @@ def _bound(template: str) -> Callable[[re.Match[str]], str | None]:
     return repl
 
 
+_KIND_ZH = {"monthly": "月度", "quarterly": "季度", "yearly": "年度", "weekly": "周度"}
+_EDGE_ZH = {"first day": "第一天", "last day": "最后一天", "Monday": "周一", "Tuesday": "周二",
+            "Wednesday": "周三", "Thursday": "周四", "Friday": "周五", "Saturday": "周六", "Sunday": "周日"}
+
+
+def _freq_words(text: str) -> str | None:
+    """'monthly (period ends)' / 'weekly (Fridays)' (features.frequency.describe) in Chinese."""
+    m = re.fullmatch(r"(\w+) \((?:period (starts|ends)|(\w+))\)", text)
+    if m is None or m[1] not in _KIND_ZH:
+        return None
+    if m[2]:
+        return f"{_KIND_ZH[m[1]]}（按{'期初' if m[2] == 'starts' else '期末'}标日期）"
+    return f"{_KIND_ZH[m[1]]}（{_EDGE_ZH.get(m[3].removesuffix('s'), m[3])}）"
+
+
+def _calendar_expected(m: re.Match[str]) -> str | None:
+    freq, edge = _freq_words(m[1]), _EDGE_ZH.get(m[2])
+    if freq is None or edge is None:
+        return None
+    return f"工作区日历上的日期：它的销量是{freq}，每期以其{edge}为日期"
+
+
+def _relabelled(m: re.Match[str]) -> str | None:
+    kind, edge = _KIND_ZH.get(m[4]), _EDGE_ZH.get(m[3])
+    if kind is None or edge is None:
+        return None
+    side = "最后一天" if m[2] == "last" else "第一天"
+    return (f"ds：{m[1]} 个落在所在期{side}的日期按该期读取，并像这个{kind}工作区一样以该期的{edge}为日期"
+            f"（例如 {m[5]} → {m[6]}）")
+
+
 # What a value was expected to be (data.validation, data.contract, data.readers), as the
 # message's "expected ..." says it.
 _EXPECTED: list[Rule] = compile_rules([
@@ -96,6 +127,8 @@ _EXPECTED: list[Rule] = compile_rules([
     (r"text, not binary bytes", "文本，不能是二进制字节"),
     (r"text without control characters \(NUL, tab, line breaks\)", "不含控制字符（NUL、制表符、换行）的文本"),
     (r"text without NUL bytes \(\\x00\)", r"不含 NUL 字节（\\x00）的文本"),
+    (r"a date on the workspace's calendar: its sales are (.+), each period dated by its (.+)",
+     _calendar_expected),
     (r"a number \(negative only for a return or a refund\)", "数字（只有退货或退款的金额可以为负）"),
     (r"a number >= 0 \((\S+) is positive: a sale; only a return or a refund has a negative amount\)",
      r"不小于 0 的数字（\1 是正数，是销售：只有退货或退款的金额可以为负）"),
@@ -275,6 +308,8 @@ _LINES: list[Rule] = compile_rules([
     (r"columns separated by (commas|semicolons|tabs|vertical bars) \(detected from the header line\)",
      lambda m: f"各列以{_SEPARATOR[m[1]]}分隔（由表头行识别）"),
     (rf"{_N} empty row\(s\) skipped", r"跳过了 \1 个空行"),
+    (rf"ds: {_N} date\(s\) on the (last|first) day of their period read as that period, dated by its "
+     r"(.+?) as this (\w+) workspace dates its periods \(e\.g\. (\S+) → (\S+)\)", _relabelled),
     (rf"product ids that differ only in letter case, full-width characters or spaces \((.+); {_N} such "
      r"group\(s\)\): stored as different products; if they are one, write them alike",
      lambda m: f"有商品编号只在大小写、全角字符或空格上不同（{m[1].replace(' and ', ' 与 ')}；"
