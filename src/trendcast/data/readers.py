@@ -772,8 +772,8 @@ def _from_grid(df: pd.DataFrame, source: str, header: bool, names: Sequence[str]
     if df.shape[1] > limits.max_columns:
         raise LimitError(f"{source}: {df.shape[1]:,} columns; trendcast reads at most "
                          f"{limits.max_columns:,}")
-    blank = [c for c in df.columns if df[c].isna().all()]
-    if blank and len(blank) < df.shape[1]:
+    blank = [c for c in df.columns if df[c].isna().all()] if header else []
+    if blank and len(blank) < df.shape[1]:  # (without a header, columns are named by place)
         df = df.drop(columns=blank)
     df, empty = _drop_empty_rows(df, source, header=header, what=what)
     titles: list[int] = []

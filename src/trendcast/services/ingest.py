@@ -155,10 +155,10 @@ def on_workspace_calendar(sales: pd.DataFrame, freq: str, source: str,
     problems = []
     lines = []
     for pos in bad[:3]:
-        _, where = row_label(sales, pos)
+        row, where = row_label(sales, pos)
         got = ds[pos].date()
-        problems.append({"file": source, "row": row_label(sales, pos)[0], "column": "ds",
-                         "value": str(got), "expected": expected})
+        problems.append({"file": source, "row": row, "column": "ds", "value": str(got),
+                         "expected": expected})
         lines.append(f"  {source}: {where}, column 'ds': got '{got}', expected {expected}")
     raise DataValidationError("\n".join([
         f"{len(bad):,} problem(s) in sales data, nothing was stored:",
