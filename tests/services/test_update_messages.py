@@ -66,7 +66,25 @@ def test_every_summary_and_refit_reason_the_code_writes_reads_in_chinese(store, 
         lease, stopped = (localize_update(one_line(e), "zh") for e in (held.value, KeyboardInterrupt()))
     assert lease.startswith("另一次更新自") and " pid " in lease  # who holds it, as written
     assert stopped == "在完成前被中断（Ctrl+C）；已完成的步骤保留"
-    assert [p for p in patterns if p not in used | failures] == []
+    from trendcast.models.persistence import (
+        ARTEFACT_FORMAT,
+        IncompatibleVersionError,
+        check_compatible,
+        package_versions,
+    )
+
+    installed = package_versions()
+    name = next(n for n, v in installed.items() if v)
+    with rules_used() as refused:
+        for kw in ({"saved": {}, "requires": [], "artefact_format": ARTEFACT_FORMAT + 1},
+                   {"saved": {name: "0.0.1", "no-such-package": "1.0"},
+                    "requires": [name, "no-such-package"], "artefact_format": ARTEFACT_FORMAT}):
+            with pytest.raises(IncompatibleVersionError) as bad:
+                check_compatible(label="model version v-1", **kw)
+            out = localize_update(str(bad.value), "zh")
+            assert out.startswith("模型版本 v-1 ") and "`trendcast train`" in out, out
+    assert "（当前安装 " in out and "no-such-package 1.0（当前未安装）" in out
+    assert [p for p in patterns if p not in used | failures | refused] == []
 
 
 def test_english_stays_as_written_and_unknown_text_is_kept():

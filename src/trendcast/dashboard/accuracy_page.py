@@ -113,7 +113,7 @@ def _versions(store: Store, lang: str) -> dict[str, object]:
             Column(tr(lang, "ver_series"), lambda r: fmt_number(r["n_series"]), numeric=True),
             Column(tr(lang, "ver_wape"), pct("wape"), numeric=True),
             Column(tr(lang, "ver_loadable"), lambda r: tr(lang, "yes") if r["loadable"] == "yes"
-                   else f"{tr(lang, 'no')}: {r['loadable'].removeprefix('no: ')}")]
+                   else f"{tr(lang, 'no')}: {localize_update(r['loadable'].removeprefix('no: '), lang)}")]
     return {"version_columns": cols, "versions": rows}
 
 

@@ -32,6 +32,12 @@ _REASONS = compile_rules([
 ])
 
 
+def _packages(text: str) -> str:
+    """'lightgbm 4.5.0 (installed: 4.6.0), ray 2.9 (not installed now)' in Chinese."""
+    text = re.sub(r"\(installed: ([^)]+)\)", r"（当前安装 \1）", text)
+    return text.replace(" (not installed now)", "（当前未安装）").replace(", ", "、")
+
+
 def _reason(text: str) -> str | None:
     return apply_rules(text, _REASONS)
 
@@ -67,6 +73,16 @@ _LINES = compile_rules([
      r"crashed\), its lease expires at (.+)",
      r"另一次更新自 \1 起一直在运行（\2）；本次更新在改动任何数据之前就已停止：请等那次结束后再运行。"
      r"如果并没有更新在运行（那次崩溃了），它的占用会在 \3 失效"),
+    # a saved version the installed packages cannot load (models.persistence.check_compatible)
+    (r"model version (\S+) was saved in artefact format (\d+), this trendcast reads format (\d+); train "
+     r"a new version with `trendcast train`",
+     r"模型版本 \1 以第 \2 版文件格式保存，当前 trendcast 读取第 \3 版格式；"
+     r"请用 `trendcast train` 训练新版本"),
+    (r"model version (\S+) was saved with (.+); its fitted models cannot be trusted with other releases "
+     r"of these packages\. Install the versions it was saved with, or train a new version with "
+     r"`trendcast train`",
+     lambda m: f"模型版本 {m[1]} 保存时用的是 {_packages(m[2])}；它拟合的模型换用这些包的其他版本就不可靠。"
+               "请安装保存时的版本，或用 `trendcast train` 训练新版本"),
     (r"interrupted \(Ctrl\+C\) before it finished; the steps it had finished stay",
      "在完成前被中断（Ctrl+C）；已完成的步骤保留"),
 ])
