@@ -744,3 +744,11 @@ def test_new_sales_off_the_workspaces_calendar_are_relabelled_or_refused(store, 
         with pytest.raises(DataValidationError, match="weekly \\(Fridays\\), each period dated by its Friday"):
             ingest_file(ws, write(tmp_path / "w2.csv", "unique_id,ds,y\nA,2024-03-16,1\n"), "sales",
                         now=pd.Timestamp("2024-06-01"))
+
+
+def test_a_time_zone_written_as_gmt_plus_hours_is_its_offset(tmp_path):
+    """Before: '2025-10-01 10:00:00 GMT+8' was refused as not a date-time."""
+    path = write(tmp_path / "o.csv", "order_id,unique_id,ts,quantity\n1,A,2025-10-01 10:00:00 GMT+8,1\n"
+                                      "2,A,2025-10-01 02:00:00 UTC,1\n3,A,2025-09-30 21:30 UTC-05:30,1\n")
+    df = load_file(path, "orders", options=make_options(workspace_tz="Asia/Shanghai"))
+    assert df["ts"].tolist() == [pd.Timestamp("2025-10-01 10:00")] * 2 + [pd.Timestamp("2025-10-01 11:00")]

@@ -46,6 +46,7 @@ _UNIT_NAMES = {"s": "seconds", "ms": "milliseconds"}
 _EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
 _FULL_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})-(\d{1,2})|(\d{2})(\d{2}))(?:[T ]\S.*)?$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(?:-\d{1,2})?$")
+_GMT = re.compile(r"(?<=\d)\s*(?:GMT|UTC)(?:\s*([+-])(\d{1,2})(?::?(\d{2}))?)?$", re.IGNORECASE)
 _NO_YEAR = re.compile(r"\d{1,2}月\d{1,2}[日号]")  # 10月3日: a report's day without its year
 _OFFSET = re.compile(r"[T ]\d{1,2}:\d{2}.*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
 _SCIENTIFIC_ID = re.compile(r"\d(?:\.\d+)?[eE]\+\d+")  # 6.12346E+11: a long id Excel rounded
@@ -355,6 +356,10 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
                             if not isinstance(v, str) else v, na_action="ignore")
     text = values.astype("string").str.strip()
     text = text.mask(text == "")
+    # a zone written as GMT+8 / UTC-05:30 is the offset +08:00 / -05:30
+    if text.str.contains("GMT|UTC", case=False, regex=True, na=False).any():
+        text = text.str.replace(_GMT, lambda m: f"{m[1] or '+'}{int(m[2] or 0):02d}:{m[3] or '00'}",
+                                regex=True)
     given = text.notna().to_numpy()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     todo = given.copy()
