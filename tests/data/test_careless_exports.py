@@ -752,3 +752,22 @@ def test_a_time_zone_written_as_gmt_plus_hours_is_its_offset(tmp_path):
                                       "2,A,2025-10-01 02:00:00 UTC,1\n3,A,2025-09-30 21:30 UTC-05:30,1\n")
     df = load_file(path, "orders", options=make_options(workspace_tz="Asia/Shanghai"))
     assert df["ts"].tolist() == [pd.Timestamp("2025-10-01 10:00")] * 2 + [pd.Timestamp("2025-10-01 11:00")]
+
+
+@pytest.mark.parametrize("label", ["1993年1月", "1993-01", "1993/1", "Jan 1993"])
+def test_a_monthly_workspace_reads_month_labels_as_its_months(store, tmp_path, label):
+    """Before: every month label needed --date-format, also in a workspace of months."""
+    months = pd.date_range("1991-01-31", "1992-12-31", freq="ME")
+    base = "unique_id,ds,y\n" + "".join(f"A,{d.date()},{100 + i % 12}\n" for i, d in enumerate(months))
+    ingest_file(store, write(tmp_path / "base.csv", base), "sales")
+    report = ingest_file(store, write(tmp_path / "jan.csv", f"unique_id,ds,y\nA,{label},105\n"), "sales")
+    assert store.sales_span()[1] == pd.Timestamp("1993-01-31")  # dated as the workspace dates months
+    assert any("1 month label(s) read as dates, the month's first day" in n for n in report.notes)
+
+
+def test_a_daily_workspace_still_refuses_month_labels(store, tmp_path):
+    days = "unique_id,ds,y\n" + "".join(f"A,2024-01-{d:02d},1\n" for d in range(1, 29))
+    ingest_file(store, write(tmp_path / "d.csv", days), "sales", now=pd.Timestamp("2024-03-01"))
+    with pytest.raises(DataValidationError, match="got '2024-02'"):
+        ingest_file(store, write(tmp_path / "m.csv", "unique_id,ds,y\nA,2024-02,1\n"), "sales",
+                    now=pd.Timestamp("2024-03-01"))

@@ -175,6 +175,12 @@ def months_dated_by_the_other_end_of_the_period(tmp: Path) -> list[str]:
 
 
 @case
+def month_labels_in_a_monthly_workspace(tmp: Path) -> list[str]:
+    return stored(tmp, [("e.csv", "unique_id,ds,y\nA,2023-11-01,1\nA,2023-12-01,2\n", {}),
+                        ("m.csv", "unique_id,ds,y\nA,2024年1月,3\n", {})])
+
+
+@case
 def product_ids_written_two_ways(tmp: Path) -> list[str]:
     return stored(tmp, [("a.csv", "unique_id,ds,y\nSKU001,2024-02-01,1\n", {}),
                         ("b.csv", "unique_id,ds,y\nsku001,2024-02-02,1\nＳＫＵ００１,2024-02-02,1\n", {})])

@@ -69,6 +69,8 @@ class Rules:
         decimal: numbers written for people (``--decimal``): ``"."`` reads ``1,234.50`` and
             ``$12.50``, ``","`` reads ``1.234,50``, ``12,5`` and ``12,50 €``; None (default)
             reads plain numbers only.
+        workspace_freq: the frequency of the workspace's stored sales (None before its first
+            sales): a monthly one reads month labels (``2025年1月``) as months.
     """
 
     workspace_tz: str = DEFAULT_TZ
@@ -77,6 +79,7 @@ class Rules:
     negatives: str = "reject"
     rating_scale: tuple[float, float] = DEFAULT_RATING_SCALE
     decimal: str | None = None
+    workspace_freq: str | None = None
 
     @property
     def file_tz(self) -> str:

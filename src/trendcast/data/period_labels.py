@@ -57,6 +57,26 @@ def _quarter(text: str) -> date | None:
     return None
 
 
+_MONTH = re.compile(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?$")
+_MONTH_NAMES = {m.lower(): i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTH_WORD = re.compile(r"^([A-Za-z]{3,9})\.?\s+(\d{4})$")
+_MONTH_CANDIDATE = r"|^\s*\d{4}\s*(?:[-/.]|年)\s*\d{1,2}\s*月?\s*$|^\s*[A-Za-z]{3,9}\.?\s+\d{4}\s*$"
+
+
+def _month(text: str) -> date | None:
+    """'2025-01', '2025/1', '2025年1月', 'Jan 2025': the month's first day."""
+    m = _MONTH.match(text)
+    if m:
+        year, month = int(m[1]), int(m[2])
+    else:
+        w = _MONTH_WORD.match(text)
+        if not w or w[1][:3].lower() not in _MONTH_NAMES:
+            return None
+        year, month = int(w[2]), _MONTH_NAMES[w[1][:3].lower()]
+    return date(year, month, 1) if 1 <= month <= 12 else None
+
+
 def _day(text: str) -> date | None:
     try:
         y, mo, d = (int(p) for p in re.split(r"[-/.]", text))
@@ -81,18 +101,23 @@ _KINDS = (("ISO week", _iso_week, "the week's Monday"),
           ("date range", _range_end, "the range's last day"))
 
 
-def read_period_labels(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
+def read_period_labels(raw: pd.Series, name: str, notes: list[str], *,
+                       months: bool = False) -> pd.Series:
     """``raw`` with the period labels among its text cells replaced by ISO dates, each kind
-    found said in ``notes``; other cells are left for the date contract."""
+    found said in ``notes``; other cells are left for the date contract. ``months``: also
+    month labels (``2025-01``, ``2025年1月``), for a workspace whose sales are monthly (in
+    a daily one a month is not a day: those need ``--date-format``)."""
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
         return raw
-    maybe = raw.astype("string").str.contains(_CANDIDATE, regex=True).fillna(False)
+    candidate = _CANDIDATE + (_MONTH_CANDIDATE if months else "")
+    maybe = raw.astype("string").str.contains(candidate, regex=True).fillna(False)
     if not maybe.any():  # the usual column of dates: one vectorised look
         return raw
     text = raw.map(lambda v: v.strip() if isinstance(v, str) else None).where(maybe)
     out = raw.copy()
     done = pd.Series(False, index=raw.index)
-    for what, read, becomes in _KINDS:
+    kinds = _KINDS + ((("month", _month, "the month's first day"),) if months else ())
+    for what, read, becomes in kinds:
         dates = text.where(~done).map(lambda v, read=read: read(v) if isinstance(v, str) and v
                                       else None)
         hit = dates.notna()

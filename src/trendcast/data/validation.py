@@ -283,7 +283,8 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
         if not re.search(r"%[aA]", rules.date_format or ""):  # else the format reads the weekday
             values, stated = strip_weekdays(values, name, notes)
         if col.kind == "date" and not rules.date_format:
-            values = read_period_labels(values, name, notes)
+            values = read_period_labels(values, name, notes,
+                                        months=(rules.workspace_freq or "").startswith("M"))
         out = to_datetime(values, rules, found, date_only=col.kind == "date")
         check_weekdays(out, stated, found)
     else:

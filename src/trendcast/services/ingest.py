@@ -470,12 +470,15 @@ def ingest_file(
 
 def _workspace_options(store: Store, options: IngestOptions | None,
                        tz: str | None) -> tuple[IngestOptions, str]:
-    """The options with the workspace's time zone: the stored one, or on a new workspace
-    --tz or the proposed default (``Settings.tz``), which the first ingest stores."""
+    """The options with the workspace's time zone (the stored one, or on a new workspace
+    --tz or the proposed default, ``Settings.tz``, which the first ingest stores) and its
+    sales frequency."""
     opts = options or IngestOptions()
     file_tz = tz or opts.rules.tz
     zone = store.meta("tz") or file_tz or opts.rules.workspace_tz
-    return replace(opts, rules=replace(opts.rules, workspace_tz=zone, tz=file_tz)), zone
+    freq = store.meta("freq")  # a monthly workspace reads month labels as its months
+    return replace(opts, rules=replace(opts.rules, workspace_tz=zone, tz=file_tz,
+                                       workspace_freq=str(freq) if freq else None)), zone
 
 
 def _keep_stored_ts(store: Store, df: pd.DataFrame) -> pd.DataFrame:

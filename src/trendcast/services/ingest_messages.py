@@ -35,9 +35,10 @@ def _examples(text: str) -> str:
 
 
 _ROWS_OF = {"product": "商品", "indicator": "指标"}
-_PERIOD_LABEL = {"ISO week": " ISO 周标签", "quarter": "季度标签", "date range": "日期区间"}
+_PERIOD_LABEL = {"ISO week": " ISO 周标签", "quarter": "季度标签", "date range": "日期区间",
+                 "month": "月份标签"}
 _PERIOD_DAY = {"week's Monday": "该周的周一", "quarter's first day": "该季度的第一天",
-               "range's last day": "区间的最后一天"}
+               "range's last day": "区间的最后一天", "month's first day": "该月的第一天"}
 
 
 def _kind(name: str) -> str:
@@ -359,8 +360,8 @@ _LINES: list[Rule] = compile_rules([
     (rf"(.+?): {_N} (rating\(s\)|quantities) written with a unit \(e\.g\. (.+)\) read as the number",
      lambda m: f"{m[1]}：{m[2]} 个{'评分' if m[3] == 'rating(s)' else '数量'}带单位（例如 {m[4]}），"
                "已按数字读取"),
-    (rf"(.+?): {_N} (ISO week|quarter|date range) label\(s\) read as dates, the (week's Monday|quarter's "
-     r"first day|range's last day) \(e\.g\. (.+) as (\S+)\)",
+    (rf"(.+?): {_N} (ISO week|quarter|date range|month) label\(s\) read as dates, the (week's Monday|"
+     r"quarter's first day|range's last day|month's first day) \(e\.g\. (.+) as (\S+)\)",
      lambda m: f"{m[1]}：{m[2]} 个{_PERIOD_LABEL[m[3]]}按日期读取，取{_PERIOD_DAY[m[4]]}"
                f"（例如 {m[5]} 读作 {m[6]}）"),
     (rf"(.+?): {_N} rating\(s\) drawn as stars \(e\.g\. (.+)\) read as the number of filled stars",
