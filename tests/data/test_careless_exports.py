@@ -742,7 +742,7 @@ def test_new_sales_off_the_workspaces_calendar_are_relabelled_or_refused(store, 
         ingest_file(ws, write(tmp_path / "w.csv", "unique_id,ds,y\n" + "".join(f"A,{d.date()},1\n" for d in fridays)),
                     "sales", now=pd.Timestamp("2024-06-01"))
         with pytest.raises(DataValidationError, match="weekly \\(Fridays\\), each period dated by its Friday"):
-            ingest_file(ws, write(tmp_path / "w2.csv", "unique_id,ds,y\nA,2024-03-16,1\n"), "sales",
+            ingest_file(ws, write(tmp_path / "w2.csv", "unique_id,ds,y\nA,2024-03-13,1\n"), "sales",
                         now=pd.Timestamp("2024-06-01"))
 
 
@@ -771,3 +771,28 @@ def test_a_daily_workspace_still_refuses_month_labels(store, tmp_path):
     with pytest.raises(DataValidationError, match="got '2024-02'"):
         ingest_file(store, write(tmp_path / "m.csv", "unique_id,ds,y\nA,2024-02,1\n"), "sales",
                     now=pd.Timestamp("2024-03-01"))
+
+
+def test_weeks_dated_by_their_other_end_are_the_workspaces_weeks(store, tmp_path):
+    """ISO weeks (their Mondays) into a workspace of weeks ending Sunday: the same weeks; into
+    one of weeks ending Friday (Saturday to Friday) they are other weeks: refused."""
+    sundays = pd.date_range("2024-01-07", periods=10, freq="W-SUN")
+    base = "unique_id,ds,y\n" + "".join(f"A,{d.date()},{i}\n" for i, d in enumerate(sundays))
+    ingest_file(store, write(tmp_path / "s.csv", base), "sales", now=pd.Timestamp("2024-06-01"))
+    report = ingest_file(store, write(tmp_path / "iso.csv", "unique_id,ds,y\nA,2024-W11,5\n"), "sales",
+                         now=pd.Timestamp("2024-06-01"))
+    assert store.sales_span()[1] == pd.Timestamp("2024-03-17")  # the Sunday ending ISO week 11
+    assert any("dated by its Sunday as this weekly workspace" in n for n in report.notes)
+    fridays = tmp_path / "f.duckdb"
+    from trendcast.data.store import open_store
+
+    with open_store(fridays) as ws:
+        f = pd.date_range("2024-01-05", periods=10, freq="W-FRI")
+        ingest_file(ws, write(tmp_path / "f.csv", "unique_id,ds,y\n" + "".join(f"A,{d.date()},1\n" for d in f)),
+                    "sales", now=pd.Timestamp("2024-06-01"))
+        with pytest.raises(DataValidationError, match="each period dated by its Friday"):
+            ingest_file(ws, write(tmp_path / "i2.csv", "unique_id,ds,y\nA,2024-W11,5\n"), "sales",
+                        now=pd.Timestamp("2024-06-01"))
+        ingest_file(ws, write(tmp_path / "sat.csv", "unique_id,ds,y\nA,2024-03-09,5\n"), "sales",
+                    now=pd.Timestamp("2024-06-01"))  # a Saturday: the first day of a Friday week
+        assert ws.sales_span()[1] == pd.Timestamp("2024-03-15")

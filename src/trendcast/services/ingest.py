@@ -118,31 +118,41 @@ def _period_edge(freq: str) -> str:
     return "first day" if freq[1:2] == "S" else "last day"
 
 
-def on_workspace_calendar(sales: pd.DataFrame, freq: str, source: str,
-                          notes: list[str]) -> pd.DataFrame:
-    """New sales on the workspace's calendar (its stored frequency): a monthly, quarterly or
-    yearly file dated by the other end of its periods (month starts in a workspace of month
-    ends) is the same periods, dated as the workspace dates them (noted); any other date off
-    the calendar is refused with its row. Stored, ``1993-01-01`` beside ``1992-12-31`` would
-    turn a monthly shop's forecast into a daily one of zeros."""
+def on_workspace_calendar(sales: pd.DataFrame, freq: str, source: str, notes: list[str],
+                          week_label: str = "end") -> pd.DataFrame:
+    """New sales on the workspace's calendar (its stored frequency): a file dated by the other
+    end of the workspace's periods (month starts in a workspace of month ends; ISO weeks'
+    Mondays in one of weeks ending Sunday, ``week_label`` ``end``) is the same periods, dated
+    as the workspace dates them (noted); any other date off the calendar is refused with its
+    row. Stored, ``1993-01-01`` beside ``1992-12-31`` would turn a monthly shop's forecast
+    into a daily one of zeros."""
     if freq == "D":
         return sales
     ds = pd.to_datetime(sales["ds"]).reset_index(drop=True)
     ok = on_grid(ds, freq).to_numpy()
     if ok.all():
         return sales
+    other: pd.Series | None = None
     if freq[:1] in ("M", "Q", "Y"):
         label = period_labels(ds, freq)
         offset = pd.tseries.frequencies.to_offset(freq)
         start = freq[1:2] == "S"
         other = (label + offset - pd.Timedelta(days=1)) if start else (label - offset + pd.Timedelta(days=1))
-        keys = pd.DataFrame({"u": sales["unique_id"].to_numpy(), "p": label.to_numpy()})
-        if (ok | (ds == other).to_numpy()).all() and not keys.duplicated().any():
+    elif freq.startswith("W-"):  # a week of the workspace runs 6 days before or after its label
+        start = week_label == "start"
+        other = ds
+        label = ds + pd.Timedelta(days=-6 if start else 6)
+        label = label.where(on_grid(label, freq), pd.NaT)
+    if other is not None:
+        fits = label.notna().to_numpy() & (ds == other).to_numpy()
+        final = np.where(ok, ds.to_numpy(), label.to_numpy())
+        keys = pd.DataFrame({"u": sales["unique_id"].to_numpy(), "p": final})
+        if (ok | fits).all() and not keys.duplicated().any():
             moved = np.flatnonzero(~ok)
             first = moved[0]
             out = sales.copy()
             out.attrs.update(sales.attrs)
-            out["ds"] = np.where(ok, ds.to_numpy(), label.to_numpy())
+            out["ds"] = final
             kind = describe(freq).split(" (")[0]
             notes.append(f"ds: {len(moved):,} date(s) on the {'last' if start else 'first'} day of their "
                          f"period read as that period, dated by its {_period_edge(freq)} as this "
@@ -417,7 +427,8 @@ def ingest_file(
     if kind == "sales":
         stored_freq = store.meta("freq")
         if stored_freq and len(df):
-            df = on_workspace_calendar(df, str(stored_freq), str(path), report.notes)
+            df = on_workspace_calendar(df, str(stored_freq), str(path), report.notes,
+                                       store.meta(WEEK_LABEL_KEY) or default_week_label(stored_freq))
         df = _without_open_days(df, now, report.notes)
         # the workspace's frequency; on its first sales, the one this file will give it
         freq = stored_freq or sales_freq(df)
