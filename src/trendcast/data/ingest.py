@@ -27,6 +27,7 @@ from trendcast.data.contract import (
     Rules,
     date_layout,
     file_rows,
+    joined_text,
     shell_format,
     split_formats,
     to_datetime,
@@ -477,6 +478,9 @@ def _text_formulas(raw: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         values = raw[column]
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
+        seen = "\x00" + joined_text(values)
+        if '="' not in seen.replace(" ", "") and "\x00'" not in seen.replace("\x00 ", "\x00"):
+            continue  # one look at the whole column: no formula, no text prefix
         text = values.astype("string")
         lead = text.str.lstrip().str[:1]
         maybe = lead.isin(["=", "'"]).fillna(False).to_numpy(dtype=bool)

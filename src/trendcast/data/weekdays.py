@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from trendcast.data.contract import Found
+from trendcast.data.contract import Found, joined_text
 
 _ZH_DAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _EN_DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -23,6 +23,8 @@ _ZH = r"(?:星期|周|礼拜)[一二三四五六日天]"
 # the weekday with what sets it apart from the date: brackets, a comma, spaces
 _WEEKDAY = re.compile(rf"\s*[,，]?\s*[(（]?\s*(?P<wd>{_ZH}|(?<![A-Za-z]){_EN}(?![A-Za-z]))"
                       r"\s*[)）]?\s*[,，]?\s*", re.IGNORECASE)
+_LETTER = re.compile(r"[A-Za-z\u4e00-\u9fff]")
+_ANY_WEEKDAY = re.compile(r"(?:星期|周|礼拜)[一二三四五六日天]|mon|tue|wed|thu|fri|sat|sun", re.IGNORECASE)
 NAMES_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -40,9 +42,10 @@ def strip_weekdays(values: pd.Series, name: str, notes: list[str]
     if values.dtype != object and not pd.api.types.is_string_dtype(values):
         return values, None
     # only values with a letter or a CJK character can carry a weekday (fast path for ISO dates)
-    lettered = values.astype("string").str.contains(r"[^\d\s\-/.:+]", regex=True, na=False)
-    if not lettered.any():
+    joined = joined_text(values)  # one look at the whole column: ISO dates have no letter
+    if not _LETTER.search(joined) or not _ANY_WEEKDAY.search(joined):
         return values, None
+    lettered = values.astype("string").str.contains(r"[^\d\s\-/.:+]", regex=True, na=False)
     matches = values[lettered.to_numpy(dtype=bool)].map(
         lambda v: _WEEKDAY.search(v) if isinstance(v, str) and any(c.isdigit() for c in v) else None)
     matches = matches.reindex(values.index)
