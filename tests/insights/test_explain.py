@@ -335,6 +335,11 @@ def test_monthly_and_quarterly_decompositions_count_their_periods(freq, unit, zh
     assert 0.5 < slope < 2
     if unit == "quarter":
         assert any("time of year (Q" in s for s in ex.sentences("en"))
+    # the report and the dashboard ask for weeks: a month or quarter stays whole, on its own date
+    # (7-day blocks from the first period dated the second quarter 2025-03-26)
+    weekly = ex.sentences("en", by="week")
+    assert [s[:10] for s in weekly] == [f"{d:%Y-%m-%d}" for d in fut]
+    assert ex.periods("week")["days"].eq(1).all()
 
 
 @pytest.mark.parametrize(("freq", "n"), [("D", 28), ("W-SUN", 8), ("W-FRI", 8), ("MS", 6), ("ME", 6),

@@ -139,9 +139,12 @@ class Explanation:
         """Drivers per forecast date ("day": each period of a weekly or coarser series), or
         per week (7-day blocks from the first forecast date): a week's effect is the geometric
         mean of its daily factors (shap) or its mean share (units). ``days`` counts the
-        forecast periods a row covers."""
+        forecast periods a row covers. A month or quarter is longer than a week, so "week"
+        keeps each of its periods whole (7-day blocks would cut them at the wrong dates)."""
         if by not in ("day", "week"):
             raise ModelError(f"by must be 'day' or 'week', got {by!r}")
+        if by == "week" and self.unit.en in ("month", "quarter", "year"):
+            by = "day"
         d = self.drivers.copy()
         fc = self.forecast.copy()
         start = fc["ds"].min()
