@@ -29,6 +29,15 @@ NOTES = [
     "(too_short)",
     "every series starts selling in the data's first week, so none can be told apart as new "
     "(emerging needs a first sale inside the data)",
+    "forecast: mean of 2 complete month(s) ahead against the median of the last 2 months",
+    "forecast: no complete quarter after 2025-12-31 for any series; not used",
+    "3 series have less than a year + 2 months of history: yoy_growth is NaN and, without an earlier "
+    "year to compare, calls rest on the slope",
+    "2 series have fewer than 3 complete quarters of sales (or none): called steady with confidence 0 "
+    "(too_short)",
+    "every series starts selling in the data's first month, so none can be told apart as new "
+    "(emerging needs a first sale inside the data)",
+    "trend detection reads daily, weekly, monthly or quarterly sales; these dates are mostly 365 days apart",
     "5 series have no rows in their last days (up to 2025-12-31); those days count as zero sales",
     "sentiment from star ratings: (rating - 1) / 4, 1-2 stars negative",
     "source auto: 80% of the reviews have stars, so sentiment comes from the star ratings "

@@ -1,7 +1,7 @@
 """The report's headline figures count the shop's own periods: a weekly shop's KPIs compare
 the last 4 weeks, a monthly shop's the last month, with the window before and a year earlier
-(they counted daily rows and showed "–" on every weekly or coarser run; a monthly shop's
-report stopped at the trend calls, which read days or weeks only)."""
+(they counted daily rows and showed "–" on every weekly or coarser run), and its trend calls
+count months (they read days or weeks only, so a monthly report had no trend sections)."""
 
 from __future__ import annotations
 
@@ -75,9 +75,10 @@ def test_a_weekly_or_monthly_report_s_kpis_count_its_periods(tmp_path, freq, n_p
     assert f"Forecasts of the best sellers (last {'4 weeks' if window == 4 else 'month'})" in pages["en"]
     assert "28 days" not in pages["en"] and "28 天" not in pages["zh"]
     assert "英文原文" not in pages["zh"]
-    if unit == "month":  # trend calls read days or weeks: the section says so, the report stands
-        assert "trend detection reads daily or weekly sales" in pages["en"]
-        assert "趋势识别只读取日度或周度销量" in pages["zh"]
+    if unit == "month":  # trend calls count months (they refused monthly sales: "aggregate to weeks")
+        assert "trend detection reads" not in pages["en"] and "趋势识别只读取" not in pages["zh"]
+        assert "months a year ago" in pages["en"] and "较去年同期 12 个月" in pages["zh"]
+        assert "/week" not in pages["en"] and "周同比" not in pages["zh"]
     titles = [json.loads(f'"{t}"') for t in re.findall(r'"title":\{"text":"([^"]*)"', pages["en"])]
     assert f"Units per {unit} by category" in titles and f"All products: units per {unit}" in titles
 

@@ -179,6 +179,60 @@ def test_forecast_is_used_and_its_point_column_named() -> None:
         detect_trends(df, fc, forecast_col="Nope")
 
 
+def coarse_shapes(freq: str, years: int = 5, seed: int = 0) -> pd.DataFrame:
+    """Monthly or quarterly sales with known shapes; the data ends in September 2025 (the
+    autumn before a December peak)."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range(end="2025-09-30", periods=years * (12 if freq.startswith("M") else 4), freq=freq)
+    t = ((ds.year - ds.year[-1]) * 12 + ds.month - ds.month[-1]).to_numpy() / 12  # years, 0 = last
+    peak = np.exp(0.9 * np.cos(2 * np.pi * (ds.month.to_numpy() - 12) / 12))
+    scale = 1 if freq.startswith("M") else 3
+    shapes = {"rising": 300 * 1.6 ** t, "declining": 400 * 0.6 ** t, "flat": np.full(len(ds), 300.0),
+              "winter_peak": 200 * peak}
+    frames = [pd.DataFrame({"unique_id": uid, "ds": ds, "y": rng.poisson(scale * level).astype(float)})
+              for uid, level in shapes.items()]
+    if freq.startswith("M"):  # launched 8 months before the end, doubling every 2 months
+        frames.append(pd.DataFrame({"unique_id": "new", "ds": ds[-8:],
+                                    "y": rng.poisson(20 * 2 ** (np.arange(8) / 2)).astype(float)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.parametrize("freq", ["MS", "ME", "QS-JAN", "QE-DEC"])
+def test_monthly_and_quarterly_sales_get_calls_in_their_own_periods(freq: str) -> None:
+    """Trends refused monthly and quarterly sales ("aggregate them to days or weeks"), so a
+    monthly shop's report had no trend sections."""
+    month = freq.startswith("M")
+    unit = "month" if month else "quarter"
+    df = coarse_shapes(freq)
+    calls = detect_trends(df).set_index("unique_id")
+    assert calls.loc["rising", "trend"] == "rising"
+    assert calls.loc["declining", "trend"] == "declining"
+    assert calls.loc["flat", "trend"] == "steady"
+    assert calls.loc["winter_peak", "seasonal"] and not calls.loc["flat", "seasonal"]
+    assert calls.loc["winter_peak", "trend"] == "seasonal_peak_ahead"
+    assert calls.loc["winter_peak", "next_peak"].month in (11, 12, 1)
+    assert calls.loc["rising", "annual_growth"] == pytest.approx(0.6, abs=0.1)
+    assert calls.loc["rising", f"annual_{unit}s"] == (12 if month else 4)
+    # the columns and reasons count the data's periods, not weeks
+    assert f"slope_pct_per_{unit}" in calls.columns and f"age_{unit}s" in calls.columns
+    assert "slope_pct_per_week" not in calls.columns
+    text = " ".join(calls["reason"])
+    assert f"on the same {12 if month else 4} {unit}s a year ago" in text and "week" not in text
+    assert calls.attrs["assumptions"]["input"] == f"{unit}ly"
+    zh = " ".join(detect_trends(df, lang="zh")["reason"])
+    assert ("个月" if month else "个季度") in zh and "周" not in zh
+    if month:
+        assert calls.loc["new", "trend"] == "emerging"
+        assert calls.loc["new", "age_months"] == 7 and "%/month" in calls.loc["new", "reason"]
+    # a forecast counts as its own periods ahead
+    end = df["ds"].max()
+    ahead = pd.date_range(end, periods=3, freq=freq)[1:]
+    fc = pd.DataFrame({"unique_id": "flat", "ds": ahead, "m": 3.0 * (1 if month else 3) * 300})
+    with_fc = detect_trends(df[df["unique_id"] == "flat"], fc)
+    assert with_fc["forecast_change"].iloc[0] == pytest.approx(2.0, abs=0.3)
+    assert any(f"mean of {2 if month else 1} complete {unit}(s) ahead" in n for n in with_fc.attrs["notes"])
+
+
 def test_bad_input_raises_typed_errors() -> None:
     df = shapes()
     with pytest.raises(DataValidationError, match="no column"):
@@ -191,10 +245,11 @@ def test_bad_input_raises_typed_errors() -> None:
         detect_trends(df, alpha=2.0)
     with pytest.raises(DataValidationError, match="needs a products frame"):
         detect_trends(df, level="brand")
-    monthly = pd.DataFrame({"unique_id": "m", "ds": pd.date_range("2023-01-01", periods=24, freq="MS"),
-                            "y": 5.0})
-    with pytest.raises(DataValidationError, match="daily or weekly"):
-        detect_trends(monthly)
+    yearly = pd.DataFrame({"unique_id": "y", "ds": pd.date_range("2013-01-01", periods=12, freq="YS"),
+                           "y": 5.0})
+    with pytest.raises(DataValidationError, match="daily, weekly, monthly or quarterly sales; these dates "
+                                                  "are mostly 365 days apart"):
+        detect_trends(yearly)
     with pytest.raises(DataValidationError, match="duplicate"):
         detect_trends(pd.concat([df, df.head(3)]))
     with pytest.raises(DataValidationError, match="negative"):

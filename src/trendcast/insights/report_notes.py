@@ -146,19 +146,23 @@ _ZH: list[Rule] = compile_rules([
     (r"no forecast run stored: calls use the history only .*", "尚无预测批次：趋势判断只用历史数据"
                                                                  "（运行 `trendcast forecast` 加入预测）"),
     (r"forecast run (\S+), model (\S+)", r"预测批次 `\1`，模型 \2"),
-    (r"forecast: mean of (\d+) complete week\(s\) ahead against the median of the last (\d+) weeks",
-     r"预测：未来 \1 个完整周的周均销量，与最近 \2 周的中位数对比"),
-    (r"forecast: no complete week after (\S+) for any series; not used",
-     r"预测：\1 之后没有完整的一周，未使用预测"),
+    (rf"forecast: mean of (\d+) complete {_UNIT}\(s\) ahead against the median of the last (\d+) {_UNITS}",
+     lambda m: f"预测：未来 {m[1]} 个完整{UNITS[m[2]].zh_name}的{UNITS[m[2]].zh_mean}销量，与最近 {m[3]} "
+               f"{UNITS[m[2]].zh}的中位数对比"),
+    (rf"forecast: no complete {_UNIT} after (\S+) for any series; not used",
+     lambda m: f"预测：{m[2]} 之后没有完整的{_ZH_ONE[m[1]]}，未使用预测"),
     (r"forecast: used the point column '(.+)' \(the last of .*\); pass forecast_col to choose another",
      r"预测：使用点预测列 \1"),
-    (rf"{_N} series have less than a year \+ (\d+) weeks of history: yoy_growth is NaN and, without an "
+    (rf"{_N} series have less than a year \+ (\d+) {_UNITS} of history: yoy_growth is NaN and, without an "
      r"earlier year to compare, calls rest on the slope",
-     r"\1 个序列的历史不足一年又 \2 周：没有同比增长，趋势判断只依据斜率"),
-    (rf"{_N} series have fewer than (\d+) complete weeks of sales \(or none\): called steady with "
-     r"confidence 0 \(too_short\)", r"\1 个序列的完整销售周少于 \2 周（或没有销量）：记为平稳，置信度 0"),
-    (r"every series starts selling in the data's first week, so none can be told apart as new .*",
-     "所有序列都从数据的第一周开始销售，无法识别新品（新兴需要在数据期内首次销售）"),
+     lambda m: f"{m[1]} 个序列的历史不足一年又 {m[2]} {_ZH_UNIT[_unit(m[3])]}："
+               "没有同比增长，趋势判断只依据斜率"),
+    (rf"{_N} series have fewer than (\d+) complete {_UNITS} of sales \(or none\): called steady with "
+     r"confidence 0 \(too_short\)",
+     lambda m: f"{m[1]} 个序列的完整销售{UNITS[_unit(m[3])].zh_name}少于 {m[2]} {_ZH_UNIT[_unit(m[3])]}"
+               "（或没有销量）：记为平稳，置信度 0"),
+    (rf"every series starts selling in the data's first {_UNIT}, so none can be told apart as new .*",
+     lambda m: f"所有序列都从数据的第一{UNITS[m[1]].zh}开始销售，无法识别新品（新兴需要在数据期内首次销售）"),
     (rf"{_N} series have no rows in their last days \(up to (\S+)\); those days count as zero sales",
      r"\1 个序列在最后几天（至 \2）没有记录，这些天按零销量计"),
     (rf"{_N} product\(s\) without a (\w+) are summed into the group 'unknown'",
@@ -390,9 +394,8 @@ _ZH: list[Rule] = compile_rules([
     # why a section is empty (services.report)
     (r"the products have no category", "商品没有品类信息"),
     (r"not requested", "未要求生成"),
-    (r"trend detection reads daily or weekly sales; these dates are mostly (\d+) days apart; aggregate "
-     r"them to days or weeks first",
-     r"趋势识别只读取日度或周度销量；这些日期大多相隔 \1 天；请先汇总为日度或周度销量"),
+    (r"trend detection reads daily, weekly, monthly or quarterly sales; these dates are mostly ([\d,]+) days "
+     r"apart", r"趋势识别只读取日度、周度、月度或季度销量；这些日期大多相隔 \1 天"),
     (r"the workspace has no reviews .*", "工作区没有评论（`trendcast ingest FILE --kind reviews`）"),
 ])
 

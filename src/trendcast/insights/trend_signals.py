@@ -1,14 +1,17 @@
-"""Trend signals on weekly sums, computed for many series at once.
+"""Trend signals on weekly (or monthly, quarterly) sums, computed for many series at once.
 
 Sales (daily or weekly, long format) become a products x weeks matrix of weekly sums whose
 last week ends on the last date of the data; weeks before a product's first sale are NaN.
-On that matrix, all vectorised over series: Theil-Sen slopes, the Mann-Kendall test,
-year-over-year growth, a yearly-seasonality fit and last year's same-season profile.
-Change points use ``ruptures`` once per series (its C implementation of Pelt, fast).
+Monthly and quarterly sales keep their own periods: a products x months (quarters) matrix
+on the calendar's months (quarters). On that matrix, all vectorised over series: Theil-Sen
+slopes, the Mann-Kendall test, year-over-year growth, a yearly-seasonality fit and last
+year's same-season profile. Change points use ``ruptures`` once per series (its C
+implementation of Pelt, fast).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +29,9 @@ class WeeklyPanel:
     """Weekly sums: ``values[i, j]`` is series ``ids[i]`` in the week ending ``week_end[j]``.
 
     Weeks run oldest to newest; NaN marks weeks before the series' first sale. A week is
-    only used when it lies entirely after the first sale (no partial launch week).
+    only used when it lies entirely after the first sale (no partial launch week). Monthly
+    and quarterly input keeps its periods (``per_year`` 12 or 4): a column is then a month
+    (quarter), ``week_end[j]`` the date the data gives it (its first or last day).
     """
 
     ids: np.ndarray
@@ -37,11 +42,25 @@ class WeeklyPanel:
     step_days: int  # 1 for daily input, 7 for weekly
     first_date: pd.Timestamp  # first date of the whole input
     price: np.ndarray | None = None  # mean price of the rows in each week, when prices are given
+    per_year: int = WEEKS_PER_YEAR  # columns a year: 52 (weeks), 12 (months) or 4 (quarters)
+
+    @property
+    def months(self) -> int:
+        """Months in one column: 1 or 3; 0 for weeks."""
+        return {12: 1, 4: 3}.get(self.per_year, 0)
+
+    def shift(self, date: pd.Timestamp, periods: float) -> pd.Timestamp:
+        """``date`` moved by ``periods`` columns (weeks, months or quarters)."""
+        if not self.months:
+            return date + pd.Timedelta(days=round(7 * periods))
+        moved = date + pd.DateOffset(months=self.months * round(periods))
+        return moved + pd.offsets.MonthEnd(0) if date.is_month_end else moved
 
 
 def weekly_panel(history: pd.DataFrame, *, id_col: str = "unique_id", time_col: str = "ds",
                  target_col: str = "y", price_col: str | None = None) -> WeeklyPanel:
-    """Sum long daily or weekly sales into a series x weeks matrix (see :class:`WeeklyPanel`).
+    """Sum long daily or weekly sales into a series x weeks matrix (see :class:`WeeklyPanel`);
+    monthly or quarterly sales into a series x months (quarters) one.
 
     Days without a row inside a series (and after its last row, up to the end of the data)
     count as zero sales, as in ``services.forecast.load_series``. With ``price_col``, the
@@ -49,7 +68,7 @@ def weekly_panel(history: pd.DataFrame, *, id_col: str = "unique_id", time_col: 
 
     Raises:
         DataValidationError: missing columns, no rows, unparseable dates or quantities, or a
-            frequency other than daily or weekly.
+            frequency other than daily, weekly, monthly or quarterly.
     """
     missing = [c for c in (id_col, time_col, target_col) if c not in history.columns]
     if missing:
@@ -76,6 +95,11 @@ def weekly_panel(history: pd.DataFrame, *, id_col: str = "unique_id", time_col: 
     day = ds.dt.normalize().to_numpy().astype("datetime64[D]").astype(np.int64)  # days since 1970
     sales = y.to_numpy(dtype=float)
     step = _step_days(codes, day, ids)
+    amount = None
+    if price_col is not None:
+        amount = pd.to_numeric(history[price_col], errors="coerce").to_numpy(dtype=float)
+    if step > 7:
+        return _period_panel(ds.dt.normalize(), codes, ids, sales, amount, months=1 if step < 60 else 3)
     n = len(ids)
     first_day, end_day = int(day.min()), int(day.max())
     big = np.iinfo(np.int64).max
@@ -99,8 +123,7 @@ def weekly_panel(history: pd.DataFrame, *, id_col: str = "unique_id", time_col: 
     end = pd.Timestamp(np.datetime64(end_day, "D"))
     week_end = pd.DatetimeIndex(end - pd.to_timedelta(7 * np.arange(n_weeks)[::-1], unit="D"))
     price = None
-    if price_col is not None:
-        amount = pd.to_numeric(history[price_col], errors="coerce").to_numpy(dtype=float)
+    if amount is not None:
         priced = use & ~np.isnan(amount)
         priced_cell = codes[priced] * n_weeks + (n_weeks - 1 - k[priced])
         total = np.bincount(priced_cell, weights=amount[priced], minlength=n * n_weeks).reshape(n, n_weeks)
@@ -115,8 +138,47 @@ def weekly_panel(history: pd.DataFrame, *, id_col: str = "unique_id", time_col: 
                        pd.Timestamp(np.datetime64(first_day, "D")), price)
 
 
+def _period_panel(ds: pd.Series, codes: np.ndarray, ids: np.ndarray, sales: np.ndarray,
+                  amount: np.ndarray | None, *, months: int) -> WeeklyPanel:
+    """Monthly (``months`` 1) or quarterly (3) sums on the calendar's periods: periods before
+    a series' first sale are NaN, periods without a row after it count as zero."""
+    n = len(ids)
+    month = (ds.dt.year * 12 + ds.dt.month - 1).to_numpy(dtype=np.int64)
+    col_of = (month - int(month.min()) % months) // months  # quarters on the data's own grid
+    col = col_of - int(col_of.min())
+    n_cols = int(col.max()) + 1
+    big = np.iinfo(np.int64).max
+    first_col = np.full(n, big)
+    np.minimum.at(first_col, codes[sales > 0], col[sales > 0])
+    first_row = np.full(n, big)
+    np.minimum.at(first_row, codes, col)
+    never = first_col == big
+    start = np.where(never, first_row, first_col)
+    cell = codes * n_cols + col
+    values = np.bincount(cell, weights=sales, minlength=n * n_cols).reshape(n, n_cols)
+    values[np.arange(n_cols)[None, :] < start[:, None]] = np.nan
+    price = None
+    if amount is not None:
+        priced = ~np.isnan(amount)
+        total = np.bincount(cell[priced], weights=amount[priced], minlength=n * n_cols).reshape(n, n_cols)
+        count = np.bincount(cell[priced], minlength=n * n_cols).reshape(n, n_cols)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            price = np.where(count > 0, total / count, np.nan)
+    end = pd.Timestamp(ds.max())
+    panel = WeeklyPanel(ids, values, pd.DatetimeIndex([end]), pd.Series(dtype="datetime64[ns]"),
+                        pd.Series(dtype="datetime64[ns]"), 0, pd.Timestamp(ds.min()), price,
+                        per_year=12 // months)
+    labels = pd.DatetimeIndex([panel.shift(end, -k) for k in range(n_cols - 1, -1, -1)])
+    first_sale = pd.Series(labels[np.clip(first_col, 0, n_cols - 1)], index=ids).where(~never)
+    last = np.full(n, 0)
+    np.maximum.at(last, codes, col)
+    return dataclasses.replace(panel, week_end=labels, first_sale=first_sale,
+                               last_row=pd.Series(labels[last], index=ids), step_days=months * 30)
+
+
 def _step_days(codes: np.ndarray, day: np.ndarray, ids: np.ndarray) -> int:
-    """Most common gap in days between consecutive dates of a series; must be 1 or 7.
+    """Most common gap in days between consecutive dates of a series: 1 or 7, or about a
+    month (28-31) or a quarter (89-92).
 
     Raises on a series with two rows for one day (summing them would count sales twice).
     """
@@ -134,9 +196,9 @@ def _step_days(codes: np.ndarray, day: np.ndarray, ids: np.ndarray) -> int:
     if gaps.size == 0:
         return 1
     step = int(np.bincount(np.minimum(gaps, 10_000)).argmax())
-    if step not in (1, 7):
-        raise DataValidationError(f"trend detection reads daily or weekly sales; these dates are mostly "
-                                  f"{step} days apart; aggregate them to days or weeks first")
+    if step not in (1, 7) and not 28 <= step <= 31 and not 89 <= step <= 92:
+        raise DataValidationError(f"trend detection reads daily, weekly, monthly or quarterly sales; "
+                                  f"these dates are mostly {step} days apart")
     return step
 
 
@@ -165,8 +227,8 @@ def mann_kendall(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, _mk_pvalue(s, var, (n >= 3) & (var > 0))
 
 
-def yoy_sign_test(values: np.ndarray, *, max_weeks: int = WEEKS_PER_YEAR, min_pairs: int = 8
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def yoy_sign_test(values: np.ndarray, *, max_weeks: int = WEEKS_PER_YEAR, min_pairs: int = 8,
+                  per_year: int = WEEKS_PER_YEAR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Year-over-year growth and its seasonal Mann-Kendall test, per row.
 
     Each of the last ``m`` weeks is compared with the same week a year before (``m`` is
@@ -174,15 +236,16 @@ def yoy_sign_test(values: np.ndarray, *, max_weeks: int = WEEKS_PER_YEAR, min_pa
     a trend. This is the seasonal Kendall test (Hirsch et al. 1982) on two years: S is the
     number of weeks above last year minus those below, its variance the number of untied
     pairs. Returns (growth = sum of the m weeks / sum of the same weeks a year before - 1,
-    two-sided p-value, m); NaN and m = 0 with fewer than ``min_pairs`` pairs.
+    two-sided p-value, m); NaN and m = 0 with fewer than ``min_pairs`` pairs. Columns are
+    months or quarters when ``per_year`` is 12 or 4 (and ``max_weeks`` counts those).
     """
     n, n_weeks = values.shape
-    m_cols = min(max_weeks, n_weeks - WEEKS_PER_YEAR)
+    m_cols = min(max_weeks, n_weeks - per_year)
     nan = np.full(n, np.nan)
     if m_cols < min_pairs:
         return nan, nan.copy(), np.zeros(n, dtype=int)
     now = values[:, n_weeks - m_cols:]
-    before = values[:, n_weeks - m_cols - WEEKS_PER_YEAR:n_weeks - WEEKS_PER_YEAR]
+    before = values[:, n_weeks - m_cols - per_year:n_weeks - per_year]
     pair = ~np.isnan(now) & ~np.isnan(before)
     m = pair.sum(axis=1)
     s = np.where(pair, np.sign(now - before), 0.0).sum(axis=1)
@@ -214,17 +277,17 @@ def _mk_pvalue(s: np.ndarray, var: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return np.where(ok, 2 * stats.norm.sf(np.abs(z)), np.nan)
 
 
-def yoy_mean_change(values: np.ndarray, weeks: np.ndarray) -> np.ndarray:
+def yoy_mean_change(values: np.ndarray, weeks: np.ndarray, per_year: int = WEEKS_PER_YEAR) -> np.ndarray:
     """Mean of each row's last ``weeks[i]`` columns over the same columns a year before, - 1.
 
     For prices: the relative price change over the weeks the year-over-year test compared.
     """
     n, n_weeks = values.shape
-    m_cols = min(WEEKS_PER_YEAR, n_weeks - WEEKS_PER_YEAR)
+    m_cols = min(per_year, n_weeks - per_year)
     if m_cols < 1:
         return np.full(n, np.nan)
     now = values[:, n_weeks - m_cols:]
-    before = values[:, n_weeks - m_cols - WEEKS_PER_YEAR:n_weeks - WEEKS_PER_YEAR]
+    before = values[:, n_weeks - m_cols - per_year:n_weeks - per_year]
     keep = np.arange(m_cols)[None, :] >= m_cols - np.asarray(weeks)[:, None]
     keep &= ~np.isnan(now) & ~np.isnan(before)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -266,20 +329,21 @@ class YearlyFit:
 
 
 def yearly_fit(values: np.ndarray, *, recent_weeks: int, ahead_weeks: int, min_weeks: int = 60,
-               max_weeks: int = 156) -> YearlyFit:
+               max_weeks: int = 156, per_year: float = _YEAR_WEEKS) -> YearlyFit:
     """Fit a linear trend plus one yearly harmonic per row (see :class:`YearlyFit`).
 
-    Rows are fitted in batches of equal length (one least-squares solve per batch).
+    Rows are fitted in batches of equal length (one least-squares solve per batch). The
+    columns are weeks, or months (``per_year`` 12) or quarters (4), as every count here.
     """
     n, n_weeks = values.shape
     amplitude, r2, ahead, peak_in = (np.full(n, np.nan) for _ in range(4))
     cols = min(n_weeks, max_weeks)
     z = np.log1p(values[:, n_weeks - cols:])
     t = np.arange(cols, dtype=float) - (cols - 1)  # 0 = the last week
-    angle = 2 * np.pi * t / _YEAR_WEEKS
-    design = np.column_stack([np.ones(cols), t / _YEAR_WEEKS, np.cos(angle), np.sin(angle)])
-    recent = 2 * np.pi * np.arange(-recent_weeks + 1, 1) / _YEAR_WEEKS
-    future = 2 * np.pi * np.arange(1, ahead_weeks + 1) / _YEAR_WEEKS
+    angle = 2 * np.pi * t / per_year
+    design = np.column_stack([np.ones(cols), t / per_year, np.cos(angle), np.sin(angle)])
+    recent = 2 * np.pi * np.arange(-recent_weeks + 1, 1) / per_year
+    future = 2 * np.pi * np.arange(1, ahead_weeks + 1) / per_year
     lengths = (~np.isnan(z)).sum(axis=1)
     for length in np.unique(lengths[lengths >= min_weeks]):
         rows = np.flatnonzero(lengths == length)
@@ -293,7 +357,7 @@ def yearly_fit(values: np.ndarray, *, recent_weeks: int, ahead_weeks: int, min_w
         cos_c, sin_c = coef[2], coef[3]
         amplitude[rows] = np.hypot(cos_c, sin_c)
         ahead[rows] = _season(future, cos_c, sin_c) / _season(recent, cos_c, sin_c)
-        peak_in[rows] = (np.arctan2(sin_c, cos_c) * _YEAR_WEEKS / (2 * np.pi)) % _YEAR_WEEKS
+        peak_in[rows] = (np.arctan2(sin_c, cos_c) * per_year / (2 * np.pi)) % per_year
     return YearlyFit(amplitude, r2, ahead, peak_in)
 
 
@@ -302,12 +366,13 @@ def _season(angles: np.ndarray, cos_c: np.ndarray, sin_c: np.ndarray) -> np.ndar
     return np.exp(np.outer(np.cos(angles), cos_c) + np.outer(np.sin(angles), sin_c)).mean(axis=0)
 
 
-def last_year_ahead(values: np.ndarray, *, recent_weeks: int, ahead_weeks: int, block: int = 4
-                    ) -> np.ndarray:
+def last_year_ahead(values: np.ndarray, *, recent_weeks: int, ahead_weeks: int, block: int = 4,
+                    per_year: int = WEEKS_PER_YEAR) -> np.ndarray:
     """Last year's same-season profile: best ``block``-week mean in the ``ahead_weeks`` after
-    this date a year ago, over the median of the ``recent_weeks`` up to it, per row."""
+    this date a year ago, over the median of the ``recent_weeks`` up to it, per row (in
+    months or quarters when ``per_year`` is 12 or 4)."""
     n_weeks = values.shape[1]
-    anchor = n_weeks - 1 - WEEKS_PER_YEAR  # this week, one year ago
+    anchor = n_weeks - 1 - per_year  # this week, one year ago
     if anchor - recent_weeks + 1 < 0 or anchor + ahead_weeks >= n_weeks:
         return np.full(len(values), np.nan)
     before = np.median(values[:, anchor - recent_weeks + 1:anchor + 1], axis=1)

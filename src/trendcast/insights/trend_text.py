@@ -1,4 +1,5 @@
-"""Short plain-language reasons for trend calls, in English or Chinese."""
+"""Short plain-language reasons for trend calls, in English or Chinese, counting the
+calls' periods (weeks, or months and quarters for monthly and quarterly sales)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trendcast.insights.periods import UNITS
+
 PRICE_NOTE = 0.05  # a year-over-year price change at least this large is named in the reason
 
 TEXT = {
     "en": {
-        "short": "too short: {weeks} complete week(s) of sales, {need} needed for a call",
+        "short": "too short: {weeks} complete {u}(s) of sales, {need} needed for a call",
         "never": "no sales at all in the data",
-        "dead": "no sales in the last {window} weeks",
-        "new": "new: first sale {first} ({age} weeks ago), growing {slope:+.1f}%/week ({p})",
-        "yoy": "{annual:+.0%} on the same {m} weeks a year ago ({p})",
-        "yoy8": "last {k} weeks {yoy8:+.0%} on a year ago",
-        "price": "price {price:+.0%} over the same weeks",
-        "slope": "{slope:+.1f}%/week over {n} weeks ({p})",
+        "dead": "no sales in the last {window} {us}",
+        "new": "new: first sale {first} ({age} {us} ago), growing {slope:+.1f}%/{u} ({p})",
+        "yoy": "{annual:+.0%} on the same {m} {us} a year ago ({p})",
+        "yoy8": "last {k} {us} {yoy8:+.0%} on a year ago",
+        "price": "price {price:+.0%} over the same {us}",
+        "slope": "{slope:+.1f}%/{u} over {n} {us} ({p})",
         "no_yoy": "no year-ago comparison yet",
         "cp": "level x{ratio:.2f} since {date}",
         "season": "yearly pattern explains {r2:.0%} of the variation",
-        "last_year": "last year the next {ahead} weeks reached {ratio:.1f}x the weeks before",
+        "last_year": "last year the next {ahead} {us} reached {ratio:.1f}x the {us} before",
         "peak": "next peak around {date}",
         "forecast": "forecast {fc:+.0%} on the recent level",
         "fc_disagrees": "but the forecast is {fc:+.0%} on the recent level: the call rests on the sales "
@@ -36,18 +39,18 @@ TEXT = {
         "colon": ": ",
     },
     "zh": {
-        "short": "数据太短：仅 {weeks} 个完整周，至少需要 {need} 周",
+        "short": "数据太短：仅 {weeks} 个完整{name}，至少需要 {need} {us}",
         "never": "数据中没有任何销量",
-        "dead": "近 {window} 周无销量",
-        "new": "新品：{first} 首次销售（{age} 周前），每周增长 {slope:+.1f}%（{p}）",
-        "yoy": "较去年同期 {m} 周 {annual:+.0%}（{p}）",
-        "yoy8": "近 {k} 周同比 {yoy8:+.0%}",
+        "dead": "近 {window} {us}无销量",
+        "new": "新品：{first} 首次销售（{age} {us}前），{each}增长 {slope:+.1f}%（{p}）",
+        "yoy": "较去年同期 {m} {us} {annual:+.0%}（{p}）",
+        "yoy8": "近 {k} {us}同比 {yoy8:+.0%}",
         "price": "同期价格 {price:+.0%}",
-        "slope": "近 {n} 周每周 {slope:+.1f}%（{p}）",
+        "slope": "近 {n} {us}{each} {slope:+.1f}%（{p}）",
         "no_yoy": "尚无去年同期可比",
         "cp": "自 {date} 起水平为之前的 {ratio:.2f} 倍",
         "season": "年度季节性解释了 {r2:.0%} 的波动",
-        "last_year": "去年此后 {ahead} 周达到此前的 {ratio:.1f} 倍",
+        "last_year": "去年此后 {ahead} {us}达到此前的 {ratio:.1f} 倍",
         "peak": "下次高峰约在 {date}",
         "forecast": "预测较近期水平 {fc:+.0%}",
         "fc_disagrees": "但预测较近期水平 {fc:+.0%}：判断依据是迄今的销量，预测并未延续增长（置信度减半）",
@@ -61,11 +64,19 @@ TEXT = {
 }
 
 
-def reasons(table: pd.DataFrame, th: Any, lang: str, end: pd.Timestamp, *, never_sold: np.ndarray,
-            contradicted: np.ndarray) -> list[str]:
-    """One reason per row of the calls table built by ``trends._table`` (data end ``end``)."""
-    t = TEXT[lang]
-    year_ago = end - pd.Timedelta(weeks=52)
+def reasons(table: pd.DataFrame, th: Any, lang: str, year_ago: pd.Timestamp, *, never_sold: np.ndarray,
+            contradicted: np.ndarray, unit: str = "week") -> list[str]:
+    """One reason per row of the calls table built by ``trends._table``: ``th`` holds its
+    counts (``trend_rules.Spans``), ``unit`` names its periods, ``year_ago`` is the date a
+    year before the data's end."""
+    u = UNITS[unit]
+    words = ({"{u}": u.en, "{us}": u.plural} if lang == "en"
+             else {"{us}": u.zh, "{each}": u.zh_each, "{name}": u.zh_name})
+    t = {}
+    for key, template in TEXT[lang].items():
+        for token, word in words.items():
+            template = template.replace(token, word)
+        t[key] = template
     rows = table.to_dict(orient="records")
     return [_reason(r, th, t, year_ago, bool(n), bool(c)) for r, n, c in zip(rows, never_sold, contradicted,
                                                                              strict=True)]
@@ -90,7 +101,7 @@ def _reason(r: dict[str, Any], th: Any, t: dict[str, str], year_ago: pd.Timestam
     if never_sold:
         return t["never"]
     if r["too_short"]:
-        return t["short"].format(weeks=r["weeks"], need=th.min_weeks)
+        return t["short"].format(weeks=r["weeks"], need=th.min_len)
     if r["trend"] == "declining" and r["level"] == 0:
         return t["dead"].format(window=min(th.window, r["weeks"]))
     slope = None
@@ -104,7 +115,7 @@ def _reason(r: dict[str, Any], th: Any, t: dict[str, str], year_ago: pd.Timestam
     elif r["trend"] == "seasonal_peak_ahead":
         parts.append(t["season"].format(r2=r["seasonality"]))
         if _ok(r["peak_ahead_ratio"]):
-            parts.append(t["last_year"].format(ahead=th.ahead_weeks, ratio=r["peak_ahead_ratio"]))
+            parts.append(t["last_year"].format(ahead=th.ahead, ratio=r["peak_ahead_ratio"]))
         parts.append(t["peak"].format(date=_date(r["next_peak"])))
     else:
         parts.extend(_trend_parts(r, th, t, slope, year_ago))
@@ -126,7 +137,7 @@ def _trend_parts(r: dict[str, Any], th: Any, t: dict[str, str], slope: str | Non
         parts.append(t["yoy"].format(annual=r["annual_growth"], m=r["annual_weeks"],
                                      p=_p(r["yoy_pvalue"], t["sk"])))
         if _ok(r["yoy_growth"]):
-            parts.append(t["yoy8"].format(k=th.yoy_weeks, yoy8=r["yoy_growth"]))
+            parts.append(t["yoy8"].format(k=th.yoy, yoy8=r["yoy_growth"]))
         if _ok(r["price_change"]) and abs(r["price_change"]) >= PRICE_NOTE:
             parts.append(t["price"].format(price=r["price_change"]))
         if slope and not r["seasonal"]:

@@ -2,7 +2,10 @@
 heading into a seasonal peak, or steady, each with a confidence, a score and a short reason.
 
 Signals per series, on weekly sums whose last week ends on the last date of the data (see
-:mod:`trendcast.insights.trend_signals`):
+:mod:`trendcast.insights.trend_signals`); monthly and quarterly sales keep their months
+(quarters), the thresholds below count the same spans in them (26 weeks are 6 months;
+``trend_rules.Spans`` gives every count and floor), and the output's columns that count
+weeks are named for months (quarters): ``slope_pct_per_month``, ``age_months``, ...
 
 - ``slope_pct_per_week``: Theil-Sen slope over the last ``window`` weeks / their mean level;
   ``mk_pvalue``: the Mann-Kendall test of the same weeks against time.
@@ -87,7 +90,8 @@ def detect_trends(
     """Call every series rising, declining, emerging, seasonal_peak_ahead or steady, ranked.
 
     Args:
-        history: long sales ``unique_id, ds, y`` (daily or weekly; an optional ``price``).
+        history: long sales ``unique_id, ds, y`` (daily, weekly, monthly or quarterly; an
+            optional ``price``).
         forecast: optional point forecast ``unique_id, ds, <model>`` for dates after history.
         products: catalogue with ``unique_id`` and ``brand`` / ``category`` (for those levels).
         level: ``product``, or ``brand`` / ``category`` to sum products into groups first.
@@ -105,7 +109,7 @@ def detect_trends(
 
     Raises:
         DataValidationError: missing columns, bad dates or numbers, a frequency other than
-            daily or weekly, or a group level without a products frame.
+            daily, weekly, monthly or quarterly, or a group level without a products frame.
         ModelError: an unknown level, language or threshold, or a threshold out of range.
     """
     th = _thresholds(thresholds, overrides)
@@ -125,12 +129,15 @@ def detect_trends(
     calls = classify(signals, th)
     key = "unique_id" if level == "product" else level
     table = _table(panel, signals, calls, th, key, lang)
-    table.attrs["notes"] = notes + _coverage_notes(signals, th, level)
+    table.attrs["notes"] = notes + _coverage_notes(signals, level, _UNIT[panel.months])
     table.attrs["assumptions"] = {
         "level": level, "lang": lang, **dataclasses.asdict(th),
         "history_end": str(panel.week_end[-1].date()),
         "weeks_end_on": panel.week_end[-1].day_name(),
-        "input": "daily" if panel.step_days == 1 else "weekly",
+        "input": ("daily" if panel.step_days == 1 else "weekly") if not panel.months
+        else _UNIT[panel.months] + "ly",
+        # monthly and quarterly sales: what the thresholds in weeks became in their periods
+        **({} if not panel.months else {f"{_UNIT[panel.months]}s": dataclasses.asdict(signals.spans)}),
         "forecast_col": fc.attrs["value_col"] if fc is not None else None,
         "intermittent_or_short": "called steady; too_short flags series under min_weeks",
     }
@@ -189,13 +196,17 @@ def _at_level(frame: pd.DataFrame, products: pd.DataFrame | None, level: str, no
     return summed
 
 
+_UNIT = {0: "week", 1: "month", 3: "quarter"}  # a panel's column, by its months
+
+
 def _table(panel: sig.WeeklyPanel, s: Signals, c: Calls, th: TrendThresholds, key: str,
            lang: str) -> pd.DataFrame:
     end = panel.week_end[-1]
-    week_start = panel.week_end - pd.Timedelta(days=6)
+    # a change point is dated by the first day of its week, or by its month's (quarter's) date
+    week_start = panel.week_end - pd.Timedelta(days=0 if panel.months else 6)
     cp = pd.Series(week_start[np.clip(s.cp_col, 0, None)]).where(s.cp_col >= 0)
-    peak_in = pd.to_timedelta(np.round(np.nan_to_num(s.yearly.peak_in) * 7), unit="D")
-    next_peak = pd.Series(end + peak_in).where(s.seasonal)
+    next_peak = pd.Series([panel.shift(end, p) for p in np.nan_to_num(s.yearly.peak_in)],
+                          dtype="datetime64[ns]").where(s.seasonal)
     out = pd.DataFrame({
         key: panel.ids, "trend": c.trend, "confidence": c.confidence, "score": c.score,
         "slope_pct_per_week": np.round(s.slope_pct, 3), "mk_pvalue": s.mk_p,
@@ -208,27 +219,34 @@ def _table(panel: sig.WeeklyPanel, s: Signals, c: Calls, th: TrendThresholds, ke
         "age_weeks": np.floor(s.age_weeks), "weeks": s.weeks, "level": np.round(s.level, 3),
         "basis": c.basis, "too_short": c.too_short, "forecast_disagrees": c.forecast_disagrees,
     })
-    out["reason"] = reasons(out, th, lang, end, never_sold=s.never_sold, contradicted=c.contradicted)
+    out["reason"] = reasons(out, s.spans, lang, panel.shift(end, -s.spans.per_year),
+                            never_sold=s.never_sold, contradicted=c.contradicted, unit=_UNIT[panel.months])
     order = out["trend"].map({k: i for i, k in enumerate(CLASSES)})
     out = out.assign(_order=order).sort_values(["_order", "score", key], ascending=[True, False, True],
                                                ignore_index=True)
     out["rank"] = out.groupby("trend").cumcount() + 1
     first = [key, "trend", "rank", "confidence", "score", "reason"]
-    return out[first + [col for col in out.columns if col not in first and col != "_order"]]
+    out = out[first + [col for col in out.columns if col not in first and col != "_order"]]
+    if panel.months:  # the columns that count weeks count months (quarters): say so
+        unit = _UNIT[panel.months]
+        out = out.rename(columns={"slope_pct_per_week": f"slope_pct_per_{unit}", "weeks": f"{unit}s",
+                                  "annual_weeks": f"annual_{unit}s", "age_weeks": f"age_{unit}s"})
+    return out
 
 
-def _coverage_notes(s: Signals, th: TrendThresholds, level: str) -> list[str]:
+def _coverage_notes(s: Signals, level: str, unit: str) -> list[str]:
     notes = []
-    no_yoy = int((s.weeks < 52 + th.yoy_weeks).sum())
+    sp = s.spans
+    no_yoy = int((s.weeks < sp.per_year + sp.yoy).sum())
     if no_yoy:
-        notes.append(f"{no_yoy:,} series have less than a year + {th.yoy_weeks} weeks of history: "
+        notes.append(f"{no_yoy:,} series have less than a year + {sp.yoy} {unit}s of history: "
                      "yoy_growth is NaN and, without an earlier year to compare, calls rest on the slope")
-    short = int(((s.weeks < th.min_weeks) | s.never_sold).sum())
+    short = int(((s.weeks < sp.min_len) | s.never_sold).sum())
     if short:
-        notes.append(f"{short:,} series have fewer than {th.min_weeks} complete weeks of sales (or none): "
+        notes.append(f"{short:,} series have fewer than {sp.min_len} complete {unit}s of sales (or none): "
                      "called steady with confidence 0 (too_short)")
     if level == "product" and len(s.censored) > 1 and s.censored.all():
-        notes.append("every series starts selling in the data's first week, so none can be told "
+        notes.append(f"every series starts selling in the data's first {unit}, so none can be told "
                      "apart as new (emerging needs a first sale inside the data)")
     return notes
 
