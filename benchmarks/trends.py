@@ -1,6 +1,7 @@
 """Trend detection against the simulated shop's ground truth, over several seeds.
 
     python benchmarks/trends.py --seeds 1 2 3 --json out.json [--scale 3000] [--m5 ../shared/data/m5_ca1]
+    python benchmarks/trends.py --seeds 1 2 3 --freq M      # the same shops summed into months
 
 Per seed: simulate the shop (240 products, 2023-01-01..2025-12-31), call every product from its
 daily sales alone (no forecast), and score the calls per class with
@@ -18,6 +19,8 @@ Extra figures, because the class mapping alone would mislead:
   weeks (real sales moves that the demand-trend label does not describe).
 - ``--scale N``: seconds for N simulated products; ``--m5``: seconds and class counts on the
   real M5 CA_1 store (3,049 daily series, no truth).
+- ``--freq M`` or ``Q``: each shop's daily sales summed into calendar months (quarters; units
+  summed, prices averaged) before the calls, as a monthly or quarterly shop would store them.
 """
 
 from __future__ import annotations
@@ -58,11 +61,23 @@ def generator_peak_ahead(shop, ratio: float, weeks: int = 8) -> pd.Series:
     return pd.Series(out, dtype=bool)
 
 
-def one_seed(seed: int) -> dict:
+def to_periods(sales: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Daily sales summed into whole calendar months (``M``) or quarters (``Q``), dated by
+    the period's first day; prices averaged."""
+    if freq == "D":
+        return sales
+    period = sales["ds"].dt.to_period(freq)
+    whole = period <= (sales["ds"].max() + pd.Timedelta(days=1)).to_period(freq) - 1
+    out = sales[whole].assign(ds=period[whole].dt.start_time)
+    agg = {"y": ("y", "sum")} | ({"price": ("price", "mean")} if "price" in sales else {})
+    return out.groupby(["unique_id", "ds"], as_index=False).agg(**agg)
+
+
+def one_seed(seed: int, freq: str = "D") -> dict:
     t0 = time.perf_counter()
     shop = simulate_shop(seed=seed)
     t1 = time.perf_counter()
-    calls = detect_trends(shop.sales)
+    calls = detect_trends(to_periods(shop.sales, freq))
     t2 = time.perf_counter()
     scores = evaluate_against_truth(calls, shop.truth.products)
     merged = calls.merge(shop.truth.products[["unique_id", "trend_class"]], on="unique_id")
@@ -119,15 +134,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Write every figure here.")
     parser.add_argument("--scale", type=int, help="Also time this many simulated products.")
     parser.add_argument("--m5", type=Path, help="Also time the real M5 CA_1 folder.")
+    parser.add_argument("--freq", choices=["D", "M", "Q"], default="D",
+                        help="Call the shops' sales as they are (D) or summed into months or quarters.")
     args = parser.parse_args()
     if 7 in args.seeds:
         print("note: seed 7 is the seed the thresholds were chosen on", file=sys.stderr)
-    runs = [one_seed(s) for s in args.seeds]
+    runs = [one_seed(s, args.freq) for s in args.seeds]
     scores = pd.concat([pd.DataFrame(r["scores"]).assign(seed=r["seed"]) for r in runs])
     mean = scores.groupby("trend", sort=False)[["precision", "recall", "f1", "support", "called"]].mean()
     mean = mean.loc[[*CLASSES, "seasonal (flag)"]]
     seeds = " ".join(map(str, args.seeds))
-    print(f"\nper-class precision / recall, mean over seeds {seeds} (240 products each)\n")
+    sums = {"D": "daily sales", "M": "sales summed into months", "Q": "sales summed into quarters"}[args.freq]
+    print(f"\nper-class precision / recall, mean over seeds {seeds} (240 products each, {sums})\n")
     print("| class | precision | recall | F1 | true products (mean) | calls (mean) |")
     print("|---|---|---|---|---|---|")
     for cls, row in mean.iterrows():
