@@ -33,6 +33,9 @@ def test_every_summary_and_refit_reason_the_code_writes_reads_in_chinese(store, 
     sales = make_sales(n_series=3, n_days=150)[["unique_id", "ds", "y"]]
     store.upsert("sales", sales[sales["ds"] <= "2024-04-08"])
     texts = [run_update(store, [], refit="auto", horizon=7).summary()]  # no promoted version yet
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-09"])
+    texts.append(run_update(store, [], refit="auto").summary())  # one period: "1 period old"
+    assert "version is 1 period old" in texts[-1]
     store.upsert("sales", sales[sales["ds"] <= "2024-04-11"])
     texts.append(run_update(store, [], refit="auto").summary())  # younger than its horizon
     store.upsert("sales", sales[sales["ds"] <= "2024-04-20"])

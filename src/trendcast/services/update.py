@@ -172,10 +172,10 @@ def decide(store: Store, row: dict[str, Any], policy: RefitPolicy, refit: str) -
             return True, f"{new:.0%} of the catalogue is new to the version (max {policy.new_share:.0%})", 0
     horizon = int(row.get("horizon") or 0)
     if age < horizon:
-        return False, (f"version is {age:.0f} periods old, younger than its horizon ({horizon}): "
+        return False, (f"version is {_periods(age)} old, younger than its horizon ({horizon}): "
                        "a refit could not be compared with it on equal terms"), 0
     if age >= policy.max_age:
-        return True, f"version is {age:.0f} periods old (max {policy.max_age})", 0
+        return True, f"version is {_periods(age)} old (max {policy.max_age})", 0
     # a refit kept aside (trained on later data than the promoted version, not better on
     # the latest window) has answered the alerts raised before its data ended: only later
     # ones count, so one drift does not trigger a refit every week
@@ -192,7 +192,12 @@ def decide(store: Store, row: dict[str, Any], policy: RefitPolicy, refit: str) -
     if categories or products / n_series >= policy.drift_share:
         return True, (f"drift since {since.date()}: {categories} categor(y/ies), {products} product(s)"), \
             int(products + categories)
-    return False, f"version {age:.0f} periods old, no drift beyond the thresholds", int(products + categories)
+    return False, f"version {_periods(age)} old, no drift beyond the thresholds", int(products + categories)
+
+
+def _periods(age: float) -> str:
+    """'1 period', '3 periods' (a version's age in the workspace's periods)."""
+    return f"{age:.0f} period{'' if round(age) == 1 else 's'}"
 
 
 def refit_models(names: Sequence[str], params: dict[str, Any], fitted: Mapping[str, Any],

@@ -21,13 +21,13 @@ _REASONS = compile_rules([
     (r"no promoted version yet", "还没有已启用的版本"),
     (r"(\d+)% of the catalogue is new to the version \(max (\d+)%\)",
      r"\1% 的商品是该版本没见过的新品（上限 \2%）"),
-    (r"version is (\d+) periods old, younger than its horizon \((\d+)\): a refit could not be "
+    (r"version is (\d+) periods? old, younger than its horizon \((\d+)\): a refit could not be "
      r"compared with it on equal terms",
      r"版本训练后只过了 \1 期，不到其预测期（\2 期）：重新训练的版本无法与它在同等条件下比较"),
-    (r"version is (\d+) periods old \(max (\d+)\)", r"版本训练后已过 \1 期（上限 \2 期）"),
+    (r"version is (\d+) periods? old \(max (\d+)\)", r"版本训练后已过 \1 期（上限 \2 期）"),
     (r"drift since (\S+): (\d+) categor\(y/ies\), (\d+) product\(s\)",
      r"自 \1 起出现漂移：\2 个品类、\3 个商品"),
-    (r"version (\d+) periods old, no drift beyond the thresholds",
+    (r"version (\d+) periods? old, no drift beyond the thresholds",
      r"版本训练后已过 \1 期，漂移未超过阈值"),
 ])
 
