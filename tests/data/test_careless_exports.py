@@ -134,6 +134,29 @@ def test_date_errors_name_the_way_through(tmp_path, value, hint):
     assert hint in str(info.value)
 
 
+@pytest.mark.parametrize(("values", "hint"), [
+    # Favorita's holidays_events.csv: '4/14/12' can only be month first
+    (["3/2/12", "4/1/12", "4/14/12"], "(pass --date-format %m/%d/%y: the column writes the month first, "
+                                      "as '4/14/12' shows)"),
+    (["03/02/2025", "25/12/2025"], "(pass --date-format %d/%m/%Y: the column writes the day first, "
+                                   "as '25/12/2025' shows)"),
+    (["13/2/12", "2/13/12"], "(the column writes the day first in some rows ('13/2/12') and the month "
+                             "first in others ('2/13/12'); export the dates in one order)"),
+    (["3/2/12", "4/1/12"], "e.g. --date-format %d/%m/%y or %m/%d/%y"),  # nothing tells: both
+])
+def test_the_column_tells_day_first_from_month_first(tmp_path, values, hint):
+    """The hint offered both orders although a later value ruled one out."""
+    rows = "".join(f"A,{v},1\n" for v in values)
+    with pytest.raises(DataValidationError) as info:
+        load_file(write(tmp_path / "d.csv", f"unique_id,ds,y\n{rows}"), "sales")
+    assert hint in str(info.value)
+    if "pass --date-format" in hint:  # and the format it names reads the file
+        fmt = hint.split("--date-format ")[1].split(":")[0]
+        df = load_file(write(tmp_path / "d.csv", f"unique_id,ds,y\n{rows}"), "sales",
+                       options=make_options(date_format=fmt))
+        assert len(df) == len(values)
+
+
 @pytest.mark.parametrize(("value", "fmt"), [("2025/06/12", "%Y/%m/%d"), ("2025年6月12日", "%Y年%m月%d日"),
                                             ("12.06.2025", "%d.%m.%Y")])
 def test_suggested_date_formats_read_the_dates(tmp_path, value, fmt):

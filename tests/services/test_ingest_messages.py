@@ -92,6 +92,13 @@ def _days(start: str, n: int, ids=("A", "B")) -> str:
 # ---- notes ---------------------------------------------------------------------------------
 
 @case
+def day_and_month_order_told_by_the_column(tmp: Path) -> list[str]:
+    """Favorita's holidays write '4/14/12' (month first): the hint names that order alone."""
+    return (refused(tmp, "h.csv", "ds,name\n3/2/12,a\n4/14/12,b\n", "calendar")
+            + refused(tmp, "m.csv", "ds,name\n13/2/12,a\n2/13/12,b\n", "calendar"))
+
+
+@case
 def gb18030_semicolons_blank_rows_and_extra_columns(tmp: Path) -> list[str]:
     text = "unique_id;ds;y;备注\n\nA;2024-01-01;1;周末促销活动的销量\n;;;\nB;2024-01-01;2;春节前备货的商品\n"
     return load_file(write(tmp, "s.csv", text, "gb18030"), "sales").attrs["notes"]

@@ -414,6 +414,8 @@ def _text_dates(values: pd.Series, rules: Rules, found: Found, *, date_only: boo
         suggestion = _suggest_format(first)
         if suggestion is None:
             found.add(todo & ~full, f"{expected} (the text after the date is not a time of day)")
+        elif " or " in suggestion and (order := _day_month_order(text[todo & ~full], suggestion)):
+            found.add(todo & ~full, f"{expected} ({order})")
         else:
             iso = _layout_of(str(text[todo & full].iloc[0])) if (todo & full).any() else None
             if iso is not None and " or " not in suggestion and _layout_of(first) is not None:
@@ -577,6 +579,29 @@ def _suggest_format(value: str) -> str | None:
                 return None
             return " or ".join(f + clock for f in fmt.split(" or ")) if clock else fmt
     return "%m/%d/%Y"
+
+
+def _day_month_order(values: pd.Series, suggestion: str) -> str | None:
+    """Which of the two orders in ``suggestion`` (day/month or month/day) reads every one of
+    ``values``, said with a value only it reads; that the column mixes both orders when
+    neither reads them all; None when both read them all (the file cannot tell)."""
+    unique = pd.Series(values.unique())
+    read = {fmt: pd.to_datetime(unique, format=fmt, errors="coerce").notna()
+            for fmt in suggestion.split(" or ")}
+    (a, ok_a), (b, ok_b) = read.items()
+    if ok_a.all() and ok_b.all():
+        return None
+    def first(fmt: str) -> str:
+        return "month" if fmt.index("%m") < fmt.index("%d") else "day"
+
+    for fmt, ok, other in ((a, ok_a, ok_b), (b, ok_b, ok_a)):
+        if ok.all():
+            return (f"pass --date-format {shell_format(fmt)}: the column writes the {first(fmt)} first, "
+                    f"as '{unique[~other].iloc[0]}' shows")
+    if (~ok_a & ~ok_b).any():
+        return None  # something else is wrong with some values: the usual hint
+    return (f"the column writes the {first(a)} first in some rows ('{unique[~ok_b].iloc[0]}') and the "
+            f"{first(b)} first in others ('{unique[~ok_a].iloc[0]}'); export the dates in one order")
 
 
 def date_layout(value: str) -> str | None:

@@ -588,7 +588,7 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
     if kind == "calendar" and "end" in df.columns:
         df = _calendar_ranges(df, rules, source)
         attrs["header"] = False  # rows were expanded: positions no longer match file lines
-    if kind == "calendar":
+    if kind == "calendar" and {"ds", "name"} <= set(df.columns):  # else the refusal lists the file's own
         for col, default in (("kind", "custom"), ("region", ""), ("source", "user")):
             if col not in df.columns:
                 df[col] = default

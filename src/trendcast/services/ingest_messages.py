@@ -206,6 +206,13 @@ _EXPECTED: list[Rule] = compile_rules([
      r"column as dates before saving the file",
      _with(lambda m, e: f"{e}，不能是数字：这看起来是 Excel 的日期序号（{m[2]} 即 {m[3]}）；请在保存文件前"
                         "把该列设为日期格式")),
+    (r"(.+) \(pass --date-format (.+): the column writes the (day|month) first, as '(.+)' shows\)",
+     _with(lambda m, e: f"{e}（请用 --date-format {m[2]}：该列{'日' if m[3] == 'day' else '月'}在前，"
+                        f"如 '{m[4]}' 所示）")),
+    (r"(.+) \(the column writes the (day|month) first in some rows \('(.+)'\) and the (day|month) first "
+     r"in others \('(.+)'\); export the dates in one order\)",
+     _with(lambda m, e: f"{e}（该列有的行{'日' if m[2] == 'day' else '月'}在前（'{m[3]}'），有的行"
+                        f"{'日' if m[4] == 'day' else '月'}在前（'{m[5]}'）：请按同一种顺序导出日期）")),
     (r"(.+) \(or pass --date-format for another layout, e\.g\. --date-format (.+)\)",
      _with(lambda m, e: f"{e}（其他写法请用 --date-format，例如 --date-format {_or(m[2])}）")),
     (r"Unix time in seconds \(10 digits\) or milliseconds \(13 digits\)",
