@@ -819,3 +819,17 @@ def test_weeks_dated_by_their_other_end_are_the_workspaces_weeks(store, tmp_path
         ingest_file(ws, write(tmp_path / "sat.csv", "unique_id,ds,y\nA,2024-03-09,5\n"), "sales",
                     now=pd.Timestamp("2024-06-01"))  # a Saturday: the first day of a Friday week
         assert ws.sales_span()[1] == pd.Timestamp("2024-03-15")
+
+
+def test_a_wide_macro_table_without_its_date_mapped_is_told_which_column(tmp_path):
+    """Walmart's features.csv and Favorita's oil.csv as they come were refused with "missing
+    'name', 'ds', 'value'" and a hint to map name, which cannot read them."""
+    text = "Store,Date,Fuel_Price,CPI,IsHoliday\n1,2010-02-05,2.57,211.1,FALSE\n1,2010-02-12,2.55,NA,TRUE\n"
+    with pytest.raises(DataValidationError, match=r"dates in column 'Date' \(Store, Fuel_Price, CPI, "
+                                                  r"IsHoliday as indicators\): --map ds=Date, and --map name"):
+        load_file(write(tmp_path / "f.csv", text), "macro")
+    df = load_file(write(tmp_path / "f.csv", text), "macro",
+                   options=make_options(mapping=["ds=Date", "name=Store"], drop=["IsHoliday"]))
+    assert sorted(df["name"].unique()) == ["CPI:1", "Fuel_Price:1"]
+    with pytest.raises(DataValidationError, match="missing required column"):  # no dates: as before
+        load_file(write(tmp_path / "g.csv", "a,b\nx,1\n"), "macro")

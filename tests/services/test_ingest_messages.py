@@ -92,6 +92,13 @@ def _days(start: str, n: int, ids=("A", "B")) -> str:
 # ---- notes ---------------------------------------------------------------------------------
 
 @case
+def wide_macro_without_its_date_column_mapped(tmp: Path) -> list[str]:
+    """Walmart's features.csv as it comes: the refusal names the date column to map."""
+    return refused(tmp, "f.csv", "Store,Date,Fuel_Price,CPI,IsHoliday\n1,2010-02-05,2.57,211.1,FALSE\n",
+                   "macro")
+
+
+@case
 def day_and_month_order_told_by_the_column(tmp: Path) -> list[str]:
     """Favorita's holidays write '4/14/12' (month first): the hint names that order alone."""
     return (refused(tmp, "h.csv", "ds,name\n3/2/12,a\n4/14/12,b\n", "calendar")

@@ -545,6 +545,8 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
     attrs = dict(df.attrs)
     df = df.copy()
     source = str(attrs.get("source", "<frame>"))
+    if kind == "macro" and "value" not in df.columns and "ds" not in df.columns:
+        _refuse_unmapped_wide_macro(df, source)
     if kind == "macro" and "value" not in df.columns and "ds" in df.columns:
         df = _macro_wide_to_long(df, source, notes)
         # each long row names the file row it came from (through rows the reader skipped)
@@ -638,6 +640,25 @@ def _calendar_ranges(df: pd.DataFrame, rules: Rules, source: str) -> pd.DataFram
         return user_events(frame, source="user")
     except DataValidationError as exc:
         raise DataValidationError(f"{source}: {exc}", exc.problems) from None
+
+
+def _refuse_unmapped_wide_macro(df: pd.DataFrame, source: str) -> None:
+    """A macro file with neither ``ds`` nor ``value`` whose columns hold dates: it is a wide
+    table (one column per indicator, as Walmart's features.csv) that needs its date column
+    mapped; say which column that is. Other files get the usual missing-column message."""
+    dated = [c for c in df.columns if not str(c).startswith("_")
+             and pd.to_datetime(df[c].dropna().astype(str).head(20), errors="coerce", format="ISO8601")
+             .notna().all() and df[c].notna().any() and not pd.api.types.is_numeric_dtype(df[c])]
+    if len(dated) != 1:
+        return
+    others = [str(c) for c in df.columns if c != dated[0] and not str(c).startswith("_")]
+    raise DataValidationError(
+        f"{source}: a macro file needs 'name', 'ds' and 'value' columns, or 'ds' and one column per "
+        f"indicator; this one looks like the second kind with its dates in column '{dated[0]}' "
+        f"({', '.join(others[:8])}{', ...' if len(others) > 8 else ''} as indicators): "
+        f"--map ds={dated[0]}, and --map name=COLUMN for a key column such as a store, --drop COLUMN "
+        "for one that is not an indicator",
+        [{"file": source, "row": None, "column": "ds", "value": None, "expected": "column present"}])
 
 
 def _macro_wide_to_long(df: pd.DataFrame, source: str, notes: list[str]) -> pd.DataFrame:

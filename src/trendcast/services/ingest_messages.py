@@ -512,6 +512,13 @@ _LINES: list[Rule] = compile_rules([
      r"--map ts=(.+), or --drop (.+) to date every review at the ingest time",
      r"评价没有 'ts' 列，但列 \1 是日期（例如 \2）：用 --map ts=\3 指定它，或用 --drop \4 "
      r"把每条评价的日期设为导入时间"),
+    (r"a macro file needs 'name', 'ds' and 'value' columns, or 'ds' and one column per indicator; this one "
+     r"looks like the second kind with its dates in column '(.+?)' \((.+) as indicators\): --map ds=(.+?), "
+     r"and --map name=COLUMN for a key column such as a store, --drop COLUMN for one that is not an "
+     r"indicator",
+     r"宏观指标文件需要 'name'、'ds' 和 'value' 三列，或 'ds' 加每个指标一列；"
+     r"这个文件像是后一种，日期在列 '\1'（\2 为指标）：请用 --map ds=\3；门店等键列用 --map name=列名，"
+     r"不是指标的列用 --drop 列名"),
     (r"a macro file needs 'name', 'ds' and 'value' columns, or 'ds' and one column per indicator \(e\.g\. "
      r"date,dcoilwtico with --map ds=date\); it has (\[.*\])",
      r"宏观指标文件需要 'name'、'ds' 和 'value' 三列，或 'ds' 加每个指标一列（例如 date,dcoilwtico 加上 "
