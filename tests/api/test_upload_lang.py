@@ -35,8 +35,8 @@ MISSING_COLUMN = "sku,ds,y\nA,2024-01-02,1\n"
 
 @pytest.mark.parametrize(("content", "said", "options"), [
     (DAY_FIRST, ["销量数据中有 1 个问题，未保存任何数据：",
-                 "- 列 'ds'：1 行：应为形如 2024-06-18 的日期（其他写法请用 --date-format，例如 "
-                 "--date-format %d/%m/%Y 或 %m/%d/%Y）",
+                 "- 列 'ds'：1 行：应为形如 2024-06-18 的日期（请用 --date-format %d/%m/%Y：该列日在前，"
+                 "如 '13/01/2024' 所示）",
                  "  shop.csv：第 2 行数据（文件第 3 行），列 'ds'：值为 '13/01/2024'，应为形如 2024-06-18 的日期"],
      ["date_format"]),
     (DECIMAL_COMMA, ["  shop.csv：第 1 行数据（文件第 2 行），列 'price'：值为 '2,5'，应为不小于 0 的数字"

@@ -98,6 +98,26 @@ def test_unknown_products_in_reviews(store, tmp_path, good_csv):
     assert store.count("reviews") == 2 and any("registered 1 new product" in n for n in report.notes)
 
 
+def test_unknown_products_are_named_once_each_with_their_rows(store, tmp_path, good_csv):
+    """A review corpus mapped by category (online_shopping_10_cats: 62,774 rows, 10 categories)
+    listed its first ten rows, all '书籍': the other nine names were never seen."""
+    ingest_file(store, good_csv, "sales")
+    ids = ["书籍"] * 3 + ["平板"] * 5 + ["P000"] + ["水果"] + [f"X{i:02d}" for i in range(10)]
+    reviews = pd.DataFrame({"unique_id": ids, "ts": "2024-03-01 10:00", "rating": 5, "text": "ok"})
+    with pytest.raises(DataValidationError) as info:
+        ingest_file(store, write_csv(tmp_path / "r.csv", reviews), "reviews")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "19 row(s) refer to 13 unknown product(s), nothing was stored:"
+    assert lines[1].endswith("row 4 (line 5), column 'unique_id': got '平板', expected a product id the store knows")
+    assert lines[2] == "  ... and 4 more row(s) with '平板'"
+    assert lines[3].endswith("row 1 (line 2), column 'unique_id': got '书籍', expected a product id the store knows")
+    assert lines[4] == "  ... and 2 more row(s) with '书籍'"
+    assert "got '水果'" in lines[5] and "X00" in lines[6]
+    assert "  ... and 3 more unknown product id(s)" in lines
+    assert [p["value"] for p in info.value.problems][:2] == ["平板", "书籍"]
+    assert store.count("reviews") == 0
+
+
 def test_undecodable_text_names_row_and_column(store, tmp_path):
     path = tmp_path / "r.csv"
     path.write_bytes(b"unique_id,ts,text\nP1,2024-01-01,fine\nP1,2024-01-02,caf\xe9 latin-1\n")

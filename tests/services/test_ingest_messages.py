@@ -92,6 +92,15 @@ def _days(start: str, n: int, ids=("A", "B")) -> str:
 # ---- notes ---------------------------------------------------------------------------------
 
 @case
+def reviews_of_many_unknown_products(tmp: Path) -> list[str]:
+    """Each unknown id named once with its rows, and how many more ids there are."""
+    reviews = "unique_id,ts,rating,text\n" + "".join(
+        f"{u},2024-03-01 10:00,5,ok\n" for u in ["书籍", "书籍", *(f"X{i:02d}" for i in range(11))])
+    return stored(tmp, [("s.csv", "unique_id,ds,y\nA,2024-01-01,1\n", {}), ("r.csv", reviews, {"kind": "reviews"})],
+                  refuse_last=True)
+
+
+@case
 def wide_macro_without_its_date_column_mapped(tmp: Path) -> list[str]:
     """Walmart's features.csv as it comes: the refusal names the date column to map."""
     return refused(tmp, "f.csv", "Store,Date,Fuel_Price,CPI,IsHoliday\n1,2010-02-05,2.57,211.1,FALSE\n",

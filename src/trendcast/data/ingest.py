@@ -772,23 +772,34 @@ def detect_language(text: pd.Series) -> pd.Series:
 
 
 def check_known_products(df: pd.DataFrame, known: set[str], *, column: str, source: str) -> None:
-    """Reject rows whose product id the store does not know."""
+    """Reject rows whose product id the store does not know, naming each unknown id once
+    (its first row and how many rows name it), the ten most frequent first."""
     unknown = ~df[column].isin(known)
     if not unknown.any():
         return
     idx = np.flatnonzero(unknown.to_numpy())
-    header = 1 if source.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".xlsx", ".xls")) else 0
+    header = bool(df.attrs.get("header")) or source.endswith(
+        (".csv", ".csv.gz", ".tsv", ".txt", ".xlsx", ".xls"))
+    values = df[column].iloc[idx].reset_index(drop=True)
+    per_id = (pd.DataFrame({"value": values, "pos": idx}).groupby("value", sort=False)["pos"]
+              .agg(["size", "first"]).sort_values(["size", "first"], ascending=[False, True]))
+    counts = per_id["size"]
     lines = []
     problems = []
-    for i in idx[:10]:
+    for value, (count, i) in per_id.head(10).iterrows():
         row = int(df.index[i]) + 1
         where = f"row {row} (line {row + 1})" if header else f"row {row}"
-        lines.append(f"{source}: {where}, column {column!r}: got {df[column].iloc[i]!r}, "
+        lines.append(f"{source}: {where}, column {column!r}: got {value!r}, "
                      "expected a product id the store knows")
+        if count > 1:
+            lines.append(f"  ... and {count - 1:,} more row(s) with {value!r}")
         problems.append({"file": source, "row": row, "column": column,
-                         "value": df[column].iloc[i], "expected": "a known product id"})
+                         "value": value, "expected": "a known product id", "count": int(count)})
+    if len(counts) > 10:
+        lines.append(f"  ... and {len(counts) - 10:,} more unknown product id(s)")
     raise DataValidationError(
-        f"{len(idx)} row(s) refer to unknown products, nothing was stored:\n" + "\n".join(lines)
+        f"{len(idx)} row(s) refer to {len(counts):,} unknown product(s), nothing was stored:\n"
+        + "\n".join(lines)
         + "\nIngest the product catalogue (or sales) first, or pass --add-products to register "
         "them as new products.",
         problems,

@@ -467,8 +467,10 @@ _LINES: list[Rule] = compile_rules([
      lambda m: None if (e := expected_zh(m[4])) is None else
      f"{_rows(m[1])}，列 {m[2]}：值{_got(m[3])}，{_as(e)}"),
     (rf"\.\.\. and {_N} more like this", r"……另有 \1 行同类问题"),
-    (rf"{_N} row\(s\) refer to unknown products, nothing was stored:",
-     r"\1 行引用了未知的商品，未保存任何数据："),
+    (rf"{_N} row\(s\) refer to {_N} unknown product\(s\), nothing was stored:",
+     r"\1 行引用了 \2 个未知的商品，未保存任何数据："),
+    (rf"\.\.\. and {_N} more row\(s\) with (.+)", r"……另有 \1 行也是 \2"),
+    (rf"\.\.\. and {_N} more unknown product id\(s\)", r"……另有 \1 个未知商品编号"),
     (r"Ingest the product catalogue \(or sales\) first, or pass --add-products to register them as new "
      r"products\.", "请先导入商品目录（或销量），或用 --add-products 把它们登记为新商品。"),
     (r"missing required column\(s\) (.+) for (\w+); the file has (\[.*\])\. Rename them or map them with "
