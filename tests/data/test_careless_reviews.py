@@ -233,3 +233,15 @@ def test_one_reviewers_identical_review_twice_is_one_review_without_a_reviewer_t
     report = ingest_file(store, write(tmp_path / "r.csv", head + rows), "reviews", add_products=True)
     assert store.count("reviews") == 4  # u1 once, u2, and the two without a reviewer
     assert any("1 exact duplicate row(s)" in n for n in report.notes)
+
+
+def test_a_review_corpus_without_products_is_asked_only_for_what_ingest_cannot_make(tmp_path):
+    """online_shopping_10_cats (cat,label,review) was told to map review_id and ts too, which
+    ingest makes itself (a hash; the ingest time) once the products are mapped."""
+    path = write(tmp_path / "c.csv", "cat,label,review\n书籍,1,很好\n平板,0,太慢\n")
+    with pytest.raises(DataValidationError) as info:
+        load_file(path, "reviews")
+    assert "missing required column(s) 'unique_id', 'text' for reviews" in str(info.value)
+    assert "review_id" not in str(info.value) and "'ts'" not in str(info.value)
+    df = load_file(path, "reviews", options=make_options(mapping=["unique_id=cat", "text=review"]))
+    assert df["review_id"].nunique() == 2 and df["ts"].notna().all()
