@@ -222,7 +222,7 @@ def test_taobao_review_results_and_points_are_read_as_ratings_on_the_scale(tmp_p
                for n in stars.attrs["notes"])
     ten = load_file(write(tmp_path / "r.csv", HEAD + rows.replace("4.5分", "9分")), "reviews",
                     options=make_options(rating_scale="0-10"))
-    assert ten["rating"].tolist() == [10.0, 5.0, 0.0, 9.0]
+    assert ten["rating"].tolist() == pytest.approx([5.0, 3.0, 1.0, 4.6])  # stored as stars: 9 of 10 is 4.6
 
 
 def test_one_reviewers_identical_review_twice_is_one_review_without_a_reviewer_two(store, tmp_path):
@@ -245,3 +245,27 @@ def test_a_review_corpus_without_products_is_asked_only_for_what_ingest_cannot_m
     assert "review_id" not in str(info.value) and "'ts'" not in str(info.value)
     df = load_file(path, "reviews", options=make_options(mapping=["unique_id=cat", "text=review"]))
     assert df["review_id"].nunique() == 2 and df["ts"].notna().all()
+
+
+def test_ratings_on_another_scale_are_stored_as_stars(tmp_path):
+    """A 0/1 label (online_shopping_10_cats) or a 1-10 score was stored as given, and every
+    reader assumed 1-5 stars: `sentiment --source rating` failed ("ratings must lie in 1..5"),
+    every 0/1 review counted as low-rated (<= 2) for drift, a 4 of 10 read as a good review."""
+    from trendcast.data.store import open_store
+    from trendcast.services.sentiment import product_sentiment
+
+    label = HEAD + "r1,P001,2024-03-05 14:02:00,0,差\nr2,P001,2024-03-06 09:00:00,1,好\n"
+    with pytest.raises(DataValidationError, match="only 0 and 1: a 0/1 label reads with --rating-scale 0-1"):
+        load_file(write(tmp_path / "l.csv", label), "reviews")
+    df = load_file(write(tmp_path / "l.csv", label), "reviews", options=make_options(rating_scale="0-1"))
+    assert df["rating"].tolist() == [1.0, 5.0]
+    assert any("ratings on the 0-1 scale stored on the 1-5 scale of stars" in n for n in df.attrs["notes"])
+    tens = HEAD + "r1,P001,2024-03-05 14:02:00,4,一般偏差\nr2,P001,2024-03-06 09:00:00,10,很好\n"
+    path = write(tmp_path / "t.csv", tens)
+    df = load_file(path, "reviews", options=make_options(rating_scale="1-10"))
+    assert df["rating"].tolist() == pytest.approx([1 + 4 * 3 / 9, 5.0])
+    with open_store(tmp_path / "ws.duckdb") as store:
+        ingest_file(store, path, "reviews", add_products=True, options=make_options(rating_scale="1-10"))
+        assert store.review_days()["low"].sum() == 0  # 2.33 stars: not a 1-2 star review
+        table = product_sentiment(store, source="rating")
+        assert table["neg_share"].iloc[0] == pytest.approx(0.5)  # the 4 of 10 is negative

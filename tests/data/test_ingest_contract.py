@@ -80,7 +80,7 @@ def test_rating_scale_option_widens_the_scale(store, tmp_path):
     path.write_text(json.dumps({"review_id": "r1", "unique_id": "A", "ts": "2024-01-01",
                                 "text": "x", "rating": 9}))
     df = load_file(path, "reviews", options=make_options(rating_scale="0-10"))
-    assert df["rating"].tolist() == [9.0]
+    assert df["rating"].tolist() == pytest.approx([4.6])  # stored as stars: 1 + 4 x 9 / 10
 
 
 @pytest.mark.parametrize("day", ["2262-04-11", "1969-12-31", "2201-01-01", "9999-12-31", "1700-01-01"])

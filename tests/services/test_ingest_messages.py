@@ -101,6 +101,14 @@ def reviews_of_many_unknown_products(tmp: Path) -> list[str]:
 
 
 @case
+def ratings_on_another_scale(tmp: Path) -> list[str]:
+    """A 0/1 label on the default scale is told so; on its own scale it is stored as stars."""
+    text = "review_id,unique_id,ts,rating,text\nr1,A,2024-03-01 10:00,0,差\nr2,A,2024-03-01 11:00,1,好\n"
+    return (refused(tmp, "r.csv", text, "reviews")
+            + notes_of(tmp, "r.csv", text, "reviews", options=make_options(rating_scale="0-1")))
+
+
+@case
 def wide_macro_without_its_date_column_mapped(tmp: Path) -> list[str]:
     """Walmart's features.csv as it comes: the refusal names the date column to map."""
     return refused(tmp, "f.csv", "Store,Date,Fuel_Price,CPI,IsHoliday\n1,2010-02-05,2.57,211.1,FALSE\n",

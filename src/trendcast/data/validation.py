@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.data.contract import (
+    DEFAULT_RATING_SCALE,
     MAX_PRICE,
     MAX_QUANTITY,
     MAX_VALUE,
@@ -309,8 +310,7 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
         elif col.kind == "nonneg":
             check_bounds(out, 0, MAX_VALUE, found)
         elif col.kind == "rating":
-            low, high = rules.rating_scale
-            check_bounds(out, low, high, found, what="a rating on the scale (--rating-scale)")
+            out = _rating_scale(out, name, rules.rating_scale, found, notes)
         else:
             check_bounds(out, -MAX_VALUE, MAX_VALUE, found, what="a finite number")
     problems.add_found(name, found, raw)
@@ -318,6 +318,26 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
         bad = np.logical_or.reduce([m for m, _ in found.items])
         out = out.mask(bad)
     return out
+
+
+def _rating_scale(out: pd.Series, name: str, scale: tuple[float, float], found: Found,
+                  notes: list[str]) -> pd.Series:
+    """Ratings checked against their scale and stored on the 1-5 scale every reader of the
+    reviews assumes (sentiment from ratings, low-rating drift, the dashboard's stars): a 0/1
+    label or a 1-10 score would otherwise read as stars. A column of 0s and 1s on the
+    default scale is told it looks like a 0/1 label."""
+    low, high = scale
+    given = out.dropna()
+    if scale == DEFAULT_RATING_SCALE and len(given) and given.isin([0.0, 1.0]).all() and (given == 0).any():
+        found.add((out == 0).to_numpy(), "a rating on the scale (--rating-scale) >= 1; this column holds "
+                                         "only 0 and 1: a 0/1 label reads with --rating-scale 0-1")
+        return out
+    check_bounds(out, low, high, found, what="a rating on the scale (--rating-scale)")
+    if scale == DEFAULT_RATING_SCALE or given.empty:
+        return out
+    notes.append(f"{name}: ratings on the {low:g}-{high:g} scale stored on the 1-5 scale of stars "
+                 f"(1 + 4 x (rating - {low:g}) / {high - low:g}: {low:g} is 1, {high:g} is 5)")
+    return 1.0 + 4.0 * (out - low) / (high - low)
 
 
 # Full-width forms of ASCII (U+FF01-U+FF5E) and the ideographic space, as a Chinese input

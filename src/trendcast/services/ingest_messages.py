@@ -135,6 +135,9 @@ _EXPECTED: list[Rule] = compile_rules([
      r"不小于 0 的数字（\1 是正数，是销售：只有退货或退款的金额可以为负）"),
     (r"a number <= 0 \((\S+) is negative, a return: its amount is the refund\)",
      r"不大于 0 的数字（\1 是负数，是退货：它的金额就是退款）"),
+    (r"a rating on the scale \(--rating-scale\) >= 1; this column holds only 0 and 1: a 0/1 label reads "
+     r"with --rating-scale 0-1", "不小于 1 的评分（评分范围用 --rating-scale 设置）；该列只有 0 和 1："
+                                 "0/1 标签请用 --rating-scale 0-1"),
     (r"(?P<what>.+) >= (\S+)", _bound(r"不小于 \2 的{what}")),
     (r"(?P<what>.+) > (\S+)", _bound(r"大于 \2 的{what}")),
     (r"(?P<what>.+) <= (\S+) \(the documented upper bound\)",
@@ -371,6 +374,9 @@ _LINES: list[Rule] = compile_rules([
      r"quarter's first day|range's last day|month's first day) \(e\.g\. (.+) as (\S+)\)",
      lambda m: f"{m[1]}：{m[2]} 个{_PERIOD_LABEL[m[3]]}按日期读取，取{_PERIOD_DAY[m[4]]}"
                f"（例如 {m[5]} 读作 {m[6]}）"),
+    (r"(.+?): ratings on the (\S+)-(\S+) scale stored on the 1-5 scale of stars "
+     r"\(1 \+ 4 x \(rating - (\S+)\) / (\S+): (\S+) is 1, (\S+) is 5\)",
+     r"\1：\2-\3 分制的评分按 1-5 星保存（1 + 4 × (评分 − \4) / \5：\6 为 1 星，\7 为 5 星）"),
     (rf"(.+?): {_N} rating\(s\) drawn as stars \(e\.g\. (.+)\) read as the number of filled stars",
      r"\1：\2 个以星号表示的评分（例如 \3）按实心星的个数读取"),
     (rf"(.+?): {_N} review result\(s\) read as ratings: (.+)",
