@@ -30,6 +30,8 @@ NOTES = [
     "every series starts selling in the data's first week, so none can be told apart as new "
     "(emerging needs a first sale inside the data)",
     "forecast: mean of 2 complete month(s) ahead against the median of the last 2 months",
+    "the run forecasts monthly (period starts) periods: the stored weekly (Fridays) sales are summed into "
+    "its whole periods for the calls",
     "forecast: no complete quarter after 2025-12-31 for any series; not used",
     "3 series have less than a year + 2 months of history: yoy_growth is NaN and, without an earlier "
     "year to compare, calls rest on the slope",

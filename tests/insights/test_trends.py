@@ -353,6 +353,29 @@ def test_service_reads_store_and_latest_forecast(shop_store) -> None:
         trend_calls(store, run_id="no-such-run")
 
 
+def test_a_monthly_run_of_weekly_sales_is_called_in_its_months(tmp_path) -> None:
+    """A --freq M run of Walmart's weekly sales: the calls compared each monthly forecast with
+    a week's sales ("forecast +21599900% on the recent level", peaks "4771%" ahead)."""
+    from trendcast.data.store import open_store
+    from trendcast.services.forecast import run_forecast
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.trends import trend_calls
+
+    weeks = pd.date_range("2021-01-01", periods=160, freq="W-FRI")
+    rng = np.random.default_rng(0)
+    sales = pd.concat([pd.DataFrame({"unique_id": uid, "ds": weeks, "y": rng.poisson(level, len(weeks)).astype(float)})
+                       for uid, level in (("A", 400), ("B", 100))], ignore_index=True)
+    with open_store(tmp_path / "w.duckdb") as store:
+        ingest_frames(store, {"sales": sales}, source="test")
+        run_forecast(store, horizon=3, models=["SeasonalNaive"], freq="M")
+        calls = trend_calls(store).set_index("unique_id")
+    assert "slope_pct_per_month" in calls.columns and calls.attrs["assumptions"]["input"] == "monthly"
+    assert calls["forecast_change"].abs().max() < 0.3  # a month against months, not against a week
+    assert calls["trend"].eq("steady").all()
+    assert any("the run forecasts monthly (period starts) periods: the stored weekly (Fridays) sales are "
+               "summed into its whole periods" in n for n in calls.attrs["notes"])
+
+
 def test_cli_json_lists_every_product(shop_store, tmp_path) -> None:
     from typer.testing import CliRunner
 

@@ -182,6 +182,24 @@ def period_totals(history: pd.DataFrame, freq: str | None = None) -> pd.Series:
     return summed[np.asarray(whole)]
 
 
+def series_in_periods(history: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Each series of ``history`` (``unique_id, ds, y`` and an optional ``price``) summed
+    into the periods of a coarser ``freq`` (prices averaged), whole periods only, as
+    :func:`period_totals` counts them: what a ``--freq M`` run of weekly sales reads."""
+    own = infer_freq(history)
+    if history.empty or period_days(freq) <= period_days(own):
+        return history
+    days = pd.DatetimeIndex(pd.to_datetime(history["ds"]).unique())
+    first_day, last_day = _own_days(days, own)
+    frame = history.assign(ds=period_labels(pd.to_datetime(history["ds"]), freq).to_numpy())
+    agg = {"y": ("y", "sum")} | ({"price": ("price", "mean")} if "price" in frame.columns else {})
+    out = frame.groupby(["unique_id", "ds"], as_index=False).agg(**agg)
+    starts, ends = _period_days(pd.DatetimeIndex(out["ds"]), freq)
+    out = out[np.asarray((starts >= first_day) & (ends <= last_day))].reset_index(drop=True)
+    out.attrs["freq"] = freq
+    return out
+
+
 def _own_days(index: pd.DatetimeIndex, freq: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The first and last day stored periods of ``freq`` cover."""
     starts, ends = _period_days(pd.DatetimeIndex([index.min(), index.max()]), freq)

@@ -146,6 +146,9 @@ _ZH: list[Rule] = compile_rules([
     (r"no forecast run stored: calls use the history only .*", "尚无预测批次：趋势判断只用历史数据"
                                                                  "（运行 `trendcast forecast` 加入预测）"),
     (r"forecast run (\S+), model (\S+)", r"预测批次 `\1`，模型 \2"),
+    (r"the run forecasts (.+?) periods: the stored (.+?) sales are summed into its whole periods for the "
+     r"calls",
+     lambda m: f"该批次按{_freq_zh(m[1])}预测：趋势判断把已保存的{_freq_zh(m[2])}销量汇总为它的完整各期"),
     (rf"forecast: mean of (\d+) complete {_UNIT}\(s\) ahead against the median of the last (\d+) {_UNITS}",
      lambda m: f"预测：未来 {m[1]} 个完整{UNITS[m[2]].zh_name}的{UNITS[m[2]].zh_mean}销量，与最近 {m[3]} "
                f"{UNITS[m[2]].zh}的中位数对比"),

@@ -10,6 +10,8 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import NotFoundError
+from trendcast.features.frequency import describe, infer_freq, period_days
+from trendcast.insights.periods import series_in_periods
 from trendcast.insights.trends import Level, detect_trends
 from trendcast.services.forecast import load_series, read_run
 from trendcast.services.run_choice import representative_model
@@ -58,12 +60,26 @@ def trend_calls(store: Store, *, level: Level = "product", run_id: str | None = 
         choice = representative_model(store, run.run_id)
         forecast, column = run.forecasts, choice.model
         notes.append(f"forecast run {run.run_id}, model {column} ({choice.reason})")
+        history = _in_run_periods(store, run.run_id, history, notes)
     calls = detect_trends(history, forecast, products=products, level=level, forecast_col=column,
                           lang=lang)
     calls.attrs["notes"] = notes + calls.attrs.get("notes", [])
     calls.attrs["assumptions"] = {**calls.attrs.get("assumptions", {}),
                                   "forecast_run": None if forecast is None else run.run_id}
     return calls
+
+
+def _in_run_periods(store: Store, run_id: str, history: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The history in the periods of a run coarser than the stored sales (``--freq M`` of
+    weekly sales), so the calls and the run's forecast count the same periods."""
+    row = store.run_row(run_id) or {}
+    freq, own = row.get("freq"), infer_freq(history)
+    if not freq or period_days(str(freq)) <= period_days(own):
+        return history
+    out = series_in_periods(history, str(freq))
+    notes.append(f"the run forecasts {describe(str(freq))} periods: the stored {describe(own)} sales "
+                 "are summed into its whole periods for the calls")
+    return out
 
 
 def calls_records(calls: pd.DataFrame, *, top: int | None = None) -> list[dict[str, object]]:
