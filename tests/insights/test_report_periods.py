@@ -104,3 +104,25 @@ def test_a_monthly_run_of_daily_sales_counts_whole_months():
     # the same sales as a daily run: the last 28 days, unchanged
     daily = market_kpis(history, forecast.assign(ds=pd.date_range("2025-06-16", periods=3)), "M")
     assert daily["units_recent"] == history["y"].tail(28).sum() and daily["window"].periods == 28
+
+
+def test_a_monthly_run_of_a_weekly_shop_counts_its_scores_in_weeks(tmp_path):
+    """The live scores are the weekly forecasts' (the workspace's periods); a --freq M run's
+    report called them "scored months" and "the freshest forecast of each month"."""
+    from trendcast.services.forecast import run_forecast
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.monitor import score_pending
+    from trendcast.services.report import build_report
+
+    sales = _shop("W-SUN", 120)["sales"]
+    cut = sales["ds"].sort_values().unique()[-6]
+    with open_store(tmp_path / "shop.duckdb") as store:
+        ingest_frames(store, {"sales": sales[sales["ds"] <= cut]}, source="test")
+        run_forecast(store, horizon=4, models=["SeasonalNaive"])
+        ingest_frames(store, {"sales": sales[sales["ds"] > cut]}, source="test")
+        score_pending(store)
+        run_forecast(store, horizon=3, models=["SeasonalNaive"], freq="M")
+        page = build_report(store, tmp_path / "r", explain=0, alerts_source="off", pdf=False
+                            ).read_text(encoding="utf-8")
+    assert "scored weeks" in page and "the freshest forecast of each week" in page
+    assert "scored months" not in page

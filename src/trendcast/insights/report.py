@@ -47,6 +47,7 @@ class ReportSections:
     explanations: list[Any] = field(default_factory=list)  # insights.explain.Explanation
     accuracy: pd.DataFrame | None = None  # live accuracy per category (services.monitor.accuracy)
     accuracy_model: str | None = None  # the model those scores are of
+    accuracy_freq: str | None = None  # the periods they count: the workspace's (default the run's)
     drift: pd.DataFrame | None = None  # drift alerts (insights.drift.detect)
     scenario: pd.DataFrame | None = None  # a what-if plan against the baseline (insights.scenario.compare)
     scenario_info: dict[str, Any] = field(default_factory=dict)  # model, source, horizon, level
@@ -491,7 +492,8 @@ def write_report(
     kpis += [(t["kpi_forecast"].format(h=h, unit=unit), _units(k["forecast_total"])),
              (t["kpi_fc_change"].format(h=h, unit=unit), _pct(k["forecast_vs_recent"]))]
     # the texts that count periods, in the run's (a copy: TEXT is shared)
-    one = unit_of(freq)
+    # the live scores count the workspace's periods, also when the run is coarser (--freq M)
+    one = unit_of(sec.accuracy_freq or freq)
     t = {**t, "section_forecasts": t["section_forecasts"].format(**words),
          "acc_n": t["acc_n"].format(units=one.plural if lang == "en" else one.zh_count),
          "no_scores": t["no_scores"].format(units=one.plural)}
@@ -524,7 +526,7 @@ def write_report(
         accuracy=_accuracy(t, sec.accuracy), drift=_drift(t, sec.drift),
         accuracy_intro=t["accuracy_intro"].format(
             model=sec.accuracy_model or model,
-            each=unit_of(freq).en if lang == "en" else unit_of(freq).zh_each),
+            each=one.en if lang == "en" else one.zh_each),
         leaderboard=_leaderboard(leaderboard, lang), notes=all_notes,
         scenario=scenario, scenario_intro=scenario_intro)
     path = out / "report.html"

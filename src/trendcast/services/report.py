@@ -183,6 +183,7 @@ def _accuracy(store: Store, model: str, sections: ReportSections) -> None:
         chosen = model if model in counts.index else str(counts.index[0])
         sections.accuracy = board[board["model"] == chosen].reset_index(drop=True)
         sections.accuracy_model = chosen
+        sections.accuracy_freq = str(store.meta("freq") or "D")
         sections.drift = drift_alerts(store, model=chosen, score=False)
     except TrendcastError as exc:
         sections.missing["accuracy"] = str(exc)
