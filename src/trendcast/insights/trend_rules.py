@@ -171,7 +171,7 @@ def compute_signals(panel: sig.WeeklyPanel, th: TrendThresholds, forecast: pd.Da
                                              per_year=sp.per_year)
     cp_col, cp_ratio = sig.change_points(v, penalty=th.cp_penalty, min_size=sp.cp_min_size,
                                          smooth=sp.cp_smooth)
-    year = sig._YEAR_WEEKS if sp.per_year == sig.WEEKS_PER_YEAR else sp.per_year
+    year = sig.YEAR_WEEKS if sp.per_year == sig.WEEKS_PER_YEAR else sp.per_year
     yearly = sig.yearly_fit(v, recent_weeks=sp.recent, ahead_weeks=sp.ahead, min_weeks=sp.fit_min,
                             max_weeks=sp.fit_max, per_year=year)
     end = panel.week_end[-1]

@@ -21,7 +21,7 @@ from scipy import stats
 from trendcast.errors import DataValidationError, TrendcastError
 
 WEEKS_PER_YEAR = 52
-_YEAR_WEEKS = 365.25 / 7
+YEAR_WEEKS = 365.25 / 7  # weeks in a year, for the yearly harmonic (lags use 52)
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,7 @@ class YearlyFit:
 
 
 def yearly_fit(values: np.ndarray, *, recent_weeks: int, ahead_weeks: int, min_weeks: int = 60,
-               max_weeks: int = 156, per_year: float = _YEAR_WEEKS) -> YearlyFit:
+               max_weeks: int = 156, per_year: float = YEAR_WEEKS) -> YearlyFit:
     """Fit a linear trend plus one yearly harmonic per row (see :class:`YearlyFit`).
 
     Rows are fitted in batches of equal length (one least-squares solve per batch). The
