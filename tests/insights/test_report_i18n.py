@@ -33,6 +33,9 @@ NOTES = [
     "the run forecasts monthly (period starts) periods: the stored weekly (Fridays) sales are summed into "
     "its whole periods for the calls",
     "forecast: no complete quarter after 2025-12-31 for any series; not used",
+    "forecast: mean of 1 complete quarter(s) ahead against the median of the last 1 quarter",
+    "4 series have less than a year + 1 quarter of history: yoy_growth is NaN and, without an earlier "
+    "year to compare, calls rest on the slope",
     "3 series have less than a year + 2 months of history: yoy_growth is NaN and, without an earlier "
     "year to compare, calls rest on the slope",
     "2 series have fewer than 3 complete quarters of sales (or none): called steady with confidence 0 "

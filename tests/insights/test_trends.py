@@ -219,6 +219,8 @@ def test_monthly_and_quarterly_sales_get_calls_in_their_own_periods(freq: str) -
     text = " ".join(calls["reason"])
     assert f"on the same {12 if month else 4} {unit}s a year ago" in text and "week" not in text
     assert calls.attrs["assumptions"]["input"] == f"{unit}ly"
+    if not month:  # one quarter is "1 quarter" (it read "last 1 quarters", "the quarters before")
+        assert "last 1 quarter " in text and "1 quarters" not in text
     zh = " ".join(detect_trends(df, lang="zh")["reason"])
     assert ("个月" if month else "个季度") in zh and "周" not in zh
     if month:

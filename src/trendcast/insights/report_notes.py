@@ -149,16 +149,16 @@ _ZH: list[Rule] = compile_rules([
     (r"the run forecasts (.+?) periods: the stored (.+?) sales are summed into its whole periods for the "
      r"calls",
      lambda m: f"该批次按{_freq_zh(m[1])}预测：趋势判断把已保存的{_freq_zh(m[2])}销量汇总为它的完整各期"),
-    (rf"forecast: mean of (\d+) complete {_UNIT}\(s\) ahead against the median of the last (\d+) {_UNITS}",
+    (rf"forecast: mean of (\d+) complete {_UNIT}\(s\) ahead against the median of the last (\d+) {_UNIT}s?",
      lambda m: f"预测：未来 {m[1]} 个完整{UNITS[m[2]].zh_name}的{UNITS[m[2]].zh_mean}销量，与最近 {m[3]} "
                f"{UNITS[m[2]].zh}的中位数对比"),
     (rf"forecast: no complete {_UNIT} after (\S+) for any series; not used",
      lambda m: f"预测：{m[2]} 之后没有完整的{_ZH_ONE[m[1]]}，未使用预测"),
     (r"forecast: used the point column '(.+)' \(the last of .*\); pass forecast_col to choose another",
      r"预测：使用点预测列 \1"),
-    (rf"{_N} series have less than a year \+ (\d+) {_UNITS} of history: yoy_growth is NaN and, without an "
+    (rf"{_N} series have less than a year \+ (\d+) {_UNIT}s? of history: yoy_growth is NaN and, without an "
      r"earlier year to compare, calls rest on the slope",
-     lambda m: f"{m[1]} 个序列的历史不足一年又 {m[2]} {_ZH_UNIT[_unit(m[3])]}："
+     lambda m: f"{m[1]} 个序列的历史不足一年又 {m[2]} {_ZH_UNIT[m[3]]}："
                "没有同比增长，趋势判断只依据斜率"),
     (rf"{_N} series have fewer than (\d+) complete {_UNITS} of sales \(or none\): called steady with "
      r"confidence 0 \(too_short\)",

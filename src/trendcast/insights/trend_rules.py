@@ -14,6 +14,7 @@ import pandas as pd
 
 from trendcast.errors import ModelError
 from trendcast.insights import trend_signals as sig
+from trendcast.insights.periods import UNITS
 
 CLASSES = ("emerging", "rising", "seasonal_peak_ahead", "declining", "steady")
 
@@ -224,7 +225,7 @@ def _forecast_change(fc: pd.DataFrame, panel: sig.WeeklyPanel, recent: np.ndarra
         return np.full(len(panel.ids), np.nan)
     n_weeks = int(full.index.get_level_values("week").max()) + 1
     notes.append(f"forecast: mean of {n_weeks} complete {unit}(s) ahead against the median of the last "
-                 f"{sp.recent} {unit}s")
+                 f"{UNITS[unit].count(sp.recent, 'en')}")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(recent > 0, mean.to_numpy(dtype=float) / recent - 1, np.nan)
 

@@ -4,6 +4,7 @@ calls' periods (weeks, or months and quarters for monthly and quarterly sales)."
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ TEXT = {
         "no_yoy": "no year-ago comparison yet",
         "cp": "level x{ratio:.2f} since {date}",
         "season": "yearly pattern explains {r2:.0%} of the variation",
-        "last_year": "last year the next {ahead} {us} reached {ratio:.1f}x the {us} before",
+        "last_year": "last year the next {ahead} {us} reached {ratio:.1f}x the {ur} before",
         "peak": "next peak around {date}",
         "forecast": "forecast {fc:+.0%} on the recent level",
         "fc_disagrees": "but the forecast is {fc:+.0%} on the recent level: the call rests on the sales "
@@ -70,7 +71,7 @@ def reasons(table: pd.DataFrame, th: Any, lang: str, year_ago: pd.Timestamp, *, 
     counts (``trend_rules.Spans``), ``unit`` names its periods, ``year_ago`` is the date a
     year before the data's end."""
     u = UNITS[unit]
-    words = ({"{u}": u.en, "{us}": u.plural} if lang == "en"
+    words = ({"{u}": u.en, "{us}": u.plural, "{ur}": u.en if th.recent == 1 else u.plural} if lang == "en"
              else {"{us}": u.zh, "{each}": u.zh_each, "{name}": u.zh_name})
     t = {}
     for key, template in TEXT[lang].items():
@@ -78,8 +79,12 @@ def reasons(table: pd.DataFrame, th: Any, lang: str, year_ago: pd.Timestamp, *, 
             template = template.replace(token, word)
         t[key] = template
     rows = table.to_dict(orient="records")
-    return [_reason(r, th, t, year_ago, bool(n), bool(c)) for r, n, c in zip(rows, never_sold, contradicted,
-                                                                             strict=True)]
+    out = [_reason(r, th, t, year_ago, bool(n), bool(c)) for r, n, c in zip(rows, never_sold, contradicted,
+                                                                            strict=True)]
+    if lang == "en":  # "last 1 quarters" -> "last 1 quarter"
+        one = re.compile(rf"\b1 {u.plural}\b")
+        out = [one.sub(f"1 {u.en}", r) for r in out]
+    return out
 
 
 def _ok(x: Any) -> bool:

@@ -65,6 +65,7 @@ import pandas as pd
 
 from trendcast.errors import DataValidationError, ModelError
 from trendcast.insights import trend_signals as sig
+from trendcast.insights.periods import UNITS
 from trendcast.insights.trend_rules import CLASSES, Calls, Signals, TrendThresholds, classify, compute_signals
 from trendcast.insights.trend_text import reasons
 
@@ -239,8 +240,9 @@ def _coverage_notes(s: Signals, level: str, unit: str) -> list[str]:
     sp = s.spans
     no_yoy = int((s.weeks < sp.per_year + sp.yoy).sum())
     if no_yoy:
-        notes.append(f"{no_yoy:,} series have less than a year + {sp.yoy} {unit}s of history: "
-                     "yoy_growth is NaN and, without an earlier year to compare, calls rest on the slope")
+        notes.append(f"{no_yoy:,} series have less than a year + {UNITS[unit].count(sp.yoy, 'en')} of "
+                     "history: yoy_growth is NaN and, without an earlier year to compare, calls rest on "
+                     "the slope")
     short = int(((s.weeks < sp.min_len) | s.never_sold).sum())
     if short:
         notes.append(f"{short:,} series have fewer than {sp.min_len} complete {unit}s of sales (or none): "
