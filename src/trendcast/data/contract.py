@@ -591,6 +591,7 @@ def _day_month_order(values: pd.Series, suggestion: str) -> str | None:
     (a, ok_a), (b, ok_b) = read.items()
     if ok_a.all() and ok_b.all():
         return None
+
     def first(fmt: str) -> str:
         return "month" if fmt.index("%m") < fmt.index("%d") else "day"
 
