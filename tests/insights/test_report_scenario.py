@@ -64,6 +64,6 @@ def test_scenario_notes_are_translated():
     for note in ["the sales have no prices: revenue and margin are not known",
                  "event 'New Year': its flag(s) ['ev_holiday'] never occur in the history, so the model "
                  "cannot use them",
-                 "intervals are 80% (0.1 and 0.9 quantiles); horizon totals add the daily bounds, which "
+                 "intervals are 80% (0.1 and 0.9 quantiles); horizon totals add each period's bounds, which "
                  "over-states their width"]:
         assert "英文原文" not in localize_note(note, "zh"), note

@@ -282,8 +282,8 @@ _ZH: list[Rule] = compile_rules([
     # what-if plans (features.scenario, insights.scenario)
     (r"(.+) take\(s\) no covariates: the plan cannot change its forecast, so it has no scenario .*",
      r"\1 不使用协变量：计划无法改变其预测，因此没有情景预测（情景请用 LightGBM 或 Chronos2）"),
-    (r"intervals are (\d+)% \(([\d.]+) and ([\d.]+) quantiles\); horizon totals add the daily bounds, .*",
-     r"区间为 \1%（\2 与 \3 分位数）；整个预测期的合计把每天的上下界相加，区间因此偏宽"),
+    (r"intervals are (\d+)% \(([\d.]+) and ([\d.]+) quantiles\); horizon totals add each period's bounds, .*",
+     r"区间为 \1%（\2 与 \3 分位数）；整个预测期的合计把每期的上下界相加，区间因此偏宽"),
     (r"unit cost assumed (\d+)% of the regular price for (\d+) of (\d+) planned product\(s\) .*",
      r"\3 个计划商品中有 \2 个没有目录单位成本，按常规价格的 \1% 计"),
     (r"the sales have no prices: revenue and margin are not known", "销量数据没有价格：销售额和毛利未知"),

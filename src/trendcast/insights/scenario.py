@@ -2,9 +2,9 @@
 total, with intervals.
 
 Frames in (a run's baseline and scenario forecasts, the assumed and planned prices, unit
-costs), one frame out. Horizon totals of an interval bound are the sums of the daily bounds:
-that treats the days as moving together, so the total's interval is wider than the truth
-(never narrower); the notes say so.
+costs), one frame out. Horizon totals of an interval bound are the sums of each period's
+bounds: that treats the periods as moving together, so the total's interval is wider than the
+truth (never narrower); the notes say so.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def compare(baseline: pd.DataFrame, scenario: pd.DataFrame, prices: pd.DataFrame
     out = pd.concat(rows, ignore_index=True)
     if level is not None:
         notes.append(f"intervals are {level[1] - level[0]:.0%} ({level[0]:g} and {level[1]:g} quantiles); "
-                     "horizon totals add the daily bounds, which over-states their width")
+                     "horizon totals add each period's bounds, which over-states their width")
     if prices["base_price"].isna().all():
         notes.append("the sales have no prices: revenue and margin are not known")
     ordered = ["model", "unique_id"] + [f"{side}_{m}{suffix}" for m in MEASURES for side in ("base", "plan")
