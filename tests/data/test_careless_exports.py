@@ -833,3 +833,22 @@ def test_a_wide_macro_table_without_its_date_mapped_is_told_which_column(tmp_pat
     assert sorted(df["name"].unique()) == ["CPI:1", "Fuel_Price:1"]
     with pytest.raises(DataValidationError, match="missing required column"):  # no dates: as before
         load_file(write(tmp_path / "g.csv", "a,b\nx,1\n"), "macro")
+
+
+def test_holidays_marked_transferred_are_left_out_of_the_calendar(tmp_path):
+    """Favorita's holidays_events.csv marks 12 holidays transferred (observed on another day,
+    its own row): they were stored as events on a working day, with only "extra column(s) not
+    stored: transferred" said."""
+    text = ("date,description,transferred\n2012-10-09,Independencia de Guayaquil,TRUE\n"
+            "2012-10-12,Traslado Independencia de Guayaquil,FALSE\n2024-13-01,Bad,FALSE\n")
+    options = make_options(mapping=["ds=date", "name=description"])
+    with pytest.raises(DataValidationError, match=r"row 3 \(line 4\), column 'ds'"):  # lines kept
+        load_file(write(tmp_path / "h.csv", text), "calendar", options=options)
+    df = load_file(write(tmp_path / "h.csv", text.replace("2024-13-01", "2024-12-01")), "calendar",
+                   options=options)
+    assert df["name"].tolist() == ["Traslado Independencia de Guayaquil", "Bad"]
+    assert "transferred" not in df.columns
+    assert any("1 holiday row(s) marked transferred left out" in n and "row 1 (line 2), "
+               "'Independencia de Guayaquil'" in n for n in df.attrs["notes"])
+    with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'transferred': got 'maybe'"):
+        load_file(write(tmp_path / "h.csv", text.replace("FALSE", "maybe", 1)), "calendar", options=options)

@@ -109,6 +109,14 @@ def ratings_on_another_scale(tmp: Path) -> list[str]:
 
 
 @case
+def holidays_marked_transferred(tmp: Path) -> list[str]:
+    """Favorita's holidays_events.csv: a transferred holiday's row is left out, named."""
+    text = "ds,name,transferred\n2024-05-01,Labour,True\n2024-05-03,Labour,False\n"
+    return (notes_of(tmp, "h.csv", text, "calendar")
+            + refused(tmp, "h.csv", text.replace("False", "maybe"), "calendar"))
+
+
+@case
 def wide_macro_without_its_date_column_mapped(tmp: Path) -> list[str]:
     """Walmart's features.csv as it comes: the refusal names the date column to map."""
     return refused(tmp, "f.csv", "Store,Date,Fuel_Price,CPI,IsHoliday\n1,2010-02-05,2.57,211.1,FALSE\n",

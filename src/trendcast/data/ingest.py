@@ -35,7 +35,7 @@ from trendcast.data.contract import (
 from trendcast.data.order_status import find_status_column, split_by_status
 from trendcast.data.period_labels import read_period_labels
 from trendcast.data.readers import SEPARATORS, Limits, max_unpacked_bytes, read_frame
-from trendcast.data.validation import SPECS, validate
+from trendcast.data.validation import FLAG_WORDS, SPECS, row_label, validate
 from trendcast.errors import DataValidationError, InputFileError
 
 KINDS = ("sales", "products", "orders", "events", "reviews", "calendar", "macro", "stock")
@@ -587,6 +587,9 @@ def normalise(df: pd.DataFrame, kind: str, *, rules: Rules | None = None,
                          "one reviewer's identical review at one time is one review)")
         if "language" not in df.columns and "text" in df.columns:
             df["language"] = language or detect_language(df["text"])
+    if kind == "calendar" and "transferred" in df.columns:
+        df = _transferred_left_out(df, source, notes)
+        attrs["_rows"] = df.attrs["_rows"]
     if kind == "calendar" and "end" in df.columns:
         df = _calendar_ranges(df, rules, source)
         attrs["header"] = False  # rows were expanded: positions no longer match file lines
@@ -640,6 +643,41 @@ def _calendar_ranges(df: pd.DataFrame, rules: Rules, source: str) -> pd.DataFram
         return user_events(frame, source="user")
     except DataValidationError as exc:
         raise DataValidationError(f"{source}: {exc}", exc.problems) from None
+
+
+def _transferred_left_out(df: pd.DataFrame, source: str, notes: list[str]) -> pd.DataFrame:
+    """A holiday table's rows marked ``transferred`` (Favorita's holidays_events.csv: the
+    holiday was observed on another day, which has its own row) are no event on their date:
+    left out and named; the column is not stored. A value other than yes/no (true/false,
+    1/0, 是/否) or blank is refused with its row."""
+    def flag(v: object) -> float | None:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
+            return 0.0
+        if isinstance(v, bool | np.bool_):
+            return float(v)
+        text = str(v).strip().lower()
+        return FLAG_WORDS.get(text, {"1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0}.get(text))
+
+    flags = df["transferred"].map(flag)
+    bad = np.flatnonzero(flags.isna().to_numpy())
+    if bad.size:
+        where = row_label(df, int(bad[0]))[1]
+        raise DataValidationError(
+            f"{source}: {where}, column 'transferred': got {df['transferred'].iloc[bad[0]]!r}, expected "
+            f"true or false (a transferred holiday is observed on another day); {bad.size:,} such row(s)",
+            [{"file": source, "row": row_label(df, int(bad[0]))[0], "column": "transferred",
+              "value": df["transferred"].iloc[bad[0]], "expected": "true or false"}])
+    moved = (flags == 1.0).to_numpy()
+    base = df.attrs.get("_rows")
+    positions = np.asarray(base) if base is not None else np.arange(len(df))
+    if moved.any():
+        at = int(np.flatnonzero(moved)[0])
+        named = f", {df['name'].iloc[at]!r}" if "name" in df.columns else ""
+        notes.append(f"transferred: {int(moved.sum()):,} holiday row(s) marked transferred left out: the "
+                     f"holiday was observed on another day, its own row (e.g. {row_label(df, at)[1]}{named})")
+    out = df[~moved].drop(columns="transferred").reset_index(drop=True)
+    out.attrs = {**df.attrs, "_rows": file_rows(positions[~moved])}
+    return out
 
 
 def _refuse_unmapped_wide_macro(df: pd.DataFrame, source: str) -> None:

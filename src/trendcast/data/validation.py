@@ -168,7 +168,7 @@ SPECS: dict[str, FrameSpec] = {
 }
 
 
-def _row_label(df: pd.DataFrame, index: object) -> tuple[int | None, str]:
+def row_label(df: pd.DataFrame, index: object) -> tuple[int | None, str]:
     """1-based data row as a person counts it, and a label that adds the file line.
 
     ``index`` is a position in the frame (0-based); ``df.attrs['_rows']`` maps it to source
@@ -228,10 +228,10 @@ class Problems:
             lines.append(f"- column {column!r}: {count:,} row(s): expected {label}")
             rows_seen: set[str] = set()
             examples = [e for e in sorted(examples) if not (
-                _row_label(self.df, e[0])[1] in rows_seen or rows_seen.add(_row_label(self.df, e[0])[1]))]
+                row_label(self.df, e[0])[1] in rows_seen or rows_seen.add(row_label(self.df, e[0])[1]))]
             room = max(1, min(PER_GROUP, MAX_LISTED - shown_total))
             for pos, value, expected in examples[:room]:
-                row, where = _row_label(self.df, pos)
+                row, where = row_label(self.df, pos)
                 shown = "empty" if _missing(value) else repr(_plain(value))
                 lines.append(f"  {self.source}: {where}, column {column!r}: got {shown}, "
                              f"expected {expected}")
@@ -240,7 +240,7 @@ class Problems:
                 lines.append(f"  ... and {count - room:,} more like this")
             for pos, value, expected in examples:
                 if len(problems) < MAX_PROBLEMS:
-                    row, _ = _row_label(self.df, pos)
+                    row, _ = row_label(self.df, pos)
                     problems.append({"file": self.source, "row": row, "column": column,
                                      "value": _plain(value), "expected": expected,
                                      "kind": label, "count": count})
@@ -362,7 +362,7 @@ def _half_width(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
 
 
 # A promotion flag as back ends and spreadsheets write it: 是/否 (参加活动: yes/no), Y/N, true.
-_FLAG_WORDS = {"是": 1.0, "否": 0.0, "y": 1.0, "n": 0.0, "yes": 1.0, "no": 0.0, "true": 1.0,
+FLAG_WORDS = {"是": 1.0, "否": 0.0, "y": 1.0, "n": 0.0, "yes": 1.0, "no": 0.0, "true": 1.0,
                "false": 0.0, "参加": 1.0, "未参加": 0.0, "有": 1.0, "无": 0.0}
 
 
@@ -372,7 +372,7 @@ def _flag_words(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
         raw = raw.astype(object)
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
         return raw
-    words = raw.map(lambda v: _FLAG_WORDS.get(v.strip().lower()) if isinstance(v, str)
+    words = raw.map(lambda v: FLAG_WORDS.get(v.strip().lower()) if isinstance(v, str)
                     else float(v) if isinstance(v, bool) else None)
     hit = words.notna().to_numpy(dtype=bool)
     if not hit.any():
@@ -451,7 +451,7 @@ def _negatives(out: pd.Series, name: str, col: Col, rules: Rules, found: Found, 
                            if name == "on_hand" else " (returns? pass --negatives keep, clip or zero)"))
         return out
     rows = np.flatnonzero(negative)
-    examples = ", ".join(f"{_row_label(problems.df, p)[1]}: {v[p]:g}" for p in rows[:3])
+    examples = ", ".join(f"{row_label(problems.df, p)[1]}: {v[p]:g}" for p in rows[:3])
     if policy == "keep":
         check_bounds(out, -MAX_QUANTITY, MAX_QUANTITY, found)
         zero = (v == 0) if col.low_open else np.zeros(len(v), dtype=bool)
@@ -542,7 +542,7 @@ def _duplicates(raw: pd.DataFrame, parsed: pd.DataFrame, spec: FrameSpec,
     values = pd.Series([", ".join(f"{c}={raw[c].iloc[p]!s}" for c in key) for p in positions],
                        index=positions)
     column = " + ".join(key)
-    details = [f"a unique key; {_row_label(raw, f)[1]} has the same key" for f in firsts]
+    details = [f"a unique key; {row_label(raw, f)[1]} has the same key" for f in firsts]
     full = pd.Series(None, index=range(len(parsed)), dtype=object)
     full.iloc[positions] = values.to_numpy()
     problems.add(column, dup, "a unique key (another row has the same key"
@@ -689,7 +689,7 @@ def _reindex_groups(groups: dict, kept_rows: np.ndarray) -> dict:
     return out
 
 
-row_label = _row_label  # for checks after validation that name a file's rows
+row_label = row_label  # for checks after validation that name a file's rows
 
 __all__ = ["EXPECTED", "SPECS", "Col", "FrameSpec", "Problems", "check_required", "row_label",
            "validate"]

@@ -346,6 +346,14 @@ _LINES: list[Rule] = compile_rules([
      r"跳过了末尾的 \1 行合计（第 \2 行：\3）"),
     (rf"{_N} repeated header line\(s\) skipped \(line ([\d, .]+)\): the file looks like exports pasted one "
      r"below the other", r"跳过了 \1 行重复的表头（第 \2 行）：这个文件像是几次导出上下拼在了一起"),
+    (rf"transferred: {_N} holiday row\(s\) marked transferred left out: the holiday was observed on another "
+     rf"day, its own row \(e\.g\. ({_WHERE})(?:, (.+))?\)",
+     lambda m: f"transferred：{m[1]} 行标为已移至另一天（transferred）的节假日未保存：该节假日在另一天放假，"
+               f"那一天有它自己的行（例如 {_rows(m[2])}{'，' + m[3] if m[3] else ''}）"),
+    (rf"(.+?): ({_WHERE}), column 'transferred': got (.+), expected true or false \(a transferred holiday is "
+     rf"observed on another day\); {_N} such row\(s\)",
+     lambda m: f"{m[1]}：{_rows(m[2])}，列 'transferred'：值为 {m[3]}，应为 true 或 false"
+               f"（已移至另一天的节假日在那一天放假）；共 {m[4]} 行如此"),
     (r"extra column\(s\) not stored: (.+?)(?: and (\d+) more)? \(map one with --map TARGET=COLUMN\)",
      lambda m: f"多余的列未保存：{m[1]}" + (f" 等（另有 {m[2]} 列）" if m[2] else "")
                + "（要使用其中一列，用 --map TARGET=COLUMN 指定）"),
