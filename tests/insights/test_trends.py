@@ -150,6 +150,11 @@ def test_short_and_empty_series_get_a_call_not_an_error() -> None:
     assert "no sales" in calls.loc["never", "reason"]
     alone = detect_trends(tiny)
     assert alone["too_short"].all() and "too short" in alone["reason"].iloc[0]
+    # a shop whose whole history is under a week (its first days): calls, not a ValueError
+    # ("cannot convert float NaN to integer"), which also stopped its report
+    for first_days in (tiny.head(3), tiny.head(1), tiny.head(2).assign(ds=[days[0], days[0] + pd.DateOffset(months=1)])):
+        calls = detect_trends(first_days)
+        assert calls["too_short"].all() and (calls["confidence"] == 0).all()
 
 
 def test_a_product_that_stopped_selling_is_declining() -> None:

@@ -117,7 +117,7 @@ def weekly_panel(history: pd.DataFrame, *, id_col: str = "unique_id", time_col: 
     n_weeks = int(max(k_max.max(), 0)) + 1
     use = k <= k_max[codes]
     cell = codes[use] * n_weeks + (n_weeks - 1 - k[use])
-    values = np.bincount(cell, weights=sales[use], minlength=n * n_weeks).reshape(n, n_weeks)
+    values = np.bincount(cell, weights=sales[use], minlength=n * n_weeks).reshape(n, n_weeks).astype(float)
     before = (n_weeks - 1 - np.arange(n_weeks))[None, :] > k_max[:, None]
     values[before] = np.nan
     end = pd.Timestamp(np.datetime64(end_day, "D"))
@@ -155,7 +155,7 @@ def _period_panel(ds: pd.Series, codes: np.ndarray, ids: np.ndarray, sales: np.n
     never = first_col == big
     start = np.where(never, first_row, first_col)
     cell = codes * n_cols + col
-    values = np.bincount(cell, weights=sales, minlength=n * n_cols).reshape(n, n_cols)
+    values = np.bincount(cell, weights=sales, minlength=n * n_cols).reshape(n, n_cols).astype(float)
     values[np.arange(n_cols)[None, :] < start[:, None]] = np.nan
     price = None
     if amount is not None:
