@@ -4,11 +4,15 @@ lines, wide macro tables. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from trendcast.data.ingest import load_file, make_options
+from trendcast.data.store import Store
 from trendcast.errors import DataValidationError, InputFileError
 from trendcast.services.ingest import ingest_file
 
@@ -757,16 +761,10 @@ def test_new_sales_off_the_workspaces_calendar_are_relabelled_or_refused(store, 
         ingest_file(store, write(tmp_path / "feb.csv", "unique_id,ds,y\nA,1993-02-28,1\nA,1993-02-15,2\n"),
                     "sales")
     assert store.count("sales") == before  # nothing stored
-    weekly = tmp_path / "w.duckdb"
-    from trendcast.data.store import open_store
-
-    with open_store(weekly) as ws:
-        fridays = pd.date_range("2024-01-05", periods=10, freq="W-FRI")
-        ingest_file(ws, write(tmp_path / "w.csv", "unique_id,ds,y\n" + "".join(f"A,{d.date()},1\n" for d in fridays)),
-                    "sales", now=pd.Timestamp("2024-06-01"))
-        with pytest.raises(DataValidationError, match="weekly \\(Fridays\\), each period dated by its Friday"):
-            ingest_file(ws, write(tmp_path / "w2.csv", "unique_id,ds,y\nA,2024-03-13,1\n"), "sales",
-                        now=pd.Timestamp("2024-06-01"))
+    with friday_weeks(tmp_path) as ws, pytest.raises(
+            DataValidationError, match="weekly \\(Fridays\\), each period dated by its Friday"):
+        ingest_file(ws, write(tmp_path / "w2.csv", "unique_id,ds,y\nA,2024-03-13,1\n"), "sales",
+                    now=pd.Timestamp("2024-06-01"))
 
 
 def test_a_time_zone_written_as_gmt_plus_hours_is_its_offset(tmp_path):
@@ -775,6 +773,19 @@ def test_a_time_zone_written_as_gmt_plus_hours_is_its_offset(tmp_path):
                                       "2,A,2025-10-01 02:00:00 UTC,1\n3,A,2025-09-30 21:30 UTC-05:30,1\n")
     df = load_file(path, "orders", options=make_options(workspace_tz="Asia/Shanghai"))
     assert df["ts"].tolist() == [pd.Timestamp("2025-10-01 10:00")] * 2 + [pd.Timestamp("2025-10-01 11:00")]
+
+
+@contextlib.contextmanager
+def friday_weeks(tmp_path) -> Iterator[Store]:
+    """A workspace of weekly sales dated by their Friday (ten weeks from 2024-01-05)."""
+    from trendcast.data.store import open_store
+
+    with open_store(tmp_path / "fridays.duckdb") as ws:
+        fridays = pd.date_range("2024-01-05", periods=10, freq="W-FRI")
+        ingest_file(ws, write(tmp_path / "fridays.csv", "unique_id,ds,y\n"
+                              + "".join(f"A,{d.date()},1\n" for d in fridays)),
+                    "sales", now=pd.Timestamp("2024-06-01"))
+        yield ws
 
 
 @pytest.mark.parametrize("label", ["1993年1月", "1993-01", "1993/1", "Jan 1993"])
@@ -806,13 +817,7 @@ def test_weeks_dated_by_their_other_end_are_the_workspaces_weeks(store, tmp_path
                          now=pd.Timestamp("2024-06-01"))
     assert store.sales_span()[1] == pd.Timestamp("2024-03-17")  # the Sunday ending ISO week 11
     assert any("dated by its Sunday as this weekly workspace" in n for n in report.notes)
-    fridays = tmp_path / "f.duckdb"
-    from trendcast.data.store import open_store
-
-    with open_store(fridays) as ws:
-        f = pd.date_range("2024-01-05", periods=10, freq="W-FRI")
-        ingest_file(ws, write(tmp_path / "f.csv", "unique_id,ds,y\n" + "".join(f"A,{d.date()},1\n" for d in f)),
-                    "sales", now=pd.Timestamp("2024-06-01"))
+    with friday_weeks(tmp_path) as ws:
         with pytest.raises(DataValidationError, match="each period dated by its Friday"):
             ingest_file(ws, write(tmp_path / "i2.csv", "unique_id,ds,y\nA,2024-W11,5\n"), "sales",
                         now=pd.Timestamp("2024-06-01"))

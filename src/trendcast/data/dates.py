@@ -73,6 +73,15 @@ def date_stats(df: pd.DataFrame) -> DateStats:
     )
 
 
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")  # pandas' weekly anchors, Monday = 0
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def weekday_name(freq: str) -> str:
+    """The day a weekly ``freq`` dates its weeks by: 'W-FRI' -> 'Friday'."""
+    return WEEKDAY_NAMES[WEEKDAYS.index(freq[2:])]
+
+
 def freq_from_stats(st: DateStats) -> str:
     """The frequency :class:`DateStats` describe; 'D' when undecidable."""
     if st.n == 0 or st.has_time:
@@ -88,7 +97,7 @@ def freq_from_stats(st: DateStats) -> str:
             return f"Q{edge}-{month}"
         return f"M{edge}"
     if st.weekdays == 1 and st.day_step_gcd is not None and st.day_step_gcd % 7 == 0:
-        return "W-" + ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"][st.weekday]
+        return "W-" + WEEKDAYS[st.weekday]
     if st.min_day_step is not None and st.min_day_step >= 28 and st.modal_month_step \
             and st.month_days <= 7:
         # no series has two dates within four weeks, and the dates keep to a few days of the

@@ -13,7 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trendcast.data.dates import DateStats, date_stats, freq_from_stats  # noqa: F401 (re-exported)
+from trendcast.data.dates import (  # noqa: F401 (DateStats, date_stats, freq_from_stats re-exported)
+    WEEKDAYS,
+    DateStats,
+    date_stats,
+    freq_from_stats,
+    weekday_name,
+)
 from trendcast.errors import DataValidationError
 
 COARSER = {"W": "W-SUN", "M": "MS", "Q": "QS-JAN", "Y": "YS"}  # --freq names -> aliases
@@ -91,8 +97,7 @@ def describe(freq: str) -> str:
     if freq == "D":
         return "daily"
     if freq.startswith("W-"):
-        day = {"MON": "Mondays", "TUE": "Tuesdays", "WED": "Wednesdays", "THU": "Thursdays",
-               "FRI": "Fridays", "SAT": "Saturdays", "SUN": "Sundays"}.get(freq[2:], freq[2:])
+        day = f"{weekday_name(freq)}s" if freq[2:] in WEEKDAYS else freq[2:]
         return f"weekly ({day})"
     kind = {"M": "monthly", "Q": "quarterly", "Y": "yearly"}.get(freq[0], freq)
     edge = "starts" if freq[1:2] == "S" else "ends"
@@ -104,7 +109,7 @@ def on_grid(ds: pd.Series, freq: str) -> pd.Series:
     if freq == "D":
         return ds == ds.dt.normalize()
     if freq.startswith("W-"):
-        day = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"].index(freq[2:])
+        day = WEEKDAYS.index(freq[2:])
         return (ds.dt.dayofweek == day) & (ds == ds.dt.normalize())
     offset = pd.tseries.frequencies.to_offset(freq)
     days = pd.Series(pd.unique(ds))

@@ -219,7 +219,7 @@ def _forecast_change(fc: pd.DataFrame, panel: sig.WeeklyPanel, recent: np.ndarra
     per_week = ahead.groupby(["unique_id", "week"])["y"].agg(["sum", "count"])
     full = per_week[per_week["count"] == (7 if panel.step_days == 1 else 1)]
     mean = full.groupby(level="unique_id")["sum"].mean().reindex(panel.ids)
-    unit = {0: "week", 1: "month", 3: "quarter"}[panel.months]
+    unit = panel.unit
     if mean.isna().all():
         notes.append(f"forecast: no complete {unit} after {end.date()} for any series; not used")
         return np.full(len(panel.ids), np.nan)

@@ -49,6 +49,11 @@ class WeeklyPanel:
         """Months in one column: 1 or 3; 0 for weeks."""
         return {12: 1, 4: 3}.get(self.per_year, 0)
 
+    @property
+    def unit(self) -> str:
+        """What one column is: 'week', 'month' or 'quarter'."""
+        return {0: "week", 1: "month", 3: "quarter"}[self.months]
+
     def shift(self, date: pd.Timestamp, periods: float) -> pd.Timestamp:
         """``date`` moved by ``periods`` columns (weeks, months or quarters)."""
         if not self.months:

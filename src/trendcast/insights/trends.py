@@ -130,15 +130,15 @@ def detect_trends(
     calls = classify(signals, th)
     key = "unique_id" if level == "product" else level
     table = _table(panel, signals, calls, th, key, lang)
-    table.attrs["notes"] = notes + _coverage_notes(signals, level, _UNIT[panel.months])
+    table.attrs["notes"] = notes + _coverage_notes(signals, level, panel.unit)
     table.attrs["assumptions"] = {
         "level": level, "lang": lang, **dataclasses.asdict(th),
         "history_end": str(panel.week_end[-1].date()),
         "weeks_end_on": panel.week_end[-1].day_name(),
         "input": ("daily" if panel.step_days == 1 else "weekly") if not panel.months
-        else _UNIT[panel.months] + "ly",
+        else panel.unit + "ly",
         # monthly and quarterly sales: what the thresholds in weeks became in their periods
-        **({} if not panel.months else {f"{_UNIT[panel.months]}s": dataclasses.asdict(signals.spans)}),
+        **({} if not panel.months else {f"{panel.unit}s": dataclasses.asdict(signals.spans)}),
         "forecast_col": fc.attrs["value_col"] if fc is not None else None,
         "intermittent_or_short": "called steady; too_short flags series under min_weeks",
     }
@@ -197,9 +197,6 @@ def _at_level(frame: pd.DataFrame, products: pd.DataFrame | None, level: str, no
     return summed
 
 
-_UNIT = {0: "week", 1: "month", 3: "quarter"}  # a panel's column, by its months
-
-
 def _table(panel: sig.WeeklyPanel, s: Signals, c: Calls, th: TrendThresholds, key: str,
            lang: str) -> pd.DataFrame:
     end = panel.week_end[-1]
@@ -221,7 +218,7 @@ def _table(panel: sig.WeeklyPanel, s: Signals, c: Calls, th: TrendThresholds, ke
         "basis": c.basis, "too_short": c.too_short, "forecast_disagrees": c.forecast_disagrees,
     })
     out["reason"] = reasons(out, s.spans, lang, panel.shift(end, -s.spans.per_year),
-                            never_sold=s.never_sold, contradicted=c.contradicted, unit=_UNIT[panel.months])
+                            never_sold=s.never_sold, contradicted=c.contradicted, unit=panel.unit)
     order = out["trend"].map({k: i for i, k in enumerate(CLASSES)})
     out = out.assign(_order=order).sort_values(["_order", "score", key], ascending=[True, False, True],
                                                ignore_index=True)
@@ -229,7 +226,7 @@ def _table(panel: sig.WeeklyPanel, s: Signals, c: Calls, th: TrendThresholds, ke
     first = [key, "trend", "rank", "confidence", "score", "reason"]
     out = out[first + [col for col in out.columns if col not in first and col != "_order"]]
     if panel.months:  # the columns that count weeks count months (quarters): say so
-        unit = _UNIT[panel.months]
+        unit = panel.unit
         out = out.rename(columns={"slope_pct_per_week": f"slope_pct_per_{unit}", "weeks": f"{unit}s",
                                   "annual_weeks": f"annual_{unit}s", "age_weeks": f"age_{unit}s"})
     return out

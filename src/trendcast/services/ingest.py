@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.data.aggregate import STEP, Freq, orders_to_sales, period_start
-from trendcast.data.dates import sales_freq
+from trendcast.data.dates import sales_freq, weekday_name
 from trendcast.data.ingest import IngestOptions, check_known_products, load_file
 from trendcast.data.readers import DEFAULT_MAX_UNPACKED_MB
 from trendcast.data.store import Store, WriteResult
@@ -113,8 +113,7 @@ def lookalike_ids(store: Store, ids: pd.Series, notes: list[str]) -> None:
 def _period_edge(freq: str) -> str:
     """How ``freq`` dates its periods, in words: 'first day', 'last day', 'Friday'."""
     if freq.startswith("W-"):
-        return {"MON": "Monday", "TUE": "Tuesday", "WED": "Wednesday", "THU": "Thursday",
-                "FRI": "Friday", "SAT": "Saturday", "SUN": "Sunday"}[freq[2:]]
+        return weekday_name(freq)
     return "first day" if freq[1:2] == "S" else "last day"
 
 
