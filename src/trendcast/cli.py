@@ -122,6 +122,15 @@ def _open(db: str | None, *, read_only: bool = False) -> Store:
     return open_store(_db(db), read_only=read_only, settings=_settings())
 
 
+def _note_line(note: str, lang: str) -> str:
+    """A service's note as the CLI prints it, in ``lang`` (the report's patterns)."""
+    if lang != "zh":
+        return f"note: {note}"
+    from trendcast.insights.report_notes import localize_note
+
+    return f"说明：{localize_note(note, lang)}"
+
+
 def _print_table(table: Table) -> None:
     """Print ``table`` so that it fits the terminal (80 columns too) without cutting a word:
     the first column (names: models, products) keeps its longest entry whole, the others fold
@@ -1204,6 +1213,8 @@ def trends(
     if as_json:
         print(json.dumps(calls_records(calls, top=top), ensure_ascii=False))
         return
+    from trendcast.insights.report_text import trend_label
+
     key = "unique_id" if level == "product" else level
     shown = calls if top is None else calls[calls["rank"] <= top]
     for cls in CLASSES:
@@ -1211,16 +1222,23 @@ def trends(
         if part.empty:
             continue
         n_all = int((calls["trend"] == cls).sum())
-        noun = {"product": "products", "brand": "brands", "category": "categories"}[level]
-        table = Table(title=f"{cls} ({n_all} {noun})", title_justify="left")
-        for col in ("rank", key, "confidence", "reason"):
+        if lang == "zh":
+            noun = {"product": "个商品", "brand": "个品牌", "category": "个品类"}[level]
+            title = f"{trend_label(cls, lang)}（{n_all} {noun}）"
+        else:
+            noun = {"product": "products", "brand": "brands", "category": "categories"}[level]
+            title = f"{cls} ({n_all} {noun})"
+        table = Table(title=title, title_justify="left")
+        heads = (("排名", {"product": "商品", "brand": "品牌", "category": "品类"}[level], "置信度", "原因")
+                 if lang == "zh" else ("rank", key, "confidence", "reason"))
+        for col in heads:
             table.add_column(col, overflow="fold")
         for row in part.itertuples(index=False):
             table.add_row(str(row.rank), escape(str(getattr(row, key))), f"{row.confidence:.2f}",
                           escape(str(row.reason)))
         _print_table(table)
     for note in calls.attrs.get("notes", []):
-        out.print(escape(f"note: {note}"))
+        out.print(escape(_note_line(note, lang)))
 
 
 @app.command()
@@ -1389,15 +1407,17 @@ def alerts(
         print(json.dumps(result.as_dict(lang), default=str, ensure_ascii=False))
         return
     recent = int(result.assumptions.get("recent", 7))
-    table = Table(title="negative-sentiment alerts")
-    for col in ("product", "from", "to", "negative", "reason"):
+    zh = lang == "zh"
+    table = Table(title="负面评价预警" if zh else "negative-sentiment alerts")
+    heads = ("商品", "起", "止", "负面", "原因") if zh else ("product", "from", "to", "negative", "reason")
+    for col in heads:
         table.add_column(col, overflow="fold")
     for a in result.alerts.to_dict(orient="records"):
         table.add_row(escape(str(a["unique_id"])), f"{a['start']:%Y-%m-%d}", f"{a['end']:%Y-%m-%d}",
                       f"{a['k_recent']}/{a['n_recent']}", escape(alert_reason(a, lang, recent=recent)))
     _print_table(table)
     for note in result.notes:
-        out.print(escape(f"note: {note}"))
+        out.print(escape(_note_line(note, lang)))
 
 
 @app.command()

@@ -41,6 +41,11 @@ def test_trends_inventory_and_pricing(shop_db):
         assert len(only["items"]) == 1 and only["items"][0]["trend"] == first
         cats = client.get("/api/trends?level=category&lang=zh", headers=h).json()
         assert "category" in cats["items"][0] and cats["assumptions"]["lang"] == "zh"
+        # notes in the language asked for, and as written beside them
+        assert body["notes_en"] is None and any(n.startswith("forecast run ") for n in body["notes"])
+        assert len(cats["notes"]) == len(cats["notes_en"]) and cats["notes_en"] != cats["notes"]
+        assert any(n.startswith("预测批次") for n in cats["notes"])
+        assert not any("英文原文" in n for n in cats["notes"])
         assert client.get("/api/trends?trend=skyrocketing", headers=h).status_code == 422
 
         inv = client.get("/api/inventory?top=5&lead_time=3", headers=h).json()
@@ -59,6 +64,8 @@ def test_trends_inventory_and_pricing(shop_db):
         alerts = client.get("/api/alerts?source=rating&lang=zh", headers=h).json()
         assert alerts["assumptions"]["source"] == "rating" and alerts["total"] == len(alerts["items"]) >= 1
         assert all(a["reason"] for a in alerts["items"])
+        assert alerts["notes_en"] and not any("英文原文" in n for n in alerts["notes"])
+        assert any("星级" in n for n in alerts["notes"])
         later = client.get("/api/alerts?source=rating&since=2100-01-01", headers=h).json()
         assert later["total"] == 0 and any("2100-01-01" in n for n in later["notes"])
         assert client.get("/api/alerts?since=yesterday", headers=h).status_code == 422

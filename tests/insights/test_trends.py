@@ -403,5 +403,8 @@ def test_cli_json_lists_every_product(shop_store, tmp_path) -> None:
     assert max(c["rank"] for c in top) <= 2
     table = runner.invoke(app, ["trends", "--level", "category", "--db", str(db)])
     assert table.exit_code == 0 and "categories" in table.stdout
+    zh = runner.invoke(app, ["trends", "--level", "category", "--lang", "zh", "--db", str(db)])
+    assert zh.exit_code == 0 and "个品类）" in zh.stdout and "categories" not in zh.stdout
+    assert "说明：" in zh.stdout and "英文原文" not in zh.stdout and "note:" not in zh.stdout
     bad = runner.invoke(app, ["trends", "--level", "shop", "--db", str(db)])
     assert bad.exit_code != 0

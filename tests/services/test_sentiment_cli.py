@@ -48,6 +48,9 @@ def test_alerts_and_sentiment_tables_print(shop_db):
     assert res.exit_code == 0 and "negative-sentiment alerts" in res.stdout and "keywords" in res.stdout
     res = runner.invoke(app, ["sentiment", "--db", str(path), "--source", "rating", "--top", "3"])
     assert res.exit_code == 0 and "most negative reviews in the last 28 days first" in res.stdout
+    zh = runner.invoke(app, ["alerts", "--db", str(path), "--source", "rating", "--lang", "zh"])
+    assert zh.exit_code == 0 and "负面评价预警" in zh.stdout and "说明：情感取自星级评分" in zh.stdout
+    assert "英文原文" not in zh.stdout and "note:" not in zh.stdout
     bad = runner.invoke(app, ["alerts", "--db", str(path), "--source", "stars"])
     assert bad.exit_code != 0
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from trendcast.api.deps import StoreDep, Viewer
+from trendcast.insights.report_notes import localize_note
 from trendcast.insights.trend_rules import CLASSES
 from trendcast.services.inventory import inventory_actions
 from trendcast.services.inventory import records as table_records
@@ -36,9 +37,17 @@ class InsightTable(BaseModel):
     run_id: str | None = Field(None, description="The forecast run used, if any.")
     model: str | None = Field(None, description="The model of that run used, if any.")
     total: int = Field(description="Rows before `top` and filters were applied.")
-    notes: list[str]
+    notes: list[str] = Field(description="What was assumed or left out, in the language asked for.")
+    notes_en: list[str] | None = Field(None, description="The notes as written, when `lang` is not en.")
     assumptions: dict[str, Any]
     items: list[dict[str, Any]]
+
+
+def _notes(notes: list[str], lang: str) -> dict[str, list[str] | None]:
+    """``notes`` and ``notes_en`` of an answer in ``lang`` (the report's patterns)."""
+    if lang == "en":
+        return {"notes": notes, "notes_en": None}
+    return {"notes": [localize_note(n, lang) for n in notes], "notes_en": notes}
 
 
 def jsonable(value: Any) -> Any:
@@ -76,7 +85,7 @@ def trends(
     rows = calls if trend is None else calls[calls["trend"] == trend]
     assumptions = calls.attrs.get("assumptions", {})
     return InsightTable(run_id=assumptions.get("forecast_run"), model=assumptions.get("forecast_col"),
-                        total=len(calls), notes=calls.attrs.get("notes", []),
+                        total=len(calls), **_notes(calls.attrs.get("notes", []), lang),
                         assumptions=jsonable(assumptions), items=jsonable(calls_records(rows, top=top)))
 
 
@@ -97,7 +106,7 @@ def alerts(
     result = request.app.state.results.get(
         ("alerts", source, since), lambda: sentiment_alerts(
             store, source=source, since=None if since is None else since.isoformat()))
-    return InsightTable(run_id=None, model=None, total=len(result.alerts), notes=result.notes,
+    return InsightTable(run_id=None, model=None, total=len(result.alerts), **_notes(result.notes, lang),
                         assumptions=jsonable(result.assumptions),
                         items=jsonable(result.records(lang)[:top]))
 
