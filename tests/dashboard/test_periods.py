@@ -92,9 +92,11 @@ def test_forecast_steps_are_counted_in_weeks_on_every_page(tmp_path):
     assert "horizon 4 weeks," in en["leaderboard"] and "预测 4 周，" in zh["leaderboard"]
     # the form's lead time and review stay in days; the page says how a weekly run counts them
     assert "Lead time (days)" in en["inventory"] and "补货提前期（天）" in zh["inventory"]
-    assert ("The run forecasts weeks: lead time and review period are given in days and rounded up "
-            "to whole weeks (1 to 7 days count as 1 week, 8 days as 2 weeks)") in en["inventory"]
-    assert "该批次以周为单位预测" in zh["inventory"] and "8 天计 2 周" in zh["inventory"]
+    assert ("The run forecasts weeks: lead time and review period are given in days, each week "
+            "counting as 7 days with its demand spread evenly over them (10 days are 1.43 weeks).") \
+        in en["inventory"]
+    assert "该批次以周为单位预测" in zh["inventory"] and "每周按 7 天计" in zh["inventory"]
+    assert "10 天合 1.43 周" in zh["inventory"]
     assert "once the sales of forecast weeks arrive" in en["accuracy"]
     assert "预测各周的实际销量" in zh["accuracy"]
     for lang in ("en", "zh"):

@@ -259,13 +259,38 @@ def test_weekly_forecasts_sum_weeks_not_one_week_per_day():
     assert as_weeks["demand_mean"].item() == pytest.approx(daily["M"].iloc[:2].sum())
     assert as_days["demand_mean"].item() == pytest.approx(daily["M"].iloc[:14].sum())
     assert as_weeks["lead_time_days"].item() == 7 and as_weeks["review_days"].item() == 7
-    # a 10-day lead time is two weeks (rounded up), and the horizon is asked in periods
+    # a 10-day lead time is one week and 3/7 of the next, and the horizon is asked in periods
     longer = inventory_policy(weekly, model="M", service_level=0.9, period_days=7,
                               defaults=InventoryDefaults(lead_time_days=10, review_days=7))
-    assert longer["demand_mean"].item() == pytest.approx(daily["M"].iloc[:3].sum())
+    m = daily["M"].to_numpy()
+    assert longer["demand_mean"].item() == pytest.approx(m[0] + m[1] + 3 / 7 * m[2])
+    assert longer["demand_lead_mean"].item() == pytest.approx(m[0] + 3 / 7 * m[1])
     with pytest.raises(ModelError, match="needs 30 forecast periods"):
         inventory_policy(weekly, model="M", service_level=0.9, period_days=7,
                          defaults=InventoryDefaults(lead_time_days=140, review_days=70))
+
+
+def test_a_quarterly_forecast_gives_a_two_week_interval_its_share_of_the_quarter():
+    """Before: 7 + 7 days of a quarterly forecast were rounded up to two whole quarters, about
+    13 times the demand of 14 days."""
+    mu, k = 900.0, 50.0
+    fc = pd.DataFrame({"unique_id": "A", "ds": pd.date_range("2025-01-01", periods=4, freq="QS"), "M": mu})
+    for q in LEVELS:
+        fc[quantile_column("M", q)] = nbinom.ppf(q, k, k / (k + mu))
+    days = 365.25 / 4
+    w = 14 / days
+    for method in ("nbinom", "sample"):
+        out = inventory_policy(fc, model="M", service_level=0.95, period_days=days, method=method,
+                               n_samples=20_000)
+        assert out["demand_mean"].item() == pytest.approx(w * mu)
+        assert out["demand_lead_mean"].item() == pytest.approx(w * mu / 2)
+        # the part of a quarter is its thinned count: variance w m + (w m)^2 / k (about 21 units
+        # here), not w^2 (m + m^2 / k) (20 units), nor two whole quarters' (2 x 900 +- 180)
+        size = out["nb_size"].item() if method == "nbinom" else k
+        sd = np.sqrt(w * mu + (w * mu) ** 2 / size)
+        assert out["demand_std"].item() == pytest.approx(sd, rel=0.05)
+        assert out["order_up_to"].item() == pytest.approx(w * mu + 1.645 * sd, rel=0.05)
+        assert out["order_up_to"].item() < 200
 
 
 def test_service_reads_the_runs_frequency(store):
@@ -282,7 +307,7 @@ def test_service_reads_the_runs_frequency(store):
     result = inventory_actions(store, service_level=0.9)
     # a 14-day interval of about 70 units a week holds about 140 units, not 14 weeks' 980
     assert result.table["demand_mean"].between(100, 200).all()
-    assert any("weekly" in n and "1 + 1 whole period(s) of 7 days" in n for n in result.notes)
+    assert any("weekly" in n and "cover 2.00 period(s) of 7 days" in n for n in result.notes)
     with pytest.raises(ModelError, match="daily forecast run"):
         inventory_actions(store, service_level=0.9, calibrate=True)
 

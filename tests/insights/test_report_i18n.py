@@ -113,8 +113,8 @@ NOTES = [
     "sales-volume band for their service level, or a service level outside (0, 1)",
     "not requested",
     "the workspace has no reviews (trendcast ingest FILE --kind reviews)",
-    "weekly (Fridays) forecasts: lead time 9 d + review 7 d counted as 2 + 1 whole period(s) of 7 days "
-    "(rounded up), likewise a stock file's days",
+    "weekly (Fridays) forecasts: lead time 9 d + review 7 d cover 2.29 period(s) of 7 days (a period's "
+    "demand spread evenly over its days), likewise a stock file's days",
     "order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
     "external series CPI, Temperature given per product by its store (2 indicator(s) x 45 key(s), "
     "named INDICATOR:KEY)",

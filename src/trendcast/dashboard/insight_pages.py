@@ -154,17 +154,16 @@ def drivers_fragment(store: Store, uid: str, lang: str, *, model: str, days: int
 
 def _periods_note(lang: str, freq: str | None) -> str:
     """What a run of weeks (months, ...) does with the form's days: the lead time and review
-    period stay in days and are rounded up to whole periods (``insights.inventory``); "" for
+    period stay in days and take their share of the periods (``insights.inventory``); "" for
     a daily run."""
     if not freq or freq == "D":
         return ""
     from trendcast.features.frequency import period_days
 
-    unit = unit_of(freq)
-    k = int(period_days(freq))  # a whole period or less: one period; a day more: two
+    unit, k = unit_of(freq), period_days(freq)
     units = unit.plural if lang == "en" else unit.zh_name
     return tr(lang, "inv_periods", units=units, unit=unit.en if lang == "en" else unit.zh,
-              k=k, k1=k + 1) + " "
+              k=f"{k:g}", x=f"{10 / k:.2f}") + " "
 
 
 @dataclass(frozen=True)

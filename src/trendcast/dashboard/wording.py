@@ -14,7 +14,8 @@ _ZH = {
     "independent days (spread of the sum understated if errors persist)":
         "各天相互独立（若误差持续，多天合计的波动会被低估）",
     "arrives within the lead time": "在补货周期内到货",
-    "lead time and review rounded up to whole forecast periods": "补货周期和盘点周期向上取整为整数个预测期",
+    "lead time and review take their share of a forecast period (its demand spread evenly over its days)":
+        "补货周期和盘点周期按天折算为预测期（期内需求按天均摊）",
     "order-up-to level, safety stock and order quantity; reorder point and stock-out risk stay "
     "uncalibrated": "补货目标水平、安全库存和订货量；再订货点和缺货风险不校准",
     "calibrated on backtests": "按回测校准",

@@ -166,9 +166,21 @@ class _NBSum:
         return np.where(self.mean > 0, sf, 0.0)
 
 
-def _nb_demand(mean: np.ndarray, size: np.ndarray, upto: np.ndarray) -> _NBSum:
-    m = np.where(np.arange(mean.shape[1])[None, :] < upto[:, None], mean, 0.0)
+def _nb_demand(mean: np.ndarray, size: np.ndarray, share: np.ndarray) -> _NBSum:
+    """Demand over the interval that covers ``share`` (n, days; 0..1) of each period.
+
+    A period's negative binomial is a Poisson count at a gamma rate; the part of it that falls
+    in a share w of the period is Poisson at w times that rate, a negative binomial with the
+    same size and mean w * m, variance w * m + (w * m)**2 / k (the binomial thinning of the
+    period's count). Whole periods (w = 1) add as before."""
+    m = share * mean
     return _NBSum(m.sum(axis=1), (m + m**2 / size[:, None]).sum(axis=1))
+
+
+def _shares(periods: np.ndarray, days: int) -> np.ndarray:
+    """Share of each forecast period (n, days) inside an interval of ``periods`` (n,) periods
+    from the first: 1 for whole periods, the fraction for the last, partly covered one."""
+    return np.clip(periods[:, None] - np.arange(days)[None, :], 0.0, 1.0)
 
 
 # Monte-Carlo on interpolated quantiles ---------------------------------------------------
@@ -231,16 +243,31 @@ class _Samples:
 
 def _sampled_demand(levels: np.ndarray, values: np.ndarray, mean: np.ndarray, lead: np.ndarray,
                     protect: np.ndarray, n_samples: int, seed: int) -> tuple[_Samples, _Samples]:
+    """Draws of lead-time and protection-interval demand; ``lead`` and ``protect`` are the
+    periods' shares (:func:`_shares`). A partly covered period contributes the binomial
+    thinning of its draw (rounded to units), the lead time's part a thinning of that part."""
     rng = np.random.default_rng(seed)
     n = len(mean)
-    running, lead_sum, prot_sum = (np.zeros((n, n_samples)) for _ in range(3))
+    lead_sum, prot_sum = np.zeros((n, n_samples)), np.zeros((n, n_samples))
     for d in range(mean.shape[1]):
-        active = protect > d
-        running[active] += sample_daily(levels, values[active, d], mean[active, d],
-                                        rng.random((int(active.sum()), n_samples)))
-        lead_sum[lead == d + 1] = running[lead == d + 1]
-        prot_sum[protect == d + 1] = running[protect == d + 1]
+        active = protect[:, d] > 0
+        draw = sample_daily(levels, values[active, d], mean[active, d],
+                            rng.random((int(active.sum()), n_samples)))
+        w_prot, w_lead = protect[active, d][:, None], lead[active, d][:, None]
+        part = _thin(rng, draw, w_prot)
+        prot_sum[active] += part
+        lead_sum[active] += _thin(rng, part, np.divide(w_lead, w_prot))
     return _Samples(lead_sum), _Samples(prot_sum)
+
+
+def _thin(rng: np.random.Generator, draw: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """``draw`` where ``share`` is 1, none where 0, else the binomial thinning of its units."""
+    partial = (share > 0) & (share < 1)
+    if not partial.any():
+        return np.where(share >= 1, draw, 0.0)
+    thinned = rng.binomial(np.round(np.clip(draw, 0, None)).astype(np.int64),
+                           np.broadcast_to(np.clip(share, 0, 1), draw.shape))
+    return np.where(share >= 1, draw, np.where(partial, thinned, 0.0))
 
 
 # Inputs and the policy -------------------------------------------------------------------
@@ -336,8 +363,10 @@ def inventory_policy(
         n_samples: Monte-Carlo draws per product (method "sample").
         seed: random seed of the draws (method "sample").
         period_days: days one forecast row covers (7 for a weekly run). Lead time and review
-            stay in days; the demand over them sums whole periods, each rounded up (a 7-day
-            lead time is one week of a weekly forecast, never seven weeks).
+            stay in days and cover their share of the periods: a 10-day lead time is one week
+            and 3/7 of the next of a weekly forecast (never ten weeks), 14 days are 14/91 of a
+            quarter. The part of a partly covered period is the thinning of its count
+            (:func:`_nb_demand`).
 
     Returns:
         One row per product, most urgent first (highest stock-out risk, then fewest days of
@@ -361,9 +390,10 @@ def inventory_policy(
     inputs, notes = _product_inputs(ids, products, defaults)
     lead_days = inputs["lead_time_days"].to_numpy(dtype=int)
     review_days = inputs["review_days"].to_numpy(dtype=int)
-    # forecast rows (periods) the lead time and the protection interval cover
-    lead = np.ceil(lead_days / period_days - 1e-9).astype(int)
-    protect = lead + np.maximum(np.ceil(review_days / period_days - 1e-9).astype(int), 1)
+    # forecast periods the lead time and the protection interval cover (fractions of the last)
+    lead_p = lead_days / period_days
+    prot_p = lead_p + review_days / period_days
+    protect = np.ceil(prot_p - 1e-9).astype(int)  # forecast rows needed
     unit = "days" if period_days == 1 else "periods"
     horizon = fc.groupby("unique_id", sort=False).size().reindex(ids).to_numpy()
     short = protect > horizon
@@ -388,15 +418,15 @@ def inventory_policy(
     size = np.full(len(ids), np.nan)
     lead_d: _NBSum | _Samples
     prot_d: _NBSum | _Samples
+    w_lead, w_prot = _shares(lead_p, days), _shares(prot_p, days)
     if method == "nbinom":
-        inside = np.arange(days)[None, :] < protect[:, None]
+        inside = w_prot > 0
         size = fit_nbinom_size(lv, np.where(inside[:, :, None], values, 0.0), np.where(inside, mean, 0.0))
-        lead_d, prot_d = _nb_demand(mean, size, lead), _nb_demand(mean, size, protect)
+        lead_d, prot_d = _nb_demand(mean, size, w_lead), _nb_demand(mean, size, w_prot)
     else:
-        lead_d, prot_d = _sampled_demand(lv, values, mean, lead, protect, n_samples, seed)
-    step = np.arange(days)[None, :]
-    lead_mean = np.where(step < lead[:, None], mean, 0).sum(axis=1)
-    prot_mean = np.where(step < protect[:, None], mean, 0).sum(axis=1)
+        lead_d, prot_d = _sampled_demand(lv, values, mean, w_lead, w_prot, n_samples, seed)
+    lead_mean = (w_lead * mean).sum(axis=1)
+    prot_mean = (w_prot * mean).sum(axis=1)
 
     sl, source = _service_levels(inputs, service_level, defaults, notes)
     for i in np.flatnonzero(sl > levels[-1]):
@@ -408,7 +438,7 @@ def inventory_policy(
     known = ~np.isnan(position)
     for i in np.flatnonzero(~known):
         notes[i].append("on hand unknown: no order quantity or risk")
-    daily = prot_mean / (protect * period_days)
+    daily = prot_mean / (lead_days + review_days)
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(known, np.where(daily > 0, position / daily, np.inf), np.nan)
     out = pd.DataFrame({
@@ -435,8 +465,8 @@ def inventory_policy(
         **asdict(defaults), "model": model, "quantiles": levels, "method": method,
         "daily_dependence": "independent days (spread of the sum understated if errors persist)",
         "on_order": "arrives within the lead time",
-        **({"period_days": period_days, "rounding": "lead time and review rounded up to whole "
-            "forecast periods"} if period_days != 1 else {}),
+        **({"period_days": period_days, "within_period": "lead time and review take their share "
+            "of a forecast period (its demand spread evenly over its days)"} if period_days != 1 else {}),
         **({"n_samples": n_samples, "seed": seed} if method == "sample" else {}),
     }
     return out

@@ -222,9 +222,9 @@ _ZH: list[Rule] = compile_rules([
      r"forecast's first day (\S+)",
      r"回测截点 \1 未用于校准：其窗口在预测首日 \2 或之后结束"),
     # inventory on weekly / monthly runs (services.inventory)
-    (r".+? forecasts: lead time (\d+) d \+ review (\d+) d counted as (\d+) \+ (\d+) whole period\(s\) "
-     r"of ([\d.]+) days \(rounded up\), likewise a stock file's days",
-     r"非按日预测：到货周期 \1 天 + 盘点周期 \2 天按 \3 + \4 个完整周期（每期 \5 天，向上取整）计，"
+    (r".+? forecasts: lead time (\d+) d \+ review (\d+) d cover ([\d.]+) period\(s\) of ([\d.]+) days "
+     r"\(a period's demand spread evenly over its days\), likewise a stock file's days",
+     r"非按日预测：到货周期 \1 天 + 盘点周期 \2 天合 \3 个预测期（每期 \4 天，期内需求按天均摊），"
      r"库存文件中的天数同样处理"),
     (r"order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
      r"订货上限未经校准：基于回测的校准只适用于按日的预测"),

@@ -109,10 +109,6 @@ def _run_freq(store: Store, run_id: str, fc: pd.DataFrame) -> str:
     return infer_freq(fc[["unique_id", "ds"]]) if len(fc) else "D"
 
 
-def _periods(days: int, step: float, low: int) -> int:
-    return max(int(np.ceil(days / step - 1e-9)), low)
-
-
 def inventory_actions(
     store: Store,
     *,
@@ -185,8 +181,8 @@ def inventory_actions(
     step = 1.0 if freq == "D" else period_days(freq)
     if step != 1:
         notes.append(f"{describe(freq)} forecasts: lead time {lead_time} d + review {review} d "
-                     f"counted as {_periods(lead_time, step, 0)} + {_periods(review, step, 1)} whole "
-                     f"period(s) of {step:g} days (rounded up), likewise a stock file's days")
+                     f"cover {(lead_time + review) / step:.2f} period(s) of {step:g} days (a period's "
+                     "demand spread evenly over its days), likewise a stock file's days")
     table = inventory_policy(fc, model=chosen, products=inputs, service_level=service_level,
                              defaults=defaults, method=method, period_days=step)
     assumptions = dict(table.attrs["assumptions"])
