@@ -4,6 +4,8 @@ forecast steps says weeks, months or quarters (it said days throughout)."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,11 +94,12 @@ def test_forecast_steps_are_counted_in_weeks_on_every_page(tmp_path):
     assert "horizon 4 weeks," in en["leaderboard"] and "预测 4 周，" in zh["leaderboard"]
     # the form's lead time and review stay in days; the page says how a weekly run counts them
     assert "Lead time (days)" in en["inventory"] and "补货提前期（天）" in zh["inventory"]
-    assert ("The run forecasts weeks: lead time and review period are given in days, each week "
-            "counting as 7 days with its demand spread evenly over them (10 days are 1.43 weeks).") \
-        in en["inventory"]
-    assert "该批次以周为单位预测" in zh["inventory"] and "每周按 7 天计" in zh["inventory"]
-    assert "10 天合 1.43 周" in zh["inventory"]
+    assert ("The run forecasts weeks: lead time and review period are given in days and take their "
+            "share of a week's demand (the notes below say how a week is split into days).") \
+        in html.unescape(en["inventory"])
+    assert "该批次以周为单位预测" in zh["inventory"] and "折算为一周需求中相应的份额" in zh["inventory"]
+    assert "cover 2.00 period(s) of 7 days" in en["inventory"]
+    assert "合 2.00 个预测期" in zh["inventory"] and "英文原文" not in zh["inventory"]
     assert "once the sales of forecast weeks arrive" in en["accuracy"]
     assert "预测各周的实际销量" in zh["accuracy"]
     for lang in ("en", "zh"):

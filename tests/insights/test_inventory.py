@@ -312,6 +312,31 @@ def test_service_reads_the_runs_frequency(store):
         inventory_actions(store, service_level=0.9, calibrate=True)
 
 
+def test_a_monthly_run_of_daily_sales_splits_its_month_as_the_year_before(store):
+    """A --freq M run of daily sales: the first 14 days of a November holding Double 11 held
+    most of the month a year before, and their demand is read so, not as 14/30 of the month."""
+    from trendcast.services.forecast import run_forecast
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.inventory import inventory_actions
+
+    days = pd.date_range("2023-11-01", "2025-10-31")
+    rng = np.random.default_rng(1)
+    level = np.where((days.month == 11) & (days.day == 11), 600.0, 20.0)
+    sales = pd.concat([pd.DataFrame({"unique_id": uid, "ds": days, "y": rng.poisson(level).astype(float)})
+                       for uid in ("a", "b")], ignore_index=True)
+    ingest_frames(store, {"sales": sales}, source="test")
+    run = run_forecast(store, horizon=3, models=["SeasonalNaive"], quantiles=list(LEVELS), freq="M")
+    november = run.forecasts[run.forecasts["ds"] == "2025-11-01"].set_index("unique_id")["SeasonalNaive"]
+    year_before = sales[sales["ds"].between("2024-11-01", "2024-11-30")]
+    share = (year_before[year_before["ds"] <= "2024-11-14"]["y"].sum() / year_before["y"].sum())
+    assert share > 0.6  # not 14/30
+    result = inventory_actions(store, service_level=0.9, lead_time=7, review=7)
+    t = result.table.set_index("unique_id")
+    assert t["demand_mean"].to_numpy() == pytest.approx((share * november).reindex(t.index).to_numpy())
+    assert any("weighted by the shop's daily sales on the same dates a year before" in n
+               for n in result.notes)
+
+
 def test_stock_file_ids_with_leading_zeros_stay_text(tmp_path):
     """Before: pandas read '007' as 7, so the product's stock was 'left out' as unknown."""
     from trendcast.services.inventory import read_stock

@@ -115,6 +115,11 @@ NOTES = [
     "the workspace has no reviews (trendcast ingest FILE --kind reviews)",
     "weekly (Fridays) forecasts: lead time 9 d + review 7 d cover 2.29 period(s) of 7 days (a period's "
     "demand spread evenly over its days), likewise a stock file's days",
+    "monthly (period starts) forecasts: lead time 7 d + review 7 d take their share of each period's own "
+    "days, a period's demand weighted by the shop's daily sales on the same dates a year before (evenly "
+    "where there are none); likewise a stock file's days",
+    "quarterly (period starts) forecasts: lead time 7 d + review 7 d take their share of each period's own "
+    "days, a period's demand spread evenly over its days; likewise a stock file's days",
     "order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
     "external series CPI, Temperature given per product by its store (2 indicator(s) x 45 key(s), "
     "named INDICATOR:KEY)",

@@ -120,9 +120,9 @@ TEXT: dict[str, dict[str, str]] = {
         "drivers_method_decomposition": "Decomposition of the history (effects add up to the change).",
         "inventory_title": "Inventory actions",
         "inv_run": "Forecast run {run_id}, model {model}.",
-        "inv_periods": "The run forecasts {units}: lead time and review period are given in days, "
-                       "each {unit} counting as {k} days with its demand spread evenly over them "
-                       "(10 days are {x} {units}).",
+        "inv_periods": "The run forecasts {units}: lead time and review period are given in days and "
+                       "take their share of a {unit}'s demand (the notes below say how a {unit} is "
+                       "split into days).",
         "inv_sorted_risk": "Highest stock-out risk first (then fewest days of cover).",
         "inv_sorted_value": "Largest expected daily sales value first (upload stock on hand to sort by "
                             "stock-out risk).",
@@ -456,8 +456,8 @@ TEXT: dict[str, dict[str, str]] = {
         "drivers_method_decomposition": "基于历史分解（各因素相加等于变化量）。",
         "inventory_title": "库存建议",
         "inv_run": "预测批次 {run_id}，模型 {model}。",
-        "inv_periods": "该批次以{units}为单位预测：补货提前期和盘点周期按天填写，每{unit}按 {k} 天计，"
-                       "期内需求按天均摊（10 天合 {x} {unit}）。",
+        "inv_periods": "该批次以{units}为单位预测：补货提前期和盘点周期按天填写，折算为一{unit}需求中"
+                       "相应的份额（下方说明写明一{unit}如何拆分到各天）。",
         "inv_sorted_risk": "缺货风险最高的排在前面（其次是可售天数最少的）。",
         "inv_sorted_value": "预计日销售额最大的排在前面（上传现有库存后按缺货风险排序）。",
         "inv_lead": "补货提前期（天）",

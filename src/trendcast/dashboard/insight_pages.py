@@ -158,12 +158,9 @@ def _periods_note(lang: str, freq: str | None) -> str:
     a daily run."""
     if not freq or freq == "D":
         return ""
-    from trendcast.features.frequency import period_days
-
-    unit, k = unit_of(freq), period_days(freq)
+    unit = unit_of(freq)
     units = unit.plural if lang == "en" else unit.zh_name
-    return tr(lang, "inv_periods", units=units, unit=unit.en if lang == "en" else unit.zh,
-              k=f"{k:g}", x=f"{10 / k:.2f}") + " "
+    return tr(lang, "inv_periods", units=units, unit=unit.en if lang == "en" else unit.zh) + " "
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,11 @@ _ZH = {
     "arrives within the lead time": "在补货周期内到货",
     "lead time and review take their share of a forecast period (its demand spread evenly over its days)":
         "补货周期和盘点周期按天折算为预测期（期内需求按天均摊）",
+    "lead time and review take the share of each forecast period's demand that its covered days held a "
+    "year before (evenly where there is no such history)":
+        "补货周期和盘点周期取各预测期需求中相应天数上一年所占的份额（无上一年数据处按天均摊）",
+    "lead time and review take their share of each forecast period's own days":
+        "补货周期和盘点周期按各预测期自身的天数折算",
     "order-up-to level, safety stock and order quantity; reorder point and stock-out risk stay "
     "uncalibrated": "补货目标水平、安全库存和订货量；再订货点和缺货风险不校准",
     "calibrated on backtests": "按回测校准",

@@ -270,6 +270,74 @@ def _thin(rng: np.random.Generator, draw: np.ndarray, share: np.ndarray) -> np.n
     return np.where(share >= 1, draw, np.where(partial, thinned, 0.0))
 
 
+# Periods the interval covers --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PeriodCalendar:
+    """How a run of months, quarters (or weeks of daily sales) splits its periods into days.
+
+    ``freq`` dates the forecast periods (:func:`trendcast.insights.periods.period_bounds`); the
+    lead time and review cover the periods' own calendar days (a 28-day February, a 92-day
+    quarter). ``day_weights`` (a value per day, e.g. the shop's sales on the same date a year
+    before) give a partly covered period's share: the weight of its covered days over the
+    weight of all its days, so the first 14 days of a November holding Double 11 count for
+    what they held a year before. Periods whose days lack a weight are split evenly."""
+
+    freq: str
+    day_weights: pd.Series | None = None
+
+    def shares(self, labels: np.ndarray, lead_days: np.ndarray, review_days: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Shares (n, h) of the periods dated ``labels`` (n, h; NaT after a series' last)
+        inside the lead time and the protection interval from each row's first period, and
+        the periods each interval needs (n,)."""
+        from trendcast.insights.periods import period_bounds
+
+        flat = pd.DatetimeIndex(labels.ravel())
+        ok = ~flat.isna()
+        start, end = (np.full(len(flat), np.datetime64("NaT"), dtype="datetime64[ns]") for _ in range(2))
+        a, b = period_bounds(flat[ok], self.freq)
+        start[ok], end[ok] = a.to_numpy(), b.to_numpy()
+        start, end = start.reshape(labels.shape), end.reshape(labels.shape)
+        first = start[:, 0]
+        day = np.timedelta64(1, "D")
+        lead_last = first + (lead_days.astype("int64") - 1) * day
+        prot_last = first + (lead_days + review_days).astype("int64") * day - day
+        grid = pd.date_range(np.nanmin(start[:, 0]), max(np.nanmax(end), prot_last.max()), freq="D")
+        weights = (pd.Series(np.nan, index=grid) if self.day_weights is None
+                   else self.day_weights.reindex(grid).astype(float))
+        w = weights.to_numpy()
+        cum_w = np.concatenate([[0.0], np.cumsum(np.nan_to_num(w))])
+        cum_nan = np.concatenate([[0], np.cumsum(np.isnan(w))])
+
+        def pos(days: np.ndarray) -> np.ndarray:
+            return ((days - grid[0].to_datetime64()) // day).astype("int64")
+
+        valid = ~np.isnat(start)
+        pa = np.where(valid, pos(np.where(valid, start, grid[0].to_datetime64())), 0)
+        pb = np.where(valid, pos(np.where(valid, end, grid[0].to_datetime64())), -1)
+        total_w = cum_w[pb + 1] - cum_w[pa]
+        weighted = valid & (cum_nan[pb + 1] - cum_nan[pa] == 0) & (total_w > 0)
+
+        def share(last: np.ndarray) -> np.ndarray:
+            hi = np.minimum(pb, pos(last)[:, None])
+            n_days = np.clip(hi - pa + 1, 0, None)
+            inside_w = np.where(n_days > 0, cum_w[np.clip(hi, pa - 1, None) + 1] - cum_w[pa], 0.0)
+            even = n_days / np.maximum(pb - pa + 1, 1)
+            out = np.where(weighted, inside_w / np.where(weighted, total_w, 1.0), even)
+            return np.where(valid, np.clip(out, 0.0, 1.0), 0.0)
+
+        last_end = np.nanmax(np.where(valid, end, np.datetime64("NaT")), axis=1)
+        covered = valid & (start <= prot_last[:, None])
+        need = covered.sum(axis=1)
+        for i in np.flatnonzero(last_end < prot_last):  # the run stops before the interval ends
+            more = pd.date_range(labels[i, 0], periods=labels.shape[1] + int(
+                (prot_last[i] - last_end[i]) / day) + 2, freq=self.freq)
+            a_more, _ = period_bounds(more, self.freq)
+            need[i] = int((a_more <= prot_last[i]).sum())
+        return share(lead_last), share(prot_last), need
+
+
 # Inputs and the policy -------------------------------------------------------------------
 
 def _product_inputs(ids: pd.Index, products: pd.DataFrame | None, defaults: InventoryDefaults
@@ -347,6 +415,7 @@ def inventory_policy(
     n_samples: int = 2000,
     seed: int = 0,
     period_days: float = 1.0,
+    calendar: PeriodCalendar | None = None,
 ) -> pd.DataFrame:
     """Safety stock, reorder point, order-up-to level, order quantity and stock-out risk.
 
@@ -367,6 +436,8 @@ def inventory_policy(
             and 3/7 of the next of a weekly forecast (never ten weeks), 14 days are 14/91 of a
             quarter. The part of a partly covered period is the thinning of its count
             (:func:`_nb_demand`).
+        calendar: the periods' own days and the demand's split over them
+            (:class:`PeriodCalendar`), in place of ``period_days`` of even days.
 
     Returns:
         One row per product, most urgent first (highest stock-out risk, then fewest days of
@@ -391,11 +462,17 @@ def inventory_policy(
     lead_days = inputs["lead_time_days"].to_numpy(dtype=int)
     review_days = inputs["review_days"].to_numpy(dtype=int)
     # forecast periods the lead time and the protection interval cover (fractions of the last)
-    lead_p = lead_days / period_days
-    prot_p = lead_p + review_days / period_days
-    protect = np.ceil(prot_p - 1e-9).astype(int)  # forecast rows needed
-    unit = "days" if period_days == 1 else "periods"
     horizon = fc.groupby("unique_id", sort=False).size().reindex(ids).to_numpy()
+    if calendar is None:
+        lead_p = lead_days / period_days
+        prot_p = lead_p + review_days / period_days
+        protect = np.ceil(prot_p - 1e-9).astype(int)  # forecast rows needed
+    else:
+        step_no = fc.groupby("unique_id", sort=False).cumcount().to_numpy()
+        labels = np.full((len(ids), int(horizon.max())), np.datetime64("NaT"), dtype="datetime64[ns]")
+        labels[ids.get_indexer(fc["unique_id"]), step_no] = pd.to_datetime(fc["ds"]).to_numpy()
+        cal_lead, cal_prot, protect = calendar.shares(labels, lead_days, review_days)
+    unit = "days" if period_days == 1 and calendar is None else "periods"
     short = protect > horizon
     if short.any():
         bad = int(np.flatnonzero(short)[0])
@@ -418,7 +495,10 @@ def inventory_policy(
     size = np.full(len(ids), np.nan)
     lead_d: _NBSum | _Samples
     prot_d: _NBSum | _Samples
-    w_lead, w_prot = _shares(lead_p, days), _shares(prot_p, days)
+    if calendar is None:
+        w_lead, w_prot = _shares(lead_p, days), _shares(prot_p, days)
+    else:
+        w_lead, w_prot = cal_lead[:, :days], cal_prot[:, :days]
     if method == "nbinom":
         inside = w_prot > 0
         size = fit_nbinom_size(lv, np.where(inside[:, :, None], values, 0.0), np.where(inside, mean, 0.0))
@@ -466,7 +546,12 @@ def inventory_policy(
         "daily_dependence": "independent days (spread of the sum understated if errors persist)",
         "on_order": "arrives within the lead time",
         **({"period_days": period_days, "within_period": "lead time and review take their share "
-            "of a forecast period (its demand spread evenly over its days)"} if period_days != 1 else {}),
+            "of a forecast period (its demand spread evenly over its days)"}
+           if period_days != 1 and calendar is None else {}),
+        **({"within_period": "lead time and review take the share of each forecast period's demand "
+            "that its covered days held a year before (evenly where there is no such history)"
+            if calendar.day_weights is not None else "lead time and review take their share of "
+            "each forecast period's own days"} if calendar is not None else {}),
         **({"n_samples": n_samples, "seed": seed} if method == "sample" else {}),
     }
     return out

@@ -177,7 +177,7 @@ def period_totals(history: pd.DataFrame, freq: str | None = None) -> pd.Series:
     labels = pd.DatetimeIndex(period_labels(pd.Series(totals.index), freq).to_numpy())
     summed = totals.groupby(labels).sum()
     first_day, last_day = _own_days(totals.index, own)
-    starts, ends = _period_days(summed.index, freq)
+    starts, ends = period_bounds(summed.index, freq)
     whole = (starts >= first_day) & (ends <= last_day)
     return summed[np.asarray(whole)]
 
@@ -194,7 +194,7 @@ def series_in_periods(history: pd.DataFrame, freq: str) -> pd.DataFrame:
     frame = history.assign(ds=period_labels(pd.to_datetime(history["ds"]), freq).to_numpy())
     agg = {"y": ("y", "sum")} | ({"price": ("price", "mean")} if "price" in frame.columns else {})
     out = frame.groupby(["unique_id", "ds"], as_index=False).agg(**agg)
-    starts, ends = _period_days(pd.DatetimeIndex(out["ds"]), freq)
+    starts, ends = period_bounds(pd.DatetimeIndex(out["ds"]), freq)
     out = out[np.asarray((starts >= first_day) & (ends <= last_day))].reset_index(drop=True)
     out.attrs["freq"] = freq
     return out
@@ -202,11 +202,11 @@ def series_in_periods(history: pd.DataFrame, freq: str) -> pd.DataFrame:
 
 def _own_days(index: pd.DatetimeIndex, freq: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The first and last day stored periods of ``freq`` cover."""
-    starts, ends = _period_days(pd.DatetimeIndex([index.min(), index.max()]), freq)
+    starts, ends = period_bounds(pd.DatetimeIndex([index.min(), index.max()]), freq)
     return pd.Timestamp(starts[0]), pd.Timestamp(ends[-1])
 
 
-def _period_days(labels: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+def period_bounds(labels: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
     """The first and last day of the periods dated ``labels``, as :func:`period_labels` dates
     them (weeks and *E aliases by their last day, MS/QS/YS by their first)."""
     if freq == "D":

@@ -15,6 +15,7 @@ from trendcast.features.frequency import describe, infer_freq, period_days
 from trendcast.insights.inventory import (
     PRODUCT_INPUTS,
     InventoryDefaults,
+    PeriodCalendar,
     inventory_policy,
     quantile_levels,
 )
@@ -109,6 +110,32 @@ def _run_freq(store: Store, run_id: str, fc: pd.DataFrame) -> str:
     return infer_freq(fc[["unique_id", "ds"]]) if len(fc) else "D"
 
 
+def _calendar(store: Store, freq: str, notes: list[str], lead_time: int, review: int
+              ) -> PeriodCalendar | None:
+    """How a run coarser than daily splits its periods into days: months and quarters by their
+    own calendar days, and, where the stored sales are daily, each day weighted by the shop's
+    sales on the same date a year before (a November's first two weeks hold Double 11); None
+    for a weekly run of weekly sales (seven even days)."""
+    from trendcast.services.forecast import workspace_freq
+
+    daily = workspace_freq(store) == "D"
+    if freq.startswith("W") and not daily:
+        return None
+    weights = None
+    if daily:
+        totals = store.sales_totals()
+        if not totals.empty:
+            days = pd.Series(totals["y"].to_numpy(dtype=float), index=pd.DatetimeIndex(totals["ds"]))
+            weights = days.clip(lower=0)
+            weights.index = weights.index + pd.DateOffset(years=1)
+            weights = weights.groupby(level=0).sum()  # Feb 28 and 29 of a leap year on one day
+    how = ("weighted by the shop's daily sales on the same dates a year before (evenly where "
+           "there are none)" if weights is not None else "spread evenly over its days")
+    notes.append(f"{describe(freq)} forecasts: lead time {lead_time} d + review {review} d take their "
+                 f"share of each period's own days, a period's demand {how}; likewise a stock file's days")
+    return PeriodCalendar(freq, weights)
+
+
 def inventory_actions(
     store: Store,
     *,
@@ -179,12 +206,13 @@ def inventory_actions(
     fc = run.forecasts[["unique_id", "ds", chosen, *qcols]]
     freq = _run_freq(store, run.run_id, fc)
     step = 1.0 if freq == "D" else period_days(freq)
-    if step != 1:
+    calendar = _calendar(store, freq, notes, lead_time, review) if step != 1 else None
+    if step != 1 and calendar is None:
         notes.append(f"{describe(freq)} forecasts: lead time {lead_time} d + review {review} d "
                      f"cover {(lead_time + review) / step:.2f} period(s) of {step:g} days (a period's "
                      "demand spread evenly over its days), likewise a stock file's days")
     table = inventory_policy(fc, model=chosen, products=inputs, service_level=service_level,
-                             defaults=defaults, method=method, period_days=step)
+                             defaults=defaults, method=method, period_days=step, calendar=calendar)
     assumptions = dict(table.attrs["assumptions"])
     if step != 1 and calibrate:
         raise ModelError(f"--calibrate needs a daily forecast run; run {run.run_id} is "
