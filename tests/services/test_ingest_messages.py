@@ -143,6 +143,14 @@ def title_and_total_lines(tmp: Path) -> list[str]:
 
 
 @case
+def subtotal_lines_inside_the_data(tmp: Path) -> list[str]:
+    return (notes_of(tmp, "s.csv", "sku,ds,y\nA,2024-01-01,1\n华东 小计,2024-01-01,1\nB,2024-01-02,2\n",
+                     "sales", mapping={"sku": "unique_id"})
+            + notes_of(tmp, "o.csv", "order_id,unique_id,ts,quantity\no1,A,2024-01-01 10:00,1\n"
+                       "Total,,,1\no2,A,2024-01-02 10:00,1\n", "orders"))
+
+
+@case
 def pasted_exports_and_column_case(tmp: Path) -> list[str]:
     return notes_of(tmp, "h.csv", "unique_id,DS,y\nA,2024-01-01,1\nunique_id,DS,y\nB,2024-01-01,2\n", "sales")
 

@@ -34,7 +34,7 @@ from trendcast.data.contract import (
 )
 from trendcast.data.order_status import find_status_column, split_by_status
 from trendcast.data.period_labels import read_period_labels
-from trendcast.data.readers import SEPARATORS, Limits, max_unpacked_bytes, read_frame
+from trendcast.data.readers import SEPARATORS, TOTAL_WORDS, Limits, max_unpacked_bytes, read_frame
 from trendcast.data.validation import FLAG_WORDS, SPECS, row_label, validate
 from trendcast.errors import DataValidationError, InputFileError
 
@@ -283,6 +283,7 @@ def load_file(
     _check_targets(raw, kind, opts, source)
     _merged_columns(raw.attrs.get("merged") or {}, kind, preset, opts, source, notes)
     raw = _apply_columns(raw, preset, opts, source)
+    raw = _drop_sum_lines(raw, kind, dict(opts.mapping), notes)
     raw = _match_case(raw, kind, notes)
     raw.attrs["notes"] = notes
     rules = opts.rules
@@ -307,6 +308,58 @@ def load_file(
     if cancelled is not None:
         out.attrs["cancelled"] = cancelled[1]
         out.attrs["lines_not_sold"] = not_sold
+    return out
+
+
+# Keys whose cell names a report's summing line instead of a product, order or user: the
+# words of a total line (合计, Subtotal, Grand Total), Excel's subtotals ("1 Total") and a
+# group's sum in a Chinese back end ("北京 小计").
+_SUM_SUFFIX = re.compile(r"^\S.*\s(total|subtotal)$|^.*(小计|合计|总计)$", re.IGNORECASE)
+_KEY_TARGETS = ("unique_id", "order_id", "item_id", "user_id")
+
+
+def _is_sum_word(value: object) -> bool:
+    text = str(value).strip().rstrip(":：").strip()
+    return text.lower() in TOTAL_WORDS or bool(_SUM_SUFFIX.match(text))
+
+
+def _drop_sum_lines(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
+                    notes: list[str]) -> pd.DataFrame:
+    """Lines whose key (or a part of a joined key) is a summing word (``小计``, ``Subtotal``,
+    Excel's ``1 Total``) left out, with a note that names their lines: a report's sums inside
+    the data, which would otherwise be stored as a product (``1_Subtotal``) holding the
+    group's total, or be refused as an empty key. The file's own rows of the others keep
+    their line numbers."""
+    if kind not in ("sales", "orders", "products", "reviews", "events") or raw.empty:
+        return raw
+    # the parts of a joined key first: the note names the file's column that holds the word
+    columns = [c for c in (*raw.attrs.get("_keys", []), *_KEY_TARGETS) if c in raw.columns]
+    hit = np.zeros(len(raw), dtype=bool)
+    first: tuple[str, str] | None = None
+    for col in dict.fromkeys(columns):
+        values = raw[col].astype("string").str.strip()
+        words = [v for v in values.dropna().unique() if _is_sum_word(v)]  # ids repeat: each once
+        if not words:
+            continue
+        mask = values.isin(words).fillna(False).to_numpy(dtype=bool)
+        if first is None:
+            first = (mapping.get(col, col), str(values.iloc[int(np.flatnonzero(mask)[0])]))
+        hit |= mask
+    if not hit.any() or first is None:
+        return raw
+    lines = [row_label(raw, pos)[0] for pos in np.flatnonzero(hit)[:5]]
+    if raw.attrs.get("header"):
+        lines = [n + 1 for n in lines if n is not None]
+    shown = ", ".join(str(n) for n in lines) + (", ..." if hit.sum() > 5 else "")
+    noun = {"sales": "products", "products": "products", "orders": "orders", "reviews": "reviews",
+            "events": "events"}[kind]
+    notes.append(f"{int(hit.sum()):,} subtotal line(s) skipped (line {shown}: {first[1]!r} in column "
+                 f"{first[0]!r}): a report's sums, not {noun}")
+    rows = raw.attrs.get("_rows")
+    kept = np.flatnonzero(~hit)
+    out = raw.iloc[kept].reset_index(drop=True)
+    out.attrs.update(raw.attrs)
+    out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)
     return out
 
 

@@ -497,8 +497,8 @@ def _drop_total_rows(df: pd.DataFrame) -> pd.DataFrame:
     """Rows at the end whose first filled cell is a total word (``合计``, ``Total``) and that
     leave at least one cell empty dropped (a summing line, not data), and one-cell note lines
     below them (``注：...``, ``数据来源：...``, ``Source: ...``); their lines (1-based) are kept
-    in ``attrs['total_lines']`` and ``attrs['note_lines']``. Totals inside the data are left
-    to validation."""
+    in ``attrs['total_lines']`` and ``attrs['note_lines']``. Subtotals inside the data are
+    found by their key once the columns are mapped (``data.ingest._drop_sum_lines``)."""
     drop: list[int] = []
     notes: list[int] = []
     word = ""

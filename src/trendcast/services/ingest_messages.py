@@ -309,6 +309,8 @@ def _open_periods(m: re.Match[str]) -> str:
             f"目前为止的销量会被当作销量低的{_ONE[unit]}；请在{_THIS[unit]}结束后再导入{how}")
 
 
+_SUM_OF = {"products": "商品", "orders": "订单", "reviews": "评价", "events": "行为记录"}
+
 # One line of a message: the ingest's notes and the lines of its refusals. A line that starts
 # with a file name ("sales.csv: ...") is translated after it (see _line).
 _LINES: list[Rule] = compile_rules([
@@ -344,6 +346,10 @@ _LINES: list[Rule] = compile_rules([
      lambda m: f"跳过了数据下方的 {m[1]} 行注释（第 {m[2].replace(', ', '、')} 行）"),
     (rf"{_N} total line\(s\) at the end skipped \(line ([\d, ]+): (.+)\)",
      r"跳过了末尾的 \1 行合计（第 \2 行：\3）"),
+    (rf"{_N} subtotal line\(s\) skipped \(line ([\d, .]+): (.+) in column (.+)\): a report's sums, not "
+     r"(products|orders|reviews|events)",
+     lambda m: f"跳过了 {m[1]} 行小计（第 {m[2].replace(', ', '、')} 行：列 {m[4]} 中的 {m[3]}）：这是报表的"
+               f"汇总行，不是{_SUM_OF[m[5]]}"),
     (rf"{_N} repeated header line\(s\) skipped \(line ([\d, .]+)\): the file looks like exports pasted one "
      r"below the other", r"跳过了 \1 行重复的表头（第 \2 行）：这个文件像是几次导出上下拼在了一起"),
     (rf"transferred: {_N} holiday row\(s\) marked transferred left out: the holiday was observed on another "
