@@ -863,3 +863,15 @@ def test_holidays_marked_transferred_are_left_out_of_the_calendar(tmp_path):
                "'Independencia de Guayaquil'" in n for n in df.attrs["notes"])
     with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'transferred': got 'maybe'"):
         load_file(write(tmp_path / "h.csv", text.replace("FALSE", "maybe", 1)), "calendar", options=options)
+
+
+def test_a_quantity_written_as_a_dash_is_zero_and_a_dash_price_is_refused(tmp_path):
+    """Excel's accounting format shows 0 as '-', and a CSV saved as displayed keeps it: a
+    quantity of '-' was refused; it is 0 (noted). A price of '-' is not a price: still refused."""
+    text = 'unique_id,ds,y,price\nA,2024-01-01," -   ",5\nA,2024-01-02,—,5\nA,2024-01-03,(3),5\nB,2024-01-01,2,5\n'
+    df = load_file(write(tmp_path / "a.csv", text), "sales", options=make_options(negatives="keep"))
+    assert df.sort_values(["unique_id", "ds"])["y"].tolist() == [0.0, 0.0, -3.0, 2.0]
+    assert "y: 2 quantity(ies) written as a lone dash read as 0 (Excel's accounting format shows 0 as '-')" \
+        in df.attrs["notes"]
+    with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'price': got '-'"):
+        load_file(write(tmp_path / "p.csv", "unique_id,ds,y,price\nA,2024-01-01,1,-\n"), "sales")

@@ -158,7 +158,7 @@ def pasted_exports_and_column_case(tmp: Path) -> list[str]:
 @case
 def pieces_and_returns_kept(tmp: Path) -> list[str]:
     return notes_of(tmp, "n.csv", "unique_id,ds,y\nA,2024-01-01,-1\nB,2024-01-01,3件\nC,2024-01-01,-2\n"
-                    "D,２０２４－０１－０１,１２\n",
+                    "D,２０２４－０１－０１,１２\nE,2024-01-01, -  \n",
                     "sales", options=make_options(negatives="keep", encoding="utf-8"))
 
 

@@ -297,6 +297,8 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
             narrow = _flag_words(narrow, name, notes)
         if col.kind == "rating":
             narrow = _rating_words(narrow, name, notes, rules.rating_scale)
+        if col.kind == "quantity":
+            narrow = _dash_zeros(narrow, name, notes)
         values = (_rating_units(narrow, name, notes) if col.kind == "rating" else
                   _rating_units(narrow, name, notes, _PIECE_UNIT, "quantities")
                   if col.kind == "quantity" else narrow)
@@ -417,6 +419,24 @@ def _rating_words(raw: pd.Series, name: str, notes: list[str], scale: tuple[floa
 # several pieces (箱 a box, 打 a dozen) are not read: they are refused like other text.
 _PIECE_UNIT = re.compile(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(?:件|个|只|pcs?|pieces?|units?)\s*$",
                          re.IGNORECASE)
+
+
+# A quantity of zero as Excel's accounting format shows it (and a CSV saved "as displayed"
+# writes it): a lone dash, often padded with spaces.
+_DASH = re.compile(r"^\s*[-–—－]\s*$")
+
+
+def _dash_zeros(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
+    """Quantities written as a lone dash read as 0, noted."""
+    if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
+        return raw
+    text = raw.map(lambda v: v if isinstance(v, str) else None)
+    dash = text.str.match(_DASH).fillna(False).to_numpy(dtype=bool)
+    if not dash.any():
+        return raw
+    notes.append(f"{name}: {int(dash.sum()):,} quantity(ies) written as a lone dash read as 0 (Excel's "
+                 "accounting format shows 0 as '-')")
+    return raw.where(~dash, "0")
 
 
 def _rating_units(raw: pd.Series, name: str, notes: list[str],

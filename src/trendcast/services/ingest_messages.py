@@ -381,6 +381,8 @@ _LINES: list[Rule] = compile_rules([
      lambda m: f"宽格式的宏观指标表：{m[1]} 个指标列（{m[2]}）按 name/ds/value 行读取"
                + ("，名称为 指标:键" if m[3] else "")),
     # notes: values (data.validation)
+    (rf"(.+?): {_N} quantity\(ies\) written as a lone dash read as 0 \(Excel's accounting format shows 0 "
+     r"as '-'\)", r"\1：\2 个写作单独短横线的数量按 0 读取（Excel 的会计格式把 0 显示为 '-'）"),
     (rf"(.+?): {_N} (rating\(s\)|quantities) written with a unit \(e\.g\. (.+)\) read as the number",
      lambda m: f"{m[1]}：{m[2]} 个{'评分' if m[3] == 'rating(s)' else '数量'}带单位（例如 {m[4]}），"
                "已按数字读取"),
