@@ -10,7 +10,7 @@ run() {  # name, extra args...
   $TC ingest careless/$f --db c/$f.duckdb "$@" > c/$f.out 2>&1; echo "exit $?"; head -c 1500 c/$f.out; echo
   $TC info --db c/$f.duckdb --json 2>/dev/null | ${PYTHON:-python} -c "import json,sys; d=json.load(sys.stdin); print('stored sales rows', d['tables']['sales']['rows'])" 2>/dev/null
 }
-for f in eu.csv eu_thousands.csv dmy.csv zh_dates.csv serial.csv mixed.csv bom.csv spaces.csv dups.csv total.csv blank.csv thousands.csv missing_week.csv price_currency.csv overlap.csv excel.xlsx tabs.txt utf16.txt report.xlsx report.csv; do run $f $MAP; done
+for f in eu.csv eu_thousands.csv dmy.csv zh_dates.csv serial.csv mixed.csv bom.csv spaces.csv dups.csv total.csv blank.csv thousands.csv missing_week.csv price_currency.csv overlap.csv excel.xlsx tabs.txt utf16.txt report.xlsx report.csv subtotal.csv excel_subtotals.xlsx; do run $f $MAP; done
 run eu.csv $MAP --decimal ,
 run eu_thousands.csv $MAP --decimal ,
 run thousands.csv $MAP --decimal .

@@ -79,4 +79,20 @@ pd.DataFrame(title + base.values.tolist() + total).to_excel(OUT / "report.xlsx",
                                                             index=False)
 save("report.csv", "某某旗舰店 周销售报表\n导出时间：2012-10-01 08:00\n" + base.to_csv(index=False)
      + f"合计,,,{base['Weekly_Sales'].sum():.2f},\n")
+# 19 a back end's subtotal per store inside the data (小计 in the department column, no date)
+def _sum_line(store, dept, value):
+    return pd.DataFrame({"Store": [store], "Dept": [dept], "Date": [""], "Weekly_Sales": [round(value, 2)],
+                         "IsHoliday": [""]})
+
+
+parts = []
+for store, g in base.groupby("Store", sort=False):
+    parts += [g, _sum_line(store, "小计", float(g["Weekly_Sales"].sum()))]
+save("subtotal.csv", pd.concat(parts).to_csv(index=False))
+# 20 Excel's Data > Subtotal: "1 Total" in the grouped column, "Grand Total" at the end
+parts = []
+for store, g in base.groupby("Store", sort=False):
+    parts += [g, _sum_line(f"{store} Total", "", float(g["Weekly_Sales"].sum()))]
+parts.append(_sum_line("Grand Total", "", float(base["Weekly_Sales"].sum())))
+pd.concat(parts).to_excel(OUT / "excel_subtotals.xlsx", index=False)
 print(sorted(p.name for p in OUT.iterdir()))
