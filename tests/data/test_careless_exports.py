@@ -875,3 +875,71 @@ def test_a_quantity_written_as_a_dash_is_zero_and_a_dash_price_is_refused(tmp_pa
         in df.attrs["notes"]
     with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'price': got '-'"):
         load_file(write(tmp_path / "p.csv", "unique_id,ds,y,price\nA,2024-01-01,1,-\n"), "sales")
+
+
+def test_a_workbook_with_a_notes_sheet_first_names_the_sheet_that_has_the_data(tmp_path):
+    """A 说明 (notes) sheet in front of the data: the error listed the notes sheet's one
+    'column'; it now names the sheet that has the columns and --sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "说明"
+    book.active.append(["本报表由系统导出，数据见第二个工作表"])
+    data = book.create_sheet("销售 明细")
+    data.append(["商品", "日期", "销量"])
+    data.append(["A", "2024-01-01", 3])
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+    opts = make_options(mapping=["unique_id=商品", "ds=日期", "y=销量"])
+    with pytest.raises(InputFileError, match=r"the first sheet '说明' has no column\(s\) '商品', '日期', '销量'; "
+                                             r"sheet '销售 明细' has them: pass --sheet '销售 明细'"):
+        load_file(path, "sales", options=opts)
+    assert load_file(path, "sales", options=make_options(mapping=["unique_id=商品", "ds=日期", "y=销量"],
+                                                         sheet="销售 明细"))["y"].tolist() == [3.0]
+    # no other sheet has the columns: the usual error
+    with pytest.raises(DataValidationError, match="missing required column"):
+        load_file(path, "orders")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_header_on_two_lines_is_read_as_one(tmp_path, suffix):
+    """Grouped columns: a group name over two columns (merged in Excel, left of a blank cell in
+    CSV) and their names below. Before: "header, column 4: got ''"."""
+    rows = [["商品", "日期", "销售", None, "退货", None], [None, None, "数量", "金额", "数量", "金额"],
+            ["A", "2024-01-01", "3", "29.7", "1", "9.9"], ["B", "2024-01-01", "x", "0", "0", "0"]]
+    path = tmp_path / f"h{suffix}"
+    if suffix == ".csv":
+        write(path, "\n".join(",".join(c or "" for c in r) for r in rows) + "\n")
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        for r in rows:
+            book.active.append(r)
+        book.active.merge_cells("C1:D1")
+        book.active.merge_cells("E1:F1")
+        book.save(path)
+    opts = make_options(mapping=["unique_id=商品", "ds=日期", "y=销售 数量"])
+    # the names below repeat (数量 under 销售 and under 退货): each is named with its group; a
+    # bad row after the two header lines names its own file line
+    with pytest.raises(DataValidationError, match=r"\(line 4\), column 'y': got 'x'"):
+        load_file(path, "sales", options=opts)
+    rows[3][2] = "2"
+    if suffix == ".csv":
+        write(path, "\n".join(",".join(c or "" for c in r) for r in rows) + "\n")
+    else:
+        from openpyxl import load_workbook
+
+        book = load_workbook(path)
+        book.active["C4"] = "2"
+        book.save(path)
+    df = load_file(path, "sales", options=opts)
+    assert df.sort_values("unique_id")["y"].tolist() == [3.0, 2.0]
+    assert "header written on two lines (line 1, 2) read as one: the names on line 2, under their group's " \
+           "where one repeats" in df.attrs["notes"]
+    assert any("销售 金额" in n and "退货 数量" in n for n in df.attrs["notes"])  # extra columns named
+
+
+def test_a_blank_header_cell_above_data_is_still_refused(tmp_path):
+    with pytest.raises(DataValidationError, match=r"header, column 1: got ''"):
+        load_file(write(tmp_path / "i.csv", ",unique_id,ds,y\n0,A,2024-01-01,1\n1,B,2024-01-01,2\n"), "sales")

@@ -328,6 +328,24 @@ def xls_exports_that_are_text_or_html(tmp: Path) -> list[str]:
 
 
 @case
+def a_header_on_two_lines(tmp: Path) -> list[str]:
+    return notes_of(tmp, "h2.csv", "商品,日期,销售,\n,,数量,金额\nA,2024-01-01,1,9.9\n", "sales",
+                    mapping={"商品": "unique_id", "日期": "ds", "数量": "y"})
+
+
+@case
+def a_workbook_whose_data_is_on_its_second_sheet(tmp: Path) -> list[str]:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "说明"
+    book.active.append(["数据见第二个工作表"])
+    book.create_sheet("sales 2024").append(["unique_id", "ds", "y"])
+    book.save(tmp / "two.xlsx")
+    return [refusal(lambda: load_file(tmp / "two.xlsx", "sales", now=NOW))]
+
+
+@case
 def a_closed_shop_with_allow_gaps(tmp: Path) -> list[str]:
     return stored(tmp, [("a.csv", "unique_id,ds,y\n" + _days("2024-01-01", 30), {}),
                         ("b.csv", "unique_id,ds,y\n" + _days("2024-02-03", 2), {"allow_gaps": True})])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,7 +35,14 @@ from trendcast.data.contract import (
 )
 from trendcast.data.order_status import find_status_column, split_by_status
 from trendcast.data.period_labels import read_period_labels
-from trendcast.data.readers import SEPARATORS, TOTAL_WORDS, Limits, max_unpacked_bytes, read_frame
+from trendcast.data.readers import (
+    SEPARATORS,
+    TOTAL_WORDS,
+    Limits,
+    max_unpacked_bytes,
+    read_frame,
+    sheet_with,
+)
 from trendcast.data.validation import FLAG_WORDS, SPECS, row_label, validate
 from trendcast.errors import DataValidationError, InputFileError
 
@@ -255,6 +263,8 @@ def load_file(
         encoding=opts.encoding,
     )
     source = str(path)
+    if len(raw.attrs.get("sheets") or []) > 1:
+        _data_on_another_sheet(path, raw, kind, opts)
     notes: list[str] = []
     if raw.attrs.get("encoding"):
         notes.append(f"read as {raw.attrs['encoding']} text"
@@ -274,6 +284,10 @@ def load_file(
             word = f": {raw.attrs['total_word']!r}" if key == "total_lines" else ""
             notes.append(f"{len(lines):,} {what} skipped (line "
                          f"{', '.join(str(n) for n in lines)}{word})")
+    if raw.attrs.get("header_lines_joined"):
+        first, second = raw.attrs["header_lines_joined"]
+        notes.append(f"header written on two lines (line {first}, {second}) read as one: the names on "
+                     f"line {second}, under their group's where one repeats")
     if raw.attrs.get("header_lines"):
         lines = raw.attrs["header_lines"]
         shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
@@ -361,6 +375,27 @@ def _drop_sum_lines(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
     out.attrs.update(raw.attrs)
     out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)
     return out
+
+
+def _data_on_another_sheet(path: str | Path, raw: pd.DataFrame, kind: str, opts: IngestOptions) -> None:
+    """A workbook read at its first sheet (no --sheet) that lacks the columns the ingest needs
+    while another sheet has them (a 说明 or summary sheet in front of the data): refused,
+    naming that sheet and --sheet. Otherwise the usual column errors follow."""
+    have = {str(c).strip().lower() for c in raw.columns}
+    sources = [part.strip() for _, expr in opts.mapping for part in expr.split("+")]
+    targets = {t for t, _ in opts.mapping} | {n for n, _ in opts.constants}
+    required = [c for c, col in SPECS[kind].columns.items()
+                if col.required and c not in targets and c not in SPECS[kind].made_up]
+    missing = [c for c in dict.fromkeys(sources + required) if c.strip().lower() not in have]
+    if not missing:
+        return
+    sheets = raw.attrs["sheets"]
+    found = sheet_with(path, missing, sheets[1:])
+    if found is not None:
+        typed = found if re.fullmatch(r"[\w.-]+", found) else shlex.quote(found)
+        raise InputFileError(
+            f"{path}: the first sheet {sheets[0]!r} has no column(s) {', '.join(map(repr, missing))}; "
+            f"sheet {found!r} has them: pass --sheet {typed}")
 
 
 def _order_status(raw: pd.DataFrame, kind: str, used: set[str], source: str,

@@ -402,7 +402,7 @@ def _read_delimited(data: bytes, source: str, sep: str, header: bool,
     df, empty = _drop_empty_rows(df, source, header=header, what="file")
     titles: list[int] = short_titles
     if header:
-        df = _skip_title_rows(df)
+        df = _two_line_header(_skip_title_rows(df))
         titles = titles + df.attrs.get("title_lines", [])
         cols = check_header(list(df.iloc[0]), source)
         df = df.iloc[1:].copy()
@@ -459,6 +459,38 @@ def _short_title_lines(data: bytes, sep: str) -> tuple[list[int], int, bytes]:
         return [], 0, data
     cut = sum(len(line) + 1 for line in head[: wide[0]])
     return [i for i in range(wide[0]) if widths[i]], wide[0], data[cut:]
+
+
+_VALUE = re.compile(r"^[-+(]?[\d.,\s%$€£¥￥]+\)?$|^\d{4}[-/.年]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def _two_line_header(df: pd.DataFrame) -> pd.DataFrame:
+    """A header written on two lines, as spreadsheets lay out grouped columns: a group name
+    over several columns (``销售``, merged or left of blank cells) and their names on the line
+    below (``数量``, ``金额``), read as one header line. Taken when every blank cell of the
+    first line has a name below it and the second line holds names only (no number or date);
+    a column keeps the name below it (``销售 数量`` where the name below repeats), else the one
+    above. The lines are kept in ``attrs['header_lines_joined']``."""
+    if len(df) < 3 or df.shape[1] < 2:
+        return df
+    top = df.iloc[0].astype("string").str.strip()
+    below = df.iloc[1].astype("string").str.strip()
+    top_blank = (top.isna() | (top == "")).fillna(True).to_numpy(dtype=bool)
+    named = (below.notna() & (below != "")).fillna(False).to_numpy(dtype=bool)
+    if not top_blank.any() or not named[top_blank].all() or top_blank.all():
+        return df
+    if any(_VALUE.match(str(v)) for v in below[named]):
+        return df  # the second line is data
+    group = top.where(~top_blank).ffill()
+    subs = [str(b) if n else None for b, n in zip(below, named, strict=True)]
+    repeated = {n for n in subs if n is not None and subs.count(n) > 1}
+    names = [str(t) if sub is None else f"{g} {sub}" if sub in repeated and pd.notna(g) else sub
+             for t, g, sub in zip(top, group, subs, strict=True)]
+    out = df.drop(index=df.index[1]).copy()
+    out.iloc[0] = names
+    out.attrs.update(df.attrs)
+    out.attrs["header_lines_joined"] = (int(df.index[0]) + 1, int(df.index[1]) + 1)
+    return out
 
 
 def _skip_title_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -759,7 +791,35 @@ def _read_excel(path: Path, source: str, sheet: str | int | None, header: bool,
     except Exception as exc:  # openpyxl/xlrd raise many types for damaged files
         raise InputFileError(f"{path}: cannot read as Excel ({type(exc).__name__}: "
                              f"{str(exc)[:300]}); re-save it as .xlsx or CSV") from None
-    return _from_grid(df, source, header, names, limits, merged=fill_down(df, ranges))
+    out = _from_grid(df, source, header, names, limits, merged=fill_down(df, ranges))
+    if sheet is None:
+        out.attrs["sheets"] = tuple(_sheet_names(path))  # a tuple: pandas compares attrs
+    return out
+
+
+def _sheet_names(path: Path) -> list[str]:
+    """The workbook's sheet names, first (the one read without --sheet) first; [] when they
+    cannot be listed."""
+    try:
+        with pd.ExcelFile(path) as book:
+            return [str(n) for n in book.sheet_names]
+    except Exception:  # noqa: BLE001 - the sheet was read; the names only add a hint
+        return []
+
+
+def sheet_with(path: str | Path, names: Sequence[str], sheets: Sequence[str], rows: int = 30) -> str | None:
+    """The first of ``sheets`` whose first ``rows`` rows hold every one of ``names`` (case
+    and spaces aside) as a cell: where a workbook keeps the data its first sheet lacks."""
+    want = {str(n).strip().lower() for n in names}
+    for name in sheets:
+        try:
+            grid = pd.read_excel(path, sheet_name=name, dtype=str, header=None, nrows=rows)
+        except Exception:  # noqa: BLE001 - a sheet that cannot be read is not the one
+            continue
+        cells = {str(v).strip().lower() for v in grid.to_numpy().ravel() if isinstance(v, str)}
+        if want <= cells:
+            return name
+    return None
 
 
 def _from_grid(df: pd.DataFrame, source: str, header: bool, names: Sequence[str] | None,
@@ -778,7 +838,7 @@ def _from_grid(df: pd.DataFrame, source: str, header: bool, names: Sequence[str]
     df, empty = _drop_empty_rows(df, source, header=header, what=what)
     titles: list[int] = []
     if header:
-        df = _skip_title_rows(df)
+        df = _two_line_header(_skip_title_rows(df))
         titles = df.attrs.get("title_lines", [])
         cols = check_header(list(df.iloc[0]), source)
         named = dict(zip(df.columns, cols, strict=True))

@@ -346,6 +346,12 @@ _LINES: list[Rule] = compile_rules([
      lambda m: f"跳过了数据下方的 {m[1]} 行注释（第 {m[2].replace(', ', '、')} 行）"),
     (rf"{_N} total line\(s\) at the end skipped \(line ([\d, ]+): (.+)\)",
      r"跳过了末尾的 \1 行合计（第 \2 行：\3）"),
+    (r"(.+?): the first sheet (.+?) has no column\(s\) (.+); sheet (.+?) has them: pass --sheet (.+)",
+     lambda m: f"{m[1]}：第一个工作表 {m[2]} 中没有列 {m[3].replace(', ', '、')}；工作表 {m[4]} 中有："
+               f"请加上 --sheet {m[5]}"),
+    (r"header written on two lines \(line (\d+), (\d+)\) read as one: the names on line (\d+), under their "
+     r"group's where one repeats",
+     r"表头写在两行（第 \1、\2 行），已合并为一行：列名取第 \3 行的，重复的列名前加上所在分组的名称"),
     (rf"{_N} subtotal line\(s\) skipped \(line ([\d, .]+): (.+) in column (.+)\): a report's sums, not "
      r"(products|orders|reviews|events)",
      lambda m: f"跳过了 {m[1]} 行小计（第 {m[2].replace(', ', '、')} 行：列 {m[4]} 中的 {m[3]}）：这是报表的"
