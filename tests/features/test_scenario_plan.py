@@ -61,6 +61,32 @@ def test_bad_rows_are_refused_with_file_row_and_column(cols, column, row):
     assert (problem["file"], problem["row"], problem["column"]) == ("plan.csv", row, column)
 
 
+def test_a_chinese_planners_plan_reads_as_written():
+    """商品/开始/结束/折扣/促销 headers, 9折 (pay 90%: 10% off), 是/否 and 2025/3/5 dates:
+    before, refused as unknown columns; now the same plan as the English one."""
+    zh = _parse(_plan(商品=["A", "B"], 开始=["2025/3/5", "2025-03-08"], 结束=["2025/3/6", ""],
+                      折扣=["9折", "8.5折"], 促销=["是", "否"]))
+    en = _parse(_plan(unique_id=["A", "B"], start=["2025-03-05", "2025-03-08"], end=["2025-03-06", ""],
+                      discount=["10", "15"], promo=["1", "0"]))
+    pd.testing.assert_frame_equal(zh.days, en.days)
+
+
+@pytest.mark.parametrize("value", ["03/04/2025", "4.3.2025", "05-06-2025"])
+def test_a_date_whose_day_and_month_could_be_either_is_refused(value):
+    """03/04/2025 is 4 March to a Chinese or European planner and 3 April to pandas: it was
+    read month first without a word."""
+    with pytest.raises(DataValidationError, match=r"row 1, column 'start': .*day and month could be either"):
+        _parse(_plan(unique_id=["A"], start=[value], promo=["1"]))
+    # a day above 12 says which is which
+    assert _parse(_plan(unique_id=["A"], start=["13/03/2025"], promo=["1"])).days["ds"].tolist() == \
+        [pd.Timestamp("2025-03-13")]
+
+
+def test_a_discount_written_as_a_fraction_is_refused():
+    with pytest.raises(DataValidationError, match=r"column 'discount': '0.1', expected a discount in percent"):
+        _parse(_plan(unique_id=["A"], start=["2025-03-05"], discount=["0.1"]))
+
+
 def test_overlapping_rows_and_unknown_columns_are_refused():
     with pytest.raises(DataValidationError, match=r"rows \[1, 2\] overlap"):
         _parse(_plan(unique_id=["A", ""], category=["", "toys"], start=["2025-03-01", "2025-03-01"],

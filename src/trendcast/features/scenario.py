@@ -25,6 +25,7 @@ prices and promotions to the model's own response as well.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -38,9 +39,18 @@ from trendcast.schema import quantile_column
 
 PLAN_COLUMNS = ("unique_id", "category", "start", "end", "price", "discount", "promo", "event")
 _ALIASES = {"product": "unique_id", "id": "unique_id", "sku": "unique_id", "from": "start",
-            "to": "end", "discount_pct": "discount", "promotion": "promo"}
-_TRUE = {"1", "1.0", "true", "yes", "y"}
-_FALSE = {"0", "0.0", "false", "no", "n"}
+            "to": "end", "discount_pct": "discount", "promotion": "promo",
+            # a Chinese planner's headers
+            "商品": "unique_id", "商品编码": "unique_id", "商品id": "unique_id", "品类": "category",
+            "类目": "category", "开始": "start", "开始日期": "start", "起始日期": "start", "结束": "end",
+            "结束日期": "end", "价格": "price", "售价": "price", "计划价格": "price", "折扣": "discount",
+            "促销": "promo", "是否促销": "promo", "活动": "event", "事件": "event"}
+_TRUE = {"1", "1.0", "true", "yes", "y", "是", "有"}
+_FALSE = {"0", "0.0", "false", "no", "n", "否", "无"}
+# dates whose day and month could be either (03/04/2025): written as the planner's locale
+# reads them, so refused rather than guessed
+_EITHER_ORDER = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+_ZHE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*折\s*$")  # 9折: pay 90%, 10% off
 MAX_PLAN_ROWS = 10_000
 RESPONSES = ("elasticity", "model")  # how a plan's prices and promotions move the forecast
 
@@ -134,7 +144,11 @@ def parse_plan(raw: pd.DataFrame, *, products: pd.DataFrame, calendar: pd.DataFr
             if _blank(value):
                 dates[column] = None
                 continue
-            day = pd.to_datetime(str(value).strip(), errors="coerce")
+            either = _EITHER_ORDER.match(str(value))
+            if either and int(either[1]) <= 12 and int(either[2]) <= 12 and either[1] != either[2]:
+                bad(row, column, value, "a date like 2025-11-11 (day and month could be either way round)")
+                continue
+            day = pd.to_datetime(str(value).strip(), errors="coerce", dayfirst=bool(either))
             if pd.isna(day):
                 bad(row, column, value, "a date like 2025-11-11")
             elif not first <= day.normalize() <= last:
@@ -147,9 +161,9 @@ def parse_plan(raw: pd.DataFrame, *, products: pd.DataFrame, calendar: pd.DataFr
         if start is not None and end is not None and end < start:
             bad(row, "end", rec["end"], f"a date on or after start {start.date()}")
         price = _number(rec["price"], row, "price", bad, "a price > 0", lambda v: v > 0)
-        discount = _number(rec["discount"], row, "discount", bad,
-                           "a discount in percent, >= 0 and < 100 (10 means 10% off)",
-                           lambda v: 0 <= v < 100)
+        discount = _number(_percent_off(rec["discount"]), row, "discount", bad,
+                           "a discount in percent, 0 or 1 to 99 (10 means 10% off, as does 9折; 0.1 "
+                           "would be 0.1% off)", lambda v: v == 0 or 1 <= v < 100)
         if not (np.isnan(price) or np.isnan(discount)):
             bad(row, "discount", rec["discount"], "a price or a discount, not both")
         promo = np.nan
@@ -176,6 +190,16 @@ def parse_plan(raw: pd.DataFrame, *, products: pd.DataFrame, calendar: pd.DataFr
         price=("price", "max"), discount=("discount", "max"), promo=("promo", "max"),
         event=("event", lambda s: next((v for v in s if v is not None), None)), row=("row", "min"))
     return Plan(days, df, src)
+
+
+def _percent_off(value: object) -> object:
+    """A discount as percent off: ``9折`` (pay 90%) is 10, ``8.5折`` 15; else as written."""
+    m = _ZHE.match(str(value)) if isinstance(value, str) else None
+    if m is None:
+        return value
+    tenths = float(m[1])
+    pay = tenths * 10 if tenths < 10 else tenths  # 9折 pays 90%, 85折 85%
+    return f"{100 - pay:g}" if 0 < pay < 100 else value
 
 
 def _number(value: object, row: int, column: str, bad: Callable[[int, str, object, str], None],
