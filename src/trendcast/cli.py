@@ -1247,7 +1247,8 @@ def inventory(
         help="Days from order to delivery (if the stock file has none).")] = 7,
     review: Annotated[int, typer.Option(help="Days between orders (if the stock file has none).")] = 7,
     stock: Annotated[Path | None, typer.Option(
-        help="CSV unique_id,on_hand[,on_order,lead_time_days,review_days,unit_cost].")] = None,
+        help="CSV or Excel unique_id,on_hand[,on_order,lead_time_days,review_days,unit_cost]; an "
+             "export's own names (SKU, 库存, 在途, ...) are read and noted.")] = None,
     service_level: Annotated[float | None, typer.Option(
         help="Chance of no stock-out per cycle, e.g. 0.95 (default: from price and cost).")] = None,
     holding_cost: Annotated[float, typer.Option(

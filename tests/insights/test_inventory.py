@@ -349,6 +349,31 @@ def test_stock_file_ids_with_leading_zeros_stay_text(tmp_path):
     assert read_stock(path)["unique_id"].tolist() == ["007", "0100"]
 
 
+def test_a_warehouse_export_is_read_as_a_stock_file(tmp_path):
+    """An ERP's stock export: its own headers, thousands separators, zeros shown as '-', a
+    subtotal line per warehouse. Before: "missing column(s) ['unique_id', 'on_hand']"."""
+    from trendcast.services.inventory import read_stock
+
+    path = tmp_path / "stock.csv"
+    path.write_text('商品编码,库存数量,在途数量,仓库\n007,"1,234",-,华东\n008,12,5,华东\n华东 小计,"1,246",5,\n'
+                    '009,x,0,华南\n', encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"row 4 \(line 5\), column 'on_hand': got 'x'"):
+        read_stock(path)
+    path.write_text(path.read_text(encoding="utf-8").replace("009,x", "009,3"), encoding="utf-8")
+    frame = read_stock(path)
+    assert frame.to_dict(orient="list") == {"unique_id": ["007", "008", "009"], "on_hand": [1234.0, 12.0, 3.0],
+                                            "on_order": [0.0, 5.0, 0.0]}
+    assert frame.attrs["ignored_columns"] == ["仓库"]
+    assert frame.attrs["notes"] == [
+        "stock file columns read as: 商品编码 as unique_id, 库存数量 as on_hand, 在途数量 as on_order",
+        "1 subtotal line(s) of the stock file skipped (e.g. '华东 小计')",
+        "stock file column on_hand: 1 value(s) with thousands separators read (1,234 as 1234)",
+        "stock file column on_order: 1 value(s) shown as '-' read as 0"]
+    # a file with both names keeps trendcast's own
+    path.write_text("unique_id,sku,on_hand\nA,x1,1\n", encoding="utf-8")
+    assert read_stock(path).attrs["ignored_columns"] == ["sku"]
+
+
 def test_a_stock_file_without_on_hand_is_told_every_optional_column(tmp_path):
     """Before: the hint listed STOCK_COLUMNS[2:], which left out lead_time_days and
     review_days and named on_hand twice."""

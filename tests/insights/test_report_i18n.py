@@ -121,6 +121,12 @@ NOTES = [
     "quarterly (period starts) forecasts: lead time 7 d + review 7 d take their share of each period's own "
     "days, a period's demand spread evenly over its days; likewise a stock file's days",
     "order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
+    "stock file columns read as: 商品编码 as unique_id, 库存数量 as on_hand, 在途数量 as on_order",
+    "stock file column on_hand: 1 value(s) shown as '-' read as 0; 2 value(s) with thousands separators "
+    "read (1,234 as 1234)",
+    "stock file column on_order: 1 value(s) shown as '-' read as 0",
+    "stock file column on_hand: 3 value(s) with thousands separators read (1,234 as 1234)",
+    "2 subtotal line(s) of the stock file skipped (e.g. '华东 小计')",
     "external series CPI, Temperature given per product by its store (2 indicator(s) x 45 key(s), "
     "named INDICATOR:KEY)",
     "external series Size left out here: 12 of 3,331 products have no store among its keys",

@@ -332,7 +332,8 @@ _SUM_SUFFIX = re.compile(r"^\S.*\s(total|subtotal)$|^.*(小计|合计|总计)$",
 _KEY_TARGETS = ("unique_id", "order_id", "item_id", "user_id")
 
 
-def _is_sum_word(value: object) -> bool:
+def is_sum_word(value: object) -> bool:
+    """Whether a key cell names a report's summing line (``合计``, ``1 Total``, ``华东 小计``)."""
     text = str(value).strip().rstrip(":：").strip()
     return text.lower() in TOTAL_WORDS or bool(_SUM_SUFFIX.match(text))
 
@@ -352,7 +353,7 @@ def _drop_sum_lines(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
     first: tuple[str, str] | None = None
     for col in dict.fromkeys(columns):
         values = raw[col].astype("string").str.strip()
-        words = [v for v in values.dropna().unique() if _is_sum_word(v)]  # ids repeat: each once
+        words = [v for v in values.dropna().unique() if is_sum_word(v)]  # ids repeat: each once
         if not words:
             continue
         mask = values.isin(words).fillna(False).to_numpy(dtype=bool)

@@ -195,6 +195,18 @@ _ZH: list[Rule] = compile_rules([
     (r"run (\S+) starts on (\S+), not after the latest sales \((\S+)\): rerun .*",
      r"预测批次 `\1` 从 \2 开始，早于最新销量日期 \3：请重新运行 `trendcast forecast` 以获得最新建议"),
     (r"stock file columns ignored: (.*)", r"库存文件中未使用的列：\1"),
+    (r"stock file columns read as: (.+)",
+     lambda m: "库存文件的列按以下含义读取：" + "、".join(
+         re.sub(r"^(.+) as (\w+)$", r"\1 → `\2`", part) for part in m[1].split(", "))),
+    (rf"stock file column (\S+): {_N} value\(s\) shown as '-' read as 0; {_N} value\(s\) with thousands "
+     r"separators read \(1,234 as 1234\)",
+     r"库存文件的列 `\1`：\2 个显示为 '-' 的值按 0 读取；\3 个带千位分隔符的值已读取（1,234 即 1234）"),
+    (rf"stock file column (\S+): {_N} value\(s\) shown as '-' read as 0",
+     r"库存文件的列 `\1`：\2 个显示为 '-' 的值按 0 读取"),
+    (rf"stock file column (\S+): {_N} value\(s\) with thousands separators read \(1,234 as 1234\)",
+     r"库存文件的列 `\1`：\2 个带千位分隔符的值已读取（1,234 即 1234）"),
+    (rf"{_N} subtotal line\(s\) of the stock file skipped \(e\.g\. (.+)\)",
+     r"跳过了库存文件中的 \1 行小计（例如 \2）"),
     # inventory: order-up-to levels calibrated on backtests (services.inventory_calibrate)
     (r"order-up-to levels(?: for lead time (\d+) \+ review (\d+) days)? are uncalibrated \(negative "
      r"binomial of the forecast\): no backtest of (\S+) with quantiles is stored; to calibrate them on "

@@ -3,6 +3,7 @@ about to run out (see ``trendcast.insights.inventory`` for the method)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,9 +41,42 @@ class InventoryResult:
                 "notes": self.notes, "products": records(table)}
 
 
+# What warehouse and ERP exports call the stock file's columns (case and spaces aside).
+STOCK_ALIASES = {
+    "unique_id": ("sku", "product", "product_id", "item", "item_id", "商品", "商品编码", "商品id",
+                  "货号", "sku编码", "商家编码"),
+    "on_hand": ("stock", "qty_on_hand", "quantity_on_hand", "on hand", "inventory", "available",
+                "库存", "库存数量", "现有库存", "可用库存", "实际库存"),
+    "on_order": ("on order", "open_orders", "incoming", "在途", "在途数量", "在途库存", "已订未到"),
+    "lead_time_days": ("lead_time", "lead time", "交货期", "补货周期", "采购周期", "到货天数"),
+    "review_days": ("review", "review period", "盘点周期", "订货周期"),
+    "unit_cost": ("cost", "unit cost", "成本", "单位成本", "进价", "采购价"),
+}
+_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_DASH = re.compile(r"^[-–—－]$")
+
+
+def _stock_names(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The columns renamed to trendcast's names where an export calls them otherwise, noted."""
+    lookup = {alias.lower(): name for name, aliases in STOCK_ALIASES.items() for alias in aliases}
+    present = {str(c).strip().lower() for c in df.columns}
+    renames = {}
+    for col in df.columns:
+        key = str(col).strip().lower()
+        name = key if key in (("unique_id",) + STOCK_COLUMNS) else lookup.get(key)
+        if name is not None and name != col and name not in present and name not in renames.values():
+            renames[col] = name
+    if renames:
+        notes.append("stock file columns read as: " + ", ".join(f"{k} as {v}" for k, v in renames.items()))
+    return df.rename(columns=renames)
+
+
 def read_stock(path: str | Path) -> pd.DataFrame:
     """A stock file: ``unique_id, on_hand`` and optionally on_order, lead_time_days,
-    review_days, unit_cost, holding_cost_rate (CSV, or Parquet by extension)."""
+    review_days, unit_cost, holding_cost_rate (CSV, Excel or Parquet). An export's own names
+    (``SKU``, ``库存``, ``在途``: :data:`STOCK_ALIASES`), subtotal lines (``合计``), zeros shown as
+    ``-`` and thousands separators (``1,234``) are read, each noted in ``attrs['notes']``."""
+    from trendcast.data.ingest import is_sum_word
     from trendcast.data.readers import read_frame
 
     path = Path(path)
@@ -51,6 +85,8 @@ def read_stock(path: str | Path) -> pd.DataFrame:
     # read as the ingest reads files: ids stay text ('007' is not 7), separators and encodings
     # are detected, empty rows skipped
     df = read_frame(path)
+    notes: list[str] = []
+    df = _stock_names(df, notes)
     rows = df.attrs.get("_rows")
     missing = [c for c in ("unique_id", "on_hand") if c not in df.columns]
     if missing:
@@ -58,8 +94,24 @@ def read_stock(path: str | Path) -> pd.DataFrame:
         raise DataValidationError(f"{path}: missing column(s) {missing}; a stock file has "
                                   f"unique_id,on_hand[,{optional}]")
     df["unique_id"] = df["unique_id"].astype(str).str.strip()
+    sums = df["unique_id"].map(is_sum_word).to_numpy(dtype=bool)
+    if sums.any():
+        notes.append(f"{int(sums.sum())} subtotal line(s) of the stock file skipped "
+                     f"(e.g. {df['unique_id'][sums].iloc[0]!r})")
+        keep = np.flatnonzero(~sums)
+        df = df.iloc[keep].reset_index(drop=True)
+        rows = tuple(np.asarray(rows)[keep]) if rows is not None else tuple(keep)
     for col in [c for c in STOCK_COLUMNS if c in df.columns]:
-        values = pd.to_numeric(df[col], errors="coerce")
+        text = df[col].astype("string").str.strip()
+        dash = text.str.match(_DASH).fillna(False).to_numpy(dtype=bool)
+        grouped = text.str.match(_GROUPED).fillna(False).to_numpy(dtype=bool)
+        if dash.any() or grouped.any():
+            notes.append(f"stock file column {col}: " + "; ".join(
+                part for part in (f"{int(dash.sum())} value(s) shown as '-' read as 0" if dash.any() else "",
+                                  f"{int(grouped.sum())} value(s) with thousands separators read "
+                                  "(1,234 as 1234)" if grouped.any() else "") if part))
+        text = text.mask(dash, "0").mask(grouped, text.str.replace(",", "", regex=False))
+        values = pd.to_numeric(text, errors="coerce")
         bad = (values.isna() & df[col].notna()) | (values < 0)
         if col == "on_hand":
             bad |= values.isna()
@@ -74,8 +126,10 @@ def read_stock(path: str | Path) -> pd.DataFrame:
     if not dup.empty:
         raise DataValidationError(f"{path}: product {dup.iloc[0]!r} appears more than once; "
                                   "give one row per product")
-    df.attrs["ignored_columns"] = [c for c in df.columns if c not in ("unique_id", *STOCK_COLUMNS)]
-    return df[["unique_id", *[c for c in STOCK_COLUMNS if c in df.columns]]]
+    ignored = [c for c in df.columns if c not in ("unique_id", *STOCK_COLUMNS)]
+    out = df[["unique_id", *[c for c in STOCK_COLUMNS if c in df.columns]]].copy()
+    out.attrs = {"ignored_columns": ignored, "notes": notes}
+    return out
 
 
 def latest_prices(store: Store) -> pd.DataFrame:
@@ -192,6 +246,7 @@ def inventory_actions(
     inputs = latest_prices(store)
     if stock is not None:
         frame = stock if isinstance(stock, pd.DataFrame) else read_stock(stock)
+        notes.extend(frame.attrs.get("notes", []))
         ignored = frame.attrs.get("ignored_columns", [])
         if ignored:
             notes.append(f"stock file columns ignored: {ignored}")
