@@ -943,3 +943,9 @@ def test_a_header_on_two_lines_is_read_as_one(tmp_path, suffix):
 def test_a_blank_header_cell_above_data_is_still_refused(tmp_path):
     with pytest.raises(DataValidationError, match=r"header, column 1: got ''"):
         load_file(write(tmp_path / "i.csv", ",unique_id,ds,y\n0,A,2024-01-01,1\n1,B,2024-01-01,2\n"), "sales")
+
+
+def test_a_text_row_under_a_header_with_a_blank_cell_is_not_taken_for_a_second_header_line(tmp_path):
+    text = "review_id,unique_id,text,\nr1,A,great,extra\nr2,B,fine,more\n"
+    with pytest.raises(DataValidationError, match=r"header, column 4: got ''"):
+        load_file(write(tmp_path / "r.csv", text), "reviews")

@@ -468,9 +468,10 @@ def _two_line_header(df: pd.DataFrame) -> pd.DataFrame:
     """A header written on two lines, as spreadsheets lay out grouped columns: a group name
     over several columns (``销售``, merged or left of blank cells) and their names on the line
     below (``数量``, ``金额``), read as one header line. Taken when every blank cell of the
-    first line has a name below it and the second line holds names only (no number or date);
-    a column keeps the name below it (``销售 数量`` where the name below repeats), else the one
-    above. The lines are kept in ``attrs['header_lines_joined']``."""
+    first line has a name below it, the second line holds names only (no number or date) and
+    each name with a name below it starts a group (a blank cell follows it). A column keeps
+    the name below it (``销售 数量`` where the name below repeats), else the one above. The
+    lines are kept in ``attrs['header_lines_joined']``."""
     if len(df) < 3 or df.shape[1] < 2:
         return df
     top = df.iloc[0].astype("string").str.strip()
@@ -481,6 +482,11 @@ def _two_line_header(df: pd.DataFrame) -> pd.DataFrame:
         return df
     if any(_VALUE.match(str(v)) for v in below[named]):
         return df  # the second line is data
+    # a name above a name is a group's first column: the next column's top cell is blank
+    # (otherwise the second line is a row of text data under a header with a blank cell)
+    starts = ~top_blank & named
+    if not all(i + 1 < len(top_blank) and top_blank[i + 1] for i in np.flatnonzero(starts)):
+        return df
     group = top.where(~top_blank).ffill()
     subs = [str(b) if n else None for b, n in zip(below, named, strict=True)]
     repeated = {n for n in subs if n is not None and subs.count(n) > 1}
