@@ -115,10 +115,10 @@ def main() -> None:
                           "mean_order_up_to": round(float(part["S"].mean()), 2),
                           "mean_demand": round(float(part["y"].mean()), 2),
                           "mean_left_over": round(float((part["S"] - part["y"]).clip(lower=0).mean()), 2)}
-    out["args"] = {k: str(v) for k, v in vars(args).items()}
-    print(json.dumps(out, indent=1))
+    text = json.dumps({**out, "args": {k: str(v) for k, v in vars(args).items()}}, indent=1)
+    print(text)
     if args.json:
-        args.json.write_text(json.dumps(out, indent=1))
+        args.json.write_text(text)
 
 
 if __name__ == "__main__":
