@@ -71,6 +71,9 @@ EncodingOption = Annotated[str | None, typer.Option(
     help="Text encoding (default: detected: UTF-8 with or without BOM, UTF-16, GB18030/GBK, "
          "...).")]
 SheetOption = Annotated[str | None, typer.Option(help="Excel sheet name.")]
+ColumnsOption = Annotated[str | None, typer.Option(
+    help="A file without a header line: its columns in order, comma-separated, e.g. text,rating "
+         "(then --map and --set as usual).")]
 FormatOption = Annotated[str | None, typer.Option(
     "--format", help="Known layout: m5 (folder; `ingest` only), taobao, amazon-reviews.")]
 RatingScaleOption = Annotated[str | None, typer.Option(
@@ -247,6 +250,7 @@ def ingest(
     rating_scale: RatingScaleOption = None,
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
+    columns: ColumnsOption = None,
     add_products: AddProductsOption = False,
     aggregate: AggregateOption = None,
     keep_user_ids: KeepUserIdsOption = False,
@@ -267,7 +271,7 @@ def ingest(
             [job] = _file_jobs([path], kind=kind, fmt=fmt, mapping=mapping, constants=constants,
                                drop=drop, tz=tz, date_format=date_format, negatives=negatives,
                                decimal=decimal, rating_scale=rating_scale, encoding=encoding,
-                               sheet=sheet, add_products=add_products, aggregate=aggregate,
+                               sheet=sheet, columns=columns, add_products=add_products, aggregate=aggregate,
                                keep_user_ids=keep_user_ids, scrub=scrub, week_label=week_label)
             report = ingest_file(store, job.path, job.kind, actor=_actor(), allow_gaps=allow_gaps,
                                  **job.ingest_kwargs())
@@ -960,6 +964,7 @@ def update(
     rating_scale: RatingScaleOption = None,
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
+    columns: ColumnsOption = None,
     add_products: AddProductsOption = False,
     aggregate: AggregateOption = None,
     keep_user_ids: KeepUserIdsOption = False,
@@ -984,7 +989,7 @@ def update(
         files = _update_files(paths or [], job, kind=kind, fmt=fmt, mapping=mapping,
                               constants=constants, drop=drop, tz=tz, date_format=date_format,
                               negatives=negatives, decimal=decimal, rating_scale=rating_scale,
-                              encoding=encoding, sheet=sheet, add_products=add_products,
+                              encoding=encoding, sheet=sheet, columns=columns, add_products=add_products,
                               aggregate=aggregate, keep_user_ids=keep_user_ids, scrub=scrub,
                               week_label=week_label)
         return run_update(store, files, refit=refit, n_jobs=jobs, reselect=reselect,

@@ -949,3 +949,40 @@ def test_a_text_row_under_a_header_with_a_blank_cell_is_not_taken_for_a_second_h
     text = "review_id,unique_id,text,\nr1,A,great,extra\nr2,B,fine,more\n"
     with pytest.raises(DataValidationError, match=r"header, column 4: got ''"):
         load_file(write(tmp_path / "r.csv", text), "reviews")
+
+
+def test_a_file_without_a_header_line_is_named_with_columns(tmp_path):
+    """The UCI/Amazon sentiment files: `text<TAB>label`, no header. Before, the first review was
+    read as a column name and the error listed it; now the error says the first line looks like
+    data and names --columns, and with it the file reads (a comma in a review's text does not
+    make it a comma file)."""
+    text = "Good case, Excellent value.\t1\nSo there is no way for me to plug it in here.\t0\nGreat, great.\t1\n"
+    path = write(tmp_path / "cells.txt", text)
+    with pytest.raises(InputFileError, match=r"the first line looks like data, not a header \('1' is a "
+                                             r"column name\): .* name its 2 columns in order with --columns, "
+                                             r"e.g. --columns text,rating"):
+        load_file(path, "reviews", options=make_options(constants=["unique_id=phones"]))
+    df = load_file(path, "reviews", options=make_options(columns="text,rating", constants=["unique_id=phones"],
+                                                         rating_scale="0-1"))
+    assert df["text"].tolist()[0] == "Good case, Excellent value." and df["rating"].tolist() == [5.0, 1.0, 5.0]
+    # errors count rows as the file does: no header line
+    bad = write(tmp_path / "bad.txt", "fine\t1\nbad\tx\n")
+    with pytest.raises(DataValidationError, match=r"bad\.txt: row 2, column 'rating': got 'x'"):
+        load_file(bad, "reviews", options=make_options(columns="text,rating", constants=["unique_id=p"]))
+
+
+@pytest.mark.parametrize(("value", "fmt", "message"), [
+    ("text,,rating", None, "name every column once"),
+    ("text,text", None, "name every column once"),
+    ("text,rating", "taobao", "the format names its own columns"),
+])
+def test_columns_option_is_checked(value, fmt, message):
+    with pytest.raises(InputFileError, match=message):
+        make_options(columns=value, fmt=fmt)
+
+
+def test_a_header_of_names_is_not_taken_for_data(tmp_path):
+    # a sales file whose header is fine but lacks a column: the usual error, no --columns hint
+    with pytest.raises(DataValidationError, match="missing required column") as err:
+        load_file(write(tmp_path / "s.csv", "unique_id,ds\nA,2024-01-01\n"), "sales")
+    assert "--columns" not in str(err.value)

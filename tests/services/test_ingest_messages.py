@@ -328,6 +328,14 @@ def xls_exports_that_are_text_or_html(tmp: Path) -> list[str]:
 
 
 @case
+def a_file_without_a_header_line(tmp: Path) -> list[str]:
+    return [*refused(tmp, "cells.csv", "Good case, Excellent value.\t1\nNo way to plug it in.\t0\n", "reviews",
+                     options=make_options(constants=["unique_id=phones"])),
+            refusal(lambda: make_options(columns="text,,rating")),
+            refusal(lambda: make_options(columns="text,rating", fmt="taobao"))]
+
+
+@case
 def a_header_on_two_lines(tmp: Path) -> list[str]:
     return notes_of(tmp, "h2.csv", "商品,日期,销售,\n,,数量,金额\nA,2024-01-01,1,9.9\n", "sales",
                     mapping={"商品": "unique_id", "日期": "ds", "数量": "y"})

@@ -227,7 +227,7 @@ async def receive_file(request: Request, folder: Path, *, limit: int) -> Receive
 
 LIST_OPTIONS = ("map", "set", "drop")
 SCALAR_OPTIONS = ("kind", "format", "tz", "date_format", "negatives", "rating_scale", "encoding",
-                  "sheet", "aggregate", "decimal", "week_label")
+                  "sheet", "aggregate", "decimal", "week_label", "columns")
 FLAG_OPTIONS = ("add_products", "keep_user_ids", "scrub", "allow_gaps")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -310,7 +310,8 @@ def upload_options(query: dict[str, Any], fields: dict[str, list[str]], *, works
             fmt=fmt, mapping=lists["map"], constants=lists["set"], drop=lists["drop"],
             tz=one("tz"), workspace_tz=workspace_tz, date_format=one("date_format"),
             negatives=one("negatives"), rating_scale=one("rating_scale"),
-            encoding=one("encoding"), sheet=one("sheet"), limits=limits, decimal=one("decimal"))
+            encoding=one("encoding"), sheet=one("sheet"), limits=limits, decimal=one("decimal"),
+            columns=one("columns"))
     except InputFileError as exc:
         raise with_options(ApiError(422, "invalid_input", str(exc)), at_fault=True) from None
     return UploadOptions(kind=kind, options=options, add_products=flag("add_products"),

@@ -115,6 +115,7 @@ class IngestOptions:
         encoding: the text encoding (default: detected).
         sheet: Excel sheet.
         limits: what reading may cost.
+        columns: the names of a file without a header line, in order (``--columns``).
     """
 
     fmt: str | None = None
@@ -125,6 +126,7 @@ class IngestOptions:
     encoding: str | None = None
     sheet: str | int | None = None
     limits: Limits = field(default_factory=Limits)
+    columns: tuple[str, ...] = ()
 
 
 def _pairs(values: list[str] | None, option: str, example: str) -> tuple[tuple[str, str], ...]:
@@ -159,8 +161,15 @@ def make_options(
     sheet: str | int | None = None,
     limits: Limits | None = None,
     decimal: str | None = None,
+    columns: str | None = None,
 ) -> IngestOptions:
     """Check option strings as a user types them and build :class:`IngestOptions`."""
+    names = tuple(c.strip() for c in (columns or "").split(",")) if columns else ()
+    if names and (not all(names) or len(set(names)) < len(names)):
+        raise InputFileError(f"--columns {columns!r}: name every column once, in order, separated by "
+                             "commas, e.g. --columns text,rating")
+    if names and fmt:
+        raise InputFileError(f"--columns with --format {fmt}: the format names its own columns")
     for zone, option in ((tz, "--tz"), (workspace_tz, "the workspace time zone")):
         if zone is not None:
             _check_zone(zone, option)
@@ -190,6 +199,7 @@ def make_options(
         constants=_pairs(constants, "--set", "kind=holiday"),
         drop=tuple(d.strip() for d in drop or [] if d.strip()),
         rules=rules, encoding=encoding or None, sheet=sheet, limits=limits or Limits(),
+        columns=names,
     )
 
 
@@ -256,8 +266,8 @@ def load_file(
         raise InputFileError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     raw = read_frame(
         path,
-        header=preset.header if preset else True,
-        names=preset.names if preset else None,
+        header=preset.header if preset else not opts.columns,
+        names=preset.names if preset else (opts.columns or None),
         sheet=opts.sheet,
         limits=opts.limits,
         encoding=opts.encoding,
@@ -265,6 +275,8 @@ def load_file(
     source = str(path)
     if len(raw.attrs.get("sheets") or []) > 1:
         _data_on_another_sheet(path, raw, kind, opts)
+    if not preset and not opts.columns:
+        _header_that_is_data(source, raw, kind, opts)
     notes: list[str] = []
     if raw.attrs.get("encoding"):
         notes.append(f"read as {raw.attrs['encoding']} text"
@@ -378,16 +390,57 @@ def _drop_sum_lines(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
     return out
 
 
-def _data_on_another_sheet(path: str | Path, raw: pd.DataFrame, kind: str, opts: IngestOptions) -> None:
-    """A workbook read at its first sheet (no --sheet) that lacks the columns the ingest needs
-    while another sheet has them (a 说明 or summary sheet in front of the data): refused,
-    naming that sheet and --sheet. Otherwise the usual column errors follow."""
+def _missing_columns(raw: pd.DataFrame, kind: str, opts: IngestOptions) -> list[str]:
+    """The columns the ingest needs (--map sources, the kind's required ones not mapped or
+    set) that the frame lacks, case and spaces aside."""
     have = {str(c).strip().lower() for c in raw.columns}
     sources = [part.strip() for _, expr in opts.mapping for part in expr.split("+")]
     targets = {t for t, _ in opts.mapping} | {n for n, _ in opts.constants}
     required = [c for c, col in SPECS[kind].columns.items()
                 if col.required and c not in targets and c not in SPECS[kind].made_up]
-    missing = [c for c in dict.fromkeys(sources + required) if c.strip().lower() not in have]
+    return [c for c in dict.fromkeys(sources + required) if c.strip().lower() not in have]
+
+
+_NUMBER_CELL = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
+_DATE_CELL = re.compile(r"^\d{4}[-/.年]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def _cell_class(value: object) -> str:
+    text = str(value).strip()
+    return "number" if _NUMBER_CELL.match(text) else "date" if _DATE_CELL.match(text) else "text"
+
+
+def _header_that_is_data(source: str, raw: pd.DataFrame, kind: str, opts: IngestOptions) -> None:
+    """A file without a header line, whose first row was read as the names: refused when the
+    ingest lacks columns it needs, saying so and naming --columns. The first row is taken for
+    data when each of its cells is of the kind its column holds (a number over numbers, text
+    over text) and one of them is a number or a date; a wide table's dates over numbers are
+    names. (Before, the error listed the first review's text as a column.)"""
+    if raw.empty or not _missing_columns(raw, kind, opts):
+        return
+    head = [_cell_class(c) for c in raw.columns]
+    if all(h == "text" for h in head):
+        return
+    for name, cls in zip(raw.columns, head, strict=True):
+        values = raw[name].dropna().head(20)
+        if values.empty or values.map(_cell_class).value_counts().idxmax() != cls:
+            return
+    shown = next(str(c) for c, h in zip(raw.columns, head, strict=True) if h != "text")
+    example = {"reviews": "text,rating", "sales": "unique_id,ds,y",
+               "orders": "order_id,unique_id,ts,quantity", "events": "user_id,item_id,event_type,ts",
+               "products": "unique_id,title,category", "calendar": "ds,name",
+               "macro": "ds,name,value"}.get(kind, "a,b,c")
+    raise InputFileError(
+        f"{source}: the first line looks like data, not a header ({shown!r} is a column name): if the "
+        f"file has no header line, name its {raw.shape[1]} columns in order with --columns, e.g. "
+        f"--columns {example}")
+
+
+def _data_on_another_sheet(path: str | Path, raw: pd.DataFrame, kind: str, opts: IngestOptions) -> None:
+    """A workbook read at its first sheet (no --sheet) that lacks the columns the ingest needs
+    while another sheet has them (a 说明 or summary sheet in front of the data): refused,
+    naming that sheet and --sheet. Otherwise the usual column errors follow."""
+    missing = _missing_columns(raw, kind, opts)
     if not missing:
         return
     sheets = raw.attrs["sheets"]
@@ -905,7 +958,8 @@ def check_known_products(df: pd.DataFrame, known: set[str], *, column: str, sour
     if not unknown.any():
         return
     idx = np.flatnonzero(unknown.to_numpy())
-    header = bool(df.attrs.get("header")) or source.endswith(
+    stated = df.attrs.get("header")  # a file's frame says; else a file name suggests one
+    header = bool(stated) if stated is not None else source.endswith(
         (".csv", ".csv.gz", ".tsv", ".txt", ".xlsx", ".xls"))
     values = df[column].iloc[idx].reset_index(drop=True)
     per_id = (pd.DataFrame({"value": values, "pos": idx}).groupby("value", sort=False)["pos"]
@@ -914,8 +968,12 @@ def check_known_products(df: pd.DataFrame, known: set[str], *, column: str, sour
     lines = []
     problems = []
     for value, (count, i) in per_id.head(10).iterrows():
-        row = int(df.index[i]) + 1
-        where = f"row {row} (line {row + 1})" if header else f"row {row}"
+        if df.attrs.get("_rows") is not None and stated is not None:
+            row, where = row_label(df, i)  # rows as the file counts them (skipped lines aside)
+            row = int(row or 0)
+        else:
+            row = int(df.index[i]) + 1
+            where = f"row {row} (line {row + 1})" if header else f"row {row}"
         lines.append(f"{source}: {where}, column {column!r}: got {value!r}, "
                      "expected a product id the store knows")
         if count > 1:

@@ -350,12 +350,44 @@ def sniff_separator(data: bytes) -> str:
         first = line.decode("utf-8", errors="replace")
         outside = "".join(part for i, part in enumerate(first.split('"')) if i % 2 == 0)
         if "," in outside:
+            # a tab too: a tab-separated file whose text has commas (a review's sentence), told
+            # by which of the two splits the first lines into as many fields as this one
+            if "\t" in outside and _steadier("\t", ",", body):
+                return "\t"
             return ","
         counts = {c: outside.count(c) for c in (";", "\t", "|")}
         best = max(counts, key=lambda c: counts[c])
         if counts[best]:
             return best
     return ","
+
+
+def _steadier(one: str, other: str, data: bytes, lines: int = 50) -> bool:
+    """Whether ``one`` splits more of the first ``lines`` lines into the first line's number
+    of fields than ``other`` does (quotes aside)."""
+    rows = [r.decode("utf-8", errors="replace").rstrip("\r") for r in data.split(b"\n", lines)[:lines]
+            if r.strip()]
+
+    def steady(sep: str) -> int:
+        counts = [len(r.split(sep)) for r in rows]
+        return sum(c == counts[0] for c in counts) if counts and counts[0] > 1 else 0
+
+    return steady(one) > steady(other)
+
+
+def separator_for_width(data: bytes, width: int, lines: int = 50) -> str:
+    """The separator of a file without a header line whose rows have ``width`` columns: the
+    one of ',', ';', tab and '|' that splits most of the first ``lines`` lines into exactly
+    ``width`` fields (a comma inside a review's text does not make it a comma file); ','
+    when none does."""
+    rows = [r for r in data.split(b"\n", lines)[:lines] if r.strip()]
+    best, count = ",", 0
+    for candidate in ("\t", ",", ";", "|"):
+        fit = sum(1 for r in rows if len(r.decode("utf-8", errors="replace").rstrip("\r").split(candidate))
+                  == width)
+        if fit > count:
+            best, count = candidate, fit
+    return best
 
 
 def _read_delimited(data: bytes, source: str, sep: str, header: bool,
@@ -992,6 +1024,8 @@ def read_frame(
                                          encoding=encoding)
             if sep is None and header and inner != ".tsv":
                 delimiter = sniff_separator(data)
+            elif sep is None and names and inner != ".tsv":  # no header: the width says which
+                delimiter = separator_for_width(data, len(names))
             df = _read_delimited(data, source, delimiter, header, names, limits)
             if delimiter != ("\t" if inner == ".tsv" else ","):
                 df.attrs["separator"] = delimiter

@@ -431,7 +431,7 @@ def _dash_zeros(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
         return raw
     text = raw.map(lambda v: v if isinstance(v, str) else None)
-    dash = text.str.match(_DASH).fillna(False).to_numpy(dtype=bool)
+    dash = text.str.match(_DASH, na=False).to_numpy(dtype=bool)
     if not dash.any():
         return raw
     notes.append(f"{name}: {int(dash.sum()):,} quantity(ies) written as a lone dash read as 0 (Excel's "

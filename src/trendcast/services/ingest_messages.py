@@ -346,6 +346,14 @@ _LINES: list[Rule] = compile_rules([
      lambda m: f"跳过了数据下方的 {m[1]} 行注释（第 {m[2].replace(', ', '、')} 行）"),
     (rf"{_N} total line\(s\) at the end skipped \(line ([\d, ]+): (.+)\)",
      r"跳过了末尾的 \1 行合计（第 \2 行：\3）"),
+    (r"(.+?): the first line looks like data, not a header \((.+) is a column name\): if the file has no "
+     r"header line, name its (\d+) columns in order with --columns, e\.g\. (--columns \S+)",
+     r"\1：第一行看起来是数据而不是表头（\2 被当成了列名）：如果文件没有表头行，"
+     r"请用 --columns 按顺序给出它的 \3 列的列名，例如 \4"),
+    (r"--columns (.+): name every column once, in order, separated by commas, e\.g\. (--columns \S+)",
+     r"--columns \1：请按顺序写出每一列的列名，各写一次，用逗号分隔，例如 \2"),
+    (r"--columns with --format (\S+): the format names its own columns",
+     r"--columns 不能与 --format \1 同用：该格式自带列名"),
     (r"(.+?): the first sheet (.+?) has no column\(s\) (.+); sheet (.+?) has them: pass --sheet (.+)",
      lambda m: f"{m[1]}：第一个工作表 {m[2]} 中没有列 {m[3].replace(', ', '、')}；工作表 {m[4]} 中有："
                f"请加上 --sheet {m[5]}"),

@@ -89,6 +89,7 @@ class _Entry(BaseModel):
     rating_scale: str | None = None
     encoding: str | None = None
     sheet: str | int | None = None
+    columns: str | None = None
     add_products: bool = False
     aggregate: Literal["D", "W"] | None = None
     keep_user_ids: bool = False
@@ -164,7 +165,7 @@ def load_job(path: str | Path, *, workspace_tz: str = DEFAULT_TZ, limits: Limits
                 drop=entry.drop, tz=entry.tz, workspace_tz=workspace_tz,
                 date_format=entry.date_format, negatives=entry.negatives, decimal=entry.decimal,
                 rating_scale=entry.rating_scale, encoding=entry.encoding, sheet=entry.sheet,
-                limits=limits)
+                limits=limits, columns=entry.columns)
         except InputFileError as exc:
             raise InputFileError(f"{where}: {exc}") from None
         pattern = Path(entry.path).expanduser()
