@@ -312,6 +312,22 @@ def test_service_reads_the_runs_frequency(store):
         inventory_actions(store, service_level=0.9, calibrate=True)
 
 
+def test_an_interval_that_starts_inside_the_first_period_takes_the_rest_of_it():
+    """A monthly run whose month is under way (sales to Feb 14 are in): 10 + 7 days from Feb 15
+    are Feb 15-28 and Mar 1-3, not February's first half again."""
+    from trendcast.insights.inventory import PeriodCalendar
+
+    fc = pd.DataFrame({"unique_id": "A", "ds": pd.date_range("2025-02-01", periods=3, freq="MS"),
+                       "M": [280.0, 310.0, 300.0]})
+    for q in LEVELS:
+        fc[quantile_column("M", q)] = nbinom.ppf(q, 50, 50 / (50 + fc["M"]))
+    out = inventory_policy(fc, model="M", service_level=0.9, calendar=PeriodCalendar(
+        "MS", start=pd.Timestamp("2025-02-15")), defaults=InventoryDefaults(lead_time_days=10, review_days=7))
+    # Feb 15-28 (14 of 28 days) and Mar 1-3 (3 of 31); the lead time Feb 15-24
+    assert out["demand_mean"].item() == pytest.approx(280 * 14 / 28 + 310 * 3 / 31)
+    assert out["demand_lead_mean"].item() == pytest.approx(280 * 10 / 28)
+
+
 def test_a_monthly_run_of_daily_sales_splits_its_month_as_the_year_before(store):
     """A --freq M run of daily sales: the first 14 days of a November holding Double 11 held
     most of the month a year before, and their demand is read so, not as 14/30 of the month."""
@@ -335,6 +351,30 @@ def test_a_monthly_run_of_daily_sales_splits_its_month_as_the_year_before(store)
     assert t["demand_mean"].to_numpy() == pytest.approx((share * november).reindex(t.index).to_numpy())
     assert any("weighted by the shop's daily sales on the same dates a year before" in n
                for n in result.notes)
+
+
+def test_a_monthly_run_whose_month_is_under_way_counts_from_the_day_after_the_sales(store):
+    """Weekly sales to Friday 2025-10-24, forecast by month: the run's first month is October.
+    Before, the 14 days counted from Oct 1 (already sold) and the note said to rerun the
+    forecast, which gives the same run; now they count from Oct 25."""
+    from trendcast.services.forecast import run_forecast
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.inventory import inventory_actions
+
+    weeks = pd.date_range("2023-01-06", "2025-10-24", freq="W-FRI")
+    sales = pd.DataFrame({"unique_id": "a", "ds": weeks, "y": 70.0})
+    ingest_frames(store, {"sales": sales}, source="test")
+    run = run_forecast(store, horizon=3, models=["Naive"], quantiles=list(LEVELS), freq="M")
+    october = run.forecasts.set_index("ds")["Naive"]
+    assert october.index[0] == pd.Timestamp("2025-10-01")
+    result = inventory_actions(store, service_level=0.9, lead_time=7, review=7)
+    t = result.table.set_index("unique_id")
+    # Oct 25-31 (7 of 31 days), Nov 1-7 (7 of 30)
+    expected = october.iloc[0] * 7 / 31 + october.iloc[1] * 7 / 30
+    assert t.loc["a", "demand_mean"] == pytest.approx(expected)
+    assert any(n.startswith("the run's first month (2025-10-01) is under way: sales to 2025-10-24 are in")
+               for n in result.notes)
+    assert not any("rerun `trendcast forecast`" in n for n in result.notes)
 
 
 def test_stock_file_ids_with_leading_zeros_stay_text(tmp_path):

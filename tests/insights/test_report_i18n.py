@@ -121,6 +121,8 @@ NOTES = [
     "quarterly (period starts) forecasts: lead time 7 d + review 7 d take their share of each period's own "
     "days, a period's demand spread evenly over its days; likewise a stock file's days",
     "order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
+    "the run's first month (2012-10-01) is under way: sales to 2012-10-26 are in, so lead time and review "
+    "count from 2012-10-27, with the share of that month still to come",
     "stock file columns read as: 商品编码 as unique_id, 库存数量 as on_hand, 在途数量 as on_order",
     "stock file column on_hand: 1 value(s) shown as '-' read as 0; 2 value(s) with thousands separators "
     "read (1,234 as 1234)",

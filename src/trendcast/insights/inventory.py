@@ -281,10 +281,13 @@ class PeriodCalendar:
     quarter). ``day_weights`` (a value per day, e.g. the shop's sales on the same date a year
     before) give a partly covered period's share: the weight of its covered days over the
     weight of all its days, so the first 14 days of a November holding Double 11 count for
-    what they held a year before. Periods whose days lack a weight are split evenly."""
+    what they held a year before. Periods whose days lack a weight are split evenly. ``start``
+    (the day after the latest sales) starts the interval inside the first period when part of
+    it has been sold already (a monthly run whose month is under way)."""
 
     freq: str
     day_weights: pd.Series | None = None
+    start: pd.Timestamp | None = None  # the interval's first day, when after the first period's first
 
     def shares(self, labels: np.ndarray, lead_days: np.ndarray, review_days: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -300,6 +303,8 @@ class PeriodCalendar:
         start[ok], end[ok] = a.to_numpy(), b.to_numpy()
         start, end = start.reshape(labels.shape), end.reshape(labels.shape)
         first = start[:, 0]
+        if self.start is not None:
+            first = np.maximum(first, pd.Timestamp(self.start).normalize().to_datetime64())
         day = np.timedelta64(1, "D")
         lead_last = first + (lead_days.astype("int64") - 1) * day
         prot_last = first + (lead_days + review_days).astype("int64") * day - day
@@ -318,11 +323,13 @@ class PeriodCalendar:
         pb = np.where(valid, pos(np.where(valid, end, grid[0].to_datetime64())), -1)
         total_w = cum_w[pb + 1] - cum_w[pa]
         weighted = valid & (cum_nan[pb + 1] - cum_nan[pa] == 0) & (total_w > 0)
+        lo = np.maximum(pa, pos(first)[:, None])  # days of a period before the interval: out
 
         def share(last: np.ndarray) -> np.ndarray:
             hi = np.minimum(pb, pos(last)[:, None])
-            n_days = np.clip(hi - pa + 1, 0, None)
-            inside_w = np.where(n_days > 0, cum_w[np.clip(hi, pa - 1, None) + 1] - cum_w[pa], 0.0)
+            n_days = np.clip(hi - lo + 1, 0, None)
+            upto = cum_w[np.clip(hi, lo - 1, None) + 1]
+            inside_w = np.where(n_days > 0, upto - cum_w[np.minimum(lo, pb + 1)], 0.0)
             even = n_days / np.maximum(pb - pa + 1, 1)
             out = np.where(weighted, inside_w / np.where(weighted, total_w, 1.0), even)
             return np.where(valid, np.clip(out, 0.0, 1.0), 0.0)

@@ -100,6 +100,7 @@ def _promo_zh(note: str) -> str:
 
 
 _N = r"([\d,]+)"
+_PERIOD_ZH = {"week": "周", "month": "月", "quarter": "季度", "year": "年"}
 # the periods an explanation counts (insights.explain.UNITS): daily notes read as before
 _UNIT = r"(day|week|month|quarter|year)"
 _UNITS = r"(days|weeks|months|quarters|years)"
@@ -247,6 +248,10 @@ _ZH: list[Rule] = compile_rules([
      r"period's demand spread evenly over its days; likewise a stock file's days",
      r"非按日预测：到货周期 \1 天 + 盘点周期 \2 天按各期自身的天数折算，一期的需求按天平均分配，"
      r"库存文件中的天数同样处理"),
+    (r"the run's first (week|month|quarter|year) \((\S+)\) is under way: sales to (\S+) are in, so lead time "
+     r"and review count from (\S+), with the share of that (?:week|month|quarter|year) still to come",
+     lambda m: f"该批次的第一个{_PERIOD_ZH[m[1]]}（{m[2]}）尚未结束：销量已到 {m[3]}，"
+               f"所以到货周期和盘点周期从 {m[4]} 起算，只计该期余下部分的份额"),
     (r"order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
      r"订货上限未经校准：基于回测的校准只适用于按日的预测"),
     # external series given per product by a catalogue key (features.exog.keyed_drivers)

@@ -4,7 +4,7 @@ about to run out (see ``trendcast.insights.inventory`` for the method)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from trendcast.insights.inventory import (
     inventory_policy,
     quantile_levels,
 )
+from trendcast.insights.periods import unit_of
 from trendcast.services.forecast import read_run
 
 STOCK_COLUMNS = tuple(c for c in PRODUCT_INPUTS if c != "price")
@@ -164,6 +165,30 @@ def _run_freq(store: Store, run_id: str, fc: pd.DataFrame) -> str:
     return infer_freq(fc[["unique_id", "ds"]]) if len(fc) else "D"
 
 
+def _sold_until(store: Store, last_sale: object) -> pd.Timestamp:
+    """The last day the stored sales cover (a week dated by its first day reaches six days
+    on); NaT without sales."""
+    if last_sale is None or pd.isna(last_sale):
+        return pd.NaT
+    from trendcast.features.frequency import covered_until
+    from trendcast.services.forecast import workspace_freq
+    from trendcast.services.open_periods import week_label_of
+
+    stored = workspace_freq(store)
+    return pd.Timestamp(covered_until(pd.Timestamp(last_sale), stored, week_label_of(store), target="D"))
+
+
+def _period_under_way(first_fc: pd.Timestamp, freq: str, sold_until: pd.Timestamp) -> bool:
+    """Whether the run's first period (months, quarters, weeks of daily sales) holds the day
+    after the latest sales: part of it is sold, the rest still to come."""
+    if freq == "D" or pd.isna(sold_until) or pd.isna(first_fc):
+        return False
+    from trendcast.insights.periods import period_bounds
+
+    begin, end = period_bounds(pd.DatetimeIndex([first_fc]), freq)
+    return bool(begin[0] <= sold_until < end[0])
+
+
 def _calendar(store: Store, freq: str, notes: list[str], lead_time: int, review: int
               ) -> PeriodCalendar | None:
     """How a run coarser than daily splits its periods into days: months and quarters by their
@@ -240,9 +265,17 @@ def inventory_actions(
     span = store.sales_span()
     last_sale = span[1] if span else pd.NaT
     first_fc = run.forecasts["ds"].min()
-    if pd.notna(last_sale) and first_fc <= pd.Timestamp(last_sale):
+    freq = _run_freq(store, run.run_id, run.forecasts)
+    sold_until = _sold_until(store, last_sale)
+    under_way = _period_under_way(first_fc, freq, sold_until)
+    if pd.notna(last_sale) and first_fc <= pd.Timestamp(last_sale) and not under_way:
         notes.append(f"run {run.run_id} starts on {first_fc.date()}, not after the latest sales "
                      f"({pd.Timestamp(last_sale).date()}): rerun `trendcast forecast` for current advice")
+    elif under_way:
+        notes.append(f"the run's first {unit_of(freq).en} ({first_fc.date()}) is under way: sales to "
+                     f"{sold_until.date()} are in, so lead time and review count from "
+                     f"{(sold_until + pd.Timedelta(days=1)).date()}, with the share of that "
+                     f"{unit_of(freq).en} still to come")
     inputs = latest_prices(store)
     if stock is not None:
         frame = stock if isinstance(stock, pd.DataFrame) else read_stock(stock)
@@ -259,9 +292,10 @@ def inventory_actions(
                                  holding_cost_rate=holding_cost_rate, cost_share=cost_share)
     qcols = [c for c in run.forecasts.columns if c.startswith(f"{chosen}-q-")]
     fc = run.forecasts[["unique_id", "ds", chosen, *qcols]]
-    freq = _run_freq(store, run.run_id, fc)
     step = 1.0 if freq == "D" else period_days(freq)
     calendar = _calendar(store, freq, notes, lead_time, review) if step != 1 else None
+    if calendar is not None and under_way:
+        calendar = replace(calendar, start=sold_until + pd.Timedelta(days=1))
     if step != 1 and calendar is None:
         notes.append(f"{describe(freq)} forecasts: lead time {lead_time} d + review {review} d "
                      f"cover {(lead_time + review) / step:.2f} period(s) of {step:g} days (a period's "
