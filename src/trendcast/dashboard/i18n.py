@@ -205,6 +205,9 @@ TEXT: dict[str, dict[str, str]] = {
                                 "%d/%m/%Y (18/06/2024) or %d.%m.%y (18.06.24); month first: "
                                 "%m/%d/%Y (06/18/2024); with a time: %d/%m/%Y %H:%M. Two layouts in "
                                 "one column: %Y/%m/%d|%Y-%m-%d.",
+        "opt_columns": "Column names (a file without a header line)",
+        "opt_columns_help": "Only when the first line of the file is data: its columns in order, "
+                            "separated by commas, e.g. text,rating.",
         "opt_decimal": "How numbers are written",
         "opt_decimal_default": "plain numbers (1234.5)",
         "opt_decimal_dot": "with thousands separators or a currency sign: 1,234.50, $12.50",
@@ -533,6 +536,9 @@ TEXT: dict[str, dict[str, str]] = {
         "map_col_value": "数值",
         "map_col_amount": "销售金额（价格 = 金额 / 件数）",
         "map_col_on_hand": "现有库存",
+        "opt_columns": "列名（文件没有表头行时）",
+        "opt_columns_help": "仅当文件第一行就是数据时填写：按顺序写出各列的列名，用逗号分隔，"
+                            "例如 text,rating。",
         "opt_date_format": "日期格式",
         "opt_date_format_help": "仅当日期不是 2024-06-18 这种写法时填写。日在前：%d/%m/%Y"
                                 "（18/06/2024）或 %d.%m.%y（18.06.24）；月在前：%m/%d/%Y"

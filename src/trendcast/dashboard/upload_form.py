@@ -33,6 +33,7 @@ class Option:
 
 OPTIONS = (
     Option("date_format", "text", KINDS),  # every kind has a date column
+    Option("columns", "text", KINDS),  # a file without a header line
     Option("decimal", "select", ("sales", "products", "orders", "reviews", "macro", "stock"),
            ("", ".", ",")),
     # clip and zero both set a negative to 0: one choice is enough on a form
