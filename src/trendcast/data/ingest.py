@@ -342,6 +342,7 @@ def load_file(
 # group's sum in a Chinese back end ("北京 小计").
 _SUM_SUFFIX = re.compile(r"^\S.*\s(total|subtotal)$|^.*(小计|合计|总计)$", re.IGNORECASE)
 _KEY_TARGETS = ("unique_id", "order_id", "item_id", "user_id")
+_SUM_HINT = re.compile(r"total|sum|合计|小计|总计|汇总", re.IGNORECASE)  # cheap first look
 
 
 def is_sum_word(value: object) -> bool:
@@ -365,7 +366,9 @@ def _drop_sum_lines(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
     first: tuple[str, str] | None = None
     for col in dict.fromkeys(columns):
         values = raw[col].astype("string").str.strip()
-        words = [v for v in values.dropna().unique() if is_sum_word(v)]  # ids repeat: each once
+        unique = pd.Series(values.dropna().unique(), dtype="string")  # ids repeat: each once
+        maybe = unique[unique.str.contains(_SUM_HINT, regex=True).fillna(False).to_numpy(dtype=bool)]
+        words = [v for v in maybe if is_sum_word(v)]
         if not words:
             continue
         mask = values.isin(words).fillna(False).to_numpy(dtype=bool)
