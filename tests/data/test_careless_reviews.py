@@ -269,3 +269,21 @@ def test_ratings_on_another_scale_are_stored_as_stars(tmp_path):
         assert store.review_days()["low"].sum() == 0  # 2.33 stars: not a 1-2 star review
         table = product_sentiment(store, source="rating")
         assert table["neg_share"].iloc[0] == pytest.approx(0.5)  # the 4 of 10 is negative
+
+
+def test_ratings_written_with_their_scale(tmp_path):
+    """Amazon's "5.0 out of 5 stars", 4.5/5, 4分/5分: read as the number when out of the
+    workspace's top; "8/10" on 1-5 stars is refused naming --rating-scale, and reads with it."""
+    path = tmp_path / "r.csv"
+    path.write_text("unique_id,ts,rating,text\nA,2025-01-01 10:00,5.0 out of 5 stars,ok\n"
+                    "A,2025-01-02 10:00,4.5/5,ok\nA,2025-01-03 10:00,3 of 5,ok\nA,2025-01-04 10:00,4分/5分,ok\n",
+                    encoding="utf-8")
+    df = load_file(path, "reviews")
+    assert df.sort_values("ts")["rating"].tolist() == [5.0, 4.5, 3.0, 4.0]
+    assert any("4 rating(s) written with their scale (e.g. '5.0 out of 5 stars') read as the number" in n
+               for n in df.attrs["notes"])
+    ten = tmp_path / "r10.csv"
+    ten.write_text("unique_id,ts,rating,text\nA,2025-01-01 10:00,8/10,ok\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"'8/10' is out of 10: pass --rating-scale 1-10 or 0-10"):
+        load_file(ten, "reviews")
+    assert load_file(ten, "reviews", options=make_options(rating_scale="0-10"))["rating"].tolist() == [4.2]

@@ -328,6 +328,13 @@ def xls_exports_that_are_text_or_html(tmp: Path) -> list[str]:
 
 
 @case
+def ratings_written_with_their_scale(tmp: Path) -> list[str]:
+    return [*notes_of(tmp, "r.csv", "unique_id,ts,rating,text\nA,2025-01-01 10:00,5.0 out of 5 stars,ok\n"
+                      "A,2025-01-02 10:00,4.5/5,ok\n", "reviews"),
+            *refused(tmp, "r10.csv", "unique_id,ts,rating,text\nA,2025-01-01 10:00,8/10,ok\n", "reviews")]
+
+
+@case
 def a_file_without_a_header_line(tmp: Path) -> list[str]:
     return [*refused(tmp, "cells.csv", "Good case, Excellent value.\t1\nNo way to plug it in.\t0\n", "reviews",
                      options=make_options(constants=["unique_id=phones"])),

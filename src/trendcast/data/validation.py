@@ -297,6 +297,7 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
             narrow = _flag_words(narrow, name, notes)
         if col.kind == "rating":
             narrow = _rating_words(narrow, name, notes, rules.rating_scale)
+            narrow = _rating_fractions(narrow, name, notes, rules.rating_scale, found)
         if col.kind == "quantity":
             narrow = _dash_zeros(narrow, name, notes)
         values = (_rating_units(narrow, name, notes) if col.kind == "rating" else
@@ -388,6 +389,37 @@ _RATING_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:颗星|星|分|stars?
 # Taobao's review result instead of stars: the top, middle and bottom of the rating scale.
 _RATING_WORDS = {"好评": 1.0, "中评": 0.5, "差评": 0.0}
 _STARS = re.compile(r"★+☆*")  # ★★★★☆: four of five
+
+
+# A rating with its scale: 4.5/5, 4 / 5, "5.0 out of 5 stars" (Amazon), 4分/5分.
+_RATING_FRACTION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:分|星)?\s*(?:/|out of|of)\s*"
+                              r"([0-9]+(?:\.[0-9]+)?)\s*(?:分|星|stars?)?\s*$", re.IGNORECASE)
+
+
+def _rating_fractions(raw: pd.Series, name: str, notes: list[str], scale: tuple[float, float],
+                      found: Found) -> pd.Series:
+    """Ratings written with their scale (``4.5/5``, ``5.0 out of 5 stars``) as the number when
+    the scale's top is the workspace's (noted); out of another top (``8/10`` on 1-5 stars) they
+    are refused, naming --rating-scale."""
+    if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
+        return raw
+    text = raw.map(lambda v: v if isinstance(v, str) else None)
+    parts = text.str.extract(_RATING_FRACTION)
+    hit = parts[0].notna().to_numpy()
+    if not hit.any():
+        return raw
+    top = parts[1].astype(float)
+    other = hit & (top != scale[1]).to_numpy()
+    if other.any():
+        first = str(text[other].iloc[0]).strip()
+        found.add(other, f"a rating out of {scale[1]:g} ({first!r} is out of {top[other].iloc[0]:g}: pass "
+                         f"--rating-scale 1-{top[other].iloc[0]:g} or 0-{top[other].iloc[0]:g})")
+    same = hit & ~other
+    if same.any():
+        first = str(text[same].iloc[0]).strip()
+        notes.append(f"{name}: {int(same.sum()):,} rating(s) written with their scale (e.g. {first!r}) "
+                     "read as the number")
+    return raw.where(~same, parts[0]).where(~other, None)
 
 
 def _rating_words(raw: pd.Series, name: str, notes: list[str], scale: tuple[float, float]

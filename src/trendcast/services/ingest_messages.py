@@ -118,6 +118,8 @@ _EXPECTED: list[Rule] = compile_rules([
     (r"a date-time like 2024-06-18 20:15:00", "形如 2024-06-18 20:15:00 的日期时间"),
     (r"a number", "数字"),
     (r"a number \(a rating\)", "数字（评分）"),
+    (r"a rating out of (\S+) \((.+) is out of (\S+): pass --rating-scale (\S+) or (\S+)\)",
+     r"满分为 \1 的评分（\2 的满分是 \3：请用 --rating-scale \4 或 \5）"),
     (r"a finite number \(not inf or NaN\)", "有限的数字（不能是 inf 或 NaN）"),
     (r"a number other than 0", "不为 0 的数字"),
     (r"a number, not true/false", "数字，不能是 true/false"),
@@ -397,6 +399,8 @@ _LINES: list[Rule] = compile_rules([
     # notes: values (data.validation)
     (rf"(.+?): {_N} quantity\(ies\) written as a lone dash read as 0 \(Excel's accounting format shows 0 "
      r"as '-'\)", r"\1：\2 个写作单独短横线的数量按 0 读取（Excel 的会计格式把 0 显示为 '-'）"),
+    (rf"(.+?): {_N} rating\(s\) written with their scale \(e\.g\. (.+)\) read as the number",
+     r"\1：\2 个评分带满分写法（例如 \3），已按分数读取"),
     (rf"(.+?): {_N} (rating\(s\)|quantities) written with a unit \(e\.g\. (.+)\) read as the number",
      lambda m: f"{m[1]}：{m[2]} 个{'评分' if m[3] == 'rating(s)' else '数量'}带单位（例如 {m[4]}），"
                "已按数字读取"),
