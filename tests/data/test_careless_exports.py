@@ -986,3 +986,18 @@ def test_a_header_of_names_is_not_taken_for_data(tmp_path):
     with pytest.raises(DataValidationError, match="missing required column") as err:
         load_file(write(tmp_path / "s.csv", "unique_id,ds\nA,2024-01-01\n"), "sales")
     assert "--columns" not in str(err.value)
+
+
+def test_numbers_in_wan_and_k_are_read_with_decimal(tmp_path):
+    """Chinese reports write 1.2万 (12,000) and ¥1.5万; dashboards 3k. Read with --decimal .
+    (numbers written for people); without it the hint names --decimal. Never a guess: 1.2万万
+    and 万 alone are refused."""
+    path = write(tmp_path / "w.csv", "unique_id,ds,y,price\nA,2025-01-01,1.2万,¥1.5万\nA,2025-01-02,9800,3k\n"
+                                     "A,2025-01-03,0.5亿,10\n")
+    with pytest.raises(DataValidationError, match=r"got '1\.2万', .*a currency sign or 万: pass --decimal \."):
+        load_file(path, "sales")
+    df = load_file(path, "sales", options=make_options(decimal="."))
+    assert df["y"].tolist() == [12000.0, 9800.0, 50_000_000.0] and df["price"].tolist() == [15000.0, 3000.0, 10.0]
+    bad = write(tmp_path / "b.csv", "unique_id,ds,y\nA,2025-01-01,1.2万万\nA,2025-01-02,万\n")
+    with pytest.raises(DataValidationError, match=r"2 row\(s\)"):
+        load_file(bad, "sales", options=make_options(decimal="."))

@@ -226,8 +226,8 @@ def to_number(values: pd.Series, found: Found, expected: str = "a number", *,
         if decimal is None and unparsed.any():
             human[unparsed] = [_looks_human(t) for t in text[unparsed]]
         found.add(unparsed & ~overflow & ~human, expected)
-        found.add(human, f"{expected} (it has thousands separators, a decimal comma or a currency "
-                         "sign: pass --decimal . for 1,234.50 or --decimal , for 1.234,50)")
+        found.add(human, f"{expected} (it has thousands separators, a decimal comma, a currency "
+                         "sign or 万: pass --decimal . for 1,234.50 or --decimal , for 1.234,50)")
         found.add(overflow, "a finite number (not inf or NaN)")
     finite = np.isfinite(out.to_numpy(dtype=float, na_value=np.nan))
     found.add(out.notna().to_numpy() & ~finite, "a finite number (not inf or NaN)")
@@ -241,9 +241,23 @@ _GROUPED = {".": re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$", re.ASCII)
             ",": re.compile(r"^(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d+)(?:,\d+)?$", re.ASCII)}
 
 
+_SCALED = re.compile(r"^(.*?\d)\s*(万|亿|k|K)\s*(元)?$")
+_SCALE = {"万": 10_000, "亿": 100_000_000, "k": 1_000, "K": 1_000}
+
+
 def _human_number(value: str, decimal: str) -> str:
     """A number written for people as plain number text; what does not fit the convention
-    exactly (``1.5`` under a decimal comma, ``1,23.4``) becomes unreadable, never a guess."""
+    exactly (``1.5`` under a decimal comma, ``1,23.4``) becomes unreadable, never a guess.
+    Chinese reports' 万 and 亿 (``1.2万`` is 12000) and ``k`` (``1.5k``) scale the number."""
+    scaled = _SCALED.match(value.strip())
+    if scaled:
+        from decimal import Decimal, InvalidOperation
+
+        base = _human_number(scaled[1] + (scaled[3] or ""), decimal)
+        try:
+            return format(Decimal(base) * _SCALE[scaled[2]], "f") if base != "not a number" else base
+        except InvalidOperation:
+            return "not a number"
     m = _SIGNED_MONEY.match(value)
     if not m or (m.group(1) and m.group(2)) or not _GROUPED[decimal].match(m.group(3)):
         return "not a number"
