@@ -226,8 +226,8 @@ def to_number(values: pd.Series, found: Found, expected: str = "a number", *,
         if decimal is None and unparsed.any():
             human[unparsed] = [_looks_human(t) for t in text[unparsed]]
         found.add(unparsed & ~overflow & ~human, expected)
-        found.add(human, f"{expected} (it has thousands separators, a decimal comma, a currency "
-                         "sign or 万: pass --decimal . for 1,234.50 or --decimal , for 1.234,50)")
+        found.add(human, f"{expected} (it has thousands separators, a decimal comma or a currency "
+                         "sign: pass --decimal . for 1,234.50 or --decimal , for 1.234,50)")
         found.add(overflow, "a finite number (not inf or NaN)")
     finite = np.isfinite(out.to_numpy(dtype=float, na_value=np.nan))
     found.add(out.notna().to_numpy() & ~finite, "a finite number (not inf or NaN)")

@@ -151,9 +151,9 @@ _EXPECTED: list[Rule] = compile_rules([
      _with(lambda m, e: f"{e}（如果是超卖欠货：用 --negatives zero 按缺货读取）")),
     (r"(.+), not empty", _with(lambda m, e: f"{e}，不能为空")),
     (r"one of (.+)", r"以下之一：\1"),
-    (r"(.+) \(it has thousands separators, a decimal comma, a currency sign or 万: pass --decimal \. for "
+    (r"(.+) \(it has thousands separators, a decimal comma or a currency sign: pass --decimal \. for "
      r"1,234\.50 or --decimal , for 1\.234,50\)",
-     _with(lambda m, e: f"{e}（它带千位分隔符、小数逗号、货币符号或“万”：1,234.50 这种写法用 --decimal .，"
+     _with(lambda m, e: f"{e}（它带千位分隔符、小数逗号或货币符号：1,234.50 这种写法用 --decimal .，"
                         "1.234,50 这种写法用 --decimal ,）")),
     # repeated keys (data.validation.DUPLICATE_HINTS)
     (r"a unique key \(another row has the same key\)", "唯一的键（另有一行的键与它相同）"),
