@@ -235,6 +235,12 @@ def test_an_upload_error_lists_the_options_that_fix_it(env):
     assert (err["field"], err["options"]) == ("y", ["negatives"])
     err = error(b"unique_id,ds,y\nA,2024-06-18,3\n", date_format="dd/mm")  # a bad value
     assert (err["field"], err["options"]) == ("date_format", ["date_format"])
+    # a file without a header line: the answer points at the columns field, which reads it
+    err = error(b"A,2024-06-18,3\nB,2024-06-18,4\n")
+    assert "--columns" in err["message"] and err["options"] == ["columns"]
+    resp = post(client, key, b"A,2024-06-18,3\nB,2024-06-18,4\n", "h.csv",
+                data={"kind": "sales", "columns": "unique_id,ds,y"})
+    assert resp.status_code == 201, resp.text
     err = error(b"unique_id,ds,y\nA,2024-02-30,3\n")  # no option fixes a date that does not exist
     assert err["field"] == "ds" and "options" not in err
-    assert tables(client)["sales"] == 0
+    assert tables(client)["sales"] == 2

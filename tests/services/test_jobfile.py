@@ -77,6 +77,20 @@ def test_job_file_reads_each_file_its_own_way_catalogue_first(tmp_path):
                                         ("rating", "stars"), ("ts", "written"))
 
 
+def test_a_job_file_names_the_columns_of_a_file_without_a_header_line(tmp_path):
+    from trendcast.data.ingest import load_file
+
+    (tmp_path / "cells.txt").write_text("Good case, Excellent value.\t1\nToo small.\t0\n")
+    (tmp_path / "daily.toml").write_text('[[file]]\npath = "cells.txt"\nkind = "reviews"\n'
+                                         'columns = "text,rating"\nrating_scale = "0-1"\n'
+                                         'set = ["unique_id=phones"]\n')
+    [job] = load_job(tmp_path / "daily.toml")
+    assert job.options.columns == ("text", "rating")
+    df = load_file(job.path, job.kind, options=job.options)
+    assert df["text"].tolist() == ["Good case, Excellent value.", "Too small."]
+    assert df["rating"].tolist() == [5.0, 1.0]
+
+
 def test_update_ingests_every_kind_in_one_batch_and_forecasts_the_new_product(trained, tmp_path):
     store = trained
     result = run_update(store, load_job(write_exports(tmp_path)), refit="never")
