@@ -118,6 +118,9 @@ NOTES = [
     "monthly (period starts) forecasts: lead time 7 d + review 7 d take their share of each period's own "
     "days, a period's demand weighted by the shop's daily sales on the same dates a year before (evenly "
     "where there are none); likewise a stock file's days",
+    "weekly (Sundays) forecasts: lead time 3 d + review 7 d take their share of each period's own days, a "
+    "period's demand weighted by the shop's daily sales on the same weekdays 52 weeks before (evenly "
+    "where there are none); likewise a stock file's days",
     "quarterly (period starts) forecasts: lead time 7 d + review 7 d take their share of each period's own "
     "days, a period's demand spread evenly over its days; likewise a stock file's days",
     "order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",

@@ -240,10 +240,11 @@ _ZH: list[Rule] = compile_rules([
      r"非按日预测：到货周期 \1 天 + 盘点周期 \2 天合 \3 个预测期（每期 \4 天，期内需求按天均摊），"
      r"库存文件中的天数同样处理"),
     (r".+? forecasts: lead time (\d+) d \+ review (\d+) d take their share of each period's own days, a "
-     r"period's demand weighted by the shop's daily sales on the same dates a year before \(evenly where "
-     r"there are none\); likewise a stock file's days",
-     r"非按日预测：到货周期 \1 天 + 盘点周期 \2 天按各期自身的天数折算，一期的需求按店铺上一年同日的"
-     r"每日销量分配到各天（无上一年数据处平均分配），库存文件中的天数同样处理"),
+     r"period's demand weighted by the shop's daily sales on the (same dates a year|same weekdays 52 weeks) "
+     r"before \(evenly where there are none\); likewise a stock file's days",
+     lambda m: f"非按日预测：到货周期 {m[1]} 天 + 盘点周期 {m[2]} 天按各期自身的天数折算，一期的需求按店铺"
+               f"{'上一年同日' if m[3].startswith('same dates') else '52 周前同一星期几'}的每日销量分配到各天"
+               "（无历史数据处平均分配），库存文件中的天数同样处理"),
     (r".+? forecasts: lead time (\d+) d \+ review (\d+) d take their share of each period's own days, a "
      r"period's demand spread evenly over its days; likewise a stock file's days",
      r"非按日预测：到货周期 \1 天 + 盘点周期 \2 天按各期自身的天数折算，一期的需求按天平均分配，"

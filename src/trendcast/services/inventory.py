@@ -206,10 +206,14 @@ def _calendar(store: Store, freq: str, notes: list[str], lead_time: int, review:
         if not totals.empty:
             days = pd.Series(totals["y"].to_numpy(dtype=float), index=pd.DatetimeIndex(totals["ds"]))
             weights = days.clip(lower=0)
-            weights.index = weights.index + pd.DateOffset(years=1)
+            # a week splits by its weekdays (the same weekday 52 weeks before), a month or a
+            # quarter by its dates (Double 11 on the 11th)
+            weekly = freq.startswith("W")
+            weights.index = weights.index + (pd.Timedelta(days=364) if weekly else pd.DateOffset(years=1))
             weights = weights.groupby(level=0).sum()  # Feb 28 and 29 of a leap year on one day
-    how = ("weighted by the shop's daily sales on the same dates a year before (evenly where "
-           "there are none)" if weights is not None else "spread evenly over its days")
+    same = "same weekdays 52 weeks" if freq.startswith("W") else "same dates a year"
+    how = (f"weighted by the shop's daily sales on the {same} before (evenly where there are none)"
+           if weights is not None else "spread evenly over its days")
     notes.append(f"{describe(freq)} forecasts: lead time {lead_time} d + review {review} d take their "
                  f"share of each period's own days, a period's demand {how}; likewise a stock file's days")
     return PeriodCalendar(freq, weights)
