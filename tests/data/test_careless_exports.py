@@ -1001,3 +1001,17 @@ def test_numbers_in_wan_and_k_are_read_with_decimal(tmp_path):
     bad = write(tmp_path / "b.csv", "unique_id,ds,y\nA,2025-01-01,1.2万万\nA,2025-01-02,万\n")
     with pytest.raises(DataValidationError, match=r"2 row\(s\)"):
         load_file(bad, "sales", options=make_options(decimal="."))
+
+
+def test_times_written_with_shangwu_xiawu_read_on_the_24_hour_clock(tmp_path):
+    """Chinese Windows writes 2025/11/11 下午 3:05:00. Before: "the text after the date is not a
+    time of day"; now the hint names the layout, and with it the times are right."""
+    text = ("order_id,unique_id,ts,quantity\no1,A,2025/11/11 下午 3:05:00,1\no2,A,2025/11/11 上午 9:05:00,2\n"
+            "o3,A,2025/11/11 中午 12:30:00,1\no4,A,2025/11/11 上午 12:10:00,1\no5,A,2025/11/11 下午 15:20:00,1\n")
+    path = write(tmp_path / "o.csv", text)
+    with pytest.raises(DataValidationError, match=r"--date-format '%Y/%m/%d %H:%M:%S'"):
+        load_file(path, "orders")
+    df = load_file(path, "orders", options=make_options(date_format="%Y/%m/%d %H:%M:%S"))
+    assert df.sort_values("order_id")["ts"].dt.strftime("%H:%M").tolist() == ["15:05", "09:05", "12:30", "00:10",
+                                                                              "15:20"]
+    assert any("5 time(s) written with 上午/下午" in n for n in df.attrs["notes"])

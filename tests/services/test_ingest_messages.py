@@ -328,6 +328,12 @@ def xls_exports_that_are_text_or_html(tmp: Path) -> list[str]:
 
 
 @case
+def times_written_with_shangwu_xiawu(tmp: Path) -> list[str]:
+    return notes_of(tmp, "o.csv", "order_id,unique_id,ts,quantity\no1,A,2025/11/11 下午 3:05:00,1\n", "orders",
+                    options=make_options(date_format="%Y/%m/%d %H:%M:%S"))
+
+
+@case
 def ratings_written_with_their_scale(tmp: Path) -> list[str]:
     return [*notes_of(tmp, "r.csv", "unique_id,ts,rating,text\nA,2025-01-01 10:00,5.0 out of 5 stars,ok\n"
                       "A,2025-01-02 10:00,4.5/5,ok\n", "reviews"),

@@ -32,7 +32,7 @@ from trendcast.data.contract import (
     to_text,
 )
 from trendcast.data.period_labels import read_period_labels
-from trendcast.data.weekdays import check_weekdays, strip_weekdays
+from trendcast.data.weekdays import check_weekdays, read_meridiem, strip_weekdays
 from trendcast.errors import DataValidationError
 
 Kind = Literal["id", "str", "date", "datetime", "number", "nonneg", "quantity", "price", "rating",
@@ -286,6 +286,7 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
         stated = None
         if not re.search(r"%[aA]", rules.date_format or ""):  # else the format reads the weekday
             values, stated = strip_weekdays(values, name, notes)
+        values = read_meridiem(values, name, notes)
         if col.kind == "date" and not rules.date_format:
             values = read_period_labels(values, name, notes,
                                         months=(rules.workspace_freq or "").startswith("M"))

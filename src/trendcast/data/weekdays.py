@@ -76,3 +76,38 @@ def check_weekdays(dates: pd.Series, stated: pd.Series | None, found: Found) -> 
 
 
 __all__ = ["NAMES_EN", "check_weekdays", "strip_weekdays"]
+
+
+# Chinese Windows writes the half of the day before the time: 2025/11/11 下午 3:05:00.
+_MERIDIEM = re.compile(r"(上午|下午|凌晨|早上|中午|晚上)\s*(\d{1,2}:\d{2}(?::\d{2})?)")
+_HALF = {"上午": "AM", "凌晨": "AM", "早上": "AM", "下午": "PM", "晚上": "PM"}
+
+
+def _meridiem(m: re.Match[str]) -> str:
+    """The time on the 24-hour clock (下午 3:05:00 is 15:05:00)."""
+    hour, rest = m[2].split(":", 1)
+    h = int(hour)
+    if not 1 <= h <= 12:  # 下午 15:05: already 24-hour
+        return m[2]
+    half = ("PM" if h in (12, 1, 2) else "AM") if m[1] == "中午" else _HALF[m[1]]  # 中午 12:30: noon
+    h24 = (h % 12) + (12 if half == "PM" else 0)
+    return f"{h24:02d}:{rest}"
+
+
+def read_meridiem(values: pd.Series, name: str, notes: list[str]) -> pd.Series:
+    """Times written with 上午/下午 (morning/afternoon) before them on the 24-hour clock
+    (``2025/11/11 下午 3:05:00`` is ``2025/11/11 15:05:00``); noted."""
+    if values.dtype != object and not pd.api.types.is_string_dtype(values):
+        return values
+    if not re.search("上午|下午|凌晨|早上|中午|晚上", joined_text(values)):
+        return values
+    text = values.astype("string")
+    hit = text.str.contains(_MERIDIEM, regex=True, na=False).to_numpy(dtype=bool)
+    if not hit.any():
+        return values
+    out = values.astype(object).copy()
+    out[hit] = text[hit].str.replace(_MERIDIEM, _meridiem, regex=True).to_numpy(dtype=object)
+    first = str(values[hit].iloc[0])
+    notes.append(f"{name}: {int(hit.sum()):,} time(s) written with 上午/下午 (e.g. {first!r}) read on the "
+                 "24-hour clock")
+    return out
