@@ -189,6 +189,14 @@ def _period_under_way(first_fc: pd.Timestamp, freq: str, sold_until: pd.Timestam
     return bool(begin[0] <= sold_until < end[0])
 
 
+def _splits_days(store: Store, freq: str) -> bool:
+    """Whether a run of ``freq`` is split into calendar days (:func:`_calendar`): months and
+    quarters always, weeks when the stored sales are daily."""
+    from trendcast.services.forecast import workspace_freq
+
+    return freq != "D" and (not freq.startswith("W") or workspace_freq(store) == "D")
+
+
 def _calendar(store: Store, freq: str, notes: list[str], lead_time: int, review: int
               ) -> PeriodCalendar | None:
     """How a run coarser than daily splits its periods into days: months and quarters by their
@@ -197,9 +205,9 @@ def _calendar(store: Store, freq: str, notes: list[str], lead_time: int, review:
     for a weekly run of weekly sales (seven even days)."""
     from trendcast.services.forecast import workspace_freq
 
-    daily = workspace_freq(store) == "D"
-    if freq.startswith("W") and not daily:
+    if not _splits_days(store, freq):
         return None
+    daily = workspace_freq(store) == "D"
     weights = None
     if daily:
         totals = store.sales_totals()
@@ -271,7 +279,8 @@ def inventory_actions(
     first_fc = run.forecasts["ds"].min()
     freq = _run_freq(store, run.run_id, run.forecasts)
     sold_until = _sold_until(store, last_sale)
-    under_way = _period_under_way(first_fc, freq, sold_until)
+    # (a weekly run of weekly sales starts after its last stored week: never under way)
+    under_way = _period_under_way(first_fc, freq, sold_until) and _splits_days(store, freq)
     if pd.notna(last_sale) and first_fc <= pd.Timestamp(last_sale) and not under_way:
         notes.append(f"run {run.run_id} starts on {first_fc.date()}, not after the latest sales "
                      f"({pd.Timestamp(last_sale).date()}): rerun `trendcast forecast` for current advice")
