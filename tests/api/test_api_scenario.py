@@ -73,3 +73,20 @@ def test_scenario_run_compares_plan_and_baseline(shop):
         run = wait_job(client, plain.json()["job_id"], keys["analyst"])["run_id"]
         missing = client.get(f"/api/runs/{run}/scenario", headers=auth(keys["viewer"]))
         assert missing.status_code == 404 and "without a plan" in missing.text
+
+
+def test_a_plan_row_as_a_planner_writes_it_is_the_same_row():
+    """The dashboard's plan box sends the pasted header's names: 商品, 开始, 折扣 (9折), 促销 (是)
+    were refused as extra fields; they are read as the --scenario file reads them."""
+    from pydantic import ValidationError
+
+    from trendcast.api.schemas import PlanRowIn
+
+    zh = PlanRowIn.model_validate({"商品": "P0001", "开始": "2025-07-01", "结束": "2025-07-03", "折扣": "9折",
+                                   "促销": "是", "活动": "Double 11"})
+    en = PlanRowIn.model_validate({"unique_id": "P0001", "start": "2025-07-01", "end": "2025-07-03",
+                                   "discount": 10, "promo": True, "event": "Double 11"})
+    assert zh == en
+    assert PlanRowIn.model_validate({"sku": "P1", "from": "2025-07-01", "promo": "no"}).promo is False
+    with pytest.raises(ValidationError, match="budget"):
+        PlanRowIn.model_validate({"unique_id": "P1", "start": "2025-07-01", "budget": 3})

@@ -162,6 +162,15 @@ class PlanRowIn(BaseModel):
     promo: bool | None = Field(None, description="Run a promotion (true) or none (false).")
     event: str | None = Field(None, max_length=200, description="A calendar event name, e.g. Double 11.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _as_planners_write(cls, data: Any) -> Any:
+        """A planner's names and values as a --scenario file reads them (商品, 开始, 折扣: 9折,
+        促销: 是, ``product``, ``sku``)."""
+        from trendcast.features.scenario import planner_row
+
+        return planner_row(data) if isinstance(data, dict) else data
+
 
 class ForecastJobIn(_JobIn):
     """A forecast job: fit each model on the stored sales and forecast ``horizon`` steps.

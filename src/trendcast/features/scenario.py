@@ -192,6 +192,22 @@ def parse_plan(raw: pd.DataFrame, *, products: pd.DataFrame, calendar: pd.DataFr
     return Plan(days, df, src)
 
 
+def planner_row(row: dict[str, object]) -> dict[str, object]:
+    """One plan row as a planner writes it (``商品``, ``折扣: 9折``, ``促销: 是``) under the plan's
+    own names and values (``unique_id``, ``discount: 10``, ``promo: True``), for the API's typed
+    rows; a file's rows go through :func:`parse_plan`, which reads the same."""
+    out: dict[str, object] = {}
+    for key, value in row.items():
+        written = str(key).strip().lower()
+        name = _ALIASES.get(written, written)
+        if name == "discount":
+            value = _percent_off(value)
+        elif name == "promo" and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            value = value.strip().lower() in _TRUE
+        out[str(name)] = value
+    return out
+
+
 def _percent_off(value: object) -> object:
     """A discount as percent off: ``9折`` (pay 90%) is 10, ``8.5折`` 15; else as written."""
     m = _ZHE.match(str(value)) if isinstance(value, str) else None
