@@ -456,7 +456,7 @@ _PIECE_UNIT = re.compile(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(?:件|个|只|pcs?|pie
 
 # A quantity of zero as Excel's accounting format shows it (and a CSV saved "as displayed"
 # writes it): a lone dash, often padded with spaces.
-_DASH = re.compile(r"^\s*[-–—－]\s*$")
+DASH_ZERO = re.compile(r"^\s*[-–—－]\s*$")
 
 
 def _dash_zeros(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
@@ -464,7 +464,7 @@ def _dash_zeros(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
         return raw
     text = raw.map(lambda v: v if isinstance(v, str) else None)
-    dash = text.str.match(_DASH, na=False).to_numpy(dtype=bool)
+    dash = text.str.match(DASH_ZERO, na=False).to_numpy(dtype=bool)
     if not dash.any():
         return raw
     notes.append(f"{name}: {int(dash.sum()):,} quantity(ies) written as a lone dash read as 0 (Excel's "

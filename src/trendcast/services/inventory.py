@@ -54,7 +54,6 @@ STOCK_ALIASES = {
     "unit_cost": ("cost", "unit cost", "成本", "单位成本", "进价", "采购价"),
 }
 _GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_DASH = re.compile(r"^[-–—－]$")
 
 
 def _stock_names(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
@@ -79,6 +78,7 @@ def read_stock(path: str | Path) -> pd.DataFrame:
     ``-`` and thousands separators (``1,234``) are read, each noted in ``attrs['notes']``."""
     from trendcast.data.ingest import is_sum_word
     from trendcast.data.readers import read_frame
+    from trendcast.data.validation import DASH_ZERO
 
     path = Path(path)
     if not path.exists():
@@ -104,7 +104,7 @@ def read_stock(path: str | Path) -> pd.DataFrame:
         rows = tuple(np.asarray(rows)[keep]) if rows is not None else tuple(keep)
     for col in [c for c in STOCK_COLUMNS if c in df.columns]:
         text = df[col].astype("string").str.strip()
-        dash = text.str.match(_DASH).fillna(False).to_numpy(dtype=bool)
+        dash = text.str.match(DASH_ZERO).fillna(False).to_numpy(dtype=bool)
         grouped = text.str.match(_GROUPED).fillna(False).to_numpy(dtype=bool)
         if dash.any() or grouped.any():
             notes.append(f"stock file column {col}: " + "; ".join(
