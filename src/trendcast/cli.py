@@ -531,10 +531,13 @@ def backtest(
     if as_json:
         assert result.metrics is not None
         print(json.dumps({"run_id": result.run_id,
-                          "leaderboard": result.metrics.to_dict(orient="records")}))
+                          "leaderboard": result.metrics.to_dict(orient="records"),
+                          "notes": list(result.notes)}))
         return
     _print_board(result.metrics)
     out.print(f"run {result.run_id}")
+    for note in result.notes:
+        out.print(escape(f"note: {note}"))
 
 
 @app.command()

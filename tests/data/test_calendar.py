@@ -139,3 +139,37 @@ def test_merge_calendars_drops_duplicates(cal: pd.DataFrame) -> None:
     d11 = merged[(merged["name"] == "Double 11") & (merged["ds"] == "2024-11-11")]
     assert d11["source"].tolist() == ["trendcast"]
     assert list(merge_calendars().columns) == COLUMNS
+
+
+def _events(*rows: tuple[str, str, str]) -> pd.DataFrame:
+    return user_events(pd.DataFrame(rows, columns=["ds", "name", "region"]), source="user")
+
+
+def test_events_of_several_regions_are_left_out_of_every_products_flags() -> None:
+    """Favorita's calendar: holidays of cities and provinces besides the nation's."""
+    from trendcast.data.calendar import shop_wide
+
+    cal = _events(("2024-03-02", "Fundacion de Manta", "Manta"),
+                  ("2024-04-01", "Provincializacion de Cotopaxi", "Cotopaxi"),
+                  ("2024-04-02", "Fundacion de Manta 2", "Manta"),
+                  ("2024-05-01", "Dia del Trabajo", "Ecuador"),
+                  ("2024-05-02", "Labour day", "EC"),
+                  ("2024-05-03", "Own event", ""),
+                  ("2024-10-01", "国庆", "全国"))
+    out = shop_wide(cal)
+    assert out["name"].tolist() == ["Dia del Trabajo", "Labour day", "Own event", "国庆"]
+    assert out.attrs["notes"] == [
+        "calendar: 3 event row(s) of 2 regions (Manta (2), Cotopaxi (1)) not used as flags for every "
+        "product: a product is not in every region; events without a region or of a whole country "
+        "are used"]
+
+
+def test_one_region_below_the_country_is_the_shops_own() -> None:
+    """M5 CA_1's SNAP days in US-CA, `festivals --subdiv CA`: kept for every product."""
+    from trendcast.data.calendar import shop_wide
+
+    cal = _events(("2016-01-01", "SNAP_CA", "US-CA"), ("2016-01-02", "SNAP_CA", "US-CA"),
+                  ("2016-07-04", "IndependenceDay", "US"))
+    out = shop_wide(cal)
+    assert len(out) == 3 and "notes" not in out.attrs
+    assert len(shop_wide(festival_calendar("2024-01-01", "2024-12-31", country="US", subdiv="CA"))) > 10

@@ -89,6 +89,9 @@ NOTES = [
     "forecast by every model from their category's launch curve, price band and weekday profile, not from "
     "their own history: P1, P2, P3; learnt from 25 launches inside the data",
     "the products have no category",
+    "calendar: 172 event row(s) of 23 regions (Riobamba (12), Guaranda (12), Latacunga (12), Ambato (12), "
+    "...) not used as flags for every product: a product is not in every region; events without a region "
+    "or of a whole country are used",
     "order-up-to levels are uncalibrated (negative binomial of the forecast): no backtest of AutoETS with "
     "quantiles is stored; to calibrate them on past forecast errors, run `trendcast backtest --model "
     "AutoETS --windows 3 --horizon 28 --quantiles 0.05,0.1,0.25,0.5,0.75,0.9,0.95` and rerun inventory",

@@ -117,6 +117,14 @@ def holidays_marked_transferred(tmp: Path) -> list[str]:
 
 
 @case
+def holidays_of_several_regions(tmp: Path) -> list[str]:
+    """Favorita's city and province holidays: left out of every product's flags, named."""
+    text = ("ds,name,region\n2024-03-02,Fundacion de Manta,Manta\n2024-04-01,Provincializacion,Cotopaxi\n"
+            "2024-05-01,Dia del Trabajo,Ecuador\n")
+    return stored(tmp, [("h.csv", text, {"kind": "calendar"})])
+
+
+@case
 def wide_macro_without_its_date_column_mapped(tmp: Path) -> list[str]:
     """Walmart's features.csv as it comes: the refusal names the date column to map."""
     return refused(tmp, "f.csv", "Store,Date,Fuel_Price,CPI,IsHoliday\n1,2010-02-05,2.57,211.1,FALSE\n",

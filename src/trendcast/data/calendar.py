@@ -8,6 +8,7 @@ join onto daily sales. ``kind`` is "holiday", "festival", "presale" or a user-ch
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -184,6 +185,57 @@ def merge_calendars(*frames: pd.DataFrame) -> pd.DataFrame:
     merged = pd.concat(parts, ignore_index=True)
     merged["ds"] = pd.to_datetime(merged["ds"]).dt.normalize()
     return _tidy(merged, ["ds", "name", "region"])
+
+
+# Region names that mean "the whole country" besides the countries themselves.
+_EVERYWHERE = frozenset({"", "national", "nationwide", "all", "country", "全国", "全部", "中国"})
+
+
+def shop_wide(calendar: pd.DataFrame) -> pd.DataFrame:
+    """The events that apply to every product of a catalogue, for the models' shared flags.
+
+    An event applies everywhere when its region is empty or a whole country (an ISO code or
+    a country's name: ``CN``, ``US``, ``Ecuador``, ``全国``). A region below a country (a
+    state, a city) is the shop's own when the calendar names only one such region (M5 CA_1's
+    SNAP days in ``US-CA``, ``trendcast festivals --subdiv``). When it names several, no
+    product is in all of them (Favorita's holidays of 38 cities and provinces, which flagged
+    every store): their events are left out, and ``attrs["notes"]`` says how many and where.
+    """
+    if calendar.empty or "region" not in calendar.columns:
+        return calendar
+    region = calendar["region"].fillna("").astype(str).str.strip()
+    local = ~region.map({r: _is_everywhere(r) for r in region.unique()})
+    places = sorted(region[local].unique())
+    if len(places) <= 1:
+        return calendar
+    out = calendar[~local].reset_index(drop=True)
+    counts = region[local].value_counts()
+    named = ", ".join(f"{p} ({counts[p]:,})" for p in counts.index[:4])
+    out.attrs["notes"] = [
+        f"calendar: {int(local.sum()):,} event row(s) of {len(places):,} regions ({named}"
+        f"{', ...' if len(places) > 4 else ''}) not used as flags for every product: a "
+        "product is not in every region; events without a region or of a whole country are "
+        "used"]
+    return out
+
+
+def _is_everywhere(region: str) -> bool:
+    return region.casefold() in _EVERYWHERE or _plain(region) in _country_names()
+
+
+def _plain(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> frozenset[str]:
+    """ISO codes (2 and 3 letters) and English names of the countries ``holidays`` knows."""
+    from holidays.registry import COUNTRIES
+
+    names: set[str] = set()
+    for module, (cls, code, alpha3, *_rest) in COUNTRIES.items():
+        names |= {_plain(module), _plain(cls), code.casefold(), alpha3.casefold()}
+    return frozenset(names)
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -123,8 +123,11 @@ class StoreQueries(ABC):
         return self._count(f"SELECT count(*) AS n FROM {table}")
 
     def calendar(self) -> pd.DataFrame:
-        """The stored calendar events, by date, name and region."""
-        return self.read("calendar_events")
+        """The stored calendar events that apply to every product, by date, name and region
+        (:func:`trendcast.data.calendar.shop_wide`; ``attrs["notes"]`` names those left out)."""
+        from trendcast.data.calendar import shop_wide
+
+        return shop_wide(self.read("calendar_events"))
 
     def macro(self) -> pd.DataFrame:
         """The stored external series (``name, ds, value``), by name and date."""

@@ -106,8 +106,10 @@ class Snapshot:
         return {t: _read(self._path(t), ids) for t in BLOCK_TABLES if self._path(t).exists()}
 
     def calendar(self) -> pd.DataFrame:
-        """The calendar events."""
-        return _read(self._path("calendar_events"))
+        """The calendar events that apply to every product (as :meth:`Store.calendar`)."""
+        from trendcast.data.calendar import shop_wide
+
+        return shop_wide(_read(self._path("calendar_events")))
 
     def macro(self) -> pd.DataFrame | None:
         """The external series (``name, ds, value``), or None in a snapshot without them."""

@@ -144,7 +144,9 @@ class FrameSource:
         return out
 
     def calendar(self) -> pd.DataFrame:
-        return self._calendar
+        from trendcast.data.calendar import shop_wide
+
+        return shop_wide(self._calendar)
 
     def macro(self) -> pd.DataFrame | None:
         """External series (``name, ds, value`` [, ``unique_id``]), or None."""
@@ -538,6 +540,8 @@ class Runner:
             if not groups:
                 tally.n_series = len(ids)
             notes = tally.notes([], alive_from) + notes + self._sample_note(len(ids))
+            if any(m.supports_exog for m in self.models):
+                notes += list(calendar.attrs.get("notes", []))
             return Trained({a: models[a] for a in self.aliases}, freq, tally.n_series, notes,
                            (pd.Timestamp(data.span[0]), pd.Timestamp(data.span[1])), list(ids))
         finally:
@@ -752,8 +756,10 @@ class Runner:
             if since is not None:
                 notes.append(f"history read after {since.date()}: the longest span the saved "
                              "models read (lags, dispersion window, seasons)")
-            if not backtesting and any(m.supports_exog for m in self.models):
-                notes += _calendar_notes(calendar, data.span[1], h, freq)
+            if any(m.supports_exog for m in self.models):
+                notes += list(calendar.attrs.get("notes", []))
+                if not backtesting:
+                    notes += _calendar_notes(calendar, data.span[1], h, freq)
             if resample:
                 notes.insert(0, f"stored {describe(data.freq)} sales aggregated to {describe(freq)} "
                                 "periods (units summed, prices averaged)"

@@ -374,6 +374,9 @@ _ZH: list[Rule] = compile_rules([
      r"learnt .*", r"冷启动：\1 个新品（\2）沿用模型预测：无法学习上市曲线"),
     (r"cleaning: no stock-out days or outliers found; the models saw the sales as stored",
      "清洗：未发现缺货日或异常值，模型使用原始销量"),
+    (rf"calendar: {_N} event row\(s\) of {_N} regions \((.+?)\) not used as flags for every product: .*",
+     r"日历：\2 个地区的 \1 行事件（`\3`）未作为所有商品的共同标志：商品并不在每个地区；"
+     r"无地区或全国性的事件照常使用"),
     (r"the workspace has no calendar events: .*",
      "工作区没有日历事件，模型不知道节假日（运行 `trendcast festivals`）"),
     # explanations

@@ -31,7 +31,9 @@ Quantiles, two methods (``quantile_method``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -255,7 +257,8 @@ class LightGBMGlobal(Forecaster):
         else:
             # mlforecast's documented manual path: build the features once, train on them,
             # and predict in-sample only the recent rows the dispersion needs.
-            prep = self.mlf_.preprocess(train, static_features=static)
+            with _late_starts():
+                prep = self.mlf_.preprocess(train, static_features=static)
             # short histories (a few months or quarters) leave no row with every lag: train on
             # the rows with missing lags too (LightGBM splits on missing values)
             self.dropna_ = len(prep) >= MIN_TRAIN_ROWS
@@ -316,8 +319,9 @@ class LightGBMGlobal(Forecaster):
         df = recent_rows(df, new._history_cut())
         frame = new._training_frame(df, learn=False, means=getattr(self, "mean_price_", None))
         new.mlf_ = new._make_mlf()
-        prep = new.mlf_.preprocess(frame, static_features=self.static_,
-                                   dropna=getattr(self, "dropna_", True))
+        with _late_starts():
+            prep = new.mlf_.preprocess(frame, static_features=self.static_,
+                                       dropna=getattr(self, "dropna_", True))
         del frame
         new.mlf_.models_ = self.mlf_.models_
         # a series the model was fitted on keeps its fitted dispersion (learned state, as
@@ -473,7 +477,8 @@ class LightGBMGlobal(Forecaster):
                              f"steps; asked for {h}. Refit with conformal_h={h}")
         levels = sorted({round(abs(1 - 2 * q) * 100, 6) for q in qs if abs(q - 0.5) > 1e-9})
         levels = [int(lv) if float(lv).is_integer() else lv for lv in levels]
-        fc = self.mlf_.predict(h, X_df=future, level=levels if conformal and levels else None)
+        with _late_starts():
+            fc = self.mlf_.predict(h, X_df=future, level=levels if conformal and levels else None)
         fc[self.alias] = fc[self.alias].clip(lower=0.0)
         fc["unique_id"] = fc["unique_id"].astype(str)
         out = fc[["unique_id", "ds", self.alias]].copy()
@@ -644,6 +649,18 @@ class LightGBMDirectDrivers(LightGBMDirect):
     @property
     def alias(self) -> str:
         return self._alias or "LightGBMDirectDrivers"
+
+
+@contextmanager
+def _late_starts() -> Iterator[None]:
+    """Silence mlforecast's warnings about series shorter than the longest lag (no training
+    row of their own; forecast from the lags they have, LightGBM splitting on missing
+    values): expected for products that started late, not a fault to print on stderr."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The following series were dropped completely",
+                                category=UserWarning)
+        warnings.filterwarnings("ignore", message="Found null values in", category=UserWarning)
+        yield
 
 
 def _profile(profiles: dict[str, dict[str, Any]], freq: str) -> dict[str, Any]:

@@ -84,7 +84,8 @@ def skipped_periods(store: Store, stored_end: pd.Timestamp | None) -> Skipped | 
     recent = pd.date_range(end=stored_end, periods=LOOKBACK, freq=freq)
     recent = recent[recent >= old["ds"].min()]
     sold = set(old.loc[old["y"] > 0, "ds"])
-    events = store.calendar() if freq == "D" else pd.DataFrame()
+    # every stored event, a city's too: a shop closed on a local holiday is no missed export
+    events = store.read("calendar_events") if freq == "D" else pd.DataFrame()
     event_days: dict[pd.Timestamp, str] = {}
     if not events.empty:
         event_days = dict(zip(pd.to_datetime(events["ds"]), events["name"].astype(str), strict=True))

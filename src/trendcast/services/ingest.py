@@ -473,6 +473,8 @@ def ingest_file(
         if kind == "sales":
             _record_week_label(store, week_label, freq, report.notes)
     store.meta_setdefault("tz", zone)  # only once something was stored: a refused file leaves none
+    if kind == "calendar":  # events of several regions below a country: which the models leave out
+        report.notes += store.calendar().attrs.get("notes", [])
     report.batch_id = batch.batch_id if batch.changed else None
     report.seconds = time.perf_counter() - start
     return report

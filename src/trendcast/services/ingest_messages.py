@@ -368,6 +368,10 @@ _LINES: list[Rule] = compile_rules([
                f"汇总行，不是{_SUM_OF[m[5]]}"),
     (rf"{_N} repeated header line\(s\) skipped \(line ([\d, .]+)\): the file looks like exports pasted one "
      r"below the other", r"跳过了 \1 行重复的表头（第 \2 行）：这个文件像是几次导出上下拼在了一起"),
+    (rf"calendar: {_N} event row\(s\) of {_N} regions \((.+?)\) not used as flags for every product: a "
+     r"product is not in every region; events without a region or of a whole country are used",
+     r"日历：\2 个地区的 \1 行事件（\3）未作为所有商品的共同标志：商品并不在每个地区；"
+     r"无地区或全国性的事件照常使用"),
     (rf"transferred: {_N} holiday row\(s\) marked transferred left out: the holiday was observed on another "
      rf"day, its own row \(e\.g\. ({_WHERE})(?:, (.+))?\)",
      lambda m: f"transferred：{m[1]} 行标为已移至另一天（transferred）的节假日未保存：该节假日在另一天放假，"
