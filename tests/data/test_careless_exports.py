@@ -1015,3 +1015,21 @@ def test_times_written_with_shangwu_xiawu_read_on_the_24_hour_clock(tmp_path):
     assert df.sort_values("order_id")["ts"].dt.strftime("%H:%M").tolist() == ["15:05", "09:05", "12:30", "00:10",
                                                                               "15:20"]
     assert any("5 time(s) written with 上午/下午" in n for n in df.attrs["notes"])
+
+
+def test_a_blank_value_after_a_series_last_value_is_a_period_not_reported_yet(store, tmp_path):
+    """R's ausbeer ends with an empty 2008 Q4; a sheet keeps a row for the month under way."""
+    text = ("unique_id,ds,y\nbeer,1956-01-01,284\nbeer,1956-04-01,213\nwine,1956-01-01,5\n"
+            "beer,1956-07-01,\nwine,1956-04-01,NA\nwine,1956-07-01,\n")
+    report = ingest_file(store, write(tmp_path / "q.csv", text), "sales")
+    sales = store.sales()
+    assert sorted(zip(sales["unique_id"], sales["ds"].dt.year, sales["y"], strict=True)) == [
+        ("beer", 1956, 213.0), ("beer", 1956, 284.0), ("wine", 1956, 5.0)]
+    assert ("3 row(s) with no value in column 'y' after their series' last value left out (line 5, 6, 7): "
+            "periods not reported yet; a blank between two values is refused") in report.notes
+    # a blank between two values, or a series with no value at all, is still refused
+    with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'y': got empty"):
+        load_file(write(tmp_path / "m.csv", "unique_id,ds,y\nA,2024-01-01,1\nA,2024-01-02,\nA,2024-01-03,2\n"),
+                  "sales")
+    with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'y': got empty"):
+        load_file(write(tmp_path / "n.csv", "unique_id,ds,y\nA,2024-01-01,\nA,2024-01-02,\n"), "sales")

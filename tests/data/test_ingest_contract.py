@@ -83,10 +83,10 @@ def test_rating_scale_option_widens_the_scale(store, tmp_path):
     assert df["rating"].tolist() == pytest.approx([4.6])  # stored as stars: 1 + 4 x 9 / 10
 
 
-@pytest.mark.parametrize("day", ["2262-04-11", "1969-12-31", "2201-01-01", "9999-12-31", "1700-01-01"])
+@pytest.mark.parametrize("day", ["2262-04-11", "1899-12-31", "2201-01-01", "9999-12-31", "1700-01-01"])
 def test_dates_outside_the_supported_window_are_refused(store, tmp_path, day):
     path = write(tmp_path / "p.csv", f"unique_id,ds,y\nP0001,{day},1\n")
-    refused(store, path, match=r"row 1 \(line 2\), column 'ds'.*between 1970-01-01 and 2200-12-31")
+    refused(store, path, match=r"row 1 \(line 2\), column 'ds'.*between 1900-01-01 and 2200-12-31")
 
 
 def test_parquet_timestamps_outside_the_window_are_refused(store, tmp_path):
@@ -97,7 +97,7 @@ def test_parquet_timestamps_outside_the_window_are_refused(store, tmp_path):
     table = pa.table({"unique_id": ["A"], "ds": pa.array([pd.Timestamp("3000-01-01").to_pydatetime()],
                                                          pa.timestamp("us")), "y": [1.0]})
     pq.write_table(table, path)
-    refused(store, path, match="between 1970-01-01 and 2200-12-31")
+    refused(store, path, match="between 1900-01-01 and 2200-12-31")
 
 
 def test_aware_times_convert_to_the_workspace_zone_and_naive_stay_local(store, tmp_path):
@@ -249,7 +249,7 @@ def test_mangled_macro_file_is_a_clear_error(store, tmp_path):
 
 def test_calendar_spanning_centuries_is_a_clear_error(store, tmp_path):
     path = write(tmp_path / "c.csv", "ds,name,end\n1700-01-01,Long,2260-01-01\n")
-    refused(store, path, "calendar", match="between 1970-01-01 and 2200-12-31")
+    refused(store, path, "calendar", match="between 1900-01-01 and 2200-12-31")
     path = write(tmp_path / "c.csv", "ds,name,end\n2000-01-01,Long,2150-01-01\n")
     refused(store, path, "calendar", match="at most a year")
 

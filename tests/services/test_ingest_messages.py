@@ -117,6 +117,12 @@ def holidays_marked_transferred(tmp: Path) -> list[str]:
 
 
 @case
+def blank_values_after_a_series_last_value(tmp: Path) -> list[str]:
+    """R's ausbeer: an empty last quarter is a period not reported yet."""
+    return notes_of(tmp, "q.csv", "unique_id,ds,y\nB,1956-01-01,284\nB,1956-04-01,\n", "sales")
+
+
+@case
 def holidays_of_several_regions(tmp: Path) -> list[str]:
     """Favorita's city and province holidays: left out of every product's flags, named."""
     text = ("ds,name,region\n2024-03-02,Fundacion de Manta,Manta\n2024-04-01,Provincializacion,Cotopaxi\n"
@@ -397,7 +403,7 @@ def a_missed_export(tmp: Path) -> list[str]:
 @case
 def day_first_dates_decimal_commas_and_repeated_keys(tmp: Path) -> list[str]:
     text = ("unique_id,ds,y,price\nA,01/03/2024,1,\"2,5\"\nA,2024-01-02,x,3\nA,2024-01-02,1,3\n"
-            "A,2024-01-03,,3\n")
+            "A,2024-01-03,,3\nA,2024-01-04,2,3\n")
     return refused(tmp, "eu.csv", text, "sales")
 
 
@@ -409,7 +415,7 @@ def many_bad_quantities(tmp: Path) -> list[str]:
 
 @case
 def bad_ids_and_dates_of_every_kind(tmp: Path) -> list[str]:
-    text = ('unique_id,ds,y\n,2024-01-01,1\n"A\tB",2024-01-01,1\nA,2024-02-30,1\nA,1960-01-01,1\n'
+    text = ('unique_id,ds,y\n,2024-01-01,1\n"A\tB",2024-01-01,1\nA,2024-02-30,1\nA,1860-01-01,1\n'
             "A,1700000000,1\nA,2024-01,1\nA,45820,1\nA,2024-01-05,inf\n")
     return refused(tmp, "ids.csv", text, "sales")
 

@@ -27,9 +27,9 @@ import pandas as pd
 
 from trendcast.data.period_labels import DATE_RANGE, WEEK_NUMBER
 
-DATE_MIN = pd.Timestamp("1970-01-01")
+DATE_MIN = pd.Timestamp("1900-01-01")  # long industry and macro series (ausbeer from 1956)
 DATE_MAX = pd.Timestamp("2200-12-31 23:59:59.999999")
-WINDOW = "a date between 1970-01-01 and 2200-12-31"
+WINDOW = "a date between 1900-01-01 and 2200-12-31"
 MAX_QUANTITY = 1e9  # units per row (sales y, order quantity, stock on hand)
 MAX_PRICE = 1e9  # prices, in the shop's currency
 MAX_VALUE = 1e15  # macro indicators

@@ -23,6 +23,7 @@ from trendcast.data.contract import (
     DECIMALS,
     DEFAULT_RATING_SCALE,
     DEFAULT_TZ,
+    MISSING_MARKERS,
     NEGATIVES,
     Found,
     Rules,
@@ -310,6 +311,7 @@ def load_file(
     _merged_columns(raw.attrs.get("merged") or {}, kind, preset, opts, source, notes)
     raw = _apply_columns(raw, preset, opts, source)
     raw = _drop_sum_lines(raw, kind, dict(opts.mapping), notes)
+    raw = _drop_unreported_tail(raw, kind, dict(opts.mapping), notes)
     raw = _match_case(raw, kind, notes)
     raw.attrs["notes"] = notes
     rules = opts.rules
@@ -387,6 +389,42 @@ def _drop_sum_lines(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
                  f"{first[0]!r}): a report's sums, not {noun}")
     rows = raw.attrs.get("_rows")
     kept = np.flatnonzero(~hit)
+    out = raw.iloc[kept].reset_index(drop=True)
+    out.attrs.update(raw.attrs)
+    out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)
+    return out
+
+
+def _drop_unreported_tail(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
+                          notes: list[str]) -> pd.DataFrame:
+    """Sales rows with a blank value after the last value of their series (in file order) left
+    out, with a note that names their lines: a period not reported yet (R's ``ausbeer`` ends
+    with an empty 2008 Q4; a sheet's row for the month under way). Storing nothing for them
+    loses nothing; a blank between two values is still refused (zero, or a missed count?)."""
+    if kind != "sales" or raw.empty or "y" not in raw.columns:
+        return raw
+    y = raw["y"]
+    text = y.astype("string").str.strip()
+    blank = (y.isna() | text.isin(MISSING_MARKERS) | (text == "")).fillna(True).to_numpy(dtype=bool)
+    if not blank.any():
+        return raw
+    order = np.arange(len(raw))
+    keys = (raw["unique_id"].astype("string").fillna("").to_numpy() if "unique_id" in raw.columns
+            else np.zeros(len(raw), dtype=int))
+    last = pd.Series(np.where(blank, -1, order)).groupby(keys).transform("max").to_numpy()
+    tail = blank & (order > last) & (last >= 0)  # a series without any value is still refused
+    if not tail.any():
+        return raw
+    positions = np.flatnonzero(tail)
+    lines = [row_label(raw, int(pos))[0] for pos in positions[:5]]
+    if raw.attrs.get("header"):
+        lines = [n + 1 for n in lines if n is not None]
+    shown = ", ".join(str(n) for n in lines) + (", ..." if len(positions) > 5 else "")
+    notes.append(f"{len(positions):,} row(s) with no value in column {mapping.get('y', 'y')!r} after their "
+                 f"series' last value left out (line {shown}): periods not reported yet; a blank "
+                 "between two values is refused")
+    rows = raw.attrs.get("_rows")
+    kept = np.flatnonzero(~tail)
     out = raw.iloc[kept].reset_index(drop=True)
     out.attrs.update(raw.attrs)
     out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)

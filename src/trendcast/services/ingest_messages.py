@@ -368,6 +368,10 @@ _LINES: list[Rule] = compile_rules([
                f"汇总行，不是{_SUM_OF[m[5]]}"),
     (rf"{_N} repeated header line\(s\) skipped \(line ([\d, .]+)\): the file looks like exports pasted one "
      r"below the other", r"跳过了 \1 行重复的表头（第 \2 行）：这个文件像是几次导出上下拼在了一起"),
+    (rf"{_N} row\(s\) with no value in column (.+) after their series' last value left out "
+     r"\(line ([\d, .]+)\): periods not reported yet; a blank between two values is refused",
+     lambda m: f"{m[1]} 行在所属序列最后一个值之后、列 {m[2]} 为空，未保存（第 "
+               f"{m[3].replace(', ', '、')} 行）：这些时期尚未报告；两个值之间的空值仍会被拒绝"),
     (rf"calendar: {_N} event row\(s\) of {_N} regions \((.+?)\) not used as flags for every product: a "
      r"product is not in every region; events without a region or of a whole country are used",
      r"日历：\2 个地区的 \1 行事件（\3）未作为所有商品的共同标志：商品并不在每个地区；"
