@@ -1033,3 +1033,24 @@ def test_a_blank_value_after_a_series_last_value_is_a_period_not_reported_yet(st
                   "sales")
     with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'y': got empty"):
         load_file(write(tmp_path / "n.csv", "unique_id,ds,y\nA,2024-01-01,\nA,2024-01-02,\n"), "sales")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("P1,This phone is great and the battery lasts all day.\nP2,Broke after two days!\n",
+     "This phone is great and the battery lasts all day."),
+    ("手机A,质量很好，物流也快，下次还会买\n手机B,太差了，用了两天就坏了\n", "质量很好，物流也快，下次还会买"),
+])
+def test_a_headerless_file_of_text_only_is_named_by_its_sentence(tmp_path, text, shown):
+    """No number or date in the first row: a review's sentence still tells it is data."""
+    path = write(tmp_path / "r.csv", text)
+    with pytest.raises(InputFileError) as err:
+        load_file(path, "reviews")
+    assert str(err.value) == (
+        f"{path}: the first line looks like data, not a header ({shown!r} is a column name): if the file has "
+        "no header line, name its 2 columns in order with --columns, e.g. --columns unique_id,text")
+    df = load_file(path, "reviews", options=make_options(columns="unique_id,text"))
+    assert df["text"].tolist()[0] == shown
+    # names that are words, not sentences, keep the ordinary error
+    with pytest.raises(DataValidationError, match="missing required column") as plain:
+        load_file(write(tmp_path / "h.csv", "Product Name,Review Body\nP1,nice\n"), "reviews")
+    assert "--columns" not in str(plain.value)

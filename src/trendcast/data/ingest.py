@@ -456,18 +456,36 @@ def _header_that_is_data(source: str, raw: pd.DataFrame, kind: str, opts: Ingest
     ingest lacks columns it needs, saying so and naming --columns. The first row is taken for
     data when each of its cells is of the kind its column holds (a number over numbers, text
     over text) and one of them is a number or a date; a wide table's dates over numbers are
-    names. (Before, the error listed the first review's text as a column.)"""
+    names. A first row of text only is data when a cell reads as a sentence (a review).
+    (Before, the error listed the first review's text as a column.)"""
     if raw.empty or not _missing_columns(raw, kind, opts):
         return
     head = [_cell_class(c) for c in raw.columns]
-    if all(h == "text" for h in head):
+    if all(h == "text" for h in head):  # only a sentence tells text data from text names
+        said = next((str(c) for c in raw.columns if _reads_as_sentence(c)), None)
+        if said is not None:
+            _refuse_first_line(source, raw, kind, said, "unique_id,text" if kind == "reviews" else None)
         return
     for name, cls in zip(raw.columns, head, strict=True):
         values = raw[name].dropna().head(20)
         if values.empty or values.map(_cell_class).value_counts().idxmax() != cls:
             return
-    shown = next(str(c) for c, h in zip(raw.columns, head, strict=True) if h != "text")
-    example = {"reviews": "text,rating", "sales": "unique_id,ds,y",
+    _refuse_first_line(source, raw, kind, next(str(c) for c, h in zip(raw.columns, head, strict=True)
+                                               if h != "text"))
+
+
+# a review's sentence, not a column's name: CJK sentence punctuation, or words ending with a stop
+_SENTENCE = re.compile(r"[，。！？；]|\S+\s+\S+\s+\S+.*[.!?]\s*$")
+
+
+def _reads_as_sentence(name: object) -> bool:
+    text = str(name).strip()
+    return len(text) >= 8 and bool(_SENTENCE.search(text))
+
+
+def _refuse_first_line(source: str, raw: pd.DataFrame, kind: str, shown: str,
+                       example: str | None = None) -> None:
+    example = example or {"reviews": "text,rating", "sales": "unique_id,ds,y",
                "orders": "order_id,unique_id,ts,quantity", "events": "user_id,item_id,event_type,ts",
                "products": "unique_id,title,category", "calendar": "ds,name",
                "macro": "ds,name,value"}.get(kind, "a,b,c")
