@@ -9,7 +9,7 @@ import pytest
 
 from trendcast.data.ingest import load_file, make_options
 from trendcast.data.order_status import find_status_column
-from trendcast.errors import InputFileError
+from trendcast.errors import DataValidationError, InputFileError
 from trendcast.services.ingest import ingest_file
 
 HEAD = "订单编号,商品ID,付款时间,购买数量,单价,订单状态\n"
@@ -150,3 +150,36 @@ def test_a_line_refund_column_beside_the_order_status_is_refused_until_both_are_
     assert any("2 order line(s) with a status that is not a sale left out (交易成功，退款成功 1, 交易关闭 1)"
                in n for n in result.notes)
     assert not any("not known to trendcast" in n for n in result.notes)
+
+
+SHOPIFY = ("Name,Email,Financial Status,Paid at,Lineitem quantity,Lineitem price,Lineitem sku\n"
+           "#1001,a@x.com,paid,2025-11-10 10:23:45 +0800,2,12.50,MUG-R\n"
+           "#1001,a@x.com,,,1,15.00,MUG-B\n"
+           "#1002,b@x.com,refunded,2025-11-11 09:00:00 +0800,3,15.00,MUG-B\n"
+           "#1002,b@x.com,,,1,12.50,MUG-R\n")
+SHOPIFY_MAP = ["order_id=Name", "unique_id=Lineitem sku", "ts=Paid at", "quantity=Lineitem quantity",
+               "unit_price=Lineitem price", "status=Financial Status", "user_id=Email"]
+
+
+def test_an_orders_fields_written_on_its_first_line_only_reach_its_other_lines(tmp_path):
+    """Shopify's export: `Paid at` and `Financial Status` on an order's first line only. Before,
+    the second line was refused ("ts: got empty"); its status would have counted a refunded
+    order's other lines as sales."""
+    df = load_file(write(tmp_path / "orders_export.csv", SHOPIFY), "orders",
+                   options=make_options(mapping=SHOPIFY_MAP))
+    assert sorted(zip(df["order_id"], df["unique_id"], df["ts"].astype(str), strict=True)) == [
+        ("#1001", "MUG-B", "2025-11-10 10:23:45"), ("#1001", "MUG-R", "2025-11-10 10:23:45")]
+    assert ("ts ('Paid at'), status ('Financial Status') blank on 2 order line(s) whose order gives them on "
+            "another line (e.g. line 3, order '#1001'): taken from that line, as an export that writes an "
+            "order's fields on its first line only") in df.attrs["notes"]
+    assert any("left out (refunded 2)" in n for n in df.attrs["notes"]), df.attrs["notes"]
+
+
+def test_an_order_with_two_times_or_none_is_not_filled(tmp_path):
+    # order #1001 gives two times: its third line's blank stays blank (refused); #1003 gives none
+    two = SHOPIFY.replace("#1001,a@x.com,,,1", "#1001,a@x.com,,2025-11-10 11:00:00 +0800,1").replace(
+        "#1002,b@x.com,,,1,12.50,MUG-R", "#1001,a@x.com,,,1,12.50,MUG-X\n#1003,c@x.com,paid,,1,12.50,MUG-R")
+    with pytest.raises(DataValidationError) as err:
+        load_file(write(tmp_path / "o.csv", two), "orders", options=make_options(mapping=SHOPIFY_MAP))
+    empty = [(p["row"], p["column"]) for p in err.value.problems if pd.isna(p["value"])]
+    assert empty == [(4, "ts"), (5, "ts")], err.value.problems

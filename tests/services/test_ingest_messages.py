@@ -117,6 +117,14 @@ def holidays_marked_transferred(tmp: Path) -> list[str]:
 
 
 @case
+def order_fields_on_the_first_line_only(tmp: Path) -> list[str]:
+    """Shopify's export: Paid at on an order's first line only."""
+    text = "Name,Paid at,Qty,Sku\n#1,2025-11-10 10:00:00,2,A\n#1,,1,B\n"
+    return notes_of(tmp, "orders_export.csv", text, "orders", options=make_options(
+        mapping=["order_id=Name", "ts=Paid at", "quantity=Qty", "unique_id=Sku"]))
+
+
+@case
 def blank_values_after_a_series_last_value(tmp: Path) -> list[str]:
     """R's ausbeer: an empty last quarter is a period not reported yet."""
     return notes_of(tmp, "q.csv", "unique_id,ds,y\nB,1956-01-01,284\nB,1956-04-01,\n", "sales")

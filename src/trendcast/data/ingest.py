@@ -312,6 +312,7 @@ def load_file(
     raw = _apply_columns(raw, preset, opts, source)
     raw = _drop_sum_lines(raw, kind, dict(opts.mapping), notes)
     raw = _drop_unreported_tail(raw, kind, dict(opts.mapping), notes)
+    raw = _order_fields_from_another_line(raw, kind, dict(opts.mapping), notes)
     raw = _match_case(raw, kind, notes)
     raw.attrs["notes"] = notes
     rules = opts.rules
@@ -428,6 +429,53 @@ def _drop_unreported_tail(raw: pd.DataFrame, kind: str, mapping: Mapping[str, st
     out = raw.iloc[kept].reset_index(drop=True)
     out.attrs.update(raw.attrs)
     out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)
+    return out
+
+
+_ORDER_FIELDS = ("ts", "user_id", "status")  # one value per order, whatever its lines
+
+
+def _order_fields_from_another_line(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
+                                    notes: list[str]) -> pd.DataFrame:
+    """Order lines whose order-level fields (time, buyer, status) are blank while another line
+    of the same order gives them (Shopify's export writes ``Paid at`` and ``Financial Status``
+    on an order's first line only) take them from that line, with a note. A field an order
+    gives two different values of, or none, stays as it is (refused when it is required)."""
+    if kind != "orders" or raw.empty or "order_id" not in raw.columns:
+        return raw
+    order = raw["order_id"].astype("string").str.strip()
+    filled: list[str] = []
+    touched = np.zeros(len(raw), dtype=bool)
+    out = raw
+    for col in _ORDER_FIELDS:
+        if col not in raw.columns:
+            continue
+        text = raw[col].astype("string").str.strip()
+        blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
+        if not blank.any() or blank.all():
+            continue
+        given = pd.DataFrame({"order": order[~blank], "value": raw[col][~blank],
+                              "text": text[~blank]}).dropna(subset=["order"])
+        one = given.groupby("order")["text"].nunique()
+        value = given.drop_duplicates("order").set_index("order")["value"][one[one == 1].index]
+        fill = blank & order.isin(value.index).fillna(False).to_numpy(dtype=bool)
+        if not fill.any():
+            continue
+        if out is raw:
+            out = raw.copy()
+            out.attrs.update(raw.attrs)
+        column = out[col].astype(object)
+        column[fill] = order[fill].map(value).to_numpy()
+        out[col] = column
+        touched |= fill
+        filled.append(f"{col} ({mapping.get(col, col)!r})" if mapping.get(col, col) != col else col)
+    if filled:
+        first = int(np.flatnonzero(touched)[0])
+        line = row_label(raw, first)[0]
+        line = line + 1 if line is not None and raw.attrs.get("header") else line
+        notes.append(f"{', '.join(filled)} blank on {int(touched.sum()):,} order line(s) whose order gives "
+                     f"them on another line (e.g. line {line}, order {str(order.iloc[first])!r}): taken "
+                     "from that line, as an export that writes an order's fields on its first line only")
     return out
 
 

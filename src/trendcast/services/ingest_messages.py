@@ -368,6 +368,10 @@ _LINES: list[Rule] = compile_rules([
                f"汇总行，不是{_SUM_OF[m[5]]}"),
     (rf"{_N} repeated header line\(s\) skipped \(line ([\d, .]+)\): the file looks like exports pasted one "
      r"below the other", r"跳过了 \1 行重复的表头（第 \2 行）：这个文件像是几次导出上下拼在了一起"),
+    (rf"(.+) blank on {_N} order line\(s\) whose order gives them on another line \(e\.g\. line (\d+), order "
+     r"(.+)\): taken from that line, as an export that writes an order's fields on its first line only",
+     lambda m: f"{m[2]} 行订单明细的 {m[1]} 为空，而同一订单的另一行有值（例如第 {m[3]} 行，订单 {m[4]}）："
+               "已取自那一行（有的导出只在订单的第一行写订单级字段）"),
     (rf"{_N} row\(s\) with no value in column (.+) after their series' last value left out "
      r"\(line ([\d, .]+)\): periods not reported yet; a blank between two values is refused",
      lambda m: f"{m[1]} 行在所属序列最后一个值之后、列 {m[2]} 为空，未保存（第 "
