@@ -183,3 +183,19 @@ def test_an_order_with_two_times_or_none_is_not_filled(tmp_path):
         load_file(write(tmp_path / "o.csv", two), "orders", options=make_options(mapping=SHOPIFY_MAP))
     empty = [(p["row"], p["column"]) for p in err.value.problems if pd.isna(p["value"])]
     assert empty == [(4, "ts"), (5, "ts")], err.value.problems
+
+
+def test_amazon_and_woocommerce_statuses(tmp_path):
+    """Amazon's All Orders report (`Shipped - Delivered to Buyer`, `Pending`) and WooCommerce
+    (`pending` = payment not taken, `on-hold`): read without an unknown-status note."""
+    text = ("amazon-order-id\tpurchase-date\torder-status\tsku\tquantity\n"
+            "111-1\t2025-11-10T10:23:45+00:00\tShipped - Delivered to Buyer\tA\t1\n"
+            "111-2\t2025-11-10T11:00:00+00:00\tPending\tA\t2\n"
+            "111-3\t2025-11-10T12:00:00+00:00\tUnshipped\tB\t1\n"
+            "111-4\t2025-11-10T13:00:00+00:00\tCancelled\tB\t4\n"
+            "111-5\t2025-11-10T14:00:00+00:00\tShipping\tB\t1\n")
+    df = load_file(write(tmp_path / "all_orders.txt", text), "orders", options=make_options(mapping=[
+        "order_id=amazon-order-id", "ts=purchase-date", "status=order-status", "unique_id=sku"]))
+    assert sorted(df["order_id"]) == ["111-1", "111-3", "111-5"]
+    assert "2 order line(s) with a status that is not a sale left out (Pending 1, Cancelled 1)" in df.attrs["notes"]
+    assert not any("unknown" in n or "not known" in n for n in df.attrs["notes"]), df.attrs["notes"]

@@ -24,6 +24,8 @@ NOT_SOLD = frozenset({
     "cancelled", "canceled", "cancel", "voided", "void", "refunded", "refund", "fully_refunded",
     "closed", "trade_closed", "trade_closed_by_taobao", "failed", "payment_failed", "declined",
     "expired", "rejected", "unpaid", "pending_payment", "awaiting_payment", "wait_buyer_pay",
+    # WooCommerce's and Amazon's "pending": placed, payment not yet taken (a later export says)
+    "pending", "checkout_draft", "draft",
     "交易关闭", "已关闭", "关闭", "已取消", "取消", "订单取消", "交易取消", "退款成功", "已退款",
     "全额退款", "交易失败", "待付款", "等待买家付款", "未付款", "已作废", "作废",
 })
@@ -32,6 +34,7 @@ SOLD = frozenset({
     "success", "successful", "finished", "trade_finished", "trade_success",
     "wait_seller_send_goods", "wait_buyer_confirm_goods", "partially_refunded",
     "partially_fulfilled", "partially_paid", "unfulfilled", "authorized", "on_hold", "open",
+    "unshipped", "shipping", "partially_shipped", "shipped_delivered_to_buyer",  # Amazon's
     "交易成功", "已完成", "完成", "已付款", "买家已付款", "已发货", "卖家已发货", "等待卖家发货",
     "等待买家确认收货", "等待买家确认", "待发货", "待收货", "已签收", "已收货", "部分退款", "部分发货",
     "卖家部分发货", "待评价",
