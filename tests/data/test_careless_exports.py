@@ -1054,3 +1054,16 @@ def test_a_headerless_file_of_text_only_is_named_by_its_sentence(tmp_path, text,
     with pytest.raises(DataValidationError, match="missing required column") as plain:
         load_file(write(tmp_path / "h.csv", "Product Name,Review Body\nP1,nice\n"), "reviews")
     assert "--columns" not in str(plain.value)
+
+
+def test_a_sheet_of_months_across_written_2025_01_is_named_with_its_date_format(tmp_path):
+    """Products down, `2025-01 ... 2025-03` across, a 合计 column and line: the hint names
+    `--date-format %Y-%m` (it named no layout), and with it the sheet reads, sums left out."""
+    path = write(tmp_path / "wide.csv", "sku,2025-01,2025-02,2025-03,合计\nA,10,12,14,36\nB,5,6,7,18\n合计,15,18,21,54\n")
+    with pytest.raises(DataValidationError, match=r"its columns look like dates \(2025-01 \.\.\. 2025-03\): a table "
+                                                  r"of products down and dates across is read with --date-format "
+                                                  r"%Y-%m and --map unique_id=<its product column>$"):
+        load_file(path, "sales")
+    df = load_file(path, "sales", options=make_options(date_format="%Y-%m", mapping=["unique_id=sku"]))
+    assert df.groupby("unique_id")["y"].sum().to_dict() == {"A": 36.0, "B": 18.0}
+    assert df["ds"].min() == pd.Timestamp("2025-01-01") and df["ds"].max() == pd.Timestamp("2025-03-01")

@@ -550,6 +550,7 @@ _LAYOUTS = (  # (pattern, the --date-format to suggest)
     (re.compile(r"^\d{4}年 \d{1,2}月$"), "%Y年 %m月"),
     (re.compile(r"^\d{4}/\d{1,2}$"), "%Y/%m"),
     (re.compile(r"^\d{4}\.\d{1,2}$"), "%Y.%m"),
+    (re.compile(r"^\d{4}-\d{1,2}$"), "%Y-%m"),
     (re.compile(r"^[A-Za-z]{3} \d{4}$"), "%b %Y"),
     (re.compile(r"^[A-Za-z]{4,9} \d{4}$"), "%B %Y"),
     (re.compile(r"^[A-Za-z]{3}-\d{2}$"), "%b-%y"),
