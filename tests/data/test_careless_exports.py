@@ -60,6 +60,7 @@ def test_decimal_commas_are_refused_with_the_way_through(store, tmp_path):
     (".", '"1,234.50"', 1234.5), (".", "$12.50", 12.5), (".", "-$3.00", -3.0),
     (".", "US$7", 7.0), (".", "¥8.5", 8.5), (",", "12,50 €", 12.5), (",", "1 234,5", 1234.5),
     (",", "1.234", 1234.0), (",", "7", 7.0), (",", "12,5元", 12.5),
+    (".", "RMB 12.5", 12.5), (".", "12.50 CNY", 12.5), (".", '"USD 1,234.50"', 1234.5), (",", "12,50 EUR", 12.5),
 ])
 def test_numbers_written_for_people_with_decimal(tmp_path, decimal, text, value):
     sep = "," if decimal == "." else ";"
@@ -1067,3 +1068,16 @@ def test_a_sheet_of_months_across_written_2025_01_is_named_with_its_date_format(
     df = load_file(path, "sales", options=make_options(date_format="%Y-%m", mapping=["unique_id=sku"]))
     assert df.groupby("unique_id")["y"].sum().to_dict() == {"A": 36.0, "B": 18.0}
     assert df["ds"].min() == pd.Timestamp("2025-01-01") and df["ds"].max() == pd.Timestamp("2025-03-01")
+
+
+def test_amounts_in_two_currencies_are_refused_naming_both(tmp_path):
+    """A cross-border shop's price column: USD and EUR read as numbers would be summed and
+    averaged as one currency. RMB, CNY, ¥ and 元 are one."""
+    path = write(tmp_path / "p.csv", "unique_id,ds,y,price\nA,2025-11-10,3,USD 12.50\nA,2025-11-11,3,EUR 10\n"
+                                     "A,2025-11-12,1,$9\n")
+    with pytest.raises(DataValidationError, match=r"row 2 \(line 3\), column 'price': got 'EUR 10', expected a "
+                                                  r"number >= 0 in the column's one currency \(\$; it also has €\)"):
+        load_file(path, "sales", options=make_options(decimal="."))
+    one = write(tmp_path / "q.csv", "unique_id,ds,y,price\nA,2025-11-10,3,RMB 12.5\nA,2025-11-11,3,¥10\n"
+                                    "A,2025-11-12,1,9元\nA,2025-11-13,1,8\n")
+    assert load_file(one, "sales", options=make_options(decimal="."))["price"].tolist() == [12.5, 10.0, 9.0, 8.0]

@@ -409,6 +409,12 @@ def a_missed_export(tmp: Path) -> list[str]:
 
 
 @case
+def prices_in_two_currencies(tmp: Path) -> list[str]:
+    text = "unique_id,ds,y,price\nA,2025-11-10,3,USD 12.50\nA,2025-11-11,3,EUR 10\nA,2025-11-12,1,USD 9\n"
+    return refused(tmp, "p.csv", text, "sales", options=make_options(decimal="."))
+
+
+@case
 def day_first_dates_decimal_commas_and_repeated_keys(tmp: Path) -> list[str]:
     text = ("unique_id,ds,y,price\nA,01/03/2024,1,\"2,5\"\nA,2024-01-02,x,3\nA,2024-01-02,1,3\n"
             "A,2024-01-03,,3\nA,2024-01-04,2,3\n")

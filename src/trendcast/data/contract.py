@@ -218,6 +218,8 @@ def to_number(values: pd.Series, found: Found, expected: str = "a number", *,
         if "(" in joined_text(text):
             text = text.str.replace(r"^\(\s*([^()\s-][^()]*?)\s*\)$", r"-\1", regex=True)
         typed = text if decimal is None else _human_numbers(text, decimal)
+        if decimal is not None:
+            _one_currency(text, found, expected)
         out = pd.to_numeric(typed, errors="coerce").astype(float)
         unparsed = out.isna().to_numpy() & text.notna().to_numpy()
         overflow = np.zeros(len(out), dtype=bool)  # '1e999': a number, but not a finite one
@@ -235,8 +237,13 @@ def to_number(values: pd.Series, found: Found, expected: str = "a number", *,
 
 
 _CURRENCY = "$€£¥￥₹₩"
-_SIGNED_MONEY = re.compile(rf"^([+-]?)\s*(?:[A-Z]{{0,2}}[{_CURRENCY}])?\s*([+-]?)(.*?)\s*"
-                           rf"(?:[{_CURRENCY}]|元)?$")
+_CODES = "RMB|CNY|USD|EUR|GBP|JPY|HKD|TWD|KRW|INR|AUD|CAD|SGD|CHF"  # written before or after
+_SIGNED_MONEY = re.compile(rf"^([+-]?)\s*(?:(?:{_CODES})\s*|[A-Z]{{0,2}}[{_CURRENCY}])?\s*([+-]?)(.*?)\s*"
+                           rf"(?:[{_CURRENCY}]|元|(?:{_CODES}))?$")
+_MONEY_MARK = re.compile(rf"[A-Z]{{0,2}}[{_CURRENCY}]|元|\b(?:{_CODES})\b")
+# one currency, however written
+_SAME_MONEY = {"￥": "¥", "元": "¥", "RMB": "¥", "CNY": "¥", "JPY": "¥", "USD": "$", "US$": "$", "EUR": "€",
+               "GBP": "£", "INR": "₹", "KRW": "₩"}
 _GROUPED = {".": re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$", re.ASCII),
             ",": re.compile(r"^(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d+)(?:,\d+)?$", re.ASCII)}
 
@@ -267,6 +274,24 @@ def _human_number(value: str, decimal: str) -> str:
     for sep in ". \u00a0\u202f'":
         body = body.replace(sep, "")
     return sign + body.replace(",", ".")
+
+
+def _one_currency(text: pd.Series, found: Found, expected: str) -> None:
+    """Amounts in two currencies (``USD 12``, ``EUR 10`` in one price column) are no one number
+    column: the rows of every currency but the most common are flagged, naming both."""
+    if not _MONEY_MARK.search(joined_text(text)):
+        return
+    marks = text.map(lambda v: _MONEY_MARK.findall(v), na_action="ignore")
+    money = marks.map(lambda m: _SAME_MONEY.get(m[0], m[0]) if m else None, na_action="ignore")
+    counts = money.dropna().value_counts()
+    if len(counts) < 2:
+        return
+    main = str(counts.index[0])
+    other = money.notna() & (money != main)
+    also = ", ".join(map(str, counts.index[1:]))
+    found.add(other.fillna(False).to_numpy(dtype=bool),
+              f"{expected} in the column's one currency ({main}; it also has {also}): convert the "
+              "amounts to one currency first")
 
 
 def _human_numbers(text: pd.Series, decimal: str) -> pd.Series:

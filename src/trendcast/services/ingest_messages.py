@@ -150,6 +150,9 @@ _EXPECTED: list[Rule] = compile_rules([
     (r"(.+) \(backorders\? pass --negatives zero to read them as out of stock\)",
      _with(lambda m, e: f"{e}（如果是超卖欠货：用 --negatives zero 按缺货读取）")),
     (r"(.+), not empty", _with(lambda m, e: f"{e}，不能为空")),
+    (r"(.+) in the column's one currency \((.+); it also has (.+)\): convert the amounts to one currency "
+     r"first",
+     _with(lambda m, e: f"{e}，且全列为同一种货币（{m[2]}；该列还有 {m[3]}）：请先把金额换算成同一种货币")),
     (r"one of (.+)", r"以下之一：\1"),
     (r"(.+) \(it has thousands separators, a decimal comma or a currency sign: pass --decimal \. for "
      r"1,234\.50 or --decimal , for 1\.234,50\)",
