@@ -409,6 +409,13 @@ def a_missed_export(tmp: Path) -> list[str]:
 
 
 @case
+def m5_sales_table_as_a_file(tmp: Path) -> list[str]:
+    """M5's sales table given to a plain ingest: 1,947 columns, the folder's --format named."""
+    head = "id,item_id,dept_id,cat_id,store_id,state_id," + ",".join(f"d_{i}" for i in range(1, 1942))
+    return refused(tmp, "sales_train_evaluation.csv", head + "\n" + "x," * 1946 + "1\n", "sales")
+
+
+@case
 def prices_in_two_currencies(tmp: Path) -> list[str]:
     text = "unique_id,ds,y,price\nA,2025-11-10,3,USD 12.50\nA,2025-11-11,3,EUR 10\nA,2025-11-12,1,USD 9\n"
     return refused(tmp, "p.csv", text, "sales", options=make_options(decimal="."))

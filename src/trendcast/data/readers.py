@@ -407,8 +407,11 @@ def _read_delimited(data: bytes, source: str, sep: str, header: bool,
     except csv.Error:
         head = first.split(sep)
     if len(head) > limits.max_columns:
+        m5 = {"item_id", "store_id"} <= set(head) and sum(h.startswith("d_") for h in head) > 1
         raise LimitError(f"{source}: line 1 has {len(head):,} fields; trendcast reads at most "
-                         f"{limits.max_columns:,} columns")
+                         f"{limits.max_columns:,} columns"
+                         + ("; this is M5's sales table (item_id, store_id, d_1 ...): ingest its folder "
+                            "with --format m5 (trendcast ingest --format m5 FOLDER)" if m5 else ""))
     lines = max(data.count(b"\n"), data.count(b"\r"))
     if lines > limits.max_rows + 1:
         raise LimitError(f"{source}: about {lines:,} lines; trendcast reads at most "

@@ -653,6 +653,10 @@ _LINES: list[Rule] = compile_rules([
      r"约 \1 行；trendcast 每个文件最多读取 \2 行（请拆分文件，或调高 TRENDCAST_MAX_ROWS）"),
     (rf"{_N} (rows|records); trendcast reads at most {_N} rows per file",
      lambda m: f"{m[1]} {'行' if m[2] == 'rows' else '条记录'}；trendcast 每个文件最多读取 {m[3]} 行"),
+    (rf"line 1 has {_N} fields; trendcast reads at most {_N} columns; this is M5's sales table \(item_id, "
+     r"store_id, d_1 \.\.\.\): ingest its folder with --format m5 \(trendcast ingest --format m5 FOLDER\)",
+     r"第 1 行有 \1 个字段；trendcast 最多读取 \2 列；这是 M5 的销量表（item_id、store_id、d_1 ……）："
+     r"请用 --format m5 导入它所在的文件夹（`trendcast ingest --format m5 FOLDER`）"),
     (rf"line 1 has {_N} fields; trendcast reads at most {_N} columns",
      r"第 1 行有 \1 个字段；trendcast 最多读取 \2 列"),
     (rf"{_N} columns; trendcast reads at most {_N}", r"\1 列；trendcast 最多读取 \2 列"),
