@@ -1081,3 +1081,19 @@ def test_amounts_in_two_currencies_are_refused_naming_both(tmp_path):
     one = write(tmp_path / "q.csv", "unique_id,ds,y,price\nA,2025-11-10,3,RMB 12.5\nA,2025-11-11,3,¥10\n"
                                     "A,2025-11-12,1,9元\nA,2025-11-13,1,8\n")
     assert load_file(one, "sales", options=make_options(decimal="."))["price"].tolist() == [12.5, 10.0, 9.0, 8.0]
+
+
+def test_a_calendar_of_every_day_keeps_its_event_days(store, tmp_path):
+    """M5's calendar.csv (a date table: event_name_1 blank on most days): its 162 event days are
+    stored and the others left out, noted. Before: 1,807 rows refused, "name: got empty"."""
+    path = write(tmp_path / "calendar.csv", "date,event_name_1,event_type_1,event_name_2\n2016-02-06,,,\n"
+                                            "2016-02-07,SuperBowl,Sporting,\n2016-02-08,,,\n")
+    report = ingest_file(store, path, "calendar", options=make_options(
+        mapping=["ds=date", "name=event_name_1", "kind=event_type_1"], drop=["event_name_2"]))
+    cal = store.read("calendar_events")
+    assert cal[["name", "kind"]].values.tolist() == [["SuperBowl", "Sporting"]]
+    assert ("2 day(s) without an event name (column 'event_name_1') left out: a calendar of every day, 1 "
+            "with an event") in report.notes
+    # every name blank: a wrong column, refused
+    with pytest.raises(DataValidationError, match="column 'name'"):
+        load_file(path, "calendar", options=make_options(mapping=["ds=date", "name=event_name_2"]))

@@ -409,6 +409,14 @@ def a_missed_export(tmp: Path) -> list[str]:
 
 
 @case
+def a_calendar_of_every_day(tmp: Path) -> list[str]:
+    """M5's calendar.csv: event_name_1 blank on days without one."""
+    text = "date,event_name_1\n2016-02-06,\n2016-02-07,SuperBowl\n2016-02-08,\n"
+    return notes_of(tmp, "calendar.csv", text, "calendar", options=make_options(
+        mapping=["ds=date", "name=event_name_1"]))
+
+
+@case
 def m5_sales_table_as_a_file(tmp: Path) -> list[str]:
     """M5's sales table given to a plain ingest: 1,947 columns, the folder's --format named."""
     head = "id,item_id,dept_id,cat_id,store_id,state_id," + ",".join(f"d_{i}" for i in range(1, 1942))

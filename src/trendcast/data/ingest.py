@@ -313,6 +313,7 @@ def load_file(
     raw = _drop_sum_lines(raw, kind, dict(opts.mapping), notes)
     raw = _drop_unreported_tail(raw, kind, dict(opts.mapping), notes)
     raw = _order_fields_from_another_line(raw, kind, dict(opts.mapping), notes)
+    raw = _drop_days_without_event(raw, kind, dict(opts.mapping), notes)
     raw = _match_case(raw, kind, notes)
     raw.attrs["notes"] = notes
     rules = opts.rules
@@ -426,6 +427,28 @@ def _drop_unreported_tail(raw: pd.DataFrame, kind: str, mapping: Mapping[str, st
                  "between two values is refused")
     rows = raw.attrs.get("_rows")
     kept = np.flatnonzero(~tail)
+    out = raw.iloc[kept].reset_index(drop=True)
+    out.attrs.update(raw.attrs)
+    out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)
+    return out
+
+
+def _drop_days_without_event(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
+                             notes: list[str]) -> pd.DataFrame:
+    """A calendar of every day (M5's calendar.csv, a date table) whose event name is blank on
+    the days without one: those rows are no event, left out with a note. A file whose names
+    are all blank (a wrong column mapped) is still refused."""
+    if kind != "calendar" or raw.empty or "name" not in raw.columns:
+        return raw
+    text = raw["name"].astype("string").str.strip()
+    blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    if not blank.any() or blank.all():
+        return raw
+    column = mapping.get("name", "name")
+    notes.append(f"{int(blank.sum()):,} day(s) without an event name (column {column!r}) left out: a "
+                 f"calendar of every day, {int((~blank).sum()):,} with an event")
+    rows = raw.attrs.get("_rows")
+    kept = np.flatnonzero(~blank)
     out = raw.iloc[kept].reset_index(drop=True)
     out.attrs.update(raw.attrs)
     out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)

@@ -379,6 +379,8 @@ _LINES: list[Rule] = compile_rules([
      r"\(line ([\d, .]+)\): periods not reported yet; a blank between two values is refused",
      lambda m: f"{m[1]} 行在所属序列最后一个值之后、列 {m[2]} 为空，未保存（第 "
                f"{m[3].replace(', ', '、')} 行）：这些时期尚未报告；两个值之间的空值仍会被拒绝"),
+    (rf"{_N} day\(s\) without an event name \(column (.+)\) left out: a calendar of every day, {_N} with an "
+     r"event", r"\1 天没有事件名称（列 \2），未保存：这是一份逐日日历，其中 \3 天有事件"),
     (rf"calendar: {_N} event row\(s\) of {_N} regions \((.+?)\) not used as flags for every product: a "
      r"product is not in every region; events without a region or of a whole country are used",
      r"日历：\2 个地区的 \1 行事件（\3）未作为所有商品的共同标志：商品并不在每个地区；"
