@@ -255,7 +255,8 @@ _SCALE = {"万": 10_000, "亿": 100_000_000, "k": 1_000, "K": 1_000, "M": 1_000_
 def _human_number(value: str, decimal: str) -> str:
     """A number written for people as plain number text; what does not fit the convention
     exactly (``1.5`` under a decimal comma, ``1,23.4``) becomes unreadable, never a guess.
-    Chinese reports' 万 and 亿 (``1.2万`` is 12000) ``k`` (``1.5k``) and ``M`` (``2.5M``) scale the number."""
+    Chinese reports' 万 and 亿 (``1.2万`` is 12000), ``k`` (``1.5k``) and ``M`` (``2.5M``)
+    scale the number."""
     scaled = _SCALED.match(value.strip())
     if scaled:
         from decimal import Decimal, InvalidOperation
