@@ -149,3 +149,50 @@ def test_cli_calibrate_flags(shop_store):
     table = runner.invoke(app, ["inventory", "--db", location, "--service-level", "0.9", "--calibrate"])
     assert table.exit_code == 0, table.output
     assert "calibrated on 3 backtest window(s)" in " ".join(table.stdout.split())
+
+
+def _weekly_store(store):
+    """60 weekly (Friday) series of overdispersed demand, one of which ends 3 weeks before the
+    others (a backtest window then holds 1 of its 4 weeks)."""
+    from trendcast.services.ingest import ingest_frames
+
+    rng = np.random.default_rng(3)
+    weeks = pd.date_range("2023-01-06", "2025-06-27", freq="W-FRI")
+    rows = []
+    for i in range(60):
+        level = rng.gamma(2.0, 20.0)
+        y = rng.negative_binomial(3, 3 / (3 + level * rng.gamma(4.0, 0.25, len(weeks))))
+        rows.append(pd.DataFrame({"unique_id": f"P{i:02d}", "ds": weeks, "y": y.astype(float)}))
+    sales = pd.concat(rows, ignore_index=True)
+    sales = sales[(sales["unique_id"] != "P00") | (sales["ds"] <= weeks[-4])]
+    ingest_frames(store, {"sales": sales}, source="test")
+
+
+def test_a_weekly_run_is_calibrated_on_weekly_backtests_in_whole_weeks(store):
+    """Walmart-like weekly sales: lead time and review of whole weeks are calibrated on weekly
+    backtests (before: 'calibration is for daily runs only', LightGBM's levels covered 0.60 of
+    Walmart's next two weeks at 0.90, docs/benchmarks.md); a series that ended inside a window
+    does not cut the others' windows short."""
+    from trendcast.services.forecast import run_backtest, run_forecast
+    from trendcast.services.inventory import inventory_actions
+
+    _weekly_store(store)
+    run_forecast(store, horizon=4, models=[MODEL], quantiles=LEVELS)
+    first = inventory_actions(store, service_level=0.9, lead_time=7, review=7)
+    assert (first.table["policy"] == "nbinom").all()
+    assert any("no weekly (Fridays) backtest of SeasonalNaive with quantiles is stored" in n
+               and "--horizon 13" in n for n in first.notes), first.notes
+    run_backtest(store, horizon=4, n_windows=6, models=[MODEL], quantiles=LEVELS)
+    cal = inventory_actions(store, service_level=0.9, lead_time=7, review=7)
+    summary = cal.assumptions["calibration"]
+    assert summary["method"] == "calibrated on backtests" and len(summary["windows"]) == 6
+    # 59 full series (+ P00 in the windows it covers) x 6 windows x 3 reviews of 2 weeks
+    assert summary["cases"] >= 59 * 6 * 3 and 0.9 <= summary["coverage"] <= 1
+    assert (cal.table["policy"] == "calibrated").sum() >= 50
+    # lead time or review not whole weeks: the weekly periods cannot count the review cycles
+    odd = inventory_actions(store, service_level=0.9, lead_time=3, review=7)
+    assert (odd.table["policy"] == "nbinom").all()
+    assert ("order-up-to levels (lead time 3 + review 7 days) are uncalibrated: a weekly (Fridays) run is "
+            "calibrated when lead time and review are whole periods of 7 days") in odd.notes
+    with pytest.raises(ModelError, match="whole periods of 7 days"):
+        inventory_actions(store, service_level=0.9, lead_time=3, review=7, calibrate=True)

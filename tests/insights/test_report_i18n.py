@@ -126,7 +126,15 @@ NOTES = [
     "where there are none); likewise a stock file's days",
     "quarterly (period starts) forecasts: lead time 7 d + review 7 d take their share of each period's own "
     "days, a period's demand spread evenly over its days; likewise a stock file's days",
-    "order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
+    "order-up-to levels are uncalibrated: calibration on backtests is for daily and weekly runs",
+    "order-up-to levels are uncalibrated (negative binomial of the forecast): no weekly (Fridays) backtest of "
+    "LightGBM with quantiles is stored; to calibrate them on past forecast errors, run `trendcast backtest "
+    "--model LightGBM --windows 3 --horizon 13 --quantiles 0.05,0.1,0.25,0.5,0.75,0.9,0.95` and rerun inventory",
+    "order-up-to levels (lead time 3 + review 7 days) are uncalibrated: a weekly (Fridays) run is calibrated "
+    "when lead time and review are whole periods of 7 days",
+    "order-up-to levels are uncalibrated (negative binomial of the forecast): backtest run(s) ba-1 (horizon 1) "
+    "are shorter than lead time + review = 2 periods and cannot calibrate; to calibrate them on past forecast "
+    "errors, run `trendcast backtest --model AutoETS --windows 3 --horizon 13` and rerun inventory",
     "the run's first month (2012-10-01) is under way: sales to 2012-10-26 are in, so lead time and review "
     "count from 2012-10-27, with the share of that month still to come",
     "stock file columns read as: 商品编码 as unique_id, 库存数量 as on_hand, 在途数量 as on_order",

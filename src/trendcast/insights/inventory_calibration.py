@@ -226,9 +226,16 @@ def calibrated_order_up_to(calibration: ReviewCalibration, window: Window, *, ta
 RECENT_DAYS = 28  # days of sales up to a cutoff that give an item's recent daily rate
 
 
+def recent_periods(freq: str) -> int:
+    """Periods of sales up to a cutoff that give an item's recent rate: 28 days, 4 weeks."""
+    from trendcast.features.frequency import period_days
+
+    return RECENT_DAYS if freq == "D" else max(1, round(RECENT_DAYS / period_days(freq)))
+
+
 def window_from_frames(forecasts: pd.DataFrame, model: str, sales: pd.DataFrame, *,
                        cutoff: pd.Timestamp, days: int | None = None,
-                       with_actual: bool = True) -> tuple[Window, pd.Index]:
+                       with_actual: bool = True, freq: str = "D") -> tuple[Window, pd.Index]:
     """A :class:`Window` from one forecast made at ``cutoff`` and the sales frame.
 
     Args:
@@ -240,6 +247,9 @@ def window_from_frames(forecasts: pd.DataFrame, model: str, sales: pd.DataFrame,
         cutoff: the last day known when the forecast was made.
         days: forecast days to keep (default the shortest item's horizon).
         with_actual: also take the realised sales of the forecast days.
+        freq: the forecast's periods (``D``; a weekly run's ``W-...``): ``days`` and the
+            window's steps are then periods, ``sales`` dated by their labels, and the recent
+            rate is per period over :func:`recent_periods`.
 
     Returns:
         The window and its items, in the window's order.
@@ -260,13 +270,15 @@ def window_from_frames(forecasts: pd.DataFrame, model: str, sales: pd.DataFrame,
     levels = np.array([float(c.rsplit("-q-", 1)[1]) for c in qcols])
     mean = fc[model].to_numpy(dtype=float).reshape(n, days)
     quantiles = fc[qcols].to_numpy(dtype=float).reshape(n, days, len(qcols))
-    first = cutoff - pd.Timedelta(days=RECENT_DAYS - 1)
-    last = cutoff + pd.Timedelta(days=days)
-    grid = pd.date_range(first, last, freq="D")
+    recent = recent_periods(freq)
+    step = pd.tseries.frequencies.to_offset(freq)
+    first = cutoff - (recent - 1) * step
+    last = cutoff + days * step
+    grid = pd.date_range(first, last, freq=freq)
     part = sales[sales["unique_id"].isin(ids) & sales["ds"].between(first, last)]
     y = (part.groupby(["unique_id", "ds"])["y"].sum().unstack("ds")
          .reindex(index=ids, columns=grid).fillna(0.0).to_numpy(dtype=float)) if len(part) else \
         np.zeros((n, len(grid)))
-    actual = y[:, RECENT_DAYS:RECENT_DAYS + days] if with_actual else None
+    actual = y[:, recent:recent + days] if with_actual else None
     return Window(mean=mean, quantiles=quantiles, levels=levels,
-                  recent_rate=y[:, :RECENT_DAYS].mean(axis=1), actual=actual), ids
+                  recent_rate=y[:, :recent].mean(axis=1), actual=actual), ids

@@ -215,11 +215,21 @@ _ZH: list[Rule] = compile_rules([
      r"订货上限未经校准（按预测自身的负二项分布）：尚无模型 `\3` 带分位数的回测；要用过去的预测误差"
      r"校准，请运行 `\4` 后重新计算库存建议"),
     (r"order-up-to levels(?: for lead time (\d+) \+ review (\d+) days)? are uncalibrated \(negative "
+     r"binomial of the forecast\): no weekly \(([^)]+)\) backtest of (\S+) with quantiles is stored; to "
+     r"calibrate them on past forecast errors, run `(.+)` and rerun inventory",
+     lambda m: f"订货上限未经校准（按预测自身的负二项分布）：尚无模型 `{m[4]}` 带分位数的按周（"
+               f"{_WEEKDAY_ZH.get(m[3], m[3])}）回测；要用过去的预测误差校准，请运行 `{m[5]}` "
+               "后重新计算库存建议"),
+    (r"order-up-to levels \(lead time (\d+) \+ review (\d+) days\) are uncalibrated: a weekly "
+     r"\(([^)]+)\) run is calibrated when lead time and review are whole periods of 7 days",
+     r"订货上限（到货周期 \1 天 + 盘点周期 \2 天）未经校准：按周预测只有在到货周期和盘点周期都是整周"
+     r"（7 天的整数倍）时才能校准"),
+    (r"order-up-to levels(?: for lead time (\d+) \+ review (\d+) days)? are uncalibrated \(negative "
      r"binomial of the forecast\): backtest run\(s\) (.+) are shorter than lead time \+ review = "
-     rf"{_N} days and cannot calibrate; to calibrate them on past forecast errors, run `(.+)` and "
+     rf"{_N} (days|periods) and cannot calibrate; to calibrate them on past forecast errors, run `(.+)` and "
      r"rerun inventory",
-     r"订货上限未经校准（按预测自身的负二项分布）：回测 `\3` 短于到货周期加盘点周期（\4 天），无法校准；"
-     r"请运行 `\5` 后重新计算库存建议"),
+     lambda m: f"订货上限未经校准（按预测自身的负二项分布）：回测 `{m[3]}` 短于到货周期加盘点周期（{m[4]} "
+               f"{'天' if m[5] == 'days' else '期'}），无法校准；请运行 `{m[6]}` 后重新计算库存建议"),
     (r"order-up-to levels(?: for lead time (\d+) \+ review (\d+) days)? are uncalibrated \(negative "
      r"binomial of the forecast\): every backtest window of (\S+) ends on or after the forecast's "
      r"first day (\S+) \(cutoffs (.+)\), so none can be used; to calibrate them on past forecast "
@@ -253,8 +263,8 @@ _ZH: list[Rule] = compile_rules([
      r"and review count from (\S+), with the share of that (?:week|month|quarter|year) still to come",
      lambda m: f"该批次的第一个{_PERIOD_ZH[m[1]]}（{m[2]}）尚未结束：销量已到 {m[3]}，"
                f"所以到货周期和盘点周期从 {m[4]} 起算，只计该期余下部分的份额"),
-    (r"order-up-to levels are uncalibrated: calibration on backtests is for daily runs only",
-     r"订货上限未经校准：基于回测的校准只适用于按日的预测"),
+    (r"order-up-to levels are uncalibrated: calibration on backtests is for daily and weekly runs",
+     r"订货上限未经校准：基于回测的校准只适用于按日和按周的预测"),
     # external series given per product by a catalogue key (features.exog.keyed_drivers)
     (r"external series (.+) given per product by its (\S+) \((\d+) indicator\(s\) x (\d+) key\(s\), "
      r"named INDICATOR:KEY\)",

@@ -316,17 +316,21 @@ def inventory_actions(
     table = inventory_policy(fc, model=chosen, products=inputs, service_level=service_level,
                              defaults=defaults, method=method, period_days=step, calendar=calendar)
     assumptions = dict(table.attrs["assumptions"])
-    if step != 1 and calibrate:
-        raise ModelError(f"--calibrate needs a daily forecast run; run {run.run_id} is "
-                         f"{describe(freq)} (calibration reads backtest days)")
-    if step != 1:
+    # a weekly run is calibrated on weekly backtests (whole weeks of lead time and review);
+    # months and quarters have no fixed number of days to count a review cycle in
+    weekly = freq.startswith("W") and not under_way
+    if step != 1 and not weekly and calibrate:
+        raise ModelError(f"--calibrate needs a daily or weekly forecast run; run {run.run_id} is "
+                         f"{describe(freq)} (calibration counts review cycles in whole periods)")
+    if step != 1 and not weekly:
         calibrate = False
         notes.append("order-up-to levels are uncalibrated: calibration on backtests is for daily "
-                     "runs only")
+                     "and weekly runs")
     if calibrate is not False:
         from trendcast.services.inventory_calibrate import calibrate_levels
 
-        cal = calibrate_levels(store, table, fc, model=chosen, required=bool(calibrate))
+        cal = calibrate_levels(store, table, fc, model=chosen, required=bool(calibrate),
+                               freq="D" if step == 1 else freq)
         table = cal.table
         notes.extend(cal.notes)
         assumptions["calibration"] = cal.summary

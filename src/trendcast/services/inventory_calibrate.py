@@ -13,8 +13,10 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import ModelError
+from trendcast.features.frequency import describe, period_days, period_labels
 from trendcast.insights.inventory_calibration import (
     RECENT_DAYS,
+    VOLUME_BANDS,
     ReviewCalibration,
     Window,
     calibrated_order_up_to,
@@ -36,23 +38,26 @@ class Calibrated:
     notes: list[str] = field(default_factory=list)
 
 
-def _enable_hint(model: str, span: int, windows: int = 3) -> str:
-    return (f"`trendcast backtest --model {model} --windows {windows} --horizon {max(28, span)} "
-            "--quantiles 0.05,0.1,0.25,0.5,0.75,0.9,0.95`")
+def _enable_hint(model: str, span: int, windows: int = 3, freq: str = "D", resample: bool = False) -> str:
+    least = 28 if freq == "D" else 13
+    return (f"`trendcast backtest --model {model} --windows {windows} --horizon {max(least, span)} "
+            + (f"--freq {freq[0]} " if resample else "")
+            + "--quantiles 0.05,0.1,0.25,0.5,0.75,0.9,0.95`")
 
 
 def _backtest_windows(store: Store, model: str, *, span: int, before: pd.Timestamp,
                       last_sale: pd.Timestamp | None, refused: list[str],
-                      cache: dict[str, pd.DataFrame]
+                      cache: dict[str, pd.DataFrame], freq: str = "D"
                       ) -> tuple[list[tuple[pd.Timestamp, str, pd.DataFrame]], list[str]]:
-    """(cutoff, run id, wide forecasts) of every usable backtest window of ``model`` (newest run
-    first wins a cutoff two runs share), and the cutoffs left out because they end on or after
-    ``before``. Runs too short for ``span`` are named in ``refused``."""
+    """(cutoff, run id, wide forecasts) of every usable backtest window of ``model`` at the
+    forecast's frequency ``freq`` (newest run first wins a cutoff two runs share), and the
+    cutoffs left out because they end on or after ``before``. Runs too short for ``span``
+    periods are named in ``refused``."""
     _, runs = store.run_rows(kind="backtest")
     found: dict[pd.Timestamp, tuple[str, pd.DataFrame]] = {}
     late: list[str] = []
     for run in runs:
-        if model not in run["models"]:
+        if model not in run["models"] or str(run.get("freq") or "D") != freq:
             continue
         if run["horizon"] is not None and run["horizon"] < span:
             refused.append(f"{run['run_id']} (horizon {run['horizon']})")
@@ -87,9 +92,12 @@ def _usable(cal: ReviewCalibration) -> ReviewCalibration:
 
 
 def calibrate_levels(store: Store, table: pd.DataFrame, forecasts: pd.DataFrame, *, model: str,
-                     required: bool) -> Calibrated:
+                     required: bool, freq: str = "D") -> Calibrated:
     """Replace ``order_up_to`` in ``table`` (an ``inventory_policy`` result for ``forecasts``)
     with levels calibrated on the stored backtests of ``model``.
+
+    ``freq`` is the forecast's: a weekly run is calibrated on weekly backtests, its lead time
+    and review in whole weeks (the table's days over 7; other products keep their levels).
 
     Products whose lead time + review period no backtest covers, whose volume band has too few
     backtest cases for their service level, or whose service level is not in (0, 1) keep the
@@ -100,7 +108,10 @@ def calibrate_levels(store: Store, table: pd.DataFrame, forecasts: pd.DataFrame,
     order_up_to = out["order_up_to"].to_numpy(float).copy()
     policy = np.full(len(out), "nbinom", dtype=object)
     first_fc = pd.Timestamp(forecasts["ds"].min())
-    cutoff_now = first_fc - pd.Timedelta(days=1)
+    step = 1 if freq == "D" else int(period_days(freq))
+    offset = pd.tseries.frequencies.to_offset(freq)
+    cutoff_now = first_fc - offset
+    resample = freq != "D" and str(store.meta("freq") or "D") != freq
     span_info = store.sales_span()
     last_sale = pd.Timestamp(span_info[1]) if span_info else None
     notes: list[str] = []
@@ -117,37 +128,52 @@ def calibrate_levels(store: Store, table: pd.DataFrame, forecasts: pd.DataFrame,
     coverage_rows: list[pd.DataFrame] = []
     used_windows: set[str] = set()
     cache: dict[str, pd.DataFrame] = {}
-    for lt, rv in groups:
+    for lt_days, rv_days in groups:
+        rows = np.flatnonzero((lead == lt_days) & (review == rv_days))
+        where = f" for lead time {lt_days} + review {rv_days} days" if len(groups) > 1 else ""
+        if lt_days % step or rv_days % step:
+            notes.append(f"order-up-to levels{where or f' (lead time {lt_days} + review {rv_days} days)'} "
+                         f"are uncalibrated: a {describe(freq)} run is calibrated when lead time and "
+                         f"review are whole periods of {step} days")
+            continue
+        lt, rv = lt_days // step, rv_days // step
         span = lt + rv
         refused: list[str] = []
         windows_src, late = _backtest_windows(store, model, span=span, before=first_fc,
-                                              last_sale=last_sale, refused=refused, cache=cache)
-        rows = np.flatnonzero((lead == lt) & (review == rv))
-        where = f" for lead time {lt} + review {rv} days" if len(groups) > 1 else ""
+                                              last_sale=last_sale, refused=refused, cache=cache,
+                                              freq=freq)
         if not windows_src:
             if refused:
                 why = (f"backtest run(s) {', '.join(refused)} are shorter than lead time + review = "
-                       f"{span} days and cannot calibrate")
+                       f"{span} {'days' if step == 1 else 'periods'} and cannot calibrate")
             elif late:
                 why = (f"every backtest window of {model} ends on or after the forecast's first day "
                        f"{first_fc.date()} (cutoffs {', '.join(late)}), so none can be used")
             else:
-                why = f"no backtest of {model} with quantiles is stored"
+                why = (f"no backtest of {model} with quantiles is stored" if step == 1 else
+                       f"no {describe(freq)} backtest of {model} with quantiles is stored")
             notes.append(f"order-up-to levels{where} are uncalibrated (negative binomial of the "
                          f"forecast): {why}; to calibrate them on past forecast errors, run "
-                         f"{_enable_hint(model, span)} and rerun inventory")
+                         f"{_enable_hint(model, span, freq=freq, resample=resample)} and rerun inventory")
             continue
         if late:
             notes.append(f"backtest cutoff(s) {', '.join(late)} left out of the calibration: their "
                          f"windows end on or after the forecast's first day {first_fc.date()}")
         # only the days the windows and the current recent rate read
-        start = min(c for c, _, _ in windows_src) - pd.Timedelta(days=RECENT_DAYS)
+        start = min(c for c, _, _ in windows_src) - pd.Timedelta(days=RECENT_DAYS + step)
         if sales is None or start < sales_from:
-            sales = store.sales(columns=["unique_id", "ds", "y"], start=start, end=cutoff_now)
+            sales = store.sales(columns=["unique_id", "ds", "y"], start=start,
+                                end=cutoff_now + pd.Timedelta(days=step - 1))
+            if resample:  # daily sales of a weekly run: summed into its periods
+                sales = (sales.assign(ds=period_labels(sales["ds"], freq).to_numpy())
+                         .groupby(["unique_id", "ds"], as_index=False)["y"].sum())
             sales_from = start
         windows: list[Window] = []
         for cutoff, _, part in windows_src:
-            w, _ = window_from_frames(part, model, sales, cutoff=cutoff)
+            # the window's full horizon: a series that ended inside it gives no case, and does
+            # not cut every other series' window short
+            full = int(part[part["ds"] > cutoff].groupby("unique_id").size().max())
+            w, _ = window_from_frames(part, model, sales, cutoff=cutoff, freq=freq, days=full)
             if w.mean.shape[1] >= span and len(w.mean):
                 windows.append(w)
                 used_windows.add(str(cutoff.date()))
@@ -155,17 +181,18 @@ def calibrate_levels(store: Store, table: pd.DataFrame, forecasts: pd.DataFrame,
         want = sorted(set(targets[rows][level_ok & (targets[rows] > 0) & (targets[rows] < 1)]))
         if not windows or not want:
             continue
-        cal = _usable(fit_review_calibration(windows, targets=want, lead=lt, review=rv))
+        edges = VOLUME_BANDS if step == 1 else tuple(e * step for e in VOLUME_BANDS)  # per period
+        cal = _usable(fit_review_calibration(windows, targets=want, lead=lt, review=rv, edges=edges))
         if cal.table.empty:
             need = max(int(np.ceil(t / (1 - t))) for t in want)
             notes.append(f"order-up-to levels{where} are uncalibrated: {len(windows)} backtest "
                          f"window(s) of {model} give too few review cases per sales-volume band for "
                          f"service level(s) {', '.join(f'{t:g}' for t in want)} (up to {need} per "
-                         f"band needed); run {_enable_hint(model, span, 8)}"
+                         f"band needed); run {_enable_hint(model, span, 8, freq, resample)}"
                          " for more cases")
             continue
         now, now_ids = window_from_frames(fc[fc["unique_id"].isin(ids[rows])], model, sales,
-                                          cutoff=cutoff_now, days=span, with_actual=False)
+                                          cutoff=cutoff_now, days=span, with_actual=False, freq=freq)
         band = volume_band(now.recent_rate, cal.edges)
         position = pd.Series(np.arange(len(now_ids)), index=now_ids)
         for t in want:
