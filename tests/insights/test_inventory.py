@@ -308,7 +308,12 @@ def test_service_reads_the_runs_frequency(store):
     # a 14-day interval of about 70 units a week holds about 140 units, not 14 weeks' 980
     assert result.table["demand_mean"].between(100, 200).all()
     assert any("weekly" in n and "cover 2.00 period(s) of 7 days" in n for n in result.notes)
-    with pytest.raises(ModelError, match="daily forecast run"):
+    # a weekly run is calibrated on weekly backtests: without one, --calibrate is an error saying so
+    with pytest.raises(ModelError, match=r"no weekly \(Fridays\) backtest of SeasonalNaive"):
+        inventory_actions(store, service_level=0.9, calibrate=True)
+    # a monthly run cannot be: a review cycle of days is no whole number of months
+    run_forecast(store, horizon=4, models=["SeasonalNaive"], quantiles=list(LEVELS), freq="M")
+    with pytest.raises(ModelError, match="needs a daily or weekly forecast run"):
         inventory_actions(store, service_level=0.9, calibrate=True)
 
 

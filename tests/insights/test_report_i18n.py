@@ -127,6 +127,8 @@ NOTES = [
     "quarterly (period starts) forecasts: lead time 7 d + review 7 d take their share of each period's own "
     "days, a period's demand spread evenly over its days; likewise a stock file's days",
     "order-up-to levels are uncalibrated: calibration on backtests is for daily and weekly runs",
+    "order-up-to levels are uncalibrated: calibration on backtests is for daily and weekly runs, from the start "
+    "of a week (the run's first is under way)",
     "order-up-to levels are uncalibrated (negative binomial of the forecast): no weekly (Fridays) backtest of "
     "LightGBM with quantiles is stored; to calibrate them on past forecast errors, run `trendcast backtest "
     "--model LightGBM --windows 3 --horizon 13 --quantiles 0.05,0.1,0.25,0.5,0.75,0.9,0.95` and rerun inventory",

@@ -265,6 +265,9 @@ _ZH: list[Rule] = compile_rules([
                f"所以到货周期和盘点周期从 {m[4]} 起算，只计该期余下部分的份额"),
     (r"order-up-to levels are uncalibrated: calibration on backtests is for daily and weekly runs",
      r"订货上限未经校准：基于回测的校准只适用于按日和按周的预测"),
+    (r"order-up-to levels are uncalibrated: calibration on backtests is for daily and weekly runs, from the "
+     r"start of a week \(the run's first is under way\)",
+     r"订货上限未经校准：基于回测的校准只适用于按日和按周的预测，且须从一周的开始算起（该批次的第一周尚未结束）"),
     # external series given per product by a catalogue key (features.exog.keyed_drivers)
     (r"external series (.+) given per product by its (\S+) \((\d+) indicator\(s\) x (\d+) key\(s\), "
      r"named INDICATOR:KEY\)",

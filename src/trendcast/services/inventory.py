@@ -325,7 +325,8 @@ def inventory_actions(
     if step != 1 and not weekly:
         calibrate = False
         notes.append("order-up-to levels are uncalibrated: calibration on backtests is for daily "
-                     "and weekly runs")
+                     "and weekly runs" + (", from the start of a week (the run's first is under way)"
+                                          if freq.startswith("W") else ""))
     if calibrate is not False:
         from trendcast.services.inventory_calibrate import calibrate_levels
 
