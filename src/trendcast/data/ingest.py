@@ -381,20 +381,30 @@ def _drop_sum_lines(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
         hit |= mask
     if not hit.any() or first is None:
         return raw
-    lines = [row_label(raw, pos)[0] for pos in np.flatnonzero(hit)[:5]]
-    if raw.attrs.get("header"):
-        lines = [n + 1 for n in lines if n is not None]
-    shown = ", ".join(str(n) for n in lines) + (", ..." if hit.sum() > 5 else "")
+    shown = _file_lines(raw, np.flatnonzero(hit))
     noun = {"sales": "products", "products": "products", "orders": "orders", "reviews": "reviews",
             "events": "events"}[kind]
     notes.append(f"{int(hit.sum()):,} subtotal line(s) skipped (line {shown}: {first[1]!r} in column "
                  f"{first[0]!r}): a report's sums, not {noun}")
+    return _keep_rows(raw, hit)
+
+
+def _keep_rows(raw: pd.DataFrame, drop: np.ndarray) -> pd.DataFrame:
+    """``raw`` without the rows ``drop`` marks; the kept rows keep their file positions."""
     rows = raw.attrs.get("_rows")
-    kept = np.flatnonzero(~hit)
+    kept = np.flatnonzero(~drop)
     out = raw.iloc[kept].reset_index(drop=True)
     out.attrs.update(raw.attrs)
     out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)
     return out
+
+
+def _file_lines(raw: pd.DataFrame, positions: np.ndarray, most: int = 5) -> str:
+    """The file lines of the rows at ``positions`` (the first ``most``, then "...")."""
+    lines = [row_label(raw, int(pos))[0] for pos in positions[:most]]
+    if raw.attrs.get("header"):
+        lines = [n + 1 for n in lines if n is not None]
+    return ", ".join(str(n) for n in lines) + (", ..." if len(positions) > most else "")
 
 
 def _drop_unreported_tail(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
@@ -417,20 +427,11 @@ def _drop_unreported_tail(raw: pd.DataFrame, kind: str, mapping: Mapping[str, st
     tail = blank & (order > last) & (last >= 0)  # a series without any value is still refused
     if not tail.any():
         return raw
-    positions = np.flatnonzero(tail)
-    lines = [row_label(raw, int(pos))[0] for pos in positions[:5]]
-    if raw.attrs.get("header"):
-        lines = [n + 1 for n in lines if n is not None]
-    shown = ", ".join(str(n) for n in lines) + (", ..." if len(positions) > 5 else "")
-    notes.append(f"{len(positions):,} row(s) with no value in column {mapping.get('y', 'y')!r} after their "
+    shown = _file_lines(raw, np.flatnonzero(tail))
+    notes.append(f"{int(tail.sum()):,} row(s) with no value in column {mapping.get('y', 'y')!r} after their "
                  f"series' last value left out (line {shown}): periods not reported yet; a blank "
                  "between two values is refused")
-    rows = raw.attrs.get("_rows")
-    kept = np.flatnonzero(~tail)
-    out = raw.iloc[kept].reset_index(drop=True)
-    out.attrs.update(raw.attrs)
-    out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)
-    return out
+    return _keep_rows(raw, tail)
 
 
 def _drop_days_without_event(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
@@ -447,12 +448,7 @@ def _drop_days_without_event(raw: pd.DataFrame, kind: str, mapping: Mapping[str,
     column = mapping.get("name", "name")
     notes.append(f"{int(blank.sum()):,} day(s) without an event name (column {column!r}) left out: a "
                  f"calendar of every day, {int((~blank).sum()):,} with an event")
-    rows = raw.attrs.get("_rows")
-    kept = np.flatnonzero(~blank)
-    out = raw.iloc[kept].reset_index(drop=True)
-    out.attrs.update(raw.attrs)
-    out.attrs["_rows"] = file_rows(np.asarray(rows)[kept] if rows is not None else kept)
-    return out
+    return _keep_rows(raw, blank)
 
 
 _ORDER_FIELDS = ("ts", "user_id", "status")  # one value per order, whatever its lines
