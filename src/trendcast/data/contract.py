@@ -282,8 +282,10 @@ def _one_currency(text: pd.Series, found: Found, expected: str) -> None:
     column: the rows of every currency but the most common are flagged, naming both."""
     if not _MONEY_MARK.search(joined_text(text)):
         return
-    marks = text.map(lambda v: _MONEY_MARK.findall(v), na_action="ignore")
-    money = marks.map(lambda m: _SAME_MONEY.get(m[0], m[0]) if m else None, na_action="ignore")
+    values = pd.Series(text.dropna().unique(), dtype="string")  # prices repeat: each once
+    first = values.str.extract(f"({_MONEY_MARK.pattern})", expand=False)
+    found_in = dict(zip(values, first.map(lambda m: _SAME_MONEY.get(m, m), na_action="ignore"), strict=True))
+    money = text.map(found_in)
     counts = money.dropna().value_counts()
     if len(counts) < 2:
         return
