@@ -866,16 +866,20 @@ def test_holidays_marked_transferred_are_left_out_of_the_calendar(tmp_path):
         load_file(write(tmp_path / "h.csv", text.replace("FALSE", "maybe", 1)), "calendar", options=options)
 
 
-def test_a_quantity_written_as_a_dash_is_zero_and_a_dash_price_is_refused(tmp_path):
+def test_a_quantity_written_as_a_dash_is_zero_and_a_dash_price_is_no_price(tmp_path):
     """Excel's accounting format shows 0 as '-', and a CSV saved as displayed keeps it: a
-    quantity of '-' was refused; it is 0 (noted). A price of '-' is not a price: still refused."""
+    quantity of '-' was refused; it is 0 (noted). A price of '-' was refused too; a price of 0 is
+    no price a model can use, so it is read as none (noted)."""
     text = 'unique_id,ds,y,price\nA,2024-01-01," -   ",5\nA,2024-01-02,—,5\nA,2024-01-03,(3),5\nB,2024-01-01,2,5\n'
     df = load_file(write(tmp_path / "a.csv", text), "sales", options=make_options(negatives="keep"))
     assert df.sort_values(["unique_id", "ds"])["y"].tolist() == [0.0, 0.0, -3.0, 2.0]
     assert "y: 2 quantity(ies) written as a lone dash read as 0 (Excel's accounting format shows 0 as '-')" \
         in df.attrs["notes"]
-    with pytest.raises(DataValidationError, match=r"row 1 \(line 2\), column 'price': got '-'"):
-        load_file(write(tmp_path / "p.csv", "unique_id,ds,y,price\nA,2024-01-01,1,-\n"), "sales")
+    priced = load_file(write(tmp_path / "p.csv", "unique_id,ds,y,price\nA,2024-01-01,1,-\nA,2024-01-02,1,5\n"),
+                       "sales")
+    assert priced["price"].isna().tolist() == [True, False]
+    assert "price: 1 price(s) written as a lone dash read as no price (Excel's accounting format shows 0 as " \
+           "'-')" in priced.attrs["notes"]
 
 
 def test_a_workbook_with_a_notes_sheet_first_names_the_sheet_that_has_the_data(tmp_path):

@@ -409,6 +409,11 @@ def a_missed_export(tmp: Path) -> list[str]:
 
 
 @case
+def prices_shown_as_a_dash(tmp: Path) -> list[str]:
+    return notes_of(tmp, "p.csv", "unique_id,ds,y,price\nA,2025-11-10,3,12.5\nA,2025-11-11,0, - \n", "sales")
+
+
+@case
 def a_calendar_of_every_day(tmp: Path) -> list[str]:
     """M5's calendar.csv: event_name_1 blank on days without one."""
     text = "date,event_name_1\n2016-02-06,\n2016-02-07,SuperBowl\n2016-02-08,\n"

@@ -416,6 +416,8 @@ _LINES: list[Rule] = compile_rules([
     # notes: values (data.validation)
     (rf"(.+?): {_N} quantity\(ies\) written as a lone dash read as 0 \(Excel's accounting format shows 0 "
      r"as '-'\)", r"\1：\2 个写作单独短横线的数量按 0 读取（Excel 的会计格式把 0 显示为 '-'）"),
+    (rf"(.+?): {_N} price\(s\) written as a lone dash read as no price \(Excel's accounting format shows 0 "
+     r"as '-'\)", r"\1：\2 个写作单独短横线的价格按无价格读取（Excel 的会计格式把 0 显示为 '-'）"),
     (rf"(.+?): {_N} time\(s\) written with 上午/下午 \(e\.g\. (.+)\) read on the 24-hour clock",
      r"\1：\2 个带“上午/下午”的时间（例如 \3）已按 24 小时制读取"),
     (rf"(.+?): {_N} rating\(s\) written with their scale \(e\.g\. (.+)\) read as the number",
