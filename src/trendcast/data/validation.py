@@ -300,9 +300,9 @@ def _parse(raw: pd.Series, name: str, col: Col, rules: Rules, problems: Problems
             narrow = _rating_words(narrow, name, notes, rules.rating_scale)
             narrow = _rating_fractions(narrow, name, notes, rules.rating_scale, found)
         if col.kind == "quantity":
-            narrow = _dash_zeros(narrow, name, notes)
+            narrow = _lone_dashes(narrow, name, notes)
         if col.kind == "price" and col.nullable:
-            narrow = _dash_missing(narrow, name, notes)
+            narrow = _lone_dashes(narrow, name, notes, price=True)
         values = (_rating_units(narrow, name, notes) if col.kind == "rating" else
                   _rating_units(narrow, name, notes, _PIECE_UNIT, "quantities")
                   if col.kind == "quantity" else narrow)
@@ -461,31 +461,19 @@ _PIECE_UNIT = re.compile(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(?:件|个|只|pcs?|pie
 DASH_ZERO = re.compile(r"^\s*[-–—－]\s*$")
 
 
-def _dash_zeros(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
-    """Quantities written as a lone dash read as 0, noted."""
+def _lone_dashes(raw: pd.Series, name: str, notes: list[str], *, price: bool = False) -> pd.Series:
+    """Values written as a lone dash (Excel's accounting format of 0), noted: a quantity is 0,
+    a price is none (a price of 0 is no price a model can use; the column may be empty)."""
     if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
         return raw
     text = raw.map(lambda v: v if isinstance(v, str) else None)
     dash = text.str.match(DASH_ZERO, na=False).to_numpy(dtype=bool)
     if not dash.any():
         return raw
-    notes.append(f"{name}: {int(dash.sum()):,} quantity(ies) written as a lone dash read as 0 (Excel's "
-                 "accounting format shows 0 as '-')")
-    return raw.where(~dash, "0")
-
-
-def _dash_missing(raw: pd.Series, name: str, notes: list[str]) -> pd.Series:
-    """Prices written as a lone dash (Excel's accounting format of 0) read as no price, noted:
-    a price of 0 is no price a model can use, and the column may be empty on any row."""
-    if raw.dtype != object and not pd.api.types.is_string_dtype(raw):
-        return raw
-    text = raw.map(lambda v: v if isinstance(v, str) else None)
-    dash = text.str.match(DASH_ZERO, na=False).to_numpy(dtype=bool)
-    if not dash.any():
-        return raw
-    notes.append(f"{name}: {int(dash.sum()):,} price(s) written as a lone dash read as no price (Excel's "
-                 "accounting format shows 0 as '-')")
-    return raw.where(~dash, None)
+    what = "price(s) written as a lone dash read as no price" if price else \
+        "quantity(ies) written as a lone dash read as 0"
+    notes.append(f"{name}: {int(dash.sum()):,} {what} (Excel's accounting format shows 0 as '-')")
+    return raw.where(~dash, None if price else "0")
 
 
 def _rating_units(raw: pd.Series, name: str, notes: list[str],
