@@ -198,7 +198,7 @@ def shop_wide(calendar: pd.DataFrame) -> pd.DataFrame:
     a country's name: ``CN``, ``US``, ``Ecuador``, ``全国``). A region below a country (a
     state, a city) is the shop's own when the calendar names only one such region (M5 CA_1's
     SNAP days in ``US-CA``, ``trendcast festivals --subdiv``). When it names several, no
-    product is in all of them (Favorita's holidays of 38 cities and provinces, which flagged
+    product is in all of them (Favorita's holidays of 23 cities and provinces, which flagged
     every store): their events are left out, and ``attrs["notes"]`` says how many and where.
     """
     if calendar.empty or "region" not in calendar.columns:

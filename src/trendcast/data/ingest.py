@@ -310,10 +310,11 @@ def load_file(
     _check_targets(raw, kind, opts, source)
     _merged_columns(raw.attrs.get("merged") or {}, kind, preset, opts, source, notes)
     raw = _apply_columns(raw, preset, opts, source)
-    raw = _drop_sum_lines(raw, kind, dict(opts.mapping), notes)
-    raw = _drop_unreported_tail(raw, kind, dict(opts.mapping), notes)
-    raw = _order_fields_from_another_line(raw, kind, dict(opts.mapping), notes)
-    raw = _drop_days_without_event(raw, kind, dict(opts.mapping), notes)
+    mapping = dict(opts.mapping)
+    raw = _drop_sum_lines(raw, kind, mapping, notes)
+    raw = _drop_unreported_tail(raw, kind, mapping, notes)
+    raw = _order_fields_from_another_line(raw, kind, mapping, notes)
+    raw = _drop_days_without_event(raw, kind, mapping, notes)
     raw = _match_case(raw, kind, notes)
     raw.attrs["notes"] = notes
     rules = opts.rules
@@ -407,6 +408,12 @@ def _file_lines(raw: pd.DataFrame, positions: np.ndarray, most: int = 5) -> str:
     return ", ".join(str(n) for n in lines) + (", ..." if len(positions) > most else "")
 
 
+def _blank(values: pd.Series, markers: tuple[str, ...] = ()) -> np.ndarray:
+    """Cells with nothing in them (missing, spaces, or one of ``markers`` such as ``NA``)."""
+    text = values.astype("string").str.strip()
+    return (values.isna() | text.isin(markers) | (text == "")).fillna(True).to_numpy(dtype=bool)
+
+
 def _drop_unreported_tail(raw: pd.DataFrame, kind: str, mapping: Mapping[str, str],
                           notes: list[str]) -> pd.DataFrame:
     """Sales rows with a blank value after the last value of their series (in file order) left
@@ -415,9 +422,7 @@ def _drop_unreported_tail(raw: pd.DataFrame, kind: str, mapping: Mapping[str, st
     loses nothing; a blank between two values is still refused (zero, or a missed count?)."""
     if kind != "sales" or raw.empty or "y" not in raw.columns:
         return raw
-    y = raw["y"]
-    text = y.astype("string").str.strip()
-    blank = (y.isna() | text.isin(MISSING_MARKERS) | (text == "")).fillna(True).to_numpy(dtype=bool)
+    blank = _blank(raw["y"], MISSING_MARKERS)
     if not blank.any():
         return raw
     order = np.arange(len(raw))
@@ -441,8 +446,7 @@ def _drop_days_without_event(raw: pd.DataFrame, kind: str, mapping: Mapping[str,
     are all blank (a wrong column mapped) is still refused."""
     if kind != "calendar" or raw.empty or "name" not in raw.columns:
         return raw
-    text = raw["name"].astype("string").str.strip()
-    blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    blank = _blank(raw["name"])
     if not blank.any() or blank.all():
         return raw
     column = mapping.get("name", "name")
@@ -469,12 +473,11 @@ def _order_fields_from_another_line(raw: pd.DataFrame, kind: str, mapping: Mappi
     for col in _ORDER_FIELDS:
         if col not in raw.columns:
             continue
-        text = raw[col].astype("string").str.strip()
-        blank = (text.isna() | (text == "")).to_numpy(dtype=bool)
+        blank = _blank(raw[col])
         if not blank.any() or blank.all():
             continue
         given = pd.DataFrame({"order": order[~blank], "value": raw[col][~blank],
-                              "text": text[~blank]}).dropna(subset=["order"])
+                              "text": raw[col][~blank].astype("string").str.strip()}).dropna(subset=["order"])
         one = given.groupby("order")["text"].nunique()
         value = given.drop_duplicates("order").set_index("order")["value"][one[one == 1].index]
         fill = blank & order.isin(value.index).fillna(False).to_numpy(dtype=bool)
@@ -490,8 +493,7 @@ def _order_fields_from_another_line(raw: pd.DataFrame, kind: str, mapping: Mappi
         filled.append(f"{col} ({mapping.get(col, col)!r})" if mapping.get(col, col) != col else col)
     if filled:
         first = int(np.flatnonzero(touched)[0])
-        line = row_label(raw, first)[0]
-        line = line + 1 if line is not None and raw.attrs.get("header") else line
+        line = _file_lines(raw, np.array([first]))
         notes.append(f"{', '.join(filled)} blank on {int(touched.sum()):,} order line(s) whose order gives "
                      f"them on another line (e.g. line {line}, order {str(order.iloc[first])!r}): taken "
                      "from that line, as an export that writes an order's fields on its first line only")

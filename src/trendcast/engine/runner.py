@@ -116,7 +116,9 @@ class FrameSource:
                           else pd.DataFrame({"unique_id": pd.Series(dtype=object),
                                              "category": pd.Series(dtype=object),
                                              "department": pd.Series(dtype=object)}))
-        self._calendar = calendar if calendar is not None else pd.DataFrame(
+        from trendcast.data.calendar import shop_wide
+
+        self._calendar = shop_wide(calendar) if calendar is not None else pd.DataFrame(
             {"ds": pd.Series(dtype="datetime64[ns]"), "name": pd.Series(dtype=object),
              "kind": pd.Series(dtype=object)})
         self._freq = freq or infer_freq(self._sales)
@@ -144,9 +146,8 @@ class FrameSource:
         return out
 
     def calendar(self) -> pd.DataFrame:
-        from trendcast.data.calendar import shop_wide
-
-        return shop_wide(self._calendar)
+        """The events that apply to every product (:func:`trendcast.data.calendar.shop_wide`)."""
+        return self._calendar
 
     def macro(self) -> pd.DataFrame | None:
         """External series (``name, ds, value`` [, ``unique_id``]), or None."""
