@@ -1061,6 +1061,25 @@ def test_a_headerless_file_of_text_only_is_named_by_its_sentence(tmp_path, text,
     assert "--columns" not in str(plain.value)
 
 
+def test_taobao_user_behaviour_without_its_format_is_named(tmp_path):
+    """Tianchi's UserBehavior.csv given to a plain ingest: the refusal names --format taobao
+    (before, it suggested `--columns unique_id,ds,y` for a five-column file of events)."""
+    text = "1,2268318,2520377,pv,1511544070\n1,2333346,2520771,cart,1511561733\n2,2576651,149192,buy,1511572885\n"
+    path = write(tmp_path / "UserBehavior.csv", text)
+    for kind in ("sales", "events"):
+        with pytest.raises(InputFileError) as err:
+            load_file(path, kind)
+        assert str(err.value) == (
+            f"{path}: the first line looks like data, not a header ('1' is a column name): the file reads as "
+            "Taobao user behaviour (user, item, category, pv/cart/fav/buy, Unix time): pass --format taobao")
+    df = load_file(path, "events", options=make_options(fmt="taobao"))
+    assert df["event_type"].tolist() == ["view", "cart", "buy"]
+    # another behaviour word in the fourth column keeps the --columns hint
+    other = write(tmp_path / "o.csv", text.replace("cart", "share"))
+    with pytest.raises(InputFileError, match="name its 5 columns in order with --columns"):
+        load_file(other, "events")
+
+
 def test_a_sheet_of_months_across_written_2025_01_is_named_with_its_date_format(tmp_path):
     """Products down, `2025-01 ... 2025-03` across, a 合计 column and line: the hint names
     `--date-format %Y-%m` (it named no layout), and with it the sheet reads, sums left out."""

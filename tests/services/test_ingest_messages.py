@@ -109,6 +109,12 @@ def ratings_on_another_scale(tmp: Path) -> list[str]:
 
 
 @case
+def taobao_behaviour_without_its_format(tmp: Path) -> list[str]:
+    """UserBehavior.csv to a plain ingest: the refusal names --format taobao."""
+    return refused(tmp, "UserBehavior.csv", "1,22,25,pv,1511544070\n1,23,25,buy,1511561733\n", "events")
+
+
+@case
 def holidays_marked_transferred(tmp: Path) -> list[str]:
     """Favorita's holidays_events.csv: a transferred holiday's row is left out, named."""
     text = "ds,name,transferred\n2024-05-01,Labour,True\n2024-05-03,Labour,False\n"

@@ -539,8 +539,24 @@ def _header_that_is_data(source: str, raw: pd.DataFrame, kind: str, opts: Ingest
         values = raw[name].dropna().head(20)
         if values.empty or values.map(_cell_class).value_counts().idxmax() != cls:
             return
-    _refuse_first_line(source, raw, kind, next(str(c) for c, h in zip(raw.columns, head, strict=True)
-                                               if h != "text"))
+    shown = next(str(c) for c, h in zip(raw.columns, head, strict=True) if h != "text")
+    if opts.fmt is None and _reads_as_taobao(raw):
+        raise InputFileError(
+            f"{source}: the first line looks like data, not a header ({shown!r} is a column name): the file "
+            "reads as Taobao user behaviour (user, item, category, pv/cart/fav/buy, Unix time): pass "
+            "--format taobao")
+    _refuse_first_line(source, raw, kind, shown)
+
+
+_TAOBAO_BEHAVIOURS = frozenset({"pv", "cart", "fav", "buy"})
+
+
+def _reads_as_taobao(raw: pd.DataFrame) -> bool:
+    """Five columns whose fourth holds Taobao's behaviour codes (its name too: the first row)."""
+    if raw.shape[1] != 5:
+        return False
+    codes = {str(raw.columns[3]).strip(), *raw.iloc[:50, 3].astype(str).str.strip()}
+    return codes <= _TAOBAO_BEHAVIOURS
 
 
 # a review's sentence, not a column's name: CJK sentence punctuation, or words ending with a stop

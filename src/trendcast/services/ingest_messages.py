@@ -351,6 +351,10 @@ _LINES: list[Rule] = compile_rules([
      lambda m: f"跳过了数据下方的 {m[1]} 行注释（第 {m[2].replace(', ', '、')} 行）"),
     (rf"{_N} total line\(s\) at the end skipped \(line ([\d, ]+): (.+)\)",
      r"跳过了末尾的 \1 行合计（第 \2 行：\3）"),
+    (r"(.+?): the first line looks like data, not a header \((.+) is a column name\): the file reads as "
+     r"Taobao user behaviour \(user, item, category, pv/cart/fav/buy, Unix time\): pass --format taobao",
+     r"\1：第一行看起来是数据而不是表头（\2 被当成了列名）：文件的样子是淘宝用户行为数据"
+     r"（用户、商品、类目、pv/cart/fav/buy、Unix 时间）：请加上 --format taobao"),
     (r"(.+?): the first line looks like data, not a header \((.+) is a column name\): if the file has no "
      r"header line, name its (\d+) columns in order with --columns, e\.g\. (--columns \S+)",
      r"\1：第一行看起来是数据而不是表头（\2 被当成了列名）：如果文件没有表头行，"
