@@ -1080,6 +1080,23 @@ def test_taobao_user_behaviour_without_its_format_is_named(tmp_path):
         load_file(other, "events")
 
 
+def test_amazon_review_data_without_its_format_is_named(tmp_path):
+    """Amazon Review Data's JSON lines given to a plain ingest: the refusal names the preset
+    (before: missing 'unique_id', 'text' with --map unique_id=<your column>); a mapping of the
+    user's own is left to its usual errors."""
+    line = ('{"overall": 5.0, "reviewerID": "A1", "asin": "B01", "reviewText": "Works well.", '
+            '"unixReviewTime": 1472688000}\n')
+    path = write(tmp_path / "All_Beauty_5.json", line + line.replace('"A1"', '"A2"').replace("5.0", "4.0"))
+    for kind in ("reviews", "sales"):
+        with pytest.raises(InputFileError) as err:
+            load_file(path, kind)
+        assert str(err.value) == (f"{path}: the columns are those of the amazon-reviews layout (asin, "
+                                  "unixReviewTime, overall, reviewText): pass --format amazon-reviews")
+    assert load_file(path, "reviews", fmt="amazon-reviews")["rating"].tolist() == [5.0, 4.0]
+    mapped = make_options(mapping=["unique_id=asin", "text=reviewText", "rating=overall", "ts=unixReviewTime"])
+    assert load_file(path, "reviews", options=mapped)["unique_id"].tolist() == ["B01", "B01"]
+
+
 def test_a_sheet_of_months_across_written_2025_01_is_named_with_its_date_format(tmp_path):
     """Products down, `2025-01 ... 2025-03` across, a 合计 column and line: the hint names
     `--date-format %Y-%m` (it named no layout), and with it the sheet reads, sums left out."""

@@ -115,6 +115,13 @@ def taobao_behaviour_without_its_format(tmp: Path) -> list[str]:
 
 
 @case
+def amazon_reviews_without_their_format(tmp: Path) -> list[str]:
+    """Amazon Review Data's JSON lines to a plain ingest: the refusal names the preset."""
+    line = '{"overall": 4.0, "asin": "B01", "reviewText": "ok", "unixReviewTime": 1472688000}\n'
+    return refused(tmp, "r.json", line, "reviews")
+
+
+@case
 def holidays_marked_transferred(tmp: Path) -> list[str]:
     """Favorita's holidays_events.csv: a transferred holiday's row is left out, named."""
     text = "ds,name,transferred\n2024-05-01,Labour,True\n2024-05-03,Labour,False\n"

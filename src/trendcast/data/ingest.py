@@ -278,6 +278,7 @@ def load_file(
         _data_on_another_sheet(path, raw, kind, opts)
     if not preset and not opts.columns:
         _header_that_is_data(source, raw, kind, opts)
+        _columns_of_a_preset(source, raw, kind, opts)
     notes: list[str] = []
     if raw.attrs.get("encoding"):
         notes.append(f"read as {raw.attrs['encoding']} text"
@@ -549,6 +550,19 @@ def _header_that_is_data(source: str, raw: pd.DataFrame, kind: str, opts: Ingest
 
 
 _TAOBAO_BEHAVIOURS = frozenset({"pv", "cart", "fav", "buy"})
+
+
+def _columns_of_a_preset(source: str, raw: pd.DataFrame, kind: str, opts: IngestOptions) -> None:
+    """A file with a preset's own column names (Amazon's asin, reviewText, ...) given without
+    --format and lacking the columns the ingest needs: refused naming the format."""
+    if opts.mapping or not _missing_columns(raw, kind, opts):
+        return
+    have = {str(c) for c in raw.columns}
+    for name, preset in PRESETS.items():
+        if preset.rename and set(preset.rename) <= have:
+            raise InputFileError(
+                f"{source}: the columns are those of the {name} layout ({', '.join(preset.rename)}): "
+                f"pass --format {name}")
 
 
 def _reads_as_taobao(raw: pd.DataFrame) -> bool:

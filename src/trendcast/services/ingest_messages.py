@@ -351,6 +351,8 @@ _LINES: list[Rule] = compile_rules([
      lambda m: f"跳过了数据下方的 {m[1]} 行注释（第 {m[2].replace(', ', '、')} 行）"),
     (rf"{_N} total line\(s\) at the end skipped \(line ([\d, ]+): (.+)\)",
      r"跳过了末尾的 \1 行合计（第 \2 行：\3）"),
+    (r"(.+?): the columns are those of the (\S+) layout \((.+)\): pass --format (\S+)",
+     lambda m: f"{m[1]}：这些列是 {m[2]} 格式的列（{m[3].replace(', ', '、')}）：请加上 --format {m[4]}"),
     (r"(.+?): the first line looks like data, not a header \((.+) is a column name\): the file reads as "
      r"Taobao user behaviour \(user, item, category, pv/cart/fav/buy, Unix time\): pass --format taobao",
      r"\1：第一行看起来是数据而不是表头（\2 被当成了列名）：文件的样子是淘宝用户行为数据"
