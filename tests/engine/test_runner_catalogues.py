@@ -107,6 +107,31 @@ def test_a_series_whose_rows_stop_before_the_end_is_named_apart_from_gaps_inside
     assert (out.forecasts["ds"] > months[-1]).all()
 
 
+def test_a_fast_seller_missing_from_the_last_file_is_read_at_its_level_not_as_zero_sales():
+    """Favorita's daily files: store 7 left out of one day's export. Read as zero sales, seasonal
+    naive forecast 0 every week on that weekday; now the missing day is the store's level for
+    that weekday, said in a note. A slow seller's missing day stays zero (plausible), and so
+    do longer silences (the product may have stopped)."""
+    days = pd.date_range("2017-05-01", "2017-08-04", freq="D")
+    weekly = np.array([1700.0, 1800, 1750, 1820, 1900, 2000, 1500])
+    fast = pd.DataFrame({"unique_id": "7", "ds": days, "y": weekly[days.dayofweek]})
+    other = fast.assign(unique_id="6", y=fast["y"] + 100)
+    slow = pd.DataFrame({"unique_id": "slow", "ds": days, "y": 1.0})  # a day without a sale: p = 0.37
+    stopped = fast.assign(unique_id="8").iloc[:-5]
+    sales = pd.concat([fast.iloc[:-1], other, slow.iloc[:-1], stopped])  # 7 and slow miss 08-04
+    out = Runner([make_model("SeasonalNaive")]).forecast(FrameSource(sales), 14)
+    f = out.forecasts.set_index(["unique_id", "ds"])["SeasonalNaive"]
+    friday = pd.Timestamp("2017-08-11")  # 08-04 was a Friday
+    assert f[("7", friday)] == weekly[4] and f[("7", friday + pd.Timedelta(days=7))] == weekly[4]
+    assert f[("8", pd.Timestamp("2017-08-07"))] == 0.0  # five days without a row: zeros, as before
+    assert f[("slow", friday)] == 0.0
+    assert ("1 series have no rows for their last periods though they sold in every period before, and so "
+            "long without a sale is improbable for them: the models read those periods as their recent "
+            "level (7 1); if the export left their rows out, ingest them") in out.notes
+    assert any(n.startswith("2 series have no rows for their last periods, filled with zero sales")
+               and "(8 5, slow 1)" in n for n in out.notes), out.notes
+
+
 def test_returns_are_clipped_for_models_that_cannot_take_them_and_scored_as_they_are():
     df = daily(days=200)
     df.loc[df.index % 17 == 0, "y"] = -2.0  # returns

@@ -213,6 +213,7 @@ class _Tally:
     ended: list[str] = field(default_factory=list)
     changes: list[pd.DataFrame] = field(default_factory=list)
     tails: dict[str, int] = field(default_factory=dict)
+    estimated: dict[str, int] = field(default_factory=dict)
 
     def add_notes(self, notes: Sequence[str]) -> None:
         self.covariate_notes += [n for n in notes if n not in self.covariate_notes]
@@ -222,6 +223,7 @@ class _Tally:
         self.n_series += res.n_series
         self.ended += getattr(res, "ended", [])
         self.tails.update(getattr(res, "tails", {}))
+        self.estimated.update(getattr(res, "estimated", {}))
 
     def add_forecast(self, res: Any) -> None:
         self.add_notes(res.covariate_notes)
@@ -252,6 +254,14 @@ class _Tally:
             out.append(f"{len(longest):,} series have no rows for their last periods, filled with "
                        f"zero sales up to the catalogue's last date ({shown}{more}); a product "
                        "that stopped selling is left out by ended_after")
+        if self.estimated:
+            longest = sorted(self.estimated, key=lambda u: (-self.estimated[u], u))
+            shown = ", ".join(f"{u} {self.estimated[u]:,}" for u in longest[:5])
+            more = f" and {len(longest) - 5:,} more" if len(longest) > 5 else ""
+            out.append(f"{len(longest):,} series have no rows for their last periods though they sold in "
+                       f"every period before, and so long without a sale is improbable for them: the "
+                       f"models read those periods as their recent level ({shown}{more}); if the export "
+                       "left their rows out, ingest them")
         out += self.covariate_notes
         for alias in aliases:
             tiers = self.fallback.get(alias, {})

@@ -90,6 +90,7 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)  # series left out: no sales for too long
     tails: dict[str, int] = field(default_factory=dict)  # series -> zero periods added at its end
+    estimated: dict[str, int] = field(default_factory=dict)  # series -> periods given its level
 
     @property
     def empty(self) -> bool:
@@ -216,7 +217,8 @@ def prepare(block: Block, prep: Prep) -> Prepared:
     series = fill_series(sales, prep.freq, end=prep.end)
     out = Prepared(Partition(series), int(series.attrs.get("gaps_filled", 0)),
                    int(series["unique_id"].nunique()), ended=ended,
-                   tails=dict(series.attrs.get("tails_filled", {})))
+                   tails=dict(series.attrs.get("tails_filled", {})),
+                   estimated=dict(series.attrs.get("tails_estimated", {})))
     if prep.exog:
         out.part.exog = add_covariates(series, sales=sales, calendar=prep.calendar,
                                        products=block.products, horizon=prep.horizon,
@@ -304,12 +306,14 @@ class PartitionFit:
     ended: list[str] = field(default_factory=list)
     notes: dict[str, list[str]] = field(default_factory=dict)
     tails: dict[str, int] = field(default_factory=dict)
+    estimated: dict[str, int] = field(default_factory=dict)
 
 
 def fit_partition(block: Block, job: TrainJob) -> PartitionFit:
     """Fit each model of the job on the block's series as a forecast would, and freeze it."""
     prepared = prepare(block, job.prep)
-    out = PartitionFit({}, prepared.gaps, prepared.n_series, prepared.ended, tails=prepared.tails)
+    out = PartitionFit({}, prepared.gaps, prepared.n_series, prepared.ended, tails=prepared.tails,
+                       estimated=prepared.estimated)
     if prepared.empty:
         return out
     for proto in job.models:
@@ -371,6 +375,7 @@ class PartitionForecast:
     scenario: pd.DataFrame | None = None  # planned series under the plan (models with covariates)
     prices: pd.DataFrame | None = None  # their assumed and planned prices (unique_id, ds, base, plan)
     tails: dict[str, int] = field(default_factory=dict)  # series -> zero periods added at its end
+    estimated: dict[str, int] = field(default_factory=dict)  # series -> periods given its level
 
 
 def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
@@ -382,7 +387,7 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
     part = prepared.part
     merged: pd.DataFrame | None = None
     out = PartitionForecast(pd.DataFrame(), prepared.gaps, prepared.n_series, prepared.notes,
-                            ended=prepared.ended, tails=prepared.tails)
+                            ended=prepared.ended, tails=prepared.tails, estimated=prepared.estimated)
     if prepared.empty:
         return out
     for proto, fitted in job.models:

@@ -58,9 +58,11 @@ def fill_series(sales: pd.DataFrame, freq: str | None = None, *,
     periods count as zero sales. ``freq`` (the whole catalogue's, when this is part of it)
     replaces the inferred one. ``end`` (the catalogue's last date, for a forecast) extends
     every series that stops earlier to it with zero sales, so its forecast starts where the
-    others' do, not inside the past. ``attrs`` keep ``gaps_filled`` (periods missing inside
-    series), ``tails_filled`` (series id -> periods added after its last row up to ``end``)
-    and ``freq``."""
+    others' do, not inside the past, unless so many periods without a sale are improbable for
+    the series (:func:`_estimate_missing_tails`). ``attrs`` keep ``gaps_filled`` (periods
+    missing inside series), ``tails_filled`` (series id -> zero periods added after its last
+    row up to ``end``), ``tails_estimated`` (the same, for periods given the series' recent
+    level) and ``freq``."""
     from utilsforecast.preprocessing import fill_gaps
 
     df = sales[["unique_id", "ds", "y"]]
@@ -77,8 +79,54 @@ def fill_series(sales: pd.DataFrame, freq: str | None = None, *,
             tails = {str(k): int(v) for k, v in added.items() if v > 0}
             filled = pd.concat([filled[~short], extended], ignore_index=True).sort_values(
                 ["unique_id", "ds"], ignore_index=True)
+    estimated: dict[str, int] = {}
+    if tails:
+        filled, estimated = _estimate_missing_tails(filled, df, tails, freq)
+        tails = {u: k for u, k in tails.items() if u not in estimated}
     filled["y"] = filled["y"].fillna(0.0)
     filled.attrs["gaps_filled"] = inside
     filled.attrs["tails_filled"] = tails
+    filled.attrs["tails_estimated"] = estimated
     filled.attrs["freq"] = freq
     return filled
+
+
+TAIL_RUN = 8  # periods with a sale, each, before the missing ones: a series that always sells
+TAIL_MAX = 3  # most missing periods read as left out of an export (longer: the series may have stopped)
+TAIL_ALPHA = 1e-3  # below this Poisson probability of no sale in the missing periods, they are estimated
+
+
+def _estimate_missing_tails(filled: pd.DataFrame, rows: pd.DataFrame, tails: dict[str, int],
+                            freq: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The periods added after a series' last row when they are most likely rows the export
+    left out, not periods without sales: at most ``TAIL_MAX`` of them, the series sold in
+    each of its last ``TAIL_RUN`` periods, and that many periods without a sale have a Poisson probability under
+    ``TAIL_ALPHA`` at its recent rate. They get the series' recent level: for daily series
+    the mean of the same weekday in the last four weeks it reported, else the mean of its last
+    four periods. (Before, a store missing from one day's file was read as selling nothing
+    that day: seasonal naive forecast zero every week on that weekday.)"""
+    last = rows.groupby("unique_id")["ds"].max()
+    by_id = {str(k): g for k, g in rows.sort_values("ds").groupby("unique_id")}
+    step = 7 if str(freq).upper().startswith("D") else 1
+    offset = pd.tseries.frequencies.to_offset(freq)
+    y = filled["y"].to_numpy(dtype=float).copy()
+    estimated: dict[str, int] = {}
+    ids = filled["unique_id"].astype(str).to_numpy()
+    for uid, k in tails.items():
+        own = by_id.get(uid)
+        if own is None or len(own) < TAIL_RUN or k > TAIL_MAX:
+            continue
+        recent = own.tail(TAIL_RUN)
+        expected = pd.date_range(end=recent["ds"].iloc[-1], periods=TAIL_RUN, freq=offset)
+        if (not recent["ds"].reset_index(drop=True).equals(pd.Series(expected))
+                or not (recent["y"] > 0).all() or -k * float(recent["y"].mean()) >= np.log(TAIL_ALPHA)):
+            continue
+        values = own.set_index("ds")["y"]
+        at = np.flatnonzero((ids == uid) & (filled["ds"].to_numpy() > np.datetime64(last.loc[own["unique_id"].iloc[0]])))
+        for i in at:
+            day = pd.Timestamp(filled["ds"].iloc[i])
+            back = [day - j * step * offset for j in range(1, 9)]
+            seen = values.reindex(back).dropna().head(4)
+            y[i] = float(seen.mean()) if len(seen) else float(recent["y"].tail(4).mean())
+        estimated[uid] = k
+    return filled.assign(y=y), estimated
