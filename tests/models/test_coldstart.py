@@ -142,6 +142,31 @@ def test_the_forecast_service_uses_cold_start_for_new_products_only(store):
     assert "NEW" not in set(read_run(store, off.run_id).forecasts["unique_id"])
 
 
+def test_a_curve_needs_launches_other_than_the_new_products(store):
+    """Twelve stores selling since the start and one opened yesterday (Favorita's files): before,
+    the only launch inside the data was the new store itself, and its 'launch curve' was its
+    first day repeated; now no curve is learnt from fewer than min_products launches, nor from
+    the cold products, and the models' forecasts stay, said in a note."""
+    from trendcast.services.forecast import read_run, run_forecast
+    from trendcast.services.ingest import ingest_frames
+
+    days = pd.date_range(START, END)
+    old = pd.concat([pd.DataFrame({"unique_id": f"S{i:02d}", "ds": days, "y": 1500.0 + 10 * i}) for i in range(12)])
+    new = pd.DataFrame({"unique_id": ["S13"], "ds": [END], "y": [1200.0]})
+    stores = pd.DataFrame({"unique_id": [*(f"S{i:02d}" for i in range(12)), "S13"], "category": "store"})
+    ingest_frames(store, {"products": stores, "sales": pd.concat([old, new], ignore_index=True)}, source="test")
+    run = run_forecast(store, horizon=7, models=["Naive"])
+    assert ("cold start: 1 new product(s) (S13) keep the models' forecasts: no launch curve could be "
+            "learnt (no product launched inside the data)") in run.notes
+    assert store.run_row(run.run_id)["params"].get("cold_start") in (None, [])
+    fc = read_run(store, run.run_id).forecasts
+    assert (fc.loc[fc["unique_id"] == "S13", "Naive"] == 1200.0).all()
+    products, sales = catalogue()
+    few = products[(products["unique_id"] >= "T26")]  # T26-T29 launched inside the year, T30+ not
+    with pytest.raises(ModelError, match=r"4 product\(s\) launched inside the data .* needs at least 5"):
+        ColdStart().fit(sales[sales["unique_id"].isin(set(few["unique_id"]))], few)
+
+
 def _launches(level: float, *, n: int = 40, zero_share: float = 0.0, seed: int = 0,
               category: str = "Toys") -> tuple[pd.DataFrame, pd.DataFrame]:
     """``n`` products of ``category`` launched through the year selling ``level`` a day on

@@ -42,7 +42,8 @@ against the curve; a day's units are a negative binomial around level x curve x 
 weekday with the products' own day-to-day dispersion (``within_phi_``, maximum likelihood).
 So the median is 0 while a launch is as likely to sell nothing as something, and follows the
 product's own level once its first sales say which kind it is. A category with fewer than
-``min_products`` launches uses the curve pooled over all categories.
+``min_products`` launches uses the curve pooled over all categories; fewer launches than that
+in the whole catalogue learn no curve (an error).
 """
 
 from __future__ import annotations
@@ -135,6 +136,10 @@ class ColdStart:
         if launched.empty:
             raise ModelError(f"cold start: no product launched inside the data ({start.date()} + "
                              f"{self.margin_days} days .. {end.date()}) to learn a launch curve from")
+        if len(launched) < self.min_products:
+            raise ModelError(f"cold start: {len(launched):,} product(s) launched inside the data "
+                             f"({start.date()} + {self.margin_days} days .. {end.date()}); a launch "
+                             f"curve needs at least {self.min_products}")
         length = self.profile_days
         ids = launched.index.to_numpy()
         pos = pd.Index(ids)

@@ -46,13 +46,16 @@ def apply_cold_start(store: Store, out: RunOutput, h: int, qs: Sequence[float], 
     catalogue = catalogue.assign(unique_id=catalogue["unique_id"].astype(str))
     anchor = anchors(catalogue, stats["first_sale"])
     model = ColdStart(min_age=min_age)
-    launched = anchor[(anchor >= start + pd.Timedelta(days=model.margin_days)) & (anchor <= origin)]
+    # the cold products themselves teach nothing: their launches are days old (a curve learnt
+    # from a new store's one day was that day, repeated)
+    launched = anchor[(anchor >= start + pd.Timedelta(days=model.margin_days)) & (anchor <= origin)
+                      & ~anchor.index.isin(set(cold))]
     try:
         if launched.empty:
             raise ModelError("no product launched inside the data")
         sales = store.sales(list(launched.index), columns=["unique_id", "ds", "y", "price"],
                             start=launched.min())
-        model.fit(sales, catalogue, start=start, end=origin)
+        model.fit(sales, catalogue[~catalogue["unique_id"].isin(set(cold))], start=start, end=origin)
     except ModelError as exc:
         out.notes.append(f"cold start: {len(cold):,} new product(s) ({_some(cold)}) keep the models' "
                          f"forecasts: no launch curve could be learnt ({exc})")
