@@ -90,6 +90,12 @@ def _peer_cv(model: str, filled: pd.DataFrame, freq: str, season: int, h: int, n
     name = str(m)
     cv = cv.rename(columns={name: "fc", f"{name}-lo-80": "q0.1", f"{name}-hi-80": "q0.9"})
     cv["q0.5"] = cv["fc"]
+    # periods a series has no row for that fill_series estimated (a left-out row of a series that
+    # always sells) have no actual: not scored, as trendcast's backtests do not score them
+    missing = filled.attrs.get("estimated_at") or frozenset()
+    if missing:
+        at = pd.MultiIndex.from_arrays([cv["unique_id"].astype(str), cv["ds"]])
+        cv = cv[~at.isin(pd.MultiIndex.from_tuples(sorted(missing)))]
     return cv[["unique_id", "ds", "cutoff", "y", "fc", "q0.1", "q0.5", "q0.9"]], time.perf_counter() - t0
 
 

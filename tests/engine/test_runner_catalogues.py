@@ -99,9 +99,9 @@ def test_quarters_from_months_dated_by_their_last_day_leave_out_an_incomplete_qu
 def test_a_series_whose_rows_stop_before_the_end_is_named_apart_from_gaps_inside_series():
     months = pd.date_range("1991-01-01", periods=44, freq="MS")  # like monthly.csv's shampoo
     wine = pd.DataFrame({"unique_id": "wine", "ds": months, "y": 100.0 + np.arange(44)})
-    shampoo = wine.assign(unique_id="shampoo").iloc[:36].drop(index=[10, 11])
+    shampoo = wine.assign(unique_id="shampoo").iloc[:36].drop(index=[10, 11, 12, 13])  # a closure
     out = Runner([make_model("Naive")]).forecast(FrameSource(pd.concat([wine, shampoo])), 12)
-    assert "2 missing dates inside series filled with zero sales" in out.notes
+    assert "4 missing dates inside series filled with zero sales" in out.notes
     assert any(n.startswith("1 series have no rows for their last periods") and "(shampoo 8)" in n
                for n in out.notes), out.notes
     assert (out.forecasts["ds"] > months[-1]).all()
@@ -125,11 +125,32 @@ def test_a_fast_seller_missing_from_the_last_file_is_read_at_its_level_not_as_ze
     assert f[("7", friday)] == weekly[4] and f[("7", friday + pd.Timedelta(days=7))] == weekly[4]
     assert f[("8", pd.Timestamp("2017-08-07"))] == 0.0  # five days without a row: zeros, as before
     assert f[("slow", friday)] == 0.0
-    assert ("1 series have no rows for their last periods though they sold in every period before, and so "
+    assert ("1 series have periods without a row though they sold in every period before, and so "
             "long without a sale is improbable for them: the models read those periods as their recent "
             "level (7 1); if the export left their rows out, ingest them") in out.notes
     assert any(n.startswith("2 series have no rows for their last periods, filled with zero sales")
                and "(8 5, slow 1)" in n for n in out.notes), out.notes
+
+
+def test_a_row_left_out_inside_a_series_is_its_level_for_the_models_and_not_scored():
+    """Store 7 missing from 08-04's file, present again on 08-05: a forecast's seasonal naive
+    no longer repeats a zero on Fridays, and a backtest scores no actual it does not have."""
+    days = pd.date_range("2017-05-01", "2017-08-05", freq="D")
+    weekly = np.array([1700.0, 1800, 1750, 1820, 1900, 2000, 1500])
+    sales = pd.concat([pd.DataFrame({"unique_id": u, "ds": days, "y": weekly[days.dayofweek] + k})
+                       for k, u in enumerate(["6", "7", "8"])], ignore_index=True)
+    sales = sales[~((sales["unique_id"] == "7") & (sales["ds"] == pd.Timestamp("2017-08-04")))]
+    runner = Runner([make_model("SeasonalNaive")])
+    out = runner.forecast(FrameSource(sales), 7)
+    f = out.forecasts.set_index(["unique_id", "ds"])["SeasonalNaive"]
+    assert f[("7", pd.Timestamp("2017-08-11"))] == weekly[4] + 1
+    assert any(n.startswith("1 series have periods without a row") and "(7 1)" in n for n in out.notes)
+    cv = runner.cross_validation(FrameSource(sales), h=7, n_windows=1)
+    assert cv.forecasts["cutoff"].iloc[0] == pd.Timestamp("2017-07-29")
+    scored = cv.forecasts[cv.forecasts["unique_id"] == "7"]
+    assert len(scored) == 6 and pd.Timestamp("2017-08-04") not in set(scored["ds"])
+    assert ("backtest: 1 period(s) in the windows read as a series' recent level have no actual row and are "
+            "not scored") in cv.notes
 
 
 def test_returns_are_clipped_for_models_that_cannot_take_them_and_scored_as_they_are():

@@ -74,7 +74,8 @@ NOTES = [
     "SeasonalNaive: 1 series got the zero forecast (no sales at all) (P3)",
     "4 series ended (no sales since 2025-10-01) and were not forecast: P1, P2, P3 ... (ended_after sets "
     "how long a silence ends a series)",
-    "6 series have no rows for their last periods though they sold in every period before, and so long without "
+    "backtest: 7 period(s) in the windows read as a series' recent level have no actual row and are not scored",
+    "6 series have periods without a row though they sold in every period before, and so long without "
     "a sale is improbable for them: the models read those periods as their recent level (7 2, 12 1, 3 1, 4 1, "
     "5 1 and 1 more); if the export left their rows out, ingest them",
     "7 series have no rows for their last periods, filled with zero sales up to the catalogue's last date "

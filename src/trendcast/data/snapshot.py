@@ -100,6 +100,15 @@ class Snapshot:
             month_days=int(row["month_days"]) if n else 31)
         return freq_from_stats(stats)
 
+    def rows_per_period(self) -> pd.Series:
+        """The number of sales rows on each date (read once)."""
+        return self._rows_per_period
+
+    @cached_property
+    def _rows_per_period(self) -> pd.Series:
+        found = self._query("SELECT ds, count(*) AS n FROM SALES GROUP BY ds ORDER BY ds")
+        return pd.Series(found["n"].to_numpy(), index=pd.DatetimeIndex(found["ds"]), name="n")
+
     def block(self, ids: Sequence[str]) -> dict[str, pd.DataFrame]:
         """The rows of ``ids`` in the per-series tables (sales by id and date; products; stock
         history, when the snapshot has one)."""

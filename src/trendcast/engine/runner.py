@@ -94,6 +94,10 @@ class SeriesSource(Protocol):
         """Calendar events (``ds, name, kind, region, source``)."""
         ...
 
+    def rows_per_period(self) -> pd.Series:
+        """The number of sales rows on each date (a closed shop's dates have few)."""
+        ...
+
 
 class FrameSource:
     """Frames in memory as a :class:`SeriesSource`: stored-shape sales rows (``unique_id,
@@ -148,6 +152,10 @@ class FrameSource:
     def calendar(self) -> pd.DataFrame:
         """The events that apply to every product (:func:`trendcast.data.calendar.shop_wide`)."""
         return self._calendar
+
+    def rows_per_period(self) -> pd.Series:
+        """The number of sales rows on each date."""
+        return self._sales.groupby("ds").size()
 
     def macro(self) -> pd.DataFrame | None:
         """External series (``name, ds, value`` [, ``unique_id``]), or None."""
@@ -258,10 +266,10 @@ class _Tally:
             longest = sorted(self.estimated, key=lambda u: (-self.estimated[u], u))
             shown = ", ".join(f"{u} {self.estimated[u]:,}" for u in longest[:5])
             more = f" and {len(longest) - 5:,} more" if len(longest) > 5 else ""
-            out.append(f"{len(longest):,} series have no rows for their last periods though they sold in "
-                       f"every period before, and so long without a sale is improbable for them: the "
-                       f"models read those periods as their recent level ({shown}{more}); if the export "
-                       "left their rows out, ingest them")
+            out.append(f"{len(longest):,} series have periods without a row though they sold in every "
+                       f"period before, and so long without a sale is improbable for them: the models read "
+                       f"those periods as their recent level ({shown}{more}); if the export left their "
+                       "rows out, ingest them")
         out += self.covariate_notes
         for alias in aliases:
             tiers = self.fallback.get(alias, {})
@@ -286,6 +294,12 @@ _TIER_TEXT = {
     "naive": "last value (a single observation)",
     "zero": "zero forecast (no sales at all)",
 }
+
+
+def _rows(data: SeriesSource, resample: bool = False) -> pd.Series | None:
+    """The catalogue's rows per stored period, for telling a closed shop's periods (None for
+    runs at a coarser frequency: they estimate no period inside a series)."""
+    return None if resample else data.rows_per_period()
 
 
 def _some(ids: Sequence[str], n: int = 5) -> str:
@@ -531,7 +545,7 @@ class Runner:
                 prep = Prep(freq, h, any(m.supports_exog for m in group), False, calendar,
                             resample, alive_from, until, self.clean, macro=_drivers(data),
                             end=self._live_end(data, freq, alive_from),
-                            week_start=self._week_start(data), first=first)
+                            week_start=self._week_start(data), first=first, rows=_rows(data, resample))
                 job = TrainJob(group, engine.task_jobs(task_cpus, len(parts)), prep)
                 names = ", ".join(m.alias for m in group)
                 pieces: dict[str, list[Forecaster]] = {m.alias: [] for m in group}
@@ -581,7 +595,8 @@ class Runner:
         model = self.models[0]
         h = check_horizon(h)
         on = data.ids if ids is None or model.supports_exog else sorted(ids)
-        prep = Prep(data.freq, h, model.supports_exog, True, data.calendar(), macro=_drivers(data))
+        prep = Prep(data.freq, h, model.supports_exog, True, data.calendar(), macro=_drivers(data),
+                    rows=_rows(data))
         prepared = prepare(_load(data, on), prep)
         frame = prepared.part.data_for(model)
         notes = list(prepared.notes)
@@ -722,11 +737,12 @@ class Runner:
             mase: list[pd.Series] = []
             rmsse: list[pd.Series] = []
             window_notes: list[str] = []
+            unscored = 0
             for k, (group, parts, task_cpus) in enumerate(groups):
                 prep = Prep(freq, h, any(m.supports_exog for m in group), not backtesting, calendar,
                             resample, alive_from, until, self.clean, plan, macro=_drivers(data),
                             end=self._live_end(data, freq, alive_from), since=since,
-                            week_start=self._week_start(data), first=first)
+                            week_start=self._week_start(data), first=first, rows=_rows(data, resample))
                 jobs = engine.task_jobs(task_cpus, len(parts))
                 names = ", ".join(m.alias for m in group)
                 if backtesting:
@@ -747,6 +763,7 @@ class Runner:
                         if k == 0:
                             mase.append(res.mase_scale)
                             rmsse.append(res.rmsse_scale)
+                            unscored += res.unscored
                         window_notes += [n for n in res.notes if n not in window_notes]
                         if not res.cv.empty:
                             frames.append(res.cv)
@@ -764,6 +781,9 @@ class Runner:
                      + self._sample_note(len(ids))
                      + (self._whole_note(len(blocks)) if saved is None else []))
             notes += window_notes
+            if unscored:
+                notes.append(f"backtest: {unscored:,} period(s) in the windows read as a series' recent "
+                             "level have no actual row and are not scored")
             if since is not None:
                 notes.append(f"history read after {since.date()}: the longest span the saved "
                              "models read (lags, dispersion window, seasons)")
@@ -838,7 +858,7 @@ class Runner:
         room = max(RESPONSE_SERIES - len(planned), 0)
         sample = others if len(others) <= room else training_ids(others, room) if room else []
         on = sorted(planned + sample)
-        prep = Prep(freq, h, True, False, calendar, alive_from=alive_from)
+        prep = Prep(freq, h, True, False, calendar, alive_from=alive_from, rows=_rows(data, resample))
         found = estimate_response(_load(data, on), prep, RESPONSE_HISTORY_DAYS, RESPONSE_OPTIONS)
         if found is None:
             return None, ["what-if: no product has enough price changes (4) to estimate a price "
@@ -882,7 +902,7 @@ class Runner:
                  Prep(freq, h, any(m.supports_exog for m in glob), False, calendar, resample,
                       until=self._last_complete(data, freq) if resample else None, clean=self.clean,
                       macro=_drivers(data), week_start=self._week_start(data),
-                      first=self._first(data, freq, resample)))
+                      first=self._first(data, freq, resample), rows=_rows(data, resample)))
         cpus = resolve_jobs(self.n_jobs)
         items = [FitItem(m, engine.task_jobs(cpus), c) for m in glob for c in cutoffs]
         fitted: dict[str, dict[Any, Forecaster]] = {m.alias: {} for m in glob}

@@ -62,6 +62,7 @@ class Prep:
     since: pd.Timestamp | None = None  # rows on or before it are left out (saved models' need)
     week_start: int | None = None  # stored weekly rows: days from a row's date to its week's start
     first: pd.Timestamp | None = None  # drop aggregated periods before this (incomplete)
+    rows: pd.Series | None = None  # the whole catalogue's rows per period (a closed shop's are few)
 
 
 @dataclass
@@ -90,7 +91,8 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)  # series left out: no sales for too long
     tails: dict[str, int] = field(default_factory=dict)  # series -> zero periods added at its end
-    estimated: dict[str, int] = field(default_factory=dict)  # series -> periods given its level
+    estimated: dict[str, int] = field(default_factory=dict)  # series -> missing periods given its level
+    estimated_at: frozenset[tuple[str, Any]] = frozenset()  # (unique_id, ds) of those periods
 
     @property
     def empty(self) -> bool:
@@ -214,11 +216,13 @@ def prepare(block: Block, prep: Prep) -> Prepared:
         empty = pd.DataFrame({"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype="datetime64[ns]"),
                               "y": pd.Series(dtype=float)})
         return Prepared(Partition(empty), ended=ended)
-    series = fill_series(sales, prep.freq, end=prep.end)
+    series = fill_series(sales, prep.freq, end=prep.end, catalogue_rows=prep.rows, inside=not prep.resample)
     out = Prepared(Partition(series), int(series.attrs.get("gaps_filled", 0)),
                    int(series["unique_id"].nunique()), ended=ended,
                    tails=dict(series.attrs.get("tails_filled", {})),
-                   estimated=dict(series.attrs.get("tails_estimated", {})))
+                   estimated=_added(series.attrs.get("tails_estimated", {}),
+                                    series.attrs.get("gaps_estimated", {})),
+                   estimated_at=series.attrs.get("estimated_at", frozenset()))
     if prep.exog:
         out.part.exog = add_covariates(series, sales=sales, calendar=prep.calendar,
                                        products=block.products, horizon=prep.horizon,
@@ -230,6 +234,10 @@ def prepare(block: Block, prep: Prep) -> Prepared:
                                                   prep.freq)
                 out.notes += [n for n in said if n not in out.notes]
     return out
+
+
+def _added(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}}
 
 
 def _planned(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame, freq: str = "D"
@@ -375,7 +383,7 @@ class PartitionForecast:
     scenario: pd.DataFrame | None = None  # planned series under the plan (models with covariates)
     prices: pd.DataFrame | None = None  # their assumed and planned prices (unique_id, ds, base, plan)
     tails: dict[str, int] = field(default_factory=dict)  # series -> zero periods added at its end
-    estimated: dict[str, int] = field(default_factory=dict)  # series -> periods given its level
+    estimated: dict[str, int] = field(default_factory=dict)  # series -> missing periods given its level
 
 
 def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
@@ -497,6 +505,7 @@ class PartitionBacktest:
     gaps: int = 0
     n_series: int = 0
     notes: list[str] = field(default_factory=list)  # per window: what self-choosing models chose
+    unscored: int = 0  # periods in the windows without an actual row (estimated), not scored
 
 
 class _ForSeries(Forecaster):
@@ -546,7 +555,19 @@ def backtest_partition(block: Block, job: BacktestJob) -> PartitionBacktest:
         merged = cv if merged is None else merged.merge(
             cv.drop(columns="y"), on=[*KEY, "cutoff"])
     assert merged is not None
-    return PartitionBacktest(merged, *scales, notes=notes)
+    kept = _without(merged, prepared.estimated_at)
+    unscored = len(merged[KEY].drop_duplicates()) - len(kept[KEY].drop_duplicates())
+    return PartitionBacktest(kept, *scales, notes=notes, unscored=unscored)
+
+
+def _without(cv: pd.DataFrame, rows: frozenset[tuple[str, Any]]) -> pd.DataFrame:
+    """The backtest's rows but those of periods with no actual row (estimated: a missing row
+    of a series that always sells); they are not scored."""
+    if not rows or cv.empty:
+        return cv
+    keys = pd.MultiIndex.from_tuples(sorted(rows), names=KEY)
+    at = pd.MultiIndex.from_arrays([cv["unique_id"].astype(str), cv["ds"]], names=KEY)
+    return cv[~at.isin(keys)].reset_index(drop=True)
 
 
 def _choice_notes(cutoff: pd.Timestamp, model: Forecaster) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trendcast.features.frequency import check_frequency, infer_freq, period_labels
+from trendcast.features.frequency import check_frequency, default_season_length, infer_freq, period_labels
 
 
 def resample_sales(sales: pd.DataFrame, freq: str, *, week_start: int | None = None
@@ -53,16 +53,22 @@ def recent_rows(frame: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
 
 
 def fill_series(sales: pd.DataFrame, freq: str | None = None, *,
-                end: pd.Timestamp | None = None) -> pd.DataFrame:
+                end: pd.Timestamp | None = None, catalogue_rows: pd.Series | None = None,
+                inside: bool = True) -> pd.DataFrame:
     """``unique_id, ds, y`` with every period between a series' first and last date; missing
-    periods count as zero sales. ``freq`` (the whole catalogue's, when this is part of it)
-    replaces the inferred one. ``end`` (the catalogue's last date, for a forecast) extends
-    every series that stops earlier to it with zero sales, so its forecast starts where the
-    others' do, not inside the past, unless so many periods without a sale are improbable for
-    the series (:func:`_estimate_missing_tails`). ``attrs`` keep ``gaps_filled`` (periods
-    missing inside series), ``tails_filled`` (series id -> zero periods added after its last
-    row up to ``end``), ``tails_estimated`` (the same, for periods given the series' recent
-    level) and ``freq``."""
+    periods count as zero sales, unless the series sells every period and that long without
+    a sale is improbable for it: then they are rows an export left out, read as its recent
+    level (:func:`_estimate_missing`). ``freq`` (the whole catalogue's, when this is part of
+    it) replaces the inferred one. ``end`` (the catalogue's last date, for a forecast) extends
+    every series that stops earlier to it the same way, so its forecast starts where the
+    others' do, not inside the past. ``catalogue_rows`` (the whole catalogue's rows per
+    period, when ``sales`` is part of it; default: counted in ``sales``) tells a closed shop's
+    periods; ``inside=False`` estimates no period inside a series (periods aggregated from
+    rows). ``attrs`` keep ``gaps_filled`` (zero periods inside
+    series), ``gaps_estimated`` (series id -> periods inside it given its level),
+    ``tails_filled`` / ``tails_estimated`` (the same, for periods added after its last row up
+    to ``end``), ``estimated_at`` (``(unique_id, ds)`` of the estimated periods: no actuals
+    to score a backtest on) and ``freq``."""
     from utilsforecast.preprocessing import fill_gaps
 
     df = sales[["unique_id", "ds", "y"]]
@@ -70,63 +76,101 @@ def fill_series(sales: pd.DataFrame, freq: str | None = None, *,
     check_frequency(df, freq)
     filled = fill_gaps(df, freq=freq, start="per_serie", end="per_serie")
     inside = int(len(filled) - len(df))
-    tails: dict[str, int] = {}
     if end is not None and len(df) and pd.Timestamp(df["ds"].max()) <= pd.Timestamp(end):
         short = filled.groupby("unique_id")["ds"].transform("max") < pd.Timestamp(end)
         if short.any():
             extended = fill_gaps(filled[short], freq=freq, start="per_serie", end=pd.Timestamp(end))
-            added = extended.groupby("unique_id").size() - filled[short].groupby("unique_id").size()
-            tails = {str(k): int(v) for k, v in added.items() if v > 0}
             filled = pd.concat([filled[~short], extended], ignore_index=True).sort_values(
                 ["unique_id", "ds"], ignore_index=True)
-    estimated: dict[str, int] = {}
-    if tails:
-        filled, estimated = _estimate_missing_tails(filled, df, tails, freq)
-        tails = {u: k for u, k in tails.items() if u not in estimated}
-    filled["y"] = filled["y"].fillna(0.0)
-    filled.attrs["gaps_filled"] = inside
-    filled.attrs["tails_filled"] = tails
-    filled.attrs["tails_estimated"] = estimated
+    tail = (filled["ds"] > _last_observed(filled)).to_numpy()
+    rows = catalogue_rows if catalogue_rows is not None else df.groupby("ds").size()
+    y, given = _estimate_missing(filled, freq, tail, rows if inside else None)
+    missing = filled["y"].isna().to_numpy()
+    ids = filled["unique_id"].astype(str).to_numpy()
+    filled["y"] = np.where(np.isnan(y), 0.0, y)
+    filled.attrs["gaps_filled"] = inside - int((given & ~tail).sum())
+    filled.attrs["gaps_estimated"] = _counts(ids[given & ~tail])
+    filled.attrs["tails_filled"] = _counts(ids[missing & tail & ~given])
+    filled.attrs["tails_estimated"] = _counts(ids[given & tail])
+    filled.attrs["estimated_at"] = frozenset(zip(ids[given], filled["ds"].to_numpy()[given], strict=True))
     filled.attrs["freq"] = freq
     return filled
 
 
-TAIL_RUN = 8  # periods with a sale, each, before the missing ones: a series that always sells
-TAIL_MAX = 3  # most missing periods read as left out of an export (longer: the series may have stopped)
-TAIL_ALPHA = 1e-3  # below this Poisson probability of no sale in the missing periods, they are estimated
+def _last_observed(filled: pd.DataFrame) -> pd.Series:
+    """Per row, its series' last date with a row (not a filled one)."""
+    return filled["ds"].where(filled["y"].notna()).groupby(filled["unique_id"]).transform("max")
 
 
-def _estimate_missing_tails(filled: pd.DataFrame, rows: pd.DataFrame, tails: dict[str, int],
-                            freq: str) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The periods added after a series' last row when they are most likely rows the export
-    left out, not periods without sales: at most ``TAIL_MAX`` of them, the series sold in
-    each of its last ``TAIL_RUN`` periods, and that many periods without a sale have a Poisson probability under
-    ``TAIL_ALPHA`` at its recent rate. They get the series' recent level: for daily series
-    the mean of the same weekday in the last four weeks it reported, else the mean of its last
-    four periods. (Before, a store missing from one day's file was read as selling nothing
-    that day: seasonal naive forecast zero every week on that weekday.)"""
-    last = rows.groupby("unique_id")["ds"].max()
-    by_id = {str(k): g for k, g in rows.sort_values("ds").groupby("unique_id")}
-    step = 7 if str(freq).upper().startswith("D") else 1
-    offset = pd.tseries.frequencies.to_offset(freq)
+def _counts(ids: np.ndarray) -> dict[str, int]:
+    values, counts = np.unique(ids, return_counts=True)
+    return {str(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+RUN_BEFORE = 8  # fewest periods with a sale, each, before the missing ones (at least a season)
+MISSING_MAX = 3  # most missing periods read as left out of an export (longer: it may have stopped)
+MISSING_ALPHA = 1e-3  # below this Poisson probability of no sale in those periods, they are estimated
+OPEN_SHARE = 0.5  # rows of the catalogue on a day, against its usual count, below which it was closed
+
+
+def _estimate_missing(filled: pd.DataFrame, freq: str, tail: np.ndarray,
+                      rows: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` with the missing periods (NaN) that are most likely rows an export left out given
+    the series' recent level, and which rows those are. A run of missing periods qualifies when
+    it is at most ``MISSING_MAX`` long, the series sold in each of the periods of the season
+    before it (at least ``RUN_BEFORE``: a weekly series a whole year, so that a department
+    without sales some weeks of each year is not taken for one that always sells), no sale for that long has a Poisson probability under ``MISSING_ALPHA`` at its
+    rate there, and, inside a series (``~tail``), the catalogue reported at least
+    ``OPEN_SHARE`` of its usual rows (``rows``: per period; None: no period inside a series
+    qualifies) on each of those periods (else the shop was closed: a zero). The level: for daily series the mean of the same weekday in the four weeks before
+    that reported, else the mean of the last four periods. (Before, a store missing from one
+    day's file was read as selling nothing: seasonal naive forecast zero every week on that
+    weekday.)"""
     y = filled["y"].to_numpy(dtype=float).copy()
-    estimated: dict[str, int] = {}
-    ids = filled["unique_id"].astype(str).to_numpy()
-    for uid, k in tails.items():
-        own = by_id.get(uid)
-        if own is None or len(own) < TAIL_RUN or k > TAIL_MAX:
+    given = np.zeros(len(y), dtype=bool)
+    missing = np.isnan(y)
+    if not missing.any():
+        return y, given
+    codes = filled["unique_id"].astype("category").cat.codes.to_numpy()
+    new_series = np.r_[True, codes[1:] != codes[:-1]]
+    starts = np.flatnonzero(missing & (new_series | ~np.r_[False, missing[:-1]]))
+    if not len(starts):
+        return y, given
+    sold = np.where(missing, 0.0, y)
+    good = (~missing & (sold > 0)).astype(int)
+    series_start = np.maximum.accumulate(np.where(new_series, np.arange(len(y)), 0))
+    csum_good, csum_y = np.r_[0, np.cumsum(good)], np.r_[0, np.cumsum(sold)]
+    run = max(RUN_BEFORE, default_season_length(str(freq)))
+    lo = starts - run
+    ok = lo >= series_start[starts]
+    lo = np.maximum(lo, 0)
+    ok &= (csum_good[starts] - csum_good[lo]) == run
+    rate = (csum_y[starts] - csum_y[lo]) / run
+    run_id = np.cumsum(missing & (new_series | ~np.r_[False, missing[:-1]]))
+    lengths = np.bincount(run_id[missing])[run_id[starts]]
+    ok &= (lengths <= MISSING_MAX) & (-lengths * rate < np.log(MISSING_ALPHA))
+    if not ok.any():
+        return y, given
+    ds = filled["ds"].to_numpy()
+    is_open = _open_periods(rows) if rows is not None else pd.Series(dtype=bool)
+    step = 7 if str(freq).upper().startswith("D") else 1
+    for s, k in zip(starts[ok], lengths[ok], strict=True):
+        rows = np.arange(s, s + k)
+        if not tail[s] and not is_open.reindex(ds[rows], fill_value=False).all():
             continue
-        recent = own.tail(TAIL_RUN)
-        expected = pd.date_range(end=recent["ds"].iloc[-1], periods=TAIL_RUN, freq=offset)
-        if (not recent["ds"].reset_index(drop=True).equals(pd.Series(expected))
-                or not (recent["y"] > 0).all() or -k * float(recent["y"].mean()) >= np.log(TAIL_ALPHA)):
-            continue
-        values = own.set_index("ds")["y"]
-        at = np.flatnonzero((ids == uid) & (filled["ds"].to_numpy() > np.datetime64(last.loc[own["unique_id"].iloc[0]])))
-        for i in at:
-            day = pd.Timestamp(filled["ds"].iloc[i])
-            back = [day - j * step * offset for j in range(1, 9)]
-            seen = values.reindex(back).dropna().head(4)
-            y[i] = float(seen.mean()) if len(seen) else float(recent["y"].tail(4).mean())
-        estimated[uid] = k
-    return filled.assign(y=y), estimated
+        first = series_start[s]
+        for i in rows:
+            back = i - step * np.arange(1, 9)
+            back = back[back >= first]
+            seen = [y[j] for j in back if not missing[j]][:4]
+            y[i] = float(np.mean(seen)) if seen else float(np.mean(sold[s - 4:s]))
+        given[rows] = True
+    return y, given
+
+
+def _open_periods(rows: pd.Series) -> pd.Series:
+    """Per period of ``rows`` (the catalogue's rows per period), whether it reported at least
+    ``OPEN_SHARE`` of its usual number (the median over the 28 periods before)."""
+    rows = rows.sort_index()
+    usual = rows.shift(1).rolling(28, min_periods=1).median()
+    return rows >= OPEN_SHARE * usual.fillna(0)

@@ -361,10 +361,12 @@ _ZH: list[Rule] = compile_rules([
      r"\1：\2 个序列完全没有销量，预测为零（\3）"),
     (rf"{_N} series ended \(no sales(?: since (\S+))?\) and were not forecast: (.*) \(ended_after .*\)",
      lambda m: f"{m[1]} 个序列已停售" + (f"（{m[2]} 起无销量）" if m[2] else "") + f"，未做预测：{m[3]}"),
-    (rf"{_N} series have no rows for their last periods though they sold in every period before, and so long "
+    (rf"backtest: {_N} period\(s\) in the windows read as a series' recent level have no actual row and are "
+     r"not scored", r"回测：窗口中按序列近期水平读取的 \1 期没有实际数据行，不参与评分"),
+    (rf"{_N} series have periods without a row though they sold in every period before, and so long "
      r"without a sale is improbable for them: the models read those periods as their recent level \((.*)\); if "
      r"the export left their rows out, ingest them",
-     lambda m: f"{m[1]} 个序列最后几期没有数据，但此前每期都有销量，这么久没有销量不太可能：模型按其近期水平读取这几期（"
+     lambda m: f"{m[1]} 个序列有几期没有数据，但此前每期都有销量，这么久没有销量不太可能：模型按其近期水平读取这几期（"
                + m[2].replace(" and ", " 另有 ").replace(" more", " 个")
                + "）；如果是导出时漏掉了这些行，请补充导入"),
     (rf"{_N} series have no rows for their last periods, filled with zero sales up to the catalogue's last "
