@@ -259,7 +259,7 @@ def estimate_response(block: Block, prep: Prep, history_days: int | None = 730,
     (:func:`trendcast.features.elasticity.price_response`); None when the sales have no
     prices or no product has enough price changes."""
     prepared = prepare(block, Prep(prep.freq, prep.horizon, True, False, prep.calendar,
-                                   alive_from=prep.alive_from))
+                                   alive_from=prep.alive_from, rows=prep.rows))
     frame = prepared.part.exog
     if prepared.empty or frame is None or "price" not in frame.columns:
         return None
