@@ -82,17 +82,22 @@ def fill_series(sales: pd.DataFrame, freq: str | None = None, *,
             extended = fill_gaps(filled[short], freq=freq, start="per_serie", end=pd.Timestamp(end))
             filled = pd.concat([filled[~short], extended], ignore_index=True).sort_values(
                 ["unique_id", "ds"], ignore_index=True)
-    tail = (filled["ds"] > _last_observed(filled)).to_numpy()
-    rows = catalogue_rows if catalogue_rows is not None else df.groupby("ds").size()
-    y, given = _estimate_missing(filled, freq, tail, rows if inside else None)
     missing = filled["y"].isna().to_numpy()
-    ids = filled["unique_id"].astype(str).to_numpy()
+    tail = np.zeros(len(filled), dtype=bool)
+    y, given = filled["y"].to_numpy(dtype=float), np.zeros(len(filled), dtype=bool)
+    if missing.any():  # (a complete catalogue, M5's, skips the work)
+        tail = (filled["ds"] > _last_observed(filled)).to_numpy()
+        rows = catalogue_rows if catalogue_rows is not None else df.groupby("ds").size()
+        y, given = _estimate_missing(filled, freq, tail, rows if inside else None)
     filled["y"] = np.where(np.isnan(y), 0.0, y)
+    ids = filled["unique_id"].to_numpy()[missing].astype(str)  # the missing periods' series
+    given, tail = given[missing], tail[missing]
     filled.attrs["gaps_filled"] = inside - int((given & ~tail).sum())
     filled.attrs["gaps_estimated"] = _counts(ids[given & ~tail])
-    filled.attrs["tails_filled"] = _counts(ids[missing & tail & ~given])
+    filled.attrs["tails_filled"] = _counts(ids[tail & ~given])
     filled.attrs["tails_estimated"] = _counts(ids[given & tail])
-    filled.attrs["estimated_at"] = frozenset(zip(ids[given], filled["ds"].to_numpy()[given], strict=True))
+    filled.attrs["estimated_at"] = frozenset(zip(ids[given], filled["ds"].to_numpy()[missing][given],
+                                                 strict=True))
     filled.attrs["freq"] = freq
     return filled
 
