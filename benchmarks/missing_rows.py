@@ -39,7 +39,8 @@ def main() -> None:
     ap.add_argument("--where", choices=["last", "inside"], default="last")
     ap.add_argument("--left-out", type=int, default=10)
     ap.add_argument("--models", nargs="+", default=["SeasonalNaive", "AutoETS"])
-    ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--shared", type=Path,
+                    default=Path(__file__).resolve().parents[2] / "shared" / "data")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     raw = pd.read_csv(args.shared / "favorita_store_transactions" / "transactions.csv", parse_dates=["date"])
@@ -52,7 +53,8 @@ def main() -> None:
         past = sales[(sales["ds"] <= origin) & (sales["ds"] > origin - pd.Timedelta(days=730))]
         live = sorted(past.loc[past["ds"] == origin, "unique_id"].unique())
         chosen = [str(u) for u in rng.choice(live, args.left_out, replace=False)]
-        day = origin - (pd.Timedelta(days=int(rng.integers(1, 7))) if args.where == "inside" else pd.Timedelta(0))
+        back = int(rng.integers(1, 7)) if args.where == "inside" else 0
+        day = origin - pd.Timedelta(days=back)
         gone = past["unique_id"].isin(chosen) & (past["ds"] == day)
         frames = {"complete": past, "zero": past.assign(y=np.where(gone, 0.0, past["y"])),
                   "now": past[~gone]}
@@ -61,15 +63,19 @@ def main() -> None:
         totals.append(float(future["y"].sum()))
         for name in args.models:
             for how, frame in frames.items():
-                out = Runner([make_model(name)], n_jobs=1).forecast(FrameSource(frame, freq="D"), H)
+                runner = Runner([make_model(name)], n_jobs=1)
+                out = runner.forecast(FrameSource(frame, freq="D"), H)
                 fc = out.forecasts.merge(future, on=["unique_id", "ds"])
                 errors.setdefault((name, how), []).append(float((fc[name] - fc["y"]).abs().sum()))
         print(origin.date(), day.date(), chosen, flush=True)
-    rows = [{"model": m, "rows": how, "WAPE": round(sum(e) / sum(totals), 4)} for (m, how), e in errors.items()]
-    table = pd.DataFrame(rows).pivot(index="model", columns="rows", values="WAPE")[["complete", "zero", "now"]]
+    rows = [{"model": m, "rows": how, "WAPE": round(sum(e) / sum(totals), 4)}
+            for (m, how), e in errors.items()]
+    table = pd.DataFrame(rows).pivot(index="model", columns="rows", values="WAPE")
+    table = table[["complete", "zero", "now"]]
     print(table.to_string())
     if args.json:
-        args.json.write_text(json.dumps({"where": args.where, "left_out": args.left_out, "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"where": args.where, "left_out": args.left_out, "rows": rows},
+                                        indent=1))
 
 
 if __name__ == "__main__":

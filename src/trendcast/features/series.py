@@ -121,16 +121,17 @@ OPEN_SHARE = 0.5  # rows of the catalogue on a day, against its usual count, bel
 def _estimate_missing(filled: pd.DataFrame, freq: str, tail: np.ndarray,
                       rows: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
     """``y`` with the missing periods (NaN) that are most likely rows an export left out given
-    the series' recent level, and which rows those are. A run of missing periods qualifies when
-    it is at most ``MISSING_MAX`` long, the series sold in each of the periods of the season
-    before it (at least ``RUN_BEFORE``: a weekly series a whole year, so that a department
-    without sales some weeks of each year is not taken for one that always sells), no sale for that long has a Poisson probability under ``MISSING_ALPHA`` at its
-    rate there, and, inside a series (``~tail``), the catalogue reported at least
-    ``OPEN_SHARE`` of its usual rows (``rows``: per period; None: no period inside a series
-    qualifies) on each of those periods (else the shop was closed: a zero). The level: for daily series the mean of the same weekday in the four weeks before
-    that reported, else the mean of the last four periods. (Before, a store missing from one
-    day's file was read as selling nothing: seasonal naive forecast zero every week on that
-    weekday.)"""
+    the series' recent level, and which rows those are. A run of missing periods qualifies
+    when it is at most ``MISSING_MAX`` long; the series sold in each of the periods of the
+    season before it (at least ``RUN_BEFORE``: a weekly series a whole year, so that a
+    department without sales some weeks of each year is not taken for one that always sells);
+    no sale for that long has a Poisson probability under ``MISSING_ALPHA`` at its rate there;
+    and, inside a series (``~tail``), the catalogue reported at least ``OPEN_SHARE`` of its
+    usual rows (``rows``: per period; None: no period inside a series qualifies) on each of
+    those periods (else the shop was closed: a zero). The level: for daily series the mean of
+    the same weekday in the four weeks before that reported, else the mean of the last four
+    periods. (Before, a store missing from one day's file was read as selling nothing:
+    seasonal naive forecast zero every week on that weekday.)"""
     y = filled["y"].to_numpy(dtype=float).copy()
     given = np.zeros(len(y), dtype=bool)
     missing = np.isnan(y)

@@ -364,10 +364,10 @@ _ZH: list[Rule] = compile_rules([
     (rf"backtest: {_N} period\(s\) in the windows read as a series' recent level have no actual row and are "
      r"not scored", r"回测：窗口中按序列近期水平读取的 \1 期没有实际数据行，不参与评分"),
     (rf"{_N} series have periods without a row though they sold in every period before, and so long "
-     r"without a sale is improbable for them: the models read those periods as their recent level \((.*)\); if "
-     r"the export left their rows out, ingest them",
-     lambda m: f"{m[1]} 个序列有几期没有数据，但此前每期都有销量，这么久没有销量不太可能：模型按其近期水平读取这几期（"
-               + m[2].replace(" and ", " 另有 ").replace(" more", " 个")
+     r"without a sale is improbable for them: the models read those periods as their recent level "
+     r"\((.*)\); if the export left their rows out, ingest them",
+     lambda m: f"{m[1]} 个序列有几期没有数据，但此前每期都有销量，这么久没有销量不太可能："
+               "模型按其近期水平读取这几期（" + m[2].replace(" and ", " 另有 ").replace(" more", " 个")
                + "）；如果是导出时漏掉了这些行，请补充导入"),
     (rf"{_N} series have no rows for their last periods, filled with zero sales up to the catalogue's last "
      r"date \((.*)\); a product that stopped selling is left out by ended_after",
