@@ -256,20 +256,14 @@ class _Tally:
             out.append(f"{len(ended):,} series ended (no sales{since}) and were not forecast: "
                        f"{_some(ended)} (ended_after sets how long a silence ends a series)")
         if self.tails:
-            longest = sorted(self.tails, key=lambda u: (-self.tails[u], u))
-            shown = ", ".join(f"{u} {self.tails[u]:,}" for u in longest[:5])
-            more = f" and {len(longest) - 5:,} more" if len(longest) > 5 else ""
-            out.append(f"{len(longest):,} series have no rows for their last periods, filled with "
-                       f"zero sales up to the catalogue's last date ({shown}{more}); a product "
+            out.append(f"{len(self.tails):,} series have no rows for their last periods, filled with "
+                       f"zero sales up to the catalogue's last date ({_most(self.tails)}); a product "
                        "that stopped selling is left out by ended_after")
         if self.estimated:
-            longest = sorted(self.estimated, key=lambda u: (-self.estimated[u], u))
-            shown = ", ".join(f"{u} {self.estimated[u]:,}" for u in longest[:5])
-            more = f" and {len(longest) - 5:,} more" if len(longest) > 5 else ""
-            out.append(f"{len(longest):,} series have periods without a row though they sold in every "
-                       f"period before, and so long without a sale is improbable for them: the models read "
-                       f"those periods as their recent level ({shown}{more}); if the export left their "
-                       "rows out, ingest them")
+            out.append(f"{len(self.estimated):,} series have periods without a row though they sold in "
+                       "every period before, and so long without a sale is improbable for them: the "
+                       f"models read those periods as their recent level ({_most(self.estimated)}); if "
+                       "the export left their rows out, ingest them")
         out += self.covariate_notes
         for alias in aliases:
             tiers = self.fallback.get(alias, {})
@@ -300,6 +294,13 @@ def _rows(data: SeriesSource, resample: bool = False) -> pd.Series | None:
     """The catalogue's rows per stored period, for telling a closed shop's periods (None for
     runs at a coarser frequency: they estimate no period inside a series)."""
     return None if resample else data.rows_per_period()
+
+
+def _most(counts: dict[str, int], n: int = 5) -> str:
+    """``id count`` of the ``n`` series with the most periods, and how many more series."""
+    longest = sorted(counts, key=lambda u: (-counts[u], u))
+    shown = ", ".join(f"{u} {counts[u]:,}" for u in longest[:n])
+    return shown + (f" and {len(longest) - n:,} more" if len(longest) > n else "")
 
 
 def _some(ids: Sequence[str], n: int = 5) -> str:
