@@ -74,6 +74,8 @@ NOTES = [
     "SeasonalNaive: 1 series got the zero forecast (no sales at all) (P3)",
     "4 series ended (no sales since 2025-10-01) and were not forecast: P1, P2, P3 ... (ended_after sets "
     "how long a silence ends a series)",
+    "3 missing date(s) of 2 series that sell every period counted as their recent level (rows an export most "
+    "likely left out)",
     "backtest: 7 period(s) in the windows read as a series' recent level have no actual row and are not scored",
     "6 series have periods without a row though they sold in every period before, and so long without "
     "a sale is improbable for them: the models read those periods as their recent level (7 2, 12 1, 3 1, 4 1, "

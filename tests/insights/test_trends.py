@@ -383,6 +383,27 @@ def test_a_monthly_run_of_weekly_sales_is_called_in_its_months(tmp_path) -> None
                "summed into its whole periods" in n for n in calls.attrs["notes"])
 
 
+def test_trends_read_a_fast_sellers_left_out_day_at_its_level(tmp_path) -> None:
+    """Store B missing from one day's file: the day is its level for the calls (named), not a
+    day of zero sales; a day every store is missing (closed) stays zero."""
+    from trendcast.data.store import open_store
+    from trendcast.services.ingest import ingest_frames
+    from trendcast.services.trends import trend_calls
+
+    days = pd.date_range("2024-01-01", periods=200, freq="D")
+    rng = np.random.default_rng(0)
+    sales = pd.concat([pd.DataFrame({"unique_id": uid, "ds": days, "y": rng.poisson(900, len(days)).astype(float)})
+                       for uid in ("A", "B", "C")], ignore_index=True)
+    left_out = (sales["unique_id"] == "B") & (sales["ds"] == days[150])
+    closed = sales["ds"] == days[100]
+    with open_store(tmp_path / "t.duckdb") as store:
+        ingest_frames(store, {"sales": sales[~left_out & ~closed]}, source="test")
+        calls = trend_calls(store)
+    assert "3 missing dates inside series counted as zero sales" in calls.attrs["notes"]
+    assert ("1 missing date(s) of 1 series that sell every period counted as their recent level (rows an "
+            "export most likely left out)") in calls.attrs["notes"]
+
+
 def test_cli_json_lists_every_product(shop_store, tmp_path) -> None:
     from typer.testing import CliRunner
 

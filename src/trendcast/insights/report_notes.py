@@ -142,6 +142,9 @@ def _drivers_kept_zh(m: re.Match[str]) -> str:
 _ZH: list[Rule] = compile_rules([
     # trends
     (rf"{_N} missing dates inside series counted as zero sales", r"序列内部缺失的 \1 个日期按零销量计"),
+    (rf"{_N} missing date\(s\) of {_N} series that sell every period counted as their recent level \(rows an "
+     r"export most likely left out\)",
+     r"\2 个每期都有销量的序列缺失的 \1 个日期按其近期水平计（很可能是导出时漏掉的行）"),
     (rf"{_N} missing dates inside series filled with zero sales", r"序列内部缺失的 \1 个日期已按零销量补齐"),
     (rf"{_N} negative sales \(returns\) counted as zero units sold", r"\1 个负销量（退货）按零销量计"),
     (r"no forecast run stored: calls use the history only .*", "尚无预测批次：趋势判断只用历史数据"

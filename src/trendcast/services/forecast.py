@@ -83,7 +83,8 @@ def resolve_horizon(store: Store, horizon: int | None, freq: str | None = None) 
 
 def load_series(store: Store, ids: Sequence[str] | None = None, *,
                 freq: str | None = None) -> pd.DataFrame:
-    """Sales as a gap-free long frame; missing days inside a series count as zero sales.
+    """Sales as a gap-free long frame; missing days inside a series count as zero sales, or
+    as its recent level when they are rows an export most likely left out (:func:`fill_series`).
 
     ``freq`` (the whole catalogue's, when loading part of it) replaces the inferred one."""
     sales = store.sales(ids, columns=["unique_id", "ds", "y"])

@@ -40,6 +40,10 @@ def trend_calls(store: Store, *, level: Level = "product", run_id: str | None = 
     history = load_series(store)
     notes = [f"{history.attrs['gaps_filled']:,} missing dates inside series counted as zero sales"
              ] if history.attrs.get("gaps_filled") else []
+    given = history.attrs.get("gaps_estimated") or {}
+    if given:
+        notes.append(f"{sum(given.values()):,} missing date(s) of {len(given):,} series that sell every "
+                     "period counted as their recent level (rows an export most likely left out)")
     returns = int((history["y"] < 0).sum())
     if returns:  # net returns (kept with --negatives keep): trends read units sold
         history = history.assign(y=history["y"].clip(lower=0))
