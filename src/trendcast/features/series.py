@@ -64,11 +64,11 @@ def fill_series(sales: pd.DataFrame, freq: str | None = None, *,
     others' do, not inside the past. ``catalogue_rows`` (the whole catalogue's rows per
     period, when ``sales`` is part of it; default: counted in ``sales``) tells a closed shop's
     periods; ``inside=False`` estimates no period inside a series (periods aggregated from
-    rows). ``attrs`` keep ``gaps_filled`` (zero periods inside
-    series), ``gaps_estimated`` (series id -> periods inside it given its level),
-    ``tails_filled`` / ``tails_estimated`` (the same, for periods added after its last row up
-    to ``end``), ``estimated_at`` (``(unique_id, ds)`` of the estimated periods: no actuals
-    to score a backtest on) and ``freq``."""
+    rows). ``attrs`` keep ``gaps_filled`` (zero periods inside series), ``gaps_estimated``
+    (series id -> periods inside it given its level), ``tails_filled`` / ``tails_estimated``
+    (the same, for periods added after its last row up to ``end``), ``estimated_at``
+    (``(unique_id, ds)`` of the estimated periods: no actuals to score a backtest on) and
+    ``freq``."""
     from utilsforecast.preprocessing import fill_gaps
 
     df = sales[["unique_id", "ds", "y"]]
@@ -161,16 +161,16 @@ def _estimate_missing(filled: pd.DataFrame, freq: str, tail: np.ndarray,
     is_open = _open_periods(rows) if rows is not None else pd.Series(dtype=bool)
     step = 7 if str(freq).upper().startswith("D") else 1
     for s, k in zip(starts[ok], lengths[ok], strict=True):
-        rows = np.arange(s, s + k)
-        if not tail[s] and not is_open.reindex(ds[rows], fill_value=False).all():
+        at = np.arange(s, s + k)
+        if not tail[s] and not is_open.reindex(ds[at], fill_value=False).all():
             continue
         first = series_start[s]
-        for i in rows:
+        for i in at:
             back = i - step * np.arange(1, 9)
             back = back[back >= first]
             seen = [y[j] for j in back if not missing[j]][:4]
             y[i] = float(np.mean(seen)) if seen else float(np.mean(sold[s - 4:s]))
-        given[rows] = True
+        given[at] = True
     return y, given
 
 
