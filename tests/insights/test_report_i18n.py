@@ -95,6 +95,13 @@ NOTES = [
     "forecast by every model from their category's launch curve, price band and weekday profile, not from "
     "their own history: P1, P2, P3; learnt from 25 launches inside the data",
     "the products have no category",
+    "cold start: 1 new product(s) (S13) keep the models' forecasts: no launch curve could be learnt (no "
+    "product launched inside the data)",
+    "cold start: 42 without sales (13, 14, 15) are not forecast: no launch curve could be learnt (no product "
+    "launched inside the data)",
+    "cold start: 1 new product(s) (S13) keep the models' forecasts; 2 without sales (S98, S99) are not "
+    "forecast: no launch curve could be learnt (cold start: 4 product(s) launched inside the data "
+    "(2024-01-01 + 28 days .. 2024-12-31); a launch curve needs at least 5)",
     "calendar: 172 event row(s) of 23 regions (Riobamba (12), Guaranda (12), Latacunga (12), Ambato (12), "
     "...) not used as flags for every product: a product is not in every region; events without a region "
     "or of a whole country are used",

@@ -153,11 +153,11 @@ def test_a_curve_needs_launches_other_than_the_new_products(store):
     days = pd.date_range(START, END)
     old = pd.concat([pd.DataFrame({"unique_id": f"S{i:02d}", "ds": days, "y": 1500.0 + 10 * i}) for i in range(12)])
     new = pd.DataFrame({"unique_id": ["S13"], "ds": [END], "y": [1200.0]})
-    stores = pd.DataFrame({"unique_id": [*(f"S{i:02d}" for i in range(12)), "S13"], "category": "store"})
+    stores = pd.DataFrame({"unique_id": [*(f"S{i:02d}" for i in range(12)), "S13", "S99"], "category": "store"})
     ingest_frames(store, {"products": stores, "sales": pd.concat([old, new], ignore_index=True)}, source="test")
     run = run_forecast(store, horizon=7, models=["Naive"])
-    assert ("cold start: 1 new product(s) (S13) keep the models' forecasts: no launch curve could be "
-            "learnt (no product launched inside the data)") in run.notes
+    assert ("cold start: 1 new product(s) (S13) keep the models' forecasts; 1 without sales (S99) are not "
+            "forecast: no launch curve could be learnt (no product launched inside the data)") in run.notes
     assert store.run_row(run.run_id)["params"].get("cold_start") in (None, [])
     fc = read_run(store, run.run_id).forecasts
     assert (fc.loc[fc["unique_id"] == "S13", "Naive"] == 1200.0).all()

@@ -394,8 +394,12 @@ _ZH: list[Rule] = compile_rules([
      r"not from their own history: (.*); learnt from ([\d,]+) launches inside the data",
      r"冷启动：\1 个新品（尚未上市，或在 \3 前上市不足 \2 天）按所属品类的上市曲线、价格带和星期规律预测，"
      r"而非自身历史：\4；从数据中的 \5 次上市学习"),
-    (r"cold start: ([\d,]+) new product\(s\) \((.*)\) keep the models' forecasts: no launch curve could be "
-     r"learnt .*", r"冷启动：\1 个新品（\2）沿用模型预测：无法学习上市曲线"),
+    (r"cold start: (?:([\d,]+) new product\(s\) \((.*?)\) keep the models' forecasts)?(?:; )?(?:([\d,]+) "
+     r"without sales \((.*?)\) are not forecast)?: no launch curve could be learnt \((.*)\)",
+     lambda m: "冷启动：" + "；".join(
+         ([f"{m[1]} 个新品（{m[2]}）沿用模型预测"] if m[1] else [])
+         + ([f"{m[3]} 个没有销量的商品（{m[4]}）不做预测"] if m[3] else [])) + "：无法学习上市曲线"
+               + _cold_reason(m[5])),
     (r"cleaning: no stock-out days or outliers found; the models saw the sales as stored",
      "清洗：未发现缺货日或异常值，模型使用原始销量"),
     (rf"calendar: {_N} event row\(s\) of {_N} regions \((.+?)\) not used as flags for every product: .*",
@@ -534,3 +538,15 @@ _ZH[:0] = [
     (re.compile(r"^forecast run (\S+), model (\S+) \((.+)\)$"),
      lambda m: f"预测批次 `{m.group(1)}`，模型 {m.group(2)}（{_reason_zh(m.group(3))}）"),
 ]
+
+
+def _cold_reason(reason: str) -> str:
+    """Why cold start learnt no launch curve, in Chinese (empty when the reason is not known)."""
+    few = re.fullmatch(r"cold start: ([\d,]+) product\(s\) launched inside the data \((\S+) \+ (\d+) days "
+                       r"\.\. (\S+)\); a launch curve needs at least (\d+)", reason)
+    if few:
+        return (f"（数据中（{few[2]} 后 {few[3]} 天起至 {few[4]}）只有 {few[1]} 个商品上市，"
+                f"学习上市曲线至少需要 {few[5]} 个）")
+    if reason.startswith(("no product launched inside the data", "cold start: no product launched")):
+        return "（数据中没有上市的商品）"
+    return ""

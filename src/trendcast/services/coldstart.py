@@ -57,8 +57,12 @@ def apply_cold_start(store: Store, out: RunOutput, h: int, qs: Sequence[float], 
                             start=launched.min())
         model.fit(sales, catalogue[~catalogue["unique_id"].isin(set(cold))], start=start, end=origin)
     except ModelError as exc:
-        out.notes.append(f"cold start: {len(cold):,} new product(s) ({_some(cold)}) keep the models' "
-                         f"forecasts: no launch curve could be learnt ({exc})")
+        forecast = set(out.forecasts["unique_id"].astype(str))
+        kept = [u for u in cold if u in forecast]
+        unsold = [u for u in cold if u not in forecast]
+        said = [f"{len(kept):,} new product(s) ({_some(kept)}) keep the models' forecasts"] if kept else []
+        said += [f"{len(unsold):,} without sales ({_some(unsold)}) are not forecast"] if unsold else []
+        out.notes.append(f"cold start: {'; '.join(said)}: no launch curve could be learnt ({exc})")
         return []
     history = store.sales(cold, columns=["unique_id", "ds", "y", "price"])
     chosen = products[products["unique_id"].isin(set(cold))]
