@@ -541,7 +541,7 @@ def _header_that_is_data(source: str, raw: pd.DataFrame, kind: str, opts: Ingest
         if values.empty or values.map(_cell_class).value_counts().idxmax() != cls:
             return
     shown = next(str(c) for c, h in zip(raw.columns, head, strict=True) if h != "text")
-    if opts.fmt is None and _reads_as_taobao(raw):
+    if _reads_as_taobao(raw):
         raise InputFileError(
             f"{source}: the first line looks like data, not a header ({shown!r} is a column name): the file "
             "reads as Taobao user behaviour (user, item, category, pv/cart/fav/buy, Unix time): pass "
