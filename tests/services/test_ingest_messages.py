@@ -122,6 +122,15 @@ def amazon_reviews_without_their_format(tmp: Path) -> list[str]:
 
 
 @case
+def a_fast_seller_left_out_of_the_new_file(tmp: Path) -> list[str]:
+    """Store B sold every day; the next day's file has A and C but not B."""
+    history = "".join(f"{u},{d:%Y-%m-%d},{900 + i}\n" for i, d in enumerate(pd.date_range("2024-01-01", periods=30))
+                      for u in ("A", "B", "C"))
+    return stored(tmp, [("h.csv", "unique_id,ds,y\n" + history, {}),
+                        ("d.csv", "unique_id,ds,y\nA,2024-01-31,950\nC,2024-01-31,940\n", {})])[-1:]
+
+
+@case
 def holidays_marked_transferred(tmp: Path) -> list[str]:
     """Favorita's holidays_events.csv: a transferred holiday's row is left out, named."""
     text = "ds,name,transferred\n2024-05-01,Labour,True\n2024-05-03,Labour,False\n"

@@ -19,7 +19,8 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import DataValidationError
-from trendcast.features.frequency import infer_freq, period_days
+from trendcast.features.frequency import default_season_length, infer_freq, period_days
+from trendcast.features.series import RUN_BEFORE, fill_series
 
 LOOKBACK = 60  # periods of history that say whether a shop-wide empty period is usual
 MIN_HISTORY = 14  # fewer periods than this say nothing
@@ -142,3 +143,32 @@ def _first_file_gaps(store: Store, notes: list[str]) -> None:
                  f"({shown}{more}): read as zero sales of every product (a closed shop); if the "
                  "shop was open, that part of the export is missing: undo this batch and ingest "
                  "a file that has it")
+
+
+def note_left_out(store: Store, stored_end: pd.Timestamp | None, notes: list[str]) -> None:
+    """Name the products the new sales leave without a row where a forecast will read their
+    recent level (:func:`trendcast.features.series.fill_series`: they sold in every period of
+    the season before, and the rest of the shop reported): most likely rows the export left
+    out, worth fixing at the source now rather than at forecast time."""
+    freq = store.meta("freq")
+    span = store.sales_span()
+    if stored_end is None or freq is None or span is None or span[1] <= pd.Timestamp(stored_end):
+        return
+    run = max(RUN_BEFORE, default_season_length(freq)) + 4
+    start = pd.Timestamp(stored_end) - pd.Timedelta(days=run * period_days(freq))
+    recent = store.sales(columns=["unique_id", "ds", "y"], start=start)
+    if recent.empty:
+        return
+    recent = recent.assign(ds=pd.to_datetime(recent["ds"]))
+    filled = fill_series(recent, freq, end=pd.Timestamp(span[1]))
+    found = sorted((str(u), pd.Timestamp(d)) for u, d in filled.attrs["estimated_at"]
+                   if pd.Timestamp(d) > pd.Timestamp(stored_end))
+    if not found:
+        return
+    ids = list(dict.fromkeys(u for u, _ in found))
+    days = sorted({d for _, d in found})
+    shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10:,} more" if len(ids) > 10 else "")
+    dates = ", ".join(f"{d:%Y-%m-%d}" for d in days[:5]) + (" ..." if len(days) > 5 else "")
+    notes.append(f"{len(ids):,} product(s) that sold in every period before have no row for {dates} "
+                 f"though the rest of the shop has ({shown}): forecasts read those periods as their "
+                 "recent level; if the export left them out, ingest their rows")

@@ -510,6 +510,11 @@ _LINES: list[Rule] = compile_rules([
      r"--keep-user-ids / pseudonymise=False\)",
      lambda m: f"{_kind(m[1])}：{m[2]} 行的用户编号已替换为工作区的化名（要保留原编号，用 --keep-user-ids / "
                "pseudonymise=False）"),
+    (rf"{_N} product\(s\) that sold in every period before have no row for (.+?) though the rest of the "
+     r"shop has \((.+?)\): forecasts read those periods as their recent level; if the export left them out, "
+     r"ingest their rows",
+     lambda m: f"{m[1]} 个此前每期都有销量的商品在 {m[2].replace(', ', '、')} 没有数据行，而店里其他商品有"
+               f"（{m[3]}）：预测按其近期水平读取这几期；如果是导出时漏掉了，请补充导入这些行"),
     (_SKIPPED + r": read as zero sales of every product \((.+)\)", _gap_note),
     (r"no product has a sales row for ([\d,]+) period\(s\) inside the file\(s\) "
      r"\((.+?)( and [\d,]+ more)?\): read as zero sales of every product \(a closed shop\); if the "
