@@ -128,6 +128,7 @@ class FrameSource:
         self._freq = freq or infer_freq(self._sales)
         self._stock = stock
         self._macro = macro
+        self._rows: pd.Series | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -154,8 +155,10 @@ class FrameSource:
         return self._calendar
 
     def rows_per_period(self) -> pd.Series:
-        """The number of sales rows on each date."""
-        return self._sales.groupby("ds").size()
+        """The number of sales rows on each date (counted once)."""
+        if self._rows is None:
+            self._rows = self._sales.groupby("ds").size()
+        return self._rows
 
     def macro(self) -> pd.DataFrame | None:
         """External series (``name, ds, value`` [, ``unique_id``]), or None."""

@@ -13,6 +13,7 @@ series.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -91,8 +92,12 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)  # series left out: no sales for too long
     tails: dict[str, int] = field(default_factory=dict)  # series -> zero periods added at its end
-    estimated: dict[str, int] = field(default_factory=dict)  # series -> missing periods given its level
-    estimated_at: frozenset[tuple[str, Any]] = frozenset()  # (unique_id, ds) of those periods
+    estimated_at: frozenset[tuple[str, Any]] = frozenset()  # (unique_id, ds) of missing periods given a level
+
+    @property
+    def estimated(self) -> dict[str, int]:
+        """Series -> its missing periods given its recent level."""
+        return dict(Counter(u for u, _ in self.estimated_at))
 
     @property
     def empty(self) -> bool:
@@ -220,8 +225,6 @@ def prepare(block: Block, prep: Prep) -> Prepared:
     out = Prepared(Partition(series), int(series.attrs.get("gaps_filled", 0)),
                    int(series["unique_id"].nunique()), ended=ended,
                    tails=dict(series.attrs.get("tails_filled", {})),
-                   estimated=_added(series.attrs.get("tails_estimated", {}),
-                                    series.attrs.get("gaps_estimated", {})),
                    estimated_at=series.attrs.get("estimated_at", frozenset()))
     if prep.exog:
         out.part.exog = add_covariates(series, sales=sales, calendar=prep.calendar,
@@ -234,10 +237,6 @@ def prepare(block: Block, prep: Prep) -> Prepared:
                                                   prep.freq)
                 out.notes += [n for n in said if n not in out.notes]
     return out
-
-
-def _added(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
-    return {k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}}
 
 
 def _planned(future: pd.DataFrame, plan: Plan, calendar: pd.DataFrame, freq: str = "D"
@@ -555,19 +554,20 @@ def backtest_partition(block: Block, job: BacktestJob) -> PartitionBacktest:
         merged = cv if merged is None else merged.merge(
             cv.drop(columns="y"), on=[*KEY, "cutoff"])
     assert merged is not None
-    kept = _without(merged, prepared.estimated_at)
-    unscored = len(merged[KEY].drop_duplicates()) - len(kept[KEY].drop_duplicates())
+    kept, unscored = _without(merged, prepared.estimated_at)
     return PartitionBacktest(kept, *scales, notes=notes, unscored=unscored)
 
 
-def _without(cv: pd.DataFrame, rows: frozenset[tuple[str, Any]]) -> pd.DataFrame:
+def _without(cv: pd.DataFrame, rows: frozenset[tuple[str, Any]]) -> tuple[pd.DataFrame, int]:
     """The backtest's rows but those of periods with no actual row (estimated: a missing row
-    of a series that always sells); they are not scored."""
+    of a series that always sells), and how many such periods the windows held: they are
+    not scored."""
     if not rows or cv.empty:
-        return cv
+        return cv, 0
     keys = pd.MultiIndex.from_tuples(sorted(rows), names=KEY)
     at = pd.MultiIndex.from_arrays([cv["unique_id"].astype(str), cv["ds"]], names=KEY)
-    return cv[~at.isin(keys)].reset_index(drop=True)
+    gone = at.isin(keys)
+    return cv[~gone].reset_index(drop=True), int(at[gone].nunique())
 
 
 def _choice_notes(cutoff: pd.Timestamp, model: Forecaster) -> list[str]:
