@@ -55,6 +55,82 @@ def test_a_table_that_fits_keeps_its_frame(narrow):
     assert "┃ model" in narrow.export_text()
 
 
+def test_a_table_wider_than_the_terminal_is_printed_in_blocks_of_whole_columns(narrow):
+    """`monitor` has 12 columns: at 80 columns (a cron log, a pipe) none may be cropped or
+    left out; each block repeats the first column so a row can be followed."""
+    table = Table(title="accuracy per run (expected: the latest backtest)")
+    headers = ["origin", "run_id", "model", "n", "MAE", "WAPE", "MASE", "bias", "WQL", "coverage",
+               "expected_WAPE", "expected_MASE"]
+    for col in headers:
+        table.add_column(col)
+    rows = [["2017-08-01", "fo-20261207-221956-18f2a9", "SeasonalNaive", "36", "196.028", "0.107",
+             "1.188", "-0.046", "0.081", "0.972", "0.074", "0.724"],
+            ["2017-08-02", "fo-20261207-222000-c03d13", "AutoETS", "24", "172.330", "0.096", "1.078",
+             "-0.004", "0.083", "0.958", "0.060", "0.588"]]
+    for row in rows:
+        table.add_row(*row)
+    cli._print_table(table)
+    lines = narrow.export_text().splitlines()
+    assert "…" not in "".join(lines) and max(len(line) for line in lines) <= 80
+    assert lines[0] == "accuracy per run (expected: the latest backtest)"  # once, not folded
+    heads = [line.split() for line in lines if line.startswith("origin")]
+    assert len(heads) == 2 and sum(heads, []) == ["origin", *headers[1:7], "origin", *headers[7:]]
+    for row in rows:  # every cell whole, each block's line led by the row's first cell
+        cells = sum((line.split() for line in lines if line.startswith(row[0])), [])
+        assert cells == [row[0], *row[1:7], row[0], *row[7:]]
+
+
+@pytest.mark.parametrize(("widths", "blocks"), [
+    ([10, 10, 10], [[0, 1, 2]]),  # 10+1 + 2*(2+10) = 35 <= 40
+    ([10, 20, 20], [[0, 1], [0, 2]]),  # 11 + 22 + 22 = 55 > 40
+    ([10, 60], [[0, 1]]),  # a column wider than the width still gets a block (it folds)
+    ([6, 5, 5, 5, 30], [[0, 1, 2, 3], [0, 4]]),
+])
+def test_column_blocks_pack_columns_after_the_first_up_to_the_width(widths, blocks):
+    assert cli._column_blocks(widths, 40) == blocks
+
+
+def test_models_list_shows_times_to_the_minute_and_day_only_dates(narrow, tmp_path):
+    from typer.testing import CliRunner
+
+    from conftest import make_sales
+    from trendcast.data.store import open_store
+    from trendcast.services.versions import train_version
+
+    db = tmp_path / "w.duckdb"
+    with open_store(db) as store:
+        store.upsert("sales", make_sales(n_series=2, n_days=60))
+        version = train_version(store, horizon=7, models=["SeasonalNaive", "Naive"]).version_id
+    res = CliRunner().invoke(cli.app, ["models", "list", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    text = narrow.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    row = next(line for line in text.splitlines() if line.startswith(version))
+    assert "promoted" in row and "SeasonalNaive, Naive" in row
+    import re
+    assert re.search(r"\b20\d\d-\d\d-\d\d \d\d:\d\d\b(?!:)", row)  # created, to the minute
+    assert "2024-02-29" in text and "00:00:00" not in text  # the data's last day, no midnight
+
+
+def test_the_command_list_shows_each_summary_unbroken(monkeypatch):
+    """A docstring's source line ends must not break the command list of ``--help``: at 400
+    columns each command's summary is on one line."""
+    import inspect
+
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv("COLUMNS", "400")
+    shown = CliRunner().invoke(cli.app, ["--help"], terminal_width=400).output
+    checked = 0
+    for info in cli.app.registered_commands:
+        summary = " ".join(inspect.cleandoc(info.callback.__doc__).split("\n\n")[0].split())
+        if "[" in summary or len(summary) > 300:  # rich markup (other tests); longer than a line
+            continue
+        assert any(summary in line for line in shown.splitlines()), summary
+        checked += 1
+    assert checked >= 15
+
+
 def test_plain_progress_prints_each_step_and_throttles_repeats(monkeypatch, capsys):
     clock = iter([0.0, 0.0, 1.0, 2.0, 7.0, 8.0, 9.0])
     monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))

@@ -137,23 +137,68 @@ def _note_line(note: str, lang: str) -> str:
 def _print_table(table: Table) -> None:
     """Print ``table`` so that it fits the terminal (80 columns too) without cutting a word:
     the first column (names: models, products) keeps its longest entry whole, the others fold
-    long words onto a second line instead of ending them in "…"."""
-    from rich import box
+    long words onto a second line instead of ending them in "…". A table with more columns
+    than the width holds is printed in blocks of columns, each led by the first column, so no
+    column is cropped or left out."""
     from rich.measure import Measurement
 
-    need = 0
+    widths = []
     for i, column in enumerate(table.columns):
         column.overflow = "fold"  # a header or a long text folds, never ends in "…"
-        longest = max((Measurement.get(out, out.options, c).maximum for c in column.cells), default=0)
-        words = all(" " not in str(c) for c in column.cells)
-        if i == 0 or longest <= 14 or (words and longest <= 24):  # names, numbers, labels stay whole
+        sizes = [Measurement.get(out, out.options, c) for c in column.cells]
+        longest = max((m.maximum for m in sizes), default=0)
+        if i == 0 or longest <= 24:  # names, numbers, dates, labels stay whole
             column.no_wrap = True
             column.min_width = min(max(longest, len(str(column.header))), 32)
-        need += column.min_width or 8
-    if need + 3 * len(table.columns) + 1 > out.width:  # no room for the frame: a plain one
-        table.box, table.padding = box.SIMPLE_HEAD, (0, 1, 0, 0)
-        table.pad_edge = table.show_edge = False
-    out.print(table)
+        else:  # a text wraps between words; a long id folds
+            word = max((m.minimum for m in sizes), default=0)
+            column.min_width = min(max(word, len(str(column.header)), 8), 32)
+        widths.append(column.min_width)
+    if sum(widths) + 3 * len(widths) + 1 <= out.width:
+        out.print(table)
+        return
+    blocks = _column_blocks(widths, out.width)
+    if len(blocks) == 1:
+        out.print(_plain(table))
+        return
+    if table.title:  # over the whole width, not folded into the first block's
+        out.print(table.title)
+    for block in blocks:
+        out.print(_columns_of(table, block))
+
+
+def _column_blocks(widths: list[int], width: int) -> list[list[int]]:
+    """Column indices per block of a plain table ``width`` wide (two spaces between columns,
+    one after the last), each block led by column 0; one block when they all fit."""
+    blocks, current, used = [], [0], widths[0] + 1
+    for i in range(1, len(widths)):
+        if len(current) > 1 and used + 2 + widths[i] > width:
+            blocks.append(current)
+            current, used = [0], widths[0] + 1
+        current.append(i)
+        used += 2 + widths[i]
+    return [*blocks, current]
+
+
+def _plain(table: Table) -> Table:
+    """``table`` without its frame: one space between columns."""
+    from rich import box
+
+    table.box, table.padding = box.SIMPLE_HEAD, (0, 1, 0, 0)
+    table.pad_edge = table.show_edge = False
+    return table
+
+
+def _columns_of(table: Table, block: list[int]) -> Table:
+    """A plain table, without a title, of ``table``'s columns ``block`` (their cells and
+    rows)."""
+    from dataclasses import replace
+
+    part = Table()
+    part.columns = [replace(table.columns[i], _cells=list(table.columns[i]._cells), _index=n)
+                    for n, i in enumerate(block)]
+    part.rows = list(table.rows)
+    return _plain(part)
 
 
 PLAIN_EVERY = 5.0  # seconds between two plain progress lines of the same step
@@ -901,10 +946,23 @@ def models_list(
     table = Table(title="model versions")
     for col in table_df.columns:
         table.add_column(col)
-    for row in table_df.itertuples(index=False):
+    shown = table_df.assign(created_at=_day_or_time(table_df["created_at"], minutes=True),
+                            data_end=_day_or_time(table_df["data_end"]))
+    for row in shown.itertuples(index=False):
         table.add_row(*[escape("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v))
                         for v in row])
     _print_table(table)
+
+
+def _day_or_time(values: pd.Series, *, minutes: bool = False) -> pd.Series:
+    """Dates as a person reads them: the day, with the time to the minute when ``minutes`` or
+    when one of them is not at midnight; blank where there is none."""
+    import pandas as pd
+
+    when = pd.to_datetime(values)
+    timed = minutes or bool((when.dropna() != when.dropna().dt.normalize()).any())
+    layout = "%Y-%m-%d %H:%M" if timed else "%Y-%m-%d"
+    return when.dt.strftime(layout).fillna("")
 
 
 @models_app.command("show")
@@ -1513,6 +1571,21 @@ def _optional_from_model(argv: list[str]) -> list[str]:
             args.insert(i + 1, PROMOTED)
             break
     return args
+
+
+def _one_line_summaries(*groups: typer.Typer) -> None:
+    """The command list of ``--help`` shows each command's first docstring paragraph wrapped
+    to the terminal, not broken again where the docstring's source lines end."""
+    import inspect
+
+    for group in groups:
+        for info in group.registered_commands:
+            text = info.help or (info.callback.__doc__ if info.callback else None)
+            if info.short_help is None and text:
+                info.short_help = " ".join(inspect.cleandoc(text).split("\n\n")[0].split())
+
+
+_one_line_summaries(app, models_app, keys_app)
 
 
 def main() -> None:
