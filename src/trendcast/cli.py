@@ -1154,14 +1154,21 @@ def monitor(
     with _open(db) as store:
         board = accuracy(store, level=level, model=model)
         found = drift_alerts(store, model=model, score=False) if alerts else None
+        waiting = store.waiting_scores()
+    note = (f"note: {waiting:,} product-date(s) the forecasts cover have no row though the product "
+            "sold in every period before and the rest of the shop reported: most likely left out "
+            "of an export, they are not scored until their rows arrive") if waiting else None
     if as_json:
-        payload = {"accuracy": json.loads(board.to_json(orient="records", date_format="iso"))}
+        payload = {"accuracy": json.loads(board.to_json(orient="records", date_format="iso")),
+                   "waiting": waiting}
         if found is not None:
             payload["alerts"] = json.loads(found.to_json(orient="records", date_format="iso"))
         print(json.dumps(payload))
         return
     if board.empty:
         out.print("no forecast has actuals yet: forecast, then ingest (or `update`) the days it covers")
+        if note:
+            out.print(escape(note))
         return
     table = Table(title=f"accuracy per {level} (expected: the latest backtest)")
     for col in board.columns:
@@ -1170,6 +1177,8 @@ def monitor(
         table.add_row(*[escape("" if v is None else f"{v:.3f}" if isinstance(v, float)
                                else f"{v:%Y-%m-%d}" if hasattr(v, "strftime") else str(v)) for v in row])
     _print_table(table)
+    if note:
+        out.print(escape(note))
     if found is not None and len(found):
         for a in found.head(20).itertuples(index=False):
             out.print(escape(drift_line(a._asdict())))

@@ -44,6 +44,17 @@ def test_score_rows_and_summary_match_a_hand_computation():
     assert board["coverage"] == pytest.approx(0.5)
 
 
+def test_a_waiting_date_has_no_actual_and_is_not_pooled():
+    history = pd.DataFrame({"unique_id": "A", "ds": pd.date_range("2024-01-01", periods=7),
+                            "y": [1.0, 3.0, 2.0, 4.0, 3.0, 5.0, 4.0]})
+    actuals = pd.DataFrame({"unique_id": ["A"], "ds": [pd.Timestamp("2024-01-08")], "y": [6.0]})
+    rows = score_rows(_long(), actuals, history, run_id="r1", season_length=1,
+                      last_date=pd.Timestamp("2024-01-09"), waiting={("A", pd.Timestamp("2024-01-09"))})
+    assert list(rows["forecast"]) == [4.0, 5.0] and rows["y"].iloc[0] == 6.0
+    assert rows.iloc[1][["y", "qloss", "covered"]].isna().all()  # not zero sales
+    assert rows["qloss"].iloc[0] == pytest.approx(0.2) and rows["covered"].iloc[0] == 1.0
+
+
 def test_freshest_keeps_the_latest_origin_per_day():
     base = dict(run_id="r", model="M", unique_id="A", ds=pd.Timestamp("2024-01-09"), step=1, y=1.0,
                 scale=1.0, qloss=np.nan, covered=np.nan)

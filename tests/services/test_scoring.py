@@ -45,6 +45,42 @@ def test_a_day_corrected_after_it_was_scored_is_scored_again(store):
     assert len(scored) == 2 * 7 and score_pending(store) == 0
 
 
+def test_a_row_left_out_of_an_export_waits_for_its_actual(store):
+    """P002 sells every day (about 11 a day); the day's export leaves its row out while the
+    other products have theirs: not a day without sales, so not a miss in the monitor."""
+    sales = make_sales(n_series=3, n_days=120)
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-08"])
+    train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
+    forecast_from_version(store)
+    left_out = (sales["unique_id"] == "P002") & (sales["ds"] == "2024-04-12")
+    store.upsert("sales", sales[(sales["ds"] <= "2024-04-15") & ~left_out])
+    assert score_pending(store) == 3 * 7 - 1  # was 21: the day scored as zero sales
+    assert store.waiting_scores() == 1 and score_pending(store) == 0
+    scored = store.scores()
+    assert len(scored) == 20 and scored["y"].notna().all()
+    assert not ((scored["unique_id"] == "P002") & (scored["ds"] == pd.Timestamp("2024-04-12"))).any()
+    store.upsert("sales", sales[left_out])  # the row arrives
+    assert score_pending(store) == 1 and store.waiting_scores() == 0
+    scored = store.scores()
+    row = scored[(scored["unique_id"] == "P002") & (scored["ds"] == pd.Timestamp("2024-04-12"))]
+    assert row["y"].tolist() == sales.loc[left_out, "y"].tolist()
+
+
+def test_a_product_without_rows_for_longer_is_scored_as_selling_nothing(store):
+    """Four days without a row (more than an export's slip): the product stopped selling,
+    and the monitor must see the misses."""
+    sales = make_sales(n_series=3, n_days=120)
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-08"])
+    train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
+    forecast_from_version(store)
+    stopped = (sales["unique_id"] == "P002") & (sales["ds"] >= "2024-04-12")
+    store.upsert("sales", sales[(sales["ds"] <= "2024-04-15") & ~stopped])
+    assert score_pending(store) == 3 * 7 and store.waiting_scores() == 0
+    scored = store.scores()
+    scored = scored[(scored["unique_id"] == "P002") & (scored["ds"] >= pd.Timestamp("2024-04-12"))]
+    assert scored["y"].tolist() == [0.0] * 4
+
+
 def test_complete_until_is_the_last_period_that_has_ended():
     assert complete_until(pd.Timestamp("2024-04-07"), "W-SUN") == pd.Timestamp("2024-04-07")
     assert complete_until(pd.Timestamp("2024-04-10"), "W-SUN") == pd.Timestamp("2024-04-07")

@@ -263,9 +263,16 @@ class ModelQueries:
             cols = list(table_spec("forecast_scores").columns)
             return self.append("forecast_scores", scores[cols]) if len(scores) else 0
 
+    def waiting_scores(self) -> int:
+        """Product-dates that stored forecasts cover without an actual yet: the product had no
+        row though it sold in every period before (most likely left out of an export)."""
+        return self._count("SELECT count(*) FROM (SELECT DISTINCT unique_id, ds FROM forecast_scores "
+                           "WHERE y IS NULL) w")
+
     def scores(self, *, run_ids: Sequence[str] | None = None, ids: Sequence[str] | None = None,
                start: Any = None) -> pd.DataFrame:
-        """Scored rows with the product's category (``category`` NULL when unknown)."""
+        """Scored rows with the product's category (``category`` NULL when unknown); not the
+        dates waiting for their actual (:meth:`waiting_scores`)."""
         where, params = ["TRUE"], []
         if run_ids is not None:
             where.append(f"s.run_id IN ({', '.join('?' * len(run_ids)) or 'NULL'})")
@@ -276,6 +283,7 @@ class ModelQueries:
         if start is not None:
             where.append("s.ds >= ?")
             params.append(pd.Timestamp(start).to_pydatetime())
+        where.append("s.y IS NOT NULL")  # a forecast date waiting for a left-out row
         return self._fetch(
             "SELECT s.*, p.category FROM forecast_scores s LEFT JOIN products p "
             f"ON p.unique_id = s.unique_id WHERE {' AND '.join(where)} "

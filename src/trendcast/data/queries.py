@@ -210,6 +210,14 @@ class StoreQueries(ABC):
         return self._fetch("SELECT ds, sum(y) AS y FROM sales WHERE ds >= ? GROUP BY ds ORDER BY ds",
                            [pd.Timestamp(since).date()])
 
+    def rows_per_date(self, since: Any = None) -> pd.Series:
+        """The number of sales rows on each date (from ``since`` on), indexed by date: a
+        closed shop's dates have few."""
+        where, params = ("WHERE ds >= ? ", [pd.Timestamp(since).to_pydatetime()]) if since is not None \
+            else ("", [])
+        found = self._fetch(f"SELECT ds, count(*) AS n FROM sales {where}GROUP BY ds ORDER BY ds", params)
+        return pd.Series(found["n"].to_numpy(dtype=int), index=pd.DatetimeIndex(found["ds"]), name="n")
+
     def window_sales(self, recent_from: Any, before_from: Any, before_to: Any = None) -> pd.DataFrame:
         """Per product with sales in either window: title, category, units since
         ``recent_from`` (``recent``) and in ``[before_from, before_to)`` (``before``;

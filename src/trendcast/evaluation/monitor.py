@@ -16,7 +16,7 @@ accuracy and backtest expectation are comparable:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,8 @@ SCORE_COLUMNS = ["run_id", "model", "unique_id", "ds", "origin", "step", "y", "f
 
 def score_rows(long: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame, *, run_id: str,
                season_length: int, last_date: pd.Timestamp,
-               step: pd.DateOffset | pd.Timedelta | None = None) -> pd.DataFrame:
+               step: pd.DateOffset | pd.Timedelta | None = None,
+               waiting: Collection[tuple[str, pd.Timestamp]] = ()) -> pd.DataFrame:
     """Score one forecast run.
 
     Args:
@@ -41,9 +42,13 @@ def score_rows(long: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame,
         run_id: the run scored.
         season_length: seasonal period of the MASE scale.
         last_date: the last date with sales in the workspace; forecast dates after it are
-            not scored yet, and dates up to it without a sales row count as zero sales.
+            not scored yet, and dates up to it without a sales row count as zero sales
+            (except ``waiting``).
         step: one period of the run (its frequency's offset: a month of a monthly run); by
             default the gap between its first two dates, which is a month only by chance.
+        waiting: ``(unique_id, ds)`` without a sales row that are not zero sales but most
+            likely a row an export left out: no actual yet, their ``y``, ``qloss`` and
+            ``covered`` are NaN (stored so, and scored when the row arrives).
     """
     rows = long[long["ds"] <= last_date]
     if rows.empty:
@@ -78,6 +83,10 @@ def score_rows(long: pd.DataFrame, actuals: pd.DataFrame, history: pd.DataFrame,
             lo, hi = aligned[levels[0]].to_numpy(dtype=float), aligned[levels[-1]].to_numpy(dtype=float)
             inside = ((y >= lo) & (y <= hi)).astype(float)
             out["covered"] = np.where(np.isfinite(lo) & np.isfinite(hi), inside, np.nan)
+    if len(waiting):
+        held = pd.MultiIndex.from_frame(out[["unique_id", "ds"]]).isin(
+            pd.MultiIndex.from_tuples([(str(u), pd.Timestamp(d)) for u, d in waiting]))
+        out.loc[held, ["y", "qloss", "covered"]] = np.nan
     out.insert(0, "run_id", run_id)
     return out[SCORE_COLUMNS]
 

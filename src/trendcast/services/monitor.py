@@ -28,7 +28,7 @@ from trendcast.features.frequency import (
     period_labels,
     week_start_offset,
 )
-from trendcast.features.series import fill_series, resample_sales
+from trendcast.features.series import RUN_BEFORE, fill_series, resample_sales
 from trendcast.insights.drift import (
     ALERT_COLUMNS,
     DriftOptions,
@@ -46,7 +46,9 @@ LEVELS = {"run": ["origin", "run_id", "model"], "step": ["model", "step"],
 
 def score_pending(store: Store, *, history_days: int = 365) -> int:
     """Score the stored forecasts whose actuals have arrived, and again those whose actuals
-    were corrected since (of the last ``history_days``); returns the rows scored."""
+    were corrected since (of the last ``history_days``); returns the rows scored. A date a
+    series has no row for that is most likely a row an export left out (:func:`_left_out`) is
+    stored without an actual and scored when the row arrives."""
     span = store.sales_span()
     if span is None or store.read_only:
         return 0
@@ -77,6 +79,8 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
         history = store.sales(ids, columns=["unique_id", "ds", "y"],
                               start=origin - pd.Timedelta(days=back), end=origin)
         until = last
+        # periods without a row that a forecast reads as the series' level wait for the row
+        waiting = frozenset() if coarse else _left_out(store, history, actuals, freq, last)
         if coarse:
             label = week_label_of(store)
             weeks = week_start_offset(stored_freq, label)
@@ -86,10 +90,29 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
         if len(history):
             history = fill_series(history, freq)
         rows = score_rows(long, actuals, history, run_id=run["run_id"], season_length=season,
-                          last_date=until, step=offset)
+                          last_date=until, step=offset, waiting=waiting)
         rows["scored_at"] = pd.Timestamp.now()
-        total += store.save_scores(rows)
+        known = rows["y"].notna()
+        total += store.save_scores(rows[known])
+        store.save_scores(rows[~known])  # stored without an actual, scored once the row arrives
     return total
+
+
+def _left_out(store: Store, history: pd.DataFrame, actuals: pd.DataFrame, freq: str,
+              last: pd.Timestamp) -> frozenset[tuple[str, pd.Timestamp]]:
+    """``(unique_id, ds)`` up to ``last`` that a series has no row for though it sold in every
+    period of the season before and the rest of the shop reported (read by a forecast as its
+    recent level, :func:`trendcast.features.series.fill_series`): most likely a row an export
+    left out, so no actual to score yet; a zero once the run without rows grows too long."""
+    run = max(RUN_BEFORE, default_season_length(freq)) + 4
+    start = (pd.Timestamp(actuals["ds"].min() if len(actuals) else last)
+             - pd.Timedelta(days=run * period_days(freq))).normalize()
+    recent = pd.concat([history[pd.to_datetime(history["ds"]) >= start], actuals], ignore_index=True)
+    if recent.empty:
+        return frozenset()
+    recent = recent.assign(ds=pd.to_datetime(recent["ds"])).drop_duplicates(["unique_id", "ds"])
+    filled = fill_series(recent, freq, end=last, catalogue_rows=store.rows_per_date(since=start))
+    return frozenset(filled.attrs["estimated_at"])
 
 
 def complete_until(last: pd.Timestamp, freq: str) -> pd.Timestamp:

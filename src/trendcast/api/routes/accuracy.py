@@ -28,6 +28,10 @@ class AccuracyTable(BaseModel):
     alerts: list[dict[str, Any]] = Field(description=(
         "Drift alerts (sales errors and, for products, complaints), newest first; "
         "`signal` says which fired."))
+    waiting: int = Field(0, description=(
+        "Product-dates the forecasts cover that have no row though the product sold in every "
+        "period before and the rest of the shop reported: most likely left out of an export, "
+        "not scored until their rows arrive."))
 
 
 @router.get("/accuracy", response_model=AccuracyTable)
@@ -45,4 +49,5 @@ def accuracy(
     board = accuracy_table(store, level=level, model=model, score=False)
     found = drift_alerts(store, model=model, score=False) if alerts else None
     return AccuracyTable(level=level, items=jsonable(board.to_dict(orient="records")),
-                         alerts=[] if found is None else jsonable(found.to_dict(orient="records")))
+                         alerts=[] if found is None else jsonable(found.to_dict(orient="records")),
+                         waiting=store.waiting_scores())
