@@ -1137,3 +1137,35 @@ def test_a_calendar_of_every_day_keeps_its_event_days(store, tmp_path):
     # every name blank: a wrong column, refused
     with pytest.raises(DataValidationError, match="column 'name'"):
         load_file(path, "calendar", options=make_options(mapping=["ds=date", "name=event_name_2"]))
+
+
+def test_ids_a_spreadsheet_changed_are_read_as_the_stored_ones(store, tmp_path):
+    """A re-export through a spreadsheet drops the leading zeros of numeric SKUs (or writes
+    them as floats): kept as written they started new products while the stored ones seemed
+    to stop selling."""
+    first = "unique_id,ds,y\n00123,2024-02-01,1\n00456,2024-02-01,2\n7,2024-02-01,3\nA01,2024-02-01,4\n"
+    ingest_file(store, write(tmp_path / "a.csv", first), "sales")
+    again = "unique_id,ds,y\n123,2024-02-02,5\n456.0,2024-02-02,6\n7.0,2024-02-02,7\nA1,2024-02-02,8\n"
+    report = ingest_file(store, write(tmp_path / "b.csv", again), "sales")
+    assert set(store.product_ids()) == {"00123", "00456", "7", "A01", "A1"}  # A1 is not a number
+    day = store.sales(columns=["unique_id", "ds", "y"], start="2024-02-02").set_index("unique_id")["y"]
+    assert day.to_dict() == {"00123": 5.0, "00456": 6.0, "7": 7.0, "A1": 8.0}
+    assert any("3 product id(s) read as the id they match but for the leading zeros" in n
+               and "'123' as '00123'" in n and "'7.0' as '7'" in n for n in report.notes)
+
+
+def test_id_forms_are_kept_when_they_are_new_or_the_match_is_not_one(store, tmp_path):
+    ingest_file(store, write(tmp_path / "a.csv", "unique_id,ds,y\n0123,2024-02-01,1\n00123,2024-02-01,2\n"),
+                "sales")
+    # '123' could be either stored id; '0456' is written with its zeros; '789' matches nothing
+    report = ingest_file(store, write(tmp_path / "b.csv", "unique_id,ds,y\n123,2024-02-02,1\n"
+                                                           "0456,2024-02-02,2\n789,2024-02-02,3\n"), "sales")
+    assert set(store.product_ids()) == {"0123", "00123", "123", "0456", "789"}
+    assert not any("read as the id they match" in n for n in report.notes)
+
+
+def test_a_file_that_writes_one_id_with_and_without_its_zeros_is_read_as_one(store, tmp_path):
+    """A sheet someone retyped: '00123' in some rows, '123' in others; the first ingest."""
+    text = "unique_id,ds,y\n00123,2024-02-01,1\n123,2024-02-02,2\n"
+    report = ingest_file(store, write(tmp_path / "a.csv", text), "sales")
+    assert set(store.product_ids()) == {"00123"} and any("'123' as '00123'" in n for n in report.notes)

@@ -394,6 +394,24 @@ def test_stock_file_ids_with_leading_zeros_stay_text(tmp_path):
     assert read_stock(path)["unique_id"].tolist() == ["007", "0100"]
 
 
+def test_stock_ids_a_spreadsheet_changed_match_the_products(store, tmp_path):
+    """A stock sheet that dropped the SKUs' leading zeros ('7' for '007') left the products'
+    stock unknown ("stock rows have no forecast ... left out")."""
+    from conftest import make_sales
+    from trendcast.services.forecast import run_forecast
+    from trendcast.services.inventory import inventory_actions
+
+    sales = make_sales(n_series=2, n_days=60)
+    store.upsert("sales", sales.assign(unique_id=sales["unique_id"].map({"P000": "007", "P001": "010"})))
+    run_forecast(store, horizon=14, models=["SeasonalNaive"], quantiles=list(LEVELS))
+    path = tmp_path / "stock.csv"
+    path.write_text("unique_id,on_hand\n7,5\n10.0,40\n")
+    result = inventory_actions(store, stock=path)
+    assert result.table.set_index("unique_id")["on_hand"].to_dict() == {"007": 5.0, "010": 40.0}
+    assert not any("left out" in n for n in result.notes)
+    assert any("'7' as '007'" in n and "'10.0' as '010'" in n for n in result.notes)
+
+
 def test_a_warehouse_export_is_read_as_a_stock_file(tmp_path):
     """An ERP's stock export: its own headers, thousands separators, zeros shown as '-', a
     subtotal line per warehouse. Before: "missing column(s) ['unique_id', 'on_hand']"."""

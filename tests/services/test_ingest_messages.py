@@ -122,6 +122,13 @@ def amazon_reviews_without_their_format(tmp: Path) -> list[str]:
 
 
 @case
+def ids_a_spreadsheet_changed(tmp: Path) -> list[str]:
+    """The re-export lost the stored ids' leading zeros; another wrote them as floats."""
+    return stored(tmp, [("a.csv", "unique_id,ds,y\n00123,2024-02-01,1\n7,2024-02-01,2\n", {}),
+                        ("b.csv", "unique_id,ds,y\n123,2024-02-02,1\n7.0,2024-02-02,2\n", {})])[-1:]
+
+
+@case
 def a_fast_seller_left_out_of_the_new_file(tmp: Path) -> list[str]:
     """Store B sold every day; the next day's file has A and C but not B."""
     history = "".join(f"{u},{d:%Y-%m-%d},{900 + i}\n" for i, d in enumerate(pd.date_range("2024-01-01", periods=30))

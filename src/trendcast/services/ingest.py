@@ -110,6 +110,43 @@ def lookalike_ids(store: Store, ids: pd.Series, notes: list[str]) -> None:
                      "stored as different products; if they are one, write them alike")
 
 
+def _number_key(value: str) -> str | None:
+    """The number a digits-only id writes ('00123', '123', '123.0' -> '123'), else None."""
+    digits = value[:-2] if value.endswith(".0") else value
+    return (digits.lstrip("0") or "0") if digits.isdigit() else None
+
+
+def restore_id_forms(store: Store, ids: pd.Series, notes: list[str]) -> pd.Series:
+    """The file's product ids, with those a spreadsheet changed read as the id they were: a
+    digits-only id that lost its leading zeros ('123' for a stored or file '00123') or gained
+    a '.0' ('123.0' for '123') is read as the one other form of the same number, stored or in
+    the file, when exactly one such form exists (noted). Kept as written, they would start new
+    products while the real ones seemed to stop selling."""
+    values = ids.astype(str)
+    mine, stored = set(values[ids.notna()].unique()), known_products(store)
+    forms: dict[str, set[str]] = {}
+    for value in mine | stored:
+        key = _number_key(value)
+        if key is not None and not value.endswith(".0"):
+            forms.setdefault(key, set()).add(value)
+    changed: dict[str, str] = {}
+    for value in mine - stored:
+        key = _number_key(value)
+        if key is None or not (value.endswith(".0") or value == key):  # '00123' is as written
+            continue
+        other = forms.get(key, set()) - {value}
+        if len(other) == 1:
+            changed[value] = next(iter(other))
+    if not changed:
+        return ids
+    pairs = sorted(changed.items(), key=lambda p: (len(p[0]), p[0]))
+    shown = ", ".join(f"{a!r} as {b!r}" for a, b in pairs[:5]) + (", ..." if len(pairs) > 5 else "")
+    notes.append(f"{len(changed):,} product id(s) read as the id they match but for the leading zeros "
+                 f"or the '.0' a spreadsheet changes ({shown}); if they are other products, write "
+                 "their ids differently")
+    return values.map(lambda v: changed.get(v, v)).where(ids.notna(), ids)
+
+
 def _period_edge(freq: str) -> str:
     """How ``freq`` dates its periods, in words: 'first day', 'last day', 'Friday'."""
     if freq.startswith("W-"):
@@ -412,6 +449,7 @@ def ingest_file(
                             "kept once")
     frames: dict[str, pd.DataFrame] = {}
     if "unique_id" in df.columns:
+        df = df.assign(unique_id=restore_id_forms(store, df["unique_id"], report.notes))
         lookalike_ids(store, df["unique_id"], report.notes)
     if kind in ("orders", "reviews"):
         if add_products:

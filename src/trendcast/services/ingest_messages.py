@@ -332,6 +332,10 @@ _LINES: list[Rule] = compile_rules([
      r"group\(s\)\): stored as different products; if they are one, write them alike",
      lambda m: f"有商品编号只在大小写、全角字符或空格上不同（{m[1].replace(' and ', ' 与 ')}；"
                f"共 {m[2]} 组）：它们按不同的商品保存；如果是同一个商品，请写成一样的编号"),
+    (rf"{_N} product id\(s\) read as the id they match but for the leading zeros or the '\.0' a "
+     r"spreadsheet changes \((.+)\); if they are other products, write their ids differently",
+     lambda m: f"{m[1]} 个商品编号按与之相符的编号读取，只差电子表格去掉的前导零或加上的 '.0'"
+               f"（{m[2].replace(' as ', ' 读作 ')}）；如果是别的商品，请换一种写法"),
     (rf"(\w+): {_N} yes/no value\(s\) \((.+)\) read as 1/0", r"\1：\2 个是/否值（\3）按 1/0 读取"),
     (rf"column '(.+?)': {_N} value\(s\) written as Excel text \((.+)\) read as the text inside",
      r"列 '\1'：\2 个写成 Excel 文本形式的值（\3）按其中的文本读取"),

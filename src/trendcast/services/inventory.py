@@ -22,6 +22,7 @@ from trendcast.insights.inventory import (
 )
 from trendcast.insights.periods import unit_of
 from trendcast.services.forecast import read_run
+from trendcast.services.ingest import restore_id_forms
 
 STOCK_COLUMNS = tuple(c for c in PRODUCT_INPUTS if c != "price")
 
@@ -296,6 +297,7 @@ def inventory_actions(
         ignored = frame.attrs.get("ignored_columns", [])
         if ignored:
             notes.append(f"stock file columns ignored: {ignored}")
+        frame = frame.assign(unique_id=restore_id_forms(store, frame["unique_id"], notes))
         unknown = sorted(set(frame["unique_id"]) - set(run.forecasts["unique_id"]))
         if unknown:
             notes.append(f"{len(unknown)} stock row(s) have no forecast in run {run.run_id} and were "
