@@ -122,8 +122,7 @@ def restore_id_forms(store: Store, ids: pd.Series, notes: list[str]) -> pd.Serie
     a '.0' ('123.0' for '123') is read as the one other form of the same number, stored or in
     the file, when exactly one such form exists (noted). Kept as written, they would start new
     products while the real ones seemed to stop selling."""
-    values = ids.astype(str)
-    mine, stored = set(values[ids.notna()].unique()), known_products(store)
+    mine, stored = {str(v) for v in pd.unique(ids.dropna())}, known_products(store)
     forms: dict[str, set[str]] = {}
     for value in mine | stored:
         key = _number_key(value)
@@ -144,7 +143,7 @@ def restore_id_forms(store: Store, ids: pd.Series, notes: list[str]) -> pd.Serie
     notes.append(f"{len(changed):,} product id(s) read as the id they match but for the leading zeros "
                  f"or the '.0' a spreadsheet changes ({shown}); if they are other products, write "
                  "their ids differently")
-    return values.map(lambda v: changed.get(v, v)).where(ids.notna(), ids)
+    return ids.astype(str).map(lambda v: changed.get(v, v)).where(ids.notna(), ids)
 
 
 def _period_edge(freq: str) -> str:
