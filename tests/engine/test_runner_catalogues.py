@@ -127,7 +127,7 @@ def test_a_fast_seller_missing_from_the_last_file_is_read_at_its_level_not_as_ze
     assert f[("slow", friday)] == 0.0
     assert ("1 series have periods without a row though they sold in every period before, and so "
             "long without a sale is improbable for them: the models read those periods as their recent "
-            "level (7 1); if the export left their rows out, ingest them") in out.notes
+            "level (7 1; the latest 2017-08-04); if the export left their rows out, ingest them") in out.notes
     assert any(n.startswith("2 series have no rows for their last periods, filled with zero sales")
                and "(8 5, slow 1)" in n for n in out.notes), out.notes
 
@@ -144,7 +144,7 @@ def test_a_row_left_out_inside_a_series_is_its_level_for_the_models_and_not_scor
     out = runner.forecast(FrameSource(sales), 7)
     f = out.forecasts.set_index(["unique_id", "ds"])["SeasonalNaive"]
     assert f[("7", pd.Timestamp("2017-08-11"))] == weekly[4] + 1
-    assert any(n.startswith("1 series have periods without a row") and "(7 1)" in n for n in out.notes)
+    assert any(n.startswith("1 series have periods without a row") and "(7 1; the latest 2017-08-04)" in n for n in out.notes)
     cv = runner.cross_validation(FrameSource(sales), h=7, n_windows=1)
     assert cv.forecasts["cutoff"].iloc[0] == pd.Timestamp("2017-07-29")
     scored = cv.forecasts[cv.forecasts["unique_id"] == "7"]

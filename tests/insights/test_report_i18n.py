@@ -79,7 +79,7 @@ NOTES = [
     "backtest: 7 period(s) in the windows read as a series' recent level have no actual row and are not scored",
     "6 series have periods without a row though they sold in every period before, and so long without "
     "a sale is improbable for them: the models read those periods as their recent level (7 2, 12 1, 3 1, 4 1, "
-    "5 1 and 1 more); if the export left their rows out, ingest them",
+    "5 1 and 1 more; the latest 2017-08-04); if the export left their rows out, ingest them",
     "7 series have no rows for their last periods, filled with zero sales up to the catalogue's last date "
     "(P1 8, P2 3, P3 3, P4 2, P5 1 and 2 more); a product that stopped selling is left out by ended_after",
     "stored weekly (Sundays) sales aggregated to monthly (period starts) periods (units summed, prices "

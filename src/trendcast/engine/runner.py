@@ -225,6 +225,7 @@ class _Tally:
     changes: list[pd.DataFrame] = field(default_factory=list)
     tails: dict[str, int] = field(default_factory=dict)
     estimated: dict[str, int] = field(default_factory=dict)
+    estimated_last: pd.Timestamp | None = None
 
     def add_notes(self, notes: Sequence[str]) -> None:
         self.covariate_notes += [n for n in notes if n not in self.covariate_notes]
@@ -235,6 +236,9 @@ class _Tally:
         self.ended += getattr(res, "ended", [])
         self.tails.update(getattr(res, "tails", {}))
         self.estimated.update(getattr(res, "estimated", {}))
+        last = getattr(res, "estimated_last", None)
+        if last is not None and (self.estimated_last is None or last > self.estimated_last):
+            self.estimated_last = last
 
     def add_forecast(self, res: Any) -> None:
         self.add_notes(res.covariate_notes)
@@ -265,7 +269,9 @@ class _Tally:
         if self.estimated:
             out.append(f"{len(self.estimated):,} series have periods without a row though they sold in "
                        "every period before, and so long without a sale is improbable for them: the "
-                       f"models read those periods as their recent level ({_most(self.estimated)}); if "
+                       f"models read those periods as their recent level ({_most(self.estimated)}"
+                       + (f"; the latest {self.estimated_last:%Y-%m-%d}" if self.estimated_last is not None
+                          else "") + "); if "
                        "the export left their rows out, ingest them")
         out += self.covariate_notes
         for alias in aliases:

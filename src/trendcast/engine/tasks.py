@@ -100,6 +100,11 @@ class Prepared:
         return dict(Counter(u for u, _ in self.estimated_at))
 
     @property
+    def estimated_last(self) -> pd.Timestamp | None:
+        """The latest of those periods (None without any)."""
+        return max((pd.Timestamp(d) for _, d in self.estimated_at), default=None)
+
+    @property
     def empty(self) -> bool:
         return self.part.series.empty
 
@@ -314,13 +319,14 @@ class PartitionFit:
     notes: dict[str, list[str]] = field(default_factory=dict)
     tails: dict[str, int] = field(default_factory=dict)
     estimated: dict[str, int] = field(default_factory=dict)
+    estimated_last: pd.Timestamp | None = None
 
 
 def fit_partition(block: Block, job: TrainJob) -> PartitionFit:
     """Fit each model of the job on the block's series as a forecast would, and freeze it."""
     prepared = prepare(block, job.prep)
     out = PartitionFit({}, prepared.gaps, prepared.n_series, prepared.ended, tails=prepared.tails,
-                       estimated=prepared.estimated)
+                       estimated=prepared.estimated, estimated_last=prepared.estimated_last)
     if prepared.empty:
         return out
     for proto in job.models:
@@ -383,6 +389,7 @@ class PartitionForecast:
     prices: pd.DataFrame | None = None  # their assumed and planned prices (unique_id, ds, base, plan)
     tails: dict[str, int] = field(default_factory=dict)  # series -> zero periods added at its end
     estimated: dict[str, int] = field(default_factory=dict)  # series -> missing periods given its level
+    estimated_last: pd.Timestamp | None = None  # the latest of those periods
 
 
 def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
@@ -394,7 +401,8 @@ def forecast_partition(block: Block, job: ForecastJob) -> PartitionForecast:
     part = prepared.part
     merged: pd.DataFrame | None = None
     out = PartitionForecast(pd.DataFrame(), prepared.gaps, prepared.n_series, prepared.notes,
-                            ended=prepared.ended, tails=prepared.tails, estimated=prepared.estimated)
+                            ended=prepared.ended, tails=prepared.tails, estimated=prepared.estimated,
+                            estimated_last=prepared.estimated_last)
     if prepared.empty:
         return out
     for proto, fitted in job.models:

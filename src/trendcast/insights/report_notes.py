@@ -371,7 +371,7 @@ _ZH: list[Rule] = compile_rules([
      r"\((.*)\); if the export left their rows out, ingest them",
      lambda m: f"{m[1]} 个序列有几期没有数据，但此前每期都有销量，这么久没有销量不太可能："
                "模型按其近期水平读取这几期（" + m[2].replace(" and ", " 另有 ").replace(" more", " 个")
-               + "）；如果是导出时漏掉了这些行，请补充导入"),
+               .replace("; the latest ", "；最近一期 ") + "）；如果是导出时漏掉了这些行，请补充导入"),
     (rf"{_N} series have no rows for their last periods, filled with zero sales up to the catalogue's last "
      r"date \((.*)\); a product that stopped selling is left out by ended_after",
      lambda m: f"{m[1]} 个序列最后几期没有数据，已按零销量补到整体的最后日期（"
