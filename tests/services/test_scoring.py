@@ -68,14 +68,18 @@ def test_a_row_left_out_of_an_export_waits_for_its_actual(store):
 
 def test_a_product_without_rows_for_longer_is_scored_as_selling_nothing(store):
     """Four days without a row (more than an export's slip): the product stopped selling,
-    and the monitor must see the misses."""
+    and the monitor must see the misses, the first day's too (it waited while it could still
+    have been a left-out row)."""
     sales = make_sales(n_series=3, n_days=120)
     store.upsert("sales", sales[sales["ds"] <= "2024-04-08"])
     train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
     forecast_from_version(store)
     stopped = (sales["unique_id"] == "P002") & (sales["ds"] >= "2024-04-12")
+    store.upsert("sales", sales[(sales["ds"] <= "2024-04-12") & ~stopped])
+    assert score_pending(store) == 3 * 4 - 1 and store.waiting_scores() == 1  # one day: maybe left out
     store.upsert("sales", sales[(sales["ds"] <= "2024-04-15") & ~stopped])
-    assert score_pending(store) == 3 * 7 and store.waiting_scores() == 0
+    # the fourth day without a row: it stopped; the day that waited is scored as zero sales too
+    assert score_pending(store) == 3 * 3 + 1 and store.waiting_scores() == 0
     scored = store.scores()
     scored = scored[(scored["unique_id"] == "P002") & (scored["ds"] >= pd.Timestamp("2024-04-12"))]
     assert scored["y"].tolist() == [0.0] * 4

@@ -263,6 +263,30 @@ class ModelQueries:
             cols = list(table_spec("forecast_scores").columns)
             return self.append("forecast_scores", scores[cols]) if len(scores) else 0
 
+    def waiting_keys(self, since: Any = None) -> pd.DataFrame:
+        """``unique_id, ds`` of the forecast dates waiting for their actual (from ``since``)."""
+        where, params = ("AND ds >= ? ", [pd.Timestamp(since).to_pydatetime()]) if since is not None \
+            else ("", [])
+        out = self._fetch("SELECT DISTINCT unique_id, ds FROM forecast_scores WHERE y IS NULL "
+                          f"{where}ORDER BY unique_id, ds", params)
+        return out.assign(unique_id=out["unique_id"].astype(str), ds=pd.to_datetime(out["ds"]))
+
+    def drop_waiting(self, keys: Sequence[tuple[str, Any]]) -> int:
+        """Delete the waiting scores of these ``(unique_id, ds)``, so they are scored again
+        (a product whose silence grew too long for a left-out row: zero sales); how many."""
+        self._writable()
+        total = 0
+        with self.transaction():
+            self._lock_for_write("forecast_scores")
+            for uid, ds in keys:
+                params = [str(uid), pd.Timestamp(ds).to_pydatetime()]
+                cond = "y IS NULL AND unique_id = ? AND ds = ?"
+                n = self._count(f"SELECT count(*) FROM forecast_scores WHERE {cond}", params)
+                if n:
+                    self._run(f"DELETE FROM forecast_scores WHERE {cond}", params)
+                    total += n
+        return total
+
     def waiting_scores(self) -> int:
         """Product-dates that stored forecasts cover without an actual yet: the product had no
         row though it sold in every period before (most likely left out of an export)."""

@@ -56,6 +56,7 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
     stored_freq = store.meta("freq")
     # a day whose sales were corrected after it was scored is scored again
     store.drop_stale_scores(since=last - pd.Timedelta(days=history_days), freq=stored_freq)
+    _settle_waiting(store, last, str(stored_freq or "D"), since=last - pd.Timedelta(days=history_days))
     total = 0
     for run in store.forecast_runs_to_score():
         meta = store.run_row(run["run_id"]) or {}
@@ -113,6 +114,25 @@ def _left_out(store: Store, history: pd.DataFrame, actuals: pd.DataFrame, freq: 
     recent = recent.assign(ds=pd.to_datetime(recent["ds"])).drop_duplicates(["unique_id", "ds"])
     filled = fill_series(recent, freq, end=last, catalogue_rows=store.rows_per_date(since=start))
     return frozenset(filled.attrs["estimated_at"])
+
+
+def _settle_waiting(store: Store, last: pd.Timestamp, freq: str, since: pd.Timestamp) -> None:
+    """Score again the waiting dates that are no longer read as a left-out row: the product
+    has gone too long without a row (it may have stopped selling: zero sales)."""
+    keys = store.waiting_keys(since=since)
+    if keys.empty:
+        return
+    run = max(RUN_BEFORE, default_season_length(freq)) + 4
+    start = (keys["ds"].min() - pd.Timedelta(days=run * period_days(freq))).normalize()
+    recent = store.sales(sorted(keys["unique_id"].unique()), columns=["unique_id", "ds", "y"], start=start)
+    still: frozenset = frozenset()
+    if len(recent):
+        recent = recent.assign(unique_id=recent["unique_id"].astype(str), ds=pd.to_datetime(recent["ds"]))
+        filled = fill_series(recent, freq, end=last, catalogue_rows=store.rows_per_date(since=start))
+        still = frozenset((str(u), pd.Timestamp(d)) for u, d in filled.attrs["estimated_at"])
+    settled = [(u, d) for u, d in zip(keys["unique_id"], keys["ds"], strict=True) if (u, d) not in still]
+    if settled:
+        store.drop_waiting(settled)
 
 
 def complete_until(last: pd.Timestamp, freq: str) -> pd.Timestamp:
