@@ -837,18 +837,32 @@ def _schedule_updates(location: str, cron: str, keep_days: int | None = None,
         from apscheduler.triggers.cron import CronTrigger
     except ImportError:
         raise typer.BadParameter("--schedule needs APScheduler: pip install 'trendcast[schedule]'") from None
-    try:
-        trigger = CronTrigger.from_crontab(cron)
+    zone = _workspace_zone(location)
+    try:  # the shop's clock, not the server's: '0 6 * * *' is 06:00 where the shop is
+        trigger = CronTrigger.from_crontab(cron, timezone=zone)
     except ValueError as exc:
         raise typer.BadParameter(f"--schedule {cron!r}: {exc}; e.g. '0 6 * * *'") from None
 
-    scheduler = BackgroundScheduler()
+    scheduler = BackgroundScheduler(timezone=zone)
     scheduler.add_job(_scheduled_update, trigger, args=(location, keep_days, job_file), id="update",
                       max_instances=1, coalesce=True)
     scheduler.start()
     files = f" --job-file {job_file}" if job_file is not None else ""
-    console.print(escape(f"scheduled `update --refit auto{files}` at {cron!r}"), highlight=False)
+    console.print(escape(f"scheduled `update --refit auto{files}` at {cron!r} in {zone} (the "
+                         "workspace's time zone)"), highlight=False, soft_wrap=True)
     return scheduler
+
+
+def _workspace_zone(location: str) -> str:
+    """The workspace's time zone (set by its first ingest), else the configured default."""
+    from trendcast.data.store import open_store
+
+    with contextlib.suppress(TrendcastError), open_store(location, read_only=True,
+                                                            settings=_settings()) as store:
+        zone = store.meta("tz")
+        if zone:
+            return str(zone)
+    return _settings().tz
 
 
 def _scheduled_update(location: str, keep_days: int | None, job_file: Path | None = None) -> None:
@@ -872,13 +886,13 @@ def _scheduled_update(location: str, keep_days: int | None, job_file: Path | Non
         with open_store(location, settings=_settings()) as store:
             result = recorded_update(store, SCHEDULE, lambda: run(store), params=params)
             pruned = prune_workspace(store, keep_days=keep_days) if keep_days is not None else None
-        console.print(escape(result.summary()), highlight=False)
+        console.print(escape(result.summary()), highlight=False, soft_wrap=True)
         for note in result.notes:
-            console.print(escape(f"note: {note}"), highlight=False)
+            console.print(escape(f"note: {note}"), highlight=False, soft_wrap=True)
         if pruned is not None:
-            console.print(escape(pruned.summary()), highlight=False)
+            console.print(escape(pruned.summary()), highlight=False, soft_wrap=True)
     except TrendcastError as exc:
-        console.print(escape(f"scheduled update failed: {exc}"), highlight=False)
+        console.print(escape(f"scheduled update failed: {exc}"), highlight=False, soft_wrap=True)
 
 
 PROMOTED = "promoted"  # `--from-model` given without a version (services.versions.PROMOTED)

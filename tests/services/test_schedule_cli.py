@@ -36,6 +36,27 @@ def test_the_schedule_runs_update_then_prune_on_its_cron(db):
         cli._schedule_updates(str(db), "every 5 minutes")
 
 
+def test_the_schedule_keeps_the_workspaces_clock_not_the_servers(db, tmp_path, capsys):
+    """A shop in Shanghai on a UTC server: '0 6 * * *' is 06:00 in Shanghai (22:00 UTC)."""
+    with open_store(db) as store:
+        store.meta_set("tz", "Asia/Shanghai")
+    scheduler = cli._schedule_updates(str(db), "0 6 * * *")
+    try:
+        (job,) = scheduler.get_jobs()
+        assert str(job.trigger.timezone) == "Asia/Shanghai"
+        when = job.trigger.get_next_fire_time(None, pd.Timestamp("2024-05-01 12:00", tz="UTC").to_pydatetime())
+        assert pd.Timestamp(when).tz_convert("UTC") == pd.Timestamp("2024-05-01 22:00", tz="UTC")
+    finally:
+        scheduler.shutdown(wait=False)
+    assert "at '0 6 * * *' in Asia/Shanghai (the workspace's time zone)" in capsys.readouterr().err
+    new = tmp_path / "new.duckdb"  # no workspace yet: the configured zone
+    scheduler = cli._schedule_updates(str(new), "0 6 * * *")
+    try:
+        assert str(scheduler.get_jobs()[0].trigger.timezone) == cli._settings().tz
+    finally:
+        scheduler.shutdown(wait=False)
+
+
 def test_a_scheduled_run_prints_its_summaries_and_survives_a_running_update(db, capsys):
     cli._scheduled_update(str(db), 30)
     printed = capsys.readouterr().err  # the status console
