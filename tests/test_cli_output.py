@@ -187,3 +187,23 @@ def test_every_option_help_shows_its_bracketed_words(monkeypatch):
             assert word in shown, (path, word)
             checked += 1
     assert checked >= 2
+
+
+def test_a_note_written_to_a_log_stays_one_line(tmp_path):
+    """`trendcast update ... >> cron.log`: each note is one line (grep finds it whole); the
+    same command in a terminal wraps between words."""
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "w.duckdb"
+    path = tmp_path / "s.csv"
+    path.write_text("unique_id,ds,y\n" + "".join(f"SKU{i:02d},2024-01-0{d},{i}\n" for i in range(30)
+                                                  for d in range(1, 4)))
+    log = subprocess.run([sys.executable, "-m", "trendcast.cli", "ingest", str(path), "--db", str(db)],
+                         capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
+    assert log.returncode == 0, log.stderr
+    lines = log.stdout.splitlines()
+    summary = next(line for line in lines if line.startswith(f"{path} (sales, 90 rows)"))
+    assert summary.endswith("s") and len(summary) > 80  # one line, not wrapped at 80
+    assert any(line.startswith("note: 30 series had no catalogue entry; added as products") for line in lines)

@@ -32,8 +32,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
-out = Console(highlight=False)
+# Written to a file or a pipe (a cron log), a line of text stays one line, whole for grep;
+# in a terminal it wraps between words. Tables fit the width either way (_print_table).
+console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
 
 DbOption = Annotated[
     str | None,
