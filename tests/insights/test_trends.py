@@ -184,6 +184,24 @@ def test_forecast_is_used_and_its_point_column_named() -> None:
         detect_trends(df, fc, forecast_col="Nope")
 
 
+@pytest.mark.parametrize(("lang", "said"), [("en", "forecast {x}x the recent level"),
+                                             ("zh", "预测为近期水平的 {x} 倍")])
+def test_a_forecast_many_times_the_recent_level_is_said_as_a_multiple(lang, said) -> None:
+    """Walmart's department 99 of store 2 sold cents lately: its forecast read "forecast
+    +5391567% on the recent level"."""
+    df = shapes()
+    ds = pd.date_range(END + pd.Timedelta(days=1), periods=28, freq="D")
+    ids = df["unique_id"].unique()
+    recent = df[df["ds"] > END - pd.Timedelta(days=56)].groupby("unique_id")["y"].median()
+    fc = pd.DataFrame({"unique_id": np.repeat(ids, len(ds)), "ds": np.tile(ds, len(ids))})
+    fc["M"] = fc["unique_id"].map(recent) * np.where(fc["unique_id"] == "flat", 50.0, 1.0)
+    calls = detect_trends(df, fc, lang=lang).set_index("unique_id")
+    change = calls.loc["flat", "forecast_change"]
+    assert change == pytest.approx(49, rel=0.1)
+    assert calls.loc["flat", "reason"].endswith(said.format(x=f"{change + 1:,.0f}"))
+    assert "%" in calls.loc["rising", "reason"].split(";")[-1]  # near the level: a percentage
+
+
 def coarse_shapes(freq: str, years: int = 5, seed: int = 0) -> pd.DataFrame:
     """Monthly or quarterly sales with known shapes; the data ends in September 2025 (the
     autumn before a December peak)."""

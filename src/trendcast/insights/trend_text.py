@@ -12,6 +12,7 @@ import pandas as pd
 
 from trendcast.insights.periods import UNITS
 
+FOLD = 10  # a forecast at least this many times the recent level is said as a multiple, not +5391567%
 PRICE_NOTE = 0.05  # a year-over-year price change at least this large is named in the reason
 
 TEXT = {
@@ -30,6 +31,7 @@ TEXT = {
         "last_year": "last year the next {ahead} {us} reached {ratio:.1f}x the {ur} before",
         "peak": "next peak around {date}",
         "forecast": "forecast {fc:+.0%} on the recent level",
+        "forecast_x": "forecast {x:,.0f}x the recent level",
         "fc_disagrees": "but the forecast is {fc:+.0%} on the recent level: the call rests on the sales "
                         "so far, the forecast does not carry the growth on (half confidence)",
         "steady": "no clear trend",
@@ -54,6 +56,7 @@ TEXT = {
         "last_year": "去年此后 {ahead} {us}达到此前的 {ratio:.1f} 倍",
         "peak": "下次高峰约在 {date}",
         "forecast": "预测较近期水平 {fc:+.0%}",
+        "forecast_x": "预测为近期水平的 {x:,.0f} 倍",
         "fc_disagrees": "但预测较近期水平 {fc:+.0%}：判断依据是迄今的销量，预测并未延续增长（置信度减半）",
         "steady": "无明显趋势",
         "mixed": "信号不一致",
@@ -131,7 +134,10 @@ def _reason(r: dict[str, Any], th: Any, t: dict[str, str], year_ago: pd.Timestam
             parts.append(t["peak"].format(date=_date(r["next_peak"])))
     if _ok(r["forecast_change"]):
         key = "fc_disagrees" if r.get("forecast_disagrees") else "forecast"
-        parts.append(t[key].format(fc=r["forecast_change"]))
+        if key == "forecast" and r["forecast_change"] >= FOLD - 1:  # on a level near zero
+            parts.append(t["forecast_x"].format(x=r["forecast_change"] + 1))
+        else:
+            parts.append(t[key].format(fc=r["forecast_change"]))
     return t["sep"].join(parts)
 
 
