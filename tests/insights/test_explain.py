@@ -89,6 +89,19 @@ def test_predict_features_are_the_rows_the_booster_scored(fitted):
     np.testing.assert_allclose(both["LightGBM_raw"].clip(lower=0), both["LightGBM"], rtol=1e-9)
 
 
+def test_explaining_a_series_shorter_than_the_longest_lag_prints_no_warnings(fitted):
+    """Walmart's weekly departments (a lag of 52 weeks): `trendcast explain` printed
+    mlforecast's "Found null values in lag52" seven times on stderr."""
+    import warnings
+
+    model, train, future = fitted
+    late = train[(train["unique_id"] != "S02") | (train["ds"] >= train["ds"].max() - pd.Timedelta(days=20))]
+    late_model = LightGBMGlobal(n_estimators=20, min_child_samples=5, static_features=("category",)).fit(late)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # mlforecast warns with UserWarning
+        explain_boosting(late_model, "S02", H, X_df=future, train_df=late)
+
+
 def test_shap_values_add_up_to_the_raw_prediction(fitted):
     model, _, future = fitted
     rows = model.predict_features(H, X_df=future)

@@ -516,7 +516,8 @@ class LightGBMGlobal(Forecaster):
             steps.append(x.copy())
             return x
 
-        fc = self.mlf_.predict(h, X_df=self._future(h, X_df), before_predict_callback=capture)
+        with _late_starts():
+            fc = self.mlf_.predict(h, X_df=self._future(h, X_df), before_predict_callback=capture)
         n = len(steps[0])
         # predictions are series-major (each series' h steps in a row); step k's rows are in
         # series order, so row i of step k is prediction i * h + k
@@ -546,7 +547,8 @@ class LightGBMGlobal(Forecaster):
         for c in self.dynamic_:
             data[c] = data[c].astype(float).fillna(0.0)
         cols = ["unique_id", "ds", "y", *self.static_, *self.dynamic_]
-        feats = self._make_mlf().preprocess(data[cols], static_features=self.static_, dropna=False)
+        with _late_starts():
+            feats = self._make_mlf().preprocess(data[cols], static_features=self.static_, dropna=False)
         feats = feats.groupby("unique_id", sort=False).tail(last)
         order = list(self.mlf_.ts.features_order_)
         out = feats[["unique_id", "ds", *order]].copy()
