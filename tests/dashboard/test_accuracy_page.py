@@ -176,3 +176,31 @@ def test_the_daily_updates_card_lists_the_last_ones_and_flags_a_failure(tmp_path
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in rows]
     assert [(c[1], c[2]) for c in cells] == [("schedule", status), ("cli:tom", "done" if lang == "en" else "完成")]
     assert cells[0][3].startswith("another update has been running" if lang == "en" else "另一次更新自")
+
+
+@pytest.mark.parametrize("lang, said", [
+    ("en", "1 product-day(s) the forecasts cover have no sales row though the product sold in every day"),
+    ("zh", "预测范围内有 1 个商品-日没有销量行，但该商品此前每天都有销量")])
+def test_the_page_says_how_many_product_days_wait_for_a_left_out_row(tmp_path, lang, said):
+    from starlette.testclient import TestClient
+
+    from trendcast.api.app import create_app
+    from trendcast.data.store import open_store
+    from trendcast.services.keys import create_key
+    from trendcast.services.monitor import score_pending
+    from trendcast.services.versions import forecast_from_version, train_version
+
+    sales = make_sales(n_series=3, n_days=120)
+    db = tmp_path / "w.duckdb"
+    with open_store(db) as store:
+        store.upsert("sales", sales[sales["ds"] <= "2024-04-08"])
+        train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
+        forecast_from_version(store)
+        left_out = (sales["unique_id"] == "P002") & (sales["ds"] == "2024-04-12")
+        store.upsert("sales", sales[(sales["ds"] <= "2024-04-15") & ~left_out])
+        assert score_pending(store) == 20
+        key = create_key(store, "viewer")
+    with TestClient(create_app(db, workers=1), base_url="http://testserver") as c:
+        c.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
+        text = c.get(f"/accuracy?lang={lang}").text
+        assert 'id="accuracy-waiting"' in text and said in text

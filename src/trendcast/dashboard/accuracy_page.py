@@ -86,10 +86,19 @@ def accuracy_body(store: Store, lang: str, *, model: str | None = None) -> Marku
     links = [("?" + urlencode({"model": m, "lang": lang}), m, m == chosen) for m in models]
     return render("accuracy.html.j2", lang=lang, empty=False, model=chosen, models=links,
                   intro=tr(lang, "acc_intro", model=chosen, **words),
+                  waiting=_waiting(store, lang, unit),
                   columns=cols, rows=mine.sort_values("category").to_dict(orient="records"),
                   figures=figures, over_time=tr(lang, "acc_over_time", unit=_point_words(unit, lang)),
                   alert_columns=alert_cols, alerts=alerts.head(50).to_dict(orient="records"),
                   n_alerts=len(alerts), **versions)
+
+
+def _waiting(store: Store, lang: str, unit: Unit) -> str | None:
+    """The line on forecast dates that wait for a row an export most likely left out."""
+    n = store.waiting_scores()
+    if not n:
+        return None
+    return tr(lang, "acc_waiting", n=fmt_number(n), unit=unit.en, name=unit.zh_name, each=unit.zh_each)
 
 
 def _point_words(unit: Unit, lang: str) -> str:
