@@ -98,7 +98,9 @@ def _waiting(store: Store, lang: str, unit: Unit) -> str | None:
     n = store.waiting_scores()
     if not n:
         return None
-    return tr(lang, "acc_waiting", n=fmt_number(n), unit=unit.en, name=unit.zh_name, each=unit.zh_each)
+    if lang == "en":
+        return tr(lang, "acc_waiting", n=fmt_number(n), what=f"product-{unit.en}(s)", each=f"every {unit.en}")
+    return tr(lang, "acc_waiting", n=fmt_number(n), what=f"商品-{unit.zh_name}", each=unit.zh_each)
 
 
 def _point_words(unit: Unit, lang: str) -> str:

@@ -280,8 +280,8 @@ TEXT: dict[str, dict[str, str]] = {
                      "arrive: run `trendcast update FILES` (or ingest the sales, then `trendcast monitor`).",
         "acc_intro": "Forecasts of {model} scored against the sales that arrived later (the freshest "
                      "forecast of each {unit}), per category, against the backtest's expectation.",
-        "acc_waiting": "{n} product-{unit}(s) the forecasts cover have no sales row though the product "
-                       "sold in every {unit} before and the rest of the shop reported: most likely "
+        "acc_waiting": "{n} {what} the forecasts cover have no sales row though the product "
+                       "sold in {each} before and the rest of the shop reported: most likely "
                        "left out of an export, they are not scored until their rows arrive.",
         "acc_n": "Scored {units}",
         "acc_expected": "Backtest WAPE",
@@ -618,7 +618,7 @@ TEXT: dict[str, dict[str, str]] = {
                      "运行 `trendcast update FILES`（或导入销量后运行 `trendcast monitor`）。",
         "acc_intro": "{model} 的预测与之后到达的实际销量对比（{unit}取最新的一次预测），按类目汇总，"
                      "并与回测的预期对比。",
-        "acc_waiting": "预测范围内有 {n} 个商品-{name}没有销量行，但该商品此前{each}都有销量，"
+        "acc_waiting": "预测范围内有 {n} 个{what}没有销量行，但该商品此前{each}都有销量，"
                        "店铺其他商品也已上报：很可能是导出时漏掉了，这些行到达后才会评分。",
         "acc_n": "已评分{units}",
         "acc_expected": "回测 WAPE",
