@@ -742,7 +742,8 @@ def test_product_ids_written_two_ways_are_named(store, tmp_path):
                 "sales")
     report = ingest_file(store, write(tmp_path / "b.csv", "unique_id,ds,y\nsku001,2025-10-02,1\n"
                                                             "b 7,2025-10-02,1\nC,2025-10-02,1\n"), "sales")
-    assert ("product ids that differ only in letter case, full-width characters or spaces ('B7' and 'b 7'; "
+    assert ("product ids that differ only in letter case, full-width characters, spaces or leading zeros "
+            "('B7' and 'b 7'; "
             "'SKU001' and 'sku001'; 2 such group(s)): stored as different products") in " ".join(report.notes)
     assert len(store.series_ids()) == 5  # kept as written
     quiet = ingest_file(store, write(tmp_path / "c.csv", "unique_id,ds,y\nC,2025-10-03,1\n"), "sales")
@@ -1162,6 +1163,14 @@ def test_id_forms_are_kept_when_they_are_new_or_the_match_is_not_one(store, tmp_
                                                            "0456,2024-02-02,2\n789,2024-02-02,3\n"), "sales")
     assert set(store.product_ids()) == {"0123", "00123", "123", "0456", "789"}
     assert not any("read as the id they match" in n for n in report.notes)
+
+
+def test_a_file_with_the_zeros_a_stored_id_lost_is_named(store, tmp_path):
+    """The catalogue went through a spreadsheet ('123'); the sales system writes '00123'."""
+    ingest_file(store, write(tmp_path / "a.csv", "unique_id,ds,y\n123,2024-02-01,1\n"), "sales")
+    report = ingest_file(store, write(tmp_path / "b.csv", "unique_id,ds,y\n00123,2024-02-02,1\n"), "sales")
+    assert set(store.product_ids()) == {"123", "00123"}  # kept as written, and said
+    assert any("spaces or leading zeros ('00123' and '123'; 1 such group(s))" in n for n in report.notes)
 
 
 def test_a_file_that_writes_one_id_with_and_without_its_zeros_is_read_as_one(store, tmp_path):

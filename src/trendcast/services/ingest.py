@@ -95,17 +95,20 @@ def _id_key(value: str) -> str:
 
 def lookalike_ids(store: Store, ids: pd.Series, notes: list[str]) -> None:
     """Note the file's product ids that differ from another (in the file or the workspace)
-    only in letter case, full-width characters or spaces: they are kept as written, so they
+    only in letter case, full-width characters, spaces or a number's leading zeros (a file's
+    '00123' beside a stored '123' that a spreadsheet cut): they are kept as written, so they
     are different products, which is rarely what the shop meant."""
     mine = set(ids.dropna().astype(str))
     every = mine | known_products(store)
     groups: dict[str, set[str]] = {}
     for value in every:
-        groups.setdefault(_id_key(value), set()).add(value)
+        number = _number_key(value)
+        groups.setdefault(f"#{number}" if number is not None else _id_key(value), set()).add(value)
     clashes = sorted(sorted(g) for g in groups.values() if len(g) > 1 and g & mine)
     if clashes:
         shown = "; ".join(" and ".join(repr(v) for v in g[:3]) for g in clashes[:3])
-        notes.append(f"product ids that differ only in letter case, full-width characters or spaces "
+        notes.append(f"product ids that differ only in letter case, full-width characters, spaces or "
+                     f"leading zeros "
                      f"({shown}{'; ...' if len(clashes) > 3 else ''}; {len(clashes):,} such group(s)): "
                      "stored as different products; if they are one, write them alike")
 

@@ -328,9 +328,9 @@ _LINES: list[Rule] = compile_rules([
     (rf"{_N} empty row\(s\) skipped", r"跳过了 \1 个空行"),
     (rf"ds: {_N} date\(s\) on the (last|first) day of their period read as that period, dated by its "
      r"(.+?) as this (\w+) workspace dates its periods \(e\.g\. (\S+) → (\S+)\)", _relabelled),
-    (rf"product ids that differ only in letter case, full-width characters or spaces \((.+); {_N} such "
-     r"group\(s\)\): stored as different products; if they are one, write them alike",
-     lambda m: f"有商品编号只在大小写、全角字符或空格上不同（{m[1].replace(' and ', ' 与 ')}；"
+    (rf"product ids that differ only in letter case, full-width characters, spaces or leading zeros "
+     rf"\((.+); {_N} such group\(s\)\): stored as different products; if they are one, write them alike",
+     lambda m: f"有商品编号只在大小写、全角字符、空格或前导零上不同（{m[1].replace(' and ', ' 与 ')}；"
                f"共 {m[2]} 组）：它们按不同的商品保存；如果是同一个商品，请写成一样的编号"),
     (rf"{_N} product id\(s\) read as the id they match but for the leading zeros or the '\.0' a "
      r"spreadsheet changes \((.+)\); if they are other products, write their ids differently",
