@@ -34,6 +34,9 @@ def main() -> None:
     ap.add_argument("--model", default="LightGBM")
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--stores", type=int, default=2)
+    ap.add_argument("--origins", nargs="*", default=None,
+                    help="origin dates (Fridays), e.g. the weeks before Christmas 2011; default six "
+                         "four weeks apart from 2012-05-04")
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     args = ap.parse_args()
     w = pd.read_csv(args.shared / "walmart_recruiting" / "train.csv.zip", parse_dates=["Date"])
@@ -41,7 +44,8 @@ def main() -> None:
     sales = pd.DataFrame({"unique_id": w["Store"].astype(str) + "_" + w["Dept"].astype(str),
                           "ds": w["Date"], "y": w["Weekly_Sales"].clip(lower=0.0)})
     weeks = sorted(sales["ds"].unique())
-    origins = [pd.Timestamp(d) for d in weeks[-2 - 4 * 6::4][:6]]
+    origins = ([pd.Timestamp(d) for d in args.origins] if args.origins
+               else [pd.Timestamp(d) for d in weeks[-2 - 4 * 6::4][:6]])
     rows = []
     with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "ws.duckdb") as store:
         previous = pd.Timestamp.min
@@ -61,7 +65,9 @@ def main() -> None:
             rows.append(pd.DataFrame({"origin": str(origin.date()), "S": t["order_up_to"][ok], "y": y[ok],
                                       "calibrated": t["policy"][ok] == "calibrated"}))
             part = rows[-1]
+            below = int((t["safety_stock"][ok] < 0).sum()) if "safety_stock" in t else 0
             print(origin.date(), args.model, f"coverage {(part['y'] <= part['S']).mean():.3f}",
+                  f"S below the forecast's mean demand {below}",
                   f"mean S {part['S'].mean():.0f}", f"mean demand {part['y'].mean():.0f}",
                   f"calibrated {int(part['calibrated'].sum())}/{len(part)}", flush=True)
     df = pd.concat(rows)
