@@ -140,3 +140,52 @@ def test_a_product_left_out_of_the_days_file_is_named(store, tmp_path):
     assert ("1 product(s) that sold in every period before have no row for 2024-04-23 though the rest of the "
             "shop has (P001): forecasts read those periods as their recent level; if the export left them "
             "out, ingest their rows") in notes
+
+
+@pytest.fixture
+def units_shop(store):
+    """Eight products selling 5-40 a day, the workspace's frequency recorded (as ingest does)."""
+    sales = make_sales(n_series=8, n_days=120)[["unique_id", "ds", "y"]]
+    sales["y"] = sales["y"] * 3 + 5
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-22"])
+    store.meta_set("freq", "D")
+    return store, sales
+
+
+@pytest.mark.parametrize("factor, said", [(100, "the new sales are 1"), (0.01, "the new sales are 1/")])
+def test_a_days_file_in_another_unit_stops_the_update_and_stores_nothing(units_shop, tmp_path, factor, said):
+    """Cents for currency units (x100), or the reverse: stored, every product jumps."""
+    store, sales = units_shop
+    day = sales[sales["ds"] == "2024-04-23"].assign(y=lambda d: d["y"] * factor)
+    path = tmp_path / "day.csv"
+    day.to_csv(path, index=False)
+    before = store.count("sales")
+    with pytest.raises(DataValidationError, match=said + r".* 8 of the 8 products that sold in both moved "
+                       r"20-fold or more the same way .*another unit .*Nothing was stored.*`trendcast ingest`"):
+        ingest_all(store, as_jobs([path]))
+    assert store.count("sales") == before
+
+
+def test_a_person_ingesting_it_gets_a_note_and_the_usual_days_pass(units_shop, tmp_path):
+    from trendcast.services.ingest import ingest_file
+
+    store, sales = units_shop
+    usual = tmp_path / "usual.csv"
+    sales[sales["ds"] == "2024-04-23"].assign(y=lambda d: d["y"] * 3).to_csv(usual, index=False)  # a busy day
+    assert not any("another unit" in n for n in ingest_all(store, as_jobs([usual]))[1])
+    cents = tmp_path / "cents.csv"
+    sales[sales["ds"] == "2024-04-24"].assign(y=lambda d: d["y"] * 100).to_csv(cents, index=False)
+    report = ingest_file(store, cents, "sales")
+    assert any(n.startswith("the new sales are") and "If so, undo this batch" in n for n in report.notes)
+    assert store.count("sales") == 8 * (113 + 2)  # stored: a person asked for it
+
+
+def test_a_jump_on_a_calendar_event_is_noted_not_refused(units_shop, tmp_path):
+    """Double 11 may sell 20 times a normal day: the calendar says why."""
+    store, sales = units_shop
+    store.upsert("calendar_events", pd.DataFrame({"ds": [pd.Timestamp("2024-04-23")], "name": ["Mega Sale"],
+                                                  "kind": ["festival"], "region": [""], "source": ["test"]}))
+    path = tmp_path / "day.csv"
+    sales[sales["ds"] == "2024-04-23"].assign(y=lambda d: d["y"] * 30).to_csv(path, index=False)
+    notes = ingest_all(store, as_jobs([path]))[1]
+    assert any("(calendar: 2024-04-23 Mega Sale)" in n for n in notes)

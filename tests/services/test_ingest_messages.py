@@ -128,6 +128,25 @@ def ids_a_spreadsheet_changed(tmp: Path) -> list[str]:
                         ("b.csv", "unique_id,ds,y\n123,2024-02-02,1\n7.0,2024-02-02,2\n", {})])[-1:]
 
 
+def _units_history() -> str:
+    return "unique_id,ds,y\n" + "".join(f"{u},{d:%Y-%m-%d},{10 + i % 7}\n" for i, d in
+                                       enumerate(pd.date_range("2024-01-01", periods=40)) for u in "ABCDEF")
+
+
+@case
+def a_days_file_in_cents(tmp: Path) -> list[str]:
+    """A person's ingest stores it with a note; the daily update refuses it."""
+    from trendcast.services.update import as_jobs, ingest_all
+
+    cents = "unique_id,ds,y\n" + "".join(f"{u},2024-02-10,{1000 + i}\n" for i, u in enumerate("ABCDEF"))
+    noted = stored(tmp, [("h.csv", _units_history(), {}), ("c.csv", cents, {})])[-1:]
+    with open_store(tmp / "u.duckdb") as store:
+        ingest_file(store, write(tmp, "h2.csv", _units_history()), "sales", now=NOW)
+        path = write(tmp, "c2.csv", cents)
+        refused_update = refusal(lambda: ingest_all(store, as_jobs([path]), now=NOW))
+    return [*noted, refused_update]
+
+
 @case
 def a_fast_seller_left_out_of_the_new_file(tmp: Path) -> list[str]:
     """Store B sold every day; the next day's file has A and C but not B."""

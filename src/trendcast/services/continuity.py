@@ -172,3 +172,87 @@ def note_left_out(store: Store, stored_end: pd.Timestamp | None, notes: list[str
     notes.append(f"{len(ids):,} product(s) that sold in every period before have no row for {dates} "
                  f"though the rest of the shop has ({shown}): forecasts read those periods as their "
                  "recent level; if the export left them out, ingest their rows")
+
+
+JUMP = 20.0  # new sales this many times (or a JUMP-th of) a product's recent level: another unit
+JUMP_SHARE = 0.8  # of the products that sold in both, this share jumped the same way
+JUMP_MIN_PRODUCTS = 5  # fewer products than this say nothing about the file
+RECENT_DAYS = 28  # days before the new sales whose mean is a product's recent level
+
+
+@dataclass(frozen=True)
+class Jump:
+    """New sales in another unit than the stored ones, most likely: ``jumped`` of the ``n``
+    products that sold both before and in the new periods moved by ``ratio`` (the median)."""
+
+    ratio: float
+    jumped: int
+    n: int
+    example: tuple[str, float, float]  # product, new value, recent mean
+    events: list[str]
+
+    def describe(self) -> str:
+        uid, new, before = self.example
+        way = f"{self.ratio:,.0f}x" if self.ratio >= 1 else f"1/{1 / self.ratio:,.0f} of"
+        return (f"the new sales are {way} the same products' recent level: {self.jumped:,} of the "
+                f"{self.n:,} products that sold in both moved {JUMP:g}-fold or more the same way "
+                f"(e.g. {uid}: {new:,.2f} against a mean of {before:,.2f} per period)")
+
+
+def unit_jump(store: Store, stored_end: pd.Timestamp | None) -> Jump | None:
+    """New sales (after ``stored_end``) in another unit than the stored ones, most likely
+    (cents for currency units, revenue for units, cases for pieces): at least ``JUMP_SHARE``
+    of at least ``JUMP_MIN_PRODUCTS`` products that sold both in their last ``RECENT_DAYS``
+    days and in the new periods moved ``JUMP``-fold or more the same way. On real shops no
+    day comes near (Favorita, Walmart, M5, the simulated shop: at most 3% of products)."""
+    freq = store.meta("freq")
+    if stored_end is None or freq is None:
+        return None
+    stored_end = pd.Timestamp(stored_end)
+    step = period_days(str(freq))
+    periods = max(4, round(RECENT_DAYS / step))
+    start = (stored_end - pd.Timedelta(days=periods * step) + pd.Timedelta(days=1)).floor("D")
+    rows = store.sales(columns=["unique_id", "ds", "y"], start=start)
+    if rows.empty:
+        return None
+    rows = rows.assign(unique_id=rows["unique_id"].astype(str), ds=pd.to_datetime(rows["ds"]))
+    old, new = rows[rows["ds"] <= stored_end], rows[rows["ds"] > stored_end]
+    if old.empty or new.empty:
+        return None
+    before = old.groupby("unique_id")["y"].sum() / periods  # periods without a row sold nothing
+    now = new[new["y"] > 0].groupby("unique_id")["y"].mean()
+    both = pd.DataFrame({"now": now, "before": before}).dropna()
+    both = both[both["before"] > 0]
+    if len(both) < JUMP_MIN_PRODUCTS:
+        return None
+    ratio = both["now"] / both["before"]
+    for jumped in (ratio >= JUMP, ratio <= 1 / JUMP):
+        if jumped.sum() >= JUMP_SHARE * len(both):
+            top = both[jumped].assign(r=ratio[jumped]).sort_values("before", ascending=False).iloc[0]
+            days = sorted(set(new["ds"]))
+            events = store.read("calendar_events")
+            named = [] if events.empty else sorted(
+                f"{d:%Y-%m-%d} {n}" for d, n in zip(pd.to_datetime(events["ds"]), events["name"].astype(str),
+                                                    strict=True) if d in set(days))
+            return Jump(float(ratio[jumped].median()), int(jumped.sum()), len(both),
+                        (str(top.name), float(top["now"]), float(top["before"])), named)
+    return None
+
+
+def check_units(store: Store, stored_end: pd.Timestamp | None, *, refuse: bool, notes: list[str]) -> None:
+    """New sales that most likely came in another unit (:func:`unit_jump`): refused
+    (DataValidationError, inside the writing transaction: nothing is stored) when ``refuse``
+    (the unattended daily job, ``update``) and no stored calendar event falls on the new
+    periods; else noted with the way back (``trendcast undo``)."""
+    jump = unit_jump(store, stored_end)
+    if jump is None:
+        return
+    if refuse and not jump.events:
+        raise DataValidationError(
+            f"{jump.describe()}: another unit (cents, revenue instead of units, cases)? Stored, the "
+            "forecasts would read a jump of every product. Nothing was stored: export the file in "
+            "the stored unit; if the values are right, store it with `trendcast ingest` (it keeps "
+            "them, with a note) and run the update again")
+    why = f" (calendar: {', '.join(jump.events[:3])})" if jump.events else ""
+    notes.append(f"{jump.describe()}{why}: another unit (cents, revenue instead of units, cases)? If "
+                 "so, undo this batch (`trendcast undo BATCH`) and ingest the file in the stored unit")

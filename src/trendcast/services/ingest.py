@@ -20,7 +20,7 @@ from trendcast.data.tables import TABLES
 from trendcast.data.validation import SPECS, row_label
 from trendcast.errors import DataValidationError, InputFileError
 from trendcast.features.frequency import describe, on_grid, period_labels
-from trendcast.services.continuity import check_continuity, note_left_out
+from trendcast.services.continuity import check_continuity, check_units, note_left_out
 from trendcast.services.open_periods import (
     WEEK_LABEL_KEY,
     check_week_label,
@@ -506,6 +506,7 @@ def ingest_file(
         if builds_sales:
             check_continuity(store, span[1] if span else None, allow_gaps=allow_gaps,
                              notes=report.notes)
+            check_units(store, span[1] if span else None, refuse=False, notes=report.notes)
             note_left_out(store, span[1] if span else None, report.notes)
         if kind == "orders" and aggregate:
             _set_pending(store, aggregate, pending)

@@ -276,6 +276,18 @@ def _gap_note(m: re.Match[str]) -> str | None:
     return None if why is None else f"{_skipped(*m.groups()[:4])}：按每个商品零销量保存（{why}）"
 
 
+_JUMP = (r"the new sales are (1/)?([\d,]+)x?(?: of)? the same products' recent level: ([\d,]+) of the "
+         r"([\d,]+) products that sold in both moved (\d+)-fold or more the same way \(e\.g\. (.+)\)")
+
+
+def _jump(m: re.Match[str]) -> str:
+    """The head of the unit-jump note and refusal (services.continuity.Jump.describe)."""
+    way = f"只有商品近期水平的 1/{m[2]}" if m[1] else f"是同一批商品近期水平的 {m[2]} 倍"
+    example = re.sub(r"^(.+?): (\S+) against a mean of (\S+) per period$", r"\1：\2，此前每期平均 \3", m[6])
+    return (f"新的销量{way}：两段时间都有销量的 {m[4]} 个商品中，有 {m[3]} 个同向变化了 {m[5]} 倍以上"
+            f"（例如 {example}）")
+
+
 def _missed_export(m: re.Match[str]) -> str:
     before = f"之前 {m[5]} 期每期都有销量" if m[5] else f"之前 {m[7]} 期中有 {m[6]} 期有销量"
     return (f"{_skipped(*m.groups()[:4])}，而{before}：这几期的导出文件似乎缺失了，保存这个文件会让"
@@ -528,6 +540,18 @@ _LINES: list[Rule] = compile_rules([
                + (f" 等，另有 {m[3].split()[1]} 期" if m[3] else "")
                + "）：按所有商品零销量读取（店铺歇业）；如果当时店铺在营业，说明导出缺了这部分："
                  "请撤销本批次，导入包含这部分的文件"),
+    (_JUMP + r"( \(calendar: (.+)\))?: another unit \(cents, revenue instead of units, cases\)\? If so, "
+     r"undo this batch \(`trendcast undo BATCH`\) and ingest the file in the stored unit",
+     lambda m: _jump(m) + (f"（日历：{m[8]}）" if m[7] else "")
+     + "：是否换了单位（分而不是元、销售额而不是件数、箱）？如果是，请撤销本批次（`trendcast undo BATCH`），"
+       "按已保存的单位重新导入文件"),
+    (_JUMP + r": another unit \(cents, revenue instead of units, cases\)\? Stored, the forecasts would "
+     r"read a jump of every product\. Nothing was stored: export the file in the stored unit; if the "
+     r"values are right, store it with `trendcast ingest` \(it keeps them, with a note\) and run the "
+     r"update again",
+     lambda m: _jump(m) + "：是否换了单位（分而不是元、销售额而不是件数、箱）？保存后，预测会把它读成所有"
+                          "商品的突变。未保存任何数据：请按已保存的单位导出文件；如果数值无误，请用 "
+                          "`trendcast ingest` 保存（会保留数值并附说明），然后再运行 update"),
     # refusals: the missed export (services.continuity)
     (_SKIPPED + r", though (?:each of the (\d+)|(\d+) of the (\d+)) periods before had sales: the export of "
      r"those periods looks missing, and storing this would make them periods of zero sales for every "

@@ -55,7 +55,7 @@ from trendcast.engine.runner import FrameSource
 from trendcast.engine.tasks import unwrap
 from trendcast.errors import ConflictError, ModelError, NotFoundError
 from trendcast.features.frequency import period_days
-from trendcast.services.continuity import check_continuity, note_left_out
+from trendcast.services.continuity import check_continuity, check_units, note_left_out
 from trendcast.services.jobfile import FileJob, in_kind_order
 from trendcast.services.monitor import drift_alerts, score_pending
 from trendcast.services.open_periods import week_label_of
@@ -143,6 +143,8 @@ def ingest_all(store: Store, files: Sequence[FileJob], *, actor: str | None = No
             notes += [f"{name}: {w.updated:,} stored {w.table} row(s) had other values "
                       "and were replaced by the file's" for w in report.writes if w.updated]
         check_continuity(store, span[1] if span else None, allow_gaps=allow_gaps, notes=notes)
+        # the unattended job stops a file in another unit; a person's ingest stores it, noted
+        check_units(store, span[1] if span else None, refuse=True, notes=notes)
         note_left_out(store, span[1] if span else None, notes)
     return rows, notes
 
