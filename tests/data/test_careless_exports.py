@@ -1171,6 +1171,9 @@ def test_a_file_with_the_zeros_a_stored_id_lost_is_named(store, tmp_path):
     report = ingest_file(store, write(tmp_path / "b.csv", "unique_id,ds,y\n00123,2024-02-02,1\n"), "sales")
     assert set(store.product_ids()) == {"123", "00123"}  # kept as written, and said
     assert any("spaces or leading zeros ('00123' and '123'; 1 such group(s))" in n for n in report.notes)
+    wide = ingest_file(store, write(tmp_path / "c.csv", "unique_id,ds,y\n１２３,2024-02-03,1\n"), "sales")
+    assert "１２３" in store.product_ids()  # full-width: kept as written (not restored), and named
+    assert any("'00123' and '123' and '１２３'" in n for n in wide.notes)
 
 
 def test_a_file_that_writes_one_id_with_and_without_its_zeros_is_read_as_one(store, tmp_path):

@@ -102,8 +102,9 @@ def lookalike_ids(store: Store, ids: pd.Series, notes: list[str]) -> None:
     every = mine | known_products(store)
     groups: dict[str, set[str]] = {}
     for value in every:
-        number = _number_key(value)
-        groups.setdefault(f"#{number}" if number is not None else _id_key(value), set()).add(value)
+        key = _id_key(value)
+        number = _number_key(key)  # full-width digits too, once normalised
+        groups.setdefault(f"#{number}" if number is not None else key, set()).add(value)
     clashes = sorted(sorted(g) for g in groups.values() if len(g) > 1 and g & mine)
     if clashes:
         shown = "; ".join(" and ".join(repr(v) for v in g[:3]) for g in clashes[:3])
@@ -116,7 +117,7 @@ def lookalike_ids(store: Store, ids: pd.Series, notes: list[str]) -> None:
 def _number_key(value: str) -> str | None:
     """The number a digits-only id writes ('00123', '123', '123.0' -> '123'), else None."""
     digits = value[:-2] if value.endswith(".0") else value
-    return (digits.lstrip("0") or "0") if digits.isdigit() else None
+    return (digits.lstrip("0") or "0") if digits.isascii() and digits.isdigit() else None
 
 
 def restore_id_forms(store: Store, ids: pd.Series, notes: list[str]) -> pd.Series:
