@@ -105,15 +105,28 @@ def _left_out(store: Store, history: pd.DataFrame, actuals: pd.DataFrame, freq: 
     period of the season before and the rest of the shop reported (read by a forecast as its
     recent level, :func:`trendcast.features.series.fill_series`): most likely a row an export
     left out, so no actual to score yet; a zero once the run without rows grows too long."""
-    run = max(RUN_BEFORE, default_season_length(freq)) + 4
-    start = (pd.Timestamp(actuals["ds"].min() if len(actuals) else last)
-             - pd.Timedelta(days=run * period_days(freq))).normalize()
+    start = _window_start(pd.Timestamp(actuals["ds"].min() if len(actuals) else last), freq)
     recent = pd.concat([history[pd.to_datetime(history["ds"]) >= start], actuals], ignore_index=True)
+    return _read_as_level(store, recent, freq, start, last)
+
+
+def _window_start(first: pd.Timestamp, freq: str) -> pd.Timestamp:
+    """The first day of the history that tells a left-out row before ``first``: the run of
+    sales it needs (a season at least), and a few periods more."""
+    run = max(RUN_BEFORE, default_season_length(freq)) + 4
+    return (first - pd.Timedelta(days=run * period_days(freq))).normalize()
+
+
+def _read_as_level(store: Store, recent: pd.DataFrame, freq: str, start: pd.Timestamp,
+                   last: pd.Timestamp) -> frozenset[tuple[str, pd.Timestamp]]:
+    """``(unique_id, ds)`` of the periods up to ``last`` a forecast reads as the series' level
+    (:func:`trendcast.features.series.fill_series`), from ``recent`` sales since ``start``."""
     if recent.empty:
         return frozenset()
-    recent = recent.assign(ds=pd.to_datetime(recent["ds"])).drop_duplicates(["unique_id", "ds"])
+    recent = recent.assign(unique_id=recent["unique_id"].astype(str), ds=pd.to_datetime(recent["ds"]))
+    recent = recent.drop_duplicates(["unique_id", "ds"])
     filled = fill_series(recent, freq, end=last, catalogue_rows=store.rows_per_date(since=start))
-    return frozenset(filled.attrs["estimated_at"])
+    return frozenset((str(u), pd.Timestamp(d)) for u, d in filled.attrs["estimated_at"])
 
 
 def _settle_waiting(store: Store, last: pd.Timestamp, freq: str, since: pd.Timestamp) -> None:
@@ -122,14 +135,9 @@ def _settle_waiting(store: Store, last: pd.Timestamp, freq: str, since: pd.Times
     keys = store.waiting_keys(since=since)
     if keys.empty:
         return
-    run = max(RUN_BEFORE, default_season_length(freq)) + 4
-    start = (keys["ds"].min() - pd.Timedelta(days=run * period_days(freq))).normalize()
+    start = _window_start(keys["ds"].min(), freq)
     recent = store.sales(sorted(keys["unique_id"].unique()), columns=["unique_id", "ds", "y"], start=start)
-    still: frozenset = frozenset()
-    if len(recent):
-        recent = recent.assign(unique_id=recent["unique_id"].astype(str), ds=pd.to_datetime(recent["ds"]))
-        filled = fill_series(recent, freq, end=last, catalogue_rows=store.rows_per_date(since=start))
-        still = frozenset((str(u), pd.Timestamp(d)) for u, d in filled.attrs["estimated_at"])
+    still = _read_as_level(store, recent, freq, start, last)
     settled = [(u, d) for u, d in zip(keys["unique_id"], keys["ds"], strict=True) if (u, d) not in still]
     if settled:
         store.drop_waiting(settled)
