@@ -1165,15 +1165,14 @@ def monitor(
     """Accuracy of stored forecasts as their actuals arrive, against the backtest's
     expectation; drift alerts per product (a 7-day likelihood-ratio test adding sales errors and
     complaints: 1-2 star reviews) and category (a CUSUM on sales errors)."""
-    from trendcast.services.monitor import accuracy, drift_alerts, drift_line
+    from trendcast.services.monitor import accuracy, drift_alerts, drift_line, waiting_note
 
     with _open(db) as store:
         board = accuracy(store, level=level, model=model)
         found = drift_alerts(store, model=model, score=False) if alerts else None
         waiting = store.waiting_scores()
-    note = (f"note: {waiting:,} product-date(s) the forecasts cover have no row though the product "
-            "sold in every period before and the rest of the shop reported: most likely left out "
-            "of an export, they are not scored until their rows arrive") if waiting else None
+        said = waiting_note(store)
+    note = f"note: {said}" if said else None
     if as_json:
         payload = {"accuracy": json.loads(board.to_json(orient="records", date_format="iso")),
                    "waiting": waiting}

@@ -148,6 +148,23 @@ def a_days_file_in_cents(tmp: Path) -> list[str]:
 
 
 @case
+def a_forecast_date_waiting_for_a_left_out_row(tmp: Path) -> list[str]:
+    """The daily update's note (services.monitor.waiting_note) after a store's row was left out."""
+    from trendcast.services.monitor import score_pending, waiting_note
+    from trendcast.services.versions import forecast_from_version, train_version
+
+    days = pd.date_range("2024-01-01", periods=60)
+    with open_store(tmp / "w.duckdb") as store:
+        store.upsert("sales", pd.DataFrame([{"unique_id": u, "ds": d, "y": 900.0 + i % 7}
+                                            for i, d in enumerate(days[:50]) for u in "ABC"]))
+        train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
+        forecast_from_version(store)
+        store.upsert("sales", pd.DataFrame([{"unique_id": u, "ds": days[50], "y": 905.0} for u in "AC"]))
+        score_pending(store)
+        return [waiting_note(store)]
+
+
+@case
 def a_fast_seller_left_out_of_the_new_file(tmp: Path) -> list[str]:
     """Store B sold every day; the next day's file has A and C but not B."""
     history = "".join(f"{u},{d:%Y-%m-%d},{900 + i}\n" for i, d in enumerate(pd.date_range("2024-01-01", periods=30))

@@ -56,6 +56,8 @@ def test_a_row_left_out_of_an_export_waits_for_its_actual(store):
     store.upsert("sales", sales[(sales["ds"] <= "2024-04-15") & ~left_out])
     assert score_pending(store) == 3 * 7 - 1  # was 21: the day scored as zero sales
     assert store.waiting_scores() == 1 and score_pending(store) == 0
+    from trendcast.services.monitor import waiting_note
+    assert waiting_note(store).startswith("1 product-date(s) the forecasts cover have no row")
     scored = store.scores()
     assert len(scored) == 20 and scored["y"].notna().all()
     assert not ((scored["unique_id"] == "P002") & (scored["ds"] == pd.Timestamp("2024-04-12"))).any()
@@ -148,3 +150,19 @@ def test_a_coarse_runs_origin_is_one_period_back_and_its_mase_scale_spans_season
     expected = mase_scale(history, season)["A"]
     assert np.isfinite(scored["scale"]).all()
     assert scored["scale"].iloc[0] == pytest.approx(expected, rel=0.25)  # several seasons' differences
+
+
+def test_the_daily_update_says_what_waits_for_a_left_out_row(store, tmp_path):
+    from trendcast.services.update import run_update
+
+    sales = make_sales(n_series=3, n_days=120)
+    store.upsert("sales", sales[sales["ds"] <= "2024-04-08"])
+    store.meta_set("freq", "D")
+    train_version(store, horizon=7, models=["SeasonalNaive"], validate=False)
+    forecast_from_version(store)
+    days = sales[(sales["ds"] > "2024-04-08") & (sales["ds"] <= "2024-04-12")]
+    path = tmp_path / "days.csv"
+    days[~((days["unique_id"] == "P002") & (days["ds"] == "2024-04-12"))].to_csv(path, index=False)
+    result = run_update(store, [path], refit="never")
+    assert result.scored == 3 * 4 - 1
+    assert any(n.startswith("1 product-date(s) the forecasts cover have no row") for n in result.notes)

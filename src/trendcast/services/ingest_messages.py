@@ -532,6 +532,11 @@ _LINES: list[Rule] = compile_rules([
      lambda m: f"{m[1]} 个此前每期都有销量的商品在 {m[2].replace(', ', '、')} 没有数据行，而店里其他商品有"
                f"（{m[3]}）：预测按其近期水平读取这几期；如果是导出时漏掉了，请补充导入这些行"),
     (_SKIPPED + r": read as zero sales of every product \((.+)\)", _gap_note),
+    (rf"{_N} product-date\(s\) the forecasts cover have no row though the product sold in every period "
+     r"before and the rest of the shop reported: most likely left out of an export, they are not scored "
+     r"until their rows arrive",
+     r"预测范围内有 \1 个商品-日期没有数据行，但该商品此前每期都有销量，店铺其他商品也已上报："
+     r"很可能是导出时漏掉了，这些行到达后才会评分"),
     (r"no product has a sales row for ([\d,]+) period\(s\) inside the file\(s\) "
      r"\((.+?)( and [\d,]+ more)?\): read as zero sales of every product \(a closed shop\); if the "
      r"shop was open, that part of the export "

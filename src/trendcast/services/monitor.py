@@ -99,6 +99,16 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
     return total
 
 
+def waiting_note(store: Store) -> str | None:
+    """The note on forecast dates waiting for a left-out row (None without any)."""
+    waiting = store.waiting_scores()
+    if not waiting:
+        return None
+    return (f"{waiting:,} product-date(s) the forecasts cover have no row though the product sold "
+            "in every period before and the rest of the shop reported: most likely left out of an "
+            "export, they are not scored until their rows arrive")
+
+
 def _left_out(store: Store, history: pd.DataFrame, actuals: pd.DataFrame, freq: str,
               last: pd.Timestamp) -> frozenset[tuple[str, pd.Timestamp]]:
     """``(unique_id, ds)`` up to ``last`` that a series has no row for though it sold in every

@@ -57,7 +57,7 @@ from trendcast.errors import ConflictError, ModelError, NotFoundError
 from trendcast.features.frequency import period_days
 from trendcast.services.continuity import check_continuity, check_units, note_left_out
 from trendcast.services.jobfile import FileJob, in_kind_order
-from trendcast.services.monitor import drift_alerts, score_pending
+from trendcast.services.monitor import drift_alerts, score_pending, waiting_note
 from trendcast.services.open_periods import week_label_of
 from trendcast.services.versions import (
     _runner,
@@ -341,6 +341,9 @@ def _update(store: Store, files: Sequence[FileJob], *, refit: str,
     rows, notes = ingest_all(store, files, actor=actor, allow_gaps=allow_gaps)
     tick("score past forecasts", 1, 4)
     scored = score_pending(store)
+    waiting = waiting_note(store)
+    if waiting:  # said in the cron log, where the daily job is read
+        notes = [*notes, waiting]
     try:
         row, models = load_version(store)
     except NotFoundError:
