@@ -1171,7 +1171,7 @@ def monitor(
         board = accuracy(store, level=level, model=model)
         found = drift_alerts(store, model=model, score=False) if alerts else None
         waiting = store.waiting_scores()
-        said = waiting_note(store)
+        said = waiting_note(store, waiting)
     note = f"note: {said}" if said else None
     if as_json:
         payload = {"accuracy": json.loads(board.to_json(orient="records", date_format="iso")),

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trendcast.features.frequency import check_frequency, default_season_length, infer_freq, period_labels
+from trendcast.features.frequency import (
+    check_frequency,
+    default_season_length,
+    infer_freq,
+    period_days,
+    period_labels,
+)
 
 
 def resample_sales(sales: pd.DataFrame, freq: str, *, week_start: int | None = None
@@ -172,6 +178,14 @@ def _estimate_missing(filled: pd.DataFrame, freq: str, tail: np.ndarray,
             y[i] = float(np.mean(seen)) if seen else float(np.mean(sold[s - 4:s]))
         given[at] = True
     return y, given
+
+
+def left_out_history_start(first: pd.Timestamp, freq: str) -> pd.Timestamp:
+    """The first day of the sales :func:`fill_series` needs to tell whether periods from
+    ``first`` on are rows an export left out: the run of sales before them (a season at
+    least) and a few periods more."""
+    run = max(RUN_BEFORE, default_season_length(str(freq))) + 4
+    return (pd.Timestamp(first) - pd.Timedelta(days=run * period_days(str(freq)))).normalize()
 
 
 def _open_periods(rows: pd.Series) -> pd.Series:

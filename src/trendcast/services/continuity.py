@@ -19,8 +19,8 @@ import pandas as pd
 
 from trendcast.data.store import Store
 from trendcast.errors import DataValidationError
-from trendcast.features.frequency import default_season_length, infer_freq, period_days
-from trendcast.features.series import RUN_BEFORE, fill_series
+from trendcast.features.frequency import infer_freq, period_days
+from trendcast.features.series import fill_series, left_out_history_start
 
 LOOKBACK = 60  # periods of history that say whether a shop-wide empty period is usual
 MIN_HISTORY = 14  # fewer periods than this say nothing
@@ -154,8 +154,7 @@ def note_left_out(store: Store, stored_end: pd.Timestamp | None, notes: list[str
     span = store.sales_span()
     if stored_end is None or freq is None or span is None or span[1] <= pd.Timestamp(stored_end):
         return
-    run = max(RUN_BEFORE, default_season_length(freq)) + 4
-    start = pd.Timestamp(stored_end) - pd.Timedelta(days=run * period_days(freq))
+    start = left_out_history_start(pd.Timestamp(stored_end), str(freq))
     recent = store.sales(columns=["unique_id", "ds", "y"], start=start)
     if recent.empty:
         return
@@ -229,11 +228,11 @@ def unit_jump(store: Store, stored_end: pd.Timestamp | None) -> Jump | None:
     for jumped in (ratio >= JUMP, ratio <= 1 / JUMP):
         if jumped.sum() >= JUMP_SHARE * len(both):
             top = both[jumped].assign(r=ratio[jumped]).sort_values("before", ascending=False).iloc[0]
-            days = sorted(set(new["ds"]))
+            days = set(new["ds"])
             events = store.read("calendar_events")
             named = [] if events.empty else sorted(
                 f"{d:%Y-%m-%d} {n}" for d, n in zip(pd.to_datetime(events["ds"]), events["name"].astype(str),
-                                                    strict=True) if d in set(days))
+                                                    strict=True) if d in days)
             return Jump(float(ratio[jumped].median()), int(jumped.sum()), len(both),
                         (str(top.name), float(top["now"]), float(top["before"])), named)
     return None

@@ -93,13 +93,13 @@ def _id_key(value: str) -> str:
     return "".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 
-def lookalike_ids(store: Store, ids: pd.Series, notes: list[str]) -> None:
+def lookalike_ids(store: Store, ids: pd.Series, notes: list[str], known: set[str] | None = None) -> None:
     """Note the file's product ids that differ from another (in the file or the workspace)
     only in letter case, full-width characters, spaces or a number's leading zeros (a file's
     '00123' beside a stored '123' that a spreadsheet cut): they are kept as written, so they
     are different products, which is rarely what the shop meant."""
     mine = set(ids.dropna().astype(str))
-    every = mine | known_products(store)
+    every = mine | (known_products(store) if known is None else known)
     groups: dict[str, set[str]] = {}
     for value in every:
         key = _id_key(value)
@@ -120,13 +120,15 @@ def _number_key(value: str) -> str | None:
     return (digits.lstrip("0") or "0") if digits.isascii() and digits.isdigit() else None
 
 
-def restore_id_forms(store: Store, ids: pd.Series, notes: list[str]) -> pd.Series:
+def restore_id_forms(store: Store, ids: pd.Series, notes: list[str],
+                     known: set[str] | None = None) -> pd.Series:
     """The file's product ids, with those a spreadsheet changed read as the id they were: a
     digits-only id that lost its leading zeros ('123' for a stored or file '00123') or gained
     a '.0' ('123.0' for '123') is read as the one other form of the same number, stored or in
     the file, when exactly one such form exists (noted). Kept as written, they would start new
     products while the real ones seemed to stop selling."""
-    mine, stored = {str(v) for v in pd.unique(ids.dropna())}, known_products(store)
+    mine = {str(v) for v in pd.unique(ids.dropna())}
+    stored = known_products(store) if known is None else known
     forms: dict[str, set[str]] = {}
     for value in mine | stored:
         key = _number_key(value)
@@ -452,8 +454,9 @@ def ingest_file(
                             "kept once")
     frames: dict[str, pd.DataFrame] = {}
     if "unique_id" in df.columns:
-        df = df.assign(unique_id=restore_id_forms(store, df["unique_id"], report.notes))
-        lookalike_ids(store, df["unique_id"], report.notes)
+        known = known_products(store)  # one read for both
+        df = df.assign(unique_id=restore_id_forms(store, df["unique_id"], report.notes, known))
+        lookalike_ids(store, df["unique_id"], report.notes, known)
     if kind in ("orders", "reviews"):
         if add_products:
             new = _new_products(store, df["unique_id"])

@@ -28,7 +28,7 @@ from trendcast.features.frequency import (
     period_labels,
     week_start_offset,
 )
-from trendcast.features.series import RUN_BEFORE, fill_series, resample_sales
+from trendcast.features.series import fill_series, left_out_history_start, resample_sales
 from trendcast.insights.drift import (
     ALERT_COLUMNS,
     DriftOptions,
@@ -99,9 +99,10 @@ def score_pending(store: Store, *, history_days: int = 365) -> int:
     return total
 
 
-def waiting_note(store: Store) -> str | None:
-    """The note on forecast dates waiting for a left-out row (None without any)."""
-    waiting = store.waiting_scores()
+def waiting_note(store: Store, waiting: int | None = None) -> str | None:
+    """The note on forecast dates waiting for a left-out row (None without any); ``waiting``:
+    their number, when the caller has counted them."""
+    waiting = store.waiting_scores() if waiting is None else waiting
     if not waiting:
         return None
     return (f"{waiting:,} product-date(s) the forecasts cover have no row though the product sold "
@@ -115,16 +116,9 @@ def _left_out(store: Store, history: pd.DataFrame, actuals: pd.DataFrame, freq: 
     period of the season before and the rest of the shop reported (read by a forecast as its
     recent level, :func:`trendcast.features.series.fill_series`): most likely a row an export
     left out, so no actual to score yet; a zero once the run without rows grows too long."""
-    start = _window_start(pd.Timestamp(actuals["ds"].min() if len(actuals) else last), freq)
+    start = left_out_history_start(pd.Timestamp(actuals["ds"].min() if len(actuals) else last), freq)
     recent = pd.concat([history[pd.to_datetime(history["ds"]) >= start], actuals], ignore_index=True)
     return _read_as_level(store, recent, freq, start, last)
-
-
-def _window_start(first: pd.Timestamp, freq: str) -> pd.Timestamp:
-    """The first day of the history that tells a left-out row before ``first``: the run of
-    sales it needs (a season at least), and a few periods more."""
-    run = max(RUN_BEFORE, default_season_length(freq)) + 4
-    return (first - pd.Timedelta(days=run * period_days(freq))).normalize()
 
 
 def _read_as_level(store: Store, recent: pd.DataFrame, freq: str, start: pd.Timestamp,
@@ -145,7 +139,7 @@ def _settle_waiting(store: Store, last: pd.Timestamp, freq: str, since: pd.Times
     keys = store.waiting_keys(since=since)
     if keys.empty:
         return
-    start = _window_start(keys["ds"].min(), freq)
+    start = left_out_history_start(keys["ds"].min(), freq)
     recent = store.sales(sorted(keys["unique_id"].unique()), columns=["unique_id", "ds", "y"], start=start)
     still = _read_as_level(store, recent, freq, start, last)
     settled = [(u, d) for u, d in zip(keys["unique_id"], keys["ds"], strict=True) if (u, d) not in still]
